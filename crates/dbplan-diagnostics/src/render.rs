@@ -1,0 +1,149 @@
+//! Terminal rendering of diagnostics through `annotate-snippets` (the renderer rustc uses), so the
+//! output has the familiar ` --> file:line:col` header, the source excerpt and a `help:` line.
+
+use crate::{Diagnostic, Severity, SourceMap, Span};
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet, renderer::DecorStyle};
+use std::ops::Range;
+
+/// How to render diagnostics for a terminal.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    /// ANSI colours; callers switch this off for `NO_COLOR` or a non-terminal.
+    pub color: bool,
+}
+
+/// The excerpt of one file around a span: the lines the span touches, and the span's byte range
+/// relative to the excerpt. Only these lines are handed to the renderer so that a diagnostic in a
+/// 10,000-resource file costs the same as one in a small file.
+struct Excerpt<'a> {
+    name: &'a str,
+    text: &'a str,
+    first_line: usize,
+    range: Range<usize>,
+}
+
+fn excerpt<'a>(sources: &'a SourceMap, span: Span) -> Option<Excerpt<'a>> {
+    let file = sources.get(span.file)?;
+    let text = file.text();
+    let start = (span.start as usize).min(text.len());
+    let end = (span.end as usize).clamp(start, text.len());
+    let line_start = text.get(..start)?.rfind('\n').map_or(0, |index| index + 1);
+    let line_end = text
+        .get(end..)?
+        .find('\n')
+        .map_or(text.len(), |index| end + index);
+    let first_line = file.line_column(span.start).line as usize;
+    Some(Excerpt {
+        name: file.name(),
+        text: text.get(line_start..line_end)?,
+        first_line,
+        range: (start - line_start)..(end - line_start),
+    })
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+/// Renders one diagnostic as text (without a trailing newline).
+pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptions) -> String {
+    let title = if diagnostic.message.is_empty() {
+        diagnostic.summary.clone()
+    } else {
+        format!("{}: {}", diagnostic.summary, diagnostic.message)
+    };
+    let mut group = Group::with_title(
+        level(diagnostic.severity)
+            .primary_title(title)
+            .id(diagnostic.code),
+    );
+    let excerpts: Vec<(Excerpt<'_>, String)> = diagnostic
+        .span
+        .iter()
+        .map(|span| (*span, String::new()))
+        .chain(
+            diagnostic
+                .labels
+                .iter()
+                .map(|label| (label.span, label.message.clone())),
+        )
+        .filter_map(|(span, label)| excerpt(sources, span).map(|excerpt| (excerpt, label)))
+        .collect();
+    for (index, (excerpt, label)) in excerpts.iter().enumerate() {
+        let kind = if index == 0 && diagnostic.span.is_some() {
+            AnnotationKind::Primary
+        } else {
+            AnnotationKind::Context
+        };
+        let mut annotation = kind.span(excerpt.range.clone());
+        if !label.is_empty() {
+            annotation = annotation.label(label.as_str());
+        }
+        group = group.element(
+            Snippet::source(excerpt.text)
+                .line_start(excerpt.first_line)
+                .path(excerpt.name)
+                .annotation(annotation),
+        );
+    }
+    if let Some(resource) = &diagnostic.resource {
+        group = group.element(Level::NOTE.message(format!("resource: {resource}")));
+    }
+    if let Some(help) = &diagnostic.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    let report: [Group<'_>; 1] = [group];
+    let renderer = if options.color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    renderer.decor_style(DecorStyle::Ascii).render(&report)
+}
+
+/// Renders many diagnostics, separated by blank lines, each ending in a newline.
+pub fn render_all(sources: &SourceMap, diagnostics: &[Diagnostic], options: RenderOptions) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        out.push_str(&render(sources, diagnostic, options));
+        out.push_str("\n\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_excerpt_and_help() {
+        let mut sources = SourceMap::new();
+        let text = "kind: AwsRdsCluster\nspec:\n  engin: aurora-postgresql\n";
+        let file = sources.add("prod.yaml", text);
+        let start = u32::try_from(text.find("engin:").unwrap()).unwrap();
+        let diagnostic = Diagnostic::error("M005", "unknown field")
+            .with_message("`engin` is not a field of AwsRdsCluster.spec")
+            .with_help("did you mean `engine`?")
+            .with_span(Span::new(file, start, start + 5));
+        let out = render(&sources, &diagnostic, RenderOptions::default());
+        assert!(out.contains("error[M005]: unknown field"), "{out}");
+        assert!(out.contains("--> prod.yaml:3:3"), "{out}");
+        assert!(out.contains("  engin: aurora-postgresql"), "{out}");
+        assert!(out.contains("help: did you mean `engine`?"), "{out}");
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        let mut sources = SourceMap::new();
+        let file = sources.add("a.yaml", "é: 1\nb: 2\n");
+        let found = sources.get(file).unwrap();
+        assert_eq!(found.line_column(0).column, 1);
+        assert_eq!(found.line_column(7).line, 2);
+        assert_eq!(found.line_column(2).column, 2);
+        assert_eq!(found.offset(2, 1), 6);
+    }
+}

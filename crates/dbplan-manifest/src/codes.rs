@@ -1,0 +1,36 @@
+//! Stable diagnostic codes of the loader. Codes are never reused; a retired code stays listed.
+
+/// A diagnostic code with its fixed one-line summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub summary: &'static str,
+}
+
+macro_rules! codes {
+    ($($name:ident = $code:literal, $summary:literal;)*) => {
+        $(pub const $name: Code = Code { code: $code, summary: $summary };)*
+        /// Every loader code, for documentation.
+        pub const ALL: &[Code] = &[$($name,)*];
+    };
+}
+
+codes! {
+    YAML_SYNTAX = "M001", "invalid YAML";
+    DUPLICATE_KEY = "M002", "duplicate key";
+    UNKNOWN_KIND = "M003", "unknown kind";
+    API_VERSION = "M004", "wrong apiVersion";
+    UNKNOWN_FIELD = "M005", "unknown field";
+    WRONG_TYPE = "M006", "wrong type";
+    MISSING_FIELD = "M007", "missing required field";
+    BAD_ENUM = "M008", "value not allowed";
+    OUT_OF_RANGE = "M009", "value out of range";
+    BAD_FORMAT = "M010", "invalid format";
+    DUPLICATE_RESOURCE = "M011", "duplicate resource";
+    NOT_A_MANIFEST = "M012", "not a manifest document";
+    READ_ERROR = "M013", "cannot read input";
+    NO_MANIFESTS = "M014", "no manifests found";
+    INVALID_VALUE = "M015", "invalid value";
+    PLACEHOLDER = "M016", "unexpanded placeholder";
+    CONFLICTING_FIELDS = "M017", "conflicting fields";
+}

@@ -1,0 +1,196 @@
+//! The typed spec of every kind, one file per kind, each with its semantic checks.
+
+mod aws_rds_cluster;
+mod aws_rds_cluster_instance;
+mod aws_security_group;
+mod aws_vpc;
+mod cnpg_cluster;
+mod digital_ocean_database_cluster;
+mod digital_ocean_database_firewall;
+mod digital_ocean_database_pool;
+mod digital_ocean_vpc;
+mod postgres_server;
+mod tenant_database;
+
+pub use aws_rds_cluster::*;
+pub use aws_rds_cluster_instance::*;
+pub use aws_security_group::*;
+pub use aws_vpc::*;
+pub use cnpg_cluster::*;
+pub use digital_ocean_database_cluster::*;
+pub use digital_ocean_database_firewall::*;
+pub use digital_ocean_database_pool::*;
+pub use digital_ocean_vpc::*;
+pub use postgres_server::*;
+pub use tenant_database::*;
+
+use crate::codes::{self, Code};
+use crate::formats::FormatError;
+use crate::metadata::Metadata;
+use crate::node::Node;
+use dbplan_core::Kind;
+use dbplan_diagnostics::Diagnostic;
+use serde_json::Value as Json;
+use std::sync::LazyLock;
+
+/// The compiled schema of one kind.
+pub struct KindSchema {
+    pub kind: Kind,
+    /// The document schema (`apiVersion`, `kind`, `metadata`, `spec`), snake_case only.
+    pub schema: Json,
+    pub validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for KindSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindSchema").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+fn generator() -> schemars::SchemaGenerator {
+    schemars::generate::SchemaSettings::draft2020_12().into_generator()
+}
+
+macro_rules! specs {
+    ($($kind:ident => $spec:ty;)*) => {
+        /// The typed spec of a resource.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Spec {
+            $($kind($spec),)*
+        }
+
+        impl Spec {
+            /// Reads the spec of a kind from its (normalised, schema-valid) JSON form.
+            pub fn from_json(kind: Kind, value: Json) -> Result<Spec, serde_json::Error> {
+                Ok(match kind {
+                    $(Kind::$kind => Spec::$kind(serde_json::from_value(value)?),)*
+                })
+            }
+
+            /// The spec's JSON form (snake_case field names).
+            pub fn to_json(&self) -> Json {
+                match self {
+                    $(Spec::$kind(spec) => serde_json::to_value(spec).unwrap_or_default(),)*
+                }
+            }
+
+            /// Runs the kind's semantic checks.
+            pub fn check(&self, checker: &mut Checker<'_>) {
+                match self {
+                    $(Spec::$kind(spec) => spec.check(checker),)*
+                }
+            }
+        }
+
+        fn build_schema(kind: Kind) -> Json {
+            let mut generator = generator();
+            let spec = match kind {
+                $(Kind::$kind => generator.subschema_for::<$spec>(),)*
+            };
+            crate::schema::document_schema(kind, generator, spec)
+        }
+    };
+}
+
+specs! {
+    DigitalOceanVpc => DigitalOceanVpcSpec;
+    DigitalOceanDatabaseCluster => DigitalOceanDatabaseClusterSpec;
+    DigitalOceanDatabaseFirewall => DigitalOceanDatabaseFirewallSpec;
+    DigitalOceanDatabaseConnectionPool => DigitalOceanDatabaseConnectionPoolSpec;
+    AwsVpc => AwsVpcSpec;
+    AwsSecurityGroup => AwsSecurityGroupSpec;
+    AwsRdsCluster => AwsRdsClusterSpec;
+    AwsRdsClusterInstance => AwsRdsClusterInstanceSpec;
+    PostgresServer => PostgresServerSpec;
+    TenantDatabase => TenantDatabaseSpec;
+    CnpgCluster => CnpgClusterSpec;
+}
+
+static SCHEMAS: LazyLock<Vec<KindSchema>> = LazyLock::new(|| {
+    Kind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let schema = build_schema(kind);
+            // The schemas are generated from our own types; a schema jsonschema rejects is a bug
+            // caught by the tests, so it is skipped here instead of panicking.
+            let validator = jsonschema::options()
+                .should_validate_formats(false)
+                .build(&schema)
+                .ok()?;
+            Some(KindSchema {
+                kind,
+                schema,
+                validator,
+            })
+        })
+        .collect()
+});
+
+/// The compiled schema of a kind.
+pub fn kind_schema(kind: Kind) -> &'static KindSchema {
+    // Every kind is in SCHEMAS (a test checks it); fall back to the first to stay panic-free.
+    SCHEMAS
+        .iter()
+        .find(|schema| schema.kind == kind)
+        .or_else(|| SCHEMAS.first())
+        .unwrap_or_else(|| unreachable_schema())
+}
+
+#[allow(clippy::panic)]
+fn unreachable_schema() -> &'static KindSchema {
+    // Only reachable if no schema compiled at all, which the tests rule out.
+    panic!("no kind schema compiled; run the dbplan-manifest tests")
+}
+
+/// Semantic checks of one document: formats and cross-field rules that a JSON Schema cannot say
+/// well. Findings point at the value by JSON pointer.
+pub struct Checker<'a> {
+    document: &'a Node,
+    resource: &'a str,
+    pub metadata: &'a Metadata,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(document: &'a Node, resource: &'a str, metadata: &'a Metadata) -> Self {
+        Checker {
+            document,
+            resource,
+            metadata,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Reports a format error at a pointer; returns the parsed value when the format is valid.
+    pub fn format<T>(&mut self, pointer: &str, result: Result<T, FormatError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.report(codes::BAD_FORMAT, pointer, error.message, error.help);
+                None
+            }
+        }
+    }
+
+    /// Reports a finding with the given code at a pointer.
+    pub fn report(&mut self, code: Code, pointer: &str, message: impl Into<String>, help: impl Into<String>) {
+        let span = self.document.locate(pointer).span();
+        self.diagnostics.push(
+            Diagnostic::error(code.code, code.summary)
+                .with_message(message)
+                .with_help(help)
+                .with_span(span)
+                .with_resource(self.resource),
+        );
+    }
+
+    /// Whether the document sets a field (by JSON pointer), as opposed to taking its default.
+    pub fn is_set(&self, pointer: &str) -> bool {
+        self.document.locate(pointer).complete
+    }
+}
+
+/// Every kind's semantic checks implement this.
+pub trait Check {
+    fn check(&self, checker: &mut Checker<'_>);
+}

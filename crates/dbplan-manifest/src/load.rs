@@ -1,0 +1,435 @@
+use crate::codes::{self, Code};
+use crate::kinds::{self, Spec};
+use crate::metadata::Metadata;
+use crate::node::{Node, NodeValue, RawNode};
+use crate::schema::{self, ReferenceSite, Walker};
+use dbplan_core::{Kind, ResourceAddress};
+use dbplan_diagnostics::{Diagnostic, FileId, SourceMap, Span};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// One resource declared by one manifest document.
+#[derive(Debug)]
+pub struct Resource {
+    pub address: ResourceAddress,
+    pub metadata: Metadata,
+    pub spec: Spec,
+    /// The whole document, normalised (snake_case keys), with spans.
+    pub document: Node,
+    /// Every value-or-reference field in the document.
+    pub references: Vec<ReferenceSite>,
+}
+
+impl Resource {
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
+
+    /// The span of the value at a JSON pointer (or of its deepest existing parent).
+    pub fn span_at(&self, pointer: &str) -> Span {
+        self.document.locate(pointer).span()
+    }
+
+    /// The span of `metadata.name`, where diagnostics about the whole resource point.
+    pub fn name_span(&self) -> Span {
+        self.span_at("/metadata/name")
+    }
+}
+
+/// Everything a run loaded: the source files and the valid resources, in input order.
+#[derive(Debug, Default)]
+pub struct ManifestSet {
+    pub sources: SourceMap,
+    pub resources: Vec<Resource>,
+    /// Number of documents read, valid or not.
+    pub documents: usize,
+}
+
+impl ManifestSet {
+    pub fn get(&self, address: &ResourceAddress) -> Option<&Resource> {
+        self.resources
+            .iter()
+            .find(|resource| &resource.address == address)
+    }
+}
+
+/// Loads manifests into a [`ManifestSet`], collecting diagnostics.
+#[derive(Debug, Default)]
+pub struct Loader {
+    set: ManifestSet,
+    diagnostics: Vec<Diagnostic>,
+    /// First declaration of each address, to report duplicates with both locations.
+    seen: BTreeMap<ResourceAddress, Span>,
+}
+
+fn diagnostic(code: Code) -> Diagnostic {
+    Diagnostic::error(code.code, code.summary)
+}
+
+/// Loads every `*.yaml`/`*.yml` file under the given paths (files or directories, recursively).
+pub fn load_paths(paths: &[PathBuf]) -> (ManifestSet, Vec<Diagnostic>) {
+    let mut loader = Loader::default();
+    for path in paths {
+        loader.add_path(path);
+    }
+    loader.finish()
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|extension| extension.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+impl Loader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file, or every YAML file under a directory in a stable (sorted) order.
+    pub fn add_path(&mut self, path: &Path) {
+        if path.is_dir() {
+            let mut found = 0;
+            let walker = walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name();
+            for entry in walker {
+                match entry {
+                    Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => {
+                        found += 1;
+                        self.add_file(entry.path());
+                    }
+                    Ok(_) => {}
+                    Err(error) => self.diagnostics.push(
+                        diagnostic(codes::READ_ERROR)
+                            .with_message(format!("{}: {error}", path.display()))
+                            .with_help("check that the path exists and is readable"),
+                    ),
+                }
+            }
+            if found == 0 {
+                self.diagnostics.push(
+                    diagnostic(codes::NO_MANIFESTS)
+                        .with_message(format!("no *.yaml or *.yml files under {}", path.display()))
+                        .with_help("pass a directory that contains manifests, or the files themselves"),
+                );
+            }
+        } else {
+            self.add_file(path);
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.add_source(&path.display().to_string(), text),
+                Err(error) => self.diagnostics.push(
+                    diagnostic(codes::READ_ERROR)
+                        .with_message(format!(
+                            "{} is not UTF-8 text (invalid byte at offset {})",
+                            path.display(),
+                            error.utf8_error().valid_up_to()
+                        ))
+                        .with_help("save the file as UTF-8"),
+                ),
+            },
+            Err(error) => self.diagnostics.push(
+                diagnostic(codes::READ_ERROR)
+                    .with_message(format!("{}: {error}", path.display()))
+                    .with_help("check that the path exists and is readable"),
+            ),
+        }
+    }
+
+    /// Adds one source text under a display name (used for files and by tests).
+    pub fn add_source(&mut self, name: &str, text: String) {
+        let file = self.set.sources.add(name, text);
+        let Some(source) = self.set.sources.get(file) else {
+            return;
+        };
+        let text = source.text().to_owned();
+        let options = serde_saphyr::options! { with_snippet: false };
+        let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
+            serde_saphyr::from_multiple_with_options(&text, options);
+        match parsed {
+            Ok(documents) => {
+                let nodes: Vec<Node> = documents
+                    .into_iter()
+                    .map(|raw| Node::from_raw(raw, file, source))
+                    .collect();
+                for node in nodes {
+                    self.add_document(node);
+                }
+            }
+            Err(error) => self.yaml_error(file, &error),
+        }
+    }
+
+    fn yaml_error(&mut self, file: FileId, error: &serde_saphyr::Error) {
+        let error = error.without_snippet();
+        let span = error.location().and_then(|location| {
+            let source = self.set.sources.get(file)?;
+            let line = u32::try_from(location.line()).ok()?;
+            let column = u32::try_from(location.column()).ok()?;
+            let start = source.offset(line, column);
+            Some(Span::new(file, start, start.saturating_add(1)))
+        });
+        let text = error.to_string();
+        // serde-saphyr prefixes its messages with "error: line L column C: "; the location is
+        // shown by our renderer, so only the message itself is kept.
+        let message = text
+            .trim_start_matches("error: ")
+            .split_once(": ")
+            .filter(|(prefix, _)| prefix.starts_with("line "))
+            .map_or(text.as_str(), |(_, rest)| rest)
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let (code, help) = if message.contains("duplicate mapping key") {
+            (codes::DUPLICATE_KEY, "remove one of the two entries; YAML keys must be unique")
+        } else {
+            (codes::YAML_SYNTAX, "fix the YAML syntax at this position; the rest of this file was not read")
+        };
+        self.set.documents += 1;
+        self.diagnostics.push(
+            diagnostic(code)
+                .with_message(message)
+                .with_help(help)
+                .with_optional_span(span),
+        );
+    }
+
+    fn add_document(&mut self, mut document: Node) {
+        self.set.documents += 1;
+        let NodeValue::Map(_) = &document.value else {
+            if !matches!(document.value, NodeValue::Null) {
+                self.diagnostics.push(
+                    diagnostic(codes::NOT_A_MANIFEST)
+                        .with_message(format!("a manifest document must be a mapping, found {}", document.type_name()))
+                        .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
+                        .with_span(document.span),
+                );
+            }
+            return;
+        };
+        // Kind.
+        let Some(kind_node) = document.get("kind") else {
+            self.diagnostics.push(
+                diagnostic(codes::MISSING_FIELD)
+                    .with_message("the document has no `kind`")
+                    .with_help(format!("add `kind:` with one of: {}", kind_names().join(", ")))
+                    .with_span(document.span),
+            );
+            return;
+        };
+        let Some(kind_text) = kind_node.as_str() else {
+            self.diagnostics.push(
+                diagnostic(codes::WRONG_TYPE)
+                    .with_message(format!("`kind` must be a string, found {}", kind_node.type_name()))
+                    .with_help(format!("write one of: {}", kind_names().join(", ")))
+                    .with_span(kind_node.span),
+            );
+            return;
+        };
+        let kind: Kind = match kind_text.parse() {
+            Ok(kind) => kind,
+            Err(_) => {
+                let names = kind_names();
+                let help = match schema::suggest(kind_text, &names) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!("dbplan knows: {}", names.join(", ")),
+                };
+                self.diagnostics.push(
+                    diagnostic(codes::UNKNOWN_KIND)
+                        .with_message(format!("`{kind_text}` is not a kind dbplan knows"))
+                        .with_help(help)
+                        .with_span(kind_node.span),
+                );
+                return;
+            }
+        };
+        if kind.as_str() != kind_text {
+            self.diagnostics.push(
+                Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
+                    .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
+                    .with_help(format!("write `kind: {kind}`"))
+                    .with_span(kind_node.span),
+            );
+        }
+        self.check_api_version(&document, kind);
+
+        // Name, for the address.
+        let name = document
+            .get("metadata")
+            .and_then(|metadata| metadata.get("name"))
+            .and_then(Node::as_str)
+            .map(str::to_owned);
+        let address_text = match &name {
+            Some(name) => format!("{kind}/{name}"),
+            None => format!("{kind}/(unnamed)"),
+        };
+
+        // Schema-guided normalisation and schema validation.
+        let kind_schema = kinds::kind_schema(kind);
+        let mut references = Vec::new();
+        let mut reported = BTreeSet::new();
+        let mut diagnostics = Vec::new();
+        {
+            let mut walker = Walker {
+                root: &kind_schema.schema,
+                diagnostics: &mut diagnostics,
+                references: &mut references,
+                reported: &mut reported,
+                resource: &address_text,
+                kind,
+            };
+            let root = kind_schema.schema.clone();
+            walker.walk(&root, &mut document, "");
+        }
+        let instance = document.to_json();
+        diagnostics.extend(schema::validate(
+            &kind_schema.validator,
+            &kind_schema.schema,
+            &document,
+            &instance,
+            &reported,
+            kind,
+            &address_text,
+        ));
+        let schema_valid = !diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error);
+        // Placeholders such as `${cluster_id}` are a template that was never rendered.
+        find_placeholders(&document, &address_text, &mut diagnostics);
+        self.diagnostics.append(&mut diagnostics);
+        if !schema_valid {
+            return;
+        }
+        let Some(name) = name else {
+            return;
+        };
+
+        // Typed form and semantic checks.
+        let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
+        let spec_json = instance.get("spec").cloned().unwrap_or_default();
+        let metadata: Metadata = match serde_json::from_value(metadata_json) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                self.internal_mismatch(&document, kind, "metadata", &error);
+                return;
+            }
+        };
+        let spec = match Spec::from_json(kind, spec_json) {
+            Ok(spec) => spec,
+            Err(error) => {
+                self.internal_mismatch(&document, kind, "spec", &error);
+                return;
+            }
+        };
+        let address = ResourceAddress::new(kind, name.clone());
+        let name_span = document.locate("/metadata/name").span();
+        let mut checker = kinds::Checker::new(&document, &address_text, &metadata);
+        checker.format("/metadata/name", crate::formats::check_resource_name(&name));
+        spec.check(&mut checker);
+        self.diagnostics.append(&mut checker.diagnostics);
+
+        if let Some(first) = self.seen.get(&address) {
+            self.diagnostics.push(
+                diagnostic(codes::DUPLICATE_RESOURCE)
+                    .with_message(format!("{address} is declared twice"))
+                    .with_help("give each resource of a kind its own `metadata.name`")
+                    .with_span(name_span)
+                    .with_label(*first, "first declared here")
+                    .with_resource(address.to_string()),
+            );
+            return;
+        }
+        self.seen.insert(address.clone(), name_span);
+        self.set.resources.push(Resource {
+            address,
+            metadata,
+            spec,
+            document,
+            references,
+        });
+    }
+
+    fn internal_mismatch(&mut self, document: &Node, kind: Kind, part: &str, error: &serde_json::Error) {
+        self.diagnostics.push(
+            diagnostic(codes::INVALID_VALUE)
+                .with_message(format!("{kind} {part} passed its schema but could not be read: {error}"))
+                .with_help("this is a bug in dbplan (schema and types disagree); please report it with this manifest")
+                .with_span(document.locate(&format!("/{part}")).span()),
+        );
+    }
+
+    fn check_api_version(&mut self, document: &Node, kind: Kind) {
+        let expected = kind.api_group().api_version();
+        match document.get("apiVersion") {
+            None => self.diagnostics.push(
+                diagnostic(codes::MISSING_FIELD)
+                    .with_message(format!("the {kind} document has no `apiVersion`"))
+                    .with_help(format!("add `apiVersion: {expected}`"))
+                    .with_span(document.span),
+            ),
+            Some(node) => match node.as_str() {
+                Some(text) if text == expected => {}
+                Some(text) if accepted_api_version(kind, text) => self.diagnostics.push(
+                    Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
+                        .with_message(format!("{kind} is `{expected}`; `{text}` is accepted for compatibility"))
+                        .with_help(format!("write `apiVersion: {expected}`"))
+                        .with_span(node.span),
+                ),
+                _ => self.diagnostics.push(
+                    diagnostic(codes::API_VERSION)
+                        .with_message(format!("{kind} is `{expected}`, not {}", node.display_scalar()))
+                        .with_help(format!("write `apiVersion: {expected}`"))
+                        .with_span(node.span),
+                ),
+            },
+        }
+    }
+
+    /// Ends loading: diagnostics in stable order.
+    pub fn finish(self) -> (ManifestSet, Vec<Diagnostic>) {
+        let mut diagnostics = self.diagnostics;
+        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+        (self.set, diagnostics)
+    }
+}
+
+/// apiVersions accepted with a warning: the spelling without a hyphen that many Project Planton
+/// examples use, and Planton's DigitalOcean group for dbplan's DigitalOcean kinds.
+fn accepted_api_version(kind: Kind, text: &str) -> bool {
+    let digital_ocean = kind.as_str().starts_with("DigitalOcean");
+    digital_ocean
+        && matches!(
+            text,
+            "digitalocean.project-planton.org/v1" | "digital-ocean.project-planton.org/v1"
+        )
+}
+
+fn kind_names() -> Vec<String> {
+    Kind::ALL.iter().map(|kind| kind.as_str().to_owned()).collect()
+}
+
+fn find_placeholders(node: &Node, resource: &str, out: &mut Vec<Diagnostic>) {
+    match &node.value {
+        NodeValue::String(text) if text.contains("${") && text.contains('}') => out.push(
+            Diagnostic::warning(codes::PLACEHOLDER.code, codes::PLACEHOLDER.summary)
+                .with_message(format!("{} looks like a template placeholder that was never filled in", node.display_scalar()))
+                .with_help("use a reference instead, e.g. `{valueFrom: {kind: K, name: N, fieldPath: status.outputs.F}}`")
+                .with_span(node.span)
+                .with_resource(resource),
+        ),
+        NodeValue::Seq(items) => items.iter().for_each(|item| find_placeholders(item, resource, out)),
+        NodeValue::Map(entries) => entries
+            .iter()
+            .for_each(|entry| find_placeholders(&entry.value, resource, out)),
+        _ => {}
+    }
+}

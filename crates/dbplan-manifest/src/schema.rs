@@ -1,0 +1,651 @@
+//! JSON Schema per kind: generated from the Rust types with schemars, used three ways.
+//!
+//! 1. A schema-guided walk over the YAML tree ([`normalize`]) renames lowerCamelCase keys to the
+//!    snake_case field names (only where the schema names a field, so user maps such as labels
+//!    keep their keys), turns numeric strings into numbers where a number is expected (protojson
+//!    does the same), reports unknown fields with a "did you mean" suggestion, and collects every
+//!    value-or-reference field with its span.
+//! 2. The normalised document is validated with `jsonschema`; every error is mapped back to the
+//!    span of the value it is about ([`validate`]).
+//! 3. `dbplan schema KIND` exports it for editors ([`export`]), with camelCase aliases added.
+
+use crate::codes::{self, Code};
+use crate::node::{Node, NodeValue};
+use dbplan_core::Kind;
+use dbplan_diagnostics::{Diagnostic, Span};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::{Map as JsonMap, Value as Json, json};
+use std::collections::BTreeSet;
+
+/// A value-or-reference found while walking a document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceSite {
+    /// JSON pointer of the field, e.g. `/spec/subnet_ids/0`.
+    pub pointer: String,
+    /// Span of the whole reference value.
+    pub span: Span,
+    /// The kind named in the reference, with its span.
+    pub kind: Option<(String, Span)>,
+    /// The referenced `metadata.name`, with its span.
+    pub name: (String, Span),
+    /// The field path named in the reference, with its span.
+    pub field_path: Option<(String, Span)>,
+    /// The kind an omitted `kind` means for this field.
+    pub default_kind: Option<String>,
+    /// The path an omitted `fieldPath` means for this field.
+    pub default_field_path: Option<String>,
+}
+
+/// Converts lowerCamelCase to snake_case (`fieldPath` → `field_path`).
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if index > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Converts snake_case to lowerCamelCase (`field_path` → `fieldPath`).
+pub fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Follows `$ref`s (`#/$defs/Name`) within the document schema.
+fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
+    for _ in 0..32 {
+        let Some(reference) = schema.get("$ref").and_then(Json::as_str) else {
+            break;
+        };
+        let Some(target) = reference
+            .strip_prefix('#')
+            .and_then(|pointer| root.pointer(pointer))
+        else {
+            break;
+        };
+        schema = target;
+    }
+    schema
+}
+
+/// The alternatives of a schema (`anyOf`/`oneOf`), or the schema itself.
+fn alternatives<'a>(root: &'a Json, schema: &'a Json) -> Vec<&'a Json> {
+    let schema = resolve(root, schema);
+    for keyword in ["anyOf", "oneOf"] {
+        if let Some(options) = schema.get(keyword).and_then(Json::as_array) {
+            return options
+                .iter()
+                .flat_map(|option| alternatives(root, option))
+                .collect();
+        }
+    }
+    vec![schema]
+}
+
+fn type_names(schema: &Json) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Json::String(name)) => vec![name.as_str()],
+        Some(Json::Array(names)) => names.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn properties(schema: &Json) -> Option<&JsonMap<String, Json>> {
+    schema.get("properties").and_then(Json::as_object)
+}
+
+/// Walks one document, normalising it in place. See the module documentation.
+pub(crate) struct Walker<'a> {
+    pub root: &'a Json,
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+    pub references: &'a mut Vec<ReferenceSite>,
+    /// Pointers already reported; schema errors at or below them are not reported again.
+    pub reported: &'a mut BTreeSet<String>,
+    pub resource: &'a str,
+    /// The kind's name, used in messages ("not a field of AwsRdsCluster.spec").
+    pub kind: Kind,
+}
+
+impl Walker<'_> {
+    pub fn walk(&mut self, schema: &Json, node: &mut Node, pointer: &str) {
+        let resolved = resolve(self.root, schema);
+        let options = alternatives(self.root, resolved);
+        let reference = resolved.get("x-dbplan-ref").cloned();
+        match &mut node.value {
+            NodeValue::Map(entries) => {
+                let objects: Vec<&Json> = options
+                    .iter()
+                    .copied()
+                    .filter(|option| properties(option).is_some() || type_names(option).contains(&"object"))
+                    .collect();
+                // Pick the object form whose fields the keys name (for value-or-reference: the
+                // `value`, `value_from` or `ref` form).
+                let score = |option: &Json| {
+                    properties(option).map_or(0, |props| {
+                        entries
+                            .iter()
+                            .filter(|entry| props.contains_key(&entry.key) || props.contains_key(&snake_case(&entry.key)))
+                            .count()
+                    })
+                };
+                let chosen = objects.iter().copied().max_by_key(|option| score(option));
+                if let Some(chosen) = chosen {
+                    let all_names: Vec<String> = objects
+                        .iter()
+                        .filter_map(|option| properties(option))
+                        .flat_map(|props| props.keys().cloned())
+                        .collect();
+                    self.walk_object(chosen, entries, pointer, &all_names, &node.span);
+                }
+            }
+            NodeValue::Seq(items) => {
+                if let Some(items_schema) = options.iter().find_map(|option| option.get("items")) {
+                    for (index, item) in items.iter_mut().enumerate() {
+                        self.walk(items_schema, item, &format!("{pointer}/{index}"));
+                    }
+                }
+            }
+            NodeValue::String(text) => {
+                // protojson accepts numeric strings for numeric fields; so does dbplan.
+                let wants_string = options.iter().any(|option| type_names(option).contains(&"string"));
+                let wants_integer = options.iter().any(|option| type_names(option).contains(&"integer"));
+                let wants_number = options.iter().any(|option| type_names(option).contains(&"number"));
+                if !wants_string {
+                    if wants_integer && let Ok(value) = text.trim().parse::<i128>() {
+                        node.value = NodeValue::Int(value);
+                    } else if wants_number && let Ok(value) = text.trim().parse::<f64>() && value.is_finite() {
+                        node.value = NodeValue::Float(value);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(annotation) = reference {
+            self.collect_reference(&annotation, node, pointer);
+        }
+    }
+
+    fn walk_object(
+        &mut self,
+        schema: &Json,
+        entries: &mut Vec<crate::node::Entry>,
+        pointer: &str,
+        all_names: &[String],
+        _span: &Span,
+    ) {
+        let props = properties(schema);
+        let additional = schema.get("additionalProperties");
+        let closed = matches!(additional, Some(Json::Bool(false)));
+        let mut unknown = Vec::new();
+        let mut dropped = Vec::new();
+        let present: BTreeSet<String> = entries.iter().map(|entry| entry.key.clone()).collect();
+        for (index, entry) in entries.iter_mut().enumerate() {
+            let known = props.is_some_and(|props| props.contains_key(&entry.key));
+            if !known {
+                let snake = snake_case(&entry.key);
+                if props.is_some_and(|props| props.contains_key(&snake)) {
+                    if present.contains(&snake) {
+                        let field_pointer = format!("{pointer}/{snake}");
+                        self.reported.insert(field_pointer);
+                        self.diagnostics.push(
+                            Diagnostic::error(codes::DUPLICATE_KEY.code, codes::DUPLICATE_KEY.summary)
+                                .with_message(format!("`{}` and `{snake}` name the same field", entry.key))
+                                .with_help("keep one of the two spellings")
+                                .with_span(entry.key_span)
+                                .with_resource(self.resource),
+                        );
+                        dropped.push(index);
+                        continue;
+                    }
+                    entry.key = snake;
+                } else if closed {
+                    unknown.push(index);
+                    continue;
+                }
+            }
+            let child_pointer = format!("{pointer}/{}", escape(&entry.key));
+            let child_schema = props
+                .and_then(|props| props.get(&entry.key))
+                .or(match additional {
+                    Some(schema @ Json::Object(_)) => Some(schema),
+                    _ => None,
+                });
+            if let Some(child_schema) = child_schema {
+                self.walk(child_schema, &mut entry.value, &child_pointer);
+            }
+        }
+        let mut removed: Vec<(usize, bool)> = unknown
+            .iter()
+            .map(|index| (*index, true))
+            .chain(dropped.iter().map(|index| (*index, false)))
+            .collect();
+        removed.sort_unstable();
+        for (index, report) in removed.into_iter().rev() {
+            let entry = entries.remove(index);
+            if report {
+                let field_pointer = format!("{pointer}/{}", escape(&entry.key));
+                if self.reported.contains(&field_pointer) {
+                    continue;
+                }
+                self.reported.insert(field_pointer);
+                let mut diagnostic = Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
+                    .with_message(format!(
+                        "`{}` is not a field of {}{}",
+                        entry.key,
+                        self.kind,
+                        display_path(pointer)
+                    ))
+                    .with_span(entry.key_span)
+                    .with_resource(self.resource);
+                let mut candidates: Vec<String> = props
+                    .map(|props| props.keys().cloned().collect())
+                    .unwrap_or_default();
+                candidates.extend(all_names.iter().cloned());
+                candidates.sort();
+                candidates.dedup();
+                diagnostic = match suggest(&entry.key, &candidates) {
+                    Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+                    None if candidates.is_empty() => diagnostic.with_help("remove it"),
+                    None => diagnostic.with_help(format!(
+                        "remove it; the fields here are: {}",
+                        candidates.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+                    )),
+                };
+                self.diagnostics.push(diagnostic);
+            }
+        }
+    }
+
+    fn collect_reference(&mut self, annotation: &Json, node: &Node, pointer: &str) {
+        let NodeValue::Map(entries) = &node.value else {
+            return;
+        };
+        let Some(inner) = entries
+            .iter()
+            .find(|entry| entry.key == "value_from" || entry.key == "ref")
+        else {
+            return;
+        };
+        let field = |key: &str| {
+            inner
+                .value
+                .get(key)
+                .and_then(|value| value.as_str().map(|text| (text.to_owned(), value.span)))
+        };
+        let Some(name) = field("name") else {
+            // A reference without a name is reported by the schema (missing field).
+            return;
+        };
+        let text = |key: &str| annotation.get(key).and_then(Json::as_str).map(str::to_owned);
+        self.references.push(ReferenceSite {
+            pointer: pointer.to_owned(),
+            span: inner.key_span,
+            kind: field("kind"),
+            name,
+            field_path: field("field_path"),
+            default_kind: text("defaultKind"),
+            default_field_path: text("defaultFieldPath"),
+        });
+    }
+}
+
+/// Escapes a key for a JSON pointer.
+pub fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// `.spec.vpc` for `/spec/vpc`, as the user reads it.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        if token.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            out.push('.');
+            out.push_str(&token.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    out
+}
+
+/// The closest candidate to a misspelt name, if any is close enough.
+pub fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let snake = snake_case(name);
+    candidates
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(&snake, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+fn code_diagnostic(code: Code) -> Diagnostic {
+    Diagnostic::error(code.code, code.summary)
+}
+
+fn type_kind_name(kind: &TypeKind) -> String {
+    let name = |json_type: &jsonschema::JsonType| match json_type.to_string().as_str() {
+        "string" => "a string".to_owned(),
+        "integer" => "an integer".to_owned(),
+        "number" => "a number".to_owned(),
+        "boolean" => "a boolean (true or false)".to_owned(),
+        "array" => "a list".to_owned(),
+        "object" => "a mapping".to_owned(),
+        "null" => "null".to_owned(),
+        other => other.to_owned(),
+    };
+    match kind {
+        TypeKind::Single(json_type) => name(json_type),
+        TypeKind::Multiple(types) => types
+            .iter()
+            .filter(|json_type| json_type.to_string() != "null")
+            .map(|json_type| name(&json_type))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+/// Validates a normalised document and maps every schema error to a diagnostic.
+pub(crate) fn validate(
+    validator: &jsonschema::Validator,
+    root_schema: &Json,
+    document: &Node,
+    instance: &Json,
+    reported: &BTreeSet<String>,
+    kind: Kind,
+    resource: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for error in validator.iter_errors(instance) {
+        let pointer = error.instance_path().as_str().to_owned();
+        if pointer == "/apiVersion" || pointer == "/kind" {
+            continue; // checked by the loader with better messages
+        }
+        if reported
+            .iter()
+            .any(|done| pointer == *done || pointer.starts_with(&format!("{done}/")))
+        {
+            continue;
+        }
+        let located = document.locate(&pointer);
+        let span = located.span();
+        let node = located.node;
+        let path = display_path(&pointer);
+        let field = if path.is_empty() { "the document".to_owned() } else { format!("`{}`", path.trim_start_matches('.')) };
+        let diagnostic = match error.kind() {
+            ValidationErrorKind::Required { property } => {
+                let property = property.as_str().unwrap_or_default();
+                let help = field_description(root_schema, &pointer, property)
+                    .map_or_else(|| format!("add `{property}`"), |description| format!("add `{property}`: {description}"));
+                code_diagnostic(codes::MISSING_FIELD)
+                    .with_message(format!("{kind}{path} needs `{property}`"))
+                    .with_help(help)
+            }
+            ValidationErrorKind::Type { kind: expected } => {
+                let expected = type_kind_name(expected);
+                let help = match (&node.value, expected.as_str()) {
+                    (NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_), "a string") => {
+                        format!("quote it: \"{}\" (YAML reads unquoted {} as {})", node.display_scalar(), node.display_scalar(), node.type_name())
+                    }
+                    (NodeValue::String(_), "a list") => "write a list, e.g. `[a, b]` or one `- item` per line".to_owned(),
+                    _ => format!("write {expected}"),
+                };
+                code_diagnostic(codes::WRONG_TYPE)
+                    .with_message(format!("{field} must be {expected}, found {} {}", node.type_name(), short(node)))
+                    .with_help(help)
+            }
+            ValidationErrorKind::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|values| values.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                let given = node.as_str().unwrap_or_default();
+                let help = match suggest(given, &allowed) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`? allowed: {}", allowed.join(", ")),
+                    None => format!("allowed: {}", allowed.join(", ")),
+                };
+                code_diagnostic(codes::BAD_ENUM)
+                    .with_message(format!("{field} cannot be {}", node.display_scalar()))
+                    .with_help(help)
+            }
+            ValidationErrorKind::Constant { expected_value } => code_diagnostic(codes::BAD_ENUM)
+                .with_message(format!("{field} cannot be {}", node.display_scalar()))
+                .with_help(format!("write {expected_value}")),
+            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                code_diagnostic(codes::OUT_OF_RANGE)
+                    .with_message(format!("{field} is {}, below the minimum {limit}", node.display_scalar()))
+                    .with_help(range_help(root_schema, &pointer))
+            }
+            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                code_diagnostic(codes::OUT_OF_RANGE)
+                    .with_message(format!("{field} is {}, above the maximum {limit}", node.display_scalar()))
+                    .with_help(range_help(root_schema, &pointer))
+            }
+            ValidationErrorKind::MaxLength { limit } => code_diagnostic(codes::OUT_OF_RANGE)
+                .with_message(format!("{field} is longer than {limit} characters"))
+                .with_help(format!("shorten it to at most {limit} characters")),
+            ValidationErrorKind::MinLength { limit } => code_diagnostic(codes::OUT_OF_RANGE)
+                .with_message(format!("{field} is shorter than {limit} characters"))
+                .with_help(format!("write at least {limit} characters")),
+            ValidationErrorKind::MinItems { limit } => code_diagnostic(codes::OUT_OF_RANGE)
+                .with_message(format!("{field} has fewer than {limit} items"))
+                .with_help(format!("list at least {limit}")),
+            ValidationErrorKind::MaxItems { limit } => code_diagnostic(codes::OUT_OF_RANGE)
+                .with_message(format!("{field} has more than {limit} items"))
+                .with_help(format!("list at most {limit}")),
+            ValidationErrorKind::UniqueItems => code_diagnostic(codes::INVALID_VALUE)
+                .with_message(format!("{field} lists the same item twice"))
+                .with_help("remove the duplicate"),
+            ValidationErrorKind::Pattern { pattern } => code_diagnostic(codes::BAD_FORMAT)
+                .with_message(format!("{field} is {}, which does not match `{pattern}`", node.display_scalar()))
+                .with_help(field_description(root_schema, &pointer, "").unwrap_or_else(|| format!("write a value matching `{pattern}`"))),
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                let description = schema_at(root_schema, &pointer)
+                    .and_then(|schema| schema.get("description"))
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                let is_reference = schema_at(root_schema, &pointer).is_some_and(|schema| schema.get("x-dbplan-ref").is_some());
+                let help = if is_reference {
+                    "write a literal (`x` or `{value: x}`) or a reference (`{valueFrom: {kind: K, name: N, fieldPath: status.outputs.F}}`)".to_owned()
+                } else {
+                    description.unwrap_or_else(|| "see `dbplan schema` for the accepted forms".to_owned())
+                };
+                code_diagnostic(codes::WRONG_TYPE)
+                    .with_message(format!("{field} ({} {}) is not in any accepted form", node.type_name(), short(node)))
+                    .with_help(help)
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected } => code_diagnostic(codes::UNKNOWN_FIELD)
+                .with_message(format!("{} not allowed in {field}", unexpected.join(", ")))
+                .with_help("remove it"),
+            _ => code_diagnostic(codes::INVALID_VALUE)
+                .with_message(format!("{field}: {error}"))
+                .with_help("see `dbplan schema` for what is accepted here"),
+        };
+        out.push(diagnostic.with_span(span).with_resource(resource));
+    }
+    out
+}
+
+fn short(node: &Node) -> String {
+    match node.value {
+        NodeValue::Map(_) | NodeValue::Seq(_) => String::new(),
+        _ => {
+            let text = node.display_scalar();
+            if text.chars().count() > 40 {
+                format!("{}…", text.chars().take(40).collect::<String>())
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The schema of the value at a JSON pointer of a document (following `$ref`s and picking the
+/// object alternative of `anyOf`s).
+pub fn schema_at<'a>(root: &'a Json, pointer: &str) -> Option<&'a Json> {
+    let mut schema = resolve(root, root);
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let options = alternatives(root, schema);
+        let next = options.iter().find_map(|option| {
+            if token.parse::<usize>().is_ok()
+                && let Some(items) = option.get("items")
+            {
+                return Some(items);
+            }
+            properties(option)
+                .and_then(|props| props.get(&token))
+                .or_else(|| option.get("additionalProperties").filter(|value| value.is_object()))
+        })?;
+        schema = resolve(root, next);
+    }
+    Some(schema)
+}
+
+fn field_description(root: &Json, pointer: &str, property: &str) -> Option<String> {
+    let full = if property.is_empty() { pointer.to_owned() } else { format!("{pointer}/{property}") };
+    schema_at(root, &full)
+        .and_then(|schema| schema.get("description"))
+        .and_then(Json::as_str)
+        .map(|text| text.split("\n\n").next().unwrap_or(text).replace('\n', " "))
+}
+
+fn range_help(root: &Json, pointer: &str) -> String {
+    let schema = schema_at(root, pointer);
+    let bound = |key: &str| schema.and_then(|schema| schema.get(key)).map(Json::to_string);
+    match (bound("minimum"), bound("maximum")) {
+        (Some(min), Some(max)) => format!("use a value from {min} to {max}"),
+        (Some(min), None) => format!("use a value of at least {min}"),
+        (None, Some(max)) => format!("use a value of at most {max}"),
+        (None, None) => "use a value in the allowed range".to_owned(),
+    }
+}
+
+/// Builds the document schema of a kind from the spec's and metadata's schemas.
+pub(crate) fn document_schema(kind: Kind, mut generator: schemars::SchemaGenerator, spec: schemars::Schema) -> Json {
+    let metadata = generator.subschema_for::<crate::metadata::Metadata>();
+    let definitions: JsonMap<String, Json> = generator.take_definitions(true);
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("https://dbplan.io/schemas/{}.json", kind.as_str()),
+        "title": kind.as_str(),
+        "description": kind.description(),
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string", "const": kind.api_group().api_version()},
+            "kind": {"type": "string", "const": kind.as_str()},
+            "metadata": metadata,
+            "spec": spec,
+            "status": {"type": "object", "description": "Ignored on input (Project Planton stack outputs)."}
+        },
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": false,
+        "$defs": definitions,
+    })
+}
+
+/// The exported form of a document schema: every object also accepts the lowerCamelCase
+/// spelling of its fields, as dbplan's loader does, so editors do not flag Planton manifests.
+pub fn export(schema: &Json) -> Json {
+    fn add_aliases(value: &mut Json) {
+        match value {
+            Json::Object(map) => {
+                if let Some(Json::Object(props)) = map.get_mut("properties") {
+                    let aliases: Vec<(String, Json)> = props
+                        .iter()
+                        .filter(|(name, _)| name.contains('_'))
+                        .map(|(name, schema)| (camel_case(name), schema.clone()))
+                        .filter(|(alias, _)| !alias.is_empty())
+                        .collect();
+                    for (alias, schema) in aliases {
+                        props.entry(alias).or_insert(schema);
+                    }
+                }
+                for child in map.values_mut() {
+                    add_aliases(child);
+                }
+            }
+            Json::Array(items) => items.iter_mut().for_each(add_aliases),
+            _ => {}
+        }
+    }
+    let mut exported = schema.clone();
+    add_aliases(&mut exported);
+    exported
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_conversions() {
+        assert_eq!(snake_case("fieldPath"), "field_path");
+        assert_eq!(snake_case("enableHttpEndpoint"), "enable_http_endpoint");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(camel_case("iam_database_authentication_enabled"), "iamDatabaseAuthenticationEnabled");
+    }
+
+    #[test]
+    fn suggestions_find_near_misses_only() {
+        let candidates = vec!["engine".to_owned(), "engine_version".to_owned(), "port".to_owned()];
+        assert_eq!(suggest("engin", &candidates), Some("engine"));
+        assert_eq!(suggest("engineVersio", &candidates), Some("engine_version"));
+        assert_eq!(suggest("zzz", &candidates), None);
+    }
+}
+
+/// The exported schema of one kind's documents.
+pub fn export_kind(kind: Kind) -> Json {
+    export(&crate::kinds::kind_schema(kind).schema)
+}
+
+/// One schema for a manifest file of any kind: `kind` selects the kind's schema.
+pub fn export_all() -> Json {
+    let mut definitions = JsonMap::new();
+    let mut branches = Vec::new();
+    for kind in Kind::ALL {
+        let mut schema = export_kind(*kind);
+        if let Some(Json::Object(defs)) = schema.as_object_mut().and_then(|map| map.remove("$defs")) {
+            definitions.extend(defs);
+        }
+        if let Json::Object(map) = &mut schema {
+            map.remove("$schema");
+            map.remove("$id");
+        }
+        definitions.insert(kind.as_str().to_owned(), schema);
+        branches.push(json!({
+            "if": {"properties": {"kind": {"const": kind.as_str()}}, "required": ["kind"]},
+            "then": {"$ref": format!("#/$defs/{}", kind.as_str())}
+        }));
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://dbplan.io/schemas/dbplan.json",
+        "title": "dbplan manifest",
+        "description": "A dbplan manifest document; `kind` selects the schema.",
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {"kind": {"enum": Kind::ALL.iter().map(|kind| kind.as_str()).collect::<Vec<_>>()}},
+        "allOf": branches,
+        "$defs": definitions,
+    })
+}

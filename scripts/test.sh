@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs dbplan's whole test suite on a fresh Debian machine with Rust: installs what is missing,
+# then runs formatting, lints and tests. This is the test command README.md documents and
+# .ci/run calls.
+#
+# What it installs when missing (each step is skipped when already present):
+#   - cargo-nextest (the test runner), from crates.io;
+#   - PostgreSQL server binaries (initdb, pg_ctl), from Debian's `postgresql` package, for the
+#     tests that start a throwaway server;
+#   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root for: $*"; return 1; fi
+}
+
+install_nextest() {
+  if cargo nextest --version >/dev/null 2>&1; then return; fi
+  log "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+}
+
+install_postgres() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
+  log "installing PostgreSQL server binaries (Debian package postgresql)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+}
+
+install_moto() {
+  if [ -x .venv/bin/moto_server ]; then return; fi
+  log "installing moto[server] into .venv"
+  if ! python3 -m venv .venv 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-moto.txt
+}
+
+install_nextest
+install_postgres
+install_moto
+
+# Tests find the installed components through these variables.
+DBPLAN_PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
+export DBPLAN_PG_BIN
+export DBPLAN_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo nextest run"
+cargo nextest run --workspace --locked --no-fail-fast
+log "doc tests"
+cargo test --workspace --locked --doc
