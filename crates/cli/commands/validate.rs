@@ -9,12 +9,16 @@ pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
     let summary = output::report(&set.sources, &diagnostics);
     let files = set.sources.files().count();
     eprintln!(
-        "validated {} resources ({} graph nodes) in {} documents from {} files: {}",
-        set.resources.len(),
-        graph.len(),
-        set.documents,
-        files,
+        "validated {} in {} from {} ({}): {}",
+        output::plural(set.resources.len(), "resource"),
+        output::plural(set.documents, "document"),
+        output::plural(files, "file"),
+        output::plural(graph.len(), "graph node"),
         output::counts(summary)
     );
-    Ok(if summary.error > 0 { exit::ERROR } else { exit::SUCCESS })
+    Ok(if summary.error > 0 {
+        exit::ERROR
+    } else {
+        exit::SUCCESS
+    })
 }

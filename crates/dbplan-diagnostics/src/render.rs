@@ -106,7 +106,11 @@ pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptio
 }
 
 /// Renders many diagnostics, separated by blank lines, each ending in a newline.
-pub fn render_all(sources: &SourceMap, diagnostics: &[Diagnostic], options: RenderOptions) -> String {
+pub fn render_all(
+    sources: &SourceMap,
+    diagnostics: &[Diagnostic],
+    options: RenderOptions,
+) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
         out.push_str(&render(sources, diagnostic, options));

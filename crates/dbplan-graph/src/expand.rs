@@ -62,10 +62,7 @@ pub(crate) fn parts(spec: &Spec) -> Vec<(Part, Vec<Part>)> {
             parts
         }
         Spec::TenantDatabase(spec) => {
-            let mut parts = vec![
-                (Part::Role, Vec::new()),
-                (Part::Database, vec![Part::Role]),
-            ];
+            let mut parts = vec![(Part::Role, Vec::new()), (Part::Database, vec![Part::Role])];
             if spec.connection_secret.is_some() {
                 parts.push((Part::ConnectionSecret, vec![Part::Role, Part::Database]));
             }
@@ -73,11 +70,18 @@ pub(crate) fn parts(spec: &Spec) -> Vec<(Part, Vec<Part>)> {
         }
         Spec::CnpgCluster(spec) => {
             let mut parts = vec![(Part::Cluster, Vec::new())];
-            if spec.backup.as_ref().is_some_and(|backup| backup.schedule.is_some()) {
+            if spec
+                .backup
+                .as_ref()
+                .is_some_and(|backup| backup.schedule.is_some())
+            {
                 parts.push((Part::ScheduledBackup, vec![Part::Cluster]));
             }
             for database in &spec.databases {
-                parts.push((Part::CnpgDatabase(database.name.clone()), vec![Part::Cluster]));
+                parts.push((
+                    Part::CnpgDatabase(database.name.clone()),
+                    vec![Part::Cluster],
+                ));
             }
             parts.push((Part::ConnectionSecret, vec![Part::Cluster]));
             parts
@@ -138,7 +142,9 @@ pub(crate) fn expand(set: &ManifestSet, graph: &mut Graph) {
             for need in needs {
                 let need_address = self::address(&resource.address, &need);
                 if let Some(&need_index) = graph.index.get(&need_address) {
-                    graph.graph.add_edge(index, need_index, EdgeReason::Component);
+                    graph
+                        .graph
+                        .add_edge(index, need_index, EdgeReason::Component);
                 }
             }
         }

@@ -77,7 +77,11 @@ impl Graph {
         self.neighbours(address, petgraph::Direction::Incoming)
     }
 
-    fn neighbours(&self, address: &ResourceAddress, direction: petgraph::Direction) -> Vec<&ResourceAddress> {
+    fn neighbours(
+        &self,
+        address: &ResourceAddress,
+        direction: petgraph::Direction,
+    ) -> Vec<&ResourceAddress> {
         let Some(index) = self.index.get(address) else {
             return Vec::new();
         };

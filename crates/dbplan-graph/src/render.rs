@@ -27,14 +27,23 @@ pub(crate) fn dot(graph: &Graph) -> String {
         }
     }
     for (index, (root, members)) in components.iter().enumerate() {
-        let _ = writeln!(out, "  subgraph \"cluster_{index}\" {{\n    label = \"{}\";", quote(root));
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{index}\" {{\n    label = \"{}\";",
+            quote(root)
+        );
         for member in members {
             let _ = writeln!(out, "    \"{}\";", quote(member));
         }
         out.push_str("  }\n");
     }
     for (from, to, _) in graph.edges() {
-        let _ = writeln!(out, "  \"{}\" -> \"{}\";", quote(&from.to_string()), quote(&to.to_string()));
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\";",
+            quote(&from.to_string()),
+            quote(&to.to_string())
+        );
     }
     out.push_str("}\n");
     out

@@ -6,7 +6,7 @@ use crate::{EdgeReason, Graph};
 use dbplan_core::{Kind, ResourceAddress};
 use dbplan_diagnostics::{Diagnostic, Span};
 use dbplan_manifest::schema::{schema_at, snake_case, suggest};
-use dbplan_manifest::{ManifestSet, Resource, Spec, kind_schema};
+use dbplan_manifest::{ManifestSet, Spec, kind_schema};
 use std::collections::HashMap;
 
 fn diagnostic(code: dbplan_manifest::codes::Code) -> Diagnostic {
@@ -15,7 +15,9 @@ fn diagnostic(code: dbplan_manifest::codes::Code) -> Diagnostic {
 
 /// One reference to resolve: where it is, what it names, which part of the referrer needs it.
 struct Pending<'a> {
-    resource: &'a Resource,
+    referrer: &'a ResourceAddress,
+    /// The referrer's spec; `None` for a resource whose document had errors (no graph edge).
+    spec: Option<&'a Spec>,
     pointer: String,
     span: Span,
     kind: Option<(String, Span)>,
@@ -34,31 +36,24 @@ pub(crate) fn resolve(set: &ManifestSet, graph: &mut Graph, diagnostics: &mut Ve
             .or_default()
             .push(resource.address.name.clone());
     }
+    for invalid in &set.invalid {
+        for site in &invalid.references {
+            let reference = pending(&invalid.address, site);
+            resolve_one(set, graph, &names, &reference, diagnostics);
+        }
+    }
     for resource in &set.resources {
         let mut pending: Vec<Pending<'_>> = resource
             .references
             .iter()
-            .map(|site| Pending {
-                resource,
-                pointer: site.pointer.clone(),
-                span: site.span,
-                kind: site
-                    .kind
-                    .clone()
-                    .or_else(|| site.default_kind.clone().map(|kind| (kind, site.name.1))),
-                name: site.name.clone(),
-                field_path: site
-                    .field_path
-                    .clone()
-                    .or_else(|| site.default_field_path.clone().map(|path| (path, site.name.1))),
-                allowed_kinds: &[],
-            })
+            .map(|site| self::pending(&resource.address, site))
             .collect();
         if let Spec::TenantDatabase(spec) = &resource.spec {
             let (kind, name) = spec.server();
             let span = resource.span_at("/spec/server");
             pending.push(Pending {
-                resource,
+                referrer: &resource.address,
+                spec: Some(&resource.spec),
                 pointer: "/spec/server".to_owned(),
                 span,
                 kind: Some((kind.to_owned(), resource.span_at("/spec/server/kind"))),
@@ -67,9 +62,33 @@ pub(crate) fn resolve(set: &ManifestSet, graph: &mut Graph, diagnostics: &mut Ve
                 allowed_kinds: dbplan_manifest::kinds::TENANT_SERVER_KINDS,
             });
         }
-        for reference in pending {
+        for mut reference in pending {
+            reference.spec = Some(&resource.spec);
             resolve_one(set, graph, &names, &reference, diagnostics);
         }
+    }
+}
+
+fn pending<'a>(
+    referrer: &'a ResourceAddress,
+    site: &dbplan_manifest::ReferenceSite,
+) -> Pending<'a> {
+    Pending {
+        referrer,
+        spec: None,
+        pointer: site.pointer.clone(),
+        span: site.span,
+        kind: site
+            .kind
+            .clone()
+            .or_else(|| site.default_kind.clone().map(|kind| (kind, site.name.1))),
+        name: site.name.clone(),
+        field_path: site.field_path.clone().or_else(|| {
+            site.default_field_path
+                .clone()
+                .map(|path| (path, site.name.1))
+        }),
+        allowed_kinds: &[],
     }
 }
 
@@ -80,8 +99,7 @@ fn resolve_one(
     reference: &Pending<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let resource = reference.resource;
-    let resource_text = resource.address.to_string();
+    let resource_text = reference.referrer.to_string();
     let Some((kind_text, kind_span)) = &reference.kind else {
         diagnostics.push(
             diagnostic(codes::MISSING_KIND)
@@ -95,14 +113,24 @@ fn resolve_one(
     let kind: Kind = match kind_text.parse() {
         Ok(kind) => kind,
         Err(_) => {
-            let known: Vec<String> = Kind::ALL.iter().map(|kind| kind.as_str().to_owned()).collect();
+            let known: Vec<String> = Kind::ALL
+                .iter()
+                .map(|kind| kind.as_str().to_owned())
+                .collect();
             let help = match suggest(kind_text, &known) {
-                Some(suggestion) => format!("did you mean `{suggestion}`? Otherwise write the value itself (e.g. an ID or ARN) instead of a reference"),
-                None => format!("dbplan manages {}; for anything else write the value itself (e.g. an ID or ARN)", known.join(", ")),
+                Some(suggestion) => format!(
+                    "did you mean `{suggestion}`? Otherwise write the value itself (e.g. an ID or ARN) instead of a reference"
+                ),
+                None => format!(
+                    "dbplan manages {}; for anything else write the value itself (e.g. an ID or ARN)",
+                    known.join(", ")
+                ),
             };
             diagnostics.push(
                 diagnostic(codes::UNSUPPORTED_KIND)
-                    .with_message(format!("`{kind_text}` is not a kind in this manifest set's language"))
+                    .with_message(format!(
+                        "`{kind_text}` is not a kind in this manifest set's language"
+                    ))
                     .with_help(help)
                     .with_span(*kind_span)
                     .with_resource(resource_text),
@@ -113,8 +141,14 @@ fn resolve_one(
     if !reference.allowed_kinds.is_empty() && !reference.allowed_kinds.contains(&kind.as_str()) {
         diagnostics.push(
             diagnostic(codes::WRONG_KIND)
-                .with_message(format!("`{}` cannot point at a {kind}", display(&reference.pointer)))
-                .with_help(format!("point it at one of: {}", reference.allowed_kinds.join(", ")))
+                .with_message(format!(
+                    "`{}` cannot point at a {kind}",
+                    display(&reference.pointer)
+                ))
+                .with_help(format!(
+                    "point it at one of: {}",
+                    reference.allowed_kinds.join(", ")
+                ))
                 .with_span(*kind_span)
                 .with_resource(resource_text),
         );
@@ -122,22 +156,6 @@ fn resolve_one(
     }
     let (name, name_span) = &reference.name;
     let target = ResourceAddress::new(kind, name.clone());
-    let Some(target_resource) = set.get(&target) else {
-        let candidates = names.get(&kind).cloned().unwrap_or_default();
-        let help = match suggest(name, &candidates) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None if candidates.is_empty() => format!("add a {kind} named `{name}` to the manifests, or write the value itself"),
-            None => format!("the {kind} resources here are: {}", candidates.join(", ")),
-        };
-        diagnostics.push(
-            diagnostic(codes::DANGLING_REFERENCE)
-                .with_message(format!("{target} is not in the manifests"))
-                .with_help(help)
-                .with_span(*name_span)
-                .with_resource(resource_text),
-        );
-        return;
-    };
     if let Some((path, path_span)) = &reference.field_path
         && let Err(help) = check_field_path(kind, path)
     {
@@ -150,7 +168,36 @@ fn resolve_one(
         );
         return;
     }
-    let from = address(&resource.address, &part_for_field(&resource.spec, &reference.pointer));
+    let target_resource = set.get(&target);
+    if target_resource.is_none() && set.declares(&target) {
+        // The target's document has errors of its own; they are reported already.
+        return;
+    }
+    let Some(target_resource) = target_resource else {
+        let candidates = names.get(&kind).cloned().unwrap_or_default();
+        let help = match suggest(name, &candidates) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None if candidates.is_empty() => {
+                format!("add {kind} `{name}` to the manifests, or write the value itself")
+            }
+            None => format!("the {kind} resources here are: {}", candidates.join(", ")),
+        };
+        diagnostics.push(
+            diagnostic(codes::DANGLING_REFERENCE)
+                .with_message(format!("{target} is not in the manifests"))
+                .with_help(help)
+                .with_span(*name_span)
+                .with_resource(resource_text),
+        );
+        return;
+    };
+    let Some(spec) = reference.spec else {
+        return;
+    };
+    let from = address(
+        reference.referrer,
+        &part_for_field(spec, &reference.pointer),
+    );
     let to = address(&target_resource.address, &primary_part(kind));
     if let (Some(&from_index), Some(&to_index)) = (graph.index.get(&from), graph.index.get(&to)) {
         graph.graph.add_edge(
@@ -188,11 +235,20 @@ fn check_field_path(kind: Kind, path: &str) -> Result<(), String> {
     let segments: Vec<String> = path
         .split('.')
         .map(|segment| {
-            if segment.starts_with('[') { segment.to_owned() } else { snake_case(segment) }
+            if segment.starts_with('[') {
+                segment.to_owned()
+            } else {
+                snake_case(segment)
+            }
         })
         .collect();
     let help = || format!("{kind} declares: {}", valid().join(", "));
-    match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["status", "outputs", name] => match kind.output(name) {
             Some(output) if output.item_fields.is_empty() => Ok(()),
             Some(output) => Err(format!(
@@ -201,10 +257,20 @@ fn check_field_path(kind: Kind, path: &str) -> Result<(), String> {
                 output.name,
                 output.item_fields.first().copied().unwrap_or("id")
             )),
-            None => Err(match suggest(name, &outputs.iter().map(|output| output.name.to_owned()).collect::<Vec<_>>()) {
-                Some(suggestion) => format!("did you mean `status.outputs.{suggestion}`? {}", help()),
-                None => help(),
-            }),
+            None => Err(
+                match suggest(
+                    name,
+                    &outputs
+                        .iter()
+                        .map(|output| output.name.to_owned())
+                        .collect::<Vec<_>>(),
+                ) {
+                    Some(suggestion) => {
+                        format!("did you mean `status.outputs.{suggestion}`? {}", help())
+                    }
+                    None => help(),
+                },
+            ),
         },
         ["status", "outputs", name, index, field] if *index == "[*]" => match kind.output(name) {
             Some(output) if output.item_fields.contains(field) => Ok(()),
@@ -241,7 +307,12 @@ pub(crate) fn find_cycles(set: &ManifestSet, graph: &Graph, diagnostics: &mut Ve
         }
         let mut members: Vec<_> = component.clone();
         members.sort_by(|a, b| {
-            let address = |index: &petgraph::graph::NodeIndex| graph.graph.node_weight(*index).map(|node| node.address.clone());
+            let address = |index: &petgraph::graph::NodeIndex| {
+                graph
+                    .graph
+                    .node_weight(*index)
+                    .map(|node| node.address.clone())
+            };
             address(a).cmp(&address(b))
         });
         // Walk the cycle from its smallest member, following edges inside the component.
@@ -257,7 +328,12 @@ pub(crate) fn find_cycles(set: &ManifestSet, graph: &Graph, diagnostics: &mut Ve
                 .graph
                 .edges(current)
                 .filter(|edge| members.contains(&petgraph::visit::EdgeRef::target(edge)))
-                .min_by_key(|edge| graph.graph.node_weight(petgraph::visit::EdgeRef::target(edge)).map(|node| node.address.clone()));
+                .min_by_key(|edge| {
+                    graph
+                        .graph
+                        .node_weight(petgraph::visit::EdgeRef::target(edge))
+                        .map(|node| node.address.clone())
+                });
             let Some(edge) = next else {
                 break;
             };
@@ -267,7 +343,10 @@ pub(crate) fn find_cycles(set: &ManifestSet, graph: &Graph, diagnostics: &mut Ve
                 graph.graph.node_weight(current),
                 graph.graph.node_weight(target),
             ) {
-                labels.push((*span, format!("{} depends on {} here", from.address, to.address)));
+                labels.push((
+                    *span,
+                    format!("{} depends on {} here", from.address, to.address),
+                ));
             }
             current = target;
             if current == start {

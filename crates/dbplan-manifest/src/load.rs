@@ -44,9 +44,28 @@ pub struct ManifestSet {
     pub resources: Vec<Resource>,
     /// Number of documents read, valid or not.
     pub documents: usize,
+    /// Resources whose documents had errors: their references are still checked, but they are
+    /// not part of the graph.
+    pub invalid: Vec<InvalidResource>,
+}
+
+/// A resource whose document had errors (already reported).
+#[derive(Debug)]
+pub struct InvalidResource {
+    pub address: ResourceAddress,
+    pub references: Vec<ReferenceSite>,
 }
 
 impl ManifestSet {
+    /// Whether a document declares this address, valid or not.
+    pub fn declares(&self, address: &ResourceAddress) -> bool {
+        self.get(address).is_some()
+            || self
+                .invalid
+                .iter()
+                .any(|resource| &resource.address == address)
+    }
+
     pub fn get(&self, address: &ResourceAddress) -> Option<&Resource> {
         self.resources
             .iter()
@@ -113,7 +132,9 @@ impl Loader {
                 self.diagnostics.push(
                     diagnostic(codes::NO_MANIFESTS)
                         .with_message(format!("no *.yaml or *.yml files under {}", path.display()))
-                        .with_help("pass a directory that contains manifests, or the files themselves"),
+                        .with_help(
+                            "pass a directory that contains manifests, or the files themselves",
+                        ),
                 );
             }
         } else {
@@ -190,9 +211,15 @@ impl Loader {
             .trim()
             .to_owned();
         let (code, help) = if message.contains("duplicate mapping key") {
-            (codes::DUPLICATE_KEY, "remove one of the two entries; YAML keys must be unique")
+            (
+                codes::DUPLICATE_KEY,
+                "remove one of the two entries; YAML keys must be unique",
+            )
         } else {
-            (codes::YAML_SYNTAX, "fix the YAML syntax at this position; the rest of this file was not read")
+            (
+                codes::YAML_SYNTAX,
+                "fix the YAML syntax at this position; the rest of this file was not read",
+            )
         };
         self.set.documents += 1;
         self.diagnostics.push(
@@ -209,7 +236,10 @@ impl Loader {
             if !matches!(document.value, NodeValue::Null) {
                 self.diagnostics.push(
                     diagnostic(codes::NOT_A_MANIFEST)
-                        .with_message(format!("a manifest document must be a mapping, found {}", document.type_name()))
+                        .with_message(format!(
+                            "a manifest document must be a mapping, found {}",
+                            document.type_name()
+                        ))
                         .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
                         .with_span(document.span),
                 );
@@ -221,7 +251,10 @@ impl Loader {
             self.diagnostics.push(
                 diagnostic(codes::MISSING_FIELD)
                     .with_message("the document has no `kind`")
-                    .with_help(format!("add `kind:` with one of: {}", kind_names().join(", ")))
+                    .with_help(format!(
+                        "add `kind:` with one of: {}",
+                        kind_names().join(", ")
+                    ))
                     .with_span(document.span),
             );
             return;
@@ -229,7 +262,10 @@ impl Loader {
         let Some(kind_text) = kind_node.as_str() else {
             self.diagnostics.push(
                 diagnostic(codes::WRONG_TYPE)
-                    .with_message(format!("`kind` must be a string, found {}", kind_node.type_name()))
+                    .with_message(format!(
+                        "`kind` must be a string, found {}",
+                        kind_node.type_name()
+                    ))
                     .with_help(format!("write one of: {}", kind_names().join(", ")))
                     .with_span(kind_node.span),
             );
@@ -306,12 +342,16 @@ impl Loader {
         // Placeholders such as `${cluster_id}` are a template that was never rendered.
         find_placeholders(&document, &address_text, &mut diagnostics);
         self.diagnostics.append(&mut diagnostics);
-        if !schema_valid {
-            return;
-        }
         let Some(name) = name else {
             return;
         };
+        if !schema_valid {
+            self.set.invalid.push(InvalidResource {
+                address: ResourceAddress::new(kind, name),
+                references,
+            });
+            return;
+        }
 
         // Typed form and semantic checks.
         let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
@@ -358,7 +398,13 @@ impl Loader {
         });
     }
 
-    fn internal_mismatch(&mut self, document: &Node, kind: Kind, part: &str, error: &serde_json::Error) {
+    fn internal_mismatch(
+        &mut self,
+        document: &Node,
+        kind: Kind,
+        part: &str,
+        error: &serde_json::Error,
+    ) {
         self.diagnostics.push(
             diagnostic(codes::INVALID_VALUE)
                 .with_message(format!("{kind} {part} passed its schema but could not be read: {error}"))
@@ -380,13 +426,18 @@ impl Loader {
                 Some(text) if text == expected => {}
                 Some(text) if accepted_api_version(kind, text) => self.diagnostics.push(
                     Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
-                        .with_message(format!("{kind} is `{expected}`; `{text}` is accepted for compatibility"))
+                        .with_message(format!(
+                            "{kind} is `{expected}`; `{text}` is accepted for compatibility"
+                        ))
                         .with_help(format!("write `apiVersion: {expected}`"))
                         .with_span(node.span),
                 ),
                 _ => self.diagnostics.push(
                     diagnostic(codes::API_VERSION)
-                        .with_message(format!("{kind} is `{expected}`, not {}", node.display_scalar()))
+                        .with_message(format!(
+                            "{kind} is `{expected}`, not {}",
+                            node.display_scalar()
+                        ))
                         .with_help(format!("write `apiVersion: {expected}`"))
                         .with_span(node.span),
                 ),
@@ -414,7 +465,10 @@ fn accepted_api_version(kind: Kind, text: &str) -> bool {
 }
 
 fn kind_names() -> Vec<String> {
-    Kind::ALL.iter().map(|kind| kind.as_str().to_owned()).collect()
+    Kind::ALL
+        .iter()
+        .map(|kind| kind.as_str().to_owned())
+        .collect()
 }
 
 fn find_placeholders(node: &Node, resource: &str, out: &mut Vec<Diagnostic>) {

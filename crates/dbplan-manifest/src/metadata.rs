@@ -68,7 +68,8 @@ pub enum RelationshipType {
 impl Metadata {
     /// Whether the resource is labelled as production (`env` label or `metadata.env`).
     pub fn is_production(&self) -> bool {
-        let is_prod = |value: &str| matches!(value.to_ascii_lowercase().as_str(), "prod" | "production");
+        let is_prod =
+            |value: &str| matches!(value.to_ascii_lowercase().as_str(), "prod" | "production");
         self.labels
             .get("env")
             .or_else(|| self.labels.get("environment"))

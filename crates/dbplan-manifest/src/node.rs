@@ -133,7 +133,11 @@ pub struct Entry {
 }
 
 /// A span for a serde-saphyr location: its byte range when known, else the line and column.
-fn span_of(file: FileId, location: &serde_saphyr::Location, text: &dbplan_diagnostics::SourceFile) -> Span {
+fn span_of(
+    file: FileId,
+    location: &serde_saphyr::Location,
+    text: &dbplan_diagnostics::SourceFile,
+) -> Span {
     let span = location.span();
     match span.byte_offset() {
         Some(start) => {

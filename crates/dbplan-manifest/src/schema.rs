@@ -128,13 +128,27 @@ impl Walker<'_> {
     pub fn walk(&mut self, schema: &Json, node: &mut Node, pointer: &str) {
         let resolved = resolve(self.root, schema);
         let options = alternatives(self.root, resolved);
-        let reference = resolved.get("x-dbplan-ref").cloned();
+        // `Option<ValueOrRef<T>>` is `anyOf: [{$ref: ValueOrRef…}, {type: null}]`: the annotation
+        // sits on one of the alternatives.
+        let reference = resolved
+            .get("x-dbplan-ref")
+            .or_else(|| {
+                resolved
+                    .get("anyOf")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find_map(|option| resolve(self.root, option).get("x-dbplan-ref"))
+            })
+            .cloned();
         match &mut node.value {
             NodeValue::Map(entries) => {
                 let objects: Vec<&Json> = options
                     .iter()
                     .copied()
-                    .filter(|option| properties(option).is_some() || type_names(option).contains(&"object"))
+                    .filter(|option| {
+                        properties(option).is_some() || type_names(option).contains(&"object")
+                    })
                     .collect();
                 // Pick the object form whose fields the keys name (for value-or-reference: the
                 // `value`, `value_from` or `ref` form).
@@ -142,7 +156,10 @@ impl Walker<'_> {
                     properties(option).map_or(0, |props| {
                         entries
                             .iter()
-                            .filter(|entry| props.contains_key(&entry.key) || props.contains_key(&snake_case(&entry.key)))
+                            .filter(|entry| {
+                                props.contains_key(&entry.key)
+                                    || props.contains_key(&snake_case(&entry.key))
+                            })
                             .count()
                     })
                 };
@@ -165,13 +182,22 @@ impl Walker<'_> {
             }
             NodeValue::String(text) => {
                 // protojson accepts numeric strings for numeric fields; so does dbplan.
-                let wants_string = options.iter().any(|option| type_names(option).contains(&"string"));
-                let wants_integer = options.iter().any(|option| type_names(option).contains(&"integer"));
-                let wants_number = options.iter().any(|option| type_names(option).contains(&"number"));
+                let wants_string = options
+                    .iter()
+                    .any(|option| type_names(option).contains(&"string"));
+                let wants_integer = options
+                    .iter()
+                    .any(|option| type_names(option).contains(&"integer"));
+                let wants_number = options
+                    .iter()
+                    .any(|option| type_names(option).contains(&"number"));
                 if !wants_string {
                     if wants_integer && let Ok(value) = text.trim().parse::<i128>() {
                         node.value = NodeValue::Int(value);
-                    } else if wants_number && let Ok(value) = text.trim().parse::<f64>() && value.is_finite() {
+                    } else if wants_number
+                        && let Ok(value) = text.trim().parse::<f64>()
+                        && value.is_finite()
+                    {
                         node.value = NodeValue::Float(value);
                     }
                 }
@@ -206,11 +232,17 @@ impl Walker<'_> {
                         let field_pointer = format!("{pointer}/{snake}");
                         self.reported.insert(field_pointer);
                         self.diagnostics.push(
-                            Diagnostic::error(codes::DUPLICATE_KEY.code, codes::DUPLICATE_KEY.summary)
-                                .with_message(format!("`{}` and `{snake}` name the same field", entry.key))
-                                .with_help("keep one of the two spellings")
-                                .with_span(entry.key_span)
-                                .with_resource(self.resource),
+                            Diagnostic::error(
+                                codes::DUPLICATE_KEY.code,
+                                codes::DUPLICATE_KEY.summary,
+                            )
+                            .with_message(format!(
+                                "`{}` and `{snake}` name the same field",
+                                entry.key
+                            ))
+                            .with_help("keep one of the two spellings")
+                            .with_span(entry.key_span)
+                            .with_resource(self.resource),
                         );
                         dropped.push(index);
                         continue;
@@ -246,15 +278,16 @@ impl Walker<'_> {
                     continue;
                 }
                 self.reported.insert(field_pointer);
-                let mut diagnostic = Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
-                    .with_message(format!(
-                        "`{}` is not a field of {}{}",
-                        entry.key,
-                        self.kind,
-                        display_path(pointer)
-                    ))
-                    .with_span(entry.key_span)
-                    .with_resource(self.resource);
+                let mut diagnostic =
+                    Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
+                        .with_message(format!(
+                            "`{}` is not a field of {}{}",
+                            entry.key,
+                            self.kind,
+                            display_path(pointer)
+                        ))
+                        .with_span(entry.key_span)
+                        .with_resource(self.resource);
                 let mut candidates: Vec<String> = props
                     .map(|props| props.keys().cloned().collect())
                     .unwrap_or_default();
@@ -262,11 +295,17 @@ impl Walker<'_> {
                 candidates.sort();
                 candidates.dedup();
                 diagnostic = match suggest(&entry.key, &candidates) {
-                    Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+                    Some(suggestion) => {
+                        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
+                    }
                     None if candidates.is_empty() => diagnostic.with_help("remove it"),
                     None => diagnostic.with_help(format!(
                         "remove it; the fields here are: {}",
-                        candidates.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+                        candidates
+                            .iter()
+                            .map(|name| format!("`{name}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 };
                 self.diagnostics.push(diagnostic);
@@ -294,7 +333,12 @@ impl Walker<'_> {
             // A reference without a name is reported by the schema (missing field).
             return;
         };
-        let text = |key: &str| annotation.get(key).and_then(Json::as_str).map(str::to_owned);
+        let text = |key: &str| {
+            annotation
+                .get(key)
+                .and_then(Json::as_str)
+                .map(str::to_owned)
+        };
         self.references.push(ReferenceSite {
             pointer: pointer.to_owned(),
             span: inner.key_span,
@@ -389,12 +433,18 @@ pub(crate) fn validate(
         let span = located.span();
         let node = located.node;
         let path = display_path(&pointer);
-        let field = if path.is_empty() { "the document".to_owned() } else { format!("`{}`", path.trim_start_matches('.')) };
+        let field = if path.is_empty() {
+            "the document".to_owned()
+        } else {
+            format!("`{}`", path.trim_start_matches('.'))
+        };
         let diagnostic = match error.kind() {
             ValidationErrorKind::Required { property } => {
                 let property = property.as_str().unwrap_or_default();
-                let help = field_description(root_schema, &pointer, property)
-                    .map_or_else(|| format!("add `{property}`"), |description| format!("add `{property}`: {description}"));
+                let help = field_description(root_schema, &pointer, property).map_or_else(
+                    || format!("add `{property}`"),
+                    |description| format!("add `{property}`: {description}"),
+                );
                 code_diagnostic(codes::MISSING_FIELD)
                     .with_message(format!("{kind}{path} needs `{property}`"))
                     .with_help(help)
@@ -403,23 +453,43 @@ pub(crate) fn validate(
                 let expected = type_kind_name(expected);
                 let help = match (&node.value, expected.as_str()) {
                     (NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_), "a string") => {
-                        format!("quote it: \"{}\" (YAML reads unquoted {} as {})", node.display_scalar(), node.display_scalar(), node.type_name())
+                        format!(
+                            "quote it: \"{}\" (YAML reads unquoted {} as {})",
+                            node.display_scalar(),
+                            node.display_scalar(),
+                            node.type_name()
+                        )
                     }
-                    (NodeValue::String(_), "a list") => "write a list, e.g. `[a, b]` or one `- item` per line".to_owned(),
+                    (NodeValue::String(_), "a list") => {
+                        "write a list, e.g. `[a, b]` or one `- item` per line".to_owned()
+                    }
                     _ => format!("write {expected}"),
                 };
                 code_diagnostic(codes::WRONG_TYPE)
-                    .with_message(format!("{field} must be {expected}, found {} {}", node.type_name(), short(node)))
+                    .with_message(format!(
+                        "{field} must be {expected}, found {} {}",
+                        node.type_name(),
+                        short(node)
+                    ))
                     .with_help(help)
             }
             ValidationErrorKind::Enum { options } => {
                 let allowed: Vec<String> = options
                     .as_array()
-                    .map(|values| values.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                    .map(|values| {
+                        values
+                            .iter()
+                            .filter_map(Json::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let given = node.as_str().unwrap_or_default();
                 let help = match suggest(given, &allowed) {
-                    Some(suggestion) => format!("did you mean `{suggestion}`? allowed: {}", allowed.join(", ")),
+                    Some(suggestion) => format!(
+                        "did you mean `{suggestion}`? allowed: {}",
+                        allowed.join(", ")
+                    ),
                     None => format!("allowed: {}", allowed.join(", ")),
                 };
                 code_diagnostic(codes::BAD_ENUM)
@@ -429,14 +499,22 @@ pub(crate) fn validate(
             ValidationErrorKind::Constant { expected_value } => code_diagnostic(codes::BAD_ENUM)
                 .with_message(format!("{field} cannot be {}", node.display_scalar()))
                 .with_help(format!("write {expected_value}")),
-            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
                 code_diagnostic(codes::OUT_OF_RANGE)
-                    .with_message(format!("{field} is {}, below the minimum {limit}", node.display_scalar()))
+                    .with_message(format!(
+                        "{field} is {}, below the minimum {limit}",
+                        node.display_scalar()
+                    ))
                     .with_help(range_help(root_schema, &pointer))
             }
-            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
                 code_diagnostic(codes::OUT_OF_RANGE)
-                    .with_message(format!("{field} is {}, above the maximum {limit}", node.display_scalar()))
+                    .with_message(format!(
+                        "{field} is {}, above the maximum {limit}",
+                        node.display_scalar()
+                    ))
                     .with_help(range_help(root_schema, &pointer))
             }
             ValidationErrorKind::MaxLength { limit } => code_diagnostic(codes::OUT_OF_RANGE)
@@ -455,26 +533,40 @@ pub(crate) fn validate(
                 .with_message(format!("{field} lists the same item twice"))
                 .with_help("remove the duplicate"),
             ValidationErrorKind::Pattern { pattern } => code_diagnostic(codes::BAD_FORMAT)
-                .with_message(format!("{field} is {}, which does not match `{pattern}`", node.display_scalar()))
-                .with_help(field_description(root_schema, &pointer, "").unwrap_or_else(|| format!("write a value matching `{pattern}`"))),
+                .with_message(format!(
+                    "{field} is {}, which does not match `{pattern}`",
+                    node.display_scalar()
+                ))
+                .with_help(
+                    field_description(root_schema, &pointer, "")
+                        .unwrap_or_else(|| format!("write a value matching `{pattern}`")),
+                ),
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 let description = schema_at(root_schema, &pointer)
                     .and_then(|schema| schema.get("description"))
                     .and_then(Json::as_str)
                     .map(str::to_owned);
-                let is_reference = schema_at(root_schema, &pointer).is_some_and(|schema| schema.get("x-dbplan-ref").is_some());
+                let is_reference = schema_at(root_schema, &pointer)
+                    .is_some_and(|schema| schema.get("x-dbplan-ref").is_some());
                 let help = if is_reference {
                     "write a literal (`x` or `{value: x}`) or a reference (`{valueFrom: {kind: K, name: N, fieldPath: status.outputs.F}}`)".to_owned()
                 } else {
-                    description.unwrap_or_else(|| "see `dbplan schema` for the accepted forms".to_owned())
+                    description
+                        .unwrap_or_else(|| "see `dbplan schema` for the accepted forms".to_owned())
                 };
                 code_diagnostic(codes::WRONG_TYPE)
-                    .with_message(format!("{field} ({} {}) is not in any accepted form", node.type_name(), short(node)))
+                    .with_message(format!(
+                        "{field} ({} {}) is not in any accepted form",
+                        node.type_name(),
+                        short(node)
+                    ))
                     .with_help(help)
             }
-            ValidationErrorKind::AdditionalProperties { unexpected } => code_diagnostic(codes::UNKNOWN_FIELD)
-                .with_message(format!("{} not allowed in {field}", unexpected.join(", ")))
-                .with_help("remove it"),
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                code_diagnostic(codes::UNKNOWN_FIELD)
+                    .with_message(format!("{} not allowed in {field}", unexpected.join(", ")))
+                    .with_help("remove it")
+            }
             _ => code_diagnostic(codes::INVALID_VALUE)
                 .with_message(format!("{field}: {error}"))
                 .with_help("see `dbplan schema` for what is accepted here"),
@@ -513,7 +605,11 @@ pub fn schema_at<'a>(root: &'a Json, pointer: &str) -> Option<&'a Json> {
             }
             properties(option)
                 .and_then(|props| props.get(&token))
-                .or_else(|| option.get("additionalProperties").filter(|value| value.is_object()))
+                .or_else(|| {
+                    option
+                        .get("additionalProperties")
+                        .filter(|value| value.is_object())
+                })
         })?;
         schema = resolve(root, next);
     }
@@ -521,7 +617,11 @@ pub fn schema_at<'a>(root: &'a Json, pointer: &str) -> Option<&'a Json> {
 }
 
 fn field_description(root: &Json, pointer: &str, property: &str) -> Option<String> {
-    let full = if property.is_empty() { pointer.to_owned() } else { format!("{pointer}/{property}") };
+    let full = if property.is_empty() {
+        pointer.to_owned()
+    } else {
+        format!("{pointer}/{property}")
+    };
     schema_at(root, &full)
         .and_then(|schema| schema.get("description"))
         .and_then(Json::as_str)
@@ -530,7 +630,11 @@ fn field_description(root: &Json, pointer: &str, property: &str) -> Option<Strin
 
 fn range_help(root: &Json, pointer: &str) -> String {
     let schema = schema_at(root, pointer);
-    let bound = |key: &str| schema.and_then(|schema| schema.get(key)).map(Json::to_string);
+    let bound = |key: &str| {
+        schema
+            .and_then(|schema| schema.get(key))
+            .map(Json::to_string)
+    };
     match (bound("minimum"), bound("maximum")) {
         (Some(min), Some(max)) => format!("use a value from {min} to {max}"),
         (Some(min), None) => format!("use a value of at least {min}"),
@@ -540,7 +644,11 @@ fn range_help(root: &Json, pointer: &str) -> String {
 }
 
 /// Builds the document schema of a kind from the spec's and metadata's schemas.
-pub(crate) fn document_schema(kind: Kind, mut generator: schemars::SchemaGenerator, spec: schemars::Schema) -> Json {
+pub(crate) fn document_schema(
+    kind: Kind,
+    mut generator: schemars::SchemaGenerator,
+    spec: schemars::Schema,
+) -> Json {
     let metadata = generator.subschema_for::<crate::metadata::Metadata>();
     let definitions: JsonMap<String, Json> = generator.take_definitions(true);
     json!({
@@ -592,27 +700,6 @@ pub fn export(schema: &Json) -> Json {
     exported
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn case_conversions() {
-        assert_eq!(snake_case("fieldPath"), "field_path");
-        assert_eq!(snake_case("enableHttpEndpoint"), "enable_http_endpoint");
-        assert_eq!(snake_case("already_snake"), "already_snake");
-        assert_eq!(camel_case("iam_database_authentication_enabled"), "iamDatabaseAuthenticationEnabled");
-    }
-
-    #[test]
-    fn suggestions_find_near_misses_only() {
-        let candidates = vec!["engine".to_owned(), "engine_version".to_owned(), "port".to_owned()];
-        assert_eq!(suggest("engin", &candidates), Some("engine"));
-        assert_eq!(suggest("engineVersio", &candidates), Some("engine_version"));
-        assert_eq!(suggest("zzz", &candidates), None);
-    }
-}
-
 /// The exported schema of one kind's documents.
 pub fn export_kind(kind: Kind) -> Json {
     export(&crate::kinds::kind_schema(kind).schema)
@@ -624,7 +711,8 @@ pub fn export_all() -> Json {
     let mut branches = Vec::new();
     for kind in Kind::ALL {
         let mut schema = export_kind(*kind);
-        if let Some(Json::Object(defs)) = schema.as_object_mut().and_then(|map| map.remove("$defs")) {
+        if let Some(Json::Object(defs)) = schema.as_object_mut().and_then(|map| map.remove("$defs"))
+        {
             definitions.extend(defs);
         }
         if let Json::Object(map) = &mut schema {
@@ -648,4 +736,32 @@ pub fn export_all() -> Json {
         "allOf": branches,
         "$defs": definitions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_conversions() {
+        assert_eq!(snake_case("fieldPath"), "field_path");
+        assert_eq!(snake_case("enableHttpEndpoint"), "enable_http_endpoint");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(
+            camel_case("iam_database_authentication_enabled"),
+            "iamDatabaseAuthenticationEnabled"
+        );
+    }
+
+    #[test]
+    fn suggestions_find_near_misses_only() {
+        let candidates = vec![
+            "engine".to_owned(),
+            "engine_version".to_owned(),
+            "port".to_owned(),
+        ];
+        assert_eq!(suggest("engin", &candidates), Some("engine"));
+        assert_eq!(suggest("engineVersio", &candidates), Some("engine_version"));
+        assert_eq!(suggest("zzz", &candidates), None);
+    }
 }

@@ -36,7 +36,10 @@ impl AwsClusterEngine {
 
     /// Whether the engine speaks PostgreSQL.
     pub fn is_postgres(self) -> bool {
-        matches!(self, AwsClusterEngine::AuroraPostgresql | AwsClusterEngine::Postgres)
+        matches!(
+            self,
+            AwsClusterEngine::AuroraPostgresql | AwsClusterEngine::Postgres
+        )
     }
 }
 
@@ -220,13 +223,19 @@ impl Check for AwsRdsClusterSpec {
             Some(id) => (id.clone(), "/metadata/id"),
             None => (checker.metadata.name.clone(), "/metadata/name"),
         };
-        checker.format(pointer, formats::check_aurora_cluster_identifier(&identifier));
+        checker.format(
+            pointer,
+            formats::check_aurora_cluster_identifier(&identifier),
+        );
         checker.format(
             "/spec/engine_version",
             formats::check_aurora_engine_version(&self.engine_version),
         );
         if let Some(window) = &self.preferred_backup_window {
-            checker.format("/spec/preferred_backup_window", formats::parse_backup_window(window));
+            checker.format(
+                "/spec/preferred_backup_window",
+                formats::parse_backup_window(window),
+            );
         }
         if let Some(window) = &self.preferred_maintenance_window {
             checker.format(
@@ -265,7 +274,10 @@ impl Check for AwsRdsClusterSpec {
             );
         }
         if checker.is_set("/spec/username") {
-            checker.format("/spec/username", formats::check_aurora_master_username(&self.username));
+            checker.format(
+                "/spec/username",
+                formats::check_aurora_master_username(&self.username),
+            );
         }
         if let Some(region) = &self.region {
             checker.format("/spec/region", formats::check_aws_region(region));

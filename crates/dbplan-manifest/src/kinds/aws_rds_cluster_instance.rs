@@ -70,9 +70,15 @@ impl Check for AwsRdsClusterInstanceSpec {
             (None, Some(id)) => (id.clone(), "/metadata/id"),
             (None, None) => (checker.metadata.name.clone(), "/metadata/name"),
         };
-        checker.format(pointer, formats::check_aurora_cluster_identifier(&identifier));
+        checker.format(
+            pointer,
+            formats::check_aurora_cluster_identifier(&identifier),
+        );
         if let Some(zone) = &self.availability_zone {
-            checker.format("/spec/availability_zone", formats::check_availability_zone(zone));
+            checker.format(
+                "/spec/availability_zone",
+                formats::check_availability_zone(zone),
+            );
         }
     }
 }

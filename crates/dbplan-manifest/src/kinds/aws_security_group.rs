@@ -76,11 +76,15 @@ impl Check for AwsSecurityGroupSpec {
                         formats::parse_ipv6_cidr(cidr),
                     );
                 }
-                if rule.from_port > rule.to_port && rule.protocol != "-1" && rule.protocol != "icmp" {
+                if rule.from_port > rule.to_port && rule.protocol != "-1" && rule.protocol != "icmp"
+                {
                     checker.report(
                         crate::codes::INVALID_VALUE,
                         &format!("/spec/{direction}/{index}/from_port"),
-                        format!("from_port {} is above to_port {}", rule.from_port, rule.to_port),
+                        format!(
+                            "from_port {} is above to_port {}",
+                            rule.from_port, rule.to_port
+                        ),
                         "write the lower port in from_port",
                     );
                 }

@@ -48,13 +48,17 @@ impl AwsVpcSpec {
 
 impl Check for AwsVpcSpec {
     fn check(&self, checker: &mut Checker<'_>) {
-        if let Some(cidr) = checker.format("/spec/vpc_cidr", formats::parse_ipv4_cidr(&self.vpc_cidr))
+        if let Some(cidr) =
+            checker.format("/spec/vpc_cidr", formats::parse_ipv4_cidr(&self.vpc_cidr))
             && !(16..=28).contains(&cidr.prefix)
         {
             checker.report(
                 codes::OUT_OF_RANGE,
                 "/spec/vpc_cidr",
-                format!("a VPC's CIDR block must be between /16 and /28, not /{}", cidr.prefix),
+                format!(
+                    "a VPC's CIDR block must be between /16 and /28, not /{}",
+                    cidr.prefix
+                ),
                 "use a block such as `10.0.0.0/16`",
             );
         }

@@ -107,7 +107,9 @@ pub struct CnpgBackup {
 }
 
 /// A key of the connection secret dbplan renders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum ConnectionSecretKey {
     #[serde(rename = "DATABASE_URL")]
     DatabaseUrl,
@@ -197,10 +199,19 @@ impl Check for CnpgClusterSpec {
     fn check(&self, checker: &mut Checker<'_>) {
         let name = checker.metadata.name.clone();
         checker.format("/metadata/name", formats::check_kubernetes_name(&name));
-        checker.format("/spec/namespace", formats::check_kubernetes_name(&self.namespace));
-        checker.format("/spec/storage/size", formats::check_kubernetes_quantity(&self.storage.size));
+        checker.format(
+            "/spec/namespace",
+            formats::check_kubernetes_name(&self.namespace),
+        );
+        checker.format(
+            "/spec/storage/size",
+            formats::check_kubernetes_quantity(&self.storage.size),
+        );
         if let Some(wal) = &self.wal_storage {
-            checker.format("/spec/wal_storage/size", formats::check_kubernetes_quantity(&wal.size));
+            checker.format(
+                "/spec/wal_storage/size",
+                formats::check_kubernetes_quantity(&wal.size),
+            );
         }
         if self.image_name.is_some() && self.postgres_version.is_some() {
             checker.report(
@@ -228,7 +239,10 @@ impl Check for CnpgClusterSpec {
                 );
             }
             if let Some(schedule) = &backup.schedule {
-                checker.format("/spec/backup/schedule", formats::parse_cnpg_schedule(schedule));
+                checker.format(
+                    "/spec/backup/schedule",
+                    formats::parse_cnpg_schedule(schedule),
+                );
             }
             if backup.method != BackupMethod::VolumeSnapshot && backup.destination_path.is_none() {
                 checker.report(

@@ -43,7 +43,9 @@ pub struct KindSchema {
 
 impl std::fmt::Debug for KindSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KindSchema").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("KindSchema")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,6 +56,8 @@ fn generator() -> schemars::SchemaGenerator {
 macro_rules! specs {
     ($($kind:ident => $spec:ty;)*) => {
         /// The typed spec of a resource.
+        // One spec per resource: the size difference between kinds costs nothing worth boxing for.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum Spec {
             $($kind($spec),)*
@@ -173,7 +177,13 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports a finding with the given code at a pointer.
-    pub fn report(&mut self, code: Code, pointer: &str, message: impl Into<String>, help: impl Into<String>) {
+    pub fn report(
+        &mut self,
+        code: Code,
+        pointer: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let span = self.document.locate(pointer).span();
         self.diagnostics.push(
             Diagnostic::error(code.code, code.summary)

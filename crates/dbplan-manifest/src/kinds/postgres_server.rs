@@ -55,7 +55,11 @@ fn default_database() -> String {
 
 impl Check for PostgresServerSpec {
     fn check(&self, checker: &mut Checker<'_>) {
-        if self.host.chars().any(|c| c.is_whitespace() || c == '/' || c == '@') {
+        if self
+            .host
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c == '@')
+        {
             checker.report(
                 codes::BAD_FORMAT,
                 "/spec/host",

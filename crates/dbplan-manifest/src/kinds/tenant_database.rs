@@ -110,11 +110,25 @@ impl Check for TenantDatabaseSpec {
     fn check(&self, checker: &mut Checker<'_>) {
         let name = checker.metadata.name.clone();
         let database = self.database_name(&name).to_owned();
-        let pointer = if self.database_name.is_some() { "/spec/database_name" } else { "/metadata/name" };
-        checker.format(pointer, formats::check_postgres_identifier(&database, "database name"));
+        let pointer = if self.database_name.is_some() {
+            "/spec/database_name"
+        } else {
+            "/metadata/name"
+        };
+        checker.format(
+            pointer,
+            formats::check_postgres_identifier(&database, "database name"),
+        );
         let owner = self.owner(&name);
-        let pointer = if self.owner.is_some() { "/spec/owner" } else { pointer };
-        checker.format(pointer, formats::check_postgres_identifier(&owner, "role name"));
+        let pointer = if self.owner.is_some() {
+            "/spec/owner"
+        } else {
+            pointer
+        };
+        checker.format(
+            pointer,
+            formats::check_postgres_identifier(&owner, "role name"),
+        );
         for (index, extension) in self.extensions.iter().enumerate() {
             let valid = !extension.is_empty()
                 && extension.len() <= 63
