@@ -36,10 +36,24 @@ pub(crate) fn resolve(set: &ManifestSet, graph: &mut Graph, diagnostics: &mut Ve
             .or_default()
             .push(resource.address.name.clone());
     }
+    let index = Index {
+        resources: set
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(position, resource)| (&resource.address, position))
+            .collect(),
+        invalid: set
+            .invalid
+            .iter()
+            .map(|resource| &resource.address)
+            .collect(),
+        names,
+    };
     for invalid in &set.invalid {
         for site in &invalid.references {
             let reference = pending(&invalid.address, site);
-            resolve_one(set, graph, &names, &reference, diagnostics);
+            resolve_one(set, graph, &index, &reference, diagnostics);
         }
     }
     for resource in &set.resources {
@@ -64,7 +78,7 @@ pub(crate) fn resolve(set: &ManifestSet, graph: &mut Graph, diagnostics: &mut Ve
         }
         for mut reference in pending {
             reference.spec = Some(&resource.spec);
-            resolve_one(set, graph, &names, &reference, diagnostics);
+            resolve_one(set, graph, &index, &reference, diagnostics);
         }
     }
 }
@@ -92,10 +106,17 @@ fn pending<'a>(
     }
 }
 
+/// Lookups by address, so that resolving n references costs O(n), not O(n²).
+struct Index<'a> {
+    resources: HashMap<&'a ResourceAddress, usize>,
+    invalid: std::collections::HashSet<&'a ResourceAddress>,
+    names: HashMap<Kind, Vec<String>>,
+}
+
 fn resolve_one(
     set: &ManifestSet,
     graph: &mut Graph,
-    names: &HashMap<Kind, Vec<String>>,
+    index: &Index<'_>,
     reference: &Pending<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -168,13 +189,16 @@ fn resolve_one(
         );
         return;
     }
-    let target_resource = set.get(&target);
-    if target_resource.is_none() && set.declares(&target) {
+    let target_resource = index
+        .resources
+        .get(&target)
+        .and_then(|position| set.resources.get(*position));
+    if target_resource.is_none() && index.invalid.contains(&target) {
         // The target's document has errors of its own; they are reported already.
         return;
     }
     let Some(target_resource) = target_resource else {
-        let candidates = names.get(&kind).cloned().unwrap_or_default();
+        let candidates = index.names.get(&kind).cloned().unwrap_or_default();
         let help = match suggest(name, &candidates) {
             Some(suggestion) => format!("did you mean `{suggestion}`?"),
             None if candidates.is_empty() => {

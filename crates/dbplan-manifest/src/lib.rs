@@ -17,7 +17,7 @@ pub mod refs;
 pub mod schema;
 
 pub use kinds::{Spec, kind_schema};
-pub use load::{Loader, ManifestSet, Resource, load_paths};
+pub use load::{InvalidResource, Loader, ManifestSet, Resource, load_paths};
 pub use metadata::Metadata;
 pub use schema::ReferenceSite;
 

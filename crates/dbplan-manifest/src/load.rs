@@ -210,6 +210,11 @@ impl Loader {
             .unwrap_or_default()
             .trim()
             .to_owned();
+        // The parser repeats the position at the end ("… at line 24, column 88"): drop it.
+        let message = match message.rfind(" at line ") {
+            Some(index) if message[index..].contains(", column ") => message[..index].to_owned(),
+            _ => message,
+        };
         let (code, help) = if message.contains("duplicate mapping key") {
             (
                 codes::DUPLICATE_KEY,
@@ -323,8 +328,7 @@ impl Loader {
                 resource: &address_text,
                 kind,
             };
-            let root = kind_schema.schema.clone();
-            walker.walk(&root, &mut document, "");
+            walker.walk(&kind_schema.schema, &mut document, "");
         }
         let instance = document.to_json();
         diagnostics.extend(schema::validate(

@@ -372,10 +372,16 @@ pub fn display_path(pointer: &str) -> String {
 
 /// The closest candidate to a misspelt name, if any is close enough.
 pub fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
-    let snake = snake_case(name);
+    let key = |text: &str| -> String {
+        text.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = key(name);
     candidates
         .iter()
-        .map(|candidate| (strsim::jaro_winkler(&snake, candidate), candidate))
+        .map(|candidate| (strsim::jaro_winkler(&wanted, &key(candidate)), candidate))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.as_str())
@@ -418,16 +424,63 @@ pub(crate) fn validate(
     resource: &str,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let context = ErrorContext {
+        root_schema,
+        document,
+        reported,
+        kind,
+        resource,
+    };
+    // Most documents are valid: the cheap check first, the error walk only when needed.
+    if validator.is_valid(instance) {
+        return out;
+    }
     for error in validator.iter_errors(instance) {
+        context.map_error(&error, &mut out);
+    }
+    out
+}
+
+/// What mapping a jsonschema error to a diagnostic needs.
+struct ErrorContext<'a> {
+    root_schema: &'a Json,
+    document: &'a Node,
+    reported: &'a BTreeSet<String>,
+    kind: Kind,
+    resource: &'a str,
+}
+
+/// The `const` values of a schema's alternatives, when it is an enumeration written as
+/// `oneOf: [{const: a}, {const: b}]` (how schemars writes enums with documented variants).
+fn enum_values(root: &Json, schema: &Json) -> Option<Vec<String>> {
+    let mut values = Vec::new();
+    for option in alternatives(root, schema) {
+        if let Some(value) = option.get("const").and_then(Json::as_str) {
+            values.push(value.to_owned());
+        } else if let Some(list) = option.get("enum").and_then(Json::as_array) {
+            values.extend(list.iter().filter_map(Json::as_str).map(str::to_owned));
+        } else if type_names(option) == ["null"] {
+        } else {
+            return None;
+        }
+    }
+    (!values.is_empty()).then_some(values)
+}
+
+impl ErrorContext<'_> {
+    fn map_error(&self, error: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+        let (root_schema, document, kind, resource) =
+            (self.root_schema, self.document, self.kind, self.resource);
         let pointer = error.instance_path().as_str().to_owned();
         if pointer == "/apiVersion" || pointer == "/kind" {
-            continue; // checked by the loader with better messages
+            return; // checked by the loader with better messages
         }
-        if reported
+        if self
+            .reported
             .iter()
             .any(|done| pointer == *done || pointer.starts_with(&format!("{done}/")))
         {
-            continue;
+            return;
         }
         let located = document.locate(&pointer);
         let span = located.span();
@@ -438,6 +491,54 @@ pub(crate) fn validate(
         } else {
             format!("`{}`", path.trim_start_matches('.'))
         };
+        let schema_here = schema_at(root_schema, &pointer);
+        let is_reference = schema_here.is_some_and(|schema| {
+            schema.get("x-dbplan-ref").is_some()
+                || alternatives(root_schema, schema)
+                    .iter()
+                    .any(|option| option.get("x-dbplan-ref").is_some())
+        });
+        // An optional object or enum is `anyOf: [X, null]`: report what is wrong inside X
+        // rather than "matches no alternative".
+        if let ValidationErrorKind::AnyOf { context }
+        | ValidationErrorKind::OneOfNotValid { context } = error.kind()
+            && !is_reference
+        {
+            if let Some(allowed) = schema_here.and_then(|schema| enum_values(root_schema, schema)) {
+                let given = node.as_str().unwrap_or_default();
+                let help = match suggest(given, &allowed) {
+                    Some(suggestion) => format!(
+                        "did you mean `{suggestion}`? allowed: {}",
+                        allowed.join(", ")
+                    ),
+                    None => format!("allowed: {}", allowed.join(", ")),
+                };
+                out.push(
+                    code_diagnostic(codes::BAD_ENUM)
+                        .with_message(format!("{field} cannot be {}", node.display_scalar()))
+                        .with_help(help)
+                        .with_span(span)
+                        .with_resource(resource),
+                );
+                return;
+            }
+            let type_mismatch = |branch: &Vec<jsonschema::ValidationError<'static>>| {
+                branch.iter().any(|inner| {
+                    inner.instance_path().as_str() == pointer
+                        && matches!(inner.kind(), ValidationErrorKind::Type { .. })
+                })
+            };
+            let matching: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
+                .iter()
+                .filter(|branch| !type_mismatch(branch))
+                .collect();
+            if let [branch] = matching.as_slice() {
+                for inner in branch.iter() {
+                    self.map_error(inner, out);
+                }
+                return;
+            }
+        }
         let diagnostic = match error.kind() {
             ValidationErrorKind::Required { property } => {
                 let property = property.as_str().unwrap_or_default();
@@ -467,9 +568,8 @@ pub(crate) fn validate(
                 };
                 code_diagnostic(codes::WRONG_TYPE)
                     .with_message(format!(
-                        "{field} must be {expected}, found {} {}",
-                        node.type_name(),
-                        short(node)
+                        "{field} must be {expected}, found {}",
+                        describe(node)
                     ))
                     .with_help(help)
             }
@@ -556,9 +656,8 @@ pub(crate) fn validate(
                 };
                 code_diagnostic(codes::WRONG_TYPE)
                     .with_message(format!(
-                        "{field} ({} {}) is not in any accepted form",
-                        node.type_name(),
-                        short(node)
+                        "{field} ({}) is not in any accepted form",
+                        describe(node)
                     ))
                     .with_help(help)
             }
@@ -573,19 +672,20 @@ pub(crate) fn validate(
         };
         out.push(diagnostic.with_span(span).with_resource(resource));
     }
-    out
 }
 
-fn short(node: &Node) -> String {
+/// "a string \"lots\"", "a mapping": the type of a value and, for scalars, the value.
+fn describe(node: &Node) -> String {
     match node.value {
-        NodeValue::Map(_) | NodeValue::Seq(_) => String::new(),
+        NodeValue::Map(_) | NodeValue::Seq(_) | NodeValue::Null => node.type_name().to_owned(),
         _ => {
             let text = node.display_scalar();
-            if text.chars().count() > 40 {
+            let text = if text.chars().count() > 40 {
                 format!("{}…", text.chars().take(40).collect::<String>())
             } else {
                 text
-            }
+            };
+            format!("{} {text}", node.type_name())
         }
     }
 }

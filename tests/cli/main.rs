@@ -1,0 +1,63 @@
+//! Integration tests of the `dbplan` binary, one binary for all of them (ripgrep's layout).
+
+// Test helpers fail the test loudly on a broken fixture or environment; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod architecture;
+mod examples;
+mod graph;
+mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (the root package's directory).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `dbplan` with arguments, from the repository root, without colour.
+pub fn dbplan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbplan"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the dbplan binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Files with the given extension in a directory, sorted, as paths relative to the root.
+pub fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("directory exists")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|found| found == extension))
+        .map(|path| path.strip_prefix(root()).expect("under root").to_path_buf())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Subdirectories of a directory, sorted, relative to the root.
+pub fn dirs(dir: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("directory exists")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .map(|path| path.strip_prefix(root()).expect("under root").to_path_buf())
+        .collect();
+    dirs.sort();
+    dirs
+}
