@@ -1,0 +1,31 @@
+//! Every example validates without errors, and its graph renders.
+
+use crate::{dbplan, dirs, stderr};
+
+#[test]
+fn every_example_validates() {
+    let examples = dirs("examples");
+    assert!(examples.len() >= 5, "example folders missing: {examples:?}");
+    for example in examples {
+        let path = example.to_string_lossy().into_owned();
+        let output = dbplan(&["validate", &path]);
+        let text = stderr(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{path} does not validate:\n{text}"
+        );
+        assert!(!text.contains("warning["), "{path} has warnings:\n{text}");
+    }
+}
+
+#[test]
+fn every_example_graph_is_snapshot_tested() {
+    for example in dirs("examples") {
+        let path = example.to_string_lossy().into_owned();
+        let output = dbplan(&["graph", &path, "--format", "mermaid"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let name = example.file_name().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("graph-{name}"), crate::stdout(&output));
+    }
+}
