@@ -442,8 +442,17 @@ pub fn check_final_snapshot_identifier(text: &str) -> Result<(), FormatError> {
 }
 
 /// A DB cluster parameter group name: 1–255 letters, digits or hyphens, a letter first, no
-/// trailing hyphen, no `--`.
+/// trailing hyphen, no `--`. The groups AWS creates itself are named `default.<family>` (e.g.
+/// `default.aurora-postgresql16`), with a period no user-made name may have; they are accepted.
 pub fn check_parameter_group_name(text: &str) -> Result<(), FormatError> {
+    if let Some(family) = text.strip_prefix("default.")
+        && !family.is_empty()
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Ok(());
+    }
     aws_hyphenated_name(text, "parameter group name", 255, "orders-db-params")
 }
 
@@ -1048,6 +1057,9 @@ mod tests {
         assert!(check_aurora_cluster_identifier("1db").is_err());
         assert!(check_aurora_cluster_identifier(&"a".repeat(64)).is_err());
         assert!(check_db_subnet_group_name("default").is_err());
+        assert!(check_parameter_group_name("default.aurora-postgresql16").is_ok());
+        assert!(check_parameter_group_name("default.aurora-mysql8.0").is_ok());
+        assert!(check_parameter_group_name("orders.params").is_err());
         assert!(check_db_subnet_group_name("orders db_subnets.v1").is_ok());
         assert!(check_aurora_database_name("orders", "aurora-postgresql").is_ok());
         assert!(check_aurora_database_name("orders-db", "aurora-postgresql").is_err());

@@ -58,7 +58,7 @@ pub struct DigitalOceanVpcSpec {
     pub description: Option<String>,
     /// The DigitalOcean region of the VPC, e.g. `nyc3`.
     pub region: DigitalOceanRegion,
-    /// The private IPv4 range in CIDR notation (`/16`, `/20` or `/24`); DigitalOcean picks a
+    /// The private (RFC 1918) IPv4 range in CIDR notation, `/16` to `/28`; DigitalOcean picks a
     /// free `/20` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_range_cidr: Option<String>,
