@@ -4,10 +4,11 @@ use crate::metadata::Metadata;
 use crate::node::{Node, NodeValue, RawNode};
 use crate::schema::{self, ReferenceSite, Walker};
 use dbplan_core::{Kind, ResourceAddress};
-use dbplan_diagnostics::{Diagnostic, FileId, SourceMap, Span};
+use dbplan_diagnostics::{Diagnostic, FileId, SourceFile, SourceMap, Span};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One resource declared by one manifest document.
 #[derive(Debug)]
@@ -74,12 +75,26 @@ impl ManifestSet {
 }
 
 /// Loads manifests into a [`ManifestSet`], collecting diagnostics.
+///
+/// Sources are registered in input order; [`Loader::finish`] parses and checks them, several
+/// files at a time (each file's documents are independent of every other file's), then merges
+/// the results in input order, so the outcome does not depend on the number of threads.
 #[derive(Debug, Default)]
 pub struct Loader {
     set: ManifestSet,
     diagnostics: Vec<Diagnostic>,
-    /// First declaration of each address, to report duplicates with both locations.
-    seen: BTreeMap<ResourceAddress, Span>,
+    /// Sources registered but not loaded yet, in input order.
+    pending: Vec<FileId>,
+}
+
+/// What one file yields. Computed without looking at any other file.
+#[derive(Debug, Default)]
+struct FileOutcome {
+    documents: usize,
+    diagnostics: Vec<Diagnostic>,
+    /// Valid resources with the span of their name (for duplicate reports).
+    resources: Vec<(Resource, Span)>,
+    invalid: Vec<InvalidResource>,
 }
 
 fn diagnostic(code: Code) -> Diagnostic {
@@ -164,296 +179,359 @@ impl Loader {
         }
     }
 
-    /// Adds one source text under a display name (used for files and by tests).
+    /// Adds one source text under a display name (used for files and by tests). It is loaded by
+    /// [`Loader::finish`].
     pub fn add_source(&mut self, name: &str, text: String) {
         let file = self.set.sources.add(name, text);
-        let Some(source) = self.set.sources.get(file) else {
-            return;
-        };
-        let text = source.text().to_owned();
-        let options = serde_saphyr::options! { with_snippet: false };
-        let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
-            serde_saphyr::from_multiple_with_options(&text, options);
-        match parsed {
-            Ok(documents) => {
-                let nodes: Vec<Node> = documents
-                    .into_iter()
-                    .map(|raw| Node::from_raw(raw, file, source))
-                    .collect();
-                for node in nodes {
-                    self.add_document(node);
+        self.pending.push(file);
+    }
+
+    /// Loads every registered source and ends loading: resources in input order, diagnostics
+    /// in stable order.
+    pub fn finish(mut self) -> (ManifestSet, Vec<Diagnostic>) {
+        let outcomes = load_files(&self.set.sources, &self.pending);
+        // First declaration of each address, to report duplicates with both locations.
+        let mut seen: BTreeMap<ResourceAddress, Span> = BTreeMap::new();
+        for outcome in outcomes {
+            self.set.documents += outcome.documents;
+            self.diagnostics.extend(outcome.diagnostics);
+            self.set.invalid.extend(outcome.invalid);
+            for (resource, name_span) in outcome.resources {
+                let address = &resource.address;
+                if let Some(first) = seen.get(address) {
+                    self.diagnostics.push(
+                        diagnostic(codes::DUPLICATE_RESOURCE)
+                            .with_message(format!("{address} is declared twice"))
+                            .with_help("give each resource of a kind its own `metadata.name`")
+                            .with_span(name_span)
+                            .with_label(*first, "first declared here")
+                            .with_resource(address.to_string()),
+                    );
+                    continue;
                 }
+                seen.insert(address.clone(), name_span);
+                self.set.resources.push(resource);
             }
-            Err(error) => self.yaml_error(file, &error),
         }
+        let mut diagnostics = self.diagnostics;
+        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+        (self.set, diagnostics)
     }
+}
 
-    fn yaml_error(&mut self, file: FileId, error: &serde_saphyr::Error) {
-        let error = error.without_snippet();
-        let span = error.location().and_then(|location| {
-            let source = self.set.sources.get(file)?;
-            let line = u32::try_from(location.line()).ok()?;
-            let column = u32::try_from(location.column()).ok()?;
-            let start = source.offset(line, column);
-            Some(Span::new(file, start, start.saturating_add(1)))
-        });
-        let text = error.to_string();
-        // serde-saphyr prefixes its messages with "error: line L column C: "; the location is
-        // shown by our renderer, so only the message itself is kept.
-        let message = text
-            .trim_start_matches("error: ")
-            .split_once(": ")
-            .filter(|(prefix, _)| prefix.starts_with("line "))
-            .map_or(text.as_str(), |(_, rest)| rest)
-            .split(", set DuplicateKeyPolicy")
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        // The parser repeats the position at the end ("… at line 24, column 88"): drop it.
-        let message = match message.rfind(" at line ") {
-            Some(index) if message[index..].contains(", column ") => message[..index].to_owned(),
-            _ => message,
-        };
-        let (code, help) = if message.contains("duplicate mapping key") {
-            (
-                codes::DUPLICATE_KEY,
-                "remove one of the two entries; YAML keys must be unique",
-            )
-        } else {
-            (
-                codes::YAML_SYNTAX,
-                "fix the YAML syntax at this position; the rest of this file was not read",
-            )
-        };
-        self.set.documents += 1;
-        self.diagnostics.push(
-            diagnostic(code)
-                .with_message(message)
-                .with_help(help)
-                .with_optional_span(span),
-        );
+/// Loads files on as many threads as the machine has cores, returning the outcomes in the order
+/// of `files`. Written with scoped threads and an atomic work index rather than a thread-pool
+/// crate: it is the only parallel loop in the loader and needs nothing more.
+fn load_files(sources: &SourceMap, files: &[FileId]) -> Vec<FileOutcome> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(files.len());
+    if threads <= 1 {
+        return files.iter().map(|&file| load_file(sources, file)).collect();
     }
+    let next = AtomicUsize::new(0);
+    let mut outcomes: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&file) = files.get(index) else {
+                            break;
+                        };
+                        done.push((index, load_file(sources, file)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(done) => done,
+                // A worker only panics on a bug; resume it so it is not silently lost.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
 
-    fn add_document(&mut self, mut document: Node) {
-        self.set.documents += 1;
-        let NodeValue::Map(_) = &document.value else {
-            if !matches!(document.value, NodeValue::Null) {
-                self.diagnostics.push(
-                    diagnostic(codes::NOT_A_MANIFEST)
-                        .with_message(format!(
-                            "a manifest document must be a mapping, found {}",
-                            document.type_name()
-                        ))
-                        .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
-                        .with_span(document.span),
-                );
+/// Parses one file and checks each of its documents.
+fn load_file(sources: &SourceMap, file: FileId) -> FileOutcome {
+    let mut out = FileOutcome::default();
+    let Some(source) = sources.get(file) else {
+        return out;
+    };
+    let options = serde_saphyr::options! { with_snippet: false };
+    let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
+        serde_saphyr::from_multiple_with_options(source.text(), options);
+    match parsed {
+        Ok(documents) => {
+            for raw in documents {
+                add_document(&mut out, Node::from_raw(raw, file, source));
             }
-            return;
-        };
-        // Kind.
-        let Some(kind_node) = document.get("kind") else {
-            self.diagnostics.push(
-                diagnostic(codes::MISSING_FIELD)
-                    .with_message("the document has no `kind`")
-                    .with_help(format!(
-                        "add `kind:` with one of: {}",
-                        kind_names().join(", ")
+        }
+        Err(error) => yaml_error(&mut out, source, file, &error),
+    }
+    out
+}
+
+fn yaml_error(
+    out: &mut FileOutcome,
+    source: &SourceFile,
+    file: FileId,
+    error: &serde_saphyr::Error,
+) {
+    let error = error.without_snippet();
+    let span = error.location().and_then(|location| {
+        let line = u32::try_from(location.line()).ok()?;
+        let column = u32::try_from(location.column()).ok()?;
+        let start = source.offset(line, column);
+        Some(Span::new(file, start, start.saturating_add(1)))
+    });
+    let text = error.to_string();
+    // serde-saphyr prefixes its messages with "error: line L column C: "; the location is
+    // shown by our renderer, so only the message itself is kept.
+    let message = text
+        .trim_start_matches("error: ")
+        .split_once(": ")
+        .filter(|(prefix, _)| prefix.starts_with("line "))
+        .map_or(text.as_str(), |(_, rest)| rest)
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    // The parser repeats the position at the end ("… at line 24, column 88"): drop it.
+    let message = match message.rfind(" at line ") {
+        Some(index) if message[index..].contains(", column ") => message[..index].to_owned(),
+        _ => message,
+    };
+    let (code, help) = if message.contains("duplicate mapping key") {
+        (
+            codes::DUPLICATE_KEY,
+            "remove one of the two entries; YAML keys must be unique",
+        )
+    } else {
+        (
+            codes::YAML_SYNTAX,
+            "fix the YAML syntax at this position; the rest of this file was not read",
+        )
+    };
+    out.documents += 1;
+    out.diagnostics.push(
+        diagnostic(code)
+            .with_message(message)
+            .with_help(help)
+            .with_optional_span(span),
+    );
+}
+
+fn add_document(out: &mut FileOutcome, mut document: Node) {
+    out.documents += 1;
+    let NodeValue::Map(_) = &document.value else {
+        if !matches!(document.value, NodeValue::Null) {
+            out.diagnostics.push(
+                diagnostic(codes::NOT_A_MANIFEST)
+                    .with_message(format!(
+                        "a manifest document must be a mapping, found {}",
+                        document.type_name()
                     ))
+                    .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
                     .with_span(document.span),
             );
-            return;
-        };
-        let Some(kind_text) = kind_node.as_str() else {
-            self.diagnostics.push(
-                diagnostic(codes::WRONG_TYPE)
-                    .with_message(format!(
-                        "`kind` must be a string, found {}",
-                        kind_node.type_name()
-                    ))
-                    .with_help(format!("write one of: {}", kind_names().join(", ")))
-                    .with_span(kind_node.span),
-            );
-            return;
-        };
-        let kind: Kind = match kind_text.parse() {
-            Ok(kind) => kind,
-            Err(_) => {
-                let names = kind_names();
-                let help = match schema::suggest(kind_text, &names) {
-                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                    None => format!("dbplan knows: {}", names.join(", ")),
-                };
-                self.diagnostics.push(
-                    diagnostic(codes::UNKNOWN_KIND)
-                        .with_message(format!("`{kind_text}` is not a kind dbplan knows"))
-                        .with_help(help)
-                        .with_span(kind_node.span),
-                );
-                return;
-            }
-        };
-        if kind.as_str() != kind_text {
-            self.diagnostics.push(
-                Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
-                    .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
-                    .with_help(format!("write `kind: {kind}`"))
-                    .with_span(kind_node.span),
-            );
         }
-        self.check_api_version(&document, kind);
-
-        // Name, for the address.
-        let name = document
-            .get("metadata")
-            .and_then(|metadata| metadata.get("name"))
-            .and_then(Node::as_str)
-            .map(str::to_owned);
-        let address_text = match &name {
-            Some(name) => format!("{kind}/{name}"),
-            None => format!("{kind}/(unnamed)"),
-        };
-
-        // Schema-guided normalisation and schema validation.
-        let kind_schema = kinds::kind_schema(kind);
-        let mut references = Vec::new();
-        let mut reported = BTreeSet::new();
-        let mut diagnostics = Vec::new();
-        {
-            let mut walker = Walker {
-                root: &kind_schema.schema,
-                diagnostics: &mut diagnostics,
-                references: &mut references,
-                reported: &mut reported,
-                resource: &address_text,
-                kind,
+        return;
+    };
+    // Kind.
+    let Some(kind_node) = document.get("kind") else {
+        out.diagnostics.push(
+            diagnostic(codes::MISSING_FIELD)
+                .with_message("the document has no `kind`")
+                .with_help(format!(
+                    "add `kind:` with one of: {}",
+                    kind_names().join(", ")
+                ))
+                .with_span(document.span),
+        );
+        return;
+    };
+    let Some(kind_text) = kind_node.as_str() else {
+        out.diagnostics.push(
+            diagnostic(codes::WRONG_TYPE)
+                .with_message(format!(
+                    "`kind` must be a string, found {}",
+                    kind_node.type_name()
+                ))
+                .with_help(format!("write one of: {}", kind_names().join(", ")))
+                .with_span(kind_node.span),
+        );
+        return;
+    };
+    let kind: Kind = match kind_text.parse() {
+        Ok(kind) => kind,
+        Err(_) => {
+            let names = kind_names();
+            let help = match schema::suggest(kind_text, &names) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!("dbplan knows: {}", names.join(", ")),
             };
-            walker.walk(&kind_schema.schema, &mut document, "");
-        }
-        let instance = document.to_json();
-        diagnostics.extend(schema::validate(
-            &kind_schema.validator,
-            &kind_schema.schema,
-            &document,
-            &instance,
-            &reported,
-            kind,
-            &address_text,
-        ));
-        let schema_valid = !diagnostics
-            .iter()
-            .any(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error);
-        // Placeholders such as `${cluster_id}` are a template that was never rendered.
-        find_placeholders(&document, &address_text, &mut diagnostics);
-        self.diagnostics.append(&mut diagnostics);
-        let Some(name) = name else {
-            return;
-        };
-        if !schema_valid {
-            self.set.invalid.push(InvalidResource {
-                address: ResourceAddress::new(kind, name),
-                references,
-            });
-            return;
-        }
-
-        // Typed form and semantic checks.
-        let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
-        let spec_json = instance.get("spec").cloned().unwrap_or_default();
-        let metadata: Metadata = match serde_json::from_value(metadata_json) {
-            Ok(metadata) => metadata,
-            Err(error) => {
-                self.internal_mismatch(&document, kind, "metadata", &error);
-                return;
-            }
-        };
-        let spec = match Spec::from_json(kind, spec_json) {
-            Ok(spec) => spec,
-            Err(error) => {
-                self.internal_mismatch(&document, kind, "spec", &error);
-                return;
-            }
-        };
-        let address = ResourceAddress::new(kind, name.clone());
-        let name_span = document.locate("/metadata/name").span();
-        let mut checker = kinds::Checker::new(&document, &address_text, &metadata);
-        checker.format("/metadata/name", crate::formats::check_resource_name(&name));
-        spec.check(&mut checker);
-        self.diagnostics.append(&mut checker.diagnostics);
-
-        if let Some(first) = self.seen.get(&address) {
-            self.diagnostics.push(
-                diagnostic(codes::DUPLICATE_RESOURCE)
-                    .with_message(format!("{address} is declared twice"))
-                    .with_help("give each resource of a kind its own `metadata.name`")
-                    .with_span(name_span)
-                    .with_label(*first, "first declared here")
-                    .with_resource(address.to_string()),
+            out.diagnostics.push(
+                diagnostic(codes::UNKNOWN_KIND)
+                    .with_message(format!("`{kind_text}` is not a kind dbplan knows"))
+                    .with_help(help)
+                    .with_span(kind_node.span),
             );
             return;
         }
-        self.seen.insert(address.clone(), name_span);
-        self.set.resources.push(Resource {
+    };
+    if kind.as_str() != kind_text {
+        out.diagnostics.push(
+            Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
+                .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
+                .with_help(format!("write `kind: {kind}`"))
+                .with_span(kind_node.span),
+        );
+    }
+    check_api_version(out, &document, kind);
+
+    // Name, for the address.
+    let name = document
+        .get("metadata")
+        .and_then(|metadata| metadata.get("name"))
+        .and_then(Node::as_str)
+        .map(str::to_owned);
+    let address_text = match &name {
+        Some(name) => format!("{kind}/{name}"),
+        None => format!("{kind}/(unnamed)"),
+    };
+
+    // Schema-guided normalisation and schema validation.
+    let kind_schema = kinds::kind_schema(kind);
+    let mut references = Vec::new();
+    let mut reported = BTreeSet::new();
+    let mut diagnostics = Vec::new();
+    {
+        let mut walker = Walker {
+            root: &kind_schema.schema,
+            diagnostics: &mut diagnostics,
+            references: &mut references,
+            reported: &mut reported,
+            resource: &address_text,
+            kind,
+        };
+        walker.walk(&kind_schema.schema, &mut document, "");
+    }
+    let instance = document.to_json();
+    diagnostics.extend(schema::validate(
+        &kind_schema.validator,
+        &kind_schema.schema,
+        &document,
+        &instance,
+        &reported,
+        kind,
+        &address_text,
+    ));
+    let schema_valid = !diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error);
+    // Placeholders such as `${cluster_id}` are a template that was never rendered.
+    find_placeholders(&document, &address_text, &mut diagnostics);
+    out.diagnostics.append(&mut diagnostics);
+    let Some(name) = name else {
+        return;
+    };
+    if !schema_valid {
+        out.invalid.push(InvalidResource {
+            address: ResourceAddress::new(kind, name),
+            references,
+        });
+        return;
+    }
+
+    // Typed form and semantic checks.
+    let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
+    let spec_json = instance.get("spec").cloned().unwrap_or_default();
+    let metadata: Metadata = match serde_json::from_value(metadata_json) {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            internal_mismatch(out, &document, kind, "metadata", &error);
+            return;
+        }
+    };
+    let spec = match Spec::from_json(kind, spec_json) {
+        Ok(spec) => spec,
+        Err(error) => {
+            internal_mismatch(out, &document, kind, "spec", &error);
+            return;
+        }
+    };
+    let address = ResourceAddress::new(kind, name.clone());
+    let name_span = document.locate("/metadata/name").span();
+    let mut checker = kinds::Checker::new(&document, &address_text, &metadata);
+    checker.format("/metadata/name", crate::formats::check_resource_name(&name));
+    spec.check(&mut checker);
+    out.diagnostics.append(&mut checker.diagnostics);
+
+    out.resources.push((
+        Resource {
             address,
             metadata,
             spec,
             document,
             references,
-        });
-    }
+        },
+        name_span,
+    ));
+}
 
-    fn internal_mismatch(
-        &mut self,
-        document: &Node,
-        kind: Kind,
-        part: &str,
-        error: &serde_json::Error,
-    ) {
-        self.diagnostics.push(
-            diagnostic(codes::INVALID_VALUE)
-                .with_message(format!("{kind} {part} passed its schema but could not be read: {error}"))
-                .with_help("this is a bug in dbplan (schema and types disagree); please report it with this manifest")
-                .with_span(document.locate(&format!("/{part}")).span()),
-        );
-    }
+fn internal_mismatch(
+    out: &mut FileOutcome,
+    document: &Node,
+    kind: Kind,
+    part: &str,
+    error: &serde_json::Error,
+) {
+    out.diagnostics.push(
+        diagnostic(codes::INVALID_VALUE)
+            .with_message(format!("{kind} {part} passed its schema but could not be read: {error}"))
+            .with_help("this is a bug in dbplan (schema and types disagree); please report it with this manifest")
+            .with_span(document.locate(&format!("/{part}")).span()),
+    );
+}
 
-    fn check_api_version(&mut self, document: &Node, kind: Kind) {
-        let expected = kind.api_group().api_version();
-        match document.get("apiVersion") {
-            None => self.diagnostics.push(
-                diagnostic(codes::MISSING_FIELD)
-                    .with_message(format!("the {kind} document has no `apiVersion`"))
-                    .with_help(format!("add `apiVersion: {expected}`"))
-                    .with_span(document.span),
+fn check_api_version(out: &mut FileOutcome, document: &Node, kind: Kind) {
+    let expected = kind.api_group().api_version();
+    match document.get("apiVersion") {
+        None => out.diagnostics.push(
+            diagnostic(codes::MISSING_FIELD)
+                .with_message(format!("the {kind} document has no `apiVersion`"))
+                .with_help(format!("add `apiVersion: {expected}`"))
+                .with_span(document.span),
+        ),
+        Some(node) => match node.as_str() {
+            Some(text) if text == expected => {}
+            Some(text) if accepted_api_version(kind, text) => out.diagnostics.push(
+                Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
+                    .with_message(format!(
+                        "{kind} is `{expected}`; `{text}` is accepted for compatibility"
+                    ))
+                    .with_help(format!("write `apiVersion: {expected}`"))
+                    .with_span(node.span),
             ),
-            Some(node) => match node.as_str() {
-                Some(text) if text == expected => {}
-                Some(text) if accepted_api_version(kind, text) => self.diagnostics.push(
-                    Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
-                        .with_message(format!(
-                            "{kind} is `{expected}`; `{text}` is accepted for compatibility"
-                        ))
-                        .with_help(format!("write `apiVersion: {expected}`"))
-                        .with_span(node.span),
-                ),
-                _ => self.diagnostics.push(
-                    diagnostic(codes::API_VERSION)
-                        .with_message(format!(
-                            "{kind} is `{expected}`, not {}",
-                            node.display_scalar()
-                        ))
-                        .with_help(format!("write `apiVersion: {expected}`"))
-                        .with_span(node.span),
-                ),
-            },
-        }
-    }
-
-    /// Ends loading: diagnostics in stable order.
-    pub fn finish(self) -> (ManifestSet, Vec<Diagnostic>) {
-        let mut diagnostics = self.diagnostics;
-        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
-        (self.set, diagnostics)
+            _ => out.diagnostics.push(
+                diagnostic(codes::API_VERSION)
+                    .with_message(format!(
+                        "{kind} is `{expected}`, not {}",
+                        node.display_scalar()
+                    ))
+                    .with_help(format!("write `apiVersion: {expected}`"))
+                    .with_span(node.span),
+            ),
+        },
     }
 }
 

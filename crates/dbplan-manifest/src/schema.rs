@@ -165,12 +165,7 @@ impl Walker<'_> {
                 };
                 let chosen = objects.iter().copied().max_by_key(|option| score(option));
                 if let Some(chosen) = chosen {
-                    let all_names: Vec<String> = objects
-                        .iter()
-                        .filter_map(|option| properties(option))
-                        .flat_map(|props| props.keys().cloned())
-                        .collect();
-                    self.walk_object(chosen, entries, pointer, &all_names, &node.span);
+                    self.walk_object(chosen, entries, pointer, &objects);
                 }
             }
             NodeValue::Seq(items) => {
@@ -214,20 +209,30 @@ impl Walker<'_> {
         schema: &Json,
         entries: &mut Vec<crate::node::Entry>,
         pointer: &str,
-        all_names: &[String],
-        _span: &Span,
+        // Every object form of the field, for "did you mean" across forms.
+        objects: &[&Json],
     ) {
         let props = properties(schema);
         let additional = schema.get("additionalProperties");
         let closed = matches!(additional, Some(Json::Bool(false)));
         let mut unknown = Vec::new();
         let mut dropped = Vec::new();
-        let present: BTreeSet<String> = entries.iter().map(|entry| entry.key.clone()).collect();
+        // The keys as written, to catch `fieldName` next to `field_name`; only built when some
+        // key is not already a snake_case field name.
+        let mut present: Option<BTreeSet<String>> = None;
+        let written: Vec<String> = if props
+            .is_some_and(|props| entries.iter().all(|entry| props.contains_key(&entry.key)))
+        {
+            Vec::new()
+        } else {
+            entries.iter().map(|entry| entry.key.clone()).collect()
+        };
         for (index, entry) in entries.iter_mut().enumerate() {
             let known = props.is_some_and(|props| props.contains_key(&entry.key));
             if !known {
                 let snake = snake_case(&entry.key);
                 if props.is_some_and(|props| props.contains_key(&snake)) {
+                    let present = present.get_or_insert_with(|| written.iter().cloned().collect());
                     if present.contains(&snake) {
                         let field_pointer = format!("{pointer}/{snake}");
                         self.reported.insert(field_pointer);
@@ -291,7 +296,12 @@ impl Walker<'_> {
                 let mut candidates: Vec<String> = props
                     .map(|props| props.keys().cloned().collect())
                     .unwrap_or_default();
-                candidates.extend(all_names.iter().cloned());
+                candidates.extend(
+                    objects
+                        .iter()
+                        .filter_map(|option| properties(option))
+                        .flat_map(|props| props.keys().cloned()),
+                );
                 candidates.sort();
                 candidates.dedup();
                 diagnostic = match suggest(&entry.key, &candidates) {
