@@ -127,6 +127,27 @@ impl SourceMap {
         self.files.get(id.0 as usize)
     }
 
+    /// Masks the bytes of a span with `*` (line breaks kept), so that a secret written in a
+    /// manifest never reaches a rendered excerpt. Offsets, lines and spans stay valid.
+    pub fn redact(&mut self, span: Span) {
+        let Some(file) = self.files.get_mut(span.file.0 as usize) else {
+            return;
+        };
+        let mut bytes = file.text.as_bytes().to_vec();
+        let end = (span.end as usize).min(bytes.len());
+        let start = (span.start as usize).min(end);
+        for byte in &mut bytes[start..end] {
+            if *byte != b'\n' && *byte != b'\r' {
+                *byte = b'*';
+            }
+        }
+        // Whole bytes of any character in the span are replaced, so the text is still UTF-8
+        // unless the span cut a character; then it is left as it was.
+        if let Ok(text) = String::from_utf8(bytes) {
+            file.text = text.into();
+        }
+    }
+
     /// `file:line:col` of the start of a span.
     pub fn location(&self, span: Span) -> Option<(String, LineColumn)> {
         let file = self.get(span.file)?;

@@ -235,9 +235,18 @@ fn resolve_one(
     }
 }
 
+/// `[*]` (every item of a list output), or one item by index: `[0]` or `0`.
+fn is_item_selector(segment: &str) -> bool {
+    let index = segment
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(segment);
+    index == "*" || (!index.is_empty() && index.bytes().all(|byte| byte.is_ascii_digit()))
+}
+
 /// Checks a field path against the outputs a kind declares (`status.outputs.<name>`, list items
-/// as `status.outputs.<name>.[*].<field>`) or its spec fields (`spec.<field>`). Segments may be
-/// written in lowerCamelCase.
+/// as `status.outputs.<name>.[*].<field>`, or one item as `.[0].` / `.0.`) or its spec fields
+/// (`spec.<field>`). Segments may be written in lowerCamelCase.
 fn check_field_path(kind: Kind, path: &str) -> Result<(), String> {
     let outputs = kind.outputs();
     let valid = || {
@@ -296,10 +305,12 @@ fn check_field_path(kind: Kind, path: &str) -> Result<(), String> {
                 },
             ),
         },
-        ["status", "outputs", name, index, field] if *index == "[*]" => match kind.output(name) {
-            Some(output) if output.item_fields.contains(field) => Ok(()),
-            _ => Err(help()),
-        },
+        ["status", "outputs", name, index, field] if is_item_selector(index) => {
+            match kind.output(name) {
+                Some(output) if output.item_fields.contains(field) => Ok(()),
+                _ => Err(help()),
+            }
+        }
         ["spec", field] => {
             let schema = &kind_schema(kind).schema;
             if schema_at(schema, &format!("/spec/{field}")).is_some() {

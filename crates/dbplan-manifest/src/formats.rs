@@ -89,22 +89,30 @@ impl MaintenanceWindow {
         intervals
     }
 
-    /// The minutes of the week both windows share (0 when they only touch), and where the
-    /// first shared interval starts.
+    /// Where the windows first overlap (a minute of the week) and for how many minutes in all;
+    /// `None` when they do not overlap (windows that only touch do not). An overlap that runs
+    /// across Sunday→Monday starts on Sunday.
     pub fn overlap_with(&self, backup: &BackupWindow) -> Option<(u32, u32)> {
-        let mut shared = 0;
-        let mut first: Option<u32> = None;
+        let mut shared = Vec::new();
         for (maintenance_start, maintenance_end) in self.week_intervals() {
             for (backup_start, backup_end) in backup.week_intervals() {
                 let start = maintenance_start.max(backup_start);
                 let end = maintenance_end.min(backup_end);
                 if start < end {
-                    shared += end - start;
-                    first = Some(first.map_or(start, |first| first.min(start)));
+                    shared.push((start, end));
                 }
             }
         }
-        first.map(|first| (first, shared))
+        shared.sort_unstable();
+        let total = shared.iter().map(|(start, end)| end - start).sum();
+        let wraps = shared.first().is_some_and(|(start, _)| *start == 0)
+            && shared.last().is_some_and(|(_, end)| *end == WEEK_MINUTES);
+        let first = if wraps {
+            shared.last().map(|(start, _)| *start)
+        } else {
+            shared.first().map(|(start, _)| *start)
+        };
+        first.map(|first| (first, total))
     }
 }
 
@@ -1021,7 +1029,10 @@ mod tests {
             parse_backup_window("23:30-00:30").unwrap_or(BackupWindow { start: 0, end: 0 });
         let crossing = parse_maintenance_window("sun:23:45-mon:00:15")
             .unwrap_or(MaintenanceWindow { start: 0, end: 0 });
-        assert_eq!(crossing.overlap_with(&backup).map(|(_, m)| m), Some(30));
+        assert_eq!(
+            crossing.overlap_with(&backup),
+            Some((6 * DAY_MINUTES + 23 * 60 + 45, 30))
+        );
         let touching = parse_maintenance_window("mon:00:30-mon:01:00")
             .unwrap_or(MaintenanceWindow { start: 0, end: 0 });
         assert_eq!(touching.overlap_with(&backup), None);

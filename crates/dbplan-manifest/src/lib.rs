@@ -17,7 +17,9 @@ pub mod refs;
 pub mod schema;
 
 pub use kinds::{Spec, kind_schema};
-pub use load::{InvalidResource, Loader, ManifestSet, Resource, load_paths};
+pub use load::{
+    InvalidResource, Loader, ManifestSet, Resource, load_paths, parse_yaml, parse_yaml_documents,
+};
 pub use metadata::Metadata;
 pub use schema::ReferenceSite;
 
