@@ -1,0 +1,305 @@
+//! Runs the rules, applies the pack's enforcement and the resources' waivers.
+
+use crate::context::{Context, Findings};
+use crate::options::Snapshot;
+use crate::pack::{Enforcement, Pack};
+use crate::rules::{RULES, Rule, rule};
+use dbplan_diagnostics::{Diagnostic, Severity, Span};
+use dbplan_graph::Graph;
+use dbplan_manifest::ManifestSet;
+use dbplan_manifest::schema::escape;
+use std::collections::{BTreeMap, HashMap};
+
+/// The annotation prefix of a waiver: `dbplan.io/waive.<CODE>: "<reason>"`.
+pub const WAIVER_PREFIX: &str = "dbplan.io/waive.";
+
+/// One policy finding, after enforcement and waivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub id: &'static str,
+    /// The rule's fixed summary.
+    pub summary: &'static str,
+    /// `error` (mandatory), `warning` (advisory) or `info` (undecidable until apply).
+    pub severity: Severity,
+    /// The resource address, `Kind/name`.
+    pub resource: String,
+    pub span: Option<Span>,
+    pub message: String,
+    pub help: String,
+    /// The waiver's reason when a waiver covers this finding.
+    pub waived: Option<String>,
+    /// The rule could not decide offline (the value is known only at apply).
+    pub undecidable: bool,
+}
+
+impl Finding {
+    /// The finding as a diagnostic for the terminal renderer; a waived finding is shown at
+    /// `info` with its reason.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let severity = if self.waived.is_some() {
+            Severity::Info
+        } else {
+            self.severity
+        };
+        let summary = match &self.waived {
+            Some(_) => format!("{} (waived)", self.summary),
+            None => self.summary.to_owned(),
+        };
+        let mut diagnostic = match severity {
+            Severity::Error => Diagnostic::error(self.code, summary),
+            Severity::Warning => Diagnostic::warning(self.code, summary),
+            Severity::Info => Diagnostic::info(self.code, summary),
+        }
+        .with_message(&self.message)
+        .with_optional_span(self.span)
+        .with_resource(&self.resource);
+        diagnostic = match &self.waived {
+            Some(reason) => diagnostic.with_help(format!("waived: {reason}")),
+            None => diagnostic.with_help(&self.help),
+        };
+        diagnostic
+    }
+}
+
+/// Counts of a report, as in the lint JSON `summary`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub waived: usize,
+}
+
+/// Everything one lint run found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Sorted by file, position and code.
+    pub findings: Vec<Finding>,
+    /// Notices about the run itself (e.g. stale provider data).
+    pub notices: Vec<String>,
+}
+
+impl Report {
+    /// Unwaived findings per severity, and the waived ones.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for finding in &self.findings {
+            if finding.waived.is_some() {
+                counts.waived += 1;
+                continue;
+            }
+            match finding.severity {
+                Severity::Error => counts.error += 1,
+                Severity::Warning => counts.warning += 1,
+                Severity::Info => counts.info += 1,
+            }
+        }
+        counts
+    }
+
+    /// Unwaived findings at or above `threshold` (`error` by default, `warning` with
+    /// `--fail-on warning`).
+    pub fn blocking(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|finding| finding.waived.is_none() && finding.severity >= threshold)
+            .count()
+    }
+}
+
+struct Waiver {
+    reason: String,
+    key_span: Span,
+    used: bool,
+}
+
+/// Runs every enabled rule over the manifests and their graph.
+pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -> Report {
+    let by_address: HashMap<(&str, &str), usize> = set
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(index, resource)| {
+            (
+                (
+                    resource.address.kind.as_str(),
+                    resource.address.name.as_str(),
+                ),
+                index,
+            )
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let mut waivers: BTreeMap<(usize, &'static str), Waiver> = BTreeMap::new();
+    collect_waivers(set, pack, &mut waivers, &mut findings);
+
+    for rule in RULES {
+        let enforcement = pack.enforcement(rule);
+        if enforcement == Enforcement::Disabled {
+            continue;
+        }
+        let params = pack.params(rule.code);
+        let context = Context::new(set, graph, options, params, rule, &by_address);
+        let mut found = Findings::new(&by_address);
+        (rule.check)(&context, &mut found);
+        for raw in found.found {
+            let Some(resource) = set.resources.get(raw.resource) else {
+                continue;
+            };
+            let waived = waivers.get_mut(&(raw.resource, rule.code)).map(|waiver| {
+                waiver.used = true;
+                waiver.reason.clone()
+            });
+            findings.push(Finding {
+                code: rule.code,
+                id: rule.id,
+                summary: rule.summary,
+                severity: if raw.undecidable {
+                    Severity::Info
+                } else {
+                    severity(enforcement)
+                },
+                resource: resource.address.to_string(),
+                span: Some(raw.span),
+                message: raw.message,
+                help: raw.help,
+                waived,
+                undecidable: raw.undecidable,
+            });
+        }
+    }
+
+    if let Some(unused) = rule("DB003")
+        && pack.enforcement(unused) != Enforcement::Disabled
+    {
+        for ((index, code), waiver) in &waivers {
+            if waiver.used {
+                continue;
+            }
+            let Some(resource) = set.resources.get(*index) else {
+                continue;
+            };
+            findings.push(engine_finding(
+                unused,
+                pack,
+                resource.address.to_string(),
+                waiver.key_span,
+                format!(
+                    "the waiver of {code} on {} waived nothing",
+                    resource.address
+                ),
+                format!("remove the `{WAIVER_PREFIX}{code}` annotation, or fix its code"),
+            ));
+        }
+    }
+
+    findings.sort_by(|a, b| {
+        let key = |finding: &Finding| {
+            finding
+                .span
+                .map_or((u32::MAX, 0), |span| (span.file.index(), span.start))
+        };
+        key(a)
+            .cmp(&key(b))
+            .then(a.code.cmp(b.code))
+            .then(a.message.cmp(&b.message))
+    });
+    findings.dedup();
+    Report {
+        findings,
+        notices: Vec::new(),
+    }
+}
+
+fn severity(enforcement: Enforcement) -> Severity {
+    match enforcement {
+        Enforcement::Mandatory => Severity::Error,
+        Enforcement::Advisory | Enforcement::Disabled => Severity::Warning,
+    }
+}
+
+fn engine_finding(
+    rule: &Rule,
+    pack: &Pack,
+    resource: String,
+    span: Span,
+    message: String,
+    help: String,
+) -> Finding {
+    Finding {
+        code: rule.code,
+        id: rule.id,
+        summary: rule.summary,
+        severity: severity(pack.enforcement(rule)),
+        resource,
+        span: Some(span),
+        message,
+        help,
+        waived: None,
+        undecidable: false,
+    }
+}
+
+/// Reads every `dbplan.io/waive.<CODE>` annotation; reports waivers without a reason (DB001)
+/// and waivers of unknown codes (DB002).
+fn collect_waivers(
+    set: &ManifestSet,
+    pack: &Pack,
+    waivers: &mut BTreeMap<(usize, &'static str), Waiver>,
+    findings: &mut Vec<Finding>,
+) {
+    let (Some(no_reason), Some(unknown)) = (rule("DB001"), rule("DB002")) else {
+        return;
+    };
+    let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_owned()).collect();
+    for (index, resource) in set.resources.iter().enumerate() {
+        for (key, reason) in &resource.metadata.annotations {
+            let Some(code) = key.strip_prefix(WAIVER_PREFIX) else {
+                continue;
+            };
+            let pointer = format!("/metadata/annotations/{}", escape(key));
+            let located = resource.document.locate(&pointer);
+            let key_span = located.key_span.unwrap_or_else(|| located.span());
+            let value_span = located.span();
+            let Some(waived) = rule(code) else {
+                if pack.enforcement(unknown) != Enforcement::Disabled {
+                    let help = match dbplan_manifest::schema::suggest(code, &codes) {
+                        Some(suggestion) => format!("did you mean `{WAIVER_PREFIX}{suggestion}`?"),
+                        None => "`dbplan policy list` shows every code".to_owned(),
+                    };
+                    findings.push(engine_finding(
+                        unknown,
+                        pack,
+                        resource.address.to_string(),
+                        key_span,
+                        format!("`{code}` is not a policy code, so this waiver waives nothing"),
+                        help,
+                    ));
+                }
+                continue;
+            };
+            if reason.trim().is_empty() {
+                if pack.enforcement(no_reason) != Enforcement::Disabled {
+                    findings.push(engine_finding(
+                        no_reason,
+                        pack,
+                        resource.address.to_string(),
+                        value_span,
+                        format!("the waiver of {} has no reason", waived.code),
+                        "say why the rule does not apply here, who decided and until when, e.g. \"handled by org SCP; owner=alice; expires=2027-01-31\"".to_owned(),
+                    ));
+                }
+                continue;
+            }
+            waivers.insert(
+                (index, waived.code),
+                Waiver {
+                    reason: reason.trim().to_owned(),
+                    key_span,
+                    used: false,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! ## What it does
+//! Checks that the subnets of an Aurora cluster's DB subnet group cover at least two
+//! Availability Zones. The zones are known offline when the subnets come from an `AwsVpc` in the
+//! same manifest set (its subnets are spread over its `availability_zones`, zone by zone);
+//! literal subnet IDs and existing subnet groups cannot be checked offline and are reported at
+//! `info`.
+//!
+//! ## Why is this bad?
+//! RDS refuses the subnet group with `DBSubnetGroupDoesNotCoverEnoughAZs`, and a cluster in one
+//! zone cannot fail over when that zone goes down.
+//!
+//! ## Example
+//! ```yaml
+//! kind: AwsVpc
+//! spec:
+//!   availability_zones: [us-east-1a]
+//! ---
+//! kind: AwsRdsCluster
+//! spec:
+//!   subnet_ids:
+//!     - valueFrom: {kind: AwsVpc, name: net, fieldPath: "status.outputs.private_subnets.[*].id"}
+//! ```
+//!
+//! Use instead:
+//! ```yaml
+//! kind: AwsVpc
+//! spec:
+//!   availability_zones: [us-east-1a, us-east-1b]
+//! ```
+//!
+//! ## References
+//! - AWS, CreateDBSubnetGroup: "DB subnet groups must contain at least one subnet in at least
+//!   two Availability Zones in the Amazon Web Services Region."
+//! - Error `DBSubnetGroupDoesNotCoverEnoughAZs`: "Subnets in the DB subnet group should cover at
+//!   least two Availability Zones unless there is only one Availability Zone."
+
+use super::{Rule, aurora_clusters};
+use crate::context::{Context, Findings, Target};
+use crate::pack::Enforcement;
+use dbplan_manifest::Spec;
+use std::collections::BTreeSet;
+
+pub(crate) const RULE: Rule = Rule {
+    code: "DB102",
+    id: "multi-az-subnets",
+    summary: "DB subnet group in fewer than two Availability Zones",
+    default: Enforcement::Mandatory,
+    params: &[],
+    source: include_str!("db102_multi_az_subnets.rs"),
+    check,
+};
+
+fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
+    for (resource, spec) in aurora_clusters(context) {
+        if spec.subnet_ids.is_empty() {
+            if let Some(group) = &spec.db_subnet_group_name {
+                let name = group.literal().unwrap_or("(a reference)");
+                findings.undecidable(
+                    resource,
+                    "/spec/db_subnet_group_name",
+                    format!("the existing DB subnet group {name} cannot be checked offline for two Availability Zones"),
+                    "give `subnet_ids` from an AwsVpc in the manifests to have it checked, or make sure the group covers two zones",
+                );
+            }
+            continue;
+        }
+        let mut zones: BTreeSet<&str> = BTreeSet::new();
+        let mut unknown = Vec::new();
+        for (index, subnet) in spec.subnet_ids.iter().enumerate() {
+            match context.target(subnet) {
+                Target::Literal(id) => unknown.push(id.to_owned()),
+                Target::Missing => unknown.push(format!("subnet_ids[{index}]")),
+                Target::Resource(vpc, path) => match subnet_zones(vpc, &path) {
+                    Some(found) => zones.extend(found),
+                    None => unknown.push(format!("{} {path}", vpc.address)),
+                },
+            }
+        }
+        if zones.len() >= 2 {
+            continue;
+        }
+        if unknown.is_empty() {
+            let listed = if zones.is_empty() {
+                "no Availability Zone".to_owned()
+            } else {
+                format!(
+                    "only {}",
+                    zones.iter().copied().collect::<Vec<_>>().join(", ")
+                )
+            };
+            findings.fail(
+                resource,
+                "/spec/subnet_ids",
+                format!("the DB subnet group's subnets are in {listed}; RDS requires at least two Availability Zones"),
+                "add subnets in a second Availability Zone (add a zone to the AwsVpc's `availability_zones`)",
+            );
+        } else {
+            findings.undecidable(
+                resource,
+                "/spec/subnet_ids",
+                format!(
+                    "cannot verify offline that the subnets cover two Availability Zones: {} {} not known until apply",
+                    unknown.join(", "),
+                    if unknown.len() == 1 { "is" } else { "are" }
+                ),
+                "reference the subnets of an AwsVpc in the manifests to have their zones checked",
+            );
+        }
+    }
+}
+
+/// The zones of the subnets an `AwsVpc` output path names: all private (or public) subnets
+/// with `[*]`, or one by index.
+fn subnet_zones<'a>(vpc: &'a dbplan_manifest::Resource, path: &str) -> Option<Vec<&'a str>> {
+    let Spec::AwsVpc(spec) = &vpc.spec else {
+        return None;
+    };
+    let rest = path.strip_prefix("status.outputs.")?;
+    let mut parts = rest.split('.');
+    let list = parts.next()?;
+    if list != "private_subnets" && list != "public_subnets" {
+        return None;
+    }
+    let selector = parts.next()?;
+    let zones = spec.private_subnet_zones();
+    let selector = selector.trim_start_matches('[').trim_end_matches(']');
+    if selector == "*" {
+        return Some(zones);
+    }
+    let index: usize = selector.parse().ok()?;
+    zones.get(index).map(|zone| vec![*zone])
+}

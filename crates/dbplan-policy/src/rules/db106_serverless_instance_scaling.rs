@@ -1,0 +1,72 @@
+//! ## What it does
+//! Checks that a `db.serverless` instance belongs to a cluster with a Serverless v2 capacity
+//! range (`serverless_v2_scaling`). When the cluster is given as a literal identifier it cannot
+//! be checked offline (`info`).
+//!
+//! ## Why is this bad?
+//! RDS refuses to add a Serverless v2 instance to a cluster without a scaling configuration.
+//!
+//! ## Example
+//! ```yaml
+//! kind: AwsRdsClusterInstance
+//! spec:
+//!   cluster: {valueFrom: {name: orders-db}}   # orders-db has no serverless_v2_scaling
+//!   instance_class: db.serverless
+//! ```
+//!
+//! Use instead: add `serverless_v2_scaling: {min_capacity: 0.5, max_capacity: 16}` to the
+//! cluster, or use a provisioned instance class such as `db.r6g.large`.
+//!
+//! ## References
+//! - AWS, Aurora Serverless v2 requirements: "The DB cluster must have a
+//!   ServerlessV2ScalingConfiguration before you add a db.serverless instance"; "the instance
+//!   class is always db.serverless".
+
+use super::Rule;
+use crate::context::{Context, Findings, Target};
+use crate::pack::Enforcement;
+use dbplan_manifest::Spec;
+
+pub(crate) const RULE: Rule = Rule {
+    code: "DB106",
+    id: "serverless-instance-scaling",
+    summary: "db.serverless instance on a cluster without Serverless v2 scaling",
+    default: Enforcement::Mandatory,
+    params: &[],
+    source: include_str!("db106_serverless_instance_scaling.rs"),
+    check,
+};
+
+fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
+    for resource in context.resources() {
+        let Spec::AwsRdsClusterInstance(spec) = &resource.spec else {
+            continue;
+        };
+        if spec.instance_class != "db.serverless" {
+            continue;
+        }
+        match context.target(&spec.cluster) {
+            Target::Resource(cluster, _) => {
+                if let Spec::AwsRdsCluster(cluster_spec) = &cluster.spec
+                    && cluster_spec.serverless_v2_scaling.is_none()
+                {
+                    findings.fail(
+                        resource,
+                        "/spec/instance_class",
+                        format!("{} has no `serverless_v2_scaling`, so it cannot take a db.serverless instance", cluster.address),
+                        format!("add `serverless_v2_scaling: {{min_capacity: 0.5, max_capacity: 16}}` to {}", cluster.address),
+                    );
+                }
+            }
+            Target::Literal(id) => findings.undecidable(
+                resource,
+                "/spec/cluster",
+                format!(
+                    "cannot verify offline that cluster {id} has a Serverless v2 capacity range"
+                ),
+                "reference an AwsRdsCluster in the manifests to have it checked",
+            ),
+            Target::Missing => {}
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! ## What it does
+//! Checks a DigitalOcean database cluster's region, engine version, node count and size slug
+//! against what DigitalOcean offers for the engine, from the dated snapshot of
+//! `GET /v2/databases/options` in `policies/data/`. For example `db-s-1vcpu-1gb` is offered only
+//! as a single node, MongoDB runs on 1 or 3 nodes, Kafka on 3, 6, 9 or 15.
+//!
+//! ## Why is this bad?
+//! DigitalOcean refuses the cluster at apply time. Project Planton allows 1 to 3 nodes for every
+//! engine and does not check the slug at all.
+//!
+//! ## Example
+//! ```yaml
+//! spec:
+//!   engine: pg
+//!   size_slug: db-s-1vcpu-1gb
+//!   node_count: 2
+//! ```
+//!
+//! Use instead:
+//! ```yaml
+//! spec:
+//!   engine: pg
+//!   size_slug: db-s-1vcpu-2gb
+//!   node_count: 2
+//! ```
+//!
+//! ## References
+//! - DigitalOcean API, "List Database Options" (`GET /v2/databases/options`): per engine, the
+//!   `regions`, `versions` and `layouts` (`num_nodes` with the `sizes` offered at that count).
+//! - DigitalOcean, PostgreSQL limits: standby nodes are available "with the exception of the
+//!   smallest plan of single node clusters".
+//! - DigitalOcean, MongoDB: "MongoDB clusters can only have two standby nodes."
+
+use super::{Rule, digitalocean_clusters};
+use crate::context::{Context, Findings};
+use crate::pack::Enforcement;
+use dbplan_manifest::schema::suggest;
+
+pub(crate) const RULE: Rule = Rule {
+    code: "DB301",
+    id: "size-slug-compat",
+    summary: "DigitalOcean size, node count, region or version not offered",
+    default: Enforcement::Mandatory,
+    params: &[],
+    source: include_str!("db301_size_slug_compat.rs"),
+    check,
+};
+
+/// `8.0` and `8` name the same version.
+fn same_version(written: &str, offered: &str) -> bool {
+    let normal = |text: &str| text.strip_suffix(".0").unwrap_or(text).to_owned();
+    normal(written) == normal(offered)
+}
+
+fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
+    let snapshot = context.options;
+    for (resource, spec) in digitalocean_clusters(context) {
+        let engine = spec.engine.slug();
+        let Some(options) = snapshot.options.get(engine) else {
+            findings.undecidable(
+                resource,
+                "/spec/engine",
+                format!(
+                    "the options snapshot of {} has no data for `{engine}`",
+                    snapshot.snapshot.taken
+                ),
+                "refresh policies/data/digitalocean-database-options.json",
+            );
+            continue;
+        };
+        let region = spec.region.as_str();
+        if !options.regions.iter().any(|offered| offered == region) {
+            findings.fail(
+                resource,
+                "/spec/region",
+                format!("DigitalOcean does not offer {engine} clusters in {region}"),
+                format!("use one of: {}", options.regions.join(", ")),
+            );
+        }
+        if !options
+            .versions
+            .iter()
+            .any(|offered| same_version(&spec.engine_version, offered))
+        {
+            findings.fail(
+                resource,
+                "/spec/engine_version",
+                format!(
+                    "DigitalOcean does not offer {engine} version {}",
+                    spec.engine_version
+                ),
+                format!("use one of: {}", options.versions.join(", ")),
+            );
+        }
+        let counts: Vec<String> = options
+            .layouts
+            .iter()
+            .map(|layout| layout.num_nodes.to_string())
+            .collect();
+        let Some(layout) = options
+            .layouts
+            .iter()
+            .find(|layout| layout.num_nodes == spec.node_count)
+        else {
+            findings.fail(
+                resource,
+                "/spec/node_count",
+                format!(
+                    "{engine} clusters run on {} nodes, not {}",
+                    join_or(&counts),
+                    spec.node_count
+                ),
+                format!("set `node_count` to {}", join_or(&counts)),
+            );
+            continue;
+        };
+        if layout.sizes.contains(&spec.size_slug) {
+            continue;
+        }
+        let elsewhere: Vec<String> = options
+            .layouts
+            .iter()
+            .filter(|other| other.sizes.contains(&spec.size_slug))
+            .map(|other| other.num_nodes.to_string())
+            .collect();
+        if elsewhere.is_empty() {
+            let help = match suggest(&spec.size_slug, &layout.sizes) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!(
+                    "sizes offered at {} nodes include: {}",
+                    spec.node_count,
+                    layout
+                        .sizes
+                        .iter()
+                        .take(6)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            findings.fail(
+                resource,
+                "/spec/size_slug",
+                format!(
+                    "`{}` is not a size DigitalOcean offers for {engine}",
+                    spec.size_slug
+                ),
+                help,
+            );
+        } else {
+            let bigger = layout
+                .sizes
+                .iter()
+                .find(|size| size.starts_with("db-s-"))
+                .or(layout.sizes.first())
+                .cloned()
+                .unwrap_or_default();
+            findings.fail(
+                resource,
+                "/spec/size_slug",
+                format!(
+                    "`{}` is offered for {engine} only with {} node{}, not {}",
+                    spec.size_slug,
+                    join_or(&elsewhere),
+                    if elsewhere.len() == 1 && elsewhere[0] == "1" {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    spec.node_count
+                ),
+                format!(
+                    "use a larger size such as `{bigger}`, or `node_count: {}`",
+                    join_or(&elsewhere)
+                ),
+            );
+        }
+    }
+}
+
+/// "1", "1 or 3", "3, 6, 9 or 15".
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
