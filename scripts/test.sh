@@ -7,7 +7,9 @@
 #   - cargo-nextest (the test runner), from crates.io;
 #   - PostgreSQL server binaries (initdb, pg_ctl), from Debian's `postgresql` package, for the
 #     tests that start a throwaway server;
-#   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests.
+#   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
+#   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
+#     under target/test-deps, to validate `dbplan lint --format sarif` against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,14 +44,31 @@ install_moto() {
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-moto.txt
 }
 
+# The npm package is pinned; only its schema file is used.
+SARIF_PACKAGE="@microsoft/jest-sarif@1.0.0-beta.0"
+SARIF_SCHEMA="$PWD/target/test-deps/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json"
+install_sarif_schema() {
+  if [ -f "$SARIF_SCHEMA" ]; then return; fi
+  log "fetching the SARIF 2.1.0 schema ($SARIF_PACKAGE)"
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  local dir="$PWD/target/test-deps/sarif"
+  mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "$SARIF_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+}
+
 install_nextest
 install_postgres
 install_moto
+install_sarif_schema
 
 # Tests find the installed components through these variables.
 DBPLAN_PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
 export DBPLAN_PG_BIN
 export DBPLAN_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export DBPLAN_SARIF_SCHEMA="$SARIF_SCHEMA"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

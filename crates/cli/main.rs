@@ -24,6 +24,26 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Check the policies, offline: no credentials, no network, no state.
+    Lint {
+        /// Manifest files or directories (read recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = commands::lint::Format::Text)]
+        format: commands::lint::Format,
+        /// A policy pack file or a directory of packs; `./policies/` when it exists.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// The lowest severity of an unwaived finding that fails the run (exit 3).
+        #[arg(long, value_enum, default_value_t = commands::lint::FailOn::Error)]
+        fail_on: commands::lint::FailOn,
+    },
+    /// List the policies or explain one.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print the resource graph (edges point from a resource to what it depends on).
     Graph {
         /// Manifest files or directories (read recursively).
@@ -40,16 +60,43 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Every policy with its code, id, enforcement and summary.
+    List {
+        /// A policy pack file or a directory of packs; `./policies/` when it exists.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// A policy's documentation: what it checks, why, an example and the rule it enforces.
+    Explain {
+        /// The code, e.g. `DB101`.
+        code: String,
+    },
+}
+
 /// Exit codes of every command (GUIDE §4).
 pub mod exit {
     pub const SUCCESS: u8 = 0;
     pub const ERROR: u8 = 1;
+    /// Blocking policy findings.
+    pub const POLICY: u8 = 3;
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
+        Command::Lint {
+            paths,
+            format,
+            policies,
+            fail_on,
+        } => commands::lint::run(&paths, format, policies.as_deref(), fail_on),
+        Command::Policy { command } => match command {
+            PolicyCommand::List { policies } => commands::policy::list(policies.as_deref()),
+            PolicyCommand::Explain { code } => commands::policy::explain(&code),
+        },
         Command::Graph { paths, format } => commands::graph::run(&paths, format),
         Command::Schema { kind } => commands::schema::run(kind.as_deref()),
     };

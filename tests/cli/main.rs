@@ -6,6 +6,7 @@
 mod architecture;
 mod examples;
 mod graph;
+mod lint;
 mod planton;
 mod schema;
 mod validate;

@@ -1,4 +1,6 @@
 pub mod graph;
+pub mod lint;
+pub mod policy;
 pub mod schema;
 pub mod validate;
 

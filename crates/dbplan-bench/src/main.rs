@@ -136,6 +136,78 @@ pub fn fleet(resources: usize, dir: &Path) -> anyhow::Result<usize> {
     Ok(written)
 }
 
+/// The lint fleet of the policy issue: `stacks` Aurora stacks (VPC with subnets in three zones,
+/// security group, cluster with a parameter group: 3 documents, 6 graph nodes) and `stacks`
+/// DigitalOcean PostgreSQL clusters, 100 of each per file.
+pub fn lint_fleet(stacks: usize, dir: &Path) -> anyhow::Result<usize> {
+    let mut written = 0;
+    for (file_index, chunk_start) in (0..stacks.max(1)).step_by(100).enumerate() {
+        let mut text = String::new();
+        for index in chunk_start..(chunk_start + 100).min(stacks.max(1)) {
+            let octet = index % 250;
+            let _ = write!(
+                text,
+                r#"apiVersion: aws.project-planton.org/v1
+kind: AwsVpc
+metadata: {{name: vpc-{index}}}
+spec:
+  vpcCidr: 10.{octet}.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
+  subnetsPerAvailabilityZone: 1
+  subnetSize: 256
+---
+apiVersion: aws.project-planton.org/v1
+kind: AwsSecurityGroup
+metadata: {{name: app-{index}}}
+spec:
+  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
+  description: application tier {index}
+---
+apiVersion: aws.project-planton.org/v1
+kind: AwsRdsCluster
+metadata: {{name: aurora-{index}, labels: {{env: prod}}}}
+spec:
+  engine: aurora-postgresql
+  engineVersion: "16.4"
+  subnetIds:
+    - valueFrom: {{kind: AwsVpc, name: vpc-{index}, fieldPath: "status.outputs.private_subnets.[*].id"}}
+  securityGroupIds:
+    - valueFrom: {{kind: AwsSecurityGroup, name: app-{index}}}
+  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
+  manageMasterUserPassword: true
+  storageEncrypted: true
+  deletionProtection: true
+  backupRetentionPeriod: 14
+  preferredBackupWindow: "03:00-03:30"
+  preferredMaintenanceWindow: "sun:05:00-sun:05:30"
+  finalSnapshotIdentifier: aurora-{index}-final
+  iamDatabaseAuthenticationEnabled: true
+  copyTagsToSnapshot: true
+  enabledCloudwatchLogsExports: [postgresql]
+  parameters:
+    - {{name: log_min_duration_statement, value: "500", applyMethod: immediate}}
+---
+apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanDatabaseCluster
+metadata: {{name: do-pg-{index}}}
+spec:
+  clusterName: do-pg-{index}
+  engine: pg
+  engineVersion: "16"
+  region: nyc3
+  sizeSlug: db-s-2vcpu-4gb
+  nodeCount: 2
+  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
+---
+"#
+            );
+            written += 4;
+        }
+        std::fs::write(dir.join(format!("lint-{file_index:04}.yaml")), text)?;
+    }
+    Ok(written)
+}
+
 /// Peak resident set size of this process, from /proc (Linux).
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -145,26 +217,81 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// One measured run (in the child process): prints `seconds peak_kib resources errors`.
-fn run_once(dir: &Path) -> anyhow::Result<()> {
+/// What one measured run does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Read the files and parse the YAML into spanned trees, nothing else.
+    Parse,
+    /// Everything `dbplan validate` does: load, check, resolve, graph.
+    Validate,
+    /// Everything `dbplan lint` does: validate, then every policy.
+    Lint,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Parse => "parse",
+            Stage::Validate => "validate",
+            Stage::Lint => "lint",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Stage> {
+        match text {
+            "parse" => Some(Stage::Parse),
+            "validate" => Some(Stage::Validate),
+            "lint" => Some(Stage::Lint),
+            _ => None,
+        }
+    }
+}
+
+/// One measured run (in the child process): prints `seconds peak_kib items errors`.
+fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
     let start = Instant::now();
-    let (set, mut diagnostics) = dbplan_manifest::load_paths(&[dir.to_path_buf()]);
-    let (graph, graph_diagnostics) = dbplan_graph::build(&set);
-    diagnostics.extend(graph_diagnostics);
-    let levels = graph.levels().len();
+    let (items, errors) = match stage {
+        Stage::Parse => {
+            let mut sources = dbplan_diagnostics::SourceMap::new();
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .collect();
+            paths.sort();
+            let mut documents = 0;
+            let mut errors = 0;
+            for path in paths {
+                let file = sources.add(path.display().to_string(), std::fs::read_to_string(&path)?);
+                match dbplan_manifest::parse_yaml_documents(&sources, file) {
+                    Ok(nodes) => documents += nodes.len(),
+                    Err(diagnostics) => errors += diagnostics.len(),
+                }
+            }
+            (documents, errors)
+        }
+        Stage::Validate | Stage::Lint => {
+            let (set, mut diagnostics) = dbplan_manifest::load_paths(&[dir.to_path_buf()]);
+            let (graph, graph_diagnostics) = dbplan_graph::build(&set);
+            diagnostics.extend(graph_diagnostics);
+            let mut errors = dbplan_diagnostics::Summary::of(&diagnostics).error;
+            if stage == Stage::Lint {
+                let report = dbplan_policy::lint(
+                    &set,
+                    &graph,
+                    &dbplan_policy::Pack::builtin(),
+                    dbplan_policy::options::Snapshot::digitalocean(),
+                );
+                errors += report.counts().error;
+            }
+            (set.resources.len(), errors)
+        }
+    };
     let elapsed = start.elapsed().as_secs_f64();
-    let errors = dbplan_diagnostics::Summary::of(&diagnostics).error;
-    println!(
-        "{elapsed} {} {} {errors} {levels}",
-        peak_rss_kib().unwrap_or(0),
-        set.resources.len()
-    );
+    println!("{elapsed} {} {items} {errors}", peak_rss_kib().unwrap_or(0));
     Ok(())
 }
 
-fn measure(resources: usize, runs: usize) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let documents = fleet(resources, dir.path())?;
+fn measure(stage: Stage, dir: &Path, label: &str, runs: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut times = Vec::new();
     let mut peaks = Vec::new();
@@ -172,7 +299,8 @@ fn measure(resources: usize, runs: usize) -> anyhow::Result<()> {
     for _ in 0..runs {
         let output = Command::new(&exe)
             .arg("run-once")
-            .arg(dir.path())
+            .arg(stage.name())
+            .arg(dir)
             .output()?;
         if !output.status.success() {
             bail!("run failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -186,22 +314,52 @@ fn measure(resources: usize, runs: usize) -> anyhow::Result<()> {
     let median = times[times.len() / 2];
     let fields: Vec<&str> = last.split_whitespace().collect();
     println!(
-        "validate  {documents:>6} documents  {:>6} resources  median {:>8.1} ms  min {:>8.1} ms  max {:>8.1} ms  peak RSS {:>7.1} MiB  errors {}  levels {}",
+        "{:<8} {label}  {:>6} {}  median {:>8.1} ms  min {:>8.1} ms  max {:>8.1} ms  peak RSS {:>7.1} MiB  errors {}",
+        stage.name(),
         fields.get(2).unwrap_or(&"?"),
+        if stage == Stage::Parse {
+            "documents"
+        } else {
+            "resources"
+        },
         median * 1000.0,
         times[0] * 1000.0,
         times[times.len() - 1] * 1000.0,
         peaks.iter().copied().max().unwrap_or(0) as f64 / 1024.0,
         fields.get(3).unwrap_or(&"?"),
-        fields.get(4).unwrap_or(&"?"),
     );
     Ok(())
 }
 
+fn sizes(args: &[String]) -> anyhow::Result<Vec<usize>> {
+    let sizes: Vec<usize> = args
+        .iter()
+        .map(|size| size.parse())
+        .collect::<Result<_, _>>()?;
+    Ok(if sizes.is_empty() {
+        vec![10, 1_000, 10_000]
+    } else {
+        sizes
+    })
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let runs: usize = std::env::var("DBPLAN_BENCH_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(7);
     match args.first().map(String::as_str) {
-        Some("run-once") => run_once(&PathBuf::from(args.get(1).context("run-once DIR")?)),
+        Some("run-once") => {
+            let stage = args
+                .get(1)
+                .and_then(|stage| Stage::parse(stage))
+                .context("run-once parse|validate|lint DIR")?;
+            run_once(
+                stage,
+                &PathBuf::from(args.get(2).context("run-once STAGE DIR")?),
+            )
+        }
         Some("generate") => {
             let count: usize = args.get(1).context("generate N DIR")?.parse()?;
             let dir = PathBuf::from(args.get(2).context("generate N DIR")?);
@@ -211,24 +369,31 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("validate") => {
-            let runs: usize = std::env::var("DBPLAN_BENCH_RUNS")
-                .ok()
-                .and_then(|runs| runs.parse().ok())
-                .unwrap_or(7);
-            let sizes: Vec<usize> = args[1..]
-                .iter()
-                .map(|size| size.parse())
-                .collect::<Result<_, _>>()?;
-            let sizes = if sizes.is_empty() {
-                vec![10, 1_000, 10_000]
-            } else {
-                sizes
-            };
-            for size in sizes {
-                measure(size, runs)?;
+            for size in sizes(&args[1..])? {
+                let dir = tempfile::tempdir()?;
+                let documents = fleet(size, dir.path())?;
+                measure(
+                    Stage::Validate,
+                    dir.path(),
+                    &format!("{documents:>6} documents"),
+                    runs,
+                )?;
             }
             Ok(())
         }
-        _ => bail!("usage: dbplan-bench validate [N...] | generate N DIR | run-once DIR"),
+        Some("lint") => {
+            for stacks in sizes(&args[1..])? {
+                let dir = tempfile::tempdir()?;
+                lint_fleet(stacks, dir.path())?;
+                let label = format!("{stacks:>6} stacks");
+                for stage in [Stage::Parse, Stage::Validate, Stage::Lint] {
+                    measure(stage, dir.path(), &label, runs)?;
+                }
+            }
+            Ok(())
+        }
+        _ => bail!(
+            "usage: dbplan-bench validate [N...] | lint [N...] | generate N DIR | run-once STAGE DIR"
+        ),
     }
 }
