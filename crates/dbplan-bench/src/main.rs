@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// One Aurora stack: a VPC, a security group, an Aurora cluster (expanding into security group,
-/// subnet group, parameter group and cluster) and a Serverless v2 instance: 4 documents.
+/// One Aurora stack: a VPC with subnets in three zones, a security group and an Aurora cluster
+/// (expanding into security group, subnet group, parameter group and cluster): 3 documents.
 fn aurora_stack(out: &mut String, index: usize) {
     let _ = write!(
         out,
@@ -60,15 +60,23 @@ spec:
   parameters:
     - {{name: log_min_duration_statement, value: "500", applyMethod: immediate}}
 ---
-apiVersion: dbplan.io/v1
+"#,
+        octet = index % 250,
+    );
+}
+
+/// A Serverless v2 instance of the stack's cluster: 1 document.
+fn aurora_instance(out: &mut String, index: usize) {
+    let _ = write!(
+        out,
+        r#"apiVersion: dbplan.io/v1
 kind: AwsRdsClusterInstance
 metadata: {{name: aurora-{index}-writer}}
 spec:
   cluster: {{valueFrom: {{kind: AwsRdsCluster, name: aurora-{index}}}}}
   instanceClass: db.serverless
 ---
-"#,
-        octet = index % 250,
+"#
     );
 }
 
@@ -126,6 +134,7 @@ pub fn fleet(resources: usize, dir: &Path) -> anyhow::Result<usize> {
         for index in chunk_start..(chunk_start + 100).min(stacks) {
             if index % 2 == 0 {
                 aurora_stack(&mut text, index);
+                aurora_instance(&mut text, index);
             } else {
                 digital_ocean_stack(&mut text, index);
             }
@@ -136,58 +145,18 @@ pub fn fleet(resources: usize, dir: &Path) -> anyhow::Result<usize> {
     Ok(written)
 }
 
-/// The lint fleet of the policy issue: `stacks` Aurora stacks (VPC with subnets in three zones,
-/// security group, cluster with a parameter group: 3 documents, 6 graph nodes) and `stacks`
-/// DigitalOcean PostgreSQL clusters, 100 of each per file.
+/// The lint fleet: `stacks` Aurora stacks (VPC with subnets in three zones, security group,
+/// cluster with a parameter group: 3 documents, 6 graph nodes) and `stacks` DigitalOcean
+/// PostgreSQL clusters, 100 of each per file.
 pub fn lint_fleet(stacks: usize, dir: &Path) -> anyhow::Result<usize> {
     let mut written = 0;
     for (file_index, chunk_start) in (0..stacks.max(1)).step_by(100).enumerate() {
         let mut text = String::new();
         for index in chunk_start..(chunk_start + 100).min(stacks.max(1)) {
-            let octet = index % 250;
+            aurora_stack(&mut text, index);
             let _ = write!(
                 text,
-                r#"apiVersion: aws.project-planton.org/v1
-kind: AwsVpc
-metadata: {{name: vpc-{index}}}
-spec:
-  vpcCidr: 10.{octet}.0.0/16
-  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
-  subnetsPerAvailabilityZone: 1
-  subnetSize: 256
----
-apiVersion: aws.project-planton.org/v1
-kind: AwsSecurityGroup
-metadata: {{name: app-{index}}}
-spec:
-  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
-  description: application tier {index}
----
-apiVersion: aws.project-planton.org/v1
-kind: AwsRdsCluster
-metadata: {{name: aurora-{index}, labels: {{env: prod}}}}
-spec:
-  engine: aurora-postgresql
-  engineVersion: "16.4"
-  subnetIds:
-    - valueFrom: {{kind: AwsVpc, name: vpc-{index}, fieldPath: "status.outputs.private_subnets.[*].id"}}
-  securityGroupIds:
-    - valueFrom: {{kind: AwsSecurityGroup, name: app-{index}}}
-  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
-  manageMasterUserPassword: true
-  storageEncrypted: true
-  deletionProtection: true
-  backupRetentionPeriod: 14
-  preferredBackupWindow: "03:00-03:30"
-  preferredMaintenanceWindow: "sun:05:00-sun:05:30"
-  finalSnapshotIdentifier: aurora-{index}-final
-  iamDatabaseAuthenticationEnabled: true
-  copyTagsToSnapshot: true
-  enabledCloudwatchLogsExports: [postgresql]
-  parameters:
-    - {{name: log_min_duration_statement, value: "500", applyMethod: immediate}}
----
-apiVersion: digital-ocean.project-planton.org/v1
+                r#"apiVersion: digital-ocean.project-planton.org/v1
 kind: DigitalOceanDatabaseCluster
 metadata: {{name: do-pg-{index}}}
 spec:
@@ -360,11 +329,15 @@ fn main() -> anyhow::Result<()> {
                 &PathBuf::from(args.get(2).context("run-once STAGE DIR")?),
             )
         }
-        Some("generate") => {
+        Some(command @ ("generate" | "generate-lint")) => {
             let count: usize = args.get(1).context("generate N DIR")?.parse()?;
             let dir = PathBuf::from(args.get(2).context("generate N DIR")?);
             std::fs::create_dir_all(&dir)?;
-            let written = fleet(count, &dir)?;
+            let written = if command == "generate" {
+                fleet(count, &dir)?
+            } else {
+                lint_fleet(count, &dir)?
+            };
             eprintln!("wrote {written} documents to {}", dir.display());
             Ok(())
         }
@@ -393,7 +366,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | generate N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench validate [N...] | lint [N...] | generate N DIR | generate-lint N DIR | run-once STAGE DIR"
         ),
     }
 }

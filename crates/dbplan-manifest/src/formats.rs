@@ -176,67 +176,87 @@ fn parse_week_time(text: &str) -> Option<u32> {
     Some(index * DAY_MINUTES + parse_clock(time)?)
 }
 
-/// `preferred_backup_window`: `hh24:mi-hh24:mi` in UTC, at least 30 minutes.
-pub fn parse_backup_window(text: &str) -> Result<BackupWindow, FormatError> {
-    let help = "write the daily window in UTC as `hh24:mi-hh24:mi`, at least 30 minutes, e.g. `03:00-03:30`";
+/// How one kind of AWS window is written.
+struct WindowFormat {
+    /// "backup" or "maintenance".
+    name: &'static str,
+    help: &'static str,
+    /// What each end must look like, for the error.
+    end_format: &'static str,
+    /// Parses one end into minutes (of the day or of the week).
+    parse_end: fn(&str) -> Option<u32>,
+    /// Minutes in the window's period (a day or a week).
+    period: u32,
+    /// Writes a minute of the period back in the window's format.
+    show: fn(u32) -> String,
+}
+
+/// Parses `start-end` in a window format: both ends, and at least 30 minutes (a window may
+/// wrap around the end of its period).
+fn parse_window(text: &str, format: &WindowFormat) -> Result<(u32, u32), FormatError> {
+    let name = format.name;
     let Some((start, end)) = text.split_once('-') else {
-        return Err(error(format!("{text:?} is not a backup window"), help));
-    };
-    let (Some(start), Some(end)) = (parse_clock(start), parse_clock(end)) else {
         return Err(error(
-            format!(
-                "{text:?} is not a backup window: each end must be `hh24:mi` with two-digit hours (00-23) and minutes (00-59)"
-            ),
-            help,
+            format!("{text:?} is not a {name} window"),
+            format.help,
         ));
     };
-    let window = BackupWindow { start, end };
-    if window.minutes() < MIN_WINDOW_MINUTES {
+    let (Some(start), Some(end)) = ((format.parse_end)(start), (format.parse_end)(end)) else {
         return Err(error(
             format!(
-                "the backup window {text:?} lasts {} minutes; AWS requires at least {MIN_WINDOW_MINUTES}",
-                window.minutes()
+                "{text:?} is not a {name} window: each end must be {}",
+                format.end_format
+            ),
+            format.help,
+        ));
+    };
+    let minutes = (end + format.period - start) % format.period;
+    if minutes < MIN_WINDOW_MINUTES {
+        return Err(error(
+            format!(
+                "the {name} window {text:?} lasts {minutes} minutes; AWS requires at least {MIN_WINDOW_MINUTES}"
             ),
             format!(
                 "widen it, e.g. `{}-{}`",
-                clock(start),
-                clock(start + MIN_WINDOW_MINUTES)
+                (format.show)(start),
+                (format.show)(start + MIN_WINDOW_MINUTES)
             ),
         ));
     }
-    Ok(window)
+    Ok((start, end))
+}
+
+/// `preferred_backup_window`: `hh24:mi-hh24:mi` in UTC, at least 30 minutes.
+pub fn parse_backup_window(text: &str) -> Result<BackupWindow, FormatError> {
+    let (start, end) = parse_window(
+        text,
+        &WindowFormat {
+            name: "backup",
+            help: "write the daily window in UTC as `hh24:mi-hh24:mi`, at least 30 minutes, e.g. `03:00-03:30`",
+            end_format: "`hh24:mi` with two-digit hours (00-23) and minutes (00-59)",
+            parse_end: parse_clock,
+            period: DAY_MINUTES,
+            show: clock,
+        },
+    )?;
+    Ok(BackupWindow { start, end })
 }
 
 /// `preferred_maintenance_window`: `ddd:hh24:mi-ddd:hh24:mi` in UTC, at least 30 minutes; it may
 /// cross midnight and the Sunday→Monday boundary.
 pub fn parse_maintenance_window(text: &str) -> Result<MaintenanceWindow, FormatError> {
-    let help = "write the weekly window in UTC as `ddd:hh24:mi-ddd:hh24:mi` with days mon, tue, wed, thu, fri, sat, sun, at least 30 minutes, e.g. `sun:04:00-sun:04:30`";
-    let Some((start, end)) = text.split_once('-') else {
-        return Err(error(format!("{text:?} is not a maintenance window"), help));
-    };
-    let (Some(start), Some(end)) = (parse_week_time(start), parse_week_time(end)) else {
-        return Err(error(
-            format!(
-                "{text:?} is not a maintenance window: each end must be a three-letter day, then `hh24:mi`"
-            ),
-            help,
-        ));
-    };
-    let window = MaintenanceWindow { start, end };
-    if window.minutes() < MIN_WINDOW_MINUTES {
-        return Err(error(
-            format!(
-                "the maintenance window {text:?} lasts {} minutes; AWS requires at least {MIN_WINDOW_MINUTES}",
-                window.minutes()
-            ),
-            format!(
-                "widen it, e.g. `{}-{}`",
-                week_time(start),
-                week_time(start + MIN_WINDOW_MINUTES)
-            ),
-        ));
-    }
-    Ok(window)
+    let (start, end) = parse_window(
+        text,
+        &WindowFormat {
+            name: "maintenance",
+            help: "write the weekly window in UTC as `ddd:hh24:mi-ddd:hh24:mi` with days mon, tue, wed, thu, fri, sat, sun, at least 30 minutes, e.g. `sun:04:00-sun:04:30`",
+            end_format: "a three-letter day, then `hh24:mi`",
+            parse_end: parse_week_time,
+            period: WEEK_MINUTES,
+            show: week_time,
+        },
+    )?;
+    Ok(MaintenanceWindow { start, end })
 }
 
 // ---------------------------------------------------------------------------------------------
