@@ -1,0 +1,217 @@
+//! dbplan's state: what was applied, where, with which outputs.
+//!
+//! A [`Snapshot`] has a lineage (set once, when the state is created), a serial (+1 on every
+//! write) and one [`ResourceState`] per address. A [`StateStore`] keeps it; [`SledStore`], an
+//! embedded sled database in a directory (`./state` by default), is the one dbplan ships with.
+//! One writer at a time: [`StateLock`] is a lock file next to the database that names its
+//! holder, and a lock whose process is gone is reported as stale.
+//!
+//! This crate is the only user of sled.
+
+mod lock;
+mod sled_store;
+mod time;
+
+pub use lock::{LockInfo, LockStatus, StateLock};
+pub use sled_store::{FORMAT_VERSION, SledStore};
+pub use time::format_utc;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Why the state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot create the state directory {path}: {source}")]
+    CreateDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the state store at {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "the state at {path} was written by a newer dbplan (format {found}; this dbplan reads up to {supported}); upgrade dbplan"
+    )]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "the state at {path} is corrupted ({what}); restore the directory from a backup, or move it away to start a new state"
+    )]
+    Corrupted { path: PathBuf, what: String },
+    #[error("state store error at {path}: {message}")]
+    Store { path: PathBuf, message: String },
+    #[error(
+        "the state at {path} is locked by {holder}; wait for it to finish, or run `dbplan state unlock` if it is gone"
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error(
+        "the state at {path} has a stale lock: {holder} no longer runs; run `dbplan state unlock` to remove it"
+    )]
+    StaleLock { path: PathBuf, holder: String },
+    #[error("cannot write the lock file {path}: {source}")]
+    LockFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no resource {address} in the state")]
+    NotFound { address: String },
+}
+
+/// Where a resource stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Created or read, and up to date.
+    #[default]
+    Ready,
+    /// An apply failed half-way through it: it must be replaced.
+    Tainted,
+    /// Recorded before its API call: it may or may not exist; the next run adopts or cleans it.
+    Pending,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::Tainted => "tainted",
+            Status::Pending => "pending",
+        }
+    }
+}
+
+/// What happens to an object when its resource leaves the manifests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeletionPolicy {
+    /// Drop it.
+    #[default]
+    Delete,
+    /// Remove it from state and leave it in place.
+    Orphan,
+}
+
+/// The lifecycle recorded at the last apply, so that deleting the manifest cannot silently
+/// destroy a protected resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// `dbplan.io/prevent-destroy: "true"`.
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    /// The provider-side deletion protection (Aurora `deletion_protection`, tenant databases).
+    #[serde(default)]
+    pub deletion_protection: bool,
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// A value recorded in state. Sensitive values are stored (the provider needs them) but marked,
+/// and never shown: `Debug` and every rendering print `(sensitive)`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateValue {
+    pub value: serde_json::Value,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+impl StateValue {
+    pub fn plain(value: impl Into<serde_json::Value>) -> Self {
+        StateValue {
+            value: value.into(),
+            sensitive: false,
+        }
+    }
+
+    pub fn sensitive(value: impl Into<serde_json::Value>) -> Self {
+        StateValue {
+            value: value.into(),
+            sensitive: true,
+        }
+    }
+
+    /// The value for display: `(sensitive)` for secrets.
+    pub fn display(&self) -> String {
+        if self.sensitive {
+            "(sensitive)".to_owned()
+        } else {
+            match &self.value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for StateValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sensitive {
+            f.write_str("(sensitive)")
+        } else {
+            write!(f, "{:?}", self.value)
+        }
+    }
+}
+
+/// One resource as last applied or read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// `Kind/name[/part]`.
+    pub address: String,
+    pub kind: String,
+    /// The provider's id of the object (cluster identifier, UUID, …), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// Attributes as last applied or read.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, StateValue>,
+    /// Outputs other resources may reference.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, StateValue>,
+    /// Addresses this resource depends on.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default)]
+    pub status: Status,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+impl ResourceState {
+    pub fn new(address: impl Into<String>, kind: impl Into<String>) -> Self {
+        ResourceState {
+            address: address.into(),
+            kind: kind.into(),
+            provider_id: None,
+            attributes: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            dependencies: Vec::new(),
+            status: Status::Ready,
+            lifecycle: Lifecycle::default(),
+        }
+    }
+}
+
+/// The whole state at one serial.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Set once, when the state is created; a plan binds to it.
+    pub lineage: String,
+    /// +1 on every write.
+    pub serial: u64,
+    pub resources: BTreeMap<String, ResourceState>,
+}
+
+/// A store of state. Every write is durable when the call returns (a crash right after loses
+/// nothing) and bumps the serial.
+pub trait StateStore {
+    /// The current snapshot.
+    fn snapshot(&self) -> Result<Snapshot, StateError>;
+    /// Records (or replaces) one resource; returns the new serial.
+    fn put(&self, resource: &ResourceState) -> Result<u64, StateError>;
+    /// Removes one resource from state (the object itself is left alone); returns the new
+    /// serial.
+    fn remove(&self, address: &str) -> Result<u64, StateError>;
+}
