@@ -53,6 +53,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = commands::graph::Format::Dot)]
         format: commands::graph::Format,
     },
+    /// Inspect and repair the recorded state.
+    State {
+        /// The state directory (an embedded sled database); `./state` when neither this nor
+        /// `DBPLAN_STATE` is set.
+        #[arg(long, env = "DBPLAN_STATE", global = true)]
+        state: Option<PathBuf>,
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Print the JSON Schema of a kind (or of every kind), for editors such as yaml-language-server.
     Schema {
         /// The kind, e.g. `AwsRdsCluster`; all kinds when omitted.
@@ -72,6 +81,28 @@ enum PolicyCommand {
     Explain {
         /// The code, e.g. `DB101`.
         code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Every resource address in the state.
+    List,
+    /// One resource as recorded (secrets shown as `(sensitive)`).
+    Show {
+        /// The address, e.g. `TenantDatabase/billing/database`.
+        address: String,
+    },
+    /// Forget a resource: remove it from the state, leave the object where it is.
+    Rm {
+        /// The address.
+        address: String,
+    },
+    /// Remove the state lock: a stale one (its process is gone), or any with `--force`.
+    Unlock {
+        /// Remove the lock even though its holder may still run.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -97,6 +128,15 @@ fn main() -> ExitCode {
             PolicyCommand::List { policies } => commands::policy::list(policies.as_deref()),
             PolicyCommand::Explain { code } => commands::policy::explain(&code),
         },
+        Command::State { state, command } => {
+            let directory = commands::state::directory(state);
+            match command {
+                StateCommand::List => commands::state::list(&directory),
+                StateCommand::Show { address } => commands::state::show(&directory, &address),
+                StateCommand::Rm { address } => commands::state::rm(&directory, &address),
+                StateCommand::Unlock { force } => commands::state::unlock(&directory, force),
+            }
+        }
         Command::Graph { paths, format } => commands::graph::run(&paths, format),
         Command::Schema { kind } => commands::schema::run(kind.as_deref()),
     };

@@ -91,7 +91,7 @@ fn crate_dependencies_follow_the_architecture() {
 }
 
 #[test]
-fn only_the_manifest_crate_uses_the_yaml_parser_and_only_the_graph_crate_petgraph() {
+fn each_third_party_engine_has_one_owning_crate() {
     let output = std::process::Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -107,6 +107,7 @@ fn only_the_manifest_crate_uses_the_yaml_parser_and_only_the_graph_crate_petgrap
     let owners = [
         ("serde-saphyr", "dbplan-manifest"),
         ("petgraph", "dbplan-graph"),
+        ("sled", "dbplan-state"),
     ];
     for package in metadata["packages"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap();

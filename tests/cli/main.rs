@@ -9,6 +9,7 @@ mod graph;
 mod lint;
 mod planton;
 mod schema;
+mod state;
 mod validate;
 
 use std::path::{Path, PathBuf};

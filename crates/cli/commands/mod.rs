@@ -2,6 +2,7 @@ pub mod graph;
 pub mod lint;
 pub mod policy;
 pub mod schema;
+pub mod state;
 pub mod validate;
 
 use dbplan_diagnostics::Diagnostic;

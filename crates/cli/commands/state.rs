@@ -1,0 +1,156 @@
+//! `dbplan state list | show ADDR | rm ADDR | unlock [--force]`.
+
+use crate::exit;
+use dbplan_state::{LockStatus, SledStore, StateLock, StateStore};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The state directory: `--state`, else `DBPLAN_STATE` (clap reads it), else `./state`.
+pub fn directory(state: Option<PathBuf>) -> PathBuf {
+    state.unwrap_or_else(|| PathBuf::from("state"))
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Every address in state, with its status.
+pub fn list(directory: &Path) -> anyhow::Result<u8> {
+    if !SledStore::exists(directory) {
+        eprintln!("no state at {} yet", directory.display());
+        return Ok(exit::SUCCESS);
+    }
+    let store = SledStore::open(directory, "dbplan state list")?;
+    let snapshot = store.snapshot()?;
+    let mut out = String::new();
+    for (address, resource) in &snapshot.resources {
+        match resource.status {
+            dbplan_state::Status::Ready => out.push_str(&format!("{address}\n")),
+            status => out.push_str(&format!("{address} ({})\n", status.as_str())),
+        }
+    }
+    print(&out)?;
+    eprintln!(
+        "{} resources in {} (lineage {}, serial {})",
+        snapshot.resources.len(),
+        directory.display(),
+        snapshot.lineage,
+        snapshot.serial
+    );
+    Ok(exit::SUCCESS)
+}
+
+/// One resource: provider id, status, lifecycle, attributes and outputs (secrets shown as
+/// `(sensitive)`).
+pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
+    if !SledStore::exists(directory) {
+        eprintln!("error: no state at {}", directory.display());
+        return Ok(exit::ERROR);
+    }
+    let store = SledStore::open(directory, "dbplan state show")?;
+    let snapshot = store.snapshot()?;
+    let Some(resource) = snapshot.resources.get(address) else {
+        eprintln!(
+            "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
+            directory.display()
+        );
+        return Ok(exit::ERROR);
+    };
+    let mut out = format!("# {}\n", resource.address);
+    out.push_str(&format!("kind        = {}\n", resource.kind));
+    if let Some(id) = &resource.provider_id {
+        out.push_str(&format!("provider_id = {id}\n"));
+    }
+    out.push_str(&format!("status      = {}\n", resource.status.as_str()));
+    if resource.lifecycle.prevent_destroy {
+        out.push_str("prevent_destroy = true\n");
+    }
+    if resource.lifecycle.deletion_protection {
+        out.push_str("deletion_protection = true\n");
+    }
+    for (title, values) in [
+        ("attributes", &resource.attributes),
+        ("outputs", &resource.outputs),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title}:\n"));
+        for (name, value) in values {
+            out.push_str(&format!("  {name} = {}\n", value.display()));
+        }
+    }
+    if !resource.dependencies.is_empty() {
+        out.push_str(&format!(
+            "depends on: {}\n",
+            resource.dependencies.join(", ")
+        ));
+    }
+    print(&out)?;
+    Ok(exit::SUCCESS)
+}
+
+/// Forgets a resource: removes it from state and leaves the object where it is.
+pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
+    if !SledStore::exists(directory) {
+        eprintln!("error: no state at {}", directory.display());
+        return Ok(exit::ERROR);
+    }
+    let store = SledStore::open(directory, "dbplan state rm")?;
+    match store.remove(address) {
+        Ok(serial) => {
+            eprintln!(
+                "removed {address} from the state (serial {serial}); the object itself was not touched"
+            );
+            Ok(exit::SUCCESS)
+        }
+        Err(dbplan_state::StateError::NotFound { .. }) => {
+            eprintln!(
+                "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
+                directory.display()
+            );
+            Ok(exit::ERROR)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Removes the lock after saying what it removes: a stale lock always, a live one only with
+/// `--force`.
+pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
+    match StateLock::status(directory) {
+        LockStatus::Unlocked => {
+            eprintln!("the state at {} is not locked", directory.display());
+            Ok(exit::SUCCESS)
+        }
+        LockStatus::Stale(holder) => {
+            eprintln!(
+                "removing the stale lock of {}: that process no longer runs",
+                holder.describe()
+            );
+            StateLock::force_remove(directory)?;
+            Ok(exit::SUCCESS)
+        }
+        LockStatus::Unreadable(reason) => {
+            eprintln!("removing an unreadable lock file ({reason})");
+            StateLock::force_remove(directory)?;
+            Ok(exit::SUCCESS)
+        }
+        LockStatus::Held(holder) if force => {
+            eprintln!(
+                "removing the lock of {}, which may still be running: two writers can now change the state at once",
+                holder.describe()
+            );
+            StateLock::force_remove(directory)?;
+            Ok(exit::SUCCESS)
+        }
+        LockStatus::Held(holder) => {
+            eprintln!(
+                "error: the state is locked by {}, which is still running (or runs on another host); wait for it, or use --force if you are sure it is gone",
+                holder.describe()
+            );
+            Ok(exit::ERROR)
+        }
+    }
+}
