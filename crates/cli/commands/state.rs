@@ -10,6 +10,23 @@ pub fn directory(state: Option<PathBuf>) -> PathBuf {
     state.unwrap_or_else(|| PathBuf::from("state"))
 }
 
+/// Opens an existing state for `holder`; `None` (after saying so) when there is none.
+fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledStore>> {
+    if !SledStore::exists(directory) {
+        eprintln!("error: no state at {}", directory.display());
+        return Ok(None);
+    }
+    Ok(Some(SledStore::open(directory, holder)?))
+}
+
+fn not_found(directory: &Path, address: &str) -> u8 {
+    eprintln!(
+        "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
+        directory.display()
+    );
+    exit::ERROR
+}
+
 fn print(text: &str) -> anyhow::Result<()> {
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
@@ -44,18 +61,12 @@ pub fn list(directory: &Path) -> anyhow::Result<u8> {
 /// One resource: provider id, status, lifecycle, attributes and outputs (secrets shown as
 /// `(sensitive)`).
 pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
-    if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", directory.display());
+    let Some(store) = open_existing(directory, "dbplan state show")? else {
         return Ok(exit::ERROR);
-    }
-    let store = SledStore::open(directory, "dbplan state show")?;
+    };
     let snapshot = store.snapshot()?;
     let Some(resource) = snapshot.resources.get(address) else {
-        eprintln!(
-            "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
-            directory.display()
-        );
-        return Ok(exit::ERROR);
+        return Ok(not_found(directory, address));
     };
     let mut out = format!("# {}\n", resource.address);
     out.push_str(&format!("kind        = {}\n", resource.kind));
@@ -93,11 +104,9 @@ pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
 
 /// Forgets a resource: removes it from state and leaves the object where it is.
 pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
-    if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", directory.display());
+    let Some(store) = open_existing(directory, "dbplan state rm")? else {
         return Ok(exit::ERROR);
-    }
-    let store = SledStore::open(directory, "dbplan state rm")?;
+    };
     match store.remove(address) {
         Ok(serial) => {
             eprintln!(
