@@ -270,3 +270,22 @@ fn policy_list_and_explain() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_password_of_the_wrong_type_is_not_echoed_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {name: orders}\nspec:\n  engine: aurora-postgresql\n  engineVersion: \"16.4\"\n  password: 98765432123\n",
+    )
+    .unwrap();
+    let output = dbplan(&["validate", &path.to_string_lossy()]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text.contains("error[M006]") && text.contains("(sensitive)"),
+        "{text}"
+    );
+    assert!(!text.contains("98765432123"), "{text}");
+}

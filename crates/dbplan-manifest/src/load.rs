@@ -97,6 +97,9 @@ struct FileOutcome {
     invalid: Vec<InvalidResource>,
     /// Literal secrets, masked in the source text once every file is loaded.
     redactions: Vec<Span>,
+    /// The same secrets as text, removed from this file's diagnostic messages (a wrong-type
+    /// error names the value it found).
+    secret_texts: Vec<String>,
 }
 
 /// Fields that hold secrets, per kind: a literal value there is masked in the loaded source
@@ -209,7 +212,22 @@ impl Loader {
                 self.set.sources.redact(*span);
             }
             self.set.documents += outcome.documents;
-            self.diagnostics.extend(outcome.diagnostics);
+            let secrets = &outcome.secret_texts;
+            self.diagnostics
+                .extend(outcome.diagnostics.into_iter().map(|mut diagnostic| {
+                    for secret in secrets {
+                        if diagnostic.message.contains(secret.as_str()) {
+                            diagnostic.message =
+                                diagnostic.message.replace(secret.as_str(), "(sensitive)");
+                        }
+                        if let Some(help) = &mut diagnostic.help
+                            && help.contains(secret.as_str())
+                        {
+                            *help = help.replace(secret.as_str(), "(sensitive)");
+                        }
+                    }
+                    diagnostic
+                }));
             self.set.invalid.extend(outcome.invalid);
             for (resource, name_span) in outcome.resources {
                 let address = &resource.address;
@@ -444,6 +462,18 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         let located = document.locate(pointer);
         if located.complete && !matches!(located.node.value, NodeValue::Map(_)) {
             out.redactions.push(located.node.span);
+            let text = match &located.node.value {
+                NodeValue::String(text) => text.clone(),
+                NodeValue::Int(value) => value.to_string(),
+                NodeValue::Float(value) => value.to_string(),
+                NodeValue::Bool(value) => value.to_string(),
+                _ => String::new(),
+            };
+            // Shorter texts would mangle messages where they happen to occur; such a value is
+            // no secret worth the name, and DB201 reports it as too short.
+            if text.chars().count() >= 4 {
+                out.secret_texts.push(text);
+            }
         }
     }
     let instance = document.to_json();
