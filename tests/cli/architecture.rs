@@ -39,8 +39,8 @@ fn allowed() -> BTreeMap<String, Option<BTreeSet<String>>> {
     table
 }
 
-#[test]
-fn crate_dependencies_follow_the_architecture() {
+/// `cargo metadata` of the workspace, without dependencies.
+fn cargo_metadata() -> serde_json::Value {
     let output = std::process::Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -57,7 +57,12 @@ fn crate_dependencies_follow_the_architecture() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn crate_dependencies_follow_the_architecture() {
+    let metadata = cargo_metadata();
     let allowed = allowed();
     let packages = metadata["packages"].as_array().unwrap();
     let ours: BTreeSet<String> = packages
@@ -92,18 +97,7 @@ fn crate_dependencies_follow_the_architecture() {
 
 #[test]
 fn each_third_party_engine_has_one_owning_crate() {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let metadata = cargo_metadata();
     let owners = [
         ("serde-saphyr", "dbplan-manifest"),
         ("petgraph", "dbplan-graph"),

@@ -80,16 +80,16 @@ spec:
     );
 }
 
-/// One DigitalOcean stack: a VPC, a PostgreSQL cluster, its firewall and a pool: 4 documents.
-fn digital_ocean_stack(out: &mut String, index: usize) {
+/// A DigitalOcean PostgreSQL cluster, in the stack's VPC when `in_vpc`: 1 document.
+fn digital_ocean_cluster(out: &mut String, index: usize, in_vpc: bool) {
+    let vpc = if in_vpc {
+        format!("  vpc: {{valueFrom: {{kind: DigitalOceanVpc, name: do-vpc-{index}}}}}\n")
+    } else {
+        String::new()
+    };
     let _ = write!(
         out,
         r#"apiVersion: digital-ocean.project-planton.org/v1
-kind: DigitalOceanVpc
-metadata: {{name: do-vpc-{index}}}
-spec: {{region: nyc3, ipRangeCidr: 10.{octet}.0.0/20}}
----
-apiVersion: digital-ocean.project-planton.org/v1
 kind: DigitalOceanDatabaseCluster
 metadata: {{name: do-pg-{index}}}
 spec:
@@ -99,10 +99,28 @@ spec:
   region: nyc3
   sizeSlug: db-s-2vcpu-4gb
   nodeCount: 2
-  vpc: {{valueFrom: {{kind: DigitalOceanVpc, name: do-vpc-{index}}}}}
-  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
+{vpc}  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
 ---
-apiVersion: dbplan.io/v1
+"#
+    );
+}
+
+/// One DigitalOcean stack: a VPC, a PostgreSQL cluster, its firewall and a pool: 4 documents.
+fn digital_ocean_stack(out: &mut String, index: usize) {
+    let octet = index % 250;
+    let _ = write!(
+        out,
+        r#"apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanVpc
+metadata: {{name: do-vpc-{index}}}
+spec: {{region: nyc3, ipRangeCidr: 10.{octet}.0.0/20}}
+---
+"#
+    );
+    digital_ocean_cluster(out, index, true);
+    let _ = write!(
+        out,
+        r#"apiVersion: dbplan.io/v1
 kind: DigitalOceanDatabaseFirewall
 metadata: {{name: do-pg-{index}-firewall}}
 spec:
@@ -119,8 +137,7 @@ spec:
   size: 20
   db: defaultdb
 ---
-"#,
-        octet = index % 250,
+"#
     );
 }
 
@@ -154,22 +171,7 @@ pub fn lint_fleet(stacks: usize, dir: &Path) -> anyhow::Result<usize> {
         let mut text = String::new();
         for index in chunk_start..(chunk_start + 100).min(stacks.max(1)) {
             aurora_stack(&mut text, index);
-            let _ = write!(
-                text,
-                r#"apiVersion: digital-ocean.project-planton.org/v1
-kind: DigitalOceanDatabaseCluster
-metadata: {{name: do-pg-{index}}}
-spec:
-  clusterName: do-pg-{index}
-  engine: pg
-  engineVersion: "16"
-  region: nyc3
-  sizeSlug: db-s-2vcpu-4gb
-  nodeCount: 2
-  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
----
-"#
-            );
+            digital_ocean_cluster(&mut text, index, false);
             written += 4;
         }
         std::fs::write(dir.join(format!("lint-{file_index:04}.yaml")), text)?;

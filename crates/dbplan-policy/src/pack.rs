@@ -91,25 +91,6 @@ impl Pack {
         self.params.get(code).unwrap_or(&EMPTY)
     }
 
-    /// A stable text of the merged settings, for digests (a saved plan records the pack it
-    /// was checked against).
-    pub fn canonical(&self) -> String {
-        let mut out = String::new();
-        for rule in RULES {
-            out.push_str(&format!("{}={}", rule.code, self.enforcement(rule)));
-            for param in rule.params {
-                let value = self
-                    .params(rule.code)
-                    .get(param.name)
-                    .copied()
-                    .unwrap_or(param.default);
-                out.push_str(&format!(",{}={value}", param.name));
-            }
-            out.push('\n');
-        }
-        out
-    }
-
     /// Reads the packs at `path` (a file, or a directory's `*.yaml`/`*.yml` in name order).
     /// Every mistake is a diagnostic with its location; the valid settings are still applied.
     pub fn load(path: &Path, sources: &mut SourceMap) -> (Pack, Vec<Diagnostic>) {
