@@ -28,6 +28,11 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot make the state at {path} private (mode 0700, files 0600): {source}")]
+    Permissions {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the state store at {path}: {message}")]
     Open { path: PathBuf, message: String },
     #[error(

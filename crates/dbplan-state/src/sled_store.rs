@@ -93,7 +93,7 @@ impl SledStore {
             lock,
         };
         store.initialise_or_migrate()?;
-        restrict_permissions(directory);
+        restrict_permissions(directory)?;
         Ok(store)
     }
 
@@ -231,7 +231,7 @@ impl StateStore for SledStore {
     fn put(&self, resource: &ResourceState) -> Result<u64, StateError> {
         let bytes = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
         let serial = self.change(&resource.address, Some(bytes))?;
-        restrict_permissions(&self.directory);
+        restrict_permissions(&self.directory)?;
         Ok(serial)
     }
 
@@ -263,33 +263,51 @@ fn create_private_directory(directory: &Path) -> Result<(), StateError> {
         path: directory.to_path_buf(),
         source,
     })?;
-    restrict_permissions(directory);
-    Ok(())
+    restrict_permissions(directory)
 }
 
 /// Directories 0700, files 0600, under the state directory: sled creates its files with the
-/// process umask, and the state holds secrets.
-fn restrict_permissions(directory: &Path) {
+/// process umask, and the state holds secrets. A file sled removes while we walk is skipped;
+/// any other failure is an error, so the state is never left readable without saying so.
+fn restrict_permissions(directory: &Path) -> Result<(), StateError> {
     #[cfg(unix)]
     {
+        use std::io::ErrorKind;
         use std::os::unix::fs::PermissionsExt;
-        fn walk(path: &Path) {
-            let Ok(metadata) = std::fs::symlink_metadata(path) else {
-                return;
+        fn walk(path: &Path) -> std::io::Result<()> {
+            let metadata = match std::fs::symlink_metadata(path) {
+                Ok(metadata) => metadata,
+                Err(error) if error.kind() == ErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(error),
             };
-            if metadata.is_dir() {
-                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
-                if let Ok(entries) = std::fs::read_dir(path) {
-                    for entry in entries.flatten() {
-                        walk(&entry.path());
-                    }
+            let wanted = if metadata.is_dir() {
+                0o700
+            } else if metadata.is_file() {
+                0o600
+            } else {
+                return Ok(());
+            };
+            if metadata.permissions().mode() & 0o777 != wanted {
+                match std::fs::set_permissions(path, std::fs::Permissions::from_mode(wanted)) {
+                    Err(error) if error.kind() != ErrorKind::NotFound => return Err(error),
+                    _ => {}
                 }
-            } else if metadata.is_file() && metadata.permissions().mode() & 0o777 != 0o600 {
-                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
             }
+            if metadata.is_dir() {
+                for entry in std::fs::read_dir(path)? {
+                    walk(&entry?.path())?;
+                }
+            }
+            Ok(())
         }
-        walk(directory);
+        walk(directory).map_err(|source| StateError::Permissions {
+            path: directory.to_path_buf(),
+            source,
+        })
     }
     #[cfg(not(unix))]
-    let _ = directory;
+    {
+        let _ = directory;
+        Ok(())
+    }
 }
