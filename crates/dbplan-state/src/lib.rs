@@ -23,17 +23,23 @@ use std::path::PathBuf;
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot create the state directory {path}: {source}")]
+    #[error(
+        "cannot create the state directory {path}: {source}; check its permissions, or choose another location with --state or DBPLAN_STATE"
+    )]
     CreateDirectory {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot make the state at {path} private (mode 0700, files 0600): {source}")]
+    #[error(
+        "cannot make the state at {path} private (mode 0700, files 0600): {source}; make the directory yours, or choose another location with --state"
+    )]
     Permissions {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the state store at {path}: {message}")]
+    #[error(
+        "cannot open the state store at {path}: {message}; if it is damaged, restore the directory from a backup, or move it away to start a new state"
+    )]
     Open { path: PathBuf, message: String },
     #[error(
         "the state at {path} was written by a newer dbplan (format {found}; this dbplan reads up to {supported}); upgrade dbplan"
@@ -47,7 +53,9 @@ pub enum StateError {
         "the state at {path} is corrupted ({what}); restore the directory from a backup, or move it away to start a new state"
     )]
     Corrupted { path: PathBuf, what: String },
-    #[error("state store error at {path}: {message}")]
+    #[error(
+        "state store error at {path}: {message}; check the disk (space, permissions) and run the command again"
+    )]
     Store { path: PathBuf, message: String },
     #[error(
         "the state at {path} is locked by {holder}; wait for it to finish, or run `dbplan state unlock` if it is gone"
@@ -57,7 +65,9 @@ pub enum StateError {
         "the state at {path} has a stale lock: {holder} no longer runs; run `dbplan state unlock` to remove it"
     )]
     StaleLock { path: PathBuf, holder: String },
-    #[error("cannot write the lock file {path}: {source}")]
+    #[error(
+        "cannot write the lock file {path}: {source}; check the permissions of the state directory"
+    )]
     LockFile {
         path: PathBuf,
         source: std::io::Error,
