@@ -39,6 +39,49 @@ enum Command {
         #[arg(long, value_enum, default_value_t = commands::lint::FailOn::Error)]
         fail_on: commands::lint::FailOn,
     },
+    /// Show what apply would do: diff the manifests against the (refreshed) state and check
+    /// the policies on the result.
+    Plan {
+        /// Manifest files or directories (read recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The state directory; `./state` when neither this nor `DBPLAN_STATE` is set.
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// Save the plan to this file, for `dbplan apply FILE` (not written when the plan is
+        /// blocked or refused by policy).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = commands::plan::Format::Text)]
+        format: commands::plan::Format,
+        /// Exit 0 when nothing would change, 2 when something would.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Do not ask the providers for the remote objects; compare with the recorded state.
+        #[arg(long)]
+        offline: bool,
+        /// Plan only this resource (`Kind/name` or `Kind/name/part`) and what it depends on.
+        #[arg(long = "target", value_name = "ADDR")]
+        targets: Vec<String>,
+        /// Plan the deletion of every recorded object (in scope of `--target`).
+        #[arg(long)]
+        destroy: bool,
+        /// A policy pack file or a directory of packs; `./policies/` when it exists.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Render a saved plan file (a stale one with a warning).
+    Show {
+        /// The file `dbplan plan --out` wrote.
+        file: PathBuf,
+        /// The state directory the plan is checked against.
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = commands::plan::Format::Text)]
+        format: commands::plan::Format,
+    },
     /// List the policies or explain one.
     Policy {
         #[command(subcommand)]
@@ -110,6 +153,8 @@ enum StateCommand {
 pub mod exit {
     pub const SUCCESS: u8 = 0;
     pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: changes present.
+    pub const CHANGES: u8 = 2;
     /// Blocking policy findings.
     pub const POLICY: u8 = 3;
 }
@@ -137,6 +182,32 @@ fn main() -> ExitCode {
                 StateCommand::Unlock { force } => commands::state::unlock(&directory, force),
             }
         }
+        Command::Plan {
+            paths,
+            state,
+            out,
+            format,
+            detailed_exitcode,
+            offline,
+            targets,
+            destroy,
+            policies,
+        } => commands::plan::run(&commands::plan::Options {
+            paths: &paths,
+            state: &commands::state::directory(state),
+            out: out.as_deref(),
+            format,
+            detailed_exitcode,
+            offline,
+            targets: &targets,
+            destroy,
+            policies: policies.as_deref(),
+        }),
+        Command::Show {
+            file,
+            state,
+            format,
+        } => commands::show::run(&file, &commands::state::directory(state), format),
         Command::Graph { paths, format } => commands::graph::run(&paths, format),
         Command::Schema { kind } => commands::schema::run(kind.as_deref()),
     };

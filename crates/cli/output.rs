@@ -10,6 +10,12 @@ pub fn stderr_color() -> bool {
         && std::io::stderr().is_terminal()
 }
 
+/// Whether stdout gets colour: the same rule as stderr, for stdout.
+pub fn stdout_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
 /// Prints diagnostics to stderr and returns their counts.
 pub fn report(sources: &SourceMap, diagnostics: &[Diagnostic]) -> Summary {
     let text = render_all(

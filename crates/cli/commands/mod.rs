@@ -1,7 +1,9 @@
 pub mod graph;
 pub mod lint;
+pub mod plan;
 pub mod policy;
 pub mod schema;
+pub mod show;
 pub mod state;
 pub mod validate;
 

@@ -29,6 +29,61 @@ impl Value {
             _ => None,
         }
     }
+
+    /// Whether this value, or anything inside it, is known only after apply.
+    pub fn contains_unknown(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(values) => values.iter().any(Value::contains_unknown),
+            Value::Map(values) => values.values().any(Value::contains_unknown),
+            _ => false,
+        }
+    }
+
+    /// A value read from JSON (state, a provider's answer). Numbers that fit `i64` stay
+    /// integers.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(value) => Value::Bool(*value),
+            serde_json::Value::Number(number) => match number.as_i64() {
+                Some(value) => Value::Int(value),
+                None => Value::Float(number.as_f64().unwrap_or_default()),
+            },
+            serde_json::Value::String(text) => Value::String(text.clone()),
+            serde_json::Value::Array(values) => {
+                Value::List(values.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(values) => Value::Map(
+                values
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Value::from_json(value)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value as JSON, with secrets exposed: only for the places that must store or send
+    /// them (the state store, a provider call). `Unknown` becomes `null`.
+    pub fn to_json_exposed(&self) -> serde_json::Value {
+        match self {
+            Value::Null | Value::Unknown => serde_json::Value::Null,
+            Value::Bool(value) => serde_json::Value::Bool(*value),
+            Value::Int(value) => serde_json::Value::from(*value),
+            Value::Float(value) => serde_json::Value::from(*value),
+            Value::String(text) => serde_json::Value::String(text.clone()),
+            Value::List(values) => {
+                serde_json::Value::Array(values.iter().map(Value::to_json_exposed).collect())
+            }
+            Value::Map(values) => serde_json::Value::Object(
+                values
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.to_json_exposed()))
+                    .collect(),
+            ),
+            Value::Sensitive(secret) => secret.expose().to_json_exposed(),
+        }
+    }
 }
 
 impl Serialize for Value {

@@ -3,7 +3,7 @@
 use crate::context::{Context, Findings};
 use crate::options::Snapshot;
 use crate::pack::{Enforcement, Pack};
-use crate::rules::{RULES, Rule, rule};
+use crate::rules::{Check, RULES, Rule, rule};
 use dbplan_diagnostics::{Diagnostic, Severity, Span};
 use dbplan_graph::Graph;
 use dbplan_manifest::ManifestSet;
@@ -139,10 +139,13 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         if enforcement == Enforcement::Disabled {
             continue;
         }
+        let Check::Manifest(check) = rule.check else {
+            continue;
+        };
         let params = pack.params(rule.code);
         let context = Context::new(set, graph, options, params, rule, &by_address);
         let mut found = Findings::new(&by_address);
-        (rule.check)(&context, &mut found);
+        check(&context, &mut found);
         for raw in found.found {
             let Some(resource) = set.resources.get(raw.resource) else {
                 continue;
@@ -174,7 +177,9 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         && pack.enforcement(unused) != Enforcement::Disabled
     {
         for ((index, code), waiver) in &waivers {
-            if waiver.used {
+            // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
+            // plan; lint leaves it alone.
+            if waiver.used || rule(code).is_some_and(|waived| waived.check.is_plan()) {
                 continue;
             }
             let Some(resource) = set.resources.get(*index) else {

@@ -13,6 +13,9 @@
 //! (`mandatory` → error that blocks, `advisory` → warning, `disabled`) and its parameters.
 //! Waivers (`dbplan.io/waive.<CODE>: "<reason>"` annotations) silence one rule for one resource;
 //! waived findings are still listed, marked as waived, in every output.
+//!
+//! Plan rules ([`Check::Plan`]) look at planned changes instead ([`check_plan`]): replacing or
+//! deleting a stateful resource, an engine major-version jump, turning encryption off.
 
 mod context;
 mod doc;
@@ -20,10 +23,12 @@ mod engine;
 pub mod options;
 pub mod output;
 mod pack;
+mod plan;
 mod rules;
 
 pub use context::{Context, Findings};
 pub use doc::{RuleDoc, explain, rules_markdown};
 pub use engine::{Counts, Finding, Report, WAIVER_PREFIX, lint};
 pub use pack::{Enforcement, Pack};
-pub use rules::{RULES, Rule, RuleParam, rule};
+pub use plan::{PlanContext, PlanFindings, PlannedChange, check_plan, major_version};
+pub use rules::{Check, RULES, Rule, RuleParam, rule};

@@ -46,7 +46,11 @@ fn render(set: &ManifestSet, report: &Report, code: &str) -> String {
 
 #[test]
 fn every_rule_fails_its_bad_cases_and_passes_its_good_ones() {
-    for rule in RULES.iter().filter(|rule| !rule.code.starts_with("DB00")) {
+    // Plan rules have no manifest fixture: the plan crate tests them on planned changes.
+    for rule in RULES
+        .iter()
+        .filter(|rule| !rule.code.starts_with("DB00") && !rule.check.is_plan())
+    {
         let (set, report) = lint_fixture(rule.code);
         let mut cases = 0;
         for resource in &set.resources {

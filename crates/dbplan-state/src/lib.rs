@@ -192,6 +192,11 @@ pub struct ResourceState {
     pub status: Status,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// `dbplan.io/waive.<CODE>` reasons of the resource at its last apply, so that a plan rule
+    /// (e.g. deleting a stateful object) can be waived for a resource no longer in the
+    /// manifests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub waivers: BTreeMap<String, String>,
 }
 
 impl ResourceState {
@@ -205,6 +210,7 @@ impl ResourceState {
             dependencies: Vec::new(),
             status: Status::Ready,
             lifecycle: Lifecycle::default(),
+            waivers: BTreeMap::new(),
         }
     }
 }

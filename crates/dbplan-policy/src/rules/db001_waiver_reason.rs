@@ -24,7 +24,7 @@
 //! - dbplan's design guide, §2: "a reason is mandatory; a waiver that waived nothing is itself
 //!   reported".
 
-use super::{Rule, engine_check};
+use super::{Check, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
@@ -34,5 +34,5 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db001_waiver_reason.rs"),
-    check: engine_check,
+    check: Check::Engine,
 };

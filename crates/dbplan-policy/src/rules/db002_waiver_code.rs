@@ -22,7 +22,7 @@
 //! ## References
 //! - `dbplan policy list` prints every code.
 
-use super::{Rule, engine_check};
+use super::{Check, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
@@ -32,5 +32,5 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db002_waiver_code.rs"),
-    check: engine_check,
+    check: Check::Engine,
 };

@@ -19,7 +19,7 @@
 //! ## References
 //! - dbplan's design guide, §2: "a waiver that waived nothing is itself reported".
 
-use super::{Rule, engine_check};
+use super::{Check, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
@@ -29,5 +29,5 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db003_unused_waiver.rs"),
-    check: engine_check,
+    check: Check::Engine,
 };

@@ -30,7 +30,7 @@
 //! - AWS, CreateDBInstance `PreferredMaintenanceWindow`: "Must not conflict with the preferred
 //!   backup window."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::formats::{
@@ -45,7 +45,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db101_window_overlap.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -34,7 +34,7 @@
 //! - Error `DBSubnetGroupDoesNotCoverEnoughAZs`: "Subnets in the DB subnet group should cover at
 //!   least two Availability Zones unless there is only one Availability Zone."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -47,7 +47,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db102_multi_az_subnets.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -20,7 +20,7 @@
 //! ## References
 //! - AWS, CreateDBCluster `BackupRetentionPeriod`: "Must be a value from 1 to 35." Default: 1.
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -31,7 +31,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db103_backup_retention_range.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

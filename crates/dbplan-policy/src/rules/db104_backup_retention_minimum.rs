@@ -22,7 +22,7 @@
 //! - AWS, CreateDBCluster `BackupRetentionPeriod`: "The number of days for which automated
 //!   backups are retained. Default: 1. Constraints: Must be a value from 1 to 35."
 
-use super::{Rule, RuleParam, aurora_clusters};
+use super::{Check, Rule, RuleParam, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -39,7 +39,7 @@ pub(crate) const RULE: Rule = Rule {
         description: "the shortest retention allowed, in days (1 to 35)",
     }],
     source: include_str!("db104_backup_retention_minimum.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

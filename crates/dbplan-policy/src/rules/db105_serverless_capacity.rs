@@ -29,7 +29,7 @@
 //! - `SecondsUntilAutoPause`: "Specify a value between 300 seconds (five minutes) and 86,400
 //!   seconds (one day)"; it applies only when the minimum capacity is 0.
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::EngineMode;
@@ -41,7 +41,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db105_serverless_capacity.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn half_steps(value: f64) -> bool {

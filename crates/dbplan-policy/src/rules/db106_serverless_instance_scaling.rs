@@ -22,7 +22,7 @@
 //!   ServerlessV2ScalingConfiguration before you add a db.serverless instance"; "the instance
 //!   class is always db.serverless".
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -34,7 +34,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db106_serverless_instance_scaling.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -28,7 +28,7 @@
 //!   error, general, instance, slowquery, iam-db-auth-error. Aurora PostgreSQL: Valid values:
 //!   instance, postgresql, iam-db-auth-error."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsClusterEngine;
@@ -40,7 +40,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db107_log_exports.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn valid(engine: AwsClusterEngine) -> &'static [&'static str] {

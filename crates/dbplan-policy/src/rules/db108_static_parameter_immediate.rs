@@ -27,7 +27,7 @@
 //!   immediate value with dynamic parameters only. You can use the pending-reboot value for both
 //!   dynamic and static parameters."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::{ApplyMethod, AwsClusterEngine};
@@ -39,7 +39,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db108_static_parameter_immediate.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 /// Static parameters of Aurora PostgreSQL cluster parameter groups (PostgreSQL's

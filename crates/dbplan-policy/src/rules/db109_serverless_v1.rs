@@ -27,7 +27,7 @@
 //! - AWS, Aurora User Guide, "Aurora Serverless v1 end of life": Aurora Serverless v1 reached
 //!   end of life on March 31, 2025; AWS recommends upgrading to Aurora Serverless v2.
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::EngineMode;
@@ -39,7 +39,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db109_serverless_v1.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -37,7 +37,7 @@
 //!   character except /, ', \", @, or a space"; Aurora MySQL 8–41 characters, Aurora PostgreSQL
 //!   8–99.
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsClusterEngine;
@@ -50,7 +50,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db201_managed_password.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 /// The master password lengths RDS accepts per engine.

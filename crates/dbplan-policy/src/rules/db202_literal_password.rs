@@ -22,7 +22,7 @@
 //! - AWS, "Password management with Amazon RDS and AWS Secrets Manager": RDS can generate,
 //!   store and rotate the master password in Secrets Manager so it never appears in plain text.
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::refs::SecretValue;
@@ -34,7 +34,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db202_literal_password.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -31,7 +31,7 @@
 //!   smallest plan of single node clusters".
 //! - DigitalOcean, MongoDB: "MongoDB clusters can only have two standby nodes."
 
-use super::{Rule, digitalocean_clusters};
+use super::{Check, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::schema::suggest;
@@ -43,7 +43,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db301_size_slug_compat.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 /// `8.0` and `8` name the same version.

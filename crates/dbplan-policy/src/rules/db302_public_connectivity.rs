@@ -25,7 +25,7 @@
 //! - DigitalOcean, "How to Secure Database Clusters": restrict incoming connections with trusted
 //!   sources and connect over the VPC network.
 
-use super::{Rule, digitalocean_clusters};
+use super::{Check, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -36,7 +36,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db302_public_connectivity.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -23,7 +23,7 @@
 //! - DigitalOcean, "How to Secure Database Clusters": "Trusted sources limit which resources can
 //!   connect to the database cluster."
 
-use super::{Rule, digitalocean_clusters};
+use super::{Check, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -36,7 +36,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db303_trusted_sources.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -16,7 +16,7 @@
 //! - DigitalOcean, PostgreSQL connection pools: "25 backend server connections are allowed for
 //!   every 1GB of RAM. Three are reserved for maintenance." The limit is shared by all pools.
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -29,7 +29,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db304_pool_connections.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 /// GiB of memory of a size slug: the number before the final `gb` (`db-s-2vcpu-4gb` → 4,

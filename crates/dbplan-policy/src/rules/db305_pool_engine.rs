@@ -15,7 +15,7 @@
 //! - DigitalOcean API, "Add a New Connection Pool (PostgreSQL)": "For PostgreSQL database
 //!   clusters, connection pools can be used to allow a database to share its idle connections."
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -28,7 +28,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db305_pool_engine.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -24,7 +24,7 @@
 //!   cluster when creating a new database cluster, it will be assigned to your account's default
 //!   VPC for the region."
 
-use super::{Rule, digitalocean_clusters};
+use super::{Check, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -36,7 +36,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db306_vpc_region.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

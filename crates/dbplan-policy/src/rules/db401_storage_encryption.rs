@@ -23,7 +23,7 @@
 //! - AWS, "Encrypting Amazon Aurora resources": "You can only enable encryption for an Amazon
 //!   Aurora DB cluster when you create it, not after the DB cluster is created."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -34,7 +34,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db401_storage_encryption.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

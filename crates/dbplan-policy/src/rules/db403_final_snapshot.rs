@@ -27,7 +27,7 @@
 //! - `SkipFinalSnapshot`: "If skip isn't specified, and the DB cluster snapshot is created …
 //!   you must specify a FinalDBSnapshotIdentifier parameter."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -38,7 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db403_final_snapshot.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -24,7 +24,7 @@
 //!   encrypted DB cluster." "If StorageEncrypted is enabled, and you do not specify a value for
 //!   the KmsKeyId parameter, then Amazon RDS will use your default KMS key."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -35,7 +35,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db404_kms_key_without_encryption.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -21,7 +21,7 @@
 //! - AWS, CreateDBCluster `CopyTagsToSnapshot`: "Specifies whether to copy all tags from the DB
 //!   cluster to snapshots of the DB cluster. The default is not to copy them."
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
@@ -32,7 +32,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db405_copy_tags.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

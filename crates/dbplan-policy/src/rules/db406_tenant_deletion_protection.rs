@@ -22,7 +22,7 @@
 //!   or "Orphan" the external resource." Its default is `Delete`; dbplan's is protection on and
 //!   `Orphan`.
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -34,7 +34,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db406_tenant_deletion_protection.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -25,7 +25,7 @@
 //!   what will happen to the underlying external when this managed resource is deleted - either
 //!   "Delete" or "Orphan" the external resource."
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -38,7 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db407_tenant_delete_policy.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -27,7 +27,7 @@
 //! - DigitalOcean, "How to Secure Database Clusters": trusted sources "limit which resources can
 //!   connect to the database cluster".
 
-use super::{Rule, aurora_clusters};
+use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -41,7 +41,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db501_open_database_port.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 const DATABASE_PORTS: [i32; 2] = [3306, 5432];

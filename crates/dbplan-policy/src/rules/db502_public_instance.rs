@@ -20,7 +20,7 @@
 //!   its Domain Name System (DNS) endpoint resolves to the public IP address from outside of the
 //!   DB instance's virtual private cloud (VPC)."
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -32,7 +32,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db502_public_instance.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

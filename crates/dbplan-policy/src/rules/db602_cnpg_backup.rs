@@ -26,7 +26,7 @@
 //! - CloudNativePG, Backup: "a base backup … and the continuous archive of WAL files are the two
 //!   components of a physical backup"; a `ScheduledBackup` takes base backups on a schedule.
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -38,7 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db602_cnpg_backup.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

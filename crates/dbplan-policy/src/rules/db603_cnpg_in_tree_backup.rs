@@ -25,7 +25,7 @@
 //!   (`spec.backup.barmanObjectStore`) is deprecated since 1.26 and "progressively phased out"
 //!   in favour of the Barman Cloud plugin (CNPG-I).
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -38,7 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db603_cnpg_in_tree_backup.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -19,7 +19,7 @@
 //!   operator will use the `SuperuserSecret` to update the `postgres` user password (if the
 //!   secret is not present, the operator will automatically create one). … Disabled by default."
 
-use super::Rule;
+use super::{Check, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -31,7 +31,7 @@ pub(crate) const RULE: Rule = Rule {
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db604_cnpg_superuser.rs"),
-    check,
+    check: Check::Manifest(check),
 };
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {

@@ -3,6 +3,7 @@
 
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
+use crate::plan::{PlanContext, PlanFindings};
 
 mod db001_waiver_reason;
 mod db002_waiver_code;
@@ -38,6 +39,9 @@ mod db601_cnpg_single_instance;
 mod db602_cnpg_backup;
 mod db603_cnpg_in_tree_backup;
 mod db604_cnpg_superuser;
+mod db701_stateful_destroy;
+mod db702_engine_major_version;
+mod db703_encryption_disabled;
 
 /// A rule's integer parameter, set in a policy pack.
 #[derive(Clone, Copy, Debug)]
@@ -63,8 +67,26 @@ pub struct Rule {
     pub params: &'static [RuleParam],
     /// The rule file's own text, whose module doc comment is the rule's documentation.
     pub source: &'static str,
-    /// The check: pure, over the manifests and their graph.
-    pub check: fn(&Context<'_>, &mut Findings<'_>),
+    /// The check: pure, over the manifests and their graph, or over the planned changes.
+    pub check: Check,
+}
+
+/// What a rule looks at.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// The manifests and their graph: runs in `lint` and on every plan.
+    Manifest(fn(&Context<'_>, &mut Findings<'_>)),
+    /// The planned changes (actions, before and after values): runs on a plan only.
+    Plan(fn(&PlanContext<'_>, &mut PlanFindings)),
+    /// Reported by the engine itself (waivers).
+    Engine,
+}
+
+impl Check {
+    /// Whether the rule needs a plan (and so never fires in `lint`).
+    pub fn is_plan(self) -> bool {
+        matches!(self, Check::Plan(_))
+    }
 }
 
 impl std::fmt::Debug for Rule {
@@ -75,9 +97,6 @@ impl std::fmt::Debug for Rule {
             .finish_non_exhaustive()
     }
 }
-
-/// Rules the engine itself reports (waivers); their check is empty.
-pub(crate) fn engine_check(_: &Context<'_>, _: &mut Findings<'_>) {}
 
 /// Every rule, by code.
 pub static RULES: &[Rule] = &[
@@ -115,6 +134,9 @@ pub static RULES: &[Rule] = &[
     db602_cnpg_backup::RULE,
     db603_cnpg_in_tree_backup::RULE,
     db604_cnpg_superuser::RULE,
+    db701_stateful_destroy::RULE,
+    db702_engine_major_version::RULE,
+    db703_encryption_disabled::RULE,
 ];
 
 /// The rule with this code (case-insensitive).

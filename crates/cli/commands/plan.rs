@@ -1,0 +1,188 @@
+//! `dbplan plan PATH...`: what apply would do, with the policies checked; optionally saved.
+
+use crate::exit;
+use crate::output;
+use dbplan_diagnostics::Severity;
+use dbplan_plan::render::{self, TextOptions};
+use dbplan_plan::{PlanRequest, Planned};
+use dbplan_provider::Providers;
+use dbplan_state::{SledStore, Snapshot, StateStore};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Terraform-like text with `+ ~ -/+ - .` symbols.
+    Text,
+    /// The plan JSON (GUIDE §4).
+    Json,
+    /// Markdown for a pull-request comment (at most 65,535 characters).
+    Markdown,
+}
+
+/// The options of `dbplan plan`.
+#[derive(Debug)]
+pub struct Options<'a> {
+    pub paths: &'a [PathBuf],
+    pub state: &'a Path,
+    pub out: Option<&'a Path>,
+    pub format: Format,
+    pub detailed_exitcode: bool,
+    pub offline: bool,
+    pub targets: &'a [String],
+    pub destroy: bool,
+    pub policies: Option<&'a Path>,
+}
+
+/// The providers this build has. None yet: refresh reports each kind it could not read.
+pub fn providers() -> Providers {
+    Providers::new()
+}
+
+/// The recorded state, or an empty one when there is none (plan never creates a state).
+pub fn read_state(directory: &Path, holder: &str) -> anyhow::Result<Snapshot> {
+    if !SledStore::exists(directory) {
+        return Ok(Snapshot::default());
+    }
+    let store = SledStore::open(directory, holder)?;
+    Ok(store.snapshot()?)
+}
+
+pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
+    let (mut set, graph, mut diagnostics) = super::load(options.paths);
+    let (pack, pack_diagnostics) = super::lint::load_pack(options.policies, &mut set.sources);
+    diagnostics.extend(pack_diagnostics);
+    if diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error)
+    {
+        let summary = output::report(&set.sources, &diagnostics);
+        eprintln!("plan not made: {}", output::counts(summary));
+        return Ok(exit::ERROR);
+    }
+    let snapshot = read_state(options.state, "dbplan plan")?;
+
+    let refreshed = if options.offline || snapshot.resources.is_empty() {
+        None
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let providers = providers();
+        Some(runtime.block_on(dbplan_plan::refresh::refresh(&snapshot, &providers, 16)))
+    };
+    if let Some(refreshed) = &refreshed
+        && !refreshed.errors.is_empty()
+    {
+        for error in &refreshed.errors {
+            eprintln!("error: refresh failed: {error}");
+        }
+        eprintln!(
+            "plan not made: {} of the recorded objects could not be read; fix the access, or plan with --offline to compare against the recorded state",
+            refreshed.errors.len()
+        );
+        return Ok(exit::ERROR);
+    }
+
+    let env = |name: &str| std::env::var(name).ok();
+    let options_snapshot = dbplan_policy::options::Snapshot::digitalocean();
+    let Planned {
+        mut plan,
+        report,
+        diagnostics: plan_diagnostics,
+    } = match dbplan_plan::make_plan(&PlanRequest {
+        set: &set,
+        graph: &graph,
+        state: &snapshot,
+        refreshed: refreshed.as_ref(),
+        pack: &pack,
+        options: options_snapshot,
+        destroy: options.destroy,
+        targets: options.targets,
+        env: &env,
+    }) {
+        Ok(planned) => planned,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(exit::ERROR);
+        }
+    };
+    if let Some(notice) = options_snapshot.staleness_notice(super::lint::today()) {
+        plan.notices.push(notice);
+    }
+    if options.offline && !snapshot.resources.is_empty() {
+        plan.notices.push(
+            "offline: the recorded objects were not refreshed; changes made outside dbplan are not shown".to_owned(),
+        );
+    }
+
+    let mut all = diagnostics;
+    all.extend(plan_diagnostics);
+    if options.format == Format::Text {
+        all.extend(
+            report
+                .findings
+                .iter()
+                .map(|finding| finding.to_diagnostic()),
+        );
+    }
+    dbplan_diagnostics::sort_diagnostics(&mut all);
+    output::report(&set.sources, &all);
+
+    let rendered = match options.format {
+        Format::Text => render::text(
+            &plan,
+            TextOptions {
+                color: output::stdout_color(),
+                findings: false,
+            },
+        ),
+        Format::Json => render::json(&plan),
+        Format::Markdown => render::markdown(&plan),
+    };
+    std::io::stdout().lock().write_all(rendered.as_bytes())?;
+
+    let counts = report.counts();
+    let blocked = plan.blocked();
+    if !blocked.is_empty() {
+        for change in &blocked {
+            eprintln!("error: {}", change.blocked.as_deref().unwrap_or_default());
+        }
+        eprintln!(
+            "plan blocked: {} change{} would destroy a protected object{}",
+            blocked.len(),
+            if blocked.len() == 1 { "" } else { "s" },
+            if options.out.is_some() {
+                "; no plan file written"
+            } else {
+                ""
+            }
+        );
+        return Ok(exit::ERROR);
+    }
+    if counts.error > 0 {
+        eprintln!(
+            "plan refused by policy: {}{}",
+            output::plural(counts.error, "blocking finding"),
+            if options.out.is_some() {
+                "; no plan file written"
+            } else {
+                ""
+            }
+        );
+        return Ok(exit::POLICY);
+    }
+    if let Some(out) = options.out {
+        dbplan_plan::file::save(&plan, out)?;
+        eprintln!(
+            "saved the plan to {}; apply it with `dbplan apply {}`",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if options.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}

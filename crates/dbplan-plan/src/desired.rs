@@ -1,0 +1,467 @@
+//! What the manifests ask for, per graph node: the attributes of each object, with references
+//! left as unknowns (and remembered, so that the diff and the apply can resolve them) and
+//! secrets replaced by salted hashes.
+//!
+//! This is the only step of planning that looks outside the manifests: it reads the
+//! environment variables that `{secretEnv: NAME}` fields name, through the lookup it is given.
+
+use crate::model::{OutputRef, SecretRef, SecretSource};
+use dbplan_core::{Kind, ResourceAddress, Secret, Value};
+use dbplan_diagnostics::Diagnostic;
+use dbplan_graph::{EdgeReason, Graph, GraphNode, Part};
+use dbplan_manifest::{ManifestSet, Resource, Spec};
+use dbplan_policy::WAIVER_PREFIX;
+use dbplan_state::{DeletionPolicy, Lifecycle};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// The annotation that records prevent-destroy in state.
+pub const PREVENT_DESTROY: &str = "dbplan.io/prevent-destroy";
+
+/// One object the manifests ask for.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    pub address: ResourceAddress,
+    /// Attributes; references are `Unknown` here until the diff resolves them.
+    pub attributes: BTreeMap<String, Value>,
+    /// Attribute pointer (`vpc`, `subnet_ids/0`) → the output it comes from.
+    pub references: BTreeMap<String, OutputRef>,
+    /// Attribute pointer → where the secret comes from (never its value).
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// Addresses this object depends on, sorted.
+    pub dependencies: Vec<String>,
+    pub lifecycle: Lifecycle,
+    /// `dbplan.io/waive.<CODE>` reasons of the declaring resource, recorded in state on apply.
+    pub waivers: BTreeMap<String, String>,
+}
+
+/// Everything the manifests ask for, in dependency order (an object after what it needs).
+#[derive(Debug, Default)]
+pub struct DesiredSet {
+    pub objects: Vec<Desired>,
+    /// Problems found while reading it (an unset `secretEnv` variable).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The salted hash that stands for a secret in plans and state: the salt binds it to one
+/// object's attribute, so equal passwords elsewhere do not hash alike. (Not the state lineage:
+/// a plan against an empty state has none yet, and the hash must stay the same once the
+/// apply records it.)
+pub fn secret_hash(address: &str, attribute: &str, secret: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in ["dbplan-secret-v1", address, attribute, secret] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+/// Reads the desired objects of a manifest set. `env` looks up `secretEnv` variables.
+pub fn desired(
+    set: &ManifestSet,
+    graph: &Graph,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> DesiredSet {
+    let mut reference_targets: HashMap<(&ResourceAddress, &str), &ResourceAddress> = HashMap::new();
+    for (from, to, reason) in graph.edges() {
+        if let EdgeReason::Reference { pointer, .. } = reason {
+            reference_targets.insert((from, pointer.as_str()), to);
+        }
+    }
+    let mut out = DesiredSet::default();
+    for level in graph.levels() {
+        for address in level {
+            let Some(node) = graph.node(address) else {
+                continue;
+            };
+            let Some(resource) = set.resources.get(node.resource) else {
+                continue;
+            };
+            out.objects.push(object(
+                resource,
+                node,
+                graph,
+                &reference_targets,
+                env,
+                &mut out.diagnostics,
+            ));
+        }
+    }
+    out
+}
+
+fn object(
+    resource: &Resource,
+    node: &GraphNode,
+    graph: &Graph,
+    reference_targets: &HashMap<(&ResourceAddress, &str), &ResourceAddress>,
+    env: &dyn Fn(&str) -> Option<String>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Desired {
+    let spec_json = match resource.spec.to_json() {
+        Json::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut attributes: BTreeMap<String, Json> = BTreeMap::new();
+    for (key, value) in spec_json {
+        if owner_part(&resource.spec, &key) == node.part {
+            attributes.insert(key, value);
+        }
+    }
+    derived_attributes(resource, &node.part, &mut attributes);
+
+    let address_text = node.address.to_string();
+    let mut references = BTreeMap::new();
+    for site in &resource.references {
+        let Some(relative) = site.pointer.strip_prefix("/spec/") else {
+            continue;
+        };
+        let top = relative.split('/').next().unwrap_or_default();
+        if !attributes.contains_key(top) {
+            continue;
+        }
+        let Some(target) = reference_targets.get(&(&node.address, site.pointer.as_str())) else {
+            continue;
+        };
+        let path = site
+            .field_path
+            .as_ref()
+            .map(|(path, _)| path.clone())
+            .or_else(|| site.default_field_path.clone())
+            .unwrap_or_default();
+        let output = path
+            .strip_prefix("status.outputs.")
+            .unwrap_or(&path)
+            .to_owned();
+        references.insert(
+            relative.to_owned(),
+            OutputRef {
+                address: target.to_string(),
+                output,
+            },
+        );
+    }
+
+    let mut values: BTreeMap<String, Value> = attributes
+        .iter()
+        .map(|(key, value)| (key.clone(), simplify(value)))
+        .collect();
+    for pointer in references.keys() {
+        set_at(&mut values, pointer, Value::Unknown);
+    }
+
+    let mut secrets = BTreeMap::new();
+    for attribute in secret_attributes(resource.kind()) {
+        let Some(json) = attributes.get(*attribute) else {
+            continue;
+        };
+        let (source, secret) = match json {
+            Json::Object(map) => {
+                let name = map
+                    .get("secret_env")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let secret = env(&name);
+                if secret.is_none() {
+                    diagnostics.push(
+                        Diagnostic::warning("S001", "secret environment variable not set")
+                            .with_message(format!(
+                                "{address_text}: `{attribute}` comes from the environment variable {name}, which is not set"
+                            ))
+                            .with_help(format!(
+                                "set {name} before `dbplan apply`; the plan treats the secret as unchanged"
+                            ))
+                            .with_span(resource.span_at(&format!("/spec/{attribute}")))
+                            .with_resource(address_text.clone()),
+                    );
+                }
+                (SecretSource::Env(name), secret)
+            }
+            Json::String(literal) => (SecretSource::Literal, Some(literal.clone())),
+            _ => continue,
+        };
+        let hash = secret.map(|secret| secret_hash(&address_text, attribute, &secret));
+        values.insert(
+            (*attribute).to_owned(),
+            match &hash {
+                Some(hash) => Value::Sensitive(Secret::new(Value::String(hash.clone()))),
+                None => Value::Sensitive(Secret::new(Value::Unknown)),
+            },
+        );
+        secrets.insert((*attribute).to_owned(), SecretRef { source, hash });
+    }
+
+    let dependencies = graph
+        .dependencies(&node.address)
+        .into_iter()
+        .map(ToString::to_string)
+        .collect();
+    Desired {
+        address: node.address.clone(),
+        attributes: values,
+        references,
+        secrets,
+        dependencies,
+        lifecycle: lifecycle(resource, &node.part),
+        waivers: resource
+            .metadata
+            .annotations
+            .iter()
+            .filter_map(|(key, reason)| {
+                let code = key.strip_prefix(WAIVER_PREFIX)?;
+                (!reason.trim().is_empty()).then(|| (code.to_owned(), reason.trim().to_owned()))
+            })
+            .collect(),
+    }
+}
+
+/// Fields that hold secrets, per kind.
+fn secret_attributes(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::AwsRdsCluster => &["password"],
+        Kind::PostgresServer => &["admin_password"],
+        _ => &[],
+    }
+}
+
+/// Which part of a component a top-level spec field configures.
+fn owner_part(spec: &Spec, field: &str) -> Part {
+    match spec {
+        Spec::AwsRdsCluster(spec) => match field {
+            "subnet_ids" | "db_subnet_group_name" if !spec.subnet_ids.is_empty() => {
+                Part::SubnetGroup
+            }
+            "allowed_cidr_blocks" | "security_group_ids"
+                if !spec.allowed_cidr_blocks.is_empty() || !spec.security_group_ids.is_empty() =>
+            {
+                Part::SecurityGroup
+            }
+            "vpc_id"
+                if !spec.allowed_cidr_blocks.is_empty() || !spec.security_group_ids.is_empty() =>
+            {
+                Part::SecurityGroup
+            }
+            "parameters" | "db_cluster_parameter_group_name" if !spec.parameters.is_empty() => {
+                Part::ParameterGroup
+            }
+            _ => Part::Cluster,
+        },
+        // A tenant's fields are spread over its parts by `derived_attributes`.
+        Spec::TenantDatabase(_) => Part::Whole,
+        Spec::CnpgCluster(_) => match field {
+            "databases" | "connection_secret" => Part::Whole,
+            _ => Part::Cluster,
+        },
+        _ => Part::Whole,
+    }
+}
+
+/// Attributes of parts that are not a plain copy of spec fields.
+fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMap<String, Json>) {
+    match (&resource.spec, part) {
+        (Spec::AwsRdsCluster(spec), Part::SecurityGroup | Part::ParameterGroup) => {
+            attributes.insert("port".to_owned(), Json::from(spec.port));
+            attributes.insert(
+                "engine".to_owned(),
+                serde_json::to_value(spec.engine).unwrap_or_default(),
+            );
+            if let Some(region) = &spec.region {
+                attributes.insert("region".to_owned(), Json::from(region.clone()));
+            }
+        }
+        (Spec::AwsRdsCluster(spec), Part::SubnetGroup) => {
+            if let Some(region) = &spec.region {
+                attributes.insert("region".to_owned(), Json::from(region.clone()));
+            }
+        }
+        (Spec::TenantDatabase(spec), _) => {
+            let database = spec
+                .database_name
+                .clone()
+                .unwrap_or_else(|| resource.address.name.clone());
+            let owner = spec
+                .owner
+                .clone()
+                .unwrap_or_else(|| format!("{database}_user"));
+            let server = serde_json::to_value(&spec.server).unwrap_or_default();
+            let server = match server {
+                Json::String(name) => format!("PostgresServer/{name}"),
+                Json::Object(map) => format!(
+                    "{}/{}",
+                    map.get("kind")
+                        .and_then(Json::as_str)
+                        .unwrap_or("PostgresServer"),
+                    map.get("name").and_then(Json::as_str).unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            match part {
+                Part::Role => {
+                    attributes.insert("name".to_owned(), Json::from(owner));
+                    attributes.insert("server".to_owned(), Json::from(server));
+                    if let Some(limit) = spec.connection_limit {
+                        attributes.insert("connection_limit".to_owned(), Json::from(limit));
+                    }
+                }
+                Part::Database => {
+                    attributes.insert("name".to_owned(), Json::from(database));
+                    attributes.insert("owner".to_owned(), Json::from(owner));
+                    attributes.insert("server".to_owned(), Json::from(server));
+                    attributes.insert("extensions".to_owned(), Json::from(spec.extensions.clone()));
+                }
+                Part::ConnectionSecret => {
+                    if let Some(secret) = &spec.connection_secret {
+                        attributes.insert(
+                            "connection_secret".to_owned(),
+                            serde_json::to_value(secret).unwrap_or_default(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        (Spec::CnpgCluster(spec), Part::CnpgDatabase(name)) => {
+            if let Some(database) = spec
+                .databases
+                .iter()
+                .find(|database| &database.name == name)
+                && let Json::Object(map) = serde_json::to_value(database).unwrap_or_default()
+            {
+                attributes.extend(map);
+            }
+        }
+        (Spec::CnpgCluster(spec), Part::ConnectionSecret) => {
+            if let Some(secret) = &spec.connection_secret {
+                attributes.insert(
+                    "connection_secret".to_owned(),
+                    serde_json::to_value(secret).unwrap_or_default(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The lifecycle a part records in state.
+fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
+    let prevent_destroy = resource
+        .metadata
+        .annotations
+        .get(PREVENT_DESTROY)
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let convert = |policy: dbplan_manifest::kinds::DeletionPolicy| match policy {
+        dbplan_manifest::kinds::DeletionPolicy::Orphan => DeletionPolicy::Orphan,
+        dbplan_manifest::kinds::DeletionPolicy::Delete => DeletionPolicy::Delete,
+    };
+    let (deletion_protection, deletion_policy) = match (&resource.spec, part) {
+        (Spec::AwsRdsCluster(spec), Part::Cluster) => {
+            (spec.deletion_protection, DeletionPolicy::Delete)
+        }
+        (Spec::TenantDatabase(spec), Part::Database) => {
+            (spec.deletion_protection, convert(spec.db_deletion_policy))
+        }
+        (Spec::TenantDatabase(spec), Part::ConnectionSecret) => {
+            (false, convert(spec.db_deletion_policy))
+        }
+        (Spec::TenantDatabase(spec), Part::Role) => (false, convert(spec.role_deletion_policy)),
+        _ => (false, DeletionPolicy::Delete),
+    };
+    Lifecycle {
+        prevent_destroy,
+        deletion_protection,
+        deletion_policy,
+    }
+}
+
+/// JSON → value, with `{value: x}` literals unwrapped and any reference object left as unknown.
+fn simplify(json: &Json) -> Value {
+    match json {
+        Json::Object(map) if map.len() == 1 => {
+            if let Some(inner) = map.get("value")
+                && !inner.is_object()
+                && !inner.is_array()
+            {
+                return match inner {
+                    Json::String(text) => Value::String(text.clone()),
+                    other => Value::String(other.to_string()),
+                };
+            }
+            if map.contains_key("value_from") {
+                return Value::Unknown;
+            }
+            Value::Map(
+                map.iter()
+                    .map(|(key, value)| (key.clone(), simplify(value)))
+                    .collect(),
+            )
+        }
+        Json::Object(map) => Value::Map(
+            map.iter()
+                .map(|(key, value)| (key.clone(), simplify(value)))
+                .collect(),
+        ),
+        Json::Array(values) => Value::List(values.iter().map(simplify).collect()),
+        other => Value::from_json(other),
+    }
+}
+
+/// Sets the value at a `/`-separated pointer relative to the attributes.
+pub(crate) fn set_at(values: &mut BTreeMap<String, Value>, pointer: &str, new: Value) {
+    let mut segments = pointer.split('/');
+    let Some(first) = segments.next() else {
+        return;
+    };
+    let rest: Vec<&str> = segments.collect();
+    let Some(mut current) = values.get_mut(first) else {
+        return;
+    };
+    for segment in rest {
+        current = match current {
+            Value::Map(map) => match map.get_mut(segment) {
+                Some(next) => next,
+                None => return,
+            },
+            Value::List(list) => {
+                match segment.parse::<usize>().ok().and_then(|i| list.get_mut(i)) {
+                    Some(next) => next,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+    }
+    *current = new;
+}
+
+/// The value at a pointer, if any.
+pub(crate) fn get_at<'a>(values: &'a BTreeMap<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let mut segments = pointer.split('/');
+    let mut current = values.get(segments.next()?)?;
+    for segment in segments {
+        current = match current {
+            Value::Map(map) => map.get(segment)?,
+            Value::List(list) => list.get(segment.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// The value at a pointer, mutably.
+pub(crate) fn get_at_mut<'a>(
+    values: &'a mut BTreeMap<String, Value>,
+    pointer: &str,
+) -> Option<&'a mut Value> {
+    let mut segments = pointer.split('/');
+    let mut current = values.get_mut(segments.next()?)?;
+    for segment in segments {
+        current = match current {
+            Value::Map(map) => map.get_mut(segment)?,
+            Value::List(list) => list.get_mut(segment.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}

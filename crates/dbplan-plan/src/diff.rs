@@ -1,0 +1,474 @@
+//! The diff: desired objects against the (refreshed) state, to one [`Change`] per object.
+//!
+//! Pure and deterministic: no I/O, no clock, no environment; the same input gives the same
+//! changes in the same order.
+
+use crate::desired::{Desired, get_at, get_at_mut, set_at};
+use crate::knowledge;
+use crate::model::{Change, Step};
+use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
+use dbplan_state::{DeletionPolicy, Lifecycle, ResourceState, Snapshot, StateValue, Status};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What to diff.
+#[derive(Debug)]
+pub struct DiffInput<'a> {
+    /// The desired objects, in dependency order (already narrowed to the targets).
+    pub desired: &'a [Desired],
+    /// The state after refresh.
+    pub state: &'a Snapshot,
+    /// State addresses the plan may touch (all when `None`): with `--target`, only the
+    /// targeted ones.
+    pub state_scope: Option<&'a BTreeSet<String>>,
+    /// `--destroy`: every object in scope is deleted.
+    pub destroy: bool,
+    /// Remote fingerprints per address, from refresh (or state when offline).
+    pub fingerprints: &'a BTreeMap<String, String>,
+}
+
+/// The changes in apply order, and the order itself.
+#[derive(Debug, Default)]
+pub struct DiffOutput {
+    pub changes: Vec<Change>,
+    pub apply_order: Vec<Step>,
+}
+
+/// A value recorded in state, as the diff compares it.
+pub fn state_value(value: &StateValue) -> Value {
+    let plain = Value::from_json(&value.value);
+    if value.sensitive {
+        Value::Sensitive(Secret::new(plain))
+    } else {
+        plain
+    }
+}
+
+fn state_values(values: &BTreeMap<String, StateValue>) -> BTreeMap<String, Value> {
+    values
+        .iter()
+        .map(|(key, value)| (key.clone(), state_value(value)))
+        .collect()
+}
+
+/// Whether a planned value differs from the recorded one. An unknown value differs (it is
+/// known only after apply); a secret whose variable was not set at plan time does not.
+fn differs(before: Option<&Value>, after: &Value) -> bool {
+    match (before, after) {
+        (_, Value::Unknown) => true,
+        (Some(Value::Sensitive(before)), Value::Sensitive(after)) => {
+            !after.expose().is_unknown() && before.expose() != after.expose()
+        }
+        (_, Value::Sensitive(after)) if after.expose().is_unknown() => before.is_none(),
+        // A list or map with an unknown inside is known only after apply, like the unknown.
+        (Some(_), after) if after.contains_unknown() => true,
+        (Some(before), after) => !equal(before, after),
+        (None, Value::Null) => false,
+        (None, Value::List(values)) if values.is_empty() => false,
+        (None, Value::Map(values)) if values.is_empty() => false,
+        (None, _) => true,
+    }
+}
+
+/// Equality that treats an integer and a float of the same value alike (state holds JSON).
+fn equal(before: &Value, after: &Value) -> bool {
+    match (before, after) {
+        (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+        (Value::List(a), Value::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b))
+        }
+        (Value::Map(a), Value::Map(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, value)| b.get(key).is_some_and(|other| equal(value, other)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn kind_of(address: &str) -> Option<Kind> {
+    address.split('/').next()?.parse().ok()
+}
+
+fn split_address(address: &str) -> (String, Option<String>) {
+    let mut parts = address.splitn(3, '/');
+    let _kind = parts.next();
+    let name = parts.next().unwrap_or_default().to_owned();
+    let part = parts.next().map(str::to_owned);
+    (name, part)
+}
+
+/// Resolves the references of a desired object against the outputs recorded in state, where
+/// the referenced object keeps its outputs (it is not created or replaced by this plan).
+fn resolve_references(
+    desired: &Desired,
+    state: &Snapshot,
+    actions: &HashMap<String, Action>,
+) -> BTreeMap<String, Value> {
+    let mut after = desired.attributes.clone();
+    // Items of a list that take every item of a list output (`[*]`) are spliced in, last
+    // first, so that earlier indices stay valid.
+    let mut splices: Vec<(String, usize, Vec<Value>)> = Vec::new();
+    for (pointer, reference) in &desired.references {
+        if matches!(
+            actions.get(&reference.address),
+            Some(Action::Create | Action::Replace)
+        ) {
+            continue;
+        }
+        let Some(target) = state.resources.get(&reference.address) else {
+            continue;
+        };
+        let Some(value) = output_value(target, &reference.output) else {
+            continue;
+        };
+        let list_item = pointer
+            .rsplit_once('/')
+            .and_then(|(parent, index)| Some((parent, index.parse::<usize>().ok()?)));
+        match (reference.output.contains("[*]"), list_item, value) {
+            (true, Some((parent, index)), Value::List(items)) => {
+                splices.push((parent.to_owned(), index, items));
+            }
+            (_, _, value) => set_at(&mut after, pointer, value),
+        }
+    }
+    splices.sort_by(|a, b| (&b.0, b.1).cmp(&(&a.0, a.1)));
+    for (parent, index, items) in splices {
+        if let Some(Value::List(list)) = get_at_mut(&mut after, &parent)
+            && index < list.len()
+        {
+            list.splice(index..=index, items);
+        }
+    }
+    after
+}
+
+/// An output recorded in state, by dotted path (`vpc_id`, `private_subnets.0.id`,
+/// `private_subnets.[*].id`: the `id` of every item).
+fn output_value(resource: &ResourceState, path: &str) -> Option<Value> {
+    let mut segments = path.split('.');
+    let first = resource.outputs.get(segments.next()?)?;
+    let rest: Vec<&str> = segments.collect();
+    let value = Value::from_json(&walk(&first.value, &rest)?);
+    Some(if first.sensitive {
+        Value::Sensitive(Secret::new(value))
+    } else {
+        value
+    })
+}
+
+fn walk(json: &serde_json::Value, segments: &[&str]) -> Option<serde_json::Value> {
+    let Some((segment, rest)) = segments.split_first() else {
+        return Some(json.clone());
+    };
+    match (*segment, json) {
+        ("[*]", serde_json::Value::Array(items)) => Some(serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| walk(item, rest))
+                .collect::<Option<Vec<_>>>()?,
+        )),
+        (segment, serde_json::Value::Array(items)) => {
+            let index: usize = segment.trim_matches(['[', ']']).parse().ok()?;
+            walk(items.get(index)?, rest)
+        }
+        (segment, serde_json::Value::Object(map)) => walk(map.get(segment)?, rest),
+        _ => None,
+    }
+}
+
+/// Computes the changes.
+pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
+    let mut actions: HashMap<String, Action> = HashMap::new();
+    let mut changes: Vec<Change> = Vec::new();
+    let mut desired_addresses: BTreeSet<String> = BTreeSet::new();
+
+    if !input.destroy {
+        for desired in input.desired {
+            let address = desired.address.to_string();
+            desired_addresses.insert(address.clone());
+            let change = desired_change(desired, input, &actions);
+            actions.insert(address, change.action);
+            changes.push(change);
+        }
+    }
+
+    for (address, recorded) in &input.state.resources {
+        if desired_addresses.contains(address) {
+            continue;
+        }
+        if input
+            .state_scope
+            .is_some_and(|scope| !scope.contains(address))
+        {
+            continue;
+        }
+        let change = removed_change(recorded, input);
+        actions.insert(address.clone(), change.action);
+        changes.push(change);
+    }
+
+    order(changes)
+}
+
+fn desired_change(
+    desired: &Desired,
+    input: &DiffInput<'_>,
+    actions: &HashMap<String, Action>,
+) -> Change {
+    let address = desired.address.to_string();
+    let after = resolve_references(desired, input.state, actions);
+    let kind = desired.address.kind;
+    let part = desired.address.part.clone();
+    let mut change = Change {
+        address: address.clone(),
+        kind,
+        name: desired.address.name.clone(),
+        part: part.clone(),
+        action: Action::Create,
+        before: BTreeMap::new(),
+        after,
+        changed: Vec::new(),
+        replace_because: Vec::new(),
+        references: desired.references.clone(),
+        secrets: desired.secrets.clone(),
+        dependencies: desired.dependencies.clone(),
+        lifecycle: desired.lifecycle.clone(),
+        waivers: desired.waivers.clone(),
+        stateful: knowledge::is_stateful(kind, part.as_deref()),
+        final_snapshot: None,
+        blocked: None,
+        note: None,
+        fingerprint: input.fingerprints.get(&address).cloned(),
+    };
+    let Some(recorded) = input.state.resources.get(&address) else {
+        change.changed = change.after.keys().cloned().collect();
+        return change;
+    };
+    change.before = state_values(&recorded.attributes);
+    change.changed = change
+        .after
+        .iter()
+        .filter(|(key, value)| differs(change.before.get(*key), value))
+        .map(|(key, _)| key.clone())
+        .collect();
+    change.replace_because = change
+        .changed
+        .iter()
+        .filter(|attribute| knowledge::forces_replacement(kind, part.as_deref(), attribute))
+        .cloned()
+        .collect();
+    change.action = match recorded.status {
+        Status::Tainted => {
+            change.note = Some(
+                "tainted: an earlier apply failed part-way through it, so it is replaced"
+                    .to_owned(),
+            );
+            Action::Replace
+        }
+        Status::Pending => {
+            change.note = Some(
+                "pending: an earlier apply was interrupted before it confirmed this object; apply adopts it if it exists, or creates it".to_owned(),
+            );
+            Action::Create
+        }
+        Status::Ready if !change.replace_because.is_empty() => Action::Replace,
+        Status::Ready if !change.changed.is_empty() => Action::Update,
+        Status::Ready => Action::NoOp,
+    };
+    if change.action == Action::Replace {
+        change.final_snapshot = knowledge::final_snapshot(kind, part.as_deref(), &change.before);
+        change.blocked = destroy_blocked(&address, &recorded.lifecycle, &desired.lifecycle);
+    }
+    change
+}
+
+/// Why destroying an object is refused, if it is.
+fn destroy_blocked(address: &str, recorded: &Lifecycle, desired: &Lifecycle) -> Option<String> {
+    if recorded.prevent_destroy || desired.prevent_destroy {
+        return Some(format!(
+            "{address} has `dbplan.io/prevent-destroy: \"true\"`; remove the annotation and apply first if it must really be destroyed"
+        ));
+    }
+    if recorded.deletion_protection {
+        return Some(format!(
+            "{address} has deletion protection on; turn it off (`deletion_protection: false`) and apply that first if it must really be destroyed"
+        ));
+    }
+    None
+}
+
+fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
+    let address = recorded.address.clone();
+    let kind = kind_of(&address).unwrap_or(Kind::PostgresServer);
+    let (name, part) = split_address(&address);
+    let before = state_values(&recorded.attributes);
+    let stateful = knowledge::is_stateful(kind, part.as_deref());
+    let orphan = recorded.lifecycle.deletion_policy == DeletionPolicy::Orphan;
+    let mut change = Change {
+        address: address.clone(),
+        kind,
+        name,
+        part: part.clone(),
+        action: if orphan {
+            Action::Orphan
+        } else {
+            Action::Delete
+        },
+        final_snapshot: if orphan {
+            None
+        } else {
+            knowledge::final_snapshot(kind, part.as_deref(), &before)
+        },
+        before,
+        after: BTreeMap::new(),
+        changed: Vec::new(),
+        replace_because: Vec::new(),
+        references: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        dependencies: recorded.dependencies.clone(),
+        lifecycle: recorded.lifecycle.clone(),
+        waivers: recorded.waivers.clone(),
+        stateful,
+        blocked: None,
+        note: None,
+        fingerprint: input.fingerprints.get(&address).cloned(),
+    };
+    if !orphan {
+        change.blocked = destroy_blocked(&address, &recorded.lifecycle, &Lifecycle::default());
+    }
+    change
+}
+
+/// Orders the changes and derives the apply order: deletes (and the delete half of each
+/// replace) first, dependents before their dependencies; then creates, updates and the create
+/// half of each replace, dependencies first. No-ops come last, by address.
+fn order(changes: Vec<Change>) -> DiffOutput {
+    // A small Kahn's algorithm over addresses (petgraph stays inside dbplan-graph): the
+    // dependencies come from the manifests for desired objects and from state for removed ones.
+    let addresses: BTreeSet<&str> = changes
+        .iter()
+        .map(|change| change.address.as_str())
+        .collect();
+    let mut remaining: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for change in &changes {
+        let dependencies: BTreeSet<&str> = change
+            .dependencies
+            .iter()
+            .map(String::as_str)
+            .filter(|dependency| addresses.contains(dependency) && *dependency != change.address)
+            .collect();
+        remaining.insert(&change.address, dependencies.len());
+        for dependency in dependencies {
+            dependents
+                .entry(dependency)
+                .or_default()
+                .push(&change.address);
+        }
+    }
+    let mut ready: BTreeSet<&str> = remaining
+        .iter()
+        .filter(|(_, count)| **count == 0)
+        .map(|(address, _)| *address)
+        .collect();
+    let mut topological: Vec<&str> = Vec::with_capacity(changes.len());
+    while let Some(address) = ready.pop_first() {
+        topological.push(address);
+        for dependent in dependents.get(address).into_iter().flatten() {
+            if let Some(count) = remaining.get_mut(dependent) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(dependent);
+                }
+            }
+        }
+    }
+    // A cycle cannot come from validated manifests; should state hold one, the rest follow by
+    // address rather than being lost.
+    if topological.len() < addresses.len() {
+        let placed: BTreeSet<&str> = topological.iter().copied().collect();
+        for address in &addresses {
+            if !placed.contains(address) {
+                topological.push(address);
+            }
+        }
+    }
+    let position: HashMap<&str, usize> = topological
+        .iter()
+        .enumerate()
+        .map(|(index, address)| (*address, index))
+        .collect();
+    let by_address: HashMap<&str, &Change> = changes
+        .iter()
+        .map(|change| (change.address.as_str(), change))
+        .collect();
+
+    let mut apply_order = Vec::new();
+    for address in topological.iter().rev() {
+        if let Some(change) = by_address.get(address) {
+            let operation = match change.action {
+                Action::Delete | Action::Replace => "delete",
+                Action::Orphan => "orphan",
+                _ => continue,
+            };
+            apply_order.push(Step {
+                address: change.address.clone(),
+                operation: operation.to_owned(),
+            });
+        }
+    }
+    for address in &topological {
+        if let Some(change) = by_address.get(address) {
+            let operation = match change.action {
+                Action::Create | Action::Replace => "create",
+                Action::Update => "update",
+                _ => continue,
+            };
+            apply_order.push(Step {
+                address: change.address.clone(),
+                operation: operation.to_owned(),
+            });
+        }
+    }
+
+    let mut rank: HashMap<&str, usize> = HashMap::new();
+    for (index, step) in apply_order.iter().enumerate() {
+        rank.entry(step.address.as_str()).or_insert(index);
+    }
+    let keys: Vec<(usize, usize)> = changes
+        .iter()
+        .map(|change| {
+            (
+                rank.get(change.address.as_str())
+                    .copied()
+                    .unwrap_or(usize::MAX),
+                position
+                    .get(change.address.as_str())
+                    .copied()
+                    .unwrap_or(usize::MAX),
+            )
+        })
+        .collect();
+    drop(rank);
+    drop(by_address);
+    drop(position);
+    let mut keyed: Vec<((usize, usize), Change)> = keys.into_iter().zip(changes).collect();
+    keyed
+        .sort_by(|(a_key, a), (b_key, b)| a_key.cmp(b_key).then_with(|| a.address.cmp(&b.address)));
+    let changes = keyed.into_iter().map(|(_, change)| change).collect();
+    DiffOutput {
+        changes,
+        apply_order,
+    }
+}
+
+/// The address a target names: `Kind/name` (every part) or `Kind/name/part`.
+pub fn matches_target(address: &ResourceAddress, target: &str) -> bool {
+    let text = address.to_string();
+    text == target || address.root().to_string() == target
+}
+
+/// For tests and renderers: the value at an attribute pointer.
+pub fn value_at<'a>(values: &'a BTreeMap<String, Value>, pointer: &str) -> Option<&'a Value> {
+    get_at(values, pointer)
+}

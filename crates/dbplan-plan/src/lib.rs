@@ -1,0 +1,244 @@
+//! From manifests and state to a reviewed plan.
+//!
+//! [`desired`] reads what the manifests ask for (references left as unknowns, secrets as
+//! salted hashes); [`refresh`] asks the providers what really exists; [`diff`] compares the
+//! two, purely, into one [`Change`] per object (`create`, `update`, `replace` with the
+//! attributes that force it, `delete`, `orphan`, `no-op`) and an apply order; [`make_plan`]
+//! adds the policy findings (lint rules on the planned values, plan rules on the changes).
+//! A [`Plan`] is saved to a versioned, checksummed file ([`file`]) and rendered as text,
+//! Markdown or JSON ([`render`]).
+
+pub mod desired;
+pub mod diff;
+pub mod file;
+pub mod knowledge;
+mod model;
+pub mod refresh;
+pub mod render;
+mod wire;
+
+pub use desired::{Desired, DesiredSet, PREVENT_DESTROY, secret_hash};
+pub use diff::{DiffInput, DiffOutput};
+pub use file::{PlanFileError, Staleness, check_fresh};
+pub use model::{
+    Change, Drift, DriftKind, DriftedAttribute, OutputRef, Plan, SecretRef, SecretSource, StateRef,
+    Step, Summary,
+};
+pub use refresh::Refreshed;
+pub use wire::FORMAT_VERSION;
+
+use dbplan_diagnostics::Diagnostic;
+use dbplan_graph::Graph;
+use dbplan_manifest::ManifestSet;
+use dbplan_policy::{Pack, PlannedChange, RULES, Report};
+use dbplan_state::Snapshot;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything a plan is made from.
+pub struct PlanRequest<'a> {
+    pub set: &'a ManifestSet,
+    pub graph: &'a Graph,
+    /// The state as recorded (its lineage and serial bind the plan).
+    pub state: &'a Snapshot,
+    /// What refresh found; `None` for an offline plan.
+    pub refreshed: Option<&'a Refreshed>,
+    pub pack: &'a Pack,
+    pub options: &'a dbplan_policy::options::Snapshot,
+    /// `--destroy`.
+    pub destroy: bool,
+    /// `--target` addresses (`Kind/name` or `Kind/name/part`).
+    pub targets: &'a [String],
+    /// Reads `secretEnv` variables.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A plan with the full policy report (for rendering findings with source excerpts) and the
+/// diagnostics found on the way.
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: Plan,
+    pub report: Report,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--target {target} matches no resource in the manifests or the state{hint}")]
+    UnknownTarget { target: String, hint: String },
+}
+
+/// Makes a plan.
+pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
+    let effective = request
+        .refreshed
+        .map_or(request.state, |refreshed| &refreshed.snapshot);
+    let desired_set = desired::desired(request.set, request.graph, request.env);
+    let (desired, state_scope) = narrow(&desired_set.objects, effective, request.targets)?;
+    let fingerprints = match request.refreshed {
+        Some(refreshed) => refreshed.fingerprints.clone(),
+        None => refresh::recorded_fingerprints(request.state),
+    };
+    let output = diff::diff(&DiffInput {
+        desired: &desired,
+        state: effective,
+        state_scope: state_scope.as_ref(),
+        destroy: request.destroy,
+        fingerprints: &fingerprints,
+    });
+
+    let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
+    let planned: Vec<PlannedChange> = output
+        .changes
+        .iter()
+        .map(|change| PlannedChange {
+            address: change.address.clone(),
+            kind: change.kind,
+            name: change.name.clone(),
+            part: change.part.clone(),
+            action: change.action,
+            stateful: change.stateful,
+            replace_because: change.replace_because.clone(),
+            before: change.before.clone(),
+            after: change.after.clone(),
+            final_snapshot: change.final_snapshot,
+            recorded_waivers: change.waivers.clone(),
+        })
+        .collect();
+    let plan_report = dbplan_policy::check_plan(request.set, &planned, request.pack);
+    report.findings.extend(plan_report.findings);
+    let policy = dbplan_policy::output::json(&report, &request.set.sources);
+
+    let mut notices = Vec::new();
+    if let Some(refreshed) = request.refreshed {
+        notices.extend(refreshed.notices.iter().cloned());
+    }
+    let plan = Plan {
+        dbplan_version: env!("CARGO_PKG_VERSION").to_owned(),
+        state: StateRef {
+            lineage: request.state.lineage.clone(),
+            serial: request.state.serial,
+        },
+        changes: output.changes,
+        apply_order: output.apply_order,
+        drift: request
+            .refreshed
+            .map(|refreshed| refreshed.drift.clone())
+            .unwrap_or_default(),
+        policy,
+        notices,
+        refreshed: request.refreshed.is_some(),
+        destroy: request.destroy,
+        targets: request.targets.to_vec(),
+        manifests_digest: manifests_digest(request.set),
+        policy_pack_digest: pack_digest(request.pack),
+    };
+    Ok(Planned {
+        plan,
+        report,
+        diagnostics: desired_set.diagnostics,
+    })
+}
+
+/// Narrows the desired objects to the targets and their dependencies, and the state to the
+/// targeted addresses. Without targets, everything.
+fn narrow(
+    objects: &[Desired],
+    state: &Snapshot,
+    targets: &[String],
+) -> Result<(Vec<Desired>, Option<BTreeSet<String>>), PlanError> {
+    if targets.is_empty() {
+        return Ok((objects.to_vec(), None));
+    }
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut scope: BTreeSet<String> = BTreeSet::new();
+    for target in targets {
+        let mut found = false;
+        for object in objects {
+            if diff::matches_target(&object.address, target) {
+                wanted.insert(object.address.to_string());
+                found = true;
+            }
+        }
+        for address in state.resources.keys() {
+            if address == target || address.starts_with(&format!("{target}/")) {
+                scope.insert(address.clone());
+                found = true;
+            }
+        }
+        if !found {
+            let mut known: Vec<String> = objects
+                .iter()
+                .map(|object| object.address.to_string())
+                .chain(state.resources.keys().cloned())
+                .collect();
+            known.sort();
+            known.dedup();
+            let hint = dbplan_manifest::schema::suggest(target, &known)
+                .map(|suggestion| format!("; did you mean {suggestion}?"))
+                .unwrap_or_else(|| "; `dbplan graph` lists the addresses".to_owned());
+            return Err(PlanError::UnknownTarget {
+                target: target.clone(),
+                hint,
+            });
+        }
+    }
+    // Dependencies of the targets come along (they must exist first); objects are in
+    // dependency order, so walking backwards reaches every transitive dependency.
+    let by_address: BTreeMap<String, &Desired> = objects
+        .iter()
+        .map(|object| (object.address.to_string(), object))
+        .collect();
+    let mut stack: Vec<String> = wanted.iter().cloned().collect();
+    while let Some(address) = stack.pop() {
+        if let Some(object) = by_address.get(&address) {
+            for dependency in &object.dependencies {
+                if wanted.insert(dependency.clone()) {
+                    stack.push(dependency.clone());
+                }
+            }
+        }
+    }
+    scope.extend(wanted.iter().cloned());
+    let narrowed = objects
+        .iter()
+        .filter(|object| wanted.contains(&object.address.to_string()))
+        .cloned()
+        .collect();
+    Ok((narrowed, Some(scope)))
+}
+
+/// SHA-256 over the files that declare the resources (names and redacted texts).
+fn manifests_digest(set: &ManifestSet) -> String {
+    let files: BTreeSet<u32> = set
+        .resources
+        .iter()
+        .map(|resource| resource.name_span().file.index())
+        .collect();
+    let mut hasher = Sha256::new();
+    for (id, file) in set.sources.files() {
+        if files.contains(&id.index()) {
+            hasher.update((file.name().len() as u64).to_le_bytes());
+            hasher.update(file.name().as_bytes());
+            hasher.update((file.text().len() as u64).to_le_bytes());
+            hasher.update(file.text().as_bytes());
+        }
+    }
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+/// SHA-256 over the effective enforcement and parameters of every rule.
+fn pack_digest(pack: &Pack) -> String {
+    let mut hasher = Sha256::new();
+    for rule in RULES {
+        hasher.update(rule.code.as_bytes());
+        hasher.update(pack.enforcement(rule).as_str().as_bytes());
+        for (name, value) in pack.params(rule.code) {
+            hasher.update(name.as_bytes());
+            hasher.update(value.to_le_bytes());
+        }
+        hasher.update([0]);
+    }
+    format!("sha256:{:x}", hasher.finalize())
+}

@@ -1,0 +1,178 @@
+//! Refresh: ask each object's provider for the remote object, report what changed outside
+//! dbplan, and give the diff the state as it really is.
+
+use crate::model::{Drift, DriftKind, DriftedAttribute};
+use dbplan_core::Kind;
+use dbplan_provider::{ProviderError, Providers, ReadOutcome, ReadRequest, RemoteObject};
+use dbplan_state::{ResourceState, Snapshot, StateValue, Status};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// What refresh found.
+#[derive(Debug, Default)]
+pub struct Refreshed {
+    /// The state with the remote values in place of the recorded ones, and without the
+    /// objects that are gone.
+    pub snapshot: Snapshot,
+    pub drift: Vec<Drift>,
+    /// Per address, the fingerprint of the remote object (or of the recorded one where it was
+    /// not read).
+    pub fingerprints: BTreeMap<String, String>,
+    /// What was not refreshed, and why.
+    pub notices: Vec<String>,
+    /// Reads that failed; a plan with any is not trustworthy.
+    pub errors: Vec<ProviderError>,
+}
+
+/// The fingerprint of an object: SHA-256 over its id and plain attributes (secrets are left
+/// out, so that the fingerprint says nothing about them).
+pub fn fingerprint(
+    provider_id: Option<&str>,
+    attributes: &BTreeMap<String, serde_json::Value>,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(provider_id.unwrap_or_default().as_bytes());
+    hasher.update([0]);
+    hasher.update(
+        serde_json::to_string(attributes)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json::Value> {
+    resource
+        .attributes
+        .iter()
+        .filter(|(_, value)| !value.sensitive)
+        .map(|(key, value)| (key.clone(), value.value.clone()))
+        .collect()
+}
+
+/// Fingerprints from state alone (offline plans).
+pub fn recorded_fingerprints(snapshot: &Snapshot) -> BTreeMap<String, String> {
+    snapshot
+        .resources
+        .iter()
+        .map(|(address, resource)| {
+            (
+                address.clone(),
+                fingerprint(resource.provider_id.as_deref(), &plain_attributes(resource)),
+            )
+        })
+        .collect()
+}
+
+/// Reads every object recorded in state through its provider, `concurrency` reads at a time.
+pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: usize) -> Refreshed {
+    let mut refreshed = Refreshed {
+        snapshot: snapshot.clone(),
+        ..Refreshed::default()
+    };
+    let mut unprovided: BTreeMap<String, usize> = BTreeMap::new();
+    let mut requests = Vec::new();
+    for (address, resource) in &snapshot.resources {
+        let kind: Option<Kind> = resource.kind.parse().ok();
+        let provider = kind.and_then(|kind| providers.for_kind(kind));
+        match (kind, provider) {
+            (Some(kind), Some(provider)) => {
+                let (_, part) = address
+                    .split_once('/')
+                    .map(|(_, rest)| (rest, rest.split_once('/').map(|(_, part)| part)))
+                    .unwrap_or_default();
+                requests.push((
+                    provider,
+                    ReadRequest {
+                        address: address.clone(),
+                        kind,
+                        part: part.map(str::to_owned),
+                        provider_id: resource.provider_id.clone(),
+                        attributes: plain_attributes(resource),
+                    },
+                ));
+            }
+            _ => {
+                *unprovided.entry(resource.kind.clone()).or_default() += 1;
+                refreshed.fingerprints.insert(
+                    address.clone(),
+                    fingerprint(resource.provider_id.as_deref(), &plain_attributes(resource)),
+                );
+            }
+        }
+    }
+    for (kind, count) in unprovided {
+        refreshed.notices.push(format!(
+            "{count} {kind} object{} not refreshed: this build has no provider for {kind}; the plan compares against the recorded state",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
+
+    let results: Vec<_> = futures_util::stream::iter(requests.iter())
+        .map(|(provider, request)| async move { (request, provider.read(request).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut results = results;
+    results.sort_by(|a, b| a.0.address.cmp(&b.0.address));
+    for (request, result) in results {
+        match result {
+            Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, request, remote),
+            Ok(ReadOutcome::Gone) => {
+                refreshed.snapshot.resources.remove(&request.address);
+                refreshed.drift.push(Drift {
+                    address: request.address.clone(),
+                    kind: DriftKind::Deleted,
+                    attributes: Vec::new(),
+                });
+            }
+            Err(error) => refreshed.errors.push(error),
+        }
+    }
+    refreshed
+}
+
+fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: RemoteObject) {
+    refreshed.fingerprints.insert(
+        request.address.clone(),
+        fingerprint(remote.provider_id.as_deref(), &remote.attributes),
+    );
+    let Some(resource) = refreshed.snapshot.resources.get_mut(&request.address) else {
+        return;
+    };
+    let mut drifted = Vec::new();
+    for (name, remote_value) in &remote.attributes {
+        match resource.attributes.get(name) {
+            // Secrets are neither compared nor replaced: a provider cannot read them back.
+            Some(recorded) if recorded.sensitive => continue,
+            Some(recorded) if &recorded.value == remote_value => continue,
+            recorded => {
+                drifted.push(DriftedAttribute {
+                    name: name.clone(),
+                    recorded: recorded
+                        .map(|value| value.value.clone())
+                        .unwrap_or(serde_json::Value::Null),
+                    remote: remote_value.clone(),
+                });
+                resource
+                    .attributes
+                    .insert(name.clone(), StateValue::plain(remote_value.clone()));
+            }
+        }
+    }
+    if resource.status == Status::Pending {
+        // The interrupted create did reach the provider: the object exists.
+        resource.status = Status::Ready;
+    }
+    if remote.provider_id.is_some() {
+        resource.provider_id = remote.provider_id;
+    }
+    if !drifted.is_empty() {
+        refreshed.drift.push(Drift {
+            address: request.address.clone(),
+            kind: DriftKind::Changed,
+            attributes: drifted,
+        });
+    }
+}

@@ -1,0 +1,35 @@
+//! The renderings of a plan: terminal text, Markdown for a pull-request comment, JSON.
+
+mod markdown;
+mod text;
+
+pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use text::{TextOptions, text};
+
+use crate::model::Plan;
+use crate::wire::{self, Audience};
+
+/// The plan JSON (GUIDE §4), pretty-printed, with a final newline.
+pub fn json(plan: &Plan) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&wire::encode(plan, Audience::Output)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`.
+pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    let text = if pretty {
+        serde_json::to_string_pretty(&json)
+    } else {
+        serde_json::to_string(&json)
+    }
+    .unwrap_or_default();
+    match value {
+        dbplan_core::Value::Unknown | dbplan_core::Value::Sensitive(_) => {
+            text.trim_matches('"').to_owned()
+        }
+        _ => text,
+    }
+}

@@ -1,0 +1,441 @@
+//! The terminal rendering: Terraform's symbols (`+` create, `~` update, `-/+` replace, `-`
+//! delete, `.` orphan), attribute-level differences, colour unless `NO_COLOR`.
+
+use super::display_value;
+use crate::model::{Change, DriftKind, Plan};
+use dbplan_core::{Action, Value};
+use similar::{ChangeTag, TextDiff};
+use std::fmt::Write;
+
+/// How to render.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// List the policy findings (a saved plan has no other place to show them).
+    pub findings: bool,
+}
+
+const GREEN: &str = "\u{1b}[32m";
+const YELLOW: &str = "\u{1b}[33m";
+const RED: &str = "\u{1b}[31m";
+const BOLD: &str = "\u{1b}[1m";
+const RESET: &str = "\u{1b}[0m";
+
+/// Strings longer than this are diffed word by word.
+const LONG_STRING: usize = 60;
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, color: &str, text: &str) -> String {
+        if self.color {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+pub(crate) fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+        Action::Orphan => ".",
+        Action::NoOp => " ",
+    }
+}
+
+pub(crate) fn headline(change: &Change) -> String {
+    let address = &change.address;
+    match change.action {
+        Action::Create => format!("{address} will be created"),
+        Action::Update => format!("{address} will be updated in place"),
+        Action::Replace => format!("{address} must be replaced"),
+        Action::Delete => format!("{address} will be destroyed"),
+        Action::Orphan => format!(
+            "{address} will be removed from the state and left in place (deletion policy Orphan)"
+        ),
+        Action::NoOp => format!("{address} is up to date"),
+    }
+}
+
+fn color_of(action: Action) -> &'static str {
+    match action {
+        Action::Create => GREEN,
+        Action::Update => YELLOW,
+        Action::Replace | Action::Delete => RED,
+        Action::Orphan | Action::NoOp => "",
+    }
+}
+
+/// The plan as text.
+pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let painter = Painter {
+        color: options.color,
+    };
+    let mut out = String::new();
+
+    for notice in &plan.notices {
+        let _ = writeln!(out, "notice: {notice}");
+    }
+    if !plan.notices.is_empty() {
+        out.push('\n');
+    }
+
+    if !plan.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            painter.paint(BOLD, "Objects changed outside dbplan:")
+        );
+        out.push('\n');
+        for drift in &plan.drift {
+            match drift.kind {
+                DriftKind::Deleted => {
+                    let _ = writeln!(out, "  # {} was deleted outside dbplan", drift.address);
+                }
+                DriftKind::Changed => {
+                    let _ = writeln!(out, "  # {} was changed outside dbplan", drift.address);
+                    for attribute in &drift.attributes {
+                        let _ = writeln!(
+                            out,
+                            "      ~ {} = {} -> {}",
+                            attribute.name, attribute.recorded, attribute.remote
+                        );
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+        .collect();
+    if changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. The objects match the manifests{}.",
+            if plan.refreshed {
+                " and the remote systems"
+            } else {
+                " (offline: compared with the recorded state)"
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "dbplan will perform these actions (symbols: + create, ~ update in place, -/+ replace, - destroy, . orphan):"
+        );
+        for change in &changes {
+            out.push('\n');
+            render_change(&mut out, change, &painter);
+        }
+    }
+
+    if options.findings {
+        render_findings(&mut out, plan);
+    }
+
+    let summary = plan.summary();
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{}",
+        painter.paint(
+            BOLD,
+            &format!(
+                "Plan: {} to create, {} to update, {} to replace, {} to delete, {} to orphan.",
+                summary.create, summary.update, summary.replace, summary.delete, summary.orphan
+            )
+        )
+    );
+    let blocked = plan.blocked();
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            painter.paint(
+                RED,
+                &format!(
+                    "This plan is blocked: {} change{} may not be applied (see `blocked:` above).",
+                    blocked.len(),
+                    if blocked.len() == 1 { "" } else { "s" }
+                )
+            )
+        );
+    }
+    out
+}
+
+/// One change: headline, then its attributes.
+pub(crate) fn render_change(out: &mut String, change: &Change, painter: &impl PainterLike) {
+    let color = color_of(change.action);
+    let _ = writeln!(out, "  # {}", headline(change));
+    if let Some(note) = &change.note {
+        let _ = writeln!(out, "  # ({note})");
+    }
+    if let Some(reason) = &change.blocked {
+        let _ = writeln!(
+            out,
+            "  {}",
+            painter.paint_str(RED, &format!("# blocked: {reason}"))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} {} {{",
+        painter.paint_str(color, &format!("{:>3}", symbol(change.action))),
+        change.address
+    );
+    match change.action {
+        Action::Create => {
+            let width = change.after.keys().map(String::len).max().unwrap_or(0);
+            for (name, value) in &change.after {
+                attribute_line(
+                    out,
+                    painter,
+                    "+",
+                    GREEN,
+                    name,
+                    width,
+                    None,
+                    Some(value),
+                    false,
+                );
+            }
+        }
+        Action::Delete | Action::Orphan => {
+            let width = change.before.keys().map(String::len).max().unwrap_or(0);
+            let sign = if change.action == Action::Delete {
+                "-"
+            } else {
+                " "
+            };
+            for (name, value) in &change.before {
+                attribute_line(
+                    out,
+                    painter,
+                    sign,
+                    RED,
+                    name,
+                    width,
+                    Some(value),
+                    None,
+                    false,
+                );
+            }
+        }
+        Action::Update | Action::Replace => {
+            let width = change.changed.iter().map(String::len).max().unwrap_or(0);
+            for name in &change.changed {
+                let forces = change.replace_because.contains(name);
+                attribute_line(
+                    out,
+                    painter,
+                    "~",
+                    YELLOW,
+                    name,
+                    width,
+                    change.before.get(name),
+                    change.after.get(name),
+                    forces,
+                );
+            }
+            let hidden = change.after.len().saturating_sub(change.changed.len());
+            if hidden > 0 {
+                let _ = writeln!(
+                    out,
+                    "        # ({hidden} unchanged attribute{} hidden)",
+                    if hidden == 1 { "" } else { "s" }
+                );
+            }
+        }
+        Action::NoOp => {}
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+/// Colouring, for the text and Markdown renderings (the latter never colours).
+pub(crate) trait PainterLike {
+    fn paint_str(&self, color: &str, text: &str) -> String;
+}
+
+impl PainterLike for Painter {
+    fn paint_str(&self, color: &str, text: &str) -> String {
+        self.paint(color, text)
+    }
+}
+
+/// No colour.
+pub(crate) struct Plain;
+
+impl PainterLike for Plain {
+    fn paint_str(&self, _: &str, text: &str) -> String {
+        text.to_owned()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attribute_line(
+    out: &mut String,
+    painter: &impl PainterLike,
+    sign: &str,
+    color: &str,
+    name: &str,
+    width: usize,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    forces: bool,
+) {
+    let suffix = if forces {
+        painter.paint_str(RED, " # forces replacement")
+    } else {
+        String::new()
+    };
+    let sign = painter.paint_str(color, sign);
+    let pad = " ".repeat(width.saturating_sub(name.chars().count()));
+    match (before, after) {
+        (None, Some(value)) | (Some(value), None) => {
+            let _ = writeln!(
+                out,
+                "      {sign} {name}{pad} = {}{suffix}",
+                indent(&display_value(value, true), 8)
+            );
+        }
+        (Some(before), Some(after)) => {
+            if let Some(lines) = structured_diff(before, after, painter) {
+                let _ = writeln!(out, "      {sign} {name}{pad} ={suffix}");
+                for line in lines {
+                    let _ = writeln!(out, "          {line}");
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "      {sign} {name}{pad} = {} -> {}{suffix}",
+                    display_value(before, false),
+                    display_value(after, false)
+                );
+            }
+        }
+        (None, None) => {
+            let _ = writeln!(out, "      {sign} {name}{pad} = null{suffix}");
+        }
+    }
+}
+
+fn indent(text: &str, spaces: usize) -> String {
+    let padding = " ".repeat(spaces);
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| {
+            if index == 0 {
+                line.to_owned()
+            } else {
+                format!("\n{padding}{line}")
+            }
+        })
+        .collect()
+}
+
+/// A line-by-line (nested values, multi-line strings) or word-by-word (long strings) diff, or
+/// `None` when a one-line `before -> after` says it better.
+fn structured_diff(
+    before: &Value,
+    after: &Value,
+    painter: &impl PainterLike,
+) -> Option<Vec<String>> {
+    let nested = |value: &Value| matches!(value, Value::List(_) | Value::Map(_));
+    let multiline = |value: &Value| value.as_str().is_some_and(|text| text.contains('\n'));
+    let long = |value: &Value| value.as_str().is_some_and(|text| text.len() > LONG_STRING);
+    if (nested(before) && nested(after)) || multiline(before) || multiline(after) {
+        let old = match before {
+            Value::String(text) => text.clone(),
+            other => display_value(other, true),
+        };
+        let new = match after {
+            Value::String(text) => text.clone(),
+            other => display_value(other, true),
+        };
+        let diff = TextDiff::from_lines(&old, &new);
+        return Some(
+            diff.iter_all_changes()
+                .map(|change| {
+                    let line = change.value().trim_end_matches('\n');
+                    match change.tag() {
+                        ChangeTag::Delete => painter.paint_str(RED, &format!("- {line}")),
+                        ChangeTag::Insert => painter.paint_str(GREEN, &format!("+ {line}")),
+                        ChangeTag::Equal => format!("  {line}"),
+                    }
+                })
+                .collect(),
+        );
+    }
+    if let (Value::String(old), Value::String(new)) = (before, after)
+        && (long(before) || long(after))
+    {
+        let diff = TextDiff::from_words(old, new);
+        let mut line = String::new();
+        for change in diff.iter_all_changes() {
+            match change.tag() {
+                ChangeTag::Delete => {
+                    line.push_str(&painter.paint_str(RED, &format!("[-{}-]", change.value())));
+                }
+                ChangeTag::Insert => {
+                    line.push_str(&painter.paint_str(GREEN, &format!("{{+{}+}}", change.value())));
+                }
+                ChangeTag::Equal => line.push_str(change.value()),
+            }
+        }
+        return Some(vec![line]);
+    }
+    None
+}
+
+fn render_findings(out: &mut String, plan: &Plan) {
+    let Some(findings) = plan
+        .policy
+        .get("findings")
+        .and_then(serde_json::Value::as_array)
+    else {
+        return;
+    };
+    if findings.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let _ = writeln!(out, "Policy findings:");
+    for finding in findings {
+        let field = |name: &str| {
+            finding
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let waived = finding.get("waived") == Some(&serde_json::Value::Bool(true));
+        let location = match (
+            finding.get("file").and_then(serde_json::Value::as_str),
+            finding.get("line"),
+        ) {
+            (Some(file), Some(line)) => format!(" ({file}:{line})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}[{}] {}: {}{}{location}",
+            field("severity"),
+            field("code"),
+            field("resource"),
+            field("message"),
+            if waived { " (waived)" } else { "" },
+        );
+    }
+}

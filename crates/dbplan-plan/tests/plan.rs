@@ -1,0 +1,943 @@
+//! The diff, the plan rules, the plan file and the renderings, on inline manifests planned
+//! against states built by recording earlier plans as applied.
+
+// Test helpers fail loudly on a broken fixture; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use dbplan_core::{Action, Kind};
+use dbplan_plan::render::{self, TextOptions};
+use dbplan_plan::{Staleness, StateRef, check_fresh, file};
+use dbplan_provider::{FakeProvider, Providers, RemoteObject};
+use dbplan_state::{Snapshot, Status};
+use support::{Run, applied, change, load, order, plan, plan_with};
+
+fn vpc(region: &str) -> String {
+    format!(
+        r#"
+apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanVpc
+metadata: {{name: main-vpc}}
+spec: {{region: {region}, ipRangeCidr: 10.10.0.0/20}}
+"#
+    )
+}
+
+fn cluster(size: &str, region: &str, annotations: &str) -> String {
+    format!(
+        r#"
+apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanDatabaseCluster
+metadata:
+  name: app-db
+  annotations: {{{annotations}}}
+spec:
+  clusterName: app-db
+  engine: pg
+  engineVersion: "16"
+  region: {region}
+  sizeSlug: {size}
+  nodeCount: 2
+  vpc: {{valueFrom: {{name: main-vpc}}}}
+"#
+    )
+}
+
+const FIREWALL: &str = r#"
+apiVersion: dbplan.io/v1
+kind: DigitalOceanDatabaseFirewall
+metadata: {name: app-db-sources}
+spec:
+  clusterId: {valueFrom: {kind: DigitalOceanDatabaseCluster, name: app-db}}
+  rules:
+    - {type: ip_addr, value: 10.10.0.0/20}
+"#;
+
+fn stack(size: &str, region: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("vpc.yaml", vpc(region)),
+        ("cluster.yaml", cluster(size, region, "")),
+        ("firewall.yaml", FIREWALL.to_owned()),
+    ]
+}
+
+fn borrowed<'a>(sources: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    sources
+        .iter()
+        .map(|(name, text)| (*name, text.as_str()))
+        .collect()
+}
+
+fn applied_stack(size: &str) -> Snapshot {
+    let sources = stack(size, "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    )
+}
+
+#[test]
+fn from_empty_everything_is_created_dependencies_first() {
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &Snapshot::default());
+    assert!(
+        plan.changes
+            .iter()
+            .all(|change| change.action == Action::Create)
+    );
+    assert_eq!(
+        order(&plan),
+        [
+            "create DigitalOceanVpc/main-vpc",
+            "create DigitalOceanDatabaseCluster/app-db",
+            "create DigitalOceanDatabaseFirewall/app-db-sources",
+        ]
+    );
+    let cluster = change(&plan, "DigitalOceanDatabaseCluster/app-db");
+    assert!(
+        cluster.after["vpc"].is_unknown(),
+        "the VPC id is known only after apply"
+    );
+    assert_eq!(
+        cluster.references["vpc"].address,
+        "DigitalOceanVpc/main-vpc"
+    );
+    assert_eq!(cluster.references["vpc"].output, "vpc_id");
+    let json: serde_json::Value = serde_json::from_str(&render::json(&plan)).unwrap();
+    let cluster_json = &json["resource_changes"][1];
+    assert_eq!(cluster_json["action"], "create");
+    assert_eq!(cluster_json["after_unknown"], serde_json::json!(["vpc"]));
+    assert_eq!(json["summary"]["create"], 3);
+    assert_eq!(json["format_version"], "1");
+}
+
+#[test]
+fn a_second_plan_after_apply_has_no_changes() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &state);
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert!(
+        plan.changes
+            .iter()
+            .all(|change| change.action == Action::NoOp)
+    );
+    assert!(render::text(&plan, TextOptions::default()).contains("No changes."));
+}
+
+#[test]
+fn a_new_size_is_an_update_in_place() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-4vcpu-8gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &state);
+    let cluster = change(&plan, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster.action, Action::Update);
+    assert_eq!(cluster.changed, ["size_slug"]);
+    assert!(cluster.replace_because.is_empty());
+    assert_eq!(
+        change(&plan, "DigitalOceanDatabaseFirewall/app-db-sources").action,
+        Action::NoOp
+    );
+    let text = render::text(&plan, TextOptions::default());
+    assert!(
+        text.contains(r#"~ size_slug = "db-s-2vcpu-4gb" -> "db-s-4vcpu-8gb""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-2vcpu-4gb", "sfo3");
+    let (set, graph) = load(&borrowed(&sources));
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    let plan = &planned.plan;
+    let cluster = change(plan, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster.action, Action::Replace);
+    // The region forces it, and so does the VPC: the new VPC's id is known only after apply.
+    assert_eq!(cluster.replace_because, ["region"]);
+    assert!(cluster.changed.contains(&"vpc".to_owned()));
+    assert_eq!(cluster.final_snapshot, Some(false));
+    // The firewall's cluster id is unknown until the new cluster exists, and it cannot change
+    // in place.
+    let firewall = change(plan, "DigitalOceanDatabaseFirewall/app-db-sources");
+    assert_eq!(firewall.action, Action::Replace);
+    assert_eq!(firewall.replace_because, ["cluster_id"]);
+    assert_eq!(
+        order(plan),
+        [
+            "delete DigitalOceanDatabaseFirewall/app-db-sources",
+            "delete DigitalOceanDatabaseCluster/app-db",
+            "delete DigitalOceanVpc/main-vpc",
+            "create DigitalOceanVpc/main-vpc",
+            "create DigitalOceanDatabaseCluster/app-db",
+            "create DigitalOceanDatabaseFirewall/app-db-sources",
+        ]
+    );
+    // Replacing a cluster is a mandatory finding (DB701) unless waived.
+    let finding = planned
+        .report
+        .findings
+        .iter()
+        .find(|finding| finding.code == "DB701")
+        .expect("DB701");
+    assert_eq!(finding.resource, "DigitalOceanDatabaseCluster/app-db");
+    assert!(finding.waived.is_none());
+    assert!(
+        finding.message.contains("region cannot change in place"),
+        "{}",
+        finding.message
+    );
+    assert_eq!(
+        plan.blocking_findings(),
+        1,
+        "{:#?}",
+        planned.report.findings
+    );
+    let text = render::text(plan, TextOptions::default());
+    assert!(
+        text.contains("-/+ DigitalOceanDatabaseCluster/app-db {"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"~ region = "nyc3" -> "sfo3" # forces replacement"#),
+        "{text}"
+    );
+    let markdown = render::markdown(plan);
+    let risk = markdown.split("#### Data-loss risk").nth(1).unwrap();
+    assert!(
+        risk.contains("| `DigitalOceanDatabaseCluster/app-db` | replace | `region` cannot change in place | **no** |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn a_waiver_lets_the_replacement_through() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = vec![
+        ("vpc.yaml", vpc("sfo3")),
+        (
+            "cluster.yaml",
+            cluster(
+                "db-s-2vcpu-4gb",
+                "sfo3",
+                r#""dbplan.io/waive.DB701": "moving to sfo3, data restored from backup; owner=alice""#,
+            ),
+        ),
+        ("firewall.yaml", FIREWALL.to_owned()),
+    ];
+    let (set, graph) = load(&borrowed(&sources));
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    let finding = planned
+        .report
+        .findings
+        .iter()
+        .find(|finding| finding.code == "DB701")
+        .unwrap();
+    assert!(finding.waived.as_deref().unwrap().contains("owner=alice"));
+    assert_eq!(planned.plan.blocking_findings(), 0);
+}
+
+#[test]
+fn removed_manifests_are_deleted_dependents_first() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let (set, graph) = load(&[]);
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    let plan = &planned.plan;
+    assert_eq!(
+        order(plan),
+        [
+            "delete DigitalOceanDatabaseFirewall/app-db-sources",
+            "delete DigitalOceanDatabaseCluster/app-db",
+            "delete DigitalOceanVpc/main-vpc",
+        ]
+    );
+    assert_eq!(plan.summary().delete, 3);
+    // Deleting the cluster is DB701; no manifest, no waiver recorded: blocking.
+    assert!(
+        planned
+            .report
+            .findings
+            .iter()
+            .any(|finding| finding.code == "DB701"
+                && finding.resource == "DigitalOceanDatabaseCluster/app-db"
+                && finding.waived.is_none())
+    );
+}
+
+#[test]
+fn a_waiver_recorded_in_state_allows_the_delete() {
+    let sources = vec![
+        ("vpc.yaml", vpc("nyc3")),
+        (
+            "cluster.yaml",
+            cluster(
+                "db-s-2vcpu-4gb",
+                "nyc3",
+                r#""dbplan.io/waive.DB701": "decommissioned, see ticket 42; owner=bob""#,
+            ),
+        ),
+    ];
+    let (set, graph) = load(&borrowed(&sources));
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let (set, graph) = load(&[]);
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    let finding = planned
+        .report
+        .findings
+        .iter()
+        .find(|finding| finding.code == "DB701")
+        .unwrap();
+    assert!(finding.waived.as_deref().unwrap().contains("ticket 42"));
+    assert_eq!(planned.plan.blocking_findings(), 0);
+}
+
+#[test]
+fn prevent_destroy_recorded_in_state_blocks_the_delete() {
+    let sources = vec![
+        ("vpc.yaml", vpc("nyc3")),
+        (
+            "cluster.yaml",
+            cluster(
+                "db-s-2vcpu-4gb",
+                "nyc3",
+                r#""dbplan.io/prevent-destroy": "true""#,
+            ),
+        ),
+    ];
+    let (set, graph) = load(&borrowed(&sources));
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    assert!(
+        state.resources["DigitalOceanDatabaseCluster/app-db"]
+            .lifecycle
+            .prevent_destroy
+    );
+    let (set, graph) = load(&borrowed(&sources[..1]));
+    let plan = plan(&set, &graph, &state);
+    let cluster = change(&plan, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster.action, Action::Delete);
+    assert!(
+        cluster
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("prevent-destroy")
+    );
+    assert_eq!(plan.blocked().len(), 1);
+    assert!(render::text(&plan, TextOptions::default()).contains("This plan is blocked"));
+    assert!(render::markdown(&plan).contains("This plan is blocked"));
+}
+
+const SERVER: &str = r#"
+apiVersion: dbplan.io/v1
+kind: PostgresServer
+metadata: {name: shared}
+spec: {host: 127.0.0.1, adminUser: postgres, sslmode: disable}
+"#;
+
+fn tenant(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: dbplan.io/v1
+kind: TenantDatabase
+metadata: {{name: {name}}}
+spec:
+  server: shared
+{extra}
+"#
+    )
+}
+
+#[test]
+fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
+    let kept = tenant("kept", "");
+    let dropped = tenant(
+        "dropped",
+        "  deletionProtection: false\n  dbDeletionPolicy: Delete\n  roleDeletionPolicy: Delete\n",
+    );
+    let guarded = tenant("guarded", "  dbDeletionPolicy: Delete\n");
+    let sources = [
+        ("server.yaml", SERVER),
+        ("kept.yaml", kept.as_str()),
+        ("dropped.yaml", dropped.as_str()),
+        ("guarded.yaml", guarded.as_str()),
+    ];
+    let (set, graph) = load(&sources);
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let (set, graph) = load(&sources[..1]);
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    let plan = &planned.plan;
+    assert_eq!(
+        change(plan, "TenantDatabase/kept/database").action,
+        Action::Orphan
+    );
+    assert_eq!(
+        change(plan, "TenantDatabase/kept/role").action,
+        Action::Orphan
+    );
+    assert!(
+        change(plan, "TenantDatabase/kept/database")
+            .blocked
+            .is_none()
+    );
+    assert_eq!(
+        change(plan, "TenantDatabase/dropped/database").action,
+        Action::Delete
+    );
+    assert!(
+        change(plan, "TenantDatabase/dropped/database")
+            .blocked
+            .is_none()
+    );
+    let guarded = change(plan, "TenantDatabase/guarded/database");
+    assert_eq!(guarded.action, Action::Delete);
+    assert!(
+        guarded
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("deletion protection")
+    );
+    // The role goes after the database that it owns.
+    let steps = order(plan);
+    let position = |step: &str| steps.iter().position(|s| s == step).unwrap();
+    assert!(
+        position("delete TenantDatabase/dropped/database")
+            < position("delete TenantDatabase/dropped/role")
+    );
+    assert_eq!(
+        plan.summary().orphan,
+        3,
+        "kept: database and role; guarded: its role"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render::json(plan)).unwrap();
+    assert_eq!(json["summary"]["orphan"], 3);
+    // An orphan loses no data: listed as a risk, never as DB701.
+    assert!(
+        !planned
+            .report
+            .findings
+            .iter()
+            .any(|finding| finding.code == "DB701"
+                && finding.resource.starts_with("TenantDatabase/kept"))
+    );
+    assert!(render::markdown(plan).contains("| `TenantDatabase/kept/database` | orphan |"));
+}
+
+#[test]
+fn renaming_a_tenant_database_replaces_it() {
+    let before = tenant("app", "  databaseName: app\n  deletionProtection: false\n");
+    let after = tenant("app", "  databaseName: app2\n  deletionProtection: false\n");
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", before.as_str())]);
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", after.as_str())]);
+    let plan = plan(&set, &graph, &state);
+    let database = change(&plan, "TenantDatabase/app/database");
+    assert_eq!(database.action, Action::Replace);
+    assert_eq!(database.replace_because, ["name"]);
+    // The owner is `<database_name>_user` unless set, so the role is renamed (replaced) too.
+    assert_eq!(
+        change(&plan, "TenantDatabase/app/role").action,
+        Action::Replace
+    );
+}
+
+fn aurora(version: &str, encrypted: bool) -> String {
+    format!(
+        r#"
+apiVersion: aws.project-planton.org/v1
+kind: AwsRdsCluster
+metadata: {{name: orders}}
+spec:
+  region: us-east-1
+  engine: aurora-postgresql
+  engineVersion: "{version}"
+  username: ordersadmin
+  password: {{secretEnv: ORDERS_DB_PASSWORD}}
+  storageEncrypted: {encrypted}
+  deletionProtection: false
+  skipFinalSnapshot: false
+  finalSnapshotIdentifier: orders-final
+  dbSubnetGroupName: existing-group
+"#
+    )
+}
+
+#[test]
+fn major_upgrades_and_turning_encryption_off_are_flagged() {
+    let env = vec![("ORDERS_DB_PASSWORD", "correct-horse")];
+    let original = aurora("15.4", true);
+    let (set, graph) = load(&[("orders.yaml", original.as_str())]);
+    let first = plan_with(
+        &set,
+        &graph,
+        &Snapshot::default(),
+        &Run {
+            env: env.clone(),
+            ..Run::default()
+        },
+    );
+    let state = applied(&first.plan, &Snapshot::default());
+
+    let upgraded = aurora("16.4", true);
+    let (set, graph) = load(&[("orders.yaml", upgraded.as_str())]);
+    let planned = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            env: env.clone(),
+            ..Run::default()
+        },
+    );
+    let cluster = change(&planned.plan, "AwsRdsCluster/orders/cluster");
+    assert_eq!(cluster.action, Action::Update, "{:?}", cluster.changed);
+    assert_eq!(cluster.changed, ["engine_version"]);
+    let finding = planned
+        .report
+        .findings
+        .iter()
+        .find(|f| f.code == "DB702")
+        .unwrap();
+    assert_eq!(finding.severity, dbplan_diagnostics::Severity::Warning);
+    assert!(
+        finding.message.contains("from major version 15 to 16"),
+        "{}",
+        finding.message
+    );
+
+    let decrypted = aurora("15.4", false);
+    let (set, graph) = load(&[("orders.yaml", decrypted.as_str())]);
+    let planned = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            env,
+            ..Run::default()
+        },
+    );
+    let cluster = change(&planned.plan, "AwsRdsCluster/orders/cluster");
+    assert_eq!(cluster.action, Action::Replace);
+    assert_eq!(cluster.replace_because, ["storage_encrypted"]);
+    assert_eq!(cluster.final_snapshot, Some(true));
+    let codes: Vec<_> = planned.report.findings.iter().map(|f| f.code).collect();
+    assert!(
+        codes.contains(&"DB703") && codes.contains(&"DB701"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_secret_never_appears_in_any_output_and_its_change_is_still_seen() {
+    const CANARY: &str = "canary-3f9d1c-not-for-output";
+    const ROLE_CANARY: &str = "canary-77aa02-role-password";
+    let manifest = aurora("16.4", true);
+    let (set, graph) = load(&[("orders.yaml", manifest.as_str())]);
+    let env = vec![("ORDERS_DB_PASSWORD", CANARY)];
+    let first = plan_with(
+        &set,
+        &graph,
+        &Snapshot::default(),
+        &Run {
+            env: env.clone(),
+            ..Run::default()
+        },
+    );
+    let mut state = applied(&first.plan, &Snapshot::default());
+    // A generated password recorded in state (as a tenant role's would be).
+    state
+        .resources
+        .get_mut("AwsRdsCluster/orders/cluster")
+        .unwrap()
+        .outputs
+        .insert(
+            "generated".into(),
+            dbplan_state::StateValue::sensitive(ROLE_CANARY),
+        );
+
+    // Same secret: no change. Another secret: an update of `password`, shown as sensitive.
+    let same = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            env: env.clone(),
+            ..Run::default()
+        },
+    );
+    assert!(!same.plan.has_changes(), "{:#?}", same.plan.changes);
+    let rotated_env = vec![("ORDERS_DB_PASSWORD", "canary-rotated-9e1")];
+    let rotated = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            env: rotated_env,
+            ..Run::default()
+        },
+    );
+    let cluster = change(&rotated.plan, "AwsRdsCluster/orders/cluster");
+    assert_eq!(cluster.action, Action::Update);
+    assert_eq!(cluster.changed, ["password"]);
+
+    let (empty_set, empty_graph) = load(&[]);
+    let destroy = plan_with(&empty_set, &empty_graph, &state, &Run::default());
+    for plan in [&first.plan, &same.plan, &rotated.plan, &destroy.plan] {
+        let outputs = [
+            render::text(
+                plan,
+                TextOptions {
+                    color: false,
+                    findings: true,
+                },
+            ),
+            render::text(
+                plan,
+                TextOptions {
+                    color: true,
+                    findings: true,
+                },
+            ),
+            render::markdown(plan),
+            render::json(plan),
+            file::to_file_text(plan),
+            format!("{plan:?}"),
+        ];
+        for output in outputs {
+            for canary in [CANARY, ROLE_CANARY, "canary-rotated-9e1"] {
+                assert!(!output.contains(canary), "a secret leaked:\n{output}");
+            }
+        }
+    }
+    assert!(render::text(&rotated.plan, TextOptions::default()).contains("(sensitive)"));
+}
+
+#[test]
+fn an_unset_secret_variable_is_a_warning_not_a_change() {
+    let manifest = aurora("16.4", true);
+    let (set, graph) = load(&[("orders.yaml", manifest.as_str())]);
+    let env = vec![("ORDERS_DB_PASSWORD", "some-password")];
+    let first = plan_with(
+        &set,
+        &graph,
+        &Snapshot::default(),
+        &Run {
+            env,
+            ..Run::default()
+        },
+    );
+    let state = applied(&first.plan, &Snapshot::default());
+    let planned = plan_with(&set, &graph, &state, &Run::default());
+    assert!(!planned.plan.has_changes());
+    assert_eq!(planned.diagnostics.len(), 1);
+    assert!(
+        planned.diagnostics[0]
+            .message
+            .contains("ORDERS_DB_PASSWORD")
+    );
+}
+
+#[test]
+fn refresh_reports_drift_and_plans_it_back() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let provider = FakeProvider::new(
+        "digitalocean",
+        [Kind::DigitalOceanDatabaseCluster, Kind::DigitalOceanVpc],
+    );
+    for address in [
+        "DigitalOceanDatabaseCluster/app-db",
+        "DigitalOceanVpc/main-vpc",
+    ] {
+        let recorded = &state.resources[address];
+        provider.put(
+            address,
+            RemoteObject {
+                provider_id: recorded.provider_id.clone(),
+                attributes: recorded
+                    .attributes
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.value.clone()))
+                    .collect(),
+            },
+        );
+    }
+    provider.set_attribute(
+        "DigitalOceanDatabaseCluster/app-db",
+        "size_slug",
+        serde_json::json!("db-s-1vcpu-2gb"),
+    );
+    provider.delete("DigitalOceanVpc/main-vpc");
+    let providers = Providers::new().with(provider);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4));
+    assert!(refreshed.errors.is_empty());
+    assert_eq!(refreshed.drift.len(), 2);
+    assert!(
+        refreshed.notices[0].contains("1 DigitalOceanDatabaseFirewall object not refreshed"),
+        "{:?}",
+        refreshed.notices
+    );
+
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let planned = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            refreshed: Some(&refreshed),
+            ..Run::default()
+        },
+    );
+    let plan = &planned.plan;
+    assert!(plan.refreshed);
+    // The VPC is gone: created again. The cluster's size was changed: set back, in place.
+    assert_eq!(
+        change(plan, "DigitalOceanVpc/main-vpc").action,
+        Action::Create
+    );
+    let cluster = change(plan, "DigitalOceanDatabaseCluster/app-db");
+    assert!(cluster.changed.contains(&"size_slug".to_owned()));
+    let text = render::text(plan, TextOptions::default());
+    assert!(text.contains("Objects changed outside dbplan:"), "{text}");
+    assert!(
+        text.contains(r#"~ size_slug = "db-s-2vcpu-4gb" -> "db-s-1vcpu-2gb""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("DigitalOceanVpc/main-vpc was deleted outside dbplan"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render::json(plan)).unwrap();
+    assert_eq!(
+        json["resource_drift"][0]["address"],
+        "DigitalOceanDatabaseCluster/app-db"
+    );
+}
+
+#[test]
+fn a_failed_read_is_an_error_of_the_refresh() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let provider = FakeProvider::new("digitalocean", [Kind::DigitalOceanVpc]);
+    provider.fail_reads("DigitalOceanVpc/main-vpc", "503 Service Unavailable");
+    let providers = Providers::new().with(provider);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4));
+    assert_eq!(refreshed.errors.len(), 1);
+    assert!(
+        refreshed.errors[0]
+            .to_string()
+            .contains("DigitalOceanVpc/main-vpc")
+    );
+}
+
+#[test]
+fn tainted_objects_are_replaced_and_pending_ones_adopted_or_created() {
+    let mut state = applied_stack("db-s-2vcpu-4gb");
+    state
+        .resources
+        .get_mut("DigitalOceanVpc/main-vpc")
+        .unwrap()
+        .status = Status::Tainted;
+    state
+        .resources
+        .get_mut("DigitalOceanDatabaseFirewall/app-db-sources")
+        .unwrap()
+        .status = Status::Pending;
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &state);
+    let vpc = change(&plan, "DigitalOceanVpc/main-vpc");
+    assert_eq!(vpc.action, Action::Replace);
+    assert!(vpc.note.as_deref().unwrap().contains("tainted"));
+    let firewall = change(&plan, "DigitalOceanDatabaseFirewall/app-db-sources");
+    assert_eq!(firewall.action, Action::Create);
+    assert!(firewall.note.as_deref().unwrap().contains("adopts"));
+}
+
+#[test]
+fn targets_bring_their_dependencies_and_nothing_else() {
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let planned = plan_with(
+        &set,
+        &graph,
+        &Snapshot::default(),
+        &Run {
+            targets: vec!["DigitalOceanDatabaseCluster/app-db".into()],
+            ..Run::default()
+        },
+    );
+    let addresses: Vec<_> = planned
+        .plan
+        .changes
+        .iter()
+        .map(|c| c.address.as_str())
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "DigitalOceanVpc/main-vpc",
+            "DigitalOceanDatabaseCluster/app-db"
+        ]
+    );
+
+    let error = dbplan_plan::make_plan(&dbplan_plan::PlanRequest {
+        set: &set,
+        graph: &graph,
+        state: &Snapshot::default(),
+        refreshed: None,
+        pack: &dbplan_policy::Pack::builtin(),
+        options: dbplan_policy::options::Snapshot::digitalocean(),
+        destroy: false,
+        targets: &["DigitalOceanDatabaseCluster/app-bd".to_owned()],
+        env: &|_| None,
+    })
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("did you mean DigitalOceanDatabaseCluster/app-db"),
+        "{error}"
+    );
+}
+
+#[test]
+fn destroy_deletes_everything_in_reverse_order() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-2vcpu-4gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let planned = plan_with(
+        &set,
+        &graph,
+        &state,
+        &Run {
+            destroy: true,
+            ..Run::default()
+        },
+    );
+    assert_eq!(planned.plan.summary().delete, 3);
+    assert_eq!(
+        order(&planned.plan)[0],
+        "delete DigitalOceanDatabaseFirewall/app-db-sources"
+    );
+}
+
+#[test]
+fn plan_files_round_trip_and_refuse_tampering_and_newer_versions() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-4vcpu-8gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &state);
+    let text = file::to_file_text(&plan);
+    let loaded = file::from_file_text(&text, "plan.out").unwrap();
+    assert_eq!(loaded.changes, plan.changes);
+    assert_eq!(loaded.apply_order, plan.apply_order);
+    assert_eq!(
+        render::text(&loaded, TextOptions::default()),
+        render::text(&plan, TextOptions::default())
+    );
+
+    let tampered = text.replace("db-s-4vcpu-8gb", "db-s-8vcpu-16gb");
+    let error = file::from_file_text(&tampered, "plan.out").unwrap_err();
+    assert!(error.to_string().contains("has been modified"), "{error}");
+
+    let newer = text.replace("\"file_version\": 1", "\"file_version\": 2");
+    let error = file::from_file_text(&newer, "plan.out").unwrap_err();
+    assert!(error.to_string().contains("newer dbplan"), "{error}");
+
+    let error = file::from_file_text("{}", "notes.json").unwrap_err();
+    assert!(
+        error.to_string().contains("not a dbplan plan file"),
+        "{error}"
+    );
+    let error = file::from_file_text("garbage", "notes.json").unwrap_err();
+    assert!(error.to_string().contains("not JSON"), "{error}");
+}
+
+#[test]
+fn a_saved_plan_is_stale_once_the_state_moves() {
+    let state = applied_stack("db-s-2vcpu-4gb");
+    let sources = stack("db-s-4vcpu-8gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let plan = plan(&set, &graph, &state);
+    let now = |lineage: &str, serial| StateRef {
+        lineage: lineage.to_owned(),
+        serial,
+    };
+    assert_eq!(
+        check_fresh(&plan, &now(&state.lineage, state.serial)),
+        Ok(())
+    );
+    assert!(matches!(
+        check_fresh(&plan, &now(&state.lineage, state.serial + 1)),
+        Err(Staleness::Serial { .. })
+    ));
+    assert!(matches!(
+        check_fresh(&plan, &now("another", state.serial)),
+        Err(Staleness::Lineage { .. })
+    ));
+
+    // Planned against an empty state that another apply has since filled.
+    let fresh = support::plan(&set, &graph, &Snapshot::default());
+    assert_eq!(check_fresh(&fresh, &now("", 0)), Ok(()));
+    assert_eq!(check_fresh(&fresh, &now("new-lineage", 0)), Ok(()));
+    let error = check_fresh(&fresh, &now("new-lineage", 3)).unwrap_err();
+    assert!(matches!(error, Staleness::StateCreated { .. }));
+    assert!(error.to_string().starts_with("saved plan is stale"));
+}
+
+#[test]
+fn markdown_stays_under_the_comment_limit_and_says_what_it_cut() {
+    // Four files: one YAML file holds at most 1,024 documents.
+    let files: Vec<String> = (0..4)
+        .map(|file| {
+            let mut text = String::new();
+            for index in file * 500..(file + 1) * 500 {
+                text.push_str(&format!(
+                    "---\napiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanVpc\nmetadata: {{name: vpc-{index:04}}}\nspec: {{region: nyc3, description: \"network number {index} with a long description\"}}\n"
+                ));
+            }
+            text
+        })
+        .collect();
+    let names = ["a.yaml", "b.yaml", "c.yaml", "d.yaml"];
+    let sources: Vec<(&str, &str)> = names
+        .iter()
+        .copied()
+        .zip(files.iter().map(String::as_str))
+        .collect();
+    let (set, graph) = load(&sources);
+    let plan = plan(&set, &graph, &Snapshot::default());
+    let markdown = render::markdown(&plan);
+    assert!(markdown.chars().count() <= render::MARKDOWN_LIMIT);
+    assert!(
+        markdown.contains("This comment was cut to stay under 65535 characters"),
+        "{}",
+        &markdown[markdown.len() - 500..]
+    );
+    assert!(markdown.starts_with("### dbplan plan\n\n**2000 to create"));
+    assert_eq!(markdown, render::markdown(&plan), "deterministic");
+}

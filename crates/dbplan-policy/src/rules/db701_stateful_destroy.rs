@@ -1,0 +1,95 @@
+//! ## What it does
+//! Blocks a plan that replaces or deletes an object holding data: an Aurora cluster, a
+//! DigitalOcean database cluster, a CloudNativePG cluster or database, a tenant database or its
+//! role. It fires on the plan, not in `lint`: a replacement follows from the difference between
+//! the manifests and the state (e.g. a changed `engine` or `storage_encrypted`), and a delete from
+//! a manifest that was removed.
+//!
+//! ## Why is this bad?
+//! Replacing a database cluster destroys it and creates an empty one; deleting it loses its data
+//! unless a final snapshot is taken. Both are easy to miss in a long plan, and both are
+//! irreversible. The plan shows every such change in its "data-loss risk" section; this rule
+//! makes a reviewer say, in the manifest, that it is intended.
+//!
+//! ## Example
+//! ```yaml
+//! # state: storage_encrypted: false; manifest:
+//! spec:
+//!   storage_encrypted: true   # forces a new cluster
+//! ```
+//!
+//! Use instead:
+//! ```yaml
+//! metadata:
+//!   annotations:
+//!     dbplan.io/waive.DB701: "re-created from snapshot rds:prod-2026-11-20; owner=alice"
+//! spec:
+//!   storage_encrypted: true
+//!   snapshot_identifier: rds:prod-2026-11-20
+//! ```
+//! For a resource removed from the manifests, the waiver must have been applied first (it is
+//! recorded in state), so deleting takes two reviewed changes. A deletion policy of `Orphan`
+//! leaves the object in place and does not trigger this rule.
+//!
+//! ## References
+//! - AWS, DeleteDBCluster: "When you delete a DB cluster, all automated backups for that DB
+//!   cluster are deleted and can't be recovered."
+//! - AWS, Modifying an Amazon Aurora DB cluster: "You can't modify an existing unencrypted DB
+//!   cluster to be encrypted" (the change needs a new cluster).
+//! - DigitalOcean API, Destroy a Database Cluster: "To destroy a specific database, send a
+//!   DELETE request to /v2/databases/$DATABASE_ID. A status of 204 will be given. This indicates
+//!   that the request was processed successfully, but that no response body is needed."
+
+use super::{Check, Rule};
+use crate::pack::Enforcement;
+use crate::plan::{PlanContext, PlanFindings};
+use dbplan_core::Action;
+
+pub(crate) const RULE: Rule = Rule {
+    code: "DB701",
+    id: "stateful-destroy",
+    summary: "the plan replaces or deletes an object that holds data",
+    default: Enforcement::Mandatory,
+    params: &[],
+    source: include_str!("db701_stateful_destroy.rs"),
+    check: Check::Plan(check),
+};
+
+fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
+    for (index, change) in context.changes.iter().enumerate() {
+        if !change.stateful {
+            continue;
+        }
+        let snapshot = match change.final_snapshot {
+            Some(true) => "a final snapshot is taken first",
+            Some(false) => "no final snapshot is taken",
+            None => "no backup is taken by dbplan",
+        };
+        match change.action {
+            Action::Replace => findings.fail(
+                index,
+                format!(
+                    "{} is replaced ({} cannot change in place): the object and its data are destroyed and an empty one is created; {snapshot}",
+                    change.address,
+                    change.replace_because.join(", ")
+                ),
+                format!(
+                    "if this is intended, add `dbplan.io/waive.DB701: \"<why; owner; date>\"` to {}/{}; otherwise keep the attribute as it is",
+                    change.kind, change.name
+                ),
+            ),
+            Action::Delete => findings.fail(
+                index,
+                format!(
+                    "{} is deleted with its data; {snapshot}",
+                    change.address
+                ),
+                format!(
+                    "to delete it, first apply the manifest with `dbplan.io/waive.DB701: \"<why; owner; date>\"`, then remove it; to keep the object, set its deletion policy to `Orphan`; or restore the manifest of {}/{}",
+                    change.kind, change.name
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
