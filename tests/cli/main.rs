@@ -7,6 +7,7 @@ mod architecture;
 mod examples;
 mod graph;
 mod lint;
+mod plan;
 mod planton;
 mod schema;
 mod state;
