@@ -2,7 +2,7 @@
 //! renderings, and update, replace and delete scenarios against a sled state seeded from an
 //! earlier plan (recorded as apply would record it).
 
-use crate::{dbplan, dirs, root, stderr, stdout};
+use crate::{dirs, root, stderr, stdout};
 use dbplan_state::{ResourceState, SledStore, StateStore, StateValue};
 use serde_json::Value;
 use std::path::Path;
@@ -374,9 +374,7 @@ fn no_secret_reaches_any_output_of_the_cli() {
     let manifest = dir.path().join("orders.yaml");
     std::fs::write(
         &manifest,
-        format!(
-            "apiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {{name: orders}}\nspec:\n  region: us-east-1\n  engine: aurora-postgresql\n  engineVersion: \"16.4\"\n  username: ordersadmin\n  password: {{secretEnv: ORDERS_PASSWORD}}\n  storageEncrypted: true\n  deletionProtection: true\n  finalSnapshotIdentifier: orders-final\n  dbSubnetGroupName: existing\n"
-        ),
+        "apiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {name: orders}\nspec:\n  region: us-east-1\n  engine: aurora-postgresql\n  engineVersion: \"16.4\"\n  username: ordersadmin\n  password: {secretEnv: ORDERS_PASSWORD}\n  storageEncrypted: true\n  deletionProtection: true\n  finalSnapshotIdentifier: orders-final\n  dbSubnetGroupName: existing\n",
     )
     .unwrap();
     // A literal where only `secretEnv` is allowed: refused, and not echoed.
