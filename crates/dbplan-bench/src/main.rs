@@ -6,6 +6,12 @@
 //! run (so peak memory is the run's own) and prints the median wall time of several runs and the
 //! peak resident memory.
 //!
+//! `plan 10 1000 10000` writes the same fleet, records it as applied in a sled state, changes
+//! 1% of the documents, and measures `plan --offline` (load, state, diff, policies, text).
+//!
+//! `prepare-plan N DIR` does the same set-up in `DIR` and keeps it, for `dbplan plan
+//! DIR/manifests --state DIR/state --offline` by hand.
+//!
 //! `generate N DIR` only writes the fleet (for measuring the `dbplan` binary by hand).
 
 use anyhow::{Context, bail};
@@ -197,6 +203,9 @@ enum Stage {
     Validate,
     /// Everything `dbplan lint` does: validate, then every policy.
     Lint,
+    /// Everything `dbplan plan --offline` does: validate, read the sled state, diff, policies,
+    /// render the text; `DIR` holds `manifests/` and `state/`.
+    Plan,
 }
 
 impl Stage {
@@ -205,6 +214,7 @@ impl Stage {
             Stage::Parse => "parse",
             Stage::Validate => "validate",
             Stage::Lint => "lint",
+            Stage::Plan => "plan",
         }
     }
 
@@ -213,6 +223,7 @@ impl Stage {
             "parse" => Some(Stage::Parse),
             "validate" => Some(Stage::Validate),
             "lint" => Some(Stage::Lint),
+            "plan" => Some(Stage::Plan),
             _ => None,
         }
     }
@@ -256,10 +267,159 @@ fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
             }
             (set.resources.len(), errors)
         }
+        Stage::Plan => {
+            let (set, graph, snapshot) = load_planned(dir)?;
+            let planned = plan(&set, &graph, &snapshot)?;
+            let text = dbplan_plan::render::text(&planned.plan, Default::default());
+            std::hint::black_box(text);
+            let changed = planned
+                .plan
+                .changes
+                .iter()
+                .filter(|change| change.action != dbplan_core::Action::NoOp)
+                .count();
+            (planned.plan.changes.len(), changed)
+        }
     };
     let elapsed = start.elapsed().as_secs_f64();
     println!("{elapsed} {} {items} {errors}", peak_rss_kib().unwrap_or(0));
     Ok(())
+}
+
+/// The manifests and the recorded state of a plan benchmark directory.
+fn load_planned(
+    dir: &Path,
+) -> anyhow::Result<(
+    dbplan_manifest::ManifestSet,
+    dbplan_graph::Graph,
+    dbplan_state::Snapshot,
+)> {
+    use dbplan_state::StateStore;
+    let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
+    let (graph, _) = dbplan_graph::build(&set);
+    let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
+    let snapshot = store.snapshot()?;
+    Ok((set, graph, snapshot))
+}
+
+fn plan(
+    set: &dbplan_manifest::ManifestSet,
+    graph: &dbplan_graph::Graph,
+    snapshot: &dbplan_state::Snapshot,
+) -> anyhow::Result<dbplan_plan::Planned> {
+    Ok(dbplan_plan::make_plan(&dbplan_plan::PlanRequest {
+        set,
+        graph,
+        state: snapshot,
+        refreshed: None,
+        pack: &dbplan_policy::Pack::builtin(),
+        options: dbplan_policy::options::Snapshot::digitalocean(),
+        destroy: false,
+        targets: &[],
+        env: &|_| None,
+    })?)
+}
+
+/// Records a plan as applied into the state, as the apply engine would: planned values,
+/// references resolved to (generated) outputs, generated outputs.
+fn record_applied(dir: &Path) -> anyhow::Result<()> {
+    use dbplan_state::{ResourceState, StateStore, StateValue};
+    let (set, graph, snapshot) = load_planned(dir)?;
+    let planned = plan(&set, &graph, &snapshot)?;
+    let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
+    let fake = |address: &str, output: &str| format!("{output}-of-{address}");
+    for change in &planned.plan.changes {
+        let mut resource = ResourceState::new(&change.address, change.kind.as_str());
+        resource.provider_id = Some(format!("id-{}", change.address));
+        for (name, value) in &change.after {
+            let json = value.to_json_exposed();
+            resource.attributes.insert(
+                name.clone(),
+                match value {
+                    dbplan_core::Value::Sensitive(_) => StateValue::sensitive(json),
+                    _ => StateValue::plain(json),
+                },
+            );
+        }
+        for (pointer, reference) in &change.references {
+            let resolved: serde_json::Value = if reference.output.contains("[*]") {
+                serde_json::json!([fake(&reference.address, &reference.output)])
+            } else {
+                fake(&reference.address, &reference.output).into()
+            };
+            match pointer.split_once('/') {
+                None => {
+                    resource
+                        .attributes
+                        .insert(pointer.clone(), StateValue::plain(resolved));
+                }
+                Some((top, _)) if reference.output.contains("[*]") => {
+                    // A `[*]` item is spliced into its list: here, a list of one.
+                    resource
+                        .attributes
+                        .insert(top.to_owned(), StateValue::plain(resolved));
+                }
+                Some((top, rest)) => {
+                    if let Some(slot) = resource
+                        .attributes
+                        .get_mut(top)
+                        .and_then(|value| value.value.pointer_mut(&format!("/{rest}")))
+                    {
+                        *slot = resolved;
+                    }
+                }
+            }
+        }
+        for output in change.kind.outputs() {
+            let value: serde_json::Value = if output.item_fields.is_empty() {
+                fake(&change.address, output.name).into()
+            } else {
+                let item: serde_json::Map<String, serde_json::Value> = output
+                    .item_fields
+                    .iter()
+                    .map(|field| {
+                        (
+                            (*field).to_owned(),
+                            fake(&change.address, &format!("{}.[*].{field}", output.name)).into(),
+                        )
+                    })
+                    .collect();
+                serde_json::json!([item])
+            };
+            resource
+                .outputs
+                .insert(output.name.to_owned(), StateValue::plain(value));
+        }
+        resource.dependencies = change.dependencies.clone();
+        resource.lifecycle = change.lifecycle.clone();
+        store.put(&resource)?;
+    }
+    Ok(())
+}
+
+/// Changes 1% of the documents (at least one): the backup retention of Aurora clusters.
+fn change_one_percent(dir: &Path, documents: usize) -> anyhow::Result<usize> {
+    let mut remaining = (documents / 100).max(1);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("manifests"))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    let mut changed = 0;
+    for path in paths {
+        let mut text = std::fs::read_to_string(&path)?;
+        while remaining > 0 && text.contains("backupRetentionPeriod: 14\n") {
+            text = text.replacen(
+                "backupRetentionPeriod: 14\n",
+                "backupRetentionPeriod: 21\n",
+                1,
+            );
+            remaining -= 1;
+            changed += 1;
+        }
+        std::fs::write(&path, text)?;
+    }
+    Ok(changed)
 }
 
 fn measure(stage: Stage, dir: &Path, label: &str, runs: usize) -> anyhow::Result<()> {
@@ -288,10 +448,10 @@ fn measure(stage: Stage, dir: &Path, label: &str, runs: usize) -> anyhow::Result
         "{:<8} {label}  {:>6} {}  median {:>8.1} ms  min {:>8.1} ms  max {:>8.1} ms  peak RSS {:>7.1} MiB  errors {}",
         stage.name(),
         fields.get(2).unwrap_or(&"?"),
-        if stage == Stage::Parse {
-            "documents"
-        } else {
-            "resources"
+        match stage {
+            Stage::Parse => "documents",
+            Stage::Plan => "objects",
+            _ => "resources",
         },
         median * 1000.0,
         times[0] * 1000.0,
@@ -325,7 +485,7 @@ fn main() -> anyhow::Result<()> {
             let stage = args
                 .get(1)
                 .and_then(|stage| Stage::parse(stage))
-                .context("run-once parse|validate|lint DIR")?;
+                .context("run-once parse|validate|lint|plan DIR")?;
             run_once(
                 stage,
                 &PathBuf::from(args.get(2).context("run-once STAGE DIR")?),
@@ -367,8 +527,43 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some("prepare-plan") => {
+            let count: usize = args.get(1).context("prepare-plan N DIR")?.parse()?;
+            let dir = PathBuf::from(args.get(2).context("prepare-plan N DIR")?);
+            std::fs::create_dir_all(dir.join("manifests"))?;
+            let documents = fleet(count, &dir.join("manifests"))?;
+            record_applied(&dir)?;
+            let changed = change_one_percent(&dir, documents)?;
+            eprintln!(
+                "wrote {documents} documents to {}/manifests, recorded them in {}/state, changed {changed}",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Some("plan") => {
+            for size in sizes(&args[1..])? {
+                let dir = tempfile::tempdir()?;
+                std::fs::create_dir(dir.path().join("manifests"))?;
+                let documents = fleet(size, &dir.path().join("manifests"))?;
+                let start = Instant::now();
+                record_applied(dir.path())?;
+                let changed = change_one_percent(dir.path(), documents)?;
+                eprintln!(
+                    "setup: {documents} documents recorded as applied in {:.1} s; {changed} changed",
+                    start.elapsed().as_secs_f64()
+                );
+                measure(
+                    Stage::Plan,
+                    dir.path(),
+                    &format!("{documents:>6} documents"),
+                    runs,
+                )?;
+            }
+            Ok(())
+        }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | generate N DIR | generate-lint N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

@@ -75,7 +75,8 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .refreshed
         .map_or(request.state, |refreshed| &refreshed.snapshot);
     let desired_set = desired::desired(request.set, request.graph, request.env);
-    let (desired, state_scope) = narrow(&desired_set.objects, effective, request.targets)?;
+    let diagnostics = desired_set.diagnostics;
+    let (desired, state_scope) = narrow(desired_set.objects, effective, request.targets)?;
     let fingerprints = match request.refreshed {
         Some(refreshed) => refreshed.fingerprints.clone(),
         None => refresh::recorded_fingerprints(request.state),
@@ -99,11 +100,11 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
             part: change.part.clone(),
             action: change.action,
             stateful: change.stateful,
-            replace_because: change.replace_because.clone(),
-            before: change.before.clone(),
-            after: change.after.clone(),
+            replace_because: &change.replace_because,
+            before: &change.before,
+            after: &change.after,
             final_snapshot: change.final_snapshot,
-            recorded_waivers: change.waivers.clone(),
+            recorded_waivers: &change.waivers,
         })
         .collect();
     let plan_report = dbplan_policy::check_plan(request.set, &planned, request.pack);
@@ -137,25 +138,25 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     Ok(Planned {
         plan,
         report,
-        diagnostics: desired_set.diagnostics,
+        diagnostics,
     })
 }
 
 /// Narrows the desired objects to the targets and their dependencies, and the state to the
 /// targeted addresses. Without targets, everything.
 fn narrow(
-    objects: &[Desired],
+    objects: Vec<Desired>,
     state: &Snapshot,
     targets: &[String],
 ) -> Result<(Vec<Desired>, Option<BTreeSet<String>>), PlanError> {
     if targets.is_empty() {
-        return Ok((objects.to_vec(), None));
+        return Ok((objects, None));
     }
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut scope: BTreeSet<String> = BTreeSet::new();
     for target in targets {
         let mut found = false;
-        for object in objects {
+        for object in &objects {
             if diff::matches_target(&object.address, target) {
                 wanted.insert(object.address.to_string());
                 found = true;
@@ -201,10 +202,10 @@ fn narrow(
         }
     }
     scope.extend(wanted.iter().cloned());
+    drop(by_address);
     let narrowed = objects
-        .iter()
+        .into_iter()
         .filter(|object| wanted.contains(&object.address.to_string()))
-        .cloned()
         .collect();
     Ok((narrowed, Some(scope)))
 }

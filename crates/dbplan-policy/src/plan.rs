@@ -16,9 +16,9 @@ use dbplan_manifest::schema::escape;
 use dbplan_manifest::{ManifestSet, Resource};
 use std::collections::BTreeMap;
 
-/// One change of a plan, as the plan rules see it.
+/// One change of a plan, as the plan rules see it (borrowing the plan's values).
 #[derive(Clone, Debug)]
-pub struct PlannedChange {
+pub struct PlannedChange<'a> {
     /// `Kind/name[/part]`.
     pub address: String,
     pub kind: Kind,
@@ -28,20 +28,20 @@ pub struct PlannedChange {
     pub action: Action,
     /// Whether the object holds data (a cluster, a database, a role).
     pub stateful: bool,
-    pub replace_because: Vec<String>,
+    pub replace_because: &'a [String],
     /// Attributes as recorded (after refresh); empty for a create.
-    pub before: BTreeMap<String, Value>,
+    pub before: &'a BTreeMap<String, Value>,
     /// Attributes as planned; empty for a delete.
-    pub after: BTreeMap<String, Value>,
+    pub after: &'a BTreeMap<String, Value>,
     /// For a delete of a stateful object: whether a final snapshot or backup is taken.
     pub final_snapshot: Option<bool>,
     /// `dbplan.io/waive.<CODE>` reasons recorded in state at the last apply.
-    pub recorded_waivers: BTreeMap<String, String>,
+    pub recorded_waivers: &'a BTreeMap<String, String>,
 }
 
 /// The read-only input of a plan rule.
 pub struct PlanContext<'a> {
-    pub changes: &'a [PlannedChange],
+    pub changes: &'a [PlannedChange<'a>],
 }
 
 /// What one plan rule found: (index of the change, message, help).
@@ -58,7 +58,7 @@ impl PlanFindings {
 }
 
 /// Runs the plan rules of a pack over the planned changes.
-pub fn check_plan(set: &ManifestSet, changes: &[PlannedChange], pack: &Pack) -> Report {
+pub fn check_plan(set: &ManifestSet, changes: &[PlannedChange<'_>], pack: &Pack) -> Report {
     let mut findings = Vec::new();
     let context = PlanContext { changes };
     for rule in RULES {
@@ -94,7 +94,7 @@ pub fn check_plan(set: &ManifestSet, changes: &[PlannedChange], pack: &Pack) -> 
 
 fn finding(
     set: &ManifestSet,
-    change: &PlannedChange,
+    change: &PlannedChange<'_>,
     rule: &Rule,
     enforcement: Enforcement,
     message: String,
