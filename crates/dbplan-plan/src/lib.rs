@@ -76,7 +76,12 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .map_or(request.state, |refreshed| &refreshed.snapshot);
     let desired_set = desired::desired(request.set, request.graph, request.env);
     let diagnostics = desired_set.diagnostics;
-    let (desired, state_scope) = narrow(desired_set.objects, effective, request.targets)?;
+    let (desired, state_scope) = narrow(
+        desired_set.objects,
+        effective,
+        request.targets,
+        request.destroy,
+    )?;
     let fingerprints = match request.refreshed {
         Some(refreshed) => refreshed.fingerprints.clone(),
         None => refresh::recorded_fingerprints(request.state),
@@ -143,11 +148,14 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
 }
 
 /// Narrows the desired objects to the targets and their dependencies, and the state to the
-/// targeted addresses. Without targets, everything.
+/// targeted addresses. With `--destroy`, the state scope is the targets and what depends on
+/// them (a dependent cannot outlive what it needs), never their dependencies. Without targets,
+/// everything.
 fn narrow(
     objects: Vec<Desired>,
     state: &Snapshot,
     targets: &[String],
+    destroy: bool,
 ) -> Result<(Vec<Desired>, Option<BTreeSet<String>>), PlanError> {
     if targets.is_empty() {
         return Ok((objects, None));
@@ -185,8 +193,18 @@ fn narrow(
             });
         }
     }
-    // Dependencies of the targets come along (they must exist first); objects are in
-    // dependency order, so walking backwards reaches every transitive dependency.
+    if destroy {
+        let mut stack: Vec<String> = scope.iter().cloned().collect();
+        while let Some(address) = stack.pop() {
+            for (dependent, resource) in &state.resources {
+                if resource.dependencies.contains(&address) && scope.insert(dependent.clone()) {
+                    stack.push(dependent.clone());
+                }
+            }
+        }
+        return Ok((Vec::new(), Some(scope)));
+    }
+    // Dependencies of the targets come along (they must exist first).
     let by_address: BTreeMap<String, &Desired> = objects
         .iter()
         .map(|object| (object.address.to_string(), object))

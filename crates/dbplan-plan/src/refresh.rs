@@ -78,10 +78,8 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
         let provider = kind.and_then(|kind| providers.for_kind(kind));
         match (kind, provider) {
             (Some(kind), Some(provider)) => {
-                let (_, part) = address
-                    .split_once('/')
-                    .map(|(_, rest)| (rest, rest.split_once('/').map(|(_, part)| part)))
-                    .unwrap_or_default();
+                // `Kind/name/part`: the part is whatever follows the second slash.
+                let part = address.splitn(3, '/').nth(2);
                 requests.push((
                     provider,
                     ReadRequest {

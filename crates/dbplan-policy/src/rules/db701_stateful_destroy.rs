@@ -65,13 +65,20 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
             Some(false) => "no final snapshot is taken",
             None => "no backup is taken by dbplan",
         };
+        let why = if change.replace_because.is_empty() {
+            "an earlier apply failed part-way through it".to_owned()
+        } else {
+            format!(
+                "{} cannot change in place",
+                change.replace_because.join(", ")
+            )
+        };
         match change.action {
             Action::Replace => findings.fail(
                 index,
                 format!(
-                    "{} is replaced ({} cannot change in place): the object and its data are destroyed and an empty one is created; {snapshot}",
-                    change.address,
-                    change.replace_because.join(", ")
+                    "{} is replaced ({why}): the object and its data are destroyed and an empty one is created; {snapshot}",
+                    change.address
                 ),
                 format!(
                     "if this is intended, add `dbplan.io/waive.DB701: \"<why; owner; date>\"` to {}/{}; otherwise keep the attribute as it is",
