@@ -941,3 +941,47 @@ fn markdown_stays_under_the_comment_limit_and_says_what_it_cut() {
     assert!(markdown.starts_with("### dbplan plan\n\n**2000 to create"));
     assert_eq!(markdown, render::markdown(&plan), "deterministic");
 }
+
+#[test]
+fn nested_values_and_long_strings_are_diffed_line_by_line_and_word_by_word() {
+    let description = "Private network for the application databases of the payments team";
+    let original = format!(
+        "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanVpc\nmetadata: {{name: main-vpc}}\nspec: {{region: nyc3, description: \"{description}\"}}\n---\n{}",
+        cluster("db-s-2vcpu-4gb", "nyc3", "")
+    );
+    let (set, graph) = load(&[("all.yaml", original.as_str())]);
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let changed = original
+        .replace("of the payments team", "of the payments and billing teams")
+        .replace(
+            "nodeCount: 2",
+            "nodeCount: 2\n  tags: [env-prod, team-payments]",
+        );
+    let (set, graph) = load(&[("all.yaml", changed.as_str())]);
+    let plan = plan(&set, &graph, &state);
+    let text = render::text(&plan, TextOptions::default());
+    assert!(
+        text.contains("of the payments [-team-]{+and billing teams+}"),
+        "a long string is diffed word by word:\n{text}"
+    );
+    assert!(
+        text.contains("+ tags = ["),
+        "an attribute not recorded before is added:\n{text}"
+    );
+    let markdown = render::markdown(&plan);
+    assert!(markdown.contains("~ description ="), "{markdown}");
+
+    let with_tags = changed.replace("team-payments]", "team-payments, tier-1]");
+    let state = applied(&plan, &state);
+    let (set, graph) = load(&[("all.yaml", with_tags.as_str())]);
+    let text = render::text(&support::plan(&set, &graph, &state), TextOptions::default());
+    assert!(text.contains("~ tags ="), "{text}");
+    assert!(
+        text.contains("-   \"team-payments\""),
+        "a list is diffed line by line:\n{text}"
+    );
+    assert!(text.contains("+   \"tier-1\""), "{text}");
+}

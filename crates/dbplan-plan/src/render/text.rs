@@ -237,11 +237,17 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &impl Pa
             let width = change.changed.iter().map(String::len).max().unwrap_or(0);
             for name in &change.changed {
                 let forces = change.replace_because.contains(name);
+                // An attribute that was not recorded is added, not changed.
+                let (sign, color) = if change.before.contains_key(name) {
+                    ("~", YELLOW)
+                } else {
+                    ("+", GREEN)
+                };
                 attribute_line(
                     out,
                     painter,
-                    "~",
-                    YELLOW,
+                    sign,
+                    color,
                     name,
                     width,
                     change.before.get(name),
@@ -382,16 +388,22 @@ fn structured_diff(
         && (long(before) || long(after))
     {
         let diff = TextDiff::from_words(old, new);
-        let mut line = String::new();
+        // Runs of the same tag are joined, so that an inserted phrase reads as one `{+…+}`.
+        let mut runs: Vec<(ChangeTag, String)> = Vec::new();
         for change in diff.iter_all_changes() {
-            match change.tag() {
-                ChangeTag::Delete => {
-                    line.push_str(&painter.paint_str(RED, &format!("[-{}-]", change.value())));
-                }
+            match runs.last_mut() {
+                Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+                _ => runs.push((change.tag(), change.value().to_owned())),
+            }
+        }
+        let mut line = String::new();
+        for (tag, text) in runs {
+            match tag {
+                ChangeTag::Delete => line.push_str(&painter.paint_str(RED, &format!("[-{text}-]"))),
                 ChangeTag::Insert => {
-                    line.push_str(&painter.paint_str(GREEN, &format!("{{+{}+}}", change.value())));
+                    line.push_str(&painter.paint_str(GREEN, &format!("{{+{text}+}}")));
                 }
-                ChangeTag::Equal => line.push_str(change.value()),
+                ChangeTag::Equal => line.push_str(&text),
             }
         }
         return Some(vec![line]);
