@@ -322,6 +322,21 @@ fn a_saved_plan_is_shown_refused_when_tampered_and_warned_when_stale() {
     );
     let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(json["summary"]["update"], 1);
+
+    // While another process holds the state, the plan is still shown.
+    let _lock = dbplan_state::StateLock::acquire(
+        Path::new(&state),
+        dbplan_state::LockInfo::current("dbplan apply"),
+    )
+    .unwrap();
+    let output = run(&["show", &out_arg, "--state", &state]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot tell whether the plan is stale"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("size_slug"));
 }
 
 #[test]

@@ -15,13 +15,21 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
             return Ok(exit::ERROR);
         }
     };
-    let snapshot = super::plan::read_state(state, "dbplan show")?;
-    let current = StateRef {
-        lineage: snapshot.lineage.clone(),
-        serial: snapshot.serial,
-    };
-    if let Err(stale) = check_fresh(&plan, &current) {
-        eprintln!("warning: {stale} (shown anyway; `dbplan apply` will refuse it)");
+    // Showing a plan does not need the state: when it cannot be read (e.g. an apply holds
+    // it), the plan is still shown, with the staleness left unchecked.
+    match super::plan::read_state(state, "dbplan show") {
+        Ok(snapshot) => {
+            let current = StateRef {
+                lineage: snapshot.lineage.clone(),
+                serial: snapshot.serial,
+            };
+            if let Err(stale) = check_fresh(&plan, &current) {
+                eprintln!("warning: {stale} (shown anyway; `dbplan apply` will refuse it)");
+            }
+        }
+        Err(error) => {
+            eprintln!("warning: cannot tell whether the plan is stale: {error:#} (shown anyway)")
+        }
     }
     let rendered = match format {
         super::plan::Format::Text => render::text(
