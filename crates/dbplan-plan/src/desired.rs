@@ -10,7 +10,6 @@ use dbplan_core::{Kind, ResourceAddress, Secret, Value};
 use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::{EdgeReason, Graph, GraphNode, Part};
 use dbplan_manifest::{ManifestSet, Resource, Spec};
-use dbplan_policy::WAIVER_PREFIX;
 use dbplan_state::{DeletionPolicy, Lifecycle};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -205,15 +204,7 @@ fn object(
         secrets,
         dependencies,
         lifecycle: lifecycle(resource, &node.part),
-        waivers: resource
-            .metadata
-            .annotations
-            .iter()
-            .filter_map(|(key, reason)| {
-                let code = key.strip_prefix(WAIVER_PREFIX)?;
-                (!reason.trim().is_empty()).then(|| (code.to_owned(), reason.trim().to_owned()))
-            })
-            .collect(),
+        waivers: dbplan_policy::resource_waivers(resource),
     }
 }
 
@@ -433,20 +424,6 @@ pub(crate) fn set_at(values: &mut BTreeMap<String, Value>, pointer: &str, new: V
         };
     }
     *current = new;
-}
-
-/// The value at a pointer, if any.
-pub(crate) fn get_at<'a>(values: &'a BTreeMap<String, Value>, pointer: &str) -> Option<&'a Value> {
-    let mut segments = pointer.split('/');
-    let mut current = values.get(segments.next()?)?;
-    for segment in segments {
-        current = match current {
-            Value::Map(map) => map.get(segment)?,
-            Value::List(list) => list.get(segment.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 /// The value at a pointer, mutably.

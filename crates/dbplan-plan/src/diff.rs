@@ -3,7 +3,7 @@
 //! Pure and deterministic: no I/O, no clock, no environment; the same input gives the same
 //! changes in the same order.
 
-use crate::desired::{Desired, get_at, get_at_mut, set_at};
+use crate::desired::{Desired, get_at_mut, set_at};
 use crate::knowledge;
 use crate::model::{Change, Step};
 use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
@@ -466,9 +466,4 @@ fn order(changes: Vec<Change>) -> DiffOutput {
 pub fn matches_target(address: &ResourceAddress, target: &str) -> bool {
     let text = address.to_string();
     text == target || address.root().to_string() == target
-}
-
-/// For tests and renderers: the value at an attribute pointer.
-pub fn value_at<'a>(values: &'a BTreeMap<String, Value>, pointer: &str) -> Option<&'a Value> {
-    get_at(values, pointer)
 }

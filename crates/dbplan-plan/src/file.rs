@@ -102,8 +102,8 @@ fn checksum(text: &str) -> String {
 }
 
 /// The plan file's text.
-pub fn to_file_text(plan: &Plan) -> String {
-    let body = serde_json::to_value(wire::encode(plan, Audience::File)).unwrap_or_default();
+pub fn to_file_text(plan: &Plan) -> Result<String, serde_json::Error> {
+    let body = serde_json::to_value(wire::encode(plan, Audience::File))?;
     let body_text = body.to_string();
     let envelope = serde_json::json!({
         "format": FORMAT,
@@ -111,19 +111,19 @@ pub fn to_file_text(plan: &Plan) -> String {
         "checksum": checksum(&body_text),
         "plan": body,
     });
-    let mut text = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&envelope)?;
     text.push('\n');
-    text
+    Ok(text)
 }
 
 /// Writes a plan file (mode 0600: it names the objects and the environment variables that
 /// hold their secrets).
 pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
-    let text = to_file_text(plan);
     let error = |source| PlanFileError::Write {
         path: path.display().to_string(),
         source,
     };
+    let text = to_file_text(plan).map_err(|serialise| error(std::io::Error::other(serialise)))?;
     let temporary = path.with_extension("tmp-dbplan");
     write_private(&temporary, text.as_bytes()).map_err(error)?;
     std::fs::rename(&temporary, path).map_err(error)

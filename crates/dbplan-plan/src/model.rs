@@ -77,11 +77,6 @@ pub struct Change {
 }
 
 impl Change {
-    /// Whether the object's data is lost by this change.
-    pub fn loses_data(&self) -> bool {
-        self.stateful && matches!(self.action, Action::Replace | Action::Delete)
-    }
-
     /// Whether the change touches data at all (the "data-loss risk" section of a review lists
     /// these: a replace, a delete or an orphan of an object holding data).
     pub fn is_data_risk(&self) -> bool {

@@ -132,32 +132,43 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
 }
 
 fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: RemoteObject) {
-    refreshed.fingerprints.insert(
-        request.address.clone(),
-        fingerprint(remote.provider_id.as_deref(), &remote.attributes),
-    );
     let Some(resource) = refreshed.snapshot.resources.get_mut(&request.address) else {
         return;
     };
+    // Only what state records in plain is compared, fingerprinted and replaced. A secret is
+    // never compared (a provider cannot read it back), and an attribute the provider returns
+    // but dbplan never recorded is not dbplan's to report: it may be a secret (a connection
+    // password), which must not reach a drift report or a plan file.
+    let compared: BTreeMap<String, serde_json::Value> = remote
+        .attributes
+        .into_iter()
+        .filter(|(name, _)| {
+            resource
+                .attributes
+                .get(name)
+                .is_some_and(|recorded| !recorded.sensitive)
+        })
+        .collect();
+    refreshed.fingerprints.insert(
+        request.address.clone(),
+        fingerprint(remote.provider_id.as_deref(), &compared),
+    );
     let mut drifted = Vec::new();
-    for (name, remote_value) in &remote.attributes {
-        match resource.attributes.get(name) {
-            // Secrets are neither compared nor replaced: a provider cannot read them back.
-            Some(recorded) if recorded.sensitive => continue,
-            Some(recorded) if &recorded.value == remote_value => continue,
-            recorded => {
-                drifted.push(DriftedAttribute {
-                    name: name.clone(),
-                    recorded: recorded
-                        .map(|value| value.value.clone())
-                        .unwrap_or(serde_json::Value::Null),
-                    remote: remote_value.clone(),
-                });
-                resource
-                    .attributes
-                    .insert(name.clone(), StateValue::plain(remote_value.clone()));
-            }
+    for (name, remote_value) in compared {
+        let Some(recorded) = resource.attributes.get(&name) else {
+            continue;
+        };
+        if recorded.value == remote_value {
+            continue;
         }
+        drifted.push(DriftedAttribute {
+            name: name.clone(),
+            recorded: recorded.value.clone(),
+            remote: remote_value.clone(),
+        });
+        resource
+            .attributes
+            .insert(name, StateValue::plain(remote_value));
     }
     if resource.status == Status::Pending {
         // The interrupted create did reach the provider: the object exists.

@@ -618,7 +618,7 @@ fn a_secret_never_appears_in_any_output_and_its_change_is_still_seen() {
             ),
             render::markdown(plan),
             render::json(plan),
-            file::to_file_text(plan),
+            file::to_file_text(plan).unwrap(),
             format!("{plan:?}"),
         ];
         for output in outputs {
@@ -683,6 +683,13 @@ fn refresh_reports_drift_and_plans_it_back() {
         "DigitalOceanDatabaseCluster/app-db",
         "size_slug",
         serde_json::json!("db-s-1vcpu-2gb"),
+    );
+    // A value the provider returns but state never recorded (here a password) is not drift,
+    // and so never reaches a report.
+    provider.set_attribute(
+        "DigitalOceanDatabaseCluster/app-db",
+        "password",
+        serde_json::json!("canary-5d2e-remote-password"),
     );
     provider.delete("DigitalOceanVpc/main-vpc");
     let providers = Providers::new().with(provider);
@@ -851,7 +858,7 @@ fn plan_files_round_trip_and_refuse_tampering_and_newer_versions() {
     let sources = stack("db-s-4vcpu-8gb", "nyc3");
     let (set, graph) = load(&borrowed(&sources));
     let plan = plan(&set, &graph, &state);
-    let text = file::to_file_text(&plan);
+    let text = file::to_file_text(&plan).unwrap();
     let loaded = file::from_file_text(&text, "plan.out").unwrap();
     assert_eq!(loaded.changes, plan.changes);
     assert_eq!(loaded.apply_order, plan.apply_order);

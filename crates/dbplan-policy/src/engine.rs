@@ -108,6 +108,21 @@ impl Report {
     }
 }
 
+/// The waivers a resource carries: code → reason, for every `dbplan.io/waive.<CODE>` annotation
+/// with a non-empty reason (those without one are reported by DB001 instead).
+pub fn resource_waivers(resource: &dbplan_manifest::Resource) -> BTreeMap<String, String> {
+    resource
+        .metadata
+        .annotations
+        .iter()
+        .filter_map(|(key, reason)| {
+            let code = key.strip_prefix(WAIVER_PREFIX)?;
+            let reason = reason.trim();
+            (!reason.is_empty()).then(|| (code.to_owned(), reason.to_owned()))
+        })
+        .collect()
+}
+
 struct Waiver {
     reason: String,
     key_span: Span,

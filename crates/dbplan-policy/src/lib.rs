@@ -28,7 +28,7 @@ mod rules;
 
 pub use context::{Context, Findings};
 pub use doc::{RuleDoc, explain, rules_markdown};
-pub use engine::{Counts, Finding, Report, WAIVER_PREFIX, lint};
+pub use engine::{Counts, Finding, Report, WAIVER_PREFIX, lint, resource_waivers};
 pub use pack::{Enforcement, Pack};
 pub use plan::{PlanContext, PlanFindings, PlannedChange, check_plan, major_version};
 pub use rules::{Check, RULES, Rule, RuleParam, rule};

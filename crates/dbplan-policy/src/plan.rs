@@ -7,13 +7,13 @@
 //! the manifests, from the waivers recorded in state when it was last applied: deleting a
 //! protected resource takes two reviewed steps (waive and apply, then remove).
 
-use crate::engine::{Finding, Report, WAIVER_PREFIX};
+use crate::engine::{Finding, Report, WAIVER_PREFIX, resource_waivers};
 use crate::pack::{Enforcement, Pack};
 use crate::rules::{Check, RULES, Rule};
 use dbplan_core::{Action, Kind, Value};
 use dbplan_diagnostics::Severity;
+use dbplan_manifest::ManifestSet;
 use dbplan_manifest::schema::escape;
-use dbplan_manifest::{ManifestSet, Resource};
 use std::collections::BTreeMap;
 
 /// One change of a plan, as the plan rules see it (borrowing the plan's values).
@@ -105,7 +105,7 @@ fn finding(
     });
     let key = format!("{WAIVER_PREFIX}{}", rule.code);
     let waived = match resource {
-        Some(resource) => waiver(resource, &key),
+        Some(resource) => resource_waivers(resource).remove(rule.code),
         None => change
             .recorded_waivers
             .get(rule.code)
@@ -137,15 +137,6 @@ fn finding(
         waived,
         undecidable: false,
     }
-}
-
-fn waiver(resource: &Resource, key: &str) -> Option<String> {
-    resource
-        .metadata
-        .annotations
-        .get(key)
-        .filter(|reason| !reason.trim().is_empty())
-        .map(|reason| reason.trim().to_owned())
 }
 
 /// The major version of an engine version: the first number from PostgreSQL 10 on (`16.4` →

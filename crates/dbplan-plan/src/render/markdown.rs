@@ -4,7 +4,7 @@
 //! GitHub refuses comments over 65,536 characters, so the text is cut, always at the same
 //! place for the same plan, with a note saying what was left out.
 
-use super::text::{Plain, headline, render_change, symbol};
+use super::text::{Painter, headline, render_change, symbol};
 use crate::model::{DriftKind, Plan};
 use dbplan_core::Action;
 use std::fmt::Write;
@@ -147,23 +147,11 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         }
     }
 
-    if let Some(findings) = plan
-        .policy
-        .get("findings")
-        .and_then(serde_json::Value::as_array)
-        && !findings.is_empty()
-    {
+    let findings = super::findings(plan);
+    if !findings.is_empty() {
         budget.push("\n#### Policy findings\n\n");
         for finding in findings {
-            let field = |name: &str| {
-                finding
-                    .get(name)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let waived = finding.get("waived") == Some(&serde_json::Value::Bool(true));
-            let marker = match (field("severity").as_str(), waived) {
+            let marker = match (finding.severity.as_str(), finding.waived) {
                 (_, true) => "waived",
                 ("error", _) => "**error**",
                 ("warning", _) => "warning",
@@ -171,9 +159,9 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             };
             budget.push(&format!(
                 "- {marker} `{}` `{}`: {}\n",
-                field("code"),
-                field("resource"),
-                cell(&field("message"))
+                finding.code,
+                finding.resource,
+                cell(&finding.message)
             ));
         }
     }
@@ -212,7 +200,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         budget.push("\n#### Changes\n\n");
         for change in changes {
             let mut body = String::new();
-            render_change(&mut body, change, &Plain);
+            render_change(&mut body, change, &Painter { color: false });
             // A fence longer than any backtick run in the body keeps it intact.
             let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
             let block = format!(

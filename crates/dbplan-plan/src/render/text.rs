@@ -25,12 +25,13 @@ const RESET: &str = "\u{1b}[0m";
 /// Strings longer than this are diffed word by word.
 const LONG_STRING: usize = 60;
 
-struct Painter {
-    color: bool,
+/// Colouring: ANSI codes for the terminal, none for Markdown or a pipe.
+pub(crate) struct Painter {
+    pub(crate) color: bool,
 }
 
 impl Painter {
-    fn paint(&self, color: &str, text: &str) -> String {
+    pub(crate) fn paint(&self, color: &str, text: &str) -> String {
         if self.color {
             format!("{color}{text}{RESET}")
         } else {
@@ -176,7 +177,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 }
 
 /// One change: headline, then its attributes.
-pub(crate) fn render_change(out: &mut String, change: &Change, painter: &impl PainterLike) {
+pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter) {
     let color = color_of(change.action);
     let _ = writeln!(out, "  # {}", headline(change));
     if let Some(note) = &change.note {
@@ -186,13 +187,13 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &impl Pa
         let _ = writeln!(
             out,
             "  {}",
-            painter.paint_str(RED, &format!("# blocked: {reason}"))
+            painter.paint(RED, &format!("# blocked: {reason}"))
         );
     }
     let _ = writeln!(
         out,
         "{} {} {{",
-        painter.paint_str(color, &format!("{:>3}", symbol(change.action))),
+        painter.paint(color, &format!("{:>3}", symbol(change.action))),
         change.address
     );
     match change.action {
@@ -269,30 +270,10 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &impl Pa
     let _ = writeln!(out, "    }}");
 }
 
-/// Colouring, for the text and Markdown renderings (the latter never colours).
-pub(crate) trait PainterLike {
-    fn paint_str(&self, color: &str, text: &str) -> String;
-}
-
-impl PainterLike for Painter {
-    fn paint_str(&self, color: &str, text: &str) -> String {
-        self.paint(color, text)
-    }
-}
-
-/// No colour.
-pub(crate) struct Plain;
-
-impl PainterLike for Plain {
-    fn paint_str(&self, _: &str, text: &str) -> String {
-        text.to_owned()
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn attribute_line(
     out: &mut String,
-    painter: &impl PainterLike,
+    painter: &Painter,
     sign: &str,
     color: &str,
     name: &str,
@@ -302,11 +283,11 @@ fn attribute_line(
     forces: bool,
 ) {
     let suffix = if forces {
-        painter.paint_str(RED, " # forces replacement")
+        painter.paint(RED, " # forces replacement")
     } else {
         String::new()
     };
-    let sign = painter.paint_str(color, sign);
+    let sign = painter.paint(color, sign);
     let pad = " ".repeat(width.saturating_sub(name.chars().count()));
     match (before, after) {
         (None, Some(value)) | (Some(value), None) => {
@@ -353,11 +334,7 @@ fn indent(text: &str, spaces: usize) -> String {
 
 /// A line-by-line (nested values, multi-line strings) or word-by-word (long strings) diff, or
 /// `None` when a one-line `before -> after` says it better.
-fn structured_diff(
-    before: &Value,
-    after: &Value,
-    painter: &impl PainterLike,
-) -> Option<Vec<String>> {
+fn structured_diff(before: &Value, after: &Value, painter: &Painter) -> Option<Vec<String>> {
     let nested = |value: &Value| matches!(value, Value::List(_) | Value::Map(_));
     let multiline = |value: &Value| value.as_str().is_some_and(|text| text.contains('\n'));
     let long = |value: &Value| value.as_str().is_some_and(|text| text.len() > LONG_STRING);
@@ -376,8 +353,8 @@ fn structured_diff(
                 .map(|change| {
                     let line = change.value().trim_end_matches('\n');
                     match change.tag() {
-                        ChangeTag::Delete => painter.paint_str(RED, &format!("- {line}")),
-                        ChangeTag::Insert => painter.paint_str(GREEN, &format!("+ {line}")),
+                        ChangeTag::Delete => painter.paint(RED, &format!("- {line}")),
+                        ChangeTag::Insert => painter.paint(GREEN, &format!("+ {line}")),
                         ChangeTag::Equal => format!("  {line}"),
                     }
                 })
@@ -399,9 +376,9 @@ fn structured_diff(
         let mut line = String::new();
         for (tag, text) in runs {
             match tag {
-                ChangeTag::Delete => line.push_str(&painter.paint_str(RED, &format!("[-{text}-]"))),
+                ChangeTag::Delete => line.push_str(&painter.paint(RED, &format!("[-{text}-]"))),
                 ChangeTag::Insert => {
-                    line.push_str(&painter.paint_str(GREEN, &format!("{{+{text}+}}")));
+                    line.push_str(&painter.paint(GREEN, &format!("{{+{text}+}}")));
                 }
                 ChangeTag::Equal => line.push_str(&text),
             }
@@ -412,42 +389,26 @@ fn structured_diff(
 }
 
 fn render_findings(out: &mut String, plan: &Plan) {
-    let Some(findings) = plan
-        .policy
-        .get("findings")
-        .and_then(serde_json::Value::as_array)
-    else {
-        return;
-    };
+    let findings = super::findings(plan);
     if findings.is_empty() {
         return;
     }
     out.push('\n');
     let _ = writeln!(out, "Policy findings:");
     for finding in findings {
-        let field = |name: &str| {
-            finding
-                .get(name)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let waived = finding.get("waived") == Some(&serde_json::Value::Bool(true));
-        let location = match (
-            finding.get("file").and_then(serde_json::Value::as_str),
-            finding.get("line"),
-        ) {
-            (Some(file), Some(line)) => format!(" ({file}:{line})"),
+        let location = match (&finding.file, finding.line, finding.column) {
+            (Some(file), Some(line), Some(column)) => format!(" ({file}:{line}:{column})"),
+            (Some(file), Some(line), None) => format!(" ({file}:{line})"),
             _ => String::new(),
         };
         let _ = writeln!(
             out,
             "  {}[{}] {}: {}{}{location}",
-            field("severity"),
-            field("code"),
-            field("resource"),
-            field("message"),
-            if waived { " (waived)" } else { "" },
+            finding.severity,
+            finding.code,
+            finding.resource,
+            finding.message,
+            if finding.waived { " (waived)" } else { "" },
         );
     }
 }
