@@ -71,6 +71,64 @@ enum Command {
         #[arg(long)]
         policies: Option<PathBuf>,
     },
+    /// Apply a saved plan (FILE), or plan manifests (PATH...) and apply after confirmation.
+    Apply {
+        /// A file `dbplan plan --out` wrote, or manifest files and directories.
+        #[arg(required = true, value_name = "FILE | PATH")]
+        paths: Vec<PathBuf>,
+        /// The state directory (default `./state`).
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// Apply without asking (required when stdin is not a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+        /// At most this many operations at a time.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallelism: u16,
+        /// Only these resources and what they depend on.
+        #[arg(long = "target", value_name = "ADDR")]
+        targets: Vec<String>,
+        /// A policy pack file or directory.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Destroy what the manifests declare (deletion policies and protection apply).
+    Destroy {
+        /// Manifest files and directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The state directory (default `./state`).
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// Destroy without asking (required when stdin is not a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+        /// At most this many operations at a time.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallelism: u16,
+        /// Only these resources and what depends on them.
+        #[arg(long = "target", value_name = "ADDR")]
+        targets: Vec<String>,
+        /// A policy pack file or directory.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Print the outputs recorded in state (secrets as `(sensitive)`).
+    Output {
+        /// A resource (`Kind/name`: every part) or one object (`Kind/name/part`).
+        address: Option<String>,
+        /// One output, printed raw for scripts.
+        name: Option<String>,
+        /// The state directory (default `./state`).
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// JSON instead of `address.name = value` lines.
+        #[arg(long)]
+        json: bool,
+        /// Print sensitive values instead of `(sensitive)`.
+        #[arg(long)]
+        show_sensitive: bool,
+    },
     /// Render a saved plan file (a stale one with a warning).
     Show {
         /// The file `dbplan plan --out` wrote.
@@ -159,7 +217,20 @@ pub mod exit {
     pub const POLICY: u8 = 3;
 }
 
+/// Logs go to stderr, filtered by `RUST_LOG` (default: errors only). Nothing logged carries a
+/// secret: providers log statements by what they do, never by their text.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
@@ -203,6 +274,51 @@ fn main() -> ExitCode {
             destroy,
             policies: policies.as_deref(),
         }),
+        Command::Apply {
+            paths,
+            state,
+            auto_approve,
+            parallelism,
+            targets,
+            policies,
+        } => commands::apply::run(&commands::apply::Options {
+            paths: &paths,
+            state: &commands::state::directory(state),
+            auto_approve,
+            parallelism: usize::from(parallelism),
+            targets: &targets,
+            destroy: false,
+            policies: policies.as_deref(),
+        }),
+        Command::Destroy {
+            paths,
+            state,
+            auto_approve,
+            parallelism,
+            targets,
+            policies,
+        } => commands::apply::run(&commands::apply::Options {
+            paths: &paths,
+            state: &commands::state::directory(state),
+            auto_approve,
+            parallelism: usize::from(parallelism),
+            targets: &targets,
+            destroy: true,
+            policies: policies.as_deref(),
+        }),
+        Command::Output {
+            address,
+            name,
+            state,
+            json,
+            show_sensitive,
+        } => commands::output::run(
+            &commands::state::directory(state),
+            address.as_deref(),
+            name.as_deref(),
+            json,
+            show_sensitive,
+        ),
         Command::Show {
             file,
             state,

@@ -1,5 +1,7 @@
+pub mod apply;
 pub mod graph;
 pub mod lint;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod schema;

@@ -4,8 +4,9 @@ use crate::exit;
 use crate::output;
 use dbplan_diagnostics::Severity;
 use dbplan_plan::render::{self, TextOptions};
-use dbplan_plan::{PlanRequest, Planned};
+use dbplan_plan::{Plan, PlanRequest, Planned};
 use dbplan_provider::Providers;
+use dbplan_provider_postgres::PostgresProvider;
 use dbplan_state::{SledStore, Snapshot, StateStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,9 +35,16 @@ pub struct Options<'a> {
     pub policies: Option<&'a Path>,
 }
 
-/// The providers this build has. None yet: refresh reports each kind it could not read.
+/// The providers this build has; refresh reports each kind it cannot read.
 pub fn providers() -> Providers {
-    Providers::new()
+    Providers::new().with(PostgresProvider::new())
+}
+
+/// The runtime of commands that talk to providers.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// The recorded state, or an empty one when there is none (plan never creates a state).
@@ -49,6 +57,37 @@ pub fn read_state(directory: &Path, holder: &str) -> anyhow::Result<Snapshot> {
 }
 
 pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
+    let snapshot = read_state(options.state, "dbplan plan")?;
+    let runtime = runtime()?;
+    let providers = providers();
+    let plan = match make(options, &snapshot, &runtime, &providers)? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+
+    if let Some(out) = options.out {
+        dbplan_plan::file::save(&plan, out)?;
+        eprintln!(
+            "saved the plan to {}; apply it with `dbplan apply {}`",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if options.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Loads, refreshes and plans; prints the diagnostics and the plan (in `options.format`) and
+/// says why a plan may not be applied. The plan, or the exit code to end with.
+pub fn make(
+    options: &Options<'_>,
+    snapshot: &Snapshot,
+    runtime: &tokio::runtime::Runtime,
+    providers: &Providers,
+) -> anyhow::Result<Result<Plan, u8>> {
     let (mut set, graph, mut diagnostics) = super::load(options.paths);
     let (pack, pack_diagnostics) = super::lint::load_pack(options.policies, &mut set.sources);
     diagnostics.extend(pack_diagnostics);
@@ -58,18 +97,12 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     {
         let summary = output::report(&set.sources, &diagnostics);
         eprintln!("plan not made: {}", output::counts(summary));
-        return Ok(exit::ERROR);
+        return Ok(Err(exit::ERROR));
     }
-    let snapshot = read_state(options.state, "dbplan plan")?;
-
     let refreshed = if options.offline || snapshot.resources.is_empty() {
         None
     } else {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let providers = providers();
-        Some(runtime.block_on(dbplan_plan::refresh::refresh(&snapshot, &providers, 16)))
+        Some(runtime.block_on(dbplan_plan::refresh::refresh(snapshot, providers, 16)))
     };
     if let Some(refreshed) = &refreshed
         && !refreshed.errors.is_empty()
@@ -81,7 +114,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
             "plan not made: {} of the recorded objects could not be read; fix the access, or plan with --offline to compare against the recorded state",
             refreshed.errors.len()
         );
-        return Ok(exit::ERROR);
+        return Ok(Err(exit::ERROR));
     }
 
     let env = |name: &str| std::env::var(name).ok();
@@ -93,7 +126,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     } = match dbplan_plan::make_plan(&PlanRequest {
         set: &set,
         graph: &graph,
-        state: &snapshot,
+        state: snapshot,
         refreshed: refreshed.as_ref(),
         pack: &pack,
         options: options_snapshot,
@@ -104,7 +137,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         Ok(planned) => planned,
         Err(error) => {
             eprintln!("error: {error}");
-            return Ok(exit::ERROR);
+            return Ok(Err(exit::ERROR));
         }
     };
     if let Some(notice) = options_snapshot.staleness_notice(super::lint::today()) {
@@ -158,7 +191,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
                 ""
             }
         );
-        return Ok(exit::ERROR);
+        return Ok(Err(exit::ERROR));
     }
     if counts.error > 0 {
         eprintln!(
@@ -170,19 +203,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
                 ""
             }
         );
-        return Ok(exit::POLICY);
+        return Ok(Err(exit::POLICY));
     }
-    if let Some(out) = options.out {
-        dbplan_plan::file::save(&plan, out)?;
-        eprintln!(
-            "saved the plan to {}; apply it with `dbplan apply {}`",
-            out.display(),
-            out.display()
-        );
-    }
-    Ok(if options.detailed_exitcode && plan.has_changes() {
-        exit::CHANGES
-    } else {
-        exit::SUCCESS
-    })
+    Ok(Ok(plan))
 }

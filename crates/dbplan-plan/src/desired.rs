@@ -146,6 +146,20 @@ fn object(
         .iter()
         .map(|(key, value)| (key.clone(), simplify(value)))
         .collect();
+    // A tenant's database (its URI output) and connection secret carry the owner's password:
+    // a role created again (dropped outside dbplan) gets a new one, and both must follow.
+    if let Spec::TenantDatabase(_) = &resource.spec
+        && matches!(node.part, Part::Database | Part::ConnectionSecret)
+    {
+        values.insert("owner_password".to_owned(), Value::Unknown);
+        references.insert(
+            "owner_password".to_owned(),
+            OutputRef {
+                address: resource.address.part("role").to_string(),
+                output: "password".to_owned(),
+            },
+        );
+    }
     for pointer in references.keys() {
         set_at(&mut values, pointer, Value::Unknown);
     }
@@ -260,6 +274,16 @@ fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMa
             );
             if let Some(region) = &spec.region {
                 attributes.insert("region".to_owned(), Json::from(region.clone()));
+            }
+        }
+        // The name of the administrator's password variable (not its value), recorded so that
+        // later runs (refresh, tenants) can connect.
+        (Spec::PostgresServer(spec), _) => {
+            if let Some(password) = &spec.admin_password {
+                attributes.insert(
+                    "admin_password_env".to_owned(),
+                    Json::from(password.secret_env.clone()),
+                );
             }
         }
         (Spec::AwsRdsCluster(spec), Part::SubnetGroup) => {

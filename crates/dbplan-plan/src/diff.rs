@@ -5,7 +5,7 @@
 
 use crate::desired::{Desired, get_at_mut, set_at};
 use crate::knowledge;
-use crate::model::{Change, Step};
+use crate::model::{Change, OutputRef, Step};
 use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
 use dbplan_state::{DeletionPolicy, Lifecycle, ResourceState, Snapshot, StateValue, Status};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -104,15 +104,34 @@ fn resolve_references(
     state: &Snapshot,
     actions: &HashMap<String, Action>,
 ) -> BTreeMap<String, Value> {
-    let mut after = desired.attributes.clone();
+    resolve_with(&desired.attributes, &desired.references, state, |address| {
+        !matches!(actions.get(address), Some(Action::Create | Action::Replace))
+    })
+}
+
+/// Resolves every reference of planned attributes against the outputs recorded in state (the
+/// apply engine's view, after the referenced objects were applied). A reference whose output
+/// is not recorded stays unknown.
+pub fn resolve(
+    attributes: &BTreeMap<String, Value>,
+    references: &BTreeMap<String, OutputRef>,
+    state: &Snapshot,
+) -> BTreeMap<String, Value> {
+    resolve_with(attributes, references, state, |_| true)
+}
+
+fn resolve_with(
+    attributes: &BTreeMap<String, Value>,
+    references: &BTreeMap<String, OutputRef>,
+    state: &Snapshot,
+    usable: impl Fn(&str) -> bool,
+) -> BTreeMap<String, Value> {
+    let mut after = attributes.clone();
     // Items of a list that take every item of a list output (`[*]`) are spliced in, last
     // first, so that earlier indices stay valid.
     let mut splices: Vec<(String, usize, Vec<Value>)> = Vec::new();
-    for (pointer, reference) in &desired.references {
-        if matches!(
-            actions.get(&reference.address),
-            Some(Action::Create | Action::Replace)
-        ) {
+    for (pointer, reference) in references {
+        if !usable(&reference.address) {
             continue;
         }
         let Some(target) = state.resources.get(&reference.address) else {

@@ -3,7 +3,9 @@
 
 use crate::model::{Drift, DriftKind, DriftedAttribute};
 use dbplan_core::Kind;
-use dbplan_provider::{ProviderError, Providers, ReadOutcome, ReadRequest, RemoteObject};
+use dbplan_provider::{
+    Context, Field, ProviderError, Providers, ReadOutcome, ReadRequest, Recorded, RemoteObject,
+};
 use dbplan_state::{ResourceState, Snapshot, StateValue, Status};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -42,13 +44,58 @@ pub fn fingerprint(
     format!("sha256:{:x}", hasher.finalize())
 }
 
-fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json::Value> {
+pub fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json::Value> {
     resource
         .attributes
         .iter()
         .filter(|(_, value)| !value.sensitive)
         .map(|(key, value)| (key.clone(), value.value.clone()))
         .collect()
+}
+
+/// State values as provider fields.
+pub fn fields(values: &BTreeMap<String, StateValue>) -> BTreeMap<String, Field> {
+    values
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                Field {
+                    value: value.value.clone(),
+                    sensitive: value.sensitive,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The recorded objects a resource depends on, directly or through others, as a provider
+/// sees them.
+pub fn context_of(snapshot: &Snapshot, dependencies: &[String]) -> Context {
+    let mut context = Context::new();
+    let mut pending: Vec<&str> = dependencies.iter().map(String::as_str).collect();
+    while let Some(address) = pending.pop() {
+        if context.contains_key(address) {
+            continue;
+        }
+        let Some(dependency) = snapshot.resources.get(address) else {
+            continue;
+        };
+        let Ok(kind) = dependency.kind.parse::<Kind>() else {
+            continue;
+        };
+        context.insert(
+            address.to_owned(),
+            Recorded {
+                kind,
+                provider_id: dependency.provider_id.clone(),
+                attributes: plain_attributes(dependency),
+                outputs: fields(&dependency.outputs),
+            },
+        );
+        pending.extend(dependency.dependencies.iter().map(String::as_str));
+    }
+    context
 }
 
 /// Fingerprints from state alone (offline plans).
@@ -88,6 +135,8 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
                         part: part.map(str::to_owned),
                         provider_id: resource.provider_id.clone(),
                         attributes: plain_attributes(resource),
+                        outputs: fields(&resource.outputs),
+                        context: context_of(snapshot, &resource.dependencies),
                     },
                 ));
             }
@@ -118,17 +167,43 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
         match result {
             Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, request, remote),
             Ok(ReadOutcome::Gone) => {
-                refreshed.snapshot.resources.remove(&request.address);
+                let removed = refreshed.snapshot.resources.remove(&request.address);
+                // An interrupted create that never reached the provider is not drift.
+                if removed.is_some_and(|resource| resource.status == Status::Pending) {
+                    continue;
+                }
                 refreshed.drift.push(Drift {
                     address: request.address.clone(),
                     kind: DriftKind::Deleted,
                     attributes: Vec::new(),
                 });
             }
+            // A provider that cannot read this object (a tenant on a server kind it does not
+            // reach yet) leaves it as recorded, and says so.
+            Err(error @ ProviderError::Unsupported { .. }) => refreshed.notices.push(format!(
+                "not refreshed: {error}; the plan compares against the recorded state"
+            )),
             Err(error) => refreshed.errors.push(error),
         }
     }
     refreshed
+}
+
+/// The fingerprint of a remote object as read now, over what the record holds in plain: the
+/// apply engine compares it with the plan's to refuse an object changed since the plan.
+pub fn remote_fingerprint(recorded: &ResourceState, remote: &RemoteObject) -> String {
+    let compared: BTreeMap<String, serde_json::Value> = remote
+        .attributes
+        .iter()
+        .filter(|(name, _)| {
+            recorded
+                .attributes
+                .get(*name)
+                .is_some_and(|value| !value.sensitive)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    fingerprint(remote.provider_id.as_deref(), &compared)
 }
 
 fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: RemoteObject) {
@@ -170,10 +245,9 @@ fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: Remote
             .attributes
             .insert(name, StateValue::plain(remote_value));
     }
-    if resource.status == Status::Pending {
-        // The interrupted create did reach the provider: the object exists.
-        resource.status = Status::Ready;
-    }
+    // A `pending` record stays pending even when its object exists: the interrupted create
+    // may not have finished (a role without its password, a database without its
+    // extensions), so the plan creates it again and the provider adopts what is there.
     if remote.provider_id.is_some() {
         resource.provider_id = remote.provider_id;
     }

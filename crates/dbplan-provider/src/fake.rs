@@ -1,10 +1,23 @@
 //! An in-memory provider for tests: it holds objects like a remote system would, and the test
-//! changes them behind dbplan's back (drift), deletes them, or makes reads fail.
+//! changes them behind dbplan's back (drift), deletes them, makes calls fail or slow.
 
-use crate::{BoxFuture, Provider, ProviderError, ReadOutcome, ReadRequest, RemoteObject};
+use crate::{
+    Applied, BoxFuture, ChangeRequest, Field, Provider, ProviderError, ReadOutcome, ReadRequest,
+    RemoteObject,
+};
 use dbplan_core::Kind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// One call the fake answered, for tests that check what the engine asked for and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// `read`, `create`, `update` or `delete`.
+    pub operation: &'static str,
+    pub address: String,
+}
 
 /// A provider whose remote objects live in memory, keyed by resource address.
 #[derive(Debug)]
@@ -13,7 +26,10 @@ pub struct FakeProvider {
     kinds: BTreeSet<Kind>,
     objects: Mutex<BTreeMap<String, RemoteObject>>,
     failing: Mutex<BTreeMap<String, String>>,
-    reads: Mutex<Vec<String>>,
+    failing_changes: Mutex<BTreeMap<String, String>>,
+    calls: Mutex<Vec<Call>>,
+    latency: Mutex<Duration>,
+    next_id: AtomicU64,
 }
 
 impl FakeProvider {
@@ -24,7 +40,17 @@ impl FakeProvider {
             kinds: kinds.into_iter().collect(),
             objects: Mutex::new(BTreeMap::new()),
             failing: Mutex::new(BTreeMap::new()),
-            reads: Mutex::new(Vec::new()),
+            failing_changes: Mutex::new(BTreeMap::new()),
+            calls: Mutex::new(Vec::new()),
+            latency: Mutex::new(Duration::ZERO),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Makes every create, update and delete take this long (reads are not slowed).
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut current) = self.latency.lock() {
+            *current = latency;
         }
     }
 
@@ -33,6 +59,22 @@ impl FakeProvider {
         if let Ok(mut objects) = self.objects.lock() {
             objects.insert(address.to_owned(), object);
         }
+    }
+
+    /// The remote object of an address, if it exists.
+    pub fn get(&self, address: &str) -> Option<RemoteObject> {
+        self.objects
+            .lock()
+            .ok()
+            .and_then(|objects| objects.get(address).cloned())
+    }
+
+    /// The addresses of every remote object.
+    pub fn addresses(&self) -> Vec<String> {
+        self.objects
+            .lock()
+            .map(|objects| objects.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Changes one attribute of a remote object, as someone in a console would.
@@ -58,12 +100,94 @@ impl FakeProvider {
         }
     }
 
+    /// Makes every create, update and delete of an address fail with this message.
+    pub fn fail_changes(&self, address: &str, message: &str) {
+        if let Ok(mut failing) = self.failing_changes.lock() {
+            failing.insert(address.to_owned(), message.to_owned());
+        }
+    }
+
     /// The addresses read so far, in order.
     pub fn reads(&self) -> Vec<String> {
-        self.reads
+        self.calls()
+            .into_iter()
+            .filter(|call| call.operation == "read")
+            .map(|call| call.address)
+            .collect()
+    }
+
+    /// Every call so far, in the order they started.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls
             .lock()
-            .map(|reads| reads.clone())
+            .map(|calls| calls.clone())
             .unwrap_or_default()
+    }
+
+    fn record(&self, operation: &'static str, address: &str) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(Call {
+                operation,
+                address: address.to_owned(),
+            });
+        }
+    }
+
+    fn injected(
+        &self,
+        failing: &Mutex<BTreeMap<String, String>>,
+        address: &str,
+    ) -> Result<(), ProviderError> {
+        let failure = failing
+            .lock()
+            .ok()
+            .and_then(|failing| failing.get(address).cloned());
+        match failure {
+            Some(message) => Err(ProviderError::Api {
+                address: address.to_owned(),
+                code: Some("InjectedFailure".to_owned()),
+                message,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn wait(&self) {
+        let latency = self
+            .latency
+            .lock()
+            .map(|latency| *latency)
+            .unwrap_or_default();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    /// Stores the planned plain attributes as the remote object; its outputs are its id and
+    /// every attribute, so that references to any field resolve.
+    fn store(&self, request: &ChangeRequest, provider_id: String) -> Applied {
+        let attributes: BTreeMap<String, serde_json::Value> = request
+            .attributes
+            .iter()
+            .filter(|(_, field)| !field.sensitive)
+            .map(|(name, field)| (name.clone(), field.value.clone()))
+            .collect();
+        let mut outputs: BTreeMap<String, Field> = attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), Field::plain(value.clone())))
+            .collect();
+        outputs.insert("id".to_owned(), Field::plain(provider_id.clone()));
+        self.put(
+            &request.address,
+            RemoteObject {
+                provider_id: Some(provider_id.clone()),
+                attributes,
+            },
+        );
+        Applied {
+            provider_id: Some(provider_id),
+            outputs,
+        }
     }
 }
 
@@ -81,30 +205,64 @@ impl Provider for FakeProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            if let Ok(mut reads) = self.reads.lock() {
-                reads.push(request.address.clone());
-            }
-            let failure = self
-                .failing
-                .lock()
-                .ok()
-                .and_then(|failing| failing.get(&request.address).cloned());
-            if let Some(message) = failure {
-                return Err(ProviderError::Api {
-                    address: request.address.clone(),
-                    code: Some("InjectedFailure".to_owned()),
-                    message,
-                });
-            }
-            let object = self
-                .objects
-                .lock()
-                .ok()
-                .and_then(|objects| objects.get(&request.address).cloned());
-            Ok(match object {
+            self.record("read", &request.address);
+            self.injected(&self.failing, &request.address)?;
+            Ok(match self.get(&request.address) {
                 Some(object) => ReadOutcome::Found(object),
                 None => ReadOutcome::Gone,
             })
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            self.record("create", &request.address);
+            self.wait().await;
+            self.injected(&self.failing_changes, &request.address)?;
+            // An object that already exists (an interrupted create) is adopted with its id.
+            let provider_id = self
+                .get(&request.address)
+                .and_then(|object| object.provider_id)
+                .unwrap_or_else(|| {
+                    format!("fake-{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+                });
+            Ok(self.store(request, provider_id))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            self.record("update", &request.address);
+            self.wait().await;
+            self.injected(&self.failing_changes, &request.address)?;
+            let Some(existing) = self.get(&request.address) else {
+                return Err(ProviderError::Api {
+                    address: request.address.clone(),
+                    code: Some("NotFound".to_owned()),
+                    message: "the object does not exist".to_owned(),
+                });
+            };
+            let provider_id = existing.provider_id.unwrap_or_default();
+            Ok(self.store(request, provider_id))
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.record("delete", &request.address);
+            self.wait().await;
+            self.injected(&self.failing_changes, &request.address)?;
+            FakeProvider::delete(self, &request.address);
+            Ok(())
         })
     }
 }

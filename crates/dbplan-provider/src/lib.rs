@@ -1,16 +1,20 @@
 //! The interface between dbplan and the systems it manages.
 //!
 //! A [`Provider`] answers for some kinds: it reads the remote object of a resource recorded in
-//! state ([`Provider::read`]), so that `plan` can report what changed outside dbplan. The
-//! operations that change objects arrive with the apply engine. [`Providers`] is the set a run
-//! uses; [`FakeProvider`] keeps objects in memory, so the refresh logic is tested against a
-//! provider that really holds state, with drift, deletion and failures injected by the test.
+//! state ([`Provider::read`]), so that `plan` can report what changed outside dbplan, and it
+//! creates, updates and deletes objects for the apply engine ([`Provider::create`],
+//! [`Provider::update`], [`Provider::delete`]). Every request carries the recorded objects the
+//! resource depends on ([`Recorded`]), so that a provider finds its context (a tenant
+//! database's server) without reading state itself. [`Providers`] is the set a run uses;
+//! [`FakeProvider`] keeps objects in memory, so the refresh and apply logic is tested against a
+//! provider that really holds state, with drift, deletion, latency and failures injected by
+//! the test.
 //!
 //! This crate uses no SDK; each real provider lives in its own crate.
 
 mod fake;
 
-pub use fake::FakeProvider;
+pub use fake::{Call, FakeProvider};
 
 use dbplan_core::Kind;
 use std::collections::BTreeMap;
@@ -19,6 +23,59 @@ use std::pin::Pin;
 
 /// A boxed future, so that providers can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A value handed to or returned by a provider, marked when it is a secret. `Debug` never
+/// prints a secret.
+#[derive(Clone, PartialEq)]
+pub struct Field {
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+impl Field {
+    pub fn plain(value: impl Into<serde_json::Value>) -> Self {
+        Field {
+            value: value.into(),
+            sensitive: false,
+        }
+    }
+
+    pub fn sensitive(value: impl Into<serde_json::Value>) -> Self {
+        Field {
+            value: value.into(),
+            sensitive: true,
+        }
+    }
+
+    /// The value as a string (`None` for a non-string).
+    pub fn as_str(&self) -> Option<&str> {
+        self.value.as_str()
+    }
+}
+
+impl std::fmt::Debug for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sensitive {
+            f.write_str("(sensitive)")
+        } else {
+            write!(f, "{:?}", self.value)
+        }
+    }
+}
+
+/// An object as state records it, handed to a provider as context (e.g. the server a tenant
+/// database lives on, with its connection settings and outputs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub kind: Kind,
+    pub provider_id: Option<String>,
+    /// Plain attributes (secrets, which state holds as salted hashes, are left out).
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub outputs: BTreeMap<String, Field>,
+}
+
+/// The recorded objects a resource depends on, directly or not, by address.
+pub type Context = BTreeMap<String, Recorded>;
 
 /// What a provider needs to find one resource's remote object.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +89,46 @@ pub struct ReadRequest {
     pub provider_id: Option<String>,
     /// The attributes recorded in state (secrets left out).
     pub attributes: BTreeMap<String, serde_json::Value>,
+    /// The outputs recorded in state (secrets marked).
+    pub outputs: BTreeMap<String, Field>,
+    /// What the resource depends on, as recorded.
+    pub context: Context,
+}
+
+/// One create, update or delete, as the engine asks a provider for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRequest {
+    /// `Kind/name[/part]`.
+    pub address: String,
+    pub kind: Kind,
+    pub part: Option<String>,
+    /// The provider's id as recorded (update, delete, or a create that adopts a `pending`
+    /// record).
+    pub provider_id: Option<String>,
+    /// The attributes as planned, references resolved; secrets as sensitive fields holding the
+    /// real value (read from the environment at apply). Empty for a delete.
+    pub attributes: BTreeMap<String, Field>,
+    /// The attributes as recorded (secrets as their salted hashes); empty for a create.
+    pub prior: BTreeMap<String, Field>,
+    /// The outputs as recorded: for a create, what [`Provider::prepare`] generated before an
+    /// interrupted attempt (so a retried create reuses the same generated password).
+    pub prior_outputs: BTreeMap<String, Field>,
+    /// What the resource depends on, as recorded.
+    pub context: Context,
+}
+
+impl ChangeRequest {
+    /// A planned attribute.
+    pub fn attribute(&self, name: &str) -> Option<&serde_json::Value> {
+        self.attributes.get(name).map(|field| &field.value)
+    }
+}
+
+/// What a create or update left behind: the id and the outputs to record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    pub provider_id: Option<String>,
+    pub outputs: BTreeMap<String, Field>,
 }
 
 /// The remote object as the provider read it.
@@ -64,6 +161,21 @@ pub enum ProviderError {
     Credentials { address: String, message: String },
     #[error("{address}: {message}")]
     Transport { address: String, message: String },
+    /// The provider cannot do this (a kind or part it does not manage, an operation it does
+    /// not support).
+    #[error("{address}: {message}")]
+    Unsupported { address: String, message: String },
+    /// The manifest asks for something the remote system refuses before any change (an
+    /// existing object that does not match, a missing secret).
+    #[error("{address}: {message}")]
+    Conflict { address: String, message: String },
+}
+
+impl ProviderError {
+    /// Whether trying again may help (a dropped connection, a throttled call).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProviderError::Transport { .. })
+    }
 }
 
 /// One provider: the kinds it answers for and what it can do with them.
@@ -79,6 +191,30 @@ pub trait Provider: Send + Sync {
         &'a self,
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>>;
+
+    /// Values the provider generates before it creates an object (a password), recorded with
+    /// the `pending` record before the create is called, so that an interrupted create can be
+    /// retried with the same values. They come back in [`ChangeRequest::prior_outputs`].
+    fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
+        let _ = request;
+        Ok(BTreeMap::new())
+    }
+
+    /// Creates the object, or adopts an existing one that matches the request.
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>>;
+
+    /// Changes the object in place.
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>>;
+
+    /// Deletes the object; an object that is already gone is not an error.
+    fn delete<'a>(&'a self, request: &'a ChangeRequest)
+    -> BoxFuture<'a, Result<(), ProviderError>>;
 }
 
 /// The providers of a run.

@@ -1,0 +1,310 @@
+//! `dbplan apply FILE | PATH...` and `dbplan destroy PATH...`: carry out a plan.
+//!
+//! With a saved plan file, the plan is applied as reviewed (stale or modified: refused). With
+//! manifest paths, a plan is made under the state lock, shown, and applied after confirmation
+//! (`--auto-approve` skips it; without a terminal to ask on, `--auto-approve` is required).
+
+use crate::commands::plan::{self, Format};
+use crate::exit;
+use dbplan_engine::{
+    ApplyError, ApplyOptions, ApplyReport, Cancel, Event, Observer, Operation, StepResult,
+};
+use dbplan_plan::Plan;
+use dbplan_state::{SledStore, StateStore};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The options of `dbplan apply` and `dbplan destroy`.
+#[derive(Debug)]
+pub struct Options<'a> {
+    pub paths: &'a [PathBuf],
+    pub state: &'a Path,
+    pub auto_approve: bool,
+    pub parallelism: usize,
+    pub targets: &'a [String],
+    pub destroy: bool,
+    pub policies: Option<&'a Path>,
+}
+
+/// Whether the arguments name a saved plan rather than manifests: one file that is not YAML.
+fn saved_plan(paths: &[PathBuf]) -> Option<&Path> {
+    match paths {
+        [path] if path.is_file() => {
+            let yaml = path
+                .extension()
+                .and_then(|extension| extension.to_str())
+                .is_some_and(|extension| matches!(extension, "yaml" | "yml"));
+            (!yaml).then_some(path.as_path())
+        }
+        _ => None,
+    }
+}
+
+pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
+    let runtime = plan::runtime()?;
+    let providers = Arc::new(plan::providers());
+    let verb = if options.destroy { "destroy" } else { "apply" };
+    let holder = format!("dbplan {verb}");
+
+    if let Some(file) = saved_plan(options.paths) {
+        if options.destroy {
+            eprintln!(
+                "error: `dbplan destroy` takes manifests; to apply a saved destroy plan, run `dbplan apply {}`",
+                file.display()
+            );
+            return Ok(exit::ERROR);
+        }
+        let plan = match dbplan_plan::file::load(file) {
+            Ok(plan) => plan,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(exit::ERROR);
+            }
+        };
+        let store = SledStore::open(options.state, &holder)?;
+        return execute(&runtime, &plan, store, providers, options);
+    }
+
+    // The state stays locked from the plan to the end of the apply, so nothing can change it
+    // in between.
+    let store = SledStore::open(options.state, &holder)?;
+    let snapshot = store.snapshot()?;
+    let plan_options = plan::Options {
+        paths: options.paths,
+        state: options.state,
+        out: None,
+        format: Format::Text,
+        detailed_exitcode: false,
+        offline: false,
+        targets: options.targets,
+        destroy: options.destroy,
+        policies: options.policies,
+    };
+    let plan = match plan::make(&plan_options, &snapshot, &runtime, &providers)? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    if !plan.has_changes() {
+        println!("No changes: nothing to {verb}.");
+        return Ok(exit::SUCCESS);
+    }
+    if !options.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: {verb} needs confirmation, and stdin is not a terminal; review the plan above and run again with --auto-approve, or save it with `dbplan plan --out FILE` and run `dbplan apply FILE`"
+            );
+            return Ok(exit::ERROR);
+        }
+        eprint!("\nDo you want to {verb} these changes? Only 'yes' is accepted: ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            eprintln!("{verb} cancelled: nothing was changed");
+            return Ok(exit::ERROR);
+        }
+    }
+    execute(&runtime, &plan, store, providers, options)
+}
+
+fn execute(
+    runtime: &tokio::runtime::Runtime,
+    plan: &Plan,
+    store: SledStore,
+    providers: Arc<dbplan_provider::Providers>,
+    options: &Options<'_>,
+) -> anyhow::Result<u8> {
+    let cancel = Cancel::new();
+    let progress = Arc::new(Progress::new());
+    let apply_options = ApplyOptions {
+        parallelism: options.parallelism.max(1),
+        env: Arc::new(|name| std::env::var(name).ok()),
+        cancel: cancel.clone(),
+        observer: Arc::clone(&progress) as Arc<dyn Observer>,
+    };
+    let interrupt_progress = Arc::clone(&progress);
+    let result = runtime.block_on(async {
+        dbplan_engine::cancel_on_ctrl_c(cancel, move || {
+            interrupt_progress.line(
+                "interrupted: finishing the work in flight and saving the state; press Ctrl-C again to stop at once",
+            );
+        });
+        dbplan_engine::apply(plan, store, providers, apply_options).await
+    });
+    progress.finish();
+    let report = match result {
+        Ok(report) => report,
+        Err(ApplyError::PolicyFindings(count)) => {
+            eprintln!("error: {}", ApplyError::PolicyFindings(count));
+            return Ok(exit::POLICY);
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(exit::ERROR);
+        }
+    };
+    summarize(&report);
+    Ok(if report.is_complete() {
+        exit::SUCCESS
+    } else {
+        exit::ERROR
+    })
+}
+
+fn summarize(report: &ApplyReport) {
+    let failures: Vec<_> = report
+        .steps
+        .iter()
+        .filter_map(|step| match &step.result {
+            StepResult::Failed(message) => Some((step, message)),
+            _ => None,
+        })
+        .collect();
+    for (step, message) in &failures {
+        eprintln!(
+            "error: {} {}: {message}",
+            step.operation.as_str(),
+            step.address
+        );
+    }
+    let done = [
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Orphan,
+    ]
+    .iter()
+    .map(|operation| format!("{} {}", report.done(*operation), operation.done()))
+    .collect::<Vec<_>>()
+    .join(", ");
+    if report.is_complete() {
+        println!("Apply complete: {done}.");
+        return;
+    }
+    let mut parts = vec![format!("{} succeeded ({done})", report.succeeded())];
+    parts.push(format!("{} failed", report.failed()));
+    parts.push(format!("{} skipped", report.skipped()));
+    if report.not_started() > 0 {
+        parts.push(format!("{} not started", report.not_started()));
+    }
+    println!(
+        "Apply {}: {}. The state records what was done; run `dbplan plan` to see what is left.",
+        if report.interrupted {
+            "interrupted"
+        } else {
+            "failed"
+        },
+        parts.join(", ")
+    );
+    for step in &report.steps {
+        let outcome = match &step.result {
+            StepResult::Done => continue,
+            StepResult::Failed(_) => "failed".to_owned(),
+            StepResult::Skipped(reason) => format!("skipped: {reason}"),
+            StepResult::NotStarted => "not started".to_owned(),
+        };
+        println!("  {} {}: {outcome}", step.operation.as_str(), step.address);
+    }
+}
+
+/// Progress on stderr: a spinner per step in flight with its elapsed time on a terminal,
+/// plain lines otherwise.
+struct Progress {
+    bars: Option<MultiProgress>,
+    running: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            bars: std::io::stderr().is_terminal().then(MultiProgress::new),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut running) = self.running.lock() {
+            for (_, bar) in running.drain() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn seconds(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+fn ing(operation: Operation) -> &'static str {
+    match operation {
+        Operation::Create => "creating",
+        Operation::Update => "updating",
+        Operation::Delete => "deleting",
+        Operation::Orphan => "orphaning",
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&self, event: &Event<'_>) {
+        match event {
+            Event::Started { address, operation } => match &self.bars {
+                Some(bars) => {
+                    let bar = bars.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.set_message(format!("{address}: {}…", ing(*operation)));
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    if let Ok(mut running) = self.running.lock() {
+                        running.insert((*address).to_owned(), bar);
+                    }
+                }
+                None => eprintln!("{address}: {}…", ing(*operation)),
+            },
+            Event::Finished {
+                address,
+                operation,
+                result,
+                elapsed,
+            } => {
+                if let Ok(mut running) = self.running.lock()
+                    && let Some(bar) = running.remove(*address)
+                {
+                    bar.finish_and_clear();
+                }
+                let text = match result {
+                    StepResult::Done => {
+                        format!(
+                            "{address}: {} after {}",
+                            operation.done(),
+                            seconds(*elapsed)
+                        )
+                    }
+                    _ => format!(
+                        "{address}: {} failed after {}",
+                        operation.as_str(),
+                        seconds(*elapsed)
+                    ),
+                };
+                self.line(&text);
+            }
+            Event::Skipped { address, reason } => {
+                self.line(&format!("{address}: skipped ({reason})"));
+            }
+        }
+    }
+}

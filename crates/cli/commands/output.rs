@@ -1,0 +1,126 @@
+//! `dbplan output [ADDR [NAME]] [--json] [--show-sensitive]`: the outputs recorded in state.
+//!
+//! Sensitive outputs print as `(sensitive)` unless `--show-sensitive` is given; one output
+//! asked for by name prints raw (for scripts), and a sensitive one only with the flag.
+
+use crate::exit;
+use dbplan_state::{ResourceState, SledStore, StateStore, StateValue};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn shown(value: &StateValue, show_sensitive: bool) -> serde_json::Value {
+    if value.sensitive && !show_sensitive {
+        serde_json::Value::String("(sensitive)".to_owned())
+    } else {
+        value.value.clone()
+    }
+}
+
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn run(
+    directory: &Path,
+    address: Option<&str>,
+    name: Option<&str>,
+    json: bool,
+    show_sensitive: bool,
+) -> anyhow::Result<u8> {
+    if !SledStore::exists(directory) {
+        eprintln!(
+            "error: no state at {}; apply something first, or point --state at the state",
+            directory.display()
+        );
+        return Ok(exit::ERROR);
+    }
+    let snapshot = SledStore::open(directory, "dbplan output")?.snapshot()?;
+    // An address names one object, or every part of a component (`TenantDatabase/billing`).
+    let selected: Vec<&ResourceState> = snapshot
+        .resources
+        .values()
+        .filter(|resource| match address {
+            None => true,
+            Some(address) => {
+                resource.address == address
+                    || resource
+                        .address
+                        .strip_prefix(address)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+        })
+        .filter(|resource| !resource.outputs.is_empty() || address.is_some())
+        .collect();
+    if let Some(address) = address
+        && selected.is_empty()
+    {
+        eprintln!("error: no resource {address} in the state; `dbplan state list` lists them");
+        return Ok(exit::ERROR);
+    }
+
+    if let Some(name) = name {
+        let found: Vec<(&str, &StateValue)> = selected
+            .iter()
+            .filter_map(|resource| {
+                resource
+                    .outputs
+                    .get(name)
+                    .map(|value| (resource.address.as_str(), value))
+            })
+            .collect();
+        let [(_, value)] = found.as_slice() else {
+            eprintln!(
+                "error: {} has {} output named {name:?}; `dbplan output {}` lists them",
+                address.unwrap_or_default(),
+                if found.is_empty() {
+                    "no"
+                } else {
+                    "more than one"
+                },
+                address.unwrap_or_default()
+            );
+            return Ok(exit::ERROR);
+        };
+        if value.sensitive && !show_sensitive {
+            eprintln!("error: {name} is sensitive; add --show-sensitive to print it");
+            return Ok(exit::ERROR);
+        }
+        if json {
+            println!("{}", value.value);
+        } else {
+            println!("{}", text(&value.value));
+        }
+        return Ok(exit::SUCCESS);
+    }
+
+    if json {
+        let map: BTreeMap<&str, BTreeMap<&str, serde_json::Value>> = selected
+            .iter()
+            .map(|resource| {
+                (
+                    resource.address.as_str(),
+                    resource
+                        .outputs
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), shown(value, show_sensitive)))
+                        .collect(),
+                )
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&map)?);
+        return Ok(exit::SUCCESS);
+    }
+    for resource in selected {
+        for (name, value) in &resource.outputs {
+            println!(
+                "{}.{name} = {}",
+                resource.address,
+                text(&shown(value, show_sensitive))
+            );
+        }
+    }
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,351 @@
+//! One step of an apply: a create, update, delete or orphan of one object.
+
+use crate::writer::Writer;
+use crate::{Operation, StepResult};
+use dbplan_core::{Kind, Value};
+use dbplan_plan::refresh::{context_of, fields, plain_attributes, remote_fingerprint};
+use dbplan_plan::{Change, SecretSource, secret_hash};
+use dbplan_provider::{ChangeRequest, Field, Provider, Providers, ReadOutcome, ReadRequest};
+use dbplan_state::{ResourceState, StateValue, Status};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What every step shares.
+pub(crate) struct Shared {
+    pub(crate) writer: Writer,
+    pub(crate) providers: Arc<Providers>,
+    pub(crate) env: crate::Env,
+    /// Whether the plan's fingerprints come from refresh (and so can be checked against the
+    /// remote objects now).
+    pub(crate) refreshed: bool,
+}
+
+/// Runs one step; every failure comes back as a message that names the object and says what
+/// to do.
+pub(crate) async fn run(shared: &Shared, operation: Operation, change: &Change) -> StepResult {
+    let result = match operation {
+        Operation::Orphan => orphan(shared, change).await,
+        Operation::Delete => delete(shared, change).await,
+        Operation::Create => create(shared, change).await,
+        Operation::Update => update(shared, change).await,
+    };
+    match result {
+        Ok(()) => StepResult::Done,
+        Err(message) => {
+            tracing::warn!(address = %change.address, "{} failed: {message}", operation.as_str());
+            StepResult::Failed(message)
+        }
+    }
+}
+
+fn provider<'a>(shared: &'a Shared, change: &Change) -> Result<&'a dyn Provider, String> {
+    shared.providers.for_kind(change.kind).ok_or_else(|| {
+        format!(
+            "{}: this build has no provider for {}; it can be planned but not applied",
+            change.address, change.kind
+        )
+    })
+}
+
+async fn orphan(shared: &Shared, change: &Change) -> Result<(), String> {
+    shared
+        .writer
+        .remove(&change.address)
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// Reads the object and refuses to go on when it changed since the plan (the plan's
+/// fingerprint comes from refresh). `Ok(false)` when the object is gone.
+async fn check_fingerprint(
+    shared: &Shared,
+    provider: &dyn Provider,
+    change: &Change,
+    recorded: &ResourceState,
+    kind: Kind,
+) -> Result<bool, String> {
+    let request = ReadRequest {
+        address: change.address.clone(),
+        kind,
+        part: change.part.clone(),
+        provider_id: recorded.provider_id.clone(),
+        attributes: plain_attributes(recorded),
+        outputs: fields(&recorded.outputs),
+        context: shared
+            .writer
+            .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
+    };
+    match provider
+        .read(&request)
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        ReadOutcome::Gone => Ok(false),
+        ReadOutcome::Found(remote) => {
+            if shared.refreshed
+                && let Some(planned) = &change.fingerprint
+                && *planned != remote_fingerprint(recorded, &remote)
+            {
+                return Err(format!(
+                    "{} changed outside dbplan since the plan was made; run `dbplan plan` again and review the new plan",
+                    change.address
+                ));
+            }
+            Ok(true)
+        }
+    }
+}
+
+async fn delete(shared: &Shared, change: &Change) -> Result<(), String> {
+    let Some(recorded) = shared.writer.resource(&change.address) else {
+        // Already gone from state (an earlier, interrupted apply got this far).
+        return Ok(());
+    };
+    let provider = provider(shared, change)?;
+    let exists = check_fingerprint(shared, provider, change, &recorded, change.kind).await?;
+    if exists {
+        let request = ChangeRequest {
+            address: change.address.clone(),
+            kind: change.kind,
+            part: change.part.clone(),
+            provider_id: recorded.provider_id.clone(),
+            attributes: BTreeMap::new(),
+            prior: fields(&recorded.attributes),
+            prior_outputs: fields(&recorded.outputs),
+            context: shared
+                .writer
+                .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
+        };
+        provider
+            .delete(&request)
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    shared
+        .writer
+        .remove(&change.address)
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// Attributes for the provider, and as state records them.
+type Planned = (BTreeMap<String, Field>, BTreeMap<String, StateValue>);
+
+/// The planned attributes with references resolved from state and secrets read from the
+/// environment (checked against the hashes the plan carries); and the same attributes as
+/// state records them (secrets as their hashes).
+fn planned_attributes(
+    shared: &Shared,
+    change: &Change,
+) -> Result<Planned, String> {
+    let resolved = shared
+        .writer
+        .read(|snapshot| dbplan_plan::diff::resolve(&change.after, &change.references, snapshot));
+    let mut fields = BTreeMap::new();
+    let mut record = BTreeMap::new();
+    for (name, value) in &resolved {
+        if let Some(secret) = change.secrets.get(name) {
+            let value = match &secret.source {
+                SecretSource::Env(variable) => (shared.env)(variable).ok_or_else(|| {
+                    format!(
+                        "{}: `{name}` comes from the environment variable {variable}, which is not set; set it and apply again",
+                        change.address
+                    )
+                })?,
+                SecretSource::Literal => {
+                    return Err(format!(
+                        "{}: `{name}` is a literal secret, which a plan does not carry; use `{{secretEnv: NAME}}` and plan again",
+                        change.address
+                    ));
+                }
+            };
+            let hash = secret_hash(&change.address, name, &value);
+            if let Some(planned) = &secret.hash
+                && *planned != hash
+            {
+                let variable = match &secret.source {
+                    SecretSource::Env(variable) => variable.as_str(),
+                    SecretSource::Literal => "",
+                };
+                return Err(format!(
+                    "{}: the value of {variable} differs from the one the plan was made with; run `dbplan plan` again",
+                    change.address
+                ));
+            }
+            fields.insert(name.clone(), Field::sensitive(value));
+            record.insert(name.clone(), StateValue::sensitive(hash));
+            continue;
+        }
+        if contains_unknown(value) {
+            return Err(format!(
+                "{}: `{name}` refers to an output that is still unknown (the object it comes from was not applied); apply that object first",
+                change.address
+            ));
+        }
+        let sensitive = matches!(value, Value::Sensitive(_));
+        let json = value.to_json_exposed();
+        fields.insert(
+            name.clone(),
+            Field {
+                value: json.clone(),
+                sensitive,
+            },
+        );
+        record.insert(
+            name.clone(),
+            StateValue {
+                value: json,
+                sensitive,
+            },
+        );
+    }
+    Ok((fields, record))
+}
+
+fn contains_unknown(value: &Value) -> bool {
+    match value {
+        Value::Sensitive(secret) => contains_unknown(secret.expose()),
+        other => other.contains_unknown(),
+    }
+}
+
+fn record(
+    change: &Change,
+    attributes: BTreeMap<String, StateValue>,
+    outputs: BTreeMap<String, Field>,
+    provider_id: Option<String>,
+    status: Status,
+) -> ResourceState {
+    let mut resource = ResourceState::new(change.address.clone(), change.kind.as_str());
+    resource.provider_id = provider_id;
+    resource.attributes = attributes;
+    resource.outputs = outputs
+        .into_iter()
+        .map(|(name, field)| {
+            (
+                name,
+                StateValue {
+                    value: field.value,
+                    sensitive: field.sensitive,
+                },
+            )
+        })
+        .collect();
+    resource.dependencies = change.dependencies.clone();
+    resource.status = status;
+    resource.lifecycle = change.lifecycle.clone();
+    resource.waivers = change.waivers.clone();
+    resource
+}
+
+async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
+    let provider = provider(shared, change)?;
+    let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
+    // A `pending` record left by an interrupted create holds what was generated for it.
+    let earlier = shared
+        .writer
+        .resource(&change.address)
+        .filter(|resource| resource.status == Status::Pending);
+    let mut request = ChangeRequest {
+        address: change.address.clone(),
+        kind: change.kind,
+        part: change.part.clone(),
+        provider_id: earlier
+            .as_ref()
+            .and_then(|resource| resource.provider_id.clone()),
+        attributes,
+        prior: BTreeMap::new(),
+        prior_outputs: earlier
+            .as_ref()
+            .map(|resource| fields(&resource.outputs))
+            .unwrap_or_default(),
+        context: shared
+            .writer
+            .read(|snapshot| context_of(snapshot, &change.dependencies)),
+    };
+    let prepared = provider
+        .prepare(&request)
+        .map_err(|error| error.to_string())?;
+    for (name, field) in prepared {
+        request.prior_outputs.entry(name).or_insert(field);
+    }
+    let pending = record(
+        change,
+        recorded_attributes.clone(),
+        request.prior_outputs.clone(),
+        request.provider_id.clone(),
+        Status::Pending,
+    );
+    shared
+        .writer
+        .put(pending)
+        .await
+        .map_err(|error| error.to_string())?;
+    let applied = provider
+        .create(&request)
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut outputs = request.prior_outputs;
+    outputs.extend(applied.outputs);
+    shared
+        .writer
+        .put(record(
+            change,
+            recorded_attributes,
+            outputs,
+            applied.provider_id,
+            Status::Ready,
+        ))
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
+    let provider = provider(shared, change)?;
+    let Some(recorded) = shared.writer.resource(&change.address) else {
+        return Err(format!(
+            "{}: not in the state any more; run `dbplan plan` again",
+            change.address
+        ));
+    };
+    if !check_fingerprint(shared, provider, change, &recorded, change.kind).await? {
+        return Err(format!(
+            "{} was deleted outside dbplan since the plan was made; run `dbplan plan` again to create it",
+            change.address
+        ));
+    }
+    let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
+    let request = ChangeRequest {
+        address: change.address.clone(),
+        kind: change.kind,
+        part: change.part.clone(),
+        provider_id: recorded.provider_id.clone(),
+        attributes,
+        prior: fields(&recorded.attributes),
+        prior_outputs: fields(&recorded.outputs),
+        context: shared
+            .writer
+            .read(|snapshot| context_of(snapshot, &change.dependencies)),
+    };
+    let applied = provider
+        .update(&request)
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut outputs = request.prior_outputs;
+    outputs.extend(applied.outputs);
+    shared
+        .writer
+        .put(record(
+            change,
+            recorded_attributes,
+            outputs,
+            applied.provider_id.or(recorded.provider_id),
+            Status::Ready,
+        ))
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string())
+}

@@ -1,0 +1,815 @@
+//! The PostgreSQL provider: `PostgresServer` and the parts of a `TenantDatabase` (its role,
+//! its database with extensions and grants, its connection secret file), through
+//! `tokio-postgres`.
+//!
+//! - A `PostgresServer` is an existing server: "creating" it checks that dbplan can connect
+//!   and administer it (CREATEDB and CREATEROLE), deleting it only forgets it.
+//! - A role is created `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE` with a generated password
+//!   (32 random letters and digits, generated before the call and recorded `pending` with
+//!   it, so a retried create sets the same one), sent as a SCRAM verifier.
+//! - A database is created owned by its role; `PUBLIC` loses `CONNECT` and `TEMPORARY` on it,
+//!   the owner gets all privileges and the `public` schema; extensions are created in it.
+//! - The connection secret is a file (mode 0600) in `env` or `json` format.
+//!
+//! Create is idempotent: an existing role or database of the same name is adopted when it
+//! matches (a login role that is not a superuser; a database owned by the planned owner), and
+//! reported otherwise. Identifiers are always quoted ([`sql::ident`]).
+//!
+//! This crate is the only user of `tokio-postgres`.
+
+mod connect;
+mod secret_file;
+mod sql;
+
+pub use connect::Env;
+
+use connect::{Server, connect, error_chain};
+use dbplan_core::Kind;
+use dbplan_provider::{
+    Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
+    ReadRequest, RemoteObject,
+};
+use sql::{ident, literal, password_verifier};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio_postgres::Client;
+
+/// Length of a generated role password (letters and digits: about 190 bits).
+const PASSWORD_LENGTH: usize = 32;
+
+/// The PostgreSQL provider.
+pub struct PostgresProvider {
+    env: Env,
+}
+
+impl std::fmt::Debug for PostgresProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresProvider")
+    }
+}
+
+impl Default for PostgresProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PostgresProvider {
+    /// A provider that reads passwords from the process environment.
+    pub fn new() -> Self {
+        PostgresProvider {
+            env: Arc::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    /// A provider that reads passwords through `env` (tests).
+    pub fn with_env(env: Env) -> Self {
+        PostgresProvider { env }
+    }
+}
+
+/// Which object of a tenant database a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Object {
+    Server,
+    Role,
+    Database,
+    ConnectionSecret,
+}
+
+fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, ProviderError> {
+    match (kind, part) {
+        (Kind::PostgresServer, None) => Ok(Object::Server),
+        (Kind::TenantDatabase, Some("role")) => Ok(Object::Role),
+        (Kind::TenantDatabase, Some("database")) => Ok(Object::Database),
+        (Kind::TenantDatabase, Some("connection-secret")) => Ok(Object::ConnectionSecret),
+        _ => Err(ProviderError::Unsupported {
+            address: address.to_owned(),
+            message: format!(
+                "the PostgreSQL provider does not manage {kind} objects like this one"
+            ),
+        }),
+    }
+}
+
+fn text<'a>(attributes: &'a BTreeMap<String, Field>, name: &str) -> Option<&'a str> {
+    attributes.get(name).and_then(Field::as_str)
+}
+
+fn api_error(address: &str, error: &tokio_postgres::Error) -> ProviderError {
+    if let Some(database_error) = error.as_db_error() {
+        let mut message = database_error.message().to_owned();
+        if let Some(detail) = database_error.detail() {
+            message.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = database_error.hint() {
+            message.push_str(&format!("; {hint}"));
+        }
+        return ProviderError::Api {
+            address: address.to_owned(),
+            code: Some(database_error.code().code().to_owned()),
+            message,
+        };
+    }
+    ProviderError::Transport {
+        address: address.to_owned(),
+        message: error_chain(error),
+    }
+}
+
+/// Runs one statement; `what` names it in logs (statements are logged without values that
+/// could be secret: a role's password is never part of `what`).
+async fn execute(
+    client: &Client,
+    address: &str,
+    what: &str,
+    statement: &str,
+) -> Result<(), ProviderError> {
+    tracing::debug!(address, "{what}");
+    client
+        .batch_execute(statement)
+        .await
+        .map_err(|error| api_error(address, &error))
+}
+
+/// The tenant's server from the request's context.
+fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, ProviderError> {
+    let servers: Vec<(&String, &dbplan_provider::Recorded)> = context
+        .iter()
+        .filter(|(_, recorded)| recorded.kind == Kind::PostgresServer)
+        .collect();
+    if let [(server_address, recorded)] = servers.as_slice() {
+        return Server::from_recorded(server_address, recorded, env);
+    }
+    let other = context
+        .values()
+        .map(|recorded| recorded.kind)
+        .find(|kind| *kind != Kind::TenantDatabase);
+    Err(ProviderError::Unsupported {
+        address: address.to_owned(),
+        message: match other {
+            Some(kind) => format!(
+                "tenant databases on a {kind} cannot be applied by this build yet; declare a PostgresServer for the cluster's endpoint and point `server` at it"
+            ),
+            None => "the tenant's server is not recorded in state; apply its PostgresServer first"
+                .to_owned(),
+        },
+    })
+}
+
+/// The base address of a tenant (`TenantDatabase/name`) from a part's address.
+fn tenant_base(address: &str) -> &str {
+    address.rsplit_once('/').map_or(address, |(base, _)| base)
+}
+
+fn generate_password(address: &str) -> Result<String, ProviderError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut password = String::with_capacity(PASSWORD_LENGTH);
+    let mut buffer = [0u8; 64];
+    while password.len() < PASSWORD_LENGTH {
+        getrandom::fill(&mut buffer).map_err(|error| ProviderError::Unsupported {
+            address: address.to_owned(),
+            message: format!("the system's random number generator failed: {error}"),
+        })?;
+        // Rejection sampling keeps every character equally likely (248 = 4 × 62).
+        for byte in buffer {
+            if byte < 248 && password.len() < PASSWORD_LENGTH {
+                password.push(char::from(ALPHABET[usize::from(byte % 62)]));
+            }
+        }
+    }
+    Ok(password)
+}
+
+impl Provider for PostgresProvider {
+    fn name(&self) -> &str {
+        "postgres"
+    }
+
+    fn handles(&self, kind: Kind) -> bool {
+        matches!(kind, Kind::PostgresServer | Kind::TenantDatabase)
+    }
+
+    fn read<'a>(
+        &'a self,
+        request: &'a ReadRequest,
+    ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
+        Box::pin(async move {
+            let address = request.address.as_str();
+            match object(address, request.kind, request.part.as_deref())? {
+                Object::Server => {
+                    let server =
+                        Server::from_attributes(address, &request.attributes, None, &self.env)?;
+                    connect(address, &server, &server.database).await?;
+                    Ok(ReadOutcome::Found(RemoteObject {
+                        provider_id: request.provider_id.clone(),
+                        attributes: request.attributes.clone(),
+                    }))
+                }
+                Object::Role => {
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = connect(address, &server, &server.database).await?;
+                    read_role(&client, address, &request.attributes).await
+                }
+                Object::Database => {
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = connect(address, &server, &server.database).await?;
+                    read_database(&client, &server, address, &request.attributes).await
+                }
+                Object::ConnectionSecret => Ok(secret_file::read(address, &request.attributes)),
+            }
+        })
+    }
+
+    fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
+        let mut prepared = BTreeMap::new();
+        if object(&request.address, request.kind, request.part.as_deref())? == Object::Role
+            && !request.prior_outputs.contains_key("password")
+        {
+            prepared.insert(
+                "password".to_owned(),
+                Field::sensitive(generate_password(&request.address)?),
+            );
+        }
+        Ok(prepared)
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match object(&request.address, request.kind, request.part.as_deref())? {
+                Object::Server => self.check_server(request).await,
+                Object::Role => self.apply_role(request, true).await,
+                Object::Database => self.create_database(request).await,
+                Object::ConnectionSecret => self.write_secret(request),
+            }
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match object(&request.address, request.kind, request.part.as_deref())? {
+                Object::Server => self.check_server(request).await,
+                Object::Role => self.apply_role(request, false).await,
+                Object::Database => self.update_database(request).await,
+                Object::ConnectionSecret => {
+                    let applied = self.write_secret(request)?;
+                    // A secret moved to another file leaves no copy behind.
+                    let old = request
+                        .prior
+                        .get("connection_secret")
+                        .and_then(|field| field.value.get("file"))
+                        .and_then(serde_json::Value::as_str);
+                    let new = request
+                        .attribute("connection_secret")
+                        .and_then(|value| value.get("file"))
+                        .and_then(serde_json::Value::as_str);
+                    if let Some(old) = old
+                        && Some(old) != new
+                    {
+                        secret_file::remove(&request.address, old)?;
+                    }
+                    Ok(applied)
+                }
+            }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let address = request.address.as_str();
+            match object(address, request.kind, request.part.as_deref())? {
+                // dbplan did not create the server; it only stops managing it.
+                Object::Server => Ok(()),
+                Object::Role => {
+                    let name = text(&request.prior, "name").unwrap_or_default();
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = connect(address, &server, &server.database).await?;
+                    execute(
+                        &client,
+                        address,
+                        &format!("drop role {name:?}"),
+                        &format!("DROP ROLE IF EXISTS {}", ident(address, name)?),
+                    )
+                    .await
+                }
+                Object::Database => {
+                    let name = text(&request.prior, "name").unwrap_or_default();
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = connect(address, &server, &server.database).await?;
+                    drop_database(&client, address, name).await
+                }
+                Object::ConnectionSecret => {
+                    match request
+                        .prior
+                        .get("connection_secret")
+                        .and_then(|field| field.value.get("file"))
+                        .and_then(serde_json::Value::as_str)
+                    {
+                        Some(file) => secret_file::remove(address, file),
+                        None => Ok(()),
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl PostgresProvider {
+    /// Connects to a declared server and checks that its administrator can create databases
+    /// and roles.
+    async fn check_server(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
+        let address = request.address.as_str();
+        let plain: BTreeMap<String, serde_json::Value> = request
+            .attributes
+            .iter()
+            .filter(|(_, field)| !field.sensitive)
+            .map(|(name, field)| (name.clone(), field.value.clone()))
+            .collect();
+        let password = text(&request.attributes, "admin_password").map(str::to_owned);
+        let server = Server::from_attributes(address, &plain, password, &self.env)?;
+        let client = connect(address, &server, &server.database).await?;
+        let row = client
+            .query_one(
+                "SELECT rolsuper, rolcreatedb, rolcreaterole, current_setting('server_version_num')::int \
+                 FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )
+            .await
+            .map_err(|error| api_error(address, &error))?;
+        let superuser: bool = row.get(0);
+        let create_database: bool = row.get(1);
+        let create_role: bool = row.get(2);
+        let version: i32 = row.get(3);
+        if !(superuser || create_database && create_role) {
+            return Err(ProviderError::Conflict {
+                address: address.to_owned(),
+                message: format!(
+                    "the role {:?} can connect but cannot administer tenants: it needs CREATEDB and CREATEROLE (`ALTER ROLE {} CREATEDB CREATEROLE`)",
+                    server.admin_user,
+                    ident(address, &server.admin_user)?
+                ),
+            });
+        }
+        let mut outputs = BTreeMap::new();
+        outputs.insert("host".to_owned(), Field::plain(server.host.clone()));
+        outputs.insert("port".to_owned(), Field::plain(server.port));
+        outputs.insert("server_version_num".to_owned(), Field::plain(version));
+        Ok(Applied {
+            provider_id: Some(format!(
+                "{}:{}/{}",
+                server.host, server.port, server.database
+            )),
+            outputs,
+        })
+    }
+
+    /// Creates (or adopts) a role, or updates one; sets its password either way on create.
+    async fn apply_role(
+        &self,
+        request: &ChangeRequest,
+        create: bool,
+    ) -> Result<Applied, ProviderError> {
+        let address = request.address.as_str();
+        let name = text(&request.attributes, "name").unwrap_or_default();
+        let quoted = ident(address, name)?;
+        let limit = request
+            .attribute("connection_limit")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(-1);
+        let password = request
+            .prior_outputs
+            .get("password")
+            .and_then(Field::as_str)
+            .ok_or_else(|| ProviderError::Conflict {
+                address: address.to_owned(),
+                message:
+                    "no password was generated for the role; run `dbplan plan` and apply again"
+                        .to_owned(),
+            })?;
+        let server = tenant_server(address, &request.context, &self.env)?;
+        let client = connect(address, &server, &server.database).await?;
+        let existing = client
+            .query_opt(
+                "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = $1",
+                &[&name],
+            )
+            .await
+            .map_err(|error| api_error(address, &error))?;
+        let password_clause = format!("PASSWORD {}", literal(&password_verifier(password)));
+        match existing {
+            None if create => {
+                let statement = format!(
+                    "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT {limit} {password_clause}"
+                );
+                let created = client.batch_execute(&statement).await;
+                tracing::debug!(address, "create role {name:?}");
+                match created {
+                    Ok(()) => {}
+                    // 42710 duplicate_object: created meanwhile (by another tenant sharing
+                    // the owner); adopt it like any existing role.
+                    Err(error) if error.as_db_error().map(|e| e.code().code()) == Some("42710") => {
+                        self.adopt_role(&client, address, name, limit, &password_clause)
+                            .await?;
+                    }
+                    Err(error) => return Err(api_error(address, &error)),
+                }
+            }
+            None => {
+                return Err(ProviderError::Api {
+                    address: address.to_owned(),
+                    code: Some("42704".to_owned()),
+                    message: format!(
+                        "the role {name:?} does not exist any more; run `dbplan plan` again to create it"
+                    ),
+                });
+            }
+            Some(row) => {
+                let can_login: bool = row.get(0);
+                let superuser: bool = row.get(1);
+                if superuser || !can_login {
+                    return Err(ProviderError::Conflict {
+                        address: address.to_owned(),
+                        message: format!(
+                            "a role {name:?} already exists and is {}; dbplan adopts only login roles without superuser; choose another `owner`, or change or drop that role",
+                            if superuser {
+                                "a superuser"
+                            } else {
+                                "not a login role"
+                            }
+                        ),
+                    });
+                }
+                if create {
+                    self.adopt_role(&client, address, name, limit, &password_clause)
+                        .await?;
+                } else {
+                    execute(
+                        &client,
+                        address,
+                        &format!("alter role {name:?} connection limit {limit}"),
+                        &format!("ALTER ROLE {quoted} WITH CONNECTION LIMIT {limit}"),
+                    )
+                    .await?;
+                }
+            }
+        }
+        let mut outputs = BTreeMap::new();
+        outputs.insert("username".to_owned(), Field::plain(name));
+        outputs.insert("password".to_owned(), Field::sensitive(password));
+        Ok(Applied {
+            provider_id: Some(name.to_owned()),
+            outputs,
+        })
+    }
+
+    async fn adopt_role(
+        &self,
+        client: &Client,
+        address: &str,
+        name: &str,
+        limit: i64,
+        password_clause: &str,
+    ) -> Result<(), ProviderError> {
+        execute(
+            client,
+            address,
+            &format!("adopt role {name:?}: set its password and connection limit"),
+            &format!(
+                "ALTER ROLE {} WITH LOGIN CONNECTION LIMIT {limit} {password_clause}",
+                ident(address, name)?
+            ),
+        )
+        .await
+    }
+
+    async fn create_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
+        let address = request.address.as_str();
+        let name = text(&request.attributes, "name").unwrap_or_default();
+        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let server = tenant_server(address, &request.context, &self.env)?;
+        let client = connect(address, &server, &server.database).await?;
+        let existing: Option<String> = client
+            .query_opt(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
+                &[&name],
+            )
+            .await
+            .map_err(|error| api_error(address, &error))?
+            .map(|row| row.get(0));
+        match existing {
+            Some(current) if current != owner => {
+                return Err(ProviderError::Conflict {
+                    address: address.to_owned(),
+                    message: format!(
+                        "a database {name:?} already exists, owned by {current:?} rather than {owner:?}; dbplan adopts only a database owned by the planned owner: choose another `database_name`, or `ALTER DATABASE {} OWNER TO {}` if it is this tenant's",
+                        ident(address, name)?,
+                        ident(address, owner)?
+                    ),
+                });
+            }
+            Some(_) => tracing::debug!(address, "adopt database {name:?}"),
+            None => {
+                execute(
+                    &client,
+                    address,
+                    &format!("create database {name:?} owner {owner:?}"),
+                    &format!(
+                        "CREATE DATABASE {} OWNER {}",
+                        ident(address, name)?,
+                        ident(address, owner)?
+                    ),
+                )
+                .await?;
+            }
+        }
+        self.configure_database(&client, &server, request, &[])
+            .await?;
+        database_outputs(request, &server)
+    }
+
+    async fn update_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
+        let address = request.address.as_str();
+        let name = text(&request.attributes, "name").unwrap_or_default();
+        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let server = tenant_server(address, &request.context, &self.env)?;
+        let client = connect(address, &server, &server.database).await?;
+        // Always set: the owner may have been changed outside dbplan (drift), which the
+        // recorded value does not show.
+        execute(
+            &client,
+            address,
+            &format!("alter database {name:?} owner to {owner:?}"),
+            &format!(
+                "ALTER DATABASE {} OWNER TO {}",
+                ident(address, name)?,
+                ident(address, owner)?
+            ),
+        )
+        .await?;
+        let planned = string_list(request.attribute("extensions"));
+        let removed: Vec<String> = string_list(request.prior.get("extensions").map(|f| &f.value))
+            .into_iter()
+            .filter(|extension| !planned.contains(extension))
+            .collect();
+        self.configure_database(&client, &server, request, &removed)
+            .await?;
+        database_outputs(request, &server)
+    }
+
+    /// Grants, the `public` schema's owner and the extensions, inside the tenant's database.
+    async fn configure_database(
+        &self,
+        admin: &Client,
+        server: &Server,
+        request: &ChangeRequest,
+        removed_extensions: &[String],
+    ) -> Result<(), ProviderError> {
+        let address = request.address.as_str();
+        let name = text(&request.attributes, "name").unwrap_or_default();
+        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let database = ident(address, name)?;
+        let role = ident(address, owner)?;
+        execute(
+            admin,
+            address,
+            &format!("grants on database {name:?}"),
+            &format!(
+                "REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC; GRANT ALL PRIVILEGES ON DATABASE {database} TO {role}"
+            ),
+        )
+        .await?;
+        let client = connect(address, server, name).await?;
+        execute(
+            &client,
+            address,
+            &format!("schema public of {name:?} owned by {owner:?}"),
+            &format!(
+                "ALTER SCHEMA public OWNER TO {role}; REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+            ),
+        )
+        .await?;
+        for extension in string_list(request.attribute("extensions")) {
+            execute(
+                &client,
+                address,
+                &format!("create extension {extension:?}"),
+                &format!(
+                    "CREATE EXTENSION IF NOT EXISTS {}",
+                    ident(address, &extension)?
+                ),
+            )
+            .await?;
+        }
+        for extension in removed_extensions {
+            execute(
+                &client,
+                address,
+                &format!("drop extension {extension:?}"),
+                &format!("DROP EXTENSION IF EXISTS {}", ident(address, extension)?),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
+        let address = request.address.as_str();
+        let base = tenant_base(address);
+        let database = request
+            .context
+            .get(&format!("{base}/database"))
+            .ok_or_else(|| ProviderError::Conflict {
+                address: address.to_owned(),
+                message: "the tenant's database is not recorded; apply it first".to_owned(),
+            })?;
+        let settings = request
+            .attribute("connection_secret")
+            .cloned()
+            .unwrap_or_default();
+        let file = settings
+            .get("file")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let format = settings
+            .get("format")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("env");
+        secret_file::write(address, file, format, &database.outputs)?;
+        let mut outputs = BTreeMap::new();
+        outputs.insert("file".to_owned(), Field::plain(file));
+        Ok(Applied {
+            provider_id: Some(file.to_owned()),
+            outputs,
+        })
+    }
+}
+
+fn string_list(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The outputs of a tenant's database: how applications connect to it.
+fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let name = text(&request.attributes, "name").unwrap_or_default();
+    let owner = text(&request.attributes, "owner").unwrap_or_default();
+    let role = request
+        .context
+        .get(&format!("{}/role", tenant_base(address)))
+        .ok_or_else(|| ProviderError::Conflict {
+            address: address.to_owned(),
+            message: "the tenant's role is not recorded; apply it first".to_owned(),
+        })?;
+    let password = role
+        .outputs
+        .get("password")
+        .and_then(Field::as_str)
+        .unwrap_or_default();
+    let uri = format!(
+        "postgresql://{}:{}@{}:{}/{}?sslmode={}",
+        sql::uri_component(owner),
+        sql::uri_component(password),
+        server.host,
+        server.port,
+        sql::uri_component(name),
+        server.client_sslmode()
+    );
+    let mut outputs = BTreeMap::new();
+    outputs.insert("database".to_owned(), Field::plain(name));
+    outputs.insert("username".to_owned(), Field::plain(owner));
+    outputs.insert("password".to_owned(), Field::sensitive(password));
+    outputs.insert("endpoint".to_owned(), Field::plain(server.host.clone()));
+    outputs.insert("port".to_owned(), Field::plain(server.port));
+    outputs.insert("uri".to_owned(), Field::sensitive(uri));
+    Ok(Applied {
+        provider_id: Some(name.to_owned()),
+        outputs,
+    })
+}
+
+async fn read_role(
+    client: &Client,
+    address: &str,
+    recorded: &BTreeMap<String, serde_json::Value>,
+) -> Result<ReadOutcome, ProviderError> {
+    let name = recorded
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let row = client
+        .query_opt(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
+            &[&name],
+        )
+        .await
+        .map_err(|error| api_error(address, &error))?;
+    let Some(row) = row else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let limit: i32 = row.get(0);
+    let mut attributes = recorded.clone();
+    if recorded.contains_key("connection_limit") || limit != -1 {
+        attributes.insert(
+            "connection_limit".to_owned(),
+            serde_json::Value::from(limit),
+        );
+    }
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(name.to_owned()),
+        attributes,
+    }))
+}
+
+async fn read_database(
+    client: &Client,
+    server: &Server,
+    address: &str,
+    recorded: &BTreeMap<String, serde_json::Value>,
+) -> Result<ReadOutcome, ProviderError> {
+    let name = recorded
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let owner: Option<String> = client
+        .query_opt(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .map_err(|error| api_error(address, &error))?
+        .map(|row| row.get(0));
+    let Some(owner) = owner else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let database = connect(address, server, name).await?;
+    let installed: Vec<String> = database
+        .query("SELECT extname FROM pg_extension", &[])
+        .await
+        .map_err(|error| api_error(address, &error))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    // The recorded extensions that are still there, in their order: a missing one is drift;
+    // one installed by someone else is not dbplan's.
+    let extensions: Vec<serde_json::Value> = string_list(recorded.get("extensions"))
+        .into_iter()
+        .filter(|extension| installed.contains(extension))
+        .map(serde_json::Value::from)
+        .collect();
+    let mut attributes = recorded.clone();
+    attributes.insert("owner".to_owned(), serde_json::Value::from(owner));
+    attributes.insert(
+        "extensions".to_owned(),
+        serde_json::Value::Array(extensions),
+    );
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(name.to_owned()),
+        attributes,
+    }))
+}
+
+/// Drops a database, terminating its connections first.
+async fn drop_database(client: &Client, address: &str, name: &str) -> Result<(), ProviderError> {
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|error| api_error(address, &error))?
+        .get(0);
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .await
+        .map_err(|error| api_error(address, &error))?;
+    // `WITH (FORCE)` (PostgreSQL 13 and later) also ends connections that arrive meanwhile.
+    let force = if version >= 130_000 {
+        " WITH (FORCE)"
+    } else {
+        ""
+    };
+    execute(
+        client,
+        address,
+        &format!("drop database {name:?}"),
+        &format!("DROP DATABASE IF EXISTS {}{force}", ident(address, name)?),
+    )
+    .await
+}

@@ -1,0 +1,201 @@
+//! The connection secret of a tenant database: a file with mode 0600, in `env` format
+//! (`KEY=value` lines) or `json`, with the keys applications expect
+//! (`DATABASE_URL`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`) and the seed
+//! setup's (`username`, `password`, `endpoint`, `port`).
+
+use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+fn io_error(address: &str, file: &str, what: &str, error: &std::io::Error) -> ProviderError {
+    ProviderError::Conflict {
+        address: address.to_owned(),
+        message: format!(
+            "cannot {what} the connection secret {file}: {error}; check the directory's permissions"
+        ),
+    }
+}
+
+fn value(outputs: &BTreeMap<String, Field>, name: &str) -> String {
+    match outputs.get(name).map(|field| &field.value) {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The key/value pairs of the secret, from the database's outputs.
+fn entries(outputs: &BTreeMap<String, Field>) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", value(outputs, "uri")),
+        ("DB_HOST", value(outputs, "endpoint")),
+        ("DB_PORT", value(outputs, "port")),
+        ("DB_NAME", value(outputs, "database")),
+        ("DB_USER", value(outputs, "username")),
+        ("DB_PASSWORD", value(outputs, "password")),
+        ("username", value(outputs, "username")),
+        ("password", value(outputs, "password")),
+        ("endpoint", value(outputs, "endpoint")),
+        ("port", value(outputs, "port")),
+    ]
+}
+
+/// An env-file value: bare when it is plain, else double-quoted with `\`, `"` and `$`
+/// escaped (the convention of dotenv readers and POSIX shells alike).
+fn env_value(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@?=%+,".contains(c));
+    if plain {
+        return text.to_owned();
+    }
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
+    let entries = entries(outputs);
+    if format == "json" {
+        let map: serde_json::Map<String, serde_json::Value> = entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), serde_json::Value::String(value)))
+            .collect();
+        let mut text = serde_json::to_string_pretty(&map).unwrap_or_default();
+        text.push('\n');
+        text
+    } else {
+        entries
+            .into_iter()
+            .map(|(key, value)| format!("{key}={}\n", env_value(&value)))
+            .collect()
+    }
+}
+
+/// Writes the secret: a temporary file with mode 0600 beside the target, renamed over it, so
+/// that a reader never sees a half-written secret nor a moment of wider permissions.
+pub(crate) fn write(
+    address: &str,
+    file: &str,
+    format: &str,
+    outputs: &BTreeMap<String, Field>,
+) -> Result<(), ProviderError> {
+    if file.is_empty() {
+        return Err(ProviderError::Conflict {
+            address: address.to_owned(),
+            message: "the connection secret has no file; set `connection_secret.file`".to_owned(),
+        });
+    }
+    let path = Path::new(file);
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| io_error(address, file, "create the directory of", &error))?;
+    }
+    let temporary = path.with_file_name(format!(
+        ".{}.dbplan-tmp",
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let text = render(format, outputs);
+    let written = (|| {
+        let mut handle = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        // The mode of an existing temporary file is not changed by `open`.
+        handle.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        handle.write_all(text.as_bytes())?;
+        handle.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    written.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        io_error(address, file, "write", &error)
+    })
+}
+
+/// Removes the secret; a file already gone is not an error.
+pub(crate) fn remove(address: &str, file: &str) -> Result<(), ProviderError> {
+    match std::fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(io_error(address, file, "remove", &error)),
+    }
+}
+
+/// Whether the secret file is still there.
+pub(crate) fn read(address: &str, recorded: &BTreeMap<String, serde_json::Value>) -> ReadOutcome {
+    let file = recorded
+        .get("connection_secret")
+        .and_then(|settings| settings.get("file"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    if Path::new(file).is_file() {
+        ReadOutcome::Found(RemoteObject {
+            provider_id: Some(file.to_owned()),
+            attributes: recorded.clone(),
+        })
+    } else {
+        tracing::debug!(address, "connection secret {file} is gone");
+        ReadOutcome::Gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn outputs() -> BTreeMap<String, Field> {
+        let mut outputs = BTreeMap::new();
+        outputs.insert(
+            "uri".to_owned(),
+            Field::sensitive("postgresql://u:p@h:5/d?sslmode=require"),
+        );
+        outputs.insert("endpoint".to_owned(), Field::plain("h"));
+        outputs.insert("port".to_owned(), Field::plain(5));
+        outputs.insert("database".to_owned(), Field::plain("d"));
+        outputs.insert("username".to_owned(), Field::plain("u"));
+        outputs.insert("password".to_owned(), Field::sensitive("p$x"));
+        outputs
+    }
+
+    #[test]
+    fn env_and_json_files_are_private_and_complete() {
+        let directory = tempfile::tempdir().unwrap();
+        let env = directory.path().join("sub/a.env");
+        write("a", env.to_str().unwrap(), "env", &outputs()).unwrap();
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert!(text.contains("DATABASE_URL=postgresql://u:p@h:5/d?sslmode=require\n"));
+        assert!(text.contains("DB_PASSWORD=\"p\\$x\"\n"));
+        assert!(text.contains("DB_PORT=5\n"));
+        assert!(text.contains("endpoint=h\n"));
+        let mode = std::fs::metadata(&env).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        let json = directory.path().join("a.json");
+        write("a", json.to_str().unwrap(), "json", &outputs()).unwrap();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(parsed["DB_USER"], "u");
+        assert_eq!(parsed["password"], "p$x");
+        assert_eq!(parsed["port"], "5");
+        remove("a", json.to_str().unwrap()).unwrap();
+        remove("a", json.to_str().unwrap()).unwrap();
+        assert!(!json.exists());
+    }
+}

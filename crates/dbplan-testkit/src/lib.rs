@@ -1,0 +1,242 @@
+//! Test support: real components the tests start themselves.
+//!
+//! [`PgServer`] is a throwaway PostgreSQL server: `initdb` in a temporary directory, started
+//! with `pg_ctl` on a free loopback port, stopped and removed when dropped. The binaries come
+//! from `DBPLAN_PG_BIN` (the test script sets it), else from the newest
+//! `/usr/lib/postgresql/*/bin`, else from `PATH`; the test script installs Debian's
+//! `postgresql` package when they are missing.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Why a server could not be started.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The superuser `initdb` creates; the server trusts it on loopback (`--auth=trust` for it
+/// only through the Unix socket; TCP asks for a password, so password checks are real).
+pub const SUPERUSER: &str = "dbplan_admin";
+/// Its password, for the TCP connections the tests make.
+pub const SUPERUSER_PASSWORD: &str = "admin-password-for-tests";
+
+/// A running throwaway PostgreSQL server.
+#[derive(Debug)]
+pub struct PgServer {
+    directory: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+/// The directory holding `initdb` and `pg_ctl`.
+pub fn pg_bin() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("DBPLAN_PG_BIN") {
+        let bin = PathBuf::from(bin);
+        if bin.join("initdb").exists() {
+            return Some(bin);
+        }
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    candidates.sort_by_key(|bin| {
+        bin.parent()
+            .and_then(Path::file_name)
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    if let Some(bin) = candidates.pop() {
+        return Some(bin);
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|dir| dir.join("initdb").exists()))
+}
+
+/// A free loopback TCP port (the OS picks one; it is free again when this returns).
+pub fn free_port() -> Result<u16, StartError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| StartError(format!("no free loopback port: {error}")))
+}
+
+/// Whether this process runs as root (`initdb` and `postgres` refuse to).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+/// A command for a server binary: as root, it runs as the `postgres` system user that Debian's
+/// package creates (the server refuses to run as root), through `runuser`.
+fn server_command(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), StartError> {
+    let output = command
+        .output()
+        .map_err(|error| StartError(format!("{what}: {error}")))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(StartError(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )))
+    }
+}
+
+impl PgServer {
+    /// Creates and starts a server. Run as root, the server runs as the `postgres` user.
+    pub fn start() -> Result<PgServer, StartError> {
+        let bin = pg_bin().ok_or_else(|| {
+            StartError(
+                "PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash scripts/test.sh`, which installs Debian's postgresql package, or set DBPLAN_PG_BIN".to_owned(),
+            )
+        })?;
+        let directory = tempfile::Builder::new()
+            .prefix("dbplan-pg-")
+            .tempdir()
+            .map_err(|error| StartError(format!("temporary directory: {error}")))?;
+        let data = directory.path().join("data");
+        let password_file = directory.path().join("pwfile");
+        std::fs::write(&password_file, SUPERUSER_PASSWORD)
+            .map_err(|error| StartError(format!("password file: {error}")))?;
+        if is_root() {
+            run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(directory.path()),
+                "chown to the postgres user",
+            )?;
+        }
+        run(
+            server_command(&bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ])
+                .arg(format!("--pwfile={}", password_file.display()))
+                .args(["-E", "UTF8", "--locale=C", "--no-sync"]),
+            "initdb",
+        )?;
+        // A few attempts: another process may take the free port between the check and the
+        // start.
+        let mut last = StartError("not started".to_owned());
+        for _ in 0..5 {
+            let port = free_port()?;
+            let options = format!(
+                "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c max_connections=400 -c shared_buffers=32MB -c log_statement=all -c log_line_prefix=%a:",
+                directory.path().display()
+            );
+            let started = run(
+                server_command(&bin.join("pg_ctl"))
+                    .arg("-D")
+                    .arg(&data)
+                    .args(["-o", &options, "-w", "-t", "60", "-l"])
+                    .arg(directory.path().join("server.log"))
+                    .arg("start"),
+                "pg_ctl start",
+            );
+            match started {
+                Ok(()) => {
+                    return Ok(PgServer {
+                        directory,
+                        bin,
+                        port,
+                    });
+                }
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+
+    /// The directory of the server's Unix socket (where `psql -h` finds it).
+    pub fn socket_directory(&self) -> &Path {
+        self.directory.path()
+    }
+
+    /// The server log, for a failing test to print.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.directory.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Runs SQL as the superuser through `psql` on the Unix socket and returns its output
+    /// (tab-separated, unaligned, no headers).
+    pub fn psql(&self, database: &str, sql: &str) -> Result<String, StartError> {
+        let output = Command::new(self.bin.join("psql"))
+            .args(["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(self.directory.path())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ])
+            .output()
+            .map_err(|error| StartError(format!("psql: {error}")))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(StartError(format!(
+                "psql failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )))
+        }
+    }
+
+    /// Waits until the server accepts connections again (after a restart, say).
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.psql("postgres", "select 1").is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let _ = server_command(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.directory.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}

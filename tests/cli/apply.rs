@@ -1,0 +1,739 @@
+//! `dbplan apply`, `destroy` and `output` against a real PostgreSQL server that the test
+//! starts (initdb + pg_ctl in a temporary directory, on a free loopback port).
+
+use dbplan_testkit::{PgServer, SUPERUSER, SUPERUSER_PASSWORD};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// One tenant of a test manifest.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub name: String,
+    pub extensions: Vec<String>,
+    pub protected: bool,
+    pub delete: bool,
+    pub connection_limit: Option<i32>,
+    pub format: &'static str,
+}
+
+impl Tenant {
+    pub fn new(name: &str) -> Tenant {
+        Tenant {
+            name: name.to_owned(),
+            extensions: Vec::new(),
+            protected: false,
+            delete: true,
+            connection_limit: None,
+            format: "env",
+        }
+    }
+
+    fn yaml(&self) -> String {
+        // A tenant dropped on removal is throwaway: the data-loss policy is waived for it.
+        let waiver = if self.delete {
+            "  annotations: {dbplan.io/waive.DB701: \"throwaway test tenant\"}\n"
+        } else {
+            ""
+        };
+        let mut text = format!(
+            "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: {name}\n{waiver}spec:\n  server: pg\n  deletionProtection: {protected}\n  roleDeletionPolicy: {policy}\n  dbDeletionPolicy: {policy}\n  connectionSecret: {{file: secrets/{name}.{format}, format: {format}}}\n",
+            name = self.name,
+            protected = self.protected,
+            policy = if self.delete { "Delete" } else { "Orphan" },
+            format = self.format,
+        );
+        if !self.extensions.is_empty() {
+            text.push_str(&format!("  extensions: [{}]\n", self.extensions.join(", ")));
+        }
+        if let Some(limit) = self.connection_limit {
+            text.push_str(&format!("  connectionLimit: {limit}\n"));
+        }
+        text
+    }
+}
+
+/// A server, a working directory with manifests and a state, and the `dbplan` binary.
+pub struct Lab {
+    pub server: PgServer,
+    pub directory: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn start() -> Lab {
+        let server = PgServer::start().unwrap_or_else(|error| panic!("{error}"));
+        let directory = tempfile::tempdir().unwrap();
+        Lab { server, directory }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.directory.path().join(relative)
+    }
+
+    /// Writes the manifests: the server and these tenants.
+    pub fn manifests(&self, tenants: &[Tenant]) {
+        let mut text = format!(
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
+            port = self.server.port
+        );
+        for tenant in tenants {
+            text.push_str(&tenant.yaml());
+        }
+        std::fs::write(self.path("tenants.yaml"), text).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dbplan"));
+        command
+            .args(args)
+            .current_dir(self.directory.path())
+            .env("NO_COLOR", "1")
+            .env("PG_ADMIN_PASSWORD", SUPERUSER_PASSWORD)
+            .env_remove("RUST_LOG")
+            .env_remove("DBPLAN_STATE")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn apply(&self) -> Output {
+        self.run(&["apply", "tenants.yaml", "--auto-approve"])
+    }
+
+    pub fn sql(&self, database: &str, sql: &str) -> String {
+        self.server
+            .psql(database, sql)
+            .unwrap_or_else(|error| panic!("{error}\n{}", self.server.log()))
+    }
+
+    pub fn databases(&self) -> Vec<String> {
+        lines(&self.sql(
+            "postgres",
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1",
+        ))
+    }
+
+    pub fn roles(&self) -> Vec<String> {
+        lines(&self.sql(
+            "postgres",
+            "SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' AND rolname <> current_user ORDER BY 1",
+        ))
+    }
+
+    /// Logs in over TCP with a password (the server asks for one on TCP) and returns
+    /// `current_user`.
+    pub fn login(&self, user: &str, password: &str, database: &str) -> Result<String, String> {
+        let bin = dbplan_testkit::pg_bin().unwrap();
+        let output = Command::new(bin.join("psql"))
+            .args(["-X", "-A", "-t", "-h", "127.0.0.1"])
+            .args([
+                "-p",
+                &self.server.port.to_string(),
+                "-U",
+                user,
+                "-d",
+                database,
+            ])
+            .args(["-c", "SELECT current_user"])
+            .env("PGPASSWORD", password)
+            .env("PGCONNECT_TIMEOUT", "5")
+            .output()
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
+    /// The `KEY=value` pairs of an env connection secret.
+    pub fn env_secret(&self, name: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.path(&format!("secrets/{name}.env"))).unwrap();
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
+            .collect()
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(name, _)| name == key)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("no {key}"))
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", super::stdout(output), super::stderr(output))
+}
+
+fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "unexpected exit code\n{}",
+        text(output)
+    );
+}
+
+#[test]
+fn apply_from_empty_logs_in_and_converges() {
+    let lab = Lab::start();
+    let mut billing = Tenant::new("billing");
+    billing.extensions = vec!["pgcrypto".to_owned(), "uuid-ossp".to_owned()];
+    billing.connection_limit = Some(7);
+    let mut reports = Tenant::new("reports");
+    reports.format = "json";
+    lab.manifests(&[billing, reports]);
+
+    let applied = lab.apply();
+    assert_code(&applied, 0);
+    assert!(super::stdout(&applied).contains("Apply complete: 7 created"));
+    assert_eq!(lab.databases(), ["billing", "reports"]);
+    assert_eq!(lab.roles(), ["billing_user", "reports_user"]);
+    assert_eq!(
+        lab.sql(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'billing'"
+        ),
+        "billing_user"
+    );
+    assert_eq!(
+        lab.sql("billing", "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"),
+        "pgcrypto,uuid-ossp"
+    );
+    assert_eq!(
+        lab.sql("postgres", "SELECT rolconnlimit, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = 'billing_user'"),
+        "7\tf\tf"
+    );
+    // PUBLIC may not connect to a tenant's database; its owner may.
+    assert_eq!(
+        lab.sql(
+            "postgres",
+            "SELECT has_database_privilege('reports_user', 'billing', 'CONNECT')"
+        ),
+        "f"
+    );
+
+    // The secret files: mode 0600, every key, and credentials that log in.
+    let secret = lab.env_secret("billing");
+    let mode = std::fs::metadata(lab.path("secrets/billing.env"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    for key in [
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "username",
+        "password",
+        "endpoint",
+        "port",
+    ] {
+        assert!(!value(&secret, key).is_empty(), "{key} is empty");
+    }
+    let password = value(&secret, "DB_PASSWORD").to_owned();
+    assert_eq!(password.len(), 32);
+    assert_eq!(value(&secret, "DB_USER"), "billing_user");
+    assert_eq!(value(&secret, "DB_PORT"), lab.server.port.to_string());
+    assert_eq!(
+        lab.login("billing_user", &password, "billing").unwrap(),
+        "billing_user"
+    );
+    assert!(
+        lab.login("billing_user", "wrong-password", "billing")
+            .is_err()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lab.path("secrets/reports.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        lab.login(
+            json["username"].as_str().unwrap(),
+            json["password"].as_str().unwrap(),
+            json["DB_NAME"].as_str().unwrap()
+        )
+        .unwrap(),
+        "reports_user"
+    );
+    // The URI logs in too.
+    let bin = dbplan_testkit::pg_bin().unwrap();
+    let uri = value(&secret, "DATABASE_URL");
+    let status = Command::new(bin.join("psql"))
+        .args(["-X", "-A", "-t", uri, "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", super::stderr(&status));
+
+    // No secret anywhere: not in dbplan's output, not in the server's statement log (the
+    // password is sent as a SCRAM verifier).
+    assert!(!text(&applied).contains(&password));
+    assert!(!lab.server.log().contains(&password));
+    assert!(!text(&applied).contains(SUPERUSER_PASSWORD));
+
+    // A second plan finds nothing to do, after a real refresh.
+    let again = lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    assert!(
+        super::stdout(&again).contains("No changes"),
+        "{}",
+        text(&again)
+    );
+
+    // `output`: sensitive values hidden unless asked for.
+    let outputs = lab.run(&["output", "TenantDatabase/billing"]);
+    assert_code(&outputs, 0);
+    let listed = super::stdout(&outputs);
+    assert!(listed.contains("TenantDatabase/billing/database.password = (sensitive)"));
+    assert!(listed.contains("TenantDatabase/billing/database.username = billing_user"));
+    assert!(!listed.contains(&password));
+    let refused = lab.run(&["output", "TenantDatabase/billing/database", "password"]);
+    assert_code(&refused, 1);
+    let shown = lab.run(&[
+        "output",
+        "TenantDatabase/billing/database",
+        "password",
+        "--show-sensitive",
+    ]);
+    assert_code(&shown, 0);
+    assert_eq!(super::stdout(&shown).trim(), password);
+}
+
+#[test]
+fn drift_is_detected_and_repaired_and_updates_apply_in_place() {
+    let lab = Lab::start();
+    let mut shop = Tenant::new("shop");
+    shop.extensions = vec!["pgcrypto".to_owned()];
+    lab.manifests(&[shop.clone(), Tenant::new("blog")]);
+    assert_code(&lab.apply(), 0);
+
+    // Out of band: the owner changed, an extension dropped, a role dropped.
+    lab.sql(
+        "postgres",
+        "CREATE ROLE intruder; ALTER DATABASE shop OWNER TO intruder",
+    );
+    lab.sql("shop", "DROP EXTENSION pgcrypto");
+    lab.sql(
+        "blog",
+        "REASSIGN OWNED BY blog_user TO intruder; DROP OWNED BY blog_user",
+    );
+    lab.sql(
+        "postgres",
+        "REASSIGN OWNED BY blog_user TO intruder; DROP OWNED BY blog_user; DROP ROLE blog_user",
+    );
+    let planned = lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]);
+    assert_code(&planned, 2);
+    let shown = super::stdout(&planned);
+    assert!(shown.contains("owner"), "{shown}");
+    assert!(
+        shown.contains("TenantDatabase/shop/database will be updated in place"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("TenantDatabase/blog/role will be created"),
+        "{shown}"
+    );
+    let json = lab.run(&["plan", "tenants.yaml", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&super::stdout(&json)).unwrap();
+    let drifted: Vec<&str> = json["resource_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|drift| drift["address"].as_str().unwrap())
+        .collect();
+    assert!(drifted.contains(&"TenantDatabase/shop/database"), "{json}");
+    assert!(drifted.contains(&"TenantDatabase/blog/role"), "{json}");
+
+    assert_code(&lab.apply(), 0);
+    assert_eq!(
+        lab.sql("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('shop', 'blog') ORDER BY datname"),
+        "blog_user\nshop_user"
+    );
+    assert_eq!(
+        lab.sql(
+            "shop",
+            "SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'"
+        ),
+        "1"
+    );
+    let secret = lab.env_secret("blog");
+    assert_eq!(
+        lab.login("blog_user", value(&secret, "DB_PASSWORD"), "blog")
+            .unwrap(),
+        "blog_user"
+    );
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
+
+    // An in-place update: a connection limit and one more extension.
+    shop.connection_limit = Some(3);
+    shop.extensions.push("citext".to_owned());
+    lab.manifests(&[shop, Tenant::new("blog")]);
+    let planned = lab.run(&["plan", "tenants.yaml"]);
+    let shown = super::stdout(&planned);
+    assert!(
+        shown.contains("TenantDatabase/shop/role will be updated in place"),
+        "{shown}"
+    );
+    assert!(!shown.contains("replaced"), "{shown}");
+    assert_code(&lab.apply(), 0);
+    assert_eq!(
+        lab.sql(
+            "postgres",
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'shop_user'"
+        ),
+        "3"
+    );
+    assert_eq!(
+        lab.sql(
+            "shop",
+            "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"
+        ),
+        "1"
+    );
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
+}
+
+#[test]
+fn destroy_orphans_or_drops_per_policy_and_honours_deletion_protection() {
+    let lab = Lab::start();
+    let mut kept = Tenant::new("kept");
+    kept.delete = false;
+    let dropped = Tenant::new("dropped");
+    let mut guarded = Tenant::new("guarded");
+    guarded.protected = true;
+    lab.manifests(&[kept.clone(), dropped.clone(), guarded]);
+    assert_code(&lab.apply(), 0);
+
+    // Deletion protection on a database whose policy is Delete blocks the destroy, and
+    // nothing is touched.
+    let refused = lab.run(&["destroy", "tenants.yaml", "--auto-approve"]);
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused).contains("TenantDatabase/guarded/database has deletion protection on"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(lab.databases(), ["dropped", "guarded", "kept"]);
+
+    // Without the protected tenant, destroy orphans one tenant and drops the other.
+    lab.manifests(&[kept, dropped]);
+    let targets = [
+        "--target",
+        "TenantDatabase/kept",
+        "--target",
+        "TenantDatabase/dropped",
+    ];
+    let planned = lab.run(&[&["plan", "tenants.yaml", "--destroy"][..], &targets].concat());
+    let shown = super::stdout(&planned);
+    assert!(
+        shown.contains(
+            "TenantDatabase/kept/database will be removed from the state and left in place"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("TenantDatabase/dropped/database will be destroyed"),
+        "{shown}"
+    );
+    assert!(!shown.contains("guarded"), "{shown}");
+    // A session on the database to drop: destroy ends it first.
+    let secret = lab.env_secret("dropped");
+    let password = value(&secret, "DB_PASSWORD").to_owned();
+    let bin = dbplan_testkit::pg_bin().unwrap();
+    let mut session = Command::new(bin.join("psql"))
+        .args(["-X", "-h", "127.0.0.1", "-p", &lab.server.port.to_string()])
+        .args([
+            "-U",
+            "dropped_user",
+            "-d",
+            "dropped",
+            "-c",
+            "SELECT pg_sleep(60)",
+        ])
+        .env("PGPASSWORD", &password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let destroyed =
+        lab.run(&[&["destroy", "tenants.yaml", "--auto-approve"][..], &targets].concat());
+    let _ = session.kill();
+    let _ = session.wait();
+    assert_code(&destroyed, 0);
+    assert_eq!(lab.databases(), ["guarded", "kept"]);
+    assert_eq!(lab.roles(), ["guarded_user", "kept_user"]);
+    // Orphan leaves the connection secret; Delete removes it.
+    assert!(lab.path("secrets/kept.env").exists());
+    assert!(!lab.path("secrets/dropped.env").exists());
+    let listed = super::stderr(&lab.run(&["state", "list"]));
+    let listed = format!("{listed}{}", super::stdout(&lab.run(&["state", "list"])));
+    assert!(!listed.contains("TenantDatabase/kept"), "{listed}");
+    assert!(!listed.contains("TenantDatabase/dropped"), "{listed}");
+    assert!(
+        listed.contains("TenantDatabase/guarded/database"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn a_failure_midway_lets_independent_tenants_finish_then_converges() {
+    let lab = Lab::start();
+    let mut broken = Tenant::new("broken");
+    broken.extensions = vec!["no_such_extension".to_owned()];
+    let tenants = [Tenant::new("first"), broken, Tenant::new("second")];
+    lab.manifests(&tenants);
+    let applied = lab.apply();
+    assert_code(&applied, 1);
+    let shown = text(&applied);
+    assert!(shown.contains("no_such_extension"), "{shown}");
+    assert!(shown.contains("1 failed, 1 skipped"), "{shown}");
+    assert!(
+        shown.contains("create TenantDatabase/broken/connection-secret: skipped"),
+        "{shown}"
+    );
+    // The independent tenants are complete.
+    for name in ["first", "second"] {
+        let secret = lab.env_secret(name);
+        assert_eq!(
+            lab.login(&format!("{name}_user"), value(&secret, "DB_PASSWORD"), name)
+                .unwrap(),
+            format!("{name}_user")
+        );
+    }
+    assert!(!lab.path("secrets/broken.env").exists());
+    // The failed database is recorded pending: the next plan shows it and apply adopts it.
+    let planned = lab.run(&["plan", "tenants.yaml"]);
+    assert!(
+        super::stdout(&planned).contains("pending"),
+        "{}",
+        text(&planned)
+    );
+
+    let mut fixed = Tenant::new("broken");
+    fixed.extensions = vec!["pgcrypto".to_owned()];
+    lab.manifests(&[Tenant::new("first"), fixed, Tenant::new("second")]);
+    assert_code(&lab.apply(), 0);
+    assert_eq!(lab.databases(), ["broken", "first", "second"]);
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
+}
+
+#[test]
+fn hostile_names_are_rejected_before_anything_runs() {
+    let lab = Lab::start();
+    let before_log = lab.server.log().len();
+    for (field, value) in [
+        ("databaseName", "'x\"; DROP DATABASE postgres; --'"),
+        ("databaseName", "template1"),
+        ("databaseName", &"a".repeat(64)),
+        ("owner", "postgres"),
+        ("owner", "'evil; DROP ROLE x'"),
+    ] {
+        let text_manifest = format!(
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\nspec:\n  host: 127.0.0.1\n  port: {}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: hostile\nspec:\n  server: pg\n  {field}: {value}\n",
+            lab.server.port
+        );
+        std::fs::write(lab.path("tenants.yaml"), text_manifest).unwrap();
+        let applied = lab.apply();
+        assert_code(&applied, 1);
+        assert!(
+            text(&applied).contains("tenants.yaml:"),
+            "{}",
+            text(&applied)
+        );
+    }
+    // Nothing reached the server: no database, no role, and no statement from dbplan in its
+    // log (every statement is logged, prefixed with the application name).
+    assert!(lab.databases().is_empty());
+    assert!(lab.roles().is_empty());
+    let log = lab.server.log();
+    assert!(
+        !log[before_log..].contains("dbplan:"),
+        "{}",
+        &log[before_log..]
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve_and_a_saved_plan_applies_as_reviewed() {
+    let lab = Lab::start();
+    lab.manifests(&[Tenant::new("one")]);
+    let refused = lab.run(&["apply", "tenants.yaml"]);
+    assert_code(&refused, 1);
+    assert!(text(&refused).contains("--auto-approve"));
+    assert!(lab.databases().is_empty());
+
+    let planned = lab.run(&["plan", "tenants.yaml", "--out", "reviewed.plan"]);
+    assert_code(&planned, 0);
+    let applied = lab.run(&["apply", "reviewed.plan"]);
+    assert_code(&applied, 0);
+    assert_eq!(lab.databases(), ["one"]);
+    // Applied once, the plan is stale.
+    let again = lab.run(&["apply", "reviewed.plan"]);
+    assert_code(&again, 1);
+    assert!(text(&again).contains("stale"), "{}", text(&again));
+
+    // A secret whose value changed since the plan is refused, without being printed, and
+    // nothing is applied; with the value reviewed, the same plan applies.
+    let fresh = Lab::start();
+    fresh.manifests(&[Tenant::new("two")]);
+    assert_code(
+        &fresh.run(&["plan", "tenants.yaml", "--out", "first.plan"]),
+        0,
+    );
+    let changed = fresh
+        .command(&["apply", "first.plan"])
+        .env("PG_ADMIN_PASSWORD", "another-password")
+        .output()
+        .unwrap();
+    assert_code(&changed, 1);
+    assert!(
+        text(&changed).contains("PG_ADMIN_PASSWORD differs from the one the plan was made with"),
+        "{}",
+        text(&changed)
+    );
+    assert!(!text(&changed).contains("another-password"));
+    assert!(fresh.databases().is_empty());
+    assert_code(&fresh.run(&["apply", "first.plan"]), 0);
+    assert_eq!(fresh.databases(), ["two"]);
+}
+
+/// Kills `dbplan apply` with SIGKILL at pseudo-random points of a multi-tenant apply, many
+/// times; after each kill, unlock, re-plan and re-apply must converge: every database, role
+/// and secret exactly once, and every secret logs in.
+#[test]
+fn sigkill_during_apply_never_loses_or_duplicates_anything() {
+    const RUNS: u64 = 24;
+    const TENANTS: usize = 6;
+    let lab = Lab::start();
+    let mut outcomes = Vec::new();
+    // A fixed linear congruential sequence: the kill points differ run to run but every test
+    // run is the same.
+    let mut seed: u64 = 0x5eed_0fdb_91a4;
+    for run in 0..RUNS {
+        let state = format!("state-{run}");
+        let tenants: Vec<Tenant> = (0..TENANTS)
+            .map(|index| {
+                let mut tenant = Tenant::new(&format!("r{run}_t{index}"));
+                if index % 2 == 0 {
+                    tenant.extensions = vec!["pgcrypto".to_owned()];
+                }
+                tenant
+            })
+            .collect();
+        lab.manifests(&tenants);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let delay = Duration::from_millis((seed >> 33) % 1_500);
+        let mut child = lab
+            .command(&[
+                "apply",
+                "tenants.yaml",
+                "--auto-approve",
+                "--parallelism",
+                "4",
+                "--state",
+                &state,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let killed = child.try_wait().unwrap().is_none();
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if killed {
+            let unlocked = lab.run(&["state", "unlock", "--state", &state]);
+            assert_code(&unlocked, 0);
+        }
+        let applied = lab.run(&["apply", "tenants.yaml", "--auto-approve", "--state", &state]);
+        assert_code(&applied, 0);
+        let planned = lab.run(&[
+            "plan",
+            "tenants.yaml",
+            "--detailed-exitcode",
+            "--state",
+            &state,
+        ]);
+        assert_code(&planned, 0);
+        let prefix = format!("r{run}_");
+        let databases: Vec<String> = lab
+            .databases()
+            .into_iter()
+            .filter(|name| name.starts_with(&prefix))
+            .collect();
+        let roles: Vec<String> = lab
+            .roles()
+            .into_iter()
+            .filter(|name| name.starts_with(&prefix))
+            .collect();
+        assert_eq!(databases.len(), TENANTS, "run {run}: {databases:?}");
+        assert_eq!(roles.len(), TENANTS, "run {run}: {roles:?}");
+        for tenant in &tenants {
+            let secret = lab.env_secret(&tenant.name);
+            assert_eq!(
+                lab.login(
+                    &format!("{}_user", tenant.name),
+                    value(&secret, "DB_PASSWORD"),
+                    &tenant.name
+                )
+                .unwrap_or_else(|error| panic!("run {run}: {}: {error}", tenant.name)),
+                format!("{}_user", tenant.name)
+            );
+        }
+        let files = std::fs::read_dir(lab.path("secrets"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+            .count();
+        assert_eq!(files, TENANTS, "run {run}: secret files");
+        outcomes.push(format!(
+            "run {run}: killed after {} ms {}",
+            delay.as_millis(),
+            if killed {
+                "(in flight)"
+            } else {
+                "(had finished)"
+            }
+        ));
+    }
+    let killed = outcomes
+        .iter()
+        .filter(|line| line.contains("in flight"))
+        .count();
+    eprintln!(
+        "{}\n{killed} of {RUNS} runs killed in flight; all converged",
+        outcomes.join("\n")
+    );
+    assert!(
+        killed >= 20,
+        "only {killed} runs were killed in flight: {outcomes:?}"
+    );
+}
