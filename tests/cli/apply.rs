@@ -619,8 +619,85 @@ fn apply_without_a_terminal_needs_auto_approve_and_a_saved_plan_applies_as_revie
     );
     assert!(!text(&changed).contains("another-password"));
     assert!(fresh.databases().is_empty());
-    assert_code(&fresh.run(&["apply", "first.plan"]), 0);
+    // Applied at the most verbose log level, nothing secret is printed either.
+    let traced = fresh
+        .command(&["apply", "first.plan"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_code(&traced, 0);
     assert_eq!(fresh.databases(), ["two"]);
+    let password = value(&fresh.env_secret("two"), "DB_PASSWORD").to_owned();
+    let printed = text(&traced);
+    assert!(
+        printed.contains("TRACE") || printed.contains("DEBUG"),
+        "{printed}"
+    );
+    for secret in [password.as_str(), SUPERUSER_PASSWORD] {
+        assert!(
+            !printed.contains(secret),
+            "a secret was printed:\n{printed}"
+        );
+        assert!(
+            !std::fs::read_to_string(fresh.path("first.plan"))
+                .unwrap()
+                .contains(secret)
+        );
+    }
+}
+
+#[test]
+fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
+    let lab = Lab::start();
+    let tenants: Vec<Tenant> = (0..8)
+        .map(|index| {
+            let mut tenant = Tenant::new(&format!("int{index}"));
+            tenant.extensions = vec!["pgcrypto".to_owned()];
+            tenant
+        })
+        .collect();
+    lab.manifests(&tenants);
+    let child = lab
+        .command(&[
+            "apply",
+            "tenants.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 1);
+    let shown = text(&output);
+    assert!(
+        shown.contains("interrupted: finishing the work in flight"),
+        "{shown}"
+    );
+    assert!(shown.contains("Apply interrupted:"), "{shown}");
+    assert!(shown.contains("not started"), "{shown}");
+    // The lock was released and nothing is left pending: the next apply converges.
+    let listed = lab.run(&["state", "list"]);
+    assert_code(&listed, 0);
+    assert!(
+        !super::stdout(&listed).contains("pending"),
+        "{}",
+        text(&listed)
+    );
+    assert_code(&lab.apply(), 0);
+    assert_eq!(lab.databases().len(), 8);
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
 }
 
 /// Kills `dbplan apply` with SIGKILL at pseudo-random points of a multi-tenant apply, many

@@ -136,10 +136,7 @@ type Planned = (BTreeMap<String, Field>, BTreeMap<String, StateValue>);
 /// The planned attributes with references resolved from state and secrets read from the
 /// environment (checked against the hashes the plan carries); and the same attributes as
 /// state records them (secrets as their hashes).
-fn planned_attributes(
-    shared: &Shared,
-    change: &Change,
-) -> Result<Planned, String> {
+fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, String> {
     let resolved = shared
         .writer
         .read(|snapshot| dbplan_plan::diff::resolve(&change.after, &change.references, snapshot));

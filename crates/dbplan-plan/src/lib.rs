@@ -147,6 +147,37 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     })
 }
 
+/// A plan of desired objects against a state, without manifests or policies: the diff and the
+/// apply order only. For tests and benchmarks of apply, which need plans of a given shape (a
+/// DAG with a known critical path) rather than of given manifests.
+pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Plan {
+    let fingerprints = refresh::recorded_fingerprints(state);
+    let output = diff::diff(&DiffInput {
+        desired,
+        state,
+        state_scope: None,
+        destroy,
+        fingerprints: &fingerprints,
+    });
+    Plan {
+        dbplan_version: env!("CARGO_PKG_VERSION").to_owned(),
+        state: StateRef {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+        },
+        changes: output.changes,
+        apply_order: output.apply_order,
+        drift: Vec::new(),
+        policy: serde_json::json!({"findings": [], "summary": {}}),
+        notices: Vec::new(),
+        refreshed: false,
+        destroy,
+        targets: Vec::new(),
+        manifests_digest: String::new(),
+        policy_pack_digest: String::new(),
+    }
+}
+
 /// Narrows the desired objects to the targets and their dependencies, and the state to the
 /// targeted addresses. With `--destroy`, the state scope is the targets and what depends on
 /// them (a dependent cannot outlive what it needs), never their dependencies. Without targets,

@@ -249,3 +249,46 @@ impl Providers {
             .map(|provider| provider.as_ref())
     }
 }
+
+/// A shared provider is a provider, so a test can keep a handle on the fake it gives a run.
+impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn handles(&self, kind: Kind) -> bool {
+        (**self).handles(kind)
+    }
+
+    fn read<'a>(
+        &'a self,
+        request: &'a ReadRequest,
+    ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
+        (**self).read(request)
+    }
+
+    fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
+        (**self).prepare(request)
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        (**self).create(request)
+    }
+
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        (**self).update(request)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        (**self).delete(request)
+    }
+}
