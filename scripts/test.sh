@@ -6,7 +6,8 @@
 # What it installs when missing (each step is skipped when already present):
 #   - cargo-nextest (the test runner), from crates.io;
 #   - PostgreSQL server binaries (initdb, pg_ctl), from Debian's `postgresql` package, for the
-#     tests that start a throwaway server;
+#     tests that start a throwaway server (as the `postgres` user the package creates, when the
+#     tests run as root), and the `openssl` command, which makes their TLS certificates;
 #   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
 #   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
 #     under target/test-deps, to validate `dbplan lint --format sarif` against.
@@ -31,6 +32,13 @@ install_postgres() {
   log "installing PostgreSQL server binaries (Debian package postgresql)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+}
+
+install_openssl() {
+  if command -v openssl >/dev/null; then return; fi
+  log "installing openssl (Debian package openssl)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }
 
 install_moto() {
@@ -61,6 +69,7 @@ install_sarif_schema() {
 
 install_nextest
 install_postgres
+install_openssl
 install_moto
 install_sarif_schema
 

@@ -27,6 +27,11 @@ pub const WRONG_KIND: Code = Code {
     summary: "reference to the wrong kind",
 };
 
+pub const TENANT_CLASH: Code = Code {
+    code: "G007",
+    summary: "two tenant databases manage the same object",
+};
+
 /// Every graph code, for documentation.
 pub const ALL: &[Code] = &[
     DANGLING_REFERENCE,
@@ -35,4 +40,5 @@ pub const ALL: &[Code] = &[
     UNSUPPORTED_KIND,
     MISSING_KIND,
     WRONG_KIND,
+    TENANT_CLASH,
 ];

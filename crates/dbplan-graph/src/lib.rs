@@ -10,6 +10,7 @@ mod codes;
 mod expand;
 mod render;
 mod resolve;
+mod tenants;
 
 pub use codes::ALL as CODES;
 pub use expand::Part;
@@ -188,6 +189,7 @@ pub fn build(set: &ManifestSet) -> (Graph, Vec<Diagnostic>) {
     expand::expand(set, &mut graph);
     resolve::resolve(set, &mut graph, &mut diagnostics);
     resolve::find_cycles(set, &graph, &mut diagnostics);
+    tenants::check_clashes(set, &mut diagnostics);
     dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
     (graph, diagnostics)
 }

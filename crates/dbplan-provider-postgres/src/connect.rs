@@ -134,21 +134,22 @@ pub(crate) async fn connect(
         let attempt = connect_once(address, server, &config).await;
         match attempt {
             Ok(client) => return Ok(client),
-            Err(error) if error.is_transient() && started.elapsed() + pause < CONNECT_DEADLINE => {
+            Err((error, true)) if started.elapsed() + pause < CONNECT_DEADLINE => {
                 tracing::debug!(address, "server not reachable yet, retrying: {error}");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
-            Err(error) => return Err(error),
+            Err((error, _)) => return Err(error),
         }
     }
 }
 
+/// One attempt; on failure, the error and whether another attempt may succeed.
 async fn connect_once(
     address: &str,
     server: &Server,
     config: &tokio_postgres::Config,
-) -> Result<Client, ProviderError> {
+) -> Result<Client, (ProviderError, bool)> {
     let mut config = config.clone();
     let tls = match server.sslmode.as_str() {
         "disable" => {
@@ -157,15 +158,15 @@ async fn connect_once(
         }
         "prefer" => {
             config.ssl_mode(PgSslMode::Prefer);
-            Some(tls_config(address, server, false)?)
+            Some(tls_config(address, server, false).map_err(|error| (error, false))?)
         }
         "verify-full" => {
             config.ssl_mode(PgSslMode::Require);
-            Some(tls_config(address, server, true)?)
+            Some(tls_config(address, server, true).map_err(|error| (error, false))?)
         }
         _ => {
             config.ssl_mode(PgSslMode::Require);
-            Some(tls_config(address, server, false)?)
+            Some(tls_config(address, server, false).map_err(|error| (error, false))?)
         }
     };
     let result = match tls {
@@ -184,7 +185,33 @@ async fn connect_once(
                 client
             }),
     };
-    result.map_err(|error| connect_error(address, server, &error))
+    result.map_err(|error| (connect_error(address, server, &error), is_transient(&error)))
+}
+
+/// Whether a failed connection may succeed when tried again: the server refused, reset or did
+/// not answer (it may be starting), or said it is starting up. A TLS or authentication failure
+/// will not change by waiting.
+fn is_transient(error: &tokio_postgres::Error) -> bool {
+    if let Some(database_error) = error.as_db_error() {
+        // 57P03 cannot_connect_now: the database system is starting up.
+        return database_error.code().code() == "57P03";
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind;
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::TimedOut
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = cause.source();
+    }
+    error.to_string().contains("timeout")
 }
 
 fn connect_error(address: &str, server: &Server, error: &tokio_postgres::Error) -> ProviderError {

@@ -112,6 +112,22 @@ fn run(command: &mut Command, what: &str) -> Result<(), StartError> {
 impl PgServer {
     /// Creates and starts a server. Run as root, the server runs as the `postgres` user.
     pub fn start() -> Result<PgServer, StartError> {
+        Self::start_with(false)
+    }
+
+    /// A server that also accepts TLS, with a certificate for `localhost` and `127.0.0.1`
+    /// signed by a throwaway CA (made with the `openssl` command); [`PgServer::ca_file`] is
+    /// the CA to verify it with.
+    pub fn start_with_tls() -> Result<PgServer, StartError> {
+        Self::start_with(true)
+    }
+
+    /// The CA certificate of a TLS server.
+    pub fn ca_file(&self) -> PathBuf {
+        self.directory.path().join("ca.pem")
+    }
+
+    fn start_with(tls: bool) -> Result<PgServer, StartError> {
         let bin = pg_bin().ok_or_else(|| {
             StartError(
                 "PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash scripts/test.sh`, which installs Debian's postgresql package, or set DBPLAN_PG_BIN".to_owned(),
@@ -125,6 +141,9 @@ impl PgServer {
         let password_file = directory.path().join("pwfile");
         std::fs::write(&password_file, SUPERUSER_PASSWORD)
             .map_err(|error| StartError(format!("password file: {error}")))?;
+        if tls {
+            make_certificates(directory.path())?;
+        }
         if is_root() {
             run(
                 Command::new("chown")
@@ -152,10 +171,16 @@ impl PgServer {
         let mut last = StartError("not started".to_owned());
         for _ in 0..5 {
             let port = free_port()?;
-            let options = format!(
+            let mut options = format!(
                 "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c max_connections=400 -c shared_buffers=32MB -c log_statement=all -c log_line_prefix=%a:",
                 directory.path().display()
             );
+            if tls {
+                options.push_str(&format!(
+                    " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                    directory.path().display()
+                ));
+            }
             let started = run(
                 server_command(&bin.join("pg_ctl"))
                     .arg("-D")
@@ -229,6 +254,85 @@ impl PgServer {
         }
         false
     }
+}
+
+/// A CA and a server certificate for `localhost`/`127.0.0.1` signed by it, in `directory`.
+fn make_certificates(directory: &Path) -> Result<(), StartError> {
+    let openssl = |args: &[&str], what: &str| {
+        run(
+            Command::new("openssl").current_dir(directory).args(args),
+            what,
+        )
+    };
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dbplan test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        "openssl: the test CA",
+    )?;
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        "openssl: the server key",
+    )?;
+    std::fs::write(
+        directory.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+    )
+    .map_err(|error| StartError(format!("certificate extensions: {error}")))?;
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ],
+        "openssl: the server certificate",
+    )?;
+    // The server refuses a key file that others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        directory.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .map_err(|error| StartError(format!("server key permissions: {error}")))
 }
 
 impl Drop for PgServer {

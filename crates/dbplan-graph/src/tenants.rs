@@ -1,0 +1,61 @@
+//! Tenant databases that would share an object: two tenants on one server may not create the
+//! same database, nor own their databases through the same role (each tenant's role gets its
+//! own generated password, so a shared role would have its password reset by the other).
+
+use crate::codes;
+use dbplan_diagnostics::Diagnostic;
+use dbplan_manifest::{ManifestSet, Resource, Spec};
+use std::collections::HashMap;
+
+pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>) {
+    let mut databases: HashMap<(String, String), &Resource> = HashMap::new();
+    let mut owners: HashMap<(String, String), &Resource> = HashMap::new();
+    for resource in &set.resources {
+        let Spec::TenantDatabase(spec) = &resource.spec else {
+            continue;
+        };
+        let (kind, name) = spec.server();
+        let server = format!("{kind}/{name}");
+        let database = spec.database_name(&resource.address.name).to_owned();
+        let owner = spec.owner(&resource.address.name);
+        let clashes = [
+            (
+                databases.insert((server.clone(), database.clone()), resource),
+                if spec.database_name.is_some() {
+                    "/spec/database_name"
+                } else {
+                    "/metadata/name"
+                },
+                format!("database {database:?}"),
+                "give one of them another `database_name`",
+            ),
+            (
+                owners.insert((server.clone(), owner.clone()), resource),
+                if spec.owner.is_some() {
+                    "/spec/owner"
+                } else if spec.database_name.is_some() {
+                    "/spec/database_name"
+                } else {
+                    "/metadata/name"
+                },
+                format!("owner role {owner:?}"),
+                "give each tenant its own `owner`; a shared role would have its password reset by each tenant",
+            ),
+        ];
+        for (first, pointer, what, help) in clashes {
+            let Some(first) = first else {
+                continue;
+            };
+            diagnostics.push(
+                Diagnostic::error(codes::TENANT_CLASH.code, codes::TENANT_CLASH.summary)
+                    .with_message(format!(
+                        "{} and {} both manage the {what} on {server}",
+                        first.address, resource.address
+                    ))
+                    .with_help(help)
+                    .with_span(resource.span_at(pointer))
+                    .with_resource(resource.address.to_string()),
+            );
+        }
+    }
+}
