@@ -590,6 +590,16 @@ fn apply_without_a_terminal_needs_auto_approve_and_a_saved_plan_applies_as_revie
 
     let planned = lab.run(&["plan", "tenants.yaml", "--out", "reviewed.plan"]);
     assert_code(&planned, 0);
+    // A plan file changed after review is refused.
+    let reviewed = std::fs::read_to_string(lab.path("reviewed.plan")).unwrap();
+    std::fs::write(
+        lab.path("tampered.plan"),
+        reviewed.replacen("\"one\"", "\"oner\"", 1),
+    )
+    .unwrap();
+    let tampered = lab.run(&["apply", "tampered.plan"]);
+    assert_code(&tampered, 1);
+    assert!(lab.databases().is_empty(), "{}", text(&tampered));
     let applied = lab.run(&["apply", "reviewed.plan"]);
     assert_code(&applied, 0);
     assert_eq!(lab.databases(), ["one"]);

@@ -13,6 +13,10 @@
 //! DIR/manifests --state DIR/state --offline` by hand.
 //!
 //! `generate N DIR` only writes the fleet (for measuring the `dbplan` binary by hand).
+//!
+//! `apply-fake 10 1000 10000` and `apply-postgres 1 50 200`: see [`apply`].
+
+mod apply;
 
 use anyhow::{Context, bail};
 use std::fmt::Write as _;
@@ -562,8 +566,17 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
+        Some("apply-postgres") => {
+            let sizes: Vec<usize> = if args.len() > 1 {
+                sizes(&args[1..])?
+            } else {
+                vec![1, 50, 200]
+            };
+            apply::postgres(&sizes)
+        }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

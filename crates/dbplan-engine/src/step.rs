@@ -48,12 +48,7 @@ fn provider<'a>(shared: &'a Shared, change: &Change) -> Result<&'a dyn Provider,
 }
 
 async fn orphan(shared: &Shared, change: &Change) -> Result<(), String> {
-    shared
-        .writer
-        .remove(&change.address)
-        .await
-        .map(drop)
-        .map_err(|error| error.to_string())
+    shared.writer.remove(&change.address).await.map(drop)
 }
 
 /// Reads the object and refuses to go on when it changed since the plan (the plan's
@@ -122,12 +117,7 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), String> {
             .await
             .map_err(|error| error.to_string())?;
     }
-    shared
-        .writer
-        .remove(&change.address)
-        .await
-        .map(drop)
-        .map_err(|error| error.to_string())
+    shared.writer.remove(&change.address).await.map(drop)
 }
 
 /// Attributes for the provider, and as state records them.
@@ -275,11 +265,7 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
         request.provider_id.clone(),
         Status::Pending,
     );
-    shared
-        .writer
-        .put(pending)
-        .await
-        .map_err(|error| error.to_string())?;
+    shared.writer.put(pending).await?;
     let applied = provider
         .create(&request)
         .await
@@ -297,7 +283,6 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
         ))
         .await
         .map(drop)
-        .map_err(|error| error.to_string())
 }
 
 async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
@@ -344,5 +329,4 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
         ))
         .await
         .map(drop)
-        .map_err(|error| error.to_string())
 }

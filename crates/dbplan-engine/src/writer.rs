@@ -1,23 +1,22 @@
 //! The single writer of state during an apply.
 //!
-//! Every state change of an apply goes through one thread that owns the store, one write at a
-//! time, each durable (flushed) before the step that asked for it goes on. A step waits for its
+//! Every state change of an apply goes through one thread that owns the store, each durable
+//! (flushed) before the step that asked for it goes on. Changes that arrive while a flush is
+//! under way are written together with one flush (group commit): the thread takes every
+//! request waiting, writes them as one batch, and answers each only after the batch is on disk. A step waits for its
 //! write: a resource is recorded `pending` before its API call, and what a call created is
 //! recorded before the step counts as done. The writer also keeps the in-memory snapshot the
 //! steps read references and context from, updated only after the store accepted the write.
 
-use dbplan_state::{ResourceState, Snapshot, StateError, StateStore};
+use dbplan_state::{ResourceState, Snapshot, StateChange, StateStore};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
-enum Write {
-    Put(Box<ResourceState>),
-    Remove(String),
-}
-
 struct Request {
-    write: Write,
-    reply: oneshot::Sender<Result<u64, StateError>>,
+    change: StateChange,
+    /// The new serial, or why the state could not be written (the store's own message, which
+    /// names the state directory and what to do).
+    reply: oneshot::Sender<Result<u64, String>>,
 }
 
 /// A handle to the writer thread; cloned into every step.
@@ -38,52 +37,58 @@ impl Writer {
         let mirror = Arc::new(Mutex::new(snapshot));
         let thread_mirror = Arc::clone(&mirror);
         let handle = std::thread::spawn(move || {
-            for request in receiver {
-                let result = match &request.write {
-                    Write::Put(resource) => store.put(resource),
-                    Write::Remove(address) => store.remove(address),
-                };
+            while let Ok(first) = receiver.recv() {
+                let (changes, replies): (Vec<StateChange>, Vec<_>) = std::iter::once(first)
+                    .chain(receiver.try_iter())
+                    .map(|request| (request.change, request.reply))
+                    .unzip();
+                let result = store.write_batch(&changes);
                 if let Ok(serial) = &result
                     && let Ok(mut mirror) = thread_mirror.lock()
                 {
                     mirror.serial = *serial;
-                    match request.write {
-                        Write::Put(resource) => {
-                            mirror.resources.insert(resource.address.clone(), *resource);
-                        }
-                        Write::Remove(address) => {
-                            mirror.resources.remove(&address);
+                    for change in changes {
+                        match change {
+                            StateChange::Put(resource) => {
+                                mirror.resources.insert(resource.address.clone(), resource);
+                            }
+                            StateChange::Remove(address) => {
+                                mirror.resources.remove(&address);
+                            }
                         }
                     }
                 }
-                // The step may have been aborted; the write is durable either way.
-                let _ = request.reply.send(result);
+                for reply in replies {
+                    // The step may have been aborted; the write is durable either way.
+                    let _ = reply.send(match &result {
+                        Ok(serial) => Ok(*serial),
+                        Err(error) => Err(error.to_string()),
+                    });
+                }
             }
             store
         });
         (Writer { sender, mirror }, handle)
     }
 
-    async fn send(&self, write: Write) -> Result<u64, StateError> {
+    async fn send(&self, change: StateChange) -> Result<u64, String> {
         let (reply, answer) = oneshot::channel();
-        let gone = || StateError::Store {
-            path: std::path::PathBuf::new(),
-            message: "the state writer stopped".to_owned(),
-        };
+        let gone =
+            || "the state writer stopped; the state holds every write confirmed so far".to_owned();
         self.sender
-            .send(Request { write, reply })
+            .send(Request { change, reply })
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
     /// Records (or replaces) one resource; returns when the write is durable.
-    pub(crate) async fn put(&self, resource: ResourceState) -> Result<u64, StateError> {
-        self.send(Write::Put(Box::new(resource))).await
+    pub(crate) async fn put(&self, resource: ResourceState) -> Result<u64, String> {
+        self.send(StateChange::Put(resource)).await
     }
 
     /// Removes one resource from state; returns when the write is durable.
-    pub(crate) async fn remove(&self, address: &str) -> Result<u64, StateError> {
-        self.send(Write::Remove(address.to_owned())).await
+    pub(crate) async fn remove(&self, address: &str) -> Result<u64, String> {
+        self.send(StateChange::Remove(address.to_owned())).await
     }
 
     /// Reads the state as written so far (without copying it: a step reads a few records of a

@@ -106,6 +106,79 @@ impl Server {
     }
 }
 
+/// Idle connections to servers' administration databases, reused across calls: a tenant's
+/// parts and a refresh of many tenants would otherwise each pay for a connection and a SCRAM
+/// handshake. Connections to tenants' own databases are never pooled (dropping a database
+/// must not find dbplan's own session in it).
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: std::sync::Mutex<Vec<(Server, Client)>>,
+}
+
+/// At most this many idle connections are kept.
+const POOL_SIZE: usize = 32;
+
+/// A connection borrowed from the pool; it goes back when dropped, unless it was closed.
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    server: Server,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        // Always `Some` until drop.
+        match &self.client {
+            Some(client) => client,
+            None => unreachable_client(),
+        }
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_client() -> ! {
+    panic!("a pooled connection is used after it was returned")
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && !client.is_closed()
+            && let Ok(mut idle) = self.pool.idle.lock()
+            && idle.len() < POOL_SIZE
+        {
+            idle.push((self.server.clone(), client));
+        }
+    }
+}
+
+impl Pool {
+    /// A connection to the server's administration database.
+    pub(crate) async fn admin(
+        &self,
+        address: &str,
+        server: &Server,
+    ) -> Result<Pooled<'_>, ProviderError> {
+        let reused = self.idle.lock().ok().and_then(|mut idle| {
+            let position = idle
+                .iter()
+                .position(|(candidate, client)| candidate == server && !client.is_closed())?;
+            Some(idle.swap_remove(position).1)
+        });
+        let client = match reused {
+            Some(client) => client,
+            None => connect(address, server, &server.database).await?,
+        };
+        Ok(Pooled {
+            pool: self,
+            server: server.clone(),
+            client: Some(client),
+        })
+    }
+}
+
 /// How long connecting keeps trying while the server refuses or times out (it may be
 /// starting), and the first pause between attempts (doubled each time, up to 2 s).
 const CONNECT_DEADLINE: Duration = Duration::from_secs(30);

@@ -23,7 +23,7 @@ mod sql;
 
 pub use connect::Env;
 
-use connect::{Server, connect, error_chain};
+use connect::{Pool, Server, connect, error_chain};
 use dbplan_core::Kind;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
@@ -40,6 +40,7 @@ const PASSWORD_LENGTH: usize = 32;
 /// The PostgreSQL provider.
 pub struct PostgresProvider {
     env: Env,
+    pool: Pool,
 }
 
 impl std::fmt::Debug for PostgresProvider {
@@ -59,12 +60,16 @@ impl PostgresProvider {
     pub fn new() -> Self {
         PostgresProvider {
             env: Arc::new(|name| std::env::var(name).ok()),
+            pool: Pool::default(),
         }
     }
 
     /// A provider that reads passwords through `env` (tests).
     pub fn with_env(env: Env) -> Self {
-        PostgresProvider { env }
+        PostgresProvider {
+            env,
+            pool: Pool::default(),
+        }
     }
 }
 
@@ -200,7 +205,7 @@ impl Provider for PostgresProvider {
                 Object::Server => {
                     let server =
                         Server::from_attributes(address, &request.attributes, None, &self.env)?;
-                    connect(address, &server, &server.database).await?;
+                    self.pool.admin(address, &server).await?;
                     Ok(ReadOutcome::Found(RemoteObject {
                         provider_id: request.provider_id.clone(),
                         attributes: request.attributes.clone(),
@@ -208,12 +213,12 @@ impl Provider for PostgresProvider {
                 }
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
-                    let client = connect(address, &server, &server.database).await?;
+                    let client = self.pool.admin(address, &server).await?;
                     read_role(&client, address, &request.attributes).await
                 }
                 Object::Database => {
                     let server = tenant_server(address, &request.context, &self.env)?;
-                    let client = connect(address, &server, &server.database).await?;
+                    let client = self.pool.admin(address, &server).await?;
                     read_database(&client, &server, address, &request.attributes).await
                 }
                 Object::ConnectionSecret => Ok(secret_file::read(address, &request.attributes)),
@@ -292,7 +297,7 @@ impl Provider for PostgresProvider {
                 Object::Role => {
                     let name = text(&request.prior, "name").unwrap_or_default();
                     let server = tenant_server(address, &request.context, &self.env)?;
-                    let client = connect(address, &server, &server.database).await?;
+                    let client = self.pool.admin(address, &server).await?;
                     execute(
                         &client,
                         address,
@@ -304,7 +309,7 @@ impl Provider for PostgresProvider {
                 Object::Database => {
                     let name = text(&request.prior, "name").unwrap_or_default();
                     let server = tenant_server(address, &request.context, &self.env)?;
-                    let client = connect(address, &server, &server.database).await?;
+                    let client = self.pool.admin(address, &server).await?;
                     drop_database(&client, address, name).await
                 }
                 Object::ConnectionSecret => {
@@ -336,7 +341,7 @@ impl PostgresProvider {
             .collect();
         let password = text(&request.attributes, "admin_password").map(str::to_owned);
         let server = Server::from_attributes(address, &plain, password, &self.env)?;
-        let client = connect(address, &server, &server.database).await?;
+        let client = self.pool.admin(address, &server).await?;
         let row = client
             .query_one(
                 "SELECT rolsuper, rolcreatedb, rolcreaterole, current_setting('server_version_num')::int \
@@ -396,7 +401,7 @@ impl PostgresProvider {
                         .to_owned(),
             })?;
         let server = tenant_server(address, &request.context, &self.env)?;
-        let client = connect(address, &server, &server.database).await?;
+        let client = self.pool.admin(address, &server).await?;
         let existing = client
             .query_opt(
                 "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = $1",
@@ -496,7 +501,7 @@ impl PostgresProvider {
         let name = text(&request.attributes, "name").unwrap_or_default();
         let owner = text(&request.attributes, "owner").unwrap_or_default();
         let server = tenant_server(address, &request.context, &self.env)?;
-        let client = connect(address, &server, &server.database).await?;
+        let client = self.pool.admin(address, &server).await?;
         let existing: Option<String> = client
             .query_opt(
                 "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
@@ -541,7 +546,7 @@ impl PostgresProvider {
         let name = text(&request.attributes, "name").unwrap_or_default();
         let owner = text(&request.attributes, "owner").unwrap_or_default();
         let server = tenant_server(address, &request.context, &self.env)?;
-        let client = connect(address, &server, &server.database).await?;
+        let client = self.pool.admin(address, &server).await?;
         // Always set: the owner may have been changed outside dbplan (drift), which the
         // recorded value does not show.
         execute(

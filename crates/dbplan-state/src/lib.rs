@@ -225,6 +225,15 @@ pub struct Snapshot {
     pub resources: BTreeMap<String, ResourceState>,
 }
 
+/// One change of a batch written with [`StateStore::write_batch`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum StateChange {
+    /// Records (or replaces) a resource.
+    Put(ResourceState),
+    /// Removes a resource from state; one that is not there is left alone.
+    Remove(String),
+}
+
 /// A store of state. Every write is durable when the call returns (a crash right after loses
 /// nothing) and bumps the serial.
 pub trait StateStore {
@@ -235,4 +244,20 @@ pub trait StateStore {
     /// Removes one resource from state (the object itself is left alone); returns the new
     /// serial.
     fn remove(&self, address: &str) -> Result<u64, StateError>;
+
+    /// Writes several changes, durable together when the call returns (group commit: one
+    /// flush for all); the serial goes up by one per change. Returns the new serial.
+    fn write_batch(&self, changes: &[StateChange]) -> Result<u64, StateError> {
+        let mut serial = self.snapshot()?.serial;
+        for change in changes {
+            serial = match change {
+                StateChange::Put(resource) => self.put(resource)?,
+                StateChange::Remove(address) => match self.remove(address) {
+                    Err(StateError::NotFound { .. }) => serial,
+                    other => other?,
+                },
+            };
+        }
+        Ok(serial)
+    }
 }

@@ -8,7 +8,7 @@
 //! on open (see [`migrate`]).
 
 use crate::lock::{LockInfo, StateLock};
-use crate::{ResourceState, Snapshot, StateError, StateStore};
+use crate::{ResourceState, Snapshot, StateChange, StateError, StateStore};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 use std::collections::BTreeMap;
@@ -231,6 +231,43 @@ impl StateStore for SledStore {
     fn put(&self, resource: &ResourceState) -> Result<u64, StateError> {
         let bytes = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
         let serial = self.change(&resource.address, Some(bytes))?;
+        restrict_permissions(&self.directory)?;
+        Ok(serial)
+    }
+
+    fn write_batch(&self, changes: &[StateChange]) -> Result<u64, StateError> {
+        let mut encoded: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
+        for change in changes {
+            encoded.push(match change {
+                StateChange::Put(resource) => (
+                    resource.address.as_str(),
+                    Some(serde_json::to_vec(resource).map_err(|error| self.error(error))?),
+                ),
+                StateChange::Remove(address) => (address.as_str(), None),
+            });
+        }
+        let serial = (&self.meta, &self.resources)
+            .transaction(|(meta, resources)| {
+                let mut serial = meta
+                    .get(SERIAL_KEY)?
+                    .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+                    .map_or(0, u64::from_be_bytes);
+                for (address, value) in &encoded {
+                    match value {
+                        Some(bytes) => {
+                            resources.insert(address.as_bytes(), bytes.as_slice())?;
+                        }
+                        None => {
+                            resources.remove(address.as_bytes())?;
+                        }
+                    }
+                    serial += 1;
+                }
+                meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
+                Ok::<u64, ConflictableTransactionError<()>>(serial)
+            })
+            .map_err(|error| self.error(format!("{error:?}")))?;
+        self.flush()?;
         restrict_permissions(&self.directory)?;
         Ok(serial)
     }

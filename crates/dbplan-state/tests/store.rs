@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dbplan_state::{
-    LockInfo, LockStatus, ResourceState, SledStore, StateError, StateLock, StateStore, StateValue,
-    Status,
+    LockInfo, LockStatus, ResourceState, SledStore, StateChange, StateError, StateLock, StateStore,
+    StateValue, Status,
 };
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -27,6 +27,34 @@ fn resource(index: usize) -> ResourceState {
         StateValue::sensitive("canary-9f1c-secret"),
     );
     resource
+}
+
+#[test]
+fn a_batch_is_written_together_and_bumps_the_serial_once_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    {
+        let store = SledStore::open(&path, "test").unwrap();
+        store.put(&resource(0)).unwrap();
+        let serial = store
+            .write_batch(&[
+                StateChange::Put(resource(1)),
+                StateChange::Put(resource(2)),
+                StateChange::Remove(resource(0).address),
+                // Removing what is not there is not an error in a batch.
+                StateChange::Remove("TenantDatabase/absent/database".to_owned()),
+            ])
+            .unwrap();
+        assert_eq!(serial, 5);
+    }
+    let reopened = SledStore::open(&path, "test").unwrap().snapshot().unwrap();
+    assert_eq!(reopened.serial, 5);
+    let addresses: Vec<&String> = reopened.resources.keys().collect();
+    assert_eq!(
+        addresses,
+        [&resource(1).address, &resource(2).address],
+        "the batch reached the disk"
+    );
 }
 
 #[test]

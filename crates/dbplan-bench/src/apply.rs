@@ -1,0 +1,219 @@
+//! Apply benchmarks.
+//!
+//! `apply-fake [N...]`: the engine alone, against the fake provider with a fixed latency per
+//! operation, on a DAG of known shape: chains of depth [`DEPTH`], `N / DEPTH` of them. With
+//! parallelism at least the number of chains, no schedule can finish in less than the critical
+//! path, `DEPTH × latency`; with parallelism `P`, not in less than
+//! `DEPTH × ⌈chains / P⌉ × latency`. The figure that matters is how far above that bound the
+//! engine lands (scheduling, state writes, task overhead).
+//!
+//! `apply-postgres [N...]`: `N` tenant databases (role, database with an extension, connection
+//! secret) applied to a throwaway PostgreSQL server at parallelism 1, 4 and 10.
+
+use anyhow::{Context, bail};
+use dbplan_core::{Kind, ResourceAddress, Value};
+use dbplan_engine::{ApplyOptions, Silent};
+use dbplan_plan::{Desired, OutputRef};
+use dbplan_provider::{FakeProvider, Providers};
+use dbplan_state::{SledStore, StateStore};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The depth of every chain: the critical path, in operations.
+pub const DEPTH: usize = 5;
+
+fn chain_object(chain: usize, level: usize) -> Desired {
+    let kind = Kind::DigitalOceanVpc;
+    let name = format!("c{chain}-l{level}");
+    let mut attributes = BTreeMap::new();
+    attributes.insert("size".to_owned(), Value::String("s".to_owned()));
+    let mut references = BTreeMap::new();
+    let mut dependencies = Vec::new();
+    if level > 0 {
+        let parent = ResourceAddress::new(kind, format!("c{chain}-l{}", level - 1)).to_string();
+        attributes.insert("parent".to_owned(), Value::Unknown);
+        references.insert(
+            "parent".to_owned(),
+            OutputRef {
+                address: parent.clone(),
+                output: "id".to_owned(),
+            },
+        );
+        dependencies.push(parent);
+    }
+    Desired {
+        address: ResourceAddress::new(kind, name),
+        attributes,
+        references,
+        secrets: BTreeMap::new(),
+        dependencies,
+        lifecycle: Default::default(),
+        waivers: BTreeMap::new(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// One apply of the chains against a fresh state; the wall time of the engine.
+fn fake_once(
+    objects: usize,
+    parallelism: usize,
+    latency: Duration,
+) -> anyhow::Result<(Duration, usize)> {
+    let chains = (objects / DEPTH).max(1);
+    let desired: Vec<Desired> = (0..DEPTH)
+        .flat_map(|level| (0..chains).map(move |chain| chain_object(chain, level)))
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let store = SledStore::open(dir.path(), "dbplan-bench")?;
+    let plan = dbplan_plan::plan_objects(&desired, &store.snapshot()?, false);
+    let fake = FakeProvider::new("fake", [Kind::DigitalOceanVpc]);
+    fake.set_latency(latency);
+    let providers = Arc::new(Providers::new().with(fake));
+    let runtime = runtime()?;
+    let options = ApplyOptions {
+        parallelism,
+        observer: Arc::new(Silent),
+        ..ApplyOptions::default()
+    };
+    let started = Instant::now();
+    let report = runtime.block_on(dbplan_engine::apply(&plan, store, providers, options))?;
+    let elapsed = started.elapsed();
+    if !report.is_complete() {
+        bail!("the synthetic apply did not complete: {report:?}");
+    }
+    Ok((elapsed, report.succeeded()))
+}
+
+pub fn fake(sizes: &[usize], runs: usize) -> anyhow::Result<()> {
+    let latency = Duration::from_millis(
+        std::env::var("DBPLAN_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(50),
+    );
+    for &objects in sizes {
+        let chains = (objects / DEPTH).max(1);
+        let mut settings = vec![chains];
+        if chains > 10 && objects <= 1_000 {
+            settings.push(10);
+        }
+        for parallelism in settings {
+            let bound = latency * u32::try_from(DEPTH * chains.div_ceil(parallelism))?;
+            let mut times = Vec::new();
+            let mut applied = 0;
+            for _ in 0..runs {
+                let (time, done) = fake_once(objects, parallelism, latency)?;
+                times.push(time);
+                applied = done;
+            }
+            let median = median(times);
+            println!(
+                "apply-fake  {applied:>6} objects  {chains:>5} chains × depth {DEPTH}  parallelism {parallelism:>5}  latency {:>3} ms  bound {:>8.1} ms  median {:>8.1} ms  over bound {:>5.1}%",
+                latency.as_millis(),
+                bound.as_secs_f64() * 1000.0,
+                median.as_secs_f64() * 1000.0,
+                (median.as_secs_f64() / bound.as_secs_f64() - 1.0) * 100.0,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn tenants_manifest(port: u16, prefix: &str, tenants: usize) -> String {
+    let mut text = format!(
+        "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: bench\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
+        dbplan_testkit::SUPERUSER
+    );
+    for index in 0..tenants {
+        text.push_str(&format!(
+            "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: {prefix}{index}\nspec:\n  server: bench\n  extensions: [pgcrypto]\n  connectionSecret: {{file: secrets/{prefix}{index}.env}}\n"
+        ));
+    }
+    text
+}
+
+pub fn postgres(sizes: &[usize]) -> anyhow::Result<()> {
+    let server = dbplan_testkit::PgServer::start().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let runtime = runtime()?;
+    let env: dbplan_provider_postgres::Env = Arc::new(|name| {
+        (name == "PG_ADMIN_PASSWORD").then(|| dbplan_testkit::SUPERUSER_PASSWORD.to_owned())
+    });
+    for &tenants in sizes {
+        for parallelism in [1, 4, 10] {
+            let prefix = format!("b{tenants}p{parallelism}t");
+            let dir = tempfile::tempdir()?;
+            let manifest = dir.path().join("tenants.yaml");
+            std::fs::write(&manifest, tenants_manifest(server.port, &prefix, tenants))?;
+            let (set, diagnostics) = dbplan_manifest::load_paths(&[manifest]);
+            let (graph, graph_diagnostics) = dbplan_graph::build(&set);
+            if let Some(error) = diagnostics
+                .iter()
+                .chain(&graph_diagnostics)
+                .find(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error)
+            {
+                bail!("the generated manifest is invalid: {error:?}");
+            }
+            let store = SledStore::open(&dir.path().join("state"), "dbplan-bench")?;
+            let snapshot = store.snapshot()?;
+            let lookup = |name: &str| env(name);
+            let planned = dbplan_plan::make_plan(&dbplan_plan::PlanRequest {
+                set: &set,
+                graph: &graph,
+                state: &snapshot,
+                refreshed: None,
+                pack: &dbplan_policy::Pack::builtin(),
+                options: dbplan_policy::options::Snapshot::digitalocean(),
+                destroy: false,
+                targets: &[],
+                env: &lookup,
+            })?;
+            let providers = Arc::new(Providers::new().with(
+                dbplan_provider_postgres::PostgresProvider::with_env(Arc::clone(&env)),
+            ));
+            // Connection secrets are written relative to the working directory.
+            let previous = std::env::current_dir()?;
+            std::env::set_current_dir(dir.path())?;
+            let options = ApplyOptions {
+                parallelism,
+                env: Arc::clone(&env),
+                ..ApplyOptions::default()
+            };
+            let started = Instant::now();
+            let report = runtime.block_on(dbplan_engine::apply(
+                &planned.plan,
+                store,
+                providers,
+                options,
+            ));
+            let elapsed = started.elapsed();
+            std::env::set_current_dir(previous)?;
+            let report = report?;
+            if !report.is_complete() {
+                let failure = report
+                    .steps
+                    .iter()
+                    .find(|step| !matches!(step.result, dbplan_engine::StepResult::Done))
+                    .context("a step")?;
+                bail!("the apply did not complete: {failure:?}");
+            }
+            println!(
+                "apply-postgres  {tenants:>4} tenants  {:>4} objects  parallelism {parallelism:>2}  wall {:>8.1} ms  per tenant {:>6.1} ms",
+                report.steps.len(),
+                elapsed.as_secs_f64() * 1000.0,
+                elapsed.as_secs_f64() * 1000.0 / tenants as f64,
+            );
+        }
+    }
+    Ok(())
+}
