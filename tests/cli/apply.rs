@@ -824,3 +824,52 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         "only {killed} runs were killed in flight: {outcomes:?}"
     );
 }
+
+/// On a terminal (`script` gives the command one), apply asks and applies only after `yes`.
+#[test]
+fn on_a_terminal_apply_asks_and_applies_only_after_yes() {
+    let lab = Lab::start();
+    lab.manifests(&[Tenant::new("asked")]);
+    let on_terminal = |answer: &str| {
+        let mut child = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} apply tenants.yaml", env!("CARGO_BIN_EXE_dbplan")),
+                "/dev/null",
+            ])
+            .current_dir(lab.directory.path())
+            .env("NO_COLOR", "1")
+            .env("PG_ADMIN_PASSWORD", SUPERUSER_PASSWORD)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let declined = on_terminal("no");
+    assert_code(&declined, 1);
+    assert!(
+        text(&declined).contains("Only 'yes' is accepted"),
+        "{}",
+        text(&declined)
+    );
+    assert!(text(&declined).contains("cancelled"), "{}", text(&declined));
+    assert!(lab.databases().is_empty());
+    let accepted = on_terminal("yes");
+    assert_code(&accepted, 0);
+    assert!(
+        text(&accepted).contains("Apply complete"),
+        "{}",
+        text(&accepted)
+    );
+    assert_eq!(lab.databases(), ["asked"]);
+}
