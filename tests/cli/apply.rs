@@ -715,16 +715,12 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
 /// and secret exactly once, and every secret logs in.
 #[test]
 fn sigkill_during_apply_never_loses_or_duplicates_anything() {
-    const RUNS: u64 = 24;
+    const RUNS: u64 = 25;
     const TENANTS: usize = 6;
     let lab = Lab::start();
     let mut outcomes = Vec::new();
-    // A fixed linear congruential sequence: the kill points differ run to run but every test
-    // run is the same.
-    let mut seed: u64 = 0x5eed_0fdb_91a4;
-    for run in 0..RUNS {
-        let state = format!("state-{run}");
-        let tenants: Vec<Tenant> = (0..TENANTS)
+    let tenants_of = |run: &str| -> Vec<Tenant> {
+        (0..TENANTS)
             .map(|index| {
                 let mut tenant = Tenant::new(&format!("r{run}_t{index}"));
                 if index % 2 == 0 {
@@ -732,12 +728,37 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
                 }
                 tenant
             })
-            .collect();
+            .collect()
+    };
+    // One uninterrupted apply measures how long the whole run takes on this machine, so that
+    // the kill points fall inside it (from planning to the last write), however fast or slow
+    // the machine is.
+    lab.manifests(&tenants_of("cal"));
+    let started = std::time::Instant::now();
+    assert_code(
+        &lab.run(&[
+            "apply",
+            "tenants.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "4",
+            "--state",
+            "state-cal",
+        ]),
+        0,
+    );
+    let whole = started.elapsed();
+    // A fixed linear congruential sequence: the kill points (as fractions of the whole run)
+    // differ from one kill to the next, and are the same in every test run.
+    let mut seed: u64 = 0x5eed_0fdb_91a4;
+    for run in 0..RUNS {
+        let state = format!("state-{run}");
+        let tenants = tenants_of(&run.to_string());
         lab.manifests(&tenants);
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        let delay = Duration::from_millis((seed >> 33) % 1_500);
+        let delay = whole.mul_f64(((seed >> 33) % 1_000) as f64 / 1_000.0 * 0.95);
         let mut child = lab
             .command(&[
                 "apply",
