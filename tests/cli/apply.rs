@@ -16,6 +16,7 @@ pub struct Tenant {
     pub delete: bool,
     pub connection_limit: Option<i32>,
     pub format: &'static str,
+    pub owner: Option<String>,
 }
 
 impl Tenant {
@@ -27,6 +28,7 @@ impl Tenant {
             delete: true,
             connection_limit: None,
             format: "env",
+            owner: None,
         }
     }
 
@@ -49,6 +51,9 @@ impl Tenant {
         }
         if let Some(limit) = self.connection_limit {
             text.push_str(&format!("  connectionLimit: {limit}\n"));
+        }
+        if let Some(owner) = &self.owner {
+            text.push_str(&format!("  owner: {owner}\n"));
         }
         text
     }

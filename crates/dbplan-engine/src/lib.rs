@@ -299,7 +299,7 @@ pub async fn apply<S: StateStore + Send + 'static>(
     if findings > 0 {
         return Err(ApplyError::PolicyFindings(findings));
     }
-    let schedule = Schedule::new(plan)?;
+    let schedule = Schedule::new(plan, &snapshot)?;
     let serial = snapshot.serial;
     let (writer, thread) = writer::Writer::start(store, snapshot);
     let shared = Arc::new(step::Shared {
@@ -326,7 +326,13 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(plan: &Plan) -> Result<Schedule, ApplyError> {
+    /// A delete waits for the deletes of the objects that depend on it, by the dependencies
+    /// recorded in state (for the delete half of a replace, the manifests may say otherwise
+    /// already); a create or update waits for its dependencies' steps and for its own delete
+    /// half. Every delete also runs before every create and update ([`run`] holds those back
+    /// until the deletes are done), as the apply order says: a new object may take the name,
+    /// owner or file of one being deleted.
+    fn new(plan: &Plan, recorded: &dbplan_state::Snapshot) -> Result<Schedule, ApplyError> {
         let changes: HashMap<&str, &Change> = plan
             .changes
             .iter()
@@ -379,7 +385,11 @@ impl Schedule {
                     if let Some(before) = deleting_dependents.get(step.address.as_str()) {
                         prerequisites.extend(before);
                     }
-                    for dependency in &change.dependencies {
+                    let dependencies = recorded
+                        .resources
+                        .get(&step.address)
+                        .map_or(&change.dependencies, |resource| &resource.dependencies);
+                    for dependency in dependencies {
                         deleting_dependents
                             .entry(dependency.as_str())
                             .or_default()
@@ -413,12 +423,32 @@ async fn run(
     let count = schedule.steps.len();
     let mut results: Vec<Option<(StepResult, Option<Duration>)>> = vec![None; count];
     let mut waiting = schedule.waits_for.clone();
-    let mut ready: VecDeque<usize> = (0..count).filter(|&index| waiting[index] == 0).collect();
+    let is_delete = |index: usize| {
+        matches!(
+            schedule.steps[index].0,
+            Operation::Delete | Operation::Orphan
+        )
+    };
+    // Creates and updates wait in `held` until every delete and orphan has ended (done,
+    // failed or skipped).
+    let mut deletes_left = (0..count).filter(|&index| is_delete(index)).count();
+    let mut held: VecDeque<usize> = VecDeque::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    for index in (0..count).filter(|&index| waiting[index] == 0) {
+        if is_delete(index) || deletes_left == 0 {
+            ready.push_back(index);
+        } else {
+            held.push_back(index);
+        }
+    }
     let mut running: JoinSet<(usize, StepResult, Duration)> = JoinSet::new();
     let mut task_steps: HashMap<tokio::task::Id, usize> = HashMap::new();
     let parallelism = options.parallelism.max(1);
     let mut interrupted = false;
     loop {
+        if options.cancel.is_cancelled() {
+            interrupted = true;
+        }
         while !interrupted && running.len() < parallelism {
             let Some(index) = ready.pop_front() else {
                 break;
@@ -473,16 +503,32 @@ async fn run(
             result: &result,
             elapsed,
         });
+        let mut deletes_ended = usize::from(is_delete(index));
         if result == StepResult::Done {
             for &dependent in &schedule.dependents[index] {
                 waiting[dependent] -= 1;
                 if waiting[dependent] == 0 && results[dependent].is_none() {
-                    ready.push_back(dependent);
+                    if is_delete(dependent) || deletes_left == 0 {
+                        ready.push_back(dependent);
+                    } else {
+                        held.push_back(dependent);
+                    }
                 }
             }
         } else {
             let reason = format!("{} {} did not succeed", operation.as_str(), change.address);
-            skip_dependents(schedule, index, &reason, &mut results, options);
+            let skipped = skip_dependents(schedule, index, &reason, &mut results, options);
+            deletes_ended += skipped
+                .iter()
+                .filter(|&&skipped| is_delete(skipped))
+                .count();
+            held.retain(|waiting| !skipped.contains(waiting));
+        }
+        if deletes_ended > 0 {
+            deletes_left = deletes_left.saturating_sub(deletes_ended);
+            if deletes_left == 0 {
+                ready.extend(held.drain(..));
+            }
         }
         results[index] = Some((result, Some(elapsed)));
     }
@@ -510,14 +556,15 @@ async fn run(
     }
 }
 
-/// Marks every step that waits, directly or not, on a step that did not succeed.
+/// Marks every step that waits, directly or not, on a step that did not succeed; returns them.
 fn skip_dependents(
     schedule: &Schedule,
     failed: usize,
     reason: &str,
     results: &mut [Option<(StepResult, Option<Duration>)>],
     options: &ApplyOptions,
-) {
+) -> Vec<usize> {
+    let mut skipped = Vec::new();
     let mut pending: Vec<usize> = schedule.dependents[failed].clone();
     while let Some(index) = pending.pop() {
         if results[index].is_some() {
@@ -529,6 +576,8 @@ fn skip_dependents(
             reason,
         });
         results[index] = Some((StepResult::Skipped(reason.to_owned()), None));
+        skipped.push(index);
         pending.extend(&schedule.dependents[index]);
     }
+    skipped
 }

@@ -43,9 +43,12 @@ impl Writer {
                     .map(|request| (request.change, request.reply))
                     .unzip();
                 let result = store.write_batch(&changes);
-                if let Ok(serial) = &result
-                    && let Ok(mut mirror) = thread_mirror.lock()
-                {
+                if let Ok(serial) = &result {
+                    // A poisoned lock still holds a consistent map (every update below is
+                    // a plain insert or remove), so it is used rather than left behind.
+                    let mut mirror = thread_mirror
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     mirror.serial = *serial;
                     for change in changes {
                         match change {
@@ -102,9 +105,6 @@ impl Writer {
 
     /// One resource as written so far.
     pub(crate) fn resource(&self, address: &str) -> Option<ResourceState> {
-        self.mirror
-            .lock()
-            .ok()
-            .and_then(|mirror| mirror.resources.get(address).cloned())
+        self.read(|mirror| mirror.resources.get(address).cloned())
     }
 }

@@ -368,3 +368,56 @@ fn an_object_changed_since_a_refreshed_plan_is_refused() {
         "s"
     );
 }
+
+/// Records the order of starts and ends.
+#[derive(Default)]
+struct Timeline(Mutex<Vec<String>>);
+
+impl Observer for Timeline {
+    fn on_event(&self, event: &Event<'_>) {
+        let line = match event {
+            Event::Started { address, .. } => format!("start {address}"),
+            Event::Finished { address, .. } => format!("end {address}"),
+            Event::Skipped { address, .. } => format!("skip {address}"),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[test]
+fn creates_wait_until_every_delete_has_ended_even_a_failed_one() {
+    let lab = Lab::new();
+    assert!(
+        lab.apply(&lab.plan(&[object("old", &[], "s"), object("older", &[], "s")]))
+            .is_complete()
+    );
+    lab.fake.set_latency(Duration::from_millis(50));
+    lab.fake.fail_changes(&address("older"), "still in use");
+    // `old` and `older` leave the manifests; `new`, unrelated to them, arrives. A new object
+    // may take the name or file of one being deleted, so it starts only after the deletes.
+    let plan = lab.plan(&[object("new", &[], "s")]);
+    let timeline = Arc::new(Timeline::default());
+    let report = lab
+        .apply_with(
+            &plan,
+            ApplyOptions {
+                observer: Arc::clone(&timeline) as Arc<dyn Observer>,
+                ..ApplyOptions::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(result(&report, "old"), &StepResult::Done);
+    assert!(matches!(result(&report, "older"), StepResult::Failed(_)));
+    assert_eq!(result(&report, "new"), &StepResult::Done);
+    let timeline = timeline.0.lock().unwrap().clone();
+    let position = |line: String| timeline.iter().position(|seen| *seen == line).unwrap();
+    let create = position(format!("start {}", address("new")));
+    assert!(
+        create > position(format!("end {}", address("old"))),
+        "{timeline:?}"
+    );
+    assert!(
+        create > position(format!("end {}", address("older"))),
+        "{timeline:?}"
+    );
+}

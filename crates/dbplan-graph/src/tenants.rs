@@ -1,6 +1,7 @@
 //! Tenant databases that would share an object: two tenants on one server may not create the
 //! same database, nor own their databases through the same role (each tenant's role gets its
-//! own generated password, so a shared role would have its password reset by the other).
+//! own generated password, so a shared role would have its password reset by the other), and no
+//! two tenants may write their connection secrets to the same file.
 
 use crate::codes;
 use dbplan_diagnostics::Diagnostic;
@@ -10,6 +11,7 @@ use std::collections::HashMap;
 pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>) {
     let mut databases: HashMap<(String, String), &Resource> = HashMap::new();
     let mut owners: HashMap<(String, String), &Resource> = HashMap::new();
+    let mut files: HashMap<String, &Resource> = HashMap::new();
     for resource in &set.resources {
         let Spec::TenantDatabase(spec) = &resource.spec else {
             continue;
@@ -18,6 +20,14 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
         let server = format!("{kind}/{name}");
         let database = spec.database_name(&resource.address.name).to_owned();
         let owner = spec.owner(&resource.address.name);
+        let file = spec.connection_secret.as_ref().map(|secret| {
+            (
+                files.insert(secret.file.clone(), resource),
+                "/spec/connection_secret/file",
+                format!("connection secret file {:?}", secret.file),
+                "give each tenant its own `connection_secret.file`",
+            )
+        });
         let clashes = [
             (
                 databases.insert((server.clone(), database.clone()), resource),
@@ -42,16 +52,23 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
                 "give each tenant its own `owner`; a shared role would have its password reset by each tenant",
             ),
         ];
-        for (first, pointer, what, help) in clashes {
+        for (first, pointer, what, help) in clashes.into_iter().chain(file) {
             let Some(first) = first else {
                 continue;
             };
             diagnostics.push(
                 Diagnostic::error(codes::TENANT_CLASH.code, codes::TENANT_CLASH.summary)
-                    .with_message(format!(
-                        "{} and {} both manage the {what} on {server}",
-                        first.address, resource.address
-                    ))
+                    .with_message(if pointer.ends_with("/file") {
+                        format!(
+                            "{} and {} both write the {what}",
+                            first.address, resource.address
+                        )
+                    } else {
+                        format!(
+                            "{} and {} both manage the {what} on {server}",
+                            first.address, resource.address
+                        )
+                    })
                     .with_help(help)
                     .with_span(resource.span_at(pointer))
                     .with_resource(resource.address.to_string()),

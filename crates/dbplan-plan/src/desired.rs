@@ -333,6 +333,9 @@ fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMa
                             serde_json::to_value(secret).unwrap_or_default(),
                         );
                     }
+                    // What the secret holds, so that a renamed owner or database rewrites it.
+                    attributes.insert("database".to_owned(), Json::from(database));
+                    attributes.insert("owner".to_owned(), Json::from(owner));
                 }
                 _ => {}
             }

@@ -38,8 +38,11 @@ pub fn forces_replacement(kind: Kind, part: Option<&str>, attribute: &str) -> bo
         (Kind::DigitalOceanVpc, _) => &["region", "ip_range_cidr"],
         (Kind::DigitalOceanDatabaseConnectionPool, _) => &["name", "cluster"],
         (Kind::DigitalOceanDatabaseFirewall, _) => &["cluster_id"],
-        // A tenant database or role on another server, or under another name, is another object.
-        (Kind::TenantDatabase, Some("database" | "role")) => &["name", "server"],
+        // A tenant database on another server, or under another name, is another database. A
+        // role is renamed in place (`ALTER ROLE … RENAME TO`): the databases it owns keep their
+        // owner, so the old role never has to be dropped while it still owns them.
+        (Kind::TenantDatabase, Some("database")) => &["name", "server"],
+        (Kind::TenantDatabase, Some("role")) => &["server"],
         (Kind::CnpgCluster, Some("cluster")) => &["namespace", "bootstrap"],
         (Kind::CnpgCluster, Some(part)) if part.starts_with("database-") => &["name"],
         _ => &[],

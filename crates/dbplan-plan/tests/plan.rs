@@ -452,11 +452,10 @@ fn renaming_a_tenant_database_replaces_it() {
     let database = change(&plan, "TenantDatabase/app/database");
     assert_eq!(database.action, Action::Replace);
     assert_eq!(database.replace_because, ["name"]);
-    // The owner is `<database_name>_user` unless set, so the role is renamed (replaced) too.
-    assert_eq!(
-        change(&plan, "TenantDatabase/app/role").action,
-        Action::Replace
-    );
+    // The owner is `<database_name>_user` unless set, so the role is renamed too, in place.
+    let role = change(&plan, "TenantDatabase/app/role");
+    assert_eq!(role.action, Action::Update);
+    assert_eq!(role.changed, ["name"]);
 }
 
 fn aurora(version: &str, encrypted: bool) -> String {

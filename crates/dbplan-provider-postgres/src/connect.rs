@@ -110,19 +110,31 @@ impl Server {
 /// parts and a refresh of many tenants would otherwise each pay for a connection and a SCRAM
 /// handshake. Connections to tenants' own databases are never pooled (dropping a database
 /// must not find dbplan's own session in it).
-#[derive(Default)]
 pub(crate) struct Pool {
     idle: std::sync::Mutex<Vec<(Server, Client)>>,
+    /// Bounds the administration connections in use at once, whatever the apply's
+    /// parallelism, so that dbplan stays well below a server's `max_connections`.
+    in_use: Arc<tokio::sync::Semaphore>,
 }
 
-/// At most this many idle connections are kept.
-const POOL_SIZE: usize = 32;
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            idle: std::sync::Mutex::new(Vec::new()),
+            in_use: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
+        }
+    }
+}
+
+/// At most this many administration connections are open (in use or idle).
+const POOL_SIZE: usize = 16;
 
 /// A connection borrowed from the pool; it goes back when dropped, unless it was closed.
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
     server: Server,
     client: Option<Client>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Pooled<'_> {
@@ -161,13 +173,26 @@ impl Pool {
         address: &str,
         server: &Server,
     ) -> Result<Pooled<'_>, ProviderError> {
+        let permit = Arc::clone(&self.in_use)
+            .acquire_owned()
+            .await
+            .map_err(|_| ProviderError::Transport {
+                address: address.to_owned(),
+                message: "the connection pool was closed".to_owned(),
+            })?;
         let reused = self.idle.lock().ok().and_then(|mut idle| {
             let position = idle
                 .iter()
                 .position(|(candidate, client)| candidate == server && !client.is_closed())?;
             Some(idle.swap_remove(position).1)
         });
-        let client = match reused {
+        // An idle connection the server has ended since (a restart, `idle_session_timeout`)
+        // is noticed here, not by the statement that needs it.
+        let alive = match reused {
+            Some(client) => client.simple_query("").await.is_ok().then_some(client),
+            None => None,
+        };
+        let client = match alive {
             Some(client) => client,
             None => connect(address, server, &server.database).await?,
         };
@@ -175,6 +200,7 @@ impl Pool {
             pool: self,
             server: server.clone(),
             client: Some(client),
+            _permit: permit,
         })
     }
 }

@@ -309,6 +309,14 @@ impl Provider for PostgresProvider {
                 Object::Database => {
                     let name = text(&request.prior, "name").unwrap_or_default();
                     let server = tenant_server(address, &request.context, &self.env)?;
+                    if name == server.database {
+                        return Err(ProviderError::Conflict {
+                            address: address.to_owned(),
+                            message: format!(
+                                "{name:?} is the database dbplan administers the server through; it is never dropped"
+                            ),
+                        });
+                    }
                     let client = self.pool.admin(address, &server).await?;
                     drop_database(&client, address, name).await
                 }
@@ -402,9 +410,36 @@ impl PostgresProvider {
             })?;
         let server = tenant_server(address, &request.context, &self.env)?;
         let client = self.pool.admin(address, &server).await?;
+        if !create {
+            // A new name renames the role in place: what it owns keeps its owner.
+            let old = text(&request.prior, "name").unwrap_or(name);
+            if old != name {
+                let taken = client
+                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
+                    .await
+                    .map_err(|error| api_error(address, &error))?
+                    .is_some();
+                if taken {
+                    return Err(ProviderError::Conflict {
+                        address: address.to_owned(),
+                        message: format!(
+                            "cannot rename the role {old:?} to {name:?}: a role {name:?} already exists; choose another `owner`, or drop that role"
+                        ),
+                    });
+                }
+                execute(
+                    &client,
+                    address,
+                    &format!("rename role {old:?} to {name:?}"),
+                    &format!("ALTER ROLE {} RENAME TO {quoted}", ident(address, old)?),
+                )
+                .await?;
+            }
+        }
         let existing = client
             .query_opt(
-                "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = $1",
+                "SELECT rolcanlogin, rolsuper, rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls \
+                 FROM pg_roles WHERE rolname = $1",
                 &[&name],
             )
             .await
@@ -413,14 +448,14 @@ impl PostgresProvider {
         match existing {
             None if create => {
                 let statement = format!(
-                    "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT {limit} {password_clause}"
+                    "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} {password_clause}"
                 );
                 let created = client.batch_execute(&statement).await;
                 tracing::debug!(address, "create role {name:?}");
                 match created {
                     Ok(()) => {}
-                    // 42710 duplicate_object: created meanwhile (by another tenant sharing
-                    // the owner); adopt it like any existing role.
+                    // 42710 duplicate_object: created meanwhile by someone else; adopt it like
+                    // any existing role, if it matches.
                     Err(error) if error.as_db_error().map(|e| e.code().code()) == Some("42710") => {
                         self.adopt_role(&client, address, name, limit, &password_clause)
                             .await?;
@@ -440,31 +475,25 @@ impl PostgresProvider {
             Some(row) => {
                 let can_login: bool = row.get(0);
                 let superuser: bool = row.get(1);
-                if superuser || !can_login {
+                let privileged: bool = row.get(2);
+                if superuser || privileged || !can_login {
                     return Err(ProviderError::Conflict {
                         address: address.to_owned(),
                         message: format!(
-                            "a role {name:?} already exists and is {}; dbplan adopts only login roles without superuser; choose another `owner`, or change or drop that role",
+                            "a role {name:?} already exists and {}; dbplan adopts only a plain login role (no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS), because its credentials go to an application; choose another `owner`, or change or drop that role",
                             if superuser {
-                                "a superuser"
+                                "is a superuser"
+                            } else if privileged {
+                                "has CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS"
                             } else {
-                                "not a login role"
+                                "is not a login role"
                             }
                         ),
                     });
                 }
-                if create {
-                    self.adopt_role(&client, address, name, limit, &password_clause)
-                        .await?;
-                } else {
-                    execute(
-                        &client,
-                        address,
-                        &format!("alter role {name:?} connection limit {limit}"),
-                        &format!("ALTER ROLE {quoted} WITH CONNECTION LIMIT {limit}"),
-                    )
+                // Adopted or updated: the planned password and connection limit either way.
+                self.adopt_role(&client, address, name, limit, &password_clause)
                     .await?;
-                }
             }
         }
         let mut outputs = BTreeMap::new();
@@ -686,12 +715,20 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
         .outputs
         .get("password")
         .and_then(Field::as_str)
-        .unwrap_or_default();
+        .ok_or_else(|| ProviderError::Conflict {
+            address: address.to_owned(),
+            message: "the tenant's role has no password recorded; run `dbplan plan` and apply again, which sets one".to_owned(),
+        })?;
+    // An IPv6 address is bracketed in a URI.
+    let host = if server.host.contains(':') {
+        format!("[{}]", server.host)
+    } else {
+        server.host.clone()
+    };
     let uri = format!(
-        "postgresql://{}:{}@{}:{}/{}?sslmode={}",
+        "postgresql://{}:{}@{host}:{}/{}?sslmode={}",
         sql::uri_component(owner),
         sql::uri_component(password),
-        server.host,
         server.port,
         sql::uri_component(name),
         server.client_sslmode()

@@ -6,7 +6,7 @@
 use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn io_error(address: &str, file: &str, what: &str, error: &std::io::Error) -> ProviderError {
@@ -80,8 +80,10 @@ fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
     }
 }
 
-/// Writes the secret: a temporary file with mode 0600 beside the target, renamed over it, so
-/// that a reader never sees a half-written secret nor a moment of wider permissions.
+/// Writes the secret: a new temporary file (mode 0600, a random name, created exclusively, so
+/// no planted file or link is followed) beside the target, synced, renamed over it, and the
+/// directory synced; a reader never sees a half-written secret nor a moment of wider
+/// permissions, and the file survives a power loss once this returns.
 pub(crate) fn write(
     address: &str,
     file: &str,
@@ -95,37 +97,33 @@ pub(crate) fn write(
         });
     }
     let path = Path::new(file);
-    if let Some(parent) = path
+    let parent = match path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| io_error(address, file, "create the directory of", &error))?;
-    }
-    let temporary = path.with_file_name(format!(
-        ".{}.dbplan-tmp",
-        path.file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
+        Some(parent) => {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| io_error(address, file, "create the directory of", &error))?;
+            parent
+        }
+        None => Path::new("."),
+    };
     let text = render(format, outputs);
-    let written = (|| {
-        let mut handle = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        // The mode of an existing temporary file is not changed by `open`.
-        handle.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        handle.write_all(text.as_bytes())?;
-        handle.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    written.map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
-        io_error(address, file, "write", &error)
-    })
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".dbplan-secret-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(parent)
+        .map_err(|error| io_error(address, file, "write", &error))?;
+    temporary
+        .write_all(text.as_bytes())
+        .and_then(|()| temporary.as_file().sync_all())
+        .map_err(|error| io_error(address, file, "write", &error))?;
+    temporary
+        .persist(path)
+        .map_err(|error| io_error(address, file, "write", &error.error))?;
+    std::fs::File::open(parent)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| io_error(address, file, "sync the directory of", &error))
 }
 
 /// Removes the secret; a file already gone is not an error.
