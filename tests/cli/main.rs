@@ -5,6 +5,7 @@
 
 mod apply;
 mod architecture;
+mod aws;
 mod examples;
 mod graph;
 mod lint;

@@ -6,6 +6,7 @@ use dbplan_diagnostics::Severity;
 use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{Plan, PlanRequest, Planned};
 use dbplan_provider::Providers;
+use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_state::{SledStore, Snapshot, StateStore};
 use std::io::Write;
@@ -37,7 +38,9 @@ pub struct Options<'a> {
 
 /// The providers this build has; refresh reports each kind it cannot read.
 pub fn providers() -> Providers {
-    Providers::new().with(PostgresProvider::new())
+    Providers::new()
+        .with(PostgresProvider::new())
+        .with(AwsProvider::new())
 }
 
 /// The runtime of commands that talk to providers.

@@ -267,6 +267,13 @@ fn owner_part(spec: &Spec, field: &str) -> Part {
 fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMap<String, Json>) {
     match (&resource.spec, part) {
         (Spec::AwsRdsCluster(spec), Part::SecurityGroup | Part::ParameterGroup) => {
+            if *part == Part::ParameterGroup {
+                // The parameter group family (`aurora-postgresql16`) follows the version.
+                attributes.insert(
+                    "engine_version".to_owned(),
+                    Json::from(spec.engine_version.clone()),
+                );
+            }
             attributes.insert("port".to_owned(), Json::from(spec.port));
             attributes.insert(
                 "engine".to_owned(),

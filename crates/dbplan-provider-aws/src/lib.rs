@@ -1,0 +1,399 @@
+//! The AWS provider: `AwsVpc` and `AwsSecurityGroup` through `aws-sdk-ec2`; the parts of an
+//! `AwsRdsCluster` (security group, DB subnet group, cluster parameter group, the Aurora
+//! cluster) and `AwsRdsClusterInstance` through `aws-sdk-rds`.
+//!
+//! - Credentials and endpoints come from aws-config's standard chain (environment, profiles,
+//!   `AWS_ENDPOINT_URL`); the region from the manifest (`region`), else the chain.
+//! - Throttling and 5xx answers are retried by the SDK (standard retry mode, with backoff);
+//!   other errors are reported with AWS's error code and the resource address.
+//! - Describe before create: an object that already exists is adopted when it matches what the
+//!   manifest asks for, and reported when it does not.
+//! - Create and delete wait for the cluster or instance to be `available` or gone, with
+//!   backoff and a timeout.
+//!
+//! This crate is the only user of the AWS SDK.
+
+mod ec2;
+mod rds;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_rds::error::ProvideErrorMetadata;
+use dbplan_core::Kind;
+use dbplan_provider::{
+    Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
+    ReadRequest,
+};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The AWS provider.
+#[derive(Default)]
+pub struct AwsProvider {
+    clients: tokio::sync::Mutex<BTreeMap<String, Clients>>,
+    /// How long create and delete wait for a cluster or instance.
+    wait: Mutex<Option<Duration>>,
+}
+
+impl std::fmt::Debug for AwsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AwsProvider")
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Clients {
+    pub(crate) rds: aws_sdk_rds::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
+}
+
+/// Default time a create or delete waits for a cluster or instance (Aurora takes minutes).
+const DEFAULT_WAIT: Duration = Duration::from_secs(60 * 60);
+
+impl AwsProvider {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets how long create and delete wait for a cluster or instance.
+    pub fn with_wait(self, wait: Duration) -> Self {
+        if let Ok(mut current) = self.wait.lock() {
+            *current = Some(wait);
+        }
+        self
+    }
+
+    fn wait_limit(&self) -> Duration {
+        self.wait
+            .lock()
+            .ok()
+            .and_then(|wait| *wait)
+            .unwrap_or(DEFAULT_WAIT)
+    }
+
+    /// The clients of a region (`None`: the chain's region).
+    pub(crate) async fn clients(&self, region: Option<&str>) -> Clients {
+        let key = region.unwrap_or_default().to_owned();
+        let mut clients = self.clients.lock().await;
+        if let Some(found) = clients.get(&key) {
+            return found.clone();
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        let config = loader.load().await;
+        let made = Clients {
+            rds: aws_sdk_rds::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+        };
+        clients.insert(key, made.clone());
+        made
+    }
+}
+
+/// An SDK error as a provider error: AWS's code and message, and the address.
+pub(crate) fn sdk_error<E, R>(
+    address: &str,
+    error: aws_sdk_rds::error::SdkError<E, R>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        aws_sdk_rds::error::SdkError::ServiceError(_) => ProviderError::Api {
+            address: address.to_owned(),
+            code: error.code().map(str::to_owned),
+            message: format!(
+                "{}: {}",
+                error.code().unwrap_or("error"),
+                error.message().unwrap_or("the AWS API refused the request")
+            ),
+        },
+        _ => ProviderError::Transport {
+            address: address.to_owned(),
+            message: aws_sdk_rds::error::DisplayErrorContext(&error).to_string(),
+        },
+    }
+}
+
+/// The AWS error code of an SDK error, if it is a service error.
+pub(crate) fn error_code<E, R>(error: &aws_sdk_rds::error::SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        aws_sdk_rds::error::SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// Attribute helpers over planned or recorded JSON values.
+pub(crate) struct Attributes<'a>(pub(crate) &'a BTreeMap<String, serde_json::Value>);
+
+impl Attributes<'_> {
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        match self.0.get(name)? {
+            serde_json::Value::String(text) if !text.is_empty() => Some(text.clone()),
+            serde_json::Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn flag(&self, name: &str) -> Option<bool> {
+        self.0.get(name).and_then(serde_json::Value::as_bool)
+    }
+
+    pub(crate) fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).and_then(|value| {
+            value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+        })
+    }
+
+    pub(crate) fn float(&self, name: &str) -> Option<f64> {
+        self.0.get(name).and_then(serde_json::Value::as_f64)
+    }
+
+    pub(crate) fn texts(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .and_then(serde_json::Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| match item {
+                        serde_json::Value::String(text) => Some(text.clone()),
+                        serde_json::Value::Object(map) => map
+                            .get("value")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name)
+    }
+}
+
+/// The plain planned attributes of a request, and its secrets by name.
+pub(crate) fn split(
+    request: &ChangeRequest,
+) -> (
+    BTreeMap<String, serde_json::Value>,
+    BTreeMap<String, String>,
+) {
+    let mut plain = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    for (name, field) in &request.attributes {
+        if field.sensitive {
+            if let Some(text) = field.as_str() {
+                secrets.insert(name.clone(), text.to_owned());
+            }
+        } else {
+            plain.insert(name.clone(), field.value.clone());
+        }
+    }
+    (plain, secrets)
+}
+
+/// The `metadata.name` of an address (`Kind/name[/part]`).
+pub(crate) fn resource_name(address: &str) -> &str {
+    address.split('/').nth(1).unwrap_or(address)
+}
+
+/// A recorded output of a context object, as text.
+pub(crate) fn context_output(context: &Context, address: &str, output: &str) -> Option<String> {
+    context
+        .get(address)?
+        .outputs
+        .get(output)
+        .and_then(Field::as_str)
+        .map(str::to_owned)
+}
+
+/// Polls `check` with backoff (1 s doubling to 15 s) until it says done, or the limit passes.
+pub(crate) async fn wait_until<F, Fut>(
+    address: &str,
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ProviderError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if started.elapsed() + pause > limit {
+            return Err(ProviderError::Transport {
+                address: address.to_owned(),
+                message: format!(
+                    "gave up waiting for {what} after {} s; it may still finish: run `dbplan plan` to see where it stands",
+                    limit.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(15));
+    }
+}
+
+/// Which object a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Object {
+    Vpc,
+    SecurityGroup,
+    ClusterSecurityGroup,
+    SubnetGroup,
+    ParameterGroup,
+    Cluster,
+    Instance,
+}
+
+fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, ProviderError> {
+    Ok(match (kind, part) {
+        (Kind::AwsVpc, None) => Object::Vpc,
+        (Kind::AwsSecurityGroup, None) => Object::SecurityGroup,
+        (Kind::AwsRdsCluster, Some("security-group")) => Object::ClusterSecurityGroup,
+        (Kind::AwsRdsCluster, Some("subnet-group")) => Object::SubnetGroup,
+        (Kind::AwsRdsCluster, Some("parameter-group")) => Object::ParameterGroup,
+        (Kind::AwsRdsCluster, Some("cluster")) => Object::Cluster,
+        (Kind::AwsRdsClusterInstance, None) => Object::Instance,
+        _ => {
+            return Err(ProviderError::Unsupported {
+                address: address.to_owned(),
+                message: format!("the AWS provider does not manage {kind} objects like this one"),
+            });
+        }
+    })
+}
+
+/// The region of a request: its own `region`, else its cluster's (an instance), else the
+/// chain's.
+fn region(attributes: &BTreeMap<String, serde_json::Value>, context: &Context) -> Option<String> {
+    Attributes(attributes).text("region").or_else(|| {
+        context
+            .values()
+            .find_map(|recorded| Attributes(&recorded.attributes).text("region"))
+    })
+}
+
+impl Provider for AwsProvider {
+    fn name(&self) -> &str {
+        "aws"
+    }
+
+    fn handles(&self, kind: Kind) -> bool {
+        matches!(
+            kind,
+            Kind::AwsVpc
+                | Kind::AwsSecurityGroup
+                | Kind::AwsRdsCluster
+                | Kind::AwsRdsClusterInstance
+        )
+    }
+
+    fn read<'a>(
+        &'a self,
+        request: &'a ReadRequest,
+    ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
+        Box::pin(async move {
+            let object = object(&request.address, request.kind, request.part.as_deref())?;
+            let clients = self
+                .clients(region(&request.attributes, &request.context).as_deref())
+                .await;
+            match object {
+                Object::Vpc => ec2::read_vpc(&clients, request).await,
+                Object::SecurityGroup | Object::ClusterSecurityGroup => {
+                    ec2::read_security_group(&clients, request).await
+                }
+                Object::SubnetGroup => rds::read_subnet_group(&clients, request).await,
+                Object::ParameterGroup => rds::read_parameter_group(&clients, request).await,
+                Object::Cluster => rds::read_cluster(&clients, request).await,
+                Object::Instance => rds::read_instance(&clients, request).await,
+            }
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move { self.apply(request, true).await })
+    }
+
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move { self.apply(request, false).await })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let object = object(&request.address, request.kind, request.part.as_deref())?;
+            let prior: BTreeMap<String, serde_json::Value> = request
+                .prior
+                .iter()
+                .filter(|(_, field)| !field.sensitive)
+                .map(|(name, field)| (name.clone(), field.value.clone()))
+                .collect();
+            let clients = self
+                .clients(region(&prior, &request.context).as_deref())
+                .await;
+            let limit = self.wait_limit();
+            match object {
+                Object::Vpc => ec2::delete_vpc(&clients, request).await,
+                Object::SecurityGroup | Object::ClusterSecurityGroup => {
+                    ec2::delete_security_group(&clients, request).await
+                }
+                Object::SubnetGroup => rds::delete_subnet_group(&clients, request).await,
+                Object::ParameterGroup => rds::delete_parameter_group(&clients, request).await,
+                Object::Cluster => rds::delete_cluster(&clients, request, &prior, limit).await,
+                Object::Instance => rds::delete_instance(&clients, request, limit).await,
+            }
+        })
+    }
+}
+
+impl AwsProvider {
+    async fn apply(&self, request: &ChangeRequest, create: bool) -> Result<Applied, ProviderError> {
+        let object = object(&request.address, request.kind, request.part.as_deref())?;
+        let (plain, secrets) = split(request);
+        let clients = self
+            .clients(region(&plain, &request.context).as_deref())
+            .await;
+        let limit = self.wait_limit();
+        match object {
+            Object::Vpc => ec2::apply_vpc(&clients, request, &plain, create).await,
+            Object::SecurityGroup => {
+                ec2::apply_security_group(&clients, request, &plain, create, false).await
+            }
+            Object::ClusterSecurityGroup => {
+                ec2::apply_security_group(&clients, request, &plain, create, true).await
+            }
+            Object::SubnetGroup => rds::apply_subnet_group(&clients, request, &plain, create).await,
+            Object::ParameterGroup => {
+                rds::apply_parameter_group(&clients, request, &plain, create).await
+            }
+            Object::Cluster => {
+                rds::apply_cluster(&clients, request, &plain, &secrets, create, limit).await
+            }
+            Object::Instance => rds::apply_instance(&clients, request, &plain, create, limit).await,
+        }
+    }
+}

@@ -1,0 +1,1172 @@
+//! DB subnet groups, cluster parameter groups, Aurora clusters and their instances, through
+//! `aws-sdk-rds`.
+//!
+//! Names: the subnet group and the parameter group are named after the cluster's
+//! `metadata.name`; the cluster identifier is `metadata.name`; an instance's identifier is its
+//! `identifier`, else its `metadata.name`.
+
+use crate::{
+    Attributes, Clients, context_output, error_code, resource_name, sdk_error, wait_until,
+};
+use aws_sdk_rds::types::{
+    ApplyMethod, CloudwatchLogsExportConfiguration, DbCluster, Parameter,
+    ServerlessV2ScalingConfiguration, Tag,
+};
+use dbplan_provider::{
+    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn conflict(address: &str, message: String) -> ProviderError {
+    ProviderError::Conflict {
+        address: address.to_owned(),
+        message,
+    }
+}
+
+fn address_tag(address: &str) -> Tag {
+    Tag::builder().key("dbplan:address").value(address).build()
+}
+
+/// The cluster's address (`AwsRdsCluster/name/cluster`) of one of its parts.
+fn part_address(address: &str, part: &str) -> String {
+    let mut segments = address.splitn(3, '/');
+    let kind = segments.next().unwrap_or_default();
+    let name = segments.next().unwrap_or_default();
+    format!("{kind}/{name}/{part}")
+}
+
+pub(crate) async fn apply_subnet_group(
+    clients: &Clients,
+    request: &ChangeRequest,
+    plain: &BTreeMap<String, serde_json::Value>,
+    create: bool,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let attributes = Attributes(plain);
+    let name = resource_name(address).to_owned();
+    let subnets = attributes.texts("subnet_ids");
+    let description = format!("{} (managed by dbplan)", resource_name(address));
+    let existing = clients
+        .rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(&name)
+        .send()
+        .await;
+    let exists = match existing {
+        Ok(found) => !found.db_subnet_groups().is_empty(),
+        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => false,
+        Err(error) => return Err(sdk_error(address, error)),
+    };
+    // An existing group (ours, interrupted; or one to adopt) is brought to the planned subnets;
+    // AWS refuses a create of an existing name (DBSubnetGroupAlreadyExists).
+    if exists {
+        clients
+            .rds
+            .modify_db_subnet_group()
+            .db_subnet_group_name(&name)
+            .db_subnet_group_description(&description)
+            .set_subnet_ids(Some(subnets))
+            .send()
+            .await
+            .map_err(|error| sdk_error(address, error))?;
+    } else if create || !exists {
+        clients
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(&name)
+            .db_subnet_group_description(&description)
+            .set_subnet_ids(Some(subnets))
+            .tags(address_tag(address))
+            .send()
+            .await
+            .map_err(|error| sdk_error(address, error))?;
+    }
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "db_subnet_group_name".to_owned(),
+        Field::plain(name.clone()),
+    );
+    Ok(Applied {
+        provider_id: Some(name),
+        outputs,
+    })
+}
+
+pub(crate) async fn read_subnet_group(
+    clients: &Clients,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let name = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_owned());
+    let found = clients
+        .rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(&name)
+        .send()
+        .await;
+    let groups = match found {
+        Ok(found) => found,
+        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => {
+            return Ok(ReadOutcome::Gone);
+        }
+        Err(error) => return Err(sdk_error(address, error)),
+    };
+    let Some(group) = groups.db_subnet_groups().first() else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let mut attributes = request.attributes.clone();
+    let mut remote: Vec<String> = group
+        .subnets()
+        .iter()
+        .filter_map(|subnet| subnet.subnet_identifier().map(str::to_owned))
+        .collect();
+    // Compared as a set, in the recorded order when it is the same set.
+    let mut recorded = Attributes(&request.attributes).texts("subnet_ids");
+    let mut sorted_remote = remote.clone();
+    sorted_remote.sort();
+    recorded.sort();
+    if sorted_remote == recorded {
+        remote = Attributes(&request.attributes).texts("subnet_ids");
+    }
+    attributes.insert("subnet_ids".to_owned(), serde_json::json!(remote));
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(name),
+        attributes,
+    }))
+}
+
+/// Clusters that use a subnet group or parameter group (other than the one being deleted).
+async fn users(
+    clients: &Clients,
+    address: &str,
+    uses: impl Fn(&DbCluster) -> bool,
+) -> Result<Vec<String>, ProviderError> {
+    let clusters = clients
+        .rds
+        .describe_db_clusters()
+        .send()
+        .await
+        .map_err(|error| sdk_error(address, error))?;
+    Ok(clusters
+        .db_clusters()
+        .iter()
+        .filter(|cluster| uses(cluster))
+        .filter_map(|cluster| cluster.db_cluster_identifier().map(str::to_owned))
+        .collect())
+}
+
+pub(crate) async fn delete_subnet_group(
+    clients: &Clients,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let name = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_owned());
+    let using = users(clients, address, |cluster| {
+        cluster.db_subnet_group() == Some(name.as_str())
+    })
+    .await?;
+    if !using.is_empty() {
+        return Err(conflict(
+            address,
+            format!(
+                "the DB subnet group {name} is still used by {}; it is left in place",
+                using.join(", ")
+            ),
+        ));
+    }
+    match clients
+        .rds
+        .delete_db_subnet_group()
+        .db_subnet_group_name(&name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => Ok(()),
+        Err(error) => Err(sdk_error(address, error)),
+    }
+}
+
+/// `aurora-postgresql` + `16.4` → `aurora-postgresql16`; `aurora-mysql` + `8.0.mysql_aurora.3.05.2`
+/// → `aurora-mysql8.0`.
+fn family(engine: &str, version: &str) -> String {
+    let major = if engine.contains("mysql") {
+        version.split('.').take(2).collect::<Vec<_>>().join(".")
+    } else {
+        version.split('.').next().unwrap_or_default().to_owned()
+    };
+    format!("{engine}{major}")
+}
+
+fn parameters(attributes: &Attributes<'_>) -> Vec<(String, String, String)> {
+    attributes
+        .get("parameters")
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    Some((
+                        item.get("name")?.as_str()?.to_owned(),
+                        item.get("value")?.as_str()?.to_owned(),
+                        item.get("apply_method")
+                            .and_then(serde_json::Value::as_str)
+                            .unwrap_or("pending-reboot")
+                            .to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) async fn apply_parameter_group(
+    clients: &Clients,
+    request: &ChangeRequest,
+    plain: &BTreeMap<String, serde_json::Value>,
+    _create: bool,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let attributes = Attributes(plain);
+    let name = resource_name(address).to_owned();
+    let family = family(
+        &attributes.text("engine").unwrap_or_default(),
+        &attributes.text("engine_version").unwrap_or_default(),
+    );
+    let existing = clients
+        .rds
+        .describe_db_cluster_parameter_groups()
+        .db_cluster_parameter_group_name(&name)
+        .send()
+        .await;
+    let found_family = match existing {
+        Ok(found) => found.db_cluster_parameter_groups().first().map(|group| {
+            group
+                .db_parameter_group_family()
+                .unwrap_or_default()
+                .to_owned()
+        }),
+        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => None,
+        Err(error) => return Err(sdk_error(address, error)),
+    };
+    match found_family {
+        Some(found) if found != family => {
+            return Err(conflict(
+                address,
+                format!(
+                    "a cluster parameter group {name} already exists for {found}, not {family}; delete it or rename the cluster"
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            clients
+                .rds
+                .create_db_cluster_parameter_group()
+                .db_cluster_parameter_group_name(&name)
+                .db_parameter_group_family(&family)
+                .description(format!("{name} (managed by dbplan)"))
+                .tags(address_tag(address))
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        }
+    }
+    // At most 20 parameters per call (the API's limit).
+    let planned = parameters(&attributes);
+    for chunk in planned.chunks(20) {
+        let mut call = clients
+            .rds
+            .modify_db_cluster_parameter_group()
+            .db_cluster_parameter_group_name(&name);
+        for (parameter, value, method) in chunk {
+            call = call.parameters(
+                Parameter::builder()
+                    .parameter_name(parameter)
+                    .parameter_value(value)
+                    .apply_method(ApplyMethod::from(method.as_str()))
+                    .build(),
+            );
+        }
+        call.send()
+            .await
+            .map_err(|error| sdk_error(address, error))?;
+    }
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "db_cluster_parameter_group_name".to_owned(),
+        Field::plain(name.clone()),
+    );
+    Ok(Applied {
+        provider_id: Some(name),
+        outputs,
+    })
+}
+
+pub(crate) async fn read_parameter_group(
+    clients: &Clients,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let name = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_owned());
+    let found = clients
+        .rds
+        .describe_db_cluster_parameters()
+        .db_cluster_parameter_group_name(&name)
+        .source("user")
+        .send()
+        .await;
+    let answer = match found {
+        Ok(found) => found,
+        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => {
+            return Ok(ReadOutcome::Gone);
+        }
+        Err(error) => return Err(sdk_error(address, error)),
+    };
+    let remote: BTreeMap<String, (String, String)> = answer
+        .parameters()
+        .iter()
+        .filter_map(|parameter| {
+            Some((
+                parameter.parameter_name()?.to_owned(),
+                (
+                    parameter.parameter_value().unwrap_or_default().to_owned(),
+                    parameter
+                        .apply_method()
+                        .map(|method| method.as_str().to_owned())
+                        .unwrap_or_default(),
+                ),
+            ))
+        })
+        .collect();
+    // The recorded parameters with their values as AWS holds them now; one that is gone shows
+    // as a missing item.
+    let mut attributes = request.attributes.clone();
+    if let Some(serde_json::Value::Array(items)) = request.attributes.get("parameters") {
+        let now: Vec<serde_json::Value> = items
+            .iter()
+            .filter_map(|item| {
+                let name = item.get("name")?.as_str()?;
+                let (value, method) = remote.get(name)?;
+                let mut item = item.clone();
+                if let Some(map) = item.as_object_mut() {
+                    map.insert("value".to_owned(), serde_json::Value::from(value.clone()));
+                    if !method.is_empty() && map.contains_key("apply_method") {
+                        map.insert(
+                            "apply_method".to_owned(),
+                            serde_json::Value::from(method.clone()),
+                        );
+                    }
+                }
+                Some(item)
+            })
+            .collect();
+        attributes.insert("parameters".to_owned(), serde_json::Value::Array(now));
+    }
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(name),
+        attributes,
+    }))
+}
+
+pub(crate) async fn delete_parameter_group(
+    clients: &Clients,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let name = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_owned());
+    let using = users(clients, address, |cluster| {
+        cluster.db_cluster_parameter_group() == Some(name.as_str())
+    })
+    .await?;
+    if !using.is_empty() {
+        return Err(conflict(
+            address,
+            format!(
+                "the cluster parameter group {name} is still used by {}; it is left in place",
+                using.join(", ")
+            ),
+        ));
+    }
+    match clients
+        .rds
+        .delete_db_cluster_parameter_group()
+        .db_cluster_parameter_group_name(&name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => Ok(()),
+        Err(error) => Err(sdk_error(address, error)),
+    }
+}
+
+async fn describe_cluster(
+    clients: &Clients,
+    address: &str,
+    identifier: &str,
+) -> Result<Option<DbCluster>, ProviderError> {
+    match clients
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(identifier)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(found.db_clusters().first().cloned()),
+        Err(error) if error_code(&error) == Some("DBClusterNotFoundFault") => Ok(None),
+        Err(error) => Err(sdk_error(address, error)),
+    }
+}
+
+/// The cluster's settings that come from its other parts or the manifest's existing names.
+struct Placement {
+    subnet_group: Option<String>,
+    security_groups: Vec<String>,
+    parameter_group: Option<String>,
+}
+
+fn placement(request: &ChangeRequest, attributes: &Attributes<'_>) -> Placement {
+    let address = request.address.as_str();
+    let subnet_group = context_output(
+        &request.context,
+        &part_address(address, "subnet-group"),
+        "db_subnet_group_name",
+    )
+    .or_else(|| attributes.text("db_subnet_group_name"));
+    let mut security_groups: Vec<String> = context_output(
+        &request.context,
+        &part_address(address, "security-group"),
+        "security_group_id",
+    )
+    .into_iter()
+    .collect();
+    security_groups.extend(attributes.texts("associate_security_group_ids"));
+    let parameter_group = context_output(
+        &request.context,
+        &part_address(address, "parameter-group"),
+        "db_cluster_parameter_group_name",
+    )
+    .or_else(|| attributes.text("db_cluster_parameter_group_name"));
+    Placement {
+        subnet_group,
+        security_groups,
+        parameter_group,
+    }
+}
+
+fn scaling(attributes: &Attributes<'_>) -> Option<ServerlessV2ScalingConfiguration> {
+    let scaling = attributes.get("serverless_v2_scaling")?;
+    let scaling = Attributes(&scaling.as_object()?.clone().into_iter().collect());
+    let mut builder = ServerlessV2ScalingConfiguration::builder();
+    if let Some(min) = scaling.float("min_capacity") {
+        builder = builder.min_capacity(min);
+    }
+    if let Some(max) = scaling.float("max_capacity") {
+        builder = builder.max_capacity(max);
+    }
+    if let Some(pause) = scaling.int("seconds_until_auto_pause") {
+        builder = builder.seconds_until_auto_pause(pause as i32);
+    }
+    Some(builder.build())
+}
+
+fn cluster_outputs(cluster: &DbCluster, placement: &Placement) -> BTreeMap<String, Field> {
+    let mut outputs = BTreeMap::new();
+    let mut put = |name: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value {
+            outputs.insert(name.to_owned(), Field::plain(value));
+        }
+    };
+    put(
+        "rds_cluster_id",
+        cluster.db_cluster_identifier().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_endpoint",
+        cluster.endpoint().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_reader_endpoint",
+        cluster.reader_endpoint().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_arn",
+        cluster.db_cluster_arn().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_resource_id",
+        cluster
+            .db_cluster_resource_id()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_engine",
+        cluster.engine().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_engine_version",
+        cluster.engine_version().map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_port",
+        cluster.port().map(serde_json::Value::from),
+    );
+    put(
+        "rds_subnet_group",
+        placement.subnet_group.clone().map(serde_json::Value::from),
+    );
+    put(
+        "rds_security_group",
+        placement
+            .security_groups
+            .first()
+            .cloned()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "rds_cluster_parameter_group",
+        placement
+            .parameter_group
+            .clone()
+            .map(serde_json::Value::from),
+    );
+    // The managed secret's ARN, never a password.
+    put(
+        "master_user_secret_arn",
+        cluster
+            .master_user_secret()
+            .and_then(|secret| secret.secret_arn())
+            .map(serde_json::Value::from),
+    );
+    outputs
+}
+
+/// Whether an existing cluster is the one the manifest asks for (engine and major version).
+fn matches(cluster: &DbCluster, attributes: &Attributes<'_>) -> Result<(), String> {
+    let engine = attributes.text("engine").unwrap_or_default();
+    if cluster.engine() != Some(engine.as_str()) {
+        return Err(format!(
+            "its engine is {}, not {engine}",
+            cluster.engine().unwrap_or("unknown")
+        ));
+    }
+    let wanted = attributes.text("engine_version").unwrap_or_default();
+    let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
+    if let Some(version) = cluster.engine_version()
+        && major(version) != major(&wanted)
+    {
+        return Err(format!("its engine version is {version}, not {wanted}"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn apply_cluster(
+    clients: &Clients,
+    request: &ChangeRequest,
+    plain: &BTreeMap<String, serde_json::Value>,
+    secrets: &BTreeMap<String, String>,
+    create: bool,
+    limit: Duration,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let attributes = Attributes(plain);
+    let identifier = resource_name(address).to_lowercase();
+    let placement = placement(request, &attributes);
+    let existing = describe_cluster(clients, address, &identifier).await?;
+    if create && let Some(cluster) = &existing {
+        // Describe before create: an existing cluster (an interrupted create, or one made
+        // outside dbplan) is adopted when it matches, and brought to the manifest by a modify.
+        if let Err(difference) = matches(cluster, &attributes) {
+            return Err(conflict(
+                address,
+                format!(
+                    "a DB cluster {identifier} already exists and does not match the manifest: {difference}; choose another name, or delete that cluster"
+                ),
+            ));
+        }
+    }
+    if create && existing.is_none() {
+        let mut call = clients
+            .rds
+            .create_db_cluster()
+            .db_cluster_identifier(&identifier)
+            .engine(attributes.text("engine").unwrap_or_default())
+            .set_engine_version(attributes.text("engine_version"))
+            .set_engine_mode(attributes.text("engine_mode"))
+            .set_database_name(attributes.text("database_name"))
+            .set_master_username(attributes.text("username"))
+            .set_port(attributes.int("port").map(|port| port as i32))
+            .set_storage_encrypted(attributes.flag("storage_encrypted"))
+            .set_kms_key_id(attributes.text("kms_key_id"))
+            .set_enable_iam_database_authentication(
+                attributes.flag("iam_database_authentication_enabled"),
+            )
+            .set_backup_retention_period(
+                attributes
+                    .int("backup_retention_period")
+                    .map(|days| days as i32),
+            )
+            .set_preferred_backup_window(attributes.text("preferred_backup_window"))
+            .set_preferred_maintenance_window(attributes.text("preferred_maintenance_window"))
+            .set_deletion_protection(attributes.flag("deletion_protection"))
+            .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
+            .set_storage_type(attributes.text("storage_type"))
+            .set_enable_http_endpoint(attributes.flag("enable_http_endpoint"))
+            .set_serverless_v2_scaling_configuration(scaling(&attributes))
+            .set_db_subnet_group_name(placement.subnet_group.clone())
+            .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
+            .set_replication_source_identifier(attributes.text("replication_source_identifier"))
+            .tags(address_tag(address));
+        if !placement.security_groups.is_empty() {
+            call = call.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
+        }
+        for log in attributes.texts("enabled_cloudwatch_logs_exports") {
+            call = call.enable_cloudwatch_logs_exports(log);
+        }
+        if attributes.flag("manage_master_user_password") == Some(true) {
+            call = call
+                .manage_master_user_password(true)
+                .set_master_user_secret_kms_key_id(
+                    attributes.text("master_user_secret_kms_key_id"),
+                );
+        } else if let Some(password) = secrets.get("password") {
+            call = call.master_user_password(password);
+        }
+        if let Some(snapshot) = attributes.text("snapshot_identifier") {
+            // Restoring from a snapshot is its own call.
+            let mut restore = clients
+                .rds
+                .restore_db_cluster_from_snapshot()
+                .db_cluster_identifier(&identifier)
+                .snapshot_identifier(snapshot)
+                .engine(attributes.text("engine").unwrap_or_default())
+                .set_engine_version(attributes.text("engine_version"))
+                .set_db_subnet_group_name(placement.subnet_group.clone())
+                .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
+                .set_deletion_protection(attributes.flag("deletion_protection"))
+                .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
+                .set_serverless_v2_scaling_configuration(scaling(&attributes))
+                .tags(address_tag(address));
+            if !placement.security_groups.is_empty() {
+                restore =
+                    restore.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
+            }
+            restore
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        } else {
+            call.send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        }
+    } else {
+        modify_cluster(
+            clients,
+            request,
+            &attributes,
+            &placement,
+            secrets,
+            &identifier,
+        )
+        .await?;
+    }
+    let mut last: Option<DbCluster> = None;
+    wait_until(address, "the cluster to be available", limit, || {
+        let clients = clients.clone();
+        let identifier = identifier.clone();
+        async move {
+            let cluster = describe_cluster(&clients, address, &identifier).await?;
+            Ok(cluster
+                .as_ref()
+                .is_some_and(|cluster| cluster.status() == Some("available")))
+        }
+    })
+    .await?;
+    if let Some(cluster) = describe_cluster(clients, address, &identifier).await? {
+        last = Some(cluster);
+    }
+    let cluster = last.ok_or_else(|| ProviderError::Api {
+        address: address.to_owned(),
+        code: Some("DBClusterNotFoundFault".to_owned()),
+        message: format!("the cluster {identifier} disappeared while dbplan waited for it"),
+    })?;
+    Ok(Applied {
+        provider_id: Some(identifier),
+        outputs: cluster_outputs(&cluster, &placement),
+    })
+}
+
+async fn modify_cluster(
+    clients: &Clients,
+    request: &ChangeRequest,
+    attributes: &Attributes<'_>,
+    placement: &Placement,
+    secrets: &BTreeMap<String, String>,
+    identifier: &str,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let prior: BTreeMap<String, serde_json::Value> = request
+        .prior
+        .iter()
+        .filter(|(_, field)| !field.sensitive)
+        .map(|(name, field)| (name.clone(), field.value.clone()))
+        .collect();
+    let prior = Attributes(&prior);
+    let mut call = clients
+        .rds
+        .modify_db_cluster()
+        .db_cluster_identifier(identifier)
+        .apply_immediately(true)
+        .set_engine_version(attributes.text("engine_version"))
+        .set_port(attributes.int("port").map(|port| port as i32))
+        .set_enable_iam_database_authentication(
+            attributes.flag("iam_database_authentication_enabled"),
+        )
+        .set_backup_retention_period(
+            attributes
+                .int("backup_retention_period")
+                .map(|days| days as i32),
+        )
+        .set_preferred_backup_window(attributes.text("preferred_backup_window"))
+        .set_preferred_maintenance_window(attributes.text("preferred_maintenance_window"))
+        .set_deletion_protection(attributes.flag("deletion_protection"))
+        .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
+        .set_storage_type(attributes.text("storage_type"))
+        .set_enable_http_endpoint(attributes.flag("enable_http_endpoint"))
+        .set_serverless_v2_scaling_configuration(scaling(attributes))
+        .set_db_cluster_parameter_group_name(placement.parameter_group.clone());
+    if !placement.security_groups.is_empty() {
+        call = call.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
+    }
+    let major = |version: Option<String>| {
+        version.and_then(|version| version.split('.').next().map(str::to_owned))
+    };
+    if major(attributes.text("engine_version")) != major(prior.text("engine_version"))
+        && prior.text("engine_version").is_some()
+    {
+        // Policy DB702 has flagged the major upgrade in the plan; AWS needs this to do it.
+        call = call.allow_major_version_upgrade(true);
+    }
+    // Log exports are switched on and off by difference.
+    let wanted = attributes.texts("enabled_cloudwatch_logs_exports");
+    let had = prior.texts("enabled_cloudwatch_logs_exports");
+    let enable: Vec<String> = wanted
+        .iter()
+        .filter(|log| !had.contains(log))
+        .cloned()
+        .collect();
+    let disable: Vec<String> = had
+        .iter()
+        .filter(|log| !wanted.contains(log))
+        .cloned()
+        .collect();
+    if !enable.is_empty() || !disable.is_empty() {
+        call = call.cloudwatch_logs_export_configuration(
+            CloudwatchLogsExportConfiguration::builder()
+                .set_enable_log_types(Some(enable))
+                .set_disable_log_types(Some(disable))
+                .build(),
+        );
+    }
+    let managed = attributes.flag("manage_master_user_password") == Some(true);
+    if managed != (prior.flag("manage_master_user_password") == Some(true)) {
+        call = call.manage_master_user_password(managed);
+        if !managed && let Some(password) = secrets.get("password") {
+            call = call.master_user_password(password);
+        }
+    } else if !managed
+        && let Some(password) = secrets.get("password")
+        && request.prior.get("password").map(|field| &field.value)
+            != request.attributes.get("password").map(|field| &field.value)
+    {
+        call = call.master_user_password(password);
+    }
+    call.send()
+        .await
+        .map_err(|error| sdk_error(address, error))?;
+    Ok(())
+}
+
+pub(crate) async fn read_cluster(
+    clients: &Clients,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let identifier = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_lowercase());
+    let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let mut attributes = request.attributes.clone();
+    let mut put = |name: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value
+            && attributes.contains_key(name)
+        {
+            attributes.insert(name.to_owned(), value);
+        }
+    };
+    put("engine", cluster.engine().map(serde_json::Value::from));
+    put(
+        "engine_version",
+        cluster.engine_version().map(serde_json::Value::from),
+    );
+    put(
+        "backup_retention_period",
+        cluster
+            .backup_retention_period()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "preferred_backup_window",
+        cluster
+            .preferred_backup_window()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "preferred_maintenance_window",
+        cluster
+            .preferred_maintenance_window()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "deletion_protection",
+        cluster.deletion_protection().map(serde_json::Value::from),
+    );
+    put(
+        "copy_tags_to_snapshot",
+        cluster.copy_tags_to_snapshot().map(serde_json::Value::from),
+    );
+    put(
+        "storage_encrypted",
+        cluster.storage_encrypted().map(serde_json::Value::from),
+    );
+    put(
+        "iam_database_authentication_enabled",
+        cluster
+            .iam_database_authentication_enabled()
+            .map(serde_json::Value::from),
+    );
+    put("port", cluster.port().map(serde_json::Value::from));
+    put(
+        "database_name",
+        cluster.database_name().map(serde_json::Value::from),
+    );
+    put(
+        "username",
+        cluster.master_username().map(serde_json::Value::from),
+    );
+    put(
+        "enabled_cloudwatch_logs_exports",
+        Some(serde_json::json!(cluster.enabled_cloudwatch_logs_exports())),
+    );
+    put(
+        "manage_master_user_password",
+        Some(serde_json::Value::from(
+            cluster.master_user_secret().is_some(),
+        )),
+    );
+    if let Some(scaling) = cluster.serverless_v2_scaling_configuration()
+        && let Some(serde_json::Value::Object(recorded)) = attributes.get("serverless_v2_scaling")
+    {
+        let mut now = recorded.clone();
+        if let Some(min) = scaling.min_capacity() {
+            now.insert("min_capacity".to_owned(), serde_json::Value::from(min));
+        }
+        if let Some(max) = scaling.max_capacity() {
+            now.insert("max_capacity".to_owned(), serde_json::Value::from(max));
+        }
+        attributes.insert(
+            "serverless_v2_scaling".to_owned(),
+            serde_json::Value::Object(now),
+        );
+    }
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(identifier),
+        attributes,
+    }))
+}
+
+pub(crate) async fn delete_cluster(
+    clients: &Clients,
+    request: &ChangeRequest,
+    prior: &BTreeMap<String, serde_json::Value>,
+    limit: Duration,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let attributes = Attributes(prior);
+    let identifier = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_lowercase());
+    let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
+        return Ok(());
+    };
+    if cluster.deletion_protection() == Some(true) {
+        return Err(conflict(
+            address,
+            format!(
+                "the DB cluster {identifier} has deletion protection on; set `deletion_protection: false` and apply that first, then destroy"
+            ),
+        ));
+    }
+    let skip = attributes.flag("skip_final_snapshot").unwrap_or(false);
+    let mut call = clients
+        .rds
+        .delete_db_cluster()
+        .db_cluster_identifier(&identifier)
+        .skip_final_snapshot(skip);
+    if !skip {
+        let snapshot = attributes
+            .text("final_snapshot_identifier")
+            .unwrap_or_else(|| format!("{identifier}-final"));
+        call = call.final_db_snapshot_identifier(snapshot);
+    }
+    call.send()
+        .await
+        .map_err(|error| sdk_error(address, error))?;
+    wait_until(address, "the cluster to be deleted", limit, || {
+        let clients = clients.clone();
+        let identifier = identifier.clone();
+        async move {
+            Ok(describe_cluster(&clients, address, &identifier)
+                .await?
+                .is_none())
+        }
+    })
+    .await
+}
+
+fn instance_identifier(request_address: &str, attributes: &Attributes<'_>) -> String {
+    attributes
+        .text("identifier")
+        .unwrap_or_else(|| resource_name(request_address).to_owned())
+        .to_lowercase()
+}
+
+async fn describe_instance(
+    clients: &Clients,
+    address: &str,
+    identifier: &str,
+) -> Result<Option<aws_sdk_rds::types::DbInstance>, ProviderError> {
+    match clients
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(found.db_instances().first().cloned()),
+        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => Ok(None),
+        Err(error) => Err(sdk_error(address, error)),
+    }
+}
+
+pub(crate) async fn apply_instance(
+    clients: &Clients,
+    request: &ChangeRequest,
+    plain: &BTreeMap<String, serde_json::Value>,
+    create: bool,
+    limit: Duration,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let attributes = Attributes(plain);
+    let identifier = instance_identifier(address, &attributes);
+    let cluster_id = attributes.text("cluster").unwrap_or_default();
+    let class = attributes.text("instance_class").unwrap_or_default();
+    let Some(cluster) = describe_cluster(clients, address, &cluster_id).await? else {
+        return Err(ProviderError::Api {
+            address: address.to_owned(),
+            code: Some("DBClusterNotFoundFault".to_owned()),
+            message: format!("the cluster {cluster_id} does not exist; apply it first"),
+        });
+    };
+    // `db.serverless` needs the cluster's Serverless v2 scaling first (AWS refuses otherwise).
+    if class == "db.serverless" && cluster.serverless_v2_scaling_configuration().is_none() {
+        return Err(conflict(
+            address,
+            format!(
+                "db.serverless needs the cluster {cluster_id} to have serverless_v2_scaling; set it on the cluster"
+            ),
+        ));
+    }
+    let existing = describe_instance(clients, address, &identifier).await?;
+    match existing {
+        Some(instance) if create => {
+            if instance.db_cluster_identifier() != Some(cluster_id.as_str()) {
+                return Err(conflict(
+                    address,
+                    format!(
+                        "a DB instance {identifier} already exists in another cluster ({}); choose another identifier",
+                        instance.db_cluster_identifier().unwrap_or("none")
+                    ),
+                ));
+            }
+        }
+        None if create => {
+            clients
+                .rds
+                .create_db_instance()
+                .db_instance_identifier(&identifier)
+                .db_cluster_identifier(&cluster_id)
+                .set_engine(cluster.engine().map(str::to_owned))
+                .db_instance_class(&class)
+                .set_availability_zone(attributes.text("availability_zone"))
+                .set_publicly_accessible(attributes.flag("publicly_accessible"))
+                .set_promotion_tier(attributes.int("promotion_tier").map(|tier| tier as i32))
+                .set_auto_minor_version_upgrade(attributes.flag("auto_minor_version_upgrade"))
+                .set_enable_performance_insights(attributes.flag("performance_insights_enabled"))
+                .set_monitoring_interval(attributes.int("monitoring_interval").map(|s| s as i32))
+                .set_db_parameter_group_name(attributes.text("db_parameter_group_name"))
+                .set_ca_certificate_identifier(attributes.text("ca_cert_identifier"))
+                .tags(address_tag(address))
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        }
+        _ => {
+            clients
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(&identifier)
+                .apply_immediately(true)
+                .db_instance_class(&class)
+                .set_publicly_accessible(attributes.flag("publicly_accessible"))
+                .set_promotion_tier(attributes.int("promotion_tier").map(|tier| tier as i32))
+                .set_auto_minor_version_upgrade(attributes.flag("auto_minor_version_upgrade"))
+                .set_enable_performance_insights(attributes.flag("performance_insights_enabled"))
+                .set_monitoring_interval(attributes.int("monitoring_interval").map(|s| s as i32))
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        }
+    }
+    wait_until(address, "the instance to be available", limit, || {
+        let clients = clients.clone();
+        let identifier = identifier.clone();
+        async move {
+            Ok(describe_instance(&clients, address, &identifier)
+                .await?
+                .is_some_and(|instance| instance.db_instance_status() == Some("available")))
+        }
+    })
+    .await?;
+    let instance = describe_instance(clients, address, &identifier)
+        .await?
+        .ok_or_else(|| ProviderError::Api {
+            address: address.to_owned(),
+            code: Some("DBInstanceNotFound".to_owned()),
+            message: format!("the instance {identifier} disappeared while dbplan waited for it"),
+        })?;
+    let mut outputs = BTreeMap::new();
+    outputs.insert("instance_id".to_owned(), Field::plain(identifier.clone()));
+    if let Some(arn) = instance.db_instance_arn() {
+        outputs.insert("arn".to_owned(), Field::plain(arn));
+    }
+    if let Some(endpoint) = instance.endpoint() {
+        if let Some(host) = endpoint.address() {
+            outputs.insert("endpoint".to_owned(), Field::plain(host));
+        }
+        if let Some(port) = endpoint.port() {
+            outputs.insert("port".to_owned(), Field::plain(port));
+        }
+    }
+    Ok(Applied {
+        provider_id: Some(identifier),
+        outputs,
+    })
+}
+
+pub(crate) async fn read_instance(
+    clients: &Clients,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let identifier = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| instance_identifier(address, &Attributes(&request.attributes)));
+    let Some(instance) = describe_instance(clients, address, &identifier).await? else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let mut attributes = request.attributes.clone();
+    let mut put = |name: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value
+            && attributes.contains_key(name)
+        {
+            attributes.insert(name.to_owned(), value);
+        }
+    };
+    put(
+        "instance_class",
+        instance.db_instance_class().map(serde_json::Value::from),
+    );
+    put(
+        "cluster",
+        instance
+            .db_cluster_identifier()
+            .map(serde_json::Value::from),
+    );
+    put(
+        "publicly_accessible",
+        instance.publicly_accessible().map(serde_json::Value::from),
+    );
+    put(
+        "promotion_tier",
+        instance.promotion_tier().map(serde_json::Value::from),
+    );
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(identifier),
+        attributes,
+    }))
+}
+
+pub(crate) async fn delete_instance(
+    clients: &Clients,
+    request: &ChangeRequest,
+    limit: Duration,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let Some(identifier) = request.provider_id.clone() else {
+        return Ok(());
+    };
+    match clients
+        .rds
+        .delete_db_instance()
+        .db_instance_identifier(&identifier)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => return Ok(()),
+        Err(error) => return Err(sdk_error(address, error)),
+    }
+    wait_until(address, "the instance to be deleted", limit, || {
+        let clients = clients.clone();
+        let identifier = identifier.clone();
+        async move {
+            Ok(describe_instance(&clients, address, &identifier)
+                .await?
+                .is_none())
+        }
+    })
+    .await
+}
