@@ -97,6 +97,8 @@ fn aurora_against_moto() {
     replace_deletes_instances_and_cluster_then_creates_them(&moto);
     destroy_honours_deletion_protection_and_takes_the_final_snapshot(&moto);
     a_failed_create_skips_its_dependents_and_the_rest_completes(&moto);
+    groups_still_used_by_another_cluster_are_left_in_place(&moto);
+    nat_gateways_are_created_and_removed_with_the_vpc(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -297,4 +299,76 @@ fn a_failed_create_skips_its_dependents_and_the_rest_completes(moto: &MotoServer
     lab.example(without_aurora_storage_type);
     assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
     assert_code(&lab.run(&["plan", ".", "--detailed-exitcode"]), 0);
+}
+
+fn groups_still_used_by_another_cluster_are_left_in_place(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    lab.example(unprotected);
+    assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
+    // Someone else's cluster in the same subnet group and security group.
+    lab.boto(
+        "c = rds.describe_db_clusters(DBClusterIdentifier='orders-db')['DBClusters'][0]\n\
+         rds.create_db_cluster(DBClusterIdentifier='other-team', Engine='aurora-postgresql', EngineVersion='16.4', MasterUsername='other', MasterUserPassword='other-password-1', DBSubnetGroupName=c['DBSubnetGroup'], VpcSecurityGroupIds=[g['VpcSecurityGroupId'] for g in c['VpcSecurityGroups']])",
+    );
+    let destroyed = lab.run(&["destroy", ".", "--auto-approve"]);
+    assert_code(&destroyed, 1);
+    let shown = text(&destroyed);
+    assert!(shown.contains("still used by other-team"), "{shown}");
+    assert_eq!(
+        lab.boto("print(len(rds.describe_db_subnet_groups()['DBSubnetGroups']))"),
+        "1"
+    );
+    assert_eq!(
+        lab.boto(
+            "print([c['DBClusterIdentifier'] for c in rds.describe_db_clusters()['DBClusters']])"
+        ),
+        "['other-team']"
+    );
+}
+
+fn nat_gateways_are_created_and_removed_with_the_vpc(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    std::fs::write(
+        lab.directory.path().join("vpc.yaml"),
+        "apiVersion: aws.project-planton.org/v1\nkind: AwsVpc\nmetadata: {name: edge}\nspec:\n  region: us-east-1\n  vpcCidr: 10.40.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  subnetsPerAvailabilityZone: 2\n  subnetSize: 256\n  isNatGatewayEnabled: true\n",
+    )
+    .unwrap();
+    assert_code(&lab.run(&["apply", "vpc.yaml", "--auto-approve"]), 0);
+    let outputs = lab.run(&["output", "AwsVpc/edge", "--json"]);
+    let outputs: serde_json::Value = serde_json::from_str(&super::stdout(&outputs)).unwrap();
+    let vpc = &outputs["AwsVpc/edge"];
+    // Private subnets first, AZ by AZ; then one public subnet per AZ.
+    let private: Vec<&str> = vpc["private_subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|subnet| subnet["cidr"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        private,
+        [
+            "10.40.0.0/24",
+            "10.40.1.0/24",
+            "10.40.2.0/24",
+            "10.40.3.0/24"
+        ]
+    );
+    let public: Vec<&str> = vpc["public_subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|subnet| subnet["cidr"].as_str().unwrap())
+        .collect();
+    assert_eq!(public, ["10.40.4.0/24", "10.40.5.0/24"]);
+    let ec2 = "ec2 = boto3.client('ec2', endpoint_url=rds.meta.endpoint_url, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n";
+    assert_eq!(
+        lab.boto(&format!("{ec2}print(len([n for n in ec2.describe_nat_gateways()['NatGateways'] if n['State'] != 'deleted']))")),
+        "2"
+    );
+    assert_code(&lab.run(&["plan", "vpc.yaml", "--detailed-exitcode"]), 0);
+    assert_code(&lab.run(&["destroy", "vpc.yaml", "--auto-approve"]), 0);
+    assert_eq!(
+        lab.boto(&format!("{ec2}print(len(ec2.describe_vpcs(Filters=[{{'Name': 'cidr', 'Values': ['10.40.0.0/16']}}])['Vpcs']))")),
+        "0"
+    );
 }

@@ -9,6 +9,10 @@
 //!
 //! `apply-postgres [N...]`: `N` tenant databases (role, database with an extension, connection
 //! secret) applied to a throwaway PostgreSQL server at parallelism 1, 4 and 10.
+//!
+//! `aws [N...]`: `N` Aurora stacks applied by the `dbplan` release binary to a moto server at
+//! parallelism 1 and 10, then planned again with refresh; wall times, and the API calls each
+//! made (counted in moto's request log).
 
 use anyhow::{Context, bail};
 use dbplan_core::{Kind, ResourceAddress, Value};
@@ -212,6 +216,164 @@ pub fn postgres(sizes: &[usize]) -> anyhow::Result<()> {
                 report.steps.len(),
                 elapsed.as_secs_f64() * 1000.0,
                 elapsed.as_secs_f64() * 1000.0 / tenants as f64,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One Aurora stack of the example (VPC in three zones, application security group, cluster
+/// with its security group, subnet group and parameter group, writer and reader), renamed.
+fn aurora_stack(index: usize) -> String {
+    format!(
+        r#"apiVersion: aws.project-planton.org/v1
+kind: AwsVpc
+metadata: {{name: vpc-{index}}}
+spec:
+  region: us-east-1
+  vpcCidr: 10.{octet}.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
+  subnetsPerAvailabilityZone: 1
+  subnetSize: 256
+---
+apiVersion: aws.project-planton.org/v1
+kind: AwsSecurityGroup
+metadata: {{name: app-{index}}}
+spec:
+  region: us-east-1
+  description: application tier {index}
+  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
+---
+apiVersion: aws.project-planton.org/v1
+kind: AwsRdsCluster
+metadata: {{name: aurora-{index}}}
+spec:
+  region: us-east-1
+  engine: aurora-postgresql
+  engineVersion: "16.4"
+  username: app
+  manageMasterUserPassword: true
+  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
+  subnetIds:
+    - valueFrom: {{kind: AwsVpc, name: vpc-{index}, fieldPath: "status.outputs.private_subnets.[*].id"}}
+  securityGroupIds:
+    - valueFrom: {{kind: AwsSecurityGroup, name: app-{index}}}
+  storageEncrypted: true
+  deletionProtection: true
+  backupRetentionPeriod: 14
+  preferredBackupWindow: "03:00-03:30"
+  preferredMaintenanceWindow: "sun:05:00-sun:05:30"
+  finalSnapshotIdentifier: aurora-{index}-final
+  copyTagsToSnapshot: true
+  iamDatabaseAuthenticationEnabled: true
+  enabledCloudwatchLogsExports: [postgresql]
+  serverlessV2Scaling: {{minCapacity: 0.5, maxCapacity: 16}}
+  parameters:
+    - {{name: log_min_duration_statement, value: "500", applyMethod: immediate}}
+---
+apiVersion: dbplan.io/v1
+kind: AwsRdsClusterInstance
+metadata: {{name: aurora-{index}-writer}}
+spec:
+  cluster: {{valueFrom: {{kind: AwsRdsCluster, name: aurora-{index}}}}}
+  instanceClass: db.serverless
+---
+apiVersion: dbplan.io/v1
+kind: AwsRdsClusterInstance
+metadata: {{name: aurora-{index}-reader}}
+spec:
+  cluster: {{valueFrom: {{kind: AwsRdsCluster, name: aurora-{index}}}}}
+  instanceClass: db.serverless
+---
+"#,
+        octet = index % 250
+    )
+}
+
+/// `dbplan` (the release binary next to this one) against moto, with moto's request log.
+fn run_dbplan(
+    moto: &dbplan_testkit::MotoServer,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> anyhow::Result<Duration> {
+    let exe = std::env::current_exe()?
+        .parent()
+        .context("the directory of dbplan-bench")?
+        .join("dbplan");
+    let mut command = std::process::Command::new(&exe);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    let started = Instant::now();
+    let output = command
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let elapsed = started.elapsed();
+    if !matches!(output.status.code(), Some(0 | 2)) {
+        bail!(
+            "dbplan {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(elapsed)
+}
+
+fn api_calls(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .map(|text| {
+            text.lines()
+                .filter(|line| line.contains("\"POST / HTTP"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+pub fn aws(sizes: &[usize]) -> anyhow::Result<()> {
+    let logs = tempfile::tempdir()?;
+    let log = logs.path().join("moto.log");
+    let moto = dbplan_testkit::MotoServer::start_logging(Some(&log))
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    for &stacks in sizes {
+        for parallelism in [1, 10] {
+            moto.reset().map_err(|error| anyhow::anyhow!("{error}"))?;
+            let dir = tempfile::tempdir()?;
+            let text: String = (0..stacks).map(aurora_stack).collect();
+            std::fs::write(dir.path().join("stacks.yaml"), text)?;
+            let parallelism_text = parallelism.to_string();
+            let calls_before = api_calls(&log);
+            let apply = run_dbplan(
+                &moto,
+                dir.path(),
+                &[
+                    "apply",
+                    "stacks.yaml",
+                    "--auto-approve",
+                    "--parallelism",
+                    &parallelism_text,
+                ],
+            )?;
+            let apply_calls = api_calls(&log) - calls_before;
+            let calls_before = api_calls(&log);
+            let plan = run_dbplan(
+                &moto,
+                dir.path(),
+                &["plan", "stacks.yaml", "--detailed-exitcode"],
+            )?;
+            let plan_calls = api_calls(&log) - calls_before;
+            println!(
+                "aws  {stacks:>4} stacks  parallelism {parallelism:>2}  apply {:>8.1} ms ({:>4} API calls, {:>5.1} per stack)  plan with refresh {:>8.1} ms ({:>4} calls, {:>4.1} per stack)",
+                apply.as_secs_f64() * 1000.0,
+                apply_calls,
+                apply_calls as f64 / stacks as f64,
+                plan.as_secs_f64() * 1000.0,
+                plan_calls,
+                plan_calls as f64 / stacks as f64,
             );
         }
     }

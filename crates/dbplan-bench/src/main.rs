@@ -14,7 +14,7 @@
 //!
 //! `generate N DIR` only writes the fleet (for measuring the `dbplan` binary by hand).
 //!
-//! `apply-fake 10 1000 10000` and `apply-postgres 1 50 200`: see [`apply`].
+//! `apply-fake 10 1000 10000`, `apply-postgres 1 50 200` and `aws 1 20 100`: see [`apply`].
 
 mod apply;
 
@@ -567,6 +567,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
+        Some("aws") => {
+            let sizes: Vec<usize> = if args.len() > 1 {
+                sizes(&args[1..])?
+            } else {
+                vec![1, 20, 100]
+            };
+            apply::aws(&sizes)
+        }
         Some("apply-postgres") => {
             let sizes: Vec<usize> = if args.len() > 1 {
                 sizes(&args[1..])?
@@ -576,7 +584,7 @@ fn main() -> anyhow::Result<()> {
             apply::postgres(&sizes)
         }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

@@ -388,16 +388,28 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<u16>
 impl MotoServer {
     /// Starts moto and waits until it answers.
     pub fn start() -> Result<MotoServer, StartError> {
+        Self::start_logging(None)
+    }
+
+    /// Starts moto with its request log (one line per API call) written to `log`.
+    pub fn start_logging(log: Option<&Path>) -> Result<MotoServer, StartError> {
         let bin = moto_bin().ok_or_else(|| {
             StartError(
                 "moto_server not found; run `bash scripts/test.sh`, which installs it in .venv, or set DBPLAN_MOTO_SERVER".to_owned(),
             )
         })?;
         let port = free_port()?;
+        let stderr = match log {
+            Some(path) => std::process::Stdio::from(
+                std::fs::File::create(path)
+                    .map_err(|error| StartError(format!("moto log {}: {error}", path.display())))?,
+            ),
+            None => std::process::Stdio::null(),
+        };
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|error| StartError(format!("moto_server: {error}")))?;
         let server = MotoServer { child, port };
