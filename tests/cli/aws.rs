@@ -20,6 +20,11 @@ impl<'a> Lab<'a> {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_via(&self.moto.endpoint(), args)
+    }
+
+    /// Runs `dbplan` with the AWS endpoint at `endpoint` (a fault-injecting proxy, say).
+    fn run_via(&self, endpoint: &str, args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dbplan"));
         command
             .args(args)
@@ -31,6 +36,7 @@ impl<'a> Lab<'a> {
         for (name, value) in self.moto.env() {
             command.env(name, value);
         }
+        command.env("AWS_ENDPOINT_URL", endpoint);
         command.output().unwrap()
     }
 
@@ -99,6 +105,7 @@ fn aurora_against_moto() {
     a_failed_create_skips_its_dependents_and_the_rest_completes(&moto);
     groups_still_used_by_another_cluster_are_left_in_place(&moto);
     nat_gateways_are_created_and_removed_with_the_vpc(&moto);
+    throttling_and_server_errors_are_retried(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -371,4 +378,22 @@ fn nat_gateways_are_created_and_removed_with_the_vpc(moto: &MotoServer) {
         lab.boto(&format!("{ec2}print(len(ec2.describe_vpcs(Filters=[{{'Name': 'cidr', 'Values': ['10.40.0.0/16']}}])['Vpcs']))")),
         "0"
     );
+}
+
+fn throttling_and_server_errors_are_retried(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    lab.example(without_aurora_storage_type);
+    // moto injects no faults; a proxy in front of it answers every third request with AWS's
+    // Throttling error or a 503, alternately.
+    let proxy = dbplan_testkit::FaultProxy::start(moto.port, 3).unwrap();
+    let applied = lab.run_via(&proxy.endpoint(), &["apply", ".", "--auto-approve"]);
+    assert_code(&applied, 0);
+    assert!(
+        proxy.injected() >= 10,
+        "only {} faults injected",
+        proxy.injected()
+    );
+    let again = lab.run_via(&proxy.endpoint(), &["plan", ".", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    assert_eq!(lab.cluster("Status"), "\"available\"");
 }

@@ -102,13 +102,24 @@ where
     R: std::fmt::Debug,
 {
     match &error {
+        aws_sdk_rds::error::SdkError::ServiceError(_) if error.code().is_some() => {
+            ProviderError::Api {
+                address: address.to_owned(),
+                code: error.code().map(str::to_owned),
+                message: format!(
+                    "{}: {}",
+                    error.code().unwrap_or("error"),
+                    error.message().unwrap_or("the AWS API refused the request")
+                ),
+            }
+        }
+        // An answer that is not an AWS error (an HTML error page, say): its text.
         aws_sdk_rds::error::SdkError::ServiceError(_) => ProviderError::Api {
             address: address.to_owned(),
-            code: error.code().map(str::to_owned),
+            code: None,
             message: format!(
-                "{}: {}",
-                error.code().unwrap_or("error"),
-                error.message().unwrap_or("the AWS API refused the request")
+                "the AWS API answered without an error code: {}",
+                aws_sdk_rds::error::DisplayErrorContext(&error)
             ),
         },
         _ => ProviderError::Transport {

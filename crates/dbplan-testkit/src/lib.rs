@@ -376,9 +376,16 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<u16>
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    answer
+    // The status line is enough (the server may keep the connection open after the body).
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n") && answer.len() < 1024 {
+        if stream.read(&mut byte)? == 0 {
+            break;
+        }
+        answer.push(byte[0]);
+    }
+    String::from_utf8_lossy(&answer)
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
@@ -459,4 +466,169 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP proxy on a free loopback port in front of a server (moto), which answers every
+/// `every`-th request itself with a fault instead of forwarding it: alternately AWS's
+/// `Throttling` error (HTTP 400) and an HTTP 503. Requests are handled one per connection
+/// (`Connection: close`).
+#[derive(Debug)]
+pub struct FaultProxy {
+    pub port: u16,
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, every: usize) -> Result<FaultProxy, StartError> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|error| StartError(format!("fault proxy: {error}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| StartError(format!("fault proxy: {error}")))?
+            .port();
+        listener
+            .set_nonblocking(true)
+            .map_err(|error| StartError(format!("fault proxy: {error}")))?;
+        let injected = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let (thread_injected, thread_stop) = (Arc::clone(&injected), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !thread_stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let seen = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                        let fault = every > 0 && seen % every == 0;
+                        if fault {
+                            thread_injected.fetch_add(1, Ordering::SeqCst);
+                        }
+                        let throttle = (seen / every.max(1)) % 2 == 0;
+                        std::thread::spawn(move || {
+                            let _ = proxy_one(stream, upstream, fault, throttle);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Ok(FaultProxy {
+            port,
+            injected,
+            stop,
+        })
+    }
+
+    /// How many faults were answered so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Reads one HTTP request (headers and a `Content-Length` body).
+fn read_request(stream: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(request);
+        }
+        request.extend_from_slice(&buffer[..read]);
+        if let Some(end) = request.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            while request.len() < end + 4 + length {
+                let read = stream.read(&mut buffer)?;
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..read]);
+            }
+            return Ok(request);
+        }
+    }
+}
+
+fn proxy_one(
+    mut client: std::net::TcpStream,
+    upstream: u16,
+    fault: bool,
+    throttle: bool,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    client.set_nonblocking(false)?;
+    let request = read_request(&mut client)?;
+    if fault {
+        // EC2 and RDS write errors differently (ec2Query and awsQuery), and name throttling
+        // differently; the service is in the signature's credential scope.
+        let ec2 = String::from_utf8_lossy(&request).contains("/ec2/aws4_request");
+        let error = |code: &str, message: &str| {
+            if ec2 {
+                format!(
+                    "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+                )
+            } else {
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
+                )
+            }
+        };
+        let (status, body) = if throttle {
+            let code = if ec2 {
+                "RequestLimitExceeded"
+            } else {
+                "Throttling"
+            };
+            ("400 Bad Request", error(code, "Rate exceeded"))
+        } else {
+            (
+                "503 Service Unavailable",
+                error("ServiceUnavailable", "injected"),
+            )
+        };
+        write!(
+            client,
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        return Ok(());
+    }
+    // Forwarded with `Connection: close`, so the answer ends with the connection.
+    let head_end = request
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let mut lines: Vec<&str> = head
+        .split("\r\n")
+        .filter(|header| !header.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let mut rewritten = lines.join("\r\n").into_bytes();
+    rewritten.extend_from_slice(b"\r\n\r\n");
+    rewritten.extend_from_slice(request.get(head_end + 4..).unwrap_or_default());
+    let mut server = std::net::TcpStream::connect(("127.0.0.1", upstream))?;
+    server.write_all(&rewritten)?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    client.write_all(&answer)?;
+    Ok(())
 }
