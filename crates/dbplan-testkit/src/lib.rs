@@ -501,11 +501,11 @@ impl FaultProxy {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let seen = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                        let fault = every > 0 && seen % every == 0;
+                        let fault = every > 0 && seen.is_multiple_of(every);
                         if fault {
                             thread_injected.fetch_add(1, Ordering::SeqCst);
                         }
-                        let throttle = (seen / every.max(1)) % 2 == 0;
+                        let throttle = (seen / every.max(1)).is_multiple_of(2);
                         std::thread::spawn(move || {
                             let _ = proxy_one(stream, upstream, fault, throttle);
                         });
