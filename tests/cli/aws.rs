@@ -106,6 +106,7 @@ fn aurora_against_moto() {
     groups_still_used_by_another_cluster_are_left_in_place(&moto);
     nat_gateways_are_created_and_removed_with_the_vpc(&moto);
     throttling_and_server_errors_are_retried(&moto);
+    the_shared_tenant_cluster_example_applies(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -396,4 +397,26 @@ fn throttling_and_server_errors_are_retried(moto: &MotoServer) {
     let again = lab.run_via(&proxy.endpoint(), &["plan", ".", "--detailed-exitcode"]);
     assert_code(&again, 0);
     assert_eq!(lab.cluster("Status"), "\"available\"");
+}
+
+/// The other Aurora manifest in `examples/`: a shared cluster in an existing subnet group and
+/// security group (moto does not check that they exist; AWS would).
+fn the_shared_tenant_cluster_example_applies(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    std::fs::copy(
+        super::root().join("examples/tenant-databases/shared-cluster.yaml"),
+        lab.directory.path().join("shared-cluster.yaml"),
+    )
+    .unwrap();
+    let applied = lab.run(&["apply", "shared-cluster.yaml", "--auto-approve"]);
+    assert_code(&applied, 0);
+    assert_eq!(
+        // The manifest's region, not the environment's.
+        lab.boto("rds = boto3.client('rds', endpoint_url=rds.meta.endpoint_url, region_name='eu-central-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nprint(rds.describe_db_clusters(DBClusterIdentifier='shared-pg')['DBClusters'][0]['DBSubnetGroup'])"),
+        "platform-private"
+    );
+    assert_code(
+        &lab.run(&["plan", "shared-cluster.yaml", "--detailed-exitcode"]),
+        0,
+    );
 }

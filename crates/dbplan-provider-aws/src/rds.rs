@@ -610,7 +610,13 @@ pub(crate) async fn apply_cluster(
             .set_engine_mode(attributes.text("engine_mode"))
             .set_database_name(attributes.text("database_name"))
             .set_master_username(attributes.text("username"))
-            .set_port(attributes.int("port").map(|port| port as i32))
+            .set_port(
+                // 0 (the kind's default) means the engine's default port.
+                attributes
+                    .int("port")
+                    .filter(|port| *port > 0)
+                    .map(|port| port as i32),
+            )
             .set_storage_encrypted(attributes.flag("storage_encrypted"))
             .set_kms_key_id(attributes.text("kms_key_id"))
             .set_enable_iam_database_authentication(
@@ -734,7 +740,13 @@ async fn modify_cluster(
         .db_cluster_identifier(identifier)
         .apply_immediately(true)
         .set_engine_version(attributes.text("engine_version"))
-        .set_port(attributes.int("port").map(|port| port as i32))
+        .set_port(
+            // 0 (the kind's default) means the engine's default port.
+            attributes
+                .int("port")
+                .filter(|port| *port > 0)
+                .map(|port| port as i32),
+        )
         .set_enable_iam_database_authentication(
             attributes.flag("iam_database_authentication_enabled"),
         )
@@ -815,6 +827,7 @@ pub(crate) async fn read_cluster(
     let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
         return Ok(ReadOutcome::Gone);
     };
+    let recorded_port = Attributes(&request.attributes).int("port");
     let mut attributes = request.attributes.clone();
     let mut put = |name: &str, value: Option<serde_json::Value>| {
         if let Some(value) = value
@@ -864,7 +877,10 @@ pub(crate) async fn read_cluster(
             .iam_database_authentication_enabled()
             .map(serde_json::Value::from),
     );
-    put("port", cluster.port().map(serde_json::Value::from));
+    // A recorded 0 asks for the engine's default port, whatever number that is.
+    if recorded_port != Some(0) {
+        put("port", cluster.port().map(serde_json::Value::from));
+    }
     put(
         "database_name",
         cluster.database_name().map(serde_json::Value::from),
