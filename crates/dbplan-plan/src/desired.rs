@@ -18,6 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 /// The annotation that records prevent-destroy in state.
 pub const PREVENT_DESTROY: &str = "dbplan.io/prevent-destroy";
 
+/// The annotation that defers an Aurora cluster's or instance's in-place changes to its next
+/// maintenance window (`"false"`); they apply at once otherwise (`ApplyImmediately`).
+pub const APPLY_IMMEDIATELY: &str = "dbplan.io/apply-immediately";
+
 /// One object the manifests ask for.
 #[derive(Clone, Debug)]
 pub struct Desired {
@@ -265,6 +269,17 @@ fn owner_part(spec: &Spec, field: &str) -> Part {
 
 /// Attributes of parts that are not a plain copy of spec fields.
 fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMap<String, Json>) {
+    if matches!(
+        (&resource.spec, part),
+        (Spec::AwsRdsCluster(_), Part::Cluster) | (Spec::AwsRdsClusterInstance(_), _)
+    ) {
+        let immediately = resource
+            .metadata
+            .annotations
+            .get(APPLY_IMMEDIATELY)
+            .is_none_or(|value| !value.trim().eq_ignore_ascii_case("false"));
+        attributes.insert("apply_immediately".to_owned(), Json::from(immediately));
+    }
     match (&resource.spec, part) {
         (Spec::AwsRdsCluster(spec), Part::SecurityGroup | Part::ParameterGroup) => {
             if *part == Part::ParameterGroup {

@@ -738,7 +738,7 @@ async fn modify_cluster(
         .rds
         .modify_db_cluster()
         .db_cluster_identifier(identifier)
-        .apply_immediately(true)
+        .apply_immediately(attributes.flag("apply_immediately").unwrap_or(true))
         .set_engine_version(attributes.text("engine_version"))
         .set_port(
             // 0 (the kind's default) means the engine's default port.
@@ -1062,7 +1062,7 @@ pub(crate) async fn apply_instance(
                 .rds
                 .modify_db_instance()
                 .db_instance_identifier(&identifier)
-                .apply_immediately(true)
+                .apply_immediately(attributes.flag("apply_immediately").unwrap_or(true))
                 .db_instance_class(&class)
                 .set_publicly_accessible(attributes.flag("publicly_accessible"))
                 .set_promotion_tier(attributes.int("promotion_tier").map(|tier| tier as i32))
