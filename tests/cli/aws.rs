@@ -107,6 +107,7 @@ fn aurora_against_moto() {
     nat_gateways_are_created_and_removed_with_the_vpc(&moto);
     throttling_and_server_errors_are_retried(&moto);
     the_shared_tenant_cluster_example_applies(&moto);
+    a_supplied_password_never_shows_even_at_trace(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -419,4 +420,34 @@ fn the_shared_tenant_cluster_example_applies(moto: &MotoServer) {
         &lab.run(&["plan", "shared-cluster.yaml", "--detailed-exitcode"]),
         0,
     );
+}
+
+/// A master password from the environment reaches AWS, and no output shows it, even at
+/// `RUST_LOG=trace` (where the SDK logs its requests).
+fn a_supplied_password_never_shows_even_at_trace(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    lab.example(|text| {
+        without_aurora_storage_type(text).replace(
+            "  manageMasterUserPassword: true\n",
+            "  manageMasterUserPassword: false\n  password: {secretEnv: ORDERS_DB_PASSWORD}\n",
+        )
+    });
+    let canary = "canary-Pa55word-7d1f";
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dbplan"));
+    command
+        .args(["apply", ".", "--auto-approve"])
+        .current_dir(lab.directory.path())
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "trace")
+        .env("ORDERS_DB_PASSWORD", canary)
+        .stdin(Stdio::null());
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    let applied = command.output().unwrap();
+    let printed = text(&applied);
+    assert_code(&applied, 0);
+    assert!(printed.contains("TRACE"), "the trace level was not on");
+    assert!(!printed.contains(canary), "the password was printed");
+    assert_eq!(lab.cluster("MasterUsername"), "\"ordersadmin\"");
 }
