@@ -192,26 +192,43 @@ pub(crate) async fn apply_vpc(
 
     // Subnets: adopt those already there (by range), create the missing, delete the ones no
     // longer planned.
+    // Only subnets tagged for this resource are dbplan's: others in the VPC are left alone.
+    // They are matched by range and zone; those no longer planned go first, so that a new
+    // layout may reuse their ranges.
     let present = clients
         .ec2
         .describe_subnets()
         .filters(filter("vpc-id", &vpc_id))
+        .filters(filter(&format!("tag:{ADDRESS_TAG}"), address))
         .send()
         .await
         .map_err(|error| sdk_error(address, error))?;
-    let mut by_cidr: BTreeMap<String, String> = present
-        .subnets()
+    let wanted: Vec<(String, String)> = planned
         .iter()
-        .map(|subnet| {
-            (
-                subnet.cidr_block().unwrap_or_default().to_owned(),
-                subnet.subnet_id().unwrap_or_default().to_owned(),
-            )
-        })
+        .map(|subnet| (subnet.cidr.clone(), subnet.zone.clone()))
         .collect();
+    let mut kept: BTreeMap<(String, String), String> = BTreeMap::new();
+    for subnet in present.subnets() {
+        let key = (
+            subnet.cidr_block().unwrap_or_default().to_owned(),
+            subnet.availability_zone().unwrap_or_default().to_owned(),
+        );
+        let id = subnet.subnet_id().unwrap_or_default().to_owned();
+        if wanted.contains(&key) {
+            kept.insert(key, id);
+        } else {
+            clients
+                .ec2
+                .delete_subnet()
+                .subnet_id(&id)
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+        }
+    }
     let mut made: Vec<(PlannedSubnet, String)> = Vec::new();
     for subnet in &planned {
-        let id = match by_cidr.remove(&subnet.cidr) {
+        let id = match kept.remove(&(subnet.cidr.clone(), subnet.zone.clone())) {
             Some(id) => id,
             None => clients
                 .ec2
@@ -229,15 +246,6 @@ pub(crate) async fn apply_vpc(
                 .to_owned(),
         };
         made.push((subnet.clone(), id));
-    }
-    for (_, stale) in by_cidr {
-        clients
-            .ec2
-            .delete_subnet()
-            .subnet_id(&stale)
-            .send()
-            .await
-            .map_err(|error| sdk_error(address, error))?;
     }
 
     let mut outputs = BTreeMap::new();
@@ -510,6 +518,7 @@ pub(crate) async fn read_vpc(
 pub(crate) async fn delete_vpc(
     clients: &Clients,
     request: &ChangeRequest,
+    limit: std::time::Duration,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
     let Some(vpc_id) = request.provider_id.clone() else {
@@ -522,7 +531,14 @@ pub(crate) async fn delete_vpc(
         .send()
         .await
         .map_err(|error| sdk_error(address, error))?;
+    let mut allocations = Vec::new();
     for nat in nats.nat_gateways() {
+        if matches!(
+            nat.state().map(|state| state.as_str()),
+            Some("deleted" | "deleting")
+        ) {
+            continue;
+        }
         if let Some(id) = nat.nat_gateway_id() {
             ec2.delete_nat_gateway()
                 .nat_gateway_id(id)
@@ -530,14 +546,41 @@ pub(crate) async fn delete_vpc(
                 .await
                 .map_err(|error| sdk_error(address, error))?;
         }
-        for allocation in nat
-            .nat_gateway_addresses()
-            .iter()
-            .filter_map(|address| address.allocation_id())
+        allocations.extend(
+            nat.nat_gateway_addresses()
+                .iter()
+                .filter_map(|address| address.allocation_id().map(str::to_owned)),
+        );
+    }
+    // An address, the internet gateway and the subnets are free only once the NAT gateways
+    // are gone (minutes on AWS).
+    crate::wait_until(address, "the NAT gateways to be deleted", limit, || {
+        let ec2 = ec2.clone();
+        let vpc_id = vpc_id.clone();
+        async move {
+            let nats = ec2
+                .describe_nat_gateways()
+                .filter(filter("vpc-id", &vpc_id))
+                .send()
+                .await
+                .map_err(|error| sdk_error(address, error))?;
+            Ok(nats
+                .nat_gateways()
+                .iter()
+                .all(|nat| nat.state().map(|state| state.as_str()) == Some("deleted")))
+        }
+    })
+    .await?;
+    for allocation in allocations {
+        match ec2
+            .release_address()
+            .allocation_id(&allocation)
+            .send()
+            .await
         {
-            // Released once the NAT gateway no longer holds it; a failure here leaves only an
-            // unattached address behind.
-            let _ = ec2.release_address().allocation_id(allocation).send().await;
+            Ok(_) => {}
+            Err(error) if error_code(&error) == Some("InvalidAllocationID.NotFound") => {}
+            Err(error) => return Err(sdk_error(address, error)),
         }
     }
     let tables = ec2
@@ -673,7 +716,17 @@ fn permission(rule: &serde_json::Value, own_group: Option<&str>) -> IpPermission
 /// The ingress of a cluster's security group: the cluster port from each allowed CIDR block and
 /// each listed security group.
 fn cluster_ingress(attributes: &Attributes<'_>) -> Vec<IpPermission> {
-    let port = attributes.int("port").unwrap_or(5432) as i32;
+    // 0 (the kind's default) is the engine's default port.
+    let port = match attributes.int("port").filter(|port| *port > 0) {
+        Some(port) => port as i32,
+        None if attributes
+            .text("engine")
+            .is_some_and(|engine| engine.contains("mysql")) =>
+        {
+            3306
+        }
+        None => 5432,
+    };
     let mut builder = IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(port)

@@ -368,7 +368,7 @@ impl Provider for AwsProvider {
                 .await;
             let limit = self.wait_limit();
             match object {
-                Object::Vpc => ec2::delete_vpc(&clients, request).await,
+                Object::Vpc => ec2::delete_vpc(&clients, request, limit).await,
                 Object::SecurityGroup | Object::ClusterSecurityGroup => {
                     ec2::delete_security_group(&clients, request).await
                 }

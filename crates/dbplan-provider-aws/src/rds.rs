@@ -682,6 +682,18 @@ pub(crate) async fn apply_cluster(
                 .map_err(|error| sdk_error(address, error))?;
         }
     } else {
+        // A cluster still being created (an interrupted create retried) or modified cannot be
+        // modified yet: wait for it first.
+        wait_until(address, "the cluster to be available", limit, || {
+            let clients = clients.clone();
+            let identifier = identifier.clone();
+            async move {
+                Ok(describe_cluster(&clients, address, &identifier)
+                    .await?
+                    .is_none_or(|cluster| cluster.status() == Some("available")))
+            }
+        })
+        .await?;
         modify_cluster(
             clients,
             request,
@@ -739,7 +751,12 @@ async fn modify_cluster(
         .modify_db_cluster()
         .db_cluster_identifier(identifier)
         .apply_immediately(attributes.flag("apply_immediately").unwrap_or(true))
-        .set_engine_version(attributes.text("engine_version"))
+        .set_engine_version(
+            // Only a version the manifest changed: AWS's own minor upgrades are not undone.
+            attributes
+                .text("engine_version")
+                .filter(|version| Some(version) != prior.text("engine_version").as_ref()),
+        )
         .set_port(
             // 0 (the kind's default) means the engine's default port.
             attributes
@@ -815,6 +832,40 @@ async fn modify_cluster(
     Ok(())
 }
 
+/// Whether a value AWS reports says the same as the recorded one, though written differently:
+/// an engine version AWS upgraded within the same major version (automatic minor upgrades; the
+/// manifest may name only the major), a window in other letter case, a list in another order.
+fn equivalent(
+    name: &str,
+    recorded: Option<&serde_json::Value>,
+    remote: &serde_json::Value,
+) -> bool {
+    let Some(recorded) = recorded else {
+        return false;
+    };
+    match (name, recorded, remote) {
+        (
+            "engine_version",
+            serde_json::Value::String(recorded),
+            serde_json::Value::String(remote),
+        ) => {
+            let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
+            major(recorded) == major(remote)
+        }
+        (_, serde_json::Value::String(recorded), serde_json::Value::String(remote)) => {
+            recorded.eq_ignore_ascii_case(remote)
+        }
+        (_, serde_json::Value::Array(recorded), serde_json::Value::Array(remote)) => {
+            let mut recorded = recorded.clone();
+            let mut remote = remote.clone();
+            recorded.sort_by_key(ToString::to_string);
+            remote.sort_by_key(ToString::to_string);
+            recorded == remote
+        }
+        _ => recorded == remote,
+    }
+}
+
 pub(crate) async fn read_cluster(
     clients: &Clients,
     request: &ReadRequest,
@@ -832,6 +883,7 @@ pub(crate) async fn read_cluster(
     let mut put = |name: &str, value: Option<serde_json::Value>| {
         if let Some(value) = value
             && attributes.contains_key(name)
+            && !equivalent(name, attributes.get(name), &value)
         {
             attributes.insert(name.to_owned(), value);
         }

@@ -495,19 +495,20 @@ impl FaultProxy {
         let injected = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicUsize::new(0));
+        let faulted = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let (thread_injected, thread_stop) = (Arc::clone(&injected), Arc::clone(&stop));
         std::thread::spawn(move || {
             while !thread_stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let seen = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                        let fault = every > 0 && seen.is_multiple_of(every);
-                        if fault {
-                            thread_injected.fetch_add(1, Ordering::SeqCst);
-                        }
-                        let throttle = (seen / every.max(1)).is_multiple_of(2);
+                        let state = Faults {
+                            counter: Arc::clone(&counter),
+                            injected: Arc::clone(&thread_injected),
+                            faulted: Arc::clone(&faulted),
+                            every,
+                        };
                         std::thread::spawn(move || {
-                            let _ = proxy_one(stream, upstream, fault, throttle);
+                            let _ = proxy_one(stream, upstream, &state);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -534,6 +535,43 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// What decides which requests get a fault: every `every`-th request, but never a retry of a
+/// call that already got one (the SDK's `amz-sdk-invocation-id` stays the same across the
+/// attempts of one call), so that no call can exhaust its retries on injected faults.
+struct Faults {
+    counter: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    faulted: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    every: usize,
+}
+
+impl Faults {
+    /// Whether this request gets a fault, and which (throttling or 503).
+    fn decide(&self, request: &[u8]) -> Option<bool> {
+        use std::sync::atomic::Ordering;
+        let seen = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.every == 0 || !seen.is_multiple_of(self.every) {
+            return None;
+        }
+        let head = String::from_utf8_lossy(request).to_ascii_lowercase();
+        let invocation = head
+            .lines()
+            .find_map(|line| line.strip_prefix("amz-sdk-invocation-id:"))
+            .map(|id| id.trim().to_owned())
+            .unwrap_or_default();
+        let first = self
+            .faulted
+            .lock()
+            .map(|mut faulted| faulted.insert(invocation))
+            .unwrap_or(false);
+        if !first {
+            return None;
+        }
+        self.injected.fetch_add(1, Ordering::SeqCst);
+        Some((seen / self.every).is_multiple_of(2))
     }
 }
 
@@ -570,13 +608,12 @@ fn read_request(stream: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
 fn proxy_one(
     mut client: std::net::TcpStream,
     upstream: u16,
-    fault: bool,
-    throttle: bool,
+    faults: &Faults,
 ) -> std::io::Result<()> {
     use std::io::{Read, Write};
     client.set_nonblocking(false)?;
     let request = read_request(&mut client)?;
-    if fault {
+    if let Some(throttle) = faults.decide(&request) {
         // EC2 and RDS write errors differently (ec2Query and awsQuery), and name throttling
         // differently; the service is in the signature's credential scope.
         let ec2 = String::from_utf8_lossy(&request).contains("/ec2/aws4_request");
