@@ -219,7 +219,8 @@ fn parameters(attributes: &Attributes<'_>) -> Vec<(String, String, String)> {
                         item.get("value")?.as_str()?.to_owned(),
                         item.get("apply_method")
                             .and_then(serde_json::Value::as_str)
-                            .unwrap_or("pending-reboot")
+                            // The kind documents `immediate` as the default.
+                            .unwrap_or("immediate")
                             .to_owned(),
                     ))
                 })
