@@ -108,6 +108,7 @@ fn aurora_against_moto() {
     throttling_and_server_errors_are_retried(&moto);
     the_shared_tenant_cluster_example_applies(&moto);
     a_supplied_password_never_shows_even_at_trace(&moto);
+    an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -450,4 +451,43 @@ fn a_supplied_password_never_shows_even_at_trace(moto: &MotoServer) {
     assert!(printed.contains("TRACE"), "the trace level was not on");
     assert!(!printed.contains(canary), "the password was printed");
     assert_eq!(lab.cluster("MasterUsername"), "\"ordersadmin\"");
+}
+
+/// Describe before create: moto would silently overwrite a cluster created again under the same
+/// id (AWS refuses with DBClusterAlreadyExistsFault); dbplan never creates over one.
+fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not(moto: &MotoServer) {
+    let lab = Lab::new(moto);
+    lab.example(without_aurora_storage_type);
+    lab.boto(
+        "rds.create_db_cluster(DBClusterIdentifier='orders-db', Engine='aurora-mysql', EngineVersion='8.0.mysql_aurora.3.05.2', MasterUsername='someone', MasterUserPassword='someone-else-1')",
+    );
+    let refused = lab.run(&["apply", ".", "--auto-approve"]);
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused).contains("a DB cluster orders-db already exists and does not match the manifest: its engine is aurora-mysql"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(lab.cluster("Engine"), "\"aurora-mysql\"", "left untouched");
+
+    let lab = Lab::new(moto);
+    lab.example(without_aurora_storage_type);
+    lab.boto(
+        // Alike in what cannot change in place (and in what moto ignores on modify: IAM
+        // authentication and log exports), different in the backup retention.
+        "rds.create_db_cluster(DBClusterIdentifier='orders-db', Engine='aurora-postgresql', EngineVersion='16.4', DatabaseName='orders', MasterUsername='ordersadmin', MasterUserPassword='adopted-password-1', StorageEncrypted=True, EnableIAMDatabaseAuthentication=True, EnableCloudwatchLogsExports=['postgresql'], BackupRetentionPeriod=1)",
+    );
+    let arn = lab.cluster("DBClusterArn");
+    assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
+    assert_eq!(
+        lab.cluster("DBClusterArn"),
+        arn,
+        "adopted, not created again"
+    );
+    assert_eq!(
+        lab.cluster("BackupRetentionPeriod"),
+        "14",
+        "brought to the manifest"
+    );
+    assert_code(&lab.run(&["plan", ".", "--detailed-exitcode"]), 0);
 }

@@ -566,6 +566,27 @@ fn matches(cluster: &DbCluster, attributes: &Attributes<'_>) -> Result<(), Strin
             cluster.engine().unwrap_or("unknown")
         ));
     }
+    // What cannot change in place must already be as planned.
+    if let Some(encrypted) = attributes.flag("storage_encrypted")
+        && cluster
+            .storage_encrypted()
+            .is_some_and(|found| found != encrypted)
+    {
+        return Err(format!(
+            "its storage is {}encrypted, and encryption cannot be changed in place",
+            if encrypted { "not " } else { "" }
+        ));
+    }
+    for (name, found) in [
+        ("database_name", cluster.database_name()),
+        ("username", cluster.master_username()),
+    ] {
+        if let (Some(planned), Some(found)) = (attributes.text(name), found)
+            && planned != found
+        {
+            return Err(format!("its {name} is {found}, not {planned}"));
+        }
+    }
     let wanted = attributes.text("engine_version").unwrap_or_default();
     let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
     if let Some(version) = cluster.engine_version()
