@@ -76,42 +76,16 @@ enum Command {
         /// A file `dbplan plan --out` wrote, or manifest files and directories.
         #[arg(required = true, value_name = "FILE | PATH")]
         paths: Vec<PathBuf>,
-        /// The state directory (default `./state`).
-        #[arg(long, env = "DBPLAN_STATE")]
-        state: Option<PathBuf>,
-        /// Apply without asking (required when stdin is not a terminal).
-        #[arg(long)]
-        auto_approve: bool,
-        /// At most this many operations at a time.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-        parallelism: u16,
-        /// Only these resources and what they depend on.
-        #[arg(long = "target", value_name = "ADDR")]
-        targets: Vec<String>,
-        /// A policy pack file or directory.
-        #[arg(long)]
-        policies: Option<PathBuf>,
+        #[command(flatten)]
+        options: ApplyArgs,
     },
     /// Destroy what the manifests declare (deletion policies and protection apply).
     Destroy {
         /// Manifest files and directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The state directory (default `./state`).
-        #[arg(long, env = "DBPLAN_STATE")]
-        state: Option<PathBuf>,
-        /// Destroy without asking (required when stdin is not a terminal).
-        #[arg(long)]
-        auto_approve: bool,
-        /// At most this many operations at a time.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-        parallelism: u16,
-        /// Only these resources and what depends on them.
-        #[arg(long = "target", value_name = "ADDR")]
-        targets: Vec<String>,
-        /// A policy pack file or directory.
-        #[arg(long)]
-        policies: Option<PathBuf>,
+        #[command(flatten)]
+        options: ApplyArgs,
     },
     /// Print the outputs recorded in state (secrets as `(sensitive)`).
     Output {
@@ -168,6 +142,41 @@ enum Command {
         /// The kind, e.g. `AwsRdsCluster`; all kinds when omitted.
         kind: Option<String>,
     },
+}
+
+/// The options `apply` and `destroy` share.
+#[derive(Debug, clap::Args)]
+struct ApplyArgs {
+    /// The state directory (default `./state`).
+    #[arg(long, env = "DBPLAN_STATE")]
+    state: Option<PathBuf>,
+    /// Go ahead without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    auto_approve: bool,
+    /// At most this many operations at a time.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallelism: u16,
+    /// Only these resources, with what they depend on (apply) or what depends on them
+    /// (destroy).
+    #[arg(long = "target", value_name = "ADDR")]
+    targets: Vec<String>,
+    /// A policy pack file or directory.
+    #[arg(long)]
+    policies: Option<PathBuf>,
+}
+
+impl ApplyArgs {
+    fn run(self, paths: &[PathBuf], destroy: bool) -> anyhow::Result<u8> {
+        commands::apply::run(&commands::apply::Options {
+            paths,
+            state: &commands::state::directory(self.state),
+            auto_approve: self.auto_approve,
+            parallelism: usize::from(self.parallelism),
+            targets: &self.targets,
+            destroy,
+            policies: self.policies.as_deref(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,38 +283,8 @@ fn main() -> ExitCode {
             destroy,
             policies: policies.as_deref(),
         }),
-        Command::Apply {
-            paths,
-            state,
-            auto_approve,
-            parallelism,
-            targets,
-            policies,
-        } => commands::apply::run(&commands::apply::Options {
-            paths: &paths,
-            state: &commands::state::directory(state),
-            auto_approve,
-            parallelism: usize::from(parallelism),
-            targets: &targets,
-            destroy: false,
-            policies: policies.as_deref(),
-        }),
-        Command::Destroy {
-            paths,
-            state,
-            auto_approve,
-            parallelism,
-            targets,
-            policies,
-        } => commands::apply::run(&commands::apply::Options {
-            paths: &paths,
-            state: &commands::state::directory(state),
-            auto_approve,
-            parallelism: usize::from(parallelism),
-            targets: &targets,
-            destroy: true,
-            policies: policies.as_deref(),
-        }),
+        Command::Apply { paths, options } => options.run(&paths, false),
+        Command::Destroy { paths, options } => options.run(&paths, true),
         Command::Output {
             address,
             name,

@@ -83,15 +83,7 @@ pub(crate) async fn apply_subnet_group(
             .await
             .map_err(|error| sdk_error(address, error))?;
     }
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "db_subnet_group_name".to_owned(),
-        Field::plain(name.clone()),
-    );
-    Ok(Applied {
-        provider_id: Some(name),
-        outputs,
-    })
+    Ok(named("db_subnet_group_name", name))
 }
 
 pub(crate) async fn read_subnet_group(
@@ -99,10 +91,7 @@ pub(crate) async fn read_subnet_group(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let name = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| resource_name(address).to_owned());
+    let name = group_name(request.provider_id.as_ref(), address);
     let found = clients
         .rds
         .describe_db_subnet_groups()
@@ -140,6 +129,44 @@ pub(crate) async fn read_subnet_group(
     }))
 }
 
+/// A subnet or parameter group's name: as recorded, else the cluster's `metadata.name`.
+fn group_name(provider_id: Option<&String>, address: &str) -> String {
+    provider_id
+        .cloned()
+        .unwrap_or_else(|| resource_name(address).to_owned())
+}
+
+/// What a create or update of a group leaves: its name, as the id and as an output.
+fn named(output: &str, name: String) -> Applied {
+    let mut outputs = BTreeMap::new();
+    outputs.insert(output.to_owned(), Field::plain(name.clone()));
+    Applied {
+        provider_id: Some(name),
+        outputs,
+    }
+}
+
+/// Refuses to delete a group that a cluster still uses (AWS refuses too; emulators may not).
+async fn refuse_if_used(
+    clients: &Clients,
+    address: &str,
+    what: &str,
+    name: &str,
+    uses: impl Fn(&DbCluster) -> bool,
+) -> Result<(), ProviderError> {
+    let using = users(clients, address, uses).await?;
+    if using.is_empty() {
+        return Ok(());
+    }
+    Err(conflict(
+        address,
+        format!(
+            "the {what} {name} is still used by {}; it is left in place",
+            using.join(", ")
+        ),
+    ))
+}
+
 /// Clusters that use a subnet group or parameter group (other than the one being deleted).
 async fn users(
     clients: &Clients,
@@ -165,23 +192,11 @@ pub(crate) async fn delete_subnet_group(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let name = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| resource_name(address).to_owned());
-    let using = users(clients, address, |cluster| {
+    let name = group_name(request.provider_id.as_ref(), address);
+    refuse_if_used(clients, address, "DB subnet group", &name, |cluster| {
         cluster.db_subnet_group() == Some(name.as_str())
     })
     .await?;
-    if !using.is_empty() {
-        return Err(conflict(
-            address,
-            format!(
-                "the DB subnet group {name} is still used by {}; it is left in place",
-                using.join(", ")
-            ),
-        ));
-    }
     match clients
         .rds
         .delete_db_subnet_group()
@@ -301,15 +316,7 @@ pub(crate) async fn apply_parameter_group(
             .await
             .map_err(|error| sdk_error(address, error))?;
     }
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "db_cluster_parameter_group_name".to_owned(),
-        Field::plain(name.clone()),
-    );
-    Ok(Applied {
-        provider_id: Some(name),
-        outputs,
-    })
+    Ok(named("db_cluster_parameter_group_name", name))
 }
 
 pub(crate) async fn read_parameter_group(
@@ -317,10 +324,7 @@ pub(crate) async fn read_parameter_group(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let name = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| resource_name(address).to_owned());
+    let name = group_name(request.provider_id.as_ref(), address);
     let found = clients
         .rds
         .describe_db_cluster_parameters()
@@ -386,23 +390,15 @@ pub(crate) async fn delete_parameter_group(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let name = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| resource_name(address).to_owned());
-    let using = users(clients, address, |cluster| {
-        cluster.db_cluster_parameter_group() == Some(name.as_str())
-    })
+    let name = group_name(request.provider_id.as_ref(), address);
+    refuse_if_used(
+        clients,
+        address,
+        "cluster parameter group",
+        &name,
+        |cluster| cluster.db_cluster_parameter_group() == Some(name.as_str()),
+    )
     .await?;
-    if !using.is_empty() {
-        return Err(conflict(
-            address,
-            format!(
-                "the cluster parameter group {name} is still used by {}; it is left in place",
-                using.join(", ")
-            ),
-        ));
-    }
     match clients
         .rds
         .delete_db_cluster_parameter_group()
