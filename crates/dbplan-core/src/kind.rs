@@ -101,6 +101,7 @@ kinds! {
     DigitalOceanDatabaseCluster => PlantonDigitalOcean, "A DigitalOcean managed database cluster.";
     DigitalOceanDatabaseFirewall => Dbplan, "The trusted sources of a DigitalOcean database cluster.";
     DigitalOceanDatabaseConnectionPool => Dbplan, "A PgBouncer connection pool of a DigitalOcean PostgreSQL cluster.";
+    DigitalOceanDatabaseCaCertificate => Dbplan, "The CA certificate of a DigitalOcean database cluster, written to a file.";
     AwsVpc => PlantonAws, "An AWS VPC with subnets in each listed Availability Zone.";
     AwsSecurityGroup => PlantonAws, "An AWS EC2 security group.";
     AwsRdsCluster => PlantonAws, "An Aurora DB cluster with its security group, DB subnet group and cluster parameter group.";
@@ -152,6 +153,10 @@ impl Kind {
                     secret("uri"),
                     secret("private_uri"),
                 ];
+                OUTPUTS
+            }
+            Kind::DigitalOceanDatabaseCaCertificate => {
+                const OUTPUTS: &[OutputSpec] = &[output("file"), output("certificate")];
                 OUTPUTS
             }
             Kind::AwsVpc => {

@@ -32,11 +32,12 @@ pub fn forces_replacement(kind: Kind, part: Option<&str>, attribute: &str) -> bo
         (Kind::AwsRdsClusterInstance, _) => &["cluster", "identifier", "availability_zone"],
         (Kind::AwsVpc, _) => &["vpc_cidr", "region"],
         (Kind::AwsSecurityGroup, _) => &["vpc_id", "description", "region"],
-        // The DigitalOcean API has no call that changes a cluster's engine or name, and dbplan
-        // does not migrate clusters between regions: a new region is a new cluster.
-        (Kind::DigitalOceanDatabaseCluster, _) => &["engine", "region", "cluster_name"],
+        // The DigitalOcean API has no call that changes a cluster's engine, name or VPC, and
+        // dbplan does not migrate clusters between regions: a new region is a new cluster.
+        (Kind::DigitalOceanDatabaseCluster, _) => &["engine", "region", "cluster_name", "vpc"],
         (Kind::DigitalOceanVpc, _) => &["region", "ip_range_cidr"],
-        (Kind::DigitalOceanDatabaseConnectionPool, _) => &["name", "cluster"],
+        // A pool's name is its key in the API (`PUT …/pools/{pool_name}` cannot rename it).
+        (Kind::DigitalOceanDatabaseConnectionPool, _) => &["name", "cluster_id"],
         (Kind::DigitalOceanDatabaseFirewall, _) => &["cluster_id"],
         // A tenant database on another server, or under another name, is another database. A
         // role is renamed in place (`ALTER ROLE … RENAME TO`): the databases it owns keep their

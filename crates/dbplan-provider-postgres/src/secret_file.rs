@@ -3,20 +3,11 @@
 //! (`DATABASE_URL`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`) and the seed
 //! setup's (`username`, `password`, `endpoint`, `port`).
 
-use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject};
+use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject, files};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-fn io_error(address: &str, file: &str, what: &str, error: &std::io::Error) -> ProviderError {
-    ProviderError::Conflict {
-        address: address.to_owned(),
-        message: format!(
-            "cannot {what} the connection secret {file}: {error}; check the directory's permissions"
-        ),
-    }
-}
+const WHAT: &str = "connection secret";
 
 fn value(outputs: &BTreeMap<String, Field>, name: &str) -> String {
     match outputs.get(name).map(|field| &field.value) {
@@ -80,59 +71,19 @@ fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
     }
 }
 
-/// Writes the secret: a new temporary file (mode 0600, a random name, created exclusively, so
-/// no planted file or link is followed) beside the target, synced, renamed over it, and the
-/// directory synced; a reader never sees a half-written secret nor a moment of wider
-/// permissions, and the file survives a power loss once this returns.
+/// Writes the secret (see [`files::write_private`]: mode 0600, atomically replaced).
 pub(crate) fn write(
     address: &str,
     file: &str,
     format: &str,
     outputs: &BTreeMap<String, Field>,
 ) -> Result<(), ProviderError> {
-    if file.is_empty() {
-        return Err(ProviderError::Conflict {
-            address: address.to_owned(),
-            message: "the connection secret has no file; set `connection_secret.file`".to_owned(),
-        });
-    }
-    let path = Path::new(file);
-    let parent = match path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        Some(parent) => {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| io_error(address, file, "create the directory of", &error))?;
-            parent
-        }
-        None => Path::new("."),
-    };
-    let text = render(format, outputs);
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".dbplan-secret-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(parent)
-        .map_err(|error| io_error(address, file, "write", &error))?;
-    temporary
-        .write_all(text.as_bytes())
-        .and_then(|()| temporary.as_file().sync_all())
-        .map_err(|error| io_error(address, file, "write", &error))?;
-    temporary
-        .persist(path)
-        .map_err(|error| io_error(address, file, "write", &error.error))?;
-    std::fs::File::open(parent)
-        .and_then(|directory| directory.sync_all())
-        .map_err(|error| io_error(address, file, "sync the directory of", &error))
+    files::write_private(address, WHAT, file, render(format, outputs).as_bytes())
 }
 
 /// Removes the secret; a file already gone is not an error.
 pub(crate) fn remove(address: &str, file: &str) -> Result<(), ProviderError> {
-    match std::fs::remove_file(file) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(io_error(address, file, "remove", &error)),
-    }
+    files::remove(address, WHAT, file)
 }
 
 /// Whether the secret file is still there.
@@ -157,6 +108,7 @@ pub(crate) fn read(address: &str, recorded: &BTreeMap<String, serde_json::Value>
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn outputs() -> BTreeMap<String, Field> {
         let mut outputs = BTreeMap::new();

@@ -13,6 +13,7 @@
 //! This crate uses no SDK; each real provider lives in its own crate.
 
 mod fake;
+pub mod files;
 
 pub use fake::{Call, FakeProvider};
 
