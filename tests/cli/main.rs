@@ -6,6 +6,7 @@
 mod apply;
 mod architecture;
 mod aws;
+mod digitalocean;
 mod examples;
 mod graph;
 mod lint;

@@ -41,6 +41,7 @@ pub fn providers() -> Providers {
     Providers::new()
         .with(PostgresProvider::new())
         .with(AwsProvider::new())
+        .with(dbplan_provider_digitalocean::DigitalOceanProvider::new())
 }
 
 /// The runtime of commands that talk to providers.

@@ -159,8 +159,9 @@ fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
     let plan = &planned.plan;
     let cluster = change(plan, "DigitalOceanDatabaseCluster/app-db");
     assert_eq!(cluster.action, Action::Replace);
-    // The region forces it, and so does the VPC: the new VPC's id is known only after apply.
-    assert_eq!(cluster.replace_because, ["region"]);
+    // The region forces it, and so does the VPC (DigitalOcean cannot move a cluster to
+    // another VPC; the new VPC's id is known only after apply).
+    assert_eq!(cluster.replace_because, ["region", "vpc"]);
     assert!(cluster.changed.contains(&"vpc".to_owned()));
     assert_eq!(cluster.final_snapshot, Some(false));
     // The firewall's cluster id is unknown until the new cluster exists, and it cannot change
@@ -189,7 +190,7 @@ fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
     assert_eq!(finding.resource, "DigitalOceanDatabaseCluster/app-db");
     assert!(finding.waived.is_none());
     assert!(
-        finding.message.contains("region cannot change in place"),
+        finding.message.contains("region, vpc cannot change in place"),
         "{}",
         finding.message
     );

@@ -19,13 +19,14 @@ mod rds;
 use aws_config::BehaviorVersion;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use dbplan_core::Kind;
+pub(crate) use dbplan_provider::wait_until;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
     ReadRequest,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The AWS provider.
 #[derive(Default)]
@@ -227,37 +228,6 @@ pub(crate) fn context_output(context: &Context, address: &str, output: &str) -> 
         .get(output)
         .and_then(Field::as_str)
         .map(str::to_owned)
-}
-
-/// Polls `check` with backoff (1 s doubling to 15 s) until it says done, or the limit passes.
-pub(crate) async fn wait_until<F, Fut>(
-    address: &str,
-    what: &str,
-    limit: Duration,
-    mut check: F,
-) -> Result<(), ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool, ProviderError>>,
-{
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(250);
-    loop {
-        if check().await? {
-            return Ok(());
-        }
-        if started.elapsed() + pause > limit {
-            return Err(ProviderError::Transport {
-                address: address.to_owned(),
-                message: format!(
-                    "gave up waiting for {what} after {} s; it may still finish: run `dbplan plan` to see where it stands",
-                    limit.as_secs()
-                ),
-            });
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(15));
-    }
 }
 
 /// Which object a request is about.

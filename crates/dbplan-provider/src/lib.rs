@@ -21,6 +21,7 @@ use dbplan_core::Kind;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 /// A boxed future, so that providers can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -291,5 +292,36 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         (**self).delete(request)
+    }
+}
+
+/// Polls `check` with backoff (250 ms doubling to 15 s) until it says done, or the limit passes.
+pub async fn wait_until<F, Fut>(
+    address: &str,
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ProviderError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if started.elapsed() + pause > limit {
+            return Err(ProviderError::Transport {
+                address: address.to_owned(),
+                message: format!(
+                    "gave up waiting for {what} after {} s; it may still finish: run `dbplan plan` to see where it stands",
+                    limit.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(15));
     }
 }

@@ -6,6 +6,8 @@
 //! `/usr/lib/postgresql/*/bin`, else from `PATH`; the test script installs Debian's
 //! `postgresql` package when they are missing.
 
+pub mod digitalocean;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;

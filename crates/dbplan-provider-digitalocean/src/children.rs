@@ -1,0 +1,409 @@
+//! The objects that hang off a cluster: its trusted sources (replaced as a set), its
+//! connection pools, and its CA certificate written to a file.
+
+use crate::client::{Client, Failure};
+use crate::{
+    DigitalOceanProvider, cluster_of, create_once, int, output, planned, prior, require_tls,
+    segment, text,
+};
+use base64::Engine as _;
+use dbplan_provider::{
+    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
+};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn cluster_path(cluster: &str) -> String {
+    format!("/v2/databases/{}", segment(cluster))
+}
+
+/// `[{type, value}]` of a manifest or an answer.
+fn rules(value: Option<&Value>) -> Vec<(String, String)> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|rule| {
+                    let field = |name: &str| match rule.get(name) {
+                        Some(Value::String(text)) => text.clone(),
+                        Some(Value::Object(map)) => map
+                            .get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        Some(other) if !other.is_null() => other.to_string(),
+                        _ => String::new(),
+                    };
+                    (field("type"), field("value"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rules_json(rules: &[(String, String)]) -> Value {
+    Value::Array(
+        rules
+            .iter()
+            .map(|(kind, value)| json!({"type": kind, "value": value}))
+            .collect(),
+    )
+}
+
+pub(crate) async fn read_firewall(
+    provider: &DigitalOceanProvider,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let Some(cluster) = request
+        .provider_id
+        .clone()
+        .or_else(|| text(&request.attributes, "cluster_id"))
+    else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let client = provider.client(address)?;
+    let reply = match client
+        .get(&format!("{}/firewall", cluster_path(&cluster)))
+        .await
+    {
+        Ok(reply) => reply,
+        Err(failure) if failure.is_not_found() => return Ok(ReadOutcome::Gone),
+        Err(failure) => return Err(failure.error(address, "read the trusted sources")),
+    };
+    let remote = rules(reply.body.get("rules"));
+    let recorded = rules(request.attributes.get("rules"));
+    // The rules are a set: the recorded order stands when the members are the same.
+    let mut sorted_remote = remote.clone();
+    sorted_remote.sort();
+    let mut sorted_recorded = recorded.clone();
+    sorted_recorded.sort();
+    let shown = if sorted_remote == sorted_recorded {
+        recorded
+    } else {
+        remote
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("cluster_id".to_owned(), json!(cluster));
+    attributes.insert("rules".to_owned(), rules_json(&shown));
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(cluster),
+        attributes,
+    }))
+}
+
+pub(crate) async fn put_firewall(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let cluster = cluster_of(address, &wanted)?;
+    let body = json!({"rules": rules_json(&rules(wanted.get("rules")))});
+    client
+        .put(&format!("{}/firewall", cluster_path(&cluster)), &body)
+        .await
+        .map_err(|failure| failure.error(address, "set the trusted sources"))?;
+    // Rules moved to another cluster leave the old one open to what it had: clear them.
+    if let Some(old) = request.provider_id.as_ref().filter(|old| **old != cluster) {
+        clear_firewall(client, address, old).await?;
+    }
+    let mut outputs = BTreeMap::new();
+    outputs.insert("cluster_id".to_owned(), Field::plain(cluster.clone()));
+    Ok(Applied {
+        provider_id: Some(cluster),
+        outputs,
+    })
+}
+
+async fn clear_firewall(
+    client: &Client,
+    address: &str,
+    cluster: &str,
+) -> Result<(), ProviderError> {
+    match client
+        .put(
+            &format!("{}/firewall", cluster_path(cluster)),
+            &json!({"rules": []}),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.is_not_found() => Ok(()),
+        Err(failure) => Err(failure.error(address, "remove the trusted sources")),
+    }
+}
+
+/// Deleting the trusted sources leaves the cluster without any (DigitalOcean then accepts
+/// connections from anywhere, with credentials).
+pub(crate) async fn delete_firewall(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let Some(cluster) = request
+        .provider_id
+        .clone()
+        .or_else(|| text(&prior(request), "cluster_id"))
+    else {
+        return Ok(());
+    };
+    let client = provider.client(address)?;
+    clear_firewall(client, address, &cluster).await
+}
+
+fn pool_path(cluster: &str, name: &str) -> String {
+    format!("{}/pools/{}", cluster_path(cluster), segment(name))
+}
+
+async fn get_pool(client: &Client, cluster: &str, name: &str) -> Result<Option<Value>, Failure> {
+    match client.get(&pool_path(cluster, name)).await {
+        Ok(reply) => Ok(reply.body.get("pool").cloned()),
+        Err(failure) if failure.is_not_found() => Ok(None),
+        Err(failure) => Err(failure),
+    }
+}
+
+fn pool_outputs(cluster: &str, pool: &Value) -> Applied {
+    let connection = pool.get("connection").cloned().unwrap_or(Value::Null);
+    let private = pool
+        .get("private_connection")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let name = pool.get("name").and_then(Value::as_str).unwrap_or_default();
+    let mut outputs = BTreeMap::new();
+    let mut put = |key: &str, value: Option<&Value>, sensitive: bool| {
+        outputs.insert(key.to_owned(), output(value, sensitive));
+    };
+    put("name", pool.get("name"), false);
+    put("host", connection.get("host"), false);
+    put("private_host", private.get("host"), false);
+    put("port", connection.get("port"), false);
+    put("database_name", connection.get("database"), false);
+    put("username", connection.get("user"), false);
+    put("password", connection.get("password"), true);
+    // The pooler URI is what applications should use; it always requires TLS.
+    let uri = |connection: &Value| {
+        connection
+            .get("uri")
+            .and_then(Value::as_str)
+            .map(|uri| json!(require_tls(uri)))
+    };
+    put("uri", uri(&connection).as_ref(), true);
+    put("private_uri", uri(&private).as_ref(), true);
+    Applied {
+        provider_id: Some(format!("{cluster}/{name}")),
+        outputs,
+    }
+}
+
+fn pool_body(wanted: &BTreeMap<String, Value>, with_name: bool) -> Value {
+    let mut body = json!({
+        "mode": text(wanted, "mode"),
+        "size": int(wanted, "size"),
+        "db": text(wanted, "db"),
+    });
+    if let Some(user) = text(wanted, "user") {
+        body["user"] = json!(user);
+    }
+    if with_name {
+        body["name"] = json!(text(wanted, "name"));
+    }
+    body
+}
+
+pub(crate) async fn read_pool(
+    provider: &DigitalOceanProvider,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let (Some(cluster), Some(name)) = (
+        text(&request.attributes, "cluster_id"),
+        text(&request.attributes, "name"),
+    ) else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let client = provider.client(address)?;
+    let pool = match get_pool(client, &cluster, &name).await {
+        Ok(Some(pool)) => pool,
+        Ok(None) => return Ok(ReadOutcome::Gone),
+        Err(failure) => return Err(failure.error(address, "read the connection pool")),
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("cluster_id".to_owned(), json!(cluster));
+    for key in ["name", "mode", "size", "db", "user"] {
+        attributes.insert(
+            key.to_owned(),
+            pool.get(key).cloned().unwrap_or(Value::Null),
+        );
+    }
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(format!("{cluster}/{name}")),
+        attributes,
+    }))
+}
+
+pub(crate) async fn create_pool(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let cluster = cluster_of(address, &wanted)?;
+    let name = text(&wanted, "name").unwrap_or_default();
+    let existing = get_pool(client, &cluster, &name)
+        .await
+        .map_err(|failure| failure.error(address, "read the connection pool"))?;
+    if existing.is_some() {
+        // A pool is configuration only: an existing one of this name is adopted and given
+        // the manifest's settings.
+        tracing::info!(address, "adopting the existing connection pool {name:?}");
+        return update_pool(provider, request).await;
+    }
+    let created = create_once(
+        client,
+        address,
+        "create the connection pool",
+        &format!("{}/pools", cluster_path(&cluster)),
+        &pool_body(&wanted, true),
+        || get_pool(client, &cluster, &name),
+    )
+    .await?;
+    let pool = created.get("pool").cloned().unwrap_or(created);
+    Ok(pool_outputs(&cluster, &pool))
+}
+
+pub(crate) async fn update_pool(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let cluster = cluster_of(address, &wanted)?;
+    let name = text(&wanted, "name").unwrap_or_default();
+    match client
+        .put(&pool_path(&cluster, &name), &pool_body(&wanted, false))
+        .await
+    {
+        Ok(_) => {}
+        Err(failure) if failure.is_not_found() => {
+            // Deleted outside dbplan since the plan: create it again.
+            let created = create_once(
+                client,
+                address,
+                "create the connection pool",
+                &format!("{}/pools", cluster_path(&cluster)),
+                &pool_body(&wanted, true),
+                || get_pool(client, &cluster, &name),
+            )
+            .await?;
+            let pool = created.get("pool").cloned().unwrap_or(created);
+            return Ok(pool_outputs(&cluster, &pool));
+        }
+        Err(failure) => return Err(failure.error(address, "update the connection pool")),
+    }
+    let pool = get_pool(client, &cluster, &name)
+        .await
+        .map_err(|failure| failure.error(address, "read the connection pool"))?
+        .ok_or_else(|| ProviderError::Conflict {
+            address: address.to_owned(),
+            message: format!("the connection pool {name:?} vanished while it was updated; run `dbplan apply` again"),
+        })?;
+    Ok(pool_outputs(&cluster, &pool))
+}
+
+pub(crate) async fn delete_pool(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let before = prior(request);
+    let (Some(cluster), Some(name)) = (text(&before, "cluster_id"), text(&before, "name")) else {
+        return Ok(());
+    };
+    let client = provider.client(address)?;
+    match client.delete(&pool_path(&cluster, &name)).await {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.is_not_found() => Ok(()),
+        Err(failure) => Err(failure.error(address, "delete the connection pool")),
+    }
+}
+
+const CA_FILE: &str = "CA certificate";
+
+pub(crate) async fn write_ca(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let cluster = cluster_of(address, &wanted)?;
+    let file = text(&wanted, "file").unwrap_or_default();
+    let reply = client
+        .get(&format!("{}/ca", cluster_path(&cluster)))
+        .await
+        .map_err(|failure| failure.error(address, "read the CA certificate"))?;
+    let encoded = reply
+        .body
+        .pointer("/ca/certificate")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|pem| pem.contains("-----BEGIN CERTIFICATE-----"))
+        .ok_or_else(|| ProviderError::Api {
+            address: address.to_owned(),
+            code: None,
+            message: "DigitalOcean answered with a CA certificate that is not base64-encoded PEM"
+                .to_owned(),
+        })?;
+    files::write_private(address, CA_FILE, &file, decoded.as_bytes())?;
+    if let Some(old) = text(&prior(request), "file").filter(|old| *old != file) {
+        files::remove(address, CA_FILE, &old)?;
+    }
+    let mut outputs = BTreeMap::new();
+    outputs.insert("file".to_owned(), Field::plain(file.clone()));
+    outputs.insert("certificate".to_owned(), Field::plain(decoded));
+    Ok(Applied {
+        provider_id: Some(file),
+        outputs,
+    })
+}
+
+/// The file is the object: gone, or holding something else than what was written, it is
+/// written again.
+pub(crate) fn read_ca(request: &ReadRequest) -> ReadOutcome {
+    let file = text(&request.attributes, "file").unwrap_or_default();
+    let written = request
+        .outputs
+        .get("certificate")
+        .and_then(Field::as_str)
+        .unwrap_or_default();
+    match std::fs::read_to_string(&file) {
+        Ok(contents) if contents == written => ReadOutcome::Found(RemoteObject {
+            provider_id: Some(file),
+            attributes: request.attributes.clone(),
+        }),
+        _ => {
+            tracing::debug!(
+                address = request.address,
+                "CA certificate {file} is gone or changed"
+            );
+            ReadOutcome::Gone
+        }
+    }
+}
+
+pub(crate) fn delete_ca(request: &ChangeRequest) -> Result<(), ProviderError> {
+    match text(&prior(request), "file").or_else(|| request.provider_id.clone()) {
+        Some(file) => files::remove(&request.address, CA_FILE, &file),
+        None => Ok(()),
+    }
+}

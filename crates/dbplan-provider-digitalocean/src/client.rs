@@ -1,0 +1,420 @@
+//! DigitalOcean's API v2 over reqwest: bearer authentication, `{id, message, request_id}`
+//! errors, rate limits (`429` with `retry-after` or `ratelimit-reset`), retries of `5xx` and
+//! transport failures with backoff and a bound, and paged lists.
+
+use dbplan_provider::ProviderError;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// DigitalOcean's API.
+pub(crate) const DEFAULT_URL: &str = "https://api.digitalocean.com";
+
+/// How requests are retried.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RetryPolicy {
+    /// Attempts of one request, the first included.
+    pub(crate) attempts: u32,
+    /// The first pause after a failure; it doubles, with jitter, up to `max_pause`.
+    pub(crate) first_pause: Duration,
+    pub(crate) max_pause: Duration,
+    /// The longest a `429` is waited out; a reset further away fails the request.
+    pub(crate) max_rate_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 8,
+            first_pause: Duration::from_millis(250),
+            max_pause: Duration::from_secs(8),
+            max_rate_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Whether a request may be sent again after a failure that may have taken effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idempotent {
+    /// GET, PUT, DELETE: sending twice does no harm.
+    Yes,
+    /// POST: a `5xx` or a timeout may have created the object, so the caller reconciles
+    /// (looks for it) instead; only `429` and a connection never made are retried here.
+    No,
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) body: Value,
+}
+
+/// A failed request.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The API answered with an error.
+    Api {
+        status: u16,
+        id: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// No answer (connection, timeout) or an unreadable one; `retriable` when sending again may
+    /// succeed.
+    Transport { message: String, retriable: bool },
+}
+
+impl Failure {
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, Failure::Api { status: 404, .. })
+    }
+
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            Failure::Api { status, .. } => Some(*status),
+            Failure::Transport { .. } => None,
+        }
+    }
+
+    /// Whether the request may have failed for a passing reason (and may have taken effect).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Failure::Api { status, .. } => *status == 429 || *status >= 500,
+            Failure::Transport { retriable, .. } => *retriable,
+        }
+    }
+
+    /// The failure as a provider error about `address`, doing `what` ("create the cluster").
+    pub(crate) fn error(&self, address: &str, what: &str) -> ProviderError {
+        match self {
+            Failure::Api {
+                status: 401 | 403,
+                id,
+                message,
+                request_id,
+            } => ProviderError::Credentials {
+                address: address.to_owned(),
+                message: format!(
+                    "DigitalOcean refused to {what}: {id}: {message}{}; check that DIGITALOCEAN_TOKEN holds a valid token with the database and VPC scopes",
+                    request_suffix(request_id)
+                ),
+            },
+            Failure::Api {
+                status,
+                id,
+                message,
+                request_id,
+            } => ProviderError::Api {
+                address: address.to_owned(),
+                code: Some(id.clone()),
+                message: format!(
+                    "DigitalOcean refused to {what} (HTTP {status}): {id}: {message}{}",
+                    request_suffix(request_id)
+                ),
+            },
+            Failure::Transport { message, .. } => ProviderError::Transport {
+                address: address.to_owned(),
+                message: format!("cannot {what}: {message}"),
+            },
+        }
+    }
+}
+
+fn request_suffix(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) if !id.is_empty() => format!(" (request {id})"),
+        _ => String::new(),
+    }
+}
+
+/// The API token; never printed.
+struct Token(HeaderValue);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(token)")
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Token,
+    policy: RetryPolicy,
+}
+
+impl Client {
+    /// A client of `base` (no trailing `/`) with `token`.
+    pub(crate) fn new(
+        base: &str,
+        token: &str,
+        timeout: Duration,
+        policy: RetryPolicy,
+    ) -> Result<Client, String> {
+        let mut header = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+            .map_err(|_| "DIGITALOCEAN_TOKEN holds characters a token cannot have".to_owned())?;
+        // Marked sensitive, the header is left out of reqwest's and hyper's debug output.
+        header.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("dbplan/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| format!("cannot set up HTTPS: {error}"))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: Token(header),
+            policy,
+        })
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Result<Reply, Failure> {
+        self.send(Method::GET, path, None, Idempotent::Yes).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Result<Reply, Failure> {
+        self.send(Method::PUT, path, Some(body), Idempotent::Yes)
+            .await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<Reply, Failure> {
+        self.send(Method::PATCH, path, Some(body), Idempotent::Yes)
+            .await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<Reply, Failure> {
+        self.send(Method::POST, path, Some(body), Idempotent::No)
+            .await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Result<Reply, Failure> {
+        self.send(Method::DELETE, path, None, Idempotent::Yes).await
+    }
+
+    /// A tag's resources are removed with a DELETE that has a body.
+    pub(crate) async fn delete_with(&self, path: &str, body: &Value) -> Result<Reply, Failure> {
+        self.send(Method::DELETE, path, Some(body), Idempotent::Yes)
+            .await
+    }
+
+    /// Every item of a list, following `links.pages.next` where the API pages it.
+    pub(crate) async fn list(&self, path: &str, key: &str) -> Result<Vec<Value>, Failure> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut next = Some(format!("{path}{separator}per_page=200"));
+        let mut items = Vec::new();
+        // A bound on pages, against a server whose `next` never ends.
+        for _ in 0..1000 {
+            let Some(current) = next.take() else {
+                break;
+            };
+            let reply = self.get(&current).await?;
+            if let Some(page) = reply.body.get(key).and_then(Value::as_array) {
+                items.extend(page.iter().cloned());
+            }
+            next = reply
+                .body
+                .pointer("/links/pages/next")
+                .and_then(Value::as_str)
+                .and_then(path_of);
+        }
+        Ok(items)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotent: Idempotent,
+    ) -> Result<Reply, Failure> {
+        let url = format!("{}{path}", self.base);
+        let mut pause = self.policy.first_pause;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.policy.attempts;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(AUTHORIZATION, self.token.0.clone());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let started = std::time::Instant::now();
+            let outcome = request.send().await;
+            let response = match outcome {
+                Ok(response) => response,
+                Err(error) => {
+                    // A connection never made sent nothing; anything else may have reached the
+                    // API.
+                    let retriable = error.is_connect() || idempotent == Idempotent::Yes;
+                    let message = describe(&error);
+                    tracing::debug!(%method, path, attempt, "DigitalOcean request failed: {message}");
+                    if retriable && !last {
+                        tokio::time::sleep(jitter(pause)).await;
+                        pause = (pause * 2).min(self.policy.max_pause);
+                        continue;
+                    }
+                    return Err(Failure::Transport {
+                        message,
+                        retriable: error.is_connect() || error.is_timeout(),
+                    });
+                }
+            };
+            let status = response.status().as_u16();
+            tracing::debug!(
+                %method,
+                path,
+                status,
+                attempt,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "DigitalOcean API"
+            );
+            if status == 429 {
+                let wait = rate_limit_wait(response.headers());
+                if !last && wait <= self.policy.max_rate_wait {
+                    tracing::debug!(path, wait_ms = wait.as_millis() as u64, "rate limited");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            if status >= 500 && idempotent == Idempotent::Yes && !last {
+                tokio::time::sleep(jitter(pause)).await;
+                pause = (pause * 2).min(self.policy.max_pause);
+                continue;
+            }
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    if idempotent == Idempotent::Yes && !last {
+                        tokio::time::sleep(jitter(pause)).await;
+                        pause = (pause * 2).min(self.policy.max_pause);
+                        continue;
+                    }
+                    return Err(Failure::Transport {
+                        message: describe(&error),
+                        retriable: true,
+                    });
+                }
+            };
+            let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+            if (200..300).contains(&status) {
+                return Ok(Reply {
+                    body: parsed.unwrap_or(Value::Null),
+                });
+            }
+            let field = |name: &str| {
+                parsed
+                    .as_ref()
+                    .and_then(|body| body.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            return Err(Failure::Api {
+                status,
+                id: field("id").unwrap_or_else(|| format!("http_{status}")),
+                message: field("message").unwrap_or_else(|| {
+                    reqwest::StatusCode::from_u16(status)
+                        .ok()
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("no message")
+                        .to_owned()
+                }),
+                request_id: field("request_id"),
+            });
+        }
+    }
+}
+
+/// The path and query of a `next` link (the API may name its public host; the client keeps to
+/// the base it was given).
+fn path_of(link: &str) -> Option<String> {
+    let rest = link
+        .strip_prefix("https://")
+        .or_else(|| link.strip_prefix("http://"))?;
+    let start = rest.find('/')?;
+    Some(rest[start..].to_owned())
+}
+
+/// How long a `429` asks to wait: `retry-after` seconds, else until `ratelimit-reset` (Unix
+/// time), else a second.
+fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Duration {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+    };
+    if let Some(seconds) = number("retry-after") {
+        return Duration::from_secs(seconds).max(Duration::from_millis(100));
+    }
+    if let Some(reset) = number("ratelimit-reset") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        return Duration::from_secs(reset.saturating_sub(now)).max(Duration::from_millis(250));
+    }
+    Duration::from_secs(1)
+}
+
+/// A pause with ±25 % jitter, so that parallel retries do not fall in step.
+fn jitter(pause: Duration) -> Duration {
+    let factor = 0.75 + fastrand::f64() * 0.5;
+    pause.mul_f64(factor)
+}
+
+/// A reqwest error's text with its causes (connection refused, timed out, certificate …).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "the DigitalOcean API did not answer in time".to_owned()
+    } else {
+        error.to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_keep_the_clients_base() {
+        assert_eq!(
+            path_of("https://api.digitalocean.com/v2/vpcs?page=2&per_page=200").as_deref(),
+            Some("/v2/vpcs?page=2&per_page=200")
+        );
+        assert_eq!(path_of("/v2/vpcs"), None);
+    }
+
+    #[test]
+    fn rate_limit_waits_follow_the_headers() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(rate_limit_wait(&headers), Duration::from_secs(1));
+        let soon = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default()
+            + 3;
+        headers.insert("ratelimit-reset", HeaderValue::from(soon));
+        let wait = rate_limit_wait(&headers);
+        assert!(
+            wait <= Duration::from_secs(3) && wait >= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        headers.insert("retry-after", HeaderValue::from(29));
+        assert_eq!(rate_limit_wait(&headers), Duration::from_secs(29));
+    }
+}

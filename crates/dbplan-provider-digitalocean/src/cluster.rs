@@ -1,0 +1,514 @@
+//! `DigitalOceanDatabaseCluster`: create (and wait from `creating` to `online`), adopt an
+//! existing cluster of the same name when it matches, resize (size, node count, storage) in
+//! place, upgrade the engine version, set the maintenance window and tags, delete.
+
+use crate::client::{Client, Failure};
+use crate::{DigitalOceanProvider, create_once, int, output, planned, prior, segment, text};
+use dbplan_provider::{
+    Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+const MIB_PER_GIB: i64 = 1024;
+
+fn path(id: &str) -> String {
+    format!("/v2/databases/{}", segment(id))
+}
+
+/// `HH:MM:SS` (as the API answers) → `HH:MM` (as manifests and requests say).
+fn hour(text: &str) -> String {
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        [hours, minutes, ..] => format!("{hours}:{minutes}"),
+        _ => text.to_owned(),
+    }
+}
+
+/// A cluster as the manifest's attributes describe it.
+fn attributes(cluster: &Value) -> BTreeMap<String, Value> {
+    let field = |name: &str| cluster.get(name).cloned().unwrap_or(Value::Null);
+    let mut attributes = BTreeMap::new();
+    attributes.insert("cluster_name".to_owned(), field("name"));
+    attributes.insert("engine".to_owned(), field("engine"));
+    attributes.insert("engine_version".to_owned(), field("version"));
+    attributes.insert("region".to_owned(), field("region"));
+    attributes.insert("size_slug".to_owned(), field("size"));
+    attributes.insert("node_count".to_owned(), field("num_nodes"));
+    attributes.insert("vpc".to_owned(), field("private_network_uuid"));
+    if let Some(mib) = cluster.get("storage_size_mib").and_then(Value::as_i64) {
+        attributes.insert("storage_gib".to_owned(), json!(mib / MIB_PER_GIB));
+    }
+    if let Some(window) = cluster.get("maintenance_window").filter(|w| !w.is_null()) {
+        attributes.insert(
+            "maintenance_window".to_owned(),
+            json!({
+                "day": window.get("day").cloned().unwrap_or(Value::Null),
+                "hour": hour(window.get("hour").and_then(Value::as_str).unwrap_or_default()),
+            }),
+        );
+    }
+    let tags = cluster
+        .get("tags")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    attributes.insert("tags".to_owned(), Value::Array(tags));
+    if let Some(project) = cluster.get("project_id").filter(|p| !p.is_null()) {
+        attributes.insert("project_id".to_owned(), project.clone());
+    }
+    attributes
+}
+
+fn outputs(cluster: &Value) -> Applied {
+    let id = cluster.get("id").and_then(Value::as_str).map(str::to_owned);
+    let connection = cluster.get("connection").cloned().unwrap_or(Value::Null);
+    let private = cluster
+        .get("private_connection")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut outputs = BTreeMap::new();
+    let mut put = |name: &str, value: Option<&Value>, sensitive: bool| {
+        outputs.insert(name.to_owned(), output(value, sensitive));
+    };
+    put("cluster_id", cluster.get("id"), false);
+    put("connection_uri", connection.get("uri"), true);
+    put("private_uri", private.get("uri"), true);
+    put("host", connection.get("host"), false);
+    put("private_host", private.get("host"), false);
+    put("port", connection.get("port"), false);
+    put("database_name", connection.get("database"), false);
+    put("username", connection.get("user"), false);
+    put("password", connection.get("password"), true);
+    put("database_user", connection.get("user"), false);
+    put("database_password", connection.get("password"), true);
+    let urn = id.as_ref().map(|id| json!(format!("do:dbaas:{id}")));
+    put("urn", urn.as_ref(), false);
+    // The API leaves `database` empty in some answers; the URI names it.
+    if outputs
+        .get("database_name")
+        .and_then(|field| field.as_str())
+        .is_none_or(str::is_empty)
+        && let Some(name) = connection
+            .get("uri")
+            .and_then(Value::as_str)
+            .and_then(database_of)
+    {
+        outputs.insert(
+            "database_name".to_owned(),
+            output(Some(&json!(name)), false),
+        );
+    }
+    Applied {
+        provider_id: id,
+        outputs,
+    }
+}
+
+/// The database a connection URI names (`…:25060/defaultdb?sslmode=require` → `defaultdb`).
+fn database_of(uri: &str) -> Option<String> {
+    let rest = uri.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let name = path.split(['?', '#']).next()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+async fn get(client: &Client, id: &str) -> Result<Value, Failure> {
+    let reply = client.get(&path(id)).await?;
+    Ok(reply.body.get("database").cloned().unwrap_or(Value::Null))
+}
+
+async fn find(client: &Client, name: &str) -> Result<Option<Value>, Failure> {
+    let clusters = client.list("/v2/databases", "databases").await?;
+    Ok(clusters
+        .into_iter()
+        .find(|cluster| cluster.get("name").and_then(Value::as_str) == Some(name)))
+}
+
+fn status(cluster: &Value) -> &str {
+    cluster
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Waits until the cluster is `online`; returns it as it then is.
+async fn wait_online(
+    provider: &DigitalOceanProvider,
+    address: &str,
+    id: &str,
+) -> Result<Value, ProviderError> {
+    let client = provider.client(address)?;
+    let latest = std::sync::Mutex::new(Value::Null);
+    dbplan_provider::wait_until(
+        address,
+        "the cluster to be online",
+        provider.wait_limit(),
+        || {
+            let latest = &latest;
+            async move {
+                let cluster = get(client, id)
+                    .await
+                    .map_err(|failure| failure.error(address, "read the cluster"))?;
+                let online = status(&cluster) == "online";
+                tracing::debug!(
+                    address,
+                    status = status(&cluster),
+                    "waiting for the cluster"
+                );
+                if let Ok(mut latest) = latest.lock() {
+                    *latest = cluster;
+                }
+                Ok(online)
+            }
+        },
+    )
+    .await?;
+    Ok(latest.into_inner().unwrap_or(Value::Null))
+}
+
+pub(crate) async fn read(
+    provider: &DigitalOceanProvider,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let Some(id) = &request.provider_id else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let client = provider.client(address)?;
+    match get(client, id).await {
+        Ok(cluster) => Ok(ReadOutcome::Found(RemoteObject {
+            provider_id: Some(id.clone()),
+            attributes: attributes(&cluster),
+        })),
+        Err(failure) if failure.is_not_found() => Ok(ReadOutcome::Gone),
+        Err(failure) => Err(failure.error(address, "read the cluster")),
+    }
+}
+
+fn major(version: &str) -> Option<u64> {
+    version.split('.').next()?.parse().ok()
+}
+
+fn tags(attributes: &BTreeMap<String, Value>) -> BTreeSet<String> {
+    attributes
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What differs between an existing cluster and the manifest, for the fields a create cannot
+/// change afterwards.
+fn mismatches(wanted: &BTreeMap<String, Value>, remote: &BTreeMap<String, Value>) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (name, label) in [
+        ("engine", "engine"),
+        ("region", "region"),
+        ("size_slug", "sizeSlug"),
+        ("node_count", "nodeCount"),
+    ] {
+        if text(wanted, name) != text(remote, name) {
+            differences.push(format!(
+                "{label} is {} there",
+                text(remote, name).unwrap_or_default()
+            ));
+        }
+    }
+    let wanted_version = text(wanted, "engine_version").unwrap_or_default();
+    let remote_version = text(remote, "engine_version").unwrap_or_default();
+    if major(&wanted_version) != major(&remote_version) {
+        differences.push(format!("engineVersion is {remote_version} there"));
+    }
+    if let Some(vpc) = text(wanted, "vpc")
+        && text(remote, "vpc").as_deref() != Some(vpc.as_str())
+    {
+        differences.push(format!(
+            "it is in VPC {}",
+            text(remote, "vpc").unwrap_or_default()
+        ));
+    }
+    differences
+}
+
+pub(crate) async fn create(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let name = text(&wanted, "cluster_name").unwrap_or_default();
+    let existing = find(client, &name)
+        .await
+        .map_err(|failure| failure.error(address, "list the database clusters"))?;
+    let cluster = match existing {
+        Some(cluster) => {
+            let differences = mismatches(&wanted, &attributes(&cluster));
+            if !differences.is_empty() {
+                return Err(ProviderError::Conflict {
+                    address: address.to_owned(),
+                    message: format!(
+                        "a database cluster named {name:?} already exists and does not match this manifest: {}; make the manifest match to adopt it, or choose another clusterName",
+                        differences.join(", ")
+                    ),
+                });
+            }
+            tracing::info!(address, "adopting the existing cluster {name:?}");
+            cluster
+        }
+        None => {
+            let mut body = json!({
+                "name": name,
+                "engine": text(&wanted, "engine"),
+                "version": text(&wanted, "engine_version"),
+                "region": text(&wanted, "region"),
+                "size": text(&wanted, "size_slug"),
+                "num_nodes": int(&wanted, "node_count"),
+            });
+            if let Some(vpc) = text(&wanted, "vpc") {
+                body["private_network_uuid"] = json!(vpc);
+            }
+            let wanted_tags = tags(&wanted);
+            if !wanted_tags.is_empty() {
+                body["tags"] = json!(wanted_tags);
+            }
+            if let Some(project) = text(&wanted, "project_id") {
+                body["project_id"] = json!(project);
+            }
+            if let Some(gib) = int(&wanted, "storage_gib").filter(|gib| *gib > 0) {
+                body["storage_size_mib"] = json!(gib * MIB_PER_GIB);
+            }
+            let created = create_once(
+                client,
+                address,
+                "create the database cluster",
+                "/v2/databases",
+                &body,
+                || find(client, &name),
+            )
+            .await?;
+            created.get("database").cloned().unwrap_or(created)
+        }
+    };
+    let id = cluster
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut cluster = wait_online(provider, address, &id).await?;
+    if set_window(client, address, &id, &wanted, &attributes(&cluster)).await? {
+        cluster = get(client, &id)
+            .await
+            .map_err(|failure| failure.error(address, "read the cluster"))?;
+    }
+    Ok(outputs(&cluster))
+}
+
+/// Sets the maintenance window when the manifest names one that differs; says whether it did.
+async fn set_window(
+    client: &Client,
+    address: &str,
+    id: &str,
+    wanted: &BTreeMap<String, Value>,
+    remote: &BTreeMap<String, Value>,
+) -> Result<bool, ProviderError> {
+    let Some(window) = wanted.get("maintenance_window").filter(|w| !w.is_null()) else {
+        return Ok(false);
+    };
+    if remote.get("maintenance_window") == Some(window) {
+        return Ok(false);
+    }
+    let body = json!({"day": window.get("day"), "hour": window.get("hour")});
+    client
+        .put(&format!("{}/maintenance", path(id)), &body)
+        .await
+        .map_err(|failure| failure.error(address, "set the maintenance window"))?;
+    Ok(true)
+}
+
+pub(crate) async fn update(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let Some(id) = request.provider_id.clone() else {
+        return create(provider, request).await;
+    };
+    let wanted = planned(request);
+    let before = prior(request);
+    if text(&wanted, "project_id") != text(&before, "project_id")
+        && text(&wanted, "project_id").is_some()
+    {
+        return Err(ProviderError::Unsupported {
+            address: address.to_owned(),
+            message: "a cluster moves to another project through DigitalOcean's Projects API, which dbplan does not manage; assign it in the control panel (or `doctl projects resources assign`), then set projectId to match".to_owned(),
+        });
+    }
+    let mut cluster = match get(client, &id).await {
+        Ok(cluster) => cluster,
+        Err(failure) if failure.is_not_found() => return create(provider, request).await,
+        Err(failure) => return Err(failure.error(address, "read the cluster")),
+    };
+    let mut remote = attributes(&cluster);
+
+    // Engine upgrade: only forward.
+    let wanted_version = text(&wanted, "engine_version").unwrap_or_default();
+    let remote_version = text(&remote, "engine_version").unwrap_or_default();
+    if major(&wanted_version) != major(&remote_version) {
+        if major(&wanted_version) < major(&remote_version) {
+            return Err(ProviderError::Unsupported {
+                address: address.to_owned(),
+                message: format!(
+                    "DigitalOcean cannot downgrade a cluster from {remote_version} to {wanted_version}; restore a backup into a new cluster instead"
+                ),
+            });
+        }
+        cluster = wait_online(provider, address, &id).await?;
+        client
+            .put(
+                &format!("{}/upgrade", path(&id)),
+                &json!({"version": wanted_version}),
+            )
+            .await
+            .map_err(|failure| failure.error(address, "upgrade the engine version"))?;
+        cluster = wait_online(provider, address, &id).await.unwrap_or(cluster);
+        remote = attributes(&cluster);
+    }
+
+    // Resize: size, node count and storage in one call.
+    let wanted_storage = int(&wanted, "storage_gib").filter(|gib| *gib > 0);
+    let resize = text(&wanted, "size_slug") != text(&remote, "size_slug")
+        || int(&wanted, "node_count") != int(&remote, "node_count")
+        || wanted_storage.is_some_and(|gib| Some(gib) != int(&remote, "storage_gib"));
+    if resize {
+        wait_online(provider, address, &id).await?;
+        let mut body = json!({
+            "size": text(&wanted, "size_slug"),
+            "num_nodes": int(&wanted, "node_count"),
+        });
+        if let Some(gib) = wanted_storage {
+            body["storage_size_mib"] = json!(gib * MIB_PER_GIB);
+        }
+        client
+            .put(&format!("{}/resize", path(&id)), &body)
+            .await
+            .map_err(|failure| failure.error(address, "resize the cluster"))?;
+        cluster = wait_online(provider, address, &id).await?;
+        remote = attributes(&cluster);
+    }
+
+    if set_window(client, address, &id, &wanted, &remote).await? {
+        cluster = get(client, &id)
+            .await
+            .map_err(|failure| failure.error(address, "read the cluster"))?;
+        remote = attributes(&cluster);
+    }
+
+    // Tags: DigitalOcean's Tags API tags and untags a database (`resource_type: database`).
+    let wanted_tags = tags(&wanted);
+    let remote_tags = tags(&remote);
+    if wanted_tags != remote_tags {
+        let resource = json!({"resources": [{"resource_id": id, "resource_type": "database"}]});
+        for tag in wanted_tags.difference(&remote_tags) {
+            match client.post("/v2/tags", &json!({"name": tag})).await {
+                Ok(_) => {}
+                // The tag exists already.
+                Err(failure) if matches!(failure.status(), Some(409 | 422)) => {}
+                Err(failure) => {
+                    return Err(failure.error(address, &format!("create the tag {tag:?}")));
+                }
+            }
+            client
+                .post(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
+                .await
+                .map_err(|failure| failure.error(address, &format!("tag the cluster {tag:?}")))?;
+        }
+        for tag in remote_tags.difference(&wanted_tags) {
+            match client
+                .delete_with(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
+                .await
+            {
+                Ok(_) => {}
+                Err(failure) if failure.is_not_found() => {}
+                Err(failure) => {
+                    return Err(failure.error(address, &format!("untag the cluster {tag:?}")));
+                }
+            }
+        }
+        cluster = get(client, &id)
+            .await
+            .map_err(|failure| failure.error(address, "read the cluster"))?;
+    }
+    Ok(outputs(&cluster))
+}
+
+pub(crate) async fn delete(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let Some(id) = &request.provider_id else {
+        return Ok(());
+    };
+    let client = provider.client(address)?;
+    match client.delete(&path(id)).await {
+        Ok(_) => {}
+        Err(failure) if failure.is_not_found() => return Ok(()),
+        Err(failure) => return Err(failure.error(address, "delete the cluster")),
+    }
+    dbplan_provider::wait_until(
+        address,
+        "the cluster to be deleted",
+        provider.wait_limit(),
+        || async {
+            match get(client, id).await {
+                Ok(_) => Ok(false),
+                Err(failure) if failure.is_not_found() => Ok(true),
+                Err(failure) => Err(failure.error(address, "read the cluster")),
+            }
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_as_manifest_attributes() {
+        let cluster = json!({
+            "id": "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30",
+            "name": "backend", "engine": "pg", "version": "14", "num_nodes": 2,
+            "size": "db-s-2vcpu-4gb", "region": "nyc3", "status": "online",
+            "private_network_uuid": "d455e75d-4858-4eec-8c95-da2f0a5f93a7",
+            "tags": null, "storage_size_mib": 61440,
+            "maintenance_window": {"day": "tuesday", "hour": "08:45:12", "pending": false},
+            "connection": {"uri": "postgres://doadmin:pw@h:25060/defaultdb?sslmode=require",
+                           "database": "", "host": "h", "port": 25060, "user": "doadmin",
+                           "password": "pw", "ssl": true}
+        });
+        let read = attributes(&cluster);
+        assert_eq!(
+            read["maintenance_window"],
+            json!({"day": "tuesday", "hour": "08:45"})
+        );
+        assert_eq!(read["storage_gib"], json!(60));
+        assert_eq!(read["tags"], json!([]));
+        let applied = outputs(&cluster);
+        assert_eq!(applied.outputs["database_name"].value, json!("defaultdb"));
+        assert!(applied.outputs["password"].sensitive);
+        assert!(applied.outputs["connection_uri"].sensitive);
+        assert_eq!(
+            applied.outputs["urn"].value,
+            json!("do:dbaas:9cc10173-e9ea-4176-9dbc-a4cee4c4ff30")
+        );
+    }
+}

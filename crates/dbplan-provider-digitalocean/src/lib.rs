@@ -1,0 +1,371 @@
+//! The DigitalOcean provider: `DigitalOceanVpc`, `DigitalOceanDatabaseCluster`,
+//! `DigitalOceanDatabaseFirewall` (trusted sources), `DigitalOceanDatabaseConnectionPool` and
+//! `DigitalOceanDatabaseCaCertificate`, through DigitalOcean's API v2 over reqwest (rustls).
+//!
+//! - The token comes from `DIGITALOCEAN_TOKEN`, the API's address from `DIGITALOCEAN_API_URL`
+//!   (default `https://api.digitalocean.com`). The token is sent only in the `Authorization`
+//!   header, marked sensitive, and never logged; neither are request or response bodies, which
+//!   carry passwords.
+//! - `429` is waited out as `retry-after` or `ratelimit-reset` say; `5xx` and transport
+//!   failures of GET, PUT and DELETE are retried with backoff, a bounded number of times. A POST
+//!   is not sent twice blindly: after a failure that may have created the object, the object is
+//!   looked up by name and adopted when it is there.
+//! - Create looks first: an existing VPC, cluster or pool of the same name is adopted when it
+//!   matches the manifest, and reported when it does not.
+//! - Errors carry DigitalOcean's `id`, `message` and `request_id`, and the resource address.
+//!
+//! This crate is the only user of reqwest.
+
+mod children;
+mod client;
+mod cluster;
+mod vpc;
+
+use client::{Client, Failure, RetryPolicy};
+use dbplan_core::Kind;
+use dbplan_provider::{
+    Applied, BoxFuture, ChangeRequest, Field, Provider, ProviderError, ReadOutcome, ReadRequest,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long a create, resize or delete waits for a cluster by default (DigitalOcean takes
+/// minutes to create one).
+const DEFAULT_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// How long one request may take.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The DigitalOcean provider.
+#[derive(Default)]
+pub struct DigitalOceanProvider {
+    /// Set by `with_endpoint`; else read from the environment on first use.
+    endpoint: Option<(String, String)>,
+    timeout: Option<Duration>,
+    wait: Option<Duration>,
+    policy: Option<RetryPolicy>,
+    client: OnceLock<Result<Client, String>>,
+}
+
+impl std::fmt::Debug for DigitalOceanProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigitalOceanProvider")
+    }
+}
+
+impl DigitalOceanProvider {
+    /// A provider that reads `DIGITALOCEAN_TOKEN` and `DIGITALOCEAN_API_URL` when first used.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A provider of the API at `url` with `token`, ignoring the environment.
+    pub fn with_endpoint(url: &str, token: &str) -> Self {
+        DigitalOceanProvider {
+            endpoint: Some((url.to_owned(), token.to_owned())),
+            ..Self::default()
+        }
+    }
+
+    /// Sets how long one request may take before it counts as failed.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how long create, resize and delete wait for a cluster.
+    pub fn with_wait(mut self, wait: Duration) -> Self {
+        self.wait = Some(wait);
+        self
+    }
+
+    /// Sets how many times a request is tried, and the first pause between tries.
+    pub fn with_retries(mut self, attempts: u32, first_pause: Duration) -> Self {
+        self.policy = Some(RetryPolicy {
+            attempts: attempts.max(1),
+            first_pause,
+            ..RetryPolicy::default()
+        });
+        self
+    }
+
+    pub(crate) fn wait_limit(&self) -> Duration {
+        self.wait.unwrap_or(DEFAULT_WAIT)
+    }
+
+    pub(crate) fn client(&self, address: &str) -> Result<&Client, ProviderError> {
+        let made = self.client.get_or_init(|| {
+            let (url, token) = match &self.endpoint {
+                Some((url, token)) => (url.clone(), token.clone()),
+                None => {
+                    let token = std::env::var("DIGITALOCEAN_TOKEN").unwrap_or_default();
+                    if token.trim().is_empty() {
+                        return Err("DIGITALOCEAN_TOKEN is not set; export a DigitalOcean personal access token with the database and VPC scopes".to_owned());
+                    }
+                    let url = std::env::var("DIGITALOCEAN_API_URL")
+                        .ok()
+                        .filter(|url| !url.trim().is_empty())
+                        .unwrap_or_else(|| client::DEFAULT_URL.to_owned());
+                    (url, token)
+                }
+            };
+            Client::new(
+                &url,
+                &token,
+                self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                self.policy.unwrap_or_default(),
+            )
+        });
+        made.as_ref().map_err(|message| ProviderError::Credentials {
+            address: address.to_owned(),
+            message: message.clone(),
+        })
+    }
+}
+
+impl Provider for DigitalOceanProvider {
+    fn name(&self) -> &str {
+        "digitalocean"
+    }
+
+    fn handles(&self, kind: Kind) -> bool {
+        matches!(
+            kind,
+            Kind::DigitalOceanVpc
+                | Kind::DigitalOceanDatabaseCluster
+                | Kind::DigitalOceanDatabaseFirewall
+                | Kind::DigitalOceanDatabaseConnectionPool
+                | Kind::DigitalOceanDatabaseCaCertificate
+        )
+    }
+
+    fn read<'a>(
+        &'a self,
+        request: &'a ReadRequest,
+    ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
+        Box::pin(async move {
+            let address = request.address.as_str();
+            match request.kind {
+                Kind::DigitalOceanVpc => vpc::read(self, request).await,
+                Kind::DigitalOceanDatabaseCluster => cluster::read(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => children::read_firewall(self, request).await,
+                Kind::DigitalOceanDatabaseConnectionPool => {
+                    children::read_pool(self, request).await
+                }
+                Kind::DigitalOceanDatabaseCaCertificate => Ok(children::read_ca(request)),
+                kind => Err(unsupported(address, kind)),
+            }
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match request.kind {
+                Kind::DigitalOceanVpc => vpc::create(self, request).await,
+                Kind::DigitalOceanDatabaseCluster => cluster::create(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => children::put_firewall(self, request).await,
+                Kind::DigitalOceanDatabaseConnectionPool => {
+                    children::create_pool(self, request).await
+                }
+                Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
+                kind => Err(unsupported(&request.address, kind)),
+            }
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match request.kind {
+                Kind::DigitalOceanVpc => vpc::update(self, request).await,
+                Kind::DigitalOceanDatabaseCluster => cluster::update(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => children::put_firewall(self, request).await,
+                Kind::DigitalOceanDatabaseConnectionPool => {
+                    children::update_pool(self, request).await
+                }
+                Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
+                kind => Err(unsupported(&request.address, kind)),
+            }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            match request.kind {
+                Kind::DigitalOceanVpc => vpc::delete(self, request).await,
+                Kind::DigitalOceanDatabaseCluster => cluster::delete(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => {
+                    children::delete_firewall(self, request).await
+                }
+                Kind::DigitalOceanDatabaseConnectionPool => {
+                    children::delete_pool(self, request).await
+                }
+                Kind::DigitalOceanDatabaseCaCertificate => children::delete_ca(request),
+                kind => Err(unsupported(&request.address, kind)),
+            }
+        })
+    }
+}
+
+fn unsupported(address: &str, kind: Kind) -> ProviderError {
+    ProviderError::Unsupported {
+        address: address.to_owned(),
+        message: format!("the DigitalOcean provider does not manage {kind} objects"),
+    }
+}
+
+/// The plain planned attributes of a request.
+pub(crate) fn planned(request: &ChangeRequest) -> BTreeMap<String, Value> {
+    request
+        .attributes
+        .iter()
+        .filter(|(_, field)| !field.sensitive)
+        .map(|(name, field)| (name.clone(), field.value.clone()))
+        .collect()
+}
+
+/// The plain attributes recorded before the change.
+pub(crate) fn prior(request: &ChangeRequest) -> BTreeMap<String, Value> {
+    request
+        .prior
+        .iter()
+        .filter(|(_, field)| !field.sensitive)
+        .map(|(name, field)| (name.clone(), field.value.clone()))
+        .collect()
+}
+
+/// A text attribute (a number is given as text).
+pub(crate) fn text(attributes: &BTreeMap<String, Value>, name: &str) -> Option<String> {
+    match attributes.get(name)? {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn int(attributes: &BTreeMap<String, Value>, name: &str) -> Option<i64> {
+    attributes.get(name).and_then(|value| {
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+    })
+}
+
+/// The `metadata.name` of an address (`Kind/name`).
+pub(crate) fn resource_name(address: &str) -> &str {
+    address.split('/').nth(1).unwrap_or(address)
+}
+
+/// The cluster a child object (firewall, pool, CA certificate) belongs to: its resolved
+/// `cluster_id`.
+pub(crate) fn cluster_of(
+    address: &str,
+    attributes: &BTreeMap<String, Value>,
+) -> Result<String, ProviderError> {
+    text(attributes, "cluster_id").ok_or_else(|| ProviderError::Conflict {
+        address: address.to_owned(),
+        message: "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
+            .to_owned(),
+    })
+}
+
+/// A path segment, percent-encoded (pool names and tags go into paths).
+pub(crate) fn segment(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// Runs a POST that creates a named object. A failure that may have created it anyway (a `5xx`,
+/// a timeout) is followed by `find`; the object is adopted when it is there, and the POST sent
+/// again when it is not, a bounded number of times.
+pub(crate) async fn create_once<Find, FindFut>(
+    client: &Client,
+    address: &str,
+    what: &str,
+    path: &str,
+    body: &Value,
+    mut find: Find,
+) -> Result<Value, ProviderError>
+where
+    Find: FnMut() -> FindFut,
+    FindFut: std::future::Future<Output = Result<Option<Value>, Failure>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client.post(path, body).await {
+            Ok(reply) => return Ok(reply.body),
+            Err(failure) if failure.is_transient() && tries < 6 => {
+                tracing::debug!(address, "{what}: {failure:?}; looking for the object");
+                if let Some(found) = find()
+                    .await
+                    .map_err(|failure| failure.error(address, what))?
+                {
+                    return Ok(found);
+                }
+            }
+            Err(failure) => {
+                // A second POST after a lost answer finds the first one's object: adopt it.
+                if matches!(failure.status(), Some(409 | 422))
+                    && tries > 1
+                    && let Some(found) = find()
+                        .await
+                        .map_err(|failure| failure.error(address, what))?
+                {
+                    return Ok(found);
+                }
+                return Err(failure.error(address, what));
+            }
+        }
+    }
+}
+
+/// An output field: plain or sensitive.
+pub(crate) fn output(value: Option<&Value>, sensitive: bool) -> Field {
+    let value = value.cloned().unwrap_or(Value::Null);
+    Field { value, sensitive }
+}
+
+/// Adds `sslmode=require` to a connection URI that does not say how to use TLS.
+pub(crate) fn require_tls(uri: &str) -> String {
+    if uri.is_empty() || uri.contains("sslmode=") {
+        return uri.to_owned();
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}sslmode=require")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_require_tls_and_segments_are_encoded() {
+        assert_eq!(
+            require_tls("postgresql://u:p@h:25061/pool"),
+            "postgresql://u:p@h:25061/pool?sslmode=require"
+        );
+        assert_eq!(
+            require_tls("postgresql://u:p@h/pool?sslmode=verify-full"),
+            "postgresql://u:p@h/pool?sslmode=verify-full"
+        );
+        assert_eq!(segment("api pool/x"), "api%20pool%2Fx");
+    }
+}

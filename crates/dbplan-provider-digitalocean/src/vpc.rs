@@ -1,0 +1,235 @@
+//! `DigitalOceanVpc`: created or adopted by name (`metadata.name`), with its region, range,
+//! description and default flag.
+
+use crate::{DigitalOceanProvider, create_once, planned, resource_name, text};
+use dbplan_provider::{
+    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn attributes(vpc: &Value) -> BTreeMap<String, Value> {
+    let mut attributes = BTreeMap::new();
+    let field = |name: &str| vpc.get(name).cloned().unwrap_or(Value::Null);
+    attributes.insert("region".to_owned(), field("region"));
+    attributes.insert("ip_range_cidr".to_owned(), field("ip_range"));
+    attributes.insert("description".to_owned(), field("description"));
+    attributes.insert(
+        "is_default_for_region".to_owned(),
+        Value::Bool(vpc.get("default").and_then(Value::as_bool).unwrap_or(false)),
+    );
+    attributes
+}
+
+fn applied(vpc: &Value) -> Applied {
+    let id = vpc.get("id").and_then(Value::as_str).map(str::to_owned);
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "vpc_id".to_owned(),
+        Field::plain(id.clone().unwrap_or_default()),
+    );
+    outputs.insert(
+        "ip_range".to_owned(),
+        Field::plain(vpc.get("ip_range").cloned().unwrap_or(Value::Null)),
+    );
+    outputs.insert(
+        "urn".to_owned(),
+        Field::plain(vpc.get("urn").cloned().unwrap_or(Value::Null)),
+    );
+    Applied {
+        provider_id: id,
+        outputs,
+    }
+}
+
+pub(crate) async fn read(
+    provider: &DigitalOceanProvider,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let Some(id) = &request.provider_id else {
+        return Ok(ReadOutcome::Gone);
+    };
+    let client = provider.client(address)?;
+    match client
+        .get(&format!("/v2/vpcs/{}", crate::segment(id)))
+        .await
+    {
+        Ok(reply) => {
+            let vpc = reply.body.get("vpc").cloned().unwrap_or(Value::Null);
+            Ok(ReadOutcome::Found(RemoteObject {
+                provider_id: Some(id.clone()),
+                attributes: attributes(&vpc),
+            }))
+        }
+        Err(failure) if failure.is_not_found() => Ok(ReadOutcome::Gone),
+        Err(failure) => Err(failure.error(address, "read the VPC")),
+    }
+}
+
+async fn find(
+    client: &crate::client::Client,
+    name: &str,
+) -> Result<Option<Value>, crate::client::Failure> {
+    let vpcs = client.list("/v2/vpcs", "vpcs").await?;
+    Ok(vpcs
+        .into_iter()
+        .find(|vpc| vpc.get("name").and_then(Value::as_str) == Some(name)))
+}
+
+pub(crate) async fn create(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let name = resource_name(address);
+    let wanted = planned(request);
+    let region = text(&wanted, "region").unwrap_or_default();
+    let range = text(&wanted, "ip_range_cidr");
+    let existing = find(client, name)
+        .await
+        .map_err(|failure| failure.error(address, "list the VPCs"))?;
+    let vpc = match existing {
+        Some(vpc) => {
+            let remote = attributes(&vpc);
+            let same_region = text(&remote, "region").as_deref() == Some(region.as_str());
+            let same_range = range.is_none() || text(&remote, "ip_range_cidr") == range;
+            if !(same_region && same_range) {
+                return Err(ProviderError::Conflict {
+                    address: address.to_owned(),
+                    message: format!(
+                        "a VPC named {name:?} already exists in {} with range {}; rename this resource, or make region and ipRangeCidr match it to adopt it",
+                        text(&remote, "region").unwrap_or_default(),
+                        text(&remote, "ip_range_cidr").unwrap_or_default()
+                    ),
+                });
+            }
+            tracing::info!(address, "adopting the existing VPC {name:?}");
+            vpc
+        }
+        None => {
+            let mut body = json!({"name": name, "region": region});
+            if let Some(range) = &range {
+                body["ip_range"] = json!(range);
+            }
+            if let Some(description) = text(&wanted, "description") {
+                body["description"] = json!(description);
+            }
+            let created = create_once(client, address, "create the VPC", "/v2/vpcs", &body, || {
+                find(client, name)
+            })
+            .await?;
+            created.get("vpc").cloned().unwrap_or(created)
+        }
+    };
+    converge(provider, request, &vpc).await
+}
+
+/// Sets the description and default flag where they differ from `vpc`.
+async fn converge(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+    vpc: &Value,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let remote = attributes(vpc);
+    let id = vpc
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut patch = serde_json::Map::new();
+    let description = text(&wanted, "description").unwrap_or_default();
+    if text(&remote, "description").unwrap_or_default() != description {
+        patch.insert("description".to_owned(), json!(description));
+    }
+    let default = wanted
+        .get("is_default_for_region")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let is_default = remote
+        .get("is_default_for_region")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if default && !is_default {
+        patch.insert("default".to_owned(), json!(true));
+    } else if !default && is_default {
+        return Err(ProviderError::Unsupported {
+            address: address.to_owned(),
+            message: "DigitalOcean cannot unset a region's default VPC; make another VPC of the region the default (isDefaultForRegion: true), or keep this one the default".to_owned(),
+        });
+    }
+    if patch.is_empty() {
+        return Ok(applied(vpc));
+    }
+    let reply = client
+        .patch(
+            &format!("/v2/vpcs/{}", crate::segment(&id)),
+            &Value::Object(patch),
+        )
+        .await
+        .map_err(|failure| failure.error(address, "update the VPC"))?;
+    Ok(applied(reply.body.get("vpc").unwrap_or(vpc)))
+}
+
+pub(crate) async fn update(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let Some(id) = &request.provider_id else {
+        return create(provider, request).await;
+    };
+    let vpc = match client
+        .get(&format!("/v2/vpcs/{}", crate::segment(id)))
+        .await
+    {
+        Ok(reply) => reply.body.get("vpc").cloned().unwrap_or(Value::Null),
+        Err(failure) if failure.is_not_found() => return create(provider, request).await,
+        Err(failure) => return Err(failure.error(address, "read the VPC")),
+    };
+    converge(provider, request, &vpc).await
+}
+
+pub(crate) async fn delete(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let Some(id) = &request.provider_id else {
+        return Ok(());
+    };
+    let client = provider.client(address)?;
+    let path = format!("/v2/vpcs/{}", crate::segment(id));
+    let refused = std::sync::Mutex::new(None);
+    // A cluster deleted a moment ago may still count as a member of its VPC for a while.
+    let limit = provider
+        .wait_limit()
+        .min(std::time::Duration::from_secs(600));
+    let outcome = dbplan_provider::wait_until(address, "the VPC to be empty", limit, || {
+        let path = path.clone();
+        let refused = &refused;
+        async move {
+            match client.delete(&path).await {
+                Ok(_) => Ok(true),
+                Err(failure) if failure.is_not_found() => Ok(true),
+                Err(failure) if failure.status() == Some(409) => {
+                    if let Ok(mut refused) = refused.lock() {
+                        *refused = Some(failure.error(address, "delete the VPC"));
+                    }
+                    Ok(false)
+                }
+                Err(failure) => Err(failure.error(address, "delete the VPC")),
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(error) => Err(refused.into_inner().ok().flatten().unwrap_or(error)),
+    }
+}

@@ -1,0 +1,207 @@
+//! The provider on its own against the fake DigitalOcean API: answers lost after the request
+//! took effect (a create is adopted, never made twice), paged lists, and waiting limits.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dbplan_core::Kind;
+use dbplan_provider::{ChangeRequest, Field, Provider, ProviderError};
+use dbplan_provider_digitalocean::DigitalOceanProvider;
+use dbplan_testkit::digitalocean::{FakeConfig, FakeDigitalOcean, Faults};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn request(kind: Kind, address: &str, attributes: Value) -> ChangeRequest {
+    let attributes = attributes
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (name.clone(), Field::plain(value.clone())))
+        .collect();
+    ChangeRequest {
+        address: address.to_owned(),
+        kind,
+        part: None,
+        provider_id: None,
+        attributes,
+        prior: BTreeMap::new(),
+        prior_outputs: BTreeMap::new(),
+        context: BTreeMap::new(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn count(fake: &FakeDigitalOcean, path: &str, key: &str) -> usize {
+    let (status, body) = fake.call("GET", path, None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    body[key].as_array().map(Vec::len).unwrap_or_default()
+}
+
+#[test]
+fn answers_lost_after_the_request_took_effect_never_make_an_object_twice() {
+    let fake = FakeDigitalOcean::start(FakeConfig {
+        create_delay: Duration::from_millis(200),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test")
+        .with_request_timeout(Duration::from_millis(700))
+        .with_retries(10, Duration::from_millis(20));
+    // A third of the requests time out after they took effect, or get a 429 or a 5xx.
+    fake.set_faults(Faults {
+        rate: 0.34,
+        rate_limit: true,
+        server_error: true,
+        stall: Some(Duration::from_millis(1000)),
+        seed: 3,
+    });
+    let runtime = runtime();
+    let vpc = runtime
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanVpc,
+            "DigitalOceanVpc/net",
+            json!({"region": "nyc3", "ip_range_cidr": "10.30.0.0/24", "description": "d"}),
+        )))
+        .unwrap();
+    let vpc_id = vpc.provider_id.clone().unwrap();
+    let cluster = runtime
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanDatabaseCluster,
+            "DigitalOceanDatabaseCluster/db",
+            json!({"cluster_name": "db", "engine": "pg", "engine_version": "17",
+                   "region": "nyc3", "size_slug": "db-s-2vcpu-4gb", "node_count": 2,
+                   "vpc": vpc_id, "tags": ["a"]}),
+        )))
+        .unwrap();
+    let cluster_id = cluster.provider_id.clone().unwrap();
+    let pool = runtime
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanDatabaseConnectionPool,
+            "DigitalOceanDatabaseConnectionPool/pool",
+            json!({"cluster_id": cluster_id, "name": "app", "mode": "transaction",
+                   "size": 10, "db": "defaultdb"}),
+        )))
+        .unwrap();
+    let stats = fake.stats();
+    fake.set_faults(Faults::default());
+    assert!(
+        stats.faults.get("stall").copied().unwrap_or(0) > 0,
+        "{stats:?}"
+    );
+    assert_eq!(count(&fake, "/v2/vpcs", "vpcs"), 1);
+    assert_eq!(count(&fake, "/v2/databases", "databases"), 1);
+    assert_eq!(
+        count(&fake, &format!("/v2/databases/{cluster_id}/pools"), "pools"),
+        1
+    );
+    let uri = pool.outputs["uri"].as_str().unwrap();
+    assert!(uri.ends_with("/app?sslmode=require"), "{uri:?}");
+    assert!(pool.outputs["uri"].sensitive && pool.outputs["password"].sensitive);
+    assert_eq!(cluster.outputs["port"].value, json!(25060));
+}
+
+#[test]
+fn paged_lists_are_followed_to_find_an_existing_vpc() {
+    let fake = FakeDigitalOcean::start(FakeConfig::default()).unwrap();
+    // More VPCs than one page holds (the API gives at most 200 a page).
+    for index in 0..205 {
+        let body = json!({"name": format!("net-{index}"), "region": "ams3",
+                          "ip_range": format!("10.{}.{}.0/24", 1 + index / 200, index % 200)});
+        let (status, answer) = fake.call("POST", "/v2/vpcs", Some(&body)).unwrap();
+        assert_eq!(status, 201, "{answer}");
+    }
+    let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test");
+    let adopted = runtime()
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanVpc,
+            "DigitalOceanVpc/net-204",
+            json!({"region": "ams3", "ip_range_cidr": "10.2.4.0/24"}),
+        )))
+        .unwrap();
+    assert_eq!(count(&fake, "/v2/vpcs?per_page=200&page=2", "vpcs"), 5);
+    assert_eq!(adopted.outputs["ip_range"].value, json!("10.2.4.0/24"));
+    let stats = fake.stats();
+    assert_eq!(
+        stats.by_route.get("POST /v2/vpcs"),
+        Some(&205),
+        "adopted, not created"
+    );
+
+    // A VPC of that name elsewhere is reported, not taken over.
+    let error = runtime()
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanVpc,
+            "DigitalOceanVpc/net-3",
+            json!({"region": "nyc3"}),
+        )))
+        .unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Conflict { .. })
+            && error.to_string().contains("already exists in ams3"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_cluster_that_stays_creating_is_given_up_on_with_advice() {
+    let fake = FakeDigitalOcean::start(FakeConfig {
+        create_delay: Duration::from_secs(3600),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test")
+        .with_wait(Duration::from_millis(800));
+    let error = runtime()
+        .block_on(provider.create(&request(
+            Kind::DigitalOceanDatabaseCluster,
+            "DigitalOceanDatabaseCluster/slow",
+            json!({"cluster_name": "slow", "engine": "pg", "engine_version": "17",
+                   "region": "nyc3", "size_slug": "db-s-1vcpu-1gb", "node_count": 1}),
+        )))
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("DigitalOceanDatabaseCluster/slow")
+            && text.contains("gave up waiting for the cluster to be online"),
+        "{text}"
+    );
+    // The cluster exists; the next create adopts it instead of failing on its name.
+    let (_, body) = fake.call("GET", "/v2/databases", None).unwrap();
+    assert_eq!(body["databases"][0]["status"], "creating");
+}
+
+#[test]
+fn rate_limits_are_waited_out_as_the_headers_say() {
+    let fake = FakeDigitalOcean::start(FakeConfig::default()).unwrap();
+    fake.set_faults(Faults {
+        rate: 0.5,
+        rate_limit: true,
+        server_error: false,
+        stall: None,
+        seed: 11,
+    });
+    let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test");
+    let runtime = runtime();
+    for index in 0..6 {
+        runtime
+            .block_on(provider.create(&request(
+                Kind::DigitalOceanVpc,
+                &format!("DigitalOceanVpc/limited-{index}"),
+                json!({"region": "nyc3"}),
+            )))
+            .unwrap();
+    }
+    let stats = fake.stats();
+    fake.set_faults(Faults::default());
+    assert!(
+        stats.faults.get("429").copied().unwrap_or(0) >= 2,
+        "{stats:?}"
+    );
+    assert_eq!(count(&fake, "/v2/vpcs", "vpcs"), 6);
+}
