@@ -212,7 +212,7 @@ fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
     let markdown = render::markdown(plan);
     let risk = markdown.split("#### Data-loss risk").nth(1).unwrap();
     assert!(
-        risk.contains("| `DigitalOceanDatabaseCluster/app-db` | replace | `region` cannot change in place | **no** |"),
+        risk.contains("| `DigitalOceanDatabaseCluster/app-db` | replace | `region`, `vpc` cannot change in place | **no** |"),
         "{markdown}"
     );
 }
