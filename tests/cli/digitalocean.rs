@@ -89,9 +89,16 @@ impl Lab {
             .unwrap_or_else(|| panic!("no cluster {name}"))
     }
 
+    /// The VPCs other than the regions' defaults the fake starts with.
     fn vpcs(&self) -> Vec<Value> {
-        let (_, body) = self.api("GET", "/v2/vpcs", None);
-        body["vpcs"].as_array().cloned().unwrap_or_default()
+        let (_, body) = self.api("GET", "/v2/vpcs?per_page=200", None);
+        body["vpcs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|vpc| vpc["default"] != true)
+            .collect()
     }
 
     fn get(&self, path: &str, key: &str) -> Value {
@@ -616,4 +623,37 @@ fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not() {
         "{printed}"
     );
     assert_eq!(other.clusters().len(), 1);
+}
+
+#[test]
+fn equal_values_written_differently_are_not_drift() {
+    let lab = Lab::new();
+    // Tags out of order, an hour with seconds, storage left to the size's default.
+    let example = lab.example("digitalocean-pgbouncer", |text| {
+        text.replace(
+            "  maintenanceWindow: {day: tuesday, hour: \"02:00\"}\n",
+            "  maintenanceWindow: {day: tuesday, hour: \"02:00:00\"}\n  tags: [zeta, alpha]\n  storageGib: 0\n",
+        )
+    });
+    assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
+    let again = lab.run(&["plan", &example, "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    let cluster = lab.cluster("shop-db");
+    assert_eq!(cluster["maintenance_window"]["hour"], "02:00:00");
+
+    // Where the manifest lists tags, the list is the cluster's whole set: a tag added outside
+    // dbplan and a tag the manifest drops are both removed.
+    let id = cluster["id"].as_str().unwrap().to_owned();
+    let (status, _) = lab.api("POST", "/v2/tags", Some(json!({"name": "billing"})));
+    assert_eq!(status, 201);
+    let resources = json!({"resources": [{"resource_id": id, "resource_type": "database"}]});
+    let (status, _) = lab.api("POST", "/v2/tags/billing/resources", Some(resources));
+    assert_eq!(status, 204);
+    lab.edit(
+        "digitalocean-pgbouncer/database.yaml",
+        "  tags: [zeta, alpha]\n",
+        "  tags: [alpha]\n",
+    );
+    assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
+    assert_eq!(lab.cluster("shop-db")["tags"], json!(["alpha"]));
 }

@@ -292,7 +292,7 @@ spec:
 
 /// `dbplan` (the release binary next to this one) against moto, with moto's request log.
 fn run_dbplan(
-    moto: &dbplan_testkit::MotoServer,
+    env: &[(&'static str, String)],
     dir: &std::path::Path,
     args: &[&str],
 ) -> anyhow::Result<Duration> {
@@ -306,7 +306,7 @@ fn run_dbplan(
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG");
-    for (name, value) in moto.env() {
+    for (name, value) in env {
         command.env(name, value);
     }
     let started = Instant::now();
@@ -348,7 +348,7 @@ pub fn aws(sizes: &[usize]) -> anyhow::Result<()> {
             let parallelism_text = parallelism.to_string();
             let calls_before = api_calls(&log);
             let apply = run_dbplan(
-                &moto,
+                &moto.env(),
                 dir.path(),
                 &[
                     "apply",
@@ -361,7 +361,7 @@ pub fn aws(sizes: &[usize]) -> anyhow::Result<()> {
             let apply_calls = api_calls(&log) - calls_before;
             let calls_before = api_calls(&log);
             let plan = run_dbplan(
-                &moto,
+                &moto.env(),
                 dir.path(),
                 &["plan", "stacks.yaml", "--detailed-exitcode"],
             )?;
@@ -375,6 +375,80 @@ pub fn aws(sizes: &[usize]) -> anyhow::Result<()> {
                 plan_calls,
                 plan_calls as f64 / stacks as f64,
             );
+        }
+    }
+    Ok(())
+}
+
+/// The production DigitalOcean example (`examples/digitalocean-postgres`: the VPC, the
+/// three-node cluster with its trusted sources and pool) applied by the release `dbplan` binary
+/// to the fake DigitalOcean API (started here, clusters online at once) with 0 and 50 ms added
+/// to every request, at parallelism 1 and 10, then planned again with refresh: wall time and
+/// the requests each command made. `copies` > 1 applies that many renamed copies at once.
+pub fn digitalocean(copies: &[usize]) -> anyhow::Result<()> {
+    use dbplan_testkit::digitalocean::{FakeConfig, FakeDigitalOcean};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = root.join("examples/digitalocean-postgres");
+    let vpc = std::fs::read_to_string(example.join("vpc.yaml"))?;
+    let production = std::fs::read_to_string(example.join("production.yaml"))?;
+    let fake = FakeDigitalOcean::start(FakeConfig {
+        create_delay: Duration::ZERO,
+        resize_delay: Duration::ZERO,
+        ..FakeConfig::default()
+    })
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let env = [
+        ("DIGITALOCEAN_API_URL", fake.url()),
+        ("DIGITALOCEAN_TOKEN", "bench-token".to_owned()),
+    ];
+    for &count in copies {
+        for latency in [0, 50] {
+            for parallelism in [1, 10] {
+                fake.reset();
+                fake.set_latency(Duration::from_millis(latency));
+                let dir = tempfile::tempdir()?;
+                for copy in 0..count {
+                    // Copies differ in names and VPC range; the first is the example itself.
+                    let rename = |text: &str| {
+                        if copy == 0 {
+                            return text.to_owned();
+                        }
+                        text.replace("production-vpc", &format!("production-vpc-{copy}"))
+                            .replace("prod-postgres", &format!("prod-postgres-{copy}"))
+                            .replace("10.20.0.0/20", &format!("10.{}.0.0/20", 20 + copy))
+                    };
+                    std::fs::write(dir.path().join(format!("vpc-{copy}.yaml")), rename(&vpc))?;
+                    std::fs::write(
+                        dir.path().join(format!("production-{copy}.yaml")),
+                        rename(&production),
+                    )?;
+                }
+                let parallelism_text = parallelism.to_string();
+                let before = fake.stats().requests;
+                let apply = run_dbplan(
+                    &env,
+                    dir.path(),
+                    &[
+                        "apply",
+                        ".",
+                        "--auto-approve",
+                        "--parallelism",
+                        &parallelism_text,
+                    ],
+                )?;
+                let applied = fake.stats().requests - before;
+                let before = fake.stats().requests;
+                let plan = run_dbplan(&env, dir.path(), &["plan", ".", "--detailed-exitcode"])?;
+                let planned = fake.stats().requests - before;
+                println!(
+                    "digitalocean {count:>3} × production example ({:>3} objects)  latency {latency:>2} ms  parallelism {parallelism:>2}  apply {:>8.1} ms ({:>4} requests)  plan with refresh {:>7.1} ms ({:>3} requests)",
+                    count * 4,
+                    apply.as_secs_f64() * 1000.0,
+                    applied,
+                    plan.as_secs_f64() * 1000.0,
+                    planned,
+                );
+            }
         }
     }
     Ok(())

@@ -575,6 +575,14 @@ fn main() -> anyhow::Result<()> {
             };
             apply::aws(&sizes)
         }
+        Some("digitalocean") => {
+            let copies: Vec<usize> = if args.len() > 1 {
+                sizes(&args[1..])?
+            } else {
+                vec![1, 10]
+            };
+            apply::digitalocean(&copies)
+        }
         Some("apply-postgres") => {
             let sizes: Vec<usize> = if args.len() > 1 {
                 sizes(&args[1..])?
@@ -584,7 +592,7 @@ fn main() -> anyhow::Result<()> {
             apply::postgres(&sizes)
         }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

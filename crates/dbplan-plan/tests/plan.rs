@@ -190,7 +190,9 @@ fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
     assert_eq!(finding.resource, "DigitalOceanDatabaseCluster/app-db");
     assert!(finding.waived.is_none());
     assert!(
-        finding.message.contains("region, vpc cannot change in place"),
+        finding
+            .message
+            .contains("region, vpc cannot change in place"),
         "{}",
         finding.message
     );

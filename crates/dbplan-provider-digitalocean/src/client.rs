@@ -85,6 +85,22 @@ impl Failure {
         }
     }
 
+    /// The API's answer, as `HTTP 403: forbidden: message (request id)`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Failure::Api {
+                status,
+                id,
+                message,
+                request_id,
+            } => format!(
+                "HTTP {status}: {id}: {message}{}",
+                request_suffix(request_id)
+            ),
+            Failure::Transport { message, .. } => message.clone(),
+        }
+    }
+
     /// The failure as a provider error about `address`, doing `what` ("create the cluster").
     pub(crate) fn error(&self, address: &str, what: &str) -> ProviderError {
         match self {

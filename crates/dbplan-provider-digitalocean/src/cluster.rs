@@ -60,6 +60,60 @@ fn attributes(cluster: &Value) -> BTreeMap<String, Value> {
     attributes
 }
 
+/// The cluster's attributes, in the recorded form where both say the same thing: tags in the
+/// recorded order, the maintenance hour as written (`04:00` or `04:00:00`), a version written
+/// with its minor part, and no storage where the manifest leaves it to the size's default.
+fn remote_attributes(
+    cluster: &Value,
+    recorded: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let mut remote = attributes(cluster);
+    if tags(&remote) == tags(recorded)
+        && let Some(recorded_tags) = recorded.get("tags")
+    {
+        remote.insert("tags".to_owned(), recorded_tags.clone());
+    }
+    if let (Some(recorded_window), Some(remote_window)) = (
+        recorded.get("maintenance_window"),
+        remote.get("maintenance_window"),
+    ) && same_window(recorded_window, remote_window)
+    {
+        remote.insert("maintenance_window".to_owned(), recorded_window.clone());
+    }
+    if let (Some(written), Some(actual)) = (
+        text(recorded, "engine_version"),
+        text(&remote, "engine_version"),
+    ) && same_version(&written, &actual)
+    {
+        remote.insert("engine_version".to_owned(), json!(written));
+    }
+    if int(recorded, "storage_gib").unwrap_or(0) <= 0 {
+        remote.remove("storage_gib");
+    }
+    remote
+}
+
+/// Whether two maintenance windows are the same (the hour compared as `HH:MM`).
+fn same_window(a: &Value, b: &Value) -> bool {
+    let hour_of = |window: &Value| {
+        hour(
+            window
+                .get("hour")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )
+    };
+    a.get("day") == b.get("day") && hour_of(a) == hour_of(b)
+}
+
+/// Whether a written version and the API's name the same release (`16` and `16`, `8.0` and
+/// `8`): equal, or one the other with a `.0` minor.
+fn same_version(written: &str, actual: &str) -> bool {
+    written == actual
+        || written.strip_suffix(".0") == Some(actual)
+        || actual.strip_suffix(".0") == Some(written)
+}
+
 fn outputs(cluster: &Value) -> Applied {
     let id = cluster.get("id").and_then(Value::as_str).map(str::to_owned);
     let connection = cluster.get("connection").cloned().unwrap_or(Value::Null);
@@ -138,31 +192,39 @@ async fn wait_online(
     address: &str,
     id: &str,
 ) -> Result<Value, ProviderError> {
+    wait_for(provider, address, id, "the cluster to be online", |_| true).await
+}
+
+/// Waits until the cluster is `online` and `done` says the change shows (a resize is accepted
+/// with `202` before the cluster turns `resizing`, so `online` alone may still be the old one).
+async fn wait_for(
+    provider: &DigitalOceanProvider,
+    address: &str,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, ProviderError> {
     let client = provider.client(address)?;
     let latest = std::sync::Mutex::new(Value::Null);
-    dbplan_provider::wait_until(
-        address,
-        "the cluster to be online",
-        provider.wait_limit(),
-        || {
-            let latest = &latest;
-            async move {
-                let cluster = get(client, id)
-                    .await
-                    .map_err(|failure| failure.error(address, "read the cluster"))?;
-                let online = status(&cluster) == "online";
-                tracing::debug!(
-                    address,
-                    status = status(&cluster),
-                    "waiting for the cluster"
-                );
-                if let Ok(mut latest) = latest.lock() {
-                    *latest = cluster;
-                }
-                Ok(online)
+    let done = &done;
+    dbplan_provider::wait_until(address, what, provider.wait_limit(), || {
+        let latest = &latest;
+        async move {
+            let cluster = get(client, id)
+                .await
+                .map_err(|failure| failure.error(address, "read the cluster"))?;
+            let finished = status(&cluster) == "online" && done(&cluster);
+            tracing::debug!(
+                address,
+                status = status(&cluster),
+                "waiting for the cluster"
+            );
+            if let Ok(mut latest) = latest.lock() {
+                *latest = cluster;
             }
-        },
-    )
+            Ok(finished)
+        }
+    })
     .await?;
     Ok(latest.into_inner().unwrap_or(Value::Null))
 }
@@ -172,18 +234,28 @@ pub(crate) async fn read(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let Some(id) = &request.provider_id else {
-        return Ok(ReadOutcome::Gone);
-    };
     let client = provider.client(address)?;
-    match get(client, id).await {
-        Ok(cluster) => Ok(ReadOutcome::Found(RemoteObject {
-            provider_id: Some(id.clone()),
-            attributes: attributes(&cluster),
-        })),
-        Err(failure) if failure.is_not_found() => Ok(ReadOutcome::Gone),
-        Err(failure) => Err(failure.error(address, "read the cluster")),
-    }
+    let cluster = match &request.provider_id {
+        Some(id) => match get(client, id).await {
+            Ok(cluster) => Some(cluster),
+            Err(failure) if failure.is_not_found() => None,
+            Err(failure) => return Err(failure.error(address, "read the cluster")),
+        },
+        // A create interrupted before its answer was recorded: look the cluster up by name.
+        None => match text(&request.attributes, "cluster_name") {
+            Some(name) => find(client, &name)
+                .await
+                .map_err(|failure| failure.error(address, "list the database clusters"))?,
+            None => None,
+        },
+    };
+    Ok(match cluster {
+        Some(cluster) => ReadOutcome::Found(RemoteObject {
+            provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),
+            attributes: remote_attributes(&cluster, &request.attributes),
+        }),
+        None => ReadOutcome::Gone,
+    })
 }
 
 fn major(version: &str) -> Option<u64> {
@@ -296,11 +368,18 @@ pub(crate) async fn create(
             created.get("database").cloned().unwrap_or(created)
         }
     };
-    let id = cluster
+    let Some(id) = cluster
         .get("id")
         .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+    else {
+        return Err(ProviderError::Api {
+            address: address.to_owned(),
+            code: None,
+            message: "DigitalOcean answered the create without the cluster's id; run `dbplan plan` to find the cluster".to_owned(),
+        });
+    };
     let mut cluster = wait_online(provider, address, &id).await?;
     if set_window(client, address, &id, &wanted, &attributes(&cluster)).await? {
         cluster = get(client, &id)
@@ -321,7 +400,10 @@ async fn set_window(
     let Some(window) = wanted.get("maintenance_window").filter(|w| !w.is_null()) else {
         return Ok(false);
     };
-    if remote.get("maintenance_window") == Some(window) {
+    if remote
+        .get("maintenance_window")
+        .is_some_and(|current| same_window(current, window))
+    {
         return Ok(false);
     }
     let body = json!({"day": window.get("day"), "hour": window.get("hour")});
@@ -361,7 +443,9 @@ pub(crate) async fn update(
     // Engine upgrade: only forward.
     let wanted_version = text(&wanted, "engine_version").unwrap_or_default();
     let remote_version = text(&remote, "engine_version").unwrap_or_default();
-    if major(&wanted_version) != major(&remote_version) {
+    if !same_version(&wanted_version, &remote_version)
+        && major(&wanted_version) != major(&remote_version)
+    {
         if major(&wanted_version) < major(&remote_version) {
             return Err(ProviderError::Unsupported {
                 address: address.to_owned(),
@@ -370,7 +454,7 @@ pub(crate) async fn update(
                 ),
             });
         }
-        cluster = wait_online(provider, address, &id).await?;
+        wait_online(provider, address, &id).await?;
         client
             .put(
                 &format!("{}/upgrade", path(&id)),
@@ -378,7 +462,16 @@ pub(crate) async fn update(
             )
             .await
             .map_err(|failure| failure.error(address, "upgrade the engine version"))?;
-        cluster = wait_online(provider, address, &id).await.unwrap_or(cluster);
+        let wanted_major = major(&wanted_version);
+        cluster = wait_for(provider, address, &id, "the upgrade to finish", |cluster| {
+            major(
+                cluster
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ) == wanted_major
+        })
+        .await?;
         remote = attributes(&cluster);
     }
 
@@ -400,7 +493,14 @@ pub(crate) async fn update(
             .put(&format!("{}/resize", path(&id)), &body)
             .await
             .map_err(|failure| failure.error(address, "resize the cluster"))?;
-        cluster = wait_online(provider, address, &id).await?;
+        let (size, nodes) = (text(&wanted, "size_slug"), int(&wanted, "node_count"));
+        cluster = wait_for(provider, address, &id, "the resize to finish", |cluster| {
+            let now = attributes(cluster);
+            text(&now, "size_slug") == size
+                && int(&now, "node_count") == nodes
+                && wanted_storage.is_none_or(|gib| int(&now, "storage_gib") == Some(gib))
+        })
+        .await?;
         remote = attributes(&cluster);
     }
 
@@ -412,9 +512,11 @@ pub(crate) async fn update(
     }
 
     // Tags: DigitalOcean's Tags API tags and untags a database (`resource_type: database`).
+    // Tags are dbplan's only when the manifest sets them (or did, and now removes them).
+    let managed = wanted.contains_key("tags") || before.contains_key("tags");
     let wanted_tags = tags(&wanted);
     let remote_tags = tags(&remote);
-    if wanted_tags != remote_tags {
+    if managed && wanted_tags != remote_tags {
         let resource = json!({"resources": [{"resource_id": id, "resource_type": "database"}]});
         for tag in wanted_tags.difference(&remote_tags) {
             match client.post("/v2/tags", &json!({"name": tag})).await {
@@ -454,15 +556,32 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let Some(id) = &request.provider_id else {
-        return Ok(());
-    };
     let client = provider.client(address)?;
-    match client.delete(&path(id)).await {
+    let id = match &request.provider_id {
+        Some(id) => id.clone(),
+        // A create interrupted before its answer was recorded: the cluster may exist all the
+        // same, and is found by name.
+        None => {
+            let Some(name) = text(&prior(request), "cluster_name") else {
+                return Ok(());
+            };
+            let found = find(client, &name)
+                .await
+                .map_err(|failure| failure.error(address, "list the database clusters"))?;
+            match found
+                .and_then(|cluster| cluster.get("id").and_then(Value::as_str).map(str::to_owned))
+            {
+                Some(id) => id,
+                None => return Ok(()),
+            }
+        }
+    };
+    match client.delete(&path(&id)).await {
         Ok(_) => {}
         Err(failure) if failure.is_not_found() => return Ok(()),
         Err(failure) => return Err(failure.error(address, "delete the cluster")),
     }
+    let id = id.as_str();
     dbplan_provider::wait_until(
         address,
         "the cluster to be deleted",

@@ -308,6 +308,7 @@ where
     FindFut: std::future::Future<Output = Result<Option<Value>, Failure>>,
 {
     let mut tries = 0;
+    let mut pause = Duration::from_millis(250);
     loop {
         tries += 1;
         match client.post(path, body).await {
@@ -320,6 +321,8 @@ where
                 {
                     return Ok(found);
                 }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(8));
             }
             Err(failure) => {
                 // A second POST after a lost answer finds the first one's object: adopt it.

@@ -8,6 +8,17 @@ use dbplan_provider::{
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+/// The VPC's attributes. `isDefaultForRegion: false` asks for nothing (DigitalOcean makes the
+/// first VPC of a region its default, and a default cannot be unset), so the flag is reported
+/// only where the manifest asks for a default.
+fn remote_attributes(vpc: &Value, recorded: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    let mut attributes = attributes(vpc);
+    if recorded.get("is_default_for_region") != Some(&Value::Bool(true)) {
+        attributes.remove("is_default_for_region");
+    }
+    attributes
+}
+
 fn attributes(vpc: &Value) -> BTreeMap<String, Value> {
     let mut attributes = BTreeMap::new();
     let field = |name: &str| vpc.get(name).cloned().unwrap_or(Value::Null);
@@ -47,24 +58,28 @@ pub(crate) async fn read(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let Some(id) = &request.provider_id else {
-        return Ok(ReadOutcome::Gone);
-    };
     let client = provider.client(address)?;
-    match client
-        .get(&format!("/v2/vpcs/{}", crate::segment(id)))
-        .await
-    {
-        Ok(reply) => {
-            let vpc = reply.body.get("vpc").cloned().unwrap_or(Value::Null);
-            Ok(ReadOutcome::Found(RemoteObject {
-                provider_id: Some(id.clone()),
-                attributes: attributes(&vpc),
-            }))
-        }
-        Err(failure) if failure.is_not_found() => Ok(ReadOutcome::Gone),
-        Err(failure) => Err(failure.error(address, "read the VPC")),
-    }
+    let vpc = match &request.provider_id {
+        Some(id) => match client
+            .get(&format!("/v2/vpcs/{}", crate::segment(id)))
+            .await
+        {
+            Ok(reply) => reply.body.get("vpc").cloned(),
+            Err(failure) if failure.is_not_found() => None,
+            Err(failure) => return Err(failure.error(address, "read the VPC")),
+        },
+        // A create interrupted before its answer was recorded: look the VPC up by name.
+        None => find(client, resource_name(address))
+            .await
+            .map_err(|failure| failure.error(address, "list the VPCs"))?,
+    };
+    Ok(match vpc {
+        Some(vpc) => ReadOutcome::Found(RemoteObject {
+            provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
+            attributes: remote_attributes(&vpc, &request.attributes),
+        }),
+        None => ReadOutcome::Gone,
+    })
 }
 
 async fn find(
@@ -157,10 +172,11 @@ async fn converge(
     if default && !is_default {
         patch.insert("default".to_owned(), json!(true));
     } else if !default && is_default {
-        return Err(ProviderError::Unsupported {
-            address: address.to_owned(),
-            message: "DigitalOcean cannot unset a region's default VPC; make another VPC of the region the default (isDefaultForRegion: true), or keep this one the default".to_owned(),
-        });
+        // The first VPC of a region becomes its default, and a default cannot be unset.
+        tracing::info!(
+            address,
+            "the VPC is its region's default (DigitalOcean makes the first VPC of a region the default)"
+        );
     }
     if patch.is_empty() {
         return Ok(applied(vpc));
@@ -200,26 +216,48 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let Some(id) = &request.provider_id else {
+    let client = provider.client(address)?;
+    let vpc = match &request.provider_id {
+        Some(id) => match client
+            .get(&format!("/v2/vpcs/{}", crate::segment(id)))
+            .await
+        {
+            Ok(reply) => reply.body.get("vpc").cloned(),
+            Err(failure) if failure.is_not_found() => None,
+            Err(failure) => return Err(failure.error(address, "read the VPC")),
+        },
+        // A create interrupted before its answer was recorded: look the VPC up by name.
+        None => find(client, resource_name(address))
+            .await
+            .map_err(|failure| failure.error(address, "list the VPCs"))?,
+    };
+    let Some(vpc) = vpc else {
         return Ok(());
     };
-    let client = provider.client(address)?;
+    if vpc.get("default").and_then(Value::as_bool) == Some(true) {
+        return Err(ProviderError::Conflict {
+            address: address.to_owned(),
+            message: "DigitalOcean does not delete a region's default VPC (the first VPC of a region becomes its default); make another VPC of the region the default first, or forget this one with `dbplan state rm`".to_owned(),
+        });
+    }
+    let id = vpc.get("id").and_then(Value::as_str).unwrap_or_default();
     let path = format!("/v2/vpcs/{}", crate::segment(id));
     let refused = std::sync::Mutex::new(None);
-    // A cluster deleted a moment ago may still count as a member of its VPC for a while.
+    // A VPC with members answers 403 Forbidden; a cluster deleted a moment ago may still count
+    // as a member for a while.
     let limit = provider
         .wait_limit()
         .min(std::time::Duration::from_secs(600));
-    let outcome = dbplan_provider::wait_until(address, "the VPC to be empty", limit, || {
+    let outcome = dbplan_provider::wait_until(address, "the VPC to have no members", limit, || {
         let path = path.clone();
         let refused = &refused;
         async move {
             match client.delete(&path).await {
                 Ok(_) => Ok(true),
                 Err(failure) if failure.is_not_found() => Ok(true),
-                Err(failure) if failure.status() == Some(409) => {
+                Err(failure) if matches!(failure.status(), Some(403 | 409)) => {
                     if let Ok(mut refused) = refused.lock() {
-                        *refused = Some(failure.error(address, "delete the VPC"));
+                        *refused = Some(failure.describe());
                     }
                     Ok(false)
                 }
@@ -228,8 +266,14 @@ pub(crate) async fn delete(
         }
     })
     .await;
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(error) => Err(refused.into_inner().ok().flatten().unwrap_or(error)),
+    match (outcome, refused.into_inner().ok().flatten()) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(answer)) => Err(ProviderError::Conflict {
+            address: address.to_owned(),
+            message: format!(
+                "DigitalOcean refused to delete the VPC: {answer}; delete or move what is still in it (Droplets, clusters, load balancers), then run `dbplan destroy` again"
+            ),
+        }),
+        (Err(error), None) => Err(error),
     }
 }

@@ -35,6 +35,10 @@ struct Args {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Start without a default VPC in each region (the first VPC made in a region becomes its
+    /// default, which DigitalOcean never deletes).
+    #[arg(long)]
+    no_default_vpcs: bool,
 }
 
 fn seconds(value: f64) -> Duration {
@@ -57,6 +61,7 @@ fn main() -> std::process::ExitCode {
             seed: args.seed,
             ..Faults::default()
         },
+        default_vpcs: !args.no_default_vpcs,
     };
     let fake = match FakeDigitalOcean::start_on(&args.listen, config) {
         Ok(fake) => fake,

@@ -46,13 +46,31 @@ impl Shared {
         if let Some(map) = options.as_object_mut() {
             map.remove("snapshot");
         }
-        Shared {
+        let world = Mutex::new(World::default());
+        let shared = Shared {
             rng: Mutex::new(fastrand::Rng::with_seed(config.faults.seed)),
-            world: Mutex::new(World::default()),
+            world,
             config: Mutex::new(config),
             stats: Mutex::new(Stats::default()),
             window: Mutex::new(VecDeque::new()),
             options,
+        };
+        shared.seed_default_vpcs();
+        shared
+    }
+
+    /// A default VPC in every region, when the configuration asks for them.
+    fn seed_default_vpcs(&self) {
+        if !lock(&self.config).default_vpcs {
+            return;
+        }
+        let regions = self
+            .engine("pg")
+            .map(|pg| Shared::strings(pg.get("regions")))
+            .unwrap_or_default();
+        let mut world = lock(&self.world);
+        for region in regions {
+            default_vpc(&mut world, &region);
         }
     }
 
@@ -87,6 +105,7 @@ impl Shared {
         *lock(&self.world) = World::default();
         *lock(&self.stats) = Stats::default();
         lock(&self.window).clear();
+        self.seed_default_vpcs();
     }
 
     fn engine(&self, engine: &str) -> Option<&Value> {
@@ -451,8 +470,12 @@ async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -
                 }
                 return response;
             }
-            Some(Fault::ServerError(status)) => {
+            Some(Fault::ServerError { status, after }) => {
                 count_fault(&shared, "500");
+                if after {
+                    // The request took effect; only its answer is an error.
+                    let _ = next.run(request).await;
+                }
                 ApiError::new(status, "server_error", "Unexpected server-side error")
                     .into_response()
             }
@@ -487,7 +510,7 @@ fn count_fault(shared: &Shared, kind: &str) {
 
 enum Fault {
     RateLimited { retry_after: bool },
-    ServerError(StatusCode),
+    ServerError { status: StatusCode, after: bool },
     Stall(Duration),
 }
 
@@ -511,13 +534,14 @@ fn draw(shared: &Shared, faults: &Faults) -> Option<Fault> {
         0 => Fault::RateLimited {
             retry_after: rng.bool(),
         },
-        1 => Fault::ServerError(
-            [
+        1 => Fault::ServerError {
+            status: [
                 StatusCode::INTERNAL_SERVER_ERROR,
                 StatusCode::BAD_GATEWAY,
                 StatusCode::SERVICE_UNAVAILABLE,
             ][rng.usize(..3)],
-        ),
+            after: rng.bool(),
+        },
         _ => Fault::Stall(faults.stall.unwrap_or_default()),
     })
 }
@@ -623,7 +647,7 @@ fn page(
     }
     let shown: Vec<Value> = items
         .into_iter()
-        .skip((page - 1) * per_page)
+        .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
     let mut body = json!({key: shown, "links": {}, "meta": {"total": total}});
@@ -1342,13 +1366,15 @@ async fn create_vpc(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Answer {
             })
             .unwrap_or_default(),
     };
+    // The first VPC of a region becomes its default.
+    let first = !world.vpcs.iter().any(|vpc| vpc.region == region);
     let vpc = Vpc {
         id: uuid::Uuid::new_v4().to_string(),
         name,
         description,
         region,
         ip_range,
-        default: false,
+        default: first,
         created_at: now_text(),
     };
     let json = vpc.json();
@@ -1433,11 +1459,12 @@ async fn delete_vpc(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
     let Some(vpc) = world.vpcs.iter().find(|vpc| vpc.id == id) else {
         return Err(ApiError::not_found());
     };
+    // Both are 403 Forbidden, as DigitalOcean's API reference says.
     if vpc.default {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "the default VPC of a region cannot be deleted",
+            "The default VPC for a region cannot be deleted.",
         ));
     }
     if world
@@ -1446,9 +1473,9 @@ async fn delete_vpc(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         .any(|cluster| cluster.private_network_uuid == id)
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the VPC has members; delete or move them first",
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Cannot delete a VPC that still has members.",
         ));
     }
     world.vpcs.retain(|vpc| vpc.id != id);

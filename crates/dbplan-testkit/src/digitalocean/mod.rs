@@ -31,7 +31,7 @@ pub struct Faults {
     pub rate: f64,
     /// Inject `429 too_many_requests` (half with `retry-after`, half with only `ratelimit-reset`).
     pub rate_limit: bool,
-    /// Inject `500`, `502` or `503`.
+    /// Inject `500`, `502` or `503`; half of them after the request took effect.
     pub server_error: bool,
     /// Inject stalls: the request takes effect, then the answer waits this long (longer than the
     /// client's timeout, so the client sees a timeout for a request that did happen).
@@ -64,6 +64,9 @@ pub struct FakeConfig {
     /// Added to every API request (network and API latency).
     pub latency: Duration,
     pub faults: Faults,
+    /// Start with a default VPC in every region, as an account that has used them has; without
+    /// them, the first VPC created in a region becomes its default (which cannot be deleted).
+    pub default_vpcs: bool,
 }
 
 impl Default for FakeConfig {
@@ -74,6 +77,7 @@ impl Default for FakeConfig {
             resize_delay: Duration::from_millis(300),
             latency: Duration::ZERO,
             faults: Faults::default(),
+            default_vpcs: true,
         }
     }
 }
