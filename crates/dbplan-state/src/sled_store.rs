@@ -54,10 +54,29 @@ impl SledStore {
         // sled reports damage as errors, but a database left half-written by a killed process
         // has been seen to make it panic (sled #1509, #1527): such a panic is turned into an
         // error, so opening a broken store never crashes dbplan.
-        let previous_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || config.open()));
-        std::panic::set_hook(previous_hook);
+        let open = || {
+            let previous_hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+            std::panic::set_hook(previous_hook);
+            opened
+        };
+        let mut opened = open();
+        // sled's background flusher outlives a dropped `Db` for a moment and holds the file
+        // lock until it ends, so reopening a store this process just closed can find it taken.
+        // `StateLock` already excludes every other holder, so the wait is short and bounded.
+        for _ in 0..100 {
+            match &opened {
+                Ok(Err(sled::Error::Io(error)))
+                    if error.kind() == std::io::ErrorKind::WouldBlock
+                        || error.to_string().contains("could not acquire lock") =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    opened = open();
+                }
+                _ => break,
+            }
+        }
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Corruption { .. })) => {
