@@ -169,6 +169,19 @@ impl Client {
         timeout: Duration,
         policy: RetryPolicy,
     ) -> Result<Client, String> {
+        // Error texts name the URL; a URL carrying credentials would put them there.
+        match reqwest::Url::parse(base) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err("DIGITALOCEAN_API_URL must not carry credentials; the token goes in DIGITALOCEAN_TOKEN".to_owned());
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "DIGITALOCEAN_API_URL {base:?} is not an http(s) URL such as https://api.digitalocean.com"
+                ));
+            }
+        }
         let mut header = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
             .map_err(|_| "DIGITALOCEAN_TOKEN holds characters a token cannot have".to_owned())?;
         // Marked sensitive, the header is left out of reqwest's and hyper's debug output.
@@ -405,6 +418,17 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_url_with_credentials_or_no_scheme_is_refused() {
+        let policy = RetryPolicy::default();
+        let timeout = Duration::from_secs(1);
+        let refused = Client::new("https://user:pw@api.example", "t", timeout, policy).err();
+        assert!(refused.is_some_and(|error| error.contains("must not carry credentials")));
+        let refused = Client::new("api.digitalocean.com", "t", timeout, policy).err();
+        assert!(refused.is_some_and(|error| error.contains("is not an http(s) URL")));
+        assert!(Client::new("http://127.0.0.1:8089", "t", timeout, policy).is_ok());
+    }
 
     #[test]
     fn next_links_keep_the_clients_base() {

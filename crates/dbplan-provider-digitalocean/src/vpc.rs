@@ -59,20 +59,7 @@ pub(crate) async fn read(
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let vpc = match &request.provider_id {
-        Some(id) => match client
-            .get(&format!("/v2/vpcs/{}", crate::segment(id)))
-            .await
-        {
-            Ok(reply) => reply.body.get("vpc").cloned(),
-            Err(failure) if failure.is_not_found() => None,
-            Err(failure) => return Err(failure.error(address, "read the VPC")),
-        },
-        // A create interrupted before its answer was recorded: look the VPC up by name.
-        None => find(client, resource_name(address))
-            .await
-            .map_err(|failure| failure.error(address, "list the VPCs"))?,
-    };
+    let vpc = locate(client, address, request.provider_id.as_deref()).await?;
     Ok(match vpc {
         Some(vpc) => ReadOutcome::Found(RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
@@ -80,6 +67,28 @@ pub(crate) async fn read(
         }),
         None => ReadOutcome::Gone,
     })
+}
+
+/// The VPC by its id, or, for a create interrupted before its id was recorded, by its name;
+/// `None` when it is gone.
+async fn locate(
+    client: &crate::client::Client,
+    address: &str,
+    id: Option<&str>,
+) -> Result<Option<Value>, ProviderError> {
+    match id {
+        Some(id) => match client
+            .get(&format!("/v2/vpcs/{}", crate::segment(id)))
+            .await
+        {
+            Ok(reply) => Ok(reply.body.get("vpc").cloned()),
+            Err(failure) if failure.is_not_found() => Ok(None),
+            Err(failure) => Err(failure.error(address, "read the VPC")),
+        },
+        None => find(client, resource_name(address))
+            .await
+            .map_err(|failure| failure.error(address, "list the VPCs")),
+    }
 }
 
 async fn find(
@@ -217,20 +226,7 @@ pub(crate) async fn delete(
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let vpc = match &request.provider_id {
-        Some(id) => match client
-            .get(&format!("/v2/vpcs/{}", crate::segment(id)))
-            .await
-        {
-            Ok(reply) => reply.body.get("vpc").cloned(),
-            Err(failure) if failure.is_not_found() => None,
-            Err(failure) => return Err(failure.error(address, "read the VPC")),
-        },
-        // A create interrupted before its answer was recorded: look the VPC up by name.
-        None => find(client, resource_name(address))
-            .await
-            .map_err(|failure| failure.error(address, "list the VPCs"))?,
-    };
+    let vpc = locate(client, address, request.provider_id.as_deref()).await?;
     let Some(vpc) = vpc else {
         return Ok(());
     };

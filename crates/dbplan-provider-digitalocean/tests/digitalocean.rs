@@ -185,7 +185,7 @@ fn a_cluster_that_stays_creating_is_given_up_on_with_advice() {
             && text.contains("gave up waiting for the cluster to be online"),
         "{text}"
     );
-    // The cluster exists; the next create adopts it instead of failing on its name.
+    // dbplan gave up waiting, not the cluster: it exists and is still being created.
     let (_, body) = fake.call("GET", "/v2/databases", None).unwrap();
     assert_eq!(body["databases"][0]["status"], "creating");
 }
