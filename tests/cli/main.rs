@@ -14,6 +14,7 @@ mod plan;
 mod planton;
 mod schema;
 mod state;
+mod timeouts;
 mod validate;
 
 use std::path::{Path, PathBuf};

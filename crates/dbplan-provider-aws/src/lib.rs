@@ -6,6 +6,9 @@
 //!   `AWS_ENDPOINT_URL`); the region from the manifest (`region`), else the chain.
 //! - Throttling and 5xx answers are retried by the SDK (standard retry mode, with backoff);
 //!   other errors are reported with AWS's error code and the resource address.
+//! - Every attempt is bounded: the connection by `DBPLAN_CONNECT_TIMEOUT` (10 s), the answer
+//!   by `DBPLAN_READ_TIMEOUT` (60 s); a timeout names the step, `host:port` and the variable
+//!   to raise (module `timeouts`).
 //! - Describe before create: an object that already exists is adopted when it matches what the
 //!   manifest asks for, and reported when it does not.
 //! - Create and delete wait for the cluster or instance to be `available` or gone, with
@@ -15,6 +18,7 @@
 
 mod ec2;
 mod rds;
+mod timeouts;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_rds::error::ProvideErrorMetadata;
@@ -34,6 +38,8 @@ pub struct AwsProvider {
     clients: tokio::sync::Mutex<BTreeMap<String, Clients>>,
     /// How long create and delete wait for a cluster or instance.
     wait: Mutex<Option<Duration>>,
+    /// The bounds of every request, read from the environment once, on first use.
+    timeouts: std::sync::OnceLock<Result<timeouts::Timeouts, String>>,
 }
 
 impl std::fmt::Debug for AwsProvider {
@@ -72,24 +78,46 @@ impl AwsProvider {
             .unwrap_or(DEFAULT_WAIT)
     }
 
-    /// The clients of a region (`None`: the chain's region).
-    pub(crate) async fn clients(&self, region: Option<&str>) -> Clients {
+    /// The clients of a region (`None`: the chain's region), with the request timeouts; an
+    /// error about `address` when a timeout variable has a bad value.
+    pub(crate) async fn clients(
+        &self,
+        address: &str,
+        region: Option<&str>,
+    ) -> Result<Clients, ProviderError> {
+        let timeouts = self
+            .timeouts
+            .get_or_init(timeouts::Timeouts::from_env)
+            .clone()
+            .map_err(|message| ProviderError::Conflict {
+                address: address.to_owned(),
+                message,
+            })?;
         let key = region.unwrap_or_default().to_owned();
         let mut clients = self.clients.lock().await;
         if let Some(found) = clients.get(&key) {
-            return found.clone();
+            return Ok(found.clone());
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
         if let Some(region) = region {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
         let config = loader.load().await;
         let made = Clients {
-            rds: aws_sdk_rds::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(&config)
+                    .interceptor(timeouts::ExplainTimeouts::new(timeouts))
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(timeouts::ExplainTimeouts::new(timeouts))
+                    .build(),
+            ),
         };
         clients.insert(key, made.clone());
-        made
+        Ok(made)
     }
 }
 
@@ -292,8 +320,11 @@ impl Provider for AwsProvider {
         Box::pin(async move {
             let object = object(&request.address, request.kind, request.part.as_deref())?;
             let clients = self
-                .clients(region(&request.attributes, &request.context).as_deref())
-                .await;
+                .clients(
+                    &request.address,
+                    region(&request.attributes, &request.context).as_deref(),
+                )
+                .await?;
             match object {
                 Object::Vpc => ec2::read_vpc(&clients, request).await,
                 Object::SecurityGroup | Object::ClusterSecurityGroup => {
@@ -334,8 +365,11 @@ impl Provider for AwsProvider {
                 .map(|(name, field)| (name.clone(), field.value.clone()))
                 .collect();
             let clients = self
-                .clients(region(&prior, &request.context).as_deref())
-                .await;
+                .clients(
+                    &request.address,
+                    region(&prior, &request.context).as_deref(),
+                )
+                .await?;
             let limit = self.wait_limit();
             match object {
                 Object::Vpc => ec2::delete_vpc(&clients, request, limit).await,
@@ -356,8 +390,11 @@ impl AwsProvider {
         let object = object(&request.address, request.kind, request.part.as_deref())?;
         let (plain, secrets) = split(request);
         let clients = self
-            .clients(region(&plain, &request.context).as_deref())
-            .await;
+            .clients(
+                &request.address,
+                region(&plain, &request.context).as_deref(),
+            )
+            .await?;
         let limit = self.wait_limit();
         match object {
             Object::Vpc => ec2::apply_vpc(&clients, request, &plain, create).await,

@@ -1,6 +1,16 @@
 //! DigitalOcean's API v2 over reqwest: bearer authentication, `{id, message, request_id}`
 //! errors, rate limits (`429` with `retry-after` or `ratelimit-reset`), retries of `5xx` and
 //! transport failures with backoff and a bound, and paged lists.
+//!
+//! Every attempt is bounded ([`Timeouts`]): the connection (TCP and TLS) by
+//! `DBPLAN_CONNECT_TIMEOUT` (10 s), the wait for the answer by `DBPLAN_READ_TIMEOUT` (60 s, or
+//! the request timeout the provider was given; the variable, when set, takes its place),
+//! counted from the start of the attempt and again between reads of the body, and the whole
+//! attempt by both together. A GET, PUT or DELETE that times out is tried again like any
+//! transport failure, so against an API that never answers one request takes at most
+//! 8 attempts × 60 s + the pauses between them (at most 30 s) ≈ 8.5 minutes with the defaults
+//! (10 minutes if each answer stalls halfway). A POST whose answer timed out is not sent
+//! again blindly: the caller looks the object up by name first.
 
 use dbplan_provider::ProviderError;
 use reqwest::Method;
@@ -153,16 +163,100 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// How long an attempt may wait: for the connection, and for the answer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Timeouts {
+    pub(crate) connect: Duration,
+    pub(crate) read: Duration,
+}
+
+const CONNECT_VARIABLE: &str = "DBPLAN_CONNECT_TIMEOUT";
+const READ_VARIABLE: &str = "DBPLAN_READ_TIMEOUT";
+const DEFAULT_CONNECT: Duration = Duration::from_secs(10);
+/// The longest bound a variable may set (a day); longer ones are refused rather than waited.
+const MAX_SECONDS: f64 = 86_400.0;
+
+impl Timeouts {
+    /// The bounds `lookup` (the environment) sets, the read bound `read` when it sets none; an
+    /// error naming a variable with a bad value, never a silent fallback to the default.
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        read: Duration,
+    ) -> Result<Timeouts, String> {
+        Ok(Timeouts {
+            connect: seconds(&lookup, CONNECT_VARIABLE, DEFAULT_CONNECT)?,
+            read: seconds(&lookup, READ_VARIABLE, read)?,
+        })
+    }
+}
+
+/// A duration in seconds from `variable`, `default` when it is not set.
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    default: Duration,
+) -> Result<Duration, String> {
+    let Some(text) = lookup(variable) else {
+        return Ok(default);
+    };
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|value| *value > 0.0 && *value <= MAX_SECONDS)
+        .and_then(|value| Duration::try_from_secs_f64(value).ok())
+        .ok_or_else(|| {
+            format!(
+                "{variable}={text:?} is not a number of seconds; set it to a positive number up to 86400 (a day), such as {} (the default), or unset it",
+                default.as_secs_f64()
+            )
+        })
+}
+
+fn shown(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
+
 #[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: Token,
     policy: RetryPolicy,
+    /// `host:port` of `base`, for messages.
+    target: String,
+    timeouts: Timeouts,
 }
 
 impl Client {
-    /// A client of `base` (no trailing `/`) with `token`.
+    /// A transport failure's text, with what to do when it is a timeout: which step ran out,
+    /// at which `host:port`, after how many attempts, and which variable to raise.
+    fn explain(&self, error: &reqwest::Error, message: String, attempts: u32) -> String {
+        if !error.is_timeout() {
+            return message;
+        }
+        let target = &self.target;
+        let tries = if attempts == 1 {
+            "1 attempt".to_owned()
+        } else {
+            format!("each of {attempts} attempts")
+        };
+        if error.is_connect() {
+            format!(
+                "{message}: no connection to {target} within {} ({CONNECT_VARIABLE}), {tries}; check DIGITALOCEAN_API_URL and that no firewall or proxy stops dbplan's requests, or raise {CONNECT_VARIABLE}",
+                shown(self.timeouts.connect)
+            )
+        } else {
+            format!(
+                "{message}: {target} accepted the connection but did not answer within {} ({READ_VARIABLE}), {tries}; check DIGITALOCEAN_API_URL and DigitalOcean's status, or raise {READ_VARIABLE}",
+                shown(self.timeouts.read)
+            )
+        }
+    }
+}
+
+impl Client {
+    /// A client of `base` (no trailing `/`) with `token`, whose attempts wait `timeout` for an
+    /// answer unless `DBPLAN_READ_TIMEOUT` says otherwise (read here, once per provider).
     pub(crate) fn new(
         base: &str,
         token: &str,
@@ -170,25 +264,34 @@ impl Client {
         policy: RetryPolicy,
     ) -> Result<Client, String> {
         // Error texts name the URL; a URL carrying credentials would put them there.
-        match reqwest::Url::parse(base) {
+        let target = match reqwest::Url::parse(base) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => {
                 if !url.username().is_empty() || url.password().is_some() {
                     return Err("DIGITALOCEAN_API_URL must not carry credentials; the token goes in DIGITALOCEAN_TOKEN".to_owned());
                 }
+                format!(
+                    "{}:{}",
+                    url.host_str().unwrap_or_default(),
+                    url.port_or_known_default().unwrap_or_default()
+                )
             }
             _ => {
                 return Err(format!(
                     "DIGITALOCEAN_API_URL {base:?} is not an http(s) URL such as https://api.digitalocean.com"
                 ));
             }
-        }
+        };
+        let timeouts = Timeouts::from_lookup(|name| std::env::var(name).ok(), timeout)?;
         let mut header = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
             .map_err(|_| "DIGITALOCEAN_TOKEN holds characters a token cannot have".to_owned())?;
         // Marked sensitive, the header is left out of reqwest's and hyper's debug output.
         header.set_sensitive(true);
+        // The read timeout runs from the start of an attempt to the answer's headers, then
+        // between reads of the body; the total bounds an answer that trickles in.
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read)
+            .timeout(timeouts.connect + timeouts.read)
             .user_agent(concat!("dbplan/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| format!("cannot set up HTTPS: {error}"))?;
@@ -197,6 +300,8 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token: Token(header),
             policy,
+            target,
+            timeouts,
         })
     }
 
@@ -280,7 +385,7 @@ impl Client {
                     // A connection never made sent nothing; anything else may have reached the
                     // API.
                     let retriable = error.is_connect() || idempotent == Idempotent::Yes;
-                    let message = describe(&error);
+                    let message = self.explain(&error, describe(&error), attempt);
                     tracing::debug!(%method, path, attempt, "DigitalOcean request failed: {message}");
                     if retriable && !last {
                         tokio::time::sleep(jitter(pause)).await;
@@ -324,7 +429,7 @@ impl Client {
                         continue;
                     }
                     return Err(Failure::Transport {
-                        message: describe(&error),
+                        message: self.explain(&error, describe(&error), attempt),
                         retriable: true,
                     });
                 }
@@ -456,5 +561,39 @@ mod tests {
         );
         headers.insert("retry-after", HeaderValue::from(29));
         assert_eq!(rate_limit_wait(&headers), Duration::from_secs(29));
+    }
+
+    #[test]
+    fn timeouts_come_from_the_environment_or_the_defaults_and_bad_values_are_errors() {
+        let read = Duration::from_secs(60);
+        let none = |_: &str| None;
+        assert_eq!(
+            Timeouts::from_lookup(none, read),
+            Ok(Timeouts {
+                connect: Duration::from_secs(10),
+                read
+            })
+        );
+        let set = |name: &str| match name {
+            "DBPLAN_CONNECT_TIMEOUT" => Some("0.5".to_owned()),
+            "DBPLAN_READ_TIMEOUT" => Some("90".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            Timeouts::from_lookup(set, read),
+            Ok(Timeouts {
+                connect: Duration::from_millis(500),
+                read: Duration::from_secs(90)
+            })
+        );
+        for value in ["", "1 minute", "0", "-1", "NaN", "86401"] {
+            let bad = |name: &str| (name == "DBPLAN_READ_TIMEOUT").then(|| value.to_owned());
+            let error = Timeouts::from_lookup(bad, read).err();
+            assert!(
+                error.as_deref().is_some_and(|error| error
+                    .starts_with(&format!("DBPLAN_READ_TIMEOUT={value:?} is not a number"))),
+                "{value:?}: {error:?}"
+            );
+        }
     }
 }

@@ -1,16 +1,22 @@
 //! Connections to a PostgreSQL server: settings from the `PostgresServer` record, the
 //! administrator's password from the environment, TLS per `sslmode`, retries with backoff
-//! while the server is not reachable yet.
+//! while the server is not reachable yet, and bounded waits: each step of opening a
+//! connection, and each statement, fails after its timeout ([`crate::timeouts`]) with an error
+//! naming the step, `host:port` and the variable to raise.
 
+use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, Timeouts, shown};
 use dbplan_provider::{ProviderError, Recorded};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio_postgres::Client;
 use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Client, Row};
 
 /// A function that reads an environment variable.
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -104,6 +110,259 @@ impl Server {
     pub(crate) fn client_sslmode(&self) -> &str {
         &self.sslmode
     }
+
+    /// `host:port` for messages (`[host]:port` for an IPv6 address).
+    pub(crate) fn target(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// An open connection, with the bounds its statements are held to.
+pub(crate) struct Connection {
+    client: Client,
+    /// `host:port`, for messages.
+    target: String,
+    timeouts: Timeouts,
+    /// Set when a statement outlived the client's bound: the server may still answer it later,
+    /// so the connection is never reused.
+    broken: AtomicBool,
+}
+
+/// Parameters of a statement.
+type Parameters<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+impl Connection {
+    fn is_usable(&self) -> bool {
+        !self.broken.load(Ordering::SeqCst) && !self.client.is_closed()
+    }
+
+    /// Waits for the answer to a request the server bounds at `limit` (`statement_timeout`),
+    /// and a little longer on the client side: a server that stopped answering altogether
+    /// never applies its own limit. `variable` names the setting in the error.
+    async fn bounded<T>(
+        &self,
+        address: &str,
+        limit: Duration,
+        variable: &str,
+        request: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<Result<T, tokio_postgres::Error>, ProviderError> {
+        let bound = Timeouts::client_bound(limit);
+        match tokio::time::timeout(bound, request).await {
+            Ok(result) => Ok(result),
+            Err(_) => {
+                self.broken.store(true, Ordering::SeqCst);
+                Err(ProviderError::Transport {
+                    address: address.to_owned(),
+                    message: format!(
+                        "{}: a statement timed out after {}: the server did not answer ({variable} is {}); check that the server is running and not overloaded, or raise {variable}",
+                        self.target,
+                        shown(bound),
+                        shown(limit)
+                    ),
+                })
+            }
+        }
+    }
+
+    /// A server's error as a provider error; a statement the server cancelled at its
+    /// `statement_timeout` says which setting to raise.
+    fn error(
+        &self,
+        address: &str,
+        error: &tokio_postgres::Error,
+        limit: Duration,
+        variable: &str,
+    ) -> ProviderError {
+        let mut converted = api_error(address, error);
+        if let ProviderError::Api {
+            code: Some(code),
+            message,
+            ..
+        } = &mut converted
+            && code == "57014"
+            && message.contains("statement timeout")
+        {
+            message.push_str(&format!(
+                "; the statement ran longer than {} ({variable}) at {}; raise {variable} if the server is only slow",
+                shown(limit),
+                self.target
+            ));
+        }
+        converted
+    }
+
+    /// Runs statements (simple query protocol) within the statement bound; `what` names them
+    /// in logs (statements are logged without values that could be secret: a role's password
+    /// is never part of `what`).
+    pub(crate) async fn execute(
+        &self,
+        address: &str,
+        what: &str,
+        statement: &str,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(address, "{what}");
+        self.batch(address, statement)
+            .await?
+            .map_err(|error| self.api_error(address, &error))
+    }
+
+    /// Like [`Connection::execute`], returning the server's error to the caller, which may
+    /// expect some (a role created meanwhile).
+    pub(crate) async fn batch(
+        &self,
+        address: &str,
+        statement: &str,
+    ) -> Result<Result<(), tokio_postgres::Error>, ProviderError> {
+        let limit = self.timeouts.statement;
+        self.bounded(
+            address,
+            limit,
+            READ_VARIABLE,
+            self.client.batch_execute(statement),
+        )
+        .await
+    }
+
+    /// Runs one statement that may take long (`CREATE DATABASE`, `DROP DATABASE`, which copy
+    /// or remove files) within the long-statement bound, then restores the session's
+    /// `statement_timeout`.
+    pub(crate) async fn execute_long(
+        &self,
+        address: &str,
+        what: &str,
+        statement: &str,
+    ) -> Result<(), ProviderError> {
+        let long = self.timeouts.long_statement;
+        self.execute(
+            address,
+            "statement_timeout for a long statement",
+            &statement_timeout(long),
+        )
+        .await?;
+        tracing::debug!(address, "{what}");
+        let result = self
+            .bounded(
+                address,
+                long,
+                LONG_STATEMENT_VARIABLE,
+                self.client.batch_execute(statement),
+            )
+            .await?
+            .map_err(|error| self.error(address, &error, long, LONG_STATEMENT_VARIABLE));
+        self.execute(
+            address,
+            "statement_timeout restored",
+            &statement_timeout(self.timeouts.statement),
+        )
+        .await?;
+        result
+    }
+
+    /// A server's error to a statement run within the statement bound.
+    pub(crate) fn api_error(&self, address: &str, error: &tokio_postgres::Error) -> ProviderError {
+        self.error(address, error, self.timeouts.statement, READ_VARIABLE)
+    }
+
+    pub(crate) async fn query(
+        &self,
+        address: &str,
+        statement: &str,
+        parameters: Parameters<'_>,
+    ) -> Result<Vec<Row>, ProviderError> {
+        let limit = self.timeouts.statement;
+        self.bounded(
+            address,
+            limit,
+            READ_VARIABLE,
+            self.client.query(statement, parameters),
+        )
+        .await?
+        .map_err(|error| self.api_error(address, &error))
+    }
+
+    pub(crate) async fn query_opt(
+        &self,
+        address: &str,
+        statement: &str,
+        parameters: Parameters<'_>,
+    ) -> Result<Option<Row>, ProviderError> {
+        let limit = self.timeouts.statement;
+        self.bounded(
+            address,
+            limit,
+            READ_VARIABLE,
+            self.client.query_opt(statement, parameters),
+        )
+        .await?
+        .map_err(|error| self.api_error(address, &error))
+    }
+
+    pub(crate) async fn query_one(
+        &self,
+        address: &str,
+        statement: &str,
+        parameters: Parameters<'_>,
+    ) -> Result<Row, ProviderError> {
+        let limit = self.timeouts.statement;
+        self.bounded(
+            address,
+            limit,
+            READ_VARIABLE,
+            self.client.query_one(statement, parameters),
+        )
+        .await?
+        .map_err(|error| self.api_error(address, &error))
+    }
+
+    /// Runs one statement with parameters; the number of rows it affected.
+    pub(crate) async fn execute_with(
+        &self,
+        address: &str,
+        statement: &str,
+        parameters: Parameters<'_>,
+    ) -> Result<u64, ProviderError> {
+        let limit = self.timeouts.statement;
+        self.bounded(
+            address,
+            limit,
+            READ_VARIABLE,
+            self.client.execute(statement, parameters),
+        )
+        .await?
+        .map_err(|error| self.api_error(address, &error))
+    }
+}
+
+/// `SET statement_timeout` to a bound, in milliseconds (at least 1: 0 would disable it).
+fn statement_timeout(limit: Duration) -> String {
+    format!("SET statement_timeout = {}", limit.as_millis().max(1))
+}
+
+/// A server's error as a provider error: its SQLSTATE code, message, detail and hint; or the
+/// transport failure.
+pub(crate) fn api_error(address: &str, error: &tokio_postgres::Error) -> ProviderError {
+    if let Some(database_error) = error.as_db_error() {
+        let mut message = database_error.message().to_owned();
+        if let Some(detail) = database_error.detail() {
+            message.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = database_error.hint() {
+            message.push_str(&format!("; {hint}"));
+        }
+        return ProviderError::Api {
+            address: address.to_owned(),
+            code: Some(database_error.code().code().to_owned()),
+            message,
+        };
+    }
+    ProviderError::Transport {
+        address: address.to_owned(),
+        message: error_chain(error),
+    }
 }
 
 /// Idle connections to servers' administration databases, reused across calls: a tenant's
@@ -111,68 +370,81 @@ impl Server {
 /// handshake. Connections to tenants' own databases are never pooled (dropping a database
 /// must not find dbplan's own session in it).
 pub(crate) struct Pool {
-    idle: std::sync::Mutex<Vec<(Server, Client)>>,
+    idle: std::sync::Mutex<Vec<(Server, Connection)>>,
     /// Bounds the administration connections in use at once, whatever the apply's
     /// parallelism, so that dbplan stays well below a server's `max_connections`.
     in_use: Arc<tokio::sync::Semaphore>,
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Pool {
-            idle: std::sync::Mutex::new(Vec::new()),
-            in_use: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
-        }
-    }
+    /// The bounds of every connection, or why the environment's are not valid.
+    timeouts: Result<Timeouts, String>,
 }
 
 /// At most this many administration connections are open (in use or idle).
 const POOL_SIZE: usize = 16;
 
-/// A connection borrowed from the pool; it goes back when dropped, unless it was closed.
+/// A connection borrowed from the pool; it goes back when dropped, unless it was closed or a
+/// statement on it timed out.
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
     server: Server,
-    client: Option<Client>,
+    connection: Option<Connection>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Pooled<'_> {
-    type Target = Client;
+    type Target = Connection;
 
-    fn deref(&self) -> &Client {
+    fn deref(&self) -> &Connection {
         // Always `Some` until drop.
-        match &self.client {
-            Some(client) => client,
-            None => unreachable_client(),
+        match &self.connection {
+            Some(connection) => connection,
+            None => unreachable_connection(),
         }
     }
 }
 
 #[allow(clippy::panic)]
-fn unreachable_client() -> ! {
+fn unreachable_connection() -> ! {
     panic!("a pooled connection is used after it was returned")
 }
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take()
-            && !client.is_closed()
+        if let Some(connection) = self.connection.take()
+            && connection.is_usable()
             && let Ok(mut idle) = self.pool.idle.lock()
             && idle.len() < POOL_SIZE
         {
-            idle.push((self.server.clone(), client));
+            idle.push((self.server.clone(), connection));
         }
     }
 }
 
 impl Pool {
+    /// A pool whose connections keep to `timeouts` (an error: every connection fails with it).
+    pub(crate) fn new(timeouts: Result<Timeouts, String>) -> Pool {
+        Pool {
+            idle: std::sync::Mutex::new(Vec::new()),
+            in_use: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
+            timeouts,
+        }
+    }
+
+    fn timeouts(&self, address: &str) -> Result<Timeouts, ProviderError> {
+        self.timeouts
+            .clone()
+            .map_err(|message| ProviderError::Conflict {
+                address: address.to_owned(),
+                message,
+            })
+    }
+
     /// A connection to the server's administration database.
     pub(crate) async fn admin(
         &self,
         address: &str,
         server: &Server,
     ) -> Result<Pooled<'_>, ProviderError> {
+        let timeouts = self.timeouts(address)?;
         let permit = Arc::clone(&self.in_use)
             .acquire_owned()
             .await
@@ -181,41 +453,64 @@ impl Pool {
                 message: "the connection pool was closed".to_owned(),
             })?;
         let reused = self.idle.lock().ok().and_then(|mut idle| {
-            let position = idle
-                .iter()
-                .position(|(candidate, client)| candidate == server && !client.is_closed())?;
+            let position = idle.iter().position(|(candidate, connection)| {
+                candidate == server && connection.is_usable()
+            })?;
             Some(idle.swap_remove(position).1)
         });
-        // An idle connection the server has ended since (a restart, `idle_session_timeout`)
-        // is noticed here, not by the statement that needs it.
+        // An idle connection the server has ended since (a restart, `idle_session_timeout`),
+        // or that stopped answering, is noticed here, not by the statement that needs it.
         let alive = match reused {
-            Some(client) => client.simple_query("").await.is_ok().then_some(client),
+            Some(connection) => {
+                let ping = connection.client.simple_query("");
+                matches!(
+                    tokio::time::timeout(timeouts.connect, ping).await,
+                    Ok(Ok(_))
+                )
+                .then_some(connection)
+            }
             None => None,
         };
-        let client = match alive {
-            Some(client) => client,
-            None => connect(address, server, &server.database).await?,
+        let connection = match alive {
+            Some(connection) => connection,
+            None => connect(address, server, &server.database, timeouts).await?,
         };
         Ok(Pooled {
             pool: self,
             server: server.clone(),
-            client: Some(client),
+            connection: Some(connection),
             _permit: permit,
         })
     }
+
+    /// A connection of its own (not pooled) to one database of the server.
+    pub(crate) async fn connect(
+        &self,
+        address: &str,
+        server: &Server,
+        database: &str,
+    ) -> Result<Connection, ProviderError> {
+        let timeouts = self.timeouts(address)?;
+        connect(address, server, database, timeouts).await
+    }
 }
 
-/// How long connecting keeps trying while the server refuses or times out (it may be
-/// starting), and the first pause between attempts (doubled each time, up to 2 s).
+/// How long connecting keeps trying while the server refuses the connection (it may be
+/// starting), and the first pause between attempts (doubled each time, up to 2 s). A step that
+/// timed out is not tried again: it has waited its whole bound already. Worst case, a
+/// connection therefore takes this deadline plus the bounds of its steps (30 s + 2 × 10 s with
+/// the defaults).
 const CONNECT_DEADLINE: Duration = Duration::from_secs(30);
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 
-/// Connects to one database of the server as the administrator.
-pub(crate) async fn connect(
+/// Connects to one database of the server as the administrator, and sets the session's
+/// `statement_timeout`.
+async fn connect(
     address: &str,
     server: &Server,
     database: &str,
-) -> Result<Client, ProviderError> {
+    timeouts: Timeouts,
+) -> Result<Connection, ProviderError> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&server.host)
@@ -223,16 +518,16 @@ pub(crate) async fn connect(
         .user(&server.admin_user)
         .dbname(database)
         .application_name("dbplan")
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(timeouts.connect);
     if let Some(password) = &server.password {
         config.password(password.as_bytes());
     }
     let started = Instant::now();
     let mut pause = FIRST_PAUSE;
-    loop {
-        let attempt = connect_once(address, server, &config).await;
+    let client = loop {
+        let attempt = connect_once(address, server, &config, timeouts).await;
         match attempt {
-            Ok(client) => return Ok(client),
+            Ok(client) => break client,
             Err((error, true)) if started.elapsed() + pause < CONNECT_DEADLINE => {
                 tracing::debug!(address, "server not reachable yet, retrying: {error}");
                 tokio::time::sleep(pause).await;
@@ -240,6 +535,152 @@ pub(crate) async fn connect(
             }
             Err((error, _)) => return Err(error),
         }
+    };
+    let connection = Connection {
+        client,
+        target: server.target(),
+        timeouts,
+        broken: AtomicBool::new(false),
+    };
+    connection
+        .execute(
+            address,
+            "statement_timeout",
+            &statement_timeout(timeouts.statement),
+        )
+        .await?;
+    Ok(connection)
+}
+
+/// A step of opening a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// The TCP connection (with the name's resolution).
+    Connect,
+    /// The TLS request and handshake.
+    Tls,
+    /// The startup message and the authentication exchange.
+    Authentication,
+}
+
+/// How far a connection attempt got, as tokio-postgres calls its TLS connector: it asks for
+/// one once the TCP connection is made, and the handshake ends when the connector's future
+/// does.
+#[derive(Debug, Default)]
+struct Progress {
+    connected: std::sync::OnceLock<Instant>,
+    encrypted: AtomicBool,
+}
+
+impl Progress {
+    /// The step under way, whether TLS is asked for (`sslmode` other than `disable`).
+    fn step(&self, tls: bool) -> Step {
+        if self.connected.get().is_none() {
+            Step::Connect
+        } else if tls && !self.encrypted.load(Ordering::SeqCst) {
+            Step::Tls
+        } else {
+            Step::Authentication
+        }
+    }
+
+    /// When the step under way runs out: each step has the connect bound of its own.
+    fn deadline(&self, started: Instant, bound: Duration) -> Instant {
+        self.connected.get().copied().unwrap_or(started) + bound
+    }
+}
+
+/// A TLS connector that reports the progress of the connection to [`Progress`].
+struct Tracked<T> {
+    inner: T,
+    progress: Arc<Progress>,
+}
+
+impl<S, T> MakeTlsConnect<S> for Tracked<T>
+where
+    T: MakeTlsConnect<S>,
+    T::TlsConnect: Send + 'static,
+    <T::TlsConnect as TlsConnect<S>>::Future: Send + 'static,
+{
+    type Stream = T::Stream;
+    type TlsConnect = Tracked<T::TlsConnect>;
+    type Error = T::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, Self::Error> {
+        let _ = self.progress.connected.set(Instant::now());
+        Ok(Tracked {
+            inner: self.inner.make_tls_connect(domain)?,
+            progress: Arc::clone(&self.progress),
+        })
+    }
+}
+
+impl<S, T> TlsConnect<S> for Tracked<T>
+where
+    T: TlsConnect<S>,
+    T::Future: Send + 'static,
+{
+    type Stream = T::Stream;
+    type Error = T::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<T::Stream, T::Error>> + Send>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        let handshake = self.inner.connect(stream);
+        let progress = self.progress;
+        Box::pin(async move {
+            let stream = handshake.await?;
+            progress.encrypted.store(true, Ordering::SeqCst);
+            Ok(stream)
+        })
+    }
+}
+
+/// Waits for a connection attempt, each step within `bound`; the step that ran out otherwise.
+async fn within_steps<F: Future>(
+    progress: &Progress,
+    tls: bool,
+    bound: Duration,
+    attempt: F,
+) -> Result<F::Output, Step> {
+    let started = Instant::now();
+    let mut attempt = std::pin::pin!(attempt);
+    loop {
+        let deadline = progress.deadline(started, bound);
+        match tokio::time::timeout_at(deadline.into(), attempt.as_mut()).await {
+            Ok(output) => return Ok(output),
+            // The next step may have begun meanwhile, with a bound of its own.
+            Err(_) if progress.deadline(started, bound) > Instant::now() => {}
+            Err(_) => return Err(progress.step(tls)),
+        }
+    }
+}
+
+/// The error of a step that ran out of time.
+fn step_timeout(address: &str, server: &Server, step: Step, bound: Duration) -> ProviderError {
+    let target = server.target();
+    let limit = shown(bound);
+    let message = match step {
+        Step::Connect => format!(
+            "cannot connect to {target}: the TCP connection timed out after {limit} ({CONNECT_VARIABLE}); check the PostgresServer's host and port and that no firewall or security group drops dbplan's connections, or raise {CONNECT_VARIABLE}"
+        ),
+        Step::Tls => format!(
+            "{target} accepted the connection, but the TLS handshake{} (sslmode {}) timed out after {limit} ({CONNECT_VARIABLE}): the server did not answer; check that host and port point at a PostgreSQL server (not another service or a stalled proxy) and that it is not overloaded, or raise {CONNECT_VARIABLE}",
+            // Under `prefer`, a server without TLS goes on unencrypted, and the wait may be
+            // its authentication: the connector never learns which.
+            if server.sslmode == "prefer" {
+                " or the authentication"
+            } else {
+                ""
+            },
+            server.sslmode
+        ),
+        Step::Authentication => format!(
+            "{target} accepted the connection, but the startup and authentication timed out after {limit} ({CONNECT_VARIABLE}): the server did not answer; check that host and port point at a PostgreSQL server (not another service or a stalled proxy) and that it is not overloaded, or raise {CONNECT_VARIABLE}"
+        ),
+    };
+    ProviderError::Transport {
+        address: address.to_owned(),
+        message,
     }
 }
 
@@ -248,6 +689,7 @@ async fn connect_once(
     address: &str,
     server: &Server,
     config: &tokio_postgres::Config,
+    timeouts: Timeouts,
 ) -> Result<Client, (ProviderError, bool)> {
     let mut config = config.clone();
     let tls = match server.sslmode.as_str() {
@@ -268,28 +710,69 @@ async fn connect_once(
             Some(tls_config(address, server, false).map_err(|error| (error, false))?)
         }
     };
+    let progress = Arc::new(Progress::default());
+    let encrypted = tls.is_some();
+    let bound = timeouts.connect;
     let result = match tls {
-        None => config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map(|(client, connection)| {
-                tokio::spawn(connection);
-                client
-            }),
-        Some(tls) => config
-            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-            .await
-            .map(|(client, connection)| {
-                tokio::spawn(connection);
-                client
-            }),
+        None => {
+            let connector = Tracked {
+                inner: tokio_postgres::NoTls,
+                progress: Arc::clone(&progress),
+            };
+            within_steps(&progress, false, bound, config.connect(connector))
+                .await
+                .map(|result| {
+                    result.map(|(client, connection)| {
+                        tokio::spawn(connection);
+                        client
+                    })
+                })
+        }
+        Some(tls) => {
+            let connector = Tracked {
+                inner: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                progress: Arc::clone(&progress),
+            };
+            within_steps(&progress, encrypted, bound, config.connect(connector))
+                .await
+                .map(|result| {
+                    result.map(|(client, connection)| {
+                        tokio::spawn(connection);
+                        client
+                    })
+                })
+        }
     };
-    result.map_err(|error| (connect_error(address, server, &error), is_transient(&error)))
+    match result {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(error)) if is_timeout(&error) => {
+            // tokio-postgres's own bound of the TCP connection (per address of the name), or
+            // the system's.
+            let step = progress.step(encrypted);
+            Err((step_timeout(address, server, step, bound), false))
+        }
+        Ok(Err(error)) => Err((connect_error(address, server, &error), is_transient(&error))),
+        // A step that timed out has waited its whole bound; it is not tried again.
+        Err(step) => Err((step_timeout(address, server, step, bound), false)),
+    }
 }
 
-/// Whether a failed connection may succeed when tried again: the server refused, reset or did
-/// not answer (it may be starting), or said it is starting up. A TLS or authentication failure
-/// will not change by waiting.
+/// Whether a failure is a timeout (tokio-postgres's bound of the TCP connection, or the
+/// system's).
+fn is_timeout(error: &tokio_postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Whether a failed connection may succeed when tried again: the server refused, reset or
+/// closed it (it may be starting), or said it is starting up. A TLS or authentication failure
+/// will not change by waiting, and a timeout has waited long enough.
 fn is_transient(error: &tokio_postgres::Error) -> bool {
     if let Some(database_error) = error.as_db_error() {
         // 57P03 cannot_connect_now: the database system is starting up.
@@ -304,17 +787,16 @@ fn is_transient(error: &tokio_postgres::Error) -> bool {
                 ErrorKind::ConnectionRefused
                     | ErrorKind::ConnectionReset
                     | ErrorKind::ConnectionAborted
-                    | ErrorKind::TimedOut
                     | ErrorKind::UnexpectedEof
             );
         }
         source = cause.source();
     }
-    error.to_string().contains("timeout")
+    false
 }
 
 fn connect_error(address: &str, server: &Server, error: &tokio_postgres::Error) -> ProviderError {
-    let target = format!("{}:{}", server.host, server.port);
+    let target = server.target();
     if let Some(database_error) = error.as_db_error() {
         let code = database_error.code().code().to_owned();
         // 28P01 invalid_password, 28000 invalid_authorization_specification.

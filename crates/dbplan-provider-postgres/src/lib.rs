@@ -15,15 +15,24 @@
 //! matches (a login role that is not a superuser; a database owned by the planned owner), and
 //! reported otherwise. Identifiers are always quoted ([`sql::ident`]).
 //!
+//! Every wait on a server is bounded (module `timeouts`): the TCP connection, then the TLS
+//! handshake and authentication, each within `DBPLAN_CONNECT_TIMEOUT` (10 s); a statement
+//! within `DBPLAN_READ_TIMEOUT` (60 s), sent to the server as `statement_timeout` and guarded
+//! on the client too, since a server that stopped answering never applies its own limit;
+//! `CREATE DATABASE` and `DROP DATABASE` within `DBPLAN_LONG_STATEMENT_TIMEOUT` (600 s). A
+//! timeout fails the resource with an error naming the step, `host:port` and the variable to
+//! raise.
+//!
 //! This crate is the only user of `tokio-postgres`.
 
 mod connect;
 mod secret_file;
 mod sql;
+mod timeouts;
 
 pub use connect::Env;
 
-use connect::{Pool, Server, connect, error_chain};
+use connect::{Connection, Pool, Server};
 use dbplan_core::Kind;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
@@ -32,7 +41,7 @@ use dbplan_provider::{
 use sql::{ident, literal, password_verifier};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio_postgres::Client;
+use timeouts::Timeouts;
 
 /// Length of a generated role password (letters and digits: about 190 bits).
 const PASSWORD_LENGTH: usize = 32;
@@ -58,18 +67,15 @@ impl Default for PostgresProvider {
 impl PostgresProvider {
     /// A provider that reads passwords from the process environment.
     pub fn new() -> Self {
-        PostgresProvider {
-            env: Arc::new(|name| std::env::var(name).ok()),
-            pool: Pool::default(),
-        }
+        Self::with_env(Arc::new(|name| std::env::var(name).ok()))
     }
 
-    /// A provider that reads passwords through `env` (tests).
+    /// A provider that reads passwords and its timeouts (`DBPLAN_CONNECT_TIMEOUT`,
+    /// `DBPLAN_READ_TIMEOUT`, `DBPLAN_LONG_STATEMENT_TIMEOUT`) through `env` (tests). The
+    /// timeouts are read once, here; a bad value fails every request with an error naming it.
     pub fn with_env(env: Env) -> Self {
-        PostgresProvider {
-            env,
-            pool: Pool::default(),
-        }
+        let pool = Pool::new(Timeouts::from_env(&env));
+        PostgresProvider { env, pool }
     }
 }
 
@@ -101,40 +107,15 @@ fn text<'a>(attributes: &'a BTreeMap<String, Field>, name: &str) -> Option<&'a s
     attributes.get(name).and_then(Field::as_str)
 }
 
-fn api_error(address: &str, error: &tokio_postgres::Error) -> ProviderError {
-    if let Some(database_error) = error.as_db_error() {
-        let mut message = database_error.message().to_owned();
-        if let Some(detail) = database_error.detail() {
-            message.push_str(&format!(" ({detail})"));
-        }
-        if let Some(hint) = database_error.hint() {
-            message.push_str(&format!("; {hint}"));
-        }
-        return ProviderError::Api {
-            address: address.to_owned(),
-            code: Some(database_error.code().code().to_owned()),
-            message,
-        };
-    }
-    ProviderError::Transport {
-        address: address.to_owned(),
-        message: error_chain(error),
-    }
-}
-
-/// Runs one statement; `what` names it in logs (statements are logged without values that
-/// could be secret: a role's password is never part of `what`).
+/// Runs statements within the statement bound; `what` names them in logs (statements are
+/// logged without values that could be secret: a role's password is never part of `what`).
 async fn execute(
-    client: &Client,
+    client: &Connection,
     address: &str,
     what: &str,
     statement: &str,
 ) -> Result<(), ProviderError> {
-    tracing::debug!(address, "{what}");
-    client
-        .batch_execute(statement)
-        .await
-        .map_err(|error| api_error(address, &error))
+    client.execute(address, what, statement).await
 }
 
 /// The tenant's server from the request's context.
@@ -219,7 +200,7 @@ impl Provider for PostgresProvider {
                 Object::Database => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
-                    read_database(&client, &server, address, &request.attributes).await
+                    read_database(&self.pool, &client, &server, address, &request.attributes).await
                 }
                 Object::ConnectionSecret => Ok(secret_file::read(address, &request.attributes)),
             }
@@ -352,12 +333,12 @@ impl PostgresProvider {
         let client = self.pool.admin(address, &server).await?;
         let row = client
             .query_one(
+                address,
                 "SELECT rolsuper, rolcreatedb, rolcreaterole, current_setting('server_version_num')::int \
                  FROM pg_roles WHERE rolname = current_user",
                 &[],
             )
-            .await
-            .map_err(|error| api_error(address, &error))?;
+            .await?;
         let superuser: bool = row.get(0);
         let create_database: bool = row.get(1);
         let create_role: bool = row.get(2);
@@ -415,9 +396,12 @@ impl PostgresProvider {
             let old = text(&request.prior, "name").unwrap_or(name);
             if old != name {
                 let taken = client
-                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
-                    .await
-                    .map_err(|error| api_error(address, &error))?
+                    .query_opt(
+                        address,
+                        "SELECT 1 FROM pg_roles WHERE rolname = $1",
+                        &[&name],
+                    )
+                    .await?
                     .is_some();
                 if taken {
                     return Err(ProviderError::Conflict {
@@ -438,19 +422,19 @@ impl PostgresProvider {
         }
         let existing = client
             .query_opt(
+                address,
                 "SELECT rolcanlogin, rolsuper, rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls \
                  FROM pg_roles WHERE rolname = $1",
                 &[&name],
             )
-            .await
-            .map_err(|error| api_error(address, &error))?;
+            .await?;
         let password_clause = format!("PASSWORD {}", literal(&password_verifier(password)));
         match existing {
             None if create => {
                 let statement = format!(
                     "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} {password_clause}"
                 );
-                let created = client.batch_execute(&statement).await;
+                let created = client.batch(address, &statement).await?;
                 tracing::debug!(address, "create role {name:?}");
                 match created {
                     Ok(()) => {}
@@ -460,7 +444,7 @@ impl PostgresProvider {
                         self.adopt_role(&client, address, name, limit, &password_clause)
                             .await?;
                     }
-                    Err(error) => return Err(api_error(address, &error)),
+                    Err(error) => return Err(client.api_error(address, &error)),
                 }
             }
             None => {
@@ -507,7 +491,7 @@ impl PostgresProvider {
 
     async fn adopt_role(
         &self,
-        client: &Client,
+        client: &Connection,
         address: &str,
         name: &str,
         limit: i64,
@@ -533,11 +517,11 @@ impl PostgresProvider {
         let client = self.pool.admin(address, &server).await?;
         let existing: Option<String> = client
             .query_opt(
+                address,
                 "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
                 &[&name],
             )
-            .await
-            .map_err(|error| api_error(address, &error))?
+            .await?
             .map(|row| row.get(0));
         match existing {
             Some(current) if current != owner => {
@@ -552,17 +536,17 @@ impl PostgresProvider {
             }
             Some(_) => tracing::debug!(address, "adopt database {name:?}"),
             None => {
-                execute(
-                    &client,
-                    address,
-                    &format!("create database {name:?} owner {owner:?}"),
-                    &format!(
-                        "CREATE DATABASE {} OWNER {}",
-                        ident(address, name)?,
-                        ident(address, owner)?
-                    ),
-                )
-                .await?;
+                client
+                    .execute_long(
+                        address,
+                        &format!("create database {name:?} owner {owner:?}"),
+                        &format!(
+                            "CREATE DATABASE {} OWNER {}",
+                            ident(address, name)?,
+                            ident(address, owner)?
+                        ),
+                    )
+                    .await?;
             }
         }
         self.configure_database(&client, &server, request, &[])
@@ -602,7 +586,7 @@ impl PostgresProvider {
     /// Grants, the `public` schema's owner and the extensions, inside the tenant's database.
     async fn configure_database(
         &self,
-        admin: &Client,
+        admin: &Connection,
         server: &Server,
         request: &ChangeRequest,
         removed_extensions: &[String],
@@ -621,7 +605,7 @@ impl PostgresProvider {
             ),
         )
         .await?;
-        let client = connect(address, server, name).await?;
+        let client = self.pool.connect(address, server, name).await?;
         execute(
             &client,
             address,
@@ -747,7 +731,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
 }
 
 async fn read_role(
-    client: &Client,
+    client: &Connection,
     address: &str,
     recorded: &BTreeMap<String, serde_json::Value>,
 ) -> Result<ReadOutcome, ProviderError> {
@@ -757,11 +741,11 @@ async fn read_role(
         .unwrap_or_default();
     let row = client
         .query_opt(
+            address,
             "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
             &[&name],
         )
-        .await
-        .map_err(|error| api_error(address, &error))?;
+        .await?;
     let Some(row) = row else {
         return Ok(ReadOutcome::Gone);
     };
@@ -780,7 +764,8 @@ async fn read_role(
 }
 
 async fn read_database(
-    client: &Client,
+    pool: &Pool,
+    client: &Connection,
     server: &Server,
     address: &str,
     recorded: &BTreeMap<String, serde_json::Value>,
@@ -791,20 +776,19 @@ async fn read_database(
         .unwrap_or_default();
     let owner: Option<String> = client
         .query_opt(
+            address,
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
             &[&name],
         )
-        .await
-        .map_err(|error| api_error(address, &error))?
+        .await?
         .map(|row| row.get(0));
     let Some(owner) = owner else {
         return Ok(ReadOutcome::Gone);
     };
-    let database = connect(address, server, name).await?;
+    let database = pool.connect(address, server, name).await?;
     let installed: Vec<String> = database
-        .query("SELECT extname FROM pg_extension", &[])
-        .await
-        .map_err(|error| api_error(address, &error))?
+        .query(address, "SELECT extname FROM pg_extension", &[])
+        .await?
         .iter()
         .map(|row| row.get(0))
         .collect();
@@ -828,30 +812,37 @@ async fn read_database(
 }
 
 /// Drops a database, terminating its connections first.
-async fn drop_database(client: &Client, address: &str, name: &str) -> Result<(), ProviderError> {
+async fn drop_database(
+    client: &Connection,
+    address: &str,
+    name: &str,
+) -> Result<(), ProviderError> {
     let version: i32 = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(|error| api_error(address, &error))?
+        .query_one(
+            address,
+            "SELECT current_setting('server_version_num')::int",
+            &[],
+        )
+        .await?
         .get(0);
     client
-        .execute(
+        .execute_with(
+            address,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             &[&name],
         )
-        .await
-        .map_err(|error| api_error(address, &error))?;
+        .await?;
     // `WITH (FORCE)` (PostgreSQL 13 and later) also ends connections that arrive meanwhile.
     let force = if version >= 130_000 {
         " WITH (FORCE)"
     } else {
         ""
     };
-    execute(
-        client,
-        address,
-        &format!("drop database {name:?}"),
-        &format!("DROP DATABASE IF EXISTS {}{force}", ident(address, name)?),
-    )
-    .await
+    client
+        .execute_long(
+            address,
+            &format!("drop database {name:?}"),
+            &format!("DROP DATABASE IF EXISTS {}{force}", ident(address, name)?),
+        )
+        .await
 }

@@ -7,6 +7,7 @@
 //! `postgresql` package when they are missing.
 
 pub mod digitalocean;
+pub mod silent;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
