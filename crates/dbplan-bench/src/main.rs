@@ -15,8 +15,12 @@
 //! `generate N DIR` only writes the fleet (for measuring the `dbplan` binary by hand).
 //!
 //! `apply-fake 10 1000 10000`, `apply-postgres 1 50 200` and `aws 1 20 100`: see [`apply`].
+//!
+//! `yaml-limits`: loading 100,000 documents, 50 MB of manifests, and refusing an alias bomb,
+//! deep nesting and a huge value; see [`yaml_limits`].
 
 mod apply;
+mod yaml_limits;
 
 use anyhow::{Context, bail};
 use std::fmt::Write as _;
@@ -591,8 +595,13 @@ fn main() -> anyhow::Result<()> {
             };
             apply::postgres(&sizes)
         }
+        // At most three runs: one run of the 50 MB case takes seconds.
+        Some("yaml-limits") => yaml_limits::measure(runs.min(3)),
+        Some("yaml-limits-once") => {
+            yaml_limits::run_once(Path::new(args.get(1).context("yaml-limits-once FILE")?))
+        }
         _ => bail!(
-            "usage: dbplan-bench validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench yaml-limits | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

@@ -33,4 +33,9 @@ codes! {
     INVALID_VALUE = "M015", "invalid value";
     PLACEHOLDER = "M016", "unexpanded placeholder";
     CONFLICTING_FIELDS = "M017", "conflicting fields";
+    OUTSIDE_ROOTS = "M018", "input outside the given paths";
+    NOT_A_REGULAR_FILE = "M019", "not a regular file";
+    INPUT_TOO_LARGE = "M020", "input too large";
+    YAML_LIMIT = "M021", "YAML limit exceeded";
+    INVALID_INPUT_LIMIT = "M022", "invalid input limit";
 }

@@ -9,7 +9,9 @@
 
 pub mod codes;
 pub mod formats;
+pub mod input;
 pub mod kinds;
+pub mod limits;
 mod load;
 pub mod metadata;
 pub mod node;

@@ -1,5 +1,7 @@
 use crate::codes::{self, Code};
+use crate::input::{self, InputError, Roots};
 use crate::kinds::{self, Spec};
+use crate::limits::{self, YamlLimits};
 use crate::metadata::Metadata;
 use crate::node::{Node, NodeValue, RawNode};
 use crate::schema::{self, ReferenceSite, Walker};
@@ -85,6 +87,10 @@ pub struct Loader {
     diagnostics: Vec<Diagnostic>,
     /// Sources registered but not loaded yet, in input order.
     pending: Vec<FileId>,
+    /// The paths named by the user: symbolic links are followed only while they stay inside.
+    roots: Roots,
+    /// The size cap of one file, read from the environment once (on the first file).
+    cap: Option<u64>,
 }
 
 /// What one file yields. Computed without looking at any other file.
@@ -117,8 +123,15 @@ fn diagnostic(code: Code) -> Diagnostic {
 }
 
 /// Loads every `*.yaml`/`*.yml` file under the given paths (files or directories, recursively).
+/// The paths are the roots: a symbolic link under one of them is followed only when its target
+/// is inside one of them too.
 pub fn load_paths(paths: &[PathBuf]) -> (ManifestSet, Vec<Diagnostic>) {
     let mut loader = Loader::default();
+    // Every root is known before the first walk, so a link from one root into another is
+    // followed whatever the order of the paths.
+    for path in paths {
+        loader.add_root(path);
+    }
     for path in paths {
         loader.add_path(path);
     }
@@ -137,26 +150,79 @@ impl Loader {
         Self::default()
     }
 
+    /// Adds a root: a path the user named, inside which symbolic links may be followed.
+    /// [`Loader::add_path`] adds its own path; [`load_paths`] adds all of them first.
+    pub fn add_root(&mut self, path: &Path) {
+        self.roots.add(path);
+    }
+
+    /// The size cap of one input file. An unreadable `DBPLAN_MAX_INPUT_BYTES` is reported once
+    /// and the default applies.
+    fn cap(&mut self) -> u64 {
+        if let Some(cap) = self.cap {
+            return cap;
+        }
+        let cap = input::max_input_bytes().unwrap_or_else(|error| {
+            self.diagnostics.push(error.to_diagnostic());
+            input::DEFAULT_MAX_INPUT_BYTES
+        });
+        self.cap = Some(cap);
+        cap
+    }
+
     /// Adds a file, or every YAML file under a directory in a stable (sorted) order.
+    ///
+    /// The path itself is a root, even when it is a symbolic link: the user named it. Below it,
+    /// a symbolic link is followed only when its target is inside a root; FIFOs, sockets and
+    /// devices named like manifests are reported, never opened.
     pub fn add_path(&mut self, path: &Path) {
+        self.add_root(path);
         if path.is_dir() {
             let mut found = 0;
+            let roots = self.roots.clone();
+            // Links that lead outside, found while walking: reported, and not descended into.
+            let mut outside: Vec<InputError> = Vec::new();
             let walker = walkdir::WalkDir::new(path)
                 .follow_links(true)
-                .sort_by_file_name();
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|entry| {
+                    if entry.depth() == 0 || !entry.path_is_symlink() {
+                        return true;
+                    }
+                    match roots.check_link(entry.path()) {
+                        Ok(_) => true,
+                        Err(error) => {
+                            // A link to something that is no manifest (not a directory, not
+                            // named *.yaml) would not be read anyway; reporting it is noise.
+                            if entry.file_type().is_dir() || is_yaml(entry.path()) {
+                                outside.push(error);
+                            }
+                            false
+                        }
+                    }
+                });
+            let mut entries = Vec::new();
             for entry in walker {
                 match entry {
-                    Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => {
-                        found += 1;
-                        self.add_file(entry.path());
-                    }
-                    Ok(_) => {}
+                    Ok(entry) => entries.push(entry),
                     Err(error) => self.diagnostics.push(
                         diagnostic(codes::READ_ERROR)
                             .with_message(format!("{}: {error}", path.display()))
                             .with_help("check that the path exists and is readable"),
                     ),
                 }
+            }
+            self.diagnostics
+                .extend(outside.iter().map(InputError::to_diagnostic));
+            for entry in entries {
+                let file_type = entry.file_type();
+                if file_type.is_dir() || !is_yaml(entry.path()) {
+                    continue;
+                }
+                found += 1;
+                // `read_bounded` refuses FIFOs, sockets and devices before opening them.
+                self.add_file(entry.path());
             }
             if found == 0 {
                 self.diagnostics.push(
@@ -173,24 +239,10 @@ impl Loader {
     }
 
     fn add_file(&mut self, path: &Path) {
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => self.add_source(&path.display().to_string(), text),
-                Err(error) => self.diagnostics.push(
-                    diagnostic(codes::READ_ERROR)
-                        .with_message(format!(
-                            "{} is not UTF-8 text (invalid byte at offset {})",
-                            path.display(),
-                            error.utf8_error().valid_up_to()
-                        ))
-                        .with_help("save the file as UTF-8"),
-                ),
-            },
-            Err(error) => self.diagnostics.push(
-                diagnostic(codes::READ_ERROR)
-                    .with_message(format!("{}: {error}", path.display()))
-                    .with_help("check that the path exists and is readable"),
-            ),
+        let cap = self.cap();
+        match input::read_bounded_text(path, cap) {
+            Ok(text) => self.add_source(&path.display().to_string(), text),
+            Err(error) => self.diagnostics.push(error.to_diagnostic()),
         }
     }
 
@@ -255,38 +307,49 @@ impl Loader {
 /// Loads files on as many threads as the machine has cores, returning the outcomes in the order
 /// of `files`. Written with scoped threads and an atomic work index rather than a thread-pool
 /// crate: it is the only parallel loop in the loader and needs nothing more.
+///
+/// Even one file is loaded on a thread of its own: parsing recurses once per nesting level of
+/// the YAML, and an unoptimised build needs tens of KiB per level, more than a default 2 MiB
+/// thread stack holds at the depth limit. The workers get [`limits::PARSE_STACK_BYTES`].
 fn load_files(sources: &SourceMap, files: &[FileId]) -> Vec<FileOutcome> {
+    if files.is_empty() {
+        return Vec::new();
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(files.len());
-    if threads <= 1 {
-        return files.iter().map(|&file| load_file(sources, file)).collect();
-    }
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&file) = files.get(index) else {
+                break;
+            };
+            done.push((index, load_file(sources, file)));
+        }
+        done
+    };
     let mut outcomes: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&file) = files.get(index) else {
-                            break;
-                        };
-                        done.push((index, load_file(sources, file)));
-                    }
-                    done
-                })
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(limits::PARSE_STACK_BYTES)
+                    .spawn_scoped(scope, work)
+                    .ok()
             })
             .collect();
-        workers
+        let mut outcomes: Vec<(usize, FileOutcome)> = workers
             .into_iter()
             .flat_map(|worker| match worker.join() {
                 Ok(done) => done,
                 // A worker only panics on a bug; resume it so it is not silently lost.
                 Err(panic) => std::panic::resume_unwind(panic),
             })
-            .collect()
+            .collect();
+        // When no thread could be started (a process limit), this thread loads what is left.
+        outcomes.extend(work());
+        outcomes
     });
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
@@ -298,16 +361,16 @@ fn load_file(sources: &SourceMap, file: FileId) -> FileOutcome {
     let Some(source) = sources.get(file) else {
         return out;
     };
-    let options = serde_saphyr::options! { with_snippet: false };
+    let limits = YamlLimits::for_len(source.text().len());
     let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
-        serde_saphyr::from_multiple_with_options(source.text(), options);
+        serde_saphyr::from_multiple_with_options(source.text(), limits.options());
     match parsed {
         Ok(documents) => {
             for raw in documents {
                 add_document(&mut out, Node::from_raw(raw, file, source));
             }
         }
-        Err(error) => yaml_error(&mut out, source, file, &error),
+        Err(error) => yaml_error(&mut out, source, file, &error, limits),
     }
     out
 }
@@ -317,7 +380,13 @@ fn yaml_error(
     source: &SourceFile,
     file: FileId,
     error: &serde_saphyr::Error,
+    limits: YamlLimits,
 ) {
+    if let Some(diagnostic) = limits::limit_diagnostic(error, source, file, limits) {
+        out.documents += 1;
+        out.diagnostics.push(diagnostic);
+        return;
+    }
     let error = error.without_snippet();
     let span = error.location().and_then(|location| {
         let line = u32::try_from(location.line()).ok()?;
@@ -650,18 +719,21 @@ pub fn parse_yaml_documents(
     let Some(source) = sources.get(file) else {
         return Err(Vec::new());
     };
-    let options = serde_saphyr::options! { with_snippet: false };
-    let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
-        serde_saphyr::from_multiple_with_options(source.text(), options);
-    match parsed {
-        Ok(documents) => Ok(documents
-            .into_iter()
-            .map(|raw| Node::from_raw(raw, file, source))
-            .collect()),
-        Err(error) => {
-            let mut out = FileOutcome::default();
-            yaml_error(&mut out, source, file, &error);
-            Err(out.diagnostics)
+    let limits = YamlLimits::for_len(source.text().len());
+    // On a thread with a known stack, like `load_files`, whatever the caller's stack is.
+    limits::on_parse_stack(|| {
+        let parsed: Result<Vec<Spanned<RawNode>>, serde_saphyr::Error> =
+            serde_saphyr::from_multiple_with_options(source.text(), limits.options());
+        match parsed {
+            Ok(documents) => Ok(documents
+                .into_iter()
+                .map(|raw| Node::from_raw(raw, file, source))
+                .collect()),
+            Err(error) => {
+                let mut out = FileOutcome::default();
+                yaml_error(&mut out, source, file, &error, limits);
+                Err(out.diagnostics)
+            }
         }
-    }
+    })
 }

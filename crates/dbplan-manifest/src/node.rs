@@ -71,14 +71,17 @@ impl<'de> Deserialize<'de> for RawNode {
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<RawNode, E> {
+                crate::limits::check_scalar(value.len())?;
                 Ok(RawNode::String(value.to_owned()))
             }
 
             fn visit_string<E: de::Error>(self, value: String) -> Result<RawNode, E> {
+                crate::limits::check_scalar(value.len())?;
                 Ok(RawNode::String(value))
             }
 
             fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<RawNode, E> {
+                crate::limits::check_scalar(value.len())?;
                 Ok(RawNode::String(String::from_utf8_lossy(value).into_owned()))
             }
 

@@ -15,6 +15,7 @@
 
 use crate::rules::{RULES, Rule, rule};
 use dbplan_diagnostics::{Diagnostic, SourceMap};
+use dbplan_manifest::input::{self, InputError, Roots};
 use dbplan_manifest::node::{Node, NodeValue};
 use dbplan_manifest::schema::suggest;
 use std::collections::BTreeMap;
@@ -93,20 +94,30 @@ impl Pack {
 
     /// Reads the packs at `path` (a file, or a directory's `*.yaml`/`*.yml` in name order).
     /// Every mistake is a diagnostic with its location; the valid settings are still applied.
+    ///
+    /// Packs are read like manifests (`dbplan_manifest::input`): `path` is the root, a symbolic
+    /// link in the directory is followed only when its target is inside it, FIFOs, sockets and
+    /// devices are reported without being opened, and files over `DBPLAN_MAX_INPUT_BYTES` are
+    /// refused before they are read.
     pub fn load(path: &Path, sources: &mut SourceMap) -> (Pack, Vec<Diagnostic>) {
         let mut pack = Pack::default();
         let mut diagnostics = Vec::new();
+        let cap = input::max_input_bytes().unwrap_or_else(|error| {
+            diagnostics.push(error.to_diagnostic());
+            input::DEFAULT_MAX_INPUT_BYTES
+        });
+        let mut roots = Roots::new();
+        roots.add(path);
         let files: Vec<PathBuf> = if path.is_dir() {
             let mut files: Vec<PathBuf> = match std::fs::read_dir(path) {
                 Ok(entries) => entries
                     .filter_map(Result::ok)
                     .map(|entry| entry.path())
                     .filter(|file| {
-                        file.is_file()
-                            && matches!(
-                                file.extension().and_then(|e| e.to_str()),
-                                Some("yaml" | "yml")
-                            )
+                        matches!(
+                            file.extension().and_then(|e| e.to_str()),
+                            Some("yaml" | "yml")
+                        ) && !file.is_dir()
                     })
                     .collect(),
                 Err(error) => {
@@ -115,15 +126,28 @@ impl Pack {
                 }
             };
             files.sort();
+            // A link leading outside the directory is reported and never read.
+            files.retain(|file| {
+                let is_link = file
+                    .symlink_metadata()
+                    .is_ok_and(|metadata| metadata.file_type().is_symlink());
+                match is_link.then(|| roots.check_link(file)) {
+                    Some(Err(error)) => {
+                        diagnostics.push(input_error(&error));
+                        false
+                    }
+                    _ => true,
+                }
+            });
             files
         } else {
             vec![path.to_path_buf()]
         };
         for file in files {
-            let text = match std::fs::read_to_string(&file) {
+            let text = match input::read_bounded_text(&file, cap) {
                 Ok(text) => text,
                 Err(error) => {
-                    diagnostics.push(read_error(&file, &error));
+                    diagnostics.push(input_error(&error));
                     continue;
                 }
             };
@@ -320,6 +344,15 @@ impl Pack {
                 ),
             }
         }
+    }
+}
+
+/// A pack file that was not read: an I/O error as before (P001), a refusal of the input reader
+/// with the reader's own code (M018 outside the path, M019 not a regular file, M020 too large).
+fn input_error(error: &InputError) -> Diagnostic {
+    match error {
+        InputError::Io { path, source } => read_error(Path::new(path), source),
+        _ => error.to_diagnostic(),
     }
 }
 
