@@ -11,7 +11,8 @@
 //! 3 attempts unless `AWS_MAX_ATTEMPTS` says otherwise, with jittered backoff of at most 1 s,
 //! then 2 s), so one request takes at most 3 × (10 s + 60 s) + 3 s ≈ 3.6 minutes with the
 //! defaults. Values are seconds, decimals allowed (`0.5`), above 0 and at most 86400; anything
-//! else is an error naming the variable, never a silent fallback to the default.
+//! else is an error naming the variable, never a silent fallback to the default (read by
+//! [`dbplan_provider::timeouts`], like every provider's).
 //!
 //! When a request times out, the SDK's error is replaced by one that says which step ran out,
 //! at which `host:port`, after how many attempts, and which variable to raise
@@ -24,15 +25,11 @@ use aws_sdk_rds::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_rds::error::{BoxError, ConnectorError};
 use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use dbplan_provider::timeouts::{
+    CONNECT_VARIABLE, DEFAULT_CONNECT, DEFAULT_READ, READ_VARIABLE, seconds,
+};
 use std::sync::Mutex;
 use std::time::Duration;
-
-const CONNECT_VARIABLE: &str = "DBPLAN_CONNECT_TIMEOUT";
-const READ_VARIABLE: &str = "DBPLAN_READ_TIMEOUT";
-const DEFAULT_CONNECT: Duration = Duration::from_secs(10);
-const DEFAULT_READ: Duration = Duration::from_secs(60);
-/// The longest bound a variable may set (a day); longer ones are refused rather than waited.
-const MAX_SECONDS: f64 = 86_400.0;
 
 /// The bounds of the provider's requests, read once from the environment.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,28 +59,6 @@ impl Timeouts {
             .operation_attempt_timeout(self.connect + self.read)
             .build()
     }
-}
-
-/// A duration in seconds from `variable`, `default` when it is not set.
-fn seconds(
-    lookup: &impl Fn(&str) -> Option<String>,
-    variable: &str,
-    default: Duration,
-) -> Result<Duration, String> {
-    let Some(text) = lookup(variable) else {
-        return Ok(default);
-    };
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|value| *value > 0.0 && *value <= MAX_SECONDS)
-        .and_then(|value| Duration::try_from_secs_f64(value).ok())
-        .ok_or_else(|| {
-            format!(
-                "{variable}={text:?} is not a number of seconds; set it to a positive number up to 86400 (a day), such as {} (the default), or unset it",
-                default.as_secs()
-            )
-        })
 }
 
 fn shown(duration: Duration) -> String {
@@ -281,14 +256,14 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_an_error_naming_the_variable() {
-        for value in ["", "soon", "0", "-3", "NaN", "86401"] {
-            let error = Timeouts::from_lookup(lookup(&[("DBPLAN_CONNECT_TIMEOUT", value)])).err();
-            assert!(
-                error.as_deref().is_some_and(|error| error
-                    .starts_with(&format!("DBPLAN_CONNECT_TIMEOUT={value:?} is not a number"))),
-                "{value:?}: {error:?}"
-            );
-        }
+        // The parsing is dbplan_provider::timeouts's (tested there); a bad value stops here.
+        let error = Timeouts::from_lookup(lookup(&[("DBPLAN_CONNECT_TIMEOUT", "soon")])).err();
+        assert!(
+            error.as_deref().is_some_and(
+                |error| error.starts_with("DBPLAN_CONNECT_TIMEOUT=\"soon\" is not a number")
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]

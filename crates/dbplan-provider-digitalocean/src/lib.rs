@@ -21,7 +21,7 @@ mod client;
 mod cluster;
 mod vpc;
 
-use client::{Client, Failure, RetryPolicy};
+use client::{Client, Failure, RetryPolicy, SetupError};
 use dbplan_core::Kind;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Field, Provider, ProviderError, ReadOutcome, ReadRequest,
@@ -46,7 +46,7 @@ pub struct DigitalOceanProvider {
     timeout: Option<Duration>,
     wait: Option<Duration>,
     policy: Option<RetryPolicy>,
-    client: OnceLock<Result<Client, String>>,
+    client: OnceLock<Result<Client, SetupError>>,
 }
 
 impl std::fmt::Debug for DigitalOceanProvider {
@@ -102,7 +102,7 @@ impl DigitalOceanProvider {
                 None => {
                     let token = std::env::var("DIGITALOCEAN_TOKEN").unwrap_or_default();
                     if token.trim().is_empty() {
-                        return Err("DIGITALOCEAN_TOKEN is not set; export a DigitalOcean personal access token with the database and VPC scopes".to_owned());
+                        return Err(SetupError::Endpoint("DIGITALOCEAN_TOKEN is not set; export a DigitalOcean personal access token with the database and VPC scopes".to_owned()));
                     }
                     let url = std::env::var("DIGITALOCEAN_API_URL")
                         .ok()
@@ -118,9 +118,16 @@ impl DigitalOceanProvider {
                 self.policy.unwrap_or_default(),
             )
         });
-        made.as_ref().map_err(|message| ProviderError::Credentials {
-            address: address.to_owned(),
-            message: message.clone(),
+        made.as_ref().map_err(|error| match error {
+            SetupError::Endpoint(message) => ProviderError::Credentials {
+                address: address.to_owned(),
+                message: message.clone(),
+            },
+            // A setting of dbplan's, not a credential: reported as the other providers do.
+            SetupError::Timeout(error) => ProviderError::Conflict {
+                address: address.to_owned(),
+                message: error.to_string(),
+            },
         })
     }
 }

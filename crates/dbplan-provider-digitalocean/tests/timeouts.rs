@@ -170,9 +170,18 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             .unwrap_err();
         let text = error.to_string();
         assert!(
-            text.contains("DBPLAN_CONNECT_TIMEOUT=\"-5\" is not a number of seconds"),
+            text.starts_with(
+                "DigitalOceanVpc/net: DBPLAN_CONNECT_TIMEOUT=\"-5\" is not a number of seconds; set it to a positive number"
+            ),
             "{text}"
         );
+        // A setting of dbplan's, not the token's fault.
+        assert!(
+            !matches!(error, ProviderError::Credentials { .. }),
+            "{error:?}"
+        );
+        assert!(!text.to_lowercase().contains("credential"), "{text}");
+        assert!(!text.contains(TOKEN), "{text}");
         return;
     }
     let silent = SilentListener::start().unwrap();

@@ -9,21 +9,18 @@
 //! | `DBPLAN_LONG_STATEMENT_TIMEOUT` | 600 s | `CREATE DATABASE` and `DROP DATABASE`, which copy or remove files |
 //!
 //! Values are seconds, decimals allowed (`0.5`), above 0 and at most 86400; anything else is an
-//! error, never a silent fallback to the default. The same `DBPLAN_CONNECT_TIMEOUT` and `DBPLAN_READ_TIMEOUT` bound
-//! the AWS and DigitalOcean providers' HTTP requests.
+//! error, never a silent fallback to the default (read by [`dbplan_provider::timeouts`]). The
+//! same `DBPLAN_CONNECT_TIMEOUT` and `DBPLAN_READ_TIMEOUT` bound the AWS and DigitalOcean
+//! providers' HTTP requests.
 
 use crate::connect::Env;
+pub(crate) use dbplan_provider::timeouts::{CONNECT_VARIABLE, READ_VARIABLE};
+use dbplan_provider::timeouts::{DEFAULT_CONNECT, DEFAULT_READ, seconds};
 use std::time::Duration;
 
-/// Names of the variables and their defaults.
-pub(crate) const CONNECT_VARIABLE: &str = "DBPLAN_CONNECT_TIMEOUT";
-pub(crate) const READ_VARIABLE: &str = "DBPLAN_READ_TIMEOUT";
+/// PostgreSQL's own variable, for the statements that copy or remove files, and its default.
 pub(crate) const LONG_STATEMENT_VARIABLE: &str = "DBPLAN_LONG_STATEMENT_TIMEOUT";
-const DEFAULT_CONNECT: Duration = Duration::from_secs(10);
-const DEFAULT_STATEMENT: Duration = Duration::from_secs(60);
 const DEFAULT_LONG_STATEMENT: Duration = Duration::from_secs(600);
-/// The longest bound a variable may set (a day); longer ones are refused rather than waited.
-const MAX_SECONDS: f64 = 86_400.0;
 
 /// The client gives a statement this much longer than the server-side `statement_timeout`
 /// (or the limit again, when that is shorter), so that a live server reports its own timeout
@@ -45,7 +42,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: DEFAULT_CONNECT,
-            statement: DEFAULT_STATEMENT,
+            statement: DEFAULT_READ,
             long_statement: DEFAULT_LONG_STATEMENT,
         }
     }
@@ -56,9 +53,9 @@ impl Timeouts {
     pub(crate) fn from_env(env: &Env) -> Result<Timeouts, String> {
         let defaults = Timeouts::default();
         Ok(Timeouts {
-            connect: seconds(env, CONNECT_VARIABLE, defaults.connect)?,
-            statement: seconds(env, READ_VARIABLE, defaults.statement)?,
-            long_statement: seconds(env, LONG_STATEMENT_VARIABLE, defaults.long_statement)?,
+            connect: seconds(&**env, CONNECT_VARIABLE, defaults.connect)?,
+            statement: seconds(&**env, READ_VARIABLE, defaults.statement)?,
+            long_statement: seconds(&**env, LONG_STATEMENT_VARIABLE, defaults.long_statement)?,
         })
     }
 
@@ -66,24 +63,6 @@ impl Timeouts {
     pub(crate) fn client_bound(limit: Duration) -> Duration {
         limit + limit.min(CLIENT_GRACE)
     }
-}
-
-/// A duration in seconds from `variable`, `default` when it is not set.
-fn seconds(env: &Env, variable: &str, default: Duration) -> Result<Duration, String> {
-    let Some(text) = env(variable) else {
-        return Ok(default);
-    };
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|value| *value > 0.0 && *value <= MAX_SECONDS)
-        .and_then(|value| Duration::try_from_secs_f64(value).ok())
-        .ok_or_else(|| {
-            format!(
-                "{variable}={text:?} is not a number of seconds; set it to a positive number up to 86400 (a day), such as {} (the default), or unset it",
-                default.as_secs()
-            )
-        })
 }
 
 /// A duration as the text of messages: `10 s`, `0.5 s`.
@@ -125,14 +104,21 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_an_error_naming_the_variable() {
-        for value in ["", "ten", "0", "-1", "NaN", "inf", "86401"] {
+        // The parsing is dbplan_provider::timeouts's (tested there); each variable is read
+        // with it, PostgreSQL's own included.
+        for (variable, default) in [
+            ("DBPLAN_CONNECT_TIMEOUT", 10),
+            ("DBPLAN_READ_TIMEOUT", 60),
+            ("DBPLAN_LONG_STATEMENT_TIMEOUT", 600),
+        ] {
             let pairs: &'static [(&'static str, &'static str)] =
-                Box::leak(Box::new([("DBPLAN_READ_TIMEOUT", value)]));
+                Box::leak(Box::new([(variable, "ten")]));
             let error = Timeouts::from_env(&env(pairs)).err();
             assert!(
                 error.as_deref().is_some_and(|error| error
-                    .starts_with(&format!("DBPLAN_READ_TIMEOUT={value:?} is not a number"))),
-                "{value:?}: {error:?}"
+                    .starts_with(&format!("{variable}=\"ten\" is not a number"))
+                    && error.contains(&format!("such as {default} (the default)"))),
+                "{variable}: {error:?}"
             );
         }
     }

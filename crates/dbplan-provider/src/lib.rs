@@ -14,6 +14,7 @@
 
 mod fake;
 pub mod files;
+pub mod timeouts;
 
 pub use fake::{Call, FakeProvider};
 
