@@ -4,6 +4,8 @@ mod commands;
 mod output;
 
 use clap::{Parser, Subcommand};
+use dbplan_diagnostics::escape::{self, Escaped};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -238,9 +240,40 @@ fn init_logging() {
         .try_init();
 }
 
+/// Parses the arguments. `--help`, `--version` and `help` print to stdout and end with 0; a
+/// usage error (unknown flag, bad value, missing argument) prints clap's message to stderr and
+/// ends with 1, never clap's own 2, which is `plan --detailed-exitcode`'s "changes present".
+fn parse() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(error) => {
+            let code = match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::SUCCESS
+                }
+                _ => exit::ERROR,
+            };
+            // clap writes help and version to stdout and usage errors to stderr, with colour
+            // only on a terminal and unless NO_COLOR. A usage error quotes the arguments; one
+            // with a control character in it is printed escaped, without colour.
+            let plain = error.render().to_string();
+            match escape::for_terminal_lines(&plain) {
+                Cow::Borrowed(_) => {
+                    let _ = error.print();
+                }
+                Cow::Owned(escaped) => eprint!("{escaped}"),
+            }
+            Err(ExitCode::from(code))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     init_logging();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Lint {
@@ -309,7 +342,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // The causes may quote manifests, state or an API's answer: escaped (GUIDE §4).
+            eprintln!("error: {:#}", Escaped(&error));
             ExitCode::from(exit::ERROR)
         }
     }

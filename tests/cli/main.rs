@@ -9,6 +9,7 @@ mod aws;
 mod digitalocean;
 mod examples;
 mod graph;
+mod hygiene;
 mod lint;
 mod plan;
 mod planton;

@@ -6,6 +6,7 @@
 
 use crate::commands::plan::{self, Format};
 use crate::exit;
+use dbplan_diagnostics::escape::Escaped;
 use dbplan_engine::{
     ApplyError, ApplyOptions, ApplyReport, Cancel, Event, Observer, Operation, StepResult,
 };
@@ -54,14 +55,14 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         if options.destroy {
             eprintln!(
                 "error: `dbplan destroy` takes manifests; to apply a saved destroy plan, run `dbplan apply {}`",
-                file.display()
+                Escaped(file.display())
             );
             return Ok(exit::ERROR);
         }
         let plan = match dbplan_plan::file::load(file) {
             Ok(plan) => plan,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", Escaped(&error));
                 return Ok(exit::ERROR);
             }
         };
@@ -143,7 +144,7 @@ fn execute(
             return Ok(exit::POLICY);
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", Escaped(&error));
             return Ok(exit::ERROR);
         }
     };
@@ -166,9 +167,10 @@ fn summarize(report: &ApplyReport) {
         .collect();
     for (step, message) in &failures {
         eprintln!(
-            "error: {} {}: {message}",
+            "error: {} {}: {}",
             step.operation.as_str(),
-            step.address
+            Escaped(&step.address),
+            Escaped(message)
         );
     }
     let done = [
@@ -204,10 +206,14 @@ fn summarize(report: &ApplyReport) {
         let outcome = match &step.result {
             StepResult::Done => continue,
             StepResult::Failed(_) => "failed".to_owned(),
-            StepResult::Skipped(reason) => format!("skipped: {reason}"),
+            StepResult::Skipped(reason) => format!("skipped: {}", Escaped(reason)),
             StepResult::NotStarted => "not started".to_owned(),
         };
-        println!("  {} {}: {outcome}", step.operation.as_str(), step.address);
+        println!(
+            "  {} {}: {outcome}",
+            step.operation.as_str(),
+            Escaped(&step.address)
+        );
     }
 }
 
@@ -267,13 +273,13 @@ impl Observer for Progress {
                         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
-                    bar.set_message(format!("{address}: {}…", ing(*operation)));
+                    bar.set_message(format!("{}: {}…", Escaped(address), ing(*operation)));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     if let Ok(mut running) = self.running.lock() {
                         running.insert((*address).to_owned(), bar);
                     }
                 }
-                None => eprintln!("{address}: {}…", ing(*operation)),
+                None => eprintln!("{}: {}…", Escaped(address), ing(*operation)),
             },
             Event::Finished {
                 address,
@@ -289,13 +295,15 @@ impl Observer for Progress {
                 let text = match result {
                     StepResult::Done => {
                         format!(
-                            "{address}: {} after {}",
+                            "{}: {} after {}",
+                            Escaped(address),
                             operation.done(),
                             seconds(*elapsed)
                         )
                     }
                     _ => format!(
-                        "{address}: {} failed after {}",
+                        "{}: {} failed after {}",
+                        Escaped(address),
                         operation.as_str(),
                         seconds(*elapsed)
                     ),
@@ -303,7 +311,11 @@ impl Observer for Progress {
                 self.line(&text);
             }
             Event::Skipped { address, reason } => {
-                self.line(&format!("{address}: skipped ({reason})"));
+                self.line(&format!(
+                    "{}: skipped ({})",
+                    Escaped(address),
+                    Escaped(reason)
+                ));
             }
         }
     }

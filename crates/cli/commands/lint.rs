@@ -2,7 +2,7 @@
 
 use crate::exit;
 use crate::output;
-use dbplan_diagnostics::{Diagnostic, Severity, SourceMap};
+use dbplan_diagnostics::{Diagnostic, Severity, SourceMap, escape};
 use dbplan_policy::options::Snapshot;
 use dbplan_policy::{Pack, Report};
 use std::io::Write;
@@ -91,7 +91,7 @@ pub fn run(
             output::report(&set.sources, &diagnostics);
             let text = match format {
                 Format::Json => {
-                    let mut text = serde_json::to_string_pretty(&dbplan_policy::output::json(
+                    let mut text = escape::to_json_string_pretty(&dbplan_policy::output::json(
                         &report,
                         &set.sources,
                     ))?;
@@ -99,7 +99,7 @@ pub fn run(
                     text
                 }
                 Format::Sarif => {
-                    let mut text = serde_json::to_string_pretty(&dbplan_policy::output::sarif(
+                    let mut text = escape::to_json_string_pretty(&dbplan_policy::output::sarif(
                         &report,
                         &set.sources,
                         &pack,
@@ -114,7 +114,7 @@ pub fn run(
         }
     }
     for notice in &report.notices {
-        eprintln!("notice: {notice}");
+        eprintln!("notice: {}", escape::for_terminal(notice));
     }
     let counts = report.counts();
     eprintln!(

@@ -2,10 +2,14 @@
 //!
 //! Sensitive outputs print as `(sensitive)` unless `--show-sensitive` is given; one output
 //! asked for by name prints raw (for scripts), and a sensitive one only with the flag.
+//! Control characters in addresses, names and values are escaped (`dbplan_diagnostics::escape`),
+//! except in that one raw value when stdout is not a terminal: a script gets the value itself.
 
 use crate::exit;
+use dbplan_diagnostics::escape::{self, Escaped};
 use dbplan_state::{ResourceState, SledStore, StateStore, StateValue};
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::Path;
 
 fn shown(value: &StateValue, show_sensitive: bool) -> serde_json::Value {
@@ -33,7 +37,7 @@ pub fn run(
     if !SledStore::exists(directory) {
         eprintln!(
             "error: no state at {}; apply something first, or point --state at the state",
-            directory.display()
+            Escaped(directory.display())
         );
         return Ok(exit::ERROR);
     }
@@ -57,7 +61,10 @@ pub fn run(
     if let Some(address) = address
         && selected.is_empty()
     {
-        eprintln!("error: no resource {address} in the state; `dbplan state list` lists them");
+        eprintln!(
+            "error: no resource {} in the state; `dbplan state list` lists them",
+            Escaped(address)
+        );
         return Ok(exit::ERROR);
     }
 
@@ -74,22 +81,27 @@ pub fn run(
         let [(_, value)] = found.as_slice() else {
             eprintln!(
                 "error: {} has {} output named {name:?}; `dbplan output {}` lists them",
-                address.unwrap_or_default(),
+                Escaped(address.unwrap_or_default()),
                 if found.is_empty() {
                     "no"
                 } else {
                     "more than one"
                 },
-                address.unwrap_or_default()
+                Escaped(address.unwrap_or_default())
             );
             return Ok(exit::ERROR);
         };
         if value.sensitive && !show_sensitive {
-            eprintln!("error: {name} is sensitive; add --show-sensitive to print it");
+            eprintln!(
+                "error: {} is sensitive; add --show-sensitive to print it",
+                Escaped(name)
+            );
             return Ok(exit::ERROR);
         }
         if json {
-            println!("{}", value.value);
+            println!("{}", escape::to_json_string(&value.value)?);
+        } else if std::io::stdout().is_terminal() {
+            println!("{}", escape::for_terminal_lines(&text(&value.value)));
         } else {
             println!("{}", text(&value.value));
         }
@@ -110,15 +122,16 @@ pub fn run(
                 )
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&map)?);
+        println!("{}", escape::to_json_string_pretty(&map)?);
         return Ok(exit::SUCCESS);
     }
     for resource in selected {
         for (name, value) in &resource.outputs {
             println!(
-                "{}.{name} = {}",
-                resource.address,
-                text(&shown(value, show_sensitive))
+                "{}.{} = {}",
+                Escaped(&resource.address),
+                Escaped(name),
+                Escaped(text(&shown(value, show_sensitive)))
             );
         }
     }

@@ -3,6 +3,7 @@
 use crate::exit;
 use crate::output;
 use dbplan_diagnostics::Severity;
+use dbplan_diagnostics::escape::Escaped;
 use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{Plan, PlanRequest, Planned};
 use dbplan_provider::Providers;
@@ -73,8 +74,8 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         dbplan_plan::file::save(&plan, out)?;
         eprintln!(
             "saved the plan to {}; apply it with `dbplan apply {}`",
-            out.display(),
-            out.display()
+            Escaped(out.display()),
+            Escaped(out.display())
         );
     }
     Ok(if options.detailed_exitcode && plan.has_changes() {
@@ -112,7 +113,7 @@ pub fn make(
         && !refreshed.errors.is_empty()
     {
         for error in &refreshed.errors {
-            eprintln!("error: refresh failed: {error}");
+            eprintln!("error: refresh failed: {}", Escaped(error));
         }
         eprintln!(
             "plan not made: {} of the recorded objects could not be read; fix the access, or plan with --offline to compare against the recorded state",
@@ -140,7 +141,7 @@ pub fn make(
     }) {
         Ok(planned) => planned,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", Escaped(&error));
             return Ok(Err(exit::ERROR));
         }
     };
@@ -183,7 +184,10 @@ pub fn make(
     let blocked = plan.blocked();
     if !blocked.is_empty() {
         for change in &blocked {
-            eprintln!("error: {}", change.blocked.as_deref().unwrap_or_default());
+            eprintln!(
+                "error: {}",
+                Escaped(change.blocked.as_deref().unwrap_or_default())
+            );
         }
         eprintln!(
             "plan blocked: {} change{} would destroy a protected object{}",

@@ -3,6 +3,7 @@
 use crate::exit;
 use crate::output;
 use dbplan_diagnostics::SourceMap;
+use dbplan_diagnostics::escape::Escaped;
 use dbplan_policy::{RULES, rule};
 use std::io::Write;
 use std::path::Path;
@@ -39,7 +40,9 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
             None => String::new(),
         };
         eprintln!(
-            "error: `{code}` is not a policy code; {hint}`dbplan policy list` shows every code"
+            "error: `{}` is not a policy code; {}`dbplan policy list` shows every code",
+            Escaped(code),
+            Escaped(&hint)
         );
         return Ok(exit::ERROR);
     };

@@ -2,6 +2,7 @@
 
 use crate::exit;
 use crate::output;
+use dbplan_diagnostics::escape::Escaped;
 use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{StateRef, check_fresh};
 use std::io::Write;
@@ -11,7 +12,7 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
     let plan = match dbplan_plan::file::load(file) {
         Ok(plan) => plan,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", Escaped(&error));
             return Ok(exit::ERROR);
         }
     };
@@ -24,11 +25,17 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
                 serial: snapshot.serial,
             };
             if let Err(stale) = check_fresh(&plan, &current) {
-                eprintln!("warning: {stale} (shown anyway; `dbplan apply` will refuse it)");
+                eprintln!(
+                    "warning: {} (shown anyway; `dbplan apply` will refuse it)",
+                    Escaped(&stale)
+                );
             }
         }
         Err(error) => {
-            eprintln!("warning: cannot tell whether the plan is stale: {error:#} (shown anyway)")
+            eprintln!(
+                "warning: cannot tell whether the plan is stale: {:#} (shown anyway)",
+                Escaped(&error)
+            )
         }
     }
     let rendered = match format {

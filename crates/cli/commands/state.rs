@@ -1,6 +1,7 @@
 //! `dbplan state list | show ADDR | rm ADDR | unlock [--force]`.
 
 use crate::exit;
+use dbplan_diagnostics::escape::Escaped;
 use dbplan_state::{LockStatus, SledStore, StateLock, StateStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ pub fn directory(state: Option<PathBuf>) -> PathBuf {
 /// Opens an existing state for `holder`; `None` (after saying so) when there is none.
 fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledStore>> {
     if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", directory.display());
+        eprintln!("error: no state at {}", Escaped(directory.display()));
         return Ok(None);
     }
     Ok(Some(SledStore::open(directory, holder)?))
@@ -21,8 +22,9 @@ fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledSt
 
 fn not_found(directory: &Path, address: &str) -> u8 {
     eprintln!(
-        "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
-        directory.display()
+        "error: no resource {} in the state at {}; `dbplan state list` shows what it holds",
+        Escaped(address),
+        Escaped(directory.display())
     );
     exit::ERROR
 }
@@ -35,7 +37,7 @@ fn print(text: &str) -> anyhow::Result<()> {
 /// Every address in state, with its status.
 pub fn list(directory: &Path) -> anyhow::Result<u8> {
     if !SledStore::exists(directory) {
-        eprintln!("no state at {} yet", directory.display());
+        eprintln!("no state at {} yet", Escaped(directory.display()));
         return Ok(exit::SUCCESS);
     }
     let store = SledStore::open(directory, "dbplan state list")?;
@@ -43,16 +45,16 @@ pub fn list(directory: &Path) -> anyhow::Result<u8> {
     let mut out = String::new();
     for (address, resource) in &snapshot.resources {
         match resource.status {
-            dbplan_state::Status::Ready => out.push_str(&format!("{address}\n")),
-            status => out.push_str(&format!("{address} ({})\n", status.as_str())),
+            dbplan_state::Status::Ready => out.push_str(&format!("{}\n", Escaped(address))),
+            status => out.push_str(&format!("{} ({})\n", Escaped(address), status.as_str())),
         }
     }
     print(&out)?;
     eprintln!(
         "{} resources in {} (lineage {}, serial {})",
         snapshot.resources.len(),
-        directory.display(),
-        snapshot.lineage,
+        Escaped(directory.display()),
+        Escaped(&snapshot.lineage),
         snapshot.serial
     );
     Ok(exit::SUCCESS)
@@ -68,10 +70,10 @@ pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
     let Some(resource) = snapshot.resources.get(address) else {
         return Ok(not_found(directory, address));
     };
-    let mut out = format!("# {}\n", resource.address);
+    let mut out = format!("# {}\n", Escaped(&resource.address));
     out.push_str(&format!("kind        = {}\n", resource.kind));
     if let Some(id) = &resource.provider_id {
-        out.push_str(&format!("provider_id = {id}\n"));
+        out.push_str(&format!("provider_id = {}\n", Escaped(id)));
     }
     out.push_str(&format!("status      = {}\n", resource.status.as_str()));
     if resource.lifecycle.prevent_destroy {
@@ -89,13 +91,17 @@ pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
         }
         out.push_str(&format!("{title}:\n"));
         for (name, value) in values {
-            out.push_str(&format!("  {name} = {}\n", value.display()));
+            out.push_str(&format!(
+                "  {} = {}\n",
+                Escaped(name),
+                Escaped(value.display())
+            ));
         }
     }
     if !resource.dependencies.is_empty() {
         out.push_str(&format!(
             "depends on: {}\n",
-            resource.dependencies.join(", ")
+            Escaped(resource.dependencies.join(", "))
         ));
     }
     print(&out)?;
@@ -110,17 +116,12 @@ pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
     match store.remove(address) {
         Ok(serial) => {
             eprintln!(
-                "removed {address} from the state (serial {serial}); the object itself was not touched"
+                "removed {} from the state (serial {serial}); the object itself was not touched",
+                Escaped(address)
             );
             Ok(exit::SUCCESS)
         }
-        Err(dbplan_state::StateError::NotFound { .. }) => {
-            eprintln!(
-                "error: no resource {address} in the state at {}; `dbplan state list` shows what it holds",
-                directory.display()
-            );
-            Ok(exit::ERROR)
-        }
+        Err(dbplan_state::StateError::NotFound { .. }) => Ok(not_found(directory, address)),
         Err(error) => Err(error.into()),
     }
 }
@@ -130,26 +131,29 @@ pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
 pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
     match StateLock::status(directory) {
         LockStatus::Unlocked => {
-            eprintln!("the state at {} is not locked", directory.display());
+            eprintln!(
+                "the state at {} is not locked",
+                Escaped(directory.display())
+            );
             Ok(exit::SUCCESS)
         }
         LockStatus::Stale(holder) => {
             eprintln!(
                 "removing the stale lock of {}: that process no longer runs",
-                holder.describe()
+                Escaped(holder.describe())
             );
             StateLock::force_remove(directory)?;
             Ok(exit::SUCCESS)
         }
         LockStatus::Unreadable(reason) => {
-            eprintln!("removing an unreadable lock file ({reason})");
+            eprintln!("removing an unreadable lock file ({})", Escaped(reason));
             StateLock::force_remove(directory)?;
             Ok(exit::SUCCESS)
         }
         LockStatus::Held(holder) if force => {
             eprintln!(
                 "removing the lock of {}, which may still be running: two writers can now change the state at once",
-                holder.describe()
+                Escaped(holder.describe())
             );
             StateLock::force_remove(directory)?;
             Ok(exit::SUCCESS)
@@ -157,7 +161,7 @@ pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
         LockStatus::Held(holder) => {
             eprintln!(
                 "error: the state is locked by {}, which is still running (or runs on another host); wait for it, or use --force if you are sure it is gone",
-                holder.describe()
+                Escaped(holder.describe())
             );
             Ok(exit::ERROR)
         }

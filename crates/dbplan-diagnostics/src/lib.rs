@@ -4,7 +4,11 @@
 //! summary, a detail that says what to do, and (where the mistake is in a file) a [`Span`] that the
 //! renderer prints as ` --> file:line:col` with the source excerpt. This crate does no I/O: callers
 //! add file contents to a [`SourceMap`] themselves.
+//!
+//! [`escape`] is where every crate escapes outside text for an output (terminal, Markdown,
+//! JSON): the one place that decides what a control character looks like when printed.
 
+pub mod escape;
 mod render;
 mod source;
 

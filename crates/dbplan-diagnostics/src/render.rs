@@ -1,6 +1,9 @@
 //! Terminal rendering of diagnostics through `annotate-snippets` (the renderer rustc uses), so the
 //! output has the familiar ` --> file:line:col` header, the source excerpt and a `help:` line.
+//! Every piece of text goes through [`crate::escape`] first: messages, labels, file names and
+//! excerpts come from manifests and may hold control characters.
 
+use crate::escape::{for_excerpt, for_terminal};
 use crate::{Diagnostic, Severity, SourceMap, Span};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet, renderer::DecorStyle};
 use std::ops::Range;
@@ -14,15 +17,17 @@ pub struct RenderOptions {
 
 /// The excerpt of one file around a span: the lines the span touches, and the span's byte range
 /// relative to the excerpt. Only these lines are handed to the renderer so that a diagnostic in a
-/// 10,000-resource file costs the same as one in a small file.
-struct Excerpt<'a> {
-    name: &'a str,
-    text: &'a str,
+/// 10,000-resource file costs the same as one in a small file. Name and text are escaped (the
+/// range moved with the text), since annotate-snippets replaces C0 controls but passes C1
+/// controls such as U+0085 and leaves file names as they are.
+struct Excerpt {
+    name: String,
+    text: String,
     first_line: usize,
     range: Range<usize>,
 }
 
-fn excerpt<'a>(sources: &'a SourceMap, span: Span) -> Option<Excerpt<'a>> {
+fn excerpt(sources: &SourceMap, span: Span) -> Option<Excerpt> {
     let file = sources.get(span.file)?;
     let text = file.text();
     let start = (span.start as usize).min(text.len());
@@ -33,11 +38,15 @@ fn excerpt<'a>(sources: &'a SourceMap, span: Span) -> Option<Excerpt<'a>> {
         .find('\n')
         .map_or(text.len(), |index| end + index);
     let first_line = file.line_column(span.start).line as usize;
+    let (text, range) = for_excerpt(
+        text.get(line_start..line_end)?,
+        (start - line_start)..(end - line_start),
+    );
     Some(Excerpt {
-        name: file.name(),
-        text: text.get(line_start..line_end)?,
+        name: for_terminal(file.name()).into_owned(),
+        text,
         first_line,
-        range: (start - line_start)..(end - line_start),
+        range,
     })
 }
 
@@ -52,16 +61,20 @@ fn level(severity: Severity) -> Level<'static> {
 /// Renders one diagnostic as text (without a trailing newline).
 pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptions) -> String {
     let title = if diagnostic.message.is_empty() {
-        diagnostic.summary.clone()
+        for_terminal(&diagnostic.summary).into_owned()
     } else {
-        format!("{}: {}", diagnostic.summary, diagnostic.message)
+        format!(
+            "{}: {}",
+            for_terminal(&diagnostic.summary),
+            for_terminal(&diagnostic.message)
+        )
     };
     let mut group = Group::with_title(
         level(diagnostic.severity)
             .primary_title(title)
             .id(diagnostic.code),
     );
-    let excerpts: Vec<(Excerpt<'_>, String)> = diagnostic
+    let excerpts: Vec<(Excerpt, String)> = diagnostic
         .span
         .iter()
         .map(|span| (*span, String::new()))
@@ -69,7 +82,7 @@ pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptio
             diagnostic
                 .labels
                 .iter()
-                .map(|label| (label.span, label.message.clone())),
+                .map(|label| (label.span, for_terminal(&label.message).into_owned())),
         )
         .filter_map(|(span, label)| excerpt(sources, span).map(|excerpt| (excerpt, label)))
         .collect();
@@ -84,17 +97,17 @@ pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptio
             annotation = annotation.label(label.as_str());
         }
         group = group.element(
-            Snippet::source(excerpt.text)
+            Snippet::source(excerpt.text.as_str())
                 .line_start(excerpt.first_line)
-                .path(excerpt.name)
+                .path(excerpt.name.as_str())
                 .annotation(annotation),
         );
     }
     if let Some(resource) = &diagnostic.resource {
-        group = group.element(Level::NOTE.message(format!("resource: {resource}")));
+        group = group.element(Level::NOTE.message(format!("resource: {}", for_terminal(resource))));
     }
     if let Some(help) = &diagnostic.help {
-        group = group.element(Level::HELP.message(help.as_str()));
+        group = group.element(Level::HELP.message(for_terminal(help)));
     }
     let report: [Group<'_>; 1] = [group];
     let renderer = if options.color {
@@ -138,6 +151,46 @@ mod tests {
         assert!(out.contains("--> prod.yaml:3:3"), "{out}");
         assert!(out.contains("  engin: aurora-postgresql"), "{out}");
         assert!(out.contains("help: did you mean `engine`?"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_from_the_input_are_shown_escaped() {
+        let mut sources = SourceMap::new();
+        let text = "kind: AwsRdsCluster\r\nmetadata:\r\n  name: \"\u{202e}evil\u{85}\"\r\n";
+        let file = sources.add("x\u{1b}]0;pwned\u{7}.yaml", text);
+        let start = u32::try_from(text.find("\"\u{202e}").unwrap()).unwrap();
+        let end = u32::try_from(text.rfind('"').unwrap() + 1).unwrap();
+        let diagnostic = Diagnostic::error("M005", "unknown field")
+            .with_message("`\u{1b}[2J` is not a field\r\nfake: line")
+            .with_help("did you mean \u{9b}31m?")
+            .with_resource("AwsRdsCluster/\u{202e}x")
+            .with_label(Span::new(file, 0, 4), "see \u{1b}[1mhere")
+            .with_span(Span::new(file, start, end));
+        let out = render(&sources, &diagnostic, RenderOptions::default());
+        assert!(
+            !out.chars()
+                .any(|c| crate::escape::needs_escape(c) && c != '\n'),
+            "{out:?}"
+        );
+        assert!(
+            out.contains("unknown field: `\\u{1b}[2J` is not a field\\r\\nfake: line"),
+            "{out}"
+        );
+        assert!(out.contains("--> x\\u{1b}]0;pwned\\u{7}.yaml:3:9"), "{out}");
+        assert!(out.contains("name: \"\\u{202e}evil\\u{85}\""), "{out}");
+        assert!(out.contains("help: did you mean \\u{9b}31m?"), "{out}");
+        assert!(out.contains("resource: AwsRdsCluster/\\u{202e}x"), "{out}");
+        assert!(out.contains("see \\u{1b}[1mhere"), "{out}");
+        // The underline covers the whole escaped value.
+        let underline = out
+            .lines()
+            .find(|line| line.contains('^'))
+            .unwrap_or_default();
+        assert_eq!(
+            underline.matches('^').count(),
+            "\"\\u{202e}evil\\u{85}\"".len(),
+            "{out}"
+        );
     }
 
     #[test]

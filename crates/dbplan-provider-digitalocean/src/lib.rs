@@ -321,7 +321,11 @@ where
         match client.post(path, body).await {
             Ok(reply) => return Ok(reply.body),
             Err(failure) if failure.is_transient() && tries < 6 => {
-                tracing::debug!(address, "{what}: {failure:?}; looking for the object");
+                tracing::debug!(
+                    address,
+                    "{what}: {}; looking for the object",
+                    failure.describe()
+                );
                 if let Some(found) = find()
                     .await
                     .map_err(|failure| failure.error(address, what))?

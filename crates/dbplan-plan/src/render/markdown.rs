@@ -3,10 +3,18 @@
 //! snapshot is taken), the policy findings, drift, and each change in a `<details>` block.
 //! GitHub refuses comments over 65,536 characters, so the text is cut, always at the same
 //! place for the same plan, with a note saying what was left out.
+//!
+//! Text from outside (addresses, attribute names, values, reasons, messages) never breaks the
+//! comment's structure: control characters are escaped visibly and newlines with them
+//! (`escape::for_terminal`), so nothing starts a new block; code spans are fenced with more
+//! backticks than they hold; prose has `&`, `<` and `>` as entities, so nothing opens or closes
+//! an HTML element such as `<details>`; table cells have `|` escaped.
 
+use super::json_text;
 use super::text::{Painter, headline, render_change, symbol};
 use crate::model::{DriftKind, Plan};
 use dbplan_core::Action;
+use dbplan_diagnostics::escape::for_terminal;
 use std::fmt::Write;
 
 /// The most characters the Markdown rendering produces.
@@ -18,6 +26,26 @@ const NOTE_ROOM: usize = 400;
 /// Escapes text for a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Outside text as Markdown prose: control characters escaped visibly, `&`, `<` and `>` as
+/// entities.
+fn prose(text: &str) -> String {
+    html_escape(&for_terminal(text))
+}
+
+/// Outside text as a code span: control characters escaped visibly, fenced with more backticks
+/// than any run in the text (and a space inside when it starts or ends with one), so it cannot
+/// end early.
+fn code(text: &str) -> String {
+    let text = for_terminal(text);
+    let fence = "`".repeat(longest_backtick_run(&text) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 /// Builds the text piece by piece, refusing pieces once the limit would be passed.
@@ -75,8 +103,9 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         "an empty state".to_owned()
     } else {
         format!(
-            "state `{}` serial {}",
-            plan.state.lineage, plan.state.serial
+            "state {} serial {}",
+            code(&plan.state.lineage),
+            plan.state.serial
         )
     };
     let _ = writeln!(
@@ -99,9 +128,9 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         for change in &blocked {
             let _ = writeln!(
                 head,
-                "> - `{}`: {}",
-                change.address,
-                change.blocked.as_deref().unwrap_or_default()
+                "> - {}: {}",
+                code(&change.address),
+                prose(change.blocked.as_deref().unwrap_or_default())
             );
         }
     }
@@ -124,7 +153,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
                     change
                         .replace_because
                         .iter()
-                        .map(|attribute| format!("`{attribute}`"))
+                        .map(|attribute| code(attribute))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -138,8 +167,8 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
                 (_, None) => "**no** (dbplan takes none)",
             };
             budget.push(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                change.address,
+                "| {} | {} | {} | {} |\n",
+                cell(&code(&change.address)),
                 change.action.as_str(),
                 cell(&why),
                 snapshot
@@ -158,10 +187,10 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
                 _ => "info",
             };
             budget.push(&format!(
-                "- {marker} `{}` `{}`: {}\n",
-                finding.code,
-                finding.resource,
-                cell(&finding.message)
+                "- {marker} {} {}: {}\n",
+                code(&finding.code),
+                code(&finding.resource),
+                cell(&prose(&finding.message))
             ));
         }
     }
@@ -170,18 +199,18 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         budget.push("\n#### Changed outside dbplan\n\n");
         for drift in &plan.drift {
             let line = match drift.kind {
-                DriftKind::Deleted => format!("- `{}` was deleted\n", drift.address),
+                DriftKind::Deleted => format!("- {} was deleted\n", code(&drift.address)),
                 DriftKind::Changed => format!(
-                    "- `{}`: {}\n",
-                    drift.address,
+                    "- {}: {}\n",
+                    code(&drift.address),
                     drift
                         .attributes
                         .iter()
                         .map(|attribute| format!(
-                            "`{}` {} → {}",
-                            attribute.name,
-                            cell(&attribute.recorded.to_string()),
-                            cell(&attribute.remote.to_string())
+                            "{} {} → {}",
+                            code(&attribute.name),
+                            cell(&html_escape(&json_text(&attribute.recorded))),
+                            cell(&html_escape(&json_text(&attribute.remote)))
                         ))
                         .collect::<Vec<_>>()
                         .join(", ")

@@ -1,4 +1,8 @@
 //! The renderings of a plan: terminal text, Markdown for a pull-request comment, JSON.
+//!
+//! Names, values, reasons and messages in a plan come from manifests and remote systems; every
+//! rendering escapes the control characters they may hold (`dbplan_diagnostics::escape`): the
+//! text and Markdown as visible `\u{1b}` escapes, the JSON as `\uXXXX` with the same value.
 
 mod markdown;
 mod text;
@@ -8,11 +12,12 @@ pub use text::{TextOptions, text};
 
 use crate::model::Plan;
 use crate::wire::{self, Audience};
+use dbplan_diagnostics::escape;
 
 /// The plan JSON (GUIDE §4), pretty-printed, with a final newline.
 pub fn json(plan: &Plan) -> String {
     let mut text =
-        serde_json::to_string_pretty(&wire::encode(plan, Audience::Output)).unwrap_or_default();
+        escape::to_json_string_pretty(&wire::encode(plan, Audience::Output)).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -39,13 +44,14 @@ pub(crate) fn findings(plan: &Plan) -> Vec<FindingView> {
         .unwrap_or_default()
 }
 
-/// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`.
+/// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`;
+/// control characters in strings and keys as JSON's `\uXXXX`.
 pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String {
     let json = serde_json::to_value(value).unwrap_or_default();
     let text = if pretty {
-        serde_json::to_string_pretty(&json)
+        escape::to_json_string_pretty(&json)
     } else {
-        serde_json::to_string(&json)
+        escape::to_json_string(&json)
     }
     .unwrap_or_default();
     match value {
@@ -54,4 +60,9 @@ pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String 
         }
         _ => text,
     }
+}
+
+/// A JSON value on one line for display, control characters as `\uXXXX`.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    escape::to_json_string(value).unwrap_or_default()
 }

@@ -1,9 +1,13 @@
 //! The terminal rendering: Terraform's symbols (`+` create, `~` update, `-/+` replace, `-`
-//! delete, `.` orphan), attribute-level differences, colour unless `NO_COLOR`.
+//! delete, `.` orphan), attribute-level differences, colour unless `NO_COLOR`. Every name,
+//! value, reason and message is shown through `escape::for_terminal` (values as JSON, whose
+//! escapes cover the same characters), so the only control characters in the text are its own
+//! newlines and colour codes.
 
-use super::display_value;
+use super::{display_value, json_text};
 use crate::model::{Change, DriftKind, Plan};
 use dbplan_core::{Action, Value};
+use dbplan_diagnostics::escape::for_terminal;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
@@ -52,7 +56,7 @@ pub(crate) fn symbol(action: Action) -> &'static str {
 }
 
 pub(crate) fn headline(change: &Change) -> String {
-    let address = &change.address;
+    let address = for_terminal(&change.address);
     match change.action {
         Action::Create => format!("{address} will be created"),
         Action::Update => format!("{address} will be updated in place"),
@@ -82,7 +86,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
     let mut out = String::new();
 
     for notice in &plan.notices {
-        let _ = writeln!(out, "notice: {notice}");
+        let _ = writeln!(out, "notice: {}", for_terminal(notice));
     }
     if !plan.notices.is_empty() {
         out.push('\n');
@@ -96,17 +100,20 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
         );
         out.push('\n');
         for drift in &plan.drift {
+            let address = for_terminal(&drift.address);
             match drift.kind {
                 DriftKind::Deleted => {
-                    let _ = writeln!(out, "  # {} was deleted outside dbplan", drift.address);
+                    let _ = writeln!(out, "  # {address} was deleted outside dbplan");
                 }
                 DriftKind::Changed => {
-                    let _ = writeln!(out, "  # {} was changed outside dbplan", drift.address);
+                    let _ = writeln!(out, "  # {address} was changed outside dbplan");
                     for attribute in &drift.attributes {
                         let _ = writeln!(
                             out,
                             "      ~ {} = {} -> {}",
-                            attribute.name, attribute.recorded, attribute.remote
+                            for_terminal(&attribute.name),
+                            json_text(&attribute.recorded),
+                            json_text(&attribute.remote)
                         );
                     }
                 }
@@ -181,20 +188,20 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
     let color = color_of(change.action);
     let _ = writeln!(out, "  # {}", headline(change));
     if let Some(note) = &change.note {
-        let _ = writeln!(out, "  # ({note})");
+        let _ = writeln!(out, "  # ({})", for_terminal(note));
     }
     if let Some(reason) = &change.blocked {
         let _ = writeln!(
             out,
             "  {}",
-            painter.paint(RED, &format!("# blocked: {reason}"))
+            painter.paint(RED, &format!("# blocked: {}", for_terminal(reason)))
         );
     }
     let _ = writeln!(
         out,
         "{} {} {{",
         painter.paint(color, &format!("{:>3}", symbol(change.action))),
-        change.address
+        for_terminal(&change.address)
     );
     match change.action {
         Action::Create => {
@@ -288,6 +295,7 @@ fn attribute_line(
         String::new()
     };
     let sign = painter.paint(color, sign);
+    let name = for_terminal(name);
     let pad = " ".repeat(width.saturating_sub(name.chars().count()));
     match (before, after) {
         (None, Some(value)) | (Some(value), None) => {
@@ -351,7 +359,7 @@ fn structured_diff(before: &Value, after: &Value, painter: &Painter) -> Option<V
         return Some(
             diff.iter_all_changes()
                 .map(|change| {
-                    let line = change.value().trim_end_matches('\n');
+                    let line = for_terminal(change.value().trim_end_matches('\n'));
                     match change.tag() {
                         ChangeTag::Delete => painter.paint(RED, &format!("- {line}")),
                         ChangeTag::Insert => painter.paint(GREEN, &format!("+ {line}")),
@@ -375,6 +383,7 @@ fn structured_diff(before: &Value, after: &Value, painter: &Painter) -> Option<V
         }
         let mut line = String::new();
         for (tag, text) in runs {
+            let text = for_terminal(&text);
             match tag {
                 ChangeTag::Delete => line.push_str(&painter.paint(RED, &format!("[-{text}-]"))),
                 ChangeTag::Insert => {
@@ -397,17 +406,19 @@ fn render_findings(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "Policy findings:");
     for finding in findings {
         let location = match (&finding.file, finding.line, finding.column) {
-            (Some(file), Some(line), Some(column)) => format!(" ({file}:{line}:{column})"),
-            (Some(file), Some(line), None) => format!(" ({file}:{line})"),
+            (Some(file), Some(line), Some(column)) => {
+                format!(" ({}:{line}:{column})", for_terminal(file))
+            }
+            (Some(file), Some(line), None) => format!(" ({}:{line})", for_terminal(file)),
             _ => String::new(),
         };
         let _ = writeln!(
             out,
             "  {}[{}] {}: {}{}{location}",
-            finding.severity,
-            finding.code,
-            finding.resource,
-            finding.message,
+            for_terminal(&finding.severity),
+            for_terminal(&finding.code),
+            for_terminal(&finding.resource),
+            for_terminal(&finding.message),
             if finding.waived { " (waived)" } else { "" },
         );
     }
