@@ -216,6 +216,34 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Verify the state, its head and its backups; change nothing (exit 1 on damage).
+    Check,
+    /// Bring back a backup: the newest good one, or the one of SERIAL.
+    Restore {
+        /// The serial of the backup (`dbplan state check` lists them).
+        serial: Option<u64>,
+        /// Restore even a backup of another state (another lineage).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the whole state as JSON, keeping lineage and serial.
+    Export {
+        /// Write to this file (mode 0600, with secrets and key, importable); without it the
+        /// JSON goes to stdout with secrets shown as `(sensitive)`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With stdout: include the secrets and the key.
+        #[arg(long)]
+        show_sensitive: bool,
+    },
+    /// Replace the state with an export, keeping its lineage and serial.
+    Import {
+        /// A file `dbplan state export --out` wrote.
+        file: PathBuf,
+        /// Import even an export of another state, or one that is not newer.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Exit codes of every command (GUIDE §4).
@@ -293,6 +321,17 @@ fn main() -> ExitCode {
                 StateCommand::Show { address } => commands::state::show(&directory, &address),
                 StateCommand::Rm { address } => commands::state::rm(&directory, &address),
                 StateCommand::Unlock { force } => commands::state::unlock(&directory, force),
+                StateCommand::Check => commands::state::check(&directory),
+                StateCommand::Restore { serial, force } => {
+                    commands::state::restore(&directory, serial, force)
+                }
+                StateCommand::Export {
+                    out,
+                    show_sensitive,
+                } => commands::state::export(&directory, out.as_deref(), show_sensitive),
+                StateCommand::Import { file, force } => {
+                    commands::state::import(&directory, &file, force)
+                }
             }
         }
         Command::Plan {

@@ -59,21 +59,56 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
             );
             return Ok(exit::ERROR);
         }
-        let plan = match dbplan_plan::file::load(file) {
+        let plan_file = match dbplan_plan::file::load(file) {
+            Ok(plan_file) => plan_file,
+            Err(error) => {
+                eprintln!("error: {}", Escaped(&error));
+                return Ok(exit::ERROR);
+            }
+        };
+        let mut store = SledStore::open(options.state, &holder)?;
+        store.keep_backups(super::state::backups_kept()?);
+        let snapshot = store.snapshot()?;
+        // A plan for another state cannot be authenticated with this state's key; saying that
+        // it is stale is the more useful message.
+        if let Err(stale) = dbplan_plan::check_fresh(
+            &plan_file.plan,
+            &dbplan_plan::StateRef {
+                lineage: snapshot.lineage.clone(),
+                serial: snapshot.serial,
+            },
+        ) {
+            eprintln!("error: {}", Escaped(&stale));
+            return Ok(exit::ERROR);
+        }
+        let plan = match plan_file.authenticate(&store.key()?) {
             Ok(plan) => plan,
             Err(error) => {
                 eprintln!("error: {}", Escaped(&error));
                 return Ok(exit::ERROR);
             }
         };
-        let store = SledStore::open(options.state, &holder)?;
+        // Every value once more through the manifests' own checks, before any provider call.
+        let mistakes = dbplan_plan::revalidate::revalidate(&plan);
+        if !mistakes.is_empty() {
+            for mistake in &mistakes {
+                eprintln!("error: {}", Escaped(mistake));
+            }
+            eprintln!(
+                "error: the saved plan {} holds values that no manifest may have; nothing was applied: plan again",
+                Escaped(file.display())
+            );
+            return Ok(exit::ERROR);
+        }
         return execute(&runtime, &plan, store, providers, options);
     }
 
     // The state stays locked from the plan to the end of the apply, so nothing can change it
     // in between.
-    let store = SledStore::open(options.state, &holder)?;
+    let mut store = SledStore::open(options.state, &holder)?;
+    store.keep_backups(super::state::backups_kept()?);
     let snapshot = store.snapshot()?;
+    let key = store.key()?;
     let plan_options = plan::Options {
         paths: options.paths,
         state: options.state,
@@ -85,7 +120,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         destroy: options.destroy,
         policies: options.policies,
     };
-    let plan = match plan::make(&plan_options, &snapshot, &runtime, &providers)? {
+    let plan = match plan::make(&plan_options, &snapshot, &key, &runtime, &providers)? {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
@@ -149,6 +184,10 @@ fn execute(
         }
     };
     summarize(&report);
+    if let Some(error) = &report.state_error {
+        eprintln!("error: {}", Escaped(error));
+        return Ok(exit::ERROR);
+    }
     Ok(if report.is_complete() {
         exit::SUCCESS
     } else {

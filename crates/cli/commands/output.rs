@@ -7,7 +7,7 @@
 
 use crate::exit;
 use dbplan_diagnostics::escape::{self, Escaped};
-use dbplan_state::{ResourceState, SledStore, StateStore, StateValue};
+use dbplan_state::{ResourceState, SledStore, StateValue};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -34,14 +34,14 @@ pub fn run(
     json: bool,
     show_sensitive: bool,
 ) -> anyhow::Result<u8> {
-    if !SledStore::exists(directory) {
+    let Some(read) = SledStore::read(directory, "dbplan output")? else {
         eprintln!(
             "error: no state at {}; apply something first, or point --state at the state",
             Escaped(directory.display())
         );
         return Ok(exit::ERROR);
-    }
-    let snapshot = SledStore::open(directory, "dbplan output")?.snapshot()?;
+    };
+    let snapshot = read.snapshot;
     // An address names one object, or every part of a component (`TenantDatabase/billing`).
     let selected: Vec<&ResourceState> = snapshot
         .resources

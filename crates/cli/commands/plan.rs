@@ -9,7 +9,7 @@ use dbplan_plan::{Plan, PlanRequest, Planned};
 use dbplan_provider::Providers;
 use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_postgres::PostgresProvider;
-use dbplan_state::{SledStore, Snapshot, StateStore};
+use dbplan_state::{SledStore, Snapshot, StateKey, StateStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -52,26 +52,43 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// The recorded state, or an empty one when there is none (plan never creates a state).
-pub fn read_state(directory: &Path, holder: &str) -> anyhow::Result<Snapshot> {
-    if !SledStore::exists(directory) {
-        return Ok(Snapshot::default());
+/// The recorded state, verified, with its key; an empty state without a key when there is
+/// none (reading never creates a state).
+pub fn read_state(directory: &Path, holder: &str) -> anyhow::Result<(Snapshot, Option<StateKey>)> {
+    Ok(match SledStore::read(directory, holder)? {
+        Some(read) => (read.snapshot, read.key),
+        None => (Snapshot::default(), None),
+    })
+}
+
+/// The state and its key for a plan. A plan saved with `--out` is authenticated with the
+/// state's key, so the state is created when there is none yet; a plan that is only shown
+/// fingerprints secrets with a key of its own, which nothing keeps.
+fn state_for_plan(options: &Options<'_>) -> anyhow::Result<(Snapshot, StateKey)> {
+    let (snapshot, key) = read_state(options.state, "dbplan plan")?;
+    match (key, options.out) {
+        (Some(key), _) => Ok((snapshot, key)),
+        (None, Some(_)) => {
+            let store = SledStore::open(options.state, "dbplan plan")?;
+            let result = (store.snapshot()?, store.key()?);
+            store.close()?;
+            Ok(result)
+        }
+        (None, None) => Ok((snapshot, StateKey::generate()?)),
     }
-    let store = SledStore::open(directory, holder)?;
-    Ok(store.snapshot()?)
 }
 
 pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
-    let snapshot = read_state(options.state, "dbplan plan")?;
+    let (snapshot, key) = state_for_plan(options)?;
     let runtime = runtime()?;
     let providers = providers();
-    let plan = match make(options, &snapshot, &runtime, &providers)? {
+    let plan = match make(options, &snapshot, &key, &runtime, &providers)? {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
 
     if let Some(out) = options.out {
-        dbplan_plan::file::save(&plan, out)?;
+        dbplan_plan::file::save(&plan, &key, out)?;
         eprintln!(
             "saved the plan to {}; apply it with `dbplan apply {}`",
             Escaped(out.display()),
@@ -90,6 +107,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
 pub fn make(
     options: &Options<'_>,
     snapshot: &Snapshot,
+    key: &StateKey,
     runtime: &tokio::runtime::Runtime,
     providers: &Providers,
 ) -> anyhow::Result<Result<Plan, u8>> {
@@ -138,6 +156,7 @@ pub fn make(
         destroy: options.destroy,
         targets: options.targets,
         env: &env,
+        key,
     }) {
         Ok(planned) => planned,
         Err(error) => {

@@ -9,27 +9,55 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Result<u8> {
-    let plan = match dbplan_plan::file::load(file) {
-        Ok(plan) => plan,
+    let plan_file = match dbplan_plan::file::load(file) {
+        Ok(plan_file) => plan_file,
         Err(error) => {
             eprintln!("error: {}", Escaped(&error));
             return Ok(exit::ERROR);
         }
     };
     // Showing a plan does not need the state: when it cannot be read (e.g. an apply holds
-    // it), the plan is still shown, with the staleness left unchecked.
+    // it), the plan is still shown, with staleness and authenticity left unchecked; a damaged
+    // state is an error, as everywhere. A plan
+    // for this state whose tag does not verify was edited, and is refused.
     match super::plan::read_state(state, "dbplan show") {
-        Ok(snapshot) => {
+        Ok((snapshot, key)) => {
             let current = StateRef {
                 lineage: snapshot.lineage.clone(),
                 serial: snapshot.serial,
             };
-            if let Err(stale) = check_fresh(&plan, &current) {
+            let same_state = plan_file.plan.state.lineage == snapshot.lineage;
+            match &key {
+                Some(key) if same_state && !plan_file.is_authentic(key) => {
+                    let path = file.display().to_string();
+                    eprintln!(
+                        "error: {}",
+                        Escaped(&dbplan_plan::file::PlanFileError::Unauthenticated { path })
+                    );
+                    return Ok(exit::ERROR);
+                }
+                Some(_) if same_state => {}
+                _ => eprintln!(
+                    "warning: the plan cannot be authenticated: the state at {} is not the one it was made for (shown anyway; `dbplan apply` will refuse it there)",
+                    Escaped(state.display())
+                ),
+            }
+            if let Err(stale) = check_fresh(&plan_file.plan, &current) {
                 eprintln!(
                     "warning: {} (shown anyway; `dbplan apply` will refuse it)",
                     Escaped(&stale)
                 );
             }
+        }
+        // A damaged state is never passed over: it needs attention before anything else.
+        Err(error)
+            if matches!(
+                error.downcast_ref::<dbplan_state::StateError>(),
+                Some(dbplan_state::StateError::Corrupted { .. })
+            ) =>
+        {
+            eprintln!("error: {:#}", Escaped(&error));
+            return Ok(exit::ERROR);
         }
         Err(error) => {
             eprintln!(
@@ -40,14 +68,14 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
     }
     let rendered = match format {
         super::plan::Format::Text => render::text(
-            &plan,
+            &plan_file.plan,
             TextOptions {
                 color: output::stdout_color(),
                 findings: true,
             },
         ),
-        super::plan::Format::Json => render::json(&plan),
-        super::plan::Format::Markdown => render::markdown(&plan),
+        super::plan::Format::Json => render::json(&plan_file.plan),
+        super::plan::Format::Markdown => render::markdown(&plan_file.plan),
     };
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
     Ok(exit::SUCCESS)

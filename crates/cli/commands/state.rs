@@ -1,8 +1,9 @@
-//! `dbplan state list | show ADDR | rm ADDR | unlock [--force]`.
+//! `dbplan state list | show ADDR | rm ADDR | unlock [--force] | check | restore [SERIAL]
+//! | export | import FILE`.
 
 use crate::exit;
 use dbplan_diagnostics::escape::Escaped;
-use dbplan_state::{LockStatus, SledStore, StateLock, StateStore};
+use dbplan_state::{LockStatus, SerialChoice, SledStore, Snapshot, StateLock, StateStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,35 @@ fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledSt
         eprintln!("error: no state at {}", Escaped(directory.display()));
         return Ok(None);
     }
-    Ok(Some(SledStore::open(directory, holder)?))
+    let mut store = SledStore::open(directory, holder)?;
+    store.keep_backups(backups_kept()?);
+    Ok(Some(store))
+}
+
+/// Reads an existing state, verified, without changing it; `None` (after saying so) when
+/// there is none.
+fn read_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<Snapshot>> {
+    match SledStore::read(directory, holder)? {
+        Some(read) => Ok(Some(read.snapshot)),
+        None => {
+            eprintln!("error: no state at {}", Escaped(directory.display()));
+            Ok(None)
+        }
+    }
+}
+
+/// `DBPLAN_STATE_BACKUPS`: how many backups a state keeps (default 10, at least 1).
+pub fn backups_kept() -> anyhow::Result<usize> {
+    match std::env::var("DBPLAN_STATE_BACKUPS") {
+        Err(_) => Ok(dbplan_state::DEFAULT_BACKUPS_KEPT),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(count) if count >= 1 => Ok(count),
+            _ => anyhow::bail!(
+                "DBPLAN_STATE_BACKUPS is {:?}; set it to a whole number of backups to keep, at least 1",
+                Escaped(&text)
+            ),
+        },
+    }
 }
 
 fn not_found(directory: &Path, address: &str) -> u8 {
@@ -36,12 +65,11 @@ fn print(text: &str) -> anyhow::Result<()> {
 
 /// Every address in state, with its status.
 pub fn list(directory: &Path) -> anyhow::Result<u8> {
-    if !SledStore::exists(directory) {
+    let Some(read) = SledStore::read(directory, "dbplan state list")? else {
         eprintln!("no state at {} yet", Escaped(directory.display()));
         return Ok(exit::SUCCESS);
-    }
-    let store = SledStore::open(directory, "dbplan state list")?;
-    let snapshot = store.snapshot()?;
+    };
+    let snapshot = read.snapshot;
     let mut out = String::new();
     for (address, resource) in &snapshot.resources {
         match resource.status {
@@ -63,10 +91,9 @@ pub fn list(directory: &Path) -> anyhow::Result<u8> {
 /// One resource: provider id, status, lifecycle, attributes and outputs (secrets shown as
 /// `(sensitive)`).
 pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
-    let Some(store) = open_existing(directory, "dbplan state show")? else {
+    let Some(snapshot) = read_existing(directory, "dbplan state show")? else {
         return Ok(exit::ERROR);
     };
-    let snapshot = store.snapshot()?;
     let Some(resource) = snapshot.resources.get(address) else {
         return Ok(not_found(directory, address));
     };
@@ -115,6 +142,7 @@ pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
     };
     match store.remove(address) {
         Ok(serial) => {
+            store.close()?;
             eprintln!(
                 "removed {} from the state (serial {serial}); the object itself was not touched",
                 Escaped(address)
@@ -166,4 +194,198 @@ pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
             Ok(exit::ERROR)
         }
     }
+}
+
+/// Verifies the state, its head and every backup without changing anything; exit 1 when any
+/// of them is damaged.
+pub fn check(directory: &Path) -> anyhow::Result<u8> {
+    if !SledStore::exists(directory) {
+        eprintln!("error: no state at {}", Escaped(directory.display()));
+        return Ok(exit::ERROR);
+    }
+    let report = SledStore::check(directory)?;
+    let mut damaged = false;
+    match &report.state {
+        Ok(read) => println!(
+            "state: good (lineage {}, serial {}, {} resources)",
+            Escaped(&read.snapshot.lineage),
+            read.snapshot.serial,
+            read.snapshot.resources.len()
+        ),
+        Err(error) => {
+            damaged = true;
+            println!("state: DAMAGED: {}", Escaped(error));
+        }
+    }
+    if report.backups.is_empty() {
+        println!("backups: none");
+    }
+    for (backup, verdict) in &report.backups {
+        match verdict {
+            Ok(()) => println!("backup serial {}: good", backup.serial),
+            Err(what) => {
+                damaged = true;
+                println!(
+                    "backup serial {}: DAMAGED ({}): {}",
+                    backup.serial,
+                    Escaped(backup.path.display()),
+                    Escaped(what)
+                );
+            }
+        }
+    }
+    if damaged {
+        eprintln!(
+            "error: damage found in {}; `dbplan state restore [SERIAL]` brings back a good backup (the damaged database is kept aside)",
+            Escaped(report.directory.display())
+        );
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Brings back a backup: the newest good one, or the one of `serial`.
+pub fn restore(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Result<u8> {
+    let backups = SledStore::backups(directory)?;
+    let mut skipped = Vec::new();
+    let mut chosen = None;
+    for backup in backups.iter().rev() {
+        if serial.is_some_and(|wanted| wanted != backup.serial) {
+            continue;
+        }
+        match dbplan_state::export::read_backup(backup) {
+            Ok(exported) => {
+                chosen = Some((backup, exported));
+                break;
+            }
+            Err(what) => skipped.push((backup, what)),
+        }
+    }
+    for (backup, what) in &skipped {
+        eprintln!(
+            "warning: backup serial {} is damaged ({}), skipped",
+            backup.serial,
+            Escaped(what)
+        );
+    }
+    let Some((backup, exported)) = chosen else {
+        let available: Vec<String> = backups.iter().map(|b| b.serial.to_string()).collect();
+        eprintln!(
+            "error: no good backup{} in {}; backups there: {}",
+            serial
+                .map(|s| format!(" of serial {s}"))
+                .unwrap_or_default(),
+            Escaped(directory.display()),
+            if available.is_empty() {
+                "none".to_owned()
+            } else {
+                available.join(", ")
+            }
+        );
+        return Ok(exit::ERROR);
+    };
+    let replaced = SledStore::replace(
+        directory,
+        "dbplan state restore",
+        &exported,
+        SerialChoice::AboveCurrent,
+        force,
+    )?;
+    eprintln!(
+        "restored the backup of serial {} ({} resources); the state is now at serial {}{}",
+        backup.serial,
+        exported.snapshot.resources.len(),
+        replaced.serial,
+        kept_aside(&replaced)
+    );
+    Ok(exit::SUCCESS)
+}
+
+/// Writes the whole state as JSON: to `out` (0600, with its secrets and key), or to stdout,
+/// where secrets read `(sensitive)` unless `show_sensitive`.
+pub fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow::Result<u8> {
+    let Some(read) = SledStore::read(directory, "dbplan state export")? else {
+        eprintln!("error: no state at {}", Escaped(directory.display()));
+        return Ok(exit::ERROR);
+    };
+    let full = out.is_some() || show_sensitive;
+    let key = match (&read.key, full) {
+        (Some(key), true) => Some(key),
+        (None, true) => anyhow::bail!(
+            "the state at {} has no key yet (its creation was interrupted); run `dbplan apply` or `dbplan plan --out` once, then export",
+            Escaped(directory.display())
+        ),
+        (_, false) => None,
+    };
+    let text = dbplan_state::export::to_text(&read.snapshot, key)?;
+    match out {
+        Some(out) => {
+            dbplan_state::write_private_file(out, text.as_bytes()).map_err(|error| {
+                anyhow::anyhow!("cannot write {}: {error}", Escaped(out.display()))
+            })?;
+            eprintln!(
+                "exported serial {} ({} resources) to {} (mode 0600: it holds the state's secrets)",
+                read.snapshot.serial,
+                read.snapshot.resources.len(),
+                Escaped(out.display())
+            );
+        }
+        None => {
+            print(&text)?;
+            if !full {
+                eprintln!(
+                    "secrets are shown as (sensitive): this export cannot be imported; use --out FILE for one that can"
+                );
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Replaces the state with an export, keeping its lineage and serial.
+pub fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<u8> {
+    // The same rules as every input: no FIFO or device, nothing over the input cap.
+    let cap = dbplan_manifest::input::max_input_bytes()?;
+    let text = dbplan_manifest::input::read_bounded_text(file, cap)
+        .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", Escaped(file.display())))?;
+    let exported = match dbplan_state::export::from_text(&text) {
+        Ok(exported) => exported,
+        Err(what) => {
+            eprintln!(
+                "error: {} is not a usable state export: {}",
+                Escaped(file.display()),
+                Escaped(&what)
+            );
+            return Ok(exit::ERROR);
+        }
+    };
+    let replaced = SledStore::replace(
+        directory,
+        "dbplan state import",
+        &exported,
+        SerialChoice::Keep,
+        force,
+    )?;
+    eprintln!(
+        "imported lineage {} at serial {} ({} resources){}",
+        Escaped(&exported.snapshot.lineage),
+        replaced.serial,
+        exported.snapshot.resources.len(),
+        kept_aside(&replaced)
+    );
+    Ok(exit::SUCCESS)
+}
+
+/// "; the database it replaced is kept at …" when there was one.
+fn kept_aside(replaced: &dbplan_state::Replaced) -> String {
+    replaced
+        .moved_aside
+        .as_ref()
+        .map(|aside| {
+            format!(
+                "; the database it replaced is kept at {}",
+                Escaped(aside.display())
+            )
+        })
+        .unwrap_or_default()
 }

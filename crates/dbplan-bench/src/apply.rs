@@ -181,6 +181,7 @@ pub fn postgres(sizes: &[usize]) -> anyhow::Result<()> {
                 destroy: false,
                 targets: &[],
                 env: &lookup,
+                key: &store.key()?,
             })?;
             let providers = Arc::new(Providers::new().with(
                 dbplan_provider_postgres::PostgresProvider::with_env(Arc::clone(&env)),

@@ -276,8 +276,8 @@ fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
             (set.resources.len(), errors)
         }
         Stage::Plan => {
-            let (set, graph, snapshot) = load_planned(dir)?;
-            let planned = plan(&set, &graph, &snapshot)?;
+            let (set, graph, snapshot, key) = load_planned(dir)?;
+            let planned = plan(&set, &graph, &snapshot, &key)?;
             let text = dbplan_plan::render::text(&planned.plan, Default::default());
             std::hint::black_box(text);
             let changed = planned
@@ -301,19 +301,25 @@ fn load_planned(
     dbplan_manifest::ManifestSet,
     dbplan_graph::Graph,
     dbplan_state::Snapshot,
+    dbplan_state::StateKey,
 )> {
-    use dbplan_state::StateStore;
     let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
     let (graph, _) = dbplan_graph::build(&set);
-    let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
-    let snapshot = store.snapshot()?;
-    Ok((set, graph, snapshot))
+    // As `dbplan plan` reads it: verified on a scratch copy, nothing written but the lock.
+    let read = dbplan_state::SledStore::read(&dir.join("state"), "dbplan-bench")?
+        .ok_or_else(|| anyhow::anyhow!("the benchmark's state was not created"))?;
+    let key = match read.key {
+        Some(key) => key,
+        None => dbplan_state::StateKey::generate()?,
+    };
+    Ok((set, graph, read.snapshot, key))
 }
 
 fn plan(
     set: &dbplan_manifest::ManifestSet,
     graph: &dbplan_graph::Graph,
     snapshot: &dbplan_state::Snapshot,
+    key: &dbplan_state::StateKey,
 ) -> anyhow::Result<dbplan_plan::Planned> {
     Ok(dbplan_plan::make_plan(&dbplan_plan::PlanRequest {
         set,
@@ -325,16 +331,20 @@ fn plan(
         destroy: false,
         targets: &[],
         env: &|_| None,
+        key,
     })?)
 }
 
 /// Records a plan as applied into the state, as the apply engine would: planned values,
 /// references resolved to (generated) outputs, generated outputs.
 fn record_applied(dir: &Path) -> anyhow::Result<()> {
-    use dbplan_state::{ResourceState, StateStore, StateValue};
-    let (set, graph, snapshot) = load_planned(dir)?;
-    let planned = plan(&set, &graph, &snapshot)?;
+    use dbplan_state::{ResourceState, StateChange, StateStore, StateValue};
+    // Creates the (empty) state, with its key.
+    dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?.close()?;
+    let (set, graph, snapshot, key) = load_planned(dir)?;
+    let planned = plan(&set, &graph, &snapshot, &key)?;
     let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
+    let mut changes = Vec::with_capacity(planned.plan.changes.len());
     let fake = |address: &str, output: &str| format!("{output}-of-{address}");
     for change in &planned.plan.changes {
         let mut resource = ResourceState::new(&change.address, change.kind.as_str());
@@ -400,8 +410,10 @@ fn record_applied(dir: &Path) -> anyhow::Result<()> {
         }
         resource.dependencies = change.dependencies.clone();
         resource.lifecycle = change.lifecycle.clone();
-        store.put(&resource)?;
+        changes.push(StateChange::Put(resource));
     }
+    store.write_batch(&changes)?;
+    store.close()?;
     Ok(())
 }
 

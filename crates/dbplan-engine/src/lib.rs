@@ -98,6 +98,9 @@ pub struct ApplyReport {
     pub interrupted: bool,
     /// The state serial after the last write.
     pub serial: u64,
+    /// Why the state could not be closed after the last write (its backup failed); every
+    /// write before was durable.
+    pub state_error: Option<String>,
 }
 
 impl ApplyReport {
@@ -301,9 +304,11 @@ pub async fn apply<S: StateStore + Send + 'static>(
     }
     let schedule = Schedule::new(plan, &snapshot)?;
     let serial = snapshot.serial;
+    let key = store.key()?;
     let (writer, thread) = writer::Writer::start(store, snapshot);
     let shared = Arc::new(step::Shared {
         writer,
+        key,
         providers,
         env: Arc::clone(&options.env),
         refreshed: plan.refreshed,
@@ -311,8 +316,15 @@ pub async fn apply<S: StateStore + Send + 'static>(
     let mut report = run(&schedule, &shared, &options).await;
     report.serial = shared.writer.read(|snapshot| snapshot.serial).max(serial);
     drop(shared);
-    // Every write was durable when its step went on; joining only returns the store.
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    // Every write was durable when its step went on; joining returns the store, which then
+    // closes the session (its backup).
+    report.state_error = match tokio::task::spawn_blocking(move || thread.join()).await {
+        Ok(Ok(store)) => store.finish().err().map(|error| error.to_string()),
+        _ => Some(
+            "the state writer ended abnormally; every write confirmed before is in the state, but no backup was made: run `dbplan state check`"
+                .to_owned(),
+        ),
+    };
     Ok(report)
 }
 
@@ -553,6 +565,7 @@ async fn run(
         steps,
         interrupted,
         serial: 0,
+        state_error: None,
     }
 }
 

@@ -13,6 +13,8 @@ use std::sync::Arc;
 /// What every step shares.
 pub(crate) struct Shared {
     pub(crate) writer: Writer,
+    /// The state's key, which fingerprints secrets.
+    pub(crate) key: dbplan_state::StateKey,
     pub(crate) providers: Arc<Providers>,
     pub(crate) env: crate::Env,
     /// Whether the plan's fingerprints come from refresh (and so can be checked against the
@@ -148,7 +150,7 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, Strin
                     ));
                 }
             };
-            let hash = secret_hash(&change.address, name, &value);
+            let hash = secret_hash(&shared.key, &change.address, name, &value);
             if let Some(planned) = &secret.hash
                 && *planned != hash
             {

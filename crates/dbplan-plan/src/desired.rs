@@ -1,6 +1,6 @@
 //! What the manifests ask for, per graph node: the attributes of each object, with references
 //! left as unknowns (and remembered, so that the diff and the apply can resolve them) and
-//! secrets replaced by salted hashes.
+//! secrets replaced by their fingerprints (HMAC keyed with the state's key).
 //!
 //! This is the only step of planning that looks outside the manifests: it reads the
 //! environment variables that `{secretEnv: NAME}` fields name, through the lookup it is given.
@@ -10,9 +10,8 @@ use dbplan_core::{Kind, ResourceAddress, Secret, Value};
 use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::{EdgeReason, Graph, GraphNode, Part};
 use dbplan_manifest::{ManifestSet, Resource, Spec};
-use dbplan_state::{DeletionPolicy, Lifecycle};
+use dbplan_state::{DeletionPolicy, Lifecycle, StateKey};
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 /// The annotation that records prevent-destroy in state.
@@ -47,17 +46,23 @@ pub struct DesiredSet {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The salted hash that stands for a secret in plans and state: the salt binds it to one
-/// object's attribute, so equal passwords elsewhere do not hash alike. (Not the state lineage:
-/// a plan against an empty state has none yet, and the hash must stay the same once the
+/// The fingerprint that stands for a secret in plans and state: an HMAC-SHA-256 keyed with the
+/// state's key, so that a leaked plan file does not let anyone test guesses of a password
+/// offline, and bound to one object's attribute, so that equal passwords elsewhere do not
+/// fingerprint alike. (Not to the state's serial: the fingerprint must stay the same once the
 /// apply records it.)
-pub fn secret_hash(address: &str, attribute: &str, secret: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in ["dbplan-secret-v1", address, attribute, secret] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    format!("sha256:{:x}", hasher.finalize())
+pub fn secret_hash(key: &StateKey, address: &str, attribute: &str, secret: &str) -> String {
+    key.mac(
+        "dbplan-secret-v2",
+        &[address.as_bytes(), attribute.as_bytes(), secret.as_bytes()],
+    )
+}
+
+/// Whether a recorded fingerprint was made before fingerprints were keyed (a salted SHA-256
+/// without a key, `sha256:…`): it cannot be compared with a keyed one, and the next apply of
+/// its object records the keyed fingerprint.
+pub fn is_unkeyed_fingerprint(recorded: &str) -> bool {
+    recorded.starts_with("sha256:")
 }
 
 /// Reads the desired objects of a manifest set. `env` looks up `secretEnv` variables.
@@ -65,6 +70,7 @@ pub fn desired(
     set: &ManifestSet,
     graph: &Graph,
     env: &dyn Fn(&str) -> Option<String>,
+    key: &StateKey,
 ) -> DesiredSet {
     let mut reference_targets: HashMap<(&ResourceAddress, &str), &ResourceAddress> = HashMap::new();
     for (from, to, reason) in graph.edges() {
@@ -87,6 +93,7 @@ pub fn desired(
                 graph,
                 &reference_targets,
                 env,
+                key,
                 &mut out.diagnostics,
             ));
         }
@@ -100,6 +107,7 @@ fn object(
     graph: &Graph,
     reference_targets: &HashMap<(&ResourceAddress, &str), &ResourceAddress>,
     env: &dyn Fn(&str) -> Option<String>,
+    key: &StateKey,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Desired {
     let spec_json = match resource.spec.to_json() {
@@ -199,7 +207,7 @@ fn object(
             Json::String(literal) => (SecretSource::Literal, Some(literal.clone())),
             _ => continue,
         };
-        let hash = secret.map(|secret| secret_hash(&address_text, attribute, &secret));
+        let hash = secret.map(|secret| secret_hash(key, &address_text, attribute, &secret));
         values.insert(
             (*attribute).to_owned(),
             match &hash {

@@ -51,12 +51,17 @@ fn state_values(values: &BTreeMap<String, StateValue>) -> BTreeMap<String, Value
 }
 
 /// Whether a planned value differs from the recorded one. An unknown value differs (it is
-/// known only after apply); a secret whose variable was not set at plan time does not.
+/// known only after apply); a secret whose variable was not set at plan time does not, nor
+/// one recorded with an unkeyed fingerprint by an older dbplan (it cannot be compared).
 fn differs(before: Option<&Value>, after: &Value) -> bool {
     match (before, after) {
         (_, Value::Unknown) => true,
         (Some(Value::Sensitive(before)), Value::Sensitive(after)) => {
-            !after.expose().is_unknown() && before.expose() != after.expose()
+            let unkeyed = matches!(
+                before.expose(),
+                Value::String(recorded) if crate::is_unkeyed_fingerprint(recorded)
+            );
+            !after.expose().is_unknown() && !unkeyed && before.expose() != after.expose()
         }
         (_, Value::Sensitive(after)) if after.expose().is_unknown() => before.is_none(),
         // A list or map with an unknown inside is known only after apply, like the unknown.

@@ -1,33 +1,34 @@
 //! The saved plan file: `plan --out FILE` writes it, `show` and `apply` read it.
 //!
 //! ```text
-//! {"format": "dbplan-plan", "file_version": 1, "checksum": "sha256:…", "plan": {…}}
+//! {"format": "dbplan-plan", "file_version": 2, "checksum": "sha256:…",
+//!  "mac": "hmac-sha256:…", "plan": {…}}
 //! ```
 //!
-//! `plan` is the plan JSON with what apply needs besides (secret references with salted
-//! hashes, output references, fingerprints, the manifests' and packs' digests), so the file is
-//! self-contained. `checksum` is the SHA-256 of `plan` as written: a file edited by hand or
-//! damaged in transit is refused. It protects integrity, not authenticity: whoever can write the
-//! file can also recompute it, so plan files belong where reviewers can see them (CI artifacts).
-
+//! `plan` is the plan JSON with what apply needs besides (secret references with keyed
+//! fingerprints, output references, fingerprints, the manifests' and packs' digests), so the
+//! file is self-contained. `checksum` is the SHA-256 of `plan` as written: damage in transit
+//! is found without the state. `mac` is an HMAC-SHA-256 of the same text keyed with the state's
+//! key, which lives only in the state: whoever edits the file and recomputes the checksum
+//! still cannot make a tag the state accepts. Files of version 1 (checksum only) are refused.
 use crate::model::{Plan, StateRef};
 use crate::wire::{self, Audience, FORMAT_VERSION};
+use dbplan_state::StateKey;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// The version of the file envelope; a newer one is refused.
-pub const FILE_VERSION: u64 = 1;
+/// The version of the file envelope; a newer one is refused, and so is an older one.
+pub const FILE_VERSION: u64 = 2;
 const FORMAT: &str = "dbplan-plan";
+/// Keeps plan tags apart from every other use of the state's key.
+const MAC_DOMAIN: &str = "dbplan-plan-file-v2";
 
 /// Why a plan file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read the plan file {path}: {message}")]
+    Input { path: String, message: String },
     #[error(
         "cannot write the plan file {path}: {source}; check the directory exists and is writable"
     )]
@@ -46,9 +47,42 @@ pub enum PlanFileError {
         supported: u64,
     },
     #[error(
+        "the plan file {path} was written by an older dbplan (file version {found}), whose plans are not authenticated; it is refused: plan again and apply the new file"
+    )]
+    OlderVersion { path: String, found: u64 },
+    #[error(
         "the plan file {path} has been modified since it was written (checksum mismatch); it is refused: plan again and apply the new file"
     )]
     Tampered { path: String },
+    #[error(
+        "the plan file {path} is not authenticated by the state's key: it was edited after `dbplan plan` wrote it, or made for another state; it is refused: plan again and apply the new file"
+    )]
+    Unauthenticated { path: String },
+}
+
+/// A plan file as read: its plan, and what authenticates it.
+#[derive(Debug)]
+pub struct PlanFile {
+    pub plan: Plan,
+    path: String,
+    body: String,
+    mac: String,
+}
+
+impl PlanFile {
+    /// Whether the state whose key this is wrote the file's tag.
+    pub fn is_authentic(&self, key: &StateKey) -> bool {
+        key.verify(MAC_DOMAIN, &[self.body.as_bytes()], &self.mac)
+    }
+
+    /// The plan, when the tag verifies with `key`.
+    pub fn authenticate(self, key: &StateKey) -> Result<Plan, PlanFileError> {
+        if self.is_authentic(key) {
+            Ok(self.plan)
+        } else {
+            Err(PlanFileError::Unauthenticated { path: self.path })
+        }
+    }
 }
 
 /// Why a saved plan no longer fits the state.
@@ -101,14 +135,15 @@ fn checksum(text: &str) -> String {
     format!("sha256:{:x}", Sha256::digest(text.as_bytes()))
 }
 
-/// The plan file's text.
-pub fn to_file_text(plan: &Plan) -> Result<String, serde_json::Error> {
+/// The plan file's text, tagged with the state's key.
+pub fn to_file_text(plan: &Plan, key: &StateKey) -> Result<String, serde_json::Error> {
     let body = serde_json::to_value(wire::encode(plan, Audience::File))?;
     let body_text = body.to_string();
     let envelope = serde_json::json!({
         "format": FORMAT,
         "file_version": FILE_VERSION,
         "checksum": checksum(&body_text),
+        "mac": key.mac(MAC_DOMAIN, &[body_text.as_bytes()]),
         "plan": body,
     });
     let mut text = serde_json::to_string_pretty(&envelope)?;
@@ -117,44 +152,36 @@ pub fn to_file_text(plan: &Plan) -> Result<String, serde_json::Error> {
 }
 
 /// Writes a plan file (mode 0600: it names the objects and the environment variables that
-/// hold their secrets).
-pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
+/// hold their secrets) through an exclusively created temporary file renamed over `path`, so a
+/// link planted at `path` or next to it is never followed.
+pub fn save(plan: &Plan, key: &StateKey, path: &Path) -> Result<(), PlanFileError> {
     let error = |source| PlanFileError::Write {
         path: path.display().to_string(),
         source,
     };
-    let text = to_file_text(plan).map_err(|serialise| error(std::io::Error::other(serialise)))?;
-    let temporary = path.with_extension("tmp-dbplan");
-    write_private(&temporary, text.as_bytes()).map_err(error)?;
-    std::fs::rename(&temporary, path).map_err(error)
+    let text =
+        to_file_text(plan, key).map_err(|serialise| error(std::io::Error::other(serialise)))?;
+    dbplan_state::write_private_file(path, text.as_bytes()).map_err(error)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Reads a plan file back, refusing a damaged, modified or newer one.
-pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
+/// Reads a plan file back, refusing a damaged, older or newer one; [`PlanFile::authenticate`]
+/// then checks its tag.
+pub fn load(path: &Path) -> Result<PlanFile, PlanFileError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+    // The same rules as manifests: no FIFO or device is read, nothing over the input cap.
+    let read = || -> Result<String, dbplan_manifest::input::InputError> {
+        let cap = dbplan_manifest::input::max_input_bytes()?;
+        dbplan_manifest::input::read_bounded_text(path, cap)
+    };
+    let text = read().map_err(|error| PlanFileError::Input {
         path: display.clone(),
-        source,
+        message: error.to_string(),
     })?;
     from_file_text(&text, &display)
 }
 
 /// Parses a plan file's text; `path` is for messages.
-pub fn from_file_text(text: &str, path: &str) -> Result<Plan, PlanFileError> {
+pub fn from_file_text(text: &str, path: &str) -> Result<PlanFile, PlanFileError> {
     let not_a_plan = |what: String| PlanFileError::NotAPlan {
         path: path.to_owned(),
         what,
@@ -175,15 +202,29 @@ pub fn from_file_text(text: &str, path: &str) -> Result<Plan, PlanFileError> {
             supported: FILE_VERSION,
         });
     }
+    if version < FILE_VERSION {
+        return Err(PlanFileError::OlderVersion {
+            path: path.to_owned(),
+            found: version,
+        });
+    }
     let body = envelope
         .get("plan")
         .ok_or_else(|| not_a_plan("no plan".to_owned()))?;
+    let body_text = body.to_string();
     let recorded = envelope.get("checksum").and_then(Json::as_str);
-    if recorded != Some(checksum(&body.to_string()).as_str()) {
+    if recorded != Some(checksum(&body_text).as_str()) {
         return Err(PlanFileError::Tampered {
             path: path.to_owned(),
         });
     }
+    let mac = envelope
+        .get("mac")
+        .and_then(Json::as_str)
+        .ok_or_else(|| PlanFileError::Unauthenticated {
+            path: path.to_owned(),
+        })?
+        .to_owned();
     let wire: wire::PlanWire = serde_json::from_value(body.clone())
         .map_err(|error| not_a_plan(format!("unreadable plan: {error}")))?;
     if wire.format_version != FORMAT_VERSION {
@@ -192,5 +233,11 @@ pub fn from_file_text(text: &str, path: &str) -> Result<Plan, PlanFileError> {
             wire.format_version
         )));
     }
-    wire::decode(wire).map_err(|error| not_a_plan(error.to_string()))
+    let plan = wire::decode(wire).map_err(|error| not_a_plan(error.to_string()))?;
+    Ok(PlanFile {
+        plan,
+        path: path.to_owned(),
+        body: body_text,
+        mac,
+    })
 }

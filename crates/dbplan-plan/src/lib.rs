@@ -15,9 +15,10 @@ pub mod knowledge;
 mod model;
 pub mod refresh;
 pub mod render;
+pub mod revalidate;
 mod wire;
 
-pub use desired::{Desired, DesiredSet, PREVENT_DESTROY, secret_hash};
+pub use desired::{Desired, DesiredSet, PREVENT_DESTROY, is_unkeyed_fingerprint, secret_hash};
 pub use diff::{DiffInput, DiffOutput};
 pub use file::{PlanFileError, Staleness, check_fresh};
 pub use model::{
@@ -51,6 +52,8 @@ pub struct PlanRequest<'a> {
     pub targets: &'a [String],
     /// Reads `secretEnv` variables.
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The state's key: secrets are fingerprinted with it.
+    pub key: &'a dbplan_state::StateKey,
 }
 
 /// A plan with the full policy report (for rendering findings with source excerpts) and the
@@ -74,7 +77,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     let effective = request
         .refreshed
         .map_or(request.state, |refreshed| &refreshed.snapshot);
-    let desired_set = desired::desired(request.set, request.graph, request.env);
+    let desired_set = desired::desired(request.set, request.graph, request.env, request.key);
     let diagnostics = desired_set.diagnostics;
     let (desired, state_scope) = narrow(
         desired_set.objects,

@@ -25,12 +25,12 @@ pub enum SecretSource {
     Literal,
 }
 
-/// A secret as a plan carries it: its source and a salted hash, never the value.
+/// A secret as a plan carries it: its source and its keyed fingerprint, never the value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretRef {
     pub source: SecretSource,
-    /// `sha256:…` of the value, salted with the state lineage and the attribute; `None` when
-    /// the environment variable was not set at plan time.
+    /// `hmac-sha256:…` of the value ([`crate::secret_hash`]); `None` when the environment
+    /// variable was not set at plan time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
 }

@@ -11,7 +11,8 @@ use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{Staleness, StateRef, check_fresh, file};
 use dbplan_provider::{FakeProvider, Providers, RemoteObject};
 use dbplan_state::{Snapshot, Status};
-use support::{Run, applied, change, load, order, plan, plan_with};
+use sha2::{Digest, Sha256};
+use support::{Run, applied, change, load, order, plan, plan_with, test_key};
 
 fn vpc(region: &str) -> String {
     format!(
@@ -620,7 +621,7 @@ fn a_secret_never_appears_in_any_output_and_its_change_is_still_seen() {
             ),
             render::markdown(plan),
             render::json(plan),
-            file::to_file_text(plan).unwrap(),
+            file::to_file_text(plan, &test_key()).unwrap(),
             format!("{plan:?}"),
         ];
         for output in outputs {
@@ -823,6 +824,7 @@ fn targets_bring_their_dependencies_and_nothing_else() {
         destroy: false,
         targets: &["DigitalOceanDatabaseCluster/app-bd".to_owned()],
         env: &|_| None,
+        key: &test_key(),
     })
     .unwrap_err();
     assert!(
@@ -860,8 +862,11 @@ fn plan_files_round_trip_and_refuse_tampering_and_newer_versions() {
     let sources = stack("db-s-4vcpu-8gb", "nyc3");
     let (set, graph) = load(&borrowed(&sources));
     let plan = plan(&set, &graph, &state);
-    let text = file::to_file_text(&plan).unwrap();
-    let loaded = file::from_file_text(&text, "plan.out").unwrap();
+    let text = file::to_file_text(&plan, &test_key()).unwrap();
+    let loaded = file::from_file_text(&text, "plan.out")
+        .unwrap()
+        .authenticate(&test_key())
+        .unwrap();
     assert_eq!(loaded.changes, plan.changes);
     assert_eq!(loaded.apply_order, plan.apply_order);
     assert_eq!(
@@ -873,9 +878,32 @@ fn plan_files_round_trip_and_refuse_tampering_and_newer_versions() {
     let error = file::from_file_text(&tampered, "plan.out").unwrap_err();
     assert!(error.to_string().contains("has been modified"), "{error}");
 
-    let newer = text.replace("\"file_version\": 1", "\"file_version\": 2");
+    // An edit whose checksum is recomputed still fails the tag, which needs the state's key.
+    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let body = envelope["plan"]
+        .to_string()
+        .replace("db-s-4vcpu-8gb", "db-s-8vcpu-16gb");
+    envelope["plan"] = serde_json::from_str(&body).unwrap();
+    envelope["checksum"] = format!("sha256:{:x}", Sha256::digest(body.as_bytes())).into();
+    let edited = file::from_file_text(&envelope.to_string(), "plan.out").unwrap();
+    let error = edited.authenticate(&test_key()).unwrap_err();
+    assert!(error.to_string().contains("not authenticated"), "{error}");
+    let other_key = dbplan_state::StateKey::generate().unwrap();
+    let genuine = file::from_file_text(&text, "plan.out").unwrap();
+    assert!(!genuine.is_authentic(&other_key), "another state's key");
+    let unsigned = text.replace("\"mac\"", "\"unsigned\"");
+    let error = file::from_file_text(&unsigned, "plan.out").unwrap_err();
+    assert!(error.to_string().contains("not authenticated"), "{error}");
+
+    let newer = text.replace("\"file_version\": 2", "\"file_version\": 3");
     let error = file::from_file_text(&newer, "plan.out").unwrap_err();
     assert!(error.to_string().contains("newer dbplan"), "{error}");
+    let older = text.replace("\"file_version\": 2", "\"file_version\": 1");
+    let error = file::from_file_text(&older, "plan.out").unwrap_err();
+    assert!(
+        error.to_string().contains("older dbplan") && error.to_string().contains("plan again"),
+        "{error}"
+    );
 
     let error = file::from_file_text("{}", "notes.json").unwrap_err();
     assert!(
@@ -993,4 +1021,62 @@ fn nested_values_and_long_strings_are_diffed_line_by_line_and_word_by_word() {
         "a list is diffed line by line:\n{text}"
     );
     assert!(text.contains("+   \"tier-1\""), "{text}");
+}
+
+#[test]
+fn every_example_plan_revalidates_and_an_edited_value_does_not() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut planned_examples = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let folder = entry.unwrap().path();
+        if !folder.is_dir() || folder.ends_with("bad") {
+            continue;
+        }
+        let (set, diagnostics) = dbplan_manifest::load_paths(std::slice::from_ref(&folder));
+        if diagnostics
+            .iter()
+            .any(|d| d.severity == dbplan_diagnostics::Severity::Error)
+        {
+            continue;
+        }
+        let (graph, _) = dbplan_graph::build(&set);
+        let planned = plan_with(
+            &set,
+            &graph,
+            &Snapshot::default(),
+            &Run {
+                env: vec![("ORDERS_DB_PASSWORD", "x"), ("PG_ADMIN_PASSWORD", "y")],
+                ..Run::default()
+            },
+        );
+        let mistakes = dbplan_plan::revalidate::revalidate(&planned.plan);
+        assert!(mistakes.is_empty(), "{}: {mistakes:#?}", folder.display());
+        planned_examples += 1;
+    }
+    assert!(planned_examples >= 5, "the examples were found");
+
+    // A value no manifest may have, as if the plan file had been edited.
+    let sources = stack("db-s-4vcpu-8gb", "nyc3");
+    let (set, graph) = load(&borrowed(&sources));
+    let mut plan = plan(&set, &graph, &Snapshot::default());
+    let cluster = plan
+        .changes
+        .iter_mut()
+        .find(|change| change.kind == Kind::DigitalOceanDatabaseCluster)
+        .unwrap();
+    cluster
+        .after
+        .insert("node_count".to_owned(), dbplan_core::Value::Int(-3));
+    cluster.after.insert(
+        "engine".to_owned(),
+        dbplan_core::Value::String("oracle\"; DROP".to_owned()),
+    );
+    let mistakes = dbplan_plan::revalidate::revalidate(&plan);
+    assert!(
+        mistakes
+            .iter()
+            .any(|m| m.contains("DigitalOceanDatabaseCluster/app-db")),
+        "{mistakes:#?}"
+    );
+    assert!(mistakes.len() >= 2, "both edits are found: {mistakes:#?}");
 }

@@ -3,7 +3,7 @@
 
 use crate::ProviderError;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 fn io_error(
@@ -44,9 +44,15 @@ pub fn write_private(
         .filter(|parent| !parent.as_os_str().is_empty())
     {
         Some(parent) => {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                io_error(address, what, file, "create the directory of", &error)
-            })?;
+            // Directories dbplan creates for its files are private too (existing ones are
+            // left as they are: they are the user's).
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|error| {
+                    io_error(address, what, file, "create the directory of", &error)
+                })?;
             parent
         }
         None => Path::new("."),
@@ -92,6 +98,12 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), b"two");
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let created = std::fs::metadata(file.parent().unwrap()).unwrap();
+        assert_eq!(
+            created.permissions().mode() & 0o777,
+            0o700,
+            "a created directory is private"
+        );
         let leftovers = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
         remove("a", "CA certificate", name).unwrap();

@@ -6,14 +6,25 @@
 //! One writer at a time: [`StateLock`] is a lock file next to the database that names its
 //! holder, and a lock whose process is gone is reported as stale.
 //!
+//! Damage is never read as an older or empty state: an integrity layer of dbplan's own
+//! (checksummed records, a checksummed head mirrored in `head.json`, backups) sits between
+//! sled and everything else, and sled only ever recovers a copy (see [`SledStore`]).
+//!
 //! This crate is the only user of sled.
 
+pub mod export;
+mod files;
+mod integrity;
+mod key;
 mod lock;
 mod sled_store;
 mod time;
 
+pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
+pub use files::write_private_file;
+pub use key::{MAC_PREFIX, StateKey};
 pub use lock::{LockInfo, LockStatus, StateLock};
-pub use sled_store::{FORMAT_VERSION, SledStore};
+pub use sled_store::{CheckReport, FORMAT_VERSION, ReadState, Replaced, SerialChoice, SledStore};
 pub use time::format_utc;
 
 use serde::{Deserialize, Serialize};
@@ -37,8 +48,12 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot use {path} as the state directory: {why}")]
+    Location { path: PathBuf, why: String },
+    #[error("there is no state at {path}; `dbplan apply` creates one")]
+    NoState { path: PathBuf },
     #[error(
-        "cannot open the state store at {path}: {message}; if it is damaged, restore the directory from a backup, or move it away to start a new state"
+        "cannot open the state store at {path}: {message}; run `dbplan state check` to see whether it is damaged"
     )]
     Open { path: PathBuf, message: String },
     #[error(
@@ -50,9 +65,29 @@ pub enum StateError {
         supported: u32,
     },
     #[error(
-        "the state at {path} is corrupted ({what}); restore the directory from a backup, or move it away to start a new state"
+        "the state at {path} is damaged: {what}. Nothing was changed. `dbplan state check` shows what is damaged and which backups are good; `dbplan state restore` brings back the newest good backup (the damaged database is kept aside)"
     )]
     Corrupted { path: PathBuf, what: String },
+    #[error(
+        "the state at {path} has lineage {current}, and the one to bring in has lineage {incoming}: it belongs to another state; pass --force to replace it anyway"
+    )]
+    LineageMismatch {
+        path: PathBuf,
+        current: String,
+        incoming: String,
+    },
+    #[error(
+        "the state at {path} is at serial {current}, and the one to bring in at serial {incoming}, which is not newer; pass --force to replace it anyway"
+    )]
+    NotNewer {
+        path: PathBuf,
+        current: u64,
+        incoming: u64,
+    },
+    #[error(
+        "this export is redacted (its secrets read `(sensitive)`), so it cannot be imported; export again with `dbplan state export --out FILE`"
+    )]
+    Redacted,
     #[error(
         "state store error at {path}: {message}; check the disk (space, permissions) and run the command again"
     )]
@@ -239,6 +274,13 @@ pub enum StateChange {
 pub trait StateStore {
     /// The current snapshot.
     fn snapshot(&self) -> Result<Snapshot, StateError>;
+    /// The state's secret key (plan authentication, secret fingerprints).
+    fn key(&self) -> Result<StateKey, StateError>;
+    /// Ends a session that changed the state: the store leaves a backup of the whole state
+    /// (stores without backups do nothing).
+    fn finish(&self) -> Result<(), StateError> {
+        Ok(())
+    }
     /// Records (or replaces) one resource; returns the new serial.
     fn put(&self, resource: &ResourceState) -> Result<u64, StateError>;
     /// Removes one resource from state (the object itself is left alone); returns the new

@@ -1,25 +1,117 @@
-//! The embedded store: a sled database in `<directory>/db`, next to the lock file.
+//! The embedded store: a sled database in `<directory>/db`, under dbplan's integrity layer.
 //!
-//! Layout (format 1): tree `meta` with `format_version`, `lineage` and `serial`; tree
-//! `resources` with one JSON [`ResourceState`] per address. Every change is one sled
-//! transaction over both trees (the serial moves with the resource), followed by a flush, so a
-//! crash or SIGKILL right after a call returns loses nothing. The directory is 0700 and its files
-//! 0600. A store written in a newer format is refused; older formats are converted explicitly
-//! on open (see [`migrate`]).
+//! Layout of a state directory (format 2):
+//!
+//! - `db/`: sled. Tree `meta` holds `format_version`, `lineage`, `serial`, the state's `key`
+//!   and the checksummed `head`; tree `resources` one checksummed record per address (see
+//!   [`crate::integrity`]). Every change is one transaction over both trees (records, serial
+//!   and head move together), followed by a flush.
+//! - `head.json`: the head mirrored, written atomically after every commit.
+//! - `backups/`: a checksummed copy of the whole state after every command that changed it
+//!   (the newest ten by default).
+//! - `dbplan.lock`: the lock.
+//!
+//! Opening never trusts sled and never lets it repair damaged files: the database is first
+//! copied into a private scratch directory, sled opens the copy, and every record, the head,
+//! `head.json` and the newest backup must agree before the real database is opened (by a
+//! writer) or the snapshot is returned (by a reader). sled rewrites a torn log tail when it
+//! opens, which would destroy the evidence and the records after the damage; on the copy, it
+//! destroys nothing. A state written by format 1 (no checksums) is converted by the first
+//! writer that opens it.
 
+use crate::export::{self, Exported};
+use crate::files;
+use crate::integrity::{self, Digest, Head};
 use crate::lock::{LockInfo, StateLock};
-use crate::{ResourceState, Snapshot, StateChange, StateError, StateStore};
+use crate::{ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The on-disk format this dbplan writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const FORMAT_KEY: &[u8] = b"format_version";
 const LINEAGE_KEY: &[u8] = b"lineage";
 const SERIAL_KEY: &[u8] = b"serial";
+const KEY_KEY: &[u8] = b"key";
+const HEAD_KEY: &[u8] = b"head";
+
+const DATABASE: &str = "db";
+const HEAD_FILE: &str = "head.json";
+const SCRATCH_PREFIX: &str = ".verify-";
+
+/// A state as a reader sees it, verified.
+#[derive(Debug)]
+pub struct ReadState {
+    pub snapshot: Snapshot,
+    /// `None` only for a state whose creation was interrupted before its database was written
+    /// (it is empty, and the first writer gives it a key).
+    pub key: Option<StateKey>,
+}
+
+/// What `dbplan state check` found.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// The resolved state directory.
+    pub directory: PathBuf,
+    /// The state, or why it is damaged.
+    pub state: Result<ReadState, StateError>,
+    /// Every backup, oldest first, with what is wrong with it.
+    pub backups: Vec<(export::Backup, Result<(), String>)>,
+}
+
+/// How a replaced state ([`SledStore::replace`]) gets its serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SerialChoice {
+    /// Keep the document's serial (`state import`).
+    Keep,
+    /// One more than any serial the directory has seen (`state restore`), so that every plan
+    /// made before is stale.
+    AboveCurrent,
+}
+
+/// What [`SledStore::replace`] did.
+#[derive(Debug)]
+pub struct Replaced {
+    pub serial: u64,
+    /// Where the database that was there before now is (it is never deleted).
+    pub moved_aside: Option<PathBuf>,
+}
+
+/// The state of the sled database as it was read and verified.
+struct Loaded {
+    format: u32,
+    lineage: String,
+    serial: u64,
+    key: Option<StateKey>,
+    resources: BTreeMap<String, ResourceState>,
+    hashes: HashMap<String, [u8; 32]>,
+    digest: Digest,
+}
+
+impl Loaded {
+    fn head(&self, key: &StateKey) -> Head {
+        Head {
+            lineage: self.lineage.clone(),
+            serial: self.serial,
+            resources: self.resources.len() as u64,
+            digest: self.digest.render(),
+            key: key.fingerprint(),
+        }
+    }
+}
+
+/// What the writer keeps in memory to update the head without reading the whole state.
+struct Tracked {
+    serial: u64,
+    hashes: HashMap<String, [u8; 32]>,
+    digest: Digest,
+    /// The serial of the newest backup.
+    backed_up: u64,
+}
 
 /// The sled state store; holds the state lock while open.
 pub struct SledStore {
@@ -27,6 +119,10 @@ pub struct SledStore {
     db: sled::Db,
     meta: sled::Tree,
     resources: sled::Tree,
+    lineage: String,
+    key: StateKey,
+    tracked: Mutex<Tracked>,
+    backups_kept: usize,
     lock: StateLock,
 }
 
@@ -38,85 +134,735 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
-impl SledStore {
-    /// Whether a state exists at `directory` (nothing is created).
-    pub fn exists(directory: &Path) -> bool {
-        directory.join("db").exists()
+fn corrupted(directory: &Path, what: impl Into<String>) -> StateError {
+    StateError::Corrupted {
+        path: directory.to_path_buf(),
+        what: what.into(),
     }
+}
 
-    /// Opens the state at `directory`, creating it (with a new lineage) when there is none, and
-    /// takes the lock for `holder` (e.g. `dbplan apply`).
-    pub fn open(directory: &Path, holder: &str) -> Result<SledStore, StateError> {
-        create_private_directory(directory)?;
-        let lock = StateLock::acquire(directory, LockInfo::current(holder))?;
-        let db_path = directory.join("db");
-        let config = sled::Config::new().path(&db_path);
-        // sled reports damage as errors, but a database left half-written by a killed process
-        // has been seen to make it panic (sled #1509, #1527): such a panic is turned into an
-        // error, so opening a broken store never crashes dbplan.
-        let open = || {
-            let previous_hook = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-            std::panic::set_hook(previous_hook);
-            opened
-        };
-        let mut opened = open();
-        // sled's background flusher outlives a dropped `Db` for a moment and holds the file
-        // lock until it ends, so reopening a store this process just closed can find it taken.
-        // `StateLock` already excludes every other holder, so the wait is short and bounded.
-        for _ in 0..100 {
-            match &opened {
-                Ok(Err(sled::Error::Io(error)))
-                    if error.kind() == std::io::ErrorKind::WouldBlock
-                        || error.to_string().contains("could not acquire lock") =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    opened = open();
-                }
-                _ => break,
+fn store_error(directory: &Path, message: impl std::fmt::Display) -> StateError {
+    StateError::Store {
+        path: directory.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// Whether `db/` is missing or has nothing in it.
+fn database_is_empty(directory: &Path) -> Result<bool, StateError> {
+    match std::fs::read_dir(directory.join(DATABASE)) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(error) => Err(store_error(&directory.join(DATABASE), error)),
+    }
+}
+
+/// `head.json`: `None` when it is not there; an error when it is there and damaged.
+fn read_head_file(directory: &Path) -> Result<Option<Head>, StateError> {
+    match std::fs::read(directory.join(HEAD_FILE)) {
+        Ok(bytes) => Head::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|what| corrupted(directory, format!("{HEAD_FILE} is damaged: {what}"))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(store_error(&directory.join(HEAD_FILE), error)),
+    }
+}
+
+fn write_head_file(directory: &Path, head: &Head) -> Result<(), StateError> {
+    files::write_private(directory, HEAD_FILE, &head.to_bytes())
+}
+
+/// Opens a sled database. sled reports damage as errors, but a database left half-written by
+/// a killed process has been seen to make it panic (sled #1509, #1527): such a panic is turned
+/// into an error, so a broken store never crashes dbplan.
+fn open_sled(directory: &Path, path: &Path) -> Result<sled::Db, StateError> {
+    let config = sled::Config::new().path(path);
+    let open = || {
+        let previous_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        std::panic::set_hook(previous_hook);
+        opened
+    };
+    let mut opened = open();
+    // sled's background flusher outlives a dropped `Db` for a moment and holds the file lock
+    // until it ends, so reopening a store this process just closed can find it taken.
+    // `StateLock` already excludes every other holder, so the wait is short and bounded.
+    for _ in 0..100 {
+        match &opened {
+            Ok(Err(sled::Error::Io(error)))
+                if error.kind() == std::io::ErrorKind::WouldBlock
+                    || error.to_string().contains("could not acquire lock") =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                opened = open();
             }
+            _ => break,
         }
-        let db = match opened {
-            Ok(Ok(db)) => db,
-            Ok(Err(sled::Error::Corruption { .. })) => {
-                return Err(StateError::Corrupted {
-                    path: directory.to_path_buf(),
-                    what: "sled reports corruption".to_owned(),
-                });
-            }
-            Ok(Err(error)) => {
-                return Err(StateError::Open {
-                    path: directory.to_path_buf(),
-                    message: error.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(StateError::Corrupted {
-                    path: directory.to_path_buf(),
-                    what: "the database could not be read".to_owned(),
-                });
-            }
-        };
-        let store_error = |error: sled::Error| StateError::Store {
+    }
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(sled::Error::Corruption { .. })) => Err(corrupted(
+            directory,
+            "sled reports corruption in the database",
+        )),
+        Ok(Err(sled::Error::Io(error))) if error.kind() != std::io::ErrorKind::WouldBlock => Err(
+            corrupted(directory, format!("sled cannot read the database: {error}")),
+        ),
+        Ok(Err(error)) => Err(StateError::Open {
             path: directory.to_path_buf(),
             message: error.to_string(),
+        }),
+        Err(_) => Err(corrupted(directory, "sled could not read the database")),
+    }
+}
+
+fn read_u64(tree: &sled::Tree, key: &[u8], directory: &Path) -> Result<Option<u64>, StateError> {
+    match tree
+        .get(key)
+        .map_err(|error| store_error(directory, error))?
+    {
+        None => Ok(None),
+        Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
+            Ok(bytes) => Ok(Some(u64::from_be_bytes(bytes))),
+            Err(_) => Err(corrupted(
+                directory,
+                format!("`{}` is not a number", String::from_utf8_lossy(key)),
+            )),
+        },
+    }
+}
+
+/// Reads and verifies everything in a sled database. `None`: the database is empty (never
+/// written).
+fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
+    let sled_error = |error: sled::Error| match error {
+        sled::Error::Corruption { .. } => corrupted(directory, "sled reports corruption"),
+        other => store_error(directory, other),
+    };
+    let meta = db.open_tree("meta").map_err(sled_error)?;
+    let resources = db.open_tree("resources").map_err(sled_error)?;
+    let Some(format) = read_u64(&meta, FORMAT_KEY, directory)? else {
+        if meta.is_empty() && resources.is_empty() {
+            return Ok(None);
+        }
+        return Err(corrupted(
+            directory,
+            "the database has records but no format version",
+        ));
+    };
+    let format = match u32::try_from(format) {
+        Ok(format) if format <= FORMAT_VERSION => format,
+        _ => {
+            return Err(StateError::NewerFormat {
+                path: directory.to_path_buf(),
+                found: u32::try_from(format).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+    };
+    if format == 0 {
+        return Err(corrupted(
+            directory,
+            "format 0 is not a dbplan state format",
+        ));
+    }
+    let lineage = match meta.get(LINEAGE_KEY).map_err(sled_error)? {
+        Some(bytes) => String::from_utf8(bytes.to_vec())
+            .map_err(|_| corrupted(directory, "the lineage is not text"))?,
+        None => return Err(corrupted(directory, "the lineage is missing")),
+    };
+    let serial = read_u64(&meta, SERIAL_KEY, directory)?
+        .ok_or_else(|| corrupted(directory, "the serial is missing"))?;
+    let mut loaded = Loaded {
+        format,
+        lineage,
+        serial,
+        key: None,
+        resources: BTreeMap::new(),
+        hashes: HashMap::new(),
+        digest: Digest::default(),
+    };
+    for entry in resources.iter() {
+        let (address, bytes) = entry.map_err(sled_error)?;
+        let address = String::from_utf8(address.to_vec())
+            .map_err(|_| corrupted(directory, "an address is not text"))?;
+        let (json, hash) = if format == 1 {
+            let bytes = bytes.to_vec();
+            let hash = integrity::record_hash(&address, &bytes);
+            (bytes, hash)
+        } else {
+            let (json, hash) = integrity::decode_record(&address, &bytes)
+                .map_err(|what| corrupted(directory, what))?;
+            (json.to_vec(), hash)
         };
-        let meta = db.open_tree("meta").map_err(store_error)?;
-        let resources = db.open_tree("resources").map_err(store_error)?;
-        let store = SledStore {
-            directory: directory.to_path_buf(),
-            db,
-            meta,
-            resources,
-            lock,
+        let resource: ResourceState = serde_json::from_slice(&json).map_err(|error| {
+            corrupted(
+                directory,
+                format!("the record of {address} is unreadable: {error}"),
+            )
+        })?;
+        if resource.address != address {
+            return Err(corrupted(
+                directory,
+                format!("the record filed under {address} is {}", resource.address),
+            ));
+        }
+        loaded.digest.toggle(&hash);
+        loaded.hashes.insert(address.clone(), hash);
+        loaded.resources.insert(address, resource);
+    }
+    if format == 1 {
+        return Ok(Some(loaded));
+    }
+    let key = match meta.get(KEY_KEY).map_err(sled_error)? {
+        Some(bytes) => StateKey::from_bytes(&bytes)
+            .ok_or_else(|| corrupted(directory, "the state's key is damaged"))?,
+        None => return Err(corrupted(directory, "the state's key is missing")),
+    };
+    let head = match meta.get(HEAD_KEY).map_err(sled_error)? {
+        Some(bytes) => Head::from_bytes(&bytes)
+            .map_err(|what| corrupted(directory, format!("the head record: {what}")))?,
+        None => return Err(corrupted(directory, "the head record is missing")),
+    };
+    let found = loaded.head(&key);
+    if head != found {
+        return Err(corrupted(
+            directory,
+            describe_mismatch("the head record inside the database", &head, &found),
+        ));
+    }
+    loaded.key = Some(key);
+    Ok(Some(loaded))
+}
+
+/// What differs between a recorded head and what the records say.
+fn describe_mismatch(recorded_in: &str, recorded: &Head, found: &Head) -> String {
+    if recorded.lineage != found.lineage {
+        format!(
+            "{recorded_in} names lineage {}, the database {}",
+            recorded.lineage, found.lineage
+        )
+    } else if recorded.serial != found.serial {
+        format!(
+            "{recorded_in} is at serial {} with {} resources, the database at serial {} with {}: records were lost",
+            recorded.serial, recorded.resources, found.serial, found.resources
+        )
+    } else if recorded.resources != found.resources {
+        format!(
+            "{recorded_in} counts {} resources, the database holds {}",
+            recorded.resources, found.resources
+        )
+    } else if recorded.key != found.key {
+        format!("{recorded_in} names another key than the database's")
+    } else {
+        format!("{recorded_in} and the database's records disagree (digest)")
+    }
+}
+
+/// Checks the database's content against `head.json` and the newest backup.
+fn cross_check(
+    directory: &Path,
+    loaded: &Loaded,
+    head_file: Option<&Head>,
+) -> Result<(), StateError> {
+    if let Some(head) = head_file {
+        if head.lineage != loaded.lineage {
+            return Err(corrupted(
+                directory,
+                format!(
+                    "{HEAD_FILE} names lineage {}, the database {}",
+                    head.lineage, loaded.lineage
+                ),
+            ));
+        }
+        if head.serial > loaded.serial {
+            return Err(corrupted(
+                directory,
+                format!(
+                    "{HEAD_FILE} records serial {} with {} resources, but the database reads as serial {} with {}: records were lost",
+                    head.serial,
+                    head.resources,
+                    loaded.serial,
+                    loaded.resources.len()
+                ),
+            ));
+        }
+        // The database may be ahead of the mirror: a crash between sled's commit and the
+        // mirror's rename. Its own head record vouches for it then.
+        if head.serial == loaded.serial
+            && let Some(key) = &loaded.key
+            && *head != loaded.head(key)
+        {
+            return Err(corrupted(
+                directory,
+                describe_mismatch(HEAD_FILE, head, &loaded.head(key)),
+            ));
+        }
+    } else if loaded.format >= 2 && loaded.serial > 0 {
+        return Err(corrupted(
+            directory,
+            format!(
+                "{HEAD_FILE} is missing (the database is at serial {})",
+                loaded.serial
+            ),
+        ));
+    }
+    // Backup names carry their serial, so the common case (no newer backup) reads no backup.
+    for backup in list_backups(directory)?.into_iter().rev() {
+        if backup.serial <= loaded.serial {
+            break;
+        }
+        if let Ok(exported) = export::read_backup(&backup)
+            && exported.snapshot.lineage == loaded.lineage
+        {
+            return Err(corrupted(
+                directory,
+                format!(
+                    "the backup {} is at serial {}, newer than the database (serial {}): records were lost",
+                    backup.path.display(),
+                    exported.snapshot.serial,
+                    loaded.serial
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn list_backups(directory: &Path) -> Result<Vec<export::Backup>, StateError> {
+    export::list_backups(directory).map_err(|error| {
+        store_error(
+            &directory.join(export::BACKUPS_DIRECTORY),
+            format!("cannot list the backups: {error}"),
+        )
+    })
+}
+
+/// Removes scratch copies left by a process that was killed while verifying.
+fn remove_scratch(directory: &Path) {
+    if let Ok(entries) = std::fs::read_dir(directory) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(SCRATCH_PREFIX))
+            {
+                // A copy that cannot be removed now is removed by a later run; it is private
+                // (0700) and is never read again.
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Verifies the database on a private copy, so that sled's recovery cannot alter the
+/// original. `Ok(None)`: the database is empty.
+fn verify_copy(directory: &Path) -> Result<Option<Loaded>, StateError> {
+    remove_scratch(directory);
+    let scratch = tempfile::Builder::new()
+        .prefix(SCRATCH_PREFIX)
+        .tempdir_in(directory)
+        .map_err(|error| store_error(directory, format!("cannot make a scratch copy: {error}")))?;
+    let copy = scratch.path().join(DATABASE);
+    std::fs::create_dir(&copy)
+        .and_then(
+            |()| match files::copy_tree(&directory.join(DATABASE), &copy) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
+        )
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::InvalidData => corrupted(directory, error.to_string()),
+            _ => store_error(directory, format!("cannot make a scratch copy: {error}")),
+        })?;
+    let db = open_sled(directory, &copy)?;
+    let loaded = load(&db, directory);
+    drop(db);
+    loaded
+}
+
+/// Verifies a state directory that exists; `None` when its creation was interrupted before
+/// the database was written (an empty state).
+fn verify(directory: &Path) -> Result<Option<Loaded>, StateError> {
+    let head_file = read_head_file(directory)?;
+    let empty = database_is_empty(directory)?;
+    let loaded = if empty { None } else { verify_copy(directory)? };
+    match (loaded, head_file) {
+        (Some(loaded), head_file) => {
+            cross_check(directory, &loaded, head_file.as_ref())?;
+            Ok(Some(loaded))
+        }
+        (None, Some(head)) if head.serial == 0 && list_backups(directory)?.is_empty() => Ok(None),
+        (None, Some(head)) => Err(corrupted(
+            directory,
+            format!(
+                "the database is {} but {HEAD_FILE} records serial {} with {} resources",
+                if empty { "missing or empty" } else { "empty" },
+                head.serial,
+                head.resources
+            ),
+        )),
+        (None, None) => Err(corrupted(
+            directory,
+            if !list_backups(directory)?.is_empty() {
+                format!(
+                    "the database is {} and {HEAD_FILE} is missing, but backups exist",
+                    if empty { "missing or empty" } else { "empty" }
+                )
+            } else {
+                format!(
+                    "`{DATABASE}/` holds no dbplan database and there is no {HEAD_FILE}; if this directory is not a state, point --state elsewhere"
+                )
+            },
+        )),
+    }
+}
+
+impl SledStore {
+    /// Whether a state exists at `directory` (nothing is created): its database, its head or
+    /// its backups. Any of them alone is a damaged state, which opening reports.
+    pub fn exists(directory: &Path) -> bool {
+        [DATABASE, HEAD_FILE, export::BACKUPS_DIRECTORY]
+            .iter()
+            .any(|name| std::fs::symlink_metadata(directory.join(name)).is_ok())
+    }
+
+    /// Reads the state at `directory` for `holder` (e.g. `dbplan plan`), verified, without
+    /// writing anything but the lock; `None` when there is none.
+    pub fn read(directory: &Path, holder: &str) -> Result<Option<ReadState>, StateError> {
+        if !Self::exists(directory) {
+            return Ok(None);
+        }
+        let directory = files::resolve(directory)?;
+        let _lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
+        Ok(Some(read_verified(&directory)?))
+    }
+
+    /// Opens the state at `directory`, creating it (with a new lineage and key) when there is
+    /// none, and takes the lock for `holder` (e.g. `dbplan apply`). A damaged state is an
+    /// error that says what is damaged; nothing is changed then.
+    pub fn open(directory: &Path, holder: &str) -> Result<SledStore, StateError> {
+        let directory = files::resolve(directory)?;
+        files::create_private_directory(&directory)?;
+        let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
+        let fresh = !Self::exists(&directory);
+        let verified = if fresh { None } else { verify(&directory)? };
+        let store = match verified {
+            None => Self::create(directory, lock, None)?,
+            Some(loaded) => Self::open_verified(directory, lock, &loaded)?,
         };
-        store.initialise_or_migrate()?;
-        restrict_permissions(directory)?;
+        files::restrict_tree(&store.directory)?;
         Ok(store)
     }
 
-    /// The directory of the store.
+    /// Makes a new state (or the state of `from`): the head mirror first, so that a crash
+    /// before the database is written leaves an empty state rather than a directory nobody
+    /// recognises, then the database.
+    fn create(
+        directory: PathBuf,
+        lock: StateLock,
+        from: Option<(&Snapshot, &StateKey)>,
+    ) -> Result<SledStore, StateError> {
+        let (lineage, key, serial, resources) = match from {
+            Some((snapshot, key)) => (
+                snapshot.lineage.clone(),
+                key.clone(),
+                snapshot.serial,
+                snapshot.resources.clone(),
+            ),
+            None => (
+                match read_head_file(&directory)? {
+                    Some(head) => head.lineage,
+                    None => uuid::Uuid::new_v4().to_string(),
+                },
+                StateKey::generate().map_err(|error| {
+                    store_error(&directory, format!("cannot make the state's key: {error}"))
+                })?,
+                0,
+                BTreeMap::new(),
+            ),
+        };
+        let mut hashes = HashMap::new();
+        let mut digest = Digest::default();
+        let mut records = Vec::with_capacity(resources.len());
+        for (address, resource) in &resources {
+            let json =
+                serde_json::to_vec(resource).map_err(|error| store_error(&directory, error))?;
+            let (bytes, hash) = integrity::encode_record(address, &json);
+            digest.toggle(&hash);
+            hashes.insert(address.clone(), hash);
+            records.push((address.clone(), bytes));
+        }
+        let head = Head {
+            lineage: lineage.clone(),
+            serial,
+            resources: resources.len() as u64,
+            digest: digest.render(),
+            key: key.fingerprint(),
+        };
+        write_head_file(&directory, &head)?;
+        let db = open_sled(&directory, &directory.join(DATABASE))?;
+        let error = |error: sled::Error| store_error(&directory, error);
+        let meta = db.open_tree("meta").map_err(error)?;
+        let resources_tree = db.open_tree("resources").map_err(error)?;
+        (&meta, &resources_tree)
+            .transaction(|(meta, tree)| {
+                for (address, bytes) in &records {
+                    tree.insert(address.as_bytes(), bytes.as_slice())?;
+                }
+                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(LINEAGE_KEY, lineage.as_bytes())?;
+                meta.insert(KEY_KEY, key.bytes().as_slice())?;
+                meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
+                meta.insert(HEAD_KEY, head.to_bytes())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|failure| store_error(&directory, format!("{failure:?}")))?;
+        db.flush().map_err(error)?;
+        Ok(SledStore {
+            directory,
+            db,
+            meta,
+            resources: resources_tree,
+            lineage,
+            key,
+            tracked: Mutex::new(Tracked {
+                serial,
+                hashes,
+                digest,
+                backed_up: 0,
+            }),
+            backups_kept: export::DEFAULT_BACKUPS_KEPT,
+            lock,
+        })
+    }
+
+    /// Opens the real database after its copy verified, converts a format-1 state, brings the
+    /// head mirror up to date after a crash between commit and mirror, and backs up a state
+    /// that a killed command changed after its last backup.
+    fn open_verified(
+        directory: PathBuf,
+        lock: StateLock,
+        verified: &Loaded,
+    ) -> Result<SledStore, StateError> {
+        let db = open_sled(&directory, &directory.join(DATABASE))?;
+        let loaded = load(&db, &directory)?
+            .ok_or_else(|| corrupted(&directory, "the database changed while it was opened"))?;
+        if loaded.digest != verified.digest || loaded.serial != verified.serial {
+            return Err(corrupted(
+                &directory,
+                "the database changed while it was opened",
+            ));
+        }
+        let error = |error: sled::Error| store_error(&directory, error);
+        let meta = db.open_tree("meta").map_err(error)?;
+        let resources = db.open_tree("resources").map_err(error)?;
+        let (key, converted) = match &loaded.key {
+            Some(key) => (key.clone(), false),
+            None => {
+                let key = StateKey::generate().map_err(|error| {
+                    store_error(&directory, format!("cannot make the state's key: {error}"))
+                })?;
+                (key, true)
+            }
+        };
+        // A backup of this serial already exists unless a session ended without closing (a
+        // crash); the lineage was checked with the newer backups in `cross_check`.
+        let newest_backup = list_backups(&directory)?
+            .last()
+            .map_or(0, |backup| backup.serial);
+        let store = SledStore {
+            directory: directory.clone(),
+            db,
+            meta,
+            resources,
+            lineage: loaded.lineage.clone(),
+            key,
+            tracked: Mutex::new(Tracked {
+                serial: loaded.serial,
+                hashes: loaded.hashes.clone(),
+                digest: loaded.digest,
+                backed_up: newest_backup,
+            }),
+            backups_kept: export::DEFAULT_BACKUPS_KEPT,
+            lock,
+        };
+        if converted {
+            store.convert_format_1(&loaded)?;
+        }
+        let head = loaded.head(&store.key);
+        if read_head_file(&directory)?.as_ref() != Some(&head) {
+            write_head_file(&directory, &head)?;
+        }
+        if loaded.serial != newest_backup {
+            store.backup()?;
+        }
+        Ok(store)
+    }
+
+    /// Rewrites a format-1 state (records without checksums, no key, no head) in format 2, in
+    /// one transaction.
+    fn convert_format_1(&self, loaded: &Loaded) -> Result<(), StateError> {
+        let mut records = Vec::with_capacity(loaded.resources.len());
+        for (address, resource) in &loaded.resources {
+            let json = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
+            records.push((address.as_str(), integrity::encode_record(address, &json).0));
+        }
+        let head = loaded.head(&self.key);
+        (&self.meta, &self.resources)
+            .transaction(|(meta, tree)| {
+                for (address, bytes) in &records {
+                    tree.insert(address.as_bytes(), bytes.as_slice())?;
+                }
+                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(KEY_KEY, self.key.bytes().as_slice())?;
+                meta.insert(HEAD_KEY, head.to_bytes())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|failure| self.error(format!("{failure:?}")))?;
+        self.flush()
+    }
+
+    /// Checks a state without changing anything: the database (on a copy), its head mirror
+    /// and every backup.
+    pub fn check(directory: &Path) -> Result<CheckReport, StateError> {
+        let directory = files::resolve(directory)?;
+        if !Self::exists(&directory) {
+            return Err(StateError::NoState { path: directory });
+        }
+        let _lock = StateLock::acquire(&directory, LockInfo::current("dbplan state check"))?;
+        let state = read_verified(&directory);
+        let backups = export::list_backups(&directory)
+            .map_err(|error| store_error(&directory, format!("cannot list the backups: {error}")))?
+            .into_iter()
+            .map(|backup| {
+                let verdict = export::read_backup(&backup).map(|_| ());
+                (backup, verdict)
+            })
+            .collect();
+        Ok(CheckReport {
+            directory,
+            state,
+            backups,
+        })
+    }
+
+    /// The backups of the state at `directory`, oldest first.
+    pub fn backups(directory: &Path) -> Result<Vec<export::Backup>, StateError> {
+        let directory = files::resolve(directory)?;
+        export::list_backups(&directory)
+            .map_err(|error| store_error(&directory, format!("cannot list the backups: {error}")))
+    }
+
+    /// Replaces the state at `directory` with `incoming` (a backup for `state restore`, an
+    /// export for `state import`). Refused when `incoming` has another lineage than the state
+    /// there, or (with [`SerialChoice::Keep`]) a serial that is not newer, unless `force`.
+    /// The database that was there is moved aside, never deleted, even when it is damaged.
+    pub fn replace(
+        directory: &Path,
+        holder: &str,
+        incoming: &Exported,
+        serial: SerialChoice,
+        force: bool,
+    ) -> Result<Replaced, StateError> {
+        let key = match (&incoming.key, incoming.redacted) {
+            (Some(key), false) => key.clone(),
+            _ => return Err(StateError::Redacted),
+        };
+        let directory = files::resolve(directory)?;
+        files::create_private_directory(&directory)?;
+        let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
+        // What the directory holds now, as far as it can still be read.
+        let head_file = read_head_file(&directory).ok().flatten();
+        let current = if Self::exists(&directory) {
+            verify(&directory).ok().flatten()
+        } else {
+            None
+        };
+        let current_lineage = current
+            .as_ref()
+            .map(|loaded| loaded.lineage.clone())
+            .or_else(|| head_file.as_ref().map(|head| head.lineage.clone()));
+        let highest_seen = [
+            current.as_ref().map(|loaded| loaded.serial),
+            head_file.as_ref().map(|head| head.serial),
+            export::list_backups(&directory)
+                .ok()
+                .and_then(|backups| backups.last().map(|backup| backup.serial)),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(lineage) = &current_lineage
+            && *lineage != incoming.snapshot.lineage
+            && !force
+        {
+            return Err(StateError::LineageMismatch {
+                path: directory,
+                current: lineage.clone(),
+                incoming: incoming.snapshot.lineage.clone(),
+            });
+        }
+        let new_serial = match serial {
+            SerialChoice::AboveCurrent => highest_seen.map_or(incoming.snapshot.serial, |seen| {
+                seen.max(incoming.snapshot.serial) + 1
+            }),
+            SerialChoice::Keep => {
+                if let Some(current) = &current
+                    && current.lineage == incoming.snapshot.lineage
+                    && incoming.snapshot.serial <= current.serial
+                    && !force
+                {
+                    return Err(StateError::NotNewer {
+                        path: directory,
+                        current: current.serial,
+                        incoming: incoming.snapshot.serial,
+                    });
+                }
+                incoming.snapshot.serial
+            }
+        };
+        let database = directory.join(DATABASE);
+        let moved_aside = if std::fs::symlink_metadata(&database).is_ok() {
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs());
+            let aside = directory.join(format!(
+                "{DATABASE}.replaced-{}-{seconds}",
+                highest_seen.unwrap_or(0)
+            ));
+            std::fs::rename(&database, &aside).map_err(|error| {
+                store_error(
+                    &database,
+                    format!("cannot move the database aside: {error}"),
+                )
+            })?;
+            files::sync_directory(&directory)?;
+            Some(aside)
+        } else {
+            None
+        };
+        let snapshot = Snapshot {
+            lineage: incoming.snapshot.lineage.clone(),
+            serial: new_serial,
+            resources: incoming.snapshot.resources.clone(),
+        };
+        let store = Self::create(directory, lock, Some((&snapshot, &key)))?;
+        store.backup()?;
+        files::restrict_tree(&store.directory)?;
+        Ok(Replaced {
+            serial: new_serial,
+            moved_aside,
+        })
+    }
+
+    /// How many backups to keep (at least one).
+    pub fn keep_backups(&mut self, count: usize) {
+        self.backups_kept = count.max(1);
+    }
+
+    /// The directory of the store (resolved).
     pub fn directory(&self) -> &Path {
         &self.directory
     }
@@ -126,169 +872,111 @@ impl SledStore {
         self.lock.info()
     }
 
+    /// Ends a writing session: backs up the state when it changed since the last backup, then
+    /// releases the lock. A session that ends without it (a crash) is backed up by the next
+    /// writer that opens the state.
+    pub fn close(self) -> Result<(), StateError> {
+        self.finish()
+    }
+
+    /// Writes a backup of the current state unless the newest one already has its serial.
+    fn backup(&self) -> Result<(), StateError> {
+        let (serial, backed_up) = {
+            let tracked = self.tracked()?;
+            (tracked.serial, tracked.backed_up)
+        };
+        if serial == 0 || serial == backed_up {
+            return Ok(());
+        }
+        let snapshot = self.snapshot()?;
+        export::write_backup(&self.directory, &snapshot, &self.key, self.backups_kept)?;
+        self.tracked()?.backed_up = snapshot.serial;
+        Ok(())
+    }
+
+    fn tracked(&self) -> Result<std::sync::MutexGuard<'_, Tracked>, StateError> {
+        self.tracked
+            .lock()
+            .map_err(|_| self.error("a writer panicked while it held the state"))
+    }
+
     fn error(&self, error: impl std::fmt::Display) -> StateError {
-        StateError::Store {
-            path: self.directory.clone(),
-            message: error.to_string(),
-        }
-    }
-
-    fn corrupted(&self, what: impl Into<String>) -> StateError {
-        StateError::Corrupted {
-            path: self.directory.clone(),
-            what: what.into(),
-        }
-    }
-
-    fn read_u64(&self, key: &[u8]) -> Result<Option<u64>, StateError> {
-        match self.meta.get(key).map_err(|error| self.error(error))? {
-            None => Ok(None),
-            Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
-                Ok(bytes) => Ok(Some(u64::from_be_bytes(bytes))),
-                Err(_) => Err(self.corrupted(format!(
-                    "`{}` is not a number",
-                    String::from_utf8_lossy(key)
-                ))),
-            },
-        }
-    }
-
-    fn initialise_or_migrate(&self) -> Result<(), StateError> {
-        match self.read_u64(FORMAT_KEY)? {
-            None => {
-                if !self.resources.is_empty() || self.meta.get(LINEAGE_KEY).ok().flatten().is_some()
-                {
-                    return Err(self.corrupted("the format version is missing"));
-                }
-                let lineage = uuid::Uuid::new_v4().to_string();
-                self.meta
-                    .transaction(|meta| {
-                        meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
-                        meta.insert(LINEAGE_KEY, lineage.as_bytes())?;
-                        meta.insert(SERIAL_KEY, &0u64.to_be_bytes())?;
-                        Ok::<(), ConflictableTransactionError<()>>(())
-                    })
-                    .map_err(|error| self.error(format!("{error:?}")))?;
-                self.flush()
-            }
-            Some(found) if found > u64::from(FORMAT_VERSION) => Err(StateError::NewerFormat {
-                path: self.directory.clone(),
-                found: u32::try_from(found).unwrap_or(u32::MAX),
-                supported: FORMAT_VERSION,
-            }),
-            Some(found) if found < u64::from(FORMAT_VERSION) => {
-                migrate(self, u32::try_from(found).unwrap_or(0))
-            }
-            Some(_) => Ok(()),
-        }
+        store_error(&self.directory, error)
     }
 
     fn flush(&self) -> Result<(), StateError> {
         self.db.flush().map_err(|error| self.error(error))?;
         Ok(())
     }
+}
 
-    fn lineage(&self) -> Result<String, StateError> {
-        match self
-            .meta
-            .get(LINEAGE_KEY)
-            .map_err(|error| self.error(error))?
-        {
-            Some(bytes) => String::from_utf8(bytes.to_vec())
-                .map_err(|_| self.corrupted("the lineage is not text")),
-            None => Err(self.corrupted("the lineage is missing")),
-        }
-    }
-
-    /// One transaction over both trees: the change and the serial bump, then a flush.
-    fn change(&self, address: &str, value: Option<Vec<u8>>) -> Result<u64, StateError> {
-        let serial = (&self.meta, &self.resources)
-            .transaction(|(meta, resources)| {
-                let serial = meta
-                    .get(SERIAL_KEY)?
-                    .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-                    .map_or(0, u64::from_be_bytes)
-                    + 1;
-                match &value {
-                    Some(bytes) => {
-                        resources.insert(address.as_bytes(), bytes.as_slice())?;
-                    }
-                    None => {
-                        resources.remove(address.as_bytes())?;
-                    }
-                }
-                meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
-                Ok::<u64, ConflictableTransactionError<()>>(serial)
-            })
-            .map_err(|error| self.error(format!("{error:?}")))?;
-        self.flush()?;
-        Ok(serial)
+/// Verifies a resolved, locked state directory for reading.
+fn read_verified(directory: &Path) -> Result<ReadState, StateError> {
+    match verify(directory)? {
+        Some(loaded) => Ok(ReadState {
+            snapshot: Snapshot {
+                lineage: loaded.lineage,
+                serial: loaded.serial,
+                resources: loaded.resources,
+            },
+            key: loaded.key,
+        }),
+        None => Ok(ReadState {
+            snapshot: Snapshot {
+                lineage: read_head_file(directory)?
+                    .map(|head| head.lineage)
+                    .unwrap_or_default(),
+                serial: 0,
+                resources: BTreeMap::new(),
+            },
+            key: None,
+        }),
     }
 }
 
 impl StateStore for SledStore {
     fn snapshot(&self) -> Result<Snapshot, StateError> {
-        let lineage = self.lineage()?;
-        let serial = self
-            .read_u64(SERIAL_KEY)?
-            .ok_or_else(|| self.corrupted("the serial is missing"))?;
+        let tracked = self.tracked()?;
         let mut resources = BTreeMap::new();
+        let mut digest = Digest::default();
         for entry in self.resources.iter() {
-            let (key, value) = entry.map_err(|error| self.error(error))?;
-            let address = String::from_utf8_lossy(&key).into_owned();
-            let resource: ResourceState = serde_json::from_slice(&value)
-                .map_err(|error| self.corrupted(format!("resource {address}: {error}")))?;
+            let (key, bytes) = entry.map_err(|error| self.error(error))?;
+            let address = String::from_utf8(key.to_vec())
+                .map_err(|_| corrupted(&self.directory, "an address is not text"))?;
+            let (json, hash) = integrity::decode_record(&address, &bytes)
+                .map_err(|what| corrupted(&self.directory, what))?;
+            let resource: ResourceState = serde_json::from_slice(json).map_err(|error| {
+                corrupted(
+                    &self.directory,
+                    format!("the record of {address} is unreadable: {error}"),
+                )
+            })?;
+            digest.toggle(&hash);
             resources.insert(address, resource);
         }
+        if digest != tracked.digest {
+            return Err(corrupted(
+                &self.directory,
+                "the records changed behind this process's back",
+            ));
+        }
         Ok(Snapshot {
-            lineage,
-            serial,
+            lineage: self.lineage.clone(),
+            serial: tracked.serial,
             resources,
         })
     }
 
-    fn put(&self, resource: &ResourceState) -> Result<u64, StateError> {
-        let bytes = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
-        let serial = self.change(&resource.address, Some(bytes))?;
-        restrict_permissions(&self.directory)?;
-        Ok(serial)
+    fn key(&self) -> Result<StateKey, StateError> {
+        Ok(self.key.clone())
     }
 
-    fn write_batch(&self, changes: &[StateChange]) -> Result<u64, StateError> {
-        let mut encoded: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
-        for change in changes {
-            encoded.push(match change {
-                StateChange::Put(resource) => (
-                    resource.address.as_str(),
-                    Some(serde_json::to_vec(resource).map_err(|error| self.error(error))?),
-                ),
-                StateChange::Remove(address) => (address.as_str(), None),
-            });
-        }
-        let serial = (&self.meta, &self.resources)
-            .transaction(|(meta, resources)| {
-                let mut serial = meta
-                    .get(SERIAL_KEY)?
-                    .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-                    .map_or(0, u64::from_be_bytes);
-                for (address, value) in &encoded {
-                    match value {
-                        Some(bytes) => {
-                            resources.insert(address.as_bytes(), bytes.as_slice())?;
-                        }
-                        None => {
-                            resources.remove(address.as_bytes())?;
-                        }
-                    }
-                    serial += 1;
-                }
-                meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
-                Ok::<u64, ConflictableTransactionError<()>>(serial)
-            })
-            .map_err(|error| self.error(format!("{error:?}")))?;
-        self.flush()?;
-        restrict_permissions(&self.directory)?;
-        Ok(serial)
+    fn finish(&self) -> Result<(), StateError> {
+        self.backup()
+    }
+
+    fn put(&self, resource: &ResourceState) -> Result<u64, StateError> {
+        self.write_batch(&[StateChange::Put(resource.clone())])
     }
 
     fn remove(&self, address: &str) -> Result<u64, StateError> {
@@ -301,69 +989,69 @@ impl StateStore for SledStore {
                 address: address.to_owned(),
             });
         }
-        self.change(address, None)
+        self.write_batch(&[StateChange::Remove(address.to_owned())])
     }
-}
 
-/// Converts a store of an older format to [`FORMAT_VERSION`], one step at a time. Format 1 is
-/// the first; a store claiming an older one was not written by dbplan.
-fn migrate(store: &SledStore, found: u32) -> Result<(), StateError> {
-    Err(store.corrupted(format!(
-        "format {found} is not a dbplan state format (the first is 1)"
-    )))
-}
-
-/// Creates the state directory with mode 0700 (and makes an existing one 0700).
-fn create_private_directory(directory: &Path) -> Result<(), StateError> {
-    std::fs::create_dir_all(directory).map_err(|source| StateError::CreateDirectory {
-        path: directory.to_path_buf(),
-        source,
-    })?;
-    restrict_permissions(directory)
-}
-
-/// Directories 0700, files 0600, under the state directory: sled creates its files with the
-/// process umask, and the state holds secrets. A file sled removes while we walk is skipped;
-/// any other failure is an error, so the state is never left readable without saying so.
-fn restrict_permissions(directory: &Path) -> Result<(), StateError> {
-    #[cfg(unix)]
-    {
-        use std::io::ErrorKind;
-        use std::os::unix::fs::PermissionsExt;
-        fn walk(path: &Path) -> std::io::Result<()> {
-            let metadata = match std::fs::symlink_metadata(path) {
-                Ok(metadata) => metadata,
-                Err(error) if error.kind() == ErrorKind::NotFound => return Ok(()),
-                Err(error) => return Err(error),
-            };
-            let wanted = if metadata.is_dir() {
-                0o700
-            } else if metadata.is_file() {
-                0o600
-            } else {
-                return Ok(());
-            };
-            if metadata.permissions().mode() & 0o777 != wanted {
-                match std::fs::set_permissions(path, std::fs::Permissions::from_mode(wanted)) {
-                    Err(error) if error.kind() != ErrorKind::NotFound => return Err(error),
-                    _ => {}
+    fn write_batch(&self, changes: &[StateChange]) -> Result<u64, StateError> {
+        let mut tracked = self.tracked()?;
+        let mut hashes = tracked.hashes.clone();
+        let mut digest = tracked.digest;
+        let mut encoded: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change {
+                StateChange::Put(resource) => {
+                    let json = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
+                    let (bytes, hash) = integrity::encode_record(&resource.address, &json);
+                    if let Some(old) = hashes.insert(resource.address.clone(), hash) {
+                        digest.toggle(&old);
+                    }
+                    digest.toggle(&hash);
+                    encoded.push((resource.address.as_str(), Some(bytes)));
+                }
+                StateChange::Remove(address) => {
+                    if let Some(old) = hashes.remove(address) {
+                        digest.toggle(&old);
+                    }
+                    encoded.push((address.as_str(), None));
                 }
             }
-            if metadata.is_dir() {
-                for entry in std::fs::read_dir(path)? {
-                    walk(&entry?.path())?;
-                }
-            }
-            Ok(())
         }
-        walk(directory).map_err(|source| StateError::Permissions {
-            path: directory.to_path_buf(),
-            source,
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = directory;
-        Ok(())
+        let serial = tracked.serial + changes.len() as u64;
+        let head = Head {
+            lineage: self.lineage.clone(),
+            serial,
+            resources: hashes.len() as u64,
+            digest: digest.render(),
+            key: self.key.fingerprint(),
+        };
+        let head_bytes = head.to_bytes();
+        (&self.meta, &self.resources)
+            .transaction(|(meta, resources)| {
+                for (address, value) in &encoded {
+                    match value {
+                        Some(bytes) => {
+                            resources.insert(address.as_bytes(), bytes.as_slice())?;
+                        }
+                        None => {
+                            resources.remove(address.as_bytes())?;
+                        }
+                    }
+                }
+                meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
+                meta.insert(HEAD_KEY, head_bytes.as_slice())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|failure| self.error(format!("{failure:?}")))?;
+        self.flush()?;
+        // The records are committed: what this process knows follows them before the mirror
+        // is written, so a failure to write the mirror (a database ahead of its mirror, which
+        // the next open accepts) never leaves the next write with a stale serial.
+        tracked.serial = serial;
+        tracked.hashes = hashes;
+        tracked.digest = digest;
+        drop(tracked);
+        write_head_file(&self.directory, &head)?;
+        files::restrict_tree(&self.directory.join(DATABASE))?;
+        Ok(serial)
     }
 }

@@ -36,6 +36,11 @@ pub struct Run<'a> {
     pub env: Vec<(&'a str, &'a str)>,
 }
 
+/// The state key of these tests (a real state makes a random one).
+pub fn test_key() -> dbplan_state::StateKey {
+    dbplan_state::StateKey::from_bytes(&[7; 32]).expect("32 bytes")
+}
+
 pub fn plan_with(set: &ManifestSet, graph: &Graph, state: &Snapshot, run: &Run<'_>) -> Planned {
     let env_pairs = run.env.clone();
     let env = move |name: &str| {
@@ -54,6 +59,7 @@ pub fn plan_with(set: &ManifestSet, graph: &Graph, state: &Snapshot, run: &Run<'
         destroy: run.destroy,
         targets: &run.targets,
         env: &env,
+        key: &test_key(),
     })
     .unwrap()
 }
