@@ -716,17 +716,37 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
 }
 
 /// Kills `dbplan apply` with SIGKILL at pseudo-random points of a multi-tenant apply, many
-/// times; after each kill, unlock, re-plan and re-apply must converge: every database, role
-/// and secret exactly once, and every secret logs in.
+/// times; after each kill, unlock, re-plan and re-apply must converge: every database, role,
+/// secret and state record exactly once, every secret logs in, and `dbplan state check` finds
+/// the state, its head and its backups good. `DBPLAN_CRASH_KILLS` sets how many kills must land
+/// while apply runs (default 20; `scripts/crash-test.sh` runs 100), in at most twice as many
+/// runs; the figure is printed at the end (`--no-capture` shows it).
 #[test]
 fn sigkill_during_apply_never_loses_or_duplicates_anything() {
     // Runs go on until this many kills landed while apply was running (a kill after apply
-    // finished proves nothing), up to `MAX_RUNS`.
-    const IN_FLIGHT: usize = 20;
-    const MAX_RUNS: u64 = 40;
+    // finished proves nothing), up to `max_runs`.
+    let in_flight: usize = match std::env::var("DBPLAN_CRASH_KILLS") {
+        Err(_) => 20,
+        Ok(text) => text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|kills| *kills > 0)
+            .unwrap_or_else(|| {
+                panic!(
+                    "DBPLAN_CRASH_KILLS is {text:?}; set it to a whole number of kills, at least 1"
+                )
+            }),
+    };
+    let max_runs = 2 * in_flight as u64;
     const TENANTS: usize = 6;
     let lab = Lab::start();
     let mut outcomes = Vec::new();
+    // Every object checked after a converged run, and how many of them were missing (lost)
+    // or there more than once or unexpected (duplicated).
+    let mut checked = 0_usize;
+    let mut lost = 0_usize;
+    let mut duplicated = 0_usize;
     let tenants_of = |run: &str| -> Vec<Tenant> {
         (0..TENANTS)
             .map(|index| {
@@ -740,7 +760,8 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
     };
     // One uninterrupted apply measures how long the whole run takes on this machine, so that
     // the kill points fall inside it (from planning to the last write), however fast or slow
-    // the machine is; at most 80% of it, as later runs may be faster.
+    // the machine is; at most 80% of it, as later runs may be faster (and every run that
+    // finishes before its kill point measures it again).
     lab.manifests(&tenants_of("cal"));
     let started = std::time::Instant::now();
     assert_code(
@@ -755,7 +776,8 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         ]),
         0,
     );
-    let whole = started.elapsed();
+    let mut whole = started.elapsed();
+    assert_code(&lab.run(&["state", "check", "--state", "state-cal"]), 0);
     // A fixed linear congruential sequence: the kill points (as fractions of the whole run)
     // differ from one kill to the next, and are the same in every test run.
     let mut seed: u64 = 0x5eed_0fdb_91a4;
@@ -764,8 +786,8 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         .iter()
         .filter(|line: &&String| line.contains("in flight"))
         .count()
-        < IN_FLIGHT
-        && run < MAX_RUNS
+        < in_flight
+        && run < max_runs
     {
         run += 1;
         let state = format!("state-{run}");
@@ -775,6 +797,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         let delay = whole.mul_f64(((seed >> 33) % 1_000) as f64 / 1_000.0 * 0.8);
+        let launched = std::time::Instant::now();
         let mut child = lab
             .command(&[
                 "apply",
@@ -789,8 +812,21 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(delay);
-        let killed = child.try_wait().unwrap().is_none();
+        // Up to the kill point, watching whether apply finishes first: an apply that
+        // finished measures how long a whole one takes now (on a shared machine it varies),
+        // and the next kill points follow it.
+        let mut killed = true;
+        while launched.elapsed() < delay {
+            if let Some(status) = child.try_wait().unwrap() {
+                killed = false;
+                if status.success() {
+                    whole = launched.elapsed();
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let killed = killed && child.try_wait().unwrap().is_none();
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         if killed {
@@ -807,19 +843,67 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             &state,
         ]);
         assert_code(&planned, 0);
+        // The database, its head mirror and every backup are good.
+        let state_checked = lab.run(&["state", "check", "--state", &state]);
+        assert_code(&state_checked, 0);
+        // Each object exactly once: what is there against what must be.
         let prefix = format!("r{run}_");
-        let databases: Vec<String> = lab
-            .databases()
-            .into_iter()
-            .filter(|name| name.starts_with(&prefix))
+        let with_prefix = |names: Vec<String>| -> Vec<String> {
+            names
+                .into_iter()
+                .filter(|name| name.starts_with(&prefix))
+                .collect()
+        };
+        let secret_files: Vec<String> = std::fs::read_dir(lab.path("secrets"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .collect();
-        let roles: Vec<String> = lab
-            .roles()
-            .into_iter()
-            .filter(|name| name.starts_with(&prefix))
-            .collect();
-        assert_eq!(databases.len(), TENANTS, "run {run}: {databases:?}");
-        assert_eq!(roles.len(), TENANTS, "run {run}: {roles:?}");
+        let listed = lab.run(&["state", "list", "--state", &state]);
+        assert_code(&listed, 0);
+        let records: Vec<String> = super::stdout(&listed).lines().map(str::to_owned).collect();
+        let mut expected_records = vec!["PostgresServer/pg".to_owned()];
+        for tenant in &tenants {
+            for part in ["connection-secret", "database", "role"] {
+                expected_records.push(format!("TenantDatabase/{}/{part}", tenant.name));
+            }
+        }
+        for (what, expected, found) in [
+            (
+                "databases",
+                tenants.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+                with_prefix(lab.databases()),
+            ),
+            (
+                "roles",
+                tenants.iter().map(|t| format!("{}_user", t.name)).collect(),
+                with_prefix(lab.roles()),
+            ),
+            (
+                "secret files",
+                tenants.iter().map(|t| format!("{}.env", t.name)).collect(),
+                with_prefix(secret_files),
+            ),
+            ("state records", expected_records, records),
+        ] {
+            let missing: Vec<&String> = expected
+                .iter()
+                .filter(|name| !found.contains(name))
+                .collect();
+            let mut extra = found.clone();
+            for name in &expected {
+                if let Some(position) = extra.iter().position(|found| found == name) {
+                    extra.remove(position);
+                }
+            }
+            checked += found.len();
+            lost += missing.len();
+            duplicated += extra.len();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "run {run}: {what}: missing {missing:?}, duplicated or unexpected {extra:?}"
+            );
+        }
         for tenant in &tenants {
             let secret = lab.env_secret(&tenant.name);
             assert_eq!(
@@ -832,13 +916,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
                 format!("{}_user", tenant.name)
             );
         }
-        let files = std::fs::read_dir(lab.path("secrets"))
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
-            .count();
-        assert_eq!(files, TENANTS, "run {run}: secret files");
-        outcomes.push(format!(
+        let outcome = format!(
             "run {run}: killed after {} ms {}",
             delay.as_millis(),
             if killed {
@@ -846,18 +924,20 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             } else {
                 "(had finished)"
             }
-        ));
+        );
+        // Progress, for long runs (`--no-capture` shows it as it goes).
+        eprintln!("{outcome}: converged");
+        outcomes.push(outcome);
     }
     let killed = outcomes
         .iter()
         .filter(|line| line.contains("in flight"))
         .count();
     eprintln!(
-        "{}\n{killed} of {run} runs killed in flight; all converged",
-        outcomes.join("\n")
+        "crash test: {killed} kills landed in flight in {run} runs; {checked} objects checked (databases, roles, secret files, state records); lost {lost}, duplicated {duplicated}; every state checked good"
     );
     assert!(
-        killed >= IN_FLIGHT,
+        killed >= in_flight,
         "only {killed} of {run} runs were killed in flight: {outcomes:?}"
     );
 }
