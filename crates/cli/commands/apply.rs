@@ -66,8 +66,9 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
                 return Ok(exit::ERROR);
             }
         };
+        let keep = super::state::backups_kept()?;
         let mut store = SledStore::open(options.state, &holder)?;
-        store.keep_backups(super::state::backups_kept()?);
+        store.keep_backups(keep);
         let snapshot = store.snapshot()?;
         // A plan for another state cannot be authenticated with this state's key; saying that
         // it is stale is the more useful message.
@@ -105,8 +106,9 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
 
     // The state stays locked from the plan to the end of the apply, so nothing can change it
     // in between.
+    let keep = super::state::backups_kept()?;
     let mut store = SledStore::open(options.state, &holder)?;
-    store.keep_backups(super::state::backups_kept()?);
+    store.keep_backups(keep);
     let snapshot = store.snapshot()?;
     let key = store.key()?;
     let plan_options = plan::Options {

@@ -18,8 +18,10 @@ fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledSt
         eprintln!("error: no state at {}", Escaped(directory.display()));
         return Ok(None);
     }
+    // A bad setting is refused before the state is opened.
+    let keep = backups_kept()?;
     let mut store = SledStore::open(directory, holder)?;
-    store.keep_backups(backups_kept()?);
+    store.keep_backups(keep);
     Ok(Some(store))
 }
 

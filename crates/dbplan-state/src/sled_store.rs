@@ -531,6 +531,10 @@ impl SledStore {
     /// Reads the state at `directory` for `holder` (e.g. `dbplan plan`), verified, without
     /// writing anything but the lock; `None` when there is none.
     pub fn read(directory: &Path, holder: &str) -> Result<Option<ReadState>, StateError> {
+        // A link that leads nowhere (a volume not mounted) is not "no state": it is refused.
+        if std::fs::symlink_metadata(directory).is_ok_and(|metadata| metadata.is_symlink()) {
+            files::resolve(directory)?;
+        }
         if !Self::exists(directory) {
             return Ok(None);
         }

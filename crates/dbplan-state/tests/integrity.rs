@@ -602,3 +602,12 @@ fn a_format_1_state_is_read_as_it_is_and_converted_by_the_first_writer() {
     assert_eq!(read.snapshot.serial, 3);
     assert_eq!(read.snapshot.resources.len(), 3);
 }
+
+#[test]
+fn a_state_link_that_leads_nowhere_is_refused_by_readers_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("state");
+    std::os::unix::fs::symlink(dir.path().join("unmounted/volume"), &link).unwrap();
+    let error = SledStore::read(&link, "test").unwrap_err();
+    assert!(matches!(error, StateError::Location { .. }), "{error}");
+}
