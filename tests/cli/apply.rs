@@ -684,7 +684,13 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Interrupt once the apply is under way (its first database exists), not after a fixed
+    // delay: on a loaded machine planning alone can take longer than any fixed delay, and a
+    // Ctrl-C during planning ends the process before anything started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while lab.databases().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let signalled = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
