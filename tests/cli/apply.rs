@@ -17,6 +17,9 @@ pub struct Tenant {
     pub connection_limit: Option<i32>,
     pub format: &'static str,
     pub owner: Option<String>,
+    pub database_name: Option<String>,
+    /// A `dbplan.io/waive.DB701` reason (a tenant that opts into deletion needs none).
+    pub waiver: Option<&'static str>,
 }
 
 impl Tenant {
@@ -29,15 +32,17 @@ impl Tenant {
             connection_limit: None,
             format: "env",
             owner: None,
+            database_name: None,
+            waiver: None,
         }
     }
 
     fn yaml(&self) -> String {
-        // A tenant dropped on removal is throwaway: the data-loss policy is waived for it.
-        let waiver = if self.delete {
-            "  annotations: {dbplan.io/waive.DB701: \"throwaway test tenant\"}\n"
-        } else {
-            ""
+        // A tenant whose manifest says `deletionProtection: false` and `Delete` has opted
+        // into deletion itself; a waiver is only for what it did not opt into (a replace).
+        let waiver = match self.waiver {
+            Some(reason) => format!("  annotations: {{dbplan.io/waive.DB701: \"{reason}\"}}\n"),
+            None => String::new(),
         };
         let mut text = format!(
             "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: {name}\n{waiver}spec:\n  server: pg\n  deletionProtection: {protected}\n  roleDeletionPolicy: {policy}\n  dbDeletionPolicy: {policy}\n  connectionSecret: {{file: secrets/{name}.{format}, format: {format}}}\n",
@@ -54,6 +59,9 @@ impl Tenant {
         }
         if let Some(owner) = &self.owner {
             text.push_str(&format!("  owner: {owner}\n"));
+        }
+        if let Some(database) = &self.database_name {
+            text.push_str(&format!("  databaseName: {database}\n"));
         }
         text
     }

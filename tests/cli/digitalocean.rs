@@ -646,3 +646,48 @@ fn equal_values_written_differently_are_not_drift() {
     assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
     assert_eq!(lab.cluster("shop-db")["tags"], json!(["alpha"]));
 }
+
+#[test]
+fn removing_every_tag_untags_the_cluster_and_a_removed_window_is_said_to_stay() {
+    let lab = Lab::new();
+    let example = lab.example("digitalocean-postgres", |text| text);
+    assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
+    lab.edit(
+        "digitalocean-postgres/production.yaml",
+        "  tags: [env-prod, team-payments]\n",
+        "",
+    );
+    lab.edit(
+        "digitalocean-postgres/production.yaml",
+        "  maintenanceWindow:\n    day: sunday\n    hour: \"04:00\"\n",
+        "",
+    );
+    let plan = lab.run(&["plan", &example, "--detailed-exitcode"]);
+    assert_code(&plan, 2);
+    let printed = super::stdout(&plan);
+    assert!(
+        printed.contains("DigitalOceanDatabaseCluster/prod-postgres will be updated in place"),
+        "{printed}"
+    );
+    assert!(printed.contains("~ tags"), "{printed}");
+    assert!(printed.contains("-   \"team-payments\""), "{printed}");
+    assert!(printed.contains("+ []"), "{printed}");
+    assert!(
+        printed.contains("`maintenance_window` was removed from the manifest, but DigitalOcean always keeps a window"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("(no longer recorded; the object keeps it)"),
+        "{printed}"
+    );
+    assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
+    let prod = lab.cluster("prod-postgres");
+    // DigitalOcean answers `null` for a cluster without tags.
+    assert!(
+        prod["tags"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        prod["tags"]
+    );
+    assert_eq!(prod["maintenance_window"]["day"], "sunday");
+    assert_code(&lab.run(&["plan", &example, "--detailed-exitcode"]), 0);
+}

@@ -10,6 +10,7 @@ mod digitalocean;
 mod examples;
 mod graph;
 mod hygiene;
+mod lifecycle;
 mod lint;
 mod plan;
 mod planton;

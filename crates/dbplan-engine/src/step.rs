@@ -288,13 +288,16 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
 }
 
 async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
-    let provider = provider(shared, change)?;
     let Some(recorded) = shared.writer.resource(&change.address) else {
         return Err(format!(
             "{}: not in the state any more; run `dbplan plan` again",
             change.address
         ));
     };
+    if change.records_only() {
+        return record_only(shared, change, recorded).await;
+    }
+    let provider = provider(shared, change)?;
     if !check_fingerprint(shared, provider, change, &recorded, change.kind).await? {
         return Err(format!(
             "{} was deleted outside dbplan since the plan was made; run `dbplan plan` again to create it",
@@ -331,4 +334,21 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
         ))
         .await
         .map(drop)
+}
+
+/// An update that changes nothing remote (lifecycle settings, waivers, fields dbplan stops
+/// recording): the record takes the new lifecycle and waivers, and drops the forgotten
+/// fields, without a provider call.
+async fn record_only(
+    shared: &Shared,
+    change: &Change,
+    mut recorded: ResourceState,
+) -> Result<(), String> {
+    for name in change.forgotten() {
+        recorded.attributes.remove(name);
+    }
+    recorded.lifecycle = change.lifecycle.clone();
+    recorded.waivers = change.waivers.clone();
+    recorded.dependencies = change.dependencies.clone();
+    shared.writer.put(recorded).await.map(drop)
 }

@@ -392,7 +392,14 @@ fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMa
     }
 }
 
-/// The lifecycle a part records in state.
+/// The lifecycle a part records in state, diffed like an attribute (a change alone is an
+/// in-place update that apply records without calling the provider).
+///
+/// A tenant's `deletion_protection` guards every part of it (role, database, connection
+/// secret); its deletion policies decide what happens once protection is off (the secret
+/// follows the database's). Deletion is opted into when the manifest says so itself:
+/// protection off and a `Delete` policy for a tenant part (neither is a default), an explicit
+/// `deletion_protection: false` for an Aurora cluster (whose default is already false).
 fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
     let prevent_destroy = resource
         .metadata
@@ -403,23 +410,36 @@ fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
         dbplan_manifest::kinds::DeletionPolicy::Orphan => DeletionPolicy::Orphan,
         dbplan_manifest::kinds::DeletionPolicy::Delete => DeletionPolicy::Delete,
     };
-    let (deletion_protection, deletion_policy) = match (&resource.spec, part) {
-        (Spec::AwsRdsCluster(spec), Part::Cluster) => {
-            (spec.deletion_protection, DeletionPolicy::Delete)
+    let explicit = |pointer: &str| resource.document.locate(pointer).complete;
+    let (deletion_protection, deletion_policy, deletion_opted_in) = match (&resource.spec, part) {
+        (Spec::AwsRdsCluster(spec), Part::Cluster) => (
+            spec.deletion_protection,
+            DeletionPolicy::Delete,
+            !spec.deletion_protection && explicit("/spec/deletion_protection"),
+        ),
+        (Spec::TenantDatabase(spec), Part::Database | Part::ConnectionSecret) => {
+            let policy = convert(spec.db_deletion_policy);
+            (
+                spec.deletion_protection,
+                policy,
+                !spec.deletion_protection && policy == DeletionPolicy::Delete,
+            )
         }
-        (Spec::TenantDatabase(spec), Part::Database) => {
-            (spec.deletion_protection, convert(spec.db_deletion_policy))
+        (Spec::TenantDatabase(spec), Part::Role) => {
+            let policy = convert(spec.role_deletion_policy);
+            (
+                spec.deletion_protection,
+                policy,
+                !spec.deletion_protection && policy == DeletionPolicy::Delete,
+            )
         }
-        (Spec::TenantDatabase(spec), Part::ConnectionSecret) => {
-            (false, convert(spec.db_deletion_policy))
-        }
-        (Spec::TenantDatabase(spec), Part::Role) => (false, convert(spec.role_deletion_policy)),
-        _ => (false, DeletionPolicy::Delete),
+        _ => (false, DeletionPolicy::Delete, false),
     };
     Lifecycle {
         prevent_destroy,
         deletion_protection,
         deletion_policy,
+        deletion_opted_in: deletion_opted_in && !prevent_destroy,
     }
 }
 

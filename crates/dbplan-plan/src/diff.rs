@@ -4,7 +4,7 @@
 //! changes in the same order.
 
 use crate::desired::{Desired, get_at_mut, set_at};
-use crate::knowledge;
+use crate::knowledge::{self, Removal};
 use crate::model::{Change, OutputRef, Step};
 use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
 use dbplan_state::{DeletionPolicy, Lifecycle, ResourceState, Snapshot, StateValue, Status};
@@ -263,60 +263,164 @@ fn desired_change(
         blocked: None,
         note: None,
         fingerprint: input.fingerprints.get(&address).cloned(),
+        lifecycle_before: None,
+        lifecycle_changed: Vec::new(),
     };
     let Some(recorded) = input.state.resources.get(&address) else {
         change.changed = change.after.keys().cloned().collect();
         return change;
     };
     change.before = state_values(&recorded.attributes);
+    // A field the manifest no longer has returns to its default (or to empty), or, where the
+    // provider cannot reset it, is no longer recorded: either way the plan shows it.
+    let mut notes: Vec<String> = Vec::new();
+    let mut forgotten: Vec<String> = Vec::new();
+    for (name, before) in &change.before {
+        if change.after.contains_key(name) {
+            continue;
+        }
+        match knowledge::on_removal(kind, part.as_deref(), name, before) {
+            Removal::Reset(value) => {
+                change.after.insert(name.clone(), value);
+            }
+            Removal::Forget(why) => {
+                notes.push(format!(
+                    "`{name}` was removed from the manifest, but {why}; dbplan stops recording it"
+                ));
+                forgotten.push(name.clone());
+            }
+        }
+    }
     change.changed = change
         .after
         .iter()
         .filter(|(key, value)| differs(change.before.get(*key), value))
         .map(|(key, _)| key.clone())
+        .chain(forgotten)
         .collect();
+    change.changed.sort();
     change.replace_because = change
         .changed
         .iter()
-        .filter(|attribute| knowledge::forces_replacement(kind, part.as_deref(), attribute))
+        .filter(|attribute| {
+            change.after.contains_key(*attribute)
+                && knowledge::forces_replacement(kind, part.as_deref(), attribute)
+        })
         .cloned()
         .collect();
+    change.lifecycle_changed = lifecycle_differences(
+        &recorded.lifecycle,
+        &desired.lifecycle,
+        &recorded.waivers,
+        &desired.waivers,
+    );
+    if !change.lifecycle_changed.is_empty() {
+        change.lifecycle_before = Some(recorded.lifecycle.clone());
+    }
     change.action = match recorded.status {
         Status::Tainted => {
-            change.note = Some(
+            notes.insert(
+                0,
                 "tainted: an earlier apply failed part-way through it, so it is replaced"
                     .to_owned(),
             );
             Action::Replace
         }
         Status::Pending => {
-            change.note = Some(
+            notes.insert(
+                0,
                 "pending: an earlier apply was interrupted before it confirmed this object; apply adopts it if it exists, or creates it".to_owned(),
             );
             Action::Create
         }
         Status::Ready if !change.replace_because.is_empty() => Action::Replace,
-        Status::Ready if !change.changed.is_empty() => Action::Update,
+        Status::Ready if !change.changed.is_empty() || !change.lifecycle_changed.is_empty() => {
+            Action::Update
+        }
         Status::Ready => Action::NoOp,
     };
+    if !notes.is_empty() {
+        change.note = Some(notes.join("; "));
+    }
     if change.action == Action::Replace {
         change.final_snapshot = knowledge::final_snapshot(kind, part.as_deref(), &change.before);
-        change.blocked = destroy_blocked(&address, &recorded.lifecycle, &desired.lifecycle);
+        change.blocked = destroy_blocked(
+            &address,
+            Action::Replace,
+            &recorded.lifecycle,
+            Some(&desired.lifecycle),
+            input.state,
+        );
     }
     change
 }
 
-/// Why destroying an object is refused, if it is.
-fn destroy_blocked(address: &str, recorded: &Lifecycle, desired: &Lifecycle) -> Option<String> {
-    if recorded.prevent_destroy || desired.prevent_destroy {
+/// The lifecycle settings (and recorded waivers) that differ between the record and the
+/// manifest, by name: `deletion_protection`, `deletion_policy`, `prevent_destroy`,
+/// `deletion_opted_in`, `waivers`.
+fn lifecycle_differences(
+    recorded: &Lifecycle,
+    desired: &Lifecycle,
+    recorded_waivers: &BTreeMap<String, String>,
+    desired_waivers: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut changed = Vec::new();
+    if recorded.deletion_opted_in != desired.deletion_opted_in {
+        changed.push("deletion_opted_in".to_owned());
+    }
+    if recorded.deletion_policy != desired.deletion_policy {
+        changed.push("deletion_policy".to_owned());
+    }
+    if recorded.deletion_protection != desired.deletion_protection {
+        changed.push("deletion_protection".to_owned());
+    }
+    if recorded.prevent_destroy != desired.prevent_destroy {
+        changed.push("prevent_destroy".to_owned());
+    }
+    if recorded_waivers != desired_waivers {
+        changed.push("waivers".to_owned());
+    }
+    changed
+}
+
+/// Why deleting, orphaning or replacing an object is refused, if it is: prevent-destroy or
+/// deletion protection, its own (recorded, or for a replace also the manifest's) or, for a
+/// tenant, that of any recorded part of the same tenant (a tenant's protection guards its
+/// role, database and secret alike, including records written before the parts carried it).
+fn destroy_blocked(
+    address: &str,
+    action: Action,
+    recorded: &Lifecycle,
+    desired: Option<&Lifecycle>,
+    state: &Snapshot,
+) -> Option<String> {
+    let verb = match action {
+        Action::Replace => "replaced (deleted and created again)",
+        Action::Orphan => "orphaned (forgotten and left in place)",
+        _ => "deleted",
+    };
+    if recorded.prevent_destroy || desired.is_some_and(|desired| desired.prevent_destroy) {
         return Some(format!(
-            "{address} has `dbplan.io/prevent-destroy: \"true\"`; remove the annotation and apply first if it must really be destroyed"
+            "{address} has `dbplan.io/prevent-destroy: \"true\"`, so it cannot be {verb}; remove the annotation and apply that first if it must really go"
         ));
     }
     if recorded.deletion_protection {
         return Some(format!(
-            "{address} has deletion protection on; turn it off (`deletion_protection: false`) and apply that first if it must really be destroyed"
+            "{address} has deletion protection on, so it cannot be {verb}; turn it off (`deletion_protection: false`) and apply that first if it must really go"
         ));
+    }
+    if kind_of(address) == Some(Kind::TenantDatabase) {
+        let (name, _) = split_address(address);
+        let prefix = format!("TenantDatabase/{name}/");
+        let guard = state.resources.iter().find(|(other, resource)| {
+            other.starts_with(&prefix)
+                && (resource.lifecycle.deletion_protection || resource.lifecycle.prevent_destroy)
+        });
+        if let Some((other, _)) = guard {
+            return Some(format!(
+                "{address} belongs to TenantDatabase/{name}, whose deletion protection is on ({other}), so it cannot be {verb}; turn it off (`deletion_protection: false`) and apply that first if it must really go"
+            ));
+        }
     }
     None
 }
@@ -356,10 +460,16 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
         blocked: None,
         note: None,
         fingerprint: input.fingerprints.get(&address).cloned(),
+        lifecycle_before: None,
+        lifecycle_changed: Vec::new(),
     };
-    if !orphan {
-        change.blocked = destroy_blocked(&address, &recorded.lifecycle, &Lifecycle::default());
-    }
+    change.blocked = destroy_blocked(
+        &address,
+        change.action,
+        &recorded.lifecycle,
+        None,
+        input.state,
+    );
     change
 }
 

@@ -85,3 +85,85 @@ pub fn final_snapshot(
         _ => None,
     }
 }
+
+/// What a field removed from a manifest (recorded in state, no longer asked for) becomes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Removal {
+    /// The field returns to this value (the kind's documented default, or empty), planned and
+    /// applied like any other change.
+    Reset(Value),
+    /// The provider cannot reset it: the remote object keeps its value and dbplan stops
+    /// recording it. The plan says so with this reason.
+    Forget(&'static str),
+}
+
+/// The reason shown for a field no provider call can take back to a default.
+const KEPT: &str = "the object keeps its current value";
+
+/// What a removed field becomes, per kind and part. The recorded value says its shape when
+/// the kind does not: a list returns to empty, a map to empty; any other field whose default
+/// the provider cannot set is forgotten (the object keeps it), so that a removal never plans
+/// a change that apply would not make.
+pub fn on_removal(kind: Kind, part: Option<&str>, attribute: &str, recorded: &Value) -> Removal {
+    let forget = |why: &'static str| Removal::Forget(why);
+    match (kind, part, attribute) {
+        // `CONNECTION LIMIT -1` is PostgreSQL's "no limit", the kind's documented default.
+        (Kind::TenantDatabase, Some("role"), "connection_limit") => Removal::Reset(Value::Int(-1)),
+        // Only used to connect: without them, no password and the system's CAs.
+        (Kind::PostgresServer, _, "admin_password" | "admin_password_env" | "sslrootcert") => {
+            Removal::Reset(Value::Null)
+        }
+        // ModifyDBCluster takes 1 day, the RDS default; and the final snapshot's name is only
+        // read when the cluster is deleted.
+        (Kind::AwsRdsCluster, Some("cluster"), "backup_retention_period") => {
+            Removal::Reset(Value::Int(1))
+        }
+        (Kind::AwsRdsCluster, Some("cluster"), "final_snapshot_identifier") => {
+            Removal::Reset(Value::Null)
+        }
+        (_, _, "region") => forget("the object stays in its region"),
+        (Kind::AwsRdsCluster, Some("cluster"), "database_name" | "kms_key_id" | "engine_mode") => {
+            forget("Aurora cannot change it on an existing cluster, which keeps its value")
+        }
+        (
+            Kind::AwsRdsCluster,
+            Some("cluster"),
+            "snapshot_identifier" | "replication_source_identifier",
+        ) => forget("it is only read when the cluster is created"),
+        (
+            Kind::AwsRdsCluster,
+            Some("cluster"),
+            "preferred_backup_window" | "preferred_maintenance_window",
+        ) => forget("AWS always keeps a window: the cluster keeps its current one"),
+        (Kind::AwsRdsCluster, Some("cluster"), "serverless_v2_scaling") => {
+            forget("ModifyDBCluster cannot remove a capacity range; the cluster keeps its own")
+        }
+        // The VPC update sends the description it is given, empty included.
+        (Kind::DigitalOceanVpc, _, "description") => Removal::Reset(Value::String(String::new())),
+        (Kind::AwsRdsCluster, Some("cluster"), "associate_security_group_ids") => {
+            forget("the cluster keeps its security groups until the manifest names others")
+        }
+        (Kind::AwsSecurityGroup, _, "description") => {
+            forget("a security group's description cannot change; it keeps its current one")
+        }
+        (Kind::DigitalOceanDatabaseCluster, _, "vpc") => {
+            forget("a DigitalOcean cluster cannot leave its VPC")
+        }
+        (Kind::DigitalOceanDatabaseCluster, _, "maintenance_window") => {
+            forget("DigitalOcean always keeps a window: the cluster keeps its current one")
+        }
+        (Kind::DigitalOceanDatabaseCluster, _, "storage_gib") => {
+            forget("DigitalOcean cannot shrink a cluster's storage; it keeps its current size")
+        }
+        (Kind::DigitalOceanVpc, _, "ip_range_cidr") => forget("a VPC keeps its range"),
+        (Kind::AwsRdsClusterInstance, _, "identifier" | "availability_zone") => {
+            forget("an instance keeps its identifier and zone")
+        }
+        _ => match recorded {
+            Value::List(_) => Removal::Reset(Value::List(Vec::new())),
+            Value::Map(_) => Removal::Reset(Value::Map(BTreeMap::new())),
+            Value::Null => Removal::Reset(Value::Null),
+            _ => forget(KEPT),
+        },
+    }
+}

@@ -113,6 +113,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
             after: &change.after,
             final_snapshot: change.final_snapshot,
             recorded_waivers: &change.waivers,
+            deletion_opted_in: change.lifecycle.deletion_opted_in,
         })
         .collect();
     let plan_report = dbplan_policy::check_plan(request.set, &planned, request.pack);

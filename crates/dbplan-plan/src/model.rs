@@ -61,6 +61,12 @@ pub struct Change {
     pub dependencies: Vec<String>,
     /// The lifecycle to record (or, for a delete, the one recorded).
     pub lifecycle: Lifecycle,
+    /// The lifecycle recorded before, for an object in state that the manifests still have.
+    pub lifecycle_before: Option<Lifecycle>,
+    /// Lifecycle settings that change, sorted: `deletion_opted_in`, `deletion_policy`,
+    /// `deletion_protection`, `prevent_destroy`, `waivers`. A change of these alone is an
+    /// update that apply records without calling the provider.
+    pub lifecycle_changed: Vec<String>,
     /// Waivers to record in state with the object.
     pub waivers: BTreeMap<String, String>,
     /// Whether the object holds data.
@@ -77,6 +83,24 @@ pub struct Change {
 }
 
 impl Change {
+    /// Attributes that are no longer recorded (removed from the manifest where the provider
+    /// cannot reset them): in `changed`, but not in `after`.
+    pub fn forgotten(&self) -> impl Iterator<Item = &String> {
+        self.changed
+            .iter()
+            .filter(|name| !self.after.contains_key(*name))
+    }
+
+    /// Whether an update changes nothing remote: only lifecycle settings, waivers or fields
+    /// dbplan stops recording. Apply records it without calling the provider.
+    pub fn records_only(&self) -> bool {
+        self.action == Action::Update
+            && self
+                .changed
+                .iter()
+                .all(|name| !self.after.contains_key(name))
+    }
+
     /// Whether the change touches data at all (the "data-loss risk" section of a review lists
     /// these: a replace, a delete or an orphan of an object holding data).
     pub fn is_data_risk(&self) -> bool {

@@ -70,6 +70,12 @@ pub(crate) struct ChangeWire {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// The recorded lifecycle, when the object is in state and still in the manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_before: Option<Lifecycle>,
+    /// The lifecycle settings (and `waivers`) that change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_changed: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub waivers: BTreeMap<String, String>,
     pub stateful: bool,
@@ -148,6 +154,8 @@ fn encode_change(change: &Change, file: bool) -> ChangeWire {
             .collect(),
         dependencies: change.dependencies.clone(),
         lifecycle: change.lifecycle.clone(),
+        lifecycle_before: change.lifecycle_before.clone(),
+        lifecycle_changed: change.lifecycle_changed.clone(),
         waivers: change.waivers.clone(),
         stateful: change.stateful,
         final_snapshot: change.final_snapshot,
@@ -293,6 +301,8 @@ fn decode_change(wire: ChangeWire) -> Result<Change, DecodeError> {
         secrets: wire.secrets,
         dependencies: wire.dependencies,
         lifecycle: wire.lifecycle,
+        lifecycle_before: wire.lifecycle_before,
+        lifecycle_changed: wire.lifecycle_changed,
         waivers: wire.waivers,
         stateful: wire.stateful,
         final_snapshot: wire.final_snapshot,

@@ -365,12 +365,18 @@ spec:
 
 #[test]
 fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
-    let kept = tenant("kept", "");
+    let kept = tenant(
+        "kept",
+        "  deletionProtection: false\n  connectionSecret: {file: kept.env}\n",
+    );
     let dropped = tenant(
         "dropped",
         "  deletionProtection: false\n  dbDeletionPolicy: Delete\n  roleDeletionPolicy: Delete\n",
     );
-    let guarded = tenant("guarded", "  dbDeletionPolicy: Delete\n");
+    let guarded = tenant(
+        "guarded",
+        "  dbDeletionPolicy: Delete\n  connectionSecret: {file: guarded.env}\n",
+    );
     let sources = [
         ("server.yaml", SERVER),
         ("kept.yaml", kept.as_str()),
@@ -385,18 +391,30 @@ fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
     let (set, graph) = load(&sources[..1]);
     let planned = plan_with(&set, &graph, &state, &Run::default());
     let plan = &planned.plan;
+    for part in ["database", "role", "connection-secret"] {
+        let kept = change(plan, &format!("TenantDatabase/kept/{part}"));
+        assert_eq!(kept.action, Action::Orphan, "{part}");
+        assert!(kept.blocked.is_none(), "{part}");
+        // A tenant's protection guards every part of it, whatever its policy.
+        let guarded = change(plan, &format!("TenantDatabase/guarded/{part}"));
+        let reason = guarded.blocked.as_deref().unwrap();
+        assert!(
+            reason.contains(&format!(
+                "TenantDatabase/guarded/{part} has deletion protection on"
+            )) && reason.contains("apply that first"),
+            "{reason}"
+        );
+    }
     assert_eq!(
-        change(plan, "TenantDatabase/kept/database").action,
-        Action::Orphan
-    );
-    assert_eq!(
-        change(plan, "TenantDatabase/kept/role").action,
+        change(plan, "TenantDatabase/guarded/role").action,
         Action::Orphan
     );
     assert!(
-        change(plan, "TenantDatabase/kept/database")
+        change(plan, "TenantDatabase/guarded/role")
             .blocked
-            .is_none()
+            .as_deref()
+            .unwrap()
+            .contains("cannot be orphaned")
     );
     assert_eq!(
         change(plan, "TenantDatabase/dropped/database").action,
@@ -407,15 +425,6 @@ fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
             .blocked
             .is_none()
     );
-    let guarded = change(plan, "TenantDatabase/guarded/database");
-    assert_eq!(guarded.action, Action::Delete);
-    assert!(
-        guarded
-            .blocked
-            .as_deref()
-            .unwrap()
-            .contains("deletion protection")
-    );
     // The role goes after the database that it owns.
     let steps = order(plan);
     let position = |step: &str| steps.iter().position(|s| s == step).unwrap();
@@ -423,23 +432,240 @@ fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
         position("delete TenantDatabase/dropped/database")
             < position("delete TenantDatabase/dropped/role")
     );
-    assert_eq!(
-        plan.summary().orphan,
-        3,
-        "kept: database and role; guarded: its role"
-    );
+    assert_eq!(plan.summary().orphan, 4, "kept: 3 parts; guarded: its role");
     let json: serde_json::Value = serde_json::from_str(&render::json(plan)).unwrap();
-    assert_eq!(json["summary"]["orphan"], 3);
-    // An orphan loses no data: listed as a risk, never as DB701.
+    assert_eq!(json["summary"]["orphan"], 4);
+    // An orphan loses no data, and the dropped tenant's manifest opted into deletion itself:
+    // neither is DB701.
+    let db701: Vec<&str> = planned
+        .report
+        .findings
+        .iter()
+        .filter(|finding| finding.code == "DB701")
+        .map(|finding| finding.resource.as_str())
+        .collect();
     assert!(
-        !planned
-            .report
-            .findings
+        db701
             .iter()
-            .any(|finding| finding.code == "DB701"
-                && finding.resource.starts_with("TenantDatabase/kept"))
+            .all(|resource| resource.starts_with("TenantDatabase/guarded")),
+        "{db701:?}"
     );
     assert!(render::markdown(plan).contains("| `TenantDatabase/kept/database` | orphan |"));
+}
+
+/// A tenant applied by a dbplan whose records had no `deletion_opted_in` (and whose role and
+/// secret did not carry the tenant's protection).
+fn older_record(state: &mut Snapshot) {
+    for (address, resource) in &mut state.resources {
+        resource.lifecycle.deletion_opted_in = false;
+        if !address.ends_with("/database") {
+            resource.lifecycle.deletion_protection = false;
+        }
+    }
+}
+
+#[test]
+fn an_older_record_is_guarded_by_its_tenant_and_migrates_without_a_remote_call() {
+    let guarded = tenant(
+        "guarded",
+        "  dbDeletionPolicy: Delete\n  roleDeletionPolicy: Delete\n  connectionSecret: {file: guarded.env}\n",
+    );
+    let sources = [("server.yaml", SERVER), ("guarded.yaml", guarded.as_str())];
+    let (set, graph) = load(&sources);
+    let mut state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    older_record(&mut state);
+    // Its role is guarded by the database's recorded protection.
+    let (server, server_graph) = load(&sources[..1]);
+    let removed = plan(&server, &server_graph, &state);
+    let role = change(&removed, "TenantDatabase/guarded/role");
+    assert_eq!(role.action, Action::Delete);
+    assert!(
+        role.blocked
+            .as_deref()
+            .unwrap()
+            .contains("belongs to TenantDatabase/guarded, whose deletion protection is on"),
+        "{:?}",
+        role.blocked
+    );
+    // Planned again with its manifest: the role and secret pick up the protection, in the
+    // state only.
+    let again = plan(&set, &graph, &state);
+    for part in ["role", "connection-secret"] {
+        let update = change(&again, &format!("TenantDatabase/guarded/{part}"));
+        assert_eq!(update.action, Action::Update, "{part}");
+        assert!(update.changed.is_empty());
+        assert_eq!(update.lifecycle_changed, ["deletion_protection"]);
+        assert!(update.records_only());
+    }
+    assert_eq!(
+        change(&again, "TenantDatabase/guarded/database").action,
+        Action::NoOp
+    );
+    // A record without the field at all reads as not opted in.
+    let json =
+        r#"{"prevent_destroy": false, "deletion_protection": false, "deletion_policy": "Delete"}"#;
+    let lifecycle: dbplan_state::Lifecycle = serde_json::from_str(json).unwrap();
+    assert!(!lifecycle.deletion_opted_in);
+}
+
+#[test]
+fn a_lifecycle_change_alone_is_an_update_of_every_part() {
+    let protected = tenant("app", "  connectionSecret: {file: app.env}\n");
+    let opened = tenant(
+        "app",
+        "  deletionProtection: false\n  dbDeletionPolicy: Delete\n  roleDeletionPolicy: Delete\n  connectionSecret: {file: app.env}\n",
+    );
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", protected.as_str())]);
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", opened.as_str())]);
+    let planned = plan(&set, &graph, &state);
+    for part in ["database", "role", "connection-secret"] {
+        let update = change(&planned, &format!("TenantDatabase/app/{part}"));
+        assert_eq!(update.action, Action::Update, "{part}");
+        assert!(update.records_only(), "{part}");
+        assert_eq!(
+            update.lifecycle_changed,
+            [
+                "deletion_opted_in",
+                "deletion_policy",
+                "deletion_protection"
+            ],
+            "{part}"
+        );
+        assert!(
+            update
+                .lifecycle_before
+                .as_ref()
+                .unwrap()
+                .deletion_protection
+        );
+        assert!(!update.lifecycle.deletion_protection);
+    }
+    let text = render::text(&planned, TextOptions::default());
+    assert!(
+        text.contains("TenantDatabase/app/role will be updated in place (in the state only"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ lifecycle.deletion_protection = true -> false"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ lifecycle.deletion_policy     = Orphan -> Delete"),
+        "{text}"
+    );
+    assert!(render::markdown(&planned).contains("lifecycle.deletion_protection = true -> false"));
+    let json: serde_json::Value = serde_json::from_str(&render::json(&planned)).unwrap();
+    let role = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["address"] == "TenantDatabase/app/role")
+        .unwrap();
+    assert_eq!(role["action"], "update");
+    assert_eq!(role["lifecycle_before"]["deletion_protection"], true);
+    assert_eq!(role["lifecycle"]["deletion_protection"], false);
+    assert_eq!(role["lifecycle"]["deletion_policy"], "Delete");
+    // Once applied, nothing is left to do; a saved plan reads back the same.
+    let state = applied(&planned, &state);
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", opened.as_str())]);
+    assert!(!plan(&set, &graph, &state).has_changes());
+}
+
+#[test]
+fn a_removed_field_returns_to_its_default_or_is_forgotten_with_a_note() {
+    let with = tenant(
+        "app",
+        "  deletionProtection: false\n  connectionLimit: 5\n  extensions: [pgcrypto]\n",
+    );
+    let without = tenant("app", "  deletionProtection: false\n");
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", with.as_str())]);
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let (set, graph) = load(&[("server.yaml", SERVER), ("app.yaml", without.as_str())]);
+    let removed = plan(&set, &graph, &state);
+    let role = change(&removed, "TenantDatabase/app/role");
+    assert_eq!(role.action, Action::Update);
+    assert_eq!(role.changed, ["connection_limit"]);
+    assert_eq!(role.after["connection_limit"], dbplan_core::Value::Int(-1));
+    let database = change(&removed, "TenantDatabase/app/database");
+    assert_eq!(database.changed, ["extensions"]);
+    let text = render::text(&removed, TextOptions::default());
+    assert!(text.contains("~ connection_limit = 5 -> -1"), "{text}");
+    // Applied, the default is recorded and nothing is left to do.
+    let state = applied(&removed, &state);
+    assert!(!plan(&set, &graph, &state).has_changes());
+
+    // Every tag of a cluster removed: back to none.
+    let tagged = cluster("db-s-1vcpu-1gb", "nyc3", "").replace(
+        "  nodeCount: 2\n",
+        "  nodeCount: 2\n  tags: [team-a, billing]\n",
+    );
+    let sources = [("vpc.yaml", vpc("nyc3")), ("cluster.yaml", tagged)];
+    let (set, graph) = load(&borrowed(&sources));
+    let state = applied(
+        &plan(&set, &graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let sources = [
+        ("vpc.yaml", vpc("nyc3")),
+        ("cluster.yaml", cluster("db-s-1vcpu-1gb", "nyc3", "")),
+    ];
+    let (set, graph) = load(&borrowed(&sources));
+    let untagged = plan(&set, &graph, &state);
+    let cluster_change = change(&untagged, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster_change.action, Action::Update);
+    assert_eq!(cluster_change.changed, ["tags"]);
+    assert_eq!(
+        cluster_change.after["tags"],
+        dbplan_core::Value::List(Vec::new())
+    );
+
+    // A field the provider cannot reset: the plan says so, and apply only stops recording it.
+    let windowed = cluster("db-s-1vcpu-1gb", "nyc3", "").replace(
+        "  nodeCount: 2\n",
+        "  nodeCount: 2\n  maintenanceWindow: {day: tuesday, hour: \"04:00\"}\n",
+    );
+    let sources = [("vpc.yaml", vpc("nyc3")), ("cluster.yaml", windowed)];
+    let (windowed_set, windowed_graph) = load(&borrowed(&sources));
+    let state = applied(
+        &plan(&windowed_set, &windowed_graph, &Snapshot::default()),
+        &Snapshot::default(),
+    );
+    let forgotten = plan(&set, &graph, &state);
+    let cluster_change = change(&forgotten, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster_change.action, Action::Update);
+    assert_eq!(cluster_change.changed, ["maintenance_window"]);
+    assert!(cluster_change.records_only());
+    assert!(
+        cluster_change
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("`maintenance_window` was removed from the manifest, but DigitalOcean always keeps a window"),
+        "{:?}",
+        cluster_change.note
+    );
+    let text = render::text(&forgotten, TextOptions::default());
+    assert!(
+        text.contains("(no longer recorded; the object keeps it)"),
+        "{text}"
+    );
+    let state = applied(&forgotten, &state);
+    assert!(
+        !state.resources["DigitalOceanDatabaseCluster/app-db"]
+            .attributes
+            .contains_key("maintenance_window")
+    );
+    assert!(!plan(&set, &graph, &state).has_changes());
 }
 
 #[test]

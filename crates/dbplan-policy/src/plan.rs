@@ -37,6 +37,9 @@ pub struct PlannedChange<'a> {
     pub final_snapshot: Option<bool>,
     /// `dbplan.io/waive.<CODE>` reasons recorded in state at the last apply.
     pub recorded_waivers: &'a BTreeMap<String, String>,
+    /// For a delete: whether the recorded lifecycle opted into deletion (the manifest said
+    /// `deletion_protection: false` and `Delete` itself, and that was applied).
+    pub deletion_opted_in: bool,
 }
 
 /// The read-only input of a plan rule.

@@ -156,6 +156,13 @@ pub struct Lifecycle {
     pub deletion_protection: bool,
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// Whether the manifest itself opted into deleting the object (it said
+    /// `deletion_protection: false` and, where the kind has one, a `Delete` policy, rather than
+    /// relying on defaults): the reviewed intent that policy DB701 accepts in place of a
+    /// waiver. A record written before this field existed reads as `false` (not opted in), and
+    /// the next apply of its manifest records the manifest's choice.
+    #[serde(default)]
+    pub deletion_opted_in: bool,
 }
 
 /// A value recorded in state. Sensitive values are stored (the provider needs them) but marked,

@@ -59,6 +59,9 @@ pub(crate) fn headline(change: &Change) -> String {
     let address = for_terminal(&change.address);
     match change.action {
         Action::Create => format!("{address} will be created"),
+        Action::Update if change.records_only() => format!(
+            "{address} will be updated in place (in the state only: nothing changes remotely)"
+        ),
         Action::Update => format!("{address} will be updated in place"),
         Action::Replace => format!("{address} must be replaced"),
         Action::Delete => format!("{address} will be destroyed"),
@@ -244,6 +247,18 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
         Action::Update | Action::Replace => {
             let width = change.changed.iter().map(String::len).max().unwrap_or(0);
             for name in &change.changed {
+                if let (Some(before), None) = (change.before.get(name), change.after.get(name)) {
+                    // Removed from the manifest where the provider cannot reset it.
+                    let pad = " ".repeat(width.saturating_sub(name.chars().count()));
+                    let _ = writeln!(
+                        out,
+                        "      {} {}{pad} = {} -> (no longer recorded; the object keeps it)",
+                        painter.paint(YELLOW, "~"),
+                        for_terminal(name),
+                        display_value(before, false)
+                    );
+                    continue;
+                }
                 let forces = change.replace_because.contains(name);
                 // An attribute that was not recorded is added, not changed.
                 let (sign, color) = if change.before.contains_key(name) {
@@ -263,7 +278,11 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
                     forces,
                 );
             }
-            let hidden = change.after.len().saturating_sub(change.changed.len());
+            lifecycle_lines(out, change, painter);
+            let hidden = change
+                .after
+                .len()
+                .saturating_sub(change.changed.len() - change.forgotten().count());
             if hidden > 0 {
                 let _ = writeln!(
                     out,
@@ -275,6 +294,51 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
         Action::NoOp => {}
     }
     let _ = writeln!(out, "    }}");
+}
+
+/// The lifecycle settings that change, `before -> after`, as `lifecycle.<name>`.
+fn lifecycle_lines(out: &mut String, change: &Change, painter: &Painter) {
+    let Some(before) = &change.lifecycle_before else {
+        return;
+    };
+    let after = &change.lifecycle;
+    let width = change
+        .lifecycle_changed
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    for name in &change.lifecycle_changed {
+        let pad = " ".repeat(width.saturating_sub(name.len()));
+        let values = match name.as_str() {
+            "deletion_protection" => Some((
+                before.deletion_protection.to_string(),
+                after.deletion_protection.to_string(),
+            )),
+            "deletion_policy" => Some((
+                format!("{:?}", before.deletion_policy),
+                format!("{:?}", after.deletion_policy),
+            )),
+            "prevent_destroy" => Some((
+                before.prevent_destroy.to_string(),
+                after.prevent_destroy.to_string(),
+            )),
+            "deletion_opted_in" => Some((
+                before.deletion_opted_in.to_string(),
+                after.deletion_opted_in.to_string(),
+            )),
+            _ => None,
+        };
+        let line = match values {
+            Some((old, new)) => format!("lifecycle.{name}{pad} = {old} -> {new}"),
+            None => format!(
+                "lifecycle.{}{pad} = {}",
+                for_terminal(name),
+                for_terminal(&serde_json::to_string(&change.waivers).unwrap_or_default())
+            ),
+        };
+        let _ = writeln!(out, "      {} {line}", painter.paint(YELLOW, "~"));
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -121,9 +121,13 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                     let top = pointer.split('/').next().unwrap_or_default();
                     let resolved = output_value(&reference.address, &reference.output);
                     if top == pointer {
-                        resource
-                            .attributes
-                            .insert(top.to_owned(), StateValue::plain(resolved));
+                        // The role's password (a tenant's `owner_password`) is a secret.
+                        let value = if reference.output == "password" {
+                            StateValue::sensitive(resolved)
+                        } else {
+                            StateValue::plain(resolved)
+                        };
+                        resource.attributes.insert(top.to_owned(), value);
                     } else if let Some(attribute) = resource.attributes.get_mut(top) {
                         let json_pointer = format!("/{}", pointer.split_once('/').unwrap().1);
                         if let Some(slot) = attribute.value.pointer_mut(&json_pointer) {
@@ -132,6 +136,12 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                     }
                 }
                 resource.outputs = outputs_of(change.kind, &change.address);
+                if change.kind == Kind::TenantDatabase && change.part.as_deref() == Some("role") {
+                    resource.outputs.insert(
+                        "password".to_owned(),
+                        StateValue::sensitive(output_value(&change.address, "password")),
+                    );
+                }
                 resource.dependencies = change.dependencies.clone();
                 resource.lifecycle = change.lifecycle.clone();
                 resource.waivers = change.waivers.clone();

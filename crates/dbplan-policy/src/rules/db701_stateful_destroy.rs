@@ -1,9 +1,17 @@
 //! ## What it does
-//! Blocks a plan that replaces or deletes an object holding data: an Aurora cluster, a
+//! Blocks a plan that replaces or deletes an object holding data (an Aurora cluster, a
 //! DigitalOcean database cluster, a CloudNativePG cluster or database, a tenant database or its
-//! role. It fires on the plan, not in `lint`: a replacement follows from the difference between
-//! the manifests and the state (e.g. a changed `engine` or `storage_encrypted`), and a delete from
-//! a manifest that was removed.
+//! role) where the manifest did not itself opt into losing it: a replacement forced by an
+//! attribute change (e.g. a changed `engine` or `storage_encrypted`) or by an earlier failed
+//! apply; a cloud cluster deleted without a final snapshot; an object deleted while its
+//! recorded lifecycle did not opt into deletion (its manifest vanished, or an older dbplan
+//! applied it). It fires on the plan, not in `lint`.
+//!
+//! A manifest that says `deletion_protection: false` and `Delete` policies itself (a
+//! `TenantDatabase`), or `deletion_protection: false` explicitly (an `AwsRdsCluster` that also
+//! takes a final snapshot), has opted into deletion: once that is applied, `destroy` or
+//! removing the manifest deletes the object without this rule firing. A protected object is
+//! never deleted at all (the plan is blocked until protection is turned off and applied).
 //!
 //! ## Why is this bad?
 //! Replacing a database cluster destroys it and creates an empty one; deleting it loses its data
@@ -27,9 +35,10 @@
 //!   storage_encrypted: true
 //!   snapshot_identifier: rds:prod-2026-11-20
 //! ```
-//! For a resource removed from the manifests, the waiver must have been applied first (it is
-//! recorded in state), so deleting takes two reviewed changes. A deletion policy of `Orphan`
-//! leaves the object in place and does not trigger this rule.
+//! For a deletion the manifest did not opt into, either opt in (`deletion_protection: false`
+//! and `Delete` policies) or add the waiver, and apply that first (both are recorded in state),
+//! then remove the manifest or run `destroy`: deleting takes two reviewed changes. A deletion
+//! policy of `Orphan` leaves the object in place and does not trigger this rule.
 //!
 //! ## References
 //! - AWS, DeleteDBCluster: "When you delete a DB cluster, all automated backups for that DB
@@ -85,14 +94,27 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
                     change.kind, change.name
                 ),
             ),
-            Action::Delete => findings.fail(
+            // A cloud cluster without a final snapshot loses its data for good, opted in or
+            // not.
+            Action::Delete if change.final_snapshot == Some(false) => findings.fail(
                 index,
                 format!(
                     "{} is deleted with its data; {snapshot}",
                     change.address
                 ),
                 format!(
-                    "to delete it, first apply the manifest with `dbplan.io/waive.DB701: \"<why; owner; date>\"`, then remove it; to keep the object, set its deletion policy to `Orphan`; or restore the manifest of {}/{}",
+                    "to delete it anyway, first apply the manifest with `dbplan.io/waive.DB701: \"<why; owner; date>\"` (or with a final snapshot where the kind offers one), then remove it; or restore the manifest of {}/{}",
+                    change.kind, change.name
+                ),
+            ),
+            Action::Delete if !change.deletion_opted_in => findings.fail(
+                index,
+                format!(
+                    "{} is deleted with its data, and its recorded lifecycle did not opt into deletion; {snapshot}",
+                    change.address
+                ),
+                format!(
+                    "to delete it, first apply the manifest of {}/{} with `deletion_protection: false` and `Delete` deletion policies (or `dbplan.io/waive.DB701: \"<why; owner; date>\"`), then remove it; to keep the object, set its deletion policy to `Orphan`; or restore the manifest",
                     change.kind, change.name
                 ),
             ),
