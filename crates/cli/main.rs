@@ -25,6 +25,10 @@ enum Command {
         /// Manifest files or directories (read recursively).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+        /// directories of the paths named here); never inside the state directory.
+        #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+        allow_files_outside: bool,
     },
     /// Check the policies, offline: no credentials, no network, no state.
     Lint {
@@ -72,6 +76,10 @@ enum Command {
         /// A policy pack file or a directory of packs; `./policies/` when it exists.
         #[arg(long)]
         policies: Option<PathBuf>,
+        /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+        /// directories of the paths named here); never inside the state directory.
+        #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+        allow_files_outside: bool,
     },
     /// Apply a saved plan (FILE), or plan manifests (PATH...) and apply after confirmation.
     Apply {
@@ -165,6 +173,10 @@ struct ApplyArgs {
     /// A policy pack file or directory.
     #[arg(long)]
     policies: Option<PathBuf>,
+    /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+    /// directories of the paths named here); never inside the state directory.
+    #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_files_outside: bool,
 }
 
 impl ApplyArgs {
@@ -177,6 +189,7 @@ impl ApplyArgs {
             targets: &self.targets,
             destroy,
             policies: self.policies.as_deref(),
+            allow_files_outside: self.allow_files_outside,
         })
     }
 }
@@ -303,7 +316,10 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = match cli.command {
-        Command::Validate { paths } => commands::validate::run(&paths),
+        Command::Validate {
+            paths,
+            allow_files_outside,
+        } => commands::validate::run(&paths, allow_files_outside),
         Command::Lint {
             paths,
             format,
@@ -344,6 +360,7 @@ fn main() -> ExitCode {
             targets,
             destroy,
             policies,
+            allow_files_outside,
         } => commands::plan::run(&commands::plan::Options {
             paths: &paths,
             state: &commands::state::directory(state),
@@ -354,6 +371,7 @@ fn main() -> ExitCode {
             targets: &targets,
             destroy,
             policies: policies.as_deref(),
+            allow_files_outside,
         }),
         Command::Apply { paths, options } => options.run(&paths, false),
         Command::Destroy { paths, options } => options.run(&paths, true),

@@ -87,7 +87,7 @@ impl Lab {
     /// Writes the manifests: the server and these tenants.
     pub fn manifests(&self, tenants: &[Tenant]) {
         let mut text = format!(
-            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\n  annotations:\n    dbplan.io/waive.DB204: \"throwaway server on the loopback interface of the test machine\"\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
             port = self.server.port
         );
         for tenant in tenants {
@@ -568,7 +568,7 @@ fn hostile_names_are_rejected_before_anything_runs() {
         ("owner", "'evil; DROP ROLE x'"),
     ] {
         let text_manifest = format!(
-            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\nspec:\n  host: 127.0.0.1\n  port: {}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: hostile\nspec:\n  server: pg\n  {field}: {value}\n",
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\n  annotations:\n    dbplan.io/waive.DB204: \"throwaway server on the loopback interface of the test machine\"\nspec:\n  host: 127.0.0.1\n  port: {}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata:\n  name: hostile\nspec:\n  server: pg\n  {field}: {value}\n",
             lab.server.port
         );
         std::fs::write(lab.path("tenants.yaml"), text_manifest).unwrap();

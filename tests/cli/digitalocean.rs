@@ -218,7 +218,11 @@ fn both_examples_apply_from_empty_then_plan_no_changes() {
     assert!(super::stdout(&uri).contains(":25061/shop-pool?sslmode=require"));
 
     // The CA certificate is written, private, and is the cluster's.
-    let ca_file = lab.directory.path().join("secrets/shop-db-ca.crt");
+    // Relative to the manifest that declares it.
+    let ca_file = lab
+        .directory
+        .path()
+        .join("digitalocean-pgbouncer/secrets/shop-db-ca.crt");
     let written = std::fs::read_to_string(&ca_file).unwrap();
     let encoded = lab.get(&format!("/v2/databases/{shop_id}/ca"), "ca")["certificate"]
         .as_str()
@@ -388,7 +392,11 @@ fn destroy_deletes_pool_sources_cluster_vpc_and_certificate() {
     let lab = Lab::new();
     let example = lab.example("digitalocean-pgbouncer", waived);
     assert_code(&lab.run(&["apply", &example, "--auto-approve"]), 0);
-    let ca_file = lab.directory.path().join("secrets/shop-db-ca.crt");
+    // Relative to the manifest that declares it.
+    let ca_file = lab
+        .directory
+        .path()
+        .join("digitalocean-pgbouncer/secrets/shop-db-ca.crt");
     assert!(ca_file.exists());
     let destroyed = lab.run(&["destroy", &example, "--auto-approve"]);
     assert_code(&destroyed, 0);

@@ -22,7 +22,7 @@ fn text(output: &Output) -> String {
 
 fn server(name: &str, port: u16) -> String {
     format!(
-        "---\napiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: {name}\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n"
+        "---\napiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: {name}\n  annotations:\n    dbplan.io/waive.DB204: \"throwaway server on the loopback interface of the test machine\"\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n"
     )
 }
 

@@ -29,6 +29,8 @@ pub struct Options<'a> {
     pub targets: &'a [String],
     pub destroy: bool,
     pub policies: Option<&'a Path>,
+    /// `--allow-files-outside`: `file` fields may leave the project.
+    pub allow_files_outside: bool,
 }
 
 /// Whether the arguments name a saved plan rather than manifests: one file that is not YAML.
@@ -101,6 +103,24 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
             );
             return Ok(exit::ERROR);
         }
+        // The plan's files, resolved when it was made relative to the directory it was made
+        // in: here the project is this directory, and the state directory is off limits.
+        let project = dbplan_plan::files::Project::new(
+            &[PathBuf::from(".")],
+            Some(options.state),
+            options.allow_files_outside,
+        );
+        let refused = dbplan_plan::files::check_plan(&plan, &project);
+        if !refused.is_empty() {
+            for refusal in &refused {
+                eprintln!("error: {}", Escaped(refusal));
+            }
+            eprintln!(
+                "error: the saved plan {} writes files where dbplan may not; nothing was applied",
+                Escaped(file.display())
+            );
+            return Ok(exit::ERROR);
+        }
         return execute(&runtime, &plan, store, providers, options);
     }
 
@@ -121,6 +141,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         targets: options.targets,
         destroy: options.destroy,
         policies: options.policies,
+        allow_files_outside: options.allow_files_outside,
     };
     let plan = match plan::make(&plan_options, &snapshot, &key, &runtime, &providers)? {
         Ok(plan) => plan,

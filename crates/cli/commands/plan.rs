@@ -35,6 +35,8 @@ pub struct Options<'a> {
     pub targets: &'a [String],
     pub destroy: bool,
     pub policies: Option<&'a Path>,
+    /// `--allow-files-outside`: `file` fields may leave the project.
+    pub allow_files_outside: bool,
 }
 
 /// The providers this build has; refresh reports each kind it cannot read.
@@ -114,6 +116,12 @@ pub fn make(
     let (mut set, graph, mut diagnostics) = super::load(options.paths);
     let (pack, pack_diagnostics) = super::lint::load_pack(options.policies, &mut set.sources);
     diagnostics.extend(pack_diagnostics);
+    let project = dbplan_plan::files::Project::new(
+        options.paths,
+        Some(options.state),
+        options.allow_files_outside,
+    );
+    diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
     if diagnostics
         .iter()
         .any(|diagnostic| diagnostic.severity == Severity::Error)
@@ -167,6 +175,10 @@ pub fn make(
     if let Some(notice) = options_snapshot.staleness_notice(super::lint::today()) {
         plan.notices.push(notice);
     }
+    // The files on disk, read locally (offline too): what apply would overwrite or leave.
+    let (file_diagnostics, file_notices) =
+        dbplan_plan::files::existing_files(&plan, snapshot, Some(&set));
+    plan.notices.extend(file_notices);
     if options.offline && !snapshot.resources.is_empty() {
         plan.notices.push(
             "offline: the recorded objects were not refreshed; changes made outside dbplan are not shown".to_owned(),
@@ -175,6 +187,7 @@ pub fn make(
 
     let mut all = diagnostics;
     all.extend(plan_diagnostics);
+    all.extend(file_diagnostics);
     if options.format == Format::Text {
         all.extend(
             report

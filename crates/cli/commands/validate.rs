@@ -4,8 +4,13 @@ use crate::exit;
 use crate::output;
 use std::path::PathBuf;
 
-pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
-    let (set, graph, diagnostics) = super::load(paths);
+pub fn run(paths: &[PathBuf], allow_files_outside: bool) -> anyhow::Result<u8> {
+    let (set, graph, mut diagnostics) = super::load(paths);
+    // Files outside the project are a manifest mistake; the state directory is not known
+    // here (`plan` and `apply` check it).
+    let project = dbplan_plan::files::Project::new(paths, None, allow_files_outside);
+    diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
+    dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
     let summary = output::report(&set.sources, &diagnostics);
     let files = set.sources.files().count();
     eprintln!(

@@ -136,7 +136,7 @@ pub fn fake(sizes: &[usize], runs: usize) -> anyhow::Result<()> {
 
 fn tenants_manifest(port: u16, prefix: &str, tenants: usize) -> String {
     let mut text = format!(
-        "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: bench\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
+        "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: bench\n  annotations:\n    dbplan.io/waive.DB204: \"throwaway server on the loopback interface of the test machine\"\nspec:\n  host: 127.0.0.1\n  port: {port}\n  adminUser: {}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: disable\n",
         dbplan_testkit::SUPERUSER
     );
     for index in 0..tenants {

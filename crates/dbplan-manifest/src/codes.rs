@@ -38,4 +38,8 @@ codes! {
     INPUT_TOO_LARGE = "M020", "input too large";
     YAML_LIMIT = "M021", "YAML limit exceeded";
     INVALID_INPUT_LIMIT = "M022", "invalid input limit";
+    SECRET_ENV_REFUSED = "M023", "secret variable not allowed";
+    FILE_OUTSIDE_PROJECT = "M024", "file outside the project";
+    FILE_IN_STATE = "M025", "file inside the state directory";
+    FILE_EXISTS = "M026", "would overwrite an existing file";
 }

@@ -17,6 +17,7 @@ pub mod metadata;
 pub mod node;
 pub mod refs;
 pub mod schema;
+pub mod secret_env;
 
 pub use kinds::{Spec, kind_schema};
 pub use load::{

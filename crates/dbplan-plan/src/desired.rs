@@ -17,6 +17,10 @@ use std::collections::{BTreeMap, HashMap};
 /// The annotation that records prevent-destroy in state.
 pub const PREVENT_DESTROY: &str = "dbplan.io/prevent-destroy";
 
+/// The annotation that adopts what exists but dbplan did not create (`"true"`); for a file
+/// dbplan writes, an existing file it did not write (see [`crate::files`]).
+pub const ADOPT: &str = "dbplan.io/adopt";
+
 /// The annotation that defers an Aurora cluster's or instance's in-place changes to its next
 /// maintenance window (`"false"`); they apply at once otherwise (`ApplyImmediately`).
 pub const APPLY_IMMEDIATELY: &str = "dbplan.io/apply-immediately";
@@ -87,7 +91,7 @@ pub fn desired(
             let Some(resource) = set.resources.get(node.resource) else {
                 continue;
             };
-            out.objects.push(object(
+            let mut desired = object(
                 resource,
                 node,
                 graph,
@@ -95,7 +99,9 @@ pub fn desired(
                 env,
                 key,
                 &mut out.diagnostics,
-            ));
+            );
+            crate::files::resolve_in(&mut desired, resource, &node.part, &set.sources);
+            out.objects.push(desired);
         }
     }
     out

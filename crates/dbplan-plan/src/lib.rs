@@ -11,6 +11,7 @@
 pub mod desired;
 pub mod diff;
 pub mod file;
+pub mod files;
 pub mod knowledge;
 mod model;
 pub mod refresh;

@@ -364,11 +364,21 @@ pub(crate) async fn write_ca(
             message: "DigitalOcean answered with a CA certificate that is not base64-encoded PEM"
                 .to_owned(),
         })?;
-    files::write_private(address, CA_FILE, &file, decoded.as_bytes())?;
-    if let Some(old) = text(&prior(request), "file").filter(|old| *old != file) {
-        files::remove(address, CA_FILE, &old)?;
+    let recorded = text(&prior(request), "file");
+    let ownership = files::Ownership {
+        recorded_file: recorded.as_deref(),
+        outputs: &request.prior_outputs,
+        adopt: request
+            .attribute(files::ADOPT_ATTRIBUTE)
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    };
+    let mut outputs = files::write_owned(address, CA_FILE, &file, decoded.as_bytes(), ownership)?;
+    // A certificate moved to another file leaves no copy behind, unless the old file changed
+    // since dbplan wrote it (then it is the user's, and stays).
+    if let Some(old) = recorded.filter(|old| !files::same_place(old, &file)) {
+        remove_ca(request, &old)?;
     }
-    let mut outputs = BTreeMap::new();
     outputs.insert("file".to_owned(), Field::plain(file.clone()));
     outputs.insert("certificate".to_owned(), Field::plain(decoded));
     Ok(Applied {
@@ -377,33 +387,43 @@ pub(crate) async fn write_ca(
     })
 }
 
-/// The file is the object: gone, or holding something else than what was written, it is
-/// written again.
+/// The file is the object: gone, it is written again. A file changed since dbplan wrote it is
+/// still found: dbplan does not overwrite what it did not write, and `destroy` leaves it in
+/// place (the plan says so).
 pub(crate) fn read_ca(request: &ReadRequest) -> ReadOutcome {
     let file = text(&request.attributes, "file").unwrap_or_default();
-    let written = request
-        .outputs
-        .get("certificate")
-        .and_then(Field::as_str)
-        .unwrap_or_default();
-    match std::fs::read_to_string(&file) {
-        Ok(contents) if contents == written => ReadOutcome::Found(RemoteObject {
+    if std::fs::symlink_metadata(&file).is_ok() {
+        ReadOutcome::Found(RemoteObject {
             provider_id: Some(file),
             attributes: request.attributes.clone(),
-        }),
-        _ => {
-            tracing::debug!(
-                address = request.address,
-                "CA certificate {file} is gone or changed"
-            );
-            ReadOutcome::Gone
-        }
+        })
+    } else {
+        tracing::debug!(address = request.address, "CA certificate {file} is gone");
+        ReadOutcome::Gone
     }
+}
+
+/// Removes the certificate file while it is still what dbplan wrote (the recorded
+/// fingerprint, or for a record from before fingerprints, the recorded certificate).
+fn remove_ca(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
+    let legacy = request
+        .prior_outputs
+        .get("certificate")
+        .and_then(Field::as_str)
+        .map(str::as_bytes);
+    files::remove_owned(
+        &request.address,
+        CA_FILE,
+        file,
+        &request.prior_outputs,
+        legacy,
+    )
+    .map(drop)
 }
 
 pub(crate) fn delete_ca(request: &ChangeRequest) -> Result<(), ProviderError> {
     match text(&prior(request), "file").or_else(|| request.provider_id.clone()) {
-        Some(file) => files::remove(&request.address, CA_FILE, &file),
+        Some(file) => remove_ca(request, &file),
         None => Ok(()),
     }
 }

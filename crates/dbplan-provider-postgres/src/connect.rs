@@ -4,6 +4,7 @@
 //! connection, and each statement, fails after its timeout ([`crate::timeouts`]) with an error
 //! naming the step, `host:port` and the variable to raise.
 
+use crate::auth_guard::{AuthGuard, Method, Refused, Watch, refused_in};
 use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, Timeouts, shown};
 use dbplan_provider::{ProviderError, Recorded};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -517,8 +518,7 @@ async fn connect(
         .port(server.port)
         .user(&server.admin_user)
         .dbname(database)
-        .application_name("dbplan")
-        .connect_timeout(timeouts.connect);
+        .application_name("dbplan");
     if let Some(password) = &server.password {
         config.password(password.as_bytes());
     }
@@ -590,10 +590,12 @@ impl Progress {
     }
 }
 
-/// A TLS connector that reports the progress of the connection to [`Progress`].
+/// A TLS connector that reports the progress of the connection to [`Progress`], and puts an
+/// [`AuthGuard`] on the decrypted stream when the server is not verified.
 struct Tracked<T> {
     inner: T,
     progress: Arc<Progress>,
+    guarded: bool,
 }
 
 impl<S, T> MakeTlsConnect<S> for Tracked<T>
@@ -602,7 +604,7 @@ where
     T::TlsConnect: Send + 'static,
     <T::TlsConnect as TlsConnect<S>>::Future: Send + 'static,
 {
-    type Stream = T::Stream;
+    type Stream = AuthGuard<T::Stream>;
     type TlsConnect = Tracked<T::TlsConnect>;
     type Error = T::Error;
 
@@ -611,6 +613,7 @@ where
         Ok(Tracked {
             inner: self.inner.make_tls_connect(domain)?,
             progress: Arc::clone(&self.progress),
+            guarded: self.guarded,
         })
     }
 }
@@ -620,19 +623,63 @@ where
     T: TlsConnect<S>,
     T::Future: Send + 'static,
 {
-    type Stream = T::Stream;
+    type Stream = AuthGuard<T::Stream>;
     type Error = T::Error;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<T::Stream, T::Error>> + Send>>;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<AuthGuard<T::Stream>, T::Error>> + Send>>;
 
     fn connect(self, stream: S) -> Self::Future {
         let handshake = self.inner.connect(stream);
         let progress = self.progress;
+        let watch = if self.guarded {
+            Watch::Messages
+        } else {
+            Watch::Off
+        };
         Box::pin(async move {
             let stream = handshake.await?;
             progress.encrypted.store(true, Ordering::SeqCst);
-            Ok(stream)
+            Ok(AuthGuard::new(stream, watch))
         })
     }
+}
+
+/// Why one connection attempt failed.
+enum Failure {
+    /// The TCP connection.
+    Tcp(std::io::Error),
+    /// The TLS connector refused the host name.
+    Setup(String),
+    /// The TLS handshake, the startup or the authentication.
+    Postgres(tokio_postgres::Error),
+}
+
+/// Opens the TCP connection itself (so that the guard can watch a plaintext stream) and runs
+/// the TLS request, startup and authentication over it.
+async fn open<T>(
+    server: &Server,
+    config: &tokio_postgres::Config,
+    mut connector: T,
+    watch: Watch,
+) -> Result<Client, Failure>
+where
+    T: MakeTlsConnect<AuthGuard<tokio::net::TcpStream>>,
+    T::Stream: Send + 'static,
+{
+    let tcp = tokio::net::TcpStream::connect((server.host.as_str(), server.port))
+        .await
+        .map_err(Failure::Tcp)?;
+    // As tokio-postgres does: requests are small and answered one by one.
+    tcp.set_nodelay(true).map_err(Failure::Tcp)?;
+    let tls = connector
+        .make_tls_connect(&server.host)
+        .map_err(|error| Failure::Setup(error.into().to_string()))?;
+    let (client, connection) = config
+        .connect_raw(AuthGuard::new(tcp, watch), tls)
+        .await
+        .map_err(Failure::Postgres)?;
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 /// Waits for a connection attempt, each step within `bound`; the step that ran out otherwise.
@@ -713,47 +760,115 @@ async fn connect_once(
     let progress = Arc::new(Progress::default());
     let encrypted = tls.is_some();
     let bound = timeouts.connect;
+    // Only a verified server is trusted with a password it asks for in clear text or as MD5.
+    let guarded = server.sslmode != "verify-full";
+    let watch = match (guarded, encrypted) {
+        (false, _) => Watch::Off,
+        // The server answers the TLS request with one byte before anything else.
+        (true, true) => Watch::TlsAnswer,
+        (true, false) => Watch::Messages,
+    };
     let result = match tls {
         None => {
             let connector = Tracked {
                 inner: tokio_postgres::NoTls,
                 progress: Arc::clone(&progress),
+                guarded,
             };
-            within_steps(&progress, false, bound, config.connect(connector))
-                .await
-                .map(|result| {
-                    result.map(|(client, connection)| {
-                        tokio::spawn(connection);
-                        client
-                    })
-                })
+            within_steps(
+                &progress,
+                false,
+                bound,
+                open(server, &config, connector, watch),
+            )
+            .await
         }
         Some(tls) => {
             let connector = Tracked {
                 inner: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
                 progress: Arc::clone(&progress),
+                guarded,
             };
-            within_steps(&progress, encrypted, bound, config.connect(connector))
-                .await
-                .map(|result| {
-                    result.map(|(client, connection)| {
-                        tokio::spawn(connection);
-                        client
-                    })
-                })
+            within_steps(
+                &progress,
+                encrypted,
+                bound,
+                open(server, &config, connector, watch),
+            )
+            .await
         }
     };
     match result {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(error)) if is_timeout(&error) => {
-            // tokio-postgres's own bound of the TCP connection (per address of the name), or
-            // the system's.
-            let step = progress.step(encrypted);
-            Err((step_timeout(address, server, step, bound), false))
+        Ok(Err(Failure::Postgres(error))) => {
+            if let Some(refused) = refused_in(&error) {
+                return Err((refused_error(address, server, refused), false));
+            }
+            if is_timeout(&error) {
+                let step = progress.step(encrypted);
+                return Err((step_timeout(address, server, step, bound), false));
+            }
+            Err((connect_error(address, server, &error), is_transient(&error)))
         }
-        Ok(Err(error)) => Err((connect_error(address, server, &error), is_transient(&error))),
+        Ok(Err(Failure::Tcp(error))) => {
+            if error.kind() == std::io::ErrorKind::TimedOut {
+                return Err((step_timeout(address, server, Step::Connect, bound), false));
+            }
+            let transient = matches!(
+                error.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+            );
+            Err((
+                ProviderError::Transport {
+                    address: address.to_owned(),
+                    message: format!(
+                        "cannot connect to {} (sslmode {}): {error}",
+                        server.target(),
+                        server.sslmode
+                    ),
+                },
+                transient,
+            ))
+        }
+        Ok(Err(Failure::Setup(message))) => Err((
+            ProviderError::Transport {
+                address: address.to_owned(),
+                message: format!(
+                    "cannot set up TLS for {} (sslmode {}): {message}",
+                    server.target(),
+                    server.sslmode
+                ),
+            },
+            false,
+        )),
         // A step that timed out has waited its whole bound; it is not tried again.
         Err(step) => Err((step_timeout(address, server, step, bound), false)),
+    }
+}
+
+/// The error of a connection whose server asked for a password method dbplan refuses: what
+/// happened (the password was not sent) and the two ways out.
+fn refused_error(address: &str, server: &Server, refused: Refused) -> ProviderError {
+    let (asked, hba) = match refused.method {
+        Method::Cleartext => (
+            "the administrator's password in clear text",
+            "`password` method",
+        ),
+        Method::Md5 => (
+            "the administrator's password as an MD5 hash",
+            "`md5` method with a password stored as MD5",
+        ),
+    };
+    ProviderError::Conflict {
+        address: address.to_owned(),
+        message: format!(
+            "the server at {} asked for {asked} ({hba} in pg_hba.conf) over a connection whose server is not verified (sslmode {}); dbplan did not send it. Switch that pg_hba.conf entry to `scram-sha-256` (with `password_encryption = scram-sha-256`, then set the password of {:?} again), or connect with `sslmode: verify-full` and `sslrootcert` so that dbplan knows it talks to your server",
+            server.target(),
+            server.sslmode,
+            server.admin_user
+        ),
     }
 }
 

@@ -25,6 +25,7 @@
 //!
 //! This crate is the only user of `tokio-postgres`.
 
+mod auth_guard;
 mod connect;
 mod secret_file;
 mod sql;
@@ -36,7 +37,7 @@ use connect::{Connection, Pool, Server};
 use dbplan_core::Kind;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
-    ReadRequest, RemoteObject,
+    ReadRequest, RemoteObject, files,
 };
 use sql::{ident, literal, password_verifier};
 use std::collections::BTreeMap;
@@ -245,20 +246,17 @@ impl Provider for PostgresProvider {
                 Object::Database => self.update_database(request).await,
                 Object::ConnectionSecret => {
                     let applied = self.write_secret(request)?;
-                    // A secret moved to another file leaves no copy behind.
-                    let old = request
-                        .prior
-                        .get("connection_secret")
-                        .and_then(|field| field.value.get("file"))
-                        .and_then(serde_json::Value::as_str);
+                    // A secret moved to another file leaves no copy behind (unless the old
+                    // file changed since dbplan wrote it: then it is the user's).
                     let new = request
                         .attribute("connection_secret")
                         .and_then(|value| value.get("file"))
-                        .and_then(serde_json::Value::as_str);
-                    if let Some(old) = old
-                        && Some(old) != new
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default();
+                    if let Some(old) = recorded_secret_file(request)
+                        && !files::same_place(old, new)
                     {
-                        secret_file::remove(&request.address, old)?;
+                        remove_secret(request, old)?;
                     }
                     Ok(applied)
                 }
@@ -301,17 +299,10 @@ impl Provider for PostgresProvider {
                     let client = self.pool.admin(address, &server).await?;
                     drop_database(&client, address, name).await
                 }
-                Object::ConnectionSecret => {
-                    match request
-                        .prior
-                        .get("connection_secret")
-                        .and_then(|field| field.value.get("file"))
-                        .and_then(serde_json::Value::as_str)
-                    {
-                        Some(file) => secret_file::remove(address, file),
-                        None => Ok(()),
-                    }
-                }
+                Object::ConnectionSecret => match recorded_secret_file(request) {
+                    Some(file) => remove_secret(request, file),
+                    None => Ok(()),
+                },
             }
         })
     }
@@ -661,14 +652,49 @@ impl PostgresProvider {
             .get("format")
             .and_then(serde_json::Value::as_str)
             .unwrap_or("env");
-        secret_file::write(address, file, format, &database.outputs)?;
-        let mut outputs = BTreeMap::new();
+        let ownership = files::Ownership {
+            recorded_file: recorded_secret_file(request),
+            outputs: &request.prior_outputs,
+            adopt: request
+                .attribute(files::ADOPT_ATTRIBUTE)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+        };
+        let mut outputs = secret_file::write(address, file, format, &database.outputs, ownership)?;
         outputs.insert("file".to_owned(), Field::plain(file));
         Ok(Applied {
             provider_id: Some(file.to_owned()),
             outputs,
         })
     }
+}
+
+/// The secret file an update or delete finds recorded.
+fn recorded_secret_file(request: &ChangeRequest) -> Option<&str> {
+    request
+        .prior
+        .get("connection_secret")
+        .and_then(|field| field.value.get("file"))
+        .and_then(serde_json::Value::as_str)
+}
+
+/// Removes a recorded secret file while it is still what dbplan wrote. A secret recorded
+/// before fingerprints is compared with what dbplan writes from the database's recorded
+/// outputs.
+fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    let format = request
+        .prior
+        .get("connection_secret")
+        .and_then(|field| field.value.get("format"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("env");
+    let database = request
+        .context
+        .get(&format!("{}/database", tenant_base(address)))
+        .map(|database| (format, &database.outputs));
+    // A changed file is left in place; `remove_owned` logs it, and the plan said so.
+    secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
 }
 
 fn string_list(value: Option<&serde_json::Value>) -> Vec<String> {

@@ -5,7 +5,6 @@
 
 use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject, files};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const WHAT: &str = "connection secret";
 
@@ -71,29 +70,53 @@ fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
     }
 }
 
-/// Writes the secret (see [`files::write_private`]: mode 0600, atomically replaced).
+/// Writes the secret (see [`files::write_owned`]: mode 0600, atomically replaced, never over
+/// a file dbplan did not write); the fingerprint outputs to record.
 pub(crate) fn write(
     address: &str,
     file: &str,
     format: &str,
     outputs: &BTreeMap<String, Field>,
-) -> Result<(), ProviderError> {
-    files::write_private(address, WHAT, file, render(format, outputs).as_bytes())
+    ownership: files::Ownership<'_>,
+) -> Result<BTreeMap<String, Field>, ProviderError> {
+    files::write_owned(
+        address,
+        WHAT,
+        file,
+        render(format, outputs).as_bytes(),
+        ownership,
+    )
 }
 
-/// Removes the secret; a file already gone is not an error.
-pub(crate) fn remove(address: &str, file: &str) -> Result<(), ProviderError> {
-    files::remove(address, WHAT, file)
+/// Removes the secret while it is still what dbplan wrote (its recorded fingerprint, or for a
+/// secret recorded before fingerprints, the rendering of `database` outputs in `format`); a
+/// file already gone is not an error, a changed one is left in place.
+pub(crate) fn remove(
+    address: &str,
+    file: &str,
+    recorded_outputs: &BTreeMap<String, Field>,
+    legacy: Option<(&str, &BTreeMap<String, Field>)>,
+) -> Result<files::Removal, ProviderError> {
+    let legacy = legacy.map(|(format, outputs)| render(format, outputs));
+    files::remove_owned(
+        address,
+        WHAT,
+        file,
+        recorded_outputs,
+        legacy.as_deref().map(str::as_bytes),
+    )
 }
 
-/// Whether the secret file is still there.
+/// Whether the secret file is still there. A file changed since dbplan wrote it is still
+/// found: it is not rewritten behind the user's back (dbplan does not overwrite what it did
+/// not write), and `destroy` leaves it in place (the plan says so).
 pub(crate) fn read(address: &str, recorded: &BTreeMap<String, serde_json::Value>) -> ReadOutcome {
     let file = recorded
         .get("connection_secret")
         .and_then(|settings| settings.get("file"))
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
-    if Path::new(file).is_file() {
+    if std::fs::symlink_metadata(file).is_ok() {
         ReadOutcome::Found(RemoteObject {
             provider_id: Some(file.to_owned()),
             attributes: recorded.clone(),
@@ -128,7 +151,13 @@ mod tests {
     fn env_and_json_files_are_private_and_complete() {
         let directory = tempfile::tempdir().unwrap();
         let env = directory.path().join("sub/a.env");
-        write("a", env.to_str().unwrap(), "env", &outputs()).unwrap();
+        let none = BTreeMap::new();
+        let fresh = files::Ownership {
+            recorded_file: None,
+            outputs: &none,
+            adopt: false,
+        };
+        write("a", env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
         let text = std::fs::read_to_string(&env).unwrap();
         assert!(text.contains("DATABASE_URL=postgresql://u:p@h:5/d?sslmode=require\n"));
         assert!(text.contains("DB_PASSWORD=\"p\\$x\"\n"));
@@ -138,14 +167,36 @@ mod tests {
         assert_eq!(mode, 0o600);
 
         let json = directory.path().join("a.json");
-        write("a", json.to_str().unwrap(), "json", &outputs()).unwrap();
+        let recorded = write("a", json.to_str().unwrap(), "json", &outputs(), fresh).unwrap();
         let parsed: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(parsed["DB_USER"], "u");
         assert_eq!(parsed["password"], "p$x");
         assert_eq!(parsed["port"], "5");
-        remove("a", json.to_str().unwrap()).unwrap();
-        remove("a", json.to_str().unwrap()).unwrap();
+        assert_eq!(
+            remove("a", json.to_str().unwrap(), &recorded, None).unwrap(),
+            files::Removal::Removed
+        );
+        assert_eq!(
+            remove("a", json.to_str().unwrap(), &recorded, None).unwrap(),
+            files::Removal::Gone
+        );
         assert!(!json.exists());
+        // A secret recorded before fingerprints is removed when it holds what dbplan writes.
+        write("a", env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
+        assert_eq!(
+            remove(
+                "a",
+                env.to_str().unwrap(),
+                &none,
+                Some(("json", &outputs()))
+            )
+            .unwrap(),
+            files::Removal::LeftChanged
+        );
+        assert_eq!(
+            remove("a", env.to_str().unwrap(), &none, Some(("env", &outputs()))).unwrap(),
+            files::Removal::Removed
+        );
     }
 }

@@ -311,3 +311,66 @@ fn tls_modes_encrypt_and_verify_full_checks_the_certificate() {
         "{error}"
     );
 }
+
+/// The administrator's password goes only to a server that asks for SCRAM, or to one whose
+/// certificate is verified: `password` (cleartext) and `md5` requests over a plain or an
+/// unverified TLS connection end the connection before the password is written. The password
+/// in these tests is the right one, so a connection that sent it would have succeeded.
+#[test]
+fn cleartext_and_md5_authentication_are_refused_unless_the_server_is_verified() {
+    let runtime = runtime();
+    let connect = |port: u16, host: &str, mode: &str, rootcert: Option<&str>| {
+        runtime.block_on(provider().create(&server_request(&server_attributes(
+            host, port, mode, rootcert,
+        ))))
+    };
+
+    let server = PgServer::start_with_tls().unwrap();
+    // SCRAM works in every mode.
+    for mode in ["disable", "prefer", "require"] {
+        connect(server.port, "127.0.0.1", mode, None)
+            .unwrap_or_else(|error| panic!("scram-sha-256, {mode}: {error}\n{}", server.log()));
+    }
+
+    server.set_host_auth("password").unwrap();
+    for mode in ["disable", "prefer", "require"] {
+        let error = connect(server.port, "127.0.0.1", mode, None).unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, ProviderError::Conflict { .. }), "{text}");
+        assert!(text.contains("in clear text"), "{mode}: {text}");
+        assert!(text.contains("dbplan did not send it"), "{mode}: {text}");
+        assert!(text.contains("scram-sha-256"), "{mode}: {text}");
+        assert!(text.contains("sslmode: verify-full"), "{mode}: {text}");
+        assert!(!text.contains(SUPERUSER_PASSWORD), "{text}");
+    }
+    // Over a verified connection the server is the one the manifest names: it gets the
+    // password it asks for.
+    let ca = server.ca_file();
+    connect(
+        server.port,
+        "localhost",
+        "verify-full",
+        Some(ca.to_str().unwrap()),
+    )
+    .unwrap_or_else(|error| panic!("password over verify-full: {error}\n{}", server.log()));
+
+    // `md5` with a password stored as MD5 (with a SCRAM verifier the server uses SCRAM).
+    server
+        .psql(
+            "postgres",
+            &format!(
+                "SET password_encryption = 'md5'; ALTER ROLE {SUPERUSER} PASSWORD '{SUPERUSER_PASSWORD}'"
+            ),
+        )
+        .unwrap();
+    server.set_host_auth("md5").unwrap();
+    let error = connect(server.port, "127.0.0.1", "disable", None).unwrap_err();
+    assert!(error.to_string().contains("as an MD5 hash"), "{error}");
+    connect(
+        server.port,
+        "localhost",
+        "verify-full",
+        Some(ca.to_str().unwrap()),
+    )
+    .unwrap_or_else(|error| panic!("md5 over verify-full: {error}\n{}", server.log()));
+}

@@ -246,6 +246,30 @@ impl PgServer {
         }
     }
 
+    /// Sets the authentication method of every TCP (`host`) line of `pg_hba.conf`, e.g.
+    /// `password` (cleartext) or `md5`, and reloads the configuration. The superuser's
+    /// password keeps its SCRAM verifier: under `md5`, the server still uses SCRAM for it
+    /// unless the password is set again with `password_encryption = md5`.
+    pub fn set_host_auth(&self, method: &str) -> Result<(), StartError> {
+        let file = self.directory.path().join("data/pg_hba.conf");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|error| StartError(format!("read {}: {error}", file.display())))?;
+        let rewritten: String = text
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if fields.first() == Some(&"host") && fields.len() >= 5 {
+                    format!("{} {method}\n", fields[..fields.len() - 1].join(" "))
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&file, rewritten)
+            .map_err(|error| StartError(format!("write {}: {error}", file.display())))?;
+        self.psql("postgres", "SELECT pg_reload_conf()").map(drop)
+    }
+
     /// Waits until the server accepts connections again (after a restart, say).
     pub fn wait_ready(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;

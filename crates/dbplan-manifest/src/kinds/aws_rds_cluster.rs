@@ -231,6 +231,9 @@ impl Check for AwsRdsClusterSpec {
             "/spec/engine_version",
             formats::check_aurora_engine_version(&self.engine_version),
         );
+        if let Some(SecretValue::Env { secret_env }) = &self.password {
+            crate::secret_env::check(checker, "/spec/password/secret_env", secret_env);
+        }
         if let Some(window) = &self.preferred_backup_window {
             checker.format(
                 "/spec/preferred_backup_window",

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct DigitalOceanDatabaseCaCertificateSpec {
     /// The cluster whose certificate authority is written.
     pub cluster_id: ValueOrRef<DigitalOceanClusterId>,
-    /// Where the PEM file is written; a relative path is taken from the directory `dbplan apply`
-    /// runs in.
+    /// Where the PEM file is written (mode 0600), relative to the manifest that declares it;
+    /// inside the project unless `--allow-files-outside`, never in the state directory.
     #[schemars(length(min = 1))]
     pub file: String,
 }

@@ -34,7 +34,7 @@ pub struct PostgresServerSpec {
     /// The administrative role dbplan connects as (needs CREATEDB and CREATEROLE).
     #[schemars(length(min = 1, max = 63))]
     pub admin_user: String,
-    /// The administrator's password, only as `{secretEnv: NAME}`; omit it where the server trusts the client.
+    /// The administrator's password, only as `{secretEnv: NAME}` (not dbplan's own or a CI system's credentials, unless `DBPLAN_SECRET_ENV_ALLOW` names them); omit it where the server trusts the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<SecretEnv>,
     /// `disable`, `prefer`, `require` (default) or `verify-full`.
@@ -67,15 +67,21 @@ impl Check for PostgresServerSpec {
                 "write only the host, e.g. `db.internal.example.com`; the port goes in `port`",
             );
         }
-        if let Some(password) = &self.admin_password
-            && !is_env_name(&password.secret_env)
-        {
-            checker.report(
-                codes::BAD_FORMAT,
-                "/spec/admin_password/secret_env",
-                format!("{:?} is not an environment variable name", password.secret_env),
-                "use letters, digits and underscores, not starting with a digit, e.g. `PG_ADMIN_PASSWORD`",
-            );
+        if let Some(password) = &self.admin_password {
+            if is_env_name(&password.secret_env) {
+                crate::secret_env::check(
+                    checker,
+                    "/spec/admin_password/secret_env",
+                    &password.secret_env,
+                );
+            } else {
+                checker.report(
+                    codes::BAD_FORMAT,
+                    "/spec/admin_password/secret_env",
+                    format!("{:?} is not an environment variable name", password.secret_env),
+                    "use letters, digits and underscores, not starting with a digit, e.g. `PG_ADMIN_PASSWORD`",
+                );
+            }
         }
     }
 }

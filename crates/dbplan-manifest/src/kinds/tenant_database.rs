@@ -30,7 +30,7 @@ pub enum SecretFormat {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionSecret {
-    /// File the secret is written to (mode 0600), relative to the working directory.
+    /// File the secret is written to (mode 0600), relative to the manifest that declares it; inside the project unless `--allow-files-outside`, never in the state directory.
     #[schemars(length(min = 1))]
     pub file: String,
     /// `env` (default) or `json`.

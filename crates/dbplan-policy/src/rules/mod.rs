@@ -20,6 +20,7 @@ mod db109_serverless_v1;
 mod db201_managed_password;
 mod db202_literal_password;
 mod db203_iam_auth;
+mod db204_plaintext_password;
 mod db301_size_slug_compat;
 mod db302_public_connectivity;
 mod db303_trusted_sources;
@@ -115,6 +116,7 @@ pub static RULES: &[Rule] = &[
     db201_managed_password::RULE,
     db202_literal_password::RULE,
     db203_iam_auth::RULE,
+    db204_plaintext_password::RULE,
     db301_size_slug_compat::RULE,
     db302_public_connectivity::RULE,
     db303_trusted_sources::RULE,
