@@ -238,6 +238,10 @@ enum StateCommand {
         /// Restore even a backup of another state (another lineage).
         #[arg(long)]
         force: bool,
+        /// Take the database itself as the state, checked against the head record it holds:
+        /// the way back when head.json and every backup are gone or damaged.
+        #[arg(long)]
+        from_database: bool,
     },
     /// Write the whole state as JSON, keeping lineage and serial.
     Export {
@@ -338,9 +342,11 @@ fn main() -> ExitCode {
                 StateCommand::Rm { address } => commands::state::rm(&directory, &address),
                 StateCommand::Unlock { force } => commands::state::unlock(&directory, force),
                 StateCommand::Check => commands::state::check(&directory),
-                StateCommand::Restore { serial, force } => {
-                    commands::state::restore(&directory, serial, force)
-                }
+                StateCommand::Restore {
+                    serial,
+                    force,
+                    from_database,
+                } => commands::state::restore(&directory, serial, force, from_database),
                 StateCommand::Export {
                     out,
                     show_sensitive,

@@ -597,6 +597,59 @@ fn check_finds_damage_and_restore_brings_every_resource_back() {
     expect_code(&stale, 1, "apply of a plan made before the restore");
     assert!(stderr(&stale).contains("stale"), "{}", both(&stale));
     assert_eq!(lab.databases(), ["r1", "r2"]);
+
+    // head.json and every backup gone: the intact database is refused as it is (nothing
+    // vouches that no record was lost), restore finds no backup and says the database
+    // verifies on its own, and `--from-database` takes it.
+    let state = lab.path("state");
+    std::fs::remove_file(state.join("head.json")).unwrap();
+    std::fs::remove_dir_all(state.join("backups")).unwrap();
+    assert_refused_as_damaged(&lab_run(&lab, &["state", "list"]), "state list without head");
+    let restored = lab_run(&lab, &["state", "restore"]);
+    expect_code(&restored, 1, "state restore without backups");
+    assert!(
+        stderr(&restored).contains("no good backup")
+            && stderr(&restored).contains("--from-database")
+            && stderr(&restored).contains(&format!("serial {again_serial}, 7 resources")),
+        "{}",
+        both(&restored)
+    );
+    let chose = lab_run(&lab, &["state", "restore", "3", "--from-database"]);
+    expect_code(&chose, 1, "--from-database with a serial");
+    let restored = lab_run(&lab, &["state", "restore", "--from-database"]);
+    expect_code(&restored, 0, "state restore --from-database");
+    assert!(
+        stderr(&restored).contains("restored the state from its own database")
+            && stderr(&restored).contains("cannot be ruled out lost"),
+        "{}",
+        both(&restored)
+    );
+    let (recovered, recovered_lineage, recovered_serial) = listed(&lab, "state");
+    assert_eq!(recovered, addresses, "every resource is back");
+    assert_eq!(recovered_lineage, lineage);
+    assert_eq!(recovered_serial, again_serial + 1);
+    expect_code(
+        &lab_run(&lab, &["state", "check"]),
+        0,
+        "state check after restore --from-database",
+    );
+    expect_code(
+        &lab_run(&lab, &["plan", "r.yaml", "--detailed-exitcode"]),
+        0,
+        "plan after restore --from-database (no changes)",
+    );
+
+    // A damaged database does not vouch for itself.
+    std::fs::remove_file(state.join("head.json")).unwrap();
+    std::fs::remove_dir_all(state.join("backups")).unwrap();
+    Damage::Garbage.apply_to(&state, 0);
+    let refused = lab_run(&lab, &["state", "restore", "--from-database"]);
+    expect_code(&refused, 1, "restore --from-database of a damaged database");
+    assert!(
+        stderr(&refused).contains("damaged"),
+        "{}",
+        both(&refused)
+    );
 }
 
 /// The backups of the lab's default state: (serial, mode), oldest first.
@@ -926,6 +979,20 @@ fn an_edited_plan_file_is_refused_even_with_a_recomputed_checksum() {
     );
     assert!(lab.roles().is_empty() && lab.databases().is_empty());
     assert_eq!(listed(&lab, "state").2, serial, "nothing was written");
+
+    // Against a state location that holds no state, the plan is refused as made elsewhere,
+    // and nothing is created there.
+    let elsewhere = lab_run(&lab, &["apply", "p.plan", "--state", "elsewhere"]);
+    expect_code(&elsewhere, 1, "apply of a plan against no state");
+    assert!(
+        stderr(&elsewhere).contains("there is no state at")
+            && stderr(&elsewhere).contains("--state")
+            && !stderr(&elsewhere).contains("stale"),
+        "{}",
+        both(&elsewhere)
+    );
+    assert!(!lab.path("elsewhere").exists(), "no state was created");
+    assert!(lab.roles().is_empty() && lab.databases().is_empty());
 
     // The file as `plan --out` wrote it applies.
     expect_code(

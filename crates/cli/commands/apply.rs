@@ -68,6 +68,18 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
                 return Ok(exit::ERROR);
             }
         };
+        // `plan --out` always leaves a state; with none here, the plan was made against
+        // another location, and opening would create an empty state only to call it stale.
+        if !SledStore::exists(options.state) {
+            eprintln!(
+                "error: there is no state at {}; the saved plan {} was made against state {} (serial {}): apply it with the --state it was made with, or plan again here",
+                Escaped(options.state.display()),
+                Escaped(file.display()),
+                Escaped(&plan_file.plan.state.lineage),
+                plan_file.plan.state.serial
+            );
+            return Ok(exit::ERROR);
+        }
         let keep = super::state::backups_kept()?;
         let mut store = SledStore::open(options.state, &holder)?;
         store.keep_backups(keep);

@@ -246,8 +246,17 @@ pub fn check(directory: &Path) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// Brings back a backup: the newest good one, or the one of `serial`.
-pub fn restore(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Result<u8> {
+/// Brings back a backup: the newest good one, or the one of `serial`; or, with
+/// `from_database`, the database itself as it verifies against its own head record.
+pub fn restore(
+    directory: &Path,
+    serial: Option<u64>,
+    force: bool,
+    from_database: bool,
+) -> anyhow::Result<u8> {
+    if from_database {
+        return restore_from_database(directory, serial, force);
+    }
     let backups = SledStore::backups(directory)?;
     let mut skipped = Vec::new();
     let mut chosen = None;
@@ -284,6 +293,16 @@ pub fn restore(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Re
                 available.join(", ")
             }
         );
+        // With no backup to go back to, the database may still vouch for itself.
+        if serial.is_none()
+            && let Ok(Some(alone)) = SledStore::database_alone(directory, "dbplan state restore")
+        {
+            eprintln!(
+                "help: the database itself verifies against its own head record (serial {}, {} resources); `dbplan state restore --from-database` takes it as the state",
+                alone.snapshot.serial,
+                alone.snapshot.resources.len()
+            );
+        }
         return Ok(exit::ERROR);
     };
     let replaced = SledStore::replace(
@@ -299,6 +318,49 @@ pub fn restore(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Re
         exported.snapshot.resources.len(),
         replaced.serial,
         kept_aside(&replaced)
+    );
+    Ok(exit::SUCCESS)
+}
+
+/// `state restore --from-database`: the way back when `head.json` and every backup are gone
+/// or damaged but the database is intact. The database's records are checked against the head
+/// record stored with them; what was written after that head cannot be checked without the
+/// mirror, so the message says to compare with `dbplan plan`.
+fn restore_from_database(
+    directory: &Path,
+    serial: Option<u64>,
+    force: bool,
+) -> anyhow::Result<u8> {
+    if serial.is_some() {
+        eprintln!(
+            "error: --from-database takes the database as it stands; it has no SERIAL to choose (leave it out, or restore a backup without --from-database)"
+        );
+        return Ok(exit::ERROR);
+    }
+    let Some(alone) = SledStore::database_alone(directory, "dbplan state restore")? else {
+        eprintln!(
+            "error: the database in {} is missing or empty; there is nothing to restore from it (`dbplan state restore` without --from-database uses a backup)",
+            Escaped(directory.display())
+        );
+        return Ok(exit::ERROR);
+    };
+    let replaced = SledStore::replace(
+        directory,
+        "dbplan state restore",
+        &alone,
+        SerialChoice::AboveCurrent,
+        force,
+    )?;
+    eprintln!(
+        "restored the state from its own database (serial {}, {} resources, every record agreeing with the head record it holds); the state is now at serial {}{}",
+        alone.snapshot.serial,
+        alone.snapshot.resources.len(),
+        replaced.serial,
+        kept_aside(&replaced)
+    );
+    eprintln!(
+        "warning: without head.json or a backup, changes written after serial {} cannot be ruled out lost; run `dbplan plan` to compare the state with what exists",
+        alone.snapshot.serial
     );
     Ok(exit::SUCCESS)
 }

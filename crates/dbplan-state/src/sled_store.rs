@@ -752,6 +752,45 @@ impl SledStore {
         })
     }
 
+    /// The database of the state at `directory` on its own, verified against the head record
+    /// it holds (every record checksummed, counted and digested), but not against `head.json`
+    /// or the backups: the way back when those are gone or damaged and the database is the
+    /// only copy left. Whether records written after its serial were lost cannot be told
+    /// without them; the caller says so. `None` when the database is missing or empty.
+    pub fn database_alone(directory: &Path, holder: &str) -> Result<Option<Exported>, StateError> {
+        let directory = files::resolve(directory)?;
+        if !Self::exists(&directory) {
+            return Err(StateError::NoState { path: directory });
+        }
+        let _lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
+        if database_is_empty(&directory)? {
+            return Ok(None);
+        }
+        let Some(loaded) = verify_copy(&directory)? else {
+            // sled reads garbage as an empty database; files that hold no record are damage.
+            return Err(corrupted(
+                &directory,
+                format!("`{DATABASE}/` has files but no dbplan records can be read from them"),
+            ));
+        };
+        let Some(key) = loaded.key else {
+            // Format 1 kept no head and no key: nothing inside it vouches for it.
+            return Err(corrupted(
+                &directory,
+                "the database is in format 1, which holds no head record to verify it by",
+            ));
+        };
+        Ok(Some(Exported {
+            snapshot: Snapshot {
+                lineage: loaded.lineage,
+                serial: loaded.serial,
+                resources: loaded.resources,
+            },
+            key: Some(key),
+            redacted: false,
+        }))
+    }
+
     /// The backups of the state at `directory`, oldest first.
     pub fn backups(directory: &Path) -> Result<Vec<export::Backup>, StateError> {
         let directory = files::resolve(directory)?;
@@ -788,8 +827,18 @@ impl SledStore {
             .as_ref()
             .map(|loaded| loaded.lineage.clone())
             .or_else(|| head_file.as_ref().map(|head| head.lineage.clone()));
+        // A database that does not verify with its mirror may still read on its own (the
+        // mirror is gone): its serial counts as seen too, so plans made against it are stale.
+        let database_serial = match &current {
+            Some(loaded) => Some(loaded.serial),
+            None if Self::exists(&directory) => verify_copy(&directory)
+                .ok()
+                .flatten()
+                .map(|loaded| loaded.serial),
+            None => None,
+        };
         let highest_seen = [
-            current.as_ref().map(|loaded| loaded.serial),
+            database_serial,
             head_file.as_ref().map(|head| head.serial),
             export::list_backups(&directory)
                 .ok()
