@@ -113,6 +113,27 @@ enum Command {
         #[arg(long)]
         show_sensitive: bool,
     },
+    /// Record an existing remote object in the state, changing nothing (the next plan shows
+    /// how it differs from its manifest).
+    Import {
+        /// The address the manifests declare it at: `Kind/name`, or `Kind/name/part` for a part
+        /// of a component (e.g. `TenantDatabase/billing/role`).
+        address: String,
+        /// What the provider knows the object by (docs/kinds.md): a role or database name, an
+        /// AWS identifier (`vpc-…`, `sg-…`, a cluster identifier, a group name), a
+        /// DigitalOcean UUID (`CLUSTER_ID/POOL` for a pool).
+        id: String,
+        /// Manifest files or directories (read recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The state directory; `./state` when neither this nor `DBPLAN_STATE` is set.
+        #[arg(long, env = "DBPLAN_STATE")]
+        state: Option<PathBuf>,
+        /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+        /// directories of the paths named here); never inside the state directory.
+        #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+        allow_files_outside: bool,
+    },
     /// Render a saved plan file (a stale one with a warning).
     Show {
         /// The file `dbplan plan --out` wrote.
@@ -394,6 +415,19 @@ fn main() -> ExitCode {
             json,
             show_sensitive,
         ),
+        Command::Import {
+            address,
+            id,
+            paths,
+            state,
+            allow_files_outside,
+        } => commands::import::run(&commands::import::Options {
+            address: &address,
+            id: &id,
+            paths: &paths,
+            state: &commands::state::directory(state),
+            allow_files_outside,
+        }),
         Command::Show {
             file,
             state,

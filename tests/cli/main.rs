@@ -11,6 +11,7 @@ mod examples;
 mod files;
 mod graph;
 mod hygiene;
+mod import;
 mod lifecycle;
 mod lint;
 mod plan;

@@ -1,5 +1,6 @@
 pub mod apply;
 pub mod graph;
+pub mod import;
 pub mod lint;
 pub mod output;
 pub mod plan;

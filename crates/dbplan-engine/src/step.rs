@@ -168,6 +168,13 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, Strin
             continue;
         }
         if contains_unknown(value) {
+            // An output the provider generates itself (an imported role's password): it is
+            // set by the update and recorded among the outputs, not sent as an attribute.
+            if dbplan_plan::knowledge::generated_outputs(change.kind, change.part.as_deref())
+                .contains(&name.as_str())
+            {
+                continue;
+            }
             return Err(format!(
                 "{}: `{name}` refers to an output that is still unknown (the object it comes from was not applied); apply that object first",
                 change.address

@@ -291,6 +291,21 @@ fn desired_change(
             }
         }
     }
+    // An output the provider generates but cannot read back (an imported role's password) is
+    // set by an update: known only after apply.
+    if recorded.status == Status::Ready {
+        for output in knowledge::generated_outputs(kind, part.as_deref()) {
+            if !recorded.outputs.contains_key(*output) {
+                change.after.insert(
+                    (*output).to_owned(),
+                    Value::Sensitive(Secret::new(Value::Unknown)),
+                );
+                notes.push(format!(
+                    "its `{output}` is not known to dbplan (the object was imported): apply sets a new one"
+                ));
+            }
+        }
+    }
     change.changed = change
         .after
         .iter()

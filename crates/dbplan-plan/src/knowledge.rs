@@ -51,6 +51,17 @@ pub fn forces_replacement(kind: Kind, part: Option<&str>, attribute: &str) -> bo
     list.contains(&attribute)
 }
 
+/// Outputs a provider generates for an object and that cannot be read back from it (a role's
+/// password). An object recorded without one (imported with `dbplan import`) is planned as an
+/// update that sets it: the plan shows it as a sensitive value known after apply, and the
+/// provider generates it when it applies the update.
+pub fn generated_outputs(kind: Kind, part: Option<&str>) -> &'static [&'static str] {
+    match (kind, part) {
+        (Kind::TenantDatabase, Some("role")) => &["password"],
+        _ => &[],
+    }
+}
+
 /// Whether an object holds data that a delete or a replacement loses.
 pub fn is_stateful(kind: Kind, part: Option<&str>) -> bool {
     match (kind, part) {

@@ -905,6 +905,7 @@ fn refresh_reports_drift_and_plans_it_back() {
                     .iter()
                     .map(|(key, value)| (key.clone(), value.value.clone()))
                     .collect(),
+                outputs: Default::default(),
             },
         );
     }

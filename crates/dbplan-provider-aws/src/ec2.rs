@@ -509,10 +509,81 @@ pub(crate) async fn read_vpc(
             attributes.insert(attribute.to_owned(), serde_json::Value::from(value));
         }
     }
+    let outputs = vpc_outputs(
+        clients,
+        request,
+        vpc_id,
+        vpc.cidr_block().unwrap_or_default(),
+    )
+    .await?;
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(vpc_id.clone()),
         attributes,
+        outputs,
     }))
+}
+
+/// A VPC's outputs as read: its id and range, and its subnets when every subnet of the
+/// manifest's layout is there (tagged for this address, as apply makes them) and the layout
+/// has no NAT gateways (whose ids a read does not look up). Otherwise the subnet outputs are
+/// left out, and what refers to them stays unknown until an apply makes them.
+async fn vpc_outputs(
+    clients: &Clients,
+    request: &ReadRequest,
+    vpc_id: &str,
+    cidr: &str,
+) -> Result<BTreeMap<String, Field>, ProviderError> {
+    let address = request.address.as_str();
+    let mut outputs = BTreeMap::new();
+    outputs.insert("vpc_id".to_owned(), Field::plain(vpc_id));
+    outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
+    let attributes = Attributes(&request.attributes);
+    let Ok(planned) = planned_subnets(address, &attributes) else {
+        return Ok(outputs);
+    };
+    if attributes.flag("is_nat_gateway_enabled").unwrap_or(false) {
+        return Ok(outputs);
+    }
+    let present = clients
+        .ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter(&format!("tag:{ADDRESS_TAG}"), address))
+        .send()
+        .await
+        .map_err(|error| sdk_error(address, error))?;
+    let found: BTreeMap<(String, String), String> = present
+        .subnets()
+        .iter()
+        .map(|subnet| {
+            (
+                (
+                    subnet.cidr_block().unwrap_or_default().to_owned(),
+                    subnet.availability_zone().unwrap_or_default().to_owned(),
+                ),
+                subnet.subnet_id().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let mut subnets = Vec::new();
+    for subnet in &planned {
+        let Some(id) = found.get(&(subnet.cidr.clone(), subnet.zone.clone())) else {
+            return Ok(outputs);
+        };
+        subnets.push(serde_json::json!({
+            "name": subnet.name,
+            "id": id,
+            "cidr": subnet.cidr,
+            "availability_zone": subnet.zone,
+            "nat_gateway": "",
+        }));
+    }
+    outputs.insert("private_subnets".to_owned(), Field::plain(subnets));
+    outputs.insert(
+        "public_subnets".to_owned(),
+        Field::plain(serde_json::Value::Array(Vec::new())),
+    );
+    Ok(outputs)
 }
 
 pub(crate) async fn delete_vpc(
@@ -1029,9 +1100,19 @@ pub(crate) async fn read_security_group(
             );
         }
     }
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "security_group_id".to_owned(),
+        Field::plain(group_id.clone()),
+    );
+    outputs.insert(
+        "security_group_name".to_owned(),
+        Field::plain(group.group_name().unwrap_or_default()),
+    );
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(group_id.clone()),
         attributes,
+        outputs,
     }))
 }
 

@@ -9,7 +9,7 @@ use crate::{
     Attributes, Clients, context_output, error_code, resource_name, sdk_error, wait_until,
 };
 use aws_sdk_rds::types::{
-    ApplyMethod, CloudwatchLogsExportConfiguration, DbCluster, Parameter,
+    ApplyMethod, CloudwatchLogsExportConfiguration, DbCluster, DbInstance, Parameter,
     ServerlessV2ScalingConfiguration, Tag,
 };
 use dbplan_provider::{
@@ -124,6 +124,7 @@ pub(crate) async fn read_subnet_group(
     }
     attributes.insert("subnet_ids".to_owned(), serde_json::json!(remote));
     Ok(ReadOutcome::Found(RemoteObject {
+        outputs: named("db_subnet_group_name", name.clone()).outputs,
         provider_id: Some(name),
         attributes,
     }))
@@ -380,6 +381,7 @@ pub(crate) async fn read_parameter_group(
         attributes.insert("parameters".to_owned(), serde_json::Value::Array(now));
     }
     Ok(ReadOutcome::Found(RemoteObject {
+        outputs: named("db_cluster_parameter_group_name", name.clone()).outputs,
         provider_id: Some(name),
         attributes,
     }))
@@ -984,9 +986,20 @@ pub(crate) async fn read_cluster(
             serde_json::Value::Object(now),
         );
     }
+    // Where the cluster is placed, as AWS reports it.
+    let placement = Placement {
+        subnet_group: cluster.db_subnet_group().map(str::to_owned),
+        security_groups: cluster
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|group| group.vpc_security_group_id().map(str::to_owned))
+            .collect(),
+        parameter_group: cluster.db_cluster_parameter_group().map(str::to_owned),
+    };
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(identifier),
         attributes,
+        outputs: cluster_outputs(&cluster, &placement),
     }))
 }
 
@@ -1161,8 +1174,16 @@ pub(crate) async fn apply_instance(
             code: Some("DBInstanceNotFound".to_owned()),
             message: format!("the instance {identifier} disappeared while dbplan waited for it"),
         })?;
+    Ok(Applied {
+        outputs: instance_outputs(&identifier, &instance),
+        provider_id: Some(identifier),
+    })
+}
+
+/// An instance's outputs: its identifier, ARN and endpoint.
+fn instance_outputs(identifier: &str, instance: &DbInstance) -> BTreeMap<String, Field> {
     let mut outputs = BTreeMap::new();
-    outputs.insert("instance_id".to_owned(), Field::plain(identifier.clone()));
+    outputs.insert("instance_id".to_owned(), Field::plain(identifier));
     if let Some(arn) = instance.db_instance_arn() {
         outputs.insert("arn".to_owned(), Field::plain(arn));
     }
@@ -1174,10 +1195,7 @@ pub(crate) async fn apply_instance(
             outputs.insert("port".to_owned(), Field::plain(port));
         }
     }
-    Ok(Applied {
-        provider_id: Some(identifier),
-        outputs,
-    })
+    outputs
 }
 
 pub(crate) async fn read_instance(
@@ -1219,6 +1237,7 @@ pub(crate) async fn read_instance(
         instance.promotion_tier().map(serde_json::Value::from),
     );
     Ok(ReadOutcome::Found(RemoteObject {
+        outputs: instance_outputs(&identifier, &instance),
         provider_id: Some(identifier),
         attributes,
     }))

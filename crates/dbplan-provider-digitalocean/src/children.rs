@@ -87,9 +87,12 @@ pub(crate) async fn read_firewall(
     let mut attributes = BTreeMap::new();
     attributes.insert("cluster_id".to_owned(), json!(cluster));
     attributes.insert("rules".to_owned(), rules_json(&shown));
+    let mut outputs = BTreeMap::new();
+    outputs.insert("cluster_id".to_owned(), Field::plain(cluster.clone()));
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(cluster),
         attributes,
+        outputs,
     }))
 }
 
@@ -219,10 +222,19 @@ pub(crate) async fn read_pool(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let (Some(cluster), Some(name)) = (
-        text(&request.attributes, "cluster_id"),
-        text(&request.attributes, "name"),
-    ) else {
+    // The id is `CLUSTER_ID/POOL` (what apply records, and what `dbplan import` is given);
+    // without one, the cluster and name as recorded.
+    let from_id = request
+        .provider_id
+        .as_deref()
+        .and_then(|id| id.split_once('/'))
+        .map(|(cluster, name)| (Some(cluster.to_owned()), Some(name.to_owned())));
+    let (Some(cluster), Some(name)) = from_id.unwrap_or_else(|| {
+        (
+            text(&request.attributes, "cluster_id"),
+            text(&request.attributes, "name"),
+        )
+    }) else {
         return Ok(ReadOutcome::Gone);
     };
     let client = provider.client(address)?;
@@ -242,6 +254,7 @@ pub(crate) async fn read_pool(
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(format!("{cluster}/{name}")),
         attributes,
+        outputs: pool_outputs(&cluster, &pool).outputs,
     }))
 }
 
@@ -393,9 +406,12 @@ pub(crate) async fn write_ca(
 pub(crate) fn read_ca(request: &ReadRequest) -> ReadOutcome {
     let file = text(&request.attributes, "file").unwrap_or_default();
     if std::fs::symlink_metadata(&file).is_ok() {
+        // Its outputs are the certificate and a fingerprint of what dbplan wrote, which the
+        // read does not make up.
         ReadOutcome::Found(RemoteObject {
             provider_id: Some(file),
             attributes: request.attributes.clone(),
+            outputs: BTreeMap::new(),
         })
     } else {
         tracing::debug!(address = request.address, "CA certificate {file} is gone");

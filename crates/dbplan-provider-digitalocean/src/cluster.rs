@@ -253,6 +253,7 @@ pub(crate) async fn read(
         Some(cluster) => ReadOutcome::Found(RemoteObject {
             provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),
             attributes: remote_attributes(&cluster, &request.attributes),
+            outputs: outputs(&cluster).outputs,
         }),
         None => ReadOutcome::Gone,
     })

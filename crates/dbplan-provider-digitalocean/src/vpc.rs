@@ -64,6 +64,7 @@ pub(crate) async fn read(
         Some(vpc) => ReadOutcome::Found(RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
             attributes: remote_attributes(&vpc, &request.attributes),
+            outputs: applied(&vpc).outputs,
         }),
         None => ReadOutcome::Gone,
     })

@@ -188,20 +188,24 @@ impl Provider for PostgresProvider {
                     let server =
                         Server::from_attributes(address, &request.attributes, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
+                    let mut outputs = BTreeMap::new();
+                    outputs.insert("host".to_owned(), Field::plain(server.host.clone()));
+                    outputs.insert("port".to_owned(), Field::plain(server.port));
                     Ok(ReadOutcome::Found(RemoteObject {
                         provider_id: request.provider_id.clone(),
                         attributes: request.attributes.clone(),
+                        outputs,
                     }))
                 }
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
-                    read_role(&client, address, &request.attributes).await
+                    read_role(&client, request).await
                 }
                 Object::Database => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
-                    read_database(&self.pool, &client, &server, address, &request.attributes).await
+                    read_database(&self.pool, &client, &server, request).await
                 }
                 Object::ConnectionSecret => Ok(secret_file::read(address, &request.attributes)),
             }
@@ -370,16 +374,25 @@ impl PostgresProvider {
             .attribute("connection_limit")
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(-1);
-        let password = request
+        let recorded = request
             .prior_outputs
             .get("password")
-            .and_then(Field::as_str)
-            .ok_or_else(|| ProviderError::Conflict {
-                address: address.to_owned(),
-                message:
-                    "no password was generated for the role; run `dbplan plan` and apply again"
-                        .to_owned(),
-            })?;
+            .and_then(Field::as_str);
+        let password = match recorded {
+            Some(password) => password.to_owned(),
+            // An imported role: dbplan never knew its password, and the plan said this update
+            // sets a new one. (A create always has one, from `prepare`.)
+            None if !create => generate_password(address)?,
+            None => {
+                return Err(ProviderError::Conflict {
+                    address: address.to_owned(),
+                    message:
+                        "no password was generated for the role; run `dbplan plan` and apply again"
+                            .to_owned(),
+                });
+            }
+        };
+        let password = password.as_str();
         let server = tenant_server(address, &request.context, &self.env)?;
         let client = self.pool.admin(address, &server).await?;
         if !create {
@@ -729,42 +742,68 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
             address: address.to_owned(),
             message: "the tenant's role has no password recorded; run `dbplan plan` and apply again, which sets one".to_owned(),
         })?;
-    // An IPv6 address is bracketed in a URI.
-    let host = if server.host.contains(':') {
-        format!("[{}]", server.host)
-    } else {
-        server.host.clone()
-    };
-    let uri = format!(
-        "postgresql://{}:{}@{host}:{}/{}?sslmode={}",
-        sql::uri_component(owner),
-        sql::uri_component(password),
-        server.port,
-        sql::uri_component(name),
-        server.client_sslmode()
-    );
+    Ok(Applied {
+        provider_id: Some(name.to_owned()),
+        outputs: connection_outputs(server, name, owner, Some(password)),
+    })
+}
+
+/// How applications connect to a tenant's database; without the owner's password (an
+/// imported role's, which dbplan cannot read), the outputs that carry it are left out.
+fn connection_outputs(
+    server: &Server,
+    name: &str,
+    owner: &str,
+    password: Option<&str>,
+) -> BTreeMap<String, Field> {
     let mut outputs = BTreeMap::new();
     outputs.insert("database".to_owned(), Field::plain(name));
     outputs.insert("username".to_owned(), Field::plain(owner));
-    outputs.insert("password".to_owned(), Field::sensitive(password));
     outputs.insert("endpoint".to_owned(), Field::plain(server.host.clone()));
     outputs.insert("port".to_owned(), Field::plain(server.port));
-    outputs.insert("uri".to_owned(), Field::sensitive(uri));
-    Ok(Applied {
-        provider_id: Some(name.to_owned()),
-        outputs,
-    })
+    if let Some(password) = password {
+        // An IPv6 address is bracketed in a URI.
+        let host = if server.host.contains(':') {
+            format!("[{}]", server.host)
+        } else {
+            server.host.clone()
+        };
+        let uri = format!(
+            "postgresql://{}:{}@{host}:{}/{}?sslmode={}",
+            sql::uri_component(owner),
+            sql::uri_component(password),
+            server.port,
+            sql::uri_component(name),
+            server.client_sslmode()
+        );
+        outputs.insert("password".to_owned(), Field::sensitive(password));
+        outputs.insert("uri".to_owned(), Field::sensitive(uri));
+    }
+    outputs
+}
+
+/// The name a role or database is read by: its id (the name apply recorded, or the one
+/// `dbplan import` is given), else the recorded name (a `pending` create).
+fn read_name(request: &ReadRequest) -> &str {
+    request
+        .provider_id
+        .as_deref()
+        .or_else(|| {
+            request
+                .attributes
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+        })
+        .unwrap_or_default()
 }
 
 async fn read_role(
     client: &Connection,
-    address: &str,
-    recorded: &BTreeMap<String, serde_json::Value>,
+    request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let name = recorded
-        .get("name")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default();
+    let address = request.address.as_str();
+    let recorded = &request.attributes;
+    let name = read_name(request);
     let row = client
         .query_opt(
             address,
@@ -777,15 +816,21 @@ async fn read_role(
     };
     let limit: i32 = row.get(0);
     let mut attributes = recorded.clone();
+    attributes.insert("name".to_owned(), serde_json::Value::from(name));
     if recorded.contains_key("connection_limit") || limit != -1 {
         attributes.insert(
             "connection_limit".to_owned(),
             serde_json::Value::from(limit),
         );
     }
+    // The password cannot be read back: an imported role has none recorded until an apply
+    // sets one.
+    let mut outputs = BTreeMap::new();
+    outputs.insert("username".to_owned(), Field::plain(name));
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(name.to_owned()),
         attributes,
+        outputs,
     }))
 }
 
@@ -793,13 +838,11 @@ async fn read_database(
     pool: &Pool,
     client: &Connection,
     server: &Server,
-    address: &str,
-    recorded: &BTreeMap<String, serde_json::Value>,
+    request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let name = recorded
-        .get("name")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default();
+    let address = request.address.as_str();
+    let recorded = &request.attributes;
+    let name = read_name(request);
     let owner: Option<String> = client
         .query_opt(
             address,
@@ -826,14 +869,22 @@ async fn read_database(
         .map(serde_json::Value::from)
         .collect();
     let mut attributes = recorded.clone();
-    attributes.insert("owner".to_owned(), serde_json::Value::from(owner));
+    attributes.insert("name".to_owned(), serde_json::Value::from(name));
+    attributes.insert("owner".to_owned(), serde_json::Value::from(owner.clone()));
     attributes.insert(
         "extensions".to_owned(),
         serde_json::Value::Array(extensions),
     );
+    let password = request
+        .context
+        .get(&format!("{}/role", tenant_base(address)))
+        .and_then(|role| role.outputs.get("password"))
+        .and_then(Field::as_str);
+    let outputs = connection_outputs(server, name, &owner, password);
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(name.to_owned()),
         attributes,
+        outputs,
     }))
 }
 

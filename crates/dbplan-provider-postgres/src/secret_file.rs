@@ -117,9 +117,11 @@ pub(crate) fn read(address: &str, recorded: &BTreeMap<String, serde_json::Value>
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
     if std::fs::symlink_metadata(file).is_ok() {
+        // Its outputs are fingerprints of what dbplan wrote, which a read cannot make up.
         ReadOutcome::Found(RemoteObject {
             provider_id: Some(file.to_owned()),
             attributes: recorded.clone(),
+            outputs: BTreeMap::new(),
         })
     } else {
         tracing::debug!(address, "connection secret {file} is gone");

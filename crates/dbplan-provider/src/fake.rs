@@ -182,6 +182,7 @@ impl FakeProvider {
             RemoteObject {
                 provider_id: Some(provider_id.clone()),
                 attributes,
+                outputs: outputs.clone(),
             },
         );
         Applied {

@@ -135,11 +135,15 @@ pub struct Applied {
 }
 
 /// The remote object as the provider read it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoteObject {
     pub provider_id: Option<String>,
     /// The attributes the provider manages, in the same shape as state records them.
     pub attributes: BTreeMap<String, serde_json::Value>,
+    /// The outputs the kind declares, as far as the object shows them (`dbplan import` records
+    /// them for dependents to resolve their references). What cannot be read back (a role's
+    /// password) is left out: a reference to it stays unknown until an apply sets it.
+    pub outputs: BTreeMap<String, Field>,
 }
 
 /// The answer to a read.
