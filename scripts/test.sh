@@ -8,6 +8,7 @@
 #   - PostgreSQL server binaries (initdb, pg_ctl), from Debian's `postgresql` package, for the
 #     tests that start a throwaway server (as the `postgres` user the package creates, when the
 #     tests run as root), and the `openssl` command, which makes their TLS certificates;
+#   - zsh and fish (Debian packages), which the shell-completion tests drive (bash is there);
 #   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
 #   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
 #     under target/test-deps, to validate `dbplan lint --format sarif` against.
@@ -41,6 +42,14 @@ install_openssl() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }
 
+# The completion tests drive the real shells.
+install_shells() {
+  if command -v zsh >/dev/null && command -v fish >/dev/null; then return; fi
+  log "installing zsh and fish (Debian packages zsh, fish)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zsh fish >/dev/null
+}
+
 install_moto() {
   if [ -x .venv/bin/moto_server ]; then return; fi
   log "installing moto[server] into .venv"
@@ -70,6 +79,7 @@ install_sarif_schema() {
 install_nextest
 install_postgres
 install_openssl
+install_shells
 install_moto
 install_sarif_schema
 

@@ -173,6 +173,11 @@ enum Command {
         /// The kind, e.g. `AwsRdsCluster`; all kinds when omitted.
         kind: Option<String>,
     },
+    /// Print the shell completion script for bash, zsh or fish (see README.md to install it).
+    Completions {
+        #[arg(value_enum)]
+        shell: commands::completions::Shell,
+    },
 }
 
 /// The options `apply` and `destroy` share.
@@ -435,6 +440,7 @@ fn main() -> ExitCode {
         } => commands::show::run(&file, &commands::state::directory(state), format),
         Command::Graph { paths, format } => commands::graph::run(&paths, format),
         Command::Schema { kind } => commands::schema::run(kind.as_deref()),
+        Command::Completions { shell } => commands::completions::run::<Cli>(shell),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -6,6 +6,7 @@
 mod apply;
 mod architecture;
 mod aws;
+mod completions;
 mod digitalocean;
 mod examples;
 mod files;

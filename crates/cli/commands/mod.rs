@@ -1,4 +1,5 @@
 pub mod apply;
+pub mod completions;
 pub mod graph;
 pub mod import;
 pub mod lint;
