@@ -11,7 +11,10 @@
 #   - zsh and fish (Debian packages), which the shell-completion tests drive (bash is there);
 #   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
 #   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
-#     under target/test-deps, to validate `dbplan lint --format sarif` against.
+#     under target/test-deps, to validate `dbplan lint --format sarif` against;
+#   - the YAML language server (npm package yaml-language-server, pinned with its dependencies by
+#     scripts/yaml-language-server/package-lock.json), under target/test-deps, which the editor
+#     test runs over the examples with `dbplan schema` associated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,18 +79,38 @@ install_sarif_schema() {
   (cd "$dir" && npm pack --silent "$SARIF_PACKAGE" >/dev/null && tar xzf ./*.tgz)
 }
 
+# Pinned, with every dependency, by the lock file next to its package.json.
+YAML_LANGUAGE_SERVER_DIR="$PWD/target/test-deps/yaml-language-server"
+YAML_LANGUAGE_SERVER="$YAML_LANGUAGE_SERVER_DIR/node_modules/yaml-language-server/bin/yaml-language-server"
+install_yaml_language_server() {
+  if [ -f "$YAML_LANGUAGE_SERVER" ] \
+    && cmp -s scripts/yaml-language-server/package-lock.json "$YAML_LANGUAGE_SERVER_DIR/package-lock.json"; then
+    return
+  fi
+  log "installing the YAML language server (scripts/yaml-language-server/package-lock.json)"
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  mkdir -p "$YAML_LANGUAGE_SERVER_DIR"
+  cp scripts/yaml-language-server/package.json scripts/yaml-language-server/package-lock.json "$YAML_LANGUAGE_SERVER_DIR/"
+  (cd "$YAML_LANGUAGE_SERVER_DIR" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null)
+}
+
 install_nextest
 install_postgres
 install_openssl
 install_shells
 install_moto
 install_sarif_schema
+install_yaml_language_server
 
 # Tests find the installed components through these variables.
 DBPLAN_PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
 export DBPLAN_PG_BIN
 export DBPLAN_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export DBPLAN_SARIF_SCHEMA="$SARIF_SCHEMA"
+export DBPLAN_YAML_LANGUAGE_SERVER="$YAML_LANGUAGE_SERVER"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

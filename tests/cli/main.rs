@@ -8,6 +8,7 @@ mod architecture;
 mod aws;
 mod completions;
 mod digitalocean;
+mod editor;
 mod examples;
 mod files;
 mod graph;

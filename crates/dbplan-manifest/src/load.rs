@@ -625,6 +625,8 @@ fn internal_mismatch(
 
 fn check_api_version(out: &mut FileOutcome, document: &Node, kind: Kind) {
     let expected = kind.api_group().api_version();
+    // Also what the editor schema accepts (`schema::export_kind`).
+    let compatible = schema::compatible_api_versions(kind);
     match document.get("apiVersion") {
         None => out.diagnostics.push(
             diagnostic(codes::MISSING_FIELD)
@@ -634,7 +636,7 @@ fn check_api_version(out: &mut FileOutcome, document: &Node, kind: Kind) {
         ),
         Some(node) => match node.as_str() {
             Some(text) if text == expected => {}
-            Some(text) if accepted_api_version(kind, text) => out.diagnostics.push(
+            Some(text) if compatible.contains(&text) => out.diagnostics.push(
                 Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
                     .with_message(format!(
                         "{kind} is `{expected}`; `{text}` is accepted for compatibility"
@@ -653,17 +655,6 @@ fn check_api_version(out: &mut FileOutcome, document: &Node, kind: Kind) {
             ),
         },
     }
-}
-
-/// apiVersions accepted with a warning: the spelling without a hyphen that many Project Planton
-/// examples use, and Planton's DigitalOcean group for dbplan's DigitalOcean kinds.
-fn accepted_api_version(kind: Kind, text: &str) -> bool {
-    let digital_ocean = kind.as_str().starts_with("DigitalOcean");
-    digital_ocean
-        && matches!(
-            text,
-            "digitalocean.project-planton.org/v1" | "digital-ocean.project-planton.org/v1"
-        )
 }
 
 fn kind_names() -> Vec<String> {

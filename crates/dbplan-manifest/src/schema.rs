@@ -7,7 +7,9 @@
 //!    value-or-reference field with its span.
 //! 2. The normalised document is validated with `jsonschema`; every error is mapped back to the
 //!    span of the value it is about ([`validate`]).
-//! 3. `dbplan schema KIND` exports it for editors ([`export`]), with camelCase aliases added.
+//! 3. `dbplan schema KIND` exports it for editors ([`export`]): derived from it by the rules of
+//!    the walk (lowerCamelCase spellings, numeric strings) and the envelope checks, so that an
+//!    editor accepts what the loader accepts.
 
 use crate::codes::{self, Code};
 use crate::node::{Node, NodeValue};
@@ -231,7 +233,11 @@ impl Walker<'_> {
             let known = props.is_some_and(|props| props.contains_key(&entry.key));
             if !known {
                 let snake = snake_case(&entry.key);
-                if props.is_some_and(|props| props.contains_key(&snake)) {
+                // Exactly the lowerCamelCase spelling (`fieldPath`), as protojson reads it; not
+                // `FieldPath` or `Field_path`, which also turn into `field_path`.
+                if camel_case(&snake) == entry.key
+                    && props.is_some_and(|props| props.contains_key(&snake))
+                {
                     let present = present.get_or_insert_with(|| written.iter().cloned().collect());
                     if present.contains(&snake) {
                         let field_pointer = format!("{pointer}/{snake}");
@@ -780,45 +786,253 @@ pub(crate) fn document_schema(
     })
 }
 
-/// The exported form of a document schema: every object also accepts the lowerCamelCase
-/// spelling of its fields, as dbplan's loader does, so editors do not flag Planton manifests.
-pub fn export(schema: &Json) -> Json {
-    fn add_aliases(value: &mut Json) {
-        match value {
-            Json::Object(map) => {
-                if let Some(Json::Object(props)) = map.get_mut("properties") {
-                    let aliases: Vec<(String, Json)> = props
-                        .iter()
-                        .filter(|(name, _)| name.contains('_'))
-                        .map(|(name, schema)| (camel_case(name), schema.clone()))
-                        .filter(|(alias, _)| !alias.is_empty())
-                        .collect();
-                    for (alias, schema) in aliases {
-                        props.entry(alias).or_insert(schema);
-                    }
-                }
-                for child in map.values_mut() {
-                    add_aliases(child);
-                }
-            }
-            Json::Array(items) => items.iter_mut().for_each(add_aliases),
-            _ => {}
-        }
+/// The apiVersions a kind's documents may also carry, accepted with a warning: Planton's
+/// DigitalOcean group, in both spellings, for every DigitalOcean kind.
+pub fn compatible_api_versions(kind: Kind) -> Vec<&'static str> {
+    if !kind.as_str().starts_with("DigitalOcean") {
+        return Vec::new();
     }
-    let mut exported = schema.clone();
-    add_aliases(&mut exported);
-    exported
+    [
+        "digital-ocean.project-planton.org/v1",
+        "digitalocean.project-planton.org/v1",
+    ]
+    .into_iter()
+    .filter(|version| *version != kind.api_group().api_version())
+    .collect()
 }
 
-/// The exported schema of one kind's documents.
+/// A regular expression for every spelling of a kind's name that [`Kind`]'s parser accepts (any
+/// case, with or without `-`/`_`), for the editor schema.
+fn kind_spellings(kind: Kind) -> String {
+    let mut pattern = String::from("[-_]*");
+    for c in kind.as_str().chars() {
+        let (lower, upper) = (c.to_ascii_lowercase(), c.to_ascii_uppercase());
+        if lower == upper {
+            pattern.push(c);
+        } else {
+            pattern.push_str(&format!("[{lower}{upper}]"));
+        }
+        pattern.push_str("[-_]*");
+    }
+    pattern
+}
+
+/// What the loader turns into a number where a field wants an integer (`i128` parse of the
+/// trimmed text) or a number (`f64` parse, finite).
+const INTEGER_TEXT: &str = r"^\s*[+-]?[0-9]+\s*$";
+const NUMBER_TEXT: &str = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$";
+
+/// Derives the editor schema from a document schema the loader validates with, by the rules of
+/// the loader's normalisation ([`Walker`]), so that an editor accepts what `dbplan validate`
+/// reads, no more and no less, before the semantic checks (formats, cross-field rules), which a
+/// JSON Schema cannot say:
+///
+/// - every field of an object with named fields may also be written in lowerCamelCase (where the
+///   loader maps that spelling back to the field); a required field is satisfied by either
+///   spelling, and both spellings at once are refused;
+/// - where a field wants a number and no string, a string holding a number is accepted too
+///   (protojson does the same); its range is checked by the loader only.
+struct Exporter<'a> {
+    root: &'a Json,
+}
+
+impl Exporter<'_> {
+    /// `field`: whether `schema` is the schema of a field's value (a property, a list item, a map
+    /// value), where the loader reads numeric strings as numbers.
+    fn schema(&self, schema: &Json, field: bool) -> Json {
+        let Json::Object(map) = schema else {
+            return schema.clone();
+        };
+        let mut out = JsonMap::new();
+        for (key, value) in map {
+            let value = match key.as_str() {
+                "properties" => self.schemas_in_map(value, true),
+                "$defs" | "dependentSchemas" => self.schemas_in_map(value, false),
+                "additionalProperties" | "items" => self.schema(value, true),
+                "anyOf" | "oneOf" | "allOf" => match value {
+                    Json::Array(options) => Json::Array(
+                        options
+                            .iter()
+                            .map(|option| self.schema(option, false))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                },
+                "not" | "if" | "then" | "else" => self.schema(value, false),
+                _ => value.clone(),
+            };
+            out.insert(key.clone(), value);
+        }
+        add_spellings(&mut out);
+        let exported = Json::Object(out);
+        if field {
+            self.with_numeric_text(schema, exported)
+        } else {
+            exported
+        }
+    }
+
+    fn schemas_in_map(&self, value: &Json, field: bool) -> Json {
+        match value {
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(name, schema)| (name.clone(), self.schema(schema, field)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Adds the numeric-string form to a field's schema where the loader converts one (the same
+    /// test as [`Walker::walk`]: some alternative wants a number, none a string).
+    fn with_numeric_text(&self, original: &Json, mut exported: Json) -> Json {
+        let options = alternatives(self.root, original);
+        let wants = |name: &str| {
+            options
+                .iter()
+                .any(|option| type_names(option).contains(&name))
+        };
+        let pattern = if wants("string") {
+            return exported;
+        } else if wants("number") {
+            NUMBER_TEXT
+        } else if wants("integer") {
+            INTEGER_TEXT
+        } else {
+            return exported;
+        };
+        let description = exported
+            .as_object_mut()
+            .and_then(|map| map.remove("description"));
+        let mut wrapper = JsonMap::new();
+        if let Some(description) = description {
+            wrapper.insert("description".to_owned(), description);
+        }
+        wrapper.insert(
+            "anyOf".to_owned(),
+            json!([exported, {"type": "string", "pattern": pattern}]),
+        );
+        Json::Object(wrapper)
+    }
+}
+
+/// Adds the lowerCamelCase spelling of each field to an object schema (right after the
+/// snake_case one), lets either spelling satisfy `required`, and refuses both at once.
+fn add_spellings(schema: &mut JsonMap<String, Json>) {
+    let Some(Json::Object(props)) = schema.get("properties") else {
+        return;
+    };
+    // Only where the loader maps the spelling back to the field (`ipv4_cidrs` ↔ `ipv4Cidrs`, but
+    // not `zone_1` ↔ `zone1`) and no field of that name exists.
+    let pairs: Vec<(String, String)> = props
+        .keys()
+        .filter_map(|name| {
+            let camel = camel_case(name);
+            (camel != *name && snake_case(&camel) == *name && !props.contains_key(&camel))
+                .then(|| (name.clone(), camel))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let camel_of = |name: &str| {
+        pairs
+            .iter()
+            .find(|(snake, _)| snake == name)
+            .map(|(_, camel)| camel.clone())
+    };
+    let mut spelled = JsonMap::new();
+    for (name, field) in props {
+        spelled.insert(name.clone(), field.clone());
+        if let Some(camel) = camel_of(name) {
+            spelled.insert(camel, field.clone());
+        }
+    }
+    schema.insert("properties".to_owned(), Json::Object(spelled));
+    let mut all_of: Vec<Json> = match schema.remove("allOf") {
+        Some(Json::Array(items)) => items,
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    if let Some(Json::Array(required)) = schema.remove("required") {
+        let mut plain = Vec::new();
+        for name in required {
+            match name.as_str().and_then(camel_of) {
+                Some(camel) => all_of.push(json!({"anyOf": [
+                    {"required": [name]},
+                    {"required": [camel]},
+                ]})),
+                None => plain.push(name),
+            }
+        }
+        if !plain.is_empty() {
+            schema.insert("required".to_owned(), Json::Array(plain));
+        }
+    }
+    if !all_of.is_empty() {
+        schema.insert("allOf".to_owned(), Json::Array(all_of));
+    }
+    let mut dependent = match schema.remove("dependentSchemas") {
+        Some(Json::Object(map)) => map,
+        _ => JsonMap::new(),
+    };
+    for (snake, camel) in &pairs {
+        dependent.insert(
+            snake.clone(),
+            // `errorMessage` is the YAML language server's message for the refused key.
+            json!({
+                "properties": {camel.as_str(): false},
+                "errorMessage": format!("`{camel}` and `{snake}` name the same field; keep one of the two spellings"),
+            }),
+        );
+    }
+    schema.insert("dependentSchemas".to_owned(), Json::Object(dependent));
+}
+
+/// The exported (editor) form of a document schema; see [`Exporter`].
+pub fn export(schema: &Json) -> Json {
+    Exporter { root: schema }.schema(schema, false)
+}
+
+/// The exported schema of one kind's documents: [`export`] of the schema the loader validates
+/// with, and the envelope as the loader checks it (the kind in any spelling its parser accepts,
+/// the apiVersions it accepts with a warning).
 pub fn export_kind(kind: Kind) -> Json {
-    export(&crate::kinds::kind_schema(kind).schema)
+    let mut schema = export(&crate::kinds::kind_schema(kind).schema);
+    let expected = kind.api_group().api_version();
+    let mut versions = vec![expected];
+    versions.extend(compatible_api_versions(kind));
+    let api_version = if versions.len() == 1 {
+        json!({"type": "string", "const": expected})
+    } else {
+        json!({
+            "type": "string",
+            "enum": versions,
+            "description": format!("`{expected}`; the others are accepted with a warning (Project Planton's spellings)."),
+        })
+    };
+    let kind_schema = json!({
+        "anyOf": [
+            {"const": kind.as_str()},
+            {
+                "type": "string",
+                "pattern": format!("^{}$", kind_spellings(kind)),
+                "description": format!("Another spelling of `{kind}` (any case, with `-` or `_`), accepted with a warning."),
+            }
+        ]
+    });
+    if let Some(Json::Object(props)) = schema.get_mut("properties") {
+        props.insert("apiVersion".to_owned(), api_version);
+        props.insert("kind".to_owned(), kind_schema);
+    }
+    schema
 }
 
 /// One schema for a manifest file of any kind: `kind` selects the kind's schema.
 pub fn export_all() -> Json {
     let mut definitions = JsonMap::new();
     let mut branches = Vec::new();
+    let mut spellings = Vec::new();
     for kind in Kind::ALL {
         let mut schema = export_kind(*kind);
         if let Some(Json::Object(defs)) = schema.as_object_mut().and_then(|map| map.remove("$defs"))
@@ -830,10 +1044,12 @@ pub fn export_all() -> Json {
             map.remove("$id");
         }
         definitions.insert(kind.as_str().to_owned(), schema);
+        let pattern = format!("^{}$", kind_spellings(*kind));
         branches.push(json!({
-            "if": {"properties": {"kind": {"const": kind.as_str()}}, "required": ["kind"]},
+            "if": {"properties": {"kind": {"type": "string", "pattern": pattern}}, "required": ["kind"]},
             "then": {"$ref": format!("#/$defs/{}", kind.as_str())}
         }));
+        spellings.push(format!("(?:{})", kind_spellings(*kind)));
     }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -842,7 +1058,14 @@ pub fn export_all() -> Json {
         "description": "A dbplan manifest document; `kind` selects the schema.",
         "type": "object",
         "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {"kind": {"enum": Kind::ALL.iter().map(|kind| kind.as_str()).collect::<Vec<_>>()}},
+        "properties": {"kind": {"anyOf": [
+            {"enum": Kind::ALL.iter().map(|kind| kind.as_str()).collect::<Vec<_>>()},
+            {
+                "type": "string",
+                "pattern": format!("^(?:{})$", spellings.join("|")),
+                "description": "Another spelling of a kind (any case, with `-` or `_`), accepted with a warning.",
+            }
+        ]}},
         "allOf": branches,
         "$defs": definitions,
     })
@@ -861,6 +1084,41 @@ mod tests {
             camel_case("iam_database_authentication_enabled"),
             "iamDatabaseAuthenticationEnabled"
         );
+    }
+
+    #[test]
+    fn kind_spellings_match_what_the_kind_parser_accepts() {
+        for kind in Kind::ALL {
+            let pattern = regex_lite(&kind_spellings(*kind));
+            let name = kind.as_str();
+            let kebab: String = name
+                .chars()
+                .enumerate()
+                .flat_map(|(index, c)| {
+                    let dash = (index > 0 && c.is_ascii_uppercase()).then_some('-');
+                    dash.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            for spelling in [
+                name.to_owned(),
+                kebab.clone(),
+                kebab.replace('-', "_"),
+                name.to_ascii_uppercase(),
+            ] {
+                assert_eq!(spelling.parse::<Kind>(), Ok(*kind), "{spelling}");
+                assert!(pattern.is_valid(&json!(spelling)), "{spelling} ~ {kind}");
+            }
+            let wrong = format!("{name}s");
+            assert!(wrong.parse::<Kind>().is_err());
+            assert!(!pattern.is_valid(&json!(wrong)), "{wrong}");
+        }
+    }
+
+    /// A validator for "a string matching this pattern, whole".
+    fn regex_lite(pattern: &str) -> jsonschema::Validator {
+        jsonschema::validator_for(&json!({"type": "string", "pattern": format!("^{pattern}$")}))
+            .expect("a valid pattern")
     }
 
     #[test]
