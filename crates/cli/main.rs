@@ -80,6 +80,10 @@ enum Command {
         /// directories of the paths named here); never inside the state directory.
         #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
         allow_files_outside: bool,
+        /// Let apply take over an existing object dbplan did not create (`Kind/name`: every
+        /// part; `Kind/name/part`), as `dbplan.io/adopt: "true"` does; repeatable.
+        #[arg(long = "adopt", value_name = "ADDR")]
+        adopt: Vec<String>,
     },
     /// Apply a saved plan (FILE), or plan manifests (PATH...) and apply after confirmation.
     Apply {
@@ -88,6 +92,11 @@ enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         options: ApplyArgs,
+        /// Let apply take over an existing object dbplan did not create (`Kind/name`: every
+        /// part; `Kind/name/part`), as `dbplan.io/adopt: "true"` does; repeatable. A saved plan
+        /// carries the opt-ins it was made with.
+        #[arg(long = "adopt", value_name = "ADDR")]
+        adopt: Vec<String>,
     },
     /// Destroy what the manifests declare (deletion policies and protection apply).
     Destroy {
@@ -206,7 +215,7 @@ struct ApplyArgs {
 }
 
 impl ApplyArgs {
-    fn run(self, paths: &[PathBuf], destroy: bool) -> anyhow::Result<u8> {
+    fn run(self, paths: &[PathBuf], destroy: bool, adopt: &[String]) -> anyhow::Result<u8> {
         commands::apply::run(&commands::apply::Options {
             paths,
             state: &commands::state::directory(self.state),
@@ -216,6 +225,7 @@ impl ApplyArgs {
             destroy,
             policies: self.policies.as_deref(),
             allow_files_outside: self.allow_files_outside,
+            adopt,
         })
     }
 }
@@ -393,6 +403,7 @@ fn main() -> ExitCode {
             destroy,
             policies,
             allow_files_outside,
+            adopt,
         } => commands::plan::run(&commands::plan::Options {
             paths: &paths,
             state: &commands::state::directory(state),
@@ -404,9 +415,14 @@ fn main() -> ExitCode {
             destroy,
             policies: policies.as_deref(),
             allow_files_outside,
+            adopt: &adopt,
         }),
-        Command::Apply { paths, options } => options.run(&paths, false),
-        Command::Destroy { paths, options } => options.run(&paths, true),
+        Command::Apply {
+            paths,
+            options,
+            adopt,
+        } => options.run(&paths, false, &adopt),
+        Command::Destroy { paths, options } => options.run(&paths, true, &[]),
         Command::Output {
             address,
             name,

@@ -108,7 +108,7 @@ fn aurora_against_moto() {
     throttling_and_server_errors_are_retried(&moto);
     the_shared_tenant_cluster_example_applies(&moto);
     a_supplied_password_never_shows_even_at_trace(&moto);
-    an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not(&moto);
+    an_existing_cluster_is_adopted_only_with_opt_in_when_it_matches_and_reported_when_not(&moto);
 }
 
 fn apply_the_example_from_empty_then_no_changes(moto: &MotoServer) {
@@ -455,13 +455,21 @@ fn a_supplied_password_never_shows_even_at_trace(moto: &MotoServer) {
 
 /// Describe before create: moto would silently overwrite a cluster created again under the same
 /// id (AWS refuses with DBClusterAlreadyExistsFault); dbplan never creates over one.
-fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not(moto: &MotoServer) {
+fn an_existing_cluster_is_adopted_only_with_opt_in_when_it_matches_and_reported_when_not(
+    moto: &MotoServer,
+) {
     let lab = Lab::new(moto);
     lab.example(without_aurora_storage_type);
     lab.boto(
         "rds.create_db_cluster(DBClusterIdentifier='orders-db', Engine='aurora-mysql', EngineVersion='8.0.mysql_aurora.3.05.2', MasterUsername='someone', MasterUserPassword='someone-else-1')",
     );
-    let refused = lab.run(&["apply", ".", "--auto-approve"]);
+    let refused = lab.run(&[
+        "apply",
+        ".",
+        "--auto-approve",
+        "--adopt",
+        "AwsRdsCluster/orders-db",
+    ]);
     assert_code(&refused, 1);
     assert!(
         text(&refused).contains("a DB cluster orders-db already exists and does not match the manifest: its engine is aurora-mysql"),
@@ -478,7 +486,35 @@ fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not(moto: &M
         "rds.create_db_cluster(DBClusterIdentifier='orders-db', Engine='aurora-postgresql', EngineVersion='16.4', DatabaseName='orders', MasterUsername='ordersadmin', MasterUserPassword='adopted-password-1', StorageEncrypted=True, EnableIAMDatabaseAuthentication=True, EnableCloudwatchLogsExports=['postgresql'], BackupRetentionPeriod=1)",
     );
     let arn = lab.cluster("DBClusterArn");
-    assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
+    // Without an opt-in it is not taken over: the create fails and says how to opt in.
+    let refused = lab.run(&["apply", ".", "--auto-approve"]);
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused)
+            .contains("the DB cluster orders-db already exists, and dbplan did not create it")
+            && text(&refused).contains("--adopt AwsRdsCluster/orders-db/cluster"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(lab.cluster("BackupRetentionPeriod"), "1", "left untouched");
+    // With its parts recorded, the plan finds the cluster: an adopt, blocked without opt-in.
+    let planned = lab.run(&["plan", "."]);
+    assert_code(&planned, 1);
+    assert!(
+        text(&planned).contains(" <= AwsRdsCluster/orders-db/cluster {"),
+        "{}",
+        text(&planned)
+    );
+    assert_code(
+        &lab.run(&[
+            "apply",
+            ".",
+            "--auto-approve",
+            "--adopt",
+            "AwsRdsCluster/orders-db",
+        ]),
+        0,
+    );
     assert_eq!(
         lab.cluster("DBClusterArn"),
         arn,

@@ -561,7 +561,7 @@ fn an_api_refusal_names_the_resource_and_the_request() {
 }
 
 #[test]
-fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not() {
+fn an_existing_cluster_is_adopted_only_with_opt_in_when_it_matches_and_reported_when_not() {
     let lab = Lab::new();
     let example = lab.example("digitalocean-pgbouncer", |text| text);
     // The VPC and a matching cluster exist already, made outside dbplan.
@@ -581,7 +581,45 @@ fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not() {
         ),
     );
     assert_eq!(status, 201, "{cluster}");
-    let applied = lab.run(&["apply", &example, "--auto-approve"]);
+    // Without an opt-in, neither is taken over: apply fails, saying how to opt in, and creates
+    // nothing of the same name.
+    let refused = lab.run(&["apply", &example, "--auto-approve"]);
+    assert_code(&refused, 1);
+    let printed = text(&refused);
+    assert!(
+        printed.contains("a VPC named \"shop-vpc\" already exists, and dbplan did not create it")
+            && printed.contains("--adopt DigitalOceanVpc/shop-vpc"),
+        "{printed}"
+    );
+    assert_eq!(lab.clusters().len(), 1);
+    assert_eq!(lab.vpcs().len(), 1);
+    // With the VPC recorded in state, refresh looks for the cluster: the plan shows it as an
+    // adopt and is blocked until the cluster is opted in too.
+    let vpc_only = lab.run(&[
+        "apply",
+        &example,
+        "--auto-approve",
+        "--adopt",
+        "DigitalOceanVpc/shop-vpc",
+        "--target",
+        "DigitalOceanVpc/shop-vpc",
+    ]);
+    assert_code(&vpc_only, 0);
+    let planned = lab.run(&["plan", &example]);
+    assert_code(&planned, 1);
+    let printed = text(&planned);
+    assert!(
+        printed.contains(" <= DigitalOceanDatabaseCluster/shop-db {")
+            && printed.contains("--adopt DigitalOceanDatabaseCluster/shop-db"),
+        "{printed}"
+    );
+    let applied = lab.run(&[
+        "apply",
+        &example,
+        "--auto-approve",
+        "--adopt",
+        "DigitalOceanDatabaseCluster/shop-db",
+    ]);
     assert_code(&applied, 0);
     assert_eq!(lab.clusters().len(), 1, "adopted, not created again");
     assert_eq!(lab.vpcs().len(), 1);
@@ -609,7 +647,13 @@ fn an_existing_cluster_is_adopted_when_it_matches_and_reported_when_not() {
         ),
     );
     assert_eq!(status, 201, "{body}");
-    let refused = other.run(&["apply", &example, "--auto-approve"]);
+    let refused = other.run(&[
+        "apply",
+        &example,
+        "--auto-approve",
+        "--adopt",
+        "DigitalOceanDatabaseCluster/shop-db",
+    ]);
     assert_code(&refused, 1);
     let printed = text(&refused);
     assert!(

@@ -3,6 +3,7 @@
 // Test helpers fail the test loudly on a broken fixture or environment; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod adopt;
 mod apply;
 mod architecture;
 mod aws;

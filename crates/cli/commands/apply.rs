@@ -31,6 +31,8 @@ pub struct Options<'a> {
     pub policies: Option<&'a Path>,
     /// `--allow-files-outside`: `file` fields may leave the project.
     pub allow_files_outside: bool,
+    /// `--adopt ADDR`: existing objects apply may take over (apply of manifests only).
+    pub adopt: &'a [String],
 }
 
 /// Whether the arguments name a saved plan rather than manifests: one file that is not YAML.
@@ -58,6 +60,12 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
             eprintln!(
                 "error: `dbplan destroy` takes manifests; to apply a saved destroy plan, run `dbplan apply {}`",
                 Escaped(file.display())
+            );
+            return Ok(exit::ERROR);
+        }
+        if !options.adopt.is_empty() {
+            eprintln!(
+                "error: a saved plan applies the opt-ins it was reviewed with; to adopt more, plan again with --adopt and apply that plan"
             );
             return Ok(exit::ERROR);
         }
@@ -154,6 +162,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         destroy: options.destroy,
         policies: options.policies,
         allow_files_outside: options.allow_files_outside,
+        adopt: options.adopt,
     };
     let plan = match plan::make(&plan_options, &snapshot, &key, &runtime, &providers)? {
         Ok(plan) => plan,

@@ -37,6 +37,8 @@ pub struct Options<'a> {
     pub policies: Option<&'a Path>,
     /// `--allow-files-outside`: `file` fields may leave the project.
     pub allow_files_outside: bool,
+    /// `--adopt ADDR`: existing objects that apply may take over.
+    pub adopt: &'a [String],
 }
 
 /// The providers this build has; refresh reports each kind it cannot read.
@@ -130,10 +132,29 @@ pub fn make(
         eprintln!("plan not made: {}", output::counts(summary));
         return Ok(Err(exit::ERROR));
     }
-    let refreshed = if options.offline || snapshot.resources.is_empty() {
+    // Refresh reads the recorded objects and looks for existing objects the plan would
+    // create (shown as adopts). Against an empty state it runs only when something opts into
+    // adoption: a first plan then needs no credentials, and apply still refuses to take over
+    // an object without an opt-in.
+    let env = |name: &str| std::env::var(name).ok();
+    let opted_in =
+        !options.adopt.is_empty() || set.resources.iter().any(dbplan_plan::files::adopts);
+    let refreshed = if options.offline || (snapshot.resources.is_empty() && !opted_in) {
         None
     } else {
-        Some(runtime.block_on(dbplan_plan::refresh::refresh(snapshot, providers, 16)))
+        let desired = dbplan_plan::desired::desired(&set, &graph, &env, key).objects;
+        Some(runtime.block_on(async {
+            let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16).await;
+            dbplan_plan::refresh::find_unrecorded(
+                &mut refreshed,
+                &desired,
+                snapshot,
+                providers,
+                16,
+            )
+            .await;
+            refreshed
+        }))
     };
     if let Some(refreshed) = &refreshed
         && !refreshed.errors.is_empty()
@@ -148,7 +169,6 @@ pub fn make(
         return Ok(Err(exit::ERROR));
     }
 
-    let env = |name: &str| std::env::var(name).ok();
     let options_snapshot = dbplan_policy::options::Snapshot::digitalocean();
     let Planned {
         mut plan,
@@ -163,6 +183,7 @@ pub fn make(
         options: options_snapshot,
         destroy: options.destroy,
         targets: options.targets,
+        adopt: options.adopt,
         env: &env,
         key,
     }) {
@@ -221,10 +242,27 @@ pub fn make(
                 Escaped(change.blocked.as_deref().unwrap_or_default())
             );
         }
+        let adopts = blocked
+            .iter()
+            .filter(|change| change.action == dbplan_core::Action::Adopt)
+            .count();
+        let protected = blocked.len() - adopts;
+        let mut reasons = Vec::new();
+        if protected > 0 {
+            reasons.push(format!(
+                "{} would destroy a protected object",
+                output::plural(protected, "change")
+            ));
+        }
+        if adopts > 0 {
+            reasons.push(format!(
+                "{} that dbplan did not create would be taken over without an opt-in",
+                output::plural(adopts, "existing object")
+            ));
+        }
         eprintln!(
-            "plan blocked: {} change{} would destroy a protected object{}",
-            blocked.len(),
-            if blocked.len() == 1 { "" } else { "s" },
+            "plan blocked: {}{}",
+            reasons.join("; "),
             if options.out.is_some() {
                 "; no plan file written"
             } else {

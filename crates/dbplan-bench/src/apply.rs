@@ -180,6 +180,7 @@ pub fn postgres(sizes: &[usize]) -> anyhow::Result<()> {
                 options: dbplan_policy::options::Snapshot::digitalocean(),
                 destroy: false,
                 targets: &[],
+                adopt: &[],
                 env: &lookup,
                 key: &store.key()?,
             })?;

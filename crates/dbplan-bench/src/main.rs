@@ -330,6 +330,7 @@ fn plan(
         options: dbplan_policy::options::Snapshot::digitalocean(),
         destroy: false,
         targets: &[],
+        adopt: &[],
         env: &|_| None,
         key,
     })?)

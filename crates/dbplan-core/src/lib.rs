@@ -19,6 +19,10 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
+    /// Take over an object that exists but that dbplan did not create (no record of it in
+    /// state), and bring it to the manifest. Applied only with an explicit opt-in
+    /// (`dbplan.io/adopt: "true"` or `--adopt ADDR`).
+    Adopt,
     Update,
     /// Destroy and create again: the data in it is lost.
     Replace,
@@ -32,6 +36,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
+            Action::Adopt => "adopt",
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",

@@ -368,7 +368,10 @@ impl Schedule {
                 ApplyError::Inconsistent(format!("no change for step {}", step.address))
             })?;
             let consistent = match operation {
-                Operation::Create => matches!(change.action, Action::Create | Action::Replace),
+                Operation::Create => matches!(
+                    change.action,
+                    Action::Create | Action::Adopt | Action::Replace
+                ),
                 Operation::Update => change.action == Action::Update,
                 Operation::Delete => matches!(change.action, Action::Delete | Action::Replace),
                 Operation::Orphan => change.action == Action::Orphan,

@@ -5,7 +5,9 @@ use crate::{Operation, StepResult};
 use dbplan_core::{Kind, Value};
 use dbplan_plan::refresh::{context_of, fields, plain_attributes, remote_fingerprint};
 use dbplan_plan::{Change, SecretSource, secret_hash};
-use dbplan_provider::{ChangeRequest, Field, Provider, Providers, ReadOutcome, ReadRequest};
+use dbplan_provider::{
+    Adoption, ChangeRequest, Field, Provider, ProviderError, Providers, ReadOutcome, ReadRequest,
+};
 use dbplan_state::{ResourceState, StateValue, Status};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,6 +115,7 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), String> {
             context: shared
                 .writer
                 .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
+            adopt: Adoption::Recover,
         };
         provider
             .delete(&request)
@@ -260,6 +263,15 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
         context: shared
             .writer
             .read(|snapshot| context_of(snapshot, &change.dependencies)),
+        // What exists is dbplan's own when an interrupted create left a `pending` record;
+        // anything else is taken over only when the manifest opts in.
+        adopt: if earlier.is_some() {
+            Adoption::Recover
+        } else if change.adopt {
+            Adoption::Allowed
+        } else {
+            Adoption::Refuse
+        },
     };
     let prepared = provider
         .prepare(&request)
@@ -275,10 +287,16 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
         Status::Pending,
     );
     shared.writer.put(pending).await?;
-    let applied = provider
-        .create(&request)
-        .await
-        .map_err(|error| error.to_string())?;
+    let applied = match provider.create(&request).await {
+        Ok(applied) => applied,
+        Err(error @ ProviderError::NotAdopted { .. }) => {
+            // Nothing was created: the `pending` record must not stay, or the next apply would
+            // take it for an interrupted create of dbplan's own and adopt the object silently.
+            shared.writer.remove(&change.address).await?;
+            return Err(error.to_string());
+        }
+        Err(error) => return Err(error.to_string()),
+    };
     let mut outputs = request.prior_outputs;
     outputs.extend(applied.outputs);
     shared
@@ -323,6 +341,7 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
         context: shared
             .writer
             .read(|snapshot| context_of(snapshot, &change.dependencies)),
+        adopt: Adoption::Recover,
     };
     let applied = provider
         .update(&request)

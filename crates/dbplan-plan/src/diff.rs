@@ -7,6 +7,10 @@ use crate::desired::{Desired, get_at_mut, set_at};
 use crate::knowledge::{self, Removal};
 use crate::model::{Change, OutputRef, Step};
 use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
+use dbplan_provider::Existing;
+// The opt-in to replace a file dbplan did not write is an instruction to apply, not a property
+// of the object: adding or dropping it (`--adopt` is given once) is no change.
+use dbplan_provider::files::ADOPT_ATTRIBUTE;
 use dbplan_state::{DeletionPolicy, Lifecycle, ResourceState, Snapshot, StateValue, Status};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,6 +28,12 @@ pub struct DiffInput<'a> {
     pub destroy: bool,
     /// Remote fingerprints per address, from refresh (or state when offline).
     pub fingerprints: &'a BTreeMap<String, String>,
+    /// Objects that exist although state has no record of them, by address (refresh's
+    /// [`crate::refresh::find_unrecorded`]; empty offline): planned as adopts.
+    pub found: &'a BTreeMap<String, Existing>,
+    /// Addresses whose objects may be adopted (`Kind/name` covers every part): the resources
+    /// annotated `dbplan.io/adopt: "true"` and those named by `--adopt`.
+    pub adopt: &'a [String],
 }
 
 /// The changes in apply order, and the order itself.
@@ -110,7 +120,10 @@ fn resolve_references(
     actions: &HashMap<String, Action>,
 ) -> BTreeMap<String, Value> {
     resolve_with(&desired.attributes, &desired.references, state, |address| {
-        !matches!(actions.get(address), Some(Action::Create | Action::Replace))
+        !matches!(
+            actions.get(address),
+            Some(Action::Create | Action::Adopt | Action::Replace)
+        )
     })
 }
 
@@ -265,9 +278,17 @@ fn desired_change(
         fingerprint: input.fingerprints.get(&address).cloned(),
         lifecycle_before: None,
         lifecycle_changed: Vec::new(),
+        adopt: input
+            .adopt
+            .iter()
+            .any(|opted| matches_target(&desired.address, opted)),
+        adopt_effects: Vec::new(),
     };
     let Some(recorded) = input.state.resources.get(&address) else {
-        change.changed = change.after.keys().cloned().collect();
+        match input.found.get(&address) {
+            Some(existing) => adopt(&mut change, existing),
+            None => change.changed = change.after.keys().cloned().collect(),
+        }
         return change;
     };
     change.before = state_values(&recorded.attributes);
@@ -276,7 +297,7 @@ fn desired_change(
     let mut notes: Vec<String> = Vec::new();
     let mut forgotten: Vec<String> = Vec::new();
     for (name, before) in &change.before {
-        if change.after.contains_key(name) {
+        if change.after.contains_key(name) || name == ADOPT_ATTRIBUTE {
             continue;
         }
         match knowledge::on_removal(kind, part.as_deref(), name, before) {
@@ -309,7 +330,9 @@ fn desired_change(
     change.changed = change
         .after
         .iter()
-        .filter(|(key, value)| differs(change.before.get(*key), value))
+        .filter(|(key, value)| {
+            key.as_str() != ADOPT_ATTRIBUTE && differs(change.before.get(*key), value)
+        })
         .map(|(key, _)| key.clone())
         .chain(forgotten)
         .collect();
@@ -368,6 +391,71 @@ fn desired_change(
         );
     }
     change
+}
+
+/// An object that exists although state has no record of it: an adopt, whose `before` is the
+/// remote object (the attributes the manifest plans in plain that the provider reports; a
+/// secret is never compared), and which is blocked unless the manifest opts in.
+fn adopt(change: &mut Change, existing: &Existing) {
+    change.action = Action::Adopt;
+    change.before = existing
+        .remote
+        .attributes
+        .iter()
+        .filter(|(name, _)| {
+            change
+                .after
+                .get(*name)
+                .is_some_and(|planned| !matches!(planned, Value::Sensitive(_)))
+        })
+        .map(|(name, value)| (name.clone(), Value::from_json(value)))
+        .collect();
+    // Only what the provider reports is compared: an attribute it does not read back (a
+    // reference to the server) says nothing about the object.
+    change.changed = change
+        .after
+        .iter()
+        .filter(|(name, value)| {
+            change
+                .before
+                .get(*name)
+                .is_some_and(|before| differs(Some(before), value))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    change.adopt_effects = existing.effects.clone();
+    let fixed: Vec<&str> = change
+        .changed
+        .iter()
+        .filter(|name| {
+            change.before.contains_key(*name)
+                && knowledge::forces_replacement(change.kind, change.part.as_deref(), name)
+        })
+        .map(String::as_str)
+        .collect();
+    let id = existing
+        .remote
+        .provider_id
+        .as_deref()
+        .map(|id| format!(" (id {id})"))
+        .unwrap_or_default();
+    let mut notes = vec![format!(
+        "exists{id} but dbplan did not create it: apply takes it over and brings it to the manifest"
+    )];
+    if !fixed.is_empty() {
+        notes.push(format!(
+            "{} differ{} and cannot change in place: apply refuses to adopt it unless the manifest matches it",
+            fixed.join(", "),
+            if fixed.len() == 1 { "s" } else { "" }
+        ));
+    }
+    change.note = Some(notes.join("; "));
+    if !change.adopt {
+        let address = &change.address;
+        change.blocked = Some(format!(
+            "{address} exists{id}, and dbplan did not create it; apply does not take it over without an explicit opt-in: annotate the resource `dbplan.io/adopt: \"true\"`, pass `--adopt {address}`, or record it first with `dbplan import {address} ID`; or choose another name"
+        ));
+    }
 }
 
 /// The lifecycle settings (and recorded waivers) that differ between the record and the
@@ -477,6 +565,8 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
         fingerprint: input.fingerprints.get(&address).cloned(),
         lifecycle_before: None,
         lifecycle_changed: Vec::new(),
+        adopt: false,
+        adopt_effects: Vec::new(),
     };
     change.blocked = destroy_blocked(
         &address,
@@ -569,7 +659,7 @@ fn order(changes: Vec<Change>) -> DiffOutput {
     for address in &topological {
         if let Some(change) = by_address.get(address) {
             let operation = match change.action {
-                Action::Create | Action::Replace => "create",
+                Action::Create | Action::Adopt | Action::Replace => "create",
                 Action::Update => "update",
                 _ => continue,
             };
@@ -615,4 +705,138 @@ fn order(changes: Vec<Change>) -> DiffOutput {
 pub fn matches_target(address: &ResourceAddress, target: &str) -> bool {
     let text = address.to_string();
     text == target || address.root().to_string() == target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbplan_provider::RemoteObject;
+
+    fn role(password: Value) -> Desired {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("name".to_owned(), Value::String("legacy_app".to_owned()));
+        attributes.insert("connection_limit".to_owned(), Value::Int(10));
+        attributes.insert(
+            "server".to_owned(),
+            Value::String("PostgresServer/pg".into()),
+        );
+        attributes.insert("password".to_owned(), password);
+        Desired {
+            address: ResourceAddress::new(Kind::TenantDatabase, "legacy").part("role"),
+            attributes,
+            references: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            dependencies: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            waivers: BTreeMap::new(),
+        }
+    }
+
+    fn existing() -> BTreeMap<String, Existing> {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("name".to_owned(), serde_json::json!("legacy_app"));
+        attributes.insert("connection_limit".to_owned(), serde_json::json!(-1));
+        attributes.insert("password".to_owned(), serde_json::json!("leaked?"));
+        let mut found = BTreeMap::new();
+        found.insert(
+            "TenantDatabase/legacy/role".to_owned(),
+            Existing {
+                remote: RemoteObject {
+                    provider_id: Some("legacy_app".to_owned()),
+                    attributes,
+                    outputs: BTreeMap::new(),
+                },
+                effects: vec!["the role's password will be reset".to_owned()],
+            },
+        );
+        found
+    }
+
+    fn planned(desired: &[Desired], state: &Snapshot, adopt: &[String]) -> DiffOutput {
+        diff(&DiffInput {
+            desired,
+            state,
+            state_scope: None,
+            destroy: false,
+            fingerprints: &BTreeMap::new(),
+            found: &existing(),
+            adopt,
+        })
+    }
+
+    #[test]
+    fn an_object_found_without_a_record_is_an_adopt_blocked_without_opt_in() {
+        let desired = [role(Value::Sensitive(Secret::new(Value::String(
+            "hmac-sha256:abc".into(),
+        ))))];
+        let output = planned(&desired, &Snapshot::default(), &[]);
+        let change = &output.changes[0];
+        assert_eq!(change.action, Action::Adopt);
+        // Only what the provider reports, and never a secret.
+        assert_eq!(
+            change.before.keys().collect::<Vec<_>>(),
+            ["connection_limit", "name"]
+        );
+        assert_eq!(change.changed, ["connection_limit"]);
+        assert_eq!(change.adopt_effects, ["the role's password will be reset"]);
+        let blocked = change.blocked.as_deref().unwrap();
+        assert!(
+            blocked.contains("--adopt TenantDatabase/legacy/role")
+                && blocked.contains("dbplan.io/adopt")
+                && blocked.contains("dbplan import"),
+            "{blocked}"
+        );
+        assert_eq!(output.apply_order[0].operation, "create");
+    }
+
+    #[test]
+    fn an_opt_in_for_the_resource_covers_its_parts() {
+        let desired = [role(Value::Unknown)];
+        let output = planned(
+            &desired,
+            &Snapshot::default(),
+            &["TenantDatabase/legacy".to_owned()],
+        );
+        let change = &output.changes[0];
+        assert_eq!(change.action, Action::Adopt);
+        assert!(change.adopt && change.blocked.is_none(), "{change:?}");
+    }
+
+    #[test]
+    fn a_pending_record_is_recovered_as_a_create_not_adopted() {
+        let desired = [role(Value::Unknown)];
+        let mut state = Snapshot::default();
+        let mut pending = ResourceState::new("TenantDatabase/legacy/role", "TenantDatabase");
+        pending.status = Status::Pending;
+        state
+            .resources
+            .insert("TenantDatabase/legacy/role".to_owned(), pending);
+        let change = &planned(&desired, &state, &[]).changes[0];
+        assert_eq!(change.action, Action::Create);
+        assert!(change.blocked.is_none());
+    }
+
+    #[test]
+    fn the_file_opt_in_is_no_change_of_a_recorded_object() {
+        let mut desired = role(Value::Unknown);
+        desired.attributes.remove("password");
+        let mut state = Snapshot::default();
+        let mut recorded = ResourceState::new("TenantDatabase/legacy/role", "TenantDatabase");
+        for (name, value) in &desired.attributes {
+            recorded
+                .attributes
+                .insert(name.clone(), StateValue::plain(value.to_json_exposed()));
+        }
+        recorded
+            .attributes
+            .insert(ADOPT_ATTRIBUTE.to_owned(), StateValue::plain(true));
+        recorded
+            .outputs
+            .insert("password".to_owned(), StateValue::sensitive("generated"));
+        state
+            .resources
+            .insert("TenantDatabase/legacy/role".to_owned(), recorded);
+        let change = &planned(&[desired], &state, &[]).changes[0];
+        assert_eq!(change.action, Action::NoOp, "{:?}", change.changed);
+    }
 }

@@ -60,6 +60,16 @@ fn writes_file(resource: &Resource, part: &Part) -> bool {
     )
 }
 
+/// Whether the object at an address is the one that writes a file (a tenant's connection
+/// secret, a CA certificate).
+pub fn writes_file_at(address: &dbplan_core::ResourceAddress) -> bool {
+    matches!(
+        (address.kind, address.part.as_deref()),
+        (Kind::TenantDatabase, Some("connection-secret"))
+            | (Kind::DigitalOceanDatabaseCaCertificate, None)
+    )
+}
+
 /// The path of the manifest file that declares a resource, as it was named.
 fn manifest_path<'a>(sources: &'a SourceMap, resource: &Resource) -> Option<&'a Path> {
     sources
@@ -272,7 +282,7 @@ pub fn check_plan(plan: &Plan, project: &Project) -> Vec<String> {
         .filter(|change| {
             matches!(
                 change.action,
-                Action::Create | Action::Update | Action::Replace
+                Action::Create | Action::Adopt | Action::Update | Action::Replace
             )
         })
         .filter_map(|change| {
@@ -321,7 +331,7 @@ pub fn existing_files(
         let recorded = recorded(state, change);
         let writes = matches!(
             change.action,
-            Action::Create | Action::Update | Action::Replace
+            Action::Create | Action::Adopt | Action::Update | Action::Replace
         );
         if writes && let Some(file) = planned_file(change) {
             let ours = recorded.as_ref().is_some_and(|(old, outputs)| {
@@ -333,13 +343,13 @@ pub fn existing_files(
                 let adopted = matches!(change.after.get(ADOPT_ATTRIBUTE), Some(Value::Bool(true)));
                 if adopted {
                     notices.push(format!(
-                        "{}: will overwrite the existing file {file}, which dbplan did not write ({ADOPT} adopts it)",
+                        "{}: will overwrite the existing file {file}, which dbplan did not write (the resource opts into adopting it)",
                         change.address
                     ));
                 } else {
                     notices.push(format!(
-                        "{}: would overwrite an existing file {file}, which dbplan did not write; apply refuses unless the resource is annotated `{ADOPT}: \"true\"`",
-                        change.address
+                        "{}: would overwrite an existing file {file}, which dbplan did not write; apply refuses unless the resource is annotated `{ADOPT}: \"true\"` (or `--adopt {}` is given)",
+                        change.address, change.address
                     ));
                     if let Some(resource) = set.and_then(|set| declaring(set, change)) {
                         let pointer = file_field(resource).map_or("/spec", |(pointer, _)| pointer);
@@ -349,7 +359,8 @@ pub fn existing_files(
                                     "{file} exists and dbplan did not write it; apply will not replace it"
                                 ))
                                 .with_help(format!(
-                                    "move the file away or choose another `file`; to let dbplan replace it, annotate the resource `{ADOPT}: \"true\"`"
+                                    "move the file away or choose another `file`; to let dbplan replace it, annotate the resource `{ADOPT}: \"true\"` or pass `--adopt {}`",
+                                    change.address
                                 ))
                                 .with_span(resource.span_at(pointer))
                                 .with_resource(change.address.clone()),

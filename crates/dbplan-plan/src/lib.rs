@@ -51,6 +51,9 @@ pub struct PlanRequest<'a> {
     pub destroy: bool,
     /// `--target` addresses (`Kind/name` or `Kind/name/part`).
     pub targets: &'a [String],
+    /// `--adopt` addresses (`Kind/name` or `Kind/name/part`): existing objects that apply may
+    /// take over, besides those of resources annotated `dbplan.io/adopt: "true"`.
+    pub adopt: &'a [String],
     /// Reads `secretEnv` variables.
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// The state's key: secrets are fingerprinted with it.
@@ -71,6 +74,8 @@ pub struct Planned {
 pub enum PlanError {
     #[error("--target {target} matches no resource in the manifests or the state{hint}")]
     UnknownTarget { target: String, hint: String },
+    #[error("--adopt {address} matches no resource in the manifests{hint}")]
+    UnknownAdopt { address: String, hint: String },
 }
 
 /// Makes a plan.
@@ -80,12 +85,10 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .map_or(request.state, |refreshed| &refreshed.snapshot);
     let desired_set = desired::desired(request.set, request.graph, request.env, request.key);
     let diagnostics = desired_set.diagnostics;
-    let (desired, state_scope) = narrow(
-        desired_set.objects,
-        effective,
-        request.targets,
-        request.destroy,
-    )?;
+    let mut objects = desired_set.objects;
+    let adopt = adoptions(request.set, &mut objects, effective, request.adopt)?;
+    let (desired, state_scope) = narrow(objects, effective, request.targets, request.destroy)?;
+    let no_objects_found = BTreeMap::new();
     let fingerprints = match request.refreshed {
         Some(refreshed) => refreshed.fingerprints.clone(),
         None => refresh::recorded_fingerprints(request.state),
@@ -96,6 +99,10 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         state_scope: state_scope.as_ref(),
         destroy: request.destroy,
         fingerprints: &fingerprints,
+        found: request
+            .refreshed
+            .map_or(&no_objects_found, |refreshed| &refreshed.found),
+        adopt: &adopt,
     });
 
     let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
@@ -163,6 +170,8 @@ pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Pla
         state_scope: None,
         destroy,
         fingerprints: &fingerprints,
+        found: &BTreeMap::new(),
+        adopt: &[],
     });
     Plan {
         dbplan_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -181,6 +190,57 @@ pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Pla
         manifests_digest: String::new(),
         policy_pack_digest: String::new(),
     }
+}
+
+/// The addresses whose existing objects apply may take over: every resource annotated
+/// `dbplan.io/adopt: "true"`, and each `--adopt` address, which must name a resource (or a
+/// part) of the manifests. A file-writing part that `--adopt` names and state does not record
+/// may replace an existing file, as the annotation allows.
+fn adoptions(
+    set: &ManifestSet,
+    objects: &mut [Desired],
+    state: &Snapshot,
+    opted: &[String],
+) -> Result<Vec<String>, PlanError> {
+    let mut adopt: Vec<String> = set
+        .resources
+        .iter()
+        .filter(|resource| files::adopts(resource))
+        .map(|resource| resource.address.to_string())
+        .collect();
+    for address in opted {
+        let mut found = false;
+        for object in objects.iter_mut() {
+            if !diff::matches_target(&object.address, address) {
+                continue;
+            }
+            found = true;
+            let text = object.address.to_string();
+            if files::writes_file_at(&object.address) && !state.resources.contains_key(&text) {
+                object.attributes.insert(
+                    dbplan_provider::files::ADOPT_ATTRIBUTE.to_owned(),
+                    dbplan_core::Value::Bool(true),
+                );
+            }
+        }
+        if !found {
+            let known: Vec<String> = objects
+                .iter()
+                .map(|object| object.address.to_string())
+                .collect();
+            let hint = dbplan_manifest::schema::suggest(address, &known)
+                .map(|suggestion| format!("; did you mean {suggestion}?"))
+                .unwrap_or_else(|| "; `dbplan graph` lists the addresses".to_owned());
+            return Err(PlanError::UnknownAdopt {
+                address: address.clone(),
+                hint,
+            });
+        }
+        adopt.push(address.clone());
+    }
+    adopt.sort();
+    adopt.dedup();
+    Ok(adopt)
 }
 
 /// Narrows the desired objects to the targets and their dependencies, and the state to the

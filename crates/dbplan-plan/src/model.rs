@@ -73,13 +73,20 @@ pub struct Change {
     pub stateful: bool,
     /// For a delete or replace of a stateful object: whether a final snapshot is taken.
     pub final_snapshot: Option<bool>,
-    /// Why this change may not be applied (prevent-destroy, deletion protection).
+    /// Why this change may not be applied (prevent-destroy, deletion protection, an adopt
+    /// without opt-in).
     pub blocked: Option<String>,
     /// Something the reviewer should know (e.g. a `pending` record that apply will adopt).
     pub note: Option<String>,
     /// The remote object's fingerprint at plan time (from refresh, else from state); apply
     /// refuses the change when it no longer matches.
     pub fingerprint: Option<String>,
+    /// Whether the manifest opts into taking over an existing object dbplan did not create
+    /// (`dbplan.io/adopt: "true"`, or `--adopt ADDR`): apply's create may adopt it.
+    pub adopt: bool,
+    /// For an adopt: what apply would do to the existing object beyond the attributes shown
+    /// (e.g. "the role's password will be reset"), as the provider said.
+    pub adopt_effects: Vec<String>,
 }
 
 impl Change {
@@ -142,7 +149,8 @@ pub struct DriftedAttribute {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub address: String,
-    /// `create`, `update`, `delete` (also the first half of a replace) or `orphan`.
+    /// `create` (also for an adopt), `update`, `delete` (also the first half of a replace)
+    /// or `orphan`.
     pub operation: String,
 }
 
@@ -150,6 +158,9 @@ pub struct Step {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
+    /// Existing objects taken over (older plan files have no count: 0).
+    #[serde(default)]
+    pub adopt: usize,
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
@@ -194,6 +205,7 @@ impl Plan {
         for change in &self.changes {
             match change.action {
                 Action::Create => summary.create += 1,
+                Action::Adopt => summary.adopt += 1,
                 Action::Update => summary.update += 1,
                 Action::Replace => summary.replace += 1,
                 Action::Delete => summary.delete += 1,

@@ -1,10 +1,13 @@
 //! Refresh: ask each object's provider for the remote object, report what changed outside
 //! dbplan, and give the diff the state as it really is.
 
+use crate::desired::Desired;
 use crate::model::{Drift, DriftKind, DriftedAttribute};
 use dbplan_core::Kind;
+use dbplan_core::Value;
 use dbplan_provider::{
-    Context, Field, ProviderError, Providers, ReadOutcome, ReadRequest, Recorded, RemoteObject,
+    Adoption, ChangeRequest, Context, Existing, Field, FindOutcome, ProviderError, Providers,
+    ReadOutcome, ReadRequest, Recorded, RemoteObject,
 };
 use dbplan_state::{ResourceState, Snapshot, StateValue, Status};
 use futures_util::StreamExt;
@@ -25,6 +28,9 @@ pub struct Refreshed {
     pub notices: Vec<String>,
     /// Reads that failed; a plan with any is not trustworthy.
     pub errors: Vec<ProviderError>,
+    /// Objects that exist although state has no record of them (what a create would take
+    /// over), by address: [`find_unrecorded`].
+    pub found: BTreeMap<String, Existing>,
 }
 
 /// The fingerprint of an object: SHA-256 over its id and plain attributes (secrets are left
@@ -258,4 +264,108 @@ fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: Remote
             attributes: drifted,
         });
     }
+}
+
+/// Asks each desired object's provider whether an object a create would take over exists
+/// already, for the objects state has no record of (`recorded`: the state as read, so that a
+/// `pending` record, which apply recovers, is not looked up), `concurrency` at a time. The
+/// request is what a create would get, as far as it is known at plan time: references resolved
+/// from the refreshed state, no secrets, nothing still unknown; the objects it depends on from
+/// state, or, for those still to be created, as the manifests plan them (no id, no outputs).
+///
+/// A provider that cannot look (no credentials yet, an object whose lookup needs an id still
+/// to be created) leaves a notice rather than failing the plan: the object is planned as a
+/// create, and apply still refuses to take over an object it finds without an opt-in.
+pub async fn find_unrecorded(
+    refreshed: &mut Refreshed,
+    desired: &[Desired],
+    recorded: &Snapshot,
+    providers: &Providers,
+    concurrency: usize,
+) {
+    let by_address: BTreeMap<String, &Desired> = desired
+        .iter()
+        .map(|object| (object.address.to_string(), object))
+        .collect();
+    let mut requests = Vec::new();
+    for object in desired {
+        let address = object.address.to_string();
+        if recorded.resources.contains_key(&address) {
+            continue;
+        }
+        let Some(provider) = providers.for_kind(object.address.kind) else {
+            continue;
+        };
+        let mut context = context_of(&refreshed.snapshot, &object.dependencies);
+        let mut pending: Vec<&String> = object.dependencies.iter().collect();
+        while let Some(dependency) = pending.pop() {
+            if context.contains_key(dependency) {
+                continue;
+            }
+            let Some(planned) = by_address.get(dependency) else {
+                continue;
+            };
+            context.insert(
+                dependency.clone(),
+                Recorded {
+                    kind: planned.address.kind,
+                    provider_id: None,
+                    attributes: known_attributes(planned, &refreshed.snapshot)
+                        .into_iter()
+                        .map(|(name, field)| (name, field.value))
+                        .collect(),
+                    outputs: BTreeMap::new(),
+                },
+            );
+            // What it depends on comes along: from state where recorded, else as planned.
+            context.extend(context_of(&refreshed.snapshot, &planned.dependencies));
+            pending.extend(planned.dependencies.iter());
+        }
+        requests.push((
+            provider,
+            ChangeRequest {
+                address: address.clone(),
+                kind: object.address.kind,
+                part: object.address.part.clone(),
+                provider_id: None,
+                attributes: known_attributes(object, &refreshed.snapshot),
+                prior: BTreeMap::new(),
+                prior_outputs: BTreeMap::new(),
+                context,
+                adopt: Adoption::Refuse,
+            },
+        ));
+    }
+    let mut results: Vec<_> = futures_util::stream::iter(requests.iter())
+        .map(|(provider, request)| async move { (request, provider.find(request).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.0.address.cmp(&b.0.address));
+    for (request, result) in results {
+        match result {
+            Ok(FindOutcome::Found(existing)) => {
+                refreshed.found.insert(request.address.clone(), existing);
+            }
+            Ok(FindOutcome::Absent | FindOutcome::Unknown) => {}
+            Err(error) => refreshed.notices.push(format!(
+                "not looked up: {error}; {} is planned as a create, and apply refuses to take over an existing object without an opt-in",
+                request.address
+            )),
+        }
+    }
+}
+
+/// The planned attributes of a desired object that are known at plan time, references
+/// resolved from `state`; secrets (only their fingerprints are at hand) and unknowns left out.
+fn known_attributes(object: &Desired, state: &Snapshot) -> BTreeMap<String, Field> {
+    crate::diff::resolve(&object.attributes, &object.references, state)
+        .into_iter()
+        .filter(|(name, value)| {
+            !matches!(value, Value::Sensitive(_))
+                && !value.contains_unknown()
+                && !object.secrets.contains_key(name)
+        })
+        .map(|(name, value)| (name, Field::plain(value.to_json_exposed())))
+        .collect()
 }

@@ -22,7 +22,7 @@ pub fn revalidate(plan: &Plan) -> Vec<String> {
     for change in &plan.changes {
         if !matches!(
             change.action,
-            Action::Create | Action::Update | Action::Replace
+            Action::Create | Action::Adopt | Action::Update | Action::Replace
         ) {
             continue;
         }

@@ -87,6 +87,12 @@ pub(crate) struct ChangeWire {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The manifest opts into taking over an existing object (apply may adopt it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt_opt_in: bool,
+    /// For an adopt: what apply would do to the existing object beyond its attributes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt_effects: Vec<String>,
 }
 
 /// Whether the form is for the plan file (secret hashes and digests kept) or for stdout.
@@ -162,6 +168,8 @@ fn encode_change(change: &Change, file: bool) -> ChangeWire {
         blocked: change.blocked.clone(),
         note: change.note.clone(),
         fingerprint: change.fingerprint.clone(),
+        adopt_opt_in: change.adopt,
+        adopt_effects: change.adopt_effects.clone(),
     }
 }
 
@@ -257,6 +265,7 @@ fn decode_change(wire: ChangeWire) -> Result<Change, DecodeError> {
         .map_err(|_| DecodeError::Kind(wire.kind.clone()))?;
     let action = match wire.action.as_str() {
         "create" => Action::Create,
+        "adopt" => Action::Adopt,
         "update" => Action::Update,
         "replace" => Action::Replace,
         "delete" => Action::Delete,
@@ -309,6 +318,8 @@ fn decode_change(wire: ChangeWire) -> Result<Change, DecodeError> {
         blocked: wire.blocked,
         note: wire.note,
         fingerprint: wire.fingerprint,
+        adopt: wire.adopt_opt_in,
+        adopt_effects: wire.adopt_effects,
     })
 }
 

@@ -1050,6 +1050,7 @@ fn targets_bring_their_dependencies_and_nothing_else() {
         options: dbplan_policy::options::Snapshot::digitalocean(),
         destroy: false,
         targets: &["DigitalOceanDatabaseCluster/app-bd".to_owned()],
+        adopt: &[],
         env: &|_| None,
         key: &test_key(),
     })

@@ -27,7 +27,7 @@ fn tags(resource: ResourceType, name: &str, address: &str) -> TagSpecification {
         .build()
 }
 
-fn filter(name: &str, value: &str) -> Filter {
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
@@ -115,7 +115,7 @@ fn planned_subnets(
     Ok(subnets)
 }
 
-async fn find_vpc(
+pub(crate) async fn find_vpc(
     clients: &Clients,
     address: &str,
 ) -> Result<Option<(String, String)>, ProviderError> {
@@ -149,6 +149,11 @@ pub(crate) async fn apply_vpc(
         (Some(id), false) => Some((id.clone(), cidr.clone())),
         _ => find_vpc(clients, address).await?,
     };
+    if create && let Some((id, _)) = &existing {
+        request
+            .adopt
+            .check(address, format!("the VPC {id} tagged for this address"))?;
+    }
     let vpc_id = match existing {
         Some((id, found)) if found == cidr => id,
         Some((id, found)) => {
@@ -816,7 +821,7 @@ fn cluster_ingress(attributes: &Attributes<'_>) -> Vec<IpPermission> {
     vec![builder.build()]
 }
 
-fn group_name(address: &str, cluster: bool) -> String {
+pub(crate) fn group_name(address: &str, cluster: bool) -> String {
     if cluster {
         format!("{}-aurora", resource_name(address))
     } else {
@@ -848,6 +853,15 @@ pub(crate) async fn apply_security_group(
         .map_err(|error| sdk_error(address, error))?;
     let group_id = match existing.security_groups().first() {
         Some(group) => {
+            if create {
+                request.adopt.check(
+                    address,
+                    format!(
+                        "the security group {name:?} ({}) in {vpc_id}",
+                        group.group_id().unwrap_or_default()
+                    ),
+                )?;
+            }
             if create && group.description() != Some(description.as_str()) {
                 return Err(conflict(
                     address,

@@ -9,14 +9,17 @@
 //! - Every attempt is bounded: the connection by `DBPLAN_CONNECT_TIMEOUT` (10 s), the answer
 //!   by `DBPLAN_READ_TIMEOUT` (60 s); a timeout names the step, `host:port` and the variable
 //!   to raise (module `timeouts`).
-//! - Describe before create: an object that already exists is adopted when it matches what the
-//!   manifest asks for, and reported when it does not.
+//! - Describe before create: an object that already exists is taken over only when the request
+//!   permits it (an interrupted create of dbplan's own, or the manifest's opt-in) and it matches
+//!   what the manifest asks for; otherwise the create fails and says why, or how to opt in.
+//!   [`Provider::find`] runs the same lookup for the plan.
 //! - Create and delete wait for the cluster or instance to be `available` or gone, with
 //!   backoff and a timeout.
 //!
 //! This crate is the only user of the AWS SDK.
 
 mod ec2;
+mod find;
 mod rds;
 mod timeouts;
 
@@ -27,8 +30,8 @@ use aws_sdk_rds::operation::RequestId;
 use dbplan_core::Kind;
 pub(crate) use dbplan_provider::wait_until;
 use dbplan_provider::{
-    Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
-    ReadRequest,
+    Applied, BoxFuture, ChangeRequest, Context, Field, FindOutcome, Provider, ProviderError,
+    ReadOutcome, ReadRequest,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -397,6 +400,35 @@ impl Provider for AwsProvider {
                 Object::ParameterGroup => rds::read_parameter_group(&clients, request).await,
                 Object::Cluster => rds::read_cluster(&clients, request).await,
                 Object::Instance => rds::read_instance(&clients, request).await,
+            }
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        Box::pin(async move {
+            let object = object(&request.address, request.kind, request.part.as_deref())?;
+            let (plain, _) = split(request);
+            let clients = self
+                .clients(
+                    &request.address,
+                    region(&plain, &request.context).as_deref(),
+                )
+                .await?;
+            match object {
+                Object::Vpc => find::vpc(&clients, request).await,
+                Object::SecurityGroup => {
+                    find::security_group(&clients, request, &plain, false).await
+                }
+                Object::ClusterSecurityGroup => {
+                    find::security_group(&clients, request, &plain, true).await
+                }
+                Object::SubnetGroup => find::subnet_group(&clients, request).await,
+                Object::ParameterGroup => find::parameter_group(&clients, request, &plain).await,
+                Object::Cluster => find::cluster(&clients, request).await,
+                Object::Instance => find::instance(&clients, request, &plain).await,
             }
         })
     }

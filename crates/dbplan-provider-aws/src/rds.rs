@@ -59,6 +59,11 @@ pub(crate) async fn apply_subnet_group(
         Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => false,
         Err(error) => return Err(sdk_error(address, error)),
     };
+    if create && exists {
+        request
+            .adopt
+            .check(address, format!("the DB subnet group {name}"))?;
+    }
     // An existing group (ours, interrupted; or one to adopt) is brought to the planned subnets;
     // AWS refuses a create of an existing name (DBSubnetGroupAlreadyExists).
     if exists {
@@ -213,7 +218,7 @@ pub(crate) async fn delete_subnet_group(
 
 /// `aurora-postgresql` + `16.4` → `aurora-postgresql16`; `aurora-mysql` + `8.0.mysql_aurora.3.05.2`
 /// → `aurora-mysql8.0`.
-fn family(engine: &str, version: &str) -> String {
+pub(crate) fn family(engine: &str, version: &str) -> String {
     let major = if engine.contains("mysql") {
         version.split('.').take(2).collect::<Vec<_>>().join(".")
     } else {
@@ -249,7 +254,7 @@ pub(crate) async fn apply_parameter_group(
     clients: &Clients,
     request: &ChangeRequest,
     plain: &BTreeMap<String, serde_json::Value>,
-    _create: bool,
+    create: bool,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let attributes = Attributes(plain);
@@ -274,6 +279,11 @@ pub(crate) async fn apply_parameter_group(
         Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => None,
         Err(error) => return Err(sdk_error(address, error)),
     };
+    if create && found_family.is_some() {
+        request
+            .adopt
+            .check(address, format!("the cluster parameter group {name}"))?;
+    }
     match found_family {
         Some(found) if found != family => {
             return Err(conflict(
@@ -414,7 +424,7 @@ pub(crate) async fn delete_parameter_group(
     }
 }
 
-async fn describe_cluster(
+pub(crate) async fn describe_cluster(
     clients: &Clients,
     address: &str,
     identifier: &str,
@@ -610,7 +620,11 @@ pub(crate) async fn apply_cluster(
     let existing = describe_cluster(clients, address, &identifier).await?;
     if create && let Some(cluster) = &existing {
         // Describe before create: an existing cluster (an interrupted create, or one made
-        // outside dbplan) is adopted when it matches, and brought to the manifest by a modify.
+        // outside dbplan that the manifest opts into adopting) is adopted when it matches, and
+        // brought to the manifest by a modify.
+        request
+            .adopt
+            .check(address, format!("the DB cluster {identifier}"))?;
         if let Err(difference) = matches(cluster, &attributes) {
             return Err(conflict(
                 address,
@@ -1053,14 +1067,14 @@ pub(crate) async fn delete_cluster(
     .await
 }
 
-fn instance_identifier(request_address: &str, attributes: &Attributes<'_>) -> String {
+pub(crate) fn instance_identifier(request_address: &str, attributes: &Attributes<'_>) -> String {
     attributes
         .text("identifier")
         .unwrap_or_else(|| resource_name(request_address).to_owned())
         .to_lowercase()
 }
 
-async fn describe_instance(
+pub(crate) async fn describe_instance(
     clients: &Clients,
     address: &str,
     identifier: &str,
@@ -1109,6 +1123,9 @@ pub(crate) async fn apply_instance(
     let existing = describe_instance(clients, address, &identifier).await?;
     match existing {
         Some(instance) if create => {
+            request
+                .adopt
+                .check(address, format!("the DB instance {identifier}"))?;
             if instance.db_cluster_identifier() != Some(cluster_id.as_str()) {
                 return Err(conflict(
                     address,

@@ -8,7 +8,8 @@ use crate::{
 };
 use base64::Engine as _;
 use dbplan_provider::{
-    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
+    Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
+    RemoteObject, files,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -121,6 +122,106 @@ pub(crate) async fn put_firewall(
     })
 }
 
+/// The trusted sources a cluster has now (`None` when the cluster is gone).
+async fn current_rules(
+    client: &Client,
+    address: &str,
+    cluster: &str,
+) -> Result<Option<Vec<(String, String)>>, ProviderError> {
+    match client
+        .get(&format!("{}/firewall", cluster_path(cluster)))
+        .await
+    {
+        Ok(reply) => Ok(Some(rules(reply.body.get("rules")))),
+        Err(failure) if failure.is_not_found() => Ok(None),
+        Err(failure) => Err(failure.error(address, "read the trusted sources")),
+    }
+}
+
+/// Sets the trusted sources of a cluster dbplan has no record of them for: trusted sources it
+/// already has were set outside dbplan (or by another firewall resource), and are replaced only
+/// when the request permits it.
+pub(crate) async fn create_firewall(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let cluster = cluster_of(address, &planned(request))?;
+    let current = current_rules(client, address, &cluster).await?;
+    if current.is_some_and(|current| !current.is_empty()) {
+        request.adopt.check(
+            address,
+            format!("the trusted sources of the cluster {cluster}"),
+        )?;
+    }
+    put_firewall(provider, request).await
+}
+
+/// The trusted sources a create would replace, if the cluster has any.
+pub(crate) async fn find_firewall(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let wanted = planned(request);
+    let Some(cluster) = text(&wanted, "cluster_id") else {
+        return Ok(FindOutcome::Unknown);
+    };
+    let client = provider.client(address)?;
+    let current = match current_rules(client, address, &cluster).await? {
+        Some(current) if !current.is_empty() => current,
+        _ => return Ok(FindOutcome::Absent),
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("cluster_id".to_owned(), json!(cluster));
+    attributes.insert("rules".to_owned(), rules_json(&current));
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: Some(cluster),
+            attributes,
+            outputs: BTreeMap::new(),
+        },
+        effects: vec![
+            "the cluster's trusted sources will be replaced by the manifest's".to_owned(),
+        ],
+    }))
+}
+
+/// The connection pool a create would take over, if one of this name exists.
+pub(crate) async fn find_pool(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let wanted = planned(request);
+    let (Some(cluster), Some(name)) = (text(&wanted, "cluster_id"), text(&wanted, "name")) else {
+        return Ok(FindOutcome::Unknown);
+    };
+    let client = provider.client(address)?;
+    let Some(pool) = get_pool(client, &cluster, &name)
+        .await
+        .map_err(|failure| failure.error(address, "read the connection pool"))?
+    else {
+        return Ok(FindOutcome::Absent);
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("cluster_id".to_owned(), json!(cluster));
+    for key in ["name", "mode", "size", "db", "user"] {
+        if let Some(value) = pool.get(key) {
+            attributes.insert(key.to_owned(), value.clone());
+        }
+    }
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: Some(format!("{cluster}/{name}")),
+            attributes,
+            outputs: BTreeMap::new(),
+        },
+        effects: vec!["its mode, size, database and user will be set to the manifest's".to_owned()],
+    }))
+}
+
 async fn clear_firewall(
     client: &Client,
     address: &str,
@@ -222,19 +323,17 @@ pub(crate) async fn read_pool(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    // The id is `CLUSTER_ID/POOL` (what apply records, and what `dbplan import` is given);
-    // without one, the cluster and name as recorded.
-    let from_id = request
-        .provider_id
-        .as_deref()
-        .and_then(|id| id.split_once('/'))
-        .map(|(cluster, name)| (Some(cluster.to_owned()), Some(name.to_owned())));
-    let (Some(cluster), Some(name)) = from_id.unwrap_or_else(|| {
-        (
-            text(&request.attributes, "cluster_id"),
-            text(&request.attributes, "name"),
-        )
-    }) else {
+    // The id is `CLUSTER_ID/POOL` (what apply records, and what `dbplan import` is given); an
+    // id of another form names no pool (rather than the one the manifest names). Without an
+    // id, the cluster and name as recorded.
+    let located = match request.provider_id.as_deref() {
+        Some(id) => id
+            .split_once('/')
+            .filter(|(cluster, name)| !cluster.is_empty() && !name.is_empty())
+            .map(|(cluster, name)| (cluster.to_owned(), name.to_owned())),
+        None => text(&request.attributes, "cluster_id").zip(text(&request.attributes, "name")),
+    };
+    let Some((cluster, name)) = located else {
         return Ok(ReadOutcome::Gone);
     };
     let client = provider.client(address)?;
@@ -271,8 +370,11 @@ pub(crate) async fn create_pool(
         .await
         .map_err(|failure| failure.error(address, "read the connection pool"))?;
     if existing.is_some() {
-        // A pool is configuration only: an existing one of this name is adopted and given
-        // the manifest's settings.
+        request
+            .adopt
+            .check(address, format!("a connection pool named {name:?}"))?;
+        // A pool is configuration only: an existing one of this name is adopted (when the
+        // request permits it) and given the manifest's settings.
         tracing::info!(address, "adopting the existing connection pool {name:?}");
         return update_pool(provider, request).await;
     }

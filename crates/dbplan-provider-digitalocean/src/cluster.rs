@@ -1,11 +1,12 @@
 //! `DigitalOceanDatabaseCluster`: create (and wait from `creating` to `online`), adopt an
-//! existing cluster of the same name when it matches, resize (size, node count, storage) in
+//! existing cluster of the same name when the request permits it and it matches, resize (size, node count, storage) in
 //! place, upgrade the engine version, set the maintenance window and tags, delete.
 
 use crate::client::{Client, Failure};
 use crate::{DigitalOceanProvider, create_once, int, output, planned, prior, segment, text};
 use dbplan_provider::{
-    Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+    Applied, ChangeRequest, Existing, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
+    RemoteObject,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -322,6 +323,9 @@ pub(crate) async fn create(
         .map_err(|failure| failure.error(address, "list the database clusters"))?;
     let cluster = match existing {
         Some(cluster) => {
+            request
+                .adopt
+                .check(address, format!("a database cluster named {name:?}"))?;
             let differences = mismatches(&wanted, &attributes(&cluster));
             if !differences.is_empty() {
                 return Err(ProviderError::Conflict {
@@ -596,6 +600,41 @@ pub(crate) async fn delete(
         },
     )
     .await
+}
+
+/// The cluster a create would take over, if one of this name exists, with what apply would do
+/// to it.
+pub(crate) async fn find_existing(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let wanted = planned(request);
+    let Some(name) = text(&wanted, "cluster_name") else {
+        return Ok(FindOutcome::Unknown);
+    };
+    let Some(cluster) = find(client, &name)
+        .await
+        .map_err(|failure| failure.error(address, "list the database clusters"))?
+    else {
+        return Ok(FindOutcome::Absent);
+    };
+    let mut effects = vec![
+        "its size, storage, engine version, maintenance window and tags will be set to the manifest's".to_owned(),
+    ];
+    let differences = mismatches(&wanted, &attributes(&cluster));
+    if !differences.is_empty() {
+        effects.push(format!("apply cannot adopt it: {}", differences.join(", ")));
+    }
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),
+            attributes: remote_attributes(&cluster, &wanted),
+            outputs: BTreeMap::new(),
+        },
+        effects,
+    }))
 }
 
 #[cfg(test)]

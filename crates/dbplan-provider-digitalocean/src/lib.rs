@@ -10,8 +10,12 @@
 //!   failures of GET, PUT and DELETE are retried with backoff, a bounded number of times. A POST
 //!   is not sent twice blindly: after a failure that may have created the object, the object is
 //!   looked up by name and adopted when it is there.
-//! - Create looks first: an existing VPC, cluster or pool of the same name is adopted when it
-//!   matches the manifest, and reported when it does not.
+//! - Create looks first: an existing VPC, cluster or pool of the same name (or trusted sources
+//!   a cluster already has) is taken over only when the request permits it (an interrupted
+//!   create of dbplan's own, or the manifest's opt-in: `dbplan.io/adopt`, `--adopt`) and it
+//!   matches the manifest; otherwise the create fails and says why, or how to opt in. A
+//!   retried POST whose first answer was lost finds its own object, which is dbplan's.
+//!   [`Provider::find`] runs the same lookup for the plan.
 //! - Errors carry DigitalOcean's `id`, `message` and `request_id`, and the resource address.
 //!
 //! This crate is the only user of reqwest.
@@ -24,7 +28,8 @@ mod vpc;
 use client::{Client, Failure, RetryPolicy, SetupError};
 use dbplan_core::Kind;
 use dbplan_provider::{
-    Applied, BoxFuture, ChangeRequest, Field, Provider, ProviderError, ReadOutcome, ReadRequest,
+    Applied, BoxFuture, ChangeRequest, Field, FindOutcome, Provider, ProviderError, ReadOutcome,
+    ReadRequest,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -167,6 +172,25 @@ impl Provider for DigitalOceanProvider {
         })
     }
 
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        Box::pin(async move {
+            match request.kind {
+                Kind::DigitalOceanVpc => vpc::find_existing(self, request).await,
+                Kind::DigitalOceanDatabaseCluster => cluster::find_existing(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => children::find_firewall(self, request).await,
+                Kind::DigitalOceanDatabaseConnectionPool => {
+                    children::find_pool(self, request).await
+                }
+                // A CA certificate file that exists is reported by the plan's look at the disk.
+                Kind::DigitalOceanDatabaseCaCertificate => Ok(FindOutcome::Unknown),
+                kind => Err(unsupported(&request.address, kind)),
+            }
+        })
+    }
+
     fn create<'a>(
         &'a self,
         request: &'a ChangeRequest,
@@ -175,7 +199,9 @@ impl Provider for DigitalOceanProvider {
             match request.kind {
                 Kind::DigitalOceanVpc => vpc::create(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::create(self, request).await,
-                Kind::DigitalOceanDatabaseFirewall => children::put_firewall(self, request).await,
+                Kind::DigitalOceanDatabaseFirewall => {
+                    children::create_firewall(self, request).await
+                }
                 Kind::DigitalOceanDatabaseConnectionPool => {
                     children::create_pool(self, request).await
                 }

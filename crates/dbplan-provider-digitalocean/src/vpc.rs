@@ -1,9 +1,10 @@
-//! `DigitalOceanVpc`: created or adopted by name (`metadata.name`), with its region, range,
-//! description and default flag.
+//! `DigitalOceanVpc`: created, or (with the request's permission) adopted by name
+//! (`metadata.name`), with its region, range, description and default flag.
 
 use crate::{DigitalOceanProvider, create_once, planned, resource_name, text};
 use dbplan_provider::{
-    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+    Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
+    RemoteObject,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -117,6 +118,9 @@ pub(crate) async fn create(
         .map_err(|failure| failure.error(address, "list the VPCs"))?;
     let vpc = match existing {
         Some(vpc) => {
+            request
+                .adopt
+                .check(address, format!("a VPC named {name:?}"))?;
             let remote = attributes(&vpc);
             let same_region = text(&remote, "region").as_deref() == Some(region.as_str());
             let same_range = range.is_none() || text(&remote, "ip_range_cidr") == range;
@@ -273,4 +277,39 @@ pub(crate) async fn delete(
         }),
         (Err(error), None) => Err(error),
     }
+}
+
+/// The VPC a create would take over, if one of this name exists.
+pub(crate) async fn find_existing(
+    provider: &DigitalOceanProvider,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let client = provider.client(address)?;
+    let Some(vpc) = find(client, resource_name(address))
+        .await
+        .map_err(|failure| failure.error(address, "list the VPCs"))?
+    else {
+        return Ok(FindOutcome::Absent);
+    };
+    let wanted = planned(request);
+    let mut effects =
+        vec!["its description and default flag will be set to the manifest's".to_owned()];
+    let remote = attributes(&vpc);
+    let range = text(&wanted, "ip_range_cidr");
+    if text(&remote, "region") != text(&wanted, "region")
+        || (range.is_some() && text(&remote, "ip_range_cidr") != range)
+    {
+        effects.push(
+            "apply cannot adopt it: its region or range differs from the manifest's".to_owned(),
+        );
+    }
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
+            attributes: remote_attributes(&vpc, &wanted),
+            outputs: BTreeMap::new(),
+        },
+        effects,
+    }))
 }

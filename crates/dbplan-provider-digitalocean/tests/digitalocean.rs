@@ -27,6 +27,7 @@ fn request(kind: Kind, address: &str, attributes: Value) -> ChangeRequest {
         prior: BTreeMap::new(),
         prior_outputs: BTreeMap::new(),
         context: BTreeMap::new(),
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 
@@ -128,13 +129,20 @@ fn paged_lists_are_followed_to_find_an_existing_vpc() {
         assert_eq!(status, 201, "{answer}");
     }
     let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test");
-    let adopted = runtime()
-        .block_on(provider.create(&request(
-            Kind::DigitalOceanVpc,
-            "DigitalOceanVpc/net-204",
-            json!({"region": "ams3", "ip_range_cidr": "10.2.4.0/24"}),
-        )))
-        .unwrap();
+    let mut wanted = request(
+        Kind::DigitalOceanVpc,
+        "DigitalOceanVpc/net-204",
+        json!({"region": "ams3", "ip_range_cidr": "10.2.4.0/24"}),
+    );
+    // Without an opt-in, the VPC found is not taken over (and none is created).
+    let refused = runtime().block_on(provider.create(&wanted)).unwrap_err();
+    assert!(
+        matches!(refused, ProviderError::NotAdopted { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("dbplan.io/adopt"), "{refused}");
+    wanted.adopt = dbplan_provider::Adoption::Allowed;
+    let adopted = runtime().block_on(provider.create(&wanted)).unwrap();
     assert!(
         count(&fake, "/v2/vpcs?per_page=200&page=2", "vpcs") > 0,
         "two pages"
@@ -147,14 +155,14 @@ fn paged_lists_are_followed_to_find_an_existing_vpc() {
         "adopted, not created"
     );
 
-    // A VPC of that name elsewhere is reported, not taken over.
-    let error = runtime()
-        .block_on(provider.create(&request(
-            Kind::DigitalOceanVpc,
-            "DigitalOceanVpc/net-3",
-            json!({"region": "nyc3"}),
-        )))
-        .unwrap_err();
+    // A VPC of that name elsewhere is reported, not taken over, even with the opt-in.
+    let mut elsewhere = request(
+        Kind::DigitalOceanVpc,
+        "DigitalOceanVpc/net-3",
+        json!({"region": "nyc3"}),
+    );
+    elsewhere.adopt = dbplan_provider::Adoption::Allowed;
+    let error = runtime().block_on(provider.create(&elsewhere)).unwrap_err();
     assert!(
         matches!(error, ProviderError::Conflict { .. })
             && error.to_string().contains("already exists in ams3"),

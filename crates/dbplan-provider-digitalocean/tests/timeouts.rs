@@ -127,6 +127,7 @@ fn child() {
         prior: BTreeMap::new(),
         prior_outputs: BTreeMap::new(),
         context: BTreeMap::new(),
+        adopt: dbplan_provider::Adoption::Refuse,
     };
     let started = Instant::now();
     let error = runtime.block_on(provider.create(&create)).unwrap_err();

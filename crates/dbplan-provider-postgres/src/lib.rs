@@ -11,9 +11,12 @@
 //!   the owner gets all privileges and the `public` schema; extensions are created in it.
 //! - The connection secret is a file (mode 0600) in `env` or `json` format.
 //!
-//! Create is idempotent: an existing role or database of the same name is adopted when it
-//! matches (a login role that is not a superuser; a database owned by the planned owner), and
-//! reported otherwise. Identifiers are always quoted ([`sql::ident`]).
+//! An existing role or database of the same name is taken over only when the request permits
+//! it (an interrupted create of dbplan's own, or the manifest's opt-in: `dbplan.io/adopt`,
+//! `--adopt`) and it matches (a login role that is not a superuser; a database owned by the
+//! planned owner); otherwise the create fails and says how to opt in. [`Provider::find`]
+//! reports such an object to the plan, with what apply would do to it (a role's password is
+//! reset). Identifiers are always quoted ([`sql::ident`]).
 //!
 //! Every wait on a server is bounded (module `timeouts`): the TCP connection, then the TLS
 //! handshake and authentication, each within `DBPLAN_CONNECT_TIMEOUT` (10 s); a statement
@@ -36,8 +39,8 @@ pub use connect::Env;
 use connect::{Connection, Pool, Server};
 use dbplan_core::Kind;
 use dbplan_provider::{
-    Applied, BoxFuture, ChangeRequest, Context, Field, Provider, ProviderError, ReadOutcome,
-    ReadRequest, RemoteObject, files,
+    Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
+    ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
 };
 use sql::{ident, literal, password_verifier};
 use std::collections::BTreeMap;
@@ -223,6 +226,30 @@ impl Provider for PostgresProvider {
             );
         }
         Ok(prepared)
+    }
+
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        Box::pin(async move {
+            let address = request.address.as_str();
+            match object(address, request.kind, request.part.as_deref())? {
+                Object::Role => {
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = self.pool.admin(address, &server).await?;
+                    find_role(&client, request).await
+                }
+                Object::Database => {
+                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let client = self.pool.admin(address, &server).await?;
+                    find_database(&client, request).await
+                }
+                // A server is not created (create only checks it); a secret file that exists
+                // is reported by the plan's look at the disk.
+                Object::Server | Object::ConnectionSecret => Ok(FindOutcome::Unknown),
+            }
+        })
     }
 
     fn create<'a>(
@@ -442,9 +469,12 @@ impl PostgresProvider {
                 tracing::debug!(address, "create role {name:?}");
                 match created {
                     Ok(()) => {}
-                    // 42710 duplicate_object: created meanwhile by someone else; adopt it like
-                    // any existing role, if it matches.
+                    // 42710 duplicate_object: created meanwhile by someone else; taken over
+                    // like any existing role, only if the request permits it. (It is not
+                    // checked again for privileges: it appeared after the look above, so a
+                    // refusal is the safe answer unless the manifest opted in.)
                     Err(error) if error.as_db_error().map(|e| e.code().code()) == Some("42710") => {
+                        request.adopt.check(address, format!("the role {name:?}"))?;
                         self.adopt_role(&client, address, name, limit, &password_clause)
                             .await?;
                     }
@@ -461,6 +491,10 @@ impl PostgresProvider {
                 });
             }
             Some(row) => {
+                if create {
+                    // Its password is about to be replaced: never without the opt-in.
+                    request.adopt.check(address, format!("the role {name:?}"))?;
+                }
                 let can_login: bool = row.get(0);
                 let superuser: bool = row.get(1);
                 let privileged: bool = row.get(2);
@@ -527,6 +561,11 @@ impl PostgresProvider {
             )
             .await?
             .map(|row| row.get(0));
+        if existing.is_some() {
+            request
+                .adopt
+                .check(address, format!("the database {name:?}"))?;
+        }
         match existing {
             Some(current) if current != owner => {
                 return Err(ProviderError::Conflict {
@@ -780,6 +819,110 @@ fn connection_outputs(
         outputs.insert("uri".to_owned(), Field::sensitive(uri));
     }
     outputs
+}
+
+/// The role a create would take over, if one of that name exists, with what apply would do
+/// to it.
+async fn find_role(
+    client: &Connection,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let Some(name) = text(&request.attributes, "name") else {
+        return Ok(FindOutcome::Unknown);
+    };
+    let row = client
+        .query_opt(
+            address,
+            "SELECT rolconnlimit, rolcanlogin, rolsuper, rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls \
+             FROM pg_roles WHERE rolname = $1",
+            &[&name],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(FindOutcome::Absent);
+    };
+    let limit: i32 = row.get(0);
+    let can_login: bool = row.get(1);
+    let superuser: bool = row.get(2);
+    let privileged: bool = row.get(3);
+    let mut attributes = BTreeMap::new();
+    attributes.insert("name".to_owned(), serde_json::Value::from(name));
+    if request.attributes.contains_key("connection_limit") || limit != -1 {
+        attributes.insert(
+            "connection_limit".to_owned(),
+            serde_json::Value::from(limit),
+        );
+    }
+    let mut effects = vec![format!(
+        "the role's password will be reset to one dbplan generates: whoever logs in as {name:?} with its current password is locked out"
+    )];
+    if !can_login {
+        effects.push("it will be made a login role (LOGIN)".to_owned());
+    }
+    if superuser || privileged {
+        effects.push(format!(
+            "apply cannot adopt it: it {}, and dbplan adopts only a plain login role",
+            if superuser {
+                "is a superuser"
+            } else {
+                "has CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS"
+            }
+        ));
+    }
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: Some(name.to_owned()),
+            attributes,
+            outputs: BTreeMap::new(),
+        },
+        effects,
+    }))
+}
+
+/// The database a create would take over, if one of that name exists, with what apply would
+/// do to it.
+async fn find_database(
+    client: &Connection,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let (Some(name), Some(owner)) = (
+        text(&request.attributes, "name"),
+        text(&request.attributes, "owner"),
+    ) else {
+        return Ok(FindOutcome::Unknown);
+    };
+    let current: Option<String> = client
+        .query_opt(
+            address,
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let Some(current) = current else {
+        return Ok(FindOutcome::Absent);
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("name".to_owned(), serde_json::Value::from(name));
+    attributes.insert("owner".to_owned(), serde_json::Value::from(current.clone()));
+    let mut effects = vec![format!(
+        "PUBLIC loses CONNECT and TEMPORARY on it, {owner:?} is granted all privileges on it and given its `public` schema, and the planned extensions are created in it"
+    )];
+    if current != owner {
+        effects.push(format!(
+            "apply cannot adopt it: it is owned by {current:?}, and dbplan adopts only a database owned by the planned owner {owner:?}"
+        ));
+    }
+    Ok(FindOutcome::Found(Existing {
+        remote: RemoteObject {
+            provider_id: Some(name.to_owned()),
+            attributes,
+            outputs: BTreeMap::new(),
+        },
+        effects,
+    }))
 }
 
 /// The name a role or database is read by: its id (the name apply recorded, or the one

@@ -56,6 +56,7 @@ fn server_request(attributes: &BTreeMap<String, serde_json::Value>) -> ChangeReq
         prior: BTreeMap::new(),
         prior_outputs: BTreeMap::new(),
         context: Context::new(),
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 
@@ -88,6 +89,7 @@ fn role_request(server: &PgServer, name: &str, password: &str) -> ChangeRequest 
         prior: BTreeMap::new(),
         prior_outputs,
         context: context(server),
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 
@@ -117,6 +119,7 @@ fn database_request(server: &PgServer, name: &str, owner: &str) -> ChangeRequest
         prior: BTreeMap::new(),
         prior_outputs: BTreeMap::new(),
         context,
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 
@@ -141,7 +144,7 @@ async fn login(port: u16, user: &str, password: &str) -> Result<(), tokio_postgr
 }
 
 #[test]
-fn an_existing_login_role_is_adopted_and_gets_the_planned_password() {
+fn an_existing_login_role_is_adopted_only_with_opt_in_and_gets_the_planned_password() {
     let server = PgServer::start().unwrap();
     server
         .psql(
@@ -150,7 +153,17 @@ fn an_existing_login_role_is_adopted_and_gets_the_planned_password() {
         )
         .unwrap();
     let runtime = runtime();
-    let request = role_request(&server, "legacy_user", "new-password-from-dbplan");
+    let mut request = role_request(&server, "legacy_user", "new-password-from-dbplan");
+    // Without an opt-in the role is not taken over: its password stays.
+    let refused = runtime.block_on(provider().create(&request)).unwrap_err();
+    assert!(
+        matches!(&refused, ProviderError::NotAdopted { existing, .. } if existing.contains("legacy_user")),
+        "{refused}"
+    );
+    runtime
+        .block_on(login(server.port, "legacy_user", "old-password"))
+        .unwrap();
+    request.adopt = dbplan_provider::Adoption::Allowed;
     let applied = runtime.block_on(provider().create(&request)).unwrap();
     assert_eq!(applied.outputs["username"].value, "legacy_user");
     runtime
@@ -182,9 +195,14 @@ fn a_superuser_or_nologin_role_and_a_foreign_database_are_not_adopted() {
         .psql("postgres", "CREATE DATABASE taken OWNER other")
         .unwrap();
     let runtime = runtime();
+    // Not even with the opt-in.
+    let adopting = |mut request: ChangeRequest| {
+        request.adopt = dbplan_provider::Adoption::Allowed;
+        request
+    };
     for (name, expected) in [("boss", "a superuser"), ("team", "not a login role")] {
         let error = runtime
-            .block_on(provider().create(&role_request(&server, name, "x")))
+            .block_on(provider().create(&adopting(role_request(&server, name, "x"))))
             .unwrap_err();
         assert!(
             matches!(&error, ProviderError::Conflict { message, .. } if message.contains(expected)),
@@ -192,7 +210,7 @@ fn a_superuser_or_nologin_role_and_a_foreign_database_are_not_adopted() {
         );
     }
     let error = runtime
-        .block_on(provider().create(&database_request(&server, "taken", "taken_user")))
+        .block_on(provider().create(&adopting(database_request(&server, "taken", "taken_user"))))
         .unwrap_err();
     assert!(
         matches!(&error, ProviderError::Conflict { message, .. } if message.contains("owned by \"other\"")),

@@ -62,6 +62,7 @@ fn server_request(port: u16, sslmode: &str) -> ChangeRequest {
         prior: BTreeMap::new(),
         prior_outputs: BTreeMap::new(),
         context: Context::new(),
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 
@@ -100,6 +101,7 @@ fn tenant_request(port: u16, part: &str, name: &str, password: &str) -> ChangeRe
         prior: BTreeMap::new(),
         prior_outputs: role_outputs,
         context,
+        adopt: dbplan_provider::Adoption::Refuse,
     }
 }
 

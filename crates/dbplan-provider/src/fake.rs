@@ -2,8 +2,8 @@
 //! changes them behind dbplan's back (drift), deletes them, makes calls fail or slow.
 
 use crate::{
-    Applied, BoxFuture, ChangeRequest, Field, Provider, ProviderError, ReadOutcome, ReadRequest,
-    RemoteObject,
+    Applied, BoxFuture, ChangeRequest, Existing, Field, FindOutcome, Provider, ProviderError,
+    ReadOutcome, ReadRequest, RemoteObject,
 };
 use dbplan_core::Kind;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +14,7 @@ use std::time::Duration;
 /// One call the fake answered, for tests that check what the engine asked for and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
-    /// `read`, `create`, `update` or `delete`.
+    /// `read`, `find`, `create`, `update` or `delete`.
     pub operation: &'static str,
     pub address: String,
 }
@@ -215,6 +215,23 @@ impl Provider for FakeProvider {
         })
     }
 
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        Box::pin(async move {
+            self.record("find", &request.address);
+            self.injected(&self.failing, &request.address)?;
+            Ok(match self.get(&request.address) {
+                Some(remote) => FindOutcome::Found(Existing {
+                    remote,
+                    effects: Vec::new(),
+                }),
+                None => FindOutcome::Absent,
+            })
+        })
+    }
+
     fn create<'a>(
         &'a self,
         request: &'a ChangeRequest,
@@ -223,9 +240,15 @@ impl Provider for FakeProvider {
             self.record("create", &request.address);
             self.wait().await;
             self.injected(&self.failing_changes, &request.address)?;
-            // An object that already exists (an interrupted create) is adopted with its id.
-            let provider_id = self
-                .get(&request.address)
+            // An object that already exists (an interrupted create, or one the request opts
+            // into adopting) is taken over with its id.
+            let existing = self.get(&request.address);
+            if existing.is_some() {
+                request
+                    .adopt
+                    .check(&request.address, "a fake object of this address")?;
+            }
+            let provider_id = existing
                 .and_then(|object| object.provider_id)
                 .unwrap_or_else(|| {
                     format!("fake-{}", self.next_id.fetch_add(1, Ordering::Relaxed))

@@ -118,6 +118,43 @@ pub struct ChangeRequest {
     pub prior_outputs: BTreeMap<String, Field>,
     /// What the resource depends on, as recorded.
     pub context: Context,
+    /// Whether a create may take over an object that exists already (for an update or a
+    /// delete, which act on a recorded object, it is [`Adoption::Recover`]).
+    pub adopt: Adoption,
+}
+
+/// Whether a create may take over an existing object of the same name (or tag): dbplan never
+/// takes over silently an object it did not create.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Adoption {
+    /// dbplan has no record of the object: an existing one is refused
+    /// ([`ProviderError::NotAdopted`]).
+    #[default]
+    Refuse,
+    /// A `pending` record: an earlier create of dbplan's own was interrupted, so what exists
+    /// is dbplan's (an update or delete acts on a recorded object, which is dbplan's too).
+    Recover,
+    /// The manifest opts in (`dbplan.io/adopt: "true"`, or `--adopt ADDR` on plan/apply).
+    Allowed,
+}
+
+impl Adoption {
+    /// Whether an existing object may be taken over.
+    pub fn permits(self) -> bool {
+        self != Adoption::Refuse
+    }
+
+    /// `Ok` when an existing object (`what`, e.g. `the role "legacy_app"`) may be taken over,
+    /// else the error that says how to opt in.
+    pub fn check(self, address: &str, what: impl std::fmt::Display) -> Result<(), ProviderError> {
+        if self.permits() {
+            return Ok(());
+        }
+        Err(ProviderError::NotAdopted {
+            address: address.to_owned(),
+            existing: what.to_string(),
+        })
+    }
 }
 
 impl ChangeRequest {
@@ -154,6 +191,28 @@ pub enum ReadOutcome {
     Gone,
 }
 
+/// What a create would find: an object that exists although dbplan has no record of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Existing {
+    /// The object, with the attributes the provider manages (in the shape state records).
+    pub remote: RemoteObject,
+    /// What apply would do to it beyond bringing those attributes to the manifest, one
+    /// sentence each (e.g. "the role's password will be reset").
+    pub effects: Vec<String>,
+}
+
+/// The answer to [`Provider::find`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum FindOutcome {
+    /// The provider cannot tell before apply (it does not look, or what it would look by is
+    /// known only after apply: the id of an object still to be created).
+    Unknown,
+    /// Nothing of that name exists: a create makes it.
+    Absent,
+    /// An object exists that a create would take over.
+    Found(Existing),
+}
+
 /// Why a provider call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -176,6 +235,12 @@ pub enum ProviderError {
     /// existing object that does not match, a missing secret).
     #[error("{address}: {message}")]
     Conflict { address: String, message: String },
+    /// A create found an object that exists but that dbplan did not create, and nothing opts
+    /// into taking it over.
+    #[error(
+        "{address}: {existing} already exists, and dbplan did not create it; dbplan does not take it over without an explicit opt-in: annotate the resource `dbplan.io/adopt: \"true\"`, pass `--adopt {address}` to `dbplan plan` or `dbplan apply`, or record it first with `dbplan import {address} ID`; or choose another name"
+    )]
+    NotAdopted { address: String, existing: String },
 }
 
 impl ProviderError {
@@ -207,7 +272,21 @@ pub trait Provider: Send + Sync {
         Ok(BTreeMap::new())
     }
 
-    /// Creates the object, or adopts an existing one that matches the request.
+    /// Looks for an object a create would take over (plan, for an object without a record in
+    /// state): the lookup `create` does first, with the planned attributes known at plan time
+    /// (no secrets; references to objects still to be created left out). `Unknown` when the
+    /// provider does not look.
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        let _ = request;
+        Box::pin(async { Ok(FindOutcome::Unknown) })
+    }
+
+    /// Creates the object. An existing object of the same name is taken over (and brought to
+    /// the request) only when [`ChangeRequest::adopt`] permits it and it matches; else the
+    /// create fails with [`ProviderError::NotAdopted`] or [`ProviderError::Conflict`].
     fn create<'a>(
         &'a self,
         request: &'a ChangeRequest,
@@ -276,6 +355,13 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
 
     fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
         (**self).prepare(request)
+    }
+
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        (**self).find(request)
     }
 
     fn create<'a>(

@@ -86,10 +86,26 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     let _ = writeln!(head, "### dbplan plan\n");
     let _ = writeln!(
         head,
-        "**{} to create, {} to update, {} to replace, {} to delete, {} to orphan**\n",
-        summary.create, summary.update, summary.replace, summary.delete, summary.orphan
+        "**{} to create, {}{} to update, {} to replace, {} to delete, {} to orphan**\n",
+        summary.create,
+        if summary.adopt > 0 {
+            format!("{} to adopt, ", summary.adopt)
+        } else {
+            String::new()
+        },
+        summary.update,
+        summary.replace,
+        summary.delete,
+        summary.orphan
     );
     let _ = writeln!(head, "| action | count |\n| --- | ---: |");
+    if summary.adopt > 0 {
+        let _ = writeln!(
+            head,
+            "| `<=` adopt (exists, not created by dbplan) | {} |",
+            summary.adopt
+        );
+    }
     for (label, count) in [
         ("`+` create", summary.create),
         ("`~` update in place", summary.update),

@@ -1,5 +1,5 @@
-//! The terminal rendering: Terraform's symbols (`+` create, `~` update, `-/+` replace, `-`
-//! delete, `.` orphan), attribute-level differences, colour unless `NO_COLOR`. Every name,
+//! The terminal rendering: Terraform's symbols (`+` create, `<=` adopt, `~` update, `-/+`
+//! replace, `-` delete, `.` orphan), attribute-level differences, colour unless `NO_COLOR`. Every name,
 //! value, reason and message is shown through `escape::for_terminal` (values as JSON, whose
 //! escapes cover the same characters), so the only control characters in the text are its own
 //! newlines and colour codes.
@@ -47,6 +47,8 @@ impl Painter {
 pub(crate) fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "+",
+        // Terraform's symbol for reading a data source: the object is read, not made.
+        Action::Adopt => "<=",
         Action::Update => "~",
         Action::Replace => "-/+",
         Action::Delete => "-",
@@ -59,6 +61,10 @@ pub(crate) fn headline(change: &Change) -> String {
     let address = for_terminal(&change.address);
     match change.action {
         Action::Create => format!("{address} will be created"),
+        Action::Adopt if change.blocked.is_some() => format!(
+            "{address} exists but dbplan did not create it: apply refuses to adopt it without an opt-in"
+        ),
+        Action::Adopt => format!("{address} exists and will be adopted"),
         Action::Update if change.records_only() => format!(
             "{address} will be updated in place (in the state only: nothing changes remotely)"
         ),
@@ -75,7 +81,7 @@ pub(crate) fn headline(change: &Change) -> String {
 fn color_of(action: Action) -> &'static str {
     match action {
         Action::Create => GREEN,
-        Action::Update => YELLOW,
+        Action::Adopt | Action::Update => YELLOW,
         Action::Replace | Action::Delete => RED,
         Action::Orphan | Action::NoOp => "",
     }
@@ -141,9 +147,11 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
             }
         );
     } else {
+        let adopts = changes.iter().any(|change| change.action == Action::Adopt);
         let _ = writeln!(
             out,
-            "dbplan will perform these actions (symbols: + create, ~ update in place, -/+ replace, - destroy, . orphan):"
+            "dbplan will perform these actions (symbols: + create,{} ~ update in place, -/+ replace, - destroy, . orphan):",
+            if adopts { " <= adopt," } else { "" }
         );
         for change in &changes {
             out.push('\n');
@@ -163,8 +171,18 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
         painter.paint(
             BOLD,
             &format!(
-                "Plan: {} to create, {} to update, {} to replace, {} to delete, {} to orphan.",
-                summary.create, summary.update, summary.replace, summary.delete, summary.orphan
+                "Plan: {} to create, {}{} to update, {} to replace, {} to delete, {} to orphan.",
+                summary.create,
+                // Shown only when there is one, so that plans without adopts read as before.
+                if summary.adopt > 0 {
+                    format!("{} to adopt, ", summary.adopt)
+                } else {
+                    String::new()
+                },
+                summary.update,
+                summary.replace,
+                summary.delete,
+                summary.orphan
             )
         )
     );
@@ -244,7 +262,15 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
                 );
             }
         }
-        Action::Update | Action::Replace => {
+        Action::Update | Action::Replace | Action::Adopt => {
+            for effect in &change.adopt_effects {
+                let _ = writeln!(
+                    out,
+                    "      {} {}",
+                    painter.paint(YELLOW, "!"),
+                    for_terminal(effect)
+                );
+            }
             let width = change.changed.iter().map(String::len).max().unwrap_or(0);
             for name in &change.changed {
                 if let (Some(before), None) = (change.before.get(name), change.after.get(name)) {

@@ -58,6 +58,7 @@ pub fn plan_with(set: &ManifestSet, graph: &Graph, state: &Snapshot, run: &Run<'
         options: dbplan_policy::options::Snapshot::digitalocean(),
         destroy: run.destroy,
         targets: &run.targets,
+        adopt: &[],
         env: &env,
         key: &test_key(),
     })
@@ -110,7 +111,7 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                 state.resources.remove(&change.address);
             }
             Action::NoOp => {}
-            Action::Create | Action::Update | Action::Replace => {
+            Action::Create | Action::Adopt | Action::Update | Action::Replace => {
                 let mut resource = ResourceState::new(&change.address, change.kind.as_str());
                 resource.provider_id = Some(format!("id-{}", change.address));
                 for (name, value) in &change.after {
