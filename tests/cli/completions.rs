@@ -89,7 +89,9 @@ fn fish_completes_commands_and_flags() {
     };
     assert_eq!(complete("dbplan pl"), ["plan"]);
     let subcommands = complete("dbplan state ");
-    for expected in ["list", "show", "rm", "unlock", "check", "restore", "export", "import"] {
+    for expected in [
+        "list", "show", "rm", "unlock", "check", "restore", "export", "import",
+    ] {
         assert!(
             subcommands.iter().any(|offered| offered == expected),
             "{expected} in {subcommands:?}"
@@ -114,9 +116,23 @@ fn zsh_loads_the_completion_function() {
             ),
         ],
     );
-    assert_eq!(loaded.lines().collect::<Vec<_>>(), ["_dbplan: function", "_dbplan"]);
+    assert_eq!(
+        loaded.lines().collect::<Vec<_>>(),
+        ["_dbplan: function", "_dbplan"]
+    );
     let text = std::fs::read_to_string(&script).unwrap();
-    for command in ["validate", "lint", "plan", "apply", "destroy", "state", "completions"] {
-        assert!(text.contains(&format!("'{command}:")), "{command} in the zsh script");
+    for command in [
+        "validate",
+        "lint",
+        "plan",
+        "apply",
+        "destroy",
+        "state",
+        "completions",
+    ] {
+        assert!(
+            text.contains(&format!("'{command}:")),
+            "{command} in the zsh script"
+        );
     }
 }

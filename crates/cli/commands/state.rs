@@ -326,11 +326,7 @@ pub fn restore(
 /// or damaged but the database is intact. The database's records are checked against the head
 /// record stored with them; what was written after that head cannot be checked without the
 /// mirror, so the message says to compare with `dbplan plan`.
-fn restore_from_database(
-    directory: &Path,
-    serial: Option<u64>,
-    force: bool,
-) -> anyhow::Result<u8> {
+fn restore_from_database(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Result<u8> {
     if serial.is_some() {
         eprintln!(
             "error: --from-database takes the database as it stands; it has no SERIAL to choose (leave it out, or restore a backup without --from-database)"
