@@ -57,8 +57,9 @@ fn lint_json_is_stable() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["format_version"], "1");
     let finding = &report["findings"][0];
+    assert_eq!(finding["kind"], "policy");
     for key in [
-        "code", "id", "severity", "resource", "file", "line", "column", "message", "waived",
+        "kind", "code", "id", "severity", "resource", "file", "line", "column", "message", "waived",
     ] {
         assert!(
             finding.get(key).is_some(),
@@ -98,7 +99,168 @@ fn lint_sarif_is_valid_against_the_sarif_schema() {
     assert!(results.iter().all(|result| {
         result["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64()
     }));
-    // The official SARIF 2.1.0 schema; scripts/test.sh installs it (from the npm registry).
+    assert_valid_sarif(&sarif);
+}
+
+/// Mistakes in the manifests: validation (M005, a typo in a field name), reference (G001, a
+/// resource that does not exist) and the secret diagnostic lint can meet (M023, a password read
+/// from a CI token's variable; S001, a secret variable not set, is a plan-time warning). Each is a
+/// result of every machine format, with its kind and exact location, next to the policy findings
+/// of the same run; the run exits 1, an input error taking precedence over the findings' 3.
+#[test]
+fn manifest_errors_are_results_of_every_format() {
+    let path = "tests/fixtures/lint-input";
+    let file = "tests/fixtures/lint-input/cluster.yaml";
+    let expected = [
+        (
+            "G001",
+            "reference-to-a-missing-resource",
+            20,
+            27,
+            "DigitalOceanDatabaseCluster/orders",
+        ),
+        (
+            "M005",
+            "unknown-field",
+            33,
+            3,
+            "DigitalOceanDatabaseCluster/billing",
+        ),
+        (
+            "M023",
+            "secret-variable-not-allowed",
+            42,
+            30,
+            "PostgresServer/shared",
+        ),
+    ];
+
+    // Text: the rendered diagnostics on stderr, as before.
+    let output = lint(&["lint", path]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for (code, ..) in expected {
+        assert!(
+            stderr(&output).contains(&format!("error[{code}]")),
+            "{}",
+            stderr(&output)
+        );
+    }
+
+    // JSON: one entry per mistake in the shape of a finding, told apart by `kind`.
+    let output = lint(&["lint", path, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    for (code, id, line, column, resource) in expected {
+        let entry = findings
+            .iter()
+            .find(|entry| entry["code"] == code)
+            .unwrap_or_else(|| panic!("{code} is not a result: {report:#}"));
+        assert_eq!(entry["kind"], "manifest", "{entry:#}");
+        assert_eq!(entry["id"], id, "{entry:#}");
+        assert_eq!(entry["severity"], "error", "{entry:#}");
+        assert_eq!(entry["resource"], resource, "{entry:#}");
+        assert_eq!(entry["file"], file, "{entry:#}");
+        assert_eq!(entry["line"], line, "{entry:#}");
+        assert_eq!(entry["column"], column, "{entry:#}");
+        assert_eq!(entry["waived"], false, "{entry:#}");
+        assert!(!entry["message"].as_str().unwrap().is_empty(), "{entry:#}");
+    }
+    for code in ["DB301", "DB303"] {
+        let entry = findings.iter().find(|entry| entry["code"] == code);
+        assert_eq!(
+            entry.map(|entry| &entry["kind"]),
+            Some(&serde_json::json!("policy")),
+            "{code}: {report:#}"
+        );
+    }
+    let keys = |entry: &serde_json::Value| -> Vec<String> {
+        entry.as_object().unwrap().keys().cloned().collect()
+    };
+    assert!(
+        findings
+            .iter()
+            .all(|entry| keys(entry) == keys(&findings[0])),
+        "every result has the same fields: {report:#}"
+    );
+    assert_eq!(
+        report["summary"]["error"], 4,
+        "three input errors and DB301"
+    );
+    assert_eq!(report["summary"]["warning"], 1);
+    insta::assert_snapshot!("lint-input-json", stdout(&output));
+
+    // SARIF: a rule with help text for every code that occurs, results at the exact region.
+    let output = lint(&["lint", path, "--format", "sarif"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings.len());
+    for result in results {
+        let rule = &rules[usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap()];
+        assert_eq!(
+            rule["id"], result["ruleId"],
+            "ruleIndex points at its rule: {result:#}"
+        );
+        assert!(
+            !rule["help"]["text"].as_str().unwrap().is_empty(),
+            "{rule:#}"
+        );
+    }
+    for (code, id, line, column, _) in expected {
+        let rules: Vec<_> = rules.iter().filter(|rule| rule["id"] == code).collect();
+        assert_eq!(rules.len(), 1, "one rule for {code}");
+        let rule = rules[0];
+        assert_eq!(rule["name"], id);
+        assert_eq!(rule["properties"]["kind"], "manifest");
+        assert!(
+            !rule["shortDescription"]["text"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            rule["help"]["markdown"].as_str().unwrap().contains(code),
+            "{rule:#}"
+        );
+        let result = results
+            .iter()
+            .find(|result| result["ruleId"] == code)
+            .unwrap();
+        assert_eq!(result["level"], "error");
+        assert_eq!(result["properties"]["kind"], "manifest");
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], file);
+        assert_eq!(location["region"]["startLine"], line);
+        assert_eq!(location["region"]["startColumn"], column);
+    }
+    assert_valid_sarif(&sarif);
+
+    // GitHub: an `::error` annotation at the mistake.
+    let output = lint(&["lint", path, "--format", "github"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    for (code, id, line, column, resource) in expected {
+        let start =
+            format!("::error file={file},line={line},col={column},title={code} {id}::{resource}: ");
+        assert!(
+            text.lines()
+                .any(|annotation| annotation.starts_with(&start)),
+            "{start}\n{text}"
+        );
+    }
+    assert!(
+        text.contains("`enablePublicConectivity` is not a field of DigitalOceanDatabaseCluster.spec%0Ahelp: did you mean `enable_public_connectivity`?"),
+        "{text}"
+    );
+    insta::assert_snapshot!("lint-input-github", text);
+}
+
+/// Validates against the official SARIF 2.1.0 schema; scripts/test.sh installs it (from the npm
+/// registry) and sets `DBPLAN_SARIF_SCHEMA`.
+fn assert_valid_sarif(sarif: &serde_json::Value) {
     match std::env::var_os("DBPLAN_SARIF_SCHEMA") {
         Some(path) => {
             let mut schema: serde_json::Value =
@@ -110,7 +272,7 @@ fn lint_sarif_is_valid_against_the_sarif_schema() {
             drop_language_patterns(&mut schema);
             let validator = jsonschema::validator_for(&schema).unwrap();
             let errors: Vec<String> = validator
-                .iter_errors(&sarif)
+                .iter_errors(sarif)
                 .map(|error| format!("{error} at {}", error.instance_path()))
                 .collect();
             assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");

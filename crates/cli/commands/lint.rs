@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     /// Rendered diagnostics on stderr, with source excerpts.
     Text,
-    /// The stable lint JSON on stdout.
+    /// The stable lint JSON on stdout: policy findings and the input's diagnostics.
     Json,
-    /// SARIF 2.1.0 on stdout, for code scanning.
+    /// SARIF 2.1.0 on stdout, for code scanning: policy findings and the input's diagnostics.
     Sarif,
-    /// GitHub Actions workflow commands on stdout (annotations on the pull request).
+    /// GitHub Actions workflow commands on stdout (annotations on the pull request): policy
+    /// findings and the input's diagnostics.
     Github,
 }
 
@@ -88,19 +89,22 @@ pub fn run(
             output::report(&set.sources, &all);
         }
         Format::Json | Format::Sarif | Format::Github => {
+            // The input's mistakes stay on stderr for the job log, and are results of the
+            // format too, so code scanning and annotations show what failed the run.
+            dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
             output::report(&set.sources, &diagnostics);
             let text = match format {
                 Format::Json => {
-                    let mut text = escape::to_json_string_pretty(&dbplan_policy::output::json(
-                        &report,
-                        &set.sources,
-                    ))?;
+                    let mut text = escape::to_json_string_pretty(
+                        &dbplan_policy::output::lint_json(&report, &diagnostics, &set.sources),
+                    )?;
                     text.push('\n');
                     text
                 }
                 Format::Sarif => {
                     let mut text = escape::to_json_string_pretty(&dbplan_policy::output::sarif(
                         &report,
+                        &diagnostics,
                         &set.sources,
                         &pack,
                         env!("CARGO_PKG_VERSION"),
@@ -108,7 +112,7 @@ pub fn run(
                     text.push('\n');
                     text
                 }
-                _ => dbplan_policy::output::github(&report, &set.sources),
+                _ => dbplan_policy::output::github(&report, &diagnostics, &set.sources),
             };
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
