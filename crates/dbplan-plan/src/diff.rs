@@ -337,6 +337,19 @@ fn desired_change(
         .chain(forgotten)
         .collect();
     change.changed.sort();
+    for name in &change.changed {
+        if let Some(after) = change.after.get(name)
+            && let Some(note) = knowledge::kept_after_removal(
+                kind,
+                part.as_deref(),
+                name,
+                change.before.get(name),
+                after,
+            )
+        {
+            notes.push(note);
+        }
+    }
     change.replace_because = change
         .changed
         .iter()

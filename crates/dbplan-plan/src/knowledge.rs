@@ -111,6 +111,53 @@ pub enum Removal {
 /// The reason shown for a field no provider call can take back to a default.
 const KEPT: &str = "the object keeps its current value";
 
+/// What stays on the object although the manifest dropped it from a field it still has, when
+/// the provider cannot take it away: a note for the plan. Today: parameters removed from an
+/// Aurora cluster parameter group keep their values on AWS (ModifyDBClusterParameterGroup sets
+/// only the parameters it is given, and dbplan does not call ResetDBClusterParameterGroup).
+pub fn kept_after_removal(
+    kind: Kind,
+    part: Option<&str>,
+    attribute: &str,
+    before: Option<&Value>,
+    after: &Value,
+) -> Option<String> {
+    if (kind, part, attribute) != (Kind::AwsRdsCluster, Some("parameter-group"), "parameters") {
+        return None;
+    }
+    let names = |value: &Value| -> Vec<String> {
+        match value {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|item| match item {
+                    Value::Map(fields) => match fields.get("name") {
+                        Some(Value::String(name)) => Some(name.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let planned = names(after);
+    let dropped: Vec<String> = names(before?)
+        .into_iter()
+        .filter(|name| !planned.contains(name))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if dropped.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} removed from `parameters`, but AWS keeps the value a parameter group was given until it is reset: dbplan stops managing {}; to return {} to the engine default, set the default value in the manifest, or reset {} (ResetDBClusterParameterGroup)",
+        dropped.join(", "),
+        if dropped.len() == 1 { "it" } else { "them" },
+        if dropped.len() == 1 { "it" } else { "them" },
+        if dropped.len() == 1 { "it" } else { "them" },
+    ))
+}
+
 /// What a removed field becomes, per kind and part. The recorded value says its shape when
 /// the kind does not: a list returns to empty, a map to empty; any other field whose default
 /// the provider cannot set is forgotten (the object keeps it), so that a removal never plans

@@ -1308,3 +1308,48 @@ fn every_example_plan_revalidates_and_an_edited_value_does_not() {
     );
     assert!(mistakes.len() >= 2, "both edits are found: {mistakes:#?}");
 }
+
+#[test]
+fn a_parameter_removed_from_a_parameter_group_is_said_to_stay_on_aws() {
+    let env = vec![("ORDERS_DB_PASSWORD", "correct-horse")];
+    let run = || Run {
+        env: env.clone(),
+        ..Run::default()
+    };
+    let with = |parameters: &str| format!("{}  parameters:\n{parameters}", aurora("16.4", true));
+    let both = with(
+        "    - {name: log_min_duration_statement, value: \"500\"}\n    - {name: rds.force_ssl, value: \"1\", applyMethod: pending-reboot}\n",
+    );
+    let (set, graph) = load(&[("orders.yaml", both.as_str())]);
+    let state = applied(
+        &plan_with(&set, &graph, &Snapshot::default(), &run()).plan,
+        &Snapshot::default(),
+    );
+
+    // One parameter dropped: an update of the list, with a note that AWS keeps its value.
+    let one = with("    - {name: log_min_duration_statement, value: \"500\"}\n");
+    let (set, graph) = load(&[("orders.yaml", one.as_str())]);
+    let planned = plan_with(&set, &graph, &state, &run()).plan;
+    let group = change(&planned, "AwsRdsCluster/orders/parameter-group");
+    assert_eq!(group.action, Action::Update);
+    assert_eq!(group.changed, ["parameters"]);
+    let note = group.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("`rds.force_ssl` removed from `parameters`")
+            && note.contains("AWS keeps the value")
+            && !note.contains("log_min_duration_statement"),
+        "{note}"
+    );
+    let text = render::text(&planned, TextOptions::default());
+    assert!(text.contains("AWS keeps the value"), "{text}");
+
+    // A value changed, nothing removed: no note.
+    let changed = with(
+        "    - {name: log_min_duration_statement, value: \"900\"}\n    - {name: rds.force_ssl, value: \"1\", applyMethod: pending-reboot}\n",
+    );
+    let (set, graph) = load(&[("orders.yaml", changed.as_str())]);
+    let planned = plan_with(&set, &graph, &state, &run()).plan;
+    let group = change(&planned, "AwsRdsCluster/orders/parameter-group");
+    assert_eq!(group.action, Action::Update);
+    assert_eq!(group.note, None);
+}
