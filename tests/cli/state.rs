@@ -604,7 +604,10 @@ fn check_finds_damage_and_restore_brings_every_resource_back() {
     let state = lab.path("state");
     std::fs::remove_file(state.join("head.json")).unwrap();
     std::fs::remove_dir_all(state.join("backups")).unwrap();
-    assert_refused_as_damaged(&lab_run(&lab, &["state", "list"]), "state list without head");
+    assert_refused_as_damaged(
+        &lab_run(&lab, &["state", "list"]),
+        "state list without head",
+    );
     let restored = lab_run(&lab, &["state", "restore"]);
     expect_code(&restored, 1, "state restore without backups");
     assert!(
@@ -645,11 +648,7 @@ fn check_finds_damage_and_restore_brings_every_resource_back() {
     Damage::Garbage.apply_to(&state, 0);
     let refused = lab_run(&lab, &["state", "restore", "--from-database"]);
     expect_code(&refused, 1, "restore --from-database of a damaged database");
-    assert!(
-        stderr(&refused).contains("damaged"),
-        "{}",
-        both(&refused)
-    );
+    assert!(stderr(&refused).contains("damaged"), "{}", both(&refused));
 }
 
 /// The backups of the lab's default state: (serial, mode), oldest first.
