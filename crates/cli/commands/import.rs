@@ -20,8 +20,8 @@ use dbplan_core::{Kind, Value};
 use dbplan_diagnostics::Severity;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_graph::GraphNode;
-use dbplan_plan::Desired;
 use dbplan_plan::refresh::context_of;
+use dbplan_plan::{Desired, SecretSource};
 use dbplan_provider::{ReadOutcome, ReadRequest};
 use dbplan_state::{ResourceState, SledStore, Snapshot, StateKey, StateStore, StateValue, Status};
 use std::collections::BTreeMap;
@@ -139,8 +139,18 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     );
     // As refresh sees a record: what the provider reads, in place of what the manifest plans;
     // what it does not read (settings of dbplan's own, such as `apply_immediately`) as planned.
+    // Only what the manifest plans in plain: an attribute the read shows but the manifest does
+    // not set (a DigitalOcean cluster's maintenance window) is left out, as apply leaves it out
+    // and refresh does not compare it; recorded, the plan would take it for one removed from
+    // the manifest. A secret is never recorded from a read.
     let mut attributes = request.attributes.clone();
-    attributes.extend(remote.attributes.clone());
+    attributes.extend(remote.attributes.iter().filter_map(|(name, value)| {
+        desired
+            .attributes
+            .get(name)
+            .filter(|planned| !matches!(planned, Value::Sensitive(_)))
+            .map(|_| (name.clone(), value.clone()))
+    }));
     record.attributes = attributes
         .into_iter()
         .map(|(name, value)| (name, StateValue::plain(value)))
@@ -187,6 +197,18 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
                 "Its `{output}` cannot be read back, so dbplan does not know it: the next apply sets a new one."
             );
         }
+    }
+    // A secret of the manifest (an Aurora master password from `secretEnv`) is not read back
+    // either: the plan sets it, replacing the one the object has.
+    for (attribute, secret) in &desired.secrets {
+        let from = match &secret.source {
+            SecretSource::Env(variable) => format!(" (from ${})", Escaped(variable)),
+            SecretSource::Literal => String::new(),
+        };
+        println!(
+            "Its `{}` is a secret dbplan cannot read back: the next apply sets the manifest's{from}, replacing the current one.",
+            Escaped(attribute)
+        );
     }
     println!("Run `dbplan plan` to see how it differs from its manifest.");
     Ok(exit::SUCCESS)
