@@ -275,3 +275,74 @@ fn a_removed_connection_limit_and_extension_return_to_their_defaults() {
         0,
     );
 }
+
+/// A state recorded before deletion opt-ins were recorded: its records have no
+/// `deletion_opted_in`. Made here by exporting a state, dropping the field from every record
+/// and importing it back (with the document's checksum recomputed, as an older dbplan wrote it).
+fn as_recorded_by_an_older_dbplan(lab: &Lab) {
+    let exported = lab.run(&["state", "export", "--out", "state.json"]);
+    assert_code(&exported, 0);
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lab.path("state.json")).unwrap()).unwrap();
+    let resources = document["state"]["resources"].as_object_mut().unwrap();
+    let mut dropped = 0;
+    for record in resources.values_mut() {
+        let lifecycle = record["lifecycle"].as_object_mut().unwrap();
+        if lifecycle.remove("deletion_opted_in").is_some() {
+            dropped += 1;
+        }
+    }
+    assert!(dropped > 0, "{document}");
+    document["checksum"] = crate::state::sha256(&document["state"].to_string()).into();
+    std::fs::write(
+        lab.path("older.json"),
+        serde_json::to_string_pretty(&document).unwrap(),
+    )
+    .unwrap();
+    assert_code(&lab.run(&["state", "import", "older.json", "--force"]), 0);
+}
+
+#[test]
+fn an_older_record_that_did_not_opt_in_is_guarded_until_its_manifest_is_applied_again() {
+    let lab = Lab::start();
+    let scratch = Tenant::new("scratch");
+    lab.manifests(std::slice::from_ref(&scratch));
+    assert_code(&lab.apply(), 0);
+    as_recorded_by_an_older_dbplan(&lab);
+
+    // The manifest removed while the records do not say that deletion was opted into: DB701
+    // blocks dropping the database (exit 3), and nothing is dropped.
+    lab.manifests(&[]);
+    let removed = lab.run(&["plan", "tenants.yaml"]);
+    assert_code(&removed, 3);
+    assert!(
+        text(&removed).contains("error[DB701]"),
+        "{}",
+        text(&removed)
+    );
+    assert_code(&lab.apply(), 3);
+    assert_eq!(lab.databases(), ["scratch"]);
+
+    // The manifest applied once more records the opt-in, in the state only.
+    lab.manifests(std::slice::from_ref(&scratch));
+    let migrated = lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]);
+    assert_code(&migrated, 2);
+    assert!(
+        super::stdout(&migrated).contains("(in the state only: nothing changes remotely)")
+            && super::stdout(&migrated).contains("lifecycle.deletion_opted_in"),
+        "{}",
+        text(&migrated)
+    );
+    assert_code(&lab.apply(), 0);
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
+
+    // Now the removal is the reviewed intent: dropped without a waiver.
+    lab.manifests(&[]);
+    let applied = lab.apply();
+    assert_code(&applied, 0);
+    assert!(!text(&applied).contains("DB701"), "{}", text(&applied));
+    assert!(lab.databases().is_empty(), "{:?}", lab.databases());
+}

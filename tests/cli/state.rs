@@ -889,7 +889,7 @@ fn an_export_imports_as_the_same_state_and_a_printed_one_holds_no_secret() {
     assert_eq!(replaced(&lab.path("other")).len(), 1);
 }
 
-fn sha256(text: &str) -> String {
+pub(crate) fn sha256(text: &str) -> String {
     use std::io::Write;
     let mut child = std::process::Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())
