@@ -6,20 +6,7 @@
 //! `a_failure_midway_lets_independent_tenants_finish_then_converges`.)
 
 use crate::apply::Lab;
-use std::process::Output;
-
-fn text(output: &Output) -> String {
-    format!("{}{}", super::stdout(output), super::stderr(output))
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "unexpected exit code\n{}",
-        text(output)
-    );
-}
+use crate::{assert_code, change, text};
 
 /// The server alone, then the server and a tenant `legacy` owned by `legacy_app`, annotated
 /// to adopt when `adopt` says so.
@@ -49,15 +36,6 @@ fn legacy_lab() -> Lab {
     lab.manifests(&[]);
     assert_code(&lab.apply(), 0);
     lab
-}
-
-fn change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
-    plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|change| change["address"] == address)
-        .unwrap_or_else(|| panic!("no change for {address} in {plan}"))
 }
 
 #[test]

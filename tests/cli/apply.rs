@@ -1,6 +1,7 @@
 //! `dbplan apply`, `destroy` and `output` against a real PostgreSQL server that the test
 //! starts (initdb + pg_ctl in a temporary directory, on a free loopback port).
 
+use crate::{assert_code, text};
 use dbplan_testkit::{PgServer, SUPERUSER, SUPERUSER_PASSWORD};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -186,19 +187,6 @@ fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
         .find(|(name, _)| name == key)
         .map(|(_, value)| value.as_str())
         .unwrap_or_else(|| panic!("no {key}"))
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", super::stdout(output), super::stderr(output))
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "unexpected exit code\n{}",
-        text(output)
-    );
 }
 
 #[test]

@@ -5,34 +5,13 @@
 //! example) and the DigitalOcean fake (VPC, clusters, trusted sources, pool).
 
 use crate::apply::{Lab, Tenant};
+use crate::{assert_code, change, text};
 use dbplan_testkit::MotoServer;
 use dbplan_testkit::digitalocean::{FakeConfig, FakeDigitalOcean};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn text(output: &Output) -> String {
-    format!("{}{}", super::stdout(output), super::stderr(output))
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "unexpected exit code\n{}",
-        text(output)
-    );
-}
-
-fn change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
-    plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|change| change["address"] == address)
-        .unwrap_or_else(|| panic!("no change for {address} in {plan}"))
-}
 
 /// The tenant `legacy` (owner `legacy_user`, connection limit 5 in the manifest) whose role
 /// (limit 3, a password of its own) and database exist on the server already.

@@ -6,20 +6,7 @@
 //! default.
 
 use crate::apply::{Lab, Tenant};
-use std::process::Output;
-
-fn text(output: &Output) -> String {
-    format!("{}{}", super::stdout(output), super::stderr(output))
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "unexpected exit code\n{}",
-        text(output)
-    );
-}
+use crate::{assert_code, change, text};
 
 /// The plan as JSON: every change by address.
 fn json_plan(lab: &Lab, args: &[&str]) -> serde_json::Value {
@@ -27,15 +14,6 @@ fn json_plan(lab: &Lab, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&super::stdout(&output)).unwrap_or_else(|error| {
         panic!("{error}\n{}", text(&output));
     })
-}
-
-fn change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
-    plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|change| change["address"] == address)
-        .unwrap_or_else(|| panic!("no change for {address} in {plan}"))
 }
 
 const PARTS: [&str; 3] = ["role", "database", "connection-secret"];

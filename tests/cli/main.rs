@@ -52,6 +52,31 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Both streams of a run, for assertion messages.
+pub fn text(output: &Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+/// Fails with both streams when the exit code is not `code`.
+pub fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "unexpected exit code\n{}",
+        text(output)
+    );
+}
+
+/// The change of a JSON plan (`plan --format json`) for an address.
+pub fn change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["address"] == address)
+        .unwrap_or_else(|| panic!("no change for {address} in {plan}"))
+}
+
 /// Files with the given extension in a directory, sorted, as paths relative to the root.
 pub fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
