@@ -17,6 +17,22 @@ pub struct Snapshot {
     pub snapshot: SnapshotInfo,
     /// Per engine slug (`pg`, `mysql`, `valkey`, …): what DigitalOcean offers.
     pub options: BTreeMap<String, EngineOptions>,
+    /// Per engine slug: the end-of-life and end-of-availability dates of each version.
+    #[serde(default)]
+    pub version_availability: BTreeMap<String, Vec<VersionAvailability>>,
+}
+
+/// One entry of `version_availability`: dates are RFC 3339 timestamps, absent when DigitalOcean
+/// has announced none.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct VersionAvailability {
+    pub version: String,
+    #[serde(default)]
+    pub end_of_life: Option<String>,
+    #[serde(default)]
+    pub end_of_availability: Option<String>,
+    #[serde(default)]
+    pub default: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -55,6 +71,28 @@ impl Snapshot {
     /// Days from the snapshot to `today` (days since 1970-01-01), if the date parses.
     pub fn age_days(&self, today: i64) -> Option<i64> {
         parse_date(&self.snapshot.taken).map(|taken| today - taken)
+    }
+
+    /// The end-of-life date (`YYYY-MM-DD`) of `engine`'s `version` when it falls on or before
+    /// the day the snapshot was taken: the snapshot itself then says the version is retired.
+    pub fn end_of_life(&self, engine: &str, version: &str) -> Option<&str> {
+        let taken = parse_date(&self.snapshot.taken)?;
+        let entry = self
+            .version_availability
+            .get(engine)?
+            .iter()
+            .find(|entry| entry.version == version)?;
+        let date = entry.end_of_life.as_deref()?.get(..10)?;
+        (parse_date(date)? <= taken).then_some(date)
+    }
+
+    /// The version DigitalOcean marks as the default for `engine`.
+    pub fn default_version(&self, engine: &str) -> Option<&str> {
+        self.version_availability
+            .get(engine)?
+            .iter()
+            .find(|entry| entry.default)
+            .map(|entry| entry.version.as_str())
     }
 
     /// A notice when the snapshot is older than [`STALE_AFTER_DAYS`].
@@ -110,6 +148,10 @@ mod tests {
                 "{engine}"
             );
         }
+        // The dates are read: pg 13 was retired before the snapshot, pg 16 was not.
+        assert_eq!(snapshot.end_of_life("pg", "13"), Some("2025-11-13"));
+        assert_eq!(snapshot.end_of_life("pg", "16"), None);
+        assert_eq!(snapshot.default_version("pg"), Some("17"));
         let today = parse_date(&snapshot.snapshot.taken).unwrap_or(0);
         assert!(snapshot.staleness_notice(today + 10).is_none());
         assert!(snapshot.staleness_notice(today + 200).is_some());

@@ -2,16 +2,21 @@
 //! Checks a DigitalOcean database cluster's region, engine version, node count and size slug
 //! against what DigitalOcean offers for the engine, from the dated snapshot of
 //! `GET /v2/databases/options` in `policies/data/`. For example `db-s-1vcpu-1gb` is offered only
-//! as a single node, MongoDB runs on 1 or 3 nodes, Kafka on 3, 6, 9 or 15.
+//! as a single node, MongoDB runs on 1 or 3 nodes, Kafka on 3, 6, 9 or 15. The version must be
+//! written as the options list it (`16`, not `16.4`) and must not be past the end-of-life date
+//! the snapshot's `version_availability` gives for it.
 //!
 //! ## Why is this bad?
-//! DigitalOcean refuses the cluster at apply time. Project Planton allows 1 to 3 nodes for every
+//! DigitalOcean refuses the cluster at apply time (a version such as `16.4` included: the
+//! API picks the minor version itself). An end-of-life version gets no fixes and DigitalOcean
+//! upgrades or retires it on its own schedule. Project Planton allows 1 to 3 nodes for every
 //! engine and does not check the slug at all.
 //!
 //! ## Example
 //! ```yaml
 //! spec:
 //!   engine: pg
+//!   engine_version: "16.4"
 //!   size_slug: db-s-1vcpu-1gb
 //!   node_count: 2
 //! ```
@@ -20,13 +25,15 @@
 //! ```yaml
 //! spec:
 //!   engine: pg
+//!   engine_version: "16"
 //!   size_slug: db-s-1vcpu-2gb
 //!   node_count: 2
 //! ```
 //!
 //! ## References
 //! - DigitalOcean API, "List Database Options" (`GET /v2/databases/options`): per engine, the
-//!   `regions`, `versions` and `layouts` (`num_nodes` with the `sizes` offered at that count).
+//!   `regions`, `versions` and `layouts` (`num_nodes` with the `sizes` offered at that count);
+//!   `version_availability` with each version's `end_of_life` and `end_of_availability`.
 //! - DigitalOcean, PostgreSQL limits: standby nodes are available "with the exception of the
 //!   smallest plan of single node clusters".
 //! - DigitalOcean, MongoDB: "MongoDB clusters can only have two standby nodes."
@@ -77,21 +84,14 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
                 format!("use one of: {}", options.regions.join(", ")),
             );
         }
-        if !options
-            .versions
-            .iter()
-            .any(|offered| same_version(&spec.engine_version, offered))
-        {
-            findings.fail(
-                resource,
-                "/spec/engine_version",
-                format!(
-                    "DigitalOcean does not offer {engine} version {}",
-                    spec.engine_version
-                ),
-                format!("use one of: {}", options.versions.join(", ")),
-            );
-        }
+        check_version(
+            context,
+            findings,
+            resource,
+            engine,
+            &spec.engine_version,
+            options,
+        );
         let counts: Vec<String> = options
             .layouts
             .iter()
@@ -175,6 +175,84 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// The version must be one DigitalOcean offers, written as the options list it (`16`, not
+/// `16.4`: the API takes the major version and picks the minor itself), and not one the
+/// snapshot marks as past its end of life.
+fn check_version(
+    context: &Context<'_>,
+    findings: &mut Findings<'_>,
+    resource: &dbplan_manifest::Resource,
+    engine: &str,
+    written: &str,
+    options: &crate::options::EngineOptions,
+) {
+    let snapshot = context.options;
+    let offered = options
+        .versions
+        .iter()
+        .find(|offered| same_version(written, offered));
+    let offered = match offered {
+        Some(offered) => offered,
+        None => {
+            if let Some(prefix) = options
+                .versions
+                .iter()
+                .find(|offered| written.starts_with(&format!("{offered}.")))
+            {
+                findings.fail(
+                    resource,
+                    "/spec/engine_version",
+                    format!(
+                        "DigitalOcean's API takes {engine} versions as it lists them ({}), not `{written}`: it picks the minor version itself",
+                        options.versions.join(", ")
+                    ),
+                    format!("write `engine_version: \"{prefix}\"`"),
+                );
+                prefix
+            } else {
+                findings.fail(
+                    resource,
+                    "/spec/engine_version",
+                    format!("DigitalOcean does not offer {engine} version {written}"),
+                    format!("use one of: {}", options.versions.join(", ")),
+                );
+                return;
+            }
+        }
+    };
+    if let Some(date) = snapshot.end_of_life(engine, offered) {
+        let upgrade = match snapshot.default_version(engine) {
+            Some(default) if default != offered.as_str() => {
+                format!("use a supported version such as {default} (DigitalOcean's default)")
+            }
+            _ => {
+                let supported: Vec<&str> = options
+                    .versions
+                    .iter()
+                    .filter(|version| snapshot.end_of_life(engine, version).is_none())
+                    .map(String::as_str)
+                    .collect();
+                if supported.is_empty() {
+                    format!(
+                        "the snapshot lists no {engine} version before its end of life: check GET /v2/databases/options for a newer one and refresh policies/data/digitalocean-database-options.json"
+                    )
+                } else {
+                    format!("use a supported version: {}", supported.join(", "))
+                }
+            }
+        };
+        findings.fail(
+            resource,
+            "/spec/engine_version",
+            format!(
+                "{engine} {offered} reached its end of life on {date} (DigitalOcean options snapshot of {})",
+                snapshot.snapshot.taken
+            ),
+            upgrade,
+        );
     }
 }
 
