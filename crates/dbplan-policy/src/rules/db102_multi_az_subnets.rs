@@ -38,6 +38,7 @@ use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
+use dbplan_manifest::schema::snake_case;
 use std::collections::BTreeSet;
 
 pub(crate) const RULE: Rule = Rule {
@@ -110,23 +111,30 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
 }
 
 /// The zones of the subnets an `AwsVpc` output path names: all private (or public) subnets
-/// with `[*]`, or one by index.
+/// with `[*]`, or one by index (`.0.` or `.[0].`); segments may be lowerCamelCase. Private
+/// subnets are `subnets_per_availability_zone` per zone, zone by zone; public subnets exist
+/// only with a NAT gateway, one per zone.
 fn subnet_zones<'a>(vpc: &'a dbplan_manifest::Resource, path: &str) -> Option<Vec<&'a str>> {
     let Spec::AwsVpc(spec) = &vpc.spec else {
         return None;
     };
     let rest = path.strip_prefix("status.outputs.")?;
     let mut parts = rest.split('.');
-    let list = parts.next()?;
-    if list != "private_subnets" && list != "public_subnets" {
-        return None;
-    }
+    let zones = match snake_case(parts.next()?).as_str() {
+        "private_subnets" => spec.private_subnet_zones(),
+        "public_subnets" if spec.is_nat_gateway_enabled => {
+            spec.availability_zones.iter().map(String::as_str).collect()
+        }
+        "public_subnets" => Vec::new(),
+        _ => return None,
+    };
     let selector = parts.next()?;
-    let zones = spec.private_subnet_zones();
     let selector = selector.trim_start_matches('[').trim_end_matches(']');
     if selector == "*" {
         return Some(zones);
     }
     let index: usize = selector.parse().ok()?;
+    // An index past the last subnet names no subnet: graph validation reports it, so the zones
+    // stay unknown here rather than counting none.
     zones.get(index).map(|zone| vec![*zone])
 }

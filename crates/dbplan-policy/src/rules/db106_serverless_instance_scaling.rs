@@ -1,7 +1,8 @@
 //! ## What it does
 //! Checks that a `db.serverless` instance belongs to a cluster with a Serverless v2 capacity
-//! range (`serverless_v2_scaling`). When the cluster is given as a literal identifier it cannot
-//! be checked offline (`info`).
+//! range (`serverless_v2_scaling`). A literal cluster identifier that an `AwsRdsCluster` in the
+//! manifests has (`metadata.id`, else `metadata.name`) is checked against that cluster; any other
+//! literal identifier cannot be checked offline (`info`).
 //!
 //! ## Why is this bad?
 //! RDS refuses to add a Serverless v2 instance to a cluster without a scaling configuration.
@@ -25,7 +26,7 @@
 use super::{Check, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
-use dbplan_manifest::Spec;
+use dbplan_manifest::{Resource, Spec};
 
 pub(crate) const RULE: Rule = Rule {
     code: "DB106",
@@ -37,6 +38,22 @@ pub(crate) const RULE: Rule = Rule {
     check: Check::Manifest(check),
 };
 
+/// The `AwsRdsCluster` of the set whose cluster identifier (`metadata.id`, else
+/// `metadata.name`) is `identifier`, when exactly one has it.
+fn cluster_named<'a>(context: &Context<'a>, identifier: &str) -> Option<&'a Resource> {
+    let mut matching = context.resources().filter(|resource| {
+        matches!(resource.spec, Spec::AwsRdsCluster(_))
+            && resource
+                .metadata
+                .id
+                .as_deref()
+                .unwrap_or(resource.metadata.name.as_str())
+                == identifier
+    });
+    let first = matching.next()?;
+    matching.next().is_none().then_some(first)
+}
+
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
     for resource in context.resources() {
         let Spec::AwsRdsClusterInstance(spec) = &resource.spec else {
@@ -45,28 +62,40 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
         if spec.instance_class != "db.serverless" {
             continue;
         }
-        match context.target(&spec.cluster) {
-            Target::Resource(cluster, _) => {
-                if let Spec::AwsRdsCluster(cluster_spec) = &cluster.spec
-                    && cluster_spec.serverless_v2_scaling.is_none()
-                {
-                    findings.fail(
+        let cluster = match context.target(&spec.cluster) {
+            Target::Resource(cluster, _) => cluster,
+            // A literal identifier of a cluster the manifests declare is that cluster.
+            Target::Literal(id) => match cluster_named(context, id) {
+                Some(cluster) => cluster,
+                None => {
+                    findings.undecidable(
                         resource,
-                        "/spec/instance_class",
-                        format!("{} has no `serverless_v2_scaling`, so it cannot take a db.serverless instance", cluster.address),
-                        format!("add `serverless_v2_scaling: {{min_capacity: 0.5, max_capacity: 16}}` to {}", cluster.address),
+                        "/spec/cluster",
+                        format!(
+                            "cannot verify offline that cluster {id} has a Serverless v2 capacity range"
+                        ),
+                        "reference an AwsRdsCluster in the manifests to have it checked",
                     );
+                    continue;
                 }
-            }
-            Target::Literal(id) => findings.undecidable(
+            },
+            Target::Missing => continue,
+        };
+        if let Spec::AwsRdsCluster(cluster_spec) = &cluster.spec
+            && cluster_spec.serverless_v2_scaling.is_none()
+        {
+            findings.fail(
                 resource,
-                "/spec/cluster",
+                "/spec/instance_class",
                 format!(
-                    "cannot verify offline that cluster {id} has a Serverless v2 capacity range"
+                    "{} has no `serverless_v2_scaling`, so it cannot take a db.serverless instance",
+                    cluster.address
                 ),
-                "reference an AwsRdsCluster in the manifests to have it checked",
-            ),
-            Target::Missing => {}
+                format!(
+                    "add `serverless_v2_scaling: {{min_capacity: 0.5, max_capacity: 16}}` to {}",
+                    cluster.address
+                ),
+            );
         }
     }
 }
