@@ -244,8 +244,10 @@ fn destroy_honours_deletion_protection_and_takes_the_final_snapshot(moto: &MotoS
     );
     assert_eq!(lab.cluster("Status"), "\"available\"");
 
-    // Protection off first (applied), then destroy: the final snapshot is taken.
-    lab.example(unprotected);
+    // Protection off first (applied), then destroy: the final snapshot is taken. The manifest
+    // says `deletionProtection: false` itself and keeps the final snapshot: that is the
+    // reviewed intent, so the data-loss policy (DB701) needs no waiver.
+    lab.example(|text| unprotected(text).replace("dbplan.io/waive.DB701: \"test cluster\", ", ""));
     assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
     assert_eq!(lab.cluster("DeletionProtection"), "false");
     let destroyed = lab.run(&["destroy", ".", "--auto-approve"]);
@@ -276,6 +278,34 @@ fn destroy_honours_deletion_protection_and_takes_the_final_snapshot(moto: &MotoS
             .replace("  finalSnapshotIdentifier: orders-db-final\n", "")
     });
     assert_code(&lab.run(&["apply", ".", "--auto-approve"]), 0);
+    // Deleting the cluster without a final snapshot is what DB701 guards, opt-in or not:
+    // without its waiver the destroy is refused and the cluster stays.
+    lab.example(|text| {
+        unprotected(text)
+            .replace(
+                "  skipFinalSnapshot: false\n",
+                "  skipFinalSnapshot: true\n",
+            )
+            .replace("  finalSnapshotIdentifier: orders-db-final\n", "")
+            .replace("dbplan.io/waive.DB701: \"test cluster\", ", "")
+    });
+    let refused = lab.run(&["destroy", ".", "--auto-approve"]);
+    assert_code(&refused, 3);
+    assert!(
+        text(&refused).contains("DB701")
+            && text(&refused).contains("AwsRdsCluster/orders-db/cluster"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(lab.cluster("Status"), "\"available\"");
+    lab.example(|text| {
+        unprotected(text)
+            .replace(
+                "  skipFinalSnapshot: false\n",
+                "  skipFinalSnapshot: true\n",
+            )
+            .replace("  finalSnapshotIdentifier: orders-db-final\n", "")
+    });
     assert_code(&lab.run(&["destroy", ".", "--auto-approve"]), 0);
     assert_eq!(
         lab.boto("print(len([s for s in rds.describe_db_cluster_snapshots(SnapshotType='manual')['DBClusterSnapshots']]))"),
