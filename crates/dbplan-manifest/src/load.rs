@@ -524,6 +524,7 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
             reported: &mut reported,
             resource: &address_text,
             kind,
+            reference_forms: None,
         };
         walker.walk(&kind_schema.schema, &mut document, "");
     }

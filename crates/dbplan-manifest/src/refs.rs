@@ -2,10 +2,17 @@
 //!
 //! A field that Project Planton types `StringValueOrRef` accepts a literal (`{value: x}` or, as a
 //! dbplan extension, a bare scalar) or a reference to another resource's output
-//! (`{valueFrom: {kind, name, fieldPath, env}}`, also `value_from`/`field_path`, and the seed
-//! documents' `{ref: {kind, name, field_path}}`). Each field declares the kind and output an omitted
-//! `kind`/`fieldPath` stands for ([`RefTarget`]). The JSON Schema of these types carries an
-//! `x-dbplan-ref` annotation that the loader uses to collect every reference with its span.
+//! (`{valueFrom: {kind, name, fieldPath, env}}`, also `value_from`/`field_path`, the seed
+//! documents' `{ref: {kind, name, field_path}}`, and the resource form `{kind, name, fieldPath}`).
+//! Each field declares the kind and output an omitted `kind`/`fieldPath` stands for
+//! ([`RefTarget`]). The JSON Schema of these types carries an `x-dbplan-ref` annotation that the
+//! loader uses to collect every reference with its span.
+//!
+//! A field that points at a whole resource ([`ResourceRef`], a tenant database's `server`)
+//! accepts the same reference forms without a `fieldPath` — a bare name, `{kind, name}`,
+//! `{valueFrom: {kind, name}}` and `{ref: {kind, name}}` — and carries `x-dbplan-resource-ref`.
+//! The loader's walk maps every form to one internal shape (see `schema::Walker`): `{valueFrom}`
+//! for a value-or-reference field, `{kind, name}` for a resource field.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -47,6 +54,13 @@ ref_targets! {
     AwsRdsClusterId => Some("AwsRdsCluster"), Some("status.outputs.rds_cluster_id");
     NoDefault => None, None;
 }
+
+/// The forms a value-or-reference field accepts, for the help of an error about a wrong form.
+pub const VALUE_OR_REF_FORMS: &str = "this field takes a literal (`x` or `{value: x}`) or a reference: `{valueFrom: {kind: K, name: N, fieldPath: F}}` (also spelt `value_from`, `field_path`), `{ref: {kind: K, name: N, fieldPath: F}}` or `{kind: K, name: N, fieldPath: F}`; `kind` and `fieldPath` may be left out where the field has defaults (`dbplan schema` names them)";
+
+/// The forms a resource field (one that points at a whole resource) accepts, for the help of an
+/// error about a wrong form.
+pub const RESOURCE_REF_FORMS: &str = "this field names a resource: a bare name `N` (of the field's default kind), `{kind: K, name: N}`, `{valueFrom: {kind: K, name: N}}` (also spelt `value_from`) or `{ref: {kind: K, name: N}}`; it points at the whole resource, so no `fieldPath`";
 
 /// A reference to another resource's output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -110,6 +124,12 @@ impl<'de, T> Deserialize<'de> for ValueOrRef<T> {
         let Json::Object(map) = value else {
             return Err(D::Error::custom("expected a value or a reference"));
         };
+        if map.contains_key("name") {
+            // The resource form `{kind, name, field_path}`: the same reference as `value_from`.
+            return serde_json::from_value(Json::Object(map))
+                .map(|reference| ValueOrRef::Ref(reference, PhantomData))
+                .map_err(D::Error::custom);
+        }
         if map.len() != 1 {
             return Err(D::Error::custom(
                 "expected exactly one of `value`, `value_from` or `ref`",
@@ -157,9 +177,9 @@ impl<T: RefTarget> JsonSchema for ValueOrRef<T> {
         let reference = reference_schema(generator);
         let description = match (T::DEFAULT_KIND, T::DEFAULT_FIELD_PATH) {
             (Some(kind), Some(path)) => format!(
-                "A literal value or a reference to another resource's output; an omitted kind means `{kind}`, an omitted fieldPath `{path}`."
+                "A literal value (`x`, `{{value: x}}`) or a reference to another resource's output (`{{valueFrom: {{kind, name, fieldPath}}}}`, `{{ref: {{…}}}}` or `{{kind, name, fieldPath}}`); an omitted kind means `{kind}`, an omitted fieldPath `{path}`."
             ),
-            _ => "A literal value or a reference (kind and fieldPath required).".to_owned(),
+            _ => "A literal value (`x`, `{value: x}`) or a reference (`{valueFrom: {kind, name, fieldPath}}`, `{ref: {…}}` or `{kind, name, fieldPath}`; kind and fieldPath required).".to_owned(),
         };
         json_schema!({
             "description": description,
@@ -186,7 +206,8 @@ impl<T: RefTarget> JsonSchema for ValueOrRef<T> {
                     "properties": {"ref": reference},
                     "required": ["ref"],
                     "additionalProperties": false
-                }
+                },
+                reference
             ]
         })
     }
@@ -224,8 +245,9 @@ pub struct SecretEnv {
 }
 
 /// A reference to a whole resource (not to one of its outputs): a bare `name` (of the field's
-/// default kind) or `{kind, name}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// default kind) or `{kind, name}`. The loader also accepts `{valueFrom: {kind, name}}` and
+/// `{ref: {kind, name}}` and hands them over as `{kind, name}` (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ResourceRef {
     Name(String),
@@ -233,7 +255,56 @@ pub enum ResourceRef {
         /// The referenced kind; the field's default kind when omitted.
         #[serde(default)]
         kind: Option<String>,
+        /// Environment of the referenced resource (Project Planton); informational.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env: Option<String>,
         /// `metadata.name` of the referenced resource.
         name: String,
     },
+}
+
+// Only the JSON Schema of this type is used: the loader reads the forms into `ResourceRef`.
+/// The resource a reference names: `{kind, name}`, alone or inside `valueFrom`/`ref`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ResourceTarget {
+    /// The referenced kind; the field's default kind when omitted.
+    #[serde(default)]
+    kind: Option<String>,
+    /// Environment of the referenced resource (Project Planton); informational.
+    #[serde(default)]
+    env: Option<String>,
+    /// `metadata.name` of the referenced resource.
+    name: String,
+}
+
+impl JsonSchema for ResourceRef {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("ResourceRef")
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let target = generator.subschema_for::<ResourceTarget>();
+        json_schema!({
+            "description": "A reference to a whole resource (not to one of its outputs): a bare name (of the field's default kind), `{kind, name}`, `{valueFrom: {kind, name}}` or `{ref: {kind, name}}`.",
+            "x-dbplan-resource-ref": true,
+            "anyOf": [
+                {"type": "string"},
+                target,
+                {
+                    "type": "object",
+                    "properties": {"value_from": target},
+                    "required": ["value_from"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {"ref": target},
+                    "required": ["ref"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }

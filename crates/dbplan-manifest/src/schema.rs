@@ -3,8 +3,9 @@
 //! 1. A schema-guided walk over the YAML tree ([`normalize`]) renames lowerCamelCase keys to the
 //!    snake_case field names (only where the schema names a field, so user maps such as labels
 //!    keep their keys), turns numeric strings into numbers where a number is expected (protojson
-//!    does the same), reports unknown fields with a "did you mean" suggestion, and collects every
-//!    value-or-reference field with its span.
+//!    does the same), reports unknown fields with a "did you mean" suggestion (in a reference
+//!    field, with the forms it accepts), maps every reference form to one internal shape, and
+//!    collects every value-or-reference field with its span.
 //! 2. The normalised document is validated with `jsonschema`; every error is mapped back to the
 //!    span of the value it is about ([`validate`]).
 //! 3. `dbplan schema KIND` exports it for editors ([`export`]): derived from it by the rules of
@@ -124,6 +125,9 @@ pub(crate) struct Walker<'a> {
     pub resource: &'a str,
     /// The kind's name, used in messages ("not a field of AwsRdsCluster.spec").
     pub kind: Kind,
+    /// While walking inside a reference field (`{valueFrom: {…}}`): the forms the field accepts,
+    /// for the help of an unknown key there.
+    pub reference_forms: Option<&'static str>,
 }
 
 impl Walker<'_> {
@@ -132,17 +136,29 @@ impl Walker<'_> {
         let options = alternatives(self.root, resolved);
         // `Option<ValueOrRef<T>>` is `anyOf: [{$ref: ValueOrRef…}, {type: null}]`: the annotation
         // sits on one of the alternatives.
-        let reference = resolved
-            .get("x-dbplan-ref")
-            .or_else(|| {
-                resolved
-                    .get("anyOf")
-                    .and_then(Json::as_array)
-                    .into_iter()
-                    .flatten()
-                    .find_map(|option| resolve(self.root, option).get("x-dbplan-ref"))
-            })
-            .cloned();
+        let annotation = |key: &str| {
+            resolved
+                .get(key)
+                .or_else(|| {
+                    resolved
+                        .get("anyOf")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|option| resolve(self.root, option).get(key))
+                })
+                .cloned()
+        };
+        let reference = annotation("x-dbplan-ref");
+        let resource_reference = annotation("x-dbplan-resource-ref").is_some();
+        let own_forms = if reference.is_some() {
+            Some(crate::refs::VALUE_OR_REF_FORMS)
+        } else if resource_reference {
+            Some(crate::refs::RESOURCE_REF_FORMS)
+        } else {
+            None
+        };
+        let forms = own_forms.or(self.reference_forms);
         match &mut node.value {
             NodeValue::Map(entries) => {
                 let objects: Vec<&Json> = options
@@ -167,7 +183,11 @@ impl Walker<'_> {
                 };
                 let chosen = objects.iter().copied().max_by_key(|option| score(option));
                 if let Some(chosen) = chosen {
-                    self.walk_object(chosen, entries, pointer, &objects);
+                    // The inner mapping of a reference (`valueFrom: {…}`) inherits the field's
+                    // forms; nothing deeper does.
+                    let outer = std::mem::replace(&mut self.reference_forms, own_forms);
+                    self.walk_object(chosen, entries, pointer, &objects, forms);
+                    self.reference_forms = outer;
                 }
             }
             NodeValue::Seq(items) => {
@@ -201,6 +221,12 @@ impl Walker<'_> {
             }
             _ => {}
         }
+        // One internal shape per reference field, whichever form was written.
+        if reference.is_some() {
+            wrap_resource_form(node);
+        } else if resource_reference {
+            unwrap_reference_form(node);
+        }
         if let Some(annotation) = reference {
             self.collect_reference(&annotation, node, pointer);
         }
@@ -213,6 +239,8 @@ impl Walker<'_> {
         pointer: &str,
         // Every object form of the field, for "did you mean" across forms.
         objects: &[&Json],
+        // For a reference field: the forms it accepts, listed in the help of an unknown key.
+        forms: Option<&str>,
     ) {
         let props = properties(schema);
         let additional = schema.get("additionalProperties");
@@ -324,6 +352,19 @@ impl Walker<'_> {
                             .join(", ")
                     )),
                 };
+                if let Some(forms) = forms {
+                    let help = diagnostic.help.take().unwrap_or_default();
+                    let separator = if help.ends_with('?') { " " } else { "; " };
+                    let forms = if separator == " " {
+                        let mut chars = forms.chars();
+                        chars.next().map_or_else(String::new, |first| {
+                            first.to_uppercase().chain(chars).collect()
+                        })
+                    } else {
+                        forms.to_owned()
+                    };
+                    diagnostic = diagnostic.with_help(format!("{help}{separator}{forms}"));
+                }
                 self.diagnostics.push(diagnostic);
             }
         }
@@ -364,6 +405,75 @@ impl Walker<'_> {
             default_kind: text("defaultKind"),
             default_field_path: text("defaultFieldPath"),
         });
+    }
+}
+
+/// The forms a reference field accepts (for the help of an error about a wrong form), or `None`
+/// when the schema is not a reference field's.
+fn reference_forms(root: &Json, schema: &Json) -> Option<&'static str> {
+    // `Option<T>` is `anyOf: [{$ref: T}, {type: null}]`: the annotation sits on an alternative.
+    let schema = resolve(root, schema);
+    let has = |key: &str| {
+        schema.get(key).is_some()
+            || schema
+                .get("anyOf")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .any(|option| resolve(root, option).get(key).is_some())
+            || alternatives(root, schema)
+                .iter()
+                .any(|option| option.get(key).is_some())
+    };
+    if has("x-dbplan-ref") {
+        Some(crate::refs::VALUE_OR_REF_FORMS)
+    } else if has("x-dbplan-resource-ref") {
+        Some(crate::refs::RESOURCE_REF_FORMS)
+    } else {
+        None
+    }
+}
+
+/// A value-or-reference written in the resource form `{kind, name, field_path}` becomes
+/// `{value_from: {kind, name, field_path}}`, the form the rest of the loader reads.
+fn wrap_resource_form(node: &mut Node) {
+    let NodeValue::Map(entries) = &mut node.value else {
+        return;
+    };
+    let is_resource_form = entries.iter().any(|entry| entry.key == "name")
+        && !entries
+            .iter()
+            .any(|entry| matches!(entry.key.as_str(), "value" | "value_from" | "ref"));
+    if !is_resource_form {
+        return;
+    }
+    // The reference starts at its first key, as `valueFrom:` starts the wrapped form.
+    let key_span = entries.first().map_or(node.span, |entry| entry.key_span);
+    let inner = Node {
+        value: NodeValue::Map(std::mem::take(entries)),
+        span: node.span,
+    };
+    entries.push(crate::node::Entry {
+        key: "value_from".to_owned(),
+        key_span,
+        value: inner,
+    });
+}
+
+/// A resource reference written `{value_from: {kind, name}}` or `{ref: {kind, name}}` becomes
+/// `{kind, name}`, the form the rest of the loader reads (the spans stay those written).
+fn unwrap_reference_form(node: &mut Node) {
+    let NodeValue::Map(entries) = &mut node.value else {
+        return;
+    };
+    let [entry] = entries.as_mut_slice() else {
+        return;
+    };
+    if matches!(entry.key.as_str(), "value_from" | "ref")
+        && matches!(entry.value.value, NodeValue::Map(_))
+    {
+        let inner = std::mem::replace(&mut entry.value.value, NodeValue::Null);
+        node.value = inner;
     }
 }
 
@@ -508,12 +618,8 @@ impl ErrorContext<'_> {
             format!("`{}`", path.trim_start_matches('.'))
         };
         let schema_here = schema_at(root_schema, &pointer);
-        let is_reference = schema_here.is_some_and(|schema| {
-            schema.get("x-dbplan-ref").is_some()
-                || alternatives(root_schema, schema)
-                    .iter()
-                    .any(|option| option.get("x-dbplan-ref").is_some())
-        });
+        let reference_forms = schema_here.and_then(|schema| reference_forms(root_schema, schema));
+        let is_reference = reference_forms.is_some();
         // An optional object or enum is `anyOf: [X, null]`: report what is wrong inside X
         // rather than "matches no alternative".
         if let ValidationErrorKind::AnyOf { context }
@@ -662,13 +768,10 @@ impl ErrorContext<'_> {
                     .and_then(|schema| schema.get("description"))
                     .and_then(Json::as_str)
                     .map(str::to_owned);
-                let is_reference = schema_at(root_schema, &pointer)
-                    .is_some_and(|schema| schema.get("x-dbplan-ref").is_some());
-                let help = if is_reference {
-                    "write a literal (`x` or `{value: x}`) or a reference (`{valueFrom: {kind: K, name: N, fieldPath: status.outputs.F}}`)".to_owned()
-                } else {
-                    description
-                        .unwrap_or_else(|| "see `dbplan schema` for the accepted forms".to_owned())
+                let help = match reference_forms {
+                    Some(forms) => forms.to_owned(),
+                    None => description
+                        .unwrap_or_else(|| "see `dbplan schema` for the accepted forms".to_owned()),
                 };
                 code_diagnostic(codes::WRONG_TYPE)
                     .with_message(format!(

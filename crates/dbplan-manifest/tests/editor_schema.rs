@@ -1,6 +1,7 @@
 //! The editor schema (`dbplan schema`) accepts what the loader accepts: every shipped example and
 //! Planton fixture is valid against it, and on documents written every way the manifest
-//! language allows (and a few ways it does not), the schema and the loader give the same verdict.
+//! language allows (and a few ways it does not), the schema and the loader give the same verdict,
+//! among them every reference form of a value-or-reference field and of a resource field.
 
 // A test fails by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -150,6 +151,17 @@ fn server(admin: &str, password: &str) -> String {
     SERVER.replace("ADMIN", admin).replace("PASSWORD", password)
 }
 
+const TENANT: &str = "apiVersion: dbplan.io/v1
+kind: TenantDatabase
+metadata: {name: app}
+spec:
+  server: SERVER
+";
+
+fn tenant(server: &str) -> String {
+    TENANT.replace("SERVER", server)
+}
+
 #[test]
 fn the_editor_schema_and_the_loader_agree() {
     let all = editor_schema();
@@ -193,6 +205,45 @@ fn the_editor_schema_and_the_loader_agree() {
         (
             "{ref: …}",
             pool("clusterId: {ref: {name: prod}}", "20"),
+            true,
+        ),
+        (
+            "the resource form {kind, name, fieldPath}",
+            pool(
+                "clusterId: {kind: DigitalOceanDatabaseCluster, name: prod, fieldPath: status.outputs.cluster_id}",
+                "20",
+            ),
+            true,
+        ),
+        (
+            "the resource form {name} (snake_case, with env)",
+            pool(
+                "cluster_id: {name: prod, field_path: status.outputs.cluster_id, env: prod}",
+                "20",
+            ),
+            true,
+        ),
+        // A field that points at a whole resource, in every form.
+        ("a bare resource name", tenant("pg"), true),
+        (
+            "{kind, name}",
+            tenant("{kind: PostgresServer, name: pg}"),
+            true,
+        ),
+        ("{name}", tenant("{name: pg, env: prod}"), true),
+        (
+            "a resource as {valueFrom: {kind, name}}",
+            tenant("{valueFrom: {kind: AwsRdsCluster, name: orders}}"),
+            true,
+        ),
+        (
+            "a resource as {value_from: {name}}",
+            tenant("{value_from: {name: pg}}"),
+            true,
+        ),
+        (
+            "a resource as {ref: {kind, name}}",
+            tenant("{ref: {kind: CnpgCluster, name: home}}"),
             true,
         ),
         (
@@ -309,6 +360,41 @@ fn the_editor_schema_and_the_loader_agree() {
         (
             "value and valueFrom at once",
             pool("clusterId: {value: x, valueFrom: {name: prod}}", "20"),
+            false,
+        ),
+        (
+            "the resource form without a name",
+            pool("clusterId: {kind: DigitalOceanDatabaseCluster}", "20"),
+            false,
+        ),
+        (
+            "the resource form with an unknown key",
+            pool(
+                "clusterId: {name: prod, path: status.outputs.cluster_id}",
+                "20",
+            ),
+            false,
+        ),
+        ("a literal for a resource", tenant("{value: pg}"), false),
+        ("a list for a resource", tenant("[pg]"), false),
+        (
+            "a resource reference without a name",
+            tenant("{valueFrom: {kind: PostgresServer}}"),
+            false,
+        ),
+        (
+            "a field path in a resource reference",
+            tenant("{valueFrom: {name: pg, fieldPath: status.outputs.host}}"),
+            false,
+        ),
+        (
+            "a resource reference with a scalar inside",
+            tenant("{ref: pg}"),
+            false,
+        ),
+        (
+            "a resource reference wrapped and not",
+            tenant("{ref: {name: pg}, kind: PostgresServer}"),
             false,
         ),
         (

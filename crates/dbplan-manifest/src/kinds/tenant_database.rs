@@ -42,8 +42,9 @@ pub struct ConnectionSecret {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantDatabaseSpec {
-    /// The server: a PostgresServer name, or `{kind, name}` of a PostgresServer, AwsRdsCluster,
-    /// DigitalOceanDatabaseCluster or CnpgCluster.
+    /// The server: a PostgresServer name, or `{kind, name}` (also `{valueFrom: {kind, name}}` or
+    /// `{ref: {kind, name}}`) of a PostgresServer, AwsRdsCluster, DigitalOceanDatabaseCluster or
+    /// CnpgCluster.
     pub server: ResourceRef,
     /// Database name; `metadata.name` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +102,9 @@ impl TenantDatabaseSpec {
     pub fn server(&self) -> (&str, &str) {
         match &self.server {
             ResourceRef::Name(name) => ("PostgresServer", name),
-            ResourceRef::Full { kind, name } => (kind.as_deref().unwrap_or("PostgresServer"), name),
+            ResourceRef::Full { kind, name, .. } => {
+                (kind.as_deref().unwrap_or("PostgresServer"), name)
+            }
         }
     }
 }
