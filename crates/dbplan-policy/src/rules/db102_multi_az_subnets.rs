@@ -2,8 +2,9 @@
 //! Checks that the subnets of an Aurora cluster's DB subnet group cover at least two
 //! Availability Zones. The zones are known offline when the subnets come from an `AwsVpc` in the
 //! same manifest set (its subnets are spread over its `availability_zones`, zone by zone);
-//! literal subnet IDs and existing subnet groups cannot be checked offline and are reported at
-//! `info`.
+//! a DB subnet group named after, or referenced from (`status.outputs.rds_subnet_group`), another
+//! `AwsRdsCluster` of the set is that cluster's subnets. Literal subnet IDs and other existing
+//! subnet groups cannot be checked offline and are reported at `info`.
 //!
 //! ## Why is this bad?
 //! RDS refuses the subnet group with `DBSubnetGroupDoesNotCoverEnoughAZs`, and a cluster in one
@@ -37,8 +38,10 @@
 use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
-use dbplan_manifest::Spec;
+use dbplan_manifest::kinds::AwsRdsClusterSpec;
+use dbplan_manifest::refs::{NoDefault, ValueOrRef};
 use dbplan_manifest::schema::snake_case;
+use dbplan_manifest::{Resource, Spec};
 use std::collections::BTreeSet;
 
 pub(crate) const RULE: Rule = Rule {
@@ -53,21 +56,33 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
     for (resource, spec) in aurora_clusters(context) {
-        if spec.subnet_ids.is_empty() {
-            if let Some(group) = &spec.db_subnet_group_name {
-                let name = group.literal().unwrap_or("(a reference)");
-                findings.undecidable(
-                    resource,
+        let (subnet_ids, pointer, owner) = if spec.subnet_ids.is_empty() {
+            let Some(group) = &spec.db_subnet_group_name else {
+                continue;
+            };
+            match group_of_cluster_in_set(context, group) {
+                Some((cluster, cluster_spec)) => (
+                    &cluster_spec.subnet_ids,
                     "/spec/db_subnet_group_name",
-                    format!("the existing DB subnet group {name} cannot be checked offline for two Availability Zones"),
-                    "give `subnet_ids` from an AwsVpc in the manifests to have it checked, or make sure the group covers two zones",
-                );
+                    Some(cluster),
+                ),
+                None => {
+                    let name = group.literal().unwrap_or("(a reference)");
+                    findings.undecidable(
+                        resource,
+                        "/spec/db_subnet_group_name",
+                        format!("the existing DB subnet group {name} cannot be checked offline for two Availability Zones"),
+                        "give `subnet_ids` from an AwsVpc in the manifests to have it checked, or make sure the group covers two zones",
+                    );
+                    continue;
+                }
             }
-            continue;
-        }
+        } else {
+            (&spec.subnet_ids, "/spec/subnet_ids", None)
+        };
         let mut zones: BTreeSet<&str> = BTreeSet::new();
         let mut unknown = Vec::new();
-        for (index, subnet) in spec.subnet_ids.iter().enumerate() {
+        for (index, subnet) in subnet_ids.iter().enumerate() {
             match context.target(subnet) {
                 Target::Literal(id) => unknown.push(id.to_owned()),
                 Target::Missing => unknown.push(format!("subnet_ids[{index}]")),
@@ -80,6 +95,16 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
         if zones.len() >= 2 {
             continue;
         }
+        let (group_subnets, subnets) = match owner {
+            Some(cluster) => {
+                let subnets = format!("the subnets of {}'s DB subnet group", cluster.address);
+                (subnets.clone(), subnets)
+            }
+            None => (
+                "the DB subnet group's subnets".to_owned(),
+                "the subnets".to_owned(),
+            ),
+        };
         if unknown.is_empty() {
             let listed = if zones.is_empty() {
                 "no Availability Zone".to_owned()
@@ -91,22 +116,43 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
             };
             findings.fail(
                 resource,
-                "/spec/subnet_ids",
-                format!("the DB subnet group's subnets are in {listed}; RDS requires at least two Availability Zones"),
+                pointer,
+                format!("{group_subnets} are in {listed}; RDS requires at least two Availability Zones"),
                 "add subnets in a second Availability Zone (add a zone to the AwsVpc's `availability_zones`)",
             );
         } else {
             findings.undecidable(
                 resource,
-                "/spec/subnet_ids",
+                pointer,
                 format!(
-                    "cannot verify offline that the subnets cover two Availability Zones: {} {} not known until apply",
+                    "cannot verify offline that {subnets} cover two Availability Zones: {} {} not known until apply",
                     unknown.join(", "),
                     if unknown.len() == 1 { "is" } else { "are" }
                 ),
                 "reference the subnets of an AwsVpc in the manifests to have their zones checked",
             );
         }
+    }
+}
+
+/// The cluster of the set whose DB subnet group `group` names, when that cluster gives its
+/// subnets: a reference to its `status.outputs.rds_subnet_group`, or its name written out (dbplan
+/// names a cluster's subnet group after the cluster's `metadata.name`).
+fn group_of_cluster_in_set<'a>(
+    context: &Context<'a>,
+    group: &'a ValueOrRef<NoDefault>,
+) -> Option<(&'a Resource, &'a AwsRdsClusterSpec)> {
+    let cluster = match context.target(group) {
+        Target::Resource(cluster, path) => {
+            let last = path.rsplit('.').next().map(snake_case)?;
+            (last == "rds_subnet_group").then_some(cluster)?
+        }
+        Target::Literal(name) => context.find("AwsRdsCluster", name)?,
+        Target::Missing => return None,
+    };
+    match &cluster.spec {
+        Spec::AwsRdsCluster(spec) if !spec.subnet_ids.is_empty() => Some((cluster, spec)),
+        _ => None,
     }
 }
 
