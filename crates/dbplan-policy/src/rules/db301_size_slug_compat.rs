@@ -213,11 +213,23 @@ fn check_version(
                 );
                 prefix
             } else {
+                // Suggest the versions not past their end of life, when there are any.
+                let supported: Vec<&str> = options
+                    .versions
+                    .iter()
+                    .filter(|version| snapshot.end_of_life(engine, version).is_none())
+                    .map(String::as_str)
+                    .collect();
+                let listed = if supported.is_empty() {
+                    options.versions.join(", ")
+                } else {
+                    supported.join(", ")
+                };
                 findings.fail(
                     resource,
                     "/spec/engine_version",
                     format!("DigitalOcean does not offer {engine} version {written}"),
-                    format!("use one of: {}", options.versions.join(", ")),
+                    format!("use one of: {listed}"),
                 );
                 return;
             }
