@@ -1,6 +1,7 @@
 //! ## What it does
 //! Reports Aurora clusters whose storage is not encrypted. A cluster restored from a snapshot
-//! inherits the snapshot's encryption, which cannot be known offline (`info`).
+//! inherits the snapshot's encryption, which cannot be known offline (`info`), even with
+//! `storage_encrypted: true`: RestoreDBClusterFromSnapshot has no such setting.
 //!
 //! ## Why is this bad?
 //! Unencrypted storage exposes the data, its automated backups and snapshots to anyone who gets
@@ -22,6 +23,9 @@
 //! ## References
 //! - AWS, "Encrypting Amazon Aurora resources": "You can only enable encryption for an Amazon
 //!   Aurora DB cluster when you create it, not after the DB cluster is created."
+//! - AWS API, RestoreDBClusterFromSnapshot: "If the DB snapshot or DB cluster snapshot in
+//!   SnapshotIdentifier isn't encrypted, then the restored DB cluster isn't encrypted" (unless a
+//!   `KmsKeyId` is given, which dbplan does not send on a restore).
 
 use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
@@ -39,17 +43,15 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
     for (resource, spec) in aurora_clusters(context) {
-        if spec.storage_encrypted {
-            continue;
-        }
         if let Some(snapshot) = &spec.snapshot_identifier {
+            // A restore takes the snapshot's encryption whatever `storage_encrypted` says.
             findings.undecidable(
                 resource,
                 "/spec/snapshot_identifier",
-                format!("the cluster's encryption follows snapshot {snapshot}, which cannot be checked offline"),
-                "set `storage_encrypted: true` to require an encrypted cluster",
+                format!("the cluster is restored from snapshot {snapshot} and takes its encryption, which cannot be checked offline (a restore has no `storage_encrypted` setting, and dbplan sends no `kms_key_id` with it)"),
+                "restore from an encrypted snapshot: copy an unencrypted one with a KMS key first (`aws rds copy-db-cluster-snapshot --kms-key-id ...`)",
             );
-        } else {
+        } else if !spec.storage_encrypted {
             findings.fail(
                 resource,
                 "/spec/storage_encrypted",
