@@ -258,6 +258,26 @@ fn a_delete_and_a_blocked_delete() {
         stderr(&output)
     );
     assert!(stdout(&output).contains("This plan is blocked"));
+    // The Markdown opens with the refusal and the change apply would refuse, not the counts.
+    let output = run(&[
+        "plan",
+        &manifests,
+        "--state",
+        &state,
+        "--offline",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let markdown = stdout(&output);
+    assert!(
+        markdown.starts_with(
+            "### dbplan plan\n\n> [!CAUTION]\n> **Refused:** apply would refuse this plan: 1 change would destroy a protected object. It is also blocked by "
+        ),
+        "{markdown}"
+    );
+    let verdict = markdown.split("\n\n**").next().unwrap();
+    assert!(verdict.contains("prevent-destroy"), "{markdown}");
 }
 
 #[test]

@@ -229,7 +229,7 @@ pub fn make(
             },
         ),
         Format::Json => render::json(&plan),
-        Format::Markdown => render::markdown(&plan),
+        Format::Markdown => render::markdown(&plan, &render::Review { diagnostics: &all }),
     };
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
 

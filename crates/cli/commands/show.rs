@@ -75,7 +75,9 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
             },
         ),
         super::plan::Format::Json => render::json(&plan_file.plan),
-        super::plan::Format::Markdown => render::markdown(&plan_file.plan),
+        super::plan::Format::Markdown => {
+            render::markdown(&plan_file.plan, &render::Review::default())
+        }
     };
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
     Ok(exit::SUCCESS)

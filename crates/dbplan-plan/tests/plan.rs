@@ -212,10 +212,10 @@ fn a_new_region_replaces_the_network_and_what_depends_on_it_in_reverse_order() {
         text.contains(r#"~ region = "nyc3" -> "sfo3" # forces replacement"#),
         "{text}"
     );
-    let markdown = render::markdown(plan);
+    let markdown = render::markdown(plan, &render::Review::default());
     let risk = markdown.split("#### Data-loss risk").nth(1).unwrap();
     assert!(
-        risk.contains("| `DigitalOceanDatabaseCluster/app-db` | replace | `region`, `vpc` cannot change in place | **no** |"),
+        risk.contains("| <code>DigitalOceanDatabaseCluster/app-db</code> | replace | <code>region</code>, <code>vpc</code> cannot change in place | **no** |"),
         "{markdown}"
     );
 }
@@ -340,7 +340,13 @@ fn prevent_destroy_recorded_in_state_blocks_the_delete() {
     );
     assert_eq!(plan.blocked().len(), 1);
     assert!(render::text(&plan, TextOptions::default()).contains("This plan is blocked"));
-    assert!(render::markdown(&plan).contains("This plan is blocked"));
+    let markdown = render::markdown(&plan, &render::Review::default());
+    assert!(
+        markdown.starts_with(
+            "### dbplan plan\n\n> [!CAUTION]\n> **Refused:** apply would refuse this plan: 1 change would destroy a protected object."
+        ),
+        "{markdown}"
+    );
 }
 
 const SERVER: &str = r#"
@@ -450,7 +456,10 @@ fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
             .all(|resource| resource.starts_with("TenantDatabase/guarded")),
         "{db701:?}"
     );
-    assert!(render::markdown(plan).contains("| `TenantDatabase/kept/database` | orphan |"));
+    assert!(
+        render::markdown(plan, &render::Review::default())
+            .contains("| <code>TenantDatabase/kept/database</code> | orphan |")
+    );
 }
 
 /// A tenant applied by a dbplan whose records had no `deletion_opted_in` (and whose role and
@@ -560,7 +569,10 @@ fn a_lifecycle_change_alone_is_an_update_of_every_part() {
         text.contains("~ lifecycle.deletion_policy     = Orphan -> Delete"),
         "{text}"
     );
-    assert!(render::markdown(&planned).contains("lifecycle.deletion_protection = true -> false"));
+    assert!(
+        render::markdown(&planned, &render::Review::default())
+            .contains("lifecycle.deletion_protection = true -> false")
+    );
     let json: serde_json::Value = serde_json::from_str(&render::json(&planned)).unwrap();
     let role = json["resource_changes"]
         .as_array()
@@ -845,7 +857,7 @@ fn a_secret_never_appears_in_any_output_and_its_change_is_still_seen() {
                     findings: true,
                 },
             ),
-            render::markdown(plan),
+            render::markdown(plan, &render::Review::default()),
             render::json(plan),
             file::to_file_text(plan, &test_key()).unwrap(),
             format!("{plan:?}"),
@@ -1196,15 +1208,24 @@ fn markdown_stays_under_the_comment_limit_and_says_what_it_cut() {
         .collect();
     let (set, graph) = load(&sources);
     let plan = plan(&set, &graph, &Snapshot::default());
-    let markdown = render::markdown(&plan);
+    let markdown = render::markdown(&plan, &render::Review::default());
     assert!(markdown.chars().count() <= render::MARKDOWN_LIMIT);
     assert!(
         markdown.contains("This comment was cut to stay under 65535 characters"),
         "{}",
         &markdown[markdown.len() - 500..]
     );
-    assert!(markdown.starts_with("### dbplan plan\n\n**2000 to create"));
-    assert_eq!(markdown, render::markdown(&plan), "deterministic");
+    assert!(
+        markdown.starts_with("### dbplan plan\n\n> [!NOTE]\n> **Ready to apply:**"),
+        "{}",
+        &markdown[..200]
+    );
+    assert!(markdown.contains("**2000 to create"));
+    assert_eq!(
+        markdown,
+        render::markdown(&plan, &render::Review::default()),
+        "deterministic"
+    );
 }
 
 #[test]
@@ -1236,7 +1257,7 @@ fn nested_values_and_long_strings_are_diffed_line_by_line_and_word_by_word() {
         text.contains("+ tags = ["),
         "an attribute not recorded before is added:\n{text}"
     );
-    let markdown = render::markdown(&plan);
+    let markdown = render::markdown(&plan, &render::Review::default());
     assert!(markdown.contains("~ description ="), "{markdown}");
 
     let with_tags = changed.replace("team-payments]", "team-payments, tier-1]");

@@ -1,20 +1,34 @@
-//! The Markdown rendering, for a pull-request comment: the counts first, then the data-loss
-//! risk (every replace, delete or orphan of an object that holds data, and whether a final
-//! snapshot is taken), the policy findings, drift, and each change in a `<details>` block.
-//! GitHub refuses comments over 65,536 characters, so the text is cut, always at the same
-//! place for the same plan, with a note saying what was left out.
+//! The Markdown rendering, for a pull-request comment. It reads in the order a reviewer decides:
 //!
-//! Text from outside (addresses, attribute names, values, reasons, messages) never breaks the
-//! comment's structure: control characters are escaped visibly and newlines with them
-//! (`escape::for_terminal`), so nothing starts a new block; code spans are fenced with more
-//! backticks than they hold; prose has `&`, `<` and `>` as entities, so nothing opens or closes
-//! an HTML element such as `<details>`; table cells have `|` escaped.
+//! 1. the verdict: ready to apply, blocked by N mandatory findings (listed right below), or
+//!    refused (each change apply would refuse: a protected object it would destroy, an existing
+//!    object it would take over without an opt-in);
+//! 2. the counts, and the data-loss risk (every replace, delete or orphan of an object that
+//!    holds data, and whether a final snapshot is taken) as a table;
+//! 3. each change in a `<details>` block, then drift;
+//! 4. the findings grouped by code with their counts, repeated findings (same code, severity and
+//!    message) collapsed into one line with their resources in a `<details>`;
+//! 5. the run's warnings and notes (a secret variable not set, a file that would be overwritten).
+//!
+//! GitHub refuses comments over 65,536 characters, so the text is cut, always at the same place
+//! for the same plan, with a note saying what was left out.
+//!
+//! Text from outside (addresses, attribute names, values, reasons, messages, notes) goes through
+//! one escape, [`escape_markdown`]: control characters are escaped visibly and newlines with
+//! them (`escape::for_terminal`), so nothing starts a new block, and every character Markdown
+//! or HTML gives a meaning to in running text (`&`, `<`, `>`, `` ` ``, `|`, `\`, `[`, `]`, `*`)
+//! becomes an HTML entity, so nothing opens a code span, a link or an element, closes a
+//! `<details>` or splits a table cell. Outside names are shown in `<code>` elements holding
+//! that escaped text. The change bodies are fenced code blocks, fenced with more backticks than
+//! they hold.
 
-use super::json_text;
 use super::text::{Painter, headline, render_change, symbol};
-use crate::model::{DriftKind, Plan};
+use super::{FindingView, json_text};
+use crate::model::{Change, DriftKind, Plan};
 use dbplan_core::Action;
 use dbplan_diagnostics::escape::for_terminal;
+use dbplan_diagnostics::{Diagnostic, Severity};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The most characters the Markdown rendering produces.
@@ -23,29 +37,52 @@ pub const MARKDOWN_LIMIT: usize = 65_535;
 /// Room kept for the truncation note.
 const NOTE_ROOM: usize = 400;
 
-/// Escapes text for a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// What the Markdown shows beside the plan: the run's diagnostics that are not policy findings
+/// (the policy findings and the changes apply would refuse are in the plan itself).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Review<'a> {
+    /// Warnings and notes of the run, such as S001 (a secret variable not set) or a file that
+    /// would be overwritten.
+    pub diagnostics: &'a [Diagnostic],
 }
 
-/// Outside text as Markdown prose: control characters escaped visibly, `&`, `<` and `>` as
-/// entities.
+/// Outside text for Markdown and HTML: control characters and newlines escaped visibly, and
+/// every character with a meaning in Markdown or HTML running text as an entity. The result is
+/// safe in prose, in a table cell, in a `<summary>` and in a `<code>` element.
+pub fn escape_markdown(text: &str) -> String {
+    // The specials first: the visible escapes `for_terminal` then writes (`\u{1b}`, `\n`) are
+    // a backslash before a letter, which Markdown shows as it is.
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push_str("&#96;"),
+            '|' => out.push_str("&#124;"),
+            '\\' => out.push_str("&#92;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '*' => out.push_str("&#42;"),
+            other => out.push(other),
+        }
+    }
+    for_terminal(&out).into_owned()
+}
+
+/// Outside text as Markdown prose.
 fn prose(text: &str) -> String {
-    html_escape(&for_terminal(text))
+    escape_markdown(text)
 }
 
-/// Outside text as a code span: control characters escaped visibly, fenced with more backticks
-/// than any run in the text (and a space inside when it starts or ends with one), so it cannot
-/// end early.
+/// An outside name (address, code, attribute) as a `<code>` element.
 fn code(text: &str) -> String {
-    let text = for_terminal(text);
-    let fence = "`".repeat(longest_backtick_run(&text) + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{text}{pad}{fence}")
+    format!("<code>{}</code>", escape_markdown(text))
+}
+
+/// `n thing` or `n things`.
+fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
 }
 
 /// Builds the text piece by piece, refusing pieces once the limit would be passed.
@@ -69,12 +106,126 @@ impl Budget {
     }
 }
 
-/// The plan as Markdown, at most `MARKDOWN_LIMIT` characters.
-pub fn markdown(plan: &Plan) -> String {
-    markdown_with_limit(plan, MARKDOWN_LIMIT)
+/// One finding or diagnostic as the Markdown lists it.
+struct Item {
+    code: String,
+    /// `**error**`, `warning`, `info` or `waived`.
+    marker: &'static str,
+    resource: Option<String>,
+    message: String,
 }
 
-pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
+impl Item {
+    fn finding(finding: &FindingView) -> Self {
+        Item {
+            code: finding.code.clone(),
+            marker: match (finding.severity.as_str(), finding.waived) {
+                (_, true) => "waived",
+                ("error", _) => "**error**",
+                ("warning", _) => "warning",
+                _ => "info",
+            },
+            resource: Some(finding.resource.clone()),
+            message: finding.message.clone(),
+        }
+    }
+
+    fn diagnostic(diagnostic: &Diagnostic) -> Self {
+        Item {
+            code: diagnostic.code.to_owned(),
+            marker: match diagnostic.severity {
+                Severity::Error => "**error**",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            },
+            resource: diagnostic.resource.clone(),
+            message: if diagnostic.message.is_empty() {
+                diagnostic.summary.clone()
+            } else {
+                diagnostic.message.clone()
+            },
+        }
+    }
+}
+
+/// Lists items, one line each; items with the same code, marker and message are one line with
+/// their count and their resources in a `<details>` below it. Groups keep the order of their
+/// first item.
+fn list(items: &[&Item]) -> Vec<String> {
+    let mut groups: Vec<(&Item, Vec<&str>)> = Vec::new();
+    for item in items {
+        let same = groups.iter_mut().find(|(first, _)| {
+            first.code == item.code && first.marker == item.marker && first.message == item.message
+        });
+        let resource = item.resource.as_deref().unwrap_or_default();
+        match same {
+            Some((_, resources)) => resources.push(resource),
+            None => groups.push((item, vec![resource])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(item, resources)| {
+            if resources.len() == 1 {
+                let target = if resources[0].is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", code(resources[0]))
+                };
+                format!(
+                    "- {} {}{target}: {}\n",
+                    item.marker,
+                    code(&item.code),
+                    prose(&item.message)
+                )
+            } else {
+                format!(
+                    "- {} {} × {}: {}\n\n<details><summary>{}</summary>\n\n{}\n\n</details>\n\n",
+                    item.marker,
+                    code(&item.code),
+                    resources.len(),
+                    prose(&item.message),
+                    plural(resources.len(), "resource"),
+                    resources
+                        .iter()
+                        .map(|resource| code(resource))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        })
+        .collect()
+}
+
+/// Why apply would refuse the plan, one sentence (empty when it would not).
+fn refusal(blocked: &[&Change]) -> String {
+    let adopts = blocked
+        .iter()
+        .filter(|change| change.action == Action::Adopt)
+        .count();
+    let protected = blocked.len() - adopts;
+    let mut reasons = Vec::new();
+    if protected > 0 {
+        reasons.push(format!(
+            "{} would destroy a protected object",
+            plural(protected, "change")
+        ));
+    }
+    if adopts > 0 {
+        reasons.push(format!(
+            "{} that dbplan did not create would be taken over without an opt-in",
+            plural(adopts, "existing object")
+        ));
+    }
+    reasons.join("; ")
+}
+
+/// The plan as Markdown, at most `MARKDOWN_LIMIT` characters.
+pub fn markdown(plan: &Plan, review: &Review<'_>) -> String {
+    markdown_with_limit(plan, review, MARKDOWN_LIMIT)
+}
+
+pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize) -> String {
     let summary = plan.summary();
     let mut budget = Budget {
         out: String::new(),
@@ -82,11 +233,65 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         limit,
         dropped: 0,
     };
-    let mut head = String::new();
-    let _ = writeln!(head, "### dbplan plan\n");
+    let findings: Vec<Item> = super::findings(plan).iter().map(Item::finding).collect();
+    let mut mandatory: Vec<&Item> = findings
+        .iter()
+        .filter(|item| item.marker == "**error**")
+        .collect();
+    mandatory.sort_by(|a, b| a.code.cmp(&b.code));
+    let blocked = plan.blocked();
+
+    // The verdict, and right below it what stands in the way.
+    let mut head = String::from("### dbplan plan\n\n");
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> **Refused:** apply would refuse this plan: {}.{}",
+            refusal(&blocked),
+            if mandatory.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " It is also blocked by {}.",
+                    plural(mandatory.len(), "mandatory finding")
+                )
+            }
+        );
+        for change in &blocked {
+            let _ = writeln!(
+                head,
+                "> - {}: {}",
+                code(&change.address),
+                prose(change.blocked.as_deref().unwrap_or_default())
+            );
+        }
+    } else if !mandatory.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> **Blocked by {}:** fix or waive {} before this plan can be applied.",
+            plural(mandatory.len(), "mandatory finding"),
+            if mandatory.len() == 1 { "it" } else { "them" }
+        );
+    } else if plan.has_changes() {
+        let _ = writeln!(
+            head,
+            "> [!NOTE]\n> **Ready to apply:** no mandatory finding, no change apply would refuse."
+        );
+    } else {
+        let _ = writeln!(
+            head,
+            "> [!NOTE]\n> **Nothing to apply:** the objects match the manifests."
+        );
+    }
+    if !mandatory.is_empty() {
+        head.push('\n');
+        for line in list(&mandatory) {
+            head.push_str(&line);
+        }
+    }
     let _ = writeln!(
         head,
-        "**{} to create, {}{} to update, {} to replace, {} to delete, {} to orphan**\n",
+        "\n**{} to create, {}{} to update, {} to replace, {} to delete, {} to orphan**\n",
         summary.create,
         if summary.adopt > 0 {
             format!("{} to adopt, ", summary.adopt)
@@ -133,23 +338,6 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             "offline (not refreshed)"
         }
     );
-    let blocked = plan.blocked();
-    if !blocked.is_empty() {
-        let _ = writeln!(
-            head,
-            "\n> [!CAUTION]\n> This plan is blocked: {} change{} may not be applied.",
-            blocked.len(),
-            if blocked.len() == 1 { "" } else { "s" }
-        );
-        for change in &blocked {
-            let _ = writeln!(
-                head,
-                "> - {}: {}",
-                code(&change.address),
-                prose(change.blocked.as_deref().unwrap_or_default())
-            );
-        }
-    }
     budget.push(&head);
 
     let risks: Vec<_> = plan
@@ -184,55 +372,11 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             };
             budget.push(&format!(
                 "| {} | {} | {} | {} |\n",
-                cell(&code(&change.address)),
+                code(&change.address),
                 change.action.as_str(),
-                cell(&why),
+                why,
                 snapshot
             ));
-        }
-    }
-
-    let findings = super::findings(plan);
-    if !findings.is_empty() {
-        budget.push("\n#### Policy findings\n\n");
-        for finding in findings {
-            let marker = match (finding.severity.as_str(), finding.waived) {
-                (_, true) => "waived",
-                ("error", _) => "**error**",
-                ("warning", _) => "warning",
-                _ => "info",
-            };
-            budget.push(&format!(
-                "- {marker} {} {}: {}\n",
-                code(&finding.code),
-                code(&finding.resource),
-                cell(&prose(&finding.message))
-            ));
-        }
-    }
-
-    if !plan.drift.is_empty() {
-        budget.push("\n#### Changed outside dbplan\n\n");
-        for drift in &plan.drift {
-            let line = match drift.kind {
-                DriftKind::Deleted => format!("- {} was deleted\n", code(&drift.address)),
-                DriftKind::Changed => format!(
-                    "- {}: {}\n",
-                    code(&drift.address),
-                    drift
-                        .attributes
-                        .iter()
-                        .map(|attribute| format!(
-                            "{} {} → {}",
-                            code(&attribute.name),
-                            cell(&html_escape(&json_text(&attribute.recorded))),
-                            cell(&html_escape(&json_text(&attribute.remote)))
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            budget.push(&line);
         }
     }
 
@@ -250,10 +394,87 @@ pub(crate) fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
             let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
             let block = format!(
                 "<details><summary><code>{}</code> {}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
-                html_escape(symbol(change.action).trim()),
-                html_escape(&headline(change))
+                escape_markdown(symbol(change.action).trim()),
+                escape_markdown(&headline(change))
             );
             budget.push(&block);
+        }
+    }
+
+    if !plan.drift.is_empty() {
+        budget.push("\n#### Changed outside dbplan\n\n");
+        for drift in &plan.drift {
+            let line = match drift.kind {
+                DriftKind::Deleted => format!("- {} was deleted\n", code(&drift.address)),
+                DriftKind::Changed => format!(
+                    "- {}: {}\n",
+                    code(&drift.address),
+                    drift
+                        .attributes
+                        .iter()
+                        .map(|attribute| format!(
+                            "{} {} → {}",
+                            code(&attribute.name),
+                            prose(&json_text(&attribute.recorded)),
+                            prose(&json_text(&attribute.remote))
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            budget.push(&line);
+        }
+    }
+
+    if !findings.is_empty() {
+        budget.push("\n#### Findings by code\n\n");
+        let mut by_code: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
+        for item in &findings {
+            by_code.entry(item.code.as_str()).or_default().push(item);
+        }
+        let mut table = String::from(
+            "| code | findings | mandatory | waived |\n| --- | ---: | ---: | ---: |\n",
+        );
+        for (name, items) in &by_code {
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {} |",
+                code(name),
+                items.len(),
+                items
+                    .iter()
+                    .filter(|item| item.marker == "**error**")
+                    .count(),
+                items.iter().filter(|item| item.marker == "waived").count()
+            );
+        }
+        budget.push(&table);
+        if !mandatory.is_empty() {
+            budget.push("\nThe mandatory findings are listed under the verdict.\n");
+        }
+        let others: Vec<&Item> = by_code
+            .values()
+            .flatten()
+            .copied()
+            .filter(|item| item.marker != "**error**")
+            .collect();
+        if !others.is_empty() {
+            budget.push("\n");
+            for line in list(&others) {
+                budget.push(&line);
+            }
+        }
+    }
+
+    let diagnostics: Vec<Item> = review.diagnostics.iter().map(Item::diagnostic).collect();
+    if !diagnostics.is_empty() || !plan.notices.is_empty() {
+        budget.push("\n#### Warnings and notes\n\n");
+        let items: Vec<&Item> = diagnostics.iter().collect();
+        for line in list(&items) {
+            budget.push(&line);
+        }
+        for notice in &plan.notices {
+            budget.push(&format!("- {}\n", prose(notice)));
         }
     }
 
@@ -282,8 +503,181 @@ fn longest_backtick_run(text: &str) -> usize {
     longest
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::StateRef;
+
+    fn finding(code: &str, resource: &str, severity: &str, message: &str) -> serde_json::Value {
+        serde_json::json!({
+            "code": code, "resource": resource, "severity": severity,
+            "message": message, "waived": false,
+        })
+    }
+
+    fn plan_with(findings: Vec<serde_json::Value>) -> Plan {
+        Plan {
+            dbplan_version: "test".to_owned(),
+            state: StateRef::default(),
+            changes: Vec::new(),
+            apply_order: Vec::new(),
+            drift: Vec::new(),
+            policy: serde_json::json!({ "findings": findings }),
+            notices: Vec::new(),
+            refreshed: false,
+            destroy: false,
+            targets: Vec::new(),
+            manifests_digest: String::new(),
+            policy_pack_digest: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_plan_with_mandatory_findings_opens_with_them() {
+        let plan = plan_with(vec![
+            finding("DB405", "AwsRdsCluster/a", "warning", "no tags"),
+            finding(
+                "DB301",
+                "DigitalOceanDatabaseCluster/b",
+                "error",
+                "end of life",
+            ),
+            finding("DB101", "AwsRdsCluster/c", "error", "windows overlap"),
+        ]);
+        let markdown = markdown(&plan, &Review::default());
+        assert!(
+            markdown.starts_with(
+                "### dbplan plan\n\n> [!CAUTION]\n> **Blocked by 2 mandatory findings:** fix or waive them before this plan can be applied.\n\n\
+                 - **error** <code>DB101</code> <code>AwsRdsCluster/c</code>: windows overlap\n\
+                 - **error** <code>DB301</code> <code>DigitalOceanDatabaseCluster/b</code>: end of life\n"
+            ),
+            "{markdown}"
+        );
+        // The counts come after the verdict; the warning is under the findings, not the verdict.
+        let counts = markdown.find("**0 to create").unwrap();
+        assert!(markdown.find("windows overlap").unwrap() < counts);
+        let by_code = markdown.find("#### Findings by code").unwrap();
+        assert!(markdown[by_code..].contains("| <code>DB101</code> | 1 | 1 | 0 |"));
+        assert!(markdown[by_code..].contains("| <code>DB405</code> | 1 | 0 | 0 |"));
+        assert!(
+            markdown[by_code..]
+                .contains("- warning <code>DB405</code> <code>AwsRdsCluster/a</code>: no tags")
+        );
+    }
+
+    #[test]
+    fn a_plan_without_mandatory_findings_is_ready_and_one_without_changes_says_so() {
+        let plan = plan_with(vec![finding(
+            "DB405",
+            "AwsRdsCluster/a",
+            "warning",
+            "no tags",
+        )]);
+        let markdown = markdown(&plan, &Review::default());
+        assert!(
+            markdown.starts_with("### dbplan plan\n\n> [!NOTE]\n> **Nothing to apply:**"),
+            "{markdown}"
+        );
+        assert!(!markdown.contains("CAUTION"), "{markdown}");
+    }
+
+    #[test]
+    fn repeated_findings_are_one_line_with_their_resources_in_details() {
+        let findings = (0..1500)
+            .map(|index| {
+                finding(
+                    "DB405",
+                    &format!("AwsRdsCluster/stack-{index:04}"),
+                    "warning",
+                    "snapshots will not carry the cluster's tags",
+                )
+            })
+            .collect();
+        let markdown = markdown(&plan_with(findings), &Review::default());
+        assert_eq!(
+            markdown
+                .matches("snapshots will not carry the cluster's tags")
+                .count(),
+            1,
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains(
+                "- warning <code>DB405</code> × 1500: snapshots will not carry the cluster's tags\n\n<details><summary>1500 resources</summary>\n\n<code>AwsRdsCluster/stack-0000</code>, "
+            ),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| <code>DB405</code> | 1500 | 0 | 0 |"));
+        assert!(markdown.contains("<code>AwsRdsCluster/stack-1499</code>\n\n</details>\n"));
+    }
+
+    #[test]
+    fn warnings_such_as_s001_and_notices_reach_the_comment_last() {
+        let mut plan = plan_with(vec![finding(
+            "DB405",
+            "AwsRdsCluster/a",
+            "warning",
+            "no tags",
+        )]);
+        plan.notices.push("a file would be overwritten".to_owned());
+        let diagnostics = [
+            Diagnostic::warning("S001", "secret environment variable not set")
+                .with_message("APP_PASSWORD is not set")
+                .with_resource("TenantDatabase/app".to_owned()),
+        ];
+        let markdown = markdown(
+            &plan,
+            &Review {
+                diagnostics: &diagnostics,
+            },
+        );
+        let warnings = markdown.find("#### Warnings and notes").unwrap();
+        assert!(markdown.find("#### Findings by code").unwrap() < warnings);
+        assert!(
+            markdown[warnings..].contains(
+                "- warning <code>S001</code> <code>TenantDatabase/app</code>: APP_PASSWORD is not set\n- a file would be overwritten\n"
+            ),
+            "{markdown}"
+        );
+    }
+
+    #[test]
+    fn hostile_text_cannot_break_code_spans_tables_or_details() {
+        let hostile = "x` | </details><img src=x> & [link](y) *b* \\`\nnext";
+        let escaped = escape_markdown(hostile);
+        for special in ['`', '|', '<', '>', '[', ']', '*', '\n'] {
+            assert!(!escaped.contains(special), "{special:?} in {escaped}");
+        }
+        assert_eq!(
+            escaped,
+            "x&#96; &#124; &lt;/details&gt;&lt;img src=x&gt; &amp; &#91;link&#93;(y) &#42;b&#42; &#92;&#96;\\nnext"
+        );
+
+        // A resource name and a waiver reason with backticks, `</details>` and `|`, repeated so
+        // that they land in a collapsed `<details>`.
+        let findings = (0..3)
+            .map(|index| {
+                finding(
+                    "DB402",
+                    &format!("AwsRdsCluster/a`{index}`</details>|"),
+                    "warning",
+                    "waived: `because` </details> | <summary>",
+                )
+            })
+            .collect();
+        let markdown = markdown(&plan_with(findings), &Review::default());
+        assert_eq!(markdown.matches("<details>").count(), 1, "{markdown}");
+        assert_eq!(markdown.matches("</details>").count(), 1, "{markdown}");
+        assert_eq!(markdown.matches("<summary>").count(), 1, "{markdown}");
+        assert!(!markdown.contains("a`"), "{markdown}");
+        assert!(
+            markdown.contains("| <code>DB402</code> | 3 | 0 | 0 |\n"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("<code>AwsRdsCluster/a&#96;0&#96;&lt;/details&gt;&#124;</code>"),
+            "{markdown}"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 mod markdown;
 mod text;
 
-pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use markdown::{MARKDOWN_LIMIT, Review, escape_markdown, markdown};
 pub use text::{TextOptions, text};
 
 use crate::model::Plan;
