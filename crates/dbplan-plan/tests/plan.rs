@@ -1221,6 +1221,17 @@ fn markdown_stays_under_the_comment_limit_and_says_what_it_cut() {
         &markdown[..200]
     );
     assert!(markdown.contains("**2000 to create"));
+    // The changed addresses survive the cut, as many as fit, with how many more there are.
+    assert!(
+        markdown.contains("#### Changed addresses\n\n- create (2000): DigitalOceanVpc/vpc-0000, DigitalOceanVpc/vpc-0001, "),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(
+            " changed addresses are not listed; `dbplan show` on the saved plan lists every change."
+        ) || markdown.contains("DigitalOceanVpc/vpc-1999\n"),
+        "{markdown}"
+    );
     assert_eq!(
         markdown,
         render::markdown(&plan, &render::Review::default()),

@@ -10,8 +10,11 @@
 //!    message) collapsed into one line with their resources in a `<details>`;
 //! 5. the run's warnings and notes (a secret variable not set, a file that would be overwritten).
 //!
-//! GitHub refuses comments over 65,536 characters, so the text is cut, always at the same place
-//! for the same plan, with a note saying what was left out.
+//! GitHub refuses comments over 65,536 characters. A plan that does not fit is cut, always at
+//! the same place for the same plan, with a note saying what was left out: the verdict, the
+//! counts, the data-loss table and the changed addresses by action (as many as fit, then how
+//! many more) come first; the mandatory findings, the changes, drift, findings and warnings
+//! follow as far as they fit.
 //!
 //! Text from outside (addresses, attribute names, values, reasons, messages, notes) goes through
 //! one escape, [`escape_markdown`]: control characters are escaped visibly and newlines with
@@ -94,6 +97,12 @@ struct Budget {
 }
 
 impl Budget {
+    /// Adds a piece that survives every cut.
+    fn force(&mut self, piece: &str) {
+        self.out.push_str(piece);
+        self.chars += piece.chars().count();
+    }
+
     fn push(&mut self, piece: &str) -> bool {
         let count = piece.chars().count();
         if self.chars + count + NOTE_ROOM > self.limit {
@@ -227,12 +236,6 @@ pub fn markdown(plan: &Plan, review: &Review<'_>) -> String {
 
 pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize) -> String {
     let summary = plan.summary();
-    let mut budget = Budget {
-        out: String::new(),
-        chars: 0,
-        limit,
-        dropped: 0,
-    };
     let findings: Vec<Item> = super::findings(plan).iter().map(Item::finding).collect();
     let mut mandatory: Vec<&Item> = findings
         .iter()
@@ -283,14 +286,10 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
             "> [!NOTE]\n> **Nothing to apply:** the objects match the manifests."
         );
     }
-    if !mandatory.is_empty() {
-        head.push('\n');
-        for line in list(&mandatory) {
-            head.push_str(&line);
-        }
-    }
+    let mandatory_lines = list(&mandatory);
+    let mut counts = String::new();
     let _ = writeln!(
-        head,
+        counts,
         "\n**{} to create, {}{} to update, {} to replace, {} to delete, {} to orphan**\n",
         summary.create,
         if summary.adopt > 0 {
@@ -303,10 +302,10 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
         summary.delete,
         summary.orphan
     );
-    let _ = writeln!(head, "| action | count |\n| --- | ---: |");
+    let _ = writeln!(counts, "| action | count |\n| --- | ---: |");
     if summary.adopt > 0 {
         let _ = writeln!(
-            head,
+            counts,
             "| `<=` adopt (exists, not created by dbplan) | {} |",
             summary.adopt
         );
@@ -318,7 +317,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
         ("`-` delete", summary.delete),
         ("`.` orphan (left in place)", summary.orphan),
     ] {
-        let _ = writeln!(head, "| {label} | {count} |");
+        let _ = writeln!(counts, "| {label} | {count} |");
     }
     let state = if plan.state.lineage.is_empty() {
         "an empty state".to_owned()
@@ -330,7 +329,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
         )
     };
     let _ = writeln!(
-        head,
+        counts,
         "\nPlanned against {state}, {}.",
         if plan.refreshed {
             "refreshed from the providers"
@@ -338,18 +337,17 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
             "offline (not refreshed)"
         }
     );
-    budget.push(&head);
 
     let risks: Vec<_> = plan
         .changes
         .iter()
         .filter(|change| change.is_data_risk())
         .collect();
-    budget.push("\n#### Data-loss risk\n\n");
+    let mut risk = String::from("\n#### Data-loss risk\n\n");
     if risks.is_empty() {
-        budget.push("No object holding data is replaced, deleted or orphaned.\n");
+        risk.push_str("No object holding data is replaced, deleted or orphaned.\n");
     } else {
-        budget.push("| object | action | why | final snapshot |\n| --- | --- | --- | --- |\n");
+        risk.push_str("| object | action | why | final snapshot |\n| --- | --- | --- | --- |\n");
         for change in risks {
             let why = match change.action {
                 Action::Replace => format!(
@@ -370,7 +368,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
                 (_, Some(false)) => "**no**",
                 (_, None) => "**no** (dbplan takes none)",
             };
-            budget.push(&format!(
+            risk.push_str(&format!(
                 "| {} | {} | {} | {} |\n",
                 code(&change.address),
                 change.action.as_str(),
@@ -385,9 +383,10 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
         .iter()
         .filter(|change| change.action != Action::NoOp)
         .collect();
+    let mut blocks = Vec::new();
     if !changes.is_empty() {
-        budget.push("\n#### Changes\n\n");
-        for change in changes {
+        blocks.push("\n#### Changes\n\n".to_owned());
+        for change in &changes {
             let mut body = String::new();
             render_change(&mut body, change, &Painter { color: false });
             // A fence longer than any backtick run in the body keeps it intact.
@@ -397,12 +396,13 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
                 escape_markdown(symbol(change.action).trim()),
                 escape_markdown(&headline(change))
             );
-            budget.push(&block);
+            blocks.push(block);
         }
     }
 
+    let mut rest: Vec<String> = Vec::new();
     if !plan.drift.is_empty() {
-        budget.push("\n#### Changed outside dbplan\n\n");
+        rest.push("\n#### Changed outside dbplan\n\n".to_owned());
         for drift in &plan.drift {
             let line = match drift.kind {
                 DriftKind::Deleted => format!("- {} was deleted\n", code(&drift.address)),
@@ -422,12 +422,12 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
                         .join(", ")
                 ),
             };
-            budget.push(&line);
+            rest.push(line);
         }
     }
 
     if !findings.is_empty() {
-        budget.push("\n#### Findings by code\n\n");
+        rest.push("\n#### Findings by code\n\n".to_owned());
         let mut by_code: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
         for item in &findings {
             by_code.entry(item.code.as_str()).or_default().push(item);
@@ -448,9 +448,9 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
                 items.iter().filter(|item| item.marker == "waived").count()
             );
         }
-        budget.push(&table);
+        rest.push(table);
         if !mandatory.is_empty() {
-            budget.push("\nThe mandatory findings are listed under the verdict.\n");
+            rest.push("\nThe mandatory findings are listed above.\n".to_owned());
         }
         let others: Vec<&Item> = by_code
             .values()
@@ -459,34 +459,133 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
             .filter(|item| item.marker != "**error**")
             .collect();
         if !others.is_empty() {
-            budget.push("\n");
+            rest.push("\n".to_owned());
             for line in list(&others) {
-                budget.push(&line);
+                rest.push(line);
             }
         }
     }
 
     let diagnostics: Vec<Item> = review.diagnostics.iter().map(Item::diagnostic).collect();
     if !diagnostics.is_empty() || !plan.notices.is_empty() {
-        budget.push("\n#### Warnings and notes\n\n");
+        rest.push("\n#### Warnings and notes\n\n".to_owned());
         let items: Vec<&Item> = diagnostics.iter().collect();
         for line in list(&items) {
-            budget.push(&line);
+            rest.push(line);
         }
         for notice in &plan.notices {
-            budget.push(&format!("- {}\n", prose(notice)));
+            rest.push(format!("- {}\n", prose(notice)));
         }
     }
 
-    if budget.dropped > 0 {
-        let note = format!(
-            "\n> [!NOTE]\n> This comment was cut to stay under {limit} characters: {} more section{} not shown. `dbplan show` on the saved plan prints everything.\n",
-            budget.dropped,
-            if budget.dropped == 1 { " is" } else { "s are" }
-        );
-        budget.out.push_str(&note);
+    // Everything, when it fits.
+    let mut full = head.clone();
+    if !mandatory_lines.is_empty() {
+        full.push('\n');
+        full.extend(mandatory_lines.iter().map(String::as_str));
     }
+    full.push_str(&counts);
+    full.push_str(&risk);
+    full.extend(blocks.iter().map(String::as_str));
+    full.extend(rest.iter().map(String::as_str));
+    if full.chars().count() <= limit {
+        return full;
+    }
+
+    // Cut: the verdict, the counts, the data-loss table and the changed addresses first, then
+    // as much of the rest as fits, in order.
+    let mut budget = Budget {
+        out: String::new(),
+        chars: 0,
+        limit,
+        dropped: 0,
+    };
+    budget.force(&head);
+    budget.force(&counts);
+    budget.force(&risk);
+    budget.force(&addresses(
+        &changes,
+        limit.saturating_sub(budget.chars + 2 * NOTE_ROOM),
+    ));
+    if !mandatory_lines.is_empty() {
+        budget.push("\n#### Mandatory findings\n\n");
+        for line in &mandatory_lines {
+            budget.push(line);
+        }
+    }
+    for piece in blocks.iter().chain(&rest) {
+        budget.push(piece);
+    }
+    let note = format!(
+        "\n> [!NOTE]\n> This comment was cut to stay under {limit} characters{}. `dbplan show` on the saved plan prints everything.\n",
+        match budget.dropped {
+            0 => String::new(),
+            1 => ": 1 more section is not shown".to_owned(),
+            dropped => format!(": {dropped} more sections are not shown"),
+        }
+    );
+    budget.out.push_str(&note);
     budget.out
+}
+
+/// The changed addresses by action, for a cut comment: as many as `room` characters hold, then
+/// how many more there are.
+fn addresses(changes: &[&Change], room: usize) -> String {
+    let mut out = String::from("\n#### Changed addresses\n\n");
+    let mut used = out.chars().count();
+    let mut left = changes.len();
+    for action in [
+        Action::Delete,
+        Action::Replace,
+        Action::Orphan,
+        Action::Adopt,
+        Action::Update,
+        Action::Create,
+    ] {
+        let of_action: Vec<&&Change> = changes
+            .iter()
+            .filter(|change| change.action == action)
+            .collect();
+        if of_action.is_empty() {
+            continue;
+        }
+        let mut line = format!("- {} ({}): ", action.as_str(), of_action.len());
+        let mut shown = 0;
+        for change in &of_action {
+            let name = escape_markdown(&change.address);
+            let piece = if shown == 0 {
+                name
+            } else {
+                format!(", {name}")
+            };
+            // Room for this piece and for the closing "… and N more" lines.
+            if used + line.chars().count() + piece.chars().count() + 80 > room {
+                break;
+            }
+            line.push_str(&piece);
+            shown += 1;
+        }
+        left -= shown;
+        if shown < of_action.len() {
+            let _ = write!(
+                line,
+                "{}… and {} more",
+                if shown == 0 { "" } else { " " },
+                of_action.len() - shown
+            );
+        }
+        line.push('\n');
+        used += line.chars().count();
+        out.push_str(&line);
+    }
+    if left > 0 {
+        let _ = writeln!(
+            out,
+            "\n{left} changed address{} not listed; `dbplan show` on the saved plan lists every change.",
+            if left == 1 { " is" } else { "es are" }
+        );
+    }
+    out
 }
 
 fn longest_backtick_run(text: &str) -> usize {
@@ -678,6 +777,45 @@ mod tests {
         assert!(
             markdown.contains("<code>AwsRdsCluster/a&#96;0&#96;&lt;/details&gt;&#124;</code>"),
             "{markdown}"
+        );
+    }
+
+    #[test]
+    fn a_cut_comment_keeps_the_verdict_and_says_what_it_left_out() {
+        let mut findings: Vec<serde_json::Value> = (0..3000)
+            .map(|index| {
+                finding(
+                    "DB303",
+                    &format!("DigitalOceanDatabaseCluster/c-{index:04}"),
+                    "warning",
+                    &format!("no firewall restricts cluster number {index}"),
+                )
+            })
+            .collect();
+        findings.push(finding(
+            "DB101",
+            "AwsRdsCluster/x",
+            "error",
+            "windows overlap",
+        ));
+        let markdown = markdown_with_limit(&plan_with(findings), &Review::default(), 20_000);
+        assert!(markdown.chars().count() <= 20_000, "{}", markdown.len());
+        assert!(
+            markdown.starts_with(
+                "### dbplan plan\n\n> [!CAUTION]\n> **Blocked by 1 mandatory finding:**"
+            ),
+            "{markdown}"
+        );
+        assert!(markdown.contains("#### Data-loss risk"), "{markdown}");
+        assert!(markdown.contains("#### Changed addresses"), "{markdown}");
+        assert!(
+            markdown.contains("#### Mandatory findings\n\n- **error** <code>DB101</code> <code>AwsRdsCluster/x</code>: windows overlap\n"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("This comment was cut to stay under 20000 characters: "),
+            "{}",
+            &markdown[markdown.len() - 300..]
         );
     }
 }
