@@ -356,6 +356,23 @@ metadata: {name: shared}
 spec: {host: 127.0.0.1, adminUser: postgres, sslmode: disable}
 "#;
 
+#[test]
+fn a_postgres_server_is_shown_as_a_connection_check_not_a_creation() {
+    let (set, graph) = load(&[("server.yaml", SERVER)]);
+    let plan = plan(&set, &graph, &Snapshot::default());
+    let text = render::text(&plan, TextOptions::default());
+    assert!(
+        text.contains("# PostgresServer/shared will be checked: apply connects to the existing server (dbplan creates none)"),
+        "{text}"
+    );
+    assert!(!text.contains("will be created"), "{text}");
+    let markdown = render::markdown(&plan, &render::Review::default());
+    assert!(
+        markdown.contains("PostgresServer/shared will be checked"),
+        "{markdown}"
+    );
+}
+
 fn tenant(name: &str, extra: &str) -> String {
     format!(
         r#"

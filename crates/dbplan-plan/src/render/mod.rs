@@ -44,9 +44,23 @@ pub(crate) fn findings(plan: &Plan) -> Vec<FindingView> {
         .unwrap_or_default()
 }
 
-/// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`;
-/// control characters in strings and keys as JSON's `\uXXXX`.
+/// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`
+/// (a list of unknowns as one such note with its count); control characters in strings and keys as JSON's `\uXXXX`.
 pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String {
+    // A list whose every value is known only after apply says so, with its count, instead of
+    // a quoted placeholder per item.
+    if let dbplan_core::Value::List(items) = value
+        && !items.is_empty()
+        && items
+            .iter()
+            .all(|item| matches!(item, dbplan_core::Value::Unknown))
+    {
+        return format!(
+            "(known after apply: a list of {} value{})",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
+        );
+    }
     let json = serde_json::to_value(value).unwrap_or_default();
     let text = if pretty {
         escape::to_json_string_pretty(&json)
@@ -65,4 +79,30 @@ pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String 
 /// A JSON value on one line for display, control characters as `\uXXXX`.
 pub(crate) fn json_text(value: &serde_json::Value) -> String {
     escape::to_json_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_value;
+    use dbplan_core::Value;
+
+    #[test]
+    fn a_list_of_unknowns_is_one_note_with_its_count() {
+        let list = Value::List(vec![Value::Unknown, Value::Unknown]);
+        assert_eq!(
+            display_value(&list, true),
+            "(known after apply: a list of 2 values)"
+        );
+        assert_eq!(
+            display_value(&Value::List(vec![Value::Unknown]), false),
+            "(known after apply: a list of 1 value)"
+        );
+        // A list with a known value keeps its items.
+        let mixed = Value::List(vec![Value::String("a".to_owned()), Value::Unknown]);
+        assert_eq!(
+            display_value(&mixed, false),
+            r#"["a","(known after apply)"]"#
+        );
+        assert_eq!(display_value(&Value::List(Vec::new()), false), "[]");
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::{display_value, json_text};
 use crate::model::{Change, DriftKind, Plan};
-use dbplan_core::{Action, Value};
+use dbplan_core::{Action, Kind, Value};
 use dbplan_diagnostics::escape::for_terminal;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -60,6 +60,10 @@ pub(crate) fn symbol(action: Action) -> &'static str {
 pub(crate) fn headline(change: &Change) -> String {
     let address = for_terminal(&change.address);
     match change.action {
+        // dbplan creates no PostgreSQL server: apply connects to it and checks it.
+        Action::Create if change.kind == Kind::PostgresServer => format!(
+            "{address} will be checked: apply connects to the existing server (dbplan creates none)"
+        ),
         Action::Create => format!("{address} will be created"),
         Action::Adopt if change.blocked.is_some() => format!(
             "{address} exists but dbplan did not create it: apply refuses to adopt it without an opt-in"
@@ -218,6 +222,26 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
             painter.paint(RED, &format!("# blocked: {}", for_terminal(reason)))
         );
     }
+    let shown = match change.action {
+        Action::Create => &change.after,
+        Action::Delete | Action::Orphan => &change.before,
+        _ => &change.after,
+    };
+    if shown.is_empty()
+        && matches!(
+            change.action,
+            Action::Create | Action::Delete | Action::Orphan
+        )
+    {
+        // A part whose settings all live in another object: no empty `{ }` block.
+        let _ = writeln!(
+            out,
+            "{} {} (no settings of its own)",
+            painter.paint(color, &format!("{:>3}", symbol(change.action))),
+            for_terminal(&change.address)
+        );
+        return;
+    }
     let _ = writeln!(
         out,
         "{} {} {{",
@@ -228,6 +252,16 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
         Action::Create => {
             let width = change.after.keys().map(String::len).max().unwrap_or(0);
             for (name, value) in &change.after {
+                if engine_default(change.kind, name, value) {
+                    let pad = " ".repeat(width.saturating_sub(name.chars().count()));
+                    let _ = writeln!(
+                        out,
+                        "      {} {}{pad} = (engine default)",
+                        painter.paint(GREEN, "+"),
+                        for_terminal(name)
+                    );
+                    continue;
+                }
                 attribute_line(
                     out,
                     painter,
@@ -320,6 +354,12 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
         Action::NoOp => {}
     }
     let _ = writeln!(out, "    }}");
+}
+
+/// Whether a planned value means "the engine's default" rather than itself: an Aurora
+/// `port` of 0 (or none) is the engine's default port, 3306 or 5432.
+fn engine_default(kind: Kind, name: &str, value: &Value) -> bool {
+    kind == Kind::AwsRdsCluster && name == "port" && matches!(value, Value::Int(0))
 }
 
 /// The lifecycle settings that change, `before -> after`, as `lifecycle.<name>`.
@@ -511,5 +551,30 @@ fn render_findings(out: &mut String, plan: &Plan) {
             for_terminal(&finding.message),
             if finding.waived { " (waived)" } else { "" },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_aurora_port_of_zero_is_the_engine_default() {
+        assert!(engine_default(Kind::AwsRdsCluster, "port", &Value::Int(0)));
+        assert!(!engine_default(
+            Kind::AwsRdsCluster,
+            "port",
+            &Value::Int(5432)
+        ));
+        assert!(!engine_default(
+            Kind::PostgresServer,
+            "port",
+            &Value::Int(0)
+        ));
+        assert!(!engine_default(
+            Kind::AwsRdsCluster,
+            "backup_retention_period",
+            &Value::Int(0)
+        ));
     }
 }
