@@ -121,8 +121,11 @@ fn object(
         _ => serde_json::Map::new(),
     };
     let mut attributes: BTreeMap<String, Json> = BTreeMap::new();
+    let part = node.address.part.as_deref();
     for (key, value) in spec_json {
-        if owner_part(&resource.spec, &key) == node.part {
+        if owner_part(&resource.spec, &key) == node.part
+            && crate::knowledge::not_applied(node.address.kind, part, &key).is_none()
+        {
             attributes.insert(key, value);
         }
     }

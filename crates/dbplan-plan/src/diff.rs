@@ -300,6 +300,12 @@ fn desired_change(
         if change.after.contains_key(name) || name == ADOPT_ATTRIBUTE {
             continue;
         }
+        if let Some(why) = knowledge::not_applied(kind, part.as_deref(), name) {
+            // Recorded by an older dbplan, which planned it: no longer recorded, nothing sent.
+            notes.push(format!("`{name}` is no longer recorded: {why}"));
+            forgotten.push(name.clone());
+            continue;
+        }
         match knowledge::on_removal(kind, part.as_deref(), name, before) {
             Removal::Reset(value) => {
                 change.after.insert(name.clone(), value);

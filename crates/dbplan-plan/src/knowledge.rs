@@ -158,6 +158,20 @@ pub fn kept_after_removal(
     ))
 }
 
+/// Why a field the manifest language accepts is not planned at all, if it is not: no provider
+/// call applies it, so showing it as a planned value would promise what apply does not do.
+/// Today: a DigitalOcean cluster's `enable_public_connectivity`, a Project Planton field for
+/// which DigitalOcean's API has no setting (every cluster has a public hostname; trusted
+/// sources restrict it, and DB302 says so).
+pub fn not_applied(kind: Kind, part: Option<&str>, attribute: &str) -> Option<&'static str> {
+    match (kind, part, attribute) {
+        (Kind::DigitalOceanDatabaseCluster, _, "enable_public_connectivity") => Some(
+            "it is not a DigitalOcean setting (the API has no such field), so dbplan does not plan it; trusted sources restrict who connects",
+        ),
+        _ => None,
+    }
+}
+
 /// What a removed field becomes, per kind and part. The recorded value says its shape when
 /// the kind does not: a list returns to empty, a map to empty; any other field whose default
 /// the provider cannot set is forgotten (the object keeps it), so that a removal never plans

@@ -1402,3 +1402,52 @@ fn a_parameter_removed_from_a_parameter_group_is_said_to_stay_on_aws() {
     assert_eq!(group.action, Action::Update);
     assert_eq!(group.note, None);
 }
+
+#[test]
+fn enable_public_connectivity_is_accepted_but_never_planned() {
+    let private = cluster("db-s-1vcpu-1gb", "nyc3", "").replace(
+        "  nodeCount: 2\n",
+        "  nodeCount: 2\n  enablePublicConnectivity: false\n",
+    );
+    let sources = [("vpc.yaml", vpc("nyc3")), ("cluster.yaml", private)];
+    let (set, graph) = load(&borrowed(&sources));
+    let created = plan(&set, &graph, &Snapshot::default());
+    let cluster_change = change(&created, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster_change.action, Action::Create);
+    assert!(
+        !cluster_change
+            .after
+            .contains_key("enable_public_connectivity"),
+        "{:?}",
+        cluster_change.after.keys().collect::<Vec<_>>()
+    );
+    let text = render::text(&created, TextOptions::default());
+    assert!(!text.contains("enable_public_connectivity"), "{text}");
+
+    // A state that recorded it (an older dbplan planned it) forgets it in the state only,
+    // with a note saying why.
+    let mut state = applied(&created, &Snapshot::default());
+    state
+        .resources
+        .get_mut("DigitalOceanDatabaseCluster/app-db")
+        .unwrap()
+        .attributes
+        .insert(
+            "enable_public_connectivity".to_owned(),
+            dbplan_state::StateValue::plain(false),
+        );
+    let migrated = plan(&set, &graph, &state);
+    let cluster_change = change(&migrated, "DigitalOceanDatabaseCluster/app-db");
+    assert_eq!(cluster_change.action, Action::Update);
+    assert_eq!(cluster_change.changed, ["enable_public_connectivity"]);
+    assert!(
+        cluster_change
+            .note
+            .as_deref()
+            .is_some_and(|note| note.contains("not a DigitalOcean setting")),
+        "{:?}",
+        cluster_change.note
+    );
+    let state = applied(&migrated, &state);
+    assert!(!plan(&set, &graph, &state).has_changes());
+}

@@ -104,7 +104,10 @@ pub struct DigitalOceanDatabaseClusterSpec {
     /// Custom storage size in GiB; the size slug's default when omitted or 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_gib: Option<u32>,
-    /// Whether the cluster is reachable over the public network.
+    /// Accepted for Project Planton compatibility, but not a DigitalOcean setting: the API has
+    /// no such field, so dbplan neither sends nor plans it. Every cluster has a public
+    /// hostname; trusted sources (`DigitalOceanDatabaseFirewall`) restrict who connects, and
+    /// `private_host` serves the VPC.
     #[serde(default)]
     pub enable_public_connectivity: bool,
     /// The weekly maintenance window.
