@@ -182,3 +182,57 @@ fn the_annotation_opts_into_adoption() {
     assert!(listed.contains("TenantDatabase/legacy/role"), "{listed}");
     assert_eq!(lab.databases(), ["legacy"]);
 }
+
+/// A first plan, against no state at all, of a server and a tenant whose role and database
+/// exist: the server's password variable is set, so the plan looks and shows both as adopts
+/// (blocked without an opt-in) instead of creates; without the variable it cannot look, plans
+/// creates, and apply refuses at the create.
+#[test]
+fn a_first_plan_looks_where_the_credentials_are_at_hand() {
+    let lab = Lab::start();
+    lab.sql(
+        "postgres",
+        "CREATE ROLE legacy_app LOGIN PASSWORD 'the-old-password'",
+    );
+    lab.sql("postgres", "CREATE DATABASE legacy OWNER legacy_app");
+    tenant(&lab, false);
+    assert!(!lab.path("state").exists());
+
+    let planned = lab.run(&["plan", "tenants.yaml"]);
+    assert_code(&planned, 1);
+    let shown = super::stdout(&planned);
+    for part in ["role", "database"] {
+        assert!(
+            shown.contains(&format!(" <= TenantDatabase/legacy/{part} {{")),
+            "{shown}"
+        );
+    }
+    assert!(
+        shown.contains("the role's password will be reset"),
+        "{shown}"
+    );
+    assert!(!lab.path("state").exists(), "plan creates no state");
+
+    // Without the server's password there is nothing to look with: creates, as offline.
+    let blind = lab
+        .command(&["plan", "tenants.yaml", "--detailed-exitcode"])
+        .env_remove("PG_ADMIN_PASSWORD")
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert_code(&blind, 2);
+    assert!(
+        super::stdout(&blind).contains("TenantDatabase/legacy/role will be created"),
+        "{}",
+        text(&blind)
+    );
+
+    // With the opt-in the first apply adopts them.
+    tenant(&lab, true);
+    assert_code(&lab.apply(), 0);
+    assert!(
+        lab.login("legacy_app", "the-old-password", "legacy")
+            .is_err(),
+        "the adopted role's password was reset"
+    );
+}

@@ -4,6 +4,7 @@ use crate::exit;
 use crate::output;
 use dbplan_diagnostics::Severity;
 use dbplan_diagnostics::escape::Escaped;
+use dbplan_plan::refresh::LookupScope;
 use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{Plan, PlanRequest, Planned};
 use dbplan_provider::Providers;
@@ -133,28 +134,38 @@ pub fn make(
         return Ok(Err(exit::ERROR));
     }
     // Refresh reads the recorded objects and looks for existing objects the plan would
-    // create (shown as adopts). Against an empty state it runs only when something opts into
-    // adoption: a first plan then needs no credentials, and apply still refuses to take over
-    // an object without an opt-in.
+    // create (shown as adopts). Against an empty state with no opt-in, it looks only where
+    // the provider's credentials are at hand (a token, a key, a server password variable):
+    // a first plan of manifests nobody has credentials for yet needs none, and apply still
+    // refuses to take over an object without an opt-in.
     let env = |name: &str| std::env::var(name).ok();
     let opted_in =
         !options.adopt.is_empty() || set.resources.iter().any(dbplan_plan::files::adopts);
-    let refreshed = if options.offline || (snapshot.resources.is_empty() && !opted_in) {
+    let first_plan = snapshot.resources.is_empty() && !opted_in;
+    let refreshed = if options.offline {
         None
     } else {
         let desired = dbplan_plan::desired::desired(&set, &graph, &env, key).objects;
-        Some(runtime.block_on(async {
+        let scope = if first_plan {
+            LookupScope::WithCredentialsAtHand
+        } else {
+            LookupScope::All
+        };
+        let (refreshed, looked_up) = runtime.block_on(async {
             let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16).await;
-            dbplan_plan::refresh::find_unrecorded(
+            let looked_up = dbplan_plan::refresh::find_unrecorded(
                 &mut refreshed,
                 &desired,
                 snapshot,
                 providers,
                 16,
+                scope,
             )
             .await;
-            refreshed
-        }))
+            (refreshed, looked_up)
+        });
+        // A first plan that looked nothing up read nothing: it is planned as offline.
+        (!first_plan || looked_up > 0).then_some(refreshed)
     };
     if let Some(refreshed) = &refreshed
         && !refreshed.errors.is_empty()

@@ -276,13 +276,24 @@ fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: Remote
 /// A provider that cannot look (no credentials yet, an object whose lookup needs an id still
 /// to be created) leaves a notice rather than failing the plan: the object is planned as a
 /// create, and apply still refuses to take over an object it finds without an opt-in.
+/// Which desired objects [`find_unrecorded`] looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupScope {
+    /// Every one with a provider (a plan that refreshes recorded objects anyway).
+    All,
+    /// Only those whose provider has credentials at hand ([`dbplan_provider::Provider::can_look_up`]):
+    /// a first plan against an empty state, which otherwise needs no credentials at all.
+    WithCredentialsAtHand,
+}
+
 pub async fn find_unrecorded(
     refreshed: &mut Refreshed,
     desired: &[Desired],
     recorded: &Snapshot,
     providers: &Providers,
     concurrency: usize,
-) {
+    scope: LookupScope,
+) -> usize {
     let by_address: BTreeMap<String, &Desired> = desired
         .iter()
         .map(|object| (object.address.to_string(), object))
@@ -321,21 +332,23 @@ pub async fn find_unrecorded(
             context.extend(context_of(&refreshed.snapshot, &planned.dependencies));
             pending.extend(planned.dependencies.iter());
         }
-        requests.push((
-            provider,
-            ChangeRequest {
-                address: address.clone(),
-                kind: object.address.kind,
-                part: object.address.part.clone(),
-                provider_id: None,
-                attributes: known_attributes(object, &refreshed.snapshot),
-                prior: BTreeMap::new(),
-                prior_outputs: BTreeMap::new(),
-                context,
-                adopt: Adoption::Refuse,
-            },
-        ));
+        let request = ChangeRequest {
+            address: address.clone(),
+            kind: object.address.kind,
+            part: object.address.part.clone(),
+            provider_id: None,
+            attributes: known_attributes(object, &refreshed.snapshot),
+            prior: BTreeMap::new(),
+            prior_outputs: BTreeMap::new(),
+            context,
+            adopt: Adoption::Refuse,
+        };
+        if scope == LookupScope::WithCredentialsAtHand && !provider.can_look_up(&request) {
+            continue;
+        }
+        requests.push((provider, request));
     }
+    let looked_up = requests.len();
     let mut results: Vec<_> = futures_util::stream::iter(requests.iter())
         .map(|(provider, request)| async move { (request, provider.find(request).await) })
         .buffer_unordered(concurrency.max(1))
@@ -354,6 +367,7 @@ pub async fn find_unrecorded(
             )),
         }
     }
+    looked_up
 }
 
 /// The planned attributes of a desired object that are known at plan time, references

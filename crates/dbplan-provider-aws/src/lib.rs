@@ -404,6 +404,33 @@ impl Provider for AwsProvider {
         })
     }
 
+    /// When the environment names credentials (keys, a profile, a web identity or container
+    /// credentials) or a shared credentials or config file exists: what aws-config's chain
+    /// finds without asking the instance metadata service, which a first plan must not wait on.
+    fn can_look_up(&self, _request: &ChangeRequest) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+        let named = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ]
+        .iter()
+        .any(|name| set(name));
+        let file = |variable: &str, default: &str| {
+            std::env::var_os(variable)
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(default))
+                })
+                .is_some_and(|path| path.is_file())
+        };
+        named
+            || file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+            || file("AWS_CONFIG_FILE", ".aws/config")
+    }
+
     fn find<'a>(
         &'a self,
         request: &'a ChangeRequest,

@@ -172,6 +172,11 @@ impl Provider for DigitalOceanProvider {
         })
     }
 
+    /// With `DIGITALOCEAN_TOKEN` set.
+    fn can_look_up(&self, _request: &ChangeRequest) -> bool {
+        std::env::var("DIGITALOCEAN_TOKEN").is_ok_and(|token| !token.trim().is_empty())
+    }
+
     fn find<'a>(
         &'a self,
         request: &'a ChangeRequest,

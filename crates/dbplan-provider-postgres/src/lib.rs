@@ -252,6 +252,16 @@ impl Provider for PostgresProvider {
         })
     }
 
+    /// A role or database can be looked up when its server's administrator password is at
+    /// hand (its variable is set, or `PGPASSWORD`).
+    fn can_look_up(&self, request: &ChangeRequest) -> bool {
+        matches!(
+            object(&request.address, request.kind, request.part.as_deref()),
+            Ok(Object::Role | Object::Database)
+        ) && tenant_server(&request.address, &request.context, &self.env)
+            .is_ok_and(|server| server.password.is_some())
+    }
+
     fn create<'a>(
         &'a self,
         request: &'a ChangeRequest,

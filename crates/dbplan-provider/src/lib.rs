@@ -284,6 +284,15 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(FindOutcome::Unknown) })
     }
 
+    /// Whether credentials for a lookup of this object are at hand without asking anyone (a
+    /// token or key in the environment, a server password variable that is set). A first plan
+    /// against an empty state looks for existing objects only where this holds, so that a plan
+    /// of manifests nobody has credentials for yet stays quick and quiet.
+    fn can_look_up(&self, request: &ChangeRequest) -> bool {
+        let _ = request;
+        false
+    }
+
     /// Creates the object. An existing object of the same name is taken over (and brought to
     /// the request) only when [`ChangeRequest::adopt`] permits it and it matches; else the
     /// create fails with [`ProviderError::NotAdopted`] or [`ProviderError::Conflict`].
@@ -362,6 +371,10 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         (**self).find(request)
+    }
+
+    fn can_look_up(&self, request: &ChangeRequest) -> bool {
+        (**self).can_look_up(request)
     }
 
     fn create<'a>(
