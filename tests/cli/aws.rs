@@ -516,18 +516,18 @@ fn an_existing_cluster_is_adopted_only_with_opt_in_when_it_matches_and_reported_
         "rds.create_db_cluster(DBClusterIdentifier='orders-db', Engine='aurora-postgresql', EngineVersion='16.4', DatabaseName='orders', MasterUsername='ordersadmin', MasterUserPassword='adopted-password-1', StorageEncrypted=True, EnableIAMDatabaseAuthentication=True, EnableCloudwatchLogsExports=['postgresql'], BackupRetentionPeriod=1)",
     );
     let arn = lab.cluster("DBClusterArn");
-    // Without an opt-in it is not taken over: the create fails and says how to opt in.
+    // Without an opt-in it is not taken over: the first plan (credentials are at hand) finds
+    // it, and apply is refused before anything is done, saying how to opt in.
     let refused = lab.run(&["apply", ".", "--auto-approve"]);
     assert_code(&refused, 1);
     assert!(
-        text(&refused)
-            .contains("the DB cluster orders-db already exists, and dbplan did not create it")
+        text(&refused).contains("exists (id orders-db), and dbplan did not create it")
             && text(&refused).contains("--adopt AwsRdsCluster/orders-db/cluster"),
         "{}",
         text(&refused)
     );
     assert_eq!(lab.cluster("BackupRetentionPeriod"), "1", "left untouched");
-    // With its parts recorded, the plan finds the cluster: an adopt, blocked without opt-in.
+    // The plan shows it as an adopt, blocked without opt-in.
     let planned = lab.run(&["plan", "."]);
     assert_code(&planned, 1);
     assert!(

@@ -581,13 +581,15 @@ fn an_existing_cluster_is_adopted_only_with_opt_in_when_it_matches_and_reported_
         ),
     );
     assert_eq!(status, 201, "{cluster}");
-    // Without an opt-in, neither is taken over: apply fails, saying how to opt in, and creates
-    // nothing of the same name.
+    // Without an opt-in, neither is taken over: the first plan (the token is at hand) finds
+    // both, and apply is refused before anything is done, saying how to opt in.
     let refused = lab.run(&["apply", &example, "--auto-approve"]);
     assert_code(&refused, 1);
     let printed = text(&refused);
     assert!(
-        printed.contains("a VPC named \"shop-vpc\" already exists, and dbplan did not create it")
+        printed.contains(" <= DigitalOceanVpc/shop-vpc {")
+            && printed.contains(" <= DigitalOceanDatabaseCluster/shop-db {")
+            && printed.contains("2 existing objects that dbplan did not create")
             && printed.contains("--adopt DigitalOceanVpc/shop-vpc"),
         "{printed}"
     );

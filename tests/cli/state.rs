@@ -1082,7 +1082,19 @@ fn links_are_never_followed_into_another_file_and_a_linked_state_is_private() {
     std::fs::write(&victim, "the victim's own text\n").unwrap();
     std::fs::create_dir(lab.path("out")).unwrap();
     std::os::unix::fs::symlink(&victim, lab.path("out/plan.dbplan")).unwrap();
-    let planned = lab_run(&lab, &["plan", "tenants.yaml", "--out", "out/plan.dbplan"]);
+    // Against the state that applied the tenants (a fresh one would find them on the server
+    // and refuse to plan them as creates).
+    let planned = lab_run(
+        &lab,
+        &[
+            "plan",
+            "tenants.yaml",
+            "--out",
+            "out/plan.dbplan",
+            "--state",
+            "linked",
+        ],
+    );
     expect_code(&planned, 0, "plan --out over a link");
     let regular_and_private = |path: &Path| {
         let metadata = std::fs::symlink_metadata(path).unwrap();
@@ -1094,7 +1106,7 @@ fn links_are_never_followed_into_another_file_and_a_linked_state_is_private() {
     );
     assert!(regular_and_private(&lab.path("out/plan.dbplan")));
     expect_code(
-        &lab_run(&lab, &["show", "out/plan.dbplan"]),
+        &lab_run(&lab, &["show", "out/plan.dbplan", "--state", "linked"]),
         0,
         "show of the plan written over a link",
     );
@@ -1103,7 +1115,17 @@ fn links_are_never_followed_into_another_file_and_a_linked_state_is_private() {
     for planted in ["out/plan.tmp-dbplan", "out/plan.dbplan.tmp-dbplan"] {
         std::os::unix::fs::symlink(&victim, lab.path(planted)).unwrap();
     }
-    let planned = lab_run(&lab, &["plan", "tenants.yaml", "--out", "out/plan.dbplan"]);
+    let planned = lab_run(
+        &lab,
+        &[
+            "plan",
+            "tenants.yaml",
+            "--out",
+            "out/plan.dbplan",
+            "--state",
+            "linked",
+        ],
+    );
     expect_code(&planned, 0, "plan --out next to planted links");
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
