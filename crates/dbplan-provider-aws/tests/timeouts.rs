@@ -13,42 +13,23 @@
 use dbplan_core::Kind;
 use dbplan_provider::{Context, Provider, ProviderError, ReadRequest};
 use dbplan_provider_aws::AwsProvider;
-use dbplan_testkit::silent::SilentListener;
+use dbplan_testkit::silent::{self, SilentListener};
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Instant;
 
-/// Set in the child process.
-const CHILD: &str = "DBPLAN_TIMEOUT_TEST_CHILD";
-
-/// Runs the test `name` of this binary in a child process with `vars` set, and returns its
-/// output; the child fails the parent when it fails.
+/// Runs the test `name` of this binary in a child process with `vars` set.
 fn in_child(name: &str, vars: &[(&str, String)]) -> String {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1");
-    for variable in ["AWS_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"] {
-        command.env_remove(variable);
-    }
-    for (variable, value) in vars {
-        command.env(variable, value);
-    }
-    let output = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "the child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-    text
+    silent::run_in_child(
+        name,
+        &["AWS_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"],
+        vars,
+    )
 }
 
 #[test]
 fn a_silent_endpoint_fails_each_request_within_the_timeouts_and_retries() {
     let name = "a_silent_endpoint_fails_each_request_within_the_timeouts_and_retries";
-    if std::env::var_os(CHILD).is_some() {
+    if silent::is_child() {
         return child();
     }
     let silent = SilentListener::start().unwrap();
@@ -115,7 +96,7 @@ fn child() {
 #[test]
 fn a_bad_timeout_value_is_an_error_naming_the_variable() {
     let name = "a_bad_timeout_value_is_an_error_naming_the_variable";
-    if std::env::var_os(CHILD).is_some() {
+    if silent::is_child() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -13,41 +13,22 @@
 use dbplan_core::Kind;
 use dbplan_provider::{ChangeRequest, Field, Provider, ProviderError, ReadRequest};
 use dbplan_provider_digitalocean::DigitalOceanProvider;
-use dbplan_testkit::silent::SilentListener;
+use dbplan_testkit::silent::{self, SilentListener};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Set in the child process.
-const CHILD: &str = "DBPLAN_TIMEOUT_TEST_CHILD";
 const TOKEN: &str = "dop_v1_canary0token0that0must0never0show0f00d";
 
-/// Runs the test `name` of this binary in a child process with `vars` set, and returns its
-/// output; the child fails the parent when it fails.
+/// Runs the test `name` of this binary in a child process with `vars` set.
 fn in_child(name: &str, vars: &[(&str, String)]) -> String {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1");
-    for (variable, value) in vars {
-        command.env(variable, value);
-    }
-    let output = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "the child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-    text
+    silent::run_in_child(name, &[], vars)
 }
 
 #[test]
 fn a_silent_api_fails_each_request_within_the_timeouts_and_retries() {
     let name = "a_silent_api_fails_each_request_within_the_timeouts_and_retries";
-    if std::env::var_os(CHILD).is_some() {
+    if silent::is_child() {
         return child();
     }
     let silent = SilentListener::start().unwrap();
@@ -152,7 +133,7 @@ fn check(error: &ProviderError, target: &str) {
 #[test]
 fn a_bad_timeout_value_is_an_error_naming_the_variable() {
     let name = "a_bad_timeout_value_is_an_error_naming_the_variable";
-    if std::env::var_os(CHILD).is_some() {
+    if silent::is_child() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -156,3 +156,43 @@ fn hold(mut stream: TcpStream, index: usize, shared: &Shared) {
         }
     }
 }
+
+/// Set in the child process that [`run_in_child`] starts.
+pub const CHILD: &str = "DBPLAN_TIMEOUT_TEST_CHILD";
+
+/// Whether this process is the child [`run_in_child`] started.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
+
+/// Runs the test `name` of the current test binary again in a child process, with `removed`
+/// taken out of its environment and `vars` set, and returns its output; the child failing (or
+/// running no test) fails the caller. For tests of code that reads its configuration from the
+/// process environment, which a test cannot set in its own process (the workspace forbids
+/// unsafe code).
+// A test helper: failing the calling test loudly is its job.
+#[allow(clippy::expect_used)]
+pub fn run_in_child(name: &str, removed: &[&str], vars: &[(&str, String)]) -> String {
+    let exe = std::env::current_exe().expect("a test binary knows its own path");
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1");
+    for variable in removed {
+        command.env_remove(variable);
+    }
+    for (variable, value) in vars {
+        command.env(variable, value);
+    }
+    let output = command
+        .output()
+        .expect("the test binary can run itself as a child process");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the child failed:\n{text}");
+    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    text
+}
