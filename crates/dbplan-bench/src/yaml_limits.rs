@@ -23,71 +23,6 @@ const CASES: [&str; 5] = [
     "huge-scalar",
 ];
 
-fn small_documents(count: usize) -> String {
-    let mut text = String::with_capacity(count * 130);
-    for index in 0..count {
-        let _ = write!(
-            text,
-            "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanVpc\nmetadata: {{name: vpc-{index}}}\nspec: {{region: nyc3}}\n---\n"
-        );
-    }
-    text
-}
-
-/// Ordinary manifests (an AWS VPC, an Aurora cluster, a DigitalOcean cluster per round), no
-/// aliases, until `bytes` are written.
-fn ordinary_manifests(bytes: usize) -> String {
-    let mut text = String::with_capacity(bytes + 2048);
-    let mut index = 0;
-    while text.len() < bytes {
-        let octet = index % 250;
-        let _ = write!(
-            text,
-            r#"apiVersion: aws.project-planton.org/v1
-kind: AwsVpc
-metadata: {{name: vpc-{index}}}
-spec:
-  vpcCidr: 10.{octet}.0.0/16
-  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
-  subnetsPerAvailabilityZone: 1
-  subnetSize: 256
----
-apiVersion: aws.project-planton.org/v1
-kind: AwsRdsCluster
-metadata: {{name: aurora-{index}, labels: {{env: prod, team: payments}}}}
-spec:
-  engine: aurora-postgresql
-  engineVersion: "16.4"
-  subnetIds:
-    - valueFrom: {{kind: AwsVpc, name: vpc-{index}, fieldPath: "status.outputs.private_subnets.[*].id"}}
-  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
-  manageMasterUserPassword: true
-  storageEncrypted: true
-  deletionProtection: true
-  backupRetentionPeriod: 14
-  preferredBackupWindow: "03:00-03:30"
-  preferredMaintenanceWindow: "sun:05:00-sun:05:30"
-  enabledCloudwatchLogsExports: [postgresql]
----
-apiVersion: digital-ocean.project-planton.org/v1
-kind: DigitalOceanDatabaseCluster
-metadata: {{name: do-pg-{index}}}
-spec:
-  clusterName: do-pg-{index}
-  engine: pg
-  engineVersion: "16"
-  region: nyc3
-  sizeSlug: db-s-2vcpu-4gb
-  nodeCount: 2
-  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
----
-"#
-        );
-        index += 1;
-    }
-    text
-}
-
 /// Nine levels of nine aliases: 387 million strings if expanded.
 fn alias_bomb() -> String {
     let mut text = String::from(
@@ -103,8 +38,8 @@ fn alias_bomb() -> String {
 
 fn input(case: &str) -> anyhow::Result<String> {
     Ok(match case {
-        "100k-documents" => small_documents(100_000),
-        "50mb-manifests" => ordinary_manifests(50 * 1000 * 1000),
+        "100k-documents" => dbplan_testkit::yaml::small_documents(100_000),
+        "50mb-manifests" => dbplan_testkit::yaml::ordinary_manifests(50 * 1000 * 1000),
         "alias-bomb" => alias_bomb(),
         "deep-nesting" => format!("{}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
         "huge-scalar" => format!(

@@ -169,18 +169,6 @@ fn a_huge_block_scalar_is_refused() {
     assert_limit(&diagnostics, "block.yaml", "per value");
 }
 
-/// One small, valid manifest per document.
-fn small_documents(count: usize) -> String {
-    let mut text = String::with_capacity(count * 120);
-    for index in 0..count {
-        let _ = write!(
-            text,
-            "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanVpc\nmetadata: {{name: vpc-{index}}}\nspec: {{region: nyc3}}\n---\n"
-        );
-    }
-    text
-}
-
 /// A generated file of many manifests: the document count of serde-saphyr's default budget
 /// (1,024) refused these. Unoptimised, serde-saphyr parses about 150 KB/s, so this takes about
 /// 100 s in a debug build; it runs in release test runs and as a benchmark figure, and
@@ -194,7 +182,7 @@ fn a_file_of_100_000_small_documents_loads() {
     let (set, diagnostics) = load(
         "100,000 small documents",
         "generated.yaml",
-        small_documents(100_000),
+        dbplan_testkit::yaml::small_documents(100_000),
     );
     assert!(
         errors(&diagnostics).is_empty(),
@@ -210,7 +198,7 @@ fn more_documents_than_the_old_default_load() {
     let (set, diagnostics) = load(
         "3,072 small documents",
         "generated.yaml",
-        small_documents(3_072),
+        dbplan_testkit::yaml::small_documents(3_072),
     );
     assert!(
         errors(&diagnostics).is_empty(),
@@ -218,59 +206,6 @@ fn more_documents_than_the_old_default_load() {
         &diagnostics[..diagnostics.len().min(3)]
     );
     assert_eq!(set.resources.len(), 3_072);
-}
-
-/// Ordinary manifests of several kinds, written out without aliases, until `bytes` are reached.
-fn ordinary_manifests(bytes: usize) -> String {
-    let mut text = String::with_capacity(bytes + 2048);
-    let mut index = 0;
-    while text.len() < bytes {
-        let octet = index % 250;
-        let _ = write!(
-            text,
-            r#"apiVersion: aws.project-planton.org/v1
-kind: AwsVpc
-metadata: {{name: vpc-{index}}}
-spec:
-  vpcCidr: 10.{octet}.0.0/16
-  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
-  subnetsPerAvailabilityZone: 1
-  subnetSize: 256
----
-apiVersion: aws.project-planton.org/v1
-kind: AwsRdsCluster
-metadata: {{name: aurora-{index}, labels: {{env: prod, team: payments}}}}
-spec:
-  engine: aurora-postgresql
-  engineVersion: "16.4"
-  subnetIds:
-    - valueFrom: {{kind: AwsVpc, name: vpc-{index}, fieldPath: "status.outputs.private_subnets.[*].id"}}
-  vpcId: {{valueFrom: {{kind: AwsVpc, name: vpc-{index}}}}}
-  manageMasterUserPassword: true
-  storageEncrypted: true
-  deletionProtection: true
-  backupRetentionPeriod: 14
-  preferredBackupWindow: "03:00-03:30"
-  preferredMaintenanceWindow: "sun:05:00-sun:05:30"
-  enabledCloudwatchLogsExports: [postgresql]
----
-apiVersion: digital-ocean.project-planton.org/v1
-kind: DigitalOceanDatabaseCluster
-metadata: {{name: do-pg-{index}}}
-spec:
-  clusterName: do-pg-{index}
-  engine: pg
-  engineVersion: "16"
-  region: nyc3
-  sizeSlug: db-s-2vcpu-4gb
-  nodeCount: 2
-  maintenanceWindow: {{day: tuesday, hour: "02:00"}}
----
-"#
-        );
-        index += 1;
-    }
-    text
 }
 
 /// About 380 s in a debug build (see the 100,000-document test); release test runs and the
@@ -281,7 +216,7 @@ spec:
     ignore = "about 380 s unoptimised: cargo nextest run --release -p dbplan-manifest --test yaml_limits"
 )]
 fn a_50_mb_file_of_ordinary_manifests_loads() {
-    let text = ordinary_manifests(50 * 1000 * 1000);
+    let text = dbplan_testkit::yaml::ordinary_manifests(50 * 1000 * 1000);
     let (set, diagnostics) = load("50 MB of ordinary manifests", "large.yaml", text);
     assert!(
         errors(&diagnostics).is_empty(),

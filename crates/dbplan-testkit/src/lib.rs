@@ -8,6 +8,7 @@
 
 pub mod digitalocean;
 pub mod silent;
+pub mod yaml;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
