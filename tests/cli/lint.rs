@@ -1,7 +1,7 @@
 //! `dbplan lint` and `dbplan policy`: the examples pass, `examples/bad` fails in every output
 //! format (snapshot-tested), packs change enforcement, and no secret is ever printed.
 
-use crate::{dbplan, dirs, root, stderr, stdout};
+use crate::{dbplan, dirs, root, stderr, stdout, text};
 use std::process::Command;
 
 /// Runs `dbplan` with a fixed date, so the staleness notice of the options snapshot does not
@@ -187,7 +187,8 @@ fn manifest_errors_are_results_of_every_format() {
         report["summary"]["error"], 4,
         "three input errors and DB301"
     );
-    assert_eq!(report["summary"]["warning"], 1);
+    // DB303 for both clusters: the one with the unknown field is still checked.
+    assert_eq!(report["summary"]["warning"], 2);
     insta::assert_snapshot!("lint-input-json", stdout(&output));
 
     // SARIF: a rule with help text for every code that occurs, results at the exact region.
@@ -450,4 +451,111 @@ fn a_password_of_the_wrong_type_is_not_echoed_in_the_error() {
         "{text}"
     );
     assert!(!text.contains("98765432123"), "{text}");
+}
+
+#[test]
+fn validation_errors_and_policy_findings_are_reported_in_one_run() {
+    let path = "tests/fixtures/errors-and-violations";
+    // (resource, codes it must have, codes it must not have)
+    let expected: [(&str, &[&str], &[&str]); 4] = [
+        // A wrong retention and a wrong deletion protection next to a window overlap: the
+        // overlap is found, and the unknown protection is not called off.
+        (
+            "AwsRdsCluster/reporting",
+            &["M006", "DB101"],
+            &["DB402", "DB104"],
+        ),
+        // A misspelt engine next to a retention of 0 and a single subnet.
+        ("AwsRdsCluster/ledger", &["M008", "DB103", "DB102"], &[]),
+        // A wrong storage size next to a size DigitalOcean does not offer with a standby.
+        ("DigitalOceanDatabaseCluster/tiny", &["M006", "DB301"], &[]),
+        // A wrong item next to one open to the whole Internet.
+        (
+            "DigitalOceanDatabaseFirewall/tiny-trusted-sources",
+            &["M008", "DB501"],
+            &[],
+        ),
+    ];
+    let output = lint(&["lint", path, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    for (resource, present, absent) in expected {
+        let codes: Vec<&str> = findings
+            .iter()
+            .filter(|entry| entry["resource"] == resource && entry["severity"] != "info")
+            .map(|entry| entry["code"].as_str().unwrap())
+            .collect();
+        for code in present {
+            assert!(codes.contains(code), "{resource} lacks {code}: {codes:?}");
+        }
+        for code in absent {
+            assert!(!codes.contains(code), "{resource} has {code}: {codes:?}");
+        }
+    }
+    assert!(
+        stderr(&output).contains("linted 4 resources"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Text, SARIF and annotations carry the same results.
+    let output = lint(&["lint", path]);
+    for code in ["M006", "M008", "DB101", "DB103", "DB301", "DB501"] {
+        assert!(
+            stderr(&output).contains(&format!("error[{code}]")),
+            "{code}: {}",
+            stderr(&output)
+        );
+    }
+    let output = lint(&["lint", path, "--format", "github"]);
+    for code in ["M006", "DB101"] {
+        assert!(
+            stdout(&output).contains(&format!("title={code} ")),
+            "{code}: {}",
+            stdout(&output)
+        );
+    }
+
+    // A plan refuses the input, and says everything that is wrong with it at once.
+    let state = tempfile::tempdir().unwrap();
+    let output = lint(&[
+        "plan",
+        path,
+        "--offline",
+        "--state",
+        &state.path().join("state").to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for code in ["M006", "DB101", "DB301", "DB501"] {
+        assert!(
+            stderr(&output).contains(&format!("error[{code}]")),
+            "{code}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(
+        stderr(&output).contains("plan not made"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_password_written_as_a_list_or_mapping_is_not_shown_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {name: orders}\nspec:\n  engine: aurora-postgresql\n  engineVersion: \"16.4\"\n  password: [\"Sup3rSecretInAList\"]\n  backupRetentionPeriod: seven\n---\napiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {name: billing}\nspec:\n  engine: aurora-postgresql\n  engineVersion: \"16.4\"\n  password: {value: Sup3rSecretInAMap}\n",
+    )
+    .unwrap();
+    let path = path.to_string_lossy();
+    for format in ["text", "json", "sarif", "github"] {
+        let output = lint(&["lint", &path, "--format", format]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{all}");
+        assert!(!all.contains("Sup3rSecret"), "{format}:\n{all}");
+        assert!(all.contains("M006"), "{format}:\n{all}");
+    }
 }

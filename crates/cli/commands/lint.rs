@@ -123,7 +123,7 @@ pub fn run(
     let counts = report.counts();
     eprintln!(
         "linted {}: {}, {}, {} info, {} waived{}",
-        output::plural(set.resources.len(), "resource"),
+        output::plural(set.resources.len() + set.partial().count(), "resource"),
         output::plural(counts.error, "error"),
         output::plural(counts.warning, "warning"),
         counts.info,

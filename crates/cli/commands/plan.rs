@@ -129,6 +129,20 @@ pub fn make(
         .iter()
         .any(|diagnostic| diagnostic.severity == Severity::Error)
     {
+        // Every mistake in one run: the policies still check what the manifests settle.
+        let report = dbplan_policy::lint(
+            &set,
+            &graph,
+            &pack,
+            dbplan_policy::options::Snapshot::digitalocean(),
+        );
+        diagnostics.extend(
+            report
+                .findings
+                .iter()
+                .map(|finding| finding.to_diagnostic()),
+        );
+        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
         let summary = output::report(&set.sources, &diagnostics);
         eprintln!("plan not made: {}", output::counts(summary));
         return Ok(Err(exit::ERROR));

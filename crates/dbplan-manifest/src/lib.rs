@@ -15,13 +15,15 @@ pub mod limits;
 mod load;
 pub mod metadata;
 pub mod node;
+pub mod partial;
 pub mod refs;
 pub mod schema;
 pub mod secret_env;
 
 pub use kinds::{Spec, kind_schema};
 pub use load::{
-    InvalidResource, Loader, ManifestSet, Resource, load_paths, parse_yaml, parse_yaml_documents,
+    InvalidResource, Loader, ManifestSet, PartialResource, Resource, load_paths, parse_yaml,
+    parse_yaml_documents,
 };
 pub use metadata::Metadata;
 pub use schema::ReferenceSite;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One resource declared by one manifest document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Resource {
     pub address: ResourceAddress,
     pub metadata: Metadata,
@@ -57,6 +57,40 @@ pub struct ManifestSet {
 pub struct InvalidResource {
     pub address: ResourceAddress,
     pub references: Vec<ReferenceSite>,
+    /// What the policies still see of it, when its document has the kind's shape at all.
+    pub partial: Option<PartialResource>,
+}
+
+/// A resource whose document failed schema validation, as the policies see it: the fields that
+/// failed are unknown and every other field is checked (see [`crate::partial`]).
+#[derive(Debug)]
+pub struct PartialResource {
+    /// The resource with its unknown fields left out, or holding a stand-in where the kind
+    /// requires them.
+    pub resource: Resource,
+    /// The spec with a different stand-in in every unknown field: a finding that does not hold
+    /// for both specs rests on an unknown value.
+    pub alternative: Option<Spec>,
+    /// JSON pointers of the unknown fields.
+    pub unknown: Vec<String>,
+}
+
+impl PartialResource {
+    /// Whether a finding at this JSON pointer points at, inside or next to an unknown field.
+    pub fn rests_on_unknown(&self, pointer: &str) -> bool {
+        self.unknown
+            .iter()
+            .any(|unknown| crate::partial::related(pointer, unknown))
+    }
+
+    /// The resource with the alternative spec.
+    pub fn alternative_resource(&self) -> Resource {
+        let mut resource = self.resource.clone();
+        if let Some(alternative) = &self.alternative {
+            resource.spec = alternative.clone();
+        }
+        resource
+    }
 }
 
 impl ManifestSet {
@@ -67,6 +101,13 @@ impl ManifestSet {
                 .invalid
                 .iter()
                 .any(|resource| &resource.address == address)
+    }
+
+    /// The resources whose documents failed validation, as the policies still see them.
+    pub fn partial(&self) -> impl Iterator<Item = &PartialResource> {
+        self.invalid
+            .iter()
+            .filter_map(|invalid| invalid.partial.as_ref())
     }
 
     pub fn get(&self, address: &ResourceAddress) -> Option<&Resource> {
@@ -530,9 +571,14 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
     }
     for pointer in secret_pointers(kind) {
         let located = document.locate(pointer);
-        if located.complete && !matches!(located.node.value, NodeValue::Map(_)) {
-            out.redactions.push(located.node.span);
-            let text = match &located.node.value {
+        if !located.complete {
+            continue;
+        }
+        let mut scalars = Vec::new();
+        secret_scalars(located.node, &mut scalars);
+        for node in scalars {
+            out.redactions.push(node.span);
+            let text = match &node.value {
                 NodeValue::String(text) => text.clone(),
                 NodeValue::Int(value) => value.to_string(),
                 NodeValue::Float(value) => value.to_string(),
@@ -566,9 +612,41 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         return;
     };
     if !schema_valid {
+        let partial = crate::partial::views(kind_schema, &instance, &reported).map(|views| {
+            let address = ResourceAddress::new(kind, name.clone());
+            let check = |spec: &Spec| {
+                let mut checker = kinds::Checker::new(&document, &address_text, &views.metadata)
+                    .with_unknown(&views.unknown);
+                checker.format("/metadata/name", crate::formats::check_resource_name(&name));
+                spec.check(&mut checker);
+                checker.diagnostics
+            };
+            // Only what holds whatever the unknown fields turn out to be.
+            let mut found = check(&views.base);
+            if let Some(alternative) = &views.alternative {
+                let also: BTreeSet<(&'static str, Option<Span>)> = check(alternative)
+                    .into_iter()
+                    .map(|diagnostic| (diagnostic.code, diagnostic.span))
+                    .collect();
+                found.retain(|diagnostic| also.contains(&(diagnostic.code, diagnostic.span)));
+            }
+            out.diagnostics.append(&mut found);
+            PartialResource {
+                resource: Resource {
+                    address,
+                    metadata: views.metadata,
+                    spec: views.base,
+                    document,
+                    references: references.clone(),
+                },
+                alternative: views.alternative,
+                unknown: views.unknown,
+            }
+        });
         out.invalid.push(InvalidResource {
             address: ResourceAddress::new(kind, name),
             references,
+            partial,
         });
         return;
     }
@@ -607,6 +685,26 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         },
         name_span,
     ));
+}
+
+/// The scalars of a secret field's value: the value itself, or every scalar inside a list or
+/// mapping written there by mistake, except the variable name of a `{secretEnv: NAME}`.
+fn secret_scalars<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match &node.value {
+        NodeValue::Seq(items) => {
+            for item in items {
+                secret_scalars(item, out);
+            }
+        }
+        NodeValue::Map(entries) => {
+            for entry in entries {
+                if !matches!(entry.key.as_str(), "secretEnv" | "secret_env") {
+                    secret_scalars(&entry.value, out);
+                }
+            }
+        }
+        _ => out.push(node),
+    }
 }
 
 fn internal_mismatch(

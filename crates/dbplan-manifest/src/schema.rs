@@ -73,7 +73,7 @@ pub fn camel_case(name: &str) -> String {
 }
 
 /// Follows `$ref`s (`#/$defs/Name`) within the document schema.
-fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
+pub(crate) fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
     for _ in 0..32 {
         let Some(reference) = schema.get("$ref").and_then(Json::as_str) else {
             break;
@@ -90,7 +90,7 @@ fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
 }
 
 /// The alternatives of a schema (`anyOf`/`oneOf`), or the schema itself.
-fn alternatives<'a>(root: &'a Json, schema: &'a Json) -> Vec<&'a Json> {
+pub(crate) fn alternatives<'a>(root: &'a Json, schema: &'a Json) -> Vec<&'a Json> {
     let schema = resolve(root, schema);
     for keyword in ["anyOf", "oneOf"] {
         if let Some(options) = schema.get(keyword).and_then(Json::as_array) {
@@ -103,7 +103,7 @@ fn alternatives<'a>(root: &'a Json, schema: &'a Json) -> Vec<&'a Json> {
     vec![schema]
 }
 
-fn type_names(schema: &Json) -> Vec<&str> {
+pub(crate) fn type_names(schema: &Json) -> Vec<&str> {
     match schema.get("type") {
         Some(Json::String(name)) => vec![name.as_str()],
         Some(Json::Array(names)) => names.iter().filter_map(Json::as_str).collect(),
@@ -111,7 +111,7 @@ fn type_names(schema: &Json) -> Vec<&str> {
     }
 }
 
-fn properties(schema: &Json) -> Option<&JsonMap<String, Json>> {
+pub(crate) fn properties(schema: &Json) -> Option<&JsonMap<String, Json>> {
     schema.get("properties").and_then(Json::as_object)
 }
 

@@ -5,13 +5,14 @@ use crate::options::Snapshot;
 use crate::rules::Rule;
 use dbplan_diagnostics::Span;
 use dbplan_graph::Graph;
+use dbplan_manifest::Resource;
 use dbplan_manifest::refs::{RefTarget, ValueOrRef};
-use dbplan_manifest::{ManifestSet, Resource};
 use std::collections::{BTreeMap, HashMap};
 
 /// The read-only input of every check.
 pub struct Context<'a> {
-    pub set: &'a ManifestSet,
+    /// The valid resources in input order, then those whose documents failed validation.
+    resources: &'a [&'a Resource],
     pub graph: &'a Graph,
     pub options: &'a Snapshot,
     params: &'a BTreeMap<String, i64>,
@@ -31,7 +32,7 @@ pub enum Target<'a> {
 
 impl<'a> Context<'a> {
     pub(crate) fn new(
-        set: &'a ManifestSet,
+        resources: &'a [&'a Resource],
         graph: &'a Graph,
         options: &'a Snapshot,
         params: &'a BTreeMap<String, i64>,
@@ -39,7 +40,7 @@ impl<'a> Context<'a> {
         by_address: &'a HashMap<(&'a str, &'a str), usize>,
     ) -> Self {
         Context {
-            set,
+            resources,
             graph,
             options,
             params,
@@ -48,16 +49,17 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Every valid resource, in input order.
+    /// Every resource: the valid ones in input order, then those whose documents failed
+    /// validation (with their failed fields unknown).
     pub fn resources(&self) -> impl Iterator<Item = &'a Resource> {
-        self.set.resources.iter()
+        self.resources.iter().copied()
     }
 
     /// The resource of a kind and name, if the set declares it.
     pub fn find(&self, kind: &str, name: &str) -> Option<&'a Resource> {
         self.by_address
             .get(&(kind, name))
-            .and_then(|index| self.set.resources.get(*index))
+            .and_then(|index| self.resources.get(*index).copied())
     }
 
     /// Where a value-or-reference field points, with the field's default kind and path.
@@ -108,6 +110,8 @@ impl<'a> Context<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct RawFinding {
     pub resource: usize,
+    /// The JSON pointer the check gave.
+    pub pointer: String,
     pub span: Span,
     pub message: String,
     pub help: String,
@@ -169,6 +173,7 @@ impl<'a> Findings<'a> {
         let index = self.index(resource);
         self.found.push(RawFinding {
             resource: index,
+            pointer: pointer.to_owned(),
             span: resource.span_at(pointer),
             message,
             help,

@@ -1,14 +1,14 @@
 //! Runs the rules, applies the pack's enforcement and the resources' waivers.
 
-use crate::context::{Context, Findings};
+use crate::context::{Context, Findings, RawFinding};
 use crate::options::Snapshot;
 use crate::pack::{Enforcement, Pack};
 use crate::rules::{Check, RULES, Rule, rule};
 use dbplan_diagnostics::{Diagnostic, Severity, Span};
 use dbplan_graph::Graph;
-use dbplan_manifest::ManifestSet;
 use dbplan_manifest::schema::escape;
-use std::collections::{BTreeMap, HashMap};
+use dbplan_manifest::{ManifestSet, PartialResource, Resource};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The annotation prefix of a waiver: `dbplan.io/waive.<CODE>: "<reason>"`.
 pub const WAIVER_PREFIX: &str = "dbplan.io/waive.";
@@ -130,9 +130,18 @@ struct Waiver {
 }
 
 /// Runs every enabled rule over the manifests and their graph.
+///
+/// Resources whose documents failed validation are checked too, with their failed fields
+/// unknown: a finding about them is kept only when it holds for both stand-ins of those fields
+/// and does not point at, inside or next to one (see `dbplan_manifest::partial`).
 pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -> Report {
-    let by_address: HashMap<(&str, &str), usize> = set
+    let partial: Vec<&PartialResource> = set.partial().collect();
+    let resources: Vec<&Resource> = set
         .resources
+        .iter()
+        .chain(partial.iter().map(|partial| &partial.resource))
+        .collect();
+    let by_address: HashMap<(&str, &str), usize> = resources
         .iter()
         .enumerate()
         .map(|(index, resource)| {
@@ -147,45 +156,60 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         .collect();
     let mut findings = Vec::new();
     let mut waivers: BTreeMap<(usize, &'static str), Waiver> = BTreeMap::new();
-    collect_waivers(set, pack, &mut waivers, &mut findings);
+    collect_waivers(&resources, pack, &mut waivers, &mut findings);
 
-    for rule in RULES {
-        let enforcement = pack.enforcement(rule);
-        if enforcement == Enforcement::Disabled {
-            continue;
-        }
-        let Check::Manifest(check) = rule.check else {
+    let run = Run {
+        graph,
+        options,
+        pack,
+        by_address: &by_address,
+    };
+    let mut found = run.rules(&resources);
+    if !partial.is_empty() {
+        let valid = set.resources.len();
+        let alternatives: Vec<Resource> = partial
+            .iter()
+            .map(|partial| partial.alternative_resource())
+            .collect();
+        let alternative: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
+        let also: HashSet<(&'static str, usize, Span)> = run
+            .rules(&alternative)
+            .into_iter()
+            .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
+            .collect();
+        found.retain(|(rule, raw)| {
+            also.contains(&(rule.code, raw.resource, raw.span))
+                && raw.resource.checked_sub(valid).is_none_or(|index| {
+                    partial
+                        .get(index)
+                        .is_some_and(|partial| !partial.rests_on_unknown(&raw.pointer))
+                })
+        });
+    }
+    for (rule, raw) in found {
+        let Some(resource) = resources.get(raw.resource) else {
             continue;
         };
-        let params = pack.params(rule.code);
-        let context = Context::new(set, graph, options, params, rule, &by_address);
-        let mut found = Findings::new(&by_address);
-        check(&context, &mut found);
-        for raw in found.found {
-            let Some(resource) = set.resources.get(raw.resource) else {
-                continue;
-            };
-            let waived = waivers.get_mut(&(raw.resource, rule.code)).map(|waiver| {
-                waiver.used = true;
-                waiver.reason.clone()
-            });
-            findings.push(Finding {
-                code: rule.code,
-                id: rule.id,
-                summary: rule.summary,
-                severity: if raw.undecidable {
-                    Severity::Info
-                } else {
-                    severity(enforcement)
-                },
-                resource: resource.address.to_string(),
-                span: Some(raw.span),
-                message: raw.message,
-                help: raw.help,
-                waived,
-                undecidable: raw.undecidable,
-            });
-        }
+        let waived = waivers.get_mut(&(raw.resource, rule.code)).map(|waiver| {
+            waiver.used = true;
+            waiver.reason.clone()
+        });
+        findings.push(Finding {
+            code: rule.code,
+            id: rule.id,
+            summary: rule.summary,
+            severity: if raw.undecidable {
+                Severity::Info
+            } else {
+                severity(pack.enforcement(rule))
+            },
+            resource: resource.address.to_string(),
+            span: Some(raw.span),
+            message: raw.message,
+            help: raw.help,
+            waived,
+            undecidable: raw.undecidable,
+        });
     }
 
     if let Some(unused) = rule("DB003")
@@ -194,10 +218,15 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         for ((index, code), waiver) in &waivers {
             // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
             // plan; lint leaves it alone.
-            if waiver.used || rule(code).is_some_and(|waived| waived.check.is_plan()) {
+            // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
+            // plan, and one on a resource with unknown fields may waive what they hide.
+            if waiver.used
+                || rule(code).is_some_and(|waived| waived.check.is_plan())
+                || *index >= set.resources.len()
+            {
                 continue;
             }
-            let Some(resource) = set.resources.get(*index) else {
+            let Some(resource) = resources.get(*index) else {
                 continue;
             };
             findings.push(engine_finding(
@@ -229,6 +258,42 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
     Report {
         findings,
         notices: Vec::new(),
+    }
+}
+
+/// What every run of the rules over one list of resources shares.
+struct Run<'a> {
+    graph: &'a Graph,
+    options: &'a Snapshot,
+    pack: &'a Pack,
+    by_address: &'a HashMap<(&'a str, &'a str), usize>,
+}
+
+impl Run<'_> {
+    /// The enabled manifest rules' raw findings over `resources` (indexed like `by_address`).
+    fn rules(&self, resources: &[&Resource]) -> Vec<(&'static Rule, RawFinding)> {
+        let mut out = Vec::new();
+        for rule in RULES {
+            if self.pack.enforcement(rule) == Enforcement::Disabled {
+                continue;
+            }
+            let Check::Manifest(check) = rule.check else {
+                continue;
+            };
+            let params = self.pack.params(rule.code);
+            let context = Context::new(
+                resources,
+                self.graph,
+                self.options,
+                params,
+                rule,
+                self.by_address,
+            );
+            let mut found = Findings::new(self.by_address);
+            check(&context, &mut found);
+            out.extend(found.found.into_iter().map(|raw| (rule, raw)));
+        }
+        out
     }
 }
 
@@ -264,7 +329,7 @@ fn engine_finding(
 /// Reads every `dbplan.io/waive.<CODE>` annotation; reports waivers without a reason (DB001)
 /// and waivers of unknown codes (DB002).
 fn collect_waivers(
-    set: &ManifestSet,
+    resources: &[&Resource],
     pack: &Pack,
     waivers: &mut BTreeMap<(usize, &'static str), Waiver>,
     findings: &mut Vec<Finding>,
@@ -273,7 +338,7 @@ fn collect_waivers(
         return;
     };
     let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_owned()).collect();
-    for (index, resource) in set.resources.iter().enumerate() {
+    for (index, resource) in resources.iter().enumerate() {
         for (key, reason) in &resource.metadata.annotations {
             let Some(code) = key.strip_prefix(WAIVER_PREFIX) else {
                 continue;

@@ -156,6 +156,9 @@ pub struct Checker<'a> {
     resource: &'a str,
     pub metadata: &'a Metadata,
     pub diagnostics: Vec<Diagnostic>,
+    /// Fields that failed schema validation: nothing is reported at, inside or next to them
+    /// (see [`crate::partial`]).
+    unknown: &'a [String],
 }
 
 impl<'a> Checker<'a> {
@@ -165,7 +168,14 @@ impl<'a> Checker<'a> {
             resource,
             metadata,
             diagnostics: Vec::new(),
+            unknown: &[],
         }
+    }
+
+    /// A checker of a resource some of whose fields failed schema validation.
+    pub(crate) fn with_unknown(mut self, unknown: &'a [String]) -> Self {
+        self.unknown = unknown;
+        self
     }
 
     /// Reports a format error at a pointer; returns the parsed value when the format is valid.
@@ -187,6 +197,13 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
+        if self
+            .unknown
+            .iter()
+            .any(|unknown| crate::partial::related(pointer, unknown))
+        {
+            return;
+        }
         let span = self.document.locate(pointer).span();
         self.diagnostics.push(
             Diagnostic::error(code.code, code.summary)

@@ -105,19 +105,30 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
                 "the subnets".to_owned(),
             ),
         };
-        if unknown.is_empty() {
-            let listed = if zones.is_empty() {
-                "no Availability Zone".to_owned()
+        // A subnet is in exactly one zone: fewer than two subnets settle it without their zones.
+        if unknown.is_empty() || zones.len() + unknown.len() < 2 {
+            let message = if unknown.is_empty() {
+                let listed = if zones.is_empty() {
+                    "no Availability Zone".to_owned()
+                } else {
+                    format!(
+                        "only {}",
+                        zones.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                format!(
+                    "{group_subnets} are in {listed}; RDS requires at least two Availability Zones"
+                )
             } else {
                 format!(
-                    "only {}",
-                    zones.iter().copied().collect::<Vec<_>>().join(", ")
+                    "{group_subnets} are one subnet ({}), and a subnet lies in one Availability Zone; RDS requires at least two",
+                    unknown.join(", ")
                 )
             };
             findings.fail(
                 resource,
                 pointer,
-                format!("{group_subnets} are in {listed}; RDS requires at least two Availability Zones"),
+                message,
                 "add subnets in a second Availability Zone (add a zone to the AwsVpc's `availability_zones`)",
             );
         } else {
