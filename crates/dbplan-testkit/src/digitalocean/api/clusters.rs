@@ -1,0 +1,251 @@
+//! Database clusters: list, create, read and delete, and the helpers the other cluster routes
+//! share (`with_cluster`, the status checks).
+
+use super::ca::certificate;
+use super::firewall::parse_rules;
+use super::request::{
+    Answer, ApiError, body, no_content, now_text, ok, optional_int, optional_str, page,
+    required_int, required_str,
+};
+use super::shared::{Shared, lock};
+use super::tags::valid_tag;
+use super::vpcs::default_vpc;
+use crate::digitalocean::model::{Cluster, Status, User};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn random_password() -> String {
+    let mut rng = fastrand::Rng::new();
+    let tail: String = (0..20).map(|_| rng.alphanumeric()).collect();
+    format!("AVNS_{tail}")
+}
+
+/// RAM in GB of a size slug (`db-s-2vcpu-4gb` → 4).
+pub(super) fn ram_gb(size: &str) -> Option<i64> {
+    size.split('-')
+        .find_map(|part| part.strip_suffix("gb").and_then(|gb| gb.parse().ok()))
+}
+
+pub(super) async fn list_clusters(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Answer {
+    let mut world = lock(&shared.world);
+    let now = Instant::now();
+    let tag = query.get("tag_name");
+    for cluster in &mut world.clusters {
+        cluster.settle(now);
+    }
+    let items: Vec<Value> = world
+        .clusters
+        .iter()
+        .filter(|cluster| tag.is_none_or(|tag| cluster.tags.contains(tag)))
+        .map(Cluster::json)
+        .collect();
+    page("databases", items, &query, &headers, "/v2/databases")
+}
+
+pub(super) fn with_cluster<T>(
+    shared: &Shared,
+    id: &str,
+    work: impl FnOnce(&mut Cluster, &Shared) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut world = lock(&shared.world);
+    let now = Instant::now();
+    let cluster = world
+        .clusters
+        .iter_mut()
+        .find(|cluster| cluster.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    cluster.settle(now);
+    work(cluster, shared)
+}
+
+pub(super) fn require_online(cluster: &Cluster) -> Result<(), ApiError> {
+    if cluster.status == Status::Online {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "the cluster is {}; try again once it is online",
+            cluster.status.as_str()
+        )))
+    }
+}
+
+pub(super) fn require_ready(cluster: &Cluster) -> Result<(), ApiError> {
+    if cluster.status == Status::Creating {
+        Err(ApiError::invalid(
+            "the cluster is still being created; try again once it is online",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) async fn create_cluster(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Answer {
+    let map = body(&bytes)?;
+    let name = required_str(&map, "name")?;
+    let engine = required_str(&map, "engine")?;
+    let num_nodes = required_int(&map, "num_nodes")?;
+    let size = required_str(&map, "size")?;
+    let region = required_str(&map, "region")?;
+    let Some(options) = shared.engine(engine) else {
+        return Err(ApiError::invalid(format!("invalid engine {engine:?}")));
+    };
+    if name.is_empty() || name.len() > 64 {
+        return Err(ApiError::invalid("name must be 1 to 64 characters"));
+    }
+    if !Shared::strings(options.get("regions"))
+        .iter()
+        .any(|r| r == region)
+    {
+        return Err(ApiError::invalid(format!(
+            "region {region:?} is not available for {engine}"
+        )));
+    }
+    let versions = Shared::strings(options.get("versions"));
+    let version = match optional_str(&map, "version")? {
+        Some(version) => version.to_owned(),
+        None => options
+            .get("default_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| versions.last().cloned())
+            .unwrap_or_default(),
+    };
+    if !versions.contains(&version) {
+        return Err(ApiError::invalid(format!(
+            "version {version:?} is not available for {engine}; available: {}",
+            versions.join(", ")
+        )));
+    }
+    match shared.sizes(engine, num_nodes) {
+        None => {
+            return Err(ApiError::invalid(format!(
+                "{engine} clusters cannot have {num_nodes} nodes"
+            )));
+        }
+        Some(sizes) if !sizes.iter().any(|s| s == size) => {
+            return Err(ApiError::invalid(format!(
+                "size {size:?} is not available for {engine} with {num_nodes} nodes"
+            )));
+        }
+        Some(_) => {}
+    }
+    let tags: Vec<String> = match map.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item.as_str() {
+                Some(tag) if valid_tag(tag) => Ok(tag.to_owned()),
+                _ => Err(ApiError::invalid(format!(
+                    "tag {item} may contain only letters, numbers, colons, dashes and underscores"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(ApiError::invalid("tags must be an array of strings")),
+    };
+    let rules = match map.get("rules") {
+        None | Some(Value::Null) => Vec::new(),
+        value => parse_rules(value)?,
+    };
+    let storage = optional_int(&map, "storage_size_mib")?;
+    if storage.is_some_and(|mib| mib <= 0) {
+        return Err(ApiError::invalid("storage_size_mib must be positive"));
+    }
+    let project_id = optional_str(&map, "project_id")?.map(str::to_owned);
+    let network = optional_str(&map, "private_network_uuid")?.filter(|id| !id.is_empty());
+    let (create_delay, _) = {
+        let config = lock(&shared.config);
+        (config.create_delay, config.resize_delay)
+    };
+
+    let mut world = lock(&shared.world);
+    if world.clusters.iter().any(|cluster| cluster.name == name) {
+        return Err(ApiError::invalid(format!(
+            "a database cluster named {name:?} already exists"
+        )));
+    }
+    let network = match network {
+        Some(id) => match world.vpcs.iter().find(|vpc| vpc.id == id) {
+            Some(vpc) if vpc.region == region => id.to_owned(),
+            Some(vpc) => {
+                return Err(ApiError::invalid(format!(
+                    "VPC {id} is in {}, not in {region}",
+                    vpc.region
+                )));
+            }
+            None => return Err(ApiError::invalid(format!("VPC {id} does not exist"))),
+        },
+        None => default_vpc(&mut world, region),
+    };
+    for tag in &tags {
+        world.tags.insert(tag.clone());
+    }
+    let admin = User {
+        name: if matches!(engine, "redis" | "valkey") {
+            "default".to_owned()
+        } else {
+            "doadmin".to_owned()
+        },
+        role: "primary",
+        password: random_password(),
+    };
+    world.passwords.push(admin.password.clone());
+    world.next_host += 1;
+    let id = uuid::Uuid::new_v4().to_string();
+    let ram = ram_gb(size).unwrap_or(1);
+    let cluster = Cluster {
+        ca: certificate(&id),
+        id,
+        name: name.to_owned(),
+        engine: engine.to_owned(),
+        version,
+        num_nodes,
+        size: size.to_owned(),
+        region: region.to_owned(),
+        private_network_uuid: network,
+        tags,
+        project_id,
+        storage_size_mib: storage.unwrap_or(ram * 10 * 1024),
+        created_at: now_text(),
+        status: Status::Creating,
+        busy_until: Some(Instant::now() + create_delay),
+        maintenance: ("sunday".to_owned(), "04:00:00".to_owned()),
+        rules,
+        pools: Vec::new(),
+        dbs: vec!["defaultdb".to_owned()],
+        users: vec![admin],
+        host_number: 8_000_000 + world.next_host,
+    };
+    let json = cluster.json();
+    world.clusters.push(cluster);
+    ok(StatusCode::CREATED, json!({"database": json}))
+}
+
+pub(super) async fn get_cluster(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let json = with_cluster(&shared, &id, |cluster, _| Ok(cluster.json()))?;
+    ok(StatusCode::OK, json!({"database": json}))
+}
+
+pub(super) async fn delete_cluster(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let mut world = lock(&shared.world);
+    let before = world.clusters.len();
+    world.clusters.retain(|cluster| cluster.id != id);
+    if world.clusters.len() == before {
+        return Err(ApiError::not_found());
+    }
+    no_content()
+}
