@@ -10,7 +10,7 @@ use super::request::{
 use super::shared::{Shared, lock};
 use super::tags::valid_tag;
 use super::vpcs::default_vpc;
-use crate::digitalocean::model::{Cluster, Status, User};
+use crate::digitalocean::model::{Cluster, Status, User, World};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -95,62 +95,8 @@ pub(super) async fn create_cluster(State(shared): State<Arc<Shared>>, bytes: Byt
     let num_nodes = required_int(&map, "num_nodes")?;
     let size = required_str(&map, "size")?;
     let region = required_str(&map, "region")?;
-    let Some(options) = shared.engine(engine) else {
-        return Err(ApiError::invalid(format!("invalid engine {engine:?}")));
-    };
-    if name.is_empty() || name.len() > 64 {
-        return Err(ApiError::invalid("name must be 1 to 64 characters"));
-    }
-    if !Shared::strings(options.get("regions"))
-        .iter()
-        .any(|r| r == region)
-    {
-        return Err(ApiError::invalid(format!(
-            "region {region:?} is not available for {engine}"
-        )));
-    }
-    let versions = Shared::strings(options.get("versions"));
-    let version = match optional_str(&map, "version")? {
-        Some(version) => version.to_owned(),
-        None => options
-            .get("default_version")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| versions.last().cloned())
-            .unwrap_or_default(),
-    };
-    if !versions.contains(&version) {
-        return Err(ApiError::invalid(format!(
-            "version {version:?} is not available for {engine}; available: {}",
-            versions.join(", ")
-        )));
-    }
-    match shared.sizes(engine, num_nodes) {
-        None => {
-            return Err(ApiError::invalid(format!(
-                "{engine} clusters cannot have {num_nodes} nodes"
-            )));
-        }
-        Some(sizes) if !sizes.iter().any(|s| s == size) => {
-            return Err(ApiError::invalid(format!(
-                "size {size:?} is not available for {engine} with {num_nodes} nodes"
-            )));
-        }
-        Some(_) => {}
-    }
-    let tags: Vec<String> = match map.get("tags") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item.as_str() {
-                Some(tag) if valid_tag(tag) => Ok(tag.to_owned()),
-                _ => Err(ApiError::invalid(format!(
-                    "tag {item} may contain only letters, numbers, colons, dashes and underscores"
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(ApiError::invalid("tags must be an array of strings")),
-    };
+    let version = offered_version(&shared, &map, name, engine, region, num_nodes, size)?;
+    let tags = parse_tags(map.get("tags"))?;
     let rules = match map.get("rules") {
         None | Some(Value::Null) => Vec::new(),
         value => parse_rules(value)?,
@@ -172,31 +118,11 @@ pub(super) async fn create_cluster(State(shared): State<Arc<Shared>>, bytes: Byt
             "a database cluster named {name:?} already exists"
         )));
     }
-    let network = match network {
-        Some(id) => match world.vpcs.iter().find(|vpc| vpc.id == id) {
-            Some(vpc) if vpc.region == region => id.to_owned(),
-            Some(vpc) => {
-                return Err(ApiError::invalid(format!(
-                    "VPC {id} is in {}, not in {region}",
-                    vpc.region
-                )));
-            }
-            None => return Err(ApiError::invalid(format!("VPC {id} does not exist"))),
-        },
-        None => default_vpc(&mut world, region),
-    };
+    let network = cluster_network(&mut world, network, region)?;
     for tag in &tags {
         world.tags.insert(tag.clone());
     }
-    let admin = User {
-        name: if matches!(engine, "redis" | "valkey") {
-            "default".to_owned()
-        } else {
-            "doadmin".to_owned()
-        },
-        role: "primary",
-        password: random_password(),
-    };
+    let admin = admin_user(engine);
     world.passwords.push(admin.password.clone());
     world.next_host += 1;
     let id = uuid::Uuid::new_v4().to_string();
@@ -227,6 +153,114 @@ pub(super) async fn create_cluster(State(shared): State<Arc<Shared>>, bytes: Byt
     let json = cluster.json();
     world.clusters.push(cluster);
     ok(StatusCode::CREATED, json!({"database": json}))
+}
+
+/// Checks a new cluster against the engine options DigitalOcean publishes (engine, name, region,
+/// version, then nodes and size, in the API's order) and returns the version to create: the one
+/// asked for, or the engine's default.
+fn offered_version(
+    shared: &Shared,
+    map: &serde_json::Map<String, Value>,
+    name: &str,
+    engine: &str,
+    region: &str,
+    num_nodes: i64,
+    size: &str,
+) -> Result<String, ApiError> {
+    let Some(options) = shared.engine(engine) else {
+        return Err(ApiError::invalid(format!("invalid engine {engine:?}")));
+    };
+    if name.is_empty() || name.len() > 64 {
+        return Err(ApiError::invalid("name must be 1 to 64 characters"));
+    }
+    if !Shared::strings(options.get("regions"))
+        .iter()
+        .any(|r| r == region)
+    {
+        return Err(ApiError::invalid(format!(
+            "region {region:?} is not available for {engine}"
+        )));
+    }
+    let versions = Shared::strings(options.get("versions"));
+    let version = match optional_str(map, "version")? {
+        Some(version) => version.to_owned(),
+        None => options
+            .get("default_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| versions.last().cloned())
+            .unwrap_or_default(),
+    };
+    if !versions.contains(&version) {
+        return Err(ApiError::invalid(format!(
+            "version {version:?} is not available for {engine}; available: {}",
+            versions.join(", ")
+        )));
+    }
+    match shared.sizes(engine, num_nodes) {
+        None => {
+            return Err(ApiError::invalid(format!(
+                "{engine} clusters cannot have {num_nodes} nodes"
+            )));
+        }
+        Some(sizes) if !sizes.iter().any(|s| s == size) => {
+            return Err(ApiError::invalid(format!(
+                "size {size:?} is not available for {engine} with {num_nodes} nodes"
+            )));
+        }
+        Some(_) => {}
+    }
+    Ok(version)
+}
+
+/// The `tags` of a new cluster: absent, or an array of valid tag names.
+fn parse_tags(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item.as_str() {
+                Some(tag) if valid_tag(tag) => Ok(tag.to_owned()),
+                _ => Err(ApiError::invalid(format!(
+                    "tag {item} may contain only letters, numbers, colons, dashes and underscores"
+                ))),
+            })
+            .collect(),
+        Some(_) => Err(ApiError::invalid("tags must be an array of strings")),
+    }
+}
+
+/// The VPC a new cluster joins: the one asked for, which must be in the cluster's region, or the
+/// region's default VPC (made if the account has none yet).
+fn cluster_network(
+    world: &mut World,
+    requested: Option<&str>,
+    region: &str,
+) -> Result<String, ApiError> {
+    match requested {
+        Some(id) => match world.vpcs.iter().find(|vpc| vpc.id == id) {
+            Some(vpc) if vpc.region == region => Ok(id.to_owned()),
+            Some(vpc) => Err(ApiError::invalid(format!(
+                "VPC {id} is in {}, not in {region}",
+                vpc.region
+            ))),
+            None => Err(ApiError::invalid(format!("VPC {id} does not exist"))),
+        },
+        None => Ok(default_vpc(world, region)),
+    }
+}
+
+/// The admin user DigitalOcean makes with a cluster (`default` for Redis and Valkey).
+fn admin_user(engine: &str) -> User {
+    User {
+        name: if matches!(engine, "redis" | "valkey") {
+            "default".to_owned()
+        } else {
+            "doadmin".to_owned()
+        },
+        role: "primary",
+        password: random_password(),
+    }
 }
 
 pub(super) async fn get_cluster(

@@ -21,43 +21,14 @@ pub(super) async fn gate(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| request.uri().path().to_owned());
-    let key = format!("{} {route}", request.method());
-    {
-        let mut stats = lock(&shared.stats);
-        stats.requests += 1;
-        *stats.by_route.entry(key).or_default() += 1;
-    }
+    count_request(&shared, &request);
     let (token, latency, faults) = {
         let config = lock(&shared.config);
         (config.token.clone(), config.latency, config.faults.clone())
     };
-    let remaining = {
-        let mut window = lock(&shared.window);
-        let now = Instant::now();
-        while window
-            .front()
-            .is_some_and(|oldest| now.duration_since(*oldest) > Duration::from_secs(3600))
-        {
-            window.pop_front();
-        }
-        window.push_back(now);
-        HOURLY_LIMIT.saturating_sub(window.len() as u64)
-    };
+    let remaining = remaining_this_hour(&shared);
     let reset = epoch() + 3600;
-    let authorized = request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .is_some_and(|given| match &token {
-            Some(token) => given == token,
-            None => !given.trim().is_empty(),
-        });
+    let authorized = authorized(&request, token.as_deref());
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -73,20 +44,7 @@ pub(super) async fn gate(
         match fault {
             Some(Fault::RateLimited { retry_after }) => {
                 count_fault(&shared, "429");
-                let mut response = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_requests",
-                    "API rate limit exceeded.",
-                )
-                .into_response();
-                let headers = response.headers_mut();
-                set(headers, "ratelimit-limit", HOURLY_LIMIT);
-                set(headers, "ratelimit-remaining", 0);
-                set(headers, "ratelimit-reset", epoch() + 1);
-                if retry_after {
-                    set(headers, "retry-after", 1);
-                }
-                return response;
+                return rate_limited(retry_after);
             }
             Some(Fault::ServerError { status, after }) => {
                 count_fault(&shared, "500");
@@ -110,6 +68,66 @@ pub(super) async fn gate(
     set(headers, "ratelimit-limit", HOURLY_LIMIT);
     set(headers, "ratelimit-remaining", remaining);
     set(headers, "ratelimit-reset", reset);
+    response
+}
+
+/// Counts the request, in total and per `METHOD /route/template`.
+fn count_request(shared: &Shared, request: &Request) {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let key = format!("{} {route}", request.method());
+    let mut stats = lock(&shared.stats);
+    stats.requests += 1;
+    *stats.by_route.entry(key).or_default() += 1;
+}
+
+/// Records the request in the last hour's window and returns what is left of the hourly limit.
+fn remaining_this_hour(shared: &Shared) -> u64 {
+    let mut window = lock(&shared.window);
+    let now = Instant::now();
+    while window
+        .front()
+        .is_some_and(|oldest| now.duration_since(*oldest) > Duration::from_secs(3600))
+    {
+        window.pop_front();
+    }
+    window.push_back(now);
+    HOURLY_LIMIT.saturating_sub(window.len() as u64)
+}
+
+/// Whether the request carries the bearer token the fake accepts (any non-empty one when the
+/// configuration names none).
+fn authorized(request: &Request, token: Option<&str>) -> bool {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .is_some_and(|given| match token {
+            Some(token) => given == token,
+            None => !given.trim().is_empty(),
+        })
+}
+
+/// An injected `429`: no requests left, the limit resets in a second, and (sometimes) a
+/// `retry-after` saying so too.
+fn rate_limited(retry_after: bool) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "API rate limit exceeded.",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    set(headers, "ratelimit-limit", HOURLY_LIMIT);
+    set(headers, "ratelimit-remaining", 0);
+    set(headers, "ratelimit-reset", epoch() + 1);
+    if retry_after {
+        set(headers, "retry-after", 1);
+    }
     response
 }
 

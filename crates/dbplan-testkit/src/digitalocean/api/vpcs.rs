@@ -134,7 +134,27 @@ pub(super) async fn create_vpc(State(shared): State<Arc<Shared>>, bytes: Bytes) 
         .iter()
         .filter_map(|vpc| parse_cidr(&vpc.ip_range))
         .collect();
-    let ip_range = match requested {
+    let ip_range = ip_range(requested, &taken)?;
+    // The first VPC of a region becomes its default.
+    let first = !world.vpcs.iter().any(|vpc| vpc.region == region);
+    let vpc = Vpc {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        description,
+        region,
+        ip_range,
+        default: first,
+        created_at: now_text(),
+    };
+    let json = vpc.json();
+    world.vpcs.push(vpc);
+    ok(StatusCode::CREATED, json!({"vpc": json}))
+}
+
+/// The range of a new VPC: the one asked for (a private `/16` to `/28` that overlaps no other
+/// network of the account), or the first free `10.x.y.0/20`.
+fn ip_range(requested: Option<String>, taken: &[(u32, u32)]) -> Result<String, ApiError> {
+    match requested {
         Some(range) => {
             let Some(parsed) = parse_cidr(&range)
                 .filter(|parsed| range.contains('/') && (16..=28).contains(&parsed.1))
@@ -153,30 +173,16 @@ pub(super) async fn create_vpc(State(shared): State<Arc<Shared>>, bytes: Bytes) 
                     "ip_range {range:?} overlaps another network of the account"
                 )));
             }
-            range
+            Ok(range)
         }
-        None => (0..=255)
+        None => Ok((0..=255)
             .flat_map(|second| (0..16).map(move |block| format!("10.{second}.{}.0/20", block * 16)))
             .find(|candidate| {
                 parse_cidr(candidate)
                     .is_some_and(|range| !taken.iter().any(|other| overlaps(*other, range)))
             })
-            .unwrap_or_default(),
-    };
-    // The first VPC of a region becomes its default.
-    let first = !world.vpcs.iter().any(|vpc| vpc.region == region);
-    let vpc = Vpc {
-        id: uuid::Uuid::new_v4().to_string(),
-        name,
-        description,
-        region,
-        ip_range,
-        default: first,
-        created_at: now_text(),
-    };
-    let json = vpc.json();
-    world.vpcs.push(vpc);
-    ok(StatusCode::CREATED, json!({"vpc": json}))
+            .unwrap_or_default()),
+    }
 }
 
 pub(super) async fn get_vpc(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
