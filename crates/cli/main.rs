@@ -321,6 +321,20 @@ fn init_logging() {
         .try_init();
 }
 
+/// Installs, once, before anything runs, a panic hook that says nothing about the panics the
+/// state store recovers from (sled panicking on a damaged database, reported as damage: see
+/// `dbplan_state::panic_is_recovered`) and prints every other panic as Rust's default hook
+/// does. The hook is process-wide, so it is set here, at start, and never swapped around a
+/// call (which would race with other threads).
+fn quiet_recovered_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !dbplan_state::panic_is_recovered() {
+            default(info);
+        }
+    }));
+}
+
 /// Parses the arguments. `--help`, `--version` and `help` print to stdout and end with 0; a
 /// usage error (unknown flag, bad value, missing argument) prints clap's message to stderr and
 /// ends with 1, never clap's own 2, which is `plan --detailed-exitcode`'s "changes present".
@@ -351,6 +365,7 @@ fn parse() -> Result<Cli, ExitCode> {
 
 fn main() -> ExitCode {
     init_logging();
+    quiet_recovered_panics();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -392,6 +392,13 @@ fn assert_refused_as_damaged(output: &Output, what: &str) {
         "{what}: the damage is not reported as such:\n{}",
         both(output)
     );
+    // sled may panic on a damaged database; the store turns that into the damage above, and
+    // the user sees no Rust panic message.
+    assert!(
+        !text.contains("panicked"),
+        "{what}: a panic message was printed:\n{}",
+        both(output)
+    );
 }
 
 /// A damaged state is refused by every command that reads or writes it, with the damage named

@@ -24,7 +24,9 @@ pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
 pub use files::write_private_file;
 pub use key::{MAC_PREFIX, StateKey};
 pub use lock::{LockInfo, LockStatus, StateLock};
-pub use sled_store::{CheckReport, FORMAT_VERSION, ReadState, Replaced, SerialChoice, SledStore};
+pub use sled_store::{
+    CheckReport, FORMAT_VERSION, ReadState, Replaced, SerialChoice, SledStore, panic_is_recovered,
+};
 pub use time::format_utc;
 
 use serde::{Deserialize, Serialize};

@@ -123,6 +123,9 @@ pub struct SledStore {
     key: StateKey,
     tracked: Mutex<Tracked>,
     backups_kept: usize,
+    /// After the sled handles above and before the lock: see [`SledClosed`].
+    #[expect(dead_code, reason = "held for what its drop does")]
+    closed: SledClosed,
     lock: StateLock,
 }
 
@@ -172,34 +175,155 @@ fn write_head_file(directory: &Path, head: &Head) -> Result<(), StateError> {
     files::write_private(directory, HEAD_FILE, &head.to_bytes())
 }
 
-/// Opens a sled database. sled reports damage as errors, but a database left half-written by
-/// a killed process has been seen to make it panic (sled #1509, #1527): such a panic is turned
-/// into an error, so a broken store never crashes dbplan.
-fn open_sled(directory: &Path, path: &Path) -> Result<sled::Db, StateError> {
-    let config = sled::Config::new().path(path);
-    let open = || {
-        let previous_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-        std::panic::set_hook(previous_hook);
-        opened
+/// How long opening waits for a sled that is closing to let go of its database file (see
+/// [`wait_until_sled_closed`]).
+const SLED_CLOSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until no sled holds the database in `path` (`path/db`, sled's log file).
+///
+/// sled 0.34.7 takes an exclusive `flock` on that file when it opens (`Config::try_lock`:
+/// `try_lock_exclusive`, which fails at once with an `Other` I/O error "could not acquire lock")
+/// and the kernel releases it when the last descriptor of the file closes. sled shares the
+/// descriptor with its background threads: the flusher is joined when the last `Db`/`Tree`
+/// handle drops, but log writes and file truncations handed to sled's thread pool hold the file
+/// until they finish, after the handles are gone. So a database this process (or one that is
+/// ending) just closed can be locked for a moment longer.
+///
+/// Instead of retrying sled's open on its error text, this waits for the event itself: a
+/// `flock` on another descriptor of the same file blocks until sled's is released (`flock`
+/// locks belong to the open file description, so they exclude each other within one process
+/// too). The lock is given back before returning, and sled takes it. Every writer opens the real
+/// database under the state lock, and [`SledStore`] waits here before it releases the state lock
+/// (see [`SledClosed`]), so nobody else can take sled's lock in between. `Ok(false)`: still held
+/// after `deadline`, by a process that uses the database without the state lock.
+fn wait_until_sled_closed(
+    path: &Path,
+    deadline: std::time::Duration,
+) -> Result<bool, std::io::Error> {
+    let file = match std::fs::File::open(path.join(DATABASE)) {
+        Ok(file) => file,
+        // No log file yet: nothing can hold it.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(error) => return Err(error),
     };
-    let mut opened = open();
-    // sled's background flusher outlives a dropped `Db` for a moment and holds the file lock
-    // until it ends, so reopening a store this process just closed can find it taken.
-    // `StateLock` already excludes every other holder, so the wait is short and bounded.
-    for _ in 0..100 {
-        match &opened {
-            Ok(Err(sled::Error::Io(error)))
-                if error.kind() == std::io::ErrorKind::WouldBlock
-                    || error.to_string().contains("could not acquire lock") =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                opened = open();
-            }
-            _ => break,
+    match file.try_lock() {
+        // Free; dropping `file` gives the lock back.
+        Ok(()) => return Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(error)) => return Err(error),
+    }
+    // `flock` has no timeout: a helper thread blocks on it, this one waits for its answer up to
+    // the deadline. A helper left blocked by a holder that never lets go ends when it does.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("dbplan-sled-close".to_owned())
+        .spawn(move || {
+            let locked = file.lock();
+            // Closed before answering, so the lock is free when the waiter goes on.
+            drop(file);
+            let _ = sender.send(locked);
+        })?;
+    match receiver.recv_timeout(deadline) {
+        Ok(locked) => locked.map(|()| true),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(false),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(std::io::Error::other(
+            "the thread waiting for the database file ended without an answer",
+        )),
+    }
+}
+
+/// Held by a [`SledStore`] between its sled handles and its state lock (fields drop in the
+/// order they are declared): when a store is dropped, its sled handles go first, then this
+/// waits until sled's threads have closed the database file, and only then is the state lock
+/// released. So whoever takes the state lock next finds the database free, in this process or
+/// another.
+struct SledClosed {
+    database: PathBuf,
+}
+
+impl Drop for SledClosed {
+    fn drop(&mut self) {
+        // A drop cannot report anything: a file that is still held (by a process that uses the
+        // database without the state lock) or cannot be opened is reported by the next open,
+        // which waits the same way and says what it found.
+        let _ = wait_until_sled_closed(&self.database, SLED_CLOSE_DEADLINE);
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside sled's open in [`open_sled`], where a panic is caught and
+    /// reported as damage.
+    static OPENING_SLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How many threads are inside sled's open in [`open_sled`].
+static SLED_OPENS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether the panic being reported on this thread is one [`SledStore`] recovers from: sled
+/// panicking while it opens a damaged database, which is turned into a "damaged" error (on the
+/// opening thread, or on one of sled's own threads while an open is under way). A panic hook
+/// uses it to stay quiet about those and only those; the CLI installs such a hook once, at
+/// start. The library itself never touches the process-wide panic hook, which other threads
+/// (and tests running in parallel) share.
+pub fn panic_is_recovered() -> bool {
+    OPENING_SLED.with(std::cell::Cell::get)
+        || (SLED_OPENS.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && std::thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("sled-io") || name == "log flusher"))
+}
+
+/// Marks the current thread as opening sled for as long as it lives.
+struct OpeningSled;
+
+impl OpeningSled {
+    fn start() -> OpeningSled {
+        SLED_OPENS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        OPENING_SLED.with(|opening| opening.set(true));
+        OpeningSled
+    }
+}
+
+impl Drop for OpeningSled {
+    fn drop(&mut self) {
+        OPENING_SLED.with(|opening| opening.set(false));
+        SLED_OPENS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Opens a sled database. sled reports damage as errors, but a database left half-written by
+/// a killed process has been seen to make it panic (sled #1509, #1527): such a panic is caught
+/// and turned into an error, so a broken store never crashes dbplan. The panic hook is not
+/// touched here (it is process-wide, and swapping it would race with every other thread): the
+/// hook prints the panic's message unless it asks [`panic_is_recovered`], as the CLI's does.
+fn open_sled(directory: &Path, path: &Path) -> Result<sled::Db, StateError> {
+    match wait_until_sled_closed(path, SLED_CLOSE_DEADLINE) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(StateError::Open {
+                path: directory.to_path_buf(),
+                message: format!(
+                    "another process has held its database ({}) for {} s, although the state lock is this process's; stop the other process (a second dbplan whose lock was removed by hand, or a tool that opened the database itself) and try again",
+                    path.join(DATABASE).display(),
+                    SLED_CLOSE_DEADLINE.as_secs()
+                ),
+            });
+        }
+        Err(error) => {
+            return Err(store_error(
+                directory,
+                format!(
+                    "cannot wait for the database file {} to be free: {error}",
+                    path.join(DATABASE).display()
+                ),
+            ));
         }
     }
+    let config = sled::Config::new().path(path);
+    let opened = {
+        let _opening = OpeningSled::start();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+    };
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(sled::Error::Corruption { .. })) => Err(corrupted(
@@ -624,6 +748,9 @@ impl SledStore {
             })
             .map_err(|failure| store_error(&directory, format!("{failure:?}")))?;
         db.flush().map_err(error)?;
+        let closed = SledClosed {
+            database: directory.join(DATABASE),
+        };
         Ok(SledStore {
             directory,
             db,
@@ -638,6 +765,7 @@ impl SledStore {
                 backed_up: 0,
             }),
             backups_kept: export::DEFAULT_BACKUPS_KEPT,
+            closed,
             lock,
         })
     }
@@ -690,6 +818,9 @@ impl SledStore {
                 backed_up: newest_backup,
             }),
             backups_kept: export::DEFAULT_BACKUPS_KEPT,
+            closed: SledClosed {
+                database: directory.join(DATABASE),
+            },
             lock,
         };
         if converted {
@@ -1106,5 +1237,67 @@ impl StateStore for SledStore {
         write_head_file(&self.directory, &head)?;
         files::restrict_tree(&self.directory.join(DATABASE))?;
         Ok(serial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database file locked the way sled locks it, held by the returned handle.
+    fn held_database(directory: &Path) -> std::fs::File {
+        std::fs::create_dir_all(directory).unwrap();
+        let file = std::fs::File::create(directory.join(DATABASE)).unwrap();
+        file.try_lock().unwrap();
+        file
+    }
+
+    #[test]
+    fn waiting_for_sled_ends_when_the_holder_lets_go_not_after_a_delay() {
+        let directory = tempfile::tempdir().unwrap();
+        let held = held_database(directory.path());
+        let path = directory.path().to_path_buf();
+        let waiter = std::thread::spawn(move || {
+            wait_until_sled_closed(&path, std::time::Duration::from_secs(600))
+        });
+        drop(held);
+        // Released: the wait ends with the file free (the release, not its 600 s, ended it).
+        assert!(matches!(waiter.join(), Ok(Ok(true))));
+    }
+
+    #[test]
+    fn a_holder_that_never_lets_go_is_reported_after_the_deadline() {
+        let directory = tempfile::tempdir().unwrap();
+        let _held = held_database(directory.path());
+        assert!(matches!(
+            wait_until_sled_closed(directory.path(), std::time::Duration::from_millis(50)),
+            Ok(false)
+        ));
+    }
+
+    #[test]
+    fn no_database_file_is_free() {
+        let directory = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            wait_until_sled_closed(directory.path(), std::time::Duration::ZERO),
+            Ok(true)
+        ));
+    }
+
+    #[test]
+    fn a_dropped_store_has_let_go_of_its_database() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state");
+        let store = SledStore::open(&path, "test").unwrap();
+        let resource: ResourceState =
+            serde_json::from_value(serde_json::json!({"address": "K/a/part", "kind": "K"}))
+                .unwrap();
+        store.put(&resource).unwrap();
+        drop(store);
+        // Nothing holds sled's lock once the store is dropped: sled itself, which never
+        // waits, opens the database.
+        let database = path.join(DATABASE).join(DATABASE);
+        std::fs::File::open(&database).unwrap().try_lock().unwrap();
+        drop(sled::open(path.join(DATABASE)).unwrap());
     }
 }
