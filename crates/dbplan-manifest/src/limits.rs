@@ -148,15 +148,9 @@ fn expansion_help() -> String {
         .to_owned()
 }
 
-fn describe(error: &serde_saphyr::Error, file: &str, limits: YamlLimits) -> Option<Breach> {
-    let volume = |what: &str, limit: usize| Breach {
-        message: format!(
-            "{file} holds more than {limit} {what} (the limit for a file of this size: one node \
-             per {BYTES_PER_NODE} bytes, at least {MIN_NODES}); aliases multiply nodes"
-        ),
-        help: expansion_help(),
-    };
-    let too_deep = || Breach {
+/// Nesting deeper than `MAX_DEPTH`.
+fn too_deep(file: &str) -> Breach {
+    Breach {
         message: format!(
             "{file} nests mappings and lists deeper than {MAX_DEPTH} levels (limit: depth \
              {MAX_DEPTH})"
@@ -164,45 +158,61 @@ fn describe(error: &serde_saphyr::Error, file: &str, limits: YamlLimits) -> Opti
         help: "flatten the structure; manifests need a few levels, and the limit is fixed \
                because deep nesting is how YAML readers are attacked"
             .to_owned(),
+    }
+}
+
+/// A breach of the reader's budget (nesting, volume of nodes, events and aliases, bytes of
+/// values) in words, with the limit that applies to this file.
+fn budget_breach(breach: &BudgetBreach, file: &str, limits: YamlLimits) -> Breach {
+    let volume = |what: &str, limit: usize| Breach {
+        message: format!(
+            "{file} holds more than {limit} {what} (the limit for a file of this size: one node \
+             per {BYTES_PER_NODE} bytes, at least {MIN_NODES}); aliases multiply nodes"
+        ),
+        help: expansion_help(),
     };
+    match breach {
+        BudgetBreach::Depth { .. } => too_deep(file),
+        BudgetBreach::Nodes { .. } => volume("YAML nodes", limits.nodes),
+        BudgetBreach::Events { .. } => volume("YAML events", limits.nodes.saturating_mul(4)),
+        BudgetBreach::Documents { .. } => volume("documents", limits.nodes),
+        BudgetBreach::Aliases { .. } => volume("aliases", limits.nodes),
+        BudgetBreach::Anchors { .. } => volume("anchors", limits.nodes),
+        BudgetBreach::MergeKeys { .. } => volume("merge keys (`<<`)", limits.nodes),
+        BudgetBreach::RecordedAnchorEvents { .. } => {
+            volume("events under anchors", limits.nodes.saturating_mul(4))
+        }
+        BudgetBreach::ScalarBytes { .. } | BudgetBreach::RecordedAnchorBytes { .. } => Breach {
+            message: format!(
+                "the values in {file} add up to more than {} (the limit for a file of \
+                 this size: twice its size, at least {}); aliases repeat values",
+                human(limits.scalar_bytes as u64),
+                human(MIN_SCALAR_BYTES_TOTAL as u64)
+            ),
+            help: expansion_help(),
+        },
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => Breach {
+            message: format!("{file} uses {aliases} aliases for {anchors} anchors"),
+            help: expansion_help(),
+        },
+        _ => Breach {
+            message: format!("{file} exceeds a limit of the YAML reader"),
+            help: "split the file into several".to_owned(),
+        },
+    }
+}
+
+fn describe(error: &serde_saphyr::Error, file: &str, limits: YamlLimits) -> Option<Breach> {
     match unwrap_error(error) {
         serde_saphyr::Error::ExternalMessage { source, .. } => match source.as_ref() {
             ExternalMessageSource::Parser(scan)
                 if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded) =>
             {
-                Some(too_deep())
+                Some(too_deep(file))
             }
             _ => None,
         },
-        serde_saphyr::Error::Budget { breach, .. } => Some(match breach {
-            BudgetBreach::Depth { .. } => too_deep(),
-            BudgetBreach::Nodes { .. } => volume("YAML nodes", limits.nodes),
-            BudgetBreach::Events { .. } => volume("YAML events", limits.nodes.saturating_mul(4)),
-            BudgetBreach::Documents { .. } => volume("documents", limits.nodes),
-            BudgetBreach::Aliases { .. } => volume("aliases", limits.nodes),
-            BudgetBreach::Anchors { .. } => volume("anchors", limits.nodes),
-            BudgetBreach::MergeKeys { .. } => volume("merge keys (`<<`)", limits.nodes),
-            BudgetBreach::RecordedAnchorEvents { .. } => {
-                volume("events under anchors", limits.nodes.saturating_mul(4))
-            }
-            BudgetBreach::ScalarBytes { .. } | BudgetBreach::RecordedAnchorBytes { .. } => Breach {
-                message: format!(
-                    "the values in {file} add up to more than {} (the limit for a file of \
-                         this size: twice its size, at least {}); aliases repeat values",
-                    human(limits.scalar_bytes as u64),
-                    human(MIN_SCALAR_BYTES_TOTAL as u64)
-                ),
-                help: expansion_help(),
-            },
-            BudgetBreach::AliasAnchorRatio { aliases, anchors } => Breach {
-                message: format!("{file} uses {aliases} aliases for {anchors} anchors"),
-                help: expansion_help(),
-            },
-            _ => Breach {
-                message: format!("{file} exceeds a limit of the YAML reader"),
-                help: "split the file into several".to_owned(),
-            },
-        }),
+        serde_saphyr::Error::Budget { breach, .. } => Some(budget_breach(breach, file, limits)),
         serde_saphyr::Error::AliasReplayLimitExceeded {
             max_total_replayed_events,
             ..

@@ -473,72 +473,13 @@ fn yaml_error(
     );
 }
 
+/// Checks one document and adds what it yields to `out`: a resource, an invalid one (with its
+/// partial view, for the policies), or only diagnostics.
 fn add_document(out: &mut FileOutcome, mut document: Node) {
     out.documents += 1;
-    let NodeValue::Map(_) = &document.value else {
-        if !matches!(document.value, NodeValue::Null) {
-            out.diagnostics.push(
-                diagnostic(codes::NOT_A_MANIFEST)
-                    .with_message(format!(
-                        "a manifest document must be a mapping, found {}",
-                        document.type_name()
-                    ))
-                    .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
-                    .with_span(document.span),
-            );
-        }
+    let Some(kind) = document_kind(out, &document) else {
         return;
     };
-    // Kind.
-    let Some(kind_node) = document.get("kind") else {
-        out.diagnostics.push(
-            diagnostic(codes::MISSING_FIELD)
-                .with_message("the document has no `kind`")
-                .with_help(format!(
-                    "add `kind:` with one of: {}",
-                    kind_names().join(", ")
-                ))
-                .with_span(document.span),
-        );
-        return;
-    };
-    let Some(kind_text) = kind_node.as_str() else {
-        out.diagnostics.push(
-            diagnostic(codes::WRONG_TYPE)
-                .with_message(format!(
-                    "`kind` must be a string, found {}",
-                    kind_node.type_name()
-                ))
-                .with_help(format!("write one of: {}", kind_names().join(", ")))
-                .with_span(kind_node.span),
-        );
-        return;
-    };
-    let kind: Kind = match kind_text.parse() {
-        Ok(kind) => kind,
-        Err(_) => {
-            let names = kind_names();
-            let help = match schema::suggest(kind_text, &names) {
-                Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                None => format!("dbplan knows: {}", names.join(", ")),
-            };
-            out.diagnostics.push(
-                diagnostic(codes::UNKNOWN_KIND)
-                    .with_message(format!("`{kind_text}` is not a kind dbplan knows"))
-                    .with_help(help)
-                    .with_span(kind_node.span),
-            );
-            return;
-        }
-    };
-    if kind.as_str() != kind_text {
-        out.diagnostics.push(
-            Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
-                .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
-                .with_help(format!("write `kind: {kind}`"))
-                .with_span(kind_node.span),
-        );
-    }
     check_api_version(out, &document, kind);
 
     // Name, for the address.
@@ -569,6 +510,130 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         };
         walker.walk(&kind_schema.schema, &mut document, "");
     }
+    collect_secrets(out, kind, &document);
+    let instance = document.to_json();
+    diagnostics.extend(schema::validate(
+        &kind_schema.validator,
+        &kind_schema.schema,
+        &document,
+        &instance,
+        &reported,
+        kind,
+        &address_text,
+    ));
+    let schema_valid = !diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error);
+    // Placeholders such as `${cluster_id}` are a template that was never rendered.
+    find_placeholders(&document, &address_text, &mut diagnostics);
+    out.diagnostics.append(&mut diagnostics);
+    let Some(name) = name else {
+        return;
+    };
+    if !schema_valid {
+        let partial = crate::partial::views(kind_schema, &instance, &reported).map(|views| {
+            partial_resource(
+                out,
+                document,
+                views,
+                kind,
+                &name,
+                &address_text,
+                &references,
+            )
+        });
+        out.invalid.push(InvalidResource {
+            address: ResourceAddress::new(kind, name),
+            references,
+            partial,
+        });
+        return;
+    }
+
+    add_typed(
+        out,
+        document,
+        kind,
+        name,
+        &address_text,
+        &instance,
+        references,
+    );
+}
+
+/// The document's kind: it must be a mapping with a `kind` dbplan knows (a non-canonical
+/// spelling is accepted with a warning). `None` after reporting why not.
+fn document_kind(out: &mut FileOutcome, document: &Node) -> Option<Kind> {
+    let NodeValue::Map(_) = &document.value else {
+        if !matches!(document.value, NodeValue::Null) {
+            out.diagnostics.push(
+                diagnostic(codes::NOT_A_MANIFEST)
+                    .with_message(format!(
+                        "a manifest document must be a mapping, found {}",
+                        document.type_name()
+                    ))
+                    .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys")
+                    .with_span(document.span),
+            );
+        }
+        return None;
+    };
+    // Kind.
+    let Some(kind_node) = document.get("kind") else {
+        out.diagnostics.push(
+            diagnostic(codes::MISSING_FIELD)
+                .with_message("the document has no `kind`")
+                .with_help(format!(
+                    "add `kind:` with one of: {}",
+                    kind_names().join(", ")
+                ))
+                .with_span(document.span),
+        );
+        return None;
+    };
+    let Some(kind_text) = kind_node.as_str() else {
+        out.diagnostics.push(
+            diagnostic(codes::WRONG_TYPE)
+                .with_message(format!(
+                    "`kind` must be a string, found {}",
+                    kind_node.type_name()
+                ))
+                .with_help(format!("write one of: {}", kind_names().join(", ")))
+                .with_span(kind_node.span),
+        );
+        return None;
+    };
+    let kind: Kind = match kind_text.parse() {
+        Ok(kind) => kind,
+        Err(_) => {
+            let names = kind_names();
+            let help = match schema::suggest(kind_text, &names) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!("dbplan knows: {}", names.join(", ")),
+            };
+            out.diagnostics.push(
+                diagnostic(codes::UNKNOWN_KIND)
+                    .with_message(format!("`{kind_text}` is not a kind dbplan knows"))
+                    .with_help(help)
+                    .with_span(kind_node.span),
+            );
+            return None;
+        }
+    };
+    if kind.as_str() != kind_text {
+        out.diagnostics.push(
+            Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
+                .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
+                .with_help(format!("write `kind: {kind}`"))
+                .with_span(kind_node.span),
+        );
+    }
+    Some(kind)
+}
+
+/// Records the literal values of the kind's secret fields, to be masked in the source text and
+/// removed from messages.
+fn collect_secrets(out: &mut FileOutcome, kind: Kind, document: &Node) {
     for pointer in secret_pointers(kind) {
         let located = document.locate(pointer);
         if !located.complete {
@@ -592,66 +657,60 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
             }
         }
     }
-    let instance = document.to_json();
-    diagnostics.extend(schema::validate(
-        &kind_schema.validator,
-        &kind_schema.schema,
-        &document,
-        &instance,
-        &reported,
-        kind,
-        &address_text,
-    ));
-    let schema_valid = !diagnostics
-        .iter()
-        .any(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error);
-    // Placeholders such as `${cluster_id}` are a template that was never rendered.
-    find_placeholders(&document, &address_text, &mut diagnostics);
-    out.diagnostics.append(&mut diagnostics);
-    let Some(name) = name else {
-        return;
-    };
-    if !schema_valid {
-        let partial = crate::partial::views(kind_schema, &instance, &reported).map(|views| {
-            let address = ResourceAddress::new(kind, name.clone());
-            let check = |spec: &Spec| {
-                let mut checker = kinds::Checker::new(&document, &address_text, &views.metadata)
-                    .with_unknown(&views.unknown);
-                checker.format("/metadata/name", crate::formats::check_resource_name(&name));
-                spec.check(&mut checker);
-                checker.diagnostics
-            };
-            // Only what holds whatever the unknown fields turn out to be.
-            let mut found = check(&views.base);
-            if let Some(alternative) = &views.alternative {
-                let also: BTreeSet<(&'static str, Option<Span>)> = check(alternative)
-                    .into_iter()
-                    .map(|diagnostic| (diagnostic.code, diagnostic.span))
-                    .collect();
-                found.retain(|diagnostic| also.contains(&(diagnostic.code, diagnostic.span)));
-            }
-            out.diagnostics.append(&mut found);
-            PartialResource {
-                resource: Resource {
-                    address,
-                    metadata: views.metadata,
-                    spec: views.base,
-                    document,
-                    references: references.clone(),
-                },
-                alternative: views.alternative,
-                unknown: views.unknown,
-            }
-        });
-        out.invalid.push(InvalidResource {
-            address: ResourceAddress::new(kind, name),
-            references,
-            partial,
-        });
-        return;
-    }
+}
 
-    // Typed form and semantic checks.
+/// A document that failed schema validation, in its partial views (see `partial.rs`), after
+/// reporting the semantic checks that hold whatever its unknown fields turn out to be.
+fn partial_resource(
+    out: &mut FileOutcome,
+    document: Node,
+    views: crate::partial::Views,
+    kind: Kind,
+    name: &str,
+    address_text: &str,
+    references: &[ReferenceSite],
+) -> PartialResource {
+    let address = ResourceAddress::new(kind, name.to_owned());
+    let check = |spec: &Spec| {
+        let mut checker = kinds::Checker::new(&document, address_text, &views.metadata)
+            .with_unknown(&views.unknown);
+        checker.format("/metadata/name", crate::formats::check_resource_name(name));
+        spec.check(&mut checker);
+        checker.diagnostics
+    };
+    // Only what holds whatever the unknown fields turn out to be.
+    let mut found = check(&views.base);
+    if let Some(alternative) = &views.alternative {
+        let also: BTreeSet<(&'static str, Option<Span>)> = check(alternative)
+            .into_iter()
+            .map(|diagnostic| (diagnostic.code, diagnostic.span))
+            .collect();
+        found.retain(|diagnostic| also.contains(&(diagnostic.code, diagnostic.span)));
+    }
+    out.diagnostics.append(&mut found);
+    PartialResource {
+        resource: Resource {
+            address,
+            metadata: views.metadata,
+            spec: views.base,
+            document,
+            references: references.to_vec(),
+        },
+        alternative: views.alternative,
+        unknown: views.unknown,
+    }
+}
+
+/// The typed form of a document that passed schema validation, after its semantic checks.
+fn add_typed(
+    out: &mut FileOutcome,
+    document: Node,
+    kind: Kind,
+    name: String,
+    address_text: &str,
+    instance: &serde_json::Value,
+    references: Vec<ReferenceSite>,
+) {
     let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
     let spec_json = instance.get("spec").cloned().unwrap_or_default();
     let metadata: Metadata = match serde_json::from_value(metadata_json) {
@@ -670,7 +729,7 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
     };
     let address = ResourceAddress::new(kind, name.clone());
     let name_span = document.locate("/metadata/name").span();
-    let mut checker = kinds::Checker::new(&document, &address_text, &metadata);
+    let mut checker = kinds::Checker::new(&document, address_text, &metadata);
     checker.format("/metadata/name", crate::formats::check_resource_name(&name));
     spec.check(&mut checker);
     out.diagnostics.append(&mut checker.diagnostics);
