@@ -117,6 +117,8 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo nextest run"
+# With .config/nextest.toml (read from the workspace root): a test that hangs, or whose child
+# server hangs, is terminated after its slow-timeout instead of holding up the run.
 cargo nextest run --workspace --locked --no-fail-fast
 log "doc tests"
 cargo test --workspace --locked --doc

@@ -36,9 +36,52 @@ pub const SUPERUSER_PASSWORD: &str = "admin-password-for-tests";
 /// A running throwaway PostgreSQL server.
 #[derive(Debug)]
 pub struct PgServer {
+    /// Stops the server when dropped, or when this process ends without dropping it.
+    stop: Option<Reaper>,
     directory: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
+}
+
+/// Runs a command when it is dropped, or else when this process ends, however it ends: a test
+/// that panics without unwinding, or that nextest terminates when it overruns its slow-timeout
+/// (SIGTERM, then SIGKILL), runs no `Drop`, and a server started with `pg_ctl` would run on
+/// (`pg_ctl` puts the postmaster in a session of its own, out of reach of the signals sent to
+/// the test's process group).
+///
+/// A `sh` in a process group of its own (so the signals sent to the test's group do not end
+/// it) waits on a pipe whose only writer is this process: the pipe closes when this process
+/// drops the `Reaper` or dies (the kernel closes its descriptors), and `sh` then runs the
+/// command. Rust opens the pipe close-on-exec, so no other child inherits the writing end.
+#[derive(Debug)]
+struct Reaper {
+    child: std::process::Child,
+}
+
+impl Reaper {
+    fn start(command: &Command) -> Result<Reaper, StartError> {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new("sh")
+            .args(["-c", "read -r _ignored; exec \"$0\" \"$@\""])
+            .arg(command.get_program())
+            .args(command.get_args())
+            .stdin(std::process::Stdio::piped())
+            // Nothing of the test's output pipes: nextest waits for those to close.
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|error| StartError(format!("cannot start the clean-up watcher: {error}")))?;
+        Ok(Reaper { child })
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        // Closing the pipe runs the command; waiting for it means it is done when this returns.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
 }
 
 /// The directory holding `initdb` and `pg_ctl`.
@@ -196,7 +239,19 @@ impl PgServer {
             );
             match started {
                 Ok(()) => {
+                    let mut stop = server_command(&bin.join("pg_ctl"));
+                    stop.arg("-D")
+                        .arg(&data)
+                        .args(["-m", "immediate", "-w", "stop"]);
+                    let stop = match Reaper::start(&stop) {
+                        Ok(reaper) => reaper,
+                        Err(error) => {
+                            let _ = stop.output();
+                            return Err(error);
+                        }
+                    };
                     return Ok(PgServer {
+                        stop: Some(stop),
                         directory,
                         bin,
                         port,
@@ -365,11 +420,9 @@ fn make_certificates(directory: &Path) -> Result<(), StartError> {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let _ = server_command(&self.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(self.directory.path().join("data"))
-            .args(["-m", "immediate", "-w", "stop"])
-            .output();
+        // Stops the server (`pg_ctl stop -m immediate`) and waits for it, before the data
+        // directory is removed.
+        drop(self.stop.take());
     }
 }
 
@@ -490,6 +543,8 @@ impl MotoServer {
 }
 
 impl Drop for MotoServer {
+    // A test terminated by nextest runs no `Drop`: moto, a child in the test's process group,
+    // gets the SIGTERM and SIGKILL nextest sends to that group.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -517,30 +572,27 @@ impl FaultProxy {
             .local_addr()
             .map_err(|error| StartError(format!("fault proxy: {error}")))?
             .port();
-        listener
-            .set_nonblocking(true)
-            .map_err(|error| StartError(format!("fault proxy: {error}")))?;
         let injected = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicUsize::new(0));
         let faulted = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let (thread_injected, thread_stop) = (Arc::clone(&injected), Arc::clone(&stop));
+        // Accepts until dropped: the drop sets `stop` and connects once to wake the `accept`.
         std::thread::spawn(move || {
-            while !thread_stop.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let state = Faults {
-                            counter: Arc::clone(&counter),
-                            injected: Arc::clone(&thread_injected),
-                            faulted: Arc::clone(&faulted),
-                            every,
-                        };
-                        std::thread::spawn(move || {
-                            let _ = proxy_one(stream, upstream, &state);
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            for stream in listener.incoming() {
+                if thread_stop.load(Ordering::SeqCst) {
+                    break;
                 }
+                let Ok(stream) = stream else { continue };
+                let state = Faults {
+                    counter: Arc::clone(&counter),
+                    injected: Arc::clone(&thread_injected),
+                    faulted: Arc::clone(&faulted),
+                    every,
+                };
+                std::thread::spawn(move || {
+                    let _ = proxy_one(stream, upstream, &state);
+                });
             }
         });
         Ok(FaultProxy {
@@ -563,6 +615,8 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accepting thread, which sees `stop` and ends (closing the listener).
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
@@ -696,4 +750,53 @@ fn proxy_one(
     server.read_to_end(&mut answer)?;
     client.write_all(&answer)?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// Set in the child of [`a_reaper_runs_its_command_when_its_process_is_killed`]: the file
+    /// its reaper touches.
+    const REAPER_FILE: &str = "DBPLAN_TESTKIT_REAPER_FILE";
+
+    /// A process that starts a reaper and is then killed with SIGKILL (no `Drop` runs): the
+    /// reaper's command runs all the same, once the process is gone.
+    #[test]
+    fn a_reaper_runs_its_command_when_its_process_is_killed() {
+        if let Some(file) = std::env::var_os(REAPER_FILE) {
+            let mut touch = Command::new("touch");
+            touch.arg(file);
+            let reaper = Reaper::start(&touch).unwrap();
+            std::mem::forget(reaper);
+            let _ = Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            unreachable!("killed");
+        }
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("reaped");
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::a_reaper_runs_its_command_when_its_process_is_killed",
+                "--test-threads=1",
+            ])
+            .env(REAPER_FILE, &file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child was to be killed: {status}");
+        // The reaper is not this process's child: the file it touches is what can be seen.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !file.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the reaper did not run its command within 60 s of its process's death"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
