@@ -15,7 +15,7 @@
 mod step;
 mod writer;
 
-use dbplan_core::Action;
+pub use dbplan_core::Operation;
 use dbplan_plan::{Change, Plan, Staleness, StateRef};
 use dbplan_provider::Providers;
 use dbplan_state::{StateError, StateStore};
@@ -25,47 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-
-/// What a step does to its object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
-    Create,
-    Update,
-    Delete,
-    /// Removed from state; the object is left in place.
-    Orphan,
-}
-
-impl Operation {
-    fn parse(text: &str) -> Option<Operation> {
-        Some(match text {
-            "create" => Operation::Create,
-            "update" => Operation::Update,
-            "delete" => Operation::Delete,
-            "orphan" => Operation::Orphan,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Create => "create",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::Orphan => "orphan",
-        }
-    }
-
-    /// The past tense, for progress and summaries.
-    pub fn done(self) -> &'static str {
-        match self {
-            Operation::Create => "created",
-            Operation::Update => "updated",
-            Operation::Delete => "deleted",
-            Operation::Orphan => "orphaned",
-        }
-    }
-}
 
 /// How one step ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,25 +317,11 @@ impl Schedule {
         let mut latest: HashMap<&str, usize> = HashMap::new();
         let mut deleting_dependents: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, step) in plan.apply_order.iter().enumerate() {
-            let operation = Operation::parse(&step.operation).ok_or_else(|| {
-                ApplyError::Inconsistent(format!(
-                    "unknown operation {:?} for {}",
-                    step.operation, step.address
-                ))
-            })?;
+            let operation = step.operation;
             let change = changes.get(step.address.as_str()).ok_or_else(|| {
                 ApplyError::Inconsistent(format!("no change for step {}", step.address))
             })?;
-            let consistent = match operation {
-                Operation::Create => matches!(
-                    change.action,
-                    Action::Create | Action::Adopt | Action::Replace
-                ),
-                Operation::Update => change.action == Action::Update,
-                Operation::Delete => matches!(change.action, Action::Delete | Action::Replace),
-                Operation::Orphan => change.action == Action::Orphan,
-            };
-            if !consistent {
+            if !operation.carries_out(change.action) {
                 return Err(ApplyError::Inconsistent(format!(
                     "step {} {} does not match its change ({})",
                     operation.as_str(),

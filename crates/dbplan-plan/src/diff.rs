@@ -6,7 +6,7 @@
 use crate::desired::{Desired, get_at_mut, set_at};
 use crate::knowledge::{self, Removal};
 use crate::model::{Change, OutputRef, Step};
-use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
+use dbplan_core::{Action, Kind, Operation, ResourceAddress, Secret, Value};
 use dbplan_provider::Existing;
 // The opt-in to replace a file dbplan did not write is an instruction to apply, not a property
 // of the object: adding or dropping it (`--adopt` is given once) is no change.
@@ -665,26 +665,26 @@ fn order(changes: Vec<Change>) -> DiffOutput {
     for address in topological.iter().rev() {
         if let Some(change) = by_address.get(address) {
             let operation = match change.action {
-                Action::Delete | Action::Replace => "delete",
-                Action::Orphan => "orphan",
+                Action::Delete | Action::Replace => Operation::Delete,
+                Action::Orphan => Operation::Orphan,
                 _ => continue,
             };
             apply_order.push(Step {
                 address: change.address.clone(),
-                operation: operation.to_owned(),
+                operation,
             });
         }
     }
     for address in &topological {
         if let Some(change) = by_address.get(address) {
             let operation = match change.action {
-                Action::Create | Action::Adopt | Action::Replace => "create",
-                Action::Update => "update",
+                Action::Create | Action::Adopt | Action::Replace => Operation::Create,
+                Action::Update => Operation::Update,
                 _ => continue,
             };
             apply_order.push(Step {
                 address: change.address.clone(),
-                operation: operation.to_owned(),
+                operation,
             });
         }
     }
@@ -805,7 +805,7 @@ mod tests {
                 && blocked.contains("dbplan import"),
             "{blocked}"
         );
-        assert_eq!(output.apply_order[0].operation, "create");
+        assert_eq!(output.apply_order[0].operation, Operation::Create);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The plan: one [`Change`] per object, the order to apply them in, what drifted, and the
 //! policy findings.
 
-use dbplan_core::{Action, Kind, Value};
+use dbplan_core::{Action, Kind, Operation, Value};
 use dbplan_state::Lifecycle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -151,7 +151,7 @@ pub struct Step {
     pub address: String,
     /// `create` (also for an adopt), `update`, `delete` (also the first half of a replace)
     /// or `orphan`.
-    pub operation: String,
+    pub operation: Operation,
 }
 
 /// The counts of a plan, as in the plan JSON `summary`.
