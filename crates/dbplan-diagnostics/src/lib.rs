@@ -15,11 +15,11 @@ mod source;
 pub use render::{RenderOptions, render, render_all};
 pub use source::{FileId, LineColumn, SourceFile, SourceMap, Span};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How serious a diagnostic is. Ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Something the user should know, e.g. a value that can only be checked at apply time.

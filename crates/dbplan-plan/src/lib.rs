@@ -12,6 +12,7 @@ pub mod desired;
 pub mod diff;
 pub mod file;
 pub mod files;
+mod findings;
 pub mod knowledge;
 mod model;
 pub mod refresh;
@@ -22,6 +23,7 @@ mod wire;
 pub use desired::{Desired, DesiredSet, PREVENT_DESTROY, is_unkeyed_fingerprint, secret_hash};
 pub use diff::{DiffInput, DiffOutput};
 pub use file::{PlanFileError, Staleness, check_fresh};
+pub use findings::PolicyFinding;
 pub use model::{
     Change, Drift, DriftKind, DriftedAttribute, OutputRef, Plan, SecretRef, SecretSource, StateRef,
     Step, Summary,
@@ -126,7 +128,11 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .collect();
     let plan_report = dbplan_policy::check_plan(request.set, &planned, request.pack);
     report.findings.extend(plan_report.findings);
-    let policy = dbplan_policy::output::json(&report, &request.set.sources);
+    let findings = report
+        .findings
+        .iter()
+        .map(|finding| PolicyFinding::of(finding, &request.set.sources))
+        .collect();
 
     let mut notices = Vec::new();
     if let Some(refreshed) = request.refreshed {
@@ -144,7 +150,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
             .refreshed
             .map(|refreshed| refreshed.drift.clone())
             .unwrap_or_default(),
-        policy,
+        findings,
         notices,
         refreshed: request.refreshed.is_some(),
         destroy: request.destroy,
@@ -182,7 +188,7 @@ pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Pla
         changes: output.changes,
         apply_order: output.apply_order,
         drift: Vec::new(),
-        policy: serde_json::json!({"findings": [], "summary": {}}),
+        findings: Vec::new(),
         notices: Vec::new(),
         refreshed: false,
         destroy,

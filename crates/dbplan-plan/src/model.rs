@@ -1,6 +1,7 @@
 //! The plan: one [`Change`] per object, the order to apply them in, what drifted, and the
 //! policy findings.
 
+use crate::findings::PolicyFinding;
 use dbplan_core::{Action, Kind, Operation, Value};
 use dbplan_state::Lifecycle;
 use serde::{Deserialize, Serialize};
@@ -185,8 +186,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub apply_order: Vec<Step>,
     pub drift: Vec<Drift>,
-    /// The policy findings in lint JSON form (`findings` and `summary`).
-    pub policy: serde_json::Value,
+    /// The policy findings, in the order the policies reported them.
+    pub findings: Vec<PolicyFinding>,
     /// Notices about the run (refresh skipped, no provider for a kind, …).
     pub notices: Vec<String>,
     /// Whether refresh ran.
@@ -233,17 +234,9 @@ impl Plan {
 
     /// Unwaived blocking (`error`) policy findings.
     pub fn blocking_findings(&self) -> usize {
-        self.policy
-            .get("findings")
-            .and_then(serde_json::Value::as_array)
-            .map_or(0, |findings| {
-                findings
-                    .iter()
-                    .filter(|finding| {
-                        finding.get("severity").and_then(serde_json::Value::as_str) == Some("error")
-                            && finding.get("waived") == Some(&serde_json::Value::Bool(false))
-                    })
-                    .count()
-            })
+        self.findings
+            .iter()
+            .filter(|finding| finding.is_blocking())
+            .count()
     }
 }

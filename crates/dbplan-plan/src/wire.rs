@@ -5,6 +5,7 @@
 //! `before_sensitive`/`after_sensitive` (paths shown as `"(sensitive)"`). A secret's value never
 //! reaches this form; the plan file keeps its salted hash in `secrets`.
 
+use crate::findings::FindingsWire;
 use crate::model::{Change, Drift, OutputRef, Plan, SecretRef, StateRef, Step, Summary};
 use dbplan_core::{Action, Kind, Secret, Value};
 use dbplan_state::Lifecycle;
@@ -32,7 +33,7 @@ pub(crate) struct PlanWire {
     #[serde(default)]
     pub resource_drift: Vec<Drift>,
     pub apply_order: Vec<Step>,
-    pub policy: Json,
+    pub policy: FindingsWire,
     pub summary: Summary,
     #[serde(default)]
     pub notices: Vec<String>,
@@ -118,7 +119,7 @@ pub(crate) fn encode(plan: &Plan, audience: Audience) -> PlanWire {
             .collect(),
         resource_drift: plan.drift.clone(),
         apply_order: plan.apply_order.clone(),
-        policy: plan.policy.clone(),
+        policy: FindingsWire::encode(&plan.findings),
         summary: plan.summary(),
         notices: plan.notices.clone(),
         manifests_digest: file.then(|| plan.manifests_digest.clone()),
@@ -248,7 +249,7 @@ pub(crate) fn decode(wire: PlanWire) -> Result<Plan, DecodeError> {
         changes,
         apply_order: wire.apply_order,
         drift: wire.resource_drift,
-        policy: wire.policy,
+        findings: wire.policy.findings,
         notices: wire.notices,
         refreshed: wire.refreshed,
         destroy: wire.destroy,

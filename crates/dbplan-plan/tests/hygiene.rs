@@ -10,7 +10,8 @@ mod support;
 
 use dbplan_core::{Action, Value};
 use dbplan_plan::render::{self, TextOptions};
-use dbplan_plan::{Drift, DriftKind, DriftedAttribute, Plan};
+use dbplan_diagnostics::Severity;
+use dbplan_plan::{Drift, DriftKind, DriftedAttribute, Plan, PolicyFinding};
 use dbplan_state::Snapshot;
 use support::{load, plan};
 
@@ -51,17 +52,17 @@ spec: {region: nyc3, ipRangeCidr: 10.10.0.0/20, description: "plain"}
         kind: DriftKind::Deleted,
         attributes: Vec::new(),
     });
-    plan.policy = serde_json::json!({"findings": [{
-        "code": breaking("DB"),
-        "id": "x",
-        "resource": breaking("resource"),
-        "severity": "error",
-        "message": breaking("message"),
-        "waived": false,
-        "file": breaking("file"),
-        "line": 1,
-        "column": 2,
-    }]});
+    plan.findings = vec![PolicyFinding {
+        code: breaking("DB"),
+        id: "x".to_owned(),
+        resource: breaking("resource"),
+        severity: Severity::Error,
+        message: breaking("message"),
+        waived: false,
+        file: Some(breaking("file")),
+        line: Some(1),
+        column: Some(2),
+    }];
 
     let template = plan.changes[0].clone();
     let mut update = template.clone();

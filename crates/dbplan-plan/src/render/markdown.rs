@@ -26,7 +26,8 @@
 //! they hold.
 
 use super::text::{Painter, headline, render_change, symbol};
-use super::{FindingView, json_text};
+use super::json_text;
+use crate::findings::PolicyFinding;
 use crate::model::{Change, DriftKind, Plan};
 use dbplan_core::Action;
 use dbplan_diagnostics::escape::for_terminal;
@@ -125,14 +126,14 @@ struct Item {
 }
 
 impl Item {
-    fn finding(finding: &FindingView) -> Self {
+    fn finding(finding: &PolicyFinding) -> Self {
         Item {
             code: finding.code.clone(),
-            marker: match (finding.severity.as_str(), finding.waived) {
+            marker: match (finding.severity, finding.waived) {
                 (_, true) => "waived",
-                ("error", _) => "**error**",
-                ("warning", _) => "warning",
-                _ => "info",
+                (Severity::Error, _) => "**error**",
+                (Severity::Warning, _) => "warning",
+                (Severity::Info, _) => "info",
             },
             resource: Some(finding.resource.clone()),
             message: finding.message.clone(),
@@ -236,7 +237,7 @@ pub fn markdown(plan: &Plan, review: &Review<'_>) -> String {
 
 pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize) -> String {
     let summary = plan.summary();
-    let findings: Vec<Item> = super::findings(plan).iter().map(Item::finding).collect();
+    let findings: Vec<Item> = plan.findings.iter().map(Item::finding).collect();
     let mut mandatory: Vec<&Item> = findings
         .iter()
         .filter(|item| item.marker == "**error**")
@@ -608,21 +609,32 @@ mod tests {
     use super::*;
     use crate::model::StateRef;
 
-    fn finding(code: &str, resource: &str, severity: &str, message: &str) -> serde_json::Value {
-        serde_json::json!({
-            "code": code, "resource": resource, "severity": severity,
-            "message": message, "waived": false,
-        })
+    fn finding(code: &str, resource: &str, severity: &str, message: &str) -> PolicyFinding {
+        PolicyFinding {
+            code: code.to_owned(),
+            id: String::new(),
+            severity: match severity {
+                "error" => Severity::Error,
+                "warning" => Severity::Warning,
+                _ => Severity::Info,
+            },
+            resource: resource.to_owned(),
+            file: None,
+            line: None,
+            column: None,
+            message: message.to_owned(),
+            waived: false,
+        }
     }
 
-    fn plan_with(findings: Vec<serde_json::Value>) -> Plan {
+    fn plan_with(findings: Vec<PolicyFinding>) -> Plan {
         Plan {
             dbplan_version: "test".to_owned(),
             state: StateRef::default(),
             changes: Vec::new(),
             apply_order: Vec::new(),
             drift: Vec::new(),
-            policy: serde_json::json!({ "findings": findings }),
+            findings,
             notices: Vec::new(),
             refreshed: false,
             destroy: false,
@@ -782,7 +794,7 @@ mod tests {
 
     #[test]
     fn a_cut_comment_keeps_the_verdict_and_says_what_it_left_out() {
-        let mut findings: Vec<serde_json::Value> = (0..3000)
+        let mut findings: Vec<PolicyFinding> = (0..3000)
             .map(|index| {
                 finding(
                     "DB303",

@@ -22,28 +22,6 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
-/// One policy finding as the plan carries it (the lint JSON form), for the renderings.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub(crate) struct FindingView {
-    pub code: String,
-    pub resource: String,
-    pub severity: String,
-    pub message: String,
-    pub waived: bool,
-    pub file: Option<String>,
-    pub line: Option<u64>,
-    pub column: Option<u64>,
-}
-
-/// The plan's policy findings, in order.
-pub(crate) fn findings(plan: &Plan) -> Vec<FindingView> {
-    plan.policy
-        .get("findings")
-        .and_then(|findings| serde_json::from_value(findings.clone()).ok())
-        .unwrap_or_default()
-}
-
 /// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`
 /// (a list of unknowns as one such note with its count); control characters in strings and keys as JSON's `\uXXXX`.
 pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String {

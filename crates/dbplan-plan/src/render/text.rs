@@ -528,7 +528,7 @@ fn structured_diff(before: &Value, after: &Value, painter: &Painter) -> Option<V
 }
 
 fn render_findings(out: &mut String, plan: &Plan) {
-    let findings = super::findings(plan);
+    let findings = &plan.findings;
     if findings.is_empty() {
         return;
     }
@@ -545,7 +545,7 @@ fn render_findings(out: &mut String, plan: &Plan) {
         let _ = writeln!(
             out,
             "  {}[{}] {}: {}{}{location}",
-            for_terminal(&finding.severity),
+            for_terminal(finding.severity.as_str()),
             for_terminal(&finding.code),
             for_terminal(&finding.resource),
             for_terminal(&finding.message),
