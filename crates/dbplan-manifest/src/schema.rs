@@ -130,6 +130,50 @@ pub(crate) struct Walker<'a> {
     pub reference_forms: Option<&'static str>,
 }
 
+/// The object form whose fields the keys name (for value-or-reference: the `value`,
+/// `value_from` or `ref` form).
+fn chosen_object_form<'s>(
+    objects: &[&'s Json],
+    entries: &[crate::node::Entry],
+) -> Option<&'s Json> {
+    let score = |option: &Json| {
+        properties(option).map_or(0, |props| {
+            entries
+                .iter()
+                .filter(|entry| {
+                    props.contains_key(&entry.key) || props.contains_key(&snake_case(&entry.key))
+                })
+                .count()
+        })
+    };
+    objects.iter().copied().max_by_key(|option| score(option))
+}
+
+/// The number a string holds where the schema wants a number and no string: protojson accepts
+/// numeric strings for numeric fields, and so does dbplan.
+fn number_from_string(options: &[&Json], text: &str) -> Option<NodeValue> {
+    let wants = |name: &str| {
+        options
+            .iter()
+            .any(|option| type_names(option).contains(&name))
+    };
+    if wants("string") {
+        return None;
+    }
+    if wants("integer")
+        && let Ok(value) = text.trim().parse::<i128>()
+    {
+        Some(NodeValue::Int(value))
+    } else if wants("number")
+        && let Ok(value) = text.trim().parse::<f64>()
+        && value.is_finite()
+    {
+        Some(NodeValue::Float(value))
+    } else {
+        None
+    }
+}
+
 impl Walker<'_> {
     pub fn walk(&mut self, schema: &Json, node: &mut Node, pointer: &str) {
         let resolved = resolve(self.root, schema);
@@ -168,21 +212,7 @@ impl Walker<'_> {
                         properties(option).is_some() || type_names(option).contains(&"object")
                     })
                     .collect();
-                // Pick the object form whose fields the keys name (for value-or-reference: the
-                // `value`, `value_from` or `ref` form).
-                let score = |option: &Json| {
-                    properties(option).map_or(0, |props| {
-                        entries
-                            .iter()
-                            .filter(|entry| {
-                                props.contains_key(&entry.key)
-                                    || props.contains_key(&snake_case(&entry.key))
-                            })
-                            .count()
-                    })
-                };
-                let chosen = objects.iter().copied().max_by_key(|option| score(option));
-                if let Some(chosen) = chosen {
+                if let Some(chosen) = chosen_object_form(&objects, entries) {
                     // The inner mapping of a reference (`valueFrom: {…}`) inherits the field's
                     // forms; nothing deeper does.
                     let outer = std::mem::replace(&mut self.reference_forms, own_forms);
@@ -198,25 +228,8 @@ impl Walker<'_> {
                 }
             }
             NodeValue::String(text) => {
-                // protojson accepts numeric strings for numeric fields; so does dbplan.
-                let wants_string = options
-                    .iter()
-                    .any(|option| type_names(option).contains(&"string"));
-                let wants_integer = options
-                    .iter()
-                    .any(|option| type_names(option).contains(&"integer"));
-                let wants_number = options
-                    .iter()
-                    .any(|option| type_names(option).contains(&"number"));
-                if !wants_string {
-                    if wants_integer && let Ok(value) = text.trim().parse::<i128>() {
-                        node.value = NodeValue::Int(value);
-                    } else if wants_number
-                        && let Ok(value) = text.trim().parse::<f64>()
-                        && value.is_finite()
-                    {
-                        node.value = NodeValue::Float(value);
-                    }
+                if let Some(number) = number_from_string(&options, text) {
+                    node.value = number;
                 }
             }
             _ => {}
@@ -317,57 +330,69 @@ impl Walker<'_> {
                     continue;
                 }
                 self.reported.insert(field_pointer);
-                let mut diagnostic =
-                    Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
-                        .with_message(format!(
-                            "`{}` is not a field of {}{}",
-                            entry.key,
-                            self.kind,
-                            display_path(pointer)
-                        ))
-                        .with_span(entry.key_span)
-                        .with_resource(self.resource);
-                let mut candidates: Vec<String> = props
-                    .map(|props| props.keys().cloned().collect())
-                    .unwrap_or_default();
-                candidates.extend(
-                    objects
-                        .iter()
-                        .filter_map(|option| properties(option))
-                        .flat_map(|props| props.keys().cloned()),
-                );
-                candidates.sort();
-                candidates.dedup();
-                diagnostic = match suggest(&entry.key, &candidates) {
-                    Some(suggestion) => {
-                        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
-                    }
-                    None if candidates.is_empty() => diagnostic.with_help("remove it"),
-                    None => diagnostic.with_help(format!(
-                        "remove it; the fields here are: {}",
-                        candidates
-                            .iter()
-                            .map(|name| format!("`{name}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                };
-                if let Some(forms) = forms {
-                    let help = diagnostic.help.take().unwrap_or_default();
-                    let separator = if help.ends_with('?') { " " } else { "; " };
-                    let forms = if separator == " " {
-                        let mut chars = forms.chars();
-                        chars.next().map_or_else(String::new, |first| {
-                            first.to_uppercase().chain(chars).collect()
-                        })
-                    } else {
-                        forms.to_owned()
-                    };
-                    diagnostic = diagnostic.with_help(format!("{help}{separator}{forms}"));
-                }
+                let diagnostic = self.unknown_field(&entry, pointer, props, objects, forms);
                 self.diagnostics.push(diagnostic);
             }
         }
+    }
+
+    /// The diagnostic for a key the schema does not have, with the closest field name (across
+    /// every object form of the field) or the list of fields, and a reference field's forms.
+    fn unknown_field(
+        &self,
+        entry: &crate::node::Entry,
+        pointer: &str,
+        props: Option<&serde_json::Map<String, Json>>,
+        objects: &[&Json],
+        forms: Option<&str>,
+    ) -> Diagnostic {
+        let mut diagnostic =
+            Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
+                .with_message(format!(
+                    "`{}` is not a field of {}{}",
+                    entry.key,
+                    self.kind,
+                    display_path(pointer)
+                ))
+                .with_span(entry.key_span)
+                .with_resource(self.resource);
+        let mut candidates: Vec<String> = props
+            .map(|props| props.keys().cloned().collect())
+            .unwrap_or_default();
+        candidates.extend(
+            objects
+                .iter()
+                .filter_map(|option| properties(option))
+                .flat_map(|props| props.keys().cloned()),
+        );
+        candidates.sort();
+        candidates.dedup();
+        diagnostic = match suggest(&entry.key, &candidates) {
+            Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+            None if candidates.is_empty() => diagnostic.with_help("remove it"),
+            None => diagnostic.with_help(format!(
+                "remove it; the fields here are: {}",
+                candidates
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        if let Some(forms) = forms {
+            let help = diagnostic.help.take().unwrap_or_default();
+            let separator = if help.ends_with('?') { " " } else { "; " };
+            let forms = if separator == " " {
+                let mut chars = forms.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_uppercase().chain(chars).collect()
+                })
+            } else {
+                forms.to_owned()
+            };
+            diagnostic = diagnostic.with_help(format!("{help}{separator}{forms}"));
+        }
+        diagnostic
     }
 
     fn collect_reference(&mut self, annotation: &Json, node: &Node, pointer: &str) {
@@ -594,6 +619,8 @@ fn enum_values(root: &Json, schema: &Json) -> Option<Vec<String>> {
 }
 
 impl ErrorContext<'_> {
+    // Long: one arm per JSON Schema error kind, each worded for dbplan's users; kept as one
+    // match so every kind's message, help and code can be read and compared side by side.
     fn map_error(&self, error: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) {
         let (root_schema, document, kind, resource) =
             (self.root_schema, self.document, self.kind, self.resource);
