@@ -166,25 +166,7 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
     };
     let mut found = run.rules(&resources);
     if !partial.is_empty() {
-        let valid = set.resources.len();
-        let alternatives: Vec<Resource> = partial
-            .iter()
-            .map(|partial| partial.alternative_resource())
-            .collect();
-        let alternative: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
-        let also: HashSet<(&'static str, usize, Span)> = run
-            .rules(&alternative)
-            .into_iter()
-            .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
-            .collect();
-        found.retain(|(rule, raw)| {
-            also.contains(&(rule.code, raw.resource, raw.span))
-                && raw.resource.checked_sub(valid).is_none_or(|index| {
-                    partial
-                        .get(index)
-                        .is_some_and(|partial| !partial.rests_on_unknown(&raw.pointer))
-                })
-        });
+        keep_what_holds_for_both(&run, set, &partial, &mut found);
     }
     for (rule, raw) in found {
         let Some(resource) = resources.get(raw.resource) else {
@@ -212,17 +194,78 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         });
     }
 
+    report_unused_waivers(
+        &waivers,
+        &resources,
+        set.resources.len(),
+        pack,
+        &mut findings,
+    );
+
+    findings.sort_by(|a, b| {
+        let key = |finding: &Finding| {
+            finding
+                .span
+                .map_or((u32::MAX, 0), |span| (span.file.index(), span.start))
+        };
+        key(a)
+            .cmp(&key(b))
+            .then(a.code.cmp(b.code))
+            .then(a.message.cmp(&b.message))
+    });
+    findings.dedup();
+    Report {
+        findings,
+        notices: Vec::new(),
+    }
+}
+
+/// For manifests with partial resources: keeps only the findings that the rules also make with
+/// the other stand-ins of the unknown fields, and that do not rest on an unknown field.
+fn keep_what_holds_for_both(
+    run: &Run<'_>,
+    set: &ManifestSet,
+    partial: &[&PartialResource],
+    found: &mut Vec<(&'static Rule, RawFinding)>,
+) {
+    let valid = set.resources.len();
+    let alternatives: Vec<Resource> = partial
+        .iter()
+        .map(|partial| partial.alternative_resource())
+        .collect();
+    let alternative: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
+    let also: HashSet<(&'static str, usize, Span)> = run
+        .rules(&alternative)
+        .into_iter()
+        .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
+        .collect();
+    found.retain(|(rule, raw)| {
+        also.contains(&(rule.code, raw.resource, raw.span))
+            && raw.resource.checked_sub(valid).is_none_or(|index| {
+                partial
+                    .get(index)
+                    .is_some_and(|partial| !partial.rests_on_unknown(&raw.pointer))
+            })
+    });
+}
+
+/// DB003: a waiver (of a manifest rule, on a valid resource) that waived nothing.
+fn report_unused_waivers(
+    waivers: &BTreeMap<(usize, &'static str), Waiver>,
+    resources: &[&Resource],
+    valid: usize,
+    pack: &Pack,
+    findings: &mut Vec<Finding>,
+) {
     if let Some(unused) = rule("DB003")
         && pack.enforcement(unused) != Enforcement::Disabled
     {
-        for ((index, code), waiver) in &waivers {
-            // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
-            // plan; lint leaves it alone.
+        for ((index, code), waiver) in waivers {
             // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
             // plan, and one on a resource with unknown fields may waive what they hide.
             if waiver.used
                 || rule(code).is_some_and(|waived| waived.check.is_plan())
-                || *index >= set.resources.len()
+                || *index >= valid
             {
                 continue;
             }
@@ -241,23 +284,6 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
                 format!("remove the `{WAIVER_PREFIX}{code}` annotation, or fix its code"),
             ));
         }
-    }
-
-    findings.sort_by(|a, b| {
-        let key = |finding: &Finding| {
-            finding
-                .span
-                .map_or((u32::MAX, 0), |span| (span.file.index(), span.start))
-        };
-        key(a)
-            .cmp(&key(b))
-            .then(a.code.cmp(b.code))
-            .then(a.message.cmp(&b.message))
-    });
-    findings.dedup();
-    Report {
-        findings,
-        notices: Vec::new(),
     }
 }
 

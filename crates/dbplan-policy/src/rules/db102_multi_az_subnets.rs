@@ -39,7 +39,7 @@ use super::{Check, Rule, aurora_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsRdsClusterSpec;
-use dbplan_manifest::refs::{NoDefault, ValueOrRef};
+use dbplan_manifest::refs::{AwsPrivateSubnetIds, NoDefault, ValueOrRef};
 use dbplan_manifest::schema::snake_case;
 use dbplan_manifest::{Resource, Spec};
 use std::collections::BTreeSet;
@@ -80,18 +80,7 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
         } else {
             (&spec.subnet_ids, "/spec/subnet_ids", None)
         };
-        let mut zones: BTreeSet<&str> = BTreeSet::new();
-        let mut unknown = Vec::new();
-        for (index, subnet) in subnet_ids.iter().enumerate() {
-            match context.target(subnet) {
-                Target::Literal(id) => unknown.push(id.to_owned()),
-                Target::Missing => unknown.push(format!("subnet_ids[{index}]")),
-                Target::Resource(vpc, path) => match subnet_zones(vpc, &path) {
-                    Some(found) => zones.extend(found),
-                    None => unknown.push(format!("{} {path}", vpc.address)),
-                },
-            }
-        }
+        let (zones, unknown) = zones_of(context, subnet_ids);
         if zones.len() >= 2 {
             continue;
         }
@@ -144,6 +133,27 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
             );
         }
     }
+}
+
+/// The Availability Zones the subnets are known to be in, and the subnets whose zone is not
+/// known offline (a literal ID, a missing reference, a subnet of a VPC that does not say).
+fn zones_of<'a>(
+    context: &Context<'a>,
+    subnet_ids: &'a [ValueOrRef<AwsPrivateSubnetIds>],
+) -> (BTreeSet<&'a str>, Vec<String>) {
+    let mut zones: BTreeSet<&str> = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for (index, subnet) in subnet_ids.iter().enumerate() {
+        match context.target(subnet) {
+            Target::Literal(id) => unknown.push(id.to_owned()),
+            Target::Missing => unknown.push(format!("subnet_ids[{index}]")),
+            Target::Resource(vpc, path) => match subnet_zones(vpc, &path) {
+                Some(found) => zones.extend(found),
+                None => unknown.push(format!("{} {path}", vpc.address)),
+            },
+        }
+    }
+    (zones, unknown)
 }
 
 /// The cluster of the set whose DB subnet group `group` names, when that cluster gives its

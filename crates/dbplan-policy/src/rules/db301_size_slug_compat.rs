@@ -114,67 +114,86 @@ fn check(context: &Context<'_>, findings: &mut Findings<'_>) {
             );
             continue;
         };
-        if layout.sizes.contains(&spec.size_slug) {
-            continue;
-        }
-        let elsewhere: Vec<String> = options
-            .layouts
+        check_size(
+            findings,
+            resource,
+            engine,
+            &spec.size_slug,
+            spec.node_count,
+            layout,
+            options,
+        );
+    }
+}
+
+/// The size must be offered at the cluster's node count; one offered only at other counts is
+/// reported with those counts and a size offered at this one.
+fn check_size(
+    findings: &mut Findings<'_>,
+    resource: &dbplan_manifest::Resource,
+    engine: &str,
+    size_slug: &str,
+    node_count: u32,
+    layout: &crate::options::Layout,
+    options: &crate::options::EngineOptions,
+) {
+    if layout.sizes.iter().any(|size| size == size_slug) {
+        return;
+    }
+    let elsewhere: Vec<String> = options
+        .layouts
+        .iter()
+        .filter(|other| other.sizes.iter().any(|size| size == size_slug))
+        .map(|other| other.num_nodes.to_string())
+        .collect();
+    if elsewhere.is_empty() {
+        let help = match suggest(size_slug, &layout.sizes) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "sizes offered at {} nodes include: {}",
+                node_count,
+                layout
+                    .sizes
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        findings.fail(
+            resource,
+            "/spec/size_slug",
+            format!("`{size_slug}` is not a size DigitalOcean offers for {engine}"),
+            help,
+        );
+    } else {
+        let bigger = layout
+            .sizes
             .iter()
-            .filter(|other| other.sizes.contains(&spec.size_slug))
-            .map(|other| other.num_nodes.to_string())
-            .collect();
-        if elsewhere.is_empty() {
-            let help = match suggest(&spec.size_slug, &layout.sizes) {
-                Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                None => format!(
-                    "sizes offered at {} nodes include: {}",
-                    spec.node_count,
-                    layout
-                        .sizes
-                        .iter()
-                        .take(6)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            findings.fail(
-                resource,
-                "/spec/size_slug",
-                format!(
-                    "`{}` is not a size DigitalOcean offers for {engine}",
-                    spec.size_slug
-                ),
-                help,
-            );
-        } else {
-            let bigger = layout
-                .sizes
-                .iter()
-                .find(|size| size.starts_with("db-s-"))
-                .or(layout.sizes.first())
-                .cloned()
-                .unwrap_or_default();
-            findings.fail(
-                resource,
-                "/spec/size_slug",
-                format!(
-                    "`{}` is offered for {engine} only with {} node{}, not {}",
-                    spec.size_slug,
-                    join_or(&elsewhere),
-                    if elsewhere.len() == 1 && elsewhere[0] == "1" {
-                        ""
-                    } else {
-                        "s"
-                    },
-                    spec.node_count
-                ),
-                format!(
-                    "use a larger size such as `{bigger}`, or `node_count: {}`",
-                    join_or(&elsewhere)
-                ),
-            );
-        }
+            .find(|size| size.starts_with("db-s-"))
+            .or(layout.sizes.first())
+            .cloned()
+            .unwrap_or_default();
+        findings.fail(
+            resource,
+            "/spec/size_slug",
+            format!(
+                "`{}` is offered for {engine} only with {} node{}, not {}",
+                size_slug,
+                join_or(&elsewhere),
+                if elsewhere.len() == 1 && elsewhere[0] == "1" {
+                    ""
+                } else {
+                    "s"
+                },
+                node_count
+            ),
+            format!(
+                "use a larger size such as `{bigger}`, or `node_count: {}`",
+                join_or(&elsewhere)
+            ),
+        );
     }
 }
 
