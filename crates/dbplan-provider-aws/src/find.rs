@@ -2,9 +2,12 @@
 //! tag for a VPC, by name for the others), run at plan time for the objects state has no
 //! record of, so that the plan shows them as adopts.
 
-use crate::ec2::{filter, find_vpc, group_name};
-use crate::rds::{describe_cluster, describe_instance, family, instance_identifier};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error};
+use crate::Clients;
+use crate::attributes::{Attributes, incomplete, resource_name};
+use crate::ec2::security_group::SecurityGroupKind;
+use crate::ec2::{security_group, vpc};
+use crate::rds::parameter_group::{ParameterGroupAttributes, existing_family};
+use crate::rds::{cluster, instance, subnet_group};
 use dbplan_provider::{ChangeRequest, Existing, FindOutcome, ProviderError, RemoteObject};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -24,13 +27,13 @@ pub(crate) async fn vpc(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let Some((id, cidr)) = find_vpc(clients, &request.address).await? else {
+    let Some(found_vpc) = vpc::find(clients, &request.address).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();
-    attributes.insert("vpc_cidr".to_owned(), Value::from(cidr));
+    attributes.insert("vpc_cidr".to_owned(), Value::from(found_vpc.cidr));
     Ok(found(
-        &id,
+        &found_vpc.id,
         attributes,
         vec![
             "its DNS settings are set, and the planned subnets (and NAT gateways) are created in it where missing".to_owned(),
@@ -42,35 +45,29 @@ pub(crate) async fn security_group(
     clients: &Clients,
     request: &ChangeRequest,
     plain: &BTreeMap<String, Value>,
-    cluster: bool,
+    kind: SecurityGroupKind,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     // The group is looked up in its VPC, which is known only once that is applied.
     let Some(vpc_id) = Attributes(plain).text("vpc_id") else {
         return Ok(FindOutcome::Unknown);
     };
-    let name = group_name(address, cluster);
-    let existing = clients
-        .ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", &vpc_id))
-        .filters(filter("group-name", &name))
-        .send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    let Some(group) = existing.security_groups().first() else {
+    let name = kind.group_name(address);
+    let Some(group) = security_group::find(clients, address, &vpc_id, &name).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();
     attributes.insert("vpc_id".to_owned(), Value::from(vpc_id));
     if plain.contains_key("description") {
-        attributes.insert(
-            "description".to_owned(),
-            Value::from(group.description().unwrap_or_default()),
-        );
+        // A group without a description has an empty one.
+        let description = group.description().unwrap_or_default();
+        attributes.insert("description".to_owned(), Value::from(description));
     }
+    let id = group
+        .group_id()
+        .ok_or_else(|| incomplete(address, "security group id"))?;
     Ok(found(
-        group.group_id().unwrap_or_default(),
+        id,
         attributes,
         vec!["its ingress rules will be replaced by the manifest's".to_owned()],
     ))
@@ -82,24 +79,17 @@ pub(crate) async fn subnet_group(
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let name = resource_name(address);
-    match clients
-        .rds
-        .describe_db_subnet_groups()
-        .db_subnet_group_name(name)
-        .send()
-        .await
+    if subnet_group::describe(clients, address, name)
+        .await?
+        .is_none()
     {
-        Ok(found_groups) if !found_groups.db_subnet_groups().is_empty() => Ok(found(
-            name,
-            BTreeMap::new(),
-            vec!["its subnets will be set to the manifest's".to_owned()],
-        )),
-        Ok(_) => Ok(FindOutcome::Absent),
-        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => {
-            Ok(FindOutcome::Absent)
-        }
-        Err(error) => Err(sdk_error(address, error)),
+        return Ok(FindOutcome::Absent);
     }
+    Ok(found(
+        name,
+        BTreeMap::new(),
+        vec!["its subnets will be set to the manifest's".to_owned()],
+    ))
 }
 
 pub(crate) async fn parameter_group(
@@ -109,31 +99,8 @@ pub(crate) async fn parameter_group(
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let name = resource_name(address);
-    let attributes = Attributes(plain);
-    let wanted = family(
-        &attributes.text("engine").unwrap_or_default(),
-        &attributes.text("engine_version").unwrap_or_default(),
-    );
-    let existing = match clients
-        .rds
-        .describe_db_cluster_parameter_groups()
-        .db_cluster_parameter_group_name(name)
-        .send()
-        .await
-    {
-        Ok(found_groups) => found_groups
-            .db_cluster_parameter_groups()
-            .first()
-            .map(|group| {
-                group
-                    .db_parameter_group_family()
-                    .unwrap_or_default()
-                    .to_owned()
-            }),
-        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => None,
-        Err(error) => return Err(sdk_error(address, error)),
-    };
-    let Some(existing) = existing else {
+    let wanted = ParameterGroupAttributes::from_attributes(address, &Attributes(plain))?.family;
+    let Some(existing) = existing_family(clients, address, name).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut effects = vec!["its parameters will be set to the manifest's".to_owned()];
@@ -151,7 +118,7 @@ pub(crate) async fn cluster(
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let identifier = resource_name(address).to_lowercase();
-    let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
+    let Some(cluster) = cluster::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();
@@ -174,8 +141,8 @@ pub(crate) async fn instance(
     plain: &BTreeMap<String, Value>,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let identifier = instance_identifier(address, &Attributes(plain));
-    let Some(instance) = describe_instance(clients, address, &identifier).await? else {
+    let identifier = instance::identifier(address, &Attributes(plain));
+    let Some(instance) = instance::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();

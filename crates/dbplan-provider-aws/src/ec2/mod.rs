@@ -1,14 +1,9 @@
 //! VPCs (with their subnets, and NAT gateways when enabled) and security groups, through
 //! `aws-sdk-ec2`.
 
-mod nat;
-mod security_group;
-mod vpc;
-
-pub(crate) use security_group::{
-    apply_security_group, delete_security_group, group_name, read_security_group,
-};
-pub(crate) use vpc::{apply_vpc, delete_vpc, find_vpc, read_vpc};
+pub(crate) mod nat;
+pub(crate) mod security_group;
+pub(crate) mod vpc;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use dbplan_provider::ProviderError;
@@ -16,6 +11,7 @@ use dbplan_provider::ProviderError;
 /// The tag that ties an EC2 object to its dbplan address (how describe-before-create finds it).
 pub(crate) const ADDRESS_TAG: &str = "dbplan:address";
 
+/// The tags of an object dbplan makes: its `Name`, and the address it belongs to.
 pub(crate) fn tags(resource: ResourceType, name: &str, address: &str) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource)
@@ -26,6 +22,11 @@ pub(crate) fn tags(resource: ResourceType, name: &str, address: &str) -> TagSpec
 
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
+}
+
+/// The filter for the objects tagged for an address.
+pub(crate) fn tagged(address: &str) -> Filter {
+    filter(&format!("tag:{ADDRESS_TAG}"), address)
 }
 
 pub(crate) fn conflict(address: &str, message: String) -> ProviderError {

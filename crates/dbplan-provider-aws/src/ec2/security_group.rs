@@ -3,19 +3,141 @@
 //! the cluster port from the allowed CIDR blocks and security groups).
 
 use super::{conflict, filter, tags};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error};
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, UserIdGroupPair};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, incomplete, missing, resource_name};
+use crate::error::{At, ErrorCode};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
+};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// Which of the two kinds of security group a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SecurityGroupKind {
+    /// An `AwsSecurityGroup`: its rules as the manifest lists them.
+    Standalone,
+    /// The security group part of an `AwsRdsCluster`: ingress on the cluster port only.
+    ClusterPart,
+}
+
+impl SecurityGroupKind {
+    /// The group's name: `metadata.name`, or `<name>-aurora` for a cluster's.
+    pub(crate) fn group_name(self, address: &str) -> String {
+        match self {
+            SecurityGroupKind::Standalone => resource_name(address).to_owned(),
+            SecurityGroupKind::ClusterPart => format!("{}-aurora", resource_name(address)),
+        }
+    }
+}
+
+/// What the manifest asks of a security group, decoded once: where, and the rules.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SecurityGroupAttributes {
+    /// `vpc_id`.
+    vpc_id: String,
+    /// `description`, else `<address> (managed by dbplan)`.
+    description: String,
+    /// The ingress rules; the group's own id stands for `self_reference`.
+    ingress: Rules,
+    /// The egress rules (`None`: AWS's default egress is left alone).
+    egress: Option<Rules>,
+}
+
+/// Rules as the manifest gives them, turned into AWS's form once the group's id is known.
+#[derive(Clone, Debug, PartialEq)]
+enum Rules {
+    /// An `AwsSecurityGroup`'s `ingress` or `egress` items.
+    Listed(Vec<Value>),
+    /// A cluster's: the port, from these CIDR blocks and security groups.
+    Cluster {
+        port: i32,
+        cidrs: Vec<String>,
+        groups: Vec<String>,
+    },
+}
+
+impl Rules {
+    fn permissions(&self, own_group: &str) -> Vec<IpPermission> {
+        match self {
+            Rules::Listed(rules) => rules
+                .iter()
+                .map(|rule| permission(rule, Some(own_group)))
+                .collect(),
+            Rules::Cluster {
+                port,
+                cidrs,
+                groups,
+            } => cluster_ingress(*port, cidrs, groups),
+        }
+    }
+}
+
+impl SecurityGroupAttributes {
+    pub(crate) fn from_attributes(
+        address: &str,
+        attributes: &Attributes<'_>,
+        kind: SecurityGroupKind,
+    ) -> Result<SecurityGroupAttributes, ProviderError> {
+        let listed = |name: &str| -> Option<Vec<Value>> {
+            attributes.get(name).and_then(Value::as_array).cloned()
+        };
+        let (ingress, egress) = match kind {
+            SecurityGroupKind::Standalone => (
+                // No `ingress` (the kind's default): no ingress at all.
+                Rules::Listed(listed("ingress").unwrap_or_default()),
+                listed("egress")
+                    .filter(|rules| !rules.is_empty())
+                    .map(Rules::Listed),
+            ),
+            SecurityGroupKind::ClusterPart => (
+                Rules::Cluster {
+                    port: cluster_port(address, attributes)?,
+                    cidrs: attributes.texts("allowed_cidr_blocks"),
+                    groups: attributes.texts("security_group_ids"),
+                },
+                None,
+            ),
+        };
+        Ok(SecurityGroupAttributes {
+            // Known only once the VPC is applied; the engine resolves it before an apply.
+            vpc_id: attributes
+                .text("vpc_id")
+                .ok_or_else(|| missing(address, "vpc_id"))?,
+            description: attributes
+                .text("description")
+                .unwrap_or_else(|| format!("{address} (managed by dbplan)")),
+            ingress,
+            egress,
+        })
+    }
+}
+
+/// The cluster's port: `port`, else (0, the kind's default) the engine's default port.
+fn cluster_port(address: &str, attributes: &Attributes<'_>) -> Result<i32, ProviderError> {
+    Ok(
+        match attributes.int32(address, "port")?.filter(|port| *port > 0) {
+            Some(port) => port,
+            None if attributes
+                .text("engine")
+                .is_some_and(|engine| engine.contains("mysql")) =>
+            {
+                3306
+            }
+            None => 5432,
+        },
+    )
+}
+
 /// A rule as the manifests give it: protocol, ports, sources.
-fn permission(rule: &serde_json::Value, own_group: Option<&str>) -> IpPermission {
-    let text = |name: &str| rule.get(name).and_then(serde_json::Value::as_str);
+fn permission(rule: &Value, own_group: Option<&str>) -> IpPermission {
+    let text = |name: &str| rule.get(name).and_then(Value::as_str);
     let list = |name: &str| -> Vec<String> {
         rule.get(name)
-            .and_then(serde_json::Value::as_array)
+            .and_then(Value::as_array)
             .map(|items| {
                 items
                     .iter()
@@ -24,27 +146,25 @@ fn permission(rule: &serde_json::Value, own_group: Option<&str>) -> IpPermission
             })
             .unwrap_or_default()
     };
+    let port = |name: &str| {
+        rule.get(name)
+            .and_then(Value::as_i64)
+            .and_then(|port| i32::try_from(port).ok())
+            .unwrap_or(0)
+    };
+    // The kind documents `tcp` as the default protocol, and ports as 0 when not given.
     let protocol = text("protocol").unwrap_or("tcp");
     let mut builder = IpPermission::builder().ip_protocol(protocol);
     if protocol != "-1" {
         builder = builder
-            .from_port(
-                rule.get("from_port")
-                    .and_then(serde_json::Value::as_i64)
-                    .unwrap_or(0) as i32,
-            )
-            .to_port(
-                rule.get("to_port")
-                    .and_then(serde_json::Value::as_i64)
-                    .unwrap_or(0) as i32,
-            );
+            .from_port(port("from_port"))
+            .to_port(port("to_port"));
     }
     let description = text("description");
     for cidr in list("ipv4_cidrs") {
-        let mut range = IpRange::builder().cidr_ip(cidr);
-        if let Some(description) = description {
-            range = range.description(description);
-        }
+        let range = IpRange::builder()
+            .cidr_ip(cidr)
+            .set_description(description.map(str::to_owned));
         builder = builder.ip_ranges(range.build());
     }
     for cidr in list("ipv6_cidrs") {
@@ -52,10 +172,7 @@ fn permission(rule: &serde_json::Value, own_group: Option<&str>) -> IpPermission
     }
     let mut groups = list("source_security_group_ids");
     groups.extend(list("destination_security_group_ids"));
-    if rule
-        .get("self_reference")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
+    if rule.get("self_reference").and_then(Value::as_bool) == Some(true)
         && let Some(own) = own_group
     {
         groups.push(own.to_owned());
@@ -67,28 +184,15 @@ fn permission(rule: &serde_json::Value, own_group: Option<&str>) -> IpPermission
 }
 
 /// The ingress of a cluster's security group: the cluster port from each allowed CIDR block and
-/// each listed security group.
-fn cluster_ingress(attributes: &Attributes<'_>) -> Vec<IpPermission> {
-    // 0 (the kind's default) is the engine's default port.
-    let port = match attributes.int("port").filter(|port| *port > 0) {
-        Some(port) => port as i32,
-        None if attributes
-            .text("engine")
-            .is_some_and(|engine| engine.contains("mysql")) =>
-        {
-            3306
-        }
-        None => 5432,
-    };
+/// each listed security group (none when neither is listed).
+fn cluster_ingress(port: i32, cidrs: &[String], groups: &[String]) -> Vec<IpPermission> {
+    if cidrs.is_empty() && groups.is_empty() {
+        return Vec::new();
+    }
     let mut builder = IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(port)
         .to_port(port);
-    let cidrs = attributes.texts("allowed_cidr_blocks");
-    let groups = attributes.texts("security_group_ids");
-    if cidrs.is_empty() && groups.is_empty() {
-        return Vec::new();
-    }
     for cidr in cidrs {
         builder = builder.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
     }
@@ -98,161 +202,167 @@ fn cluster_ingress(attributes: &Attributes<'_>) -> Vec<IpPermission> {
     vec![builder.build()]
 }
 
-pub(crate) fn group_name(address: &str, cluster: bool) -> String {
-    if cluster {
-        format!("{}-aurora", resource_name(address))
-    } else {
-        resource_name(address).to_owned()
-    }
-}
-
-pub(crate) async fn apply_security_group(
+/// The security group of this name in the VPC, if there is one.
+pub(crate) async fn find(
     clients: &Clients,
-    request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    create: bool,
-    cluster: bool,
-) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let ec2 = &clients.ec2;
-    let vpc_id = attributes.text("vpc_id").unwrap_or_default();
-    let name = group_name(address, cluster);
-    let description = attributes
-        .text("description")
-        .unwrap_or_else(|| format!("{} (managed by dbplan)", request.address));
-    let existing = ec2
+    address: &str,
+    vpc_id: &str,
+    name: &str,
+) -> Result<Option<SecurityGroup>, ProviderError> {
+    let existing = clients
+        .ec2
         .describe_security_groups()
-        .filters(filter("vpc-id", &vpc_id))
-        .filters(filter("group-name", &name))
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("group-name", name))
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    let group_id = match existing.security_groups().first() {
-        Some(group) => {
-            if create {
-                request.adopt.check(
-                    address,
-                    format!(
-                        "the security group {name:?} ({}) in {vpc_id}",
-                        group.group_id().unwrap_or_default()
-                    ),
-                )?;
-            }
-            if create && group.description() != Some(description.as_str()) {
-                return Err(conflict(
-                    address,
-                    format!(
-                        "a security group {name:?} already exists in {vpc_id} with another description ({:?}); dbplan adopts only a matching group: rename or delete it",
-                        group.description().unwrap_or_default()
-                    ),
-                ));
-            }
-            group.group_id().unwrap_or_default().to_owned()
-        }
-        None => ec2
-            .create_security_group()
-            .group_name(&name)
-            .description(&description)
-            .vpc_id(&vpc_id)
-            .tag_specifications(tags(ResourceType::SecurityGroup, &name, address))
-            .send()
-            .await
-            .map_err(|error| sdk_error(address, error))?
-            .group_id()
-            .unwrap_or_default()
-            .to_owned(),
-    };
+        .at(address)?;
+    Ok(existing.security_groups().first().cloned())
+}
 
+pub(crate) async fn apply(
+    clients: &Clients,
+    request: &ChangeRequest,
+    attributes: &Attributes<'_>,
+    action: Action,
+    kind: SecurityGroupKind,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let group = SecurityGroupAttributes::from_attributes(address, attributes, kind)?;
+    let name = kind.group_name(address);
+    let group_id = ensure_group(clients, request, &group, &name, action).await?;
     // Rules are replaced as a set: what is there and not planned is revoked, what is planned
     // and not there is authorised.
-    let ingress: Vec<IpPermission> = if cluster {
-        cluster_ingress(&attributes)
-    } else {
-        attributes
-            .get("ingress")
-            .and_then(serde_json::Value::as_array)
-            .map(|rules| {
-                rules
-                    .iter()
-                    .map(|rule| permission(rule, Some(&group_id)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let egress: Option<Vec<IpPermission>> = if cluster {
-        None
-    } else {
-        attributes
-            .get("egress")
-            .and_then(serde_json::Value::as_array)
-            .filter(|rules| !rules.is_empty())
-            .map(|rules| {
-                rules
-                    .iter()
-                    .map(|rule| permission(rule, Some(&group_id)))
-                    .collect()
-            })
-    };
-    let current = ec2
+    let current = clients
+        .ec2
         .describe_security_groups()
         .group_ids(&group_id)
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    let group = current.security_groups().first();
-    let current_ingress = group
-        .map(|group| group.ip_permissions().to_vec())
-        .unwrap_or_default();
-    let current_egress = group
-        .map(|group| group.ip_permissions_egress().to_vec())
-        .unwrap_or_default();
-    if !same_rules(&current_ingress, &ingress) {
-        if !current_ingress.is_empty() {
-            ec2.revoke_security_group_ingress()
-                .group_id(&group_id)
-                .set_ip_permissions(Some(strip(&current_ingress)))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
-        if !ingress.is_empty() {
-            ec2.authorize_security_group_ingress()
-                .group_id(&group_id)
-                .set_ip_permissions(Some(ingress))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
+        .at(address)?;
+    let current = current.security_groups().first();
+    let ingress = group.ingress.permissions(&group_id);
+    let current_ingress = current.map_or(&[][..], SecurityGroup::ip_permissions);
+    if !same_rules(current_ingress, &ingress) {
+        replace_ingress(clients, address, &group_id, current_ingress, ingress).await?;
+    }
+    if let Some(egress) = &group.egress {
+        let egress = egress.permissions(&group_id);
+        let current_egress = current.map_or(&[][..], SecurityGroup::ip_permissions_egress);
+        if !same_rules(current_egress, &egress) {
+            replace_egress(clients, address, &group_id, current_egress, egress).await?;
         }
     }
-    if let Some(egress) = egress
-        && !same_rules(&current_egress, &egress)
-    {
-        if !current_egress.is_empty() {
-            ec2.revoke_security_group_egress()
-                .group_id(&group_id)
-                .set_ip_permissions(Some(strip(&current_egress)))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
-        ec2.authorize_security_group_egress()
-            .group_id(&group_id)
-            .set_ip_permissions(Some(egress))
+    Ok(Applied {
+        outputs: outputs(&group_id, &name),
+        provider_id: Some(group_id),
+    })
+}
+
+/// The group's id: the one of this name in the VPC (for a create, only when the request
+/// permits taking it over and its description matches), or a new one.
+async fn ensure_group(
+    clients: &Clients,
+    request: &ChangeRequest,
+    group: &SecurityGroupAttributes,
+    name: &str,
+    action: Action,
+) -> Result<String, ProviderError> {
+    let address = request.address.as_str();
+    let vpc_id = &group.vpc_id;
+    let Some(existing) = find(clients, address, vpc_id, name).await? else {
+        return Ok(clients
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(&group.description)
+            .vpc_id(vpc_id)
+            .tag_specifications(tags(ResourceType::SecurityGroup, name, address))
             .send()
             .await
-            .map_err(|error| sdk_error(address, error))?;
+            .at(address)?
+            .group_id()
+            .ok_or_else(|| incomplete(address, "id of the security group it created"))?
+            .to_owned());
+    };
+    let id = existing
+        .group_id()
+        .ok_or_else(|| incomplete(address, "security group id"))?;
+    if action == Action::Create {
+        request.adopt.check(
+            address,
+            format!("the security group {name:?} ({id}) in {vpc_id}"),
+        )?;
+        if existing.description() != Some(group.description.as_str()) {
+            return Err(conflict(
+                address,
+                format!(
+                    "a security group {name:?} already exists in {vpc_id} with another description ({:?}); dbplan adopts only a matching group: rename or delete it",
+                    existing.description().unwrap_or_default()
+                ),
+            ));
+        }
     }
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "security_group_id".to_owned(),
-        Field::plain(group_id.clone()),
-    );
-    outputs.insert("security_group_name".to_owned(), Field::plain(name));
-    Ok(Applied {
-        provider_id: Some(group_id),
-        outputs,
-    })
+    Ok(id.to_owned())
+}
+
+async fn replace_ingress(
+    clients: &Clients,
+    address: &str,
+    group_id: &str,
+    current: &[IpPermission],
+    planned: Vec<IpPermission>,
+) -> Result<(), ProviderError> {
+    let ec2 = &clients.ec2;
+    if !current.is_empty() {
+        ec2.revoke_security_group_ingress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(strip(current)))
+            .send()
+            .await
+            .at(address)?;
+    }
+    if !planned.is_empty() {
+        ec2.authorize_security_group_ingress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(planned))
+            .send()
+            .await
+            .at(address)?;
+    }
+    Ok(())
+}
+
+async fn replace_egress(
+    clients: &Clients,
+    address: &str,
+    group_id: &str,
+    current: &[IpPermission],
+    planned: Vec<IpPermission>,
+) -> Result<(), ProviderError> {
+    let ec2 = &clients.ec2;
+    if !current.is_empty() {
+        ec2.revoke_security_group_egress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(strip(current)))
+            .send()
+            .await
+            .at(address)?;
+    }
+    ec2.authorize_security_group_egress()
+        .group_id(group_id)
+        .set_ip_permissions(Some(planned))
+        .send()
+        .await
+        .at(address)?;
+    Ok(())
+}
+
+fn outputs(group_id: &str, name: &str) -> BTreeMap<String, Field> {
+    BTreeMap::from([
+        ("security_group_id".to_owned(), Field::plain(group_id)),
+        ("security_group_name".to_owned(), Field::plain(name)),
+    ])
 }
 
 /// A rule reduced to what identifies it (protocol, ports, sources), for comparison and revoke.
@@ -290,36 +400,32 @@ fn strip(rules: &[IpPermission]) -> Vec<IpPermission> {
         .collect()
 }
 
-/// The comparable form of a rule set.
+/// The comparable form of a rule set: one `protocol:from:to source` line per source (`-1 source`
+/// for all traffic), sorted, each once.
 fn rule_keys(rules: &[IpPermission]) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for rule in strip(rules) {
-        let head = format!(
-            "{}:{}:{}",
-            rule.ip_protocol().unwrap_or_default(),
-            rule.from_port().unwrap_or(-1),
-            rule.to_port().unwrap_or(-1)
-        );
+    for rule in rules {
         let head = if rule.ip_protocol() == Some("-1") {
             "-1".to_owned()
         } else {
-            head
+            format!(
+                "{}:{}:{}",
+                rule.ip_protocol().unwrap_or_default(),
+                rule.from_port().unwrap_or(-1),
+                rule.to_port().unwrap_or(-1)
+            )
         };
-        keys.extend(
-            rule.ip_ranges()
-                .iter()
-                .map(|range| format!("{head} {}", range.cidr_ip().unwrap_or_default())),
-        );
-        keys.extend(
-            rule.ipv6_ranges()
-                .iter()
-                .map(|range| format!("{head} {}", range.cidr_ipv6().unwrap_or_default())),
-        );
-        keys.extend(
-            rule.user_id_group_pairs()
-                .iter()
-                .map(|pair| format!("{head} {}", pair.group_id().unwrap_or_default())),
-        );
+        let sources = rule
+            .ip_ranges()
+            .iter()
+            .filter_map(IpRange::cidr_ip)
+            .chain(rule.ipv6_ranges().iter().filter_map(Ipv6Range::cidr_ipv6))
+            .chain(
+                rule.user_id_group_pairs()
+                    .iter()
+                    .filter_map(UserIdGroupPair::group_id),
+            );
+        keys.extend(sources.map(|source| format!("{head} {source}")));
     }
     keys.sort();
     keys.dedup();
@@ -330,84 +436,83 @@ fn same_rules(current: &[IpPermission], planned: &[IpPermission]) -> bool {
     rule_keys(current) == rule_keys(planned)
 }
 
-pub(crate) async fn read_security_group(
+pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
+    kind: SecurityGroupKind,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let Some(group_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
-    let found = clients
+    let Some(groups) = clients
         .ec2
         .describe_security_groups()
         .group_ids(group_id)
         .send()
-        .await;
-    let groups = match found {
-        Ok(found) => found,
-        Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => {
-            return Ok(ReadOutcome::Gone);
-        }
-        Err(error) => return Err(sdk_error(address, error)),
+        .await
+        .unless(ErrorCode::SecurityGroupNotFound, address)?
+    else {
+        return Ok(ReadOutcome::Gone);
     };
     let Some(group) = groups.security_groups().first() else {
         return Ok(ReadOutcome::Gone);
     };
-    let mut attributes = request.attributes.clone();
-    attributes.insert(
-        "vpc_id".to_owned(),
-        serde_json::Value::from(group.vpc_id().unwrap_or_default()),
-    );
-    if attributes.contains_key("description") {
-        attributes.insert(
-            "description".to_owned(),
-            serde_json::Value::from(group.description().unwrap_or_default()),
-        );
-    }
-    // A cluster's security group: the sources of its ingress on the cluster port.
-    if request.part.as_deref() == Some("security-group") {
-        let mut cidrs = Vec::new();
-        let mut groups_in = Vec::new();
-        for rule in group.ip_permissions() {
-            cidrs.extend(
-                rule.ip_ranges()
-                    .iter()
-                    .filter_map(|range| range.cidr_ip().map(str::to_owned)),
-            );
-            groups_in.extend(
-                rule.user_id_group_pairs()
-                    .iter()
-                    .filter_map(|pair| pair.group_id().map(str::to_owned)),
-            );
-        }
-        if attributes.contains_key("allowed_cidr_blocks") || !cidrs.is_empty() {
-            attributes.insert("allowed_cidr_blocks".to_owned(), serde_json::json!(cidrs));
-        }
-        if attributes.contains_key("security_group_ids") || !groups_in.is_empty() {
-            attributes.insert(
-                "security_group_ids".to_owned(),
-                serde_json::json!(groups_in),
-            );
-        }
-    }
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "security_group_id".to_owned(),
-        Field::plain(group_id.clone()),
-    );
-    outputs.insert(
-        "security_group_name".to_owned(),
-        Field::plain(group.group_name().unwrap_or_default()),
-    );
+    let name = group
+        .group_name()
+        .ok_or_else(|| incomplete(address, "security group name"))?;
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(group_id.clone()),
-        attributes,
-        outputs,
+        attributes: drift(address, &request.attributes, group, kind)?,
+        outputs: outputs(group_id, name),
     }))
 }
 
-pub(crate) async fn delete_security_group(
+/// The recorded attributes with the group's VPC, description and (a cluster's) ingress sources
+/// as AWS reports them.
+fn drift(
+    address: &str,
+    recorded: &BTreeMap<String, Value>,
+    group: &SecurityGroup,
+    kind: SecurityGroupKind,
+) -> Result<BTreeMap<String, Value>, ProviderError> {
+    let mut attributes = recorded.clone();
+    let vpc_id = group
+        .vpc_id()
+        .ok_or_else(|| incomplete(address, "VPC of the security group"))?;
+    attributes.insert("vpc_id".to_owned(), Value::from(vpc_id));
+    if attributes.contains_key("description") {
+        // A group without a description has an empty one.
+        let description = group.description().unwrap_or_default();
+        attributes.insert("description".to_owned(), Value::from(description));
+    }
+    if kind == SecurityGroupKind::ClusterPart {
+        let rules = group.ip_permissions();
+        let cidrs: Vec<&str> = rules
+            .iter()
+            .flat_map(|rule| rule.ip_ranges().iter().filter_map(IpRange::cidr_ip))
+            .collect();
+        let groups: Vec<&str> = rules
+            .iter()
+            .flat_map(|rule| {
+                rule.user_id_group_pairs()
+                    .iter()
+                    .filter_map(UserIdGroupPair::group_id)
+            })
+            .collect();
+        for (name, sources) in [
+            ("allowed_cidr_blocks", cidrs),
+            ("security_group_ids", groups),
+        ] {
+            if attributes.contains_key(name) || !sources.is_empty() {
+                attributes.insert(name.to_owned(), serde_json::json!(sources));
+            }
+        }
+    }
+    Ok(attributes)
+}
+
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
@@ -422,7 +527,7 @@ pub(crate) async fn delete_security_group(
         .describe_db_clusters()
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
+        .at(address)?;
     if let Some(user) = clusters.db_clusters().iter().find(|cluster| {
         cluster
             .vpc_security_groups()
@@ -433,19 +538,20 @@ pub(crate) async fn delete_security_group(
             address,
             format!(
                 "the security group {group_id} is still used by the DB cluster {}; it is left in place: remove it from that cluster first",
-                user.db_cluster_identifier().unwrap_or_default()
+                user.db_cluster_identifier()
+                    .ok_or_else(|| incomplete(address, "DB cluster identifier"))?
             ),
         ));
     }
-    match clients
+    clients
         .ec2
         .delete_security_group()
         .group_id(&group_id)
         .send()
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => Ok(()),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+        .unless(ErrorCode::SecurityGroupNotFound, address)?;
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests {}

@@ -5,14 +5,109 @@
 //! AZ in the order `availability_zones` lists them (`subnets_per_availability_zone` each), and
 //! with NAT enabled the public subnets (one per AZ) take the blocks after them.
 
-use super::nat::ensure_nat;
-use super::{ADDRESS_TAG, conflict, filter, tags};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error};
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use super::nat::{self, Nat};
+use super::{conflict, filter, tagged, tags};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, incomplete, resource_name, unusable};
+use crate::error::{At, ErrorCode};
+use aws_sdk_ec2::operation::create_subnet::builders::CreateSubnetFluentBuilder;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, VpcAttributeName};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What the manifest asks of a VPC, decoded once from the planned (or recorded) attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct VpcAttributes {
+    /// `vpc_cidr`.
+    pub(crate) cidr: String,
+    /// `subnet_size`: addresses per subnet (256 when not planned).
+    subnet_size: u32,
+    /// `subnets_per_availability_zone` (1 when not planned).
+    subnets_per_zone: u32,
+    /// `availability_zones`.
+    zones: Vec<String>,
+    /// `is_nat_gateway_enabled`.
+    pub(crate) nat: bool,
+    /// `is_dns_support_enabled` (on when not planned, as AWS's default).
+    dns_support: bool,
+    /// `is_dns_hostnames_enabled` (on when not planned).
+    dns_hostnames: bool,
+}
+
+impl VpcAttributes {
+    pub(crate) fn from_attributes(
+        address: &str,
+        attributes: &Attributes<'_>,
+    ) -> Result<VpcAttributes, ProviderError> {
+        let count = |name: &str, default: u32| -> Result<u32, ProviderError> {
+            match attributes.int(name) {
+                None => Ok(default),
+                Some(value) => u32::try_from(value)
+                    .ok()
+                    .filter(|value| *value > 0)
+                    .ok_or_else(|| unusable(address, name, value, "not a positive number")),
+            }
+        };
+        Ok(VpcAttributes {
+            cidr: attributes.required(address, "vpc_cidr")?,
+            subnet_size: count("subnet_size", 256)?,
+            subnets_per_zone: count("subnets_per_availability_zone", 1)?,
+            zones: attributes.texts("availability_zones"),
+            nat: attributes.flag("is_nat_gateway_enabled").unwrap_or(false),
+            dns_support: attributes.flag("is_dns_support_enabled").unwrap_or(true),
+            dns_hostnames: attributes.flag("is_dns_hostnames_enabled").unwrap_or(true),
+        })
+    }
+
+    /// The subnets of the layout (module docs), private ones first.
+    pub(crate) fn subnets(&self, address: &str) -> Result<Vec<PlannedSubnet>, ProviderError> {
+        let name = resource_name(address);
+        let cidr = &self.cidr;
+        let (base, prefix) = parse_cidr(cidr)
+            .ok_or_else(|| conflict(address, format!("{cidr:?} is not an IPv4 CIDR")))?;
+        let size = self.subnet_size;
+        let capacity = if prefix == 0 {
+            u32::MAX
+        } else {
+            1u32 << (32 - prefix)
+        };
+        let mut wanted = Vec::new();
+        for zone in &self.zones {
+            for slot in 0..self.subnets_per_zone {
+                wanted.push((format!("{name}-private-{zone}-{slot}"), zone, false));
+            }
+        }
+        if self.nat {
+            for zone in &self.zones {
+                wanted.push((format!("{name}-public-{zone}"), zone, true));
+            }
+        }
+        let count = wanted.len() as u64;
+        if count * u64::from(size) > u64::from(capacity) {
+            return Err(conflict(
+                address,
+                format!(
+                    "{count} subnets of {size} addresses do not fit in {cidr}; use a larger vpc_cidr or a smaller subnet_size"
+                ),
+            ));
+        }
+        let mut subnets = Vec::new();
+        for (index, (subnet_name, zone, public)) in (0u32..).zip(wanted) {
+            subnets.push(PlannedSubnet {
+                name: subnet_name,
+                cidr: block(base, size, index)
+                    .ok_or_else(|| unusable(address, "subnet_size", size, "not a power of two"))?,
+                zone: zone.clone(),
+                public,
+            });
+        }
+        Ok(subnets)
+    }
+}
 
 /// `10.30.0.0/16` → (base address, prefix length).
 fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
@@ -21,15 +116,19 @@ fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
     Some((u32::from(ip), prefix.parse().ok()?))
 }
 
-/// The `index`-th block of `size` addresses in the VPC's range, as a CIDR.
+/// The `index`-th block of `size` addresses in the VPC's range, as a CIDR (`None` for a size
+/// that is not a power of two).
 fn block(base: u32, size: u32, index: u32) -> Option<String> {
+    if !size.is_power_of_two() {
+        return None;
+    }
     let prefix = 32 - size.checked_ilog2()?;
     let start = base.checked_add(size.checked_mul(index)?)?;
     Some(format!("{}/{prefix}", std::net::Ipv4Addr::from(start)))
 }
 
 /// One subnet the manifest asks for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PlannedSubnet {
     pub(crate) name: String,
     pub(crate) cidr: String,
@@ -37,165 +136,178 @@ pub(crate) struct PlannedSubnet {
     pub(crate) public: bool,
 }
 
-fn planned_subnets(
-    address: &str,
-    attributes: &Attributes<'_>,
-) -> Result<Vec<PlannedSubnet>, ProviderError> {
-    let name = resource_name(address);
-    let cidr = attributes.text("vpc_cidr").unwrap_or_default();
-    let (base, prefix) = parse_cidr(&cidr)
-        .ok_or_else(|| conflict(address, format!("{cidr:?} is not an IPv4 CIDR")))?;
-    let size = u32::try_from(attributes.int("subnet_size").unwrap_or(256)).unwrap_or(256);
-    let per_zone =
-        u32::try_from(attributes.int("subnets_per_availability_zone").unwrap_or(1)).unwrap_or(1);
-    let zones = attributes.texts("availability_zones");
-    let nat = attributes.flag("is_nat_gateway_enabled").unwrap_or(false);
-    let capacity = if prefix == 0 {
-        u32::MAX
-    } else {
-        1u32 << (32 - prefix)
-    };
-    let mut subnets = Vec::new();
-    let mut index = 0u32;
-    for zone in &zones {
-        for slot in 0..per_zone {
-            subnets.push(PlannedSubnet {
-                name: format!("{name}-private-{zone}-{slot}"),
-                cidr: block(base, size, index).unwrap_or_default(),
-                zone: zone.clone(),
-                public: false,
-            });
-            index += 1;
-        }
-    }
-    if nat {
-        for zone in &zones {
-            subnets.push(PlannedSubnet {
-                name: format!("{name}-public-{zone}"),
-                cidr: block(base, size, index).unwrap_or_default(),
-                zone: zone.clone(),
-                public: true,
-            });
-            index += 1;
-        }
-    }
-    if u64::from(index) * u64::from(size) > u64::from(capacity) {
-        return Err(conflict(
-            address,
-            format!(
-                "{} subnets of {size} addresses do not fit in {cidr}; use a larger vpc_cidr or a smaller subnet_size",
-                index
-            ),
-        ));
-    }
-    Ok(subnets)
+/// A subnet that exists, with its id.
+pub(crate) type MadeSubnet = (PlannedSubnet, String);
+
+/// A VPC AWS describes: its id and range.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FoundVpc {
+    pub(crate) id: String,
+    pub(crate) cidr: String,
 }
 
-pub(crate) async fn find_vpc(
+/// The VPC tagged for `address`, if there is one.
+pub(crate) async fn find(
     clients: &Clients,
     address: &str,
-) -> Result<Option<(String, String)>, ProviderError> {
+) -> Result<Option<FoundVpc>, ProviderError> {
     let found = clients
         .ec2
         .describe_vpcs()
-        .filters(filter(&format!("tag:{ADDRESS_TAG}"), address))
+        .filters(tagged(address))
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    Ok(found.vpcs().first().map(|vpc| {
-        (
-            vpc.vpc_id().unwrap_or_default().to_owned(),
-            vpc.cidr_block().unwrap_or_default().to_owned(),
-        )
+        .at(address)?;
+    let Some(vpc) = found.vpcs().first() else {
+        return Ok(None);
+    };
+    Ok(Some(FoundVpc {
+        id: vpc
+            .vpc_id()
+            .ok_or_else(|| incomplete(address, "VPC id"))?
+            .to_owned(),
+        cidr: vpc
+            .cidr_block()
+            .ok_or_else(|| incomplete(address, "VPC range"))?
+            .to_owned(),
     }))
 }
 
-pub(crate) async fn apply_vpc(
+pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    create: bool,
+    attributes: &Attributes<'_>,
+    action: Action,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let cidr = attributes.text("vpc_cidr").unwrap_or_default();
-    let planned = planned_subnets(address, &attributes)?;
-    let name = resource_name(address);
-    let existing = match (&request.provider_id, create) {
-        (Some(id), false) => Some((id.clone(), cidr.clone())),
-        _ => find_vpc(clients, address).await?,
+    let vpc = VpcAttributes::from_attributes(address, attributes)?;
+    let planned = vpc.subnets(address)?;
+    let vpc_id = ensure_vpc(clients, request, &vpc, action).await?;
+    set_dns(clients, address, &vpc_id, &vpc).await?;
+    let made = ensure_subnets(clients, address, &vpc_id, &planned).await?;
+    let nat = if vpc.nat {
+        Some(nat::ensure(clients, address, &vpc_id, &made).await?)
+    } else {
+        None
     };
-    if create && let Some((id, _)) = &existing {
-        request
-            .adopt
-            .check(address, format!("the VPC {id} tagged for this address"))?;
+    Ok(applied(vpc_id, &vpc.cidr, &made, nat.as_ref()))
+}
+
+/// The VPC's id: the recorded one (an update), the one tagged for this address (a create
+/// that may adopt it), or a new one.
+async fn ensure_vpc(
+    clients: &Clients,
+    request: &ChangeRequest,
+    vpc: &VpcAttributes,
+    action: Action,
+) -> Result<String, ProviderError> {
+    let address = request.address.as_str();
+    let cidr = &vpc.cidr;
+    let existing = match (&request.provider_id, action) {
+        (Some(id), Action::Update) => Some(FoundVpc {
+            id: id.clone(),
+            cidr: cidr.clone(),
+        }),
+        _ => find(clients, address).await?,
+    };
+    if action == Action::Create
+        && let Some(found) = &existing
+    {
+        request.adopt.check(
+            address,
+            format!("the VPC {} tagged for this address", found.id),
+        )?;
     }
-    let vpc_id = match existing {
-        Some((id, found)) if found == cidr => id,
-        Some((id, found)) => {
-            return Err(conflict(
-                address,
-                format!(
-                    "the VPC {id} tagged for this resource has the range {found}, not {cidr}; delete it or change vpc_cidr"
-                ),
-            ));
-        }
-        None => clients
+    match existing {
+        Some(found) if &found.cidr == cidr => Ok(found.id),
+        Some(FoundVpc { id, cidr: found }) => Err(conflict(
+            address,
+            format!(
+                "the VPC {id} tagged for this resource has the range {found}, not {cidr}; delete it or change vpc_cidr"
+            ),
+        )),
+        None => Ok(clients
             .ec2
             .create_vpc()
-            .cidr_block(&cidr)
-            .tag_specifications(tags(ResourceType::Vpc, name, address))
+            .cidr_block(cidr)
+            .tag_specifications(tags(ResourceType::Vpc, resource_name(address), address))
             .send()
             .await
-            .map_err(|error| sdk_error(address, error))?
+            .at(address)?
             .vpc()
-            .and_then(|vpc| vpc.vpc_id())
-            .unwrap_or_default()
-            .to_owned(),
-    };
-    for (attribute, hostnames) in [
-        ("is_dns_support_enabled", false),
-        ("is_dns_hostnames_enabled", true),
-    ] {
-        let value = AttributeBooleanValue::builder()
-            .value(attributes.flag(attribute).unwrap_or(true))
-            .build();
-        let call = clients.ec2.modify_vpc_attribute().vpc_id(&vpc_id);
-        let call = if hostnames {
-            call.enable_dns_hostnames(value)
-        } else {
-            call.enable_dns_support(value)
-        };
-        call.send()
-            .await
-            .map_err(|error| sdk_error(address, error))?;
+            .and_then(|made| made.vpc_id())
+            .ok_or_else(|| incomplete(address, "id of the VPC it created"))?
+            .to_owned()),
     }
+}
 
-    // Subnets: adopt those already there (by range), create the missing, delete the ones no
-    // longer planned.
-    // Only subnets tagged for this resource are dbplan's: others in the VPC are left alone.
-    // They are matched by range and zone; those no longer planned go first, so that a new
-    // layout may reuse their ranges.
+/// The VPC's DNS settings (AWS takes one attribute per call).
+async fn set_dns(
+    clients: &Clients,
+    address: &str,
+    vpc_id: &str,
+    vpc: &VpcAttributes,
+) -> Result<(), ProviderError> {
+    let value = |enabled: bool| AttributeBooleanValue::builder().value(enabled).build();
+    clients
+        .ec2
+        .modify_vpc_attribute()
+        .vpc_id(vpc_id)
+        .enable_dns_support(value(vpc.dns_support))
+        .send()
+        .await
+        .at(address)?;
+    clients
+        .ec2
+        .modify_vpc_attribute()
+        .vpc_id(vpc_id)
+        .enable_dns_hostnames(value(vpc.dns_hostnames))
+        .send()
+        .await
+        .at(address)?;
+    Ok(())
+}
+
+/// A described subnet's range and zone (what matches it to the layout), and its id.
+fn subnet_key(address: &str, subnet: &Subnet) -> Result<((String, String), String), ProviderError> {
+    let text = |value: Option<&str>, what: &str| {
+        value
+            .map(str::to_owned)
+            .ok_or_else(|| incomplete(address, what))
+    };
+    Ok((
+        (
+            text(subnet.cidr_block(), "subnet range")?,
+            text(subnet.availability_zone(), "subnet zone")?,
+        ),
+        text(subnet.subnet_id(), "subnet id")?,
+    ))
+}
+
+/// Subnets: those already there (by range and zone) are kept, the missing are created, and
+/// the ones no longer planned are deleted first, so that a new layout may reuse their ranges.
+/// Only subnets tagged for this resource are dbplan's: others in the VPC are left alone.
+async fn ensure_subnets(
+    clients: &Clients,
+    address: &str,
+    vpc_id: &str,
+    planned: &[PlannedSubnet],
+) -> Result<Vec<MadeSubnet>, ProviderError> {
     let present = clients
         .ec2
         .describe_subnets()
-        .filters(filter("vpc-id", &vpc_id))
-        .filters(filter(&format!("tag:{ADDRESS_TAG}"), address))
+        .filters(filter("vpc-id", vpc_id))
+        .filters(tagged(address))
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    let wanted: Vec<(String, String)> = planned
-        .iter()
-        .map(|subnet| (subnet.cidr.clone(), subnet.zone.clone()))
-        .collect();
+        .at(address)?;
     let mut kept: BTreeMap<(String, String), String> = BTreeMap::new();
     for subnet in present.subnets() {
-        let key = (
-            subnet.cidr_block().unwrap_or_default().to_owned(),
-            subnet.availability_zone().unwrap_or_default().to_owned(),
-        );
-        let id = subnet.subnet_id().unwrap_or_default().to_owned();
-        if wanted.contains(&key) {
+        let (key, id) = subnet_key(address, subnet)?;
+        if planned
+            .iter()
+            .any(|wanted| (&wanted.cidr, &wanted.zone) == (&key.0, &key.1))
+        {
             kept.insert(key, id);
         } else {
             clients
@@ -204,68 +316,85 @@ pub(crate) async fn apply_vpc(
                 .subnet_id(&id)
                 .send()
                 .await
-                .map_err(|error| sdk_error(address, error))?;
+                .at(address)?;
         }
     }
-    let mut made: Vec<(PlannedSubnet, String)> = Vec::new();
-    for subnet in &planned {
+    let mut made = Vec::new();
+    for subnet in planned {
         let id = match kept.remove(&(subnet.cidr.clone(), subnet.zone.clone())) {
             Some(id) => id,
-            None => clients
-                .ec2
-                .create_subnet()
-                .vpc_id(&vpc_id)
-                .cidr_block(&subnet.cidr)
-                .availability_zone(&subnet.zone)
-                .tag_specifications(tags(ResourceType::Subnet, &subnet.name, address))
+            None => subnet_request(clients.ec2.create_subnet(), vpc_id, subnet, address)
                 .send()
                 .await
-                .map_err(|error| sdk_error(address, error))?
+                .at(address)?
                 .subnet()
                 .and_then(|made| made.subnet_id())
-                .unwrap_or_default()
+                .ok_or_else(|| incomplete(address, "id of the subnet it created"))?
                 .to_owned(),
         };
         made.push((subnet.clone(), id));
     }
+    Ok(made)
+}
 
+/// The create of a planned subnet.
+fn subnet_request(
+    call: CreateSubnetFluentBuilder,
+    vpc_id: &str,
+    subnet: &PlannedSubnet,
+    address: &str,
+) -> CreateSubnetFluentBuilder {
+    call.vpc_id(vpc_id)
+        .cidr_block(&subnet.cidr)
+        .availability_zone(&subnet.zone)
+        .tag_specifications(tags(ResourceType::Subnet, &subnet.name, address))
+}
+
+/// One subnet as the `private_subnets` and `public_subnets` outputs list it; `nat_gateway` is
+/// `""` for a subnet whose zone has no NAT gateway (the outputs' documented shape).
+fn subnet_output(subnet: &PlannedSubnet, id: &str, nat_gateway: &str) -> Value {
+    serde_json::json!({
+        "name": subnet.name,
+        "id": id,
+        "cidr": subnet.cidr,
+        "availability_zone": subnet.zone,
+        "nat_gateway": nat_gateway,
+    })
+}
+
+/// What an apply leaves: the VPC's id, and its outputs.
+fn applied(vpc_id: String, cidr: &str, made: &[MadeSubnet], nat: Option<&Nat>) -> Applied {
     let mut outputs = BTreeMap::new();
-    let mut nat_by_zone: BTreeMap<String, String> = BTreeMap::new();
-    if attributes.flag("is_nat_gateway_enabled").unwrap_or(false) {
-        let (gateway, nats) = ensure_nat(clients, address, &vpc_id, &made).await?;
-        outputs.insert("internet_gateway_id".to_owned(), Field::plain(gateway));
-        nat_by_zone = nats;
+    if let Some(nat) = nat {
+        outputs.insert(
+            "internet_gateway_id".to_owned(),
+            Field::plain(nat.internet_gateway.clone()),
+        );
     }
-    let subnet_list = |public: bool| -> serde_json::Value {
-        serde_json::Value::Array(
+    let list = |public: bool| -> Value {
+        Value::Array(
             made.iter()
                 .filter(|(subnet, _)| subnet.public == public)
                 .map(|(subnet, id)| {
-                    serde_json::json!({
-                        "name": subnet.name,
-                        "id": id,
-                        "cidr": subnet.cidr,
-                        "availability_zone": subnet.zone,
-                        "nat_gateway": nat_by_zone.get(&subnet.zone).cloned().unwrap_or_default(),
-                    })
+                    let gateway = nat
+                        .and_then(|nat| nat.by_zone.get(&subnet.zone))
+                        .map_or("", String::as_str);
+                    subnet_output(subnet, id, gateway)
                 })
                 .collect(),
         )
     };
     outputs.insert("vpc_id".to_owned(), Field::plain(vpc_id.clone()));
     outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
-    outputs.insert(
-        "private_subnets".to_owned(),
-        Field::plain(subnet_list(false)),
-    );
-    outputs.insert("public_subnets".to_owned(), Field::plain(subnet_list(true)));
-    Ok(Applied {
+    outputs.insert("private_subnets".to_owned(), Field::plain(list(false)));
+    outputs.insert("public_subnets".to_owned(), Field::plain(list(true)));
+    Applied {
         provider_id: Some(vpc_id),
         outputs,
-    })
+    }
 }
 
-pub(crate) async fn read_vpc(
+pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
@@ -273,68 +402,89 @@ pub(crate) async fn read_vpc(
     let Some(vpc_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
-    let found = clients.ec2.describe_vpcs().vpc_ids(vpc_id).send().await;
-    let vpcs = match found {
-        Ok(found) => found,
-        Err(error) if error_code(&error) == Some("InvalidVpcID.NotFound") => {
-            return Ok(ReadOutcome::Gone);
-        }
-        Err(error) => return Err(sdk_error(address, error)),
+    let Some(vpcs) = clients
+        .ec2
+        .describe_vpcs()
+        .vpc_ids(vpc_id)
+        .send()
+        .await
+        .unless(ErrorCode::VpcNotFound, address)?
+    else {
+        return Ok(ReadOutcome::Gone);
     };
     let Some(vpc) = vpcs.vpcs().first() else {
         return Ok(ReadOutcome::Gone);
     };
-    let mut attributes = request.attributes.clone();
-    attributes.insert(
-        "vpc_cidr".to_owned(),
-        serde_json::Value::from(vpc.cidr_block().unwrap_or_default()),
-    );
-    for (attribute, name) in [
-        (
-            "is_dns_support_enabled",
-            aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport,
-        ),
-        (
-            "is_dns_hostnames_enabled",
-            aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames,
-        ),
-    ] {
-        let answer = clients
-            .ec2
-            .describe_vpc_attribute()
-            .vpc_id(vpc_id)
-            .attribute(name.clone())
-            .send()
-            .await
-            .map_err(|error| sdk_error(address, error))?;
-        let value = match name {
-            aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport => answer.enable_dns_support(),
-            _ => answer.enable_dns_hostnames(),
-        }
-        .and_then(|value| value.value());
-        if let Some(value) = value {
-            attributes.insert(attribute.to_owned(), serde_json::Value::from(value));
-        }
-    }
-    let outputs = vpc_outputs(
+    let cidr = vpc
+        .cidr_block()
+        .ok_or_else(|| incomplete(address, "VPC range"))?;
+    let dns_support = dns_setting(clients, address, vpc_id, VpcAttributeName::EnableDnsSupport);
+    let dns_hostnames = dns_setting(
         clients,
-        request,
+        address,
         vpc_id,
-        vpc.cidr_block().unwrap_or_default(),
-    )
-    .await?;
+        VpcAttributeName::EnableDnsHostnames,
+    );
+    let attributes = drift(
+        &request.attributes,
+        cidr,
+        dns_support.await?,
+        dns_hostnames.await?,
+    );
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(vpc_id.clone()),
         attributes,
-        outputs,
+        outputs: read_outputs(clients, request, vpc_id, cidr).await?,
     }))
+}
+
+/// The recorded attributes with the VPC's range and DNS settings as AWS reports them.
+fn drift(
+    recorded: &BTreeMap<String, Value>,
+    cidr: &str,
+    dns_support: Option<bool>,
+    dns_hostnames: Option<bool>,
+) -> BTreeMap<String, Value> {
+    let mut attributes = recorded.clone();
+    attributes.insert("vpc_cidr".to_owned(), Value::from(cidr));
+    for (name, value) in [
+        ("is_dns_support_enabled", dns_support),
+        ("is_dns_hostnames_enabled", dns_hostnames),
+    ] {
+        if let Some(value) = value {
+            attributes.insert(name.to_owned(), Value::from(value));
+        }
+    }
+    attributes
+}
+
+/// One DNS setting of a VPC, as AWS reports it.
+async fn dns_setting(
+    clients: &Clients,
+    address: &str,
+    vpc_id: &str,
+    name: VpcAttributeName,
+) -> Result<Option<bool>, ProviderError> {
+    let answer = clients
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .at(address)?;
+    let setting = match name {
+        VpcAttributeName::EnableDnsSupport => answer.enable_dns_support(),
+        _ => answer.enable_dns_hostnames(),
+    };
+    Ok(setting.and_then(AttributeBooleanValue::value))
 }
 
 /// A VPC's outputs as read: its id and range, and its subnets when every subnet of the
 /// manifest's layout is there (tagged for this address, as apply makes them) and the layout
 /// has no NAT gateways (whose ids a read does not look up). Otherwise the subnet outputs are
 /// left out, and what refers to them stays unknown until an apply makes them.
-async fn vpc_outputs(
+async fn read_outputs(
     clients: &Clients,
     request: &ReadRequest,
     vpc_id: &str,
@@ -344,193 +494,75 @@ async fn vpc_outputs(
     let mut outputs = BTreeMap::new();
     outputs.insert("vpc_id".to_owned(), Field::plain(vpc_id));
     outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
-    let attributes = Attributes(&request.attributes);
-    let Ok(planned) = planned_subnets(address, &attributes) else {
+    // A record whose layout cannot be worked out (an old record, say) only lacks these
+    // outputs: the read itself still answers.
+    let Ok(vpc) = VpcAttributes::from_attributes(address, &Attributes(&request.attributes)) else {
         return Ok(outputs);
     };
-    if attributes.flag("is_nat_gateway_enabled").unwrap_or(false) {
+    let Ok(planned) = vpc.subnets(address) else {
+        return Ok(outputs);
+    };
+    if vpc.nat {
         return Ok(outputs);
     }
     let present = clients
         .ec2
         .describe_subnets()
         .filters(filter("vpc-id", vpc_id))
-        .filters(filter(&format!("tag:{ADDRESS_TAG}"), address))
+        .filters(tagged(address))
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    let found: BTreeMap<(String, String), String> = present
+        .at(address)?;
+    let found = present
         .subnets()
         .iter()
+        .map(|subnet| subnet_key(address, subnet))
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let subnets: Option<Vec<Value>> = planned
+        .iter()
         .map(|subnet| {
-            (
-                (
-                    subnet.cidr_block().unwrap_or_default().to_owned(),
-                    subnet.availability_zone().unwrap_or_default().to_owned(),
-                ),
-                subnet.subnet_id().unwrap_or_default().to_owned(),
-            )
+            found
+                .get(&(subnet.cidr.clone(), subnet.zone.clone()))
+                .map(|id| subnet_output(subnet, id, ""))
         })
         .collect();
-    let mut subnets = Vec::new();
-    for subnet in &planned {
-        let Some(id) = found.get(&(subnet.cidr.clone(), subnet.zone.clone())) else {
-            return Ok(outputs);
-        };
-        subnets.push(serde_json::json!({
-            "name": subnet.name,
-            "id": id,
-            "cidr": subnet.cidr,
-            "availability_zone": subnet.zone,
-            "nat_gateway": "",
-        }));
+    if let Some(subnets) = subnets {
+        outputs.insert("private_subnets".to_owned(), Field::plain(subnets));
+        outputs.insert(
+            "public_subnets".to_owned(),
+            Field::plain(Value::Array(Vec::new())),
+        );
     }
-    outputs.insert("private_subnets".to_owned(), Field::plain(subnets));
-    outputs.insert(
-        "public_subnets".to_owned(),
-        Field::plain(serde_json::Value::Array(Vec::new())),
-    );
     Ok(outputs)
 }
 
-pub(crate) async fn delete_vpc(
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
-    limit: std::time::Duration,
+    limit: Duration,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
     let Some(vpc_id) = request.provider_id.clone() else {
         return Ok(());
     };
     let ec2 = &clients.ec2;
-    let nats = ec2
-        .describe_nat_gateways()
-        .filter(filter("vpc-id", &vpc_id))
-        .send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    let mut allocations = Vec::new();
-    for nat in nats.nat_gateways() {
-        if matches!(
-            nat.state().map(|state| state.as_str()),
-            Some("deleted" | "deleting")
-        ) {
-            continue;
-        }
-        if let Some(id) = nat.nat_gateway_id() {
-            ec2.delete_nat_gateway()
-                .nat_gateway_id(id)
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
-        allocations.extend(
-            nat.nat_gateway_addresses()
-                .iter()
-                .filter_map(|address| address.allocation_id().map(str::to_owned)),
-        );
-    }
-    // An address, the internet gateway and the subnets are free only once the NAT gateways
-    // are gone (minutes on AWS).
-    crate::wait_until(address, "the NAT gateways to be deleted", limit, || {
-        let ec2 = ec2.clone();
-        let vpc_id = vpc_id.clone();
-        async move {
-            let nats = ec2
-                .describe_nat_gateways()
-                .filter(filter("vpc-id", &vpc_id))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-            Ok(nats
-                .nat_gateways()
-                .iter()
-                .all(|nat| nat.state().map(|state| state.as_str()) == Some("deleted")))
-        }
-    })
-    .await?;
-    for allocation in allocations {
-        match ec2
-            .release_address()
-            .allocation_id(&allocation)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(error) if error_code(&error) == Some("InvalidAllocationID.NotFound") => {}
-            Err(error) => return Err(sdk_error(address, error)),
-        }
-    }
-    let tables = ec2
-        .describe_route_tables()
-        .filters(filter("vpc-id", &vpc_id))
-        .send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    for table in tables.route_tables() {
-        let main = table
-            .associations()
-            .iter()
-            .any(|association| association.main() == Some(true));
-        if main {
-            continue;
-        }
-        for association in table.associations() {
-            if let Some(id) = association.route_table_association_id() {
-                ec2.disassociate_route_table()
-                    .association_id(id)
-                    .send()
-                    .await
-                    .map_err(|error| sdk_error(address, error))?;
-            }
-        }
-        if let Some(id) = table.route_table_id() {
-            ec2.delete_route_table()
-                .route_table_id(id)
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
-    }
-    let gateways = ec2
-        .describe_internet_gateways()
-        .filters(filter("attachment.vpc-id", &vpc_id))
-        .send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    for gateway in gateways.internet_gateways() {
-        if let Some(id) = gateway.internet_gateway_id() {
-            ec2.detach_internet_gateway()
-                .internet_gateway_id(id)
-                .vpc_id(&vpc_id)
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-            ec2.delete_internet_gateway()
-                .internet_gateway_id(id)
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
-    }
+    nat::delete(clients, address, &vpc_id, limit).await?;
     let subnets = ec2
         .describe_subnets()
         .filters(filter("vpc-id", &vpc_id))
         .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    for subnet in subnets.subnets() {
-        if let Some(id) = subnet.subnet_id() {
-            ec2.delete_subnet()
-                .subnet_id(id)
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
+        .at(address)?;
+    for id in subnets.subnets().iter().filter_map(Subnet::subnet_id) {
+        ec2.delete_subnet().subnet_id(id).send().await.at(address)?;
     }
-    match ec2.delete_vpc().vpc_id(&vpc_id).send().await {
-        Ok(_) => Ok(()),
-        Err(error) if error_code(&error) == Some("InvalidVpcID.NotFound") => Ok(()),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+    ec2.delete_vpc()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unless(ErrorCode::VpcNotFound, address)?;
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests {}

@@ -1,162 +1,185 @@
-//! The Aurora cluster of an `AwsRdsCluster`: identified by `metadata.name`.
+//! The Aurora cluster of an `AwsRdsCluster`: identified by `metadata.name`. Its requests are
+//! built from [`ClusterAttributes`] by pure functions (`create_request`, `restore_request`,
+//! `modify_request`); what a read reports is in the `drift` submodule.
 
+mod drift;
+
+use super::parameter_group::major_version;
 use super::{address_tag, conflict, part_address};
-use crate::{
-    Attributes, Clients, context_output, error_code, resource_name, sdk_error, wait_until,
-};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, context_output, prior, resource_name};
+use crate::error::{At, ErrorCode};
+use aws_sdk_rds::operation::create_db_cluster::builders::CreateDBClusterFluentBuilder;
+use aws_sdk_rds::operation::modify_db_cluster::builders::ModifyDBClusterFluentBuilder;
+use aws_sdk_rds::operation::restore_db_cluster_from_snapshot::builders::RestoreDBClusterFromSnapshotFluentBuilder;
 use aws_sdk_rds::types::{
     CloudwatchLogsExportConfiguration, DbCluster, ServerlessV2ScalingConfiguration,
 };
-use dbplan_provider::{
-    Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
-};
+use dbplan_provider::{Applied, ChangeRequest, ProviderError, wait_until};
+use drift::{Placement, cluster_outputs};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub(crate) async fn describe_cluster(
+pub(crate) use drift::read;
+
+/// What the manifest asks of the cluster, decoded once from the planned attributes (the JSON
+/// keys are the field names, but `username`, `port` and `serverless_v2_scaling`, noted).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ClusterAttributes {
+    pub(crate) engine: String,
+    pub(crate) engine_version: Option<String>,
+    engine_mode: Option<String>,
+    pub(crate) database_name: Option<String>,
+    /// `username`: the master user.
+    pub(crate) username: Option<String>,
+    /// `port`; `None` for 0, the kind's default: the engine's default port.
+    port: Option<i32>,
+    pub(crate) storage_encrypted: Option<bool>,
+    kms_key_id: Option<String>,
+    iam_database_authentication_enabled: Option<bool>,
+    backup_retention_period: Option<i32>,
+    preferred_backup_window: Option<String>,
+    preferred_maintenance_window: Option<String>,
+    deletion_protection: Option<bool>,
+    copy_tags_to_snapshot: Option<bool>,
+    storage_type: Option<String>,
+    enable_http_endpoint: Option<bool>,
+    /// `serverless_v2_scaling`.
+    scaling: Option<ServerlessV2ScalingConfiguration>,
+    replication_source_identifier: Option<String>,
+    enabled_cloudwatch_logs_exports: Vec<String>,
+    manage_master_user_password: bool,
+    master_user_secret_kms_key_id: Option<String>,
+    snapshot_identifier: Option<String>,
+    /// `apply_immediately` (on unless the manifest defers changes to the maintenance window).
+    apply_immediately: bool,
+    /// `db_subnet_group_name`: an existing group, when the cluster has no subnet group part.
+    db_subnet_group_name: Option<String>,
+    /// `db_cluster_parameter_group_name`: likewise.
+    db_cluster_parameter_group_name: Option<String>,
+    associate_security_group_ids: Vec<String>,
+}
+
+impl ClusterAttributes {
+    pub(crate) fn from_attributes(
+        address: &str,
+        attributes: &Attributes<'_>,
+    ) -> Result<Self, ProviderError> {
+        let text = |name: &str| attributes.text(name);
+        let flag = |name: &str| attributes.flag(name);
+        Ok(ClusterAttributes {
+            engine: attributes.required(address, "engine")?,
+            engine_version: text("engine_version"),
+            engine_mode: text("engine_mode"),
+            database_name: text("database_name"),
+            username: text("username"),
+            port: attributes.int32(address, "port")?.filter(|port| *port > 0),
+            storage_encrypted: flag("storage_encrypted"),
+            kms_key_id: text("kms_key_id"),
+            iam_database_authentication_enabled: flag("iam_database_authentication_enabled"),
+            backup_retention_period: attributes.int32(address, "backup_retention_period")?,
+            preferred_backup_window: text("preferred_backup_window"),
+            preferred_maintenance_window: text("preferred_maintenance_window"),
+            deletion_protection: flag("deletion_protection"),
+            copy_tags_to_snapshot: flag("copy_tags_to_snapshot"),
+            storage_type: text("storage_type"),
+            enable_http_endpoint: flag("enable_http_endpoint"),
+            scaling: scaling(address, attributes)?,
+            replication_source_identifier: text("replication_source_identifier"),
+            enabled_cloudwatch_logs_exports: attributes.texts("enabled_cloudwatch_logs_exports"),
+            manage_master_user_password: flag("manage_master_user_password") == Some(true),
+            master_user_secret_kms_key_id: text("master_user_secret_kms_key_id"),
+            snapshot_identifier: text("snapshot_identifier"),
+            apply_immediately: flag("apply_immediately").unwrap_or(true),
+            db_subnet_group_name: text("db_subnet_group_name"),
+            db_cluster_parameter_group_name: text("db_cluster_parameter_group_name"),
+            associate_security_group_ids: attributes.texts("associate_security_group_ids"),
+        })
+    }
+}
+
+/// `serverless_v2_scaling`, when planned.
+fn scaling(
+    address: &str,
+    attributes: &Attributes<'_>,
+) -> Result<Option<ServerlessV2ScalingConfiguration>, ProviderError> {
+    let Some(serde_json::Value::Object(scaling)) = attributes.get("serverless_v2_scaling") else {
+        return Ok(None);
+    };
+    let scaling: BTreeMap<String, serde_json::Value> = scaling.clone().into_iter().collect();
+    let scaling = Attributes(&scaling);
+    Ok(Some(
+        ServerlessV2ScalingConfiguration::builder()
+            .set_min_capacity(scaling.float("min_capacity"))
+            .set_max_capacity(scaling.float("max_capacity"))
+            .set_seconds_until_auto_pause(scaling.int32(address, "seconds_until_auto_pause")?)
+            .build(),
+    ))
+}
+
+/// What the prior record says that a modify depends on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Recorded {
+    engine_version: Option<String>,
+    enabled_cloudwatch_logs_exports: Vec<String>,
+    manage_master_user_password: bool,
+    /// Whether the planned password differs from the recorded one.
+    password_changed: bool,
+}
+
+impl Recorded {
+    fn of(request: &ChangeRequest) -> Recorded {
+        let prior = prior(request);
+        let prior = Attributes(&prior);
+        Recorded {
+            engine_version: prior.text("engine_version"),
+            enabled_cloudwatch_logs_exports: prior.texts("enabled_cloudwatch_logs_exports"),
+            manage_master_user_password: prior.flag("manage_master_user_password") == Some(true),
+            password_changed: request.prior.get("password").map(|field| &field.value)
+                != request.attribute("password"),
+        }
+    }
+}
+
+/// The cluster of this identifier, if there is one.
+pub(crate) async fn describe(
     clients: &Clients,
     address: &str,
     identifier: &str,
 ) -> Result<Option<DbCluster>, ProviderError> {
-    match clients
+    let found = clients
         .rds
         .describe_db_clusters()
         .db_cluster_identifier(identifier)
         .send()
         .await
-    {
-        Ok(found) => Ok(found.db_clusters().first().cloned()),
-        Err(error) if error_code(&error) == Some("DBClusterNotFoundFault") => Ok(None),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+        .unless(ErrorCode::DbClusterNotFound, address)?;
+    Ok(found.and_then(|found| found.db_clusters().first().cloned()))
 }
 
-/// The cluster's settings that come from its other parts or the manifest's existing names.
-struct Placement {
-    subnet_group: Option<String>,
-    security_groups: Vec<String>,
-    parameter_group: Option<String>,
-}
-
-fn placement(request: &ChangeRequest, attributes: &Attributes<'_>) -> Placement {
+/// Where the cluster goes: the other parts' groups (recorded outputs of the context), else the
+/// existing groups the manifest names.
+fn placement(request: &ChangeRequest, cluster: &ClusterAttributes) -> Placement {
     let address = request.address.as_str();
-    let subnet_group = context_output(
-        &request.context,
-        &part_address(address, "subnet-group"),
-        "db_subnet_group_name",
-    )
-    .or_else(|| attributes.text("db_subnet_group_name"));
-    let mut security_groups: Vec<String> = context_output(
-        &request.context,
-        &part_address(address, "security-group"),
-        "security_group_id",
-    )
-    .into_iter()
-    .collect();
-    security_groups.extend(attributes.texts("associate_security_group_ids"));
-    let parameter_group = context_output(
-        &request.context,
-        &part_address(address, "parameter-group"),
-        "db_cluster_parameter_group_name",
-    )
-    .or_else(|| attributes.text("db_cluster_parameter_group_name"));
-    Placement {
-        subnet_group,
-        security_groups,
-        parameter_group,
-    }
-}
-
-fn scaling(attributes: &Attributes<'_>) -> Option<ServerlessV2ScalingConfiguration> {
-    let scaling = attributes.get("serverless_v2_scaling")?;
-    let scaling = Attributes(&scaling.as_object()?.clone().into_iter().collect());
-    let mut builder = ServerlessV2ScalingConfiguration::builder();
-    if let Some(min) = scaling.float("min_capacity") {
-        builder = builder.min_capacity(min);
-    }
-    if let Some(max) = scaling.float("max_capacity") {
-        builder = builder.max_capacity(max);
-    }
-    if let Some(pause) = scaling.int("seconds_until_auto_pause") {
-        builder = builder.seconds_until_auto_pause(pause as i32);
-    }
-    Some(builder.build())
-}
-
-fn cluster_outputs(cluster: &DbCluster, placement: &Placement) -> BTreeMap<String, Field> {
-    let mut outputs = BTreeMap::new();
-    let mut put = |name: &str, value: Option<serde_json::Value>| {
-        if let Some(value) = value {
-            outputs.insert(name.to_owned(), Field::plain(value));
-        }
+    let output = |part: &str, output: &str| {
+        context_output(&request.context, &part_address(address, part), output)
     };
-    put(
-        "rds_cluster_id",
-        cluster.db_cluster_identifier().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_endpoint",
-        cluster.endpoint().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_reader_endpoint",
-        cluster.reader_endpoint().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_arn",
-        cluster.db_cluster_arn().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_resource_id",
-        cluster
-            .db_cluster_resource_id()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_engine",
-        cluster.engine().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_engine_version",
-        cluster.engine_version().map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_port",
-        cluster.port().map(serde_json::Value::from),
-    );
-    put(
-        "rds_subnet_group",
-        placement.subnet_group.clone().map(serde_json::Value::from),
-    );
-    put(
-        "rds_security_group",
-        placement
-            .security_groups
-            .first()
-            .cloned()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "rds_cluster_parameter_group",
-        placement
-            .parameter_group
-            .clone()
-            .map(serde_json::Value::from),
-    );
-    // The managed secret's ARN, never a password.
-    put(
-        "master_user_secret_arn",
-        cluster
-            .master_user_secret()
-            .and_then(|secret| secret.secret_arn())
-            .map(serde_json::Value::from),
-    );
-    outputs
+    let mut security_groups: Vec<String> = output("security-group", "security_group_id")
+        .into_iter()
+        .collect();
+    security_groups.extend(cluster.associate_security_group_ids.iter().cloned());
+    Placement {
+        subnet_group: output("subnet-group", "db_subnet_group_name")
+            .or_else(|| cluster.db_subnet_group_name.clone()),
+        security_groups,
+        parameter_group: output("parameter-group", "db_cluster_parameter_group_name")
+            .or_else(|| cluster.db_cluster_parameter_group_name.clone()),
+    }
 }
 
 /// Whether an existing cluster is the one the manifest asks for (engine and major version).
-fn matches(cluster: &DbCluster, attributes: &Attributes<'_>) -> Result<(), String> {
-    let engine = attributes.text("engine").unwrap_or_default();
+fn matches(cluster: &DbCluster, planned: &ClusterAttributes) -> Result<(), String> {
+    let engine = &planned.engine;
     if cluster.engine() != Some(engine.as_str()) {
         return Err(format!(
             "its engine is {}, not {engine}",
@@ -164,7 +187,7 @@ fn matches(cluster: &DbCluster, attributes: &Attributes<'_>) -> Result<(), Strin
         ));
     }
     // What cannot change in place must already be as planned.
-    if let Some(encrypted) = attributes.flag("storage_encrypted")
+    if let Some(encrypted) = planned.storage_encrypted
         && cluster
             .storage_encrypted()
             .is_some_and(|found| found != encrypted)
@@ -174,250 +197,163 @@ fn matches(cluster: &DbCluster, attributes: &Attributes<'_>) -> Result<(), Strin
             if encrypted { "not " } else { "" }
         ));
     }
-    for (name, found) in [
-        ("database_name", cluster.database_name()),
-        ("username", cluster.master_username()),
+    for (name, planned, found) in [
+        (
+            "database_name",
+            &planned.database_name,
+            cluster.database_name(),
+        ),
+        ("username", &planned.username, cluster.master_username()),
     ] {
-        if let (Some(planned), Some(found)) = (attributes.text(name), found)
+        if let (Some(planned), Some(found)) = (planned, found)
             && planned != found
         {
             return Err(format!("its {name} is {found}, not {planned}"));
         }
     }
-    let wanted = attributes.text("engine_version").unwrap_or_default();
-    let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
-    if let Some(version) = cluster.engine_version()
-        && major(version) != major(&wanted)
+    if let (Some(version), Some(wanted)) = (cluster.engine_version(), &planned.engine_version)
+        && major_version(version) != major_version(wanted)
     {
         return Err(format!("its engine version is {version}, not {wanted}"));
     }
     Ok(())
 }
 
-pub(crate) async fn apply_cluster(
-    clients: &Clients,
-    request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    secrets: &BTreeMap<String, String>,
-    create: bool,
-    limit: Duration,
-) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let identifier = resource_name(address).to_lowercase();
-    let placement = placement(request, &attributes);
-    let existing = describe_cluster(clients, address, &identifier).await?;
-    if create && let Some(cluster) = &existing {
-        // Describe before create: an existing cluster (an interrupted create, or one made
-        // outside dbplan that the manifest opts into adopting) is adopted when it matches, and
-        // brought to the manifest by a modify.
-        request
-            .adopt
-            .check(address, format!("the DB cluster {identifier}"))?;
-        if let Err(difference) = matches(cluster, &attributes) {
-            return Err(conflict(
-                address,
-                format!(
-                    "a DB cluster {identifier} already exists and does not match the manifest: {difference}; choose another name, or delete that cluster"
-                ),
-            ));
-        }
+/// The create of a new cluster.
+fn create_request(
+    call: CreateDBClusterFluentBuilder,
+    cluster: &ClusterAttributes,
+    identifier: &str,
+    placement: &Placement,
+    password: Option<&str>,
+    address: &str,
+) -> CreateDBClusterFluentBuilder {
+    let c = cluster;
+    let mut call = call
+        .db_cluster_identifier(identifier)
+        .engine(&c.engine)
+        .set_engine_version(c.engine_version.clone())
+        .set_engine_mode(c.engine_mode.clone())
+        .set_database_name(c.database_name.clone())
+        .set_master_username(c.username.clone())
+        .set_port(c.port)
+        .set_storage_encrypted(c.storage_encrypted)
+        .set_kms_key_id(c.kms_key_id.clone())
+        .set_enable_iam_database_authentication(c.iam_database_authentication_enabled)
+        .set_backup_retention_period(c.backup_retention_period)
+        .set_preferred_backup_window(c.preferred_backup_window.clone())
+        .set_preferred_maintenance_window(c.preferred_maintenance_window.clone())
+        .set_deletion_protection(c.deletion_protection)
+        .set_copy_tags_to_snapshot(c.copy_tags_to_snapshot)
+        .set_storage_type(c.storage_type.clone())
+        .set_enable_http_endpoint(c.enable_http_endpoint)
+        .set_serverless_v2_scaling_configuration(c.scaling.clone())
+        .set_db_subnet_group_name(placement.subnet_group.clone())
+        .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
+        .set_replication_source_identifier(c.replication_source_identifier.clone())
+        .tags(address_tag(address));
+    if !placement.security_groups.is_empty() {
+        call = call.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
     }
-    if create && existing.is_none() {
-        let mut call = clients
-            .rds
-            .create_db_cluster()
-            .db_cluster_identifier(&identifier)
-            .engine(attributes.text("engine").unwrap_or_default())
-            .set_engine_version(attributes.text("engine_version"))
-            .set_engine_mode(attributes.text("engine_mode"))
-            .set_database_name(attributes.text("database_name"))
-            .set_master_username(attributes.text("username"))
-            .set_port(
-                // 0 (the kind's default) means the engine's default port.
-                attributes
-                    .int("port")
-                    .filter(|port| *port > 0)
-                    .map(|port| port as i32),
-            )
-            .set_storage_encrypted(attributes.flag("storage_encrypted"))
-            .set_kms_key_id(attributes.text("kms_key_id"))
-            .set_enable_iam_database_authentication(
-                attributes.flag("iam_database_authentication_enabled"),
-            )
-            .set_backup_retention_period(
-                attributes
-                    .int("backup_retention_period")
-                    .map(|days| days as i32),
-            )
-            .set_preferred_backup_window(attributes.text("preferred_backup_window"))
-            .set_preferred_maintenance_window(attributes.text("preferred_maintenance_window"))
-            .set_deletion_protection(attributes.flag("deletion_protection"))
-            .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
-            .set_storage_type(attributes.text("storage_type"))
-            .set_enable_http_endpoint(attributes.flag("enable_http_endpoint"))
-            .set_serverless_v2_scaling_configuration(scaling(&attributes))
-            .set_db_subnet_group_name(placement.subnet_group.clone())
-            .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
-            .set_replication_source_identifier(attributes.text("replication_source_identifier"))
-            .tags(address_tag(address));
-        if !placement.security_groups.is_empty() {
-            call = call.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
-        }
-        for log in attributes.texts("enabled_cloudwatch_logs_exports") {
-            call = call.enable_cloudwatch_logs_exports(log);
-        }
-        if attributes.flag("manage_master_user_password") == Some(true) {
-            call = call
-                .manage_master_user_password(true)
-                .set_master_user_secret_kms_key_id(
-                    attributes.text("master_user_secret_kms_key_id"),
-                );
-        } else if let Some(password) = secrets.get("password") {
-            call = call.master_user_password(password);
-        }
-        if let Some(snapshot) = attributes.text("snapshot_identifier") {
-            // Restoring from a snapshot is its own call.
-            let mut restore = clients
-                .rds
-                .restore_db_cluster_from_snapshot()
-                .db_cluster_identifier(&identifier)
-                .snapshot_identifier(snapshot)
-                .engine(attributes.text("engine").unwrap_or_default())
-                .set_engine_version(attributes.text("engine_version"))
-                .set_db_subnet_group_name(placement.subnet_group.clone())
-                .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
-                .set_deletion_protection(attributes.flag("deletion_protection"))
-                .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
-                .set_serverless_v2_scaling_configuration(scaling(&attributes))
-                .tags(address_tag(address));
-            if !placement.security_groups.is_empty() {
-                restore =
-                    restore.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
-            }
-            restore
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        } else {
-            call.send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
-        }
+    for log in &c.enabled_cloudwatch_logs_exports {
+        call = call.enable_cloudwatch_logs_exports(log);
+    }
+    if c.manage_master_user_password {
+        call.manage_master_user_password(true)
+            .set_master_user_secret_kms_key_id(c.master_user_secret_kms_key_id.clone())
+    } else if let Some(password) = password {
+        call.master_user_password(password)
     } else {
-        // A cluster still being created (an interrupted create retried) or modified cannot be
-        // modified yet: wait for it first.
-        wait_until(address, "the cluster to be available", limit, || {
-            let clients = clients.clone();
-            let identifier = identifier.clone();
-            async move {
-                Ok(describe_cluster(&clients, address, &identifier)
-                    .await?
-                    .is_none_or(|cluster| cluster.status() == Some("available")))
-            }
-        })
-        .await?;
-        modify_cluster(
-            clients,
-            request,
-            &attributes,
-            &placement,
-            secrets,
-            &identifier,
-        )
-        .await?;
+        call
     }
-    let mut last: Option<DbCluster> = None;
-    wait_until(address, "the cluster to be available", limit, || {
-        let clients = clients.clone();
-        let identifier = identifier.clone();
-        async move {
-            let cluster = describe_cluster(&clients, address, &identifier).await?;
-            Ok(cluster
-                .as_ref()
-                .is_some_and(|cluster| cluster.status() == Some("available")))
-        }
-    })
-    .await?;
-    if let Some(cluster) = describe_cluster(clients, address, &identifier).await? {
-        last = Some(cluster);
-    }
-    let cluster = last.ok_or_else(|| ProviderError::Api {
-        address: address.to_owned(),
-        code: Some("DBClusterNotFoundFault".to_owned()),
-        message: format!("the cluster {identifier} disappeared while dbplan waited for it"),
-    })?;
-    Ok(Applied {
-        provider_id: Some(identifier),
-        outputs: cluster_outputs(&cluster, &placement),
-    })
 }
 
-async fn modify_cluster(
-    clients: &Clients,
-    request: &ChangeRequest,
-    attributes: &Attributes<'_>,
-    placement: &Placement,
-    secrets: &BTreeMap<String, String>,
+/// The restore of a new cluster from `snapshot_identifier` (its own call).
+fn restore_request(
+    call: RestoreDBClusterFromSnapshotFluentBuilder,
+    cluster: &ClusterAttributes,
+    snapshot: &str,
     identifier: &str,
-) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
-    let prior: BTreeMap<String, serde_json::Value> = request
-        .prior
-        .iter()
-        .filter(|(_, field)| !field.sensitive)
-        .map(|(name, field)| (name.clone(), field.value.clone()))
-        .collect();
-    let prior = Attributes(&prior);
-    let mut call = clients
-        .rds
-        .modify_db_cluster()
+    placement: &Placement,
+    address: &str,
+) -> RestoreDBClusterFromSnapshotFluentBuilder {
+    let call = call
         .db_cluster_identifier(identifier)
-        .apply_immediately(attributes.flag("apply_immediately").unwrap_or(true))
+        .snapshot_identifier(snapshot)
+        .engine(&cluster.engine)
+        .set_engine_version(cluster.engine_version.clone())
+        .set_db_subnet_group_name(placement.subnet_group.clone())
+        .set_db_cluster_parameter_group_name(placement.parameter_group.clone())
+        .set_deletion_protection(cluster.deletion_protection)
+        .set_copy_tags_to_snapshot(cluster.copy_tags_to_snapshot)
+        .set_serverless_v2_scaling_configuration(cluster.scaling.clone())
+        .tags(address_tag(address));
+    if placement.security_groups.is_empty() {
+        call
+    } else {
+        call.set_vpc_security_group_ids(Some(placement.security_groups.clone()))
+    }
+}
+
+/// The modify that brings an existing cluster to the manifest.
+fn modify_request(
+    call: ModifyDBClusterFluentBuilder,
+    cluster: &ClusterAttributes,
+    recorded: &Recorded,
+    identifier: &str,
+    placement: &Placement,
+    password: Option<&str>,
+) -> ModifyDBClusterFluentBuilder {
+    let c = cluster;
+    let mut call = call
+        .db_cluster_identifier(identifier)
+        .apply_immediately(c.apply_immediately)
+        // Only a version the manifest changed: AWS's own minor upgrades are not undone.
         .set_engine_version(
-            // Only a version the manifest changed: AWS's own minor upgrades are not undone.
-            attributes
-                .text("engine_version")
-                .filter(|version| Some(version) != prior.text("engine_version").as_ref()),
+            c.engine_version
+                .clone()
+                .filter(|version| Some(version) != recorded.engine_version.as_ref()),
         )
-        .set_port(
-            // 0 (the kind's default) means the engine's default port.
-            attributes
-                .int("port")
-                .filter(|port| *port > 0)
-                .map(|port| port as i32),
-        )
-        .set_enable_iam_database_authentication(
-            attributes.flag("iam_database_authentication_enabled"),
-        )
-        .set_backup_retention_period(
-            attributes
-                .int("backup_retention_period")
-                .map(|days| days as i32),
-        )
-        .set_preferred_backup_window(attributes.text("preferred_backup_window"))
-        .set_preferred_maintenance_window(attributes.text("preferred_maintenance_window"))
-        .set_deletion_protection(attributes.flag("deletion_protection"))
-        .set_copy_tags_to_snapshot(attributes.flag("copy_tags_to_snapshot"))
-        .set_storage_type(attributes.text("storage_type"))
-        .set_enable_http_endpoint(attributes.flag("enable_http_endpoint"))
-        .set_serverless_v2_scaling_configuration(scaling(attributes))
+        .set_port(c.port)
+        .set_enable_iam_database_authentication(c.iam_database_authentication_enabled)
+        .set_backup_retention_period(c.backup_retention_period)
+        .set_preferred_backup_window(c.preferred_backup_window.clone())
+        .set_preferred_maintenance_window(c.preferred_maintenance_window.clone())
+        .set_deletion_protection(c.deletion_protection)
+        .set_copy_tags_to_snapshot(c.copy_tags_to_snapshot)
+        .set_storage_type(c.storage_type.clone())
+        .set_enable_http_endpoint(c.enable_http_endpoint)
+        .set_serverless_v2_scaling_configuration(c.scaling.clone())
         .set_db_cluster_parameter_group_name(placement.parameter_group.clone());
     if !placement.security_groups.is_empty() {
         call = call.set_vpc_security_group_ids(Some(placement.security_groups.clone()));
     }
-    let major = |version: Option<String>| {
-        version.and_then(|version| version.split('.').next().map(str::to_owned))
-    };
-    if major(attributes.text("engine_version")) != major(prior.text("engine_version"))
-        && prior.text("engine_version").is_some()
+    if let Some(before) = &recorded.engine_version
+        && c.engine_version.as_deref().map(major_version) != Some(major_version(before))
     {
         // Policy DB702 has flagged the major upgrade in the plan; AWS needs this to do it.
         call = call.allow_major_version_upgrade(true);
     }
-    // Log exports are switched on and off by difference.
-    let wanted = attributes.texts("enabled_cloudwatch_logs_exports");
-    let had = prior.texts("enabled_cloudwatch_logs_exports");
+    if let Some(logs) = log_changes(
+        &recorded.enabled_cloudwatch_logs_exports,
+        &c.enabled_cloudwatch_logs_exports,
+    ) {
+        call = call.cloudwatch_logs_export_configuration(logs);
+    }
+    let managed = c.manage_master_user_password;
+    if managed != recorded.manage_master_user_password {
+        call = call.manage_master_user_password(managed);
+    }
+    let password_changed =
+        recorded.password_changed || managed != recorded.manage_master_user_password;
+    match password {
+        Some(password) if !managed && password_changed => call.master_user_password(password),
+        _ => call,
+    }
+}
+
+/// Log exports are switched on and off by difference; `None` when nothing changes.
+fn log_changes(had: &[String], wanted: &[String]) -> Option<CloudwatchLogsExportConfiguration> {
     let enable: Vec<String> = wanted
         .iter()
         .filter(|log| !had.contains(log))
@@ -428,197 +364,131 @@ async fn modify_cluster(
         .filter(|log| !wanted.contains(log))
         .cloned()
         .collect();
-    if !enable.is_empty() || !disable.is_empty() {
-        call = call.cloudwatch_logs_export_configuration(
-            CloudwatchLogsExportConfiguration::builder()
-                .set_enable_log_types(Some(enable))
-                .set_disable_log_types(Some(disable))
-                .build(),
-        );
-    }
-    let managed = attributes.flag("manage_master_user_password") == Some(true);
-    if managed != (prior.flag("manage_master_user_password") == Some(true)) {
-        call = call.manage_master_user_password(managed);
-        if !managed && let Some(password) = secrets.get("password") {
-            call = call.master_user_password(password);
-        }
-    } else if !managed
-        && let Some(password) = secrets.get("password")
-        && request.prior.get("password").map(|field| &field.value)
-            != request.attributes.get("password").map(|field| &field.value)
-    {
-        call = call.master_user_password(password);
-    }
-    call.send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    Ok(())
+    (!enable.is_empty() || !disable.is_empty()).then(|| {
+        CloudwatchLogsExportConfiguration::builder()
+            .set_enable_log_types(Some(enable))
+            .set_disable_log_types(Some(disable))
+            .build()
+    })
 }
 
-/// Whether a value AWS reports says the same as the recorded one, though written differently:
-/// an engine version AWS upgraded within the same major version (automatic minor upgrades; the
-/// manifest may name only the major), a window in other letter case, a list in another order.
-fn equivalent(
-    name: &str,
-    recorded: Option<&serde_json::Value>,
-    remote: &serde_json::Value,
-) -> bool {
-    let Some(recorded) = recorded else {
-        return false;
-    };
-    match (name, recorded, remote) {
-        (
-            "engine_version",
-            serde_json::Value::String(recorded),
-            serde_json::Value::String(remote),
-        ) => {
-            let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
-            major(recorded) == major(remote)
-        }
-        (_, serde_json::Value::String(recorded), serde_json::Value::String(remote)) => {
-            recorded.eq_ignore_ascii_case(remote)
-        }
-        (_, serde_json::Value::Array(recorded), serde_json::Value::Array(remote)) => {
-            let mut recorded = recorded.clone();
-            let mut remote = remote.clone();
-            recorded.sort_by_key(ToString::to_string);
-            remote.sort_by_key(ToString::to_string);
-            recorded == remote
-        }
-        _ => recorded == remote,
-    }
-}
-
-pub(crate) async fn read_cluster(
+pub(crate) async fn apply(
     clients: &Clients,
-    request: &ReadRequest,
-) -> Result<ReadOutcome, ProviderError> {
+    request: &ChangeRequest,
+    attributes: &Attributes<'_>,
+    password: Option<&str>,
+    action: Action,
+    limit: Duration,
+) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let identifier = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| resource_name(address).to_lowercase());
-    let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
-        return Ok(ReadOutcome::Gone);
-    };
-    let recorded_port = Attributes(&request.attributes).int("port");
-    let mut attributes = request.attributes.clone();
-    let mut put = |name: &str, value: Option<serde_json::Value>| {
-        if let Some(value) = value
-            && attributes.contains_key(name)
-            && !equivalent(name, attributes.get(name), &value)
-        {
-            attributes.insert(name.to_owned(), value);
+    let cluster = ClusterAttributes::from_attributes(address, attributes)?;
+    let identifier = resource_name(address).to_lowercase();
+    let placement = placement(request, &cluster);
+    let existing = describe(clients, address, &identifier).await?;
+    match (action, existing) {
+        (Action::Create, None) => {
+            if let Some(snapshot) = &cluster.snapshot_identifier {
+                let call = clients.rds.restore_db_cluster_from_snapshot();
+                restore_request(call, &cluster, snapshot, &identifier, &placement, address)
+                    .send()
+                    .await
+                    .at(address)?;
+            } else {
+                let call = clients.rds.create_db_cluster();
+                create_request(call, &cluster, &identifier, &placement, password, address)
+                    .send()
+                    .await
+                    .at(address)?;
+            }
         }
-    };
-    put("engine", cluster.engine().map(serde_json::Value::from));
-    put(
-        "engine_version",
-        cluster.engine_version().map(serde_json::Value::from),
-    );
-    put(
-        "backup_retention_period",
-        cluster
-            .backup_retention_period()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "preferred_backup_window",
-        cluster
-            .preferred_backup_window()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "preferred_maintenance_window",
-        cluster
-            .preferred_maintenance_window()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "deletion_protection",
-        cluster.deletion_protection().map(serde_json::Value::from),
-    );
-    put(
-        "copy_tags_to_snapshot",
-        cluster.copy_tags_to_snapshot().map(serde_json::Value::from),
-    );
-    put(
-        "storage_encrypted",
-        cluster.storage_encrypted().map(serde_json::Value::from),
-    );
-    put(
-        "iam_database_authentication_enabled",
-        cluster
-            .iam_database_authentication_enabled()
-            .map(serde_json::Value::from),
-    );
-    // A recorded 0 asks for the engine's default port, whatever number that is.
-    if recorded_port != Some(0) {
-        put("port", cluster.port().map(serde_json::Value::from));
+        (action, existing) => {
+            if action == Action::Create
+                && let Some(found) = &existing
+            {
+                adopt(request, found, &cluster, &identifier)?;
+            }
+            // A cluster still being created (an interrupted create retried) or modified cannot
+            // be modified yet: wait for it first.
+            wait_available(clients, address, &identifier, limit, true).await?;
+            let call = clients.rds.modify_db_cluster();
+            let recorded = Recorded::of(request);
+            modify_request(call, &cluster, &recorded, &identifier, &placement, password)
+                .send()
+                .await
+                .at(address)?;
+        }
     }
-    put(
-        "database_name",
-        cluster.database_name().map(serde_json::Value::from),
-    );
-    put(
-        "username",
-        cluster.master_username().map(serde_json::Value::from),
-    );
-    put(
-        "enabled_cloudwatch_logs_exports",
-        Some(serde_json::json!(cluster.enabled_cloudwatch_logs_exports())),
-    );
-    put(
-        "manage_master_user_password",
-        Some(serde_json::Value::from(
-            cluster.master_user_secret().is_some(),
-        )),
-    );
-    if let Some(scaling) = cluster.serverless_v2_scaling_configuration()
-        && let Some(serde_json::Value::Object(recorded)) = attributes.get("serverless_v2_scaling")
-    {
-        let mut now = recorded.clone();
-        if let Some(min) = scaling.min_capacity() {
-            now.insert("min_capacity".to_owned(), serde_json::Value::from(min));
-        }
-        if let Some(max) = scaling.max_capacity() {
-            now.insert("max_capacity".to_owned(), serde_json::Value::from(max));
-        }
-        attributes.insert(
-            "serverless_v2_scaling".to_owned(),
-            serde_json::Value::Object(now),
-        );
-    }
-    // Where the cluster is placed, as AWS reports it.
-    let placement = Placement {
-        subnet_group: cluster.db_subnet_group().map(str::to_owned),
-        security_groups: cluster
-            .vpc_security_groups()
-            .iter()
-            .filter_map(|group| group.vpc_security_group_id().map(str::to_owned))
-            .collect(),
-        parameter_group: cluster.db_cluster_parameter_group().map(str::to_owned),
-    };
-    Ok(ReadOutcome::Found(RemoteObject {
+    wait_available(clients, address, &identifier, limit, false).await?;
+    let made = describe(clients, address, &identifier)
+        .await?
+        .ok_or_else(|| ProviderError::Api {
+            address: address.to_owned(),
+            code: Some(ErrorCode::DbClusterNotFound.to_string()),
+            message: format!("the cluster {identifier} disappeared while dbplan waited for it"),
+        })?;
+    Ok(Applied {
         provider_id: Some(identifier),
-        attributes,
-        outputs: cluster_outputs(&cluster, &placement),
-    }))
+        outputs: cluster_outputs(&made, &placement),
+    })
 }
 
-pub(crate) async fn delete_cluster(
+/// Describe before create: an existing cluster (an interrupted create, or one made outside
+/// dbplan that the manifest opts into adopting) is adopted when it matches, and brought to the
+/// manifest by a modify.
+fn adopt(
+    request: &ChangeRequest,
+    found: &DbCluster,
+    cluster: &ClusterAttributes,
+    identifier: &str,
+) -> Result<(), ProviderError> {
+    let address = request.address.as_str();
+    request
+        .adopt
+        .check(address, format!("the DB cluster {identifier}"))?;
+    matches(found, cluster).map_err(|difference| {
+        conflict(
+            address,
+            format!(
+                "a DB cluster {identifier} already exists and does not match the manifest: {difference}; choose another name, or delete that cluster"
+            ),
+        )
+    })
+}
+
+/// Waits for the cluster to be `available` (`or_gone`: or not there at all).
+async fn wait_available(
+    clients: &Clients,
+    address: &str,
+    identifier: &str,
+    limit: Duration,
+    or_gone: bool,
+) -> Result<(), ProviderError> {
+    wait_until(
+        address,
+        "the cluster to be available",
+        limit,
+        || async move {
+            Ok(match describe(clients, address, identifier).await? {
+                Some(cluster) => cluster.status() == Some("available"),
+                None => or_gone,
+            })
+        },
+    )
+    .await
+}
+
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
     prior: &BTreeMap<String, serde_json::Value>,
     limit: Duration,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let attributes = Attributes(prior);
     let identifier = request
         .provider_id
         .clone()
         .unwrap_or_else(|| resource_name(address).to_lowercase());
-    let Some(cluster) = describe_cluster(clients, address, &identifier).await? else {
+    let Some(cluster) = describe(clients, address, &identifier).await? else {
         return Ok(());
     };
     if cluster.deletion_protection() == Some(true) {
@@ -629,29 +499,27 @@ pub(crate) async fn delete_cluster(
             ),
         ));
     }
+    let attributes = Attributes(prior);
     let skip = attributes.flag("skip_final_snapshot").unwrap_or(false);
-    let mut call = clients
+    let snapshot = (!skip).then(|| {
+        attributes
+            .text("final_snapshot_identifier")
+            .unwrap_or_else(|| format!("{identifier}-final"))
+    });
+    clients
         .rds
         .delete_db_cluster()
         .db_cluster_identifier(&identifier)
-        .skip_final_snapshot(skip);
-    if !skip {
-        let snapshot = attributes
-            .text("final_snapshot_identifier")
-            .unwrap_or_else(|| format!("{identifier}-final"));
-        call = call.final_db_snapshot_identifier(snapshot);
-    }
-    call.send()
+        .skip_final_snapshot(skip)
+        .set_final_db_snapshot_identifier(snapshot)
+        .send()
         .await
-        .map_err(|error| sdk_error(address, error))?;
-    wait_until(address, "the cluster to be deleted", limit, || {
-        let clients = clients.clone();
-        let identifier = identifier.clone();
-        async move {
-            Ok(describe_cluster(&clients, address, &identifier)
-                .await?
-                .is_none())
-        }
+        .at(address)?;
+    wait_until(address, "the cluster to be deleted", limit, || async {
+        Ok(describe(clients, address, &identifier).await?.is_none())
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {}

@@ -1,61 +1,145 @@
 //! An `AwsRdsClusterInstance`: identified by its `identifier`, else its `metadata.name`.
 
-use super::describe_cluster;
+use super::cluster::describe as describe_cluster;
 use super::{address_tag, conflict};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error, wait_until};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, resource_name};
+use crate::error::{At, ErrorCode};
+use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
+use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::DbInstance;
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+    wait_until,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub(crate) fn instance_identifier(request_address: &str, attributes: &Attributes<'_>) -> String {
+/// What the manifest asks of an instance, decoded once (the JSON keys are the field names, but
+/// `cluster`, `instance_class` and `performance_insights_enabled`, noted).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct InstanceAttributes {
+    /// `identifier`, else `metadata.name`; lower case, as AWS keeps it.
+    pub(crate) identifier: String,
+    /// `cluster`: the cluster's identifier.
+    cluster: String,
+    /// `instance_class`.
+    class: String,
+    availability_zone: Option<String>,
+    publicly_accessible: Option<bool>,
+    promotion_tier: Option<i32>,
+    auto_minor_version_upgrade: Option<bool>,
+    /// `performance_insights_enabled`.
+    performance_insights: Option<bool>,
+    monitoring_interval: Option<i32>,
+    db_parameter_group_name: Option<String>,
+    /// `ca_cert_identifier`.
+    ca_certificate: Option<String>,
+    /// `apply_immediately` (on unless the manifest defers changes to the maintenance window).
+    apply_immediately: bool,
+}
+
+/// An instance's identifier: `identifier`, else `metadata.name`, in lower case.
+pub(crate) fn identifier(address: &str, attributes: &Attributes<'_>) -> String {
     attributes
         .text("identifier")
-        .unwrap_or_else(|| resource_name(request_address).to_owned())
+        .unwrap_or_else(|| resource_name(address).to_owned())
         .to_lowercase()
 }
 
-pub(crate) async fn describe_instance(
+impl InstanceAttributes {
+    pub(crate) fn from_attributes(
+        address: &str,
+        attributes: &Attributes<'_>,
+    ) -> Result<Self, ProviderError> {
+        Ok(InstanceAttributes {
+            identifier: identifier(address, attributes),
+            cluster: attributes.required(address, "cluster")?,
+            class: attributes.required(address, "instance_class")?,
+            availability_zone: attributes.text("availability_zone"),
+            publicly_accessible: attributes.flag("publicly_accessible"),
+            promotion_tier: attributes.int32(address, "promotion_tier")?,
+            auto_minor_version_upgrade: attributes.flag("auto_minor_version_upgrade"),
+            performance_insights: attributes.flag("performance_insights_enabled"),
+            monitoring_interval: attributes.int32(address, "monitoring_interval")?,
+            db_parameter_group_name: attributes.text("db_parameter_group_name"),
+            ca_certificate: attributes.text("ca_cert_identifier"),
+            apply_immediately: attributes.flag("apply_immediately").unwrap_or(true),
+        })
+    }
+
+    /// The create of the instance in its cluster (`engine`: the cluster's).
+    fn create(
+        &self,
+        call: CreateDBInstanceFluentBuilder,
+        engine: Option<&str>,
+        address: &str,
+    ) -> CreateDBInstanceFluentBuilder {
+        call.db_instance_identifier(&self.identifier)
+            .db_cluster_identifier(&self.cluster)
+            .set_engine(engine.map(str::to_owned))
+            .db_instance_class(&self.class)
+            .set_availability_zone(self.availability_zone.clone())
+            .set_publicly_accessible(self.publicly_accessible)
+            .set_promotion_tier(self.promotion_tier)
+            .set_auto_minor_version_upgrade(self.auto_minor_version_upgrade)
+            .set_enable_performance_insights(self.performance_insights)
+            .set_monitoring_interval(self.monitoring_interval)
+            .set_db_parameter_group_name(self.db_parameter_group_name.clone())
+            .set_ca_certificate_identifier(self.ca_certificate.clone())
+            .tags(address_tag(address))
+    }
+
+    /// The modify that brings an existing instance to the manifest.
+    fn modify(&self, call: ModifyDBInstanceFluentBuilder) -> ModifyDBInstanceFluentBuilder {
+        call.db_instance_identifier(&self.identifier)
+            .apply_immediately(self.apply_immediately)
+            .db_instance_class(&self.class)
+            .set_publicly_accessible(self.publicly_accessible)
+            .set_promotion_tier(self.promotion_tier)
+            .set_auto_minor_version_upgrade(self.auto_minor_version_upgrade)
+            .set_enable_performance_insights(self.performance_insights)
+            .set_monitoring_interval(self.monitoring_interval)
+    }
+}
+
+/// The instance of this identifier, if there is one.
+pub(crate) async fn describe(
     clients: &Clients,
     address: &str,
     identifier: &str,
-) -> Result<Option<aws_sdk_rds::types::DbInstance>, ProviderError> {
-    match clients
+) -> Result<Option<DbInstance>, ProviderError> {
+    let found = clients
         .rds
         .describe_db_instances()
         .db_instance_identifier(identifier)
         .send()
         .await
-    {
-        Ok(found) => Ok(found.db_instances().first().cloned()),
-        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => Ok(None),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+        .unless(ErrorCode::DbInstanceNotFound, address)?;
+    Ok(found.and_then(|found| found.db_instances().first().cloned()))
 }
 
-pub(crate) async fn apply_instance(
+pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    create: bool,
+    attributes: &Attributes<'_>,
+    action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let identifier = instance_identifier(address, &attributes);
-    let cluster_id = attributes.text("cluster").unwrap_or_default();
-    let class = attributes.text("instance_class").unwrap_or_default();
-    let Some(cluster) = describe_cluster(clients, address, &cluster_id).await? else {
+    let instance = InstanceAttributes::from_attributes(address, attributes)?;
+    let (identifier, cluster_id) = (&instance.identifier, &instance.cluster);
+    let Some(cluster) = describe_cluster(clients, address, cluster_id).await? else {
         return Err(ProviderError::Api {
             address: address.to_owned(),
-            code: Some("DBClusterNotFoundFault".to_owned()),
+            code: Some(ErrorCode::DbClusterNotFound.to_string()),
             message: format!("the cluster {cluster_id} does not exist; apply it first"),
         });
     };
     // `db.serverless` needs the cluster's Serverless v2 scaling first (AWS refuses otherwise).
-    if class == "db.serverless" && cluster.serverless_v2_scaling_configuration().is_none() {
+    if instance.class == "db.serverless" && cluster.serverless_v2_scaling_configuration().is_none()
+    {
         return Err(conflict(
             address,
             format!(
@@ -63,102 +147,93 @@ pub(crate) async fn apply_instance(
             ),
         ));
     }
-    let existing = describe_instance(clients, address, &identifier).await?;
-    match existing {
-        Some(instance) if create => {
+    match (action, describe(clients, address, identifier).await?) {
+        (Action::Create, Some(found)) => {
             request
                 .adopt
                 .check(address, format!("the DB instance {identifier}"))?;
-            if instance.db_cluster_identifier() != Some(cluster_id.as_str()) {
+            if found.db_cluster_identifier() != Some(cluster_id.as_str()) {
                 return Err(conflict(
                     address,
                     format!(
                         "a DB instance {identifier} already exists in another cluster ({}); choose another identifier",
-                        instance.db_cluster_identifier().unwrap_or("none")
+                        found.db_cluster_identifier().unwrap_or("none")
                     ),
                 ));
             }
         }
-        None if create => {
-            clients
-                .rds
-                .create_db_instance()
-                .db_instance_identifier(&identifier)
-                .db_cluster_identifier(&cluster_id)
-                .set_engine(cluster.engine().map(str::to_owned))
-                .db_instance_class(&class)
-                .set_availability_zone(attributes.text("availability_zone"))
-                .set_publicly_accessible(attributes.flag("publicly_accessible"))
-                .set_promotion_tier(attributes.int("promotion_tier").map(|tier| tier as i32))
-                .set_auto_minor_version_upgrade(attributes.flag("auto_minor_version_upgrade"))
-                .set_enable_performance_insights(attributes.flag("performance_insights_enabled"))
-                .set_monitoring_interval(attributes.int("monitoring_interval").map(|s| s as i32))
-                .set_db_parameter_group_name(attributes.text("db_parameter_group_name"))
-                .set_ca_certificate_identifier(attributes.text("ca_cert_identifier"))
-                .tags(address_tag(address))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
+        (Action::Create, None) => {
+            let call = instance.create(clients.rds.create_db_instance(), cluster.engine(), address);
+            call.send().await.at(address)?;
         }
-        _ => {
-            clients
-                .rds
-                .modify_db_instance()
-                .db_instance_identifier(&identifier)
-                .apply_immediately(attributes.flag("apply_immediately").unwrap_or(true))
-                .db_instance_class(&class)
-                .set_publicly_accessible(attributes.flag("publicly_accessible"))
-                .set_promotion_tier(attributes.int("promotion_tier").map(|tier| tier as i32))
-                .set_auto_minor_version_upgrade(attributes.flag("auto_minor_version_upgrade"))
-                .set_enable_performance_insights(attributes.flag("performance_insights_enabled"))
-                .set_monitoring_interval(attributes.int("monitoring_interval").map(|s| s as i32))
-                .send()
-                .await
-                .map_err(|error| sdk_error(address, error))?;
+        (Action::Update, _) => {
+            let call = instance.modify(clients.rds.modify_db_instance());
+            call.send().await.at(address)?;
         }
     }
-    wait_until(address, "the instance to be available", limit, || {
-        let clients = clients.clone();
-        let identifier = identifier.clone();
-        async move {
-            Ok(describe_instance(&clients, address, &identifier)
-                .await?
-                .is_some_and(|instance| instance.db_instance_status() == Some("available")))
-        }
+    wait_until(address, "the instance to be available", limit, || async {
+        Ok(describe(clients, address, identifier)
+            .await?
+            .is_some_and(|instance| instance.db_instance_status() == Some("available")))
     })
     .await?;
-    let instance = describe_instance(clients, address, &identifier)
+    let made = describe(clients, address, identifier)
         .await?
         .ok_or_else(|| ProviderError::Api {
             address: address.to_owned(),
-            code: Some("DBInstanceNotFound".to_owned()),
+            code: Some(ErrorCode::DbInstanceNotFound.to_string()),
             message: format!("the instance {identifier} disappeared while dbplan waited for it"),
         })?;
     Ok(Applied {
-        outputs: instance_outputs(&identifier, &instance),
-        provider_id: Some(identifier),
+        outputs: outputs(identifier, &made),
+        provider_id: Some(identifier.clone()),
     })
 }
 
 /// An instance's outputs: its identifier, ARN and endpoint.
-fn instance_outputs(identifier: &str, instance: &DbInstance) -> BTreeMap<String, Field> {
-    let mut outputs = BTreeMap::new();
-    outputs.insert("instance_id".to_owned(), Field::plain(identifier));
-    if let Some(arn) = instance.db_instance_arn() {
-        outputs.insert("arn".to_owned(), Field::plain(arn));
-    }
-    if let Some(endpoint) = instance.endpoint() {
-        if let Some(host) = endpoint.address() {
-            outputs.insert("endpoint".to_owned(), Field::plain(host));
-        }
-        if let Some(port) = endpoint.port() {
-            outputs.insert("port".to_owned(), Field::plain(port));
-        }
-    }
-    outputs
+fn outputs(identifier: &str, instance: &DbInstance) -> BTreeMap<String, Field> {
+    let endpoint = instance.endpoint();
+    [
+        ("instance_id", Some(Value::from(identifier))),
+        ("arn", instance.db_instance_arn().map(Value::from)),
+        (
+            "endpoint",
+            endpoint.and_then(|e| e.address()).map(Value::from),
+        ),
+        ("port", endpoint.and_then(|e| e.port()).map(Value::from)),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name.to_owned(), Field::plain(value?))))
+    .collect()
 }
 
-pub(crate) async fn read_instance(
+/// Where AWS reports a value of the instance.
+type Reported = fn(&DbInstance) -> Option<Value>;
+
+/// The attributes a read reports, and where AWS reports each.
+const ATTRIBUTES: &[(&str, Reported)] = &[
+    ("instance_class", |i| i.db_instance_class().map(Value::from)),
+    ("cluster", |i| i.db_cluster_identifier().map(Value::from)),
+    ("publicly_accessible", |i| {
+        i.publicly_accessible().map(Value::from)
+    }),
+    ("promotion_tier", |i| i.promotion_tier().map(Value::from)),
+];
+
+/// The recorded attributes with the values AWS reports (only recorded ones).
+fn drift(recorded: &BTreeMap<String, Value>, instance: &DbInstance) -> BTreeMap<String, Value> {
+    let mut attributes = recorded.clone();
+    for (name, reported) in ATTRIBUTES {
+        if let Some(value) = reported(instance)
+            && attributes.contains_key(*name)
+        {
+            attributes.insert((*name).to_owned(), value);
+        }
+    }
+    attributes
+}
+
+pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
@@ -166,72 +241,42 @@ pub(crate) async fn read_instance(
     let identifier = request
         .provider_id
         .clone()
-        .unwrap_or_else(|| instance_identifier(address, &Attributes(&request.attributes)));
-    let Some(instance) = describe_instance(clients, address, &identifier).await? else {
+        .unwrap_or_else(|| identifier(address, &Attributes(&request.attributes)));
+    let Some(instance) = describe(clients, address, &identifier).await? else {
         return Ok(ReadOutcome::Gone);
     };
-    let mut attributes = request.attributes.clone();
-    let mut put = |name: &str, value: Option<serde_json::Value>| {
-        if let Some(value) = value
-            && attributes.contains_key(name)
-        {
-            attributes.insert(name.to_owned(), value);
-        }
-    };
-    put(
-        "instance_class",
-        instance.db_instance_class().map(serde_json::Value::from),
-    );
-    put(
-        "cluster",
-        instance
-            .db_cluster_identifier()
-            .map(serde_json::Value::from),
-    );
-    put(
-        "publicly_accessible",
-        instance.publicly_accessible().map(serde_json::Value::from),
-    );
-    put(
-        "promotion_tier",
-        instance.promotion_tier().map(serde_json::Value::from),
-    );
     Ok(ReadOutcome::Found(RemoteObject {
-        outputs: instance_outputs(&identifier, &instance),
+        attributes: drift(&request.attributes, &instance),
+        outputs: outputs(&identifier, &instance),
         provider_id: Some(identifier),
-        attributes,
     }))
 }
 
-pub(crate) async fn delete_instance(
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let Some(identifier) = request.provider_id.clone() else {
+    let Some(identifier) = request.provider_id.as_deref() else {
         return Ok(());
     };
-    match clients
+    let deleted = clients
         .rds
         .delete_db_instance()
-        .db_instance_identifier(&identifier)
+        .db_instance_identifier(identifier)
         .skip_final_snapshot(true)
         .send()
         .await
-    {
-        Ok(_) => {}
-        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => return Ok(()),
-        Err(error) => return Err(sdk_error(address, error)),
+        .unless(ErrorCode::DbInstanceNotFound, address)?;
+    if deleted.is_none() {
+        return Ok(());
     }
-    wait_until(address, "the instance to be deleted", limit, || {
-        let clients = clients.clone();
-        let identifier = identifier.clone();
-        async move {
-            Ok(describe_instance(&clients, address, &identifier)
-                .await?
-                .is_none())
-        }
+    wait_until(address, "the instance to be deleted", limit, || async {
+        Ok(describe(clients, address, identifier).await?.is_none())
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {}

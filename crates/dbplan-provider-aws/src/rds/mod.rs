@@ -5,21 +5,14 @@
 //! `metadata.name`; the cluster identifier is `metadata.name`; an instance's identifier is its
 //! `identifier`, else its `metadata.name`.
 
-mod cluster;
-mod instance;
-mod parameter_group;
-mod subnet_group;
+pub(crate) mod cluster;
+pub(crate) mod instance;
+pub(crate) mod parameter_group;
+pub(crate) mod subnet_group;
 
-pub(crate) use cluster::{apply_cluster, delete_cluster, describe_cluster, read_cluster};
-pub(crate) use instance::{
-    apply_instance, delete_instance, describe_instance, instance_identifier, read_instance,
-};
-pub(crate) use parameter_group::{
-    apply_parameter_group, delete_parameter_group, family, read_parameter_group,
-};
-pub(crate) use subnet_group::{apply_subnet_group, delete_subnet_group, read_subnet_group};
-
-use crate::{Clients, resource_name, sdk_error};
+use crate::Clients;
+use crate::attributes::resource_name;
+use crate::error::At;
 use aws_sdk_rds::types::{DbCluster, Tag};
 use dbplan_provider::{Applied, Field, ProviderError};
 use std::collections::BTreeMap;
@@ -31,16 +24,15 @@ pub(crate) fn conflict(address: &str, message: String) -> ProviderError {
     }
 }
 
+/// The tag that ties an RDS object to its dbplan address.
 pub(crate) fn address_tag(address: &str) -> Tag {
     Tag::builder().key("dbplan:address").value(address).build()
 }
 
-/// The cluster's address (`AwsRdsCluster/name/cluster`) of one of its parts.
+/// The address of another part of the same cluster (`AwsRdsCluster/name/<part>`).
 pub(crate) fn part_address(address: &str, part: &str) -> String {
-    let mut segments = address.splitn(3, '/');
-    let kind = segments.next().unwrap_or_default();
-    let name = segments.next().unwrap_or_default();
-    format!("{kind}/{name}/{part}")
+    let resource: Vec<&str> = address.splitn(3, '/').take(2).collect();
+    format!("{}/{part}", resource.join("/"))
 }
 
 /// A subnet or parameter group's name: as recorded, else the cluster's `metadata.name`.
@@ -68,7 +60,18 @@ pub(crate) async fn refuse_if_used(
     name: &str,
     uses: impl Fn(&DbCluster) -> bool,
 ) -> Result<(), ProviderError> {
-    let using = users(clients, address, uses).await?;
+    let clusters = clients
+        .rds
+        .describe_db_clusters()
+        .send()
+        .await
+        .at(address)?;
+    let using: Vec<&str> = clusters
+        .db_clusters()
+        .iter()
+        .filter(|cluster| uses(cluster))
+        .filter_map(DbCluster::db_cluster_identifier)
+        .collect();
     if using.is_empty() {
         return Ok(());
     }
@@ -79,24 +82,4 @@ pub(crate) async fn refuse_if_used(
             using.join(", ")
         ),
     ))
-}
-
-/// Clusters that use a subnet group or parameter group (other than the one being deleted).
-pub(crate) async fn users(
-    clients: &Clients,
-    address: &str,
-    uses: impl Fn(&DbCluster) -> bool,
-) -> Result<Vec<String>, ProviderError> {
-    let clusters = clients
-        .rds
-        .describe_db_clusters()
-        .send()
-        .await
-        .map_err(|error| sdk_error(address, error))?;
-    Ok(clusters
-        .db_clusters()
-        .iter()
-        .filter(|cluster| uses(cluster))
-        .filter_map(|cluster| cluster.db_cluster_identifier().map(str::to_owned))
-        .collect())
 }

@@ -1,12 +1,21 @@
 //! The cluster parameter group of an `AwsRdsCluster`, named after the cluster.
 
 use super::{address_tag, conflict, group_name, named, refuse_if_used};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, incomplete, resource_name};
+use crate::error::{At, ErrorCode};
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// The output that names the group.
+const OUTPUT: &str = "db_cluster_parameter_group_name";
+
+/// At most this many parameters per modify call (the API's limit).
+const PER_CALL: usize = 20;
 
 /// `aurora-postgresql` + `16.4` → `aurora-postgresql16`; `aurora-mysql` + `8.0.mysql_aurora.3.05.2`
 /// → `aurora-mysql8.0`.
@@ -14,70 +23,126 @@ pub(crate) fn family(engine: &str, version: &str) -> String {
     let major = if engine.contains("mysql") {
         version.split('.').take(2).collect::<Vec<_>>().join(".")
     } else {
-        version.split('.').next().unwrap_or_default().to_owned()
+        major_version(version).to_owned()
     };
     format!("{engine}{major}")
 }
 
-fn parameters(attributes: &Attributes<'_>) -> Vec<(String, String, String)> {
-    attributes
-        .get("parameters")
-        .and_then(serde_json::Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| {
-                    Some((
-                        item.get("name")?.as_str()?.to_owned(),
-                        item.get("value")?.as_str()?.to_owned(),
-                        item.get("apply_method")
-                            .and_then(serde_json::Value::as_str)
-                            // The kind documents `immediate` as the default.
-                            .unwrap_or("immediate")
-                            .to_owned(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// `16.4` → `16`.
+pub(crate) fn major_version(version: &str) -> &str {
+    version.split_once('.').map_or(version, |(major, _)| major)
 }
 
-pub(crate) async fn apply_parameter_group(
+/// What the manifest asks of the group, decoded once.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ParameterGroupAttributes {
+    /// The family, from `engine` and `engine_version`.
+    pub(crate) family: String,
+    /// `parameters`, in the manifest's order.
+    parameters: Vec<PlannedParameter>,
+}
+
+/// One item of `parameters`.
+#[derive(Clone, Debug, PartialEq)]
+struct PlannedParameter {
+    name: String,
+    value: String,
+    /// `apply_method`; the kind documents `immediate` as the default.
+    apply_method: String,
+}
+
+impl ParameterGroupAttributes {
+    pub(crate) fn from_attributes(
+        address: &str,
+        attributes: &Attributes<'_>,
+    ) -> Result<Self, ProviderError> {
+        let engine = attributes.required(address, "engine")?;
+        let version = attributes.required(address, "engine_version")?;
+        let items = attributes
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let parameters = items
+            .iter()
+            .filter_map(|item| {
+                Some(PlannedParameter {
+                    name: item.get("name")?.as_str()?.to_owned(),
+                    value: item.get("value")?.as_str()?.to_owned(),
+                    apply_method: item
+                        .get("apply_method")
+                        .and_then(Value::as_str)
+                        .unwrap_or("immediate")
+                        .to_owned(),
+                })
+            })
+            .collect();
+        Ok(ParameterGroupAttributes {
+            family: family(&engine, &version),
+            parameters,
+        })
+    }
+
+    /// The parameters of each modify call, at most [`PER_CALL`] a call.
+    fn modify_batches(&self) -> Vec<Vec<Parameter>> {
+        self.parameters
+            .chunks(PER_CALL)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|parameter| {
+                        Parameter::builder()
+                            .parameter_name(&parameter.name)
+                            .parameter_value(&parameter.value)
+                            .apply_method(ApplyMethod::from(parameter.apply_method.as_str()))
+                            .build()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The family of the group of this name, if there is one.
+pub(crate) async fn existing_family(
     clients: &Clients,
-    request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    create: bool,
-) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let name = resource_name(address).to_owned();
-    let family = family(
-        &attributes.text("engine").unwrap_or_default(),
-        &attributes.text("engine_version").unwrap_or_default(),
-    );
-    let existing = clients
+    address: &str,
+    name: &str,
+) -> Result<Option<String>, ProviderError> {
+    let found = clients
         .rds
         .describe_db_cluster_parameter_groups()
-        .db_cluster_parameter_group_name(&name)
+        .db_cluster_parameter_group_name(name)
         .send()
-        .await;
-    let found_family = match existing {
-        Ok(found) => found.db_cluster_parameter_groups().first().map(|group| {
-            group
-                .db_parameter_group_family()
-                .unwrap_or_default()
-                .to_owned()
-        }),
-        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => None,
-        Err(error) => return Err(sdk_error(address, error)),
+        .await
+        .unless(ErrorCode::DbParameterGroupNotFound, address)?;
+    let Some(group) = found.and_then(|found| found.db_cluster_parameter_groups().first().cloned())
+    else {
+        return Ok(None);
     };
-    if create && found_family.is_some() {
+    let family = group
+        .db_parameter_group_family()
+        .ok_or_else(|| incomplete(address, "parameter group family"))?;
+    Ok(Some(family.to_owned()))
+}
+
+pub(crate) async fn apply(
+    clients: &Clients,
+    request: &ChangeRequest,
+    attributes: &Attributes<'_>,
+    action: Action,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let group = ParameterGroupAttributes::from_attributes(address, attributes)?;
+    let name = resource_name(address).to_owned();
+    let family = &group.family;
+    let found = existing_family(clients, address, &name).await?;
+    if action == Action::Create && found.is_some() {
         request
             .adopt
             .check(address, format!("the cluster parameter group {name}"))?;
     }
-    match found_family {
-        Some(found) if found != family => {
+    match found {
+        Some(found) if &found != family => {
             return Err(conflict(
                 address,
                 format!(
@@ -91,105 +156,85 @@ pub(crate) async fn apply_parameter_group(
                 .rds
                 .create_db_cluster_parameter_group()
                 .db_cluster_parameter_group_name(&name)
-                .db_parameter_group_family(&family)
+                .db_parameter_group_family(family)
                 .description(format!("{name} (managed by dbplan)"))
                 .tags(address_tag(address))
                 .send()
                 .await
-                .map_err(|error| sdk_error(address, error))?;
+                .at(address)?;
         }
     }
-    // At most 20 parameters per call (the API's limit).
-    let planned = parameters(&attributes);
-    for chunk in planned.chunks(20) {
-        let mut call = clients
+    for batch in group.modify_batches() {
+        clients
             .rds
             .modify_db_cluster_parameter_group()
-            .db_cluster_parameter_group_name(&name);
-        for (parameter, value, method) in chunk {
-            call = call.parameters(
-                Parameter::builder()
-                    .parameter_name(parameter)
-                    .parameter_value(value)
-                    .apply_method(ApplyMethod::from(method.as_str()))
-                    .build(),
-            );
-        }
-        call.send()
+            .db_cluster_parameter_group_name(&name)
+            .set_parameters(Some(batch))
+            .send()
             .await
-            .map_err(|error| sdk_error(address, error))?;
+            .at(address)?;
     }
-    Ok(named("db_cluster_parameter_group_name", name))
+    Ok(named(OUTPUT, name))
 }
 
-pub(crate) async fn read_parameter_group(
+pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let name = group_name(request.provider_id.as_ref(), address);
-    let found = clients
+    let Some(answer) = clients
         .rds
         .describe_db_cluster_parameters()
         .db_cluster_parameter_group_name(&name)
         .source("user")
         .send()
-        .await;
-    let answer = match found {
-        Ok(found) => found,
-        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => {
-            return Ok(ReadOutcome::Gone);
-        }
-        Err(error) => return Err(sdk_error(address, error)),
+        .await
+        .unless(ErrorCode::DbParameterGroupNotFound, address)?
+    else {
+        return Ok(ReadOutcome::Gone);
     };
-    let remote: BTreeMap<String, (String, String)> = answer
-        .parameters()
-        .iter()
-        .filter_map(|parameter| {
-            Some((
-                parameter.parameter_name()?.to_owned(),
-                (
-                    parameter.parameter_value().unwrap_or_default().to_owned(),
-                    parameter
-                        .apply_method()
-                        .map(|method| method.as_str().to_owned())
-                        .unwrap_or_default(),
-                ),
-            ))
-        })
-        .collect();
-    // The recorded parameters with their values as AWS holds them now; one that is gone shows
-    // as a missing item.
-    let mut attributes = request.attributes.clone();
-    if let Some(serde_json::Value::Array(items)) = request.attributes.get("parameters") {
-        let now: Vec<serde_json::Value> = items
-            .iter()
-            .filter_map(|item| {
-                let name = item.get("name")?.as_str()?;
-                let (value, method) = remote.get(name)?;
-                let mut item = item.clone();
-                if let Some(map) = item.as_object_mut() {
-                    map.insert("value".to_owned(), serde_json::Value::from(value.clone()));
-                    if !method.is_empty() && map.contains_key("apply_method") {
-                        map.insert(
-                            "apply_method".to_owned(),
-                            serde_json::Value::from(method.clone()),
-                        );
-                    }
-                }
-                Some(item)
-            })
-            .collect();
-        attributes.insert("parameters".to_owned(), serde_json::Value::Array(now));
-    }
     Ok(ReadOutcome::Found(RemoteObject {
-        outputs: named("db_cluster_parameter_group_name", name.clone()).outputs,
+        attributes: drift(&request.attributes, answer.parameters()),
+        outputs: named(OUTPUT, name.clone()).outputs,
         provider_id: Some(name),
-        attributes,
     }))
 }
 
-pub(crate) async fn delete_parameter_group(
+/// The recorded parameters with their values (and apply methods, where recorded) as AWS holds
+/// them now; one that is gone shows as a missing item.
+fn drift(recorded: &BTreeMap<String, Value>, remote: &[Parameter]) -> BTreeMap<String, Value> {
+    let remote: BTreeMap<&str, &Parameter> = remote
+        .iter()
+        .filter_map(|parameter| Some((parameter.parameter_name()?, parameter)))
+        .collect();
+    let mut attributes = recorded.clone();
+    let Some(Value::Array(items)) = recorded.get("parameters") else {
+        return attributes;
+    };
+    let now: Vec<Value> = items
+        .iter()
+        .filter_map(|item| {
+            let parameter = remote.get(item.get("name")?.as_str()?)?;
+            let mut item = item.clone();
+            if let Some(map) = item.as_object_mut() {
+                // A parameter AWS holds without a value shows as an empty one.
+                let value = parameter.parameter_value().unwrap_or_default();
+                map.insert("value".to_owned(), Value::from(value));
+                if let Some(method) = parameter.apply_method()
+                    && map.contains_key("apply_method")
+                {
+                    map.insert("apply_method".to_owned(), Value::from(method.as_str()));
+                }
+            }
+            Some(item)
+        })
+        .collect();
+    attributes.insert("parameters".to_owned(), Value::Array(now));
+    attributes
+}
+
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
@@ -203,15 +248,15 @@ pub(crate) async fn delete_parameter_group(
         |cluster| cluster.db_cluster_parameter_group() == Some(name.as_str()),
     )
     .await?;
-    match clients
+    clients
         .rds
         .delete_db_cluster_parameter_group()
         .db_cluster_parameter_group_name(&name)
         .send()
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => Ok(()),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+        .unless(ErrorCode::DbParameterGroupNotFound, address)?;
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests {}

@@ -1,111 +1,146 @@
 //! The DB subnet group of an `AwsRdsCluster`, named after the cluster.
 
 use super::{address_tag, group_name, named, refuse_if_used};
-use crate::{Attributes, Clients, error_code, resource_name, sdk_error};
+use crate::Clients;
+use crate::attributes::{Action, Attributes, resource_name};
+use crate::error::{At, ErrorCode};
+use aws_sdk_rds::operation::create_db_subnet_group::builders::CreateDBSubnetGroupFluentBuilder;
+use aws_sdk_rds::operation::modify_db_subnet_group::builders::ModifyDBSubnetGroupFluentBuilder;
+use aws_sdk_rds::types::DbSubnetGroup;
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub(crate) async fn apply_subnet_group(
+/// The output that names the group.
+const OUTPUT: &str = "db_subnet_group_name";
+
+/// What the manifest asks of the group, decoded once.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SubnetGroupAttributes {
+    /// The group's name: the cluster's `metadata.name`.
+    name: String,
+    /// `<name> (managed by dbplan)`.
+    description: String,
+    /// `subnet_ids`.
+    subnet_ids: Vec<String>,
+}
+
+impl SubnetGroupAttributes {
+    pub(crate) fn from_attributes(address: &str, attributes: &Attributes<'_>) -> Self {
+        let name = resource_name(address).to_owned();
+        SubnetGroupAttributes {
+            description: format!("{name} (managed by dbplan)"),
+            name,
+            subnet_ids: attributes.texts("subnet_ids"),
+        }
+    }
+
+    fn create(
+        &self,
+        call: CreateDBSubnetGroupFluentBuilder,
+        address: &str,
+    ) -> CreateDBSubnetGroupFluentBuilder {
+        call.db_subnet_group_name(&self.name)
+            .db_subnet_group_description(&self.description)
+            .set_subnet_ids(Some(self.subnet_ids.clone()))
+            .tags(address_tag(address))
+    }
+
+    fn modify(&self, call: ModifyDBSubnetGroupFluentBuilder) -> ModifyDBSubnetGroupFluentBuilder {
+        call.db_subnet_group_name(&self.name)
+            .db_subnet_group_description(&self.description)
+            .set_subnet_ids(Some(self.subnet_ids.clone()))
+    }
+}
+
+/// The group of this name, if there is one.
+pub(crate) async fn describe(
     clients: &Clients,
-    request: &ChangeRequest,
-    plain: &BTreeMap<String, serde_json::Value>,
-    create: bool,
-) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let attributes = Attributes(plain);
-    let name = resource_name(address).to_owned();
-    let subnets = attributes.texts("subnet_ids");
-    let description = format!("{} (managed by dbplan)", resource_name(address));
-    let existing = clients
+    address: &str,
+    name: &str,
+) -> Result<Option<DbSubnetGroup>, ProviderError> {
+    let found = clients
         .rds
         .describe_db_subnet_groups()
-        .db_subnet_group_name(&name)
+        .db_subnet_group_name(name)
         .send()
-        .await;
-    let exists = match existing {
-        Ok(found) => !found.db_subnet_groups().is_empty(),
-        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => false,
-        Err(error) => return Err(sdk_error(address, error)),
-    };
-    if create && exists {
+        .await
+        .unless(ErrorCode::DbSubnetGroupNotFound, address)?;
+    Ok(found.and_then(|found| found.db_subnet_groups().first().cloned()))
+}
+
+pub(crate) async fn apply(
+    clients: &Clients,
+    request: &ChangeRequest,
+    attributes: &Attributes<'_>,
+    action: Action,
+) -> Result<Applied, ProviderError> {
+    let address = request.address.as_str();
+    let group = SubnetGroupAttributes::from_attributes(address, attributes);
+    let exists = describe(clients, address, &group.name).await?.is_some();
+    if action == Action::Create && exists {
         request
             .adopt
-            .check(address, format!("the DB subnet group {name}"))?;
+            .check(address, format!("the DB subnet group {}", group.name))?;
     }
     // An existing group (ours, interrupted; or one to adopt) is brought to the planned subnets;
     // AWS refuses a create of an existing name (DBSubnetGroupAlreadyExists).
     if exists {
-        clients
-            .rds
-            .modify_db_subnet_group()
-            .db_subnet_group_name(&name)
-            .db_subnet_group_description(&description)
-            .set_subnet_ids(Some(subnets))
+        group
+            .modify(clients.rds.modify_db_subnet_group())
             .send()
             .await
-            .map_err(|error| sdk_error(address, error))?;
-    } else if create || !exists {
-        clients
-            .rds
-            .create_db_subnet_group()
-            .db_subnet_group_name(&name)
-            .db_subnet_group_description(&description)
-            .set_subnet_ids(Some(subnets))
-            .tags(address_tag(address))
+            .at(address)?;
+    } else {
+        group
+            .create(clients.rds.create_db_subnet_group(), address)
             .send()
             .await
-            .map_err(|error| sdk_error(address, error))?;
+            .at(address)?;
     }
-    Ok(named("db_subnet_group_name", name))
+    Ok(named(OUTPUT, group.name))
 }
 
-pub(crate) async fn read_subnet_group(
+pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let name = group_name(request.provider_id.as_ref(), address);
-    let found = clients
-        .rds
-        .describe_db_subnet_groups()
-        .db_subnet_group_name(&name)
-        .send()
-        .await;
-    let groups = match found {
-        Ok(found) => found,
-        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => {
-            return Ok(ReadOutcome::Gone);
-        }
-        Err(error) => return Err(sdk_error(address, error)),
-    };
-    let Some(group) = groups.db_subnet_groups().first() else {
+    let Some(group) = describe(clients, address, &name).await? else {
         return Ok(ReadOutcome::Gone);
     };
-    let mut attributes = request.attributes.clone();
+    Ok(ReadOutcome::Found(RemoteObject {
+        attributes: drift(&request.attributes, &group),
+        outputs: named(OUTPUT, name.clone()).outputs,
+        provider_id: Some(name),
+    }))
+}
+
+/// The recorded attributes with the group's subnets as AWS reports them, compared as a set: in
+/// the recorded order when it is the same set.
+fn drift(recorded: &BTreeMap<String, Value>, group: &DbSubnetGroup) -> BTreeMap<String, Value> {
+    let mut attributes = recorded.clone();
     let mut remote: Vec<String> = group
         .subnets()
         .iter()
         .filter_map(|subnet| subnet.subnet_identifier().map(str::to_owned))
         .collect();
-    // Compared as a set, in the recorded order when it is the same set.
-    let mut recorded = Attributes(&request.attributes).texts("subnet_ids");
+    let recorded_ids = Attributes(recorded).texts("subnet_ids");
+    let mut sorted_recorded = recorded_ids.clone();
     let mut sorted_remote = remote.clone();
+    sorted_recorded.sort();
     sorted_remote.sort();
-    recorded.sort();
-    if sorted_remote == recorded {
-        remote = Attributes(&request.attributes).texts("subnet_ids");
+    if sorted_remote == sorted_recorded {
+        remote = recorded_ids;
     }
     attributes.insert("subnet_ids".to_owned(), serde_json::json!(remote));
-    Ok(ReadOutcome::Found(RemoteObject {
-        outputs: named("db_subnet_group_name", name.clone()).outputs,
-        provider_id: Some(name),
-        attributes,
-    }))
+    attributes
 }
 
-pub(crate) async fn delete_subnet_group(
+pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
@@ -115,15 +150,15 @@ pub(crate) async fn delete_subnet_group(
         cluster.db_subnet_group() == Some(name.as_str())
     })
     .await?;
-    match clients
+    clients
         .rds
         .delete_db_subnet_group()
         .db_subnet_group_name(&name)
         .send()
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if error_code(&error) == Some("DBSubnetGroupNotFoundFault") => Ok(()),
-        Err(error) => Err(sdk_error(address, error)),
-    }
+        .unless(ErrorCode::DbSubnetGroupNotFound, address)?;
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests {}

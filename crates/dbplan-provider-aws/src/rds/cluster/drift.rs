@@ -1,0 +1,207 @@
+//! What a read of the cluster reports: the recorded attributes with AWS's values where they
+//! differ (a table of which attribute AWS reports where), and the cluster's outputs (another
+//! table).
+
+use super::describe;
+use crate::Clients;
+use crate::attributes::{Attributes, resource_name};
+use aws_sdk_rds::types::DbCluster;
+use dbplan_provider::{Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The cluster's settings that come from its other parts or the manifest's existing names.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Placement {
+    pub(crate) subnet_group: Option<String>,
+    pub(crate) security_groups: Vec<String>,
+    pub(crate) parameter_group: Option<String>,
+}
+
+impl Placement {
+    /// Where the cluster is placed, as AWS reports it.
+    fn of(cluster: &DbCluster) -> Placement {
+        Placement {
+            subnet_group: cluster.db_subnet_group().map(str::to_owned),
+            security_groups: cluster
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|group| group.vpc_security_group_id().map(str::to_owned))
+                .collect(),
+            parameter_group: cluster.db_cluster_parameter_group().map(str::to_owned),
+        }
+    }
+}
+
+/// Where AWS reports a value of the cluster.
+type Reported = fn(&DbCluster) -> Option<Value>;
+
+/// The attributes a read compares, and where AWS reports each (`port` has its own rule:
+/// [`drift`]).
+const ATTRIBUTES: &[(&str, Reported)] = &[
+    ("engine", |c| c.engine().map(Value::from)),
+    ("engine_version", |c| c.engine_version().map(Value::from)),
+    ("backup_retention_period", |c| {
+        c.backup_retention_period().map(Value::from)
+    }),
+    ("preferred_backup_window", |c| {
+        c.preferred_backup_window().map(Value::from)
+    }),
+    ("preferred_maintenance_window", |c| {
+        c.preferred_maintenance_window().map(Value::from)
+    }),
+    ("deletion_protection", |c| {
+        c.deletion_protection().map(Value::from)
+    }),
+    ("copy_tags_to_snapshot", |c| {
+        c.copy_tags_to_snapshot().map(Value::from)
+    }),
+    ("storage_encrypted", |c| {
+        c.storage_encrypted().map(Value::from)
+    }),
+    ("iam_database_authentication_enabled", |c| {
+        c.iam_database_authentication_enabled().map(Value::from)
+    }),
+    ("database_name", |c| c.database_name().map(Value::from)),
+    ("username", |c| c.master_username().map(Value::from)),
+    ("enabled_cloudwatch_logs_exports", |c| {
+        Some(serde_json::json!(c.enabled_cloudwatch_logs_exports()))
+    }),
+    ("manage_master_user_password", |c| {
+        Some(Value::from(c.master_user_secret().is_some()))
+    }),
+];
+
+/// The outputs read from the cluster itself (the placement adds three: [`cluster_outputs`]).
+const OUTPUTS: &[(&str, Reported)] = &[
+    ("rds_cluster_id", |c| {
+        c.db_cluster_identifier().map(Value::from)
+    }),
+    ("rds_cluster_endpoint", |c| c.endpoint().map(Value::from)),
+    ("rds_cluster_reader_endpoint", |c| {
+        c.reader_endpoint().map(Value::from)
+    }),
+    ("rds_cluster_arn", |c| c.db_cluster_arn().map(Value::from)),
+    ("rds_cluster_resource_id", |c| {
+        c.db_cluster_resource_id().map(Value::from)
+    }),
+    ("rds_cluster_engine", |c| c.engine().map(Value::from)),
+    ("rds_cluster_engine_version", |c| {
+        c.engine_version().map(Value::from)
+    }),
+    ("rds_cluster_port", |c| c.port().map(Value::from)),
+    // The managed secret's ARN, never a password.
+    ("master_user_secret_arn", |c| {
+        c.master_user_secret()
+            .and_then(|secret| secret.secret_arn())
+            .map(Value::from)
+    }),
+];
+
+/// The cluster's outputs: what AWS reports of it, and where it is placed.
+pub(crate) fn cluster_outputs(
+    cluster: &DbCluster,
+    placement: &Placement,
+) -> BTreeMap<String, Field> {
+    let placed = [
+        ("rds_subnet_group", placement.subnet_group.clone()),
+        (
+            "rds_security_group",
+            placement.security_groups.first().cloned(),
+        ),
+        (
+            "rds_cluster_parameter_group",
+            placement.parameter_group.clone(),
+        ),
+    ];
+    OUTPUTS
+        .iter()
+        .map(|(name, reported)| (*name, reported(cluster)))
+        .chain(placed.map(|(name, value)| (name, value.map(Value::from))))
+        .filter_map(|(name, value)| Some((name.to_owned(), Field::plain(value?))))
+        .collect()
+}
+
+/// The recorded attributes with the values AWS reports where they differ. Only recorded
+/// attributes are compared; one AWS does not report keeps its recorded value.
+pub(crate) fn drift(
+    recorded: &BTreeMap<String, Value>,
+    cluster: &DbCluster,
+) -> BTreeMap<String, Value> {
+    let mut attributes = recorded.clone();
+    let mut put = |name: &str, value: Option<Value>| {
+        if let Some(value) = value
+            && attributes.contains_key(name)
+            && !equivalent(name, attributes.get(name), &value)
+        {
+            attributes.insert(name.to_owned(), value);
+        }
+    };
+    for (name, reported) in ATTRIBUTES {
+        put(name, reported(cluster));
+    }
+    // A recorded 0 asks for the engine's default port, whatever number that is.
+    if Attributes(recorded).int("port") != Some(0) {
+        put("port", cluster.port().map(Value::from));
+    }
+    if let Some(scaling) = cluster.serverless_v2_scaling_configuration()
+        && let Some(Value::Object(recorded)) = attributes.get("serverless_v2_scaling")
+    {
+        let mut now = recorded.clone();
+        if let Some(min) = scaling.min_capacity() {
+            now.insert("min_capacity".to_owned(), Value::from(min));
+        }
+        if let Some(max) = scaling.max_capacity() {
+            now.insert("max_capacity".to_owned(), Value::from(max));
+        }
+        attributes.insert("serverless_v2_scaling".to_owned(), Value::Object(now));
+    }
+    attributes
+}
+
+/// Whether a value AWS reports says the same as the recorded one, though written differently:
+/// an engine version AWS upgraded within the same major version (automatic minor upgrades; the
+/// manifest may name only the major), a window in other letter case, a list in another order.
+fn equivalent(name: &str, recorded: Option<&Value>, remote: &Value) -> bool {
+    let Some(recorded) = recorded else {
+        return false;
+    };
+    match (name, recorded, remote) {
+        ("engine_version", Value::String(recorded), Value::String(remote)) => {
+            super::major_version(recorded) == super::major_version(remote)
+        }
+        (_, Value::String(recorded), Value::String(remote)) => {
+            recorded.eq_ignore_ascii_case(remote)
+        }
+        (_, Value::Array(recorded), Value::Array(remote)) => {
+            let mut recorded = recorded.clone();
+            let mut remote = remote.clone();
+            recorded.sort_by_key(ToString::to_string);
+            remote.sort_by_key(ToString::to_string);
+            recorded == remote
+        }
+        _ => recorded == remote,
+    }
+}
+
+pub(crate) async fn read(
+    clients: &Clients,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = request.address.as_str();
+    let identifier = request
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| resource_name(address).to_lowercase());
+    let Some(cluster) = describe(clients, address, &identifier).await? else {
+        return Ok(ReadOutcome::Gone);
+    };
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: Some(identifier),
+        attributes: drift(&request.attributes, &cluster),
+        outputs: cluster_outputs(&cluster, &Placement::of(&cluster)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {}
