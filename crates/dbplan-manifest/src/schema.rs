@@ -55,6 +55,28 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
+/// Whether `key` is exactly the lowerCamelCase spelling of `snake` (`fieldPath` of
+/// `field_path`), as `camel_case(snake) == key` without building the string.
+fn is_camel_case_of(key: &str, snake: &str) -> bool {
+    let mut written = key.chars();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+            continue;
+        }
+        let c = if std::mem::take(&mut upper) {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        };
+        if written.next() != Some(c) {
+            return false;
+        }
+    }
+    written.next().is_none()
+}
+
 /// Converts snake_case to lowerCamelCase (`field_path` → `fieldPath`).
 pub fn camel_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -180,21 +202,24 @@ impl Walker<'_> {
         let options = alternatives(self.root, resolved);
         // `Option<ValueOrRef<T>>` is `anyOf: [{$ref: ValueOrRef…}, {type: null}]`: the annotation
         // sits on one of the alternatives.
-        let annotation = |key: &str| {
-            resolved
-                .get(key)
-                .or_else(|| {
-                    resolved
-                        .get("anyOf")
-                        .and_then(Json::as_array)
-                        .into_iter()
-                        .flatten()
-                        .find_map(|option| resolve(self.root, option).get(key))
-                })
-                .cloned()
-        };
-        let reference = annotation("x-dbplan-ref");
-        let resource_reference = annotation("x-dbplan-resource-ref").is_some();
+        // One pass over the alternatives for both annotations, borrowed: this runs for every
+        // node of every document.
+        let root = self.root;
+        let mut reference: Option<&Json> = None;
+        let mut resource_reference = false;
+        let nested = resolved
+            .get("anyOf")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .map(|option| resolve(root, option));
+        for candidate in std::iter::once(resolved).chain(nested) {
+            if let Some(annotation) = candidate.get("x-dbplan-ref") {
+                reference = Some(annotation);
+                break;
+            }
+            resource_reference |= candidate.get("x-dbplan-resource-ref").is_some();
+        }
         let own_forms = if reference.is_some() {
             Some(crate::refs::VALUE_OR_REF_FORMS)
         } else if resource_reference {
@@ -241,7 +266,7 @@ impl Walker<'_> {
             unwrap_reference_form(node);
         }
         if let Some(annotation) = reference {
-            self.collect_reference(&annotation, node, pointer);
+            self.collect_reference(annotation, node, pointer);
         }
     }
 
@@ -276,7 +301,7 @@ impl Walker<'_> {
                 let snake = snake_case(&entry.key);
                 // Exactly the lowerCamelCase spelling (`fieldPath`), as protojson reads it; not
                 // `FieldPath` or `Field_path`, which also turn into `field_path`.
-                if camel_case(&snake) == entry.key
+                if is_camel_case_of(&entry.key, &snake)
                     && props.is_some_and(|props| props.contains_key(&snake))
                 {
                     let present = present.get_or_insert_with(|| written.iter().cloned().collect());
@@ -1214,6 +1239,19 @@ mod tests {
             camel_case("iam_database_authentication_enabled"),
             "iamDatabaseAuthenticationEnabled"
         );
+        for snake in ["field_path", "a__b", "trailing_", "_leading", "plain", ""] {
+            for key in [
+                camel_case(snake),
+                "fieldpath".to_owned(),
+                "FieldPath".to_owned(),
+            ] {
+                assert_eq!(
+                    is_camel_case_of(&key, snake),
+                    camel_case(snake) == key,
+                    "{key} {snake}"
+                );
+            }
+        }
     }
 
     #[test]
