@@ -113,14 +113,13 @@ struct Index<'a> {
     names: HashMap<Kind, Vec<String>>,
 }
 
-fn resolve_one(
-    set: &ManifestSet,
-    graph: &mut Graph,
-    index: &Index<'_>,
+/// The kind a reference points at: it must say one (or the field have a default), name a kind
+/// dbplan knows, and be a kind the field accepts. `None` after reporting why not.
+fn reference_kind(
     reference: &Pending<'_>,
+    resource_text: &str,
     diagnostics: &mut Vec<Diagnostic>,
-) {
-    let resource_text = reference.referrer.to_string();
+) -> Option<Kind> {
     let Some((kind_text, kind_span)) = &reference.kind else {
         diagnostics.push(
             diagnostic(codes::MISSING_KIND)
@@ -129,7 +128,7 @@ fn resolve_one(
                 .with_span(reference.span)
                 .with_resource(resource_text),
         );
-        return;
+        return None;
     };
     let kind: Kind = match kind_text.parse() {
         Ok(kind) => kind,
@@ -156,7 +155,7 @@ fn resolve_one(
                     .with_span(*kind_span)
                     .with_resource(resource_text),
             );
-            return;
+            return None;
         }
     };
     if !reference.allowed_kinds.is_empty() && !reference.allowed_kinds.contains(&kind.as_str()) {
@@ -173,8 +172,22 @@ fn resolve_one(
                 .with_span(*kind_span)
                 .with_resource(resource_text),
         );
-        return;
+        return None;
     }
+    Some(kind)
+}
+
+fn resolve_one(
+    set: &ManifestSet,
+    graph: &mut Graph,
+    index: &Index<'_>,
+    reference: &Pending<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let resource_text = reference.referrer.to_string();
+    let Some(kind) = reference_kind(reference, &resource_text, diagnostics) else {
+        return;
+    };
     let (name, name_span) = &reference.name;
     let target = ResourceAddress::new(kind, name.clone());
     if let Some((path, path_span)) = &reference.field_path
@@ -350,45 +363,9 @@ pub(crate) fn find_cycles(set: &ManifestSet, graph: &Graph, diagnostics: &mut Ve
             };
             address(a).cmp(&address(b))
         });
-        // Walk the cycle from its smallest member, following edges inside the component.
-        let mut order = Vec::new();
-        let mut labels = Vec::new();
-        let Some(&start) = members.first() else {
+        let Some((order, labels)) = walk_cycle(graph, &members) else {
             continue;
         };
-        let mut current = start;
-        for _ in 0..=members.len() {
-            order.push(current);
-            let next = graph
-                .graph
-                .edges(current)
-                .filter(|edge| members.contains(&petgraph::visit::EdgeRef::target(edge)))
-                .min_by_key(|edge| {
-                    graph
-                        .graph
-                        .node_weight(petgraph::visit::EdgeRef::target(edge))
-                        .map(|node| node.address.clone())
-                });
-            let Some(edge) = next else {
-                break;
-            };
-            let target = petgraph::visit::EdgeRef::target(&edge);
-            if let (EdgeReason::Reference { span, .. }, Some(from), Some(to)) = (
-                petgraph::visit::EdgeRef::weight(&edge),
-                graph.graph.node_weight(current),
-                graph.graph.node_weight(target),
-            ) {
-                labels.push((
-                    *span,
-                    format!("{} depends on {} here", from.address, to.address),
-                ));
-            }
-            current = target;
-            if current == start {
-                order.push(start);
-                break;
-            }
-        }
         let path: Vec<String> = order
             .iter()
             .filter_map(|index| graph.graph.node_weight(*index))
@@ -414,4 +391,49 @@ pub(crate) fn find_cycles(set: &ManifestSet, graph: &Graph, diagnostics: &mut Ve
         }
         diagnostics.push(diagnostic);
     }
+}
+
+/// A cycle walked in order: its members (the first again at the end), and a label at each
+/// reference that makes a link.
+type WalkedCycle = (Vec<petgraph::graph::NodeIndex>, Vec<(Span, String)>);
+
+/// Walks a cycle from its smallest member, following edges inside the component.
+fn walk_cycle(graph: &Graph, members: &[petgraph::graph::NodeIndex]) -> Option<WalkedCycle> {
+    let mut order = Vec::new();
+    let mut labels = Vec::new();
+    let &start = members.first()?;
+    let mut current = start;
+    for _ in 0..=members.len() {
+        order.push(current);
+        let next = graph
+            .graph
+            .edges(current)
+            .filter(|edge| members.contains(&petgraph::visit::EdgeRef::target(edge)))
+            .min_by_key(|edge| {
+                graph
+                    .graph
+                    .node_weight(petgraph::visit::EdgeRef::target(edge))
+                    .map(|node| node.address.clone())
+            });
+        let Some(edge) = next else {
+            break;
+        };
+        let target = petgraph::visit::EdgeRef::target(&edge);
+        if let (EdgeReason::Reference { span, .. }, Some(from), Some(to)) = (
+            petgraph::visit::EdgeRef::weight(&edge),
+            graph.graph.node_weight(current),
+            graph.graph.node_weight(target),
+        ) {
+            labels.push((
+                *span,
+                format!("{} depends on {} here", from.address, to.address),
+            ));
+        }
+        current = target;
+        if current == start {
+            order.push(start);
+            break;
+        }
+    }
+    Some((order, labels))
 }
