@@ -1,90 +1,191 @@
-//! AWS's errors as provider errors.
+//! AWS's errors as provider errors: [`AwsError`] keeps the SDK's error as its source and AWS's
+//! code as an [`ErrorCode`]; every SDK call ends in `.at(address)?` or
+//! `.unless(ErrorCode::…, address)?` ([`At`]), which makes it a [`ProviderError::Caused`].
 
 use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::operation::RequestId;
 use dbplan_provider::ProviderError;
 
-/// An SDK error as a provider error, in one readable sentence (the address is put in front of
-/// it by `ProviderError`): for an answer of AWS, its HTTP status, error code, message and
-/// request id (`AWS answered HTTP 404 DBClusterNotFoundFault: DBCluster orders-db not found
-/// (request id 5e2…)`); for a request that got no usable answer, what happened and the chain of
-/// causes. Never the SDK's `Debug` form, which holds the raw HTTP response.
-fn sdk_error<E>(address: &str, error: SdkError<E, HttpResponse>) -> ProviderError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let request_id = |fallback: Option<&str>| match error.request_id().or(fallback) {
-        Some(id) if !id.is_empty() => format!(" (request id {id})"),
-        _ => String::new(),
-    };
-    let transport = |what: &str, cause: Option<&(dyn std::error::Error + 'static)>| {
-        let causes = cause.map(error_chain).unwrap_or_default();
-        ProviderError::Transport {
-            address: address.to_owned(),
-            message: if causes.is_empty() {
-                what.to_owned()
-            } else {
-                format!("{what}: {causes}")
-            },
-        }
-    };
-    match &error {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let metadata = service.err().meta();
-            let request = request_id(metadata.request_id());
-            match metadata.code() {
-                Some(code) => ProviderError::Api {
-                    address: address.to_owned(),
-                    code: Some(code.to_owned()),
-                    message: format!(
-                        "AWS answered HTTP {status} {code}: {}{request}",
-                        metadata.message().unwrap_or("no message")
-                    ),
-                },
-                // An answer that is not an AWS error (an HTML error page, say).
-                None => ProviderError::Api {
-                    address: address.to_owned(),
-                    code: None,
-                    message: format!(
-                        "AWS answered HTTP {status} without an error code{}{request}",
-                        metadata
-                            .message()
-                            .map(|message| format!(": {message}"))
-                            .unwrap_or_default()
-                    ),
-                },
+/// An error of AWS, or of a request to AWS that got no usable answer. The SDK's error is kept
+/// as the [source](std::error::Error::source) and AWS's error code as a typed field; the
+/// `Display` is one readable sentence (the resource address is put in front of it by
+/// [`ProviderError`]): for an answer of AWS, its HTTP status, error code, message and request
+/// id (`AWS answered HTTP 404 DBClusterNotFoundFault: DBCluster orders-db not found (request id
+/// 5e2…)`); for a request that got no usable answer, what happened and the chain of causes.
+/// Neither it nor its `Debug` ever shows the SDK's `Debug` form, which holds the raw HTTP
+/// response.
+#[derive(thiserror::Error)]
+pub enum AwsError {
+    /// AWS answered with an error.
+    Service {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// AWS's error code (`None`: an answer that is not an AWS error, an HTML page, say).
+        code: Option<ErrorCode>,
+        message: Option<String>,
+        request_id: Option<String>,
+        #[source]
+        source: BoxError,
+    },
+    /// The request got no usable answer.
+    NoAnswer {
+        failure: Failure,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The SDK's error, of whichever call.
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a request got no usable answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// AWS answered with something the SDK cannot read.
+    Unreadable {
+        status: u16,
+        request_id: Option<String>,
+    },
+    /// The request timed out on its way (the connection, or the answer of an attempt).
+    TimedOut,
+    /// The request could not be sent (no connection, say).
+    NotSent,
+    /// AWS did not answer within the operation's time.
+    NoAnswerInTime,
+    /// The request could not be built (no credentials, say).
+    NotBuilt,
+    /// Anything else the SDK reports.
+    Other,
+}
+
+impl AwsError {
+    /// The SDK's error, read once: what AWS answered, or why there is no answer.
+    fn from_sdk<E>(error: SdkError<E, HttpResponse>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let request_id = |fallback: Option<&str>| {
+            error
+                .request_id()
+                .or(fallback)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+        };
+        let failure = match &error {
+            SdkError::ServiceError(service) => {
+                let metadata = service.err().meta();
+                return AwsError::Service {
+                    status: service.raw().status().as_u16(),
+                    code: metadata.code().map(ErrorCode::parse),
+                    message: metadata.message().map(str::to_owned),
+                    request_id: request_id(metadata.request_id()),
+                    source: Box::new(error),
+                };
             }
-        }
-        SdkError::ResponseError(response) => transport(
-            &format!(
-                "AWS answered HTTP {} with a response the SDK cannot read{}",
-                response.raw().status().as_u16(),
-                request_id(None)
-            ),
-            std::error::Error::source(&error),
-        ),
-        SdkError::DispatchFailure(failure) => transport(
-            if failure.is_timeout() {
-                "the request to AWS timed out"
-            } else {
-                "the request could not be sent to AWS"
+            SdkError::ResponseError(response) => Failure::Unreadable {
+                status: response.raw().status().as_u16(),
+                request_id: request_id(None),
             },
-            std::error::Error::source(&error),
-        ),
-        SdkError::TimeoutError(_) => transport(
-            "AWS did not answer in time",
-            std::error::Error::source(&error),
-        ),
-        SdkError::ConstructionFailure(_) => transport(
-            "the request to AWS could not be built",
-            std::error::Error::source(&error),
-        ),
-        _ => transport(
-            "the request to AWS failed",
-            std::error::Error::source(&error),
-        ),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => Failure::TimedOut,
+            SdkError::DispatchFailure(_) => Failure::NotSent,
+            SdkError::TimeoutError(_) => Failure::NoAnswerInTime,
+            SdkError::ConstructionFailure(_) => Failure::NotBuilt,
+            _ => Failure::Other,
+        };
+        AwsError::NoAnswer {
+            failure,
+            source: Box::new(error),
+        }
+    }
+
+    /// AWS's error code, when AWS answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            AwsError::Service { code, .. } => code.as_ref(),
+            AwsError::NoAnswer { .. } => None,
+        }
+    }
+
+    /// Whether the request got no usable answer (trying again may help).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AwsError::NoAnswer { .. })
+    }
+
+    /// As a provider error about `address`, the cause kept.
+    pub(crate) fn at(self, address: &str) -> ProviderError {
+        ProviderError::Caused {
+            address: address.to_owned(),
+            code: self.code().map(ToString::to_string),
+            transient: self.is_transient(),
+            source: Box::new(self),
+        }
+    }
+}
+
+/// ` (request id …)`, or nothing.
+fn request_suffix(request_id: Option<&str>) -> String {
+    request_id
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (failure, source) = match self {
+            AwsError::Service {
+                status,
+                code: Some(code),
+                message,
+                request_id,
+                ..
+            } => {
+                let message = message.as_deref().unwrap_or("no message");
+                let request = request_suffix(request_id.as_deref());
+                return write!(f, "AWS answered HTTP {status} {code}: {message}{request}");
+            }
+            AwsError::Service {
+                status,
+                code: None,
+                message,
+                request_id,
+                ..
+            } => {
+                write!(f, "AWS answered HTTP {status} without an error code")?;
+                if let Some(message) = message {
+                    write!(f, ": {message}")?;
+                }
+                return f.write_str(&request_suffix(request_id.as_deref()));
+            }
+            AwsError::NoAnswer { failure, source } => (failure, source),
+        };
+        match failure {
+            Failure::Unreadable { status, request_id } => write!(
+                f,
+                "AWS answered HTTP {status} with a response the SDK cannot read{}",
+                request_suffix(request_id.as_deref())
+            )?,
+            Failure::TimedOut => f.write_str("the request to AWS timed out")?,
+            Failure::NotSent => f.write_str("the request could not be sent to AWS")?,
+            Failure::NoAnswerInTime => f.write_str("AWS did not answer in time")?,
+            Failure::NotBuilt => f.write_str("the request to AWS could not be built")?,
+            Failure::Other => f.write_str("the request to AWS failed")?,
+        }
+        // The causes below the SDK's own error, whose text only names the kind of failure.
+        let causes = source.source().map(error_chain).unwrap_or_default();
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            write!(f, ": {causes}")
+        }
+    }
+}
+
+/// Like the `Display`, so that a `Debug` of a provider error never holds the SDK's `Debug`
+/// form (the raw HTTP response).
+impl std::fmt::Debug for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AwsError({:?})", self.to_string())
     }
 }
 
@@ -172,8 +273,7 @@ where
     }
 }
 
-/// The answer of an SDK call, as the provider reports it: `.at(address)?` in place of
-/// `.map_err(|error| sdk_error(address, error))?`.
+/// The answer of an SDK call, as the provider reports it: `.at(address)?`.
 pub(crate) trait At<T> {
     /// The answer, or the error about `address`.
     fn at(self, address: &str) -> Result<T, ProviderError>;
@@ -188,14 +288,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn at(self, address: &str) -> Result<T, ProviderError> {
-        self.map_err(|error| sdk_error(address, error))
+        self.map_err(|error| AwsError::from_sdk(error).at(address))
     }
 
     fn unless(self, missing: ErrorCode, address: &str) -> Result<Option<T>, ProviderError> {
         match self {
             Ok(answer) => Ok(Some(answer)),
             Err(error) if error_code(&error) == Some(missing) => Ok(None),
-            Err(error) => Err(sdk_error(address, error)),
+            Err(error) => Err(AwsError::from_sdk(error).at(address)),
         }
     }
 }
@@ -207,6 +307,13 @@ mod tests {
     use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/cluster";
+
+    fn sdk_error(
+        address: &str,
+        error: SdkError<DescribeDBClustersError, HttpResponse>,
+    ) -> ProviderError {
+        AwsError::from_sdk(error).at(address)
+    }
 
     fn response(status: u16, request_id: Option<&str>) -> HttpResponse {
         let mut response = HttpResponse::new(
@@ -254,10 +361,8 @@ mod tests {
                 Some("5e2a-77"),
             ),
         );
-        let ProviderError::Api { code, .. } = &error else {
-            panic!("{error:?}");
-        };
-        assert_eq!(code.as_deref(), Some("DBClusterNotFoundFault"));
+        assert_eq!(error.code(), Some("DBClusterNotFoundFault"));
+        assert!(!error.is_transient(), "{error:?}");
         let text = error.to_string();
         assert_eq!(
             text,
@@ -309,10 +414,7 @@ mod tests {
             ),
         ] {
             let error = sdk_error(ADDRESS, error);
-            assert!(
-                matches!(error, ProviderError::Transport { .. }),
-                "{error:?}"
-            );
+            assert!(error.is_transient(), "{error:?}");
             let text = error.to_string();
             assert_eq!(text, format!("{ADDRESS}: {expected}"));
             assert_readable(&text);

@@ -36,15 +36,14 @@ use dbplan_provider::{
 };
 use ec2::security_group::SecurityGroupKind;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// The AWS provider.
 #[derive(Default)]
 pub struct AwsProvider {
     clients: tokio::sync::Mutex<BTreeMap<String, Clients>>,
-    /// How long create and delete wait for a cluster or instance.
-    wait: Mutex<Option<Duration>>,
+    /// How long create and delete wait for a cluster or instance ([`DEFAULT_WAIT`] if unset).
+    wait: Option<Duration>,
     /// The bounds of every request, read from the environment once, on first use.
     timeouts: std::sync::OnceLock<Result<timeouts::Timeouts, String>>,
 }
@@ -71,18 +70,14 @@ impl AwsProvider {
 
     /// Sets how long create and delete wait for a cluster or instance.
     pub fn with_wait(self, wait: Duration) -> Self {
-        if let Ok(mut current) = self.wait.lock() {
-            *current = Some(wait);
+        AwsProvider {
+            wait: Some(wait),
+            ..self
         }
-        self
     }
 
     fn wait_limit(&self) -> Duration {
-        self.wait
-            .lock()
-            .ok()
-            .and_then(|wait| *wait)
-            .unwrap_or(DEFAULT_WAIT)
+        self.wait.unwrap_or(DEFAULT_WAIT)
     }
 
     /// The clients of a region (`None`: the chain's region), with the request timeouts; an

@@ -98,9 +98,7 @@ impl Intercept for ExplainTimeouts {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Ok(mut last) = self.target.lock() {
-            *last = Some(target(context.request().uri()));
-        }
+        *self.last_target() = Some(target(context.request().uri()));
         Ok(())
     }
 
@@ -110,11 +108,10 @@ impl Intercept for ExplainTimeouts {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // No target: the request failed before it was sent.
         let target = self
-            .target
-            .lock()
-            .ok()
-            .and_then(|last| last.clone())
+            .last_target()
+            .clone()
             .unwrap_or_else(|| "the AWS endpoint".to_owned());
         let attempts = cfg
             .load::<RequestAttempts>()
@@ -149,6 +146,17 @@ impl ExplainTimeouts {
             timeouts,
             target: Mutex::new(None),
         }
+    }
+
+    /// The target of the last request sent.
+    #[expect(
+        clippy::expect_used,
+        reason = "the lock is only held to assign or clone an Option<String>, which cannot panic, so it is never poisoned"
+    )]
+    fn last_target(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.target
+            .lock()
+            .expect("nothing panics while holding the lock, so it is never poisoned")
     }
 
     /// What ran out, where, and what to do. The step comes from the SDK's own words for it

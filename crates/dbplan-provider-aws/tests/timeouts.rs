@@ -81,7 +81,16 @@ fn child() {
     };
     eprintln!("failed after {:?}: {error}", started.elapsed());
     let text = error.to_string();
-    assert!(matches!(error, ProviderError::Transport { .. }), "{text}");
+    assert!(
+        matches!(
+            error,
+            ProviderError::Caused {
+                transient: true,
+                ..
+            }
+        ),
+        "{text}"
+    );
     assert!(text.starts_with("AwsVpc/main: "), "{text}");
     assert!(
         text.contains(&format!(

@@ -241,12 +241,40 @@ pub enum ProviderError {
         "{address}: {existing} already exists, and dbplan did not create it; dbplan does not take it over without an explicit opt-in: annotate the resource `dbplan.io/adopt: \"true\"`, pass `--adopt {address}` to `dbplan plan` or `dbplan apply`, or record it first with `dbplan import {address} ID`; or choose another name"
     )]
     NotAdopted { address: String, existing: String },
+    /// An API or transport failure whose cause is kept: the provider's own error (the AWS
+    /// provider's `AwsError`, holding the SDK's error), whose `Display` is the one sentence
+    /// users see. Callers that want more read [`std::error::Error::source`] and downcast.
+    #[error("{address}: {source}")]
+    Caused {
+        address: String,
+        /// The API's own error code, when it answered with one (as [`ProviderError::Api`]).
+        code: Option<String>,
+        /// Whether trying again may help (as [`ProviderError::Transport`]).
+        transient: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl ProviderError {
     /// Whether trying again may help (a dropped connection, a throttled call).
     pub fn is_transient(&self) -> bool {
-        matches!(self, ProviderError::Transport { .. })
+        matches!(
+            self,
+            ProviderError::Transport { .. }
+                | ProviderError::Caused {
+                    transient: true,
+                    ..
+                }
+        )
+    }
+
+    /// The API's own error code, when it answered with one (e.g. `DBClusterNotFoundFault`).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ProviderError::Api { code, .. } | ProviderError::Caused { code, .. } => code.as_deref(),
+            _ => None,
+        }
     }
 }
 
