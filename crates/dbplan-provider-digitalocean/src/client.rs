@@ -432,26 +432,31 @@ impl Client {
                     body: parsed.unwrap_or(Value::Null),
                 });
             }
-            let field = |name: &str| {
-                parsed
-                    .as_ref()
-                    .and_then(|body| body.get(name))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            return Err(Failure::Api {
-                status,
-                id: field("id").unwrap_or_else(|| format!("http_{status}")),
-                message: field("message").unwrap_or_else(|| {
-                    reqwest::StatusCode::from_u16(status)
-                        .ok()
-                        .and_then(|code| code.canonical_reason())
-                        .unwrap_or("no message")
-                        .to_owned()
-                }),
-                request_id: field("request_id"),
-            });
+            return Err(api_failure(status, parsed.as_ref()));
         }
+    }
+}
+
+/// An answer outside `2xx`, from DigitalOcean's `{id, message, request_id}` error body (or the
+/// status alone when the body is not one).
+fn api_failure(status: u16, parsed: Option<&Value>) -> Failure {
+    let field = |name: &str| {
+        parsed
+            .and_then(|body| body.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Failure::Api {
+        status,
+        id: field("id").unwrap_or_else(|| format!("http_{status}")),
+        message: field("message").unwrap_or_else(|| {
+            reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("no message")
+                .to_owned()
+        }),
+        request_id: field("request_id"),
     }
 }
 

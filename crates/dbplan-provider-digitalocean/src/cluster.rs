@@ -419,6 +419,9 @@ async fn set_window(
     Ok(true)
 }
 
+// Long: an update's steps in the order DigitalOcean accepts them (version upgrade, then resize,
+// then maintenance window, then tags), each waiting for the cluster to settle before the next;
+// one sequence, so the order and the waits read top to bottom.
 pub(crate) async fn update(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
@@ -522,38 +525,51 @@ pub(crate) async fn update(
     let wanted_tags = tags(&wanted);
     let remote_tags = tags(&remote);
     if managed && wanted_tags != remote_tags {
-        let resource = json!({"resources": [{"resource_id": id, "resource_type": "database"}]});
-        for tag in wanted_tags.difference(&remote_tags) {
-            match client.post("/v2/tags", &json!({"name": tag})).await {
-                Ok(_) => {}
-                // The tag exists already.
-                Err(failure) if matches!(failure.status(), Some(409 | 422)) => {}
-                Err(failure) => {
-                    return Err(failure.error(address, &format!("create the tag {tag:?}")));
-                }
-            }
-            client
-                .post(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
-                .await
-                .map_err(|failure| failure.error(address, &format!("tag the cluster {tag:?}")))?;
-        }
-        for tag in remote_tags.difference(&wanted_tags) {
-            match client
-                .delete_with(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
-                .await
-            {
-                Ok(_) => {}
-                Err(failure) if failure.is_not_found() => {}
-                Err(failure) => {
-                    return Err(failure.error(address, &format!("untag the cluster {tag:?}")));
-                }
-            }
-        }
+        sync_tags(client, address, &id, &wanted_tags, &remote_tags).await?;
         cluster = get(client, &id)
             .await
             .map_err(|failure| failure.error(address, "read the cluster"))?;
     }
     Ok(outputs(&cluster))
+}
+
+/// Tags the cluster with the tags it lacks (creating them first) and untags the ones it should
+/// not have, through DigitalOcean's Tags API (`resource_type: database`).
+async fn sync_tags(
+    client: &Client,
+    address: &str,
+    id: &str,
+    wanted_tags: &BTreeSet<String>,
+    remote_tags: &BTreeSet<String>,
+) -> Result<(), ProviderError> {
+    let resource = json!({"resources": [{"resource_id": id, "resource_type": "database"}]});
+    for tag in wanted_tags.difference(remote_tags) {
+        match client.post("/v2/tags", &json!({"name": tag})).await {
+            Ok(_) => {}
+            // The tag exists already.
+            Err(failure) if matches!(failure.status(), Some(409 | 422)) => {}
+            Err(failure) => {
+                return Err(failure.error(address, &format!("create the tag {tag:?}")));
+            }
+        }
+        client
+            .post(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
+            .await
+            .map_err(|failure| failure.error(address, &format!("tag the cluster {tag:?}")))?;
+    }
+    for tag in remote_tags.difference(wanted_tags) {
+        match client
+            .delete_with(&format!("/v2/tags/{}/resources", segment(tag)), &resource)
+            .await
+        {
+            Ok(_) => {}
+            Err(failure) if failure.is_not_found() => {}
+            Err(failure) => {
+                return Err(failure.error(address, &format!("untag the cluster {tag:?}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn delete(
