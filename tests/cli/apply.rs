@@ -174,6 +174,174 @@ impl Lab {
     }
 }
 
+/// How long a test waits for something it can observe (a session on the server, a line from
+/// `dbplan`) before it fails, saying what it waited for, instead of hanging.
+const OBSERVE_DEADLINE: Duration = Duration::from_secs(120);
+
+impl Lab {
+    /// Waits until `sql` (run as the superuser) answers `t`: a condition the server can be
+    /// asked about, such as a session in `pg_stat_activity`. `alive` is checked between polls
+    /// and ends the wait with its own failure (the process that should show up has exited).
+    /// Fails the test with `what` and the server log after [`OBSERVE_DEADLINE`].
+    fn wait_until_server_shows(&self, what: &str, sql: &str, mut alive: impl FnMut()) {
+        let deadline = std::time::Instant::now() + OBSERVE_DEADLINE;
+        loop {
+            if self.sql("postgres", sql) == "t" {
+                return;
+            }
+            alive();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not show {what} within {} s:\n{}",
+                OBSERVE_DEADLINE.as_secs(),
+                self.server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A superuser session (`psql` on the Unix socket) that ran `statements` in a transaction
+    /// it keeps open, so that what they wrote stays uncommitted: another session writing the
+    /// same row waits for it. Returns once the server shows the transaction open with every
+    /// statement run.
+    fn hold_in_a_transaction(&self, statements: &[String]) -> Held {
+        let bin = dbplan_testkit::pg_bin().unwrap();
+        let mut child = Command::new(bin.join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.server.socket_directory())
+            .args([
+                "-p",
+                &self.server.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+            ])
+            .env("PGAPPNAME", HOLDER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().expect("stdin is piped");
+        use std::io::Write;
+        writeln!(input, "BEGIN;").unwrap();
+        for statement in statements {
+            writeln!(input, "{statement};").unwrap();
+        }
+        // The last statement names itself, so the server can say when every one has run.
+        writeln!(input, "SELECT 'every statement ran';").unwrap();
+        input.flush().unwrap();
+        self.wait_until_server_shows(
+            "the held transaction",
+            &format!(
+                "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = '{HOLDER}' AND state = 'idle in transaction' AND query LIKE 'SELECT ''every statement ran''%'"
+            ),
+            || {
+                if let Some(status) = child.try_wait().unwrap() {
+                    let mut error = String::new();
+                    use std::io::Read;
+                    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut error));
+                    panic!("the holding psql ended ({status}): {error}");
+                }
+            },
+        );
+        Held {
+            child,
+            input: Some(input),
+        }
+    }
+}
+
+/// `application_name` of the session [`Lab::hold_in_a_transaction`] opens.
+const HOLDER: &str = "dbplan-test-holder";
+
+/// A transaction kept open by [`Lab::hold_in_a_transaction`]; [`Held::roll_back`] ends it
+/// (dropping it kills the session, which rolls back too).
+struct Held {
+    child: std::process::Child,
+    input: Option<std::process::ChildStdin>,
+}
+
+impl Held {
+    fn roll_back(mut self) {
+        use std::io::Write;
+        let mut input = self.input.take().expect("the session is open");
+        writeln!(input, "ROLLBACK;").unwrap();
+        drop(input);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the holding psql ended with {status}");
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The lines a child writes to a pipe, as they come, read by a thread of their own; every line
+/// is also kept for [`Lines::rest`].
+struct Lines {
+    receiver: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    fn read(pipe: impl std::io::Read + Send + 'static) -> Lines {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            receiver,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the next line that `wanted` accepts and returns it; `None` when the pipe
+    /// closed first (the child ended). Fails the test after [`OBSERVE_DEADLINE`].
+    fn until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = std::time::Instant::now() + OBSERVE_DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.receiver.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "no {what} within {} s; so far:\n{}",
+                    OBSERVE_DEADLINE.as_secs(),
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Every line, once the pipe has closed.
+    fn rest(mut self) -> String {
+        while self.until("end of output", |_| false).is_some() {}
+        self.seen.join("\n")
+    }
+}
+
+/// Whether a line of apply's stderr is progress: a step that starts (`ADDR: creating…`) or
+/// ends (`ADDR: created after 0.1s`).
+fn is_progress(line: &str) -> bool {
+    line.starts_with("TenantDatabase/") || line.starts_with("PostgresServer/")
+}
+
 fn lines(text: &str) -> Vec<String> {
     text.lines()
         .filter(|line| !line.is_empty())
@@ -478,7 +646,16 @@ fn destroy_orphans_or_drops_per_policy_and_honours_deletion_protection() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The server says when the session is in: its query runs.
+    lab.wait_until_server_shows(
+        "the session on `dropped` running pg_sleep",
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = 'dropped' AND usename = 'dropped_user' AND state = 'active' AND query = 'SELECT pg_sleep(60)'",
+        || {
+            if let Some(status) = session.try_wait().unwrap() {
+                panic!("psql ended before its session showed: {status}");
+            }
+        },
+    );
     let destroyed =
         lab.run(&[&["destroy", "tenants.yaml", "--auto-approve"][..], &targets].concat());
     let _ = session.kill();
@@ -668,7 +845,17 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
         })
         .collect();
     lab.manifests(&tenants);
-    let child = lab
+    // Every tenant's role created, uncommitted, in a transaction of the test's own: whichever
+    // role apply creates first waits for that transaction, so a step is surely in flight when
+    // the interrupt comes, and it stays in flight until the test lets it go. Plans do not wait
+    // (they read committed rows only).
+    let held = lab.hold_in_a_transaction(
+        &tenants
+            .iter()
+            .map(|tenant| format!("CREATE ROLE {}_user", tenant.name))
+            .collect::<Vec<_>>(),
+    );
+    let mut child = lab
         .command(&[
             "apply",
             "tenants.yaml",
@@ -680,27 +867,50 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once the apply is under way (its first database exists), not after a fixed
+    let stdout = Lines::read(child.stdout.take().expect("stdout is piped"));
+    let mut stderr = Lines::read(child.stderr.take().expect("stderr is piped"));
+    // Interrupt once the server shows apply's session waiting for the held role: apply is
+    // under way (its Ctrl-C handler is installed) and one step is in flight. Not after a fixed
     // delay: on a loaded machine planning alone can take longer than any fixed delay, and a
     // Ctrl-C during planning ends the process before anything started.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while lab.databases().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lab.wait_until_server_shows(
+        "apply's session waiting for the held role",
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'dbplan' AND wait_event_type = 'Lock'",
+        || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("apply ended before it waited for the held role: {status}");
+            }
+        },
+    );
     let signalled = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(signalled.success());
-    let output = child.wait_with_output().unwrap();
-    assert_code(&output, 1);
-    let shown = text(&output);
+    // apply says it took the interrupt; only then is the step in flight let go.
+    let taken = stderr.until("line saying the interrupt was taken", |line| {
+        line.contains("interrupted: finishing the work in flight")
+    });
+    assert!(taken.is_some(), "apply ended without taking the interrupt");
+    held.roll_back();
+    let status = child.wait().unwrap();
+    let shown = format!("{}\n{}", stdout.rest(), stderr.rest());
+    assert_eq!(status.code(), Some(1), "{shown}");
     assert!(
         shown.contains("interrupted: finishing the work in flight"),
         "{shown}"
     );
     assert!(shown.contains("Apply interrupted:"), "{shown}");
     assert!(shown.contains("not started"), "{shown}");
+    // The step in flight finished: its role exists, as one of the eight.
+    assert_eq!(
+        lab.roles()
+            .iter()
+            .filter(|role| role.starts_with("int"))
+            .count(),
+        1,
+        "{shown}"
+    );
     // The lock was released and nothing is left pending: the next apply converges.
     let listed = lab.run(&["state", "list"]);
     assert_code(&listed, 0);
@@ -717,8 +927,8 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
     );
 }
 
-/// Kills `dbplan apply` with SIGKILL at pseudo-random points of a multi-tenant apply, many
-/// times; after each kill, unlock, re-plan and re-apply must converge: every database, role,
+/// Kills `dbplan apply` with SIGKILL at pseudo-random points of a multi-tenant apply (right
+/// after one of the progress lines it writes as steps start and end), many times; after each kill, unlock, re-plan and re-apply must converge: every database, role,
 /// secret and state record exactly once, every secret logs in, and `dbplan state check` finds
 /// the state, its head and its backups good. `DBPLAN_CRASH_KILLS` sets how many kills must land
 /// while apply runs (default 20; `scripts/crash-test.sh` runs 100), in at most twice as many
@@ -760,28 +970,33 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             })
             .collect()
     };
-    // One uninterrupted apply measures how long the whole run takes on this machine, so that
-    // the kill points fall inside it (from planning to the last write), however fast or slow
-    // the machine is; at most 80% of it, as later runs may be faster (and every run that
-    // finishes before its kill point measures it again).
+    // One uninterrupted apply counts the progress lines a whole run writes (one when a step
+    // starts, one when it ends), so that the kill points fall inside a run: after progress
+    // line `k` of them, 1 <= k < all, apply still has at least one line to write, so it is
+    // still running (the kill lands while it works, however fast or slow the machine is).
     lab.manifests(&tenants_of("cal"));
-    let started = std::time::Instant::now();
-    assert_code(
-        &lab.run(&[
-            "apply",
-            "tenants.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "4",
-            "--state",
-            "state-cal",
-        ]),
-        0,
+    let calibration = lab.run(&[
+        "apply",
+        "tenants.yaml",
+        "--auto-approve",
+        "--parallelism",
+        "4",
+        "--state",
+        "state-cal",
+    ]);
+    assert_code(&calibration, 0);
+    let progress_lines = super::stderr(&calibration)
+        .lines()
+        .filter(|line| is_progress(line))
+        .count();
+    assert!(
+        progress_lines >= 2,
+        "a whole apply wrote {progress_lines} progress lines:\n{}",
+        text(&calibration)
     );
-    let mut whole = started.elapsed();
     assert_code(&lab.run(&["state", "check", "--state", "state-cal"]), 0);
-    // A fixed linear congruential sequence: the kill points (as fractions of the whole run)
-    // differ from one kill to the next, and are the same in every test run.
+    // A fixed linear congruential sequence: the kill points differ from one kill to the
+    // next, and are the same in every test run.
     let mut seed: u64 = 0x5eed_0fdb_91a4;
     let mut run: u64 = 0;
     while outcomes
@@ -798,8 +1013,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        let delay = whole.mul_f64(((seed >> 33) % 1_000) as f64 / 1_000.0 * 0.8);
-        let launched = std::time::Instant::now();
+        let kill_after = 1 + (seed >> 33) as usize % (progress_lines - 1);
         let mut child = lab
             .command(&[
                 "apply",
@@ -811,26 +1025,18 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
                 &state,
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Up to the kill point, watching whether apply finishes first: an apply that
-        // finished measures how long a whole one takes now (on a shared machine it varies),
-        // and the next kill points follow it.
-        let mut killed = true;
-        while launched.elapsed() < delay {
-            if let Some(status) = child.try_wait().unwrap() {
-                killed = false;
-                if status.success() {
-                    whole = launched.elapsed();
-                }
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let killed = killed && child.try_wait().unwrap().is_none();
+        // Up to the kill point, line by line; an apply that ends first (its output closes)
+        // was not killed in flight, and the outcome says so.
+        let mut progress = Lines::read(child.stderr.take().expect("stderr is piped"));
+        let reached =
+            (0..kill_after).all(|_| progress.until("progress line", is_progress).is_some());
+        let killed = reached && child.try_wait().unwrap().is_none();
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        drop(progress);
         if killed {
             let unlocked = lab.run(&["state", "unlock", "--state", &state]);
             assert_code(&unlocked, 0);
@@ -919,8 +1125,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
             );
         }
         let outcome = format!(
-            "run {run}: killed after {} ms {}",
-            delay.as_millis(),
+            "run {run}: killed after progress line {kill_after} of {progress_lines} {}",
             if killed {
                 "(in flight)"
             } else {

@@ -107,15 +107,22 @@ impl Lab {
         body[key].clone()
     }
 
-    /// Waits until the cluster is online again (after a resize made outside dbplan).
+    /// Waits until the fake reports the cluster online again (after a resize made outside
+    /// dbplan, which the fake finishes after its resize delay): polls its status, and fails
+    /// the test saying so if it is not online within 60 s.
     fn wait_online(&self, name: &str) {
-        for _ in 0..100 {
-            if self.cluster(name)["status"] == "online" {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = self.cluster(name)["status"].clone();
+            if status == "online" {
                 return;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} is still {status} 60 s after its resize"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("{name} did not come online");
     }
 }
 
