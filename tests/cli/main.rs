@@ -57,6 +57,17 @@ pub fn text(output: &Output) -> String {
     format!("{}{}", stdout(output), stderr(output))
 }
 
+/// insta settings for snapshots of `dbplan`'s output: volatile values become placeholders, so a
+/// snapshot records what the output says, not which build said it. `"dbplan_version"` (in plan
+/// JSON) becomes `[VERSION]`; the field, not the version text anywhere, so that an address
+/// like `10.0.1.0/24` is never touched. Bind them for a test with
+/// `let _settings = crate::snapshot_settings().bind_to_scope();`.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r#""dbplan_version": "[^"]*""#, r#""dbplan_version": "[VERSION]""#);
+    settings
+}
+
 /// Fails with both streams when the exit code is not `code`.
 pub fn assert_code(output: &Output, code: i32) {
     assert_eq!(

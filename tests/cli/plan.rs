@@ -21,6 +21,7 @@ fn run(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn every_example_is_planned_in_every_rendering() {
+    let _settings = crate::snapshot_settings().bind_to_scope();
     let state = tempfile::tempdir().unwrap();
     let state_path = state.path().join("none");
     let state_arg = state_path.to_string_lossy().into_owned();
@@ -196,6 +197,7 @@ fn a_second_plan_has_no_changes_and_detailed_exitcode_says_so() {
 
 #[test]
 fn an_update_in_place() {
+    let _settings = crate::snapshot_settings().bind_to_scope();
     let (_dir, manifests, state) = applied_example("examples/digitalocean-postgres");
     edit(
         &manifests,
@@ -210,6 +212,7 @@ fn an_update_in_place() {
 
 #[test]
 fn a_replacement_is_refused_by_policy_and_writes_no_plan_file() {
+    let _settings = crate::snapshot_settings().bind_to_scope();
     let (dir, manifests, state) = applied_example("examples/digitalocean-postgres");
     edit(
         &manifests,
@@ -242,6 +245,7 @@ fn a_replacement_is_refused_by_policy_and_writes_no_plan_file() {
 
 #[test]
 fn a_delete_and_a_blocked_delete() {
+    let _settings = crate::snapshot_settings().bind_to_scope();
     let (_dir, manifests, state) = applied_example("examples/digitalocean-postgres");
     std::fs::remove_file(Path::new(&manifests).join("dev.yaml")).unwrap();
     let (code, text) = renderings(&manifests, &state, &[]);
