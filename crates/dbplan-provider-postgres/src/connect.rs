@@ -798,6 +798,18 @@ async fn connect_once(
             .await
         }
     };
+    attempt_outcome(address, server, &progress, encrypted, bound, result)
+}
+
+/// What one attempt came to: the client, or the error and whether another attempt may succeed.
+fn attempt_outcome(
+    address: &str,
+    server: &Server,
+    progress: &Progress,
+    encrypted: bool,
+    bound: Duration,
+    result: Result<Result<Client, Failure>, Step>,
+) -> Result<Client, (ProviderError, bool)> {
     match result {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(Failure::Postgres(error))) => {
