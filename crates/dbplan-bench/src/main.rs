@@ -346,9 +346,10 @@ fn record_applied(dir: &Path) -> anyhow::Result<()> {
     let planned = plan(&set, &graph, &snapshot, &key)?;
     let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
     let mut changes = Vec::with_capacity(planned.plan.changes.len());
-    let fake = |address: &str, output: &str| format!("{output}-of-{address}");
+    let fake =
+        |address: &dbplan_core::ResourceAddress, output: &str| format!("{output}-of-{address}");
     for change in &planned.plan.changes {
-        let mut resource = ResourceState::new(&change.address, change.kind.as_str());
+        let mut resource = ResourceState::new(change.address.clone());
         resource.provider_id = Some(format!("id-{}", change.address));
         for (name, value) in &change.after {
             let json = value.to_json_exposed();
@@ -389,7 +390,7 @@ fn record_applied(dir: &Path) -> anyhow::Result<()> {
                 }
             }
         }
-        for output in change.kind.outputs() {
+        for output in change.kind().outputs() {
             let value: serde_json::Value = if output.item_fields.is_empty() {
                 fake(&change.address, output.name).into()
             } else {
@@ -495,6 +496,47 @@ fn sizes(args: &[String]) -> anyhow::Result<Vec<usize>> {
     })
 }
 
+/// `prepare-plan N DIR`: a fleet of N documents recorded as applied, one percent of them
+/// changed since, for timing `dbplan plan` from the shell.
+fn prepare_plan(args: &[String]) -> anyhow::Result<()> {
+    let count: usize = args.get(1).context("prepare-plan N DIR")?.parse()?;
+    let dir = PathBuf::from(args.get(2).context("prepare-plan N DIR")?);
+    std::fs::create_dir_all(dir.join("manifests"))?;
+    let documents = fleet(count, &dir.join("manifests"))?;
+    record_applied(&dir)?;
+    let changed = change_one_percent(&dir, documents)?;
+    eprintln!(
+        "wrote {documents} documents to {}/manifests, recorded them in {}/state, changed {changed}",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `plan [N...]`: times `dbplan plan` over fleets of each size, recorded as applied with one
+/// percent changed.
+fn measure_plan(args: &[String], runs: usize) -> anyhow::Result<()> {
+    for size in sizes(args)? {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir(dir.path().join("manifests"))?;
+        let documents = fleet(size, &dir.path().join("manifests"))?;
+        let start = Instant::now();
+        record_applied(dir.path())?;
+        let changed = change_one_percent(dir.path(), documents)?;
+        eprintln!(
+            "setup: {documents} documents recorded as applied in {:.1} s; {changed} changed",
+            start.elapsed().as_secs_f64()
+        );
+        measure(
+            Stage::Plan,
+            dir.path(),
+            &format!("{documents:>6} documents"),
+            runs,
+        )?;
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runs: usize = std::env::var("DBPLAN_BENCH_RUNS")
@@ -548,41 +590,8 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some("prepare-plan") => {
-            let count: usize = args.get(1).context("prepare-plan N DIR")?.parse()?;
-            let dir = PathBuf::from(args.get(2).context("prepare-plan N DIR")?);
-            std::fs::create_dir_all(dir.join("manifests"))?;
-            let documents = fleet(count, &dir.join("manifests"))?;
-            record_applied(&dir)?;
-            let changed = change_one_percent(&dir, documents)?;
-            eprintln!(
-                "wrote {documents} documents to {}/manifests, recorded them in {}/state, changed {changed}",
-                dir.display(),
-                dir.display()
-            );
-            Ok(())
-        }
-        Some("plan") => {
-            for size in sizes(&args[1..])? {
-                let dir = tempfile::tempdir()?;
-                std::fs::create_dir(dir.path().join("manifests"))?;
-                let documents = fleet(size, &dir.path().join("manifests"))?;
-                let start = Instant::now();
-                record_applied(dir.path())?;
-                let changed = change_one_percent(dir.path(), documents)?;
-                eprintln!(
-                    "setup: {documents} documents recorded as applied in {:.1} s; {changed} changed",
-                    start.elapsed().as_secs_f64()
-                );
-                measure(
-                    Stage::Plan,
-                    dir.path(),
-                    &format!("{documents:>6} documents"),
-                    runs,
-                )?;
-            }
-            Ok(())
-        }
+        Some("prepare-plan") => prepare_plan(&args),
+        Some("plan") => measure_plan(&args[1..], runs),
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
         Some("aws") => {
             let sizes: Vec<usize> = if args.len() > 1 {
