@@ -496,6 +496,34 @@ fn sizes(args: &[String]) -> anyhow::Result<Vec<usize>> {
     })
 }
 
+/// `validate [N...]`: times `dbplan validate` over fleets of each size.
+fn measure_validate(args: &[String], runs: usize) -> anyhow::Result<()> {
+    for size in sizes(args)? {
+        let dir = tempfile::tempdir()?;
+        let documents = fleet(size, dir.path())?;
+        measure(
+            Stage::Validate,
+            dir.path(),
+            &format!("{documents:>6} documents"),
+            runs,
+        )?;
+    }
+    Ok(())
+}
+
+/// `lint [N...]`: times parsing, validation and lint over lint fleets of each size.
+fn measure_lint(args: &[String], runs: usize) -> anyhow::Result<()> {
+    for stacks in sizes(args)? {
+        let dir = tempfile::tempdir()?;
+        lint_fleet(stacks, dir.path())?;
+        let label = format!("{stacks:>6} stacks");
+        for stage in [Stage::Parse, Stage::Validate, Stage::Lint] {
+            measure(stage, dir.path(), &label, runs)?;
+        }
+    }
+    Ok(())
+}
+
 /// `prepare-plan N DIR`: a fleet of N documents recorded as applied, one percent of them
 /// changed since, for timing `dbplan plan` from the shell.
 fn prepare_plan(args: &[String]) -> anyhow::Result<()> {
@@ -566,30 +594,8 @@ fn main() -> anyhow::Result<()> {
             eprintln!("wrote {written} documents to {}", dir.display());
             Ok(())
         }
-        Some("validate") => {
-            for size in sizes(&args[1..])? {
-                let dir = tempfile::tempdir()?;
-                let documents = fleet(size, dir.path())?;
-                measure(
-                    Stage::Validate,
-                    dir.path(),
-                    &format!("{documents:>6} documents"),
-                    runs,
-                )?;
-            }
-            Ok(())
-        }
-        Some("lint") => {
-            for stacks in sizes(&args[1..])? {
-                let dir = tempfile::tempdir()?;
-                lint_fleet(stacks, dir.path())?;
-                let label = format!("{stacks:>6} stacks");
-                for stage in [Stage::Parse, Stage::Validate, Stage::Lint] {
-                    measure(stage, dir.path(), &label, runs)?;
-                }
-            }
-            Ok(())
-        }
+        Some("validate") => measure_validate(&args[1..], runs),
+        Some("lint") => measure_lint(&args[1..], runs),
         Some("prepare-plan") => prepare_plan(&args),
         Some("plan") => measure_plan(&args[1..], runs),
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),

@@ -495,21 +495,11 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
 
     // Schema-guided normalisation and schema validation.
     let kind_schema = kinds::kind_schema(kind);
-    let mut references = Vec::new();
-    let mut reported = BTreeSet::new();
-    let mut diagnostics = Vec::new();
-    {
-        let mut walker = Walker {
-            root: &kind_schema.schema,
-            diagnostics: &mut diagnostics,
-            references: &mut references,
-            reported: &mut reported,
-            resource: &address_text,
-            kind,
-            reference_forms: None,
-        };
-        walker.walk(&kind_schema.schema, &mut document, "");
-    }
+    let Normalised {
+        references,
+        reported,
+        mut diagnostics,
+    } = normalise(&mut document, kind, &address_text);
     collect_secrets(out, kind, &document);
     let instance = document.to_json();
     diagnostics.extend(schema::validate(
@@ -559,6 +549,38 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         &instance,
         references,
     );
+}
+
+/// What the schema-guided normalisation of a document found.
+struct Normalised {
+    references: Vec<ReferenceSite>,
+    /// Pointers already reported, which schema validation leaves alone.
+    reported: BTreeSet<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Normalises a document in place by its kind's schema (lowerCamelCase keys, numeric strings,
+/// reference forms), reporting unknown fields and collecting references.
+fn normalise(document: &mut Node, kind: Kind, address_text: &str) -> Normalised {
+    let kind_schema = kinds::kind_schema(kind);
+    let mut references = Vec::new();
+    let mut reported = BTreeSet::new();
+    let mut diagnostics = Vec::new();
+    let mut walker = Walker {
+        root: &kind_schema.schema,
+        diagnostics: &mut diagnostics,
+        references: &mut references,
+        reported: &mut reported,
+        resource: address_text,
+        kind,
+        reference_forms: None,
+    };
+    walker.walk(&kind_schema.schema, document, "");
+    Normalised {
+        references,
+        reported,
+        diagnostics,
+    }
 }
 
 /// The document's kind: it must be a mapping with a `kind` dbplan knows (a non-canonical

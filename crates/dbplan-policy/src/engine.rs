@@ -202,6 +202,17 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         &mut findings,
     );
 
+    sort_findings(&mut findings);
+    findings.dedup();
+    Report {
+        findings,
+        notices: Vec::new(),
+    }
+}
+
+/// In source order (file, then position; findings without a place last), then by code and
+/// message, so equal findings are next to each other.
+fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         let key = |finding: &Finding| {
             finding
@@ -213,11 +224,6 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
             .then(a.code.cmp(b.code))
             .then(a.message.cmp(&b.message))
     });
-    findings.dedup();
-    Report {
-        findings,
-        notices: Vec::new(),
-    }
 }
 
 /// For manifests with partial resources: keeps only the findings that the rules also make with
