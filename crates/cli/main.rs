@@ -363,6 +363,8 @@ fn parse() -> Result<Cli, ExitCode> {
     }
 }
 
+// Long: one match arm per subcommand, handing its arguments to the command; the table of commands
+// reads best whole.
 fn main() -> ExitCode {
     init_logging();
     quiet_recovered_panics();

@@ -49,6 +49,9 @@ fn saved_plan(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
+// Long: the apply and destroy steps in the order a user meets them (saved plan or a fresh one,
+// state, staleness, authenticity, revalidation, files, then the engine), each refusal with its own
+// message and exit code; they become library verdicts with the thin CLI (issue 16, point 4).
 pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     let runtime = plan::runtime()?;
     let providers = Arc::new(plan::providers());

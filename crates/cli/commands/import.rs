@@ -49,6 +49,9 @@ fn refuse(message: impl std::fmt::Display) -> anyhow::Result<u8> {
     Ok(exit::ERROR)
 }
 
+// Long: the import checks in the order they refuse (manifests, address, importable kind, provider,
+// state, desired object, remote read) before the one record is written; kept in one pass so that
+// order reads top to bottom.
 pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     let (set, graph, mut diagnostics) = super::load(options.paths);
     let project = dbplan_plan::files::Project::new(

@@ -27,6 +27,9 @@ fn text(value: &serde_json::Value) -> String {
     }
 }
 
+// Long: the selection by address, one named output (sensitive or not; JSON, terminal or pipe) and
+// the whole map, each as `dbplan output` documents it; one function keeps these output rules in one
+// place.
 pub fn run(
     directory: &Path,
     address: Option<&str>,

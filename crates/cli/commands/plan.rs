@@ -109,6 +109,9 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
 
 /// Loads, refreshes and plans; prints the diagnostics and the plan (in `options.format`) and
 /// says why a plan may not be applied. The plan, or the exit code to end with.
+// Long: the plan pipeline in the order it runs (load, lint on failure, refresh, plan, files,
+// render, verdict) with what is printed between the steps; each step is a library call, this is the
+// wiring between them.
 pub fn make(
     options: &Options<'_>,
     snapshot: &Snapshot,

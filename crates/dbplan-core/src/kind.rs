@@ -113,6 +113,8 @@ kinds! {
 
 impl Kind {
     /// The outputs other resources may reference, as declared by the kind.
+    // Long: one arm per kind, each the table of outputs the kind declares: data written as code,
+    // read kind by kind.
     pub fn outputs(self) -> &'static [OutputSpec] {
         match self {
             Kind::DigitalOceanVpc => {

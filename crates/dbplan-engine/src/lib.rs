@@ -375,6 +375,9 @@ impl Schedule {
     }
 }
 
+// Long: the scheduler loop (start ready steps up to the parallelism, join them, release dependents
+// and held creates, stop on cancel); every branch updates the same waiting counts and queues, which
+// split up would be passed to every part.
 async fn run(
     schedule: &Schedule,
     shared: &Arc<step::Shared>,

@@ -247,6 +247,9 @@ pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
     order(changes)
 }
 
+// Long: the decision for one desired object (create, adopt, update, replace, no-op) and the notes
+// that explain it, made over the same before and after maps; in one place so the conditions of
+// every outcome can be compared.
 fn desired_change(
     desired: &Desired,
     input: &DiffInput<'_>,
@@ -600,6 +603,8 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
 /// Orders the changes and derives the apply order: deletes (and the delete half of each
 /// replace) first, dependents before their dependencies; then creates, updates and the create
 /// half of each replace, dependencies first. No-ops come last, by address.
+// Long: Kahn's algorithm over addresses and the two passes that make it the apply order (deletes
+// dependents first, then creates dependencies first); the passes share its maps.
 fn order(changes: Vec<Change>) -> DiffOutput {
     // A small Kahn's algorithm over addresses (petgraph stays inside dbplan-graph): the
     // dependencies come from the manifests for desired objects and from state for removed ones.

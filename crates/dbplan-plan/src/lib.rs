@@ -81,6 +81,8 @@ pub enum PlanError {
 }
 
 /// Makes a plan.
+// Long: the planning pipeline in order (desired objects, adoption, narrowing, diff, policies, plan
+// rules, notices) assembling one Plan; each step is a call, this is the assembly.
 pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     let effective = request
         .refreshed

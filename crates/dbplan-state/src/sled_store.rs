@@ -359,6 +359,8 @@ fn read_u64(tree: &sled::Tree, key: &[u8], directory: &Path) -> Result<Option<u6
 
 /// Reads and verifies everything in a sled database. `None`: the database is empty (never
 /// written).
+// Long: reads and verifies the meta tree and every record (format, lineage, serial, record hashes)
+// in one pass over the open trees; each check's error names what to repair.
 fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
     let sled_error = |error: sled::Error| match error {
         sled::Error::Corruption { .. } => corrupted(directory, "sled reports corruption"),
@@ -933,6 +935,9 @@ impl SledStore {
     /// export for `state import`). Refused when `incoming` has another lineage than the state
     /// there, or (with [`SerialChoice::Keep`]) a serial that is not newer, unless `force`.
     /// The database that was there is moved aside, never deleted, even when it is damaged.
+    // Long: the refusals (lineage, serial, force) and the move-aside-then-write of a restore or
+    // import, under one lock and in the order they must happen; split, the lock and the database
+    // moved aside would be passed from part to part.
     pub fn replace(
         directory: &Path,
         holder: &str,

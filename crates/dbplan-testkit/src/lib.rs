@@ -174,6 +174,8 @@ impl PgServer {
         self.directory.path().join("ca.pem")
     }
 
+    // Long: initdb, the TLS and root set-up, then the start attempts on a free port, in the order a
+    // throwaway server is prepared; the retry loop needs everything prepared before it.
     fn start_with(tls: bool) -> Result<PgServer, StartError> {
         let bin = pg_bin().ok_or_else(|| {
             StartError(

@@ -235,6 +235,9 @@ pub fn markdown(plan: &Plan, review: &Review<'_>) -> String {
     markdown_with_limit(plan, review, MARKDOWN_LIMIT)
 }
 
+// Long: the comment section by section (verdict, what blocks, counts, state, changes, findings,
+// diagnostics) in the order they appear, with the length budget that decides what is cut threaded
+// through all of them.
 pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize) -> String {
     let summary = plan.summary();
     let findings: Vec<Item> = plan.findings.iter().map(Item::finding).collect();

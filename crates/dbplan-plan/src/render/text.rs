@@ -92,6 +92,8 @@ fn color_of(action: Action) -> &'static str {
 }
 
 /// The plan as text.
+// Long: the text plan section by section (notices, drift, changes, counts, findings), in the order
+// they are printed.
 pub fn text(plan: &Plan, options: TextOptions) -> String {
     let painter = Painter {
         color: options.color,
@@ -209,6 +211,8 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 }
 
 /// One change: headline, then its attributes.
+// Long: one change's headline, notes and attribute lines, with the arms per action next to each
+// other so their differences read side by side.
 pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter) {
     let color = color_of(change.action);
     let _ = writeln!(out, "  # {}", headline(change));
