@@ -420,4 +420,77 @@ mod tests {
             assert_readable(&text);
         }
     }
+
+    #[test]
+    fn codes_round_trip_and_unknown_ones_are_kept() {
+        for code in [
+            "DBClusterNotFoundFault",
+            "DBInstanceNotFound",
+            "DBSubnetGroupNotFoundFault",
+            "DBParameterGroupNotFound",
+            "InvalidGroup.NotFound",
+            "InvalidVpcID.NotFound",
+            "InvalidAllocationID.NotFound",
+            "InvalidParameterValue",
+        ] {
+            assert_eq!(ErrorCode::parse(code).as_str(), code);
+        }
+        assert_eq!(
+            ErrorCode::parse("DBClusterNotFoundFault"),
+            ErrorCode::DbClusterNotFound
+        );
+        assert_eq!(
+            ErrorCode::parse("InvalidParameterValue"),
+            ErrorCode::Other("InvalidParameterValue".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_cause_is_kept_typed_and_debug_shows_no_raw_response() {
+        let error = sdk_error(
+            ADDRESS,
+            service(Some("InvalidParameterValue"), "bad port", Some("r-9")),
+        );
+        let source = std::error::Error::source(&error);
+        let aws = source.and_then(|source| source.downcast_ref::<AwsError>());
+        let Some(aws) = aws else {
+            panic!("no AwsError under {error:?}");
+        };
+        assert_eq!(
+            aws.code(),
+            Some(&ErrorCode::Other("InvalidParameterValue".to_owned()))
+        );
+        let AwsError::Service {
+            status, request_id, ..
+        } = aws
+        else {
+            panic!("{aws:?}");
+        };
+        assert_eq!((*status, request_id.as_deref()), (404, Some("r-9")));
+        // Below it, the SDK's own error of the call.
+        let sdk = std::error::Error::source(aws);
+        assert!(sdk.is_some_and(|sdk| sdk.is::<SdkError<DescribeDBClustersError, HttpResponse>>()));
+        let debug = format!("{error:?}");
+        assert!(debug.contains("InvalidParameterValue"), "{debug}");
+        for fragment in ["HttpResponse", "SdkBody", "raw body", "ErrorMetadata"] {
+            assert!(!debug.contains(fragment), "{fragment:?} in {debug}");
+        }
+    }
+
+    #[test]
+    fn a_missing_object_is_none_and_any_other_code_an_error() {
+        let missing: Result<(), _> = Err(service(Some("DBClusterNotFoundFault"), "gone", None));
+        assert_eq!(
+            missing.unless(ErrorCode::DbClusterNotFound, ADDRESS).ok(),
+            Some(None)
+        );
+        let other: Result<(), _> = Err(service(Some("DBClusterNotFoundFault"), "gone", None));
+        let error = other.unless(ErrorCode::DbInstanceNotFound, ADDRESS).err();
+        assert_eq!(
+            error.as_ref().and_then(ProviderError::code),
+            Some("DBClusterNotFoundFault")
+        );
+        let fine: Result<u8, SdkError<DescribeDBClustersError, HttpResponse>> = Ok(7);
+        assert_eq!(fine.at(ADDRESS).ok(), Some(7));
+    }
 }

@@ -23,6 +23,8 @@ mod ec2;
 mod error;
 mod find;
 mod rds;
+#[cfg(test)]
+mod testing;
 mod timeouts;
 
 pub use error::ErrorCode;

@@ -423,4 +423,91 @@ async fn delete_internet_gateways(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::ec2::vpc::PlannedSubnet;
+    use crate::testing::ec2;
+
+    fn subnet(name: &str, zone: &str, public: bool) -> MadeSubnet {
+        let planned = PlannedSubnet {
+            name: name.to_owned(),
+            cidr: String::new(),
+            zone: zone.to_owned(),
+            public,
+        };
+        (planned, format!("subnet-{name}"))
+    }
+
+    #[test]
+    fn public_subnets_route_to_the_internet_and_private_ones_to_their_zones_nat() {
+        let subnets = [
+            subnet("a0", "us-east-1a", false),
+            subnet("a1", "us-east-1a", false),
+            subnet("b0", "us-east-1b", false),
+            subnet("pa", "us-east-1a", true),
+            subnet("pb", "us-east-1b", true),
+        ];
+        let nats = BTreeMap::from([
+            ("us-east-1a".to_owned(), "nat-a".to_owned()),
+            ("us-east-1b".to_owned(), "nat-b".to_owned()),
+        ]);
+        let tables = route_tables("main", &subnets, &nats);
+        let ids = |names: &[&str]| -> Vec<String> {
+            names.iter().map(|name| format!("subnet-{name}")).collect()
+        };
+        assert_eq!(
+            tables,
+            [
+                RouteTable {
+                    name: "main-public".to_owned(),
+                    target: Target::InternetGateway,
+                    subnets: ids(&["pa", "pb"]),
+                },
+                RouteTable {
+                    name: "main-private-us-east-1a".to_owned(),
+                    target: Target::NatGateway("nat-a".to_owned()),
+                    subnets: ids(&["a0", "a1"]),
+                },
+                RouteTable {
+                    name: "main-private-us-east-1b".to_owned(),
+                    target: Target::NatGateway("nat-b".to_owned()),
+                    subnets: ids(&["b0"]),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_default_route_goes_to_its_target() {
+        let to_internet = route_request(
+            ec2().create_route(),
+            "rtb-1",
+            &Target::InternetGateway,
+            "igw-1",
+        );
+        let input = to_internet.as_input();
+        assert_eq!(input.get_route_table_id().as_deref(), Some("rtb-1"));
+        assert_eq!(
+            input.get_destination_cidr_block().as_deref(),
+            Some("0.0.0.0/0")
+        );
+        assert_eq!(input.get_gateway_id().as_deref(), Some("igw-1"));
+        assert_eq!(*input.get_nat_gateway_id(), None);
+        let target = Target::NatGateway("nat-a".to_owned());
+        let to_nat = route_request(ec2().create_route(), "rtb-2", &target, "igw-1");
+        assert_eq!(
+            to_nat.as_input().get_nat_gateway_id().as_deref(),
+            Some("nat-a")
+        );
+        assert_eq!(*to_nat.as_input().get_gateway_id(), None);
+    }
+
+    #[test]
+    fn gateways_going_or_gone_do_not_count() {
+        let nat = |state: &str| NatGateway::builder().state(state.into()).build();
+        assert!(is_live(&nat("available")));
+        assert!(is_live(&nat("pending")));
+        assert!(!is_live(&nat("deleting")));
+        assert!(!is_live(&nat("failed")));
+    }
+}

@@ -554,4 +554,180 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, map};
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsSecurityGroup/db-clients";
+    const CLUSTER: &str = "AwsRdsCluster/orders-db/security-group";
+
+    fn group(address: &str, kind: SecurityGroupKind, json: Value) -> SecurityGroupAttributes {
+        decode(json, |attributes| {
+            SecurityGroupAttributes::from_attributes(address, attributes, kind)
+        })
+    }
+
+    #[test]
+    fn names_follow_the_kind() {
+        assert_eq!(
+            SecurityGroupKind::Standalone.group_name(ADDRESS),
+            "db-clients"
+        );
+        assert_eq!(
+            SecurityGroupKind::ClusterPart.group_name(CLUSTER),
+            "orders-db-aurora"
+        );
+    }
+
+    #[test]
+    fn listed_rules_become_permissions_with_the_group_itself_for_self_reference() {
+        let group = group(
+            ADDRESS,
+            SecurityGroupKind::Standalone,
+            json!({
+                "vpc_id": "vpc-1",
+                "ingress": [
+                    {"from_port": 5432, "to_port": 5432, "ipv4_cidrs": ["10.0.0.0/16"], "description": "app", "self_reference": true},
+                    {"protocol": "-1", "from_port": 1, "to_port": 2, "ipv6_cidrs": ["::/0"]},
+                ],
+                "egress": [],
+            }),
+        );
+        assert_eq!(
+            group.description,
+            "AwsSecurityGroup/db-clients (managed by dbplan)"
+        );
+        // An empty egress list leaves AWS's default egress alone.
+        assert_eq!(group.egress, None);
+        let ingress = group.ingress.permissions("sg-own");
+        assert_eq!(ingress.len(), 2);
+        assert_eq!(ingress[0].ip_protocol(), Some("tcp"));
+        assert_eq!(
+            (ingress[0].from_port(), ingress[0].to_port()),
+            (Some(5432), Some(5432))
+        );
+        assert_eq!(ingress[0].ip_ranges()[0].cidr_ip(), Some("10.0.0.0/16"));
+        assert_eq!(ingress[0].ip_ranges()[0].description(), Some("app"));
+        assert_eq!(
+            ingress[0].user_id_group_pairs()[0].group_id(),
+            Some("sg-own")
+        );
+        // All traffic has no ports.
+        assert_eq!((ingress[1].from_port(), ingress[1].to_port()), (None, None));
+        assert_eq!(ingress[1].ipv6_ranges()[0].cidr_ipv6(), Some("::/0"));
+    }
+
+    #[test]
+    fn a_clusters_ingress_is_its_port_from_the_allowed_sources() {
+        let port_of = |json: Value| {
+            let group = group(CLUSTER, SecurityGroupKind::ClusterPart, json);
+            group.ingress.permissions("sg-own")[0].from_port()
+        };
+        let sources = json!({"vpc_id": "vpc-1", "allowed_cidr_blocks": ["10.1.0.0/16"], "security_group_ids": ["sg-app"]});
+        let mut mysql = sources.clone();
+        mysql["engine"] = json!("aurora-mysql");
+        mysql["port"] = json!(0);
+        assert_eq!(port_of(mysql), Some(3306));
+        assert_eq!(port_of(sources.clone()), Some(5432));
+        let mut custom = sources;
+        custom["port"] = json!(6000);
+        let group = group(CLUSTER, SecurityGroupKind::ClusterPart, custom);
+        let ingress = group.ingress.permissions("sg-own");
+        assert_eq!(ingress.len(), 1);
+        assert_eq!(ingress[0].to_port(), Some(6000));
+        assert_eq!(ingress[0].ip_ranges()[0].cidr_ip(), Some("10.1.0.0/16"));
+        assert_eq!(
+            ingress[0].user_id_group_pairs()[0].group_id(),
+            Some("sg-app")
+        );
+        // Nothing allowed: no ingress at all.
+        let closed = self::group(
+            CLUSTER,
+            SecurityGroupKind::ClusterPart,
+            json!({"vpc_id": "vpc-1"}),
+        );
+        assert!(closed.ingress.permissions("sg-own").is_empty());
+    }
+
+    #[test]
+    fn rules_compare_as_sets_of_sources_whatever_aws_adds() {
+        let planned = cluster_ingress(
+            5432,
+            &["10.0.0.0/16".to_owned(), "10.1.0.0/16".to_owned()],
+            &[],
+        );
+        let described = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(5432)
+            .to_port(5432)
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip("10.1.0.0/16")
+                    .description("by hand")
+                    .build(),
+            )
+            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build())
+            .build();
+        assert!(same_rules(std::slice::from_ref(&described), &planned));
+        assert!(!same_rules(
+            &[described],
+            &cluster_ingress(5433, &["10.0.0.0/16".to_owned()], &[])
+        ));
+    }
+
+    #[test]
+    fn drift_reports_the_vpc_the_description_and_a_clusters_sources() {
+        let described = SecurityGroup::builder()
+            .group_id("sg-1")
+            .group_name("orders-db-aurora")
+            .vpc_id("vpc-2")
+            .description("changed by hand")
+            .ip_permissions(
+                cluster_ingress(5432, &["10.9.0.0/16".to_owned()], &["sg-app".to_owned()])[0]
+                    .clone(),
+            )
+            .build();
+        let recorded = map(json!({"vpc_id": "vpc-1", "allowed_cidr_blocks": ["10.0.0.0/16"]}));
+        let now = drift(
+            CLUSTER,
+            &recorded,
+            &described,
+            SecurityGroupKind::ClusterPart,
+        );
+        assert_eq!(
+            now.ok(),
+            Some(map(
+                json!({"vpc_id": "vpc-2", "allowed_cidr_blocks": ["10.9.0.0/16"], "security_group_ids": ["sg-app"]})
+            ))
+        );
+        let recorded = map(json!({"vpc_id": "vpc-2", "description": "app clients"}));
+        let now = drift(
+            ADDRESS,
+            &recorded,
+            &described,
+            SecurityGroupKind::Standalone,
+        );
+        assert_eq!(
+            now.ok(),
+            Some(map(
+                json!({"vpc_id": "vpc-2", "description": "changed by hand"})
+            ))
+        );
+    }
+
+    #[test]
+    fn a_plan_without_a_vpc_is_an_error() {
+        let map = map(json!({"ingress": []}));
+        let error = SecurityGroupAttributes::from_attributes(
+            ADDRESS,
+            &Attributes(&map),
+            SecurityGroupKind::Standalone,
+        );
+        let text = error
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(text.contains("`vpc_id` is missing"), "{text}");
+    }
+}

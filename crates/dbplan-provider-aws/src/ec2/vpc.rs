@@ -565,4 +565,172 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, ec2, map};
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsVpc/main";
+
+    fn vpc(json: Value) -> VpcAttributes {
+        decode(json, |attributes| {
+            VpcAttributes::from_attributes(ADDRESS, attributes)
+        })
+    }
+
+    fn layout() -> Value {
+        json!({
+            "vpc_cidr": "10.30.0.0/16",
+            "availability_zones": ["us-east-1a", "us-east-1b"],
+            "subnets_per_availability_zone": 2,
+            "subnet_size": 4096,
+            "is_nat_gateway_enabled": true,
+        })
+    }
+
+    #[test]
+    fn subnets_follow_the_documented_layout() {
+        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let shown: Vec<(&str, &str, &str, bool)> = subnets
+            .iter()
+            .map(|s| (s.name.as_str(), s.cidr.as_str(), s.zone.as_str(), s.public))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "main-private-us-east-1a-0",
+                    "10.30.0.0/20",
+                    "us-east-1a",
+                    false
+                ),
+                (
+                    "main-private-us-east-1a-1",
+                    "10.30.16.0/20",
+                    "us-east-1a",
+                    false
+                ),
+                (
+                    "main-private-us-east-1b-0",
+                    "10.30.32.0/20",
+                    "us-east-1b",
+                    false
+                ),
+                (
+                    "main-private-us-east-1b-1",
+                    "10.30.48.0/20",
+                    "us-east-1b",
+                    false
+                ),
+                (
+                    "main-public-us-east-1a",
+                    "10.30.64.0/20",
+                    "us-east-1a",
+                    true
+                ),
+                (
+                    "main-public-us-east-1b",
+                    "10.30.80.0/20",
+                    "us-east-1b",
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_layout_that_does_not_fit_or_a_bad_size_is_an_error() {
+        let mut json = layout();
+        json["subnet_size"] = json!(16384);
+        let error = vpc(json)
+            .subnets(ADDRESS)
+            .err()
+            .map(|error| error.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "AwsVpc/main: 6 subnets of 16384 addresses do not fit in 10.30.0.0/16; use a larger vpc_cidr or a smaller subnet_size"
+            )
+        );
+        let mut json = layout();
+        json["subnet_size"] = json!(1000);
+        let error = vpc(json)
+            .subnets(ADDRESS)
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|text| text.contains("`subnet_size` is 1000, not a power of two")),
+            "{error:?}"
+        );
+        let map = map(json!({"subnet_size": 256}));
+        let error = VpcAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
+        assert!(error.is_some_and(|error| error.to_string().contains("`vpc_cidr` is missing")));
+    }
+
+    #[test]
+    fn a_subnet_is_created_in_its_zone_and_tagged_for_the_address() {
+        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let call = subnet_request(ec2().create_subnet(), "vpc-1", &subnets[1], ADDRESS);
+        let input = call.as_input();
+        assert_eq!(input.get_vpc_id().as_deref(), Some("vpc-1"));
+        assert_eq!(input.get_cidr_block().as_deref(), Some("10.30.16.0/20"));
+        assert_eq!(input.get_availability_zone().as_deref(), Some("us-east-1a"));
+        let tags: Vec<(Option<&str>, Option<&str>)> = input
+            .get_tag_specifications()
+            .iter()
+            .flatten()
+            .flat_map(|spec| spec.tags())
+            .map(|tag| (tag.key(), tag.value()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                (Some("Name"), Some("main-private-us-east-1a-1")),
+                (Some("dbplan:address"), Some(ADDRESS))
+            ]
+        );
+    }
+
+    #[test]
+    fn outputs_list_subnets_with_their_zones_nat_gateway() {
+        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let made: Vec<MadeSubnet> = subnets
+            .into_iter()
+            .enumerate()
+            .map(|(index, subnet)| (subnet, format!("subnet-{index}")))
+            .collect();
+        let nat = Nat {
+            internet_gateway: "igw-1".to_owned(),
+            by_zone: BTreeMap::from([("us-east-1a".to_owned(), "nat-a".to_owned())]),
+        };
+        let applied = applied("vpc-1".to_owned(), "10.30.0.0/16", &made, Some(&nat));
+        assert_eq!(applied.provider_id.as_deref(), Some("vpc-1"));
+        let output = |name: &str| applied.outputs.get(name).map(|field| field.value.clone());
+        assert_eq!(output("internet_gateway_id"), Some(json!("igw-1")));
+        let private = output("private_subnets").unwrap_or_default();
+        assert_eq!(private.as_array().map(Vec::len), Some(4));
+        assert_eq!(private[0]["nat_gateway"], json!("nat-a"));
+        assert_eq!(private[2]["nat_gateway"], json!(""));
+        assert_eq!(
+            output("public_subnets").unwrap_or_default()[1]["id"],
+            json!("subnet-5")
+        );
+        let without = super::applied("vpc-1".to_owned(), "10.30.0.0/16", &[], None);
+        assert_eq!(without.outputs.get("internet_gateway_id"), None);
+    }
+
+    #[test]
+    fn drift_reports_the_range_and_the_dns_settings_aws_reports() {
+        let recorded = map(
+            json!({"vpc_cidr": "10.30.0.0/16", "is_dns_support_enabled": true, "is_dns_hostnames_enabled": true}),
+        );
+        assert_eq!(
+            drift(&recorded, "10.31.0.0/16", Some(false), None),
+            map(
+                json!({"vpc_cidr": "10.31.0.0/16", "is_dns_support_enabled": false, "is_dns_hostnames_enabled": true})
+            )
+        );
+    }
+}

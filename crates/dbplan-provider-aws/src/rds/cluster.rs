@@ -522,4 +522,284 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, rds, request};
+    use dbplan_core::Kind;
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsRdsCluster/orders-db/cluster";
+
+    fn planned() -> serde_json::Value {
+        json!({
+            "engine": "aurora-postgresql",
+            "engine_version": "16.4",
+            "port": 0,
+            "username": "master",
+            "database_name": "orders",
+            "storage_encrypted": true,
+            "backup_retention_period": 7,
+            "preferred_backup_window": "03:00-04:00",
+            "deletion_protection": false,
+            "enabled_cloudwatch_logs_exports": ["postgresql"],
+            "serverless_v2_scaling": {"min_capacity": 0.5, "max_capacity": 4.0},
+            "associate_security_group_ids": ["sg-extra"],
+            "apply_immediately": false,
+        })
+    }
+
+    fn attributes(json: serde_json::Value) -> ClusterAttributes {
+        decode(json, |attributes| {
+            ClusterAttributes::from_attributes(ADDRESS, attributes)
+        })
+    }
+
+    fn placement() -> Placement {
+        Placement {
+            subnet_group: Some("orders-db".to_owned()),
+            security_groups: vec!["sg-cluster".to_owned(), "sg-extra".to_owned()],
+            parameter_group: Some("orders-db".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_create_sends_the_planned_settings_the_placement_and_the_password() {
+        let cluster = attributes(planned());
+        let call = create_request(
+            rds().create_db_cluster(),
+            &cluster,
+            "orders-db",
+            &placement(),
+            Some("s3cret"),
+            ADDRESS,
+        );
+        let input = call.as_input();
+        assert_eq!(
+            input.get_db_cluster_identifier().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(input.get_engine().as_deref(), Some("aurora-postgresql"));
+        assert_eq!(input.get_engine_version().as_deref(), Some("16.4"));
+        // Port 0 is the engine's default: no port is sent.
+        assert_eq!(*input.get_port(), None);
+        assert_eq!(input.get_master_username().as_deref(), Some("master"));
+        assert_eq!(input.get_master_user_password().as_deref(), Some("s3cret"));
+        assert_eq!(*input.get_manage_master_user_password(), None);
+        assert_eq!(*input.get_storage_encrypted(), Some(true));
+        assert_eq!(*input.get_backup_retention_period(), Some(7));
+        assert_eq!(*input.get_deletion_protection(), Some(false));
+        assert_eq!(
+            input.get_vpc_security_group_ids().as_deref(),
+            Some(&["sg-cluster".to_owned(), "sg-extra".to_owned()][..])
+        );
+        assert_eq!(
+            input.get_db_subnet_group_name().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(
+            input.get_enable_cloudwatch_logs_exports().as_deref(),
+            Some(&["postgresql".to_owned()][..])
+        );
+        let scaling = input.get_serverless_v2_scaling_configuration().as_ref();
+        assert_eq!(scaling.and_then(|s| s.max_capacity()), Some(4.0));
+        let tags = input.get_tags().as_deref().unwrap_or_default();
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].value(), Some(ADDRESS));
+    }
+
+    #[test]
+    fn a_managed_password_is_asked_of_aws_and_no_password_is_sent() {
+        let mut json = planned();
+        json["manage_master_user_password"] = json!(true);
+        json["master_user_secret_kms_key_id"] = json!("alias/orders");
+        json["port"] = json!(5433);
+        let cluster = attributes(json);
+        let call = create_request(
+            rds().create_db_cluster(),
+            &cluster,
+            "orders-db",
+            &Placement::default(),
+            Some("s3cret"),
+            ADDRESS,
+        );
+        let input = call.as_input();
+        assert_eq!(*input.get_manage_master_user_password(), Some(true));
+        assert_eq!(
+            input.get_master_user_secret_kms_key_id().as_deref(),
+            Some("alias/orders")
+        );
+        assert_eq!(*input.get_master_user_password(), None);
+        assert_eq!(*input.get_port(), Some(5433));
+        assert_eq!(*input.get_vpc_security_group_ids(), None);
+    }
+
+    #[test]
+    fn a_restore_names_the_snapshot_and_the_placement() {
+        let mut json = planned();
+        json["snapshot_identifier"] = json!("orders-snap");
+        let cluster = attributes(json);
+        let snapshot = cluster.snapshot_identifier.clone().unwrap_or_default();
+        let call = restore_request(
+            rds().restore_db_cluster_from_snapshot(),
+            &cluster,
+            &snapshot,
+            "orders-db",
+            &placement(),
+            ADDRESS,
+        );
+        let input = call.as_input();
+        assert_eq!(
+            input.get_snapshot_identifier().as_deref(),
+            Some("orders-snap")
+        );
+        assert_eq!(input.get_engine().as_deref(), Some("aurora-postgresql"));
+        assert_eq!(
+            input.get_db_cluster_parameter_group_name().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(
+            input.get_vpc_security_group_ids().as_ref().map(Vec::len),
+            Some(2)
+        );
+    }
+
+    fn modify(
+        planned: serde_json::Value,
+        prior: serde_json::Value,
+    ) -> ModifyDBClusterFluentBuilder {
+        let request = request(ADDRESS, Kind::AwsRdsCluster, planned.clone(), prior);
+        modify_request(
+            rds().modify_db_cluster(),
+            &attributes(planned),
+            &Recorded::of(&request),
+            "orders-db",
+            &placement(),
+            Some("s3cret"),
+        )
+    }
+
+    #[test]
+    fn a_modify_sends_what_the_manifest_changed() {
+        let mut prior = planned();
+        prior["engine_version"] = json!("16.2");
+        let call = modify(planned(), prior);
+        let input = call.as_input();
+        assert_eq!(*input.get_apply_immediately(), Some(false));
+        // A minor version the manifest changed is sent; no major upgrade is allowed.
+        assert_eq!(input.get_engine_version().as_deref(), Some("16.4"));
+        assert_eq!(*input.get_allow_major_version_upgrade(), None);
+        assert_eq!(*input.get_cloudwatch_logs_export_configuration(), None);
+        assert_eq!(*input.get_backup_retention_period(), Some(7));
+        assert_eq!(
+            input.get_db_cluster_parameter_group_name().as_deref(),
+            Some("orders-db")
+        );
+
+        // The same version as recorded is not sent (AWS's own minor upgrades stay).
+        let call = modify(planned(), planned());
+        assert_eq!(*call.as_input().get_engine_version(), None);
+    }
+
+    #[test]
+    fn a_major_upgrade_and_log_changes_are_asked_for_explicitly() {
+        let mut prior = planned();
+        prior["engine_version"] = json!("15.7");
+        prior["enabled_cloudwatch_logs_exports"] = json!(["upgrade"]);
+        let call = modify(planned(), prior);
+        let input = call.as_input();
+        assert_eq!(*input.get_allow_major_version_upgrade(), Some(true));
+        let logs = input.get_cloudwatch_logs_export_configuration().as_ref();
+        assert_eq!(
+            logs.map(CloudwatchLogsExportConfiguration::enable_log_types),
+            Some(&["postgresql".to_owned()][..])
+        );
+        assert_eq!(
+            logs.map(CloudwatchLogsExportConfiguration::disable_log_types),
+            Some(&["upgrade".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn a_password_is_sent_only_when_it_changed_or_stops_being_managed() {
+        let mut with_password = planned();
+        with_password["password"] = json!("s3cret");
+        let unchanged = modify(with_password.clone(), with_password.clone());
+        assert_eq!(*unchanged.as_input().get_master_user_password(), None);
+
+        let mut old_password = with_password.clone();
+        old_password["password"] = json!("hash-of-the-old-one");
+        let changed = modify(with_password.clone(), old_password);
+        assert_eq!(
+            changed.as_input().get_master_user_password().as_deref(),
+            Some("s3cret")
+        );
+
+        let mut managed = with_password.clone();
+        managed["manage_master_user_password"] = json!(true);
+        let unmanaged = modify(with_password, managed);
+        let input = unmanaged.as_input();
+        assert_eq!(*input.get_manage_master_user_password(), Some(false));
+        assert_eq!(input.get_master_user_password().as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn an_existing_cluster_is_adopted_only_when_it_matches() {
+        let cluster = attributes(planned());
+        let found = |engine: &str, version: &str, encrypted: bool| {
+            DbCluster::builder()
+                .engine(engine)
+                .engine_version(version)
+                .storage_encrypted(encrypted)
+                .master_username("master")
+                .build()
+        };
+        assert_eq!(
+            matches(&found("aurora-postgresql", "16.1", true), &cluster),
+            Ok(())
+        );
+        assert_eq!(
+            matches(&found("aurora-mysql", "16.1", true), &cluster),
+            Err("its engine is aurora-mysql, not aurora-postgresql".to_owned())
+        );
+        assert_eq!(
+            matches(&found("aurora-postgresql", "15.4", true), &cluster),
+            Err("its engine version is 15.4, not 16.4".to_owned())
+        );
+        assert_eq!(
+            matches(&found("aurora-postgresql", "16.4", false), &cluster),
+            Err(
+                "its storage is not encrypted, and encryption cannot be changed in place"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn attributes_the_plan_always_holds_or_aws_cannot_take_are_errors() {
+        let map = crate::testing::map(json!({"engine_version": "16.4"}));
+        let error = ClusterAttributes::from_attributes(ADDRESS, &Attributes(&map));
+        let text = error
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.starts_with(
+                "AwsRdsCluster/orders-db/cluster: the planned attribute `engine` is missing"
+            ),
+            "{text}"
+        );
+
+        let mut json = planned();
+        json["backup_retention_period"] = json!(4_294_967_296_i64);
+        let map = crate::testing::map(json);
+        let error = ClusterAttributes::from_attributes(ADDRESS, &Attributes(&map));
+        let text = error
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.contains("`backup_retention_period` is 4294967296"),
+            "{text}"
+        );
+    }
+}

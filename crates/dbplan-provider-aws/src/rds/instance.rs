@@ -279,4 +279,141 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, map, rds};
+    use aws_sdk_rds::types::Endpoint;
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsRdsClusterInstance/orders-db-1";
+
+    fn attributes() -> InstanceAttributes {
+        decode(
+            json!({
+                "cluster": "orders-db",
+                "instance_class": "db.r6g.large",
+                "availability_zone": "us-east-1a",
+                "promotion_tier": 1,
+                "performance_insights_enabled": true,
+                "ca_cert_identifier": "rds-ca-rsa2048-g1",
+            }),
+            |attributes| InstanceAttributes::from_attributes(ADDRESS, attributes),
+        )
+    }
+
+    #[test]
+    fn a_create_puts_the_instance_in_its_cluster_with_the_clusters_engine() {
+        let instance = attributes();
+        assert_eq!(instance.identifier, "orders-db-1");
+        let call = instance.create(
+            rds().create_db_instance(),
+            Some("aurora-postgresql"),
+            ADDRESS,
+        );
+        let input = call.as_input();
+        assert_eq!(
+            input.get_db_instance_identifier().as_deref(),
+            Some("orders-db-1")
+        );
+        assert_eq!(
+            input.get_db_cluster_identifier().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(input.get_engine().as_deref(), Some("aurora-postgresql"));
+        assert_eq!(
+            input.get_db_instance_class().as_deref(),
+            Some("db.r6g.large")
+        );
+        assert_eq!(input.get_availability_zone().as_deref(), Some("us-east-1a"));
+        assert_eq!(*input.get_promotion_tier(), Some(1));
+        assert_eq!(*input.get_enable_performance_insights(), Some(true));
+        assert_eq!(
+            input.get_ca_certificate_identifier().as_deref(),
+            Some("rds-ca-rsa2048-g1")
+        );
+        assert_eq!(*input.get_publicly_accessible(), None);
+    }
+
+    #[test]
+    fn a_modify_changes_the_class_and_settings_immediately_by_default() {
+        let call = attributes().modify(rds().modify_db_instance());
+        let input = call.as_input();
+        assert_eq!(
+            input.get_db_instance_identifier().as_deref(),
+            Some("orders-db-1")
+        );
+        assert_eq!(*input.get_apply_immediately(), Some(true));
+        assert_eq!(
+            input.get_db_instance_class().as_deref(),
+            Some("db.r6g.large")
+        );
+        assert_eq!(*input.get_promotion_tier(), Some(1));
+        assert_eq!(*input.get_enable_performance_insights(), Some(true));
+    }
+
+    #[test]
+    fn an_identifier_is_lower_case_and_defaults_to_the_name() {
+        let map = map(json!({"identifier": "Orders-Writer"}));
+        assert_eq!(identifier(ADDRESS, &Attributes(&map)), "orders-writer");
+        let map = map_of_nothing();
+        assert_eq!(
+            identifier("AwsRdsClusterInstance/Reader", &Attributes(&map)),
+            "reader"
+        );
+    }
+
+    fn map_of_nothing() -> BTreeMap<String, Value> {
+        BTreeMap::new()
+    }
+
+    #[test]
+    fn a_plan_without_a_cluster_is_an_error() {
+        let map = map(json!({"instance_class": "db.serverless"}));
+        let error = InstanceAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
+        let text = error.map(|error| error.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("the planned attribute `cluster` is missing"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn drift_and_outputs_come_from_the_described_instance() {
+        let described = DbInstance::builder()
+            .db_instance_class("db.r6g.xlarge")
+            .db_cluster_identifier("orders-db")
+            .promotion_tier(2)
+            .publicly_accessible(false)
+            .db_instance_arn("arn:db:orders-db-1")
+            .endpoint(
+                Endpoint::builder()
+                    .address("orders-db-1.x.rds.amazonaws.com")
+                    .port(5432)
+                    .build(),
+            )
+            .build();
+        let recorded = map(
+            json!({"instance_class": "db.r6g.large", "promotion_tier": 1, "cluster": "orders-db"}),
+        );
+        assert_eq!(
+            drift(&recorded, &described),
+            map(
+                json!({"instance_class": "db.r6g.xlarge", "promotion_tier": 2, "cluster": "orders-db"})
+            )
+        );
+        let outputs = outputs("orders-db-1", &described);
+        assert_eq!(
+            outputs.get("instance_id"),
+            Some(&Field::plain("orders-db-1"))
+        );
+        assert_eq!(
+            outputs.get("arn"),
+            Some(&Field::plain("arn:db:orders-db-1"))
+        );
+        assert_eq!(
+            outputs.get("endpoint"),
+            Some(&Field::plain("orders-db-1.x.rds.amazonaws.com"))
+        );
+        assert_eq!(outputs.get("port"), Some(&Field::plain(5432)));
+    }
+}

@@ -259,4 +259,84 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, map};
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsRdsCluster/orders-db/parameter-group";
+
+    #[test]
+    fn the_family_follows_the_engine_and_its_major_version() {
+        assert_eq!(family("aurora-postgresql", "16.4"), "aurora-postgresql16");
+        assert_eq!(family("aurora-postgresql", "16"), "aurora-postgresql16");
+        assert_eq!(
+            family("aurora-mysql", "8.0.mysql_aurora.3.05.2"),
+            "aurora-mysql8.0"
+        );
+    }
+
+    #[test]
+    fn parameters_are_sent_twenty_a_call_immediate_unless_planned_otherwise() {
+        let parameters: Vec<Value> = (0..25)
+            .map(|index| json!({"name": format!("p{index}"), "value": index.to_string()}))
+            .chain([json!({"name": "shared_preload_libraries", "value": "pg_stat_statements", "apply_method": "pending-reboot"})])
+            .collect();
+        let group = decode(
+            json!({"engine": "aurora-postgresql", "engine_version": "16.4", "parameters": parameters}),
+            |attributes| ParameterGroupAttributes::from_attributes(ADDRESS, attributes),
+        );
+        assert_eq!(group.family, "aurora-postgresql16");
+        let batches = group.modify_batches();
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [20, 6]);
+        let first = &batches[0][0];
+        assert_eq!(first.parameter_name(), Some("p0"));
+        assert_eq!(first.parameter_value(), Some("0"));
+        assert_eq!(first.apply_method(), Some(&ApplyMethod::Immediate));
+        let last = &batches[1][5];
+        assert_eq!(last.parameter_name(), Some("shared_preload_libraries"));
+        assert_eq!(last.apply_method(), Some(&ApplyMethod::PendingReboot));
+    }
+
+    #[test]
+    fn drift_shows_aws_values_and_drops_parameters_aws_no_longer_has() {
+        let recorded = map(json!({
+            "engine": "aurora-postgresql",
+            "parameters": [
+                {"name": "work_mem", "value": "4096", "apply_method": "immediate"},
+                {"name": "log_min_duration_statement", "value": "500"},
+                {"name": "gone", "value": "1"},
+            ],
+        }));
+        let remote = [
+            Parameter::builder()
+                .parameter_name("work_mem")
+                .parameter_value("8192")
+                .apply_method(ApplyMethod::PendingReboot)
+                .build(),
+            Parameter::builder()
+                .parameter_name("log_min_duration_statement")
+                .parameter_value("500")
+                .apply_method(ApplyMethod::Immediate)
+                .build(),
+        ];
+        assert_eq!(
+            drift(&recorded, &remote),
+            map(json!({
+                "engine": "aurora-postgresql",
+                "parameters": [
+                    {"name": "work_mem", "value": "8192", "apply_method": "pending-reboot"},
+                    {"name": "log_min_duration_statement", "value": "500"},
+                ],
+            }))
+        );
+    }
+
+    #[test]
+    fn a_plan_without_an_engine_version_is_an_error() {
+        let map = map(json!({"engine": "aurora-postgresql"}));
+        let error = ParameterGroupAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
+        let text = error.map(|error| error.to_string()).unwrap_or_default();
+        assert!(text.contains("`engine_version` is missing"), "{text}");
+    }
+}

@@ -161,4 +161,66 @@ pub(crate) async fn delete(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::{decode, map, rds};
+    use aws_sdk_rds::types::Subnet;
+    use serde_json::json;
+
+    const ADDRESS: &str = "AwsRdsCluster/orders-db/subnet-group";
+
+    fn group() -> SubnetGroupAttributes {
+        decode(
+            json!({"subnet_ids": ["subnet-a", "subnet-b"]}),
+            |attributes| {
+                Ok::<_, ProviderError>(SubnetGroupAttributes::from_attributes(ADDRESS, attributes))
+            },
+        )
+    }
+
+    #[test]
+    fn create_and_modify_name_the_group_after_the_cluster_with_the_planned_subnets() {
+        let subnets = Some(vec!["subnet-a".to_owned(), "subnet-b".to_owned()]);
+        let create = group().create(rds().create_db_subnet_group(), ADDRESS);
+        let input = create.as_input();
+        assert_eq!(
+            input.get_db_subnet_group_name().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(
+            input.get_db_subnet_group_description().as_deref(),
+            Some("orders-db (managed by dbplan)")
+        );
+        assert_eq!(*input.get_subnet_ids(), subnets);
+        assert_eq!(input.get_tags().as_ref().map(Vec::len), Some(1));
+        let modify = group().modify(rds().modify_db_subnet_group());
+        assert_eq!(
+            modify.as_input().get_db_subnet_group_name().as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(*modify.as_input().get_subnet_ids(), subnets);
+    }
+
+    fn described(subnets: &[&str]) -> DbSubnetGroup {
+        let mut group = DbSubnetGroup::builder().db_subnet_group_name("orders-db");
+        for subnet in subnets {
+            group = group.subnets(Subnet::builder().subnet_identifier(*subnet).build());
+        }
+        group.build()
+    }
+
+    #[test]
+    fn drift_compares_subnets_as_a_set() {
+        let recorded = map(json!({"subnet_ids": ["subnet-b", "subnet-a"], "region": "us-east-1"}));
+        // The same set in another order: the recorded order stays, no drift.
+        assert_eq!(
+            drift(&recorded, &described(&["subnet-a", "subnet-b"])),
+            recorded
+        );
+        // Another set: AWS's.
+        assert_eq!(
+            drift(&recorded, &described(&["subnet-c", "subnet-a"])),
+            map(json!({"subnet_ids": ["subnet-c", "subnet-a"], "region": "us-east-1"}))
+        );
+    }
+}

@@ -204,4 +204,97 @@ pub(crate) async fn read(
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::testing::map;
+    use aws_sdk_rds::types::{
+        MasterUserSecret, ServerlessV2ScalingConfigurationInfo, VpcSecurityGroupMembership,
+    };
+    use serde_json::json;
+
+    fn described() -> DbCluster {
+        DbCluster::builder()
+            .db_cluster_identifier("orders-db")
+            .engine("aurora-postgresql")
+            // AWS upgraded the minor version on its own.
+            .engine_version("16.6")
+            .backup_retention_period(14)
+            // The same window, in AWS's letter case.
+            .preferred_backup_window("03:00-04:00")
+            .preferred_maintenance_window("SUN:05:00-SUN:06:00")
+            .deletion_protection(true)
+            .port(5432)
+            .enabled_cloudwatch_logs_exports("upgrade")
+            .enabled_cloudwatch_logs_exports("postgresql")
+            .master_user_secret(MasterUserSecret::builder().secret_arn("arn:secret").build())
+            .serverless_v2_scaling_configuration(
+                ServerlessV2ScalingConfigurationInfo::builder()
+                    .min_capacity(1.0)
+                    .max_capacity(8.0)
+                    .build(),
+            )
+            .endpoint("orders-db.cluster-x.us-east-1.rds.amazonaws.com")
+            .db_subnet_group("orders-db")
+            .vpc_security_groups(
+                VpcSecurityGroupMembership::builder()
+                    .vpc_security_group_id("sg-1")
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn drift_reports_changed_values_and_keeps_equivalent_ones() {
+        let recorded = map(json!({
+            "engine": "aurora-postgresql",
+            "engine_version": "16.4",
+            "backup_retention_period": 7,
+            "preferred_maintenance_window": "sun:05:00-sun:06:00",
+            "deletion_protection": false,
+            "port": 0,
+            "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+            "manage_master_user_password": false,
+            "serverless_v2_scaling": {"min_capacity": 0.5, "max_capacity": 8.0, "seconds_until_auto_pause": 300},
+        }));
+        let now = drift(&recorded, &described());
+        let expected = map(json!({
+            "engine": "aurora-postgresql",
+            "engine_version": "16.4",
+            "backup_retention_period": 14,
+            "preferred_maintenance_window": "sun:05:00-sun:06:00",
+            "deletion_protection": true,
+            "port": 0,
+            "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+            "manage_master_user_password": true,
+            "serverless_v2_scaling": {"min_capacity": 1.0, "max_capacity": 8.0, "seconds_until_auto_pause": 300},
+        }));
+        assert_eq!(now, expected);
+    }
+
+    #[test]
+    fn drift_compares_a_recorded_port_and_adds_nothing_unrecorded() {
+        let recorded = map(json!({"port": 5433, "engine_version": "15.4"}));
+        let now = drift(&recorded, &described());
+        assert_eq!(now, map(json!({"port": 5432, "engine_version": "16.6"})));
+    }
+
+    #[test]
+    fn outputs_hold_the_endpoints_the_placement_and_the_secret_arn() {
+        let cluster = described();
+        let outputs = cluster_outputs(&cluster, &Placement::of(&cluster));
+        let text = |name: &str| outputs.get(name).and_then(Field::as_str);
+        assert_eq!(text("rds_cluster_id"), Some("orders-db"));
+        assert_eq!(
+            text("rds_cluster_endpoint"),
+            Some("orders-db.cluster-x.us-east-1.rds.amazonaws.com")
+        );
+        assert_eq!(text("rds_subnet_group"), Some("orders-db"));
+        assert_eq!(text("rds_security_group"), Some("sg-1"));
+        assert_eq!(text("master_user_secret_arn"), Some("arn:secret"));
+        assert_eq!(outputs.get("rds_cluster_port"), Some(&Field::plain(5432)));
+        // What AWS did not report is left out.
+        assert_eq!(outputs.get("rds_cluster_reader_endpoint"), None);
+        assert_eq!(outputs.get("rds_cluster_parameter_group"), None);
+        assert!(outputs.values().all(|field| !field.sensitive));
+    }
+}

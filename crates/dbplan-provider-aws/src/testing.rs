@@ -1,0 +1,67 @@
+//! Helpers of the unit tests: clients that send nothing (the tests only build requests and
+//! read them back with `as_input()`), and attributes from JSON.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::attributes::Attributes;
+use aws_config::{BehaviorVersion, Region};
+use dbplan_core::Kind;
+use dbplan_provider::{Adoption, ChangeRequest, Context, Field};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub(crate) fn rds() -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build(),
+    )
+}
+
+pub(crate) fn ec2() -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build(),
+    )
+}
+
+/// Attributes from a JSON object.
+pub(crate) fn map(json: Value) -> BTreeMap<String, Value> {
+    match json {
+        Value::Object(map) => map.into_iter().collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// Decodes `json` with `decode`, as a provider does its planned attributes.
+pub(crate) fn decode<T, E: std::fmt::Debug>(
+    json: Value,
+    decode: impl FnOnce(&Attributes<'_>) -> Result<T, E>,
+) -> T {
+    let map = map(json);
+    decode(&Attributes(&map)).unwrap()
+}
+
+/// A change request for `address` with these planned (plain) and recorded attributes.
+pub(crate) fn request(address: &str, kind: Kind, planned: Value, prior: Value) -> ChangeRequest {
+    let fields = |json: Value| -> BTreeMap<String, Field> {
+        map(json)
+            .into_iter()
+            .map(|(name, value)| (name, Field::plain(value)))
+            .collect()
+    };
+    ChangeRequest {
+        address: address.to_owned(),
+        kind,
+        part: address.splitn(3, '/').nth(2).map(str::to_owned),
+        provider_id: None,
+        attributes: fields(planned),
+        prior: fields(prior),
+        prior_outputs: BTreeMap::new(),
+        context: Context::new(),
+        adopt: Adoption::Refuse,
+    }
+}
