@@ -4,7 +4,8 @@
 # .ci/run calls.
 #
 # What it installs when missing (each step is skipped when already present):
-#   - cargo-nextest (the test runner), from crates.io;
+#   - cargo-nextest (the test runner) and cargo-machete (the unused-dependency check), from
+#     crates.io;
 #   - PostgreSQL server binaries (initdb, pg_ctl), from Debian's `postgresql` package, for the
 #     tests that start a throwaway server (as the `postgres` user the package creates, when the
 #     tests run as root), and the `openssl` command, which makes their TLS certificates;
@@ -29,6 +30,12 @@ install_nextest() {
   if cargo nextest --version >/dev/null 2>&1; then return; fi
   log "installing cargo-nextest"
   cargo install --locked cargo-nextest
+}
+
+install_machete() {
+  if cargo machete --version >/dev/null 2>&1; then return; fi
+  log "installing cargo-machete"
+  cargo install --locked cargo-machete
 }
 
 install_postgres() {
@@ -98,6 +105,7 @@ install_yaml_language_server() {
 }
 
 install_nextest
+install_machete
 install_postgres
 install_openssl
 install_shells
@@ -116,6 +124,10 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo machete (unused dependencies)"
+cargo machete
+log "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 log "cargo nextest run"
 # With .config/nextest.toml (read from the workspace root): a test that hangs, or whose child
 # server hangs, is terminated after its slow-timeout instead of holding up the run.

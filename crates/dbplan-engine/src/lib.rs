@@ -4,7 +4,7 @@
 //! and one with blocking policy findings; then it walks the plan's steps as a DAG with tokio,
 //! at most `parallelism` at a time: an object after the objects it depends on, a delete after
 //! the deletes of its dependents, the create half of a replace after its delete half. Every
-//! state change goes through one writer thread ([`writer`]) and is durable before the step goes
+//! state change goes through one writer thread (`writer`) and is durable before the step goes
 //! on; a create is recorded `pending` before its API call, so a crash at any point leaves a
 //! record the next plan adopts or cleans. On a failure no new work starts on that branch (its
 //! dependents are skipped) while independent branches finish. A [`Cancel`] stops new work;

@@ -1,7 +1,7 @@
 //! From loaded manifests to the resource DAG.
 //!
-//! Components are expanded into their parts ([`expand`]), every reference is resolved to the part
-//! it points at and checked against the outputs its kind declares ([`resolve`]), and the result is
+//! Components are expanded into their parts (`expand`), every reference is resolved to the part
+//! it points at and checked against the outputs its kind declares (`resolve`), and the result is
 //! a [`Graph`]: a DAG of resource parts with topological levels, rendered as DOT or Mermaid.
 //!
 //! This crate is the only user of petgraph; no petgraph type appears in a public signature.

@@ -1,8 +1,8 @@
 //! A YAML document as a tree in which every value keeps its source span.
 //!
-//! serde-saphyr parses the text (it rejects duplicate keys and never panics) into [`RawNode`]s
+//! serde-saphyr parses the text (it rejects duplicate keys and never panics) into `RawNode`s
 //! wrapped in `Spanned`; they are converted into [`Node`]s whose spans are byte ranges in a
-//! [`SourceMap`] file. Later stages map JSON pointers (from jsonschema errors or from typed
+//! [`SourceMap`](dbplan_diagnostics::SourceMap) file. Later stages map JSON pointers (from jsonschema errors or from typed
 //! checks) back to these spans.
 
 use dbplan_diagnostics::{FileId, Span};

@@ -1,13 +1,13 @@
 //! JSON Schema per kind: generated from the Rust types with schemars, used three ways.
 //!
-//! 1. A schema-guided walk over the YAML tree ([`normalize`]) renames lowerCamelCase keys to the
+//! 1. A schema-guided walk over the YAML tree (`Walker`) renames lowerCamelCase keys to the
 //!    snake_case field names (only where the schema names a field, so user maps such as labels
 //!    keep their keys), turns numeric strings into numbers where a number is expected (protojson
 //!    does the same), reports unknown fields with a "did you mean" suggestion (in a reference
 //!    field, with the forms it accepts), maps every reference form to one internal shape, and
 //!    collects every value-or-reference field with its span.
 //! 2. The normalised document is validated with `jsonschema`; every error is mapped back to the
-//!    span of the value it is about ([`validate`]).
+//!    span of the value it is about (`validate`).
 //! 3. `dbplan schema KIND` exports it for editors ([`export`]): derived from it by the rules of
 //!    the walk (lowerCamelCase spellings, numeric strings) and the envelope checks, so that an
 //!    editor accepts what the loader accepts.
@@ -1144,7 +1144,7 @@ fn add_spellings(schema: &mut JsonMap<String, Json>) {
     schema.insert("dependentSchemas".to_owned(), Json::Object(dependent));
 }
 
-/// The exported (editor) form of a document schema; see [`Exporter`].
+/// The exported (editor) form of a document schema; see `Exporter`.
 pub fn export(schema: &Json) -> Json {
     Exporter { root: schema }.schema(schema, false)
 }

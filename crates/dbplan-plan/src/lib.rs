@@ -5,7 +5,7 @@
 //! two, purely, into one [`Change`] per object (`create`, `update`, `replace` with the
 //! attributes that force it, `delete`, `orphan`, `no-op`) and an apply order; [`make_plan`]
 //! adds the policy findings (lint rules on the planned values, plan rules on the changes).
-//! A [`Plan`] is saved to a versioned, checksummed file ([`file`]) and rendered as text,
+//! A [`Plan`] is saved to a versioned, checksummed file ([`file`](mod@file)) and rendered as text,
 //! Markdown or JSON ([`render`]).
 
 pub mod desired;

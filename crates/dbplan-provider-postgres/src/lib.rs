@@ -16,7 +16,7 @@
 //! `--adopt`) and it matches (a login role that is not a superuser; a database owned by the
 //! planned owner); otherwise the create fails and says how to opt in. [`Provider::find`]
 //! reports such an object to the plan, with what apply would do to it (a role's password is
-//! reset). Identifiers are always quoted ([`sql::ident`]).
+//! reset). Identifiers are always quoted (`sql::ident`).
 //!
 //! Every wait on a server is bounded (module `timeouts`): the TCP connection, then the TLS
 //! handshake and authentication, each within `DBPLAN_CONNECT_TIMEOUT` (10 s); a statement

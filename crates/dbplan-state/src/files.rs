@@ -179,7 +179,7 @@ pub fn write_private(directory: &Path, name: &str, contents: &[u8]) -> Result<()
     })
 }
 
-/// [`write_private`] for any file dbplan writes next to the state (a saved plan, an export):
+/// `write_private` for any file dbplan writes next to the state (a saved plan, an export):
 /// the temporary file goes into the target's own directory, which must exist.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let directory = match path.parent() {
