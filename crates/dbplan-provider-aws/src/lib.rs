@@ -5,7 +5,8 @@
 //! - Credentials and endpoints come from aws-config's standard chain (environment, profiles,
 //!   `AWS_ENDPOINT_URL`); the region from the manifest (`region`), else the chain.
 //! - Throttling and 5xx answers are retried by the SDK (standard retry mode, with backoff);
-//!   other errors are reported with AWS's error code and the resource address.
+//!   other errors are reported with AWS's error code and the resource address, the SDK's
+//!   error kept as their source (module `error`).
 //! - Every attempt is bounded: the connection by `DBPLAN_CONNECT_TIMEOUT` (10 s), the answer
 //!   by `DBPLAN_READ_TIMEOUT` (60 s); a timeout names the step, `host:port` and the variable
 //!   to raise (module `timeouts`).
@@ -15,6 +16,10 @@
 //!   [`Provider::find`] runs the same lookup for the plan.
 //! - Create and delete wait for the cluster or instance to be `available` or gone, with
 //!   backoff and a timeout.
+//!
+//! One module per object (`ec2::{vpc, nat, security_group}`, `rds::{subnet_group,
+//! parameter_group, cluster, instance}`): each decodes its planned attributes once into a typed
+//! struct and builds its requests from it in pure functions, unit-tested without AWS.
 //!
 //! This crate is the only user of the AWS SDK.
 

@@ -4,8 +4,7 @@
 
 mod drift;
 
-use super::parameter_group::major_version;
-use super::{address_tag, conflict, part_address};
+use super::{address_tag, conflict, major_version, part_address};
 use crate::Clients;
 use crate::attributes::{Action, Attributes, context_output, prior, resource_name};
 use crate::error::{At, ErrorCode};

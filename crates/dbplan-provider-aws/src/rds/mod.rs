@@ -35,6 +35,11 @@ pub(crate) fn part_address(address: &str, part: &str) -> String {
     format!("{}/{part}", resource.join("/"))
 }
 
+/// `16.4` → `16` (an engine version's major version).
+pub(crate) fn major_version(version: &str) -> &str {
+    version.split_once('.').map_or(version, |(major, _)| major)
+}
+
 /// A subnet or parameter group's name: as recorded, else the cluster's `metadata.name`.
 pub(crate) fn group_name(provider_id: Option<&String>, address: &str) -> String {
     provider_id

@@ -1,6 +1,6 @@
 //! The cluster parameter group of an `AwsRdsCluster`, named after the cluster.
 
-use super::{address_tag, conflict, group_name, named, refuse_if_used};
+use super::{address_tag, conflict, group_name, major_version, named, refuse_if_used};
 use crate::Clients;
 use crate::attributes::{Action, Attributes, incomplete, resource_name};
 use crate::error::{At, ErrorCode};
@@ -26,11 +26,6 @@ pub(crate) fn family(engine: &str, version: &str) -> String {
         major_version(version).to_owned()
     };
     format!("{engine}{major}")
-}
-
-/// `16.4` → `16`.
-pub(crate) fn major_version(version: &str) -> &str {
-    version.split_once('.').map_or(version, |(major, _)| major)
 }
 
 /// What the manifest asks of the group, decoded once.
