@@ -68,9 +68,10 @@ pub struct PartialResource {
     /// The resource with its unknown fields left out, or holding a stand-in where the kind
     /// requires them.
     pub resource: Resource,
-    /// The spec with a different stand-in in every unknown field: a finding that does not hold
-    /// for both specs rests on an unknown value.
-    pub alternative: Option<Spec>,
+    /// The spec with other stand-ins in the unknown fields, one per candidate (see
+    /// [`crate::partial`]): a finding that does not hold for every spec rests on an unknown
+    /// value.
+    pub alternatives: Vec<Spec>,
     /// JSON pointers of the unknown fields.
     pub unknown: Vec<String>,
 }
@@ -83,10 +84,14 @@ impl PartialResource {
             .any(|unknown| crate::partial::related(pointer, unknown))
     }
 
-    /// The resource with the alternative spec.
-    pub fn alternative_resource(&self) -> Resource {
+    /// The resource with alternative spec `index` (wrapping around: a resource with fewer
+    /// candidates than another repeats its own).
+    pub fn alternative_resource(&self, index: usize) -> Resource {
         let mut resource = self.resource.clone();
-        if let Some(alternative) = &self.alternative {
+        if let Some(alternative) = self
+            .alternatives
+            .get(index.checked_rem(self.alternatives.len()).unwrap_or(0))
+        {
             resource.spec = alternative.clone();
         }
         resource
@@ -702,7 +707,7 @@ fn partial_resource(
     };
     // Only what holds whatever the unknown fields turn out to be.
     let mut found = check(&views.base);
-    if let Some(alternative) = &views.alternative {
+    for alternative in &views.alternatives {
         let also: BTreeSet<(&'static str, Option<Span>)> = check(alternative)
             .into_iter()
             .map(|diagnostic| (diagnostic.code, diagnostic.span))
@@ -718,7 +723,7 @@ fn partial_resource(
             document,
             references: references.to_vec(),
         },
-        alternative: views.alternative,
+        alternatives: views.alternatives,
         unknown: views.unknown,
     }
 }

@@ -3,16 +3,17 @@
 //!
 //! One wrong field must not hide every other mistake of its resource: the fields that failed
 //! are *unknown*, and everything else is still checked. A typed spec has no "unknown" value, so
-//! an unknown field is represented twice, by two stand-ins that differ wherever they can:
+//! an unknown field is represented by several stand-ins, each a value its schema accepts:
 //!
 //! - the **base view** leaves an optional unknown field out (it takes its default) and gives a
-//!   required one the first value its schema allows (the first enum value, `false`, the
-//!   minimum, an empty text);
-//! - the **alternative view** gives every unknown field the last value its schema allows (the
-//!   last enum value, `true`, the maximum).
+//!   required one its first candidate;
+//! - **alternative view** *i* gives every unknown field its candidate *i*: for an enumeration
+//!   every value in turn, for a flag `false` and `true`, for a number its minimum, its maximum
+//!   and a value between, for a text an empty and a non-empty one.
 //!
-//! A policy finding or semantic error is kept only when both views produce it and it does not
-//! point at, inside or next to an unknown field, so a finding never rests on a stand-in.
+//! A policy finding or semantic error is kept only when every view produces it and it does not
+//! point at, inside or next to an unknown field, so a finding never rests on a stand-in: a
+//! comparison with an unknown region, engine or flag meets a view where they agree.
 //! Written by hand: the stand-ins come from our own generated schemas, which no crate reads.
 
 use crate::kinds::{KindSchema, Spec};
@@ -27,17 +28,15 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) struct Views {
     pub metadata: Metadata,
     pub base: Spec,
-    pub alternative: Option<Spec>,
+    /// One spec per candidate index (at least one when anything is unknown).
+    pub alternatives: Vec<Spec>,
     /// JSON pointers of the fields that failed validation (or stand in for them).
     pub unknown: Vec<String>,
 }
 
-/// Which stand-in a schema gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pick {
-    First,
-    Last,
-}
+/// The most candidates one field contributes (the longest enumeration, DigitalOcean's regions,
+/// has fewer): a bound on the views, each of which runs every policy once.
+const MAX_CANDIDATES: usize = 24;
 
 /// A validation error's pointer; for a missing required field, the pointer of that field.
 fn error_pointers(validator: &jsonschema::Validator, value: &Json) -> Vec<(String, bool)> {
@@ -92,35 +91,36 @@ pub fn related(pointer: &str, unknown: &str) -> bool {
     }
 }
 
-/// A value the schema accepts (as far as types go), for a field whose value is unknown.
-fn stand_in(root: &Json, schema: &Json, pick: Pick, depth: usize) -> Json {
+/// The values a stand-in for this schema takes, in order (the first is the base view's).
+fn candidates(root: &Json, schema: &Json, depth: usize) -> Vec<Json> {
     let schema = resolve(root, schema);
     if depth > 16 {
-        return Json::Null;
+        return vec![Json::Null];
     }
     if let Some(value) = schema.get("const") {
-        return value.clone();
+        return vec![value.clone()];
     }
     if let Some(values) = schema.get("enum").and_then(Json::as_array) {
-        let mut values = values.iter().filter(|value| !value.is_null());
-        let value = match pick {
-            Pick::First => values.next(),
-            Pick::Last => values.next_back(),
-        };
-        if let Some(value) = value {
-            return value.clone();
+        let values: Vec<Json> = values
+            .iter()
+            .filter(|value| !value.is_null())
+            .cloned()
+            .collect();
+        if !values.is_empty() {
+            return values;
         }
     }
     if schema.get("anyOf").is_some() || schema.get("oneOf").is_some() {
-        let options: Vec<&Json> = alternatives(root, schema)
+        let mut out: Vec<Json> = alternatives(root, schema)
             .into_iter()
             .filter(|option| type_names(option) != ["null"])
+            .flat_map(|option| candidates(root, option, depth + 1))
             .collect();
-        let option = match pick {
-            Pick::First => options.first(),
-            Pick::Last => options.last(),
-        };
-        return option.map_or(Json::Null, |option| stand_in(root, option, pick, depth + 1));
+        out.truncate(MAX_CANDIDATES);
+        if out.is_empty() {
+            out.push(Json::Null);
+        }
+        return out;
     }
     let number = |keyword: &str| schema.get(keyword).and_then(Json::as_f64);
     match type_names(schema)
@@ -128,39 +128,70 @@ fn stand_in(root: &Json, schema: &Json, pick: Pick, depth: usize) -> Json {
         .find(|name| *name != "null")
         .unwrap_or("null")
     {
-        "boolean" => Json::Bool(pick == Pick::Last),
-        "integer" => {
-            let value = match pick {
-                Pick::First => number("minimum").unwrap_or(0.0),
-                Pick::Last => number("maximum").unwrap_or(1_000_000.0),
-            };
-            Json::from(value as i64)
-        }
-        "number" => {
-            let value = match pick {
-                Pick::First => number("minimum").unwrap_or(0.0),
-                Pick::Last => number("maximum").unwrap_or(1_000_000.0),
-            };
-            serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number)
-        }
-        "string" => Json::String(match pick {
-            Pick::First => String::new(),
-            Pick::Last => "unknown".to_owned(),
-        }),
-        "array" => Json::Array(Vec::new()),
-        "object" => {
-            let mut object = serde_json::Map::new();
-            let required = schema.get("required").and_then(Json::as_array);
-            if let (Some(props), Some(required)) = (properties(schema), required) {
-                for name in required.iter().filter_map(Json::as_str) {
-                    if let Some(field) = props.get(name) {
-                        object.insert(name.to_owned(), stand_in(root, field, pick, depth + 1));
+        "boolean" => vec![Json::Bool(false), Json::Bool(true)],
+        kind @ ("integer" | "number") => {
+            let low = number("minimum").unwrap_or(0.0);
+            let high = number("maximum").unwrap_or(1_000_000.0).max(low);
+            let middle = low + (high - low) / 2.0;
+            [low, high, middle.floor()]
+                .into_iter()
+                .map(|value| {
+                    if kind == "integer" {
+                        Json::from(value as i64)
+                    } else {
+                        serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number)
                     }
-                }
-            }
-            Json::Object(object)
+                })
+                .collect()
         }
-        _ => Json::Null,
+        "string" => vec![
+            Json::String(String::new()),
+            Json::String("unknown".to_owned()),
+        ],
+        "array" => vec![Json::Array(Vec::new())],
+        "object" => {
+            // One object per candidate index of its required fields.
+            let required: Vec<(&str, Vec<Json>)> = match (
+                properties(schema),
+                schema.get("required").and_then(Json::as_array),
+            ) {
+                (Some(props), Some(required)) => required
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .filter_map(|name| {
+                        props
+                            .get(name)
+                            .map(|field| (name, candidates(root, field, depth + 1)))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let count = required
+                .iter()
+                .map(|(_, values)| values.len())
+                .max()
+                .unwrap_or(1)
+                .clamp(1, MAX_CANDIDATES);
+            (0..count)
+                .map(|index| {
+                    Json::Object(
+                        required
+                            .iter()
+                            .map(|(name, values)| ((*name).to_owned(), pick(values, index)))
+                            .collect(),
+                    )
+                })
+                .collect()
+        }
+        _ => vec![Json::Null],
+    }
+}
+
+/// Candidate `index` of a list, wrapping around.
+fn pick(values: &[Json], index: usize) -> Json {
+    match values.len() {
+        0 => Json::Null,
+        len => values[index % len].clone(),
     }
 }
 
@@ -236,7 +267,7 @@ pub(crate) fn views(
             let top_level = pointer.matches('/').count() == 1;
             let fill = (required || top_level || parent_is_array(&base, &pointer)).then(|| {
                 schema::schema_at(root, &pointer)
-                    .map_or(Json::Null, |schema| stand_in(root, schema, Pick::First, 0))
+                    .map_or(Json::Null, |schema| pick(&candidates(root, schema, 0), 0))
             });
             let stands_in = fill.is_some();
             if put(&mut base, &pointer, fill) {
@@ -260,26 +291,36 @@ pub(crate) fn views(
     )
     .ok()?;
 
-    // The alternative: the last stand-in everywhere, outer fields first.
-    let mut alternative = base.clone();
-    for pointer in unknown.keys() {
-        if let Some(schema) = schema::schema_at(root, pointer) {
-            put(
-                &mut alternative,
-                pointer,
-                Some(stand_in(root, schema, Pick::Last, 0)),
-            );
+    // Alternative view `index`: candidate `index` everywhere, outer fields first.
+    let fields: Vec<(&String, Vec<Json>)> = unknown
+        .keys()
+        .filter_map(|pointer| {
+            schema::schema_at(root, pointer).map(|schema| (pointer, candidates(root, schema, 0)))
+        })
+        .collect();
+    let count = fields
+        .iter()
+        .map(|(_, values)| values.len())
+        .max()
+        .unwrap_or(1)
+        .clamp(1, MAX_CANDIDATES);
+    let mut alternatives = Vec::with_capacity(count);
+    for index in 0..count {
+        let mut view = base.clone();
+        for (pointer, values) in &fields {
+            put(&mut view, pointer, Some(pick(values, index)));
+        }
+        if let Ok(spec) = Spec::from_json(
+            kind_schema.kind,
+            view.get("spec").cloned().unwrap_or_default(),
+        ) {
+            alternatives.push(spec);
         }
     }
-    let alternative = Spec::from_json(
-        kind_schema.kind,
-        alternative.get("spec").cloned().unwrap_or_default(),
-    )
-    .ok();
     Some(Views {
         metadata,
         base: spec,
-        alternative,
+        alternatives,
         unknown: unknown.into_keys().collect(),
     })
 }

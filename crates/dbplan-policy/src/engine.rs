@@ -166,7 +166,7 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
     };
     let mut found = run.rules(&resources);
     if !partial.is_empty() {
-        keep_what_holds_for_both(&run, set, &partial, &mut found);
+        keep_what_holds_for_every_view(&run, set, &partial, &mut found);
     }
     for (rule, raw) in found {
         let Some(resource) = resources.get(raw.resource) else {
@@ -227,32 +227,43 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 /// For manifests with partial resources: keeps only the findings that the rules also make with
-/// the other stand-ins of the unknown fields, and that do not rest on an unknown field.
-fn keep_what_holds_for_both(
+/// every other stand-in of the unknown fields (one run per alternative view), and that do not
+/// rest on an unknown field.
+fn keep_what_holds_for_every_view(
     run: &Run<'_>,
     set: &ManifestSet,
     partial: &[&PartialResource],
     found: &mut Vec<(&'static Rule, RawFinding)>,
 ) {
     let valid = set.resources.len();
-    let alternatives: Vec<Resource> = partial
-        .iter()
-        .map(|partial| partial.alternative_resource())
-        .collect();
-    let alternative: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
-    let also: HashSet<(&'static str, usize, Span)> = run
-        .rules(&alternative)
-        .into_iter()
-        .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
-        .collect();
-    found.retain(|(rule, raw)| {
-        also.contains(&(rule.code, raw.resource, raw.span))
-            && raw.resource.checked_sub(valid).is_none_or(|index| {
-                partial
-                    .get(index)
-                    .is_some_and(|partial| !partial.rests_on_unknown(&raw.pointer))
-            })
+    found.retain(|(_, raw)| {
+        raw.resource.checked_sub(valid).is_none_or(|index| {
+            partial
+                .get(index)
+                .is_some_and(|partial| !partial.rests_on_unknown(&raw.pointer))
+        })
     });
+    let views = partial
+        .iter()
+        .map(|partial| partial.alternatives.len())
+        .max()
+        .unwrap_or(0);
+    for view in 0..views {
+        if found.is_empty() {
+            return;
+        }
+        let alternatives: Vec<Resource> = partial
+            .iter()
+            .map(|partial| partial.alternative_resource(view))
+            .collect();
+        let resources: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
+        let also: HashSet<(&'static str, usize, Span)> = run
+            .rules(&resources)
+            .into_iter()
+            .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
+            .collect();
+        found.retain(|(rule, raw)| also.contains(&(rule.code, raw.resource, raw.span)));
+    }
 }
 
 /// DB003: a waiver (of a manifest rule, on a valid resource) that waived nothing.

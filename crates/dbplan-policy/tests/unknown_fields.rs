@@ -243,3 +243,128 @@ fn a_missing_required_field_leaves_the_rest_checked() {
     let found = codes(&diagnostics, &report, "AwsRdsCluster/reporting");
     assert_eq!(found, ["DB101", "M007"], "{diagnostics:#?} {report:#?}");
 }
+
+/// The findings of a set, as (code, resource, line): a mutation that lengthens one line keeps
+/// every line number.
+fn finding_lines(
+    report: &Report,
+    set: &dbplan_manifest::ManifestSet,
+) -> Vec<(String, String, usize)> {
+    report
+        .findings
+        .iter()
+        .filter(|finding| !finding.undecidable)
+        .map(|finding| {
+            let line = finding
+                .span
+                .and_then(|span| set.sources.location(span))
+                .map_or(0, |(_, at)| at.line as usize);
+            (finding.code.to_owned(), finding.resource.clone(), line)
+        })
+        .collect()
+}
+
+fn lint_files(
+    files: &[(String, String)],
+) -> (dbplan_manifest::ManifestSet, Vec<Diagnostic>, Report) {
+    let mut loader = dbplan_manifest::Loader::new();
+    for (name, text) in files {
+        loader.add_source(name, text.clone());
+    }
+    let (set, diagnostics) = loader.finish();
+    let (graph, _) = dbplan_graph::build(&set);
+    let report = dbplan_policy::lint(&set, &graph, &Pack::builtin(), Snapshot::digitalocean());
+    (set, diagnostics, report)
+}
+
+#[test]
+fn an_unknown_field_never_adds_a_finding_in_any_example() {
+    // Every scalar field of every example, in turn, replaced by a mapping where it does not
+    // belong: the field is reported, nothing panics, and no policy finding appears that the
+    // example did not have: a finding about a resource with an unknown field must hold whatever
+    // the field's value, so the example's own value cannot have escaped it.
+    let read = |path: &std::path::Path| {
+        (
+            path.display().to_string(),
+            std::fs::read_to_string(path).unwrap(),
+        )
+    };
+    let yaml_files = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+            .collect();
+        paths.sort();
+        paths
+    };
+    // Each example folder as one set, and each rule's fixture (full of violations) as one.
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sets: Vec<Vec<(String, String)>> = Vec::new();
+    for dir in std::fs::read_dir(here.join("../../examples")).unwrap() {
+        let dir = dir.unwrap().path();
+        if dir.is_dir() {
+            sets.push(yaml_files(&dir).iter().map(|path| read(path)).collect());
+        }
+    }
+    for path in yaml_files(&here.join("tests/fixtures")) {
+        sets.push(vec![read(&path)]);
+    }
+    let mut mutations = 0;
+    for files in sets {
+        let (set, _, report) = lint_files(&files);
+        let original: std::collections::BTreeSet<_> =
+            finding_lines(&report, &set).into_iter().collect();
+        for (index, (_, text)) in files.iter().enumerate() {
+            for (number, line) in text.lines().enumerate() {
+                let Some((key, value)) = line.split_once(": ") else {
+                    continue;
+                };
+                let key = key.trim_start_matches([' ', '-']);
+                let value = value.trim();
+                if !line.starts_with("  ")
+                    || matches!(key, "name" | "kind" | "apiVersion")
+                    || value.is_empty()
+                    || value.starts_with(['{', '[', '#', '|', '>', '&', '*'])
+                {
+                    continue;
+                }
+                let mutated: String = text
+                    .lines()
+                    .enumerate()
+                    .map(|(at, original)| {
+                        if at == number {
+                            original.replacen(value, "{not: expected}", 1)
+                        } else {
+                            original.to_owned()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let mut changed = files.clone();
+                changed[index].1 = mutated;
+                let (set, diagnostics, report) = lint_files(&changed);
+                mutations += 1;
+                assert!(
+                    diagnostics
+                        .iter()
+                        .any(|diagnostic| diagnostic.severity == Severity::Error),
+                    "{}:{}: `{key}: {{not: expected}}` is not reported",
+                    changed[index].0,
+                    number + 1
+                );
+                let added: Vec<_> = finding_lines(&report, &set)
+                    .into_iter()
+                    .filter(|finding| !original.contains(finding))
+                    .collect();
+                assert!(
+                    added.is_empty(),
+                    "{}:{}: with `{key}` unknown, findings appear that the example does not have: {added:?}",
+                    changed[index].0,
+                    number + 1
+                );
+            }
+        }
+    }
+    assert!(mutations > 50, "only {mutations} fields were tried");
+}
