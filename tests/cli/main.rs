@@ -64,7 +64,10 @@ pub fn text(output: &Output) -> String {
 /// `let _settings = crate::snapshot_settings().bind_to_scope();`.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r#""dbplan_version": "[^"]*""#, r#""dbplan_version": "[VERSION]""#);
+    settings.add_filter(
+        r#""dbplan_version": "[^"]*""#,
+        r#""dbplan_version": "[VERSION]""#,
+    );
     settings
 }
 
