@@ -122,69 +122,74 @@ fn candidates(root: &Json, schema: &Json, depth: usize) -> Vec<Json> {
         }
         return out;
     }
-    let number = |keyword: &str| schema.get(keyword).and_then(Json::as_f64);
     match type_names(schema)
         .into_iter()
         .find(|name| *name != "null")
         .unwrap_or("null")
     {
         "boolean" => vec![Json::Bool(false), Json::Bool(true)],
-        kind @ ("integer" | "number") => {
-            let low = number("minimum").unwrap_or(0.0);
-            let high = number("maximum").unwrap_or(1_000_000.0).max(low);
-            let middle = low + (high - low) / 2.0;
-            [low, high, middle.floor()]
-                .into_iter()
-                .map(|value| {
-                    if kind == "integer" {
-                        Json::from(value as i64)
-                    } else {
-                        serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number)
-                    }
-                })
-                .collect()
-        }
+        kind @ ("integer" | "number") => number_candidates(schema, kind == "integer"),
         "string" => vec![
             Json::String(String::new()),
             Json::String("unknown".to_owned()),
         ],
         "array" => vec![Json::Array(Vec::new())],
-        "object" => {
-            // One object per candidate index of its required fields.
-            let required: Vec<(&str, Vec<Json>)> = match (
-                properties(schema),
-                schema.get("required").and_then(Json::as_array),
-            ) {
-                (Some(props), Some(required)) => required
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .filter_map(|name| {
-                        props
-                            .get(name)
-                            .map(|field| (name, candidates(root, field, depth + 1)))
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let count = required
-                .iter()
-                .map(|(_, values)| values.len())
-                .max()
-                .unwrap_or(1)
-                .clamp(1, MAX_CANDIDATES);
-            (0..count)
-                .map(|index| {
-                    Json::Object(
-                        required
-                            .iter()
-                            .map(|(name, values)| ((*name).to_owned(), pick(values, index)))
-                            .collect(),
-                    )
-                })
-                .collect()
-        }
+        "object" => object_candidates(root, schema, depth),
         _ => vec![Json::Null],
     }
+}
+
+/// A number's minimum (or 0), maximum (or a large value) and the value between.
+fn number_candidates(schema: &Json, integer: bool) -> Vec<Json> {
+    let number = |keyword: &str| schema.get(keyword).and_then(Json::as_f64);
+    let low = number("minimum").unwrap_or(0.0);
+    let high = number("maximum").unwrap_or(1_000_000.0).max(low);
+    let middle = low + (high - low) / 2.0;
+    [low, high, middle.floor()]
+        .into_iter()
+        .map(|value| {
+            if integer {
+                Json::from(value as i64)
+            } else {
+                serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number)
+            }
+        })
+        .collect()
+}
+
+/// One object per candidate index of its required fields.
+fn object_candidates(root: &Json, schema: &Json, depth: usize) -> Vec<Json> {
+    let required: Vec<(&str, Vec<Json>)> = match (
+        properties(schema),
+        schema.get("required").and_then(Json::as_array),
+    ) {
+        (Some(props), Some(required)) => required
+            .iter()
+            .filter_map(Json::as_str)
+            .filter_map(|name| {
+                props
+                    .get(name)
+                    .map(|field| (name, candidates(root, field, depth + 1)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let count = required
+        .iter()
+        .map(|(_, values)| values.len())
+        .max()
+        .unwrap_or(1)
+        .clamp(1, MAX_CANDIDATES);
+    (0..count)
+        .map(|index| {
+            Json::Object(
+                required
+                    .iter()
+                    .map(|(name, values)| ((*name).to_owned(), pick(values, index)))
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 /// Candidate `index` of a list, wrapping around.
@@ -241,9 +246,33 @@ pub(crate) fn views(
     instance: &Json,
     reported: &BTreeSet<String>,
 ) -> Option<Views> {
+    let (base, unknown) = settle_unknowns(kind_schema, instance, reported);
+    let metadata: Metadata =
+        serde_json::from_value(base.get("metadata").cloned().unwrap_or_default()).ok()?;
+    let spec = Spec::from_json(
+        kind_schema.kind,
+        base.get("spec").cloned().unwrap_or_default(),
+    )
+    .ok()?;
+    let alternatives = alternative_specs(kind_schema, &base, unknown.keys());
+    Some(Views {
+        metadata,
+        base: spec,
+        alternatives,
+        unknown: unknown.into_keys().collect(),
+    })
+}
+
+/// The base view's JSON: every field that fails validation left out, or given its first
+/// candidate where it must be there (a required field, a list item, `spec` itself), until the
+/// rest validates. Returns it with the unknown pointers (true: holds a stand-in).
+fn settle_unknowns(
+    kind_schema: &KindSchema,
+    instance: &Json,
+    reported: &BTreeSet<String>,
+) -> (Json, BTreeMap<String, bool>) {
     let root = &kind_schema.schema;
     let mut base = instance.clone();
-    // Pointer → whether it holds a stand-in (true) or was left out (false).
     let mut unknown: BTreeMap<String, bool> = BTreeMap::new();
     let mut pending: Vec<(String, bool)> = reported
         .iter()
@@ -283,17 +312,18 @@ pub(crate) fn views(
             break;
         }
     }
-    let metadata: Metadata =
-        serde_json::from_value(base.get("metadata").cloned().unwrap_or_default()).ok()?;
-    let spec = Spec::from_json(
-        kind_schema.kind,
-        base.get("spec").cloned().unwrap_or_default(),
-    )
-    .ok()?;
+    (base, unknown)
+}
 
-    // Alternative view `index`: candidate `index` everywhere, outer fields first.
+/// Alternative view `index` for every candidate index: candidate `index` in every unknown
+/// field, outer fields first.
+fn alternative_specs<'a>(
+    kind_schema: &KindSchema,
+    base: &Json,
+    unknown: impl Iterator<Item = &'a String>,
+) -> Vec<Spec> {
+    let root = &kind_schema.schema;
     let fields: Vec<(&String, Vec<Json>)> = unknown
-        .keys()
         .filter_map(|pointer| {
             schema::schema_at(root, pointer).map(|schema| (pointer, candidates(root, schema, 0)))
         })
@@ -304,25 +334,19 @@ pub(crate) fn views(
         .max()
         .unwrap_or(1)
         .clamp(1, MAX_CANDIDATES);
-    let mut alternatives = Vec::with_capacity(count);
-    for index in 0..count {
-        let mut view = base.clone();
-        for (pointer, values) in &fields {
-            put(&mut view, pointer, Some(pick(values, index)));
-        }
-        if let Ok(spec) = Spec::from_json(
-            kind_schema.kind,
-            view.get("spec").cloned().unwrap_or_default(),
-        ) {
-            alternatives.push(spec);
-        }
-    }
-    Some(Views {
-        metadata,
-        base: spec,
-        alternatives,
-        unknown: unknown.into_keys().collect(),
-    })
+    (0..count)
+        .filter_map(|index| {
+            let mut view = base.clone();
+            for (pointer, values) in &fields {
+                put(&mut view, pointer, Some(pick(values, index)));
+            }
+            Spec::from_json(
+                kind_schema.kind,
+                view.get("spec").cloned().unwrap_or_default(),
+            )
+            .ok()
+        })
+        .collect()
 }
 
 #[cfg(test)]
