@@ -49,8 +49,7 @@ fn seed_state(directory: &Path, plan: &Value) {
     let store = SledStore::open(directory, "test seed").unwrap();
     for change in plan["resource_changes"].as_array().unwrap() {
         let address = change["address"].as_str().unwrap();
-        let kind_name = change["kind"].as_str().unwrap();
-        let mut resource = ResourceState::new(address, kind_name);
+        let mut resource = ResourceState::new(address.parse().unwrap());
         resource.provider_id = Some(format!("id-{address}"));
         for (key, value) in change["after"].as_object().unwrap() {
             resource
@@ -81,8 +80,7 @@ fn seed_state(directory: &Path, plan: &Value) {
                 }
             }
         }
-        let kind: dbplan_core::Kind = kind_name.parse().unwrap();
-        for output in kind.outputs() {
+        for output in resource.kind.outputs() {
             resource.outputs.insert(
                 output.name.to_owned(),
                 StateValue::plain(format!("{}-of-{address}", output.name)),

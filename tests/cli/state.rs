@@ -13,13 +13,13 @@ use std::process::Output;
 fn seeded_state() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path(), "test").unwrap();
-    let mut database = ResourceState::new("TenantDatabase/billing/database", "TenantDatabase");
+    let mut database = ResourceState::new("TenantDatabase/billing/database".parse().unwrap());
     database.provider_id = Some("billing".into());
     database.lifecycle.deletion_protection = true;
     database
         .attributes
         .insert("owner".into(), StateValue::plain("billing_app"));
-    let mut role = ResourceState::new("TenantDatabase/billing/role", "TenantDatabase");
+    let mut role = ResourceState::new("TenantDatabase/billing/role".parse().unwrap());
     role.outputs.insert(
         "password".into(),
         StateValue::sensitive("canary-5b7e-role-password"),

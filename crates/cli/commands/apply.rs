@@ -362,7 +362,7 @@ impl Observer for Progress {
                     bar.set_message(format!("{}: {}…", Escaped(address), ing(*operation)));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     if let Ok(mut running) = self.running.lock() {
-                        running.insert((*address).to_owned(), bar);
+                        running.insert(address.to_string(), bar);
                     }
                 }
                 None => eprintln!("{}: {}…", Escaped(address), ing(*operation)),
@@ -374,7 +374,7 @@ impl Observer for Progress {
                 elapsed,
             } => {
                 if let Ok(mut running) = self.running.lock()
-                    && let Some(bar) = running.remove(*address)
+                    && let Some(bar) = running.remove(&address.to_string())
                 {
                     bar.finish_and_clear();
                 }

@@ -16,7 +16,7 @@
 
 use crate::exit;
 use crate::output;
-use dbplan_core::{Kind, Value};
+use dbplan_core::{Kind, ResourceAddress, Value};
 use dbplan_diagnostics::Severity;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_graph::GraphNode;
@@ -133,7 +133,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         }
     };
 
-    let mut record = ResourceState::new(address.clone(), node.address.kind.as_str());
+    let mut record = ResourceState::new(node.address.clone());
     record.provider_id = Some(
         remote
             .provider_id
@@ -238,8 +238,7 @@ fn find_node<'g>(graph: &'g dbplan_graph::Graph, address: &str) -> Result<&'g Gr
             parts.join(", ")
         ));
     }
-    let kind = address.split('/').next().unwrap_or_default();
-    if kind.parse::<Kind>().is_err() {
+    if address.parse::<ResourceAddress>().is_err() {
         return Err(format!(
             "{address:?} is not a resource address; write `Kind/name` or `Kind/name/part`, e.g. `TenantDatabase/billing/role`"
         ));

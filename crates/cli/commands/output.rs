@@ -52,9 +52,9 @@ pub fn run(
         .filter(|resource| match address {
             None => true,
             Some(address) => {
-                resource.address == address
-                    || resource
-                        .address
+                let recorded = resource.address.to_string();
+                recorded == address
+                    || recorded
                         .strip_prefix(address)
                         .is_some_and(|rest| rest.starts_with('/'))
             }
@@ -72,16 +72,11 @@ pub fn run(
     }
 
     if let Some(name) = name {
-        let found: Vec<(&str, &StateValue)> = selected
+        let found: Vec<&StateValue> = selected
             .iter()
-            .filter_map(|resource| {
-                resource
-                    .outputs
-                    .get(name)
-                    .map(|value| (resource.address.as_str(), value))
-            })
+            .filter_map(|resource| resource.outputs.get(name))
             .collect();
-        let [(_, value)] = found.as_slice() else {
+        let [value] = found.as_slice() else {
             eprintln!(
                 "error: {} has {} output named {name:?}; `dbplan output {}` lists them",
                 Escaped(address.unwrap_or_default()),
@@ -112,11 +107,11 @@ pub fn run(
     }
 
     if json {
-        let map: BTreeMap<&str, BTreeMap<&str, serde_json::Value>> = selected
+        let map: BTreeMap<String, BTreeMap<&str, serde_json::Value>> = selected
             .iter()
             .map(|resource| {
                 (
-                    resource.address.as_str(),
+                    resource.address.to_string(),
                     resource
                         .outputs
                         .iter()

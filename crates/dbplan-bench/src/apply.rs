@@ -35,7 +35,7 @@ fn chain_object(chain: usize, level: usize) -> Desired {
     let mut references = BTreeMap::new();
     let mut dependencies = Vec::new();
     if level > 0 {
-        let parent = ResourceAddress::new(kind, format!("c{chain}-l{}", level - 1)).to_string();
+        let parent = ResourceAddress::new(kind, format!("c{chain}-l{}", level - 1));
         attributes.insert("parent".to_owned(), Value::Unknown);
         references.insert(
             "parent".to_owned(),
@@ -44,7 +44,7 @@ fn chain_object(chain: usize, level: usize) -> Desired {
                 output: "id".to_owned(),
             },
         );
-        dependencies.push(parent);
+        dependencies.push(parent.to_string());
     }
     Desired {
         address: ResourceAddress::new(kind, name),

@@ -9,7 +9,7 @@ mod address;
 mod kind;
 mod value;
 
-pub use address::ResourceAddress;
+pub use address::{ParseAddressError, ResourceAddress};
 pub use kind::{ApiGroup, Kind, OutputSpec, ParseKindError};
 pub use value::{Secret, Value};
 

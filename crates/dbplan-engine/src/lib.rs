@@ -12,10 +12,14 @@
 //!
 //! This is the only crate that spawns tasks.
 
+mod error;
 mod step;
 mod writer;
 
+pub use error::{CloseError, StepError, WriteError};
+
 pub use dbplan_core::Operation;
+use dbplan_core::ResourceAddress;
 use dbplan_plan::{Change, Plan, Staleness, StateRef};
 use dbplan_provider::Providers;
 use dbplan_state::{StateError, StateStore};
@@ -27,11 +31,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 /// How one step ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum StepResult {
     Done,
-    /// The provider or the state refused it; the message says why and what to do.
-    Failed(String),
+    /// The provider or the state refused it; the error says why and what to do, and keeps its
+    /// cause (a provider's error with the API's code).
+    Failed(StepError),
     /// Not attempted because something it needs failed.
     Skipped(String),
     /// Not attempted because the apply was interrupted.
@@ -39,9 +44,9 @@ pub enum StepResult {
 }
 
 /// One step of the apply and how it ended.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct StepReport {
-    pub address: String,
+    pub address: ResourceAddress,
     pub operation: Operation,
     pub result: StepResult,
     /// How long it ran (`None` when it did not run).
@@ -49,7 +54,7 @@ pub struct StepReport {
 }
 
 /// The outcome of an apply.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct ApplyReport {
     /// In the plan's apply order.
     pub steps: Vec<StepReport>,
@@ -59,7 +64,7 @@ pub struct ApplyReport {
     pub serial: u64,
     /// Why the state could not be closed after the last write (its backup failed); every
     /// write before was durable.
-    pub state_error: Option<String>,
+    pub state_error: Option<CloseError>,
 }
 
 impl ApplyReport {
@@ -71,7 +76,7 @@ impl ApplyReport {
     }
 
     pub fn succeeded(&self) -> usize {
-        self.count(|result| *result == StepResult::Done)
+        self.count(|result| matches!(result, StepResult::Done))
     }
 
     pub fn failed(&self) -> usize {
@@ -83,7 +88,7 @@ impl ApplyReport {
     }
 
     pub fn not_started(&self) -> usize {
-        self.count(|result| *result == StepResult::NotStarted)
+        self.count(|result| matches!(result, StepResult::NotStarted))
     }
 
     /// Whether every step was done.
@@ -95,7 +100,7 @@ impl ApplyReport {
     pub fn done(&self, operation: Operation) -> usize {
         self.steps
             .iter()
-            .filter(|step| step.operation == operation && step.result == StepResult::Done)
+            .filter(|step| step.operation == operation && matches!(step.result, StepResult::Done))
             .count()
     }
 }
@@ -104,17 +109,20 @@ impl ApplyReport {
 #[derive(Debug)]
 pub enum Event<'a> {
     Started {
-        address: &'a str,
+        address: &'a ResourceAddress,
         operation: Operation,
     },
     Finished {
-        address: &'a str,
+        address: &'a ResourceAddress,
         operation: Operation,
         result: &'a StepResult,
         elapsed: Duration,
     },
     /// A dependent that will not run.
-    Skipped { address: &'a str, reason: &'a str },
+    Skipped {
+        address: &'a ResourceAddress,
+        reason: &'a str,
+    },
 }
 
 /// Receives the engine's events (the CLI draws progress from them).
@@ -278,11 +286,8 @@ pub async fn apply<S: StateStore + Send + 'static>(
     // Every write was durable when its step went on; joining returns the store, which then
     // closes the session (its backup).
     report.state_error = match tokio::task::spawn_blocking(move || thread.join()).await {
-        Ok(Ok(store)) => store.finish().err().map(|error| error.to_string()),
-        _ => Some(
-            "the state writer ended abnormally; every write confirmed before is in the state, but no backup was made: run `dbplan state check`"
-                .to_owned(),
-        ),
+        Ok(Ok(store)) => store.finish().err().map(CloseError::State),
+        _ => Some(CloseError::WriterEnded),
     };
     Ok(report)
 }
@@ -304,21 +309,23 @@ impl Schedule {
     /// until the deletes are done), as the apply order says: a new object may take the name,
     /// owner or file of one being deleted.
     fn new(plan: &Plan, recorded: &dbplan_state::Snapshot) -> Result<Schedule, ApplyError> {
-        let changes: HashMap<&str, &Change> = plan
+        let changes: HashMap<&ResourceAddress, &Change> = plan
             .changes
             .iter()
-            .map(|change| (change.address.as_str(), change))
+            .map(|change| (&change.address, change))
             .collect();
         let mut steps = Vec::with_capacity(plan.apply_order.len());
         let mut dependents: Vec<Vec<usize>> = Vec::with_capacity(plan.apply_order.len());
         let mut waits_for = Vec::with_capacity(plan.apply_order.len());
         // The latest step of each address so far, and the delete steps of objects that
         // depend on an address (which must go before that address's own delete).
-        let mut latest: HashMap<&str, usize> = HashMap::new();
+        // Dependencies are recorded as text, so these are keyed by the address as text.
+        let mut latest: HashMap<String, usize> = HashMap::new();
         let mut deleting_dependents: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, step) in plan.apply_order.iter().enumerate() {
             let operation = step.operation;
-            let change = changes.get(step.address.as_str()).ok_or_else(|| {
+            let address = step.address.to_string();
+            let change = changes.get(&step.address).ok_or_else(|| {
                 ApplyError::Inconsistent(format!("no change for step {}", step.address))
             })?;
             if !operation.carries_out(change.action) {
@@ -330,7 +337,7 @@ impl Schedule {
                 )));
             }
             let mut prerequisites: Vec<usize> = Vec::new();
-            if let Some(&previous) = latest.get(step.address.as_str()) {
+            if let Some(&previous) = latest.get(&address) {
                 prerequisites.push(previous);
             }
             match operation {
@@ -342,12 +349,12 @@ impl Schedule {
                     }
                 }
                 Operation::Delete | Operation::Orphan => {
-                    if let Some(before) = deleting_dependents.get(step.address.as_str()) {
+                    if let Some(before) = deleting_dependents.get(address.as_str()) {
                         prerequisites.extend(before);
                     }
                     let dependencies = recorded
                         .resources
-                        .get(&step.address)
+                        .get(&address)
                         .map_or(&change.dependencies, |resource| &resource.dependencies);
                     for dependency in dependencies {
                         deleting_dependents
@@ -364,7 +371,7 @@ impl Schedule {
                 dependents[prerequisite].push(index);
             }
             dependents.push(Vec::new());
-            latest.insert(step.address.as_str(), index);
+            latest.insert(address, index);
             steps.push((operation, (*change).clone()));
         }
         Ok(Schedule {
@@ -384,7 +391,8 @@ async fn run(
     options: &ApplyOptions,
 ) -> ApplyReport {
     let count = schedule.steps.len();
-    let mut results: Vec<Option<(StepResult, Option<Duration>)>> = vec![None; count];
+    let mut results: Vec<Option<(StepResult, Option<Duration>)>> =
+        (0..count).map(|_| None).collect();
     let mut waiting = schedule.waits_for.clone();
     let is_delete = |index: usize| {
         matches!(
@@ -454,7 +462,7 @@ async fn run(
                 };
                 (
                     index,
-                    StepResult::Failed(format!("the step stopped unexpectedly: {error}")),
+                    StepResult::Failed(StepError::Stopped(error)),
                     Duration::ZERO,
                 )
             }
@@ -467,7 +475,7 @@ async fn run(
             elapsed,
         });
         let mut deletes_ended = usize::from(is_delete(index));
-        if result == StepResult::Done {
+        if matches!(result, StepResult::Done) {
             for &dependent in &schedule.dependents[index] {
                 waiting[dependent] -= 1;
                 if waiting[dependent] == 0 && results[dependent].is_none() {

@@ -1,5 +1,6 @@
 //! One step of an apply: a create, update, delete or orphan of one object.
 
+use crate::error::StepError;
 use crate::writer::Writer;
 use crate::{Operation, StepResult};
 use dbplan_core::{Kind, Value};
@@ -24,8 +25,8 @@ pub(crate) struct Shared {
     pub(crate) refreshed: bool,
 }
 
-/// Runs one step; every failure comes back as a message that names the object and says what
-/// to do.
+/// Runs one step; every failure comes back as a [`StepError`] that names the object and says
+/// what to do.
 pub(crate) async fn run(shared: &Shared, operation: Operation, change: &Change) -> StepResult {
     let result = match operation {
         Operation::Orphan => orphan(shared, change).await,
@@ -35,24 +36,26 @@ pub(crate) async fn run(shared: &Shared, operation: Operation, change: &Change) 
     };
     match result {
         Ok(()) => StepResult::Done,
-        Err(message) => {
-            tracing::warn!(address = %change.address, "{} failed: {message}", operation.as_str());
-            StepResult::Failed(message)
+        Err(error) => {
+            tracing::warn!(address = %change.address, "{} failed: {error}", operation.as_str());
+            StepResult::Failed(error)
         }
     }
 }
 
-fn provider<'a>(shared: &'a Shared, change: &Change) -> Result<&'a dyn Provider, String> {
-    shared.providers.for_kind(change.kind).ok_or_else(|| {
-        format!(
-            "{}: this build has no provider for {}; it can be planned but not applied",
-            change.address, change.kind
-        )
-    })
+fn provider<'a>(shared: &'a Shared, change: &Change) -> Result<&'a dyn Provider, StepError> {
+    shared
+        .providers
+        .for_kind(change.kind())
+        .ok_or_else(|| StepError::NoProvider {
+            address: change.address.clone(),
+            kind: change.kind(),
+        })
 }
 
-async fn orphan(shared: &Shared, change: &Change) -> Result<(), String> {
-    shared.writer.remove(&change.address).await.map(drop)
+async fn orphan(shared: &Shared, change: &Change) -> Result<(), StepError> {
+    shared.writer.remove(&change.address).await?;
+    Ok(())
 }
 
 /// Reads the object and refuses to go on when it changed since the plan (the plan's
@@ -63,11 +66,11 @@ async fn check_fingerprint(
     change: &Change,
     recorded: &ResourceState,
     kind: Kind,
-) -> Result<bool, String> {
+) -> Result<bool, StepError> {
     let request = ReadRequest {
-        address: change.address.clone(),
+        address: change.address.to_string(),
         kind,
-        part: change.part.clone(),
+        part: change.address.part.clone(),
         provider_id: recorded.provider_id.clone(),
         attributes: plain_attributes(recorded),
         outputs: fields(&recorded.outputs),
@@ -75,39 +78,34 @@ async fn check_fingerprint(
             .writer
             .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
     };
-    match provider
-        .read(&request)
-        .await
-        .map_err(|error| error.to_string())?
-    {
+    match provider.read(&request).await? {
         ReadOutcome::Gone => Ok(false),
         ReadOutcome::Found(remote) => {
             if shared.refreshed
                 && let Some(planned) = &change.fingerprint
                 && *planned != remote_fingerprint(recorded, &remote)
             {
-                return Err(format!(
-                    "{} changed outside dbplan since the plan was made; run `dbplan plan` again and review the new plan",
-                    change.address
-                ));
+                return Err(StepError::ChangedSincePlan {
+                    address: change.address.clone(),
+                });
             }
             Ok(true)
         }
     }
 }
 
-async fn delete(shared: &Shared, change: &Change) -> Result<(), String> {
+async fn delete(shared: &Shared, change: &Change) -> Result<(), StepError> {
     let Some(recorded) = shared.writer.resource(&change.address) else {
         // Already gone from state (an earlier, interrupted apply got this far).
         return Ok(());
     };
     let provider = provider(shared, change)?;
-    let exists = check_fingerprint(shared, provider, change, &recorded, change.kind).await?;
+    let exists = check_fingerprint(shared, provider, change, &recorded, change.kind()).await?;
     if exists {
         let request = ChangeRequest {
-            address: change.address.clone(),
-            kind: change.kind,
-            part: change.part.clone(),
+            address: change.address.to_string(),
+            kind: change.kind(),
+            part: change.address.part.clone(),
             provider_id: recorded.provider_id.clone(),
             attributes: BTreeMap::new(),
             prior: fields(&recorded.attributes),
@@ -117,12 +115,10 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), String> {
                 .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
             adopt: Adoption::Recover,
         };
-        provider
-            .delete(&request)
-            .await
-            .map_err(|error| error.to_string())?;
+        provider.delete(&request).await?;
     }
-    shared.writer.remove(&change.address).await.map(drop)
+    shared.writer.remove(&change.address).await?;
+    Ok(())
 }
 
 /// Attributes for the provider, and as state records them.
@@ -131,7 +127,7 @@ type Planned = (BTreeMap<String, Field>, BTreeMap<String, StateValue>);
 /// The planned attributes with references resolved from state and secrets read from the
 /// environment (checked against the hashes the plan carries); and the same attributes as
 /// state records them (secrets as their hashes).
-fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, String> {
+fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, StepError> {
     let resolved = shared
         .writer
         .read(|snapshot| dbplan_plan::diff::resolve(&change.after, &change.references, snapshot));
@@ -140,31 +136,32 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, Strin
     for (name, value) in &resolved {
         if let Some(secret) = change.secrets.get(name) {
             let value = match &secret.source {
-                SecretSource::Env(variable) => (shared.env)(variable).ok_or_else(|| {
-                    format!(
-                        "{}: `{name}` comes from the environment variable {variable}, which is not set; set it and apply again",
-                        change.address
-                    )
-                })?,
+                SecretSource::Env(variable) => {
+                    (shared.env)(variable).ok_or_else(|| StepError::SecretUnset {
+                        address: change.address.clone(),
+                        attribute: name.clone(),
+                        variable: variable.clone(),
+                    })?
+                }
                 SecretSource::Literal => {
-                    return Err(format!(
-                        "{}: `{name}` is a literal secret, which a plan does not carry; use `{{secretEnv: NAME}}` and plan again",
-                        change.address
-                    ));
+                    return Err(StepError::LiteralSecret {
+                        address: change.address.clone(),
+                        attribute: name.clone(),
+                    });
                 }
             };
-            let hash = secret_hash(&shared.key, &change.address, name, &value);
+            let hash = secret_hash(&shared.key, &change.address.to_string(), name, &value);
             if let Some(planned) = &secret.hash
                 && *planned != hash
             {
                 let variable = match &secret.source {
-                    SecretSource::Env(variable) => variable.as_str(),
-                    SecretSource::Literal => "",
+                    SecretSource::Env(variable) => variable.clone(),
+                    SecretSource::Literal => String::new(),
                 };
-                return Err(format!(
-                    "{}: the value of {variable} differs from the one the plan was made with; run `dbplan plan` again",
-                    change.address
-                ));
+                return Err(StepError::SecretChanged {
+                    address: change.address.clone(),
+                    variable,
+                });
             }
             fields.insert(name.clone(), Field::sensitive(value));
             record.insert(name.clone(), StateValue::sensitive(hash));
@@ -173,15 +170,15 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, Strin
         if contains_unknown(value) {
             // An output the provider generates itself (an imported role's password): it is
             // set by the update and recorded among the outputs, not sent as an attribute.
-            if dbplan_plan::knowledge::generated_outputs(change.kind, change.part.as_deref())
+            if dbplan_plan::knowledge::generated_outputs(change.kind(), change.part())
                 .contains(&name.as_str())
             {
                 continue;
             }
-            return Err(format!(
-                "{}: `{name}` refers to an output that is still unknown (the object it comes from was not applied); apply that object first",
-                change.address
-            ));
+            return Err(StepError::UnknownReference {
+                address: change.address.clone(),
+                attribute: name.clone(),
+            });
         }
         let sensitive = matches!(value, Value::Sensitive(_));
         let json = value.to_json_exposed();
@@ -217,7 +214,7 @@ fn record(
     provider_id: Option<String>,
     status: Status,
 ) -> ResourceState {
-    let mut resource = ResourceState::new(change.address.clone(), change.kind.as_str());
+    let mut resource = ResourceState::new(change.address.clone());
     resource.provider_id = provider_id;
     resource.attributes = attributes;
     resource.outputs = outputs
@@ -239,7 +236,7 @@ fn record(
     resource
 }
 
-async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
+async fn create(shared: &Shared, change: &Change) -> Result<(), StepError> {
     let provider = provider(shared, change)?;
     let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
     // A `pending` record left by an interrupted create holds what was generated for it.
@@ -248,9 +245,9 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
         .resource(&change.address)
         .filter(|resource| resource.status == Status::Pending);
     let mut request = ChangeRequest {
-        address: change.address.clone(),
-        kind: change.kind,
-        part: change.part.clone(),
+        address: change.address.to_string(),
+        kind: change.kind(),
+        part: change.address.part.clone(),
         provider_id: earlier
             .as_ref()
             .and_then(|resource| resource.provider_id.clone()),
@@ -273,9 +270,7 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
             Adoption::Refuse
         },
     };
-    let prepared = provider
-        .prepare(&request)
-        .map_err(|error| error.to_string())?;
+    let prepared = provider.prepare(&request)?;
     for (name, field) in prepared {
         request.prior_outputs.entry(name).or_insert(field);
     }
@@ -293,9 +288,9 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
             // Nothing was created: the `pending` record must not stay, or the next apply would
             // take it for an interrupted create of dbplan's own and adopt the object silently.
             shared.writer.remove(&change.address).await?;
-            return Err(error.to_string());
+            return Err(error.into());
         }
-        Err(error) => return Err(error.to_string()),
+        Err(error) => return Err(error.into()),
     };
     let mut outputs = request.prior_outputs;
     outputs.extend(applied.outputs);
@@ -308,32 +303,30 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), String> {
             applied.provider_id,
             Status::Ready,
         ))
-        .await
-        .map(drop)
+        .await?;
+    Ok(())
 }
 
-async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
+async fn update(shared: &Shared, change: &Change) -> Result<(), StepError> {
     let Some(recorded) = shared.writer.resource(&change.address) else {
-        return Err(format!(
-            "{}: not in the state any more; run `dbplan plan` again",
-            change.address
-        ));
+        return Err(StepError::NotInState {
+            address: change.address.clone(),
+        });
     };
     if change.records_only() {
         return record_only(shared, change, recorded).await;
     }
     let provider = provider(shared, change)?;
-    if !check_fingerprint(shared, provider, change, &recorded, change.kind).await? {
-        return Err(format!(
-            "{} was deleted outside dbplan since the plan was made; run `dbplan plan` again to create it",
-            change.address
-        ));
+    if !check_fingerprint(shared, provider, change, &recorded, change.kind()).await? {
+        return Err(StepError::DeletedSincePlan {
+            address: change.address.clone(),
+        });
     }
     let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
     let request = ChangeRequest {
-        address: change.address.clone(),
-        kind: change.kind,
-        part: change.part.clone(),
+        address: change.address.to_string(),
+        kind: change.kind(),
+        part: change.address.part.clone(),
         provider_id: recorded.provider_id.clone(),
         attributes,
         prior: fields(&recorded.attributes),
@@ -343,10 +336,7 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
             .read(|snapshot| context_of(snapshot, &change.dependencies)),
         adopt: Adoption::Recover,
     };
-    let applied = provider
-        .update(&request)
-        .await
-        .map_err(|error| error.to_string())?;
+    let applied = provider.update(&request).await?;
     let mut outputs = request.prior_outputs;
     outputs.extend(applied.outputs);
     shared
@@ -358,8 +348,8 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), String> {
             applied.provider_id.or(recorded.provider_id),
             Status::Ready,
         ))
-        .await
-        .map(drop)
+        .await?;
+    Ok(())
 }
 
 /// An update that changes nothing remote (lifecycle settings, waivers, fields dbplan stops
@@ -369,12 +359,13 @@ async fn record_only(
     shared: &Shared,
     change: &Change,
     mut recorded: ResourceState,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     for name in change.forgotten() {
         recorded.attributes.remove(name);
     }
     recorded.lifecycle = change.lifecycle.clone();
     recorded.waivers = change.waivers.clone();
     recorded.dependencies = change.dependencies.clone();
-    shared.writer.put(recorded).await.map(drop)
+    shared.writer.put(recorded).await?;
+    Ok(())
 }

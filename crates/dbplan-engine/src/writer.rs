@@ -8,15 +8,17 @@
 //! recorded before the step counts as done. The writer also keeps the in-memory snapshot the
 //! steps read references and context from, updated only after the store accepted the write.
 
+use crate::error::WriteError;
+use dbplan_core::ResourceAddress;
 use dbplan_state::{ResourceState, Snapshot, StateChange, StateStore};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
 struct Request {
     change: StateChange,
-    /// The new serial, or why the state could not be written (the store's own message, which
+    /// The new serial, or why the state could not be written (the store's own error, which
     /// names the state directory and what to do).
-    reply: oneshot::Sender<Result<u64, String>>,
+    reply: oneshot::Sender<Result<u64, WriteError>>,
 }
 
 /// A handle to the writer thread; cloned into every step.
@@ -42,7 +44,7 @@ impl Writer {
                     .chain(receiver.try_iter())
                     .map(|request| (request.change, request.reply))
                     .unzip();
-                let result = store.write_batch(&changes);
+                let result = store.write_batch(&changes).map_err(Arc::new);
                 if let Ok(serial) = &result {
                     // A poisoned lock still holds a consistent map (every update below is
                     // a plain insert or remove), so it is used rather than left behind.
@@ -53,7 +55,9 @@ impl Writer {
                     for change in changes {
                         match change {
                             StateChange::Put(resource) => {
-                                mirror.resources.insert(resource.address.clone(), resource);
+                                mirror
+                                    .resources
+                                    .insert(resource.address.to_string(), resource);
                             }
                             StateChange::Remove(address) => {
                                 mirror.resources.remove(&address);
@@ -65,7 +69,7 @@ impl Writer {
                     // The step may have been aborted; the write is durable either way.
                     let _ = reply.send(match &result {
                         Ok(serial) => Ok(*serial),
-                        Err(error) => Err(error.to_string()),
+                        Err(error) => Err(WriteError::Store(Arc::clone(error))),
                     });
                 }
             }
@@ -74,24 +78,22 @@ impl Writer {
         (Writer { sender, mirror }, handle)
     }
 
-    async fn send(&self, change: StateChange) -> Result<u64, String> {
+    async fn send(&self, change: StateChange) -> Result<u64, WriteError> {
         let (reply, answer) = oneshot::channel();
-        let gone =
-            || "the state writer stopped; the state holds every write confirmed so far".to_owned();
         self.sender
             .send(Request { change, reply })
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?
     }
 
     /// Records (or replaces) one resource; returns when the write is durable.
-    pub(crate) async fn put(&self, resource: ResourceState) -> Result<u64, String> {
+    pub(crate) async fn put(&self, resource: ResourceState) -> Result<u64, WriteError> {
         self.send(StateChange::Put(resource)).await
     }
 
     /// Removes one resource from state; returns when the write is durable.
-    pub(crate) async fn remove(&self, address: &str) -> Result<u64, String> {
-        self.send(StateChange::Remove(address.to_owned())).await
+    pub(crate) async fn remove(&self, address: &ResourceAddress) -> Result<u64, WriteError> {
+        self.send(StateChange::Remove(address.to_string())).await
     }
 
     /// Reads the state as written so far (without copying it: a step reads a few records of a
@@ -104,7 +106,8 @@ impl Writer {
     }
 
     /// One resource as written so far.
-    pub(crate) fn resource(&self, address: &str) -> Option<ResourceState> {
-        self.read(|mirror| mirror.resources.get(address).cloned())
+    pub(crate) fn resource(&self, address: &ResourceAddress) -> Option<ResourceState> {
+        let address = address.to_string();
+        self.read(|mirror| mirror.resources.get(&address).cloned())
     }
 }

@@ -159,7 +159,7 @@ fn object(
         references.insert(
             relative.to_owned(),
             OutputRef {
-                address: target.to_string(),
+                address: (*target).clone(),
                 output,
             },
         );
@@ -178,7 +178,7 @@ fn object(
         references.insert(
             "owner_password".to_owned(),
             OutputRef {
-                address: resource.address.part("role").to_string(),
+                address: resource.address.part("role"),
                 output: "password".to_owned(),
             },
         );

@@ -100,18 +100,6 @@ fn equal(before: &Value, after: &Value) -> bool {
     }
 }
 
-fn kind_of(address: &str) -> Option<Kind> {
-    address.split('/').next()?.parse().ok()
-}
-
-fn split_address(address: &str) -> (String, Option<String>) {
-    let mut parts = address.splitn(3, '/');
-    let _kind = parts.next();
-    let name = parts.next().unwrap_or_default().to_owned();
-    let part = parts.next().map(str::to_owned);
-    (name, part)
-}
-
 /// Resolves the references of a desired object against the outputs recorded in state, where
 /// the referenced object keeps its outputs (it is not created or replaced by this plan).
 fn resolve_references(
@@ -149,10 +137,11 @@ fn resolve_with(
     // first, so that earlier indices stay valid.
     let mut splices: Vec<(String, usize, Vec<Value>)> = Vec::new();
     for (pointer, reference) in references {
-        if !usable(&reference.address) {
+        let address = reference.address.to_string();
+        if !usable(&address) {
             continue;
         }
-        let Some(target) = state.resources.get(&reference.address) else {
+        let Some(target) = state.resources.get(&address) else {
             continue;
         };
         let Some(value) = output_value(target, &reference.output) else {
@@ -260,10 +249,7 @@ fn desired_change(
     let kind = desired.address.kind;
     let part = desired.address.part.clone();
     let mut change = Change {
-        address: address.clone(),
-        kind,
-        name: desired.address.name.clone(),
-        part: part.clone(),
+        address: desired.address.clone(),
         action: Action::Create,
         before: BTreeMap::new(),
         after,
@@ -405,7 +391,7 @@ fn desired_change(
     if change.action == Action::Replace {
         change.final_snapshot = knowledge::final_snapshot(kind, part.as_deref(), &change.before);
         change.blocked = destroy_blocked(
-            &address,
+            &desired.address,
             Action::Replace,
             &recorded.lifecycle,
             Some(&desired.lifecycle),
@@ -451,7 +437,7 @@ fn adopt(change: &mut Change, existing: &Existing) {
         .iter()
         .filter(|name| {
             change.before.contains_key(*name)
-                && knowledge::forces_replacement(change.kind, change.part.as_deref(), name)
+                && knowledge::forces_replacement(change.kind(), change.part(), name)
         })
         .map(String::as_str)
         .collect();
@@ -513,7 +499,7 @@ fn lifecycle_differences(
 /// tenant, that of any recorded part of the same tenant (a tenant's protection guards its
 /// role, database and secret alike, including records written before the parts carried it).
 fn destroy_blocked(
-    address: &str,
+    address: &ResourceAddress,
     action: Action,
     recorded: &Lifecycle,
     desired: Option<&Lifecycle>,
@@ -534,8 +520,8 @@ fn destroy_blocked(
             "{address} has deletion protection on, so it cannot be {verb}; turn it off (`deletion_protection: false`) and apply that first if it must really go"
         ));
     }
-    if kind_of(address) == Some(Kind::TenantDatabase) {
-        let (name, _) = split_address(address);
+    if address.kind == Kind::TenantDatabase {
+        let name = &address.name;
         let prefix = format!("TenantDatabase/{name}/");
         let guard = state.resources.iter().find(|(other, resource)| {
             other.starts_with(&prefix)
@@ -551,17 +537,14 @@ fn destroy_blocked(
 }
 
 fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
-    let address = recorded.address.clone();
-    let kind = kind_of(&address).unwrap_or(Kind::PostgresServer);
-    let (name, part) = split_address(&address);
+    let address = recorded.address.to_string();
+    let kind = recorded.kind;
+    let part = recorded.address.part.clone();
     let before = state_values(&recorded.attributes);
     let stateful = knowledge::is_stateful(kind, part.as_deref());
     let orphan = recorded.lifecycle.deletion_policy == DeletionPolicy::Orphan;
     let mut change = Change {
-        address: address.clone(),
-        kind,
-        name,
-        part: part.clone(),
+        address: recorded.address.clone(),
         action: if orphan {
             Action::Orphan
         } else {
@@ -591,7 +574,7 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
         adopt_effects: Vec::new(),
     };
     change.blocked = destroy_blocked(
-        &address,
+        &recorded.address,
         change.action,
         &recorded.lifecycle,
         None,
@@ -608,25 +591,24 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
 fn order(changes: Vec<Change>) -> DiffOutput {
     // A small Kahn's algorithm over addresses (petgraph stays inside dbplan-graph): the
     // dependencies come from the manifests for desired objects and from state for removed ones.
-    let addresses: BTreeSet<&str> = changes
+    // Addresses are ordered as text, as state and plans list them.
+    let texts: Vec<String> = changes
         .iter()
-        .map(|change| change.address.as_str())
+        .map(|change| change.address.to_string())
         .collect();
+    let addresses: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
     let mut remaining: BTreeMap<&str, usize> = BTreeMap::new();
     let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for change in &changes {
+    for (change, address) in changes.iter().zip(&texts) {
         let dependencies: BTreeSet<&str> = change
             .dependencies
             .iter()
             .map(String::as_str)
-            .filter(|dependency| addresses.contains(dependency) && *dependency != change.address)
+            .filter(|dependency| addresses.contains(dependency) && dependency != address)
             .collect();
-        remaining.insert(&change.address, dependencies.len());
+        remaining.insert(address, dependencies.len());
         for dependency in dependencies {
-            dependents
-                .entry(dependency)
-                .or_default()
-                .push(&change.address);
+            dependents.entry(dependency).or_default().push(address);
         }
     }
     let mut ready: BTreeSet<&str> = remaining
@@ -661,12 +643,11 @@ fn order(changes: Vec<Change>) -> DiffOutput {
         .enumerate()
         .map(|(index, address)| (*address, index))
         .collect();
-    let by_address: HashMap<&str, &Change> = changes
-        .iter()
-        .map(|change| (change.address.as_str(), change))
-        .collect();
+    let by_address: HashMap<&str, &Change> =
+        texts.iter().map(String::as_str).zip(&changes).collect();
 
-    let mut apply_order = Vec::new();
+    // Each step with the text of its address, which ranks the changes below.
+    let mut steps: Vec<(&str, Step)> = Vec::new();
     for address in topological.iter().rev() {
         if let Some(change) = by_address.get(address) {
             let operation = match change.action {
@@ -674,10 +655,13 @@ fn order(changes: Vec<Change>) -> DiffOutput {
                 Action::Orphan => Operation::Orphan,
                 _ => continue,
             };
-            apply_order.push(Step {
-                address: change.address.clone(),
-                operation,
-            });
+            steps.push((
+                address,
+                Step {
+                    address: change.address.clone(),
+                    operation,
+                },
+            ));
         }
     }
     for address in &topological {
@@ -687,37 +671,39 @@ fn order(changes: Vec<Change>) -> DiffOutput {
                 Action::Update => Operation::Update,
                 _ => continue,
             };
-            apply_order.push(Step {
-                address: change.address.clone(),
-                operation,
-            });
+            steps.push((
+                address,
+                Step {
+                    address: change.address.clone(),
+                    operation,
+                },
+            ));
         }
     }
 
     let mut rank: HashMap<&str, usize> = HashMap::new();
-    for (index, step) in apply_order.iter().enumerate() {
-        rank.entry(step.address.as_str()).or_insert(index);
+    for (index, (address, _)) in steps.iter().enumerate() {
+        rank.entry(address).or_insert(index);
     }
-    let keys: Vec<(usize, usize)> = changes
+    let keys: Vec<(usize, usize, String)> = texts
         .iter()
-        .map(|change| {
+        .map(|address| {
             (
-                rank.get(change.address.as_str())
-                    .copied()
-                    .unwrap_or(usize::MAX),
+                rank.get(address.as_str()).copied().unwrap_or(usize::MAX),
                 position
-                    .get(change.address.as_str())
+                    .get(address.as_str())
                     .copied()
                     .unwrap_or(usize::MAX),
+                address.clone(),
             )
         })
         .collect();
+    let apply_order = steps.into_iter().map(|(_, step)| step).collect();
     drop(rank);
     drop(by_address);
     drop(position);
-    let mut keyed: Vec<((usize, usize), Change)> = keys.into_iter().zip(changes).collect();
-    keyed
-        .sort_by(|(a_key, a), (b_key, b)| a_key.cmp(b_key).then_with(|| a.address.cmp(&b.address)));
+    let mut keyed: Vec<((usize, usize, String), Change)> = keys.into_iter().zip(changes).collect();
+    keyed.sort_by(|(a, _), (b, _)| a.cmp(b));
     let changes = keyed.into_iter().map(|(_, change)| change).collect();
     DiffOutput {
         changes,
@@ -830,7 +816,8 @@ mod tests {
     fn a_pending_record_is_recovered_as_a_create_not_adopted() {
         let desired = [role(Value::Unknown)];
         let mut state = Snapshot::default();
-        let mut pending = ResourceState::new("TenantDatabase/legacy/role", "TenantDatabase");
+        let mut pending =
+            ResourceState::new(ResourceAddress::new(Kind::TenantDatabase, "legacy").part("role"));
         pending.status = Status::Pending;
         state
             .resources
@@ -845,7 +832,8 @@ mod tests {
         let mut desired = role(Value::Unknown);
         desired.attributes.remove("password");
         let mut state = Snapshot::default();
-        let mut recorded = ResourceState::new("TenantDatabase/legacy/role", "TenantDatabase");
+        let mut recorded =
+            ResourceState::new(ResourceAddress::new(Kind::TenantDatabase, "legacy").part("role"));
         for (name, value) in &desired.attributes {
             recorded
                 .attributes

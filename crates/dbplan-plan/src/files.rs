@@ -252,7 +252,7 @@ pub fn check_manifests(set: &ManifestSet, project: &Project) -> Vec<Diagnostic> 
 
 /// The path a change writes (its planned `file`), for the parts that write files.
 fn planned_file(change: &Change) -> Option<&str> {
-    file_of(change.kind, change.part.as_deref(), &change.after)
+    file_of(change.kind(), change.part(), &change.after)
 }
 
 fn file_of<'a>(
@@ -305,7 +305,7 @@ fn recorded(
     // else's (the attempt may have been refused), so only its fingerprint can tell.
     let resource = state
         .resources
-        .get(&change.address)
+        .get(&change.address.to_string())
         .filter(|resource| resource.status != dbplan_state::Status::Pending)?;
     let attributes: BTreeMap<String, Value> = resource
         .attributes
@@ -313,7 +313,7 @@ fn recorded(
         .filter(|(_, value)| !value.sensitive)
         .map(|(name, value)| (name.clone(), Value::from_json(&value.value)))
         .collect();
-    let file = file_of(change.kind, change.part.as_deref(), &attributes)?.to_owned();
+    let file = file_of(change.kind(), change.part(), &attributes)?.to_owned();
     Some((file, crate::refresh::fields(&resource.outputs)))
 }
 
@@ -363,7 +363,7 @@ pub fn existing_files(
                                     change.address
                                 ))
                                 .with_span(resource.span_at(pointer))
-                                .with_resource(change.address.clone()),
+                                .with_resource(change.address.to_string()),
                         );
                     }
                 }
@@ -397,7 +397,7 @@ pub fn existing_files(
 
 fn declaring<'a>(set: &'a ManifestSet, change: &Change) -> Option<&'a Resource> {
     set.resources.iter().find(|resource| {
-        resource.address.kind == change.kind && resource.address.name == change.name
+        resource.address.kind == change.kind() && resource.address.name == change.address.name
     })
 }
 

@@ -114,10 +114,10 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .changes
         .iter()
         .map(|change| PlannedChange {
-            address: change.address.clone(),
-            kind: change.kind,
-            name: change.name.clone(),
-            part: change.part.clone(),
+            address: change.address.to_string(),
+            kind: change.kind(),
+            name: change.address.name.clone(),
+            part: change.address.part.clone(),
             action: change.action,
             stateful: change.stateful,
             replace_because: &change.replace_because,

@@ -2,7 +2,7 @@
 //! policy findings.
 
 use crate::findings::PolicyFinding;
-use dbplan_core::{Action, Kind, Operation, Value};
+use dbplan_core::{Action, Kind, Operation, ResourceAddress, Value};
 use dbplan_state::Lifecycle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputRef {
     /// The object, `Kind/name[/part]`.
-    pub address: String,
+    pub address: ResourceAddress,
     /// The output, e.g. `vpc_id` or `private_subnets.0.id`.
     pub output: String,
 }
@@ -39,12 +39,8 @@ pub struct SecretRef {
 /// What the plan does to one object.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
-    /// `Kind/name[/part]`.
-    pub address: String,
-    pub kind: Kind,
-    /// `metadata.name` of the declaring resource.
-    pub name: String,
-    pub part: Option<String>,
+    /// `Kind/name[/part]`: the kind, `metadata.name` of the declaring resource, and the part.
+    pub address: ResourceAddress,
     pub action: Action,
     /// Attributes as recorded in state (after refresh); empty for a create.
     pub before: BTreeMap<String, Value>,
@@ -91,6 +87,15 @@ pub struct Change {
 }
 
 impl Change {
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
+
+    /// The part of a component, `None` for a whole resource.
+    pub fn part(&self) -> Option<&str> {
+        self.address.part.as_deref()
+    }
+
     /// Attributes that are no longer recorded (removed from the manifest where the provider
     /// cannot reset them): in `changed`, but not in `after`.
     pub fn forgotten(&self) -> impl Iterator<Item = &String> {
@@ -123,7 +128,7 @@ impl Change {
 /// What changed outside dbplan, found by refresh.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
-    pub address: String,
+    pub address: ResourceAddress,
     /// `changed` or `deleted`.
     pub kind: DriftKind,
     /// Attributes that differ from the recorded values, sorted; secrets are not compared.
@@ -149,7 +154,7 @@ pub struct DriftedAttribute {
 /// One step of the apply order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
-    pub address: String,
+    pub address: ResourceAddress,
     /// `create` (also for an adopt), `update`, `delete` (also the first half of a replace)
     /// or `orphan`.
     pub operation: Operation,

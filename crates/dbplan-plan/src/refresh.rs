@@ -3,7 +3,6 @@
 
 use crate::desired::Desired;
 use crate::model::{Drift, DriftKind, DriftedAttribute};
-use dbplan_core::Kind;
 use dbplan_core::Value;
 use dbplan_provider::{
     Adoption, ChangeRequest, Context, Existing, Field, FindOutcome, ProviderError, Providers,
@@ -87,9 +86,7 @@ pub fn context_of(snapshot: &Snapshot, dependencies: &[String]) -> Context {
         let Some(dependency) = snapshot.resources.get(address) else {
             continue;
         };
-        let Ok(kind) = dependency.kind.parse::<Kind>() else {
-            continue;
-        };
+        let kind = dependency.kind;
         context.insert(
             address.to_owned(),
             Recorded {
@@ -127,18 +124,14 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
     let mut unprovided: BTreeMap<String, usize> = BTreeMap::new();
     let mut requests = Vec::new();
     for (address, resource) in &snapshot.resources {
-        let kind: Option<Kind> = resource.kind.parse().ok();
-        let provider = kind.and_then(|kind| providers.for_kind(kind));
-        match (kind, provider) {
-            (Some(kind), Some(provider)) => {
-                // `Kind/name/part`: the part is whatever follows the second slash.
-                let part = address.splitn(3, '/').nth(2);
+        match providers.for_kind(resource.kind) {
+            Some(provider) => {
                 requests.push((
                     provider,
                     ReadRequest {
                         address: address.clone(),
-                        kind,
-                        part: part.map(str::to_owned),
+                        kind: resource.kind,
+                        part: resource.address.part.clone(),
                         provider_id: resource.provider_id.clone(),
                         attributes: plain_attributes(resource),
                         outputs: fields(&resource.outputs),
@@ -146,8 +139,10 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
                     },
                 ));
             }
-            _ => {
-                *unprovided.entry(resource.kind.clone()).or_default() += 1;
+            None => {
+                *unprovided
+                    .entry(resource.kind.as_str().to_owned())
+                    .or_default() += 1;
                 refreshed.fingerprints.insert(
                     address.clone(),
                     fingerprint(resource.provider_id.as_deref(), &plain_attributes(resource)),
@@ -173,13 +168,15 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
         match result {
             Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, request, remote),
             Ok(ReadOutcome::Gone) => {
-                let removed = refreshed.snapshot.resources.remove(&request.address);
+                let Some(removed) = refreshed.snapshot.resources.remove(&request.address) else {
+                    continue;
+                };
                 // An interrupted create that never reached the provider is not drift.
-                if removed.is_some_and(|resource| resource.status == Status::Pending) {
+                if removed.status == Status::Pending {
                     continue;
                 }
                 refreshed.drift.push(Drift {
-                    address: request.address.clone(),
+                    address: removed.address,
                     kind: DriftKind::Deleted,
                     attributes: Vec::new(),
                 });
@@ -259,7 +256,7 @@ fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: Remote
     }
     if !drifted.is_empty() {
         refreshed.drift.push(Drift {
-            address: request.address.clone(),
+            address: resource.address.clone(),
             kind: DriftKind::Changed,
             attributes: drifted,
         });

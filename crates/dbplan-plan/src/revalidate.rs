@@ -26,8 +26,10 @@ pub fn revalidate(plan: &Plan) -> Vec<String> {
         ) {
             continue;
         }
-        let fields = spec_fields(change.kind);
-        let spec = documents.entry((change.kind, &change.name)).or_default();
+        let fields = spec_fields(change.kind());
+        let spec = documents
+            .entry((change.kind(), &change.address.name))
+            .or_default();
         for (name, value) in &change.after {
             if !fields.contains(name) || spec.contains_key(name) {
                 continue;
@@ -93,13 +95,9 @@ fn field_json(change: &crate::model::Change, name: &str, value: &Value) -> Json 
         else {
             continue;
         };
-        let mut segments = reference.address.splitn(3, '/');
-        let (Some(kind), Some(target)) = (segments.next(), segments.next()) else {
-            continue;
-        };
         let placeholder = serde_json::json!({"value_from": {
-            "kind": kind,
-            "name": target,
+            "kind": reference.address.kind.as_str(),
+            "name": reference.address.name,
             "field_path": format!("status.outputs.{}", reference.output),
         }});
         if rest.is_empty() {

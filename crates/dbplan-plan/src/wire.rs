@@ -7,7 +7,7 @@
 
 use crate::findings::FindingsWire;
 use crate::model::{Change, Drift, OutputRef, Plan, SecretRef, StateRef, Step, Summary};
-use dbplan_core::{Action, Kind, Secret, Value};
+use dbplan_core::{Action, Kind, ResourceAddress, Secret, Value};
 use dbplan_state::Lifecycle;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -46,8 +46,8 @@ pub(crate) struct PlanWire {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ChangeWire {
-    pub address: String,
-    pub kind: String,
+    pub address: ResourceAddress,
+    pub kind: Kind,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<String>,
@@ -134,9 +134,9 @@ fn encode_change(change: &Change, file: bool) -> ChangeWire {
     let has_after = !matches!(change.action, Action::Delete | Action::Orphan);
     ChangeWire {
         address: change.address.clone(),
-        kind: change.kind.to_string(),
-        name: change.name.clone(),
-        part: change.part.clone(),
+        kind: change.address.kind,
+        name: change.address.name.clone(),
+        part: change.address.part.clone(),
         action: change.action.as_str().to_owned(),
         before: has_before.then_some(before),
         after: has_after.then_some(after),
@@ -232,8 +232,14 @@ fn encode_value(
 /// Why a serialised plan could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("unknown kind `{0}`")]
-    Kind(String),
+    /// The address disagrees with the kind, name or part written beside it.
+    #[error("the change of {address} says kind {kind}, name {name:?} and part {part:?}")]
+    Address {
+        address: ResourceAddress,
+        kind: Kind,
+        name: String,
+        part: Option<String>,
+    },
     #[error("unknown action `{0}`")]
     Action(String),
 }
@@ -260,10 +266,17 @@ pub(crate) fn decode(wire: PlanWire) -> Result<Plan, DecodeError> {
 }
 
 fn decode_change(wire: ChangeWire) -> Result<Change, DecodeError> {
-    let kind: Kind = wire
-        .kind
-        .parse()
-        .map_err(|_| DecodeError::Kind(wire.kind.clone()))?;
+    if wire.address.kind != wire.kind
+        || wire.address.name != wire.name
+        || wire.address.part != wire.part
+    {
+        return Err(DecodeError::Address {
+            address: wire.address,
+            kind: wire.kind,
+            name: wire.name,
+            part: wire.part,
+        });
+    }
     let action = match wire.action.as_str() {
         "create" => Action::Create,
         "adopt" => Action::Adopt,
@@ -299,9 +312,6 @@ fn decode_change(wire: ChangeWire) -> Result<Change, DecodeError> {
     }
     Ok(Change {
         address: wire.address,
-        kind,
-        name: wire.name,
-        part: wire.part,
         action,
         before,
         after,

@@ -8,9 +8,9 @@
 
 mod support;
 
-use dbplan_core::{Action, Value};
-use dbplan_plan::render::{self, TextOptions};
+use dbplan_core::{Action, Kind, ResourceAddress, Value};
 use dbplan_diagnostics::Severity;
+use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{Drift, DriftKind, DriftedAttribute, Plan, PolicyFinding};
 use dbplan_state::Snapshot;
 use support::{load, plan};
@@ -39,7 +39,7 @@ spec: {region: nyc3, ipRangeCidr: 10.10.0.0/20, description: "plain"}
     plan.state.lineage = breaking("lineage");
     plan.notices.push(breaking("notice"));
     plan.drift.push(Drift {
-        address: breaking("drifted"),
+        address: ResourceAddress::new(Kind::DigitalOceanVpc, breaking("drifted")),
         kind: DriftKind::Changed,
         attributes: vec![DriftedAttribute {
             name: breaking("name"),
@@ -48,7 +48,7 @@ spec: {region: nyc3, ipRangeCidr: 10.10.0.0/20, description: "plain"}
         }],
     });
     plan.drift.push(Drift {
-        address: breaking("deleted"),
+        address: ResourceAddress::new(Kind::DigitalOceanVpc, breaking("deleted")),
         kind: DriftKind::Deleted,
         attributes: Vec::new(),
     });
@@ -66,7 +66,7 @@ spec: {region: nyc3, ipRangeCidr: 10.10.0.0/20, description: "plain"}
 
     let template = plan.changes[0].clone();
     let mut update = template.clone();
-    update.address = breaking("DigitalOceanVpc/updated");
+    update.address = ResourceAddress::new(Kind::DigitalOceanVpc, breaking("updated"));
     update.action = Action::Update;
     update.note = Some(breaking("note"));
     update.blocked = Some(breaking("blocked"));
@@ -98,11 +98,11 @@ spec: {region: nyc3, ipRangeCidr: 10.10.0.0/20, description: "plain"}
     ];
     update.replace_because = vec![breaking("attribute")];
     let mut replace = update.clone();
-    replace.address = breaking("DigitalOceanVpc/replaced");
+    replace.address = ResourceAddress::new(Kind::DigitalOceanVpc, breaking("replaced"));
     replace.action = Action::Replace;
     replace.stateful = true;
     let mut create = template;
-    create.address = breaking("DigitalOceanVpc/created");
+    create.address = ResourceAddress::new(Kind::DigitalOceanVpc, breaking("created"));
     create
         .after
         .insert("description".to_owned(), Value::String(breaking("value")));
@@ -320,7 +320,7 @@ fn the_json_rendering_escapes_and_keeps_the_values() {
         addresses,
         plan.changes
             .iter()
-            .map(|change| change.address.as_str())
+            .map(|change| change.address.to_string())
             .collect::<Vec<_>>()
     );
     let created = &parsed["resource_changes"][0];

@@ -103,7 +103,7 @@ fn from_empty_everything_is_created_dependencies_first() {
         "the VPC id is known only after apply"
     );
     assert_eq!(
-        cluster.references["vpc"].address,
+        cluster.references["vpc"].address.to_string(),
         "DigitalOceanVpc/main-vpc"
     );
     assert_eq!(cluster.references["vpc"].output, "vpc_id");
@@ -1060,7 +1060,7 @@ fn targets_bring_their_dependencies_and_nothing_else() {
         .plan
         .changes
         .iter()
-        .map(|c| c.address.as_str())
+        .map(|c| c.address.to_string())
         .collect();
     assert_eq!(
         addresses,
@@ -1339,7 +1339,7 @@ fn every_example_plan_revalidates_and_an_edited_value_does_not() {
     let cluster = plan
         .changes
         .iter_mut()
-        .find(|change| change.kind == Kind::DigitalOceanDatabaseCluster)
+        .find(|change| change.kind() == Kind::DigitalOceanDatabaseCluster)
         .unwrap();
     cluster
         .after

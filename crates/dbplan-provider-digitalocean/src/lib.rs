@@ -300,8 +300,8 @@ pub(crate) fn int(attributes: &BTreeMap<String, Value>, name: &str) -> Option<i6
 }
 
 /// The `metadata.name` of an address (`Kind/name`).
-pub(crate) fn resource_name(address: &str) -> &str {
-    address.split('/').nth(1).unwrap_or(address)
+pub(crate) fn resource_name(address: &str) -> Result<String, ProviderError> {
+    Ok(dbplan_provider::resource_address(address)?.name)
 }
 
 /// The cluster a child object (firewall, pool, CA certificate) belongs to: its resolved

@@ -87,7 +87,7 @@ async fn locate(
             Err(failure) if failure.is_not_found() => Ok(None),
             Err(failure) => Err(failure.error(address, "read the VPC")),
         },
-        None => find(client, resource_name(address))
+        None => find(client, &resource_name(address)?)
             .await
             .map_err(|failure| failure.error(address, "list the VPCs")),
     }
@@ -109,7 +109,7 @@ pub(crate) async fn create(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let name = resource_name(address);
+    let name = &resource_name(address)?;
     let wanted = planned(request);
     let region = text(&wanted, "region").unwrap_or_default();
     let range = text(&wanted, "ip_range_cidr");
@@ -286,7 +286,7 @@ pub(crate) async fn find_existing(
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let Some(vpc) = find(client, resource_name(address))
+    let Some(vpc) = find(client, &resource_name(address)?)
         .await
         .map_err(|failure| failure.error(address, "list the VPCs"))?
     else {

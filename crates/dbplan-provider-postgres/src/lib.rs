@@ -180,9 +180,12 @@ fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, 
     })
 }
 
-/// The base address of a tenant (`TenantDatabase/name`) from a part's address.
-fn tenant_base(address: &str) -> &str {
-    address.rsplit_once('/').map_or(address, |(base, _)| base)
+/// The address of another part of the tenant a part's address belongs to, as the context
+/// records it.
+fn sibling(address: &str, part: &str) -> Result<String, ProviderError> {
+    Ok(dbplan_provider::resource_address(address)?
+        .part(part)
+        .to_string())
 }
 
 fn generate_password(address: &str) -> Result<String, ProviderError> {
@@ -708,10 +711,9 @@ impl PostgresProvider {
 
     fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
         let address = request.address.as_str();
-        let base = tenant_base(address);
         let database = request
             .context
-            .get(&format!("{base}/database"))
+            .get(&sibling(address, "database")?)
             .ok_or_else(|| ProviderError::Conflict {
                 address: address.to_owned(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
@@ -767,7 +769,7 @@ fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderErro
         .unwrap_or("env");
     let database = request
         .context
-        .get(&format!("{}/database", tenant_base(address)))
+        .get(&sibling(address, "database")?)
         .map(|database| (format, &database.outputs));
     // A changed file is left in place; `remove_owned` logs it, and the plan said so.
     secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
@@ -792,7 +794,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
     let owner = text(&request.attributes, "owner").unwrap_or_default();
     let role = request
         .context
-        .get(&format!("{}/role", tenant_base(address)))
+        .get(&sibling(address, "role")?)
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the tenant's role is not recorded; apply it first".to_owned(),
@@ -1044,7 +1046,7 @@ async fn read_database(
     );
     let password = request
         .context
-        .get(&format!("{}/role", tenant_base(address)))
+        .get(&sibling(address, "role")?)
         .and_then(|role| role.outputs.get("password"))
         .and_then(Field::as_str);
     let outputs = connection_outputs(server, name, &owner, password);

@@ -18,7 +18,7 @@ pub mod timeouts;
 
 pub use fake::{Call, FakeProvider};
 
-use dbplan_core::Kind;
+use dbplan_core::{Kind, ResourceAddress};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -155,6 +155,18 @@ impl Adoption {
             existing: what.to_string(),
         })
     }
+}
+
+/// The address a request names, typed: its kind, the resource's `metadata.name` and the part.
+/// Requests are made from typed addresses, so this fails only for a request made by hand with
+/// text that is not an address.
+pub fn resource_address(address: &str) -> Result<ResourceAddress, ProviderError> {
+    address.parse().map_err(
+        |error: dbplan_core::ParseAddressError| ProviderError::Unsupported {
+            address: address.to_owned(),
+            message: error.to_string(),
+        },
+    )
 }
 
 impl ChangeRequest {

@@ -128,7 +128,7 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
     let body: Body = serde_json::from_value(body.clone())
         .map_err(|error| format!("its state is unreadable ({error})"))?;
     for (address, resource) in &body.resources {
-        if &resource.address != address {
+        if resource.address.to_string() != *address {
             return Err(format!(
                 "the resource filed under {address} is {}",
                 resource.address

@@ -29,6 +29,7 @@ pub use sled_store::{
 };
 pub use time::format_utc;
 
+use dbplan_core::{Kind, ResourceAddress};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -217,9 +218,11 @@ impl std::fmt::Debug for StateValue {
 /// One resource as last applied or read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
-    /// `Kind/name[/part]`.
-    pub address: String,
-    pub kind: String,
+    /// `Kind/name[/part]`, as a string in the record.
+    pub address: ResourceAddress,
+    /// The address's kind, as a string in the record (a kind this dbplan does not know makes
+    /// the record unreadable, with an error that names it).
+    pub kind: Kind,
     /// The provider's id of the object (cluster identifier, UUID, …), once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
@@ -244,10 +247,10 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
-    pub fn new(address: impl Into<String>, kind: impl Into<String>) -> Self {
+    pub fn new(address: ResourceAddress) -> Self {
         ResourceState {
-            address: address.into(),
-            kind: kind.into(),
+            kind: address.kind,
+            address,
             provider_id: None,
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),

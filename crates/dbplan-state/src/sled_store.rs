@@ -428,7 +428,7 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
                 format!("the record of {address} is unreadable: {error}"),
             )
         })?;
-        if resource.address != address {
+        if resource.address.to_string() != address {
             return Err(corrupted(
                 directory,
                 format!("the record filed under {address} is {}", resource.address),
@@ -1185,23 +1185,24 @@ impl StateStore for SledStore {
         let mut tracked = self.tracked()?;
         let mut hashes = tracked.hashes.clone();
         let mut digest = tracked.digest;
-        let mut encoded: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
+        let mut encoded: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
         for change in changes {
             match change {
                 StateChange::Put(resource) => {
                     let json = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
-                    let (bytes, hash) = integrity::encode_record(&resource.address, &json);
-                    if let Some(old) = hashes.insert(resource.address.clone(), hash) {
+                    let address = resource.address.to_string();
+                    let (bytes, hash) = integrity::encode_record(&address, &json);
+                    if let Some(old) = hashes.insert(address.clone(), hash) {
                         digest.toggle(&old);
                     }
                     digest.toggle(&hash);
-                    encoded.push((resource.address.as_str(), Some(bytes)));
+                    encoded.push((address, Some(bytes)));
                 }
                 StateChange::Remove(address) => {
                     if let Some(old) = hashes.remove(address) {
                         digest.toggle(&old);
                     }
-                    encoded.push((address.as_str(), None));
+                    encoded.push((address.clone(), None));
                 }
             }
         }
@@ -1294,9 +1295,10 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("state");
         let store = SledStore::open(&path, "test").unwrap();
-        let resource: ResourceState =
-            serde_json::from_value(serde_json::json!({"address": "K/a/part", "kind": "K"}))
-                .unwrap();
+        let resource: ResourceState = serde_json::from_value(
+            serde_json::json!({"address": "TenantDatabase/a/role", "kind": "TenantDatabase"}),
+        )
+        .unwrap();
         store.put(&resource).unwrap();
         drop(store);
         // Nothing holds sled's lock once the store is dropped: sled itself, which never

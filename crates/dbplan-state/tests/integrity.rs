@@ -6,6 +6,7 @@
 // Test helpers fail loudly; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use dbplan_core::{Kind, ResourceAddress};
 use dbplan_state::{
     ResourceState, SerialChoice, SledStore, Snapshot, StateChange, StateError, StateStore,
     StateValue,
@@ -16,8 +17,7 @@ use std::path::{Path, PathBuf};
 
 fn resource(index: usize) -> ResourceState {
     let mut resource = ResourceState::new(
-        format!("TenantDatabase/tenant-{index}/database"),
-        "TenantDatabase",
+        ResourceAddress::new(Kind::TenantDatabase, format!("tenant-{index}")).part("database"),
     );
     resource.provider_id = Some(format!("tenant_{index}"));
     resource.attributes.insert(
@@ -46,7 +46,7 @@ fn fixture(with_snapshot: bool) -> (tempfile::TempDir, Snapshot) {
         if with_snapshot && batch == 1 {
             store.close().unwrap();
             let reopened = SledStore::open(&path, "fixture").unwrap();
-            reopened.remove(&resource(3).address).unwrap();
+            reopened.remove(&resource(3).address.to_string()).unwrap();
             reopened.close().unwrap();
             let store = SledStore::open(&path, "fixture").unwrap();
             store.write_batch(&[StateChange::Put(resource(3))]).unwrap();
@@ -574,7 +574,7 @@ fn a_format_1_state_is_read_as_it_is_and_converted_by_the_first_writer() {
             let record = resource(index);
             resources
                 .insert(
-                    record.address.as_bytes(),
+                    record.address.to_string().as_bytes(),
                     serde_json::to_vec(&record).unwrap(),
                 )
                 .unwrap();
@@ -610,4 +610,33 @@ fn a_state_link_that_leads_nowhere_is_refused_by_readers_too() {
     std::os::unix::fs::symlink(dir.path().join("unmounted/volume"), &link).unwrap();
     let error = SledStore::read(&link, "test").unwrap_err();
     assert!(matches!(error, StateError::Location { .. }), "{error}");
+}
+
+#[test]
+fn a_record_of_a_kind_this_dbplan_does_not_know_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    {
+        // A format-1 state (plain JSON records) with a record of an unknown kind, as a newer
+        // dbplan or a hand edit could leave it.
+        let db = sled::open(state.join("db")).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        let resources = db.open_tree("resources").unwrap();
+        meta.insert("format_version", &1u64.to_be_bytes()).unwrap();
+        meta.insert("lineage", "0f0f-legacy").unwrap();
+        meta.insert("serial", &1u64.to_be_bytes()).unwrap();
+        resources
+            .insert(
+                "MysqlServer/legacy",
+                br#"{"address":"MysqlServer/legacy","kind":"MysqlServer"}"#.as_slice(),
+            )
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let error = SledStore::read(&state, "test").unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("MysqlServer/legacy") && message.contains("unknown kind `MysqlServer`"),
+        "{message}"
+    );
 }

@@ -4,6 +4,7 @@
 // Test helpers fail loudly; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use dbplan_core::{Kind, ResourceAddress};
 use dbplan_state::{
     LockInfo, LockStatus, ResourceState, SledStore, StateChange, StateError, StateLock, StateStore,
     StateValue, Status,
@@ -14,8 +15,7 @@ use std::process::{Command, Stdio};
 
 fn resource(index: usize) -> ResourceState {
     let mut resource = ResourceState::new(
-        format!("TenantDatabase/tenant-{index}/database"),
-        "TenantDatabase",
+        ResourceAddress::new(Kind::TenantDatabase, format!("tenant-{index}")).part("database"),
     );
     resource.provider_id = Some(format!("tenant_{index}"));
     resource.attributes.insert(
@@ -40,7 +40,7 @@ fn a_batch_is_written_together_and_bumps_the_serial_once_per_change() {
             .write_batch(&[
                 StateChange::Put(resource(1)),
                 StateChange::Put(resource(2)),
-                StateChange::Remove(resource(0).address),
+                StateChange::Remove(resource(0).address.to_string()),
                 // Removing what is not there is not an error in a batch.
                 StateChange::Remove("TenantDatabase/absent/database".to_owned()),
             ])
@@ -52,7 +52,10 @@ fn a_batch_is_written_together_and_bumps_the_serial_once_per_change() {
     let addresses: Vec<&String> = reopened.resources.keys().collect();
     assert_eq!(
         addresses,
-        [&resource(1).address, &resource(2).address],
+        [
+            &resource(1).address.to_string(),
+            &resource(2).address.to_string()
+        ],
         "the batch reached the disk"
     );
 }

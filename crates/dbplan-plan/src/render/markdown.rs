@@ -25,8 +25,8 @@
 //! that escaped text. The change bodies are fenced code blocks, fenced with more backticks than
 //! they hold.
 
-use super::text::{Painter, headline, render_change, symbol};
 use super::json_text;
+use super::text::{Painter, headline, render_change, symbol};
 use crate::findings::PolicyFinding;
 use crate::model::{Change, DriftKind, Plan};
 use dbplan_core::Action;
@@ -268,7 +268,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
             let _ = writeln!(
                 head,
                 "> - {}: {}",
-                code(&change.address),
+                code(&change.address.to_string()),
                 prose(change.blocked.as_deref().unwrap_or_default())
             );
         }
@@ -374,7 +374,7 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
             };
             risk.push_str(&format!(
                 "| {} | {} | {} | {} |\n",
-                code(&change.address),
+                code(&change.address.to_string()),
                 change.action.as_str(),
                 why,
                 snapshot
@@ -409,10 +409,12 @@ pub(crate) fn markdown_with_limit(plan: &Plan, review: &Review<'_>, limit: usize
         rest.push("\n#### Changed outside dbplan\n\n".to_owned());
         for drift in &plan.drift {
             let line = match drift.kind {
-                DriftKind::Deleted => format!("- {} was deleted\n", code(&drift.address)),
+                DriftKind::Deleted => {
+                    format!("- {} was deleted\n", code(&drift.address.to_string()))
+                }
                 DriftKind::Changed => format!(
                     "- {}: {}\n",
-                    code(&drift.address),
+                    code(&drift.address.to_string()),
                     drift
                         .attributes
                         .iter()
@@ -556,7 +558,7 @@ fn addresses(changes: &[&Change], room: usize) -> String {
         let mut line = format!("- {} ({}): ", action.as_str(), of_action.len());
         let mut shown = 0;
         for change in &of_action {
-            let name = escape_markdown(&change.address);
+            let name = escape_markdown(&change.address.to_string());
             let piece = if shown == 0 {
                 name
             } else {

@@ -58,10 +58,11 @@ pub(crate) fn symbol(action: Action) -> &'static str {
 }
 
 pub(crate) fn headline(change: &Change) -> String {
-    let address = for_terminal(&change.address);
+    let address = change.address.to_string();
+    let address = for_terminal(&address);
     match change.action {
         // dbplan creates no PostgreSQL server: apply connects to it and checks it.
-        Action::Create if change.kind == Kind::PostgresServer => format!(
+        Action::Create if change.kind() == Kind::PostgresServer => format!(
             "{address} will be checked: apply connects to the existing server (dbplan creates none)"
         ),
         Action::Create => format!("{address} will be created"),
@@ -115,7 +116,8 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
         );
         out.push('\n');
         for drift in &plan.drift {
-            let address = for_terminal(&drift.address);
+            let address = drift.address.to_string();
+            let address = for_terminal(&address);
             match drift.kind {
                 DriftKind::Deleted => {
                     let _ = writeln!(out, "  # {address} was deleted outside dbplan");
@@ -242,7 +244,7 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
             out,
             "{} {} (no settings of its own)",
             painter.paint(color, &format!("{:>3}", symbol(change.action))),
-            for_terminal(&change.address)
+            for_terminal(&change.address.to_string())
         );
         return;
     }
@@ -250,13 +252,13 @@ pub(crate) fn render_change(out: &mut String, change: &Change, painter: &Painter
         out,
         "{} {} {{",
         painter.paint(color, &format!("{:>3}", symbol(change.action))),
-        for_terminal(&change.address)
+        for_terminal(&change.address.to_string())
     );
     match change.action {
         Action::Create => {
             let width = change.after.keys().map(String::len).max().unwrap_or(0);
             for (name, value) in &change.after {
-                if engine_default(change.kind, name, value) {
+                if engine_default(change.kind(), name, value) {
                     let pad = " ".repeat(width.saturating_sub(name.chars().count()));
                     let _ = writeln!(
                         out,

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use dbplan_core::{Action, Kind, Value};
+use dbplan_core::{Action, Kind, ResourceAddress, Value};
 use dbplan_graph::Graph;
 use dbplan_manifest::{Loader, ManifestSet};
 use dbplan_plan::refresh::Refreshed;
@@ -70,11 +70,14 @@ pub fn plan(set: &ManifestSet, graph: &Graph, state: &Snapshot) -> Plan {
 }
 
 /// The fake value of an output, stable per object.
-pub fn output_value(address: &str, output: &str) -> serde_json::Value {
+pub fn output_value(address: impl std::fmt::Display, output: &str) -> serde_json::Value {
     serde_json::Value::String(format!("{output}-of-{address}"))
 }
 
-fn outputs_of(kind: Kind, address: &str) -> std::collections::BTreeMap<String, StateValue> {
+fn outputs_of(
+    kind: Kind,
+    address: &ResourceAddress,
+) -> std::collections::BTreeMap<String, StateValue> {
     kind.outputs()
         .iter()
         .map(|output| {
@@ -108,11 +111,11 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
     for change in &plan.changes {
         match change.action {
             Action::Delete | Action::Orphan => {
-                state.resources.remove(&change.address);
+                state.resources.remove(&change.address.to_string());
             }
             Action::NoOp => {}
             Action::Create | Action::Adopt | Action::Update | Action::Replace => {
-                let mut resource = ResourceState::new(&change.address, change.kind.as_str());
+                let mut resource = ResourceState::new(change.address.clone());
                 resource.provider_id = Some(format!("id-{}", change.address));
                 for (name, value) in &change.after {
                     resource.attributes.insert(name.clone(), record(value));
@@ -136,8 +139,8 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                         }
                     }
                 }
-                resource.outputs = outputs_of(change.kind, &change.address);
-                if change.kind == Kind::TenantDatabase && change.part.as_deref() == Some("role") {
+                resource.outputs = outputs_of(change.kind(), &change.address);
+                if change.kind() == Kind::TenantDatabase && change.part() == Some("role") {
                     resource.outputs.insert(
                         "password".to_owned(),
                         StateValue::sensitive(output_value(&change.address, "password")),
@@ -146,7 +149,7 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                 resource.dependencies = change.dependencies.clone();
                 resource.lifecycle = change.lifecycle.clone();
                 resource.waivers = change.waivers.clone();
-                state.resources.insert(change.address.clone(), resource);
+                state.resources.insert(change.address.to_string(), resource);
             }
         }
     }
@@ -163,7 +166,7 @@ fn record(value: &Value) -> StateValue {
 pub fn change<'a>(plan: &'a Plan, address: &str) -> &'a dbplan_plan::Change {
     plan.changes
         .iter()
-        .find(|change| change.address == address)
+        .find(|change| change.address.to_string() == address)
         .unwrap_or_else(|| panic!("no change for {address} in {:#?}", plan.changes))
 }
 
