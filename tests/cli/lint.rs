@@ -559,3 +559,19 @@ fn a_password_written_as_a_list_or_mapping_is_not_shown_either() {
         assert!(all.contains("M006"), "{format}:\n{all}");
     }
 }
+
+#[test]
+fn a_today_that_is_not_a_date_is_an_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dbplan"))
+        .args(["lint", "examples/digitalocean-postgres"])
+        .current_dir(root())
+        .env("DBPLAN_TODAY", "yesterday")
+        .output()
+        .expect("the dbplan binary runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("DBPLAN_TODAY is `yesterday`, which is not a date"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -39,17 +39,19 @@ pub fn load_pack(policies: Option<&Path>, sources: &mut SourceMap) -> (Pack, Vec
 }
 
 /// Today as days since 1970-01-01: `DBPLAN_TODAY` (YYYY-MM-DD, for reproducible output) or the
-/// clock.
-pub fn today() -> i64 {
-    if let Some(day) = std::env::var("DBPLAN_TODAY")
-        .ok()
-        .and_then(|text| dbplan_policy::options::parse_date(&text))
-    {
-        return day;
+/// clock. A `DBPLAN_TODAY` that is not such a date is an error, not a silent fallback.
+pub fn today() -> anyhow::Result<i64> {
+    if let Ok(text) = std::env::var("DBPLAN_TODAY") {
+        return dbplan_policy::options::parse_date(&text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "DBPLAN_TODAY is {}, which is not a date: write YYYY-MM-DD (e.g. 2026-12-02), or unset it to count to today",
+                escape::for_terminal(&format!("`{text}`"))
+            )
+        });
     }
-    std::time::SystemTime::now()
+    Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| (elapsed.as_secs() / 86_400) as i64)
+        .map_or(0, |elapsed| (elapsed.as_secs() / 86_400) as i64))
 }
 
 // Long: loads and lints, prints the report in each output format, then maps the counts to the exit
@@ -65,7 +67,7 @@ pub fn run(
     diagnostics.extend(pack_diagnostics);
     let options = Snapshot::digitalocean();
     let mut report: Report = dbplan_policy::lint(&set, &graph, &pack, options);
-    if let Some(notice) = options.staleness_notice(today()) {
+    if let Some(notice) = options.staleness_notice(today()?) {
         report.notices.push(notice);
     }
     let input_errors = diagnostics

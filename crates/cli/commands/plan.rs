@@ -221,7 +221,7 @@ pub fn make(
             return Ok(Err(exit::ERROR));
         }
     };
-    if let Some(notice) = options_snapshot.staleness_notice(super::lint::today()) {
+    if let Some(notice) = options_snapshot.staleness_notice(super::lint::today()?) {
         plan.notices.push(notice);
     }
     // The files on disk, read locally (offline too): what apply would overwrite or leave.
