@@ -116,37 +116,39 @@ specs! {
 static SCHEMAS: LazyLock<Vec<KindSchema>> = LazyLock::new(|| {
     Kind::ALL
         .iter()
-        .filter_map(|&kind| {
+        .map(|&kind| {
             let schema = build_schema(kind);
-            // The schemas are generated from our own types; a schema jsonschema rejects is a bug
-            // caught by the tests, so it is skipped here instead of panicking.
-            let validator = jsonschema::options()
-                .should_validate_formats(false)
-                .build(&schema)
-                .ok()?;
-            Some(KindSchema {
+            let validator = compile(&schema);
+            KindSchema {
                 kind,
                 schema,
                 validator,
-            })
+            }
         })
         .collect()
 });
 
+#[expect(
+    clippy::expect_used,
+    reason = "the schemas are generated from dbplan's own types, not from input: one jsonschema rejects is a bug, which the tests catch by compiling every kind's schema"
+)]
+fn compile(schema: &Json) -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(false)
+        .build(schema)
+        .expect("a schema generated from dbplan's own types compiles")
+}
+
 /// The compiled schema of a kind.
+#[expect(
+    clippy::expect_used,
+    reason = "SCHEMAS holds one schema per kind of Kind::ALL, by construction"
+)]
 pub fn kind_schema(kind: Kind) -> &'static KindSchema {
-    // Every kind is in SCHEMAS (a test checks it); fall back to the first to stay panic-free.
     SCHEMAS
         .iter()
         .find(|schema| schema.kind == kind)
-        .or_else(|| SCHEMAS.first())
-        .unwrap_or_else(|| unreachable_schema())
-}
-
-#[allow(clippy::panic)]
-fn unreachable_schema() -> &'static KindSchema {
-    // Only reachable if no schema compiled at all, which the tests rule out.
-    panic!("no kind schema compiled; run the dbplan-manifest tests")
+        .expect("SCHEMAS is built from Kind::ALL, so every kind has a schema")
 }
 
 /// Semantic checks of one document: formats and cross-field rules that a JSON Schema cannot say
@@ -223,4 +225,23 @@ impl<'a> Checker<'a> {
 /// Every kind's semantic checks implement this.
 pub trait Check {
     fn check(&self, checker: &mut Checker<'_>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_compiled_schema() {
+        for &kind in Kind::ALL {
+            let schema = kind_schema(kind);
+            assert_eq!(schema.kind, kind);
+            assert_eq!(
+                schema.schema["properties"]["kind"]["const"],
+                Json::from(kind.as_str()),
+                "{kind}: {}",
+                schema.schema["properties"]["kind"]
+            );
+        }
+    }
 }

@@ -15,15 +15,23 @@ use crate::wire::{self, Audience};
 use dbplan_diagnostics::escape;
 
 /// The plan JSON (GUIDE §4), pretty-printed, with a final newline.
+#[expect(
+    clippy::expect_used,
+    reason = "the plan's serialised form holds strings, numbers and maps with string keys only"
+)]
 pub fn json(plan: &Plan) -> String {
-    let mut text =
-        escape::to_json_string_pretty(&wire::encode(plan, Audience::Output)).unwrap_or_default();
+    let mut text = escape::to_json_string_pretty(&wire::encode(plan, Audience::Output))
+        .expect("a plan serialises to JSON");
     text.push('\n');
     text
 }
 
 /// A value for display: JSON-like, secrets as `(sensitive)`, unknowns as `(known after apply)`
 /// (a list of unknowns as one such note with its count); control characters in strings and keys as JSON's `\uXXXX`.
+#[expect(
+    clippy::expect_used,
+    reason = "a Value serialises to JSON: its maps have string keys"
+)]
 pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String {
     // A list whose every value is known only after apply says so, with its count, instead of
     // a quoted placeholder per item.
@@ -39,13 +47,13 @@ pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String 
             if items.len() == 1 { "" } else { "s" }
         );
     }
-    let json = serde_json::to_value(value).unwrap_or_default();
+    let json = serde_json::to_value(value).expect("a Value serialises to JSON");
     let text = if pretty {
         escape::to_json_string_pretty(&json)
     } else {
         escape::to_json_string(&json)
     }
-    .unwrap_or_default();
+    .expect("a JSON value serialises");
     match value {
         dbplan_core::Value::Unknown | dbplan_core::Value::Sensitive(_) => {
             text.trim_matches('"').to_owned()
@@ -55,8 +63,9 @@ pub(crate) fn display_value(value: &dbplan_core::Value, pretty: bool) -> String 
 }
 
 /// A JSON value on one line for display, control characters as `\uXXXX`.
+#[expect(clippy::expect_used, reason = "a JSON value serialises")]
 pub(crate) fn json_text(value: &serde_json::Value) -> String {
-    escape::to_json_string(value).unwrap_or_default()
+    escape::to_json_string(value).expect("a JSON value serialises")
 }
 
 #[cfg(test)]
