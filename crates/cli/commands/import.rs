@@ -158,19 +158,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         .into_iter()
         .map(|(name, value)| (name, StateValue::plain(value)))
         .collect();
-    record.outputs = remote
-        .outputs
-        .iter()
-        .map(|(name, field)| {
-            (
-                name.clone(),
-                StateValue {
-                    value: field.value.clone(),
-                    sensitive: field.sensitive,
-                },
-            )
-        })
-        .collect();
+    record.outputs = remote.outputs.clone();
     record.dependencies = desired.dependencies.clone();
     record.status = Status::Ready;
     record.lifecycle = desired.lifecycle.clone();

@@ -6,10 +6,12 @@
 //! Vocabulary only: no I/O, no parsing of files, no policy.
 
 mod address;
+mod field;
 mod kind;
 mod value;
 
 pub use address::{ParseAddressError, ResourceAddress};
+pub use field::Field;
 pub use kind::{ApiGroup, Kind, OutputSpec, ParseKindError};
 pub use value::{Secret, Value};
 

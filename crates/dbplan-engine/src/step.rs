@@ -180,22 +180,12 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, StepE
                 attribute: name.clone(),
             });
         }
-        let sensitive = matches!(value, Value::Sensitive(_));
-        let json = value.to_json_exposed();
-        fields.insert(
-            name.clone(),
-            Field {
-                value: json.clone(),
-                sensitive,
-            },
-        );
-        record.insert(
-            name.clone(),
-            StateValue {
-                value: json,
-                sensitive,
-            },
-        );
+        let field = Field {
+            value: value.to_json_exposed(),
+            sensitive: matches!(value, Value::Sensitive(_)),
+        };
+        fields.insert(name.clone(), field.clone());
+        record.insert(name.clone(), field);
     }
     Ok((fields, record))
 }
@@ -217,18 +207,7 @@ fn record(
     let mut resource = ResourceState::new(change.address.clone());
     resource.provider_id = provider_id;
     resource.attributes = attributes;
-    resource.outputs = outputs
-        .into_iter()
-        .map(|(name, field)| {
-            (
-                name,
-                StateValue {
-                    value: field.value,
-                    sensitive: field.sensitive,
-                },
-            )
-        })
-        .collect();
+    resource.outputs = outputs;
     resource.dependencies = change.dependencies.clone();
     resource.status = status;
     resource.lifecycle = change.lifecycle.clone();

@@ -62,15 +62,7 @@ pub fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json
 pub fn fields(values: &BTreeMap<String, StateValue>) -> BTreeMap<String, Field> {
     values
         .iter()
-        .map(|(name, value)| {
-            (
-                name.clone(),
-                Field {
-                    value: value.value.clone(),
-                    sensitive: value.sensitive,
-                },
-            )
-        })
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }
 

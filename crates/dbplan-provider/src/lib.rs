@@ -27,44 +27,9 @@ use std::time::{Duration, Instant};
 /// A boxed future, so that providers can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A value handed to or returned by a provider, marked when it is a secret. `Debug` never
-/// prints a secret.
-#[derive(Clone, PartialEq)]
-pub struct Field {
-    pub value: serde_json::Value,
-    pub sensitive: bool,
-}
-
-impl Field {
-    pub fn plain(value: impl Into<serde_json::Value>) -> Self {
-        Field {
-            value: value.into(),
-            sensitive: false,
-        }
-    }
-
-    pub fn sensitive(value: impl Into<serde_json::Value>) -> Self {
-        Field {
-            value: value.into(),
-            sensitive: true,
-        }
-    }
-
-    /// The value as a string (`None` for a non-string).
-    pub fn as_str(&self) -> Option<&str> {
-        self.value.as_str()
-    }
-}
-
-impl std::fmt::Debug for Field {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.sensitive {
-            f.write_str("(sensitive)")
-        } else {
-            write!(f, "{:?}", self.value)
-        }
-    }
-}
+/// A value handed to or returned by a provider, marked when it is a secret: the same type
+/// state records values in (`dbplan_state::StateValue`), so nothing is converted by hand.
+pub use dbplan_core::Field;
 
 /// An object as state records it, handed to a provider as context (e.g. the server a tenant
 /// database lives on, with its connection settings and outputs).

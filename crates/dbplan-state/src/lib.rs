@@ -168,52 +168,10 @@ pub struct Lifecycle {
     pub deletion_opted_in: bool,
 }
 
-/// A value recorded in state. Sensitive values are stored (the provider needs them) but marked,
-/// and never shown: `Debug` and every rendering print `(sensitive)`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateValue {
-    pub value: serde_json::Value,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sensitive: bool,
-}
-
-impl StateValue {
-    pub fn plain(value: impl Into<serde_json::Value>) -> Self {
-        StateValue {
-            value: value.into(),
-            sensitive: false,
-        }
-    }
-
-    pub fn sensitive(value: impl Into<serde_json::Value>) -> Self {
-        StateValue {
-            value: value.into(),
-            sensitive: true,
-        }
-    }
-
-    /// The value for display: `(sensitive)` for secrets.
-    pub fn display(&self) -> String {
-        if self.sensitive {
-            "(sensitive)".to_owned()
-        } else {
-            match &self.value {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for StateValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.sensitive {
-            f.write_str("(sensitive)")
-        } else {
-            write!(f, "{:?}", self.value)
-        }
-    }
-}
+/// A value recorded in state: [`dbplan_core::Field`], the type providers take and return.
+/// Sensitive values are stored (the provider needs them) but marked, and never shown: `Debug`
+/// and every rendering print `(sensitive)`.
+pub use dbplan_core::Field as StateValue;
 
 /// One resource as last applied or read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
