@@ -211,6 +211,34 @@ spec:
         codes(&diagnostics, &report, "DigitalOceanDatabaseCluster/main").contains(&"M008"),
         "{diagnostics:#?}"
     );
+
+    // The VPC's region is misspelt: whether the cluster sits in the VPC's region is unknown, so
+    // DB306 cannot say. The first stand-in region (nyc1) differs from the cluster's, so only the
+    // view in which the unknown region is nyc3 keeps this finding out.
+    let text = "apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanVpc
+metadata: {name: private}
+spec: {region: nyc-3, ipRangeCidr: 10.20.0.0/20}
+---
+apiVersion: digital-ocean.project-planton.org/v1
+kind: DigitalOceanDatabaseCluster
+metadata: {name: orders}
+spec:
+  clusterName: orders
+  engine: pg
+  engineVersion: \"16\"
+  region: nyc3
+  sizeSlug: db-s-2vcpu-4gb
+  nodeCount: 2
+  vpc: {valueFrom: {name: private}}
+";
+    let (diagnostics, report) = lint(text);
+    assert!(
+        codes(&diagnostics, &report, "DigitalOceanVpc/private").contains(&"M008"),
+        "{diagnostics:#?}"
+    );
+    let found = codes(&diagnostics, &report, "DigitalOceanDatabaseCluster/orders");
+    assert!(!found.contains(&"DB306"), "{found:?} {report:#?}");
 }
 
 #[test]
