@@ -107,8 +107,9 @@ impl AwsProvider {
         if let Some(found) = clients.get(&key) {
             return Ok(found.clone());
         }
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts.config())
+            .http_client(https_client());
         if let Some(region) = region {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
@@ -128,6 +129,16 @@ impl AwsProvider {
         clients.insert(key, made.clone());
         Ok(made)
     }
+}
+
+/// The SDK's HTTPS client: rustls with ring, the crypto library every other client of dbplan
+/// uses too (the SDK's default client would bring a second one), trusting the platform's
+/// certificates.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Which object a request is about.

@@ -280,6 +280,12 @@ impl Client {
         header.set_sensitive(true);
         // The read timeout runs from the start of an attempt to the answer's headers, then
         // between reads of the body; the total bounds an answer that trickles in.
+        // reqwest's rustls takes the process-wide crypto provider: ring, as for every other
+        // client of dbplan. `install_default` refuses only when one is installed already,
+        // which is as good.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _installed_elsewhere = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.read)

@@ -973,7 +973,7 @@ fn tls_config(
     server: &Server,
     verify: bool,
 ) -> Result<rustls::ClientConfig, ProviderError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|error| ProviderError::Transport {
