@@ -361,11 +361,16 @@ fn read_u64(tree: &sled::Tree, key: &[u8], directory: &Path) -> Result<Option<u6
 /// written).
 // Long: reads and verifies the meta tree and every record (format, lineage, serial, record hashes)
 // in one pass over the open trees; each check's error names what to repair.
-fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
-    let sled_error = |error: sled::Error| match error {
+/// A sled error while reading `directory`'s database.
+fn read_error(directory: &Path, error: sled::Error) -> StateError {
+    match error {
         sled::Error::Corruption { .. } => corrupted(directory, "sled reports corruption"),
         other => store_error(directory, other),
-    };
+    }
+}
+
+fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
+    let sled_error = |error| read_error(directory, error);
     let meta = db.open_tree("meta").map_err(sled_error)?;
     let resources = db.open_tree("resources").map_err(sled_error)?;
     let Some(format) = read_u64(&meta, FORMAT_KEY, directory)? else {
@@ -409,34 +414,12 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
         hashes: HashMap::new(),
         digest: Digest::default(),
     };
-    for entry in resources.iter() {
-        let (address, bytes) = entry.map_err(sled_error)?;
-        let address = String::from_utf8(address.to_vec())
-            .map_err(|_| corrupted(directory, "an address is not text"))?;
-        let (json, hash) = if format == 1 {
-            let bytes = bytes.to_vec();
-            let hash = integrity::record_hash(&address, &bytes);
-            (bytes, hash)
-        } else {
-            let (json, hash) = integrity::decode_record(&address, &bytes)
-                .map_err(|what| corrupted(directory, what))?;
-            (json.to_vec(), hash)
-        };
-        let resource: ResourceState = serde_json::from_slice(&json).map_err(|error| {
-            corrupted(
-                directory,
-                format!("the record of {address} is unreadable: {error}"),
-            )
-        })?;
-        if resource.address.to_string() != address {
-            return Err(corrupted(
-                directory,
-                format!("the record filed under {address} is {}", resource.address),
-            ));
+    for part in decode_records(&resources, format, directory)? {
+        for (address, resource, hash) in part? {
+            loaded.digest.toggle(&hash);
+            loaded.hashes.insert(address.clone(), hash);
+            loaded.resources.insert(address, resource);
         }
-        loaded.digest.toggle(&hash);
-        loaded.hashes.insert(address.clone(), hash);
-        loaded.resources.insert(address, resource);
     }
     if format == 1 {
         return Ok(Some(loaded));
@@ -460,6 +443,96 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
     }
     loaded.key = Some(key);
     Ok(Some(loaded))
+}
+
+/// One record as read back: its address, the resource and the record's hash.
+type Record = (String, ResourceState, [u8; 32]);
+
+/// Reads and checks every record, on all cores: a state of thousands of records is mostly
+/// JSON to parse, and each record stands alone. The records are split by key range (no
+/// record is copied twice) and returned in key order, one part per range; the first damaged
+/// record in key order is the error, whatever the number of threads.
+fn decode_records(
+    resources: &sled::Tree,
+    format: u32,
+    directory: &Path,
+) -> Result<Vec<Result<Vec<Record>, StateError>>, StateError> {
+    let sled_error = |error| read_error(directory, error);
+    let keys: Vec<sled::IVec> = resources
+        .iter()
+        .keys()
+        .collect::<Result<_, _>>()
+        .map_err(sled_error)?;
+    // Below a few hundred records a thread costs more than it saves.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(keys.len().div_ceil(512))
+        .max(1);
+    let per_thread = keys.len().div_ceil(threads).max(1);
+    let ranges: Vec<(&sled::IVec, Option<&sled::IVec>)> = keys
+        .chunks(per_thread)
+        .enumerate()
+        .map(|(index, chunk)| (&chunk[0], keys.get((index + 1) * per_thread)))
+        .collect();
+    let decode =
+        |(from, to): (&sled::IVec, Option<&sled::IVec>)| -> Result<Vec<Record>, StateError> {
+            let entries = match to {
+                Some(to) => resources.range(from.clone()..to.clone()),
+                None => resources.range(from.clone()..),
+            };
+            let mut records = Vec::new();
+            for entry in entries {
+                let (address, bytes) = entry.map_err(sled_error)?;
+                records.push(decode_record(&address, &bytes, format, directory)?);
+            }
+            Ok(records)
+        };
+    if ranges.len() <= 1 {
+        return Ok(ranges.into_iter().map(decode).collect());
+    }
+    Ok(std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|range| scope.spawn(move || decode(range)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    }))
+}
+
+/// One record: its checksum (format 2 onwards), its JSON, and the address inside it.
+fn decode_record(
+    address: &[u8],
+    bytes: &[u8],
+    format: u32,
+    directory: &Path,
+) -> Result<Record, StateError> {
+    let address = String::from_utf8(address.to_vec())
+        .map_err(|_| corrupted(directory, "an address is not text"))?;
+    let (json, hash) = if format == 1 {
+        (bytes, integrity::record_hash(&address, bytes))
+    } else {
+        integrity::decode_record(&address, bytes).map_err(|what| corrupted(directory, what))?
+    };
+    let resource: ResourceState = serde_json::from_slice(json).map_err(|error| {
+        corrupted(
+            directory,
+            format!("the record of {address} is unreadable: {error}"),
+        )
+    })?;
+    if resource.address.to_string() != address {
+        return Err(corrupted(
+            directory,
+            format!("the record filed under {address} is {}", resource.address),
+        ));
+    }
+    Ok((address, resource, hash))
 }
 
 /// What differs between a recorded head and what the records say.

@@ -313,6 +313,41 @@ fn damage_with_a_sled_snapshot_is_reported_never_read_as_another_state() {
     corruption_matrix(true);
 }
 
+/// A state large enough that its records are read on several threads (in key ranges): every
+/// record comes back, and damage anywhere in it is reported as in a small one.
+#[test]
+fn a_large_state_is_read_whole_and_damage_to_it_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("state");
+    let store = SledStore::open(&pristine, "fixture").unwrap();
+    let changes: Vec<StateChange> = (0..1_200)
+        .map(|index| StateChange::Put(resource(index)))
+        .collect();
+    store.write_batch(&changes).unwrap();
+    let expected = store.snapshot().unwrap();
+    store.close().unwrap();
+    assert_eq!(expected.resources.len(), 1_200);
+
+    let read = SledStore::read(&pristine, "reader").unwrap().unwrap();
+    assert_eq!(read.snapshot, expected, "every record comes back, in order");
+
+    let cases = damages(&pristine, 8);
+    let mut tally = Tally::default();
+    for damage in &cases {
+        try_damage(&pristine, &expected, damage, &mut tally);
+    }
+    println!(
+        "corruption matrix (1,200 records): {} kinds of damage, {} reported, {} left the state intact",
+        cases.len(),
+        tally.reported,
+        tally.unchanged_state
+    );
+    assert!(
+        tally.reported > cases.len() / 2,
+        "most damage lands on bytes in use: {tally:?}"
+    );
+}
+
 #[test]
 fn removing_the_head_mirror_or_the_database_is_reported_with_the_way_back() {
     let (dir, _) = fixture(false);
