@@ -4,7 +4,8 @@
 //! salted hashes); [`refresh`] asks the providers what really exists; [`diff`] compares the
 //! two, purely, into one [`Change`] per object (`create`, `update`, `replace` with the
 //! attributes that force it, `delete`, `orphan`, `no-op`) and an apply order; [`make_plan`]
-//! adds the policy findings (lint rules on the planned values, plan rules on the changes).
+//! adds the policy findings (lint rules on the planned values, plan rules on the changes), and
+//! [`Verdict::of`] says whether the plan may be applied.
 //! A [`Plan`] is saved to a versioned, checksummed file ([`file`](mod@file)) and rendered as text,
 //! Markdown or JSON ([`render`]).
 
@@ -18,6 +19,7 @@ mod model;
 pub mod refresh;
 pub mod render;
 pub mod revalidate;
+mod verdict;
 mod wire;
 
 pub use desired::{Desired, DesiredSet, PREVENT_DESTROY, is_unkeyed_fingerprint, secret_hash};
@@ -29,6 +31,7 @@ pub use model::{
     Step, Summary,
 };
 pub use refresh::Refreshed;
+pub use verdict::{Blocked, NotMade, Verdict};
 pub use wire::FORMAT_VERSION;
 
 use dbplan_diagnostics::Diagnostic;
