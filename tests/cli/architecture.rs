@@ -1,6 +1,6 @@
 //! The invariants of ARCHITECTURE.md that a test can check: the crate dependency edges it allows
-//! are the only ones that exist, and no function is longer than `MAX_BODY_LINES` without a reason
-//! written above it.
+//! are the only ones that exist, no function is longer than `MAX_BODY_LINES` without a reason
+//! written above it, and no CLI command uses another.
 
 use crate::root;
 use std::collections::{BTreeMap, BTreeSet};
@@ -334,5 +334,111 @@ BODY}
             ("unexplained".to_owned(), lines, false),
             ("empty_reason".to_owned(), lines, false),
         ]
+    );
+}
+
+/// The paths in a command module that lead into another command module: `super::…` (the
+/// `commands` module, whose only items are the commands) and `crate::commands::…`.
+#[derive(Default)]
+struct CommandPaths {
+    found: Vec<String>,
+}
+
+impl CommandPaths {
+    fn check(&mut self, idents: &[String]) {
+        let leads_to_commands = match idents {
+            [first, ..] if first == "super" => true,
+            [first, second, ..] => first == "crate" && second == "commands",
+            _ => false,
+        };
+        if leads_to_commands {
+            self.found.push(idents.join("::"));
+        }
+    }
+}
+
+/// The identifiers a `use` tree starts with, down to its first branch.
+fn use_prefix(tree: &syn::UseTree, idents: &mut Vec<String>) {
+    match tree {
+        syn::UseTree::Path(path) => {
+            idents.push(path.ident.to_string());
+            use_prefix(&path.tree, idents);
+        }
+        syn::UseTree::Name(name) => idents.push(name.ident.to_string()),
+        syn::UseTree::Rename(rename) => idents.push(rename.ident.to_string()),
+        syn::UseTree::Glob(_) => idents.push("*".to_owned()),
+        syn::UseTree::Group(_) => {}
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for CommandPaths {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        let mut idents = Vec::new();
+        use_prefix(&item.tree, &mut idents);
+        self.check(&idents);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        let idents: Vec<String> = path
+            .segments
+            .iter()
+            .map(|segment| segment.ident.to_string())
+            .collect();
+        self.check(&idents);
+        syn::visit::visit_path(self, path);
+    }
+}
+
+#[test]
+fn commands_do_not_use_each_other() {
+    let directory = root().join("crates/cli/commands");
+    let mut modules = 0;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|name| name == "mod.rs") {
+            continue;
+        }
+        modules += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = syn::parse_file(&text)
+            .unwrap_or_else(|error| panic!("cannot parse {}: {error}", path.display()));
+        let mut paths = CommandPaths::default();
+        syn::visit::Visit::visit_file(&mut paths, &file);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        found.extend(
+            paths
+                .found
+                .into_iter()
+                .map(|path| format!("{name}: {path}")),
+        );
+    }
+    assert!(modules >= 10, "only {modules} command modules found");
+    assert!(
+        found.is_empty(),
+        "a command module uses another command; move what they share to crates/cli/shared.rs \
+         (ARCHITECTURE.md, the dbplan package):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_command_rule_sees_uses_and_paths() {
+    let source = r#"
+use super::plan::{self, Format};
+use crate::commands::lint;
+use crate::shared::{self, PlanArgs};
+use std::path::Path;
+fn run() {
+    let _ = super::lint::today();
+    let _ = crate::shared::today();
+}
+"#;
+    let file = syn::parse_file(source).unwrap();
+    let mut paths = CommandPaths::default();
+    syn::visit::Visit::visit_file(&mut paths, &file);
+    assert_eq!(
+        paths.found,
+        ["super::plan", "crate::commands::lint", "super::lint::today"]
     );
 }

@@ -4,35 +4,60 @@
 //! manifest paths, a plan is made under the state lock, shown, and applied after confirmation
 //! (`--auto-approve` skips it; without a terminal to ask on, `--auto-approve` is required).
 
-use crate::commands::plan::{self, Format};
-use crate::exit;
+use crate::exit::Outcome;
+use crate::shared::{self, PlanArgs, PlanFormat, Planning, Session};
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_engine::{
     ApplyError, ApplyOptions, ApplyReport, Cancel, Event, Observer, Operation, StepResult,
 };
-use dbplan_plan::Plan;
+use dbplan_plan::{Plan, Verdict};
 use dbplan_state::{SledStore, StateStore};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The options of `dbplan apply` and `dbplan destroy`.
-#[derive(Debug)]
-pub struct Options<'a> {
-    pub paths: &'a [PathBuf],
-    pub state: &'a Path,
-    pub auto_approve: bool,
-    pub parallelism: usize,
-    pub targets: &'a [String],
-    pub destroy: bool,
-    pub policies: Option<&'a Path>,
-    /// `--allow-files-outside`: `file` fields may leave the project.
-    pub allow_files_outside: bool,
-    /// `--adopt ADDR`: existing objects apply may take over (apply of manifests only).
-    pub adopt: &'a [String],
+/// The arguments of `dbplan apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A file `dbplan plan --out` wrote, or manifest files and directories.
+    #[arg(required = true, value_name = "FILE | PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    plan: PlanArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Let apply take over an existing object dbplan did not create (`Kind/name`: every
+    /// part; `Kind/name/part`), as `dbplan.io/adopt: "true"` does; repeatable. A saved plan
+    /// carries the opt-ins it was made with.
+    #[arg(long = "adopt", value_name = "ADDR")]
+    adopt: Vec<String>,
+}
+
+/// The arguments of `dbplan destroy`.
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// Manifest files and directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    plan: PlanArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How `apply` and `destroy` carry out a plan.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Go ahead without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    auto_approve: bool,
+    /// At most this many operations at a time.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallelism: u16,
 }
 
 /// Whether the arguments name a saved plan rather than manifests: one file that is not YAML.
@@ -49,168 +74,190 @@ fn saved_plan(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-// Long: the apply and destroy steps in the order a user meets them (saved plan or a fresh one,
-// state, staleness, authenticity, revalidation, files, then the engine), each refusal with its own
-// message and exit code; they become library verdicts with the thin CLI (issue 16, point 4).
-pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
-    let runtime = plan::runtime()?;
-    let providers = Arc::new(plan::providers());
-    let verb = if options.destroy { "destroy" } else { "apply" };
-    let holder = format!("dbplan {verb}");
+/// Says why nothing is applied.
+fn refuse(message: impl Display) -> Outcome {
+    eprintln!("error: {}", Escaped(message));
+    Outcome::Failure
+}
 
-    if let Some(file) = saved_plan(options.paths) {
-        if options.destroy {
-            eprintln!(
-                "error: `dbplan destroy` takes manifests; to apply a saved destroy plan, run `dbplan apply {}`",
-                Escaped(file.display())
-            );
-            return Ok(exit::ERROR);
-        }
-        if !options.adopt.is_empty() {
-            eprintln!(
-                "error: a saved plan applies the opt-ins it was reviewed with; to adopt more, plan again with --adopt and apply that plan"
-            );
-            return Ok(exit::ERROR);
-        }
-        let plan_file = match dbplan_plan::file::load(file) {
-            Ok(plan_file) => plan_file,
-            Err(error) => {
-                eprintln!("error: {}", Escaped(&error));
-                return Ok(exit::ERROR);
-            }
-        };
-        // `plan --out` always leaves a state; with none here, the plan was made against
-        // another location, and opening would create an empty state only to call it stale.
-        if !SledStore::exists(options.state) {
-            eprintln!(
-                "error: there is no state at {}; the saved plan {} was made against state {} (serial {}): apply it with the --state it was made with, or plan again here",
-                Escaped(options.state.display()),
-                Escaped(file.display()),
-                Escaped(&plan_file.plan.state.lineage),
-                plan_file.plan.state.serial
-            );
-            return Ok(exit::ERROR);
-        }
-        let keep = super::state::backups_kept()?;
-        let mut store = SledStore::open(options.state, &holder)?;
-        store.keep_backups(keep);
-        let snapshot = store.snapshot()?;
-        // A plan for another state cannot be authenticated with this state's key; saying that
-        // it is stale is the more useful message.
-        if let Err(stale) = dbplan_plan::check_fresh(
-            &plan_file.plan,
-            &dbplan_plan::StateRef {
-                lineage: snapshot.lineage.clone(),
-                serial: snapshot.serial,
-            },
-        ) {
-            eprintln!("error: {}", Escaped(&stale));
-            return Ok(exit::ERROR);
-        }
-        let plan = match plan_file.authenticate(&store.key()?) {
-            Ok(plan) => plan,
-            Err(error) => {
-                eprintln!("error: {}", Escaped(&error));
-                return Ok(exit::ERROR);
-            }
-        };
-        // Every value once more through the manifests' own checks, before any provider call.
-        let mistakes = dbplan_plan::revalidate::revalidate(&plan);
-        if !mistakes.is_empty() {
-            for mistake in &mistakes {
-                eprintln!("error: {}", Escaped(mistake));
-            }
-            eprintln!(
-                "error: the saved plan {} holds values that no manifest may have; nothing was applied: plan again",
-                Escaped(file.display())
-            );
-            return Ok(exit::ERROR);
-        }
-        // The plan's files, resolved when it was made relative to the directory it was made
-        // in: here the project is this directory, and the state directory is off limits.
-        let project = dbplan_plan::files::Project::new(
-            &[PathBuf::from(".")],
-            Some(options.state),
-            options.allow_files_outside,
-        );
-        let refused = dbplan_plan::files::check_plan(&plan, &project);
-        if !refused.is_empty() {
-            for refusal in &refused {
-                eprintln!("error: {}", Escaped(refusal));
-            }
-            eprintln!(
-                "error: the saved plan {} writes files where dbplan may not; nothing was applied",
-                Escaped(file.display())
-            );
-            return Ok(exit::ERROR);
-        }
-        return execute(&runtime, &plan, store, providers, options);
+/// `dbplan apply FILE | PATH...`.
+pub fn apply(args: ApplyArgs) -> anyhow::Result<Outcome> {
+    let session = Session::start()?;
+    match saved_plan(&args.paths) {
+        Some(_) if !args.adopt.is_empty() => Ok(refuse(
+            "a saved plan applies the opt-ins it was reviewed with; to adopt more, plan again with --adopt and apply that plan",
+        )),
+        Some(file) => apply_saved(file, &args.plan, &args.run, &session),
+        None => apply_manifests(
+            &args.paths,
+            &args.plan,
+            &args.run,
+            &args.adopt,
+            false,
+            &session,
+        ),
     }
+}
 
+/// `dbplan destroy PATH...`.
+pub fn destroy(args: DestroyArgs) -> anyhow::Result<Outcome> {
+    let session = Session::start()?;
+    if let Some(file) = saved_plan(&args.paths) {
+        return Ok(refuse(format!(
+            "`dbplan destroy` takes manifests; to apply a saved destroy plan, run `dbplan apply {}`",
+            file.display()
+        )));
+    }
+    apply_manifests(&args.paths, &args.plan, &args.run, &[], true, &session)
+}
+
+/// Applies a saved plan as it was reviewed: refused when it cannot be read, is stale, was
+/// edited, holds values no manifest may have or writes files where dbplan may not.
+fn apply_saved(
+    file: &Path,
+    plan_args: &PlanArgs,
+    run: &RunArgs,
+    session: &Session,
+) -> anyhow::Result<Outcome> {
+    let state = plan_args.state_directory();
+    let plan_file = match dbplan_plan::file::load(file) {
+        Ok(plan_file) => plan_file,
+        Err(error) => return Ok(refuse(error)),
+    };
+    // `plan --out` always leaves a state; with none here, the plan was made against
+    // another location, and opening would create an empty state only to call it stale.
+    if !SledStore::exists(&state) {
+        return Ok(refuse(format!(
+            "there is no state at {}; the saved plan {} was made against state {} (serial {}): apply it with the --state it was made with, or plan again here",
+            state.display(),
+            file.display(),
+            plan_file.plan.state.lineage,
+            plan_file.plan.state.serial
+        )));
+    }
+    let store = shared::open_state(&state, "dbplan apply")?;
+    let snapshot = store.snapshot()?;
+    // A plan for another state cannot be authenticated with this state's key; saying that
+    // it is stale is the more useful message.
+    if let Err(stale) = dbplan_plan::check_fresh(
+        &plan_file.plan,
+        &dbplan_plan::StateRef {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+        },
+    ) {
+        return Ok(refuse(stale));
+    }
+    let plan = match plan_file.authenticate(&store.key()?) {
+        Ok(plan) => plan,
+        Err(error) => return Ok(refuse(error)),
+    };
+    // Every value once more through the manifests' own checks, before any provider call.
+    let mistakes = dbplan_plan::revalidate::revalidate(&plan);
+    if !mistakes.is_empty() {
+        for mistake in &mistakes {
+            eprintln!("error: {}", Escaped(mistake));
+        }
+        return Ok(refuse(format!(
+            "the saved plan {} holds values that no manifest may have; nothing was applied: plan again",
+            file.display()
+        )));
+    }
+    // The plan's files, resolved when it was made relative to the directory it was made
+    // in: here the project is this directory, and the state directory is off limits.
+    let project = dbplan_plan::files::Project::new(
+        &[PathBuf::from(".")],
+        Some(state.as_path()),
+        plan_args.allow_files_outside,
+    );
+    let refused = dbplan_plan::files::check_plan(&plan, &project);
+    if !refused.is_empty() {
+        for refusal in &refused {
+            eprintln!("error: {}", Escaped(refusal));
+        }
+        return Ok(refuse(format!(
+            "the saved plan {} writes files where dbplan may not; nothing was applied",
+            file.display()
+        )));
+    }
+    execute(&plan, store, run, session)
+}
+
+/// Plans the manifests under the state lock, shows the plan and applies it after
+/// confirmation (`--auto-approve` skips it; without a terminal to ask on, it is required).
+fn apply_manifests(
+    paths: &[PathBuf],
+    plan_args: &PlanArgs,
+    run: &RunArgs,
+    adopt: &[String],
+    destroy: bool,
+    session: &Session,
+) -> anyhow::Result<Outcome> {
+    let verb = if destroy { "destroy" } else { "apply" };
     // The state stays locked from the plan to the end of the apply, so nothing can change it
     // in between.
-    let keep = super::state::backups_kept()?;
-    let mut store = SledStore::open(options.state, &holder)?;
-    store.keep_backups(keep);
+    let store = shared::open_state(&plan_args.state_directory(), &format!("dbplan {verb}"))?;
     let snapshot = store.snapshot()?;
     let key = store.key()?;
-    let plan_options = plan::Options {
-        paths: options.paths,
-        state: options.state,
-        out: None,
-        format: Format::Text,
-        detailed_exitcode: false,
+    let planning = Planning {
+        adopt,
         offline: false,
-        targets: options.targets,
-        destroy: options.destroy,
-        policies: options.policies,
-        allow_files_outside: options.allow_files_outside,
-        adopt: options.adopt,
+        destroy,
+        format: PlanFormat::Text,
+        saving: false,
     };
-    let plan = match plan::make(&plan_options, &snapshot, &key, &runtime, &providers)? {
-        Ok(plan) => plan,
-        Err(code) => return Ok(code),
+    let plan = match shared::make_plan(paths, plan_args, planning, &snapshot, &key, session)? {
+        Verdict::Ready(plan) => plan,
+        verdict => return Ok(Outcome::from(verdict)),
     };
     if !plan.has_changes() {
         println!("No changes: nothing to {verb}.");
-        return Ok(exit::SUCCESS);
+        return Ok(Outcome::Success);
     }
-    if !options.auto_approve {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: {verb} needs confirmation, and stdin is not a terminal; review the plan above and run again with --auto-approve, or save it with `dbplan plan --out FILE` and run `dbplan apply FILE`"
-            );
-            return Ok(exit::ERROR);
-        }
-        eprint!("\nDo you want to {verb} these changes? Only 'yes' is accepted: ");
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            eprintln!("{verb} cancelled: nothing was changed");
-            return Ok(exit::ERROR);
-        }
+    if !run.auto_approve && !confirmed(verb)? {
+        return Ok(Outcome::Failure);
     }
-    execute(&runtime, &plan, store, providers, options)
+    execute(&plan, store, run, session)
 }
 
+/// Asks on the terminal whether to go ahead; says why not when it may not or the answer is
+/// not `yes`.
+fn confirmed(verb: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: {verb} needs confirmation, and stdin is not a terminal; review the plan above and run again with --auto-approve, or save it with `dbplan plan --out FILE` and run `dbplan apply FILE`"
+        );
+        return Ok(false);
+    }
+    eprint!("\nDo you want to {verb} these changes? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        eprintln!("{verb} cancelled: nothing was changed");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Runs the engine over the plan, with progress on stderr and a summary at the end.
 fn execute(
-    runtime: &tokio::runtime::Runtime,
     plan: &Plan,
     store: SledStore,
-    providers: Arc<dbplan_provider::Providers>,
-    options: &Options<'_>,
-) -> anyhow::Result<u8> {
+    run: &RunArgs,
+    session: &Session,
+) -> anyhow::Result<Outcome> {
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::new());
     let apply_options = ApplyOptions {
-        parallelism: options.parallelism.max(1),
+        parallelism: usize::from(run.parallelism).max(1),
         env: Arc::new(|name| std::env::var(name).ok()),
         cancel: cancel.clone(),
         observer: Arc::clone(&progress) as Arc<dyn Observer>,
     };
     let interrupt_progress = Arc::clone(&progress);
-    let result = runtime.block_on(async {
+    let providers = Arc::clone(&session.providers);
+    let result = session.runtime.block_on(async {
         dbplan_engine::cancel_on_ctrl_c(cancel, move || {
             interrupt_progress.line(
                 "interrupted: finishing the work in flight and saving the state; press Ctrl-C again to stop at once",
@@ -221,24 +268,20 @@ fn execute(
     progress.finish();
     let report = match result {
         Ok(report) => report,
-        Err(ApplyError::PolicyFindings(count)) => {
-            eprintln!("error: {}", ApplyError::PolicyFindings(count));
-            return Ok(exit::POLICY);
+        Err(error @ ApplyError::PolicyFindings(_)) => {
+            eprintln!("error: {error}");
+            return Ok(Outcome::PolicyFindings);
         }
-        Err(error) => {
-            eprintln!("error: {}", Escaped(&error));
-            return Ok(exit::ERROR);
-        }
+        Err(error) => return Ok(refuse(error)),
     };
     summarize(&report);
     if let Some(error) = &report.state_error {
-        eprintln!("error: {}", Escaped(error));
-        return Ok(exit::ERROR);
+        return Ok(refuse(error));
     }
     Ok(if report.is_complete() {
-        exit::SUCCESS
+        Outcome::Success
     } else {
-        exit::ERROR
+        Outcome::Failure
     })
 }
 

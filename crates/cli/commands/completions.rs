@@ -1,7 +1,7 @@
 //! `dbplan completions SHELL`: the shell's completion script, generated from the clap
 //! definition by clap_complete, so it always knows every command, flag and value.
 
-use crate::exit;
+use crate::exit::Outcome;
 use clap::CommandFactory;
 use std::io::Write;
 
@@ -13,9 +13,16 @@ pub enum Shell {
     Fish,
 }
 
-/// Writes the script for `shell` to stdout.
-pub fn run<C: CommandFactory>(shell: Shell) -> anyhow::Result<u8> {
-    let generator = match shell {
+/// The arguments of `dbplan completions`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+/// Writes the script for the shell to stdout, for the command line `C`.
+pub fn run<C: CommandFactory>(args: Args) -> anyhow::Result<Outcome> {
+    let generator = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
@@ -26,5 +33,5 @@ pub fn run<C: CommandFactory>(shell: Shell) -> anyhow::Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(generator, &mut command, "dbplan", &mut script);
     std::io::stdout().lock().write_all(&script)?;
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }

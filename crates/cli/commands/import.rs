@@ -14,8 +14,9 @@
 //! dbplan could read (a file dbplan writes, a server it only connects to); a dependency that is
 //! not in state yet; an ID the provider does not find.
 
-use crate::exit;
+use crate::exit::Outcome;
 use crate::output;
+use crate::shared::{self, Session};
 use dbplan_core::{Kind, ResourceAddress, Value};
 use dbplan_diagnostics::Severity;
 use dbplan_diagnostics::escape::Escaped;
@@ -23,41 +24,51 @@ use dbplan_graph::GraphNode;
 use dbplan_plan::refresh::context_of;
 use dbplan_plan::{Desired, SecretSource};
 use dbplan_provider::{ReadOutcome, ReadRequest};
-use dbplan_state::{ResourceState, SledStore, Snapshot, StateKey, StateStore, StateValue, Status};
+use dbplan_state::{ResourceState, Snapshot, StateKey, StateStore, StateValue, Status};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The options of `dbplan import`.
-#[derive(Debug)]
-pub struct Options<'a> {
-    /// `Kind/name` or `Kind/name/part`, as the manifests declare it.
-    pub address: &'a str,
-    /// The provider's id of the object (per kind: docs/kinds.md).
-    pub id: &'a str,
-    pub paths: &'a [PathBuf],
-    pub state: &'a Path,
-    /// `--allow-files-outside`: `file` fields may leave the project.
-    pub allow_files_outside: bool,
+/// The arguments of `dbplan import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The address the manifests declare it at: `Kind/name`, or `Kind/name/part` for a part
+    /// of a component (e.g. `TenantDatabase/billing/role`).
+    address: String,
+    /// What the provider knows the object by (docs/kinds.md): a role or database name, an
+    /// AWS identifier (`vpc-…`, `sg-…`, a cluster identifier, a group name), a
+    /// DigitalOcean UUID (`CLUSTER_ID/POOL` for a pool).
+    id: String,
+    /// Manifest files or directories (read recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The state directory; `./state` when neither this nor `DBPLAN_STATE` is set.
+    #[arg(long, env = "DBPLAN_STATE")]
+    state: Option<PathBuf>,
+    /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+    /// directories of the paths named here); never inside the state directory.
+    #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_files_outside: bool,
 }
 
 const HOLDER: &str = "dbplan import";
 
 /// Says why the import is refused; nothing was written.
-fn refuse(message: impl std::fmt::Display) -> anyhow::Result<u8> {
+fn refuse(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
     eprintln!("error: {}", Escaped(message.to_string()));
     eprintln!("nothing was imported");
-    Ok(exit::ERROR)
+    Ok(Outcome::Failure)
 }
 
 // Long: the import checks in the order they refuse (manifests, address, importable kind, provider,
 // state, desired object, remote read) before the one record is written; kept in one pass so that
 // order reads top to bottom.
-pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
-    let (set, graph, mut diagnostics) = super::load(options.paths);
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let state = shared::state_directory(args.state.as_deref());
+    let (set, graph, mut diagnostics) = shared::load(&args.paths);
     let project = dbplan_plan::files::Project::new(
-        options.paths,
-        Some(options.state),
-        options.allow_files_outside,
+        &args.paths,
+        Some(state.as_path()),
+        args.allow_files_outside,
     );
     diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
     if diagnostics
@@ -66,9 +77,9 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     {
         let summary = output::report(&set.sources, &diagnostics);
         eprintln!("nothing was imported: {}", output::counts(summary));
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     }
-    let node = match find_node(&graph, options.address) {
+    let node = match find_node(&graph, &args.address) {
         Ok(node) => node,
         Err(message) => return refuse(message),
     };
@@ -76,8 +87,8 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     if let Some(reason) = not_importable(node) {
         return refuse(format!("{address} cannot be imported: {reason}"));
     }
-    let providers = super::plan::providers();
-    let Some(provider) = providers.for_kind(node.address.kind) else {
+    let session = Session::start()?;
+    let Some(provider) = session.providers.for_kind(node.address.kind) else {
         return refuse(format!(
             "{address} cannot be imported: this build has no provider for {}",
             node.address.kind
@@ -86,7 +97,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
 
     // Checked first on the state as it is, without creating one or taking the lock, so that a
     // refusal writes nothing; checked again under the lock before the record is written.
-    let (snapshot, key) = super::plan::read_state(options.state, HOLDER)?;
+    let (snapshot, key) = shared::read_state(&state, HOLDER)?;
     if let Err(message) = check_state(&snapshot, &address, &graph, node) {
         return refuse(message);
     }
@@ -111,25 +122,24 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         address: address.clone(),
         kind: node.address.kind,
         part: node.address.part.clone(),
-        provider_id: Some(options.id.to_owned()),
+        provider_id: Some(args.id.clone()),
         attributes: known_plain(&desired, &snapshot),
         outputs: BTreeMap::new(),
         context: context_of(&snapshot, &desired.dependencies),
     };
-    let runtime = super::plan::runtime()?;
-    let remote = match runtime.block_on(provider.read(&request)) {
+    let remote = match session.runtime.block_on(provider.read(&request)) {
         Ok(ReadOutcome::Found(remote)) => remote,
         Ok(ReadOutcome::Gone) => {
             return refuse(format!(
                 "{address}: the {} provider finds no object with the id {:?}; check the id (docs/kinds.md says what each kind takes)",
                 provider.name(),
-                options.id
+                args.id
             ));
         }
         Err(error) => {
             eprintln!("error: reading {}: {}", Escaped(&address), Escaped(&error));
             eprintln!("nothing was imported");
-            return Ok(exit::ERROR);
+            return Ok(Outcome::Failure);
         }
     };
 
@@ -138,7 +148,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         remote
             .provider_id
             .clone()
-            .unwrap_or_else(|| options.id.to_owned()),
+            .unwrap_or_else(|| args.id.clone()),
     );
     // As refresh sees a record: what the provider reads, in place of what the manifest plans;
     // what it does not read (settings of dbplan's own, such as `apply_immediately`) as planned.
@@ -164,9 +174,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
     record.lifecycle = desired.lifecycle.clone();
     record.waivers = desired.waivers.clone();
 
-    let keep = super::state::backups_kept()?;
-    let mut store = SledStore::open(options.state, HOLDER)?;
-    store.keep_backups(keep);
+    let store = shared::open_state(&state, HOLDER)?;
     // Another writer may have recorded it (or removed a dependency) since the first check.
     if let Err(message) = check_state(&store.snapshot()?, &address, &graph, node) {
         store.close()?;
@@ -202,7 +210,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<u8> {
         );
     }
     println!("Run `dbplan plan` to see how it differs from its manifest.");
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// The graph node ADDR names, or why there is none.

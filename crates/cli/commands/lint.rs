@@ -1,12 +1,13 @@
 //! `dbplan lint PATH...`: the policies, offline (no credentials, no network, no state).
 
-use crate::exit;
+use crate::exit::Outcome;
 use crate::output;
-use dbplan_diagnostics::{Diagnostic, Severity, SourceMap, escape};
+use crate::shared;
+use dbplan_diagnostics::{Severity, escape};
+use dbplan_policy::Report;
 use dbplan_policy::options::Snapshot;
-use dbplan_policy::{Pack, Report};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -29,45 +30,38 @@ pub enum FailOn {
     Warning,
 }
 
-/// The packs of a run: `--policies PATH`, else `./policies/` when it exists, else the defaults.
-pub fn load_pack(policies: Option<&Path>, sources: &mut SourceMap) -> (Pack, Vec<Diagnostic>) {
-    match policies {
-        Some(path) => Pack::load(path, sources),
-        None if Path::new("policies").is_dir() => Pack::load(Path::new("policies"), sources),
-        None => (Pack::builtin(), Vec::new()),
-    }
-}
-
-/// Today as days since 1970-01-01: `DBPLAN_TODAY` (YYYY-MM-DD, for reproducible output) or the
-/// clock. A `DBPLAN_TODAY` that is not such a date is an error, not a silent fallback.
-pub fn today() -> anyhow::Result<i64> {
-    if let Ok(text) = std::env::var("DBPLAN_TODAY") {
-        return dbplan_policy::options::parse_date(&text).ok_or_else(|| {
-            anyhow::anyhow!(
-                "DBPLAN_TODAY is {}, which is not a date: write YYYY-MM-DD (e.g. 2026-12-02), or unset it to count to today",
-                escape::for_terminal(&format!("`{text}`"))
-            )
-        });
-    }
-    Ok(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| (elapsed.as_secs() / 86_400) as i64))
+/// The arguments of `dbplan lint`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Manifest files or directories (read recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// A policy pack file or a directory of packs; `./policies/` when it exists.
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// The lowest severity of an unwaived finding that fails the run (exit 3).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
 }
 
 // Long: loads and lints, prints the report in each output format, then maps the counts to the exit
 // code; the format arms and the exit-code rule read best next to each other.
-pub fn run(
-    paths: &[PathBuf],
-    format: Format,
-    policies: Option<&Path>,
-    fail_on: FailOn,
-) -> anyhow::Result<u8> {
-    let (mut set, graph, mut diagnostics) = super::load(paths);
-    let (pack, pack_diagnostics) = load_pack(policies, &mut set.sources);
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let Args {
+        paths,
+        format,
+        policies,
+        fail_on,
+    } = args;
+    let (mut set, graph, mut diagnostics) = shared::load(&paths);
+    let (pack, pack_diagnostics) = shared::load_pack(policies.as_deref(), &mut set.sources);
     diagnostics.extend(pack_diagnostics);
     let options = Snapshot::digitalocean();
     let mut report: Report = dbplan_policy::lint(&set, &graph, &pack, options);
-    if let Some(notice) = options.staleness_notice(today()?) {
+    if let Some(notice) = options.staleness_notice(shared::today()?) {
         report.notices.push(notice);
     }
     let input_errors = diagnostics
@@ -139,10 +133,10 @@ pub fn run(
         }
     );
     Ok(if input_errors > 0 {
-        exit::ERROR
+        Outcome::Failure
     } else if blocking > 0 {
-        exit::POLICY
+        Outcome::PolicyFindings
     } else {
-        exit::SUCCESS
+        Outcome::Success
     })
 }

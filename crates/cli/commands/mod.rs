@@ -1,3 +1,6 @@
+//! One module per command, each with its `Args` and its `run`. A command uses `crate::shared`,
+//! `crate::output` and `crate::exit`, never another command.
+
 pub mod apply;
 pub mod completions;
 pub mod graph;
@@ -10,17 +13,3 @@ pub mod schema;
 pub mod show;
 pub mod state;
 pub mod validate;
-
-use dbplan_diagnostics::Diagnostic;
-use dbplan_graph::Graph;
-use dbplan_manifest::ManifestSet;
-use std::path::PathBuf;
-
-/// Loads manifests and builds the graph; diagnostics of both stages, sorted.
-pub fn load(paths: &[PathBuf]) -> (ManifestSet, Graph, Vec<Diagnostic>) {
-    let (set, mut diagnostics) = dbplan_manifest::load_paths(paths);
-    let (graph, graph_diagnostics) = dbplan_graph::build(&set);
-    diagnostics.extend(graph_diagnostics);
-    dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
-    (set, graph, diagnostics)
-}

@@ -5,12 +5,31 @@
 //! Control characters in addresses, names and values are escaped (`dbplan_diagnostics::escape`),
 //! except in that one raw value when stdout is not a terminal: a script gets the value itself.
 
-use crate::exit;
+use crate::exit::Outcome;
+use crate::shared;
 use dbplan_diagnostics::escape::{self, Escaped};
 use dbplan_state::{ResourceState, SledStore, StateValue};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::PathBuf;
+
+/// The arguments of `dbplan output`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A resource (`Kind/name`: every part) or one object (`Kind/name/part`).
+    address: Option<String>,
+    /// One output, printed raw for scripts.
+    name: Option<String>,
+    /// The state directory (default `./state`).
+    #[arg(long, env = "DBPLAN_STATE")]
+    state: Option<PathBuf>,
+    /// JSON instead of `address.name = value` lines.
+    #[arg(long)]
+    json: bool,
+    /// Print sensitive values instead of `(sensitive)`.
+    #[arg(long)]
+    show_sensitive: bool,
+}
 
 fn shown(value: &StateValue, show_sensitive: bool) -> serde_json::Value {
     if value.sensitive && !show_sensitive {
@@ -30,19 +49,16 @@ fn text(value: &serde_json::Value) -> String {
 // Long: the selection by address, one named output (sensitive or not; JSON, terminal or pipe) and
 // the whole map, each as `dbplan output` documents it; one function keeps these output rules in one
 // place.
-pub fn run(
-    directory: &Path,
-    address: Option<&str>,
-    name: Option<&str>,
-    json: bool,
-    show_sensitive: bool,
-) -> anyhow::Result<u8> {
-    let Some(read) = SledStore::read(directory, "dbplan output")? else {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let directory = shared::state_directory(args.state.as_deref());
+    let (address, name) = (args.address.as_deref(), args.name.as_deref());
+    let (json, show_sensitive) = (args.json, args.show_sensitive);
+    let Some(read) = SledStore::read(&directory, "dbplan output")? else {
         eprintln!(
             "error: no state at {}; apply something first, or point --state at the state",
             Escaped(directory.display())
         );
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     let snapshot = read.snapshot;
     // An address names one object, or every part of a component (`TenantDatabase/billing`).
@@ -68,7 +84,7 @@ pub fn run(
             "error: no resource {} in the state; `dbplan state list` lists them",
             Escaped(address)
         );
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     }
 
     if let Some(name) = name {
@@ -87,14 +103,14 @@ pub fn run(
                 },
                 Escaped(address.unwrap_or_default())
             );
-            return Ok(exit::ERROR);
+            return Ok(Outcome::Failure);
         };
         if value.sensitive && !show_sensitive {
             eprintln!(
                 "error: {} is sensitive; add --show-sensitive to print it",
                 Escaped(name)
             );
-            return Ok(exit::ERROR);
+            return Ok(Outcome::Failure);
         }
         if json {
             println!("{}", escape::to_json_string(&value.value)?);
@@ -103,7 +119,7 @@ pub fn run(
         } else {
             println!("{}", text(&value.value));
         }
-        return Ok(exit::SUCCESS);
+        return Ok(Outcome::Success);
     }
 
     if json {
@@ -121,7 +137,7 @@ pub fn run(
             })
             .collect();
         println!("{}", escape::to_json_string_pretty(&map)?);
-        return Ok(exit::SUCCESS);
+        return Ok(Outcome::Success);
     }
     for resource in selected {
         for (name, value) in &resource.outputs {
@@ -133,5 +149,5 @@ pub fn run(
             );
         }
     }
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,26 +1,42 @@
 //! `dbplan show FILE`: a saved plan, rendered; a stale one with a warning.
 
-use crate::exit;
+use crate::exit::Outcome;
 use crate::output;
+use crate::shared::{self, PlanFormat};
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_plan::render::{self, TextOptions};
 use dbplan_plan::{StateRef, check_fresh};
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 
-pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Result<u8> {
+/// The arguments of `dbplan show`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The file `dbplan plan --out` wrote.
+    file: PathBuf,
+    /// The state directory the plan is checked against.
+    #[arg(long, env = "DBPLAN_STATE")]
+    state: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let file = &args.file;
+    let state = shared::state_directory(args.state.as_deref());
     let plan_file = match dbplan_plan::file::load(file) {
         Ok(plan_file) => plan_file,
         Err(error) => {
             eprintln!("error: {}", Escaped(&error));
-            return Ok(exit::ERROR);
+            return Ok(Outcome::Failure);
         }
     };
     // Showing a plan does not need the state: when it cannot be read (e.g. an apply holds
     // it), the plan is still shown, with staleness and authenticity left unchecked; a damaged
     // state is an error, as everywhere. A plan
     // for this state whose tag does not verify was edited, and is refused.
-    match super::plan::read_state(state, "dbplan show") {
+    match shared::read_state(&state, "dbplan show") {
         Ok((snapshot, key)) => {
             let current = StateRef {
                 lineage: snapshot.lineage.clone(),
@@ -34,7 +50,7 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
                         "error: {}",
                         Escaped(&dbplan_plan::file::PlanFileError::Unauthenticated { path })
                     );
-                    return Ok(exit::ERROR);
+                    return Ok(Outcome::Failure);
                 }
                 Some(_) if same_state => {}
                 _ => eprintln!(
@@ -50,35 +66,28 @@ pub fn run(file: &Path, state: &Path, format: super::plan::Format) -> anyhow::Re
             }
         }
         // A damaged state is never passed over: it needs attention before anything else.
-        Err(error)
-            if matches!(
-                error.downcast_ref::<dbplan_state::StateError>(),
-                Some(dbplan_state::StateError::Corrupted { .. })
-            ) =>
-        {
-            eprintln!("error: {:#}", Escaped(&error));
-            return Ok(exit::ERROR);
+        Err(error @ dbplan_state::StateError::Corrupted { .. }) => {
+            eprintln!("error: {:#}", Escaped(anyhow::Error::from(error)));
+            return Ok(Outcome::Failure);
         }
         Err(error) => {
             eprintln!(
                 "warning: cannot tell whether the plan is stale: {:#} (shown anyway)",
-                Escaped(&error)
+                Escaped(anyhow::Error::from(error))
             )
         }
     }
-    let rendered = match format {
-        super::plan::Format::Text => render::text(
+    let rendered = match args.format {
+        PlanFormat::Text => render::text(
             &plan_file.plan,
             TextOptions {
                 color: output::stdout_color(),
                 findings: true,
             },
         ),
-        super::plan::Format::Json => render::json(&plan_file.plan),
-        super::plan::Format::Markdown => {
-            render::markdown(&plan_file.plan, &render::Review::default())
-        }
+        PlanFormat::Json => render::json(&plan_file.plan),
+        PlanFormat::Markdown => render::markdown(&plan_file.plan, &render::Review::default()),
     };
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,15 +1,98 @@
 //! `dbplan state list | show ADDR | rm ADDR | unlock [--force] | check | restore [SERIAL]
 //! | export | import FILE`.
 
-use crate::exit;
+use crate::exit::Outcome;
+use crate::shared;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_state::{LockStatus, SerialChoice, SledStore, Snapshot, StateLock, StateStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The state directory: `--state`, else `DBPLAN_STATE` (clap reads it), else `./state`.
-pub fn directory(state: Option<PathBuf>) -> PathBuf {
-    state.unwrap_or_else(|| PathBuf::from("state"))
+/// The arguments of `dbplan state`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The state directory (an embedded sled database); `./state` when neither this nor
+    /// `DBPLAN_STATE` is set.
+    #[arg(long, env = "DBPLAN_STATE", global = true)]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: StateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum StateCommand {
+    /// Every resource address in the state.
+    List,
+    /// One resource as recorded (secrets shown as `(sensitive)`).
+    Show {
+        /// The address, e.g. `TenantDatabase/billing/database`.
+        address: String,
+    },
+    /// Forget a resource: remove it from the state, leave the object where it is.
+    Rm {
+        /// The address.
+        address: String,
+    },
+    /// Remove the state lock: a stale one (its process is gone), or any with `--force`.
+    Unlock {
+        /// Remove the lock even though its holder may still run.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Verify the state, its head and its backups; change nothing (exit 1 on damage).
+    Check,
+    /// Bring back a backup: the newest good one, or the one of SERIAL.
+    Restore {
+        /// The serial of the backup (`dbplan state check` lists them).
+        serial: Option<u64>,
+        /// Restore even a backup of another state (another lineage).
+        #[arg(long)]
+        force: bool,
+        /// Take the database itself as the state, checked against the head record it holds:
+        /// the way back when head.json and every backup are gone or damaged.
+        #[arg(long)]
+        from_database: bool,
+    },
+    /// Write the whole state as JSON, keeping lineage and serial.
+    Export {
+        /// Write to this file (mode 0600, with secrets and key, importable); without it the
+        /// JSON goes to stdout with secrets shown as `(sensitive)`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With stdout: include the secrets and the key.
+        #[arg(long)]
+        show_sensitive: bool,
+    },
+    /// Replace the state with an export, keeping its lineage and serial.
+    Import {
+        /// A file `dbplan state export --out` wrote.
+        file: PathBuf,
+        /// Import even an export of another state, or one that is not newer.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let directory = shared::state_directory(args.state.as_deref());
+    let directory = directory.as_path();
+    match args.command {
+        StateCommand::List => list(directory),
+        StateCommand::Show { address } => show(directory, &address),
+        StateCommand::Rm { address } => rm(directory, &address),
+        StateCommand::Unlock { force } => unlock(directory, force),
+        StateCommand::Check => check(directory),
+        StateCommand::Restore {
+            serial,
+            force,
+            from_database,
+        } => restore(directory, serial, force, from_database),
+        StateCommand::Export {
+            out,
+            show_sensitive,
+        } => export(directory, out.as_deref(), show_sensitive),
+        StateCommand::Import { file, force } => import(directory, &file, force),
+    }
 }
 
 /// Opens an existing state for `holder`; `None` (after saying so) when there is none.
@@ -18,11 +101,7 @@ fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledSt
         eprintln!("error: no state at {}", Escaped(directory.display()));
         return Ok(None);
     }
-    // A bad setting is refused before the state is opened.
-    let keep = backups_kept()?;
-    let mut store = SledStore::open(directory, holder)?;
-    store.keep_backups(keep);
-    Ok(Some(store))
+    Ok(Some(shared::open_state(directory, holder)?))
 }
 
 /// Reads an existing state, verified, without changing it; `None` (after saying so) when
@@ -37,27 +116,13 @@ fn read_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<Snapsh
     }
 }
 
-/// `DBPLAN_STATE_BACKUPS`: how many backups a state keeps (default 10, at least 1).
-pub fn backups_kept() -> anyhow::Result<usize> {
-    match std::env::var("DBPLAN_STATE_BACKUPS") {
-        Err(_) => Ok(dbplan_state::DEFAULT_BACKUPS_KEPT),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(count) if count >= 1 => Ok(count),
-            _ => anyhow::bail!(
-                "DBPLAN_STATE_BACKUPS is {:?}; set it to a whole number of backups to keep, at least 1",
-                Escaped(&text)
-            ),
-        },
-    }
-}
-
-fn not_found(directory: &Path, address: &str) -> u8 {
+fn not_found(directory: &Path, address: &str) -> Outcome {
     eprintln!(
         "error: no resource {} in the state at {}; `dbplan state list` shows what it holds",
         Escaped(address),
         Escaped(directory.display())
     );
-    exit::ERROR
+    Outcome::Failure
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
@@ -66,10 +131,10 @@ fn print(text: &str) -> anyhow::Result<()> {
 }
 
 /// Every address in state, with its status.
-pub fn list(directory: &Path) -> anyhow::Result<u8> {
+fn list(directory: &Path) -> anyhow::Result<Outcome> {
     let Some(read) = SledStore::read(directory, "dbplan state list")? else {
         eprintln!("no state at {} yet", Escaped(directory.display()));
-        return Ok(exit::SUCCESS);
+        return Ok(Outcome::Success);
     };
     let snapshot = read.snapshot;
     let mut out = String::new();
@@ -87,14 +152,14 @@ pub fn list(directory: &Path) -> anyhow::Result<u8> {
         Escaped(&snapshot.lineage),
         snapshot.serial
     );
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// One resource: provider id, status, lifecycle, attributes and outputs (secrets shown as
 /// `(sensitive)`).
-pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
+fn show(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
     let Some(snapshot) = read_existing(directory, "dbplan state show")? else {
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     let Some(resource) = snapshot.resources.get(address) else {
         return Ok(not_found(directory, address));
@@ -134,13 +199,13 @@ pub fn show(directory: &Path, address: &str) -> anyhow::Result<u8> {
         ));
     }
     print(&out)?;
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Forgets a resource: removes it from state and leaves the object where it is.
-pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
+fn rm(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
     let Some(store) = open_existing(directory, "dbplan state rm")? else {
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     match store.remove(address) {
         Ok(serial) => {
@@ -149,7 +214,7 @@ pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
                 "removed {} from the state (serial {serial}); the object itself was not touched",
                 Escaped(address)
             );
-            Ok(exit::SUCCESS)
+            Ok(Outcome::Success)
         }
         Err(dbplan_state::StateError::NotFound { .. }) => Ok(not_found(directory, address)),
         Err(error) => Err(error.into()),
@@ -158,14 +223,14 @@ pub fn rm(directory: &Path, address: &str) -> anyhow::Result<u8> {
 
 /// Removes the lock after saying what it removes: a stale lock always, a live one only with
 /// `--force`.
-pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
+fn unlock(directory: &Path, force: bool) -> anyhow::Result<Outcome> {
     match StateLock::status(directory) {
         LockStatus::Unlocked => {
             eprintln!(
                 "the state at {} is not locked",
                 Escaped(directory.display())
             );
-            Ok(exit::SUCCESS)
+            Ok(Outcome::Success)
         }
         LockStatus::Stale(holder) => {
             eprintln!(
@@ -173,12 +238,12 @@ pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
                 Escaped(holder.describe())
             );
             StateLock::force_remove(directory)?;
-            Ok(exit::SUCCESS)
+            Ok(Outcome::Success)
         }
         LockStatus::Unreadable(reason) => {
             eprintln!("removing an unreadable lock file ({})", Escaped(reason));
             StateLock::force_remove(directory)?;
-            Ok(exit::SUCCESS)
+            Ok(Outcome::Success)
         }
         LockStatus::Held(holder) if force => {
             eprintln!(
@@ -186,24 +251,24 @@ pub fn unlock(directory: &Path, force: bool) -> anyhow::Result<u8> {
                 Escaped(holder.describe())
             );
             StateLock::force_remove(directory)?;
-            Ok(exit::SUCCESS)
+            Ok(Outcome::Success)
         }
         LockStatus::Held(holder) => {
             eprintln!(
                 "error: the state is locked by {}, which is still running (or runs on another host); wait for it, or use --force if you are sure it is gone",
                 Escaped(holder.describe())
             );
-            Ok(exit::ERROR)
+            Ok(Outcome::Failure)
         }
     }
 }
 
 /// Verifies the state, its head and every backup without changing anything; exit 1 when any
 /// of them is damaged.
-pub fn check(directory: &Path) -> anyhow::Result<u8> {
+fn check(directory: &Path) -> anyhow::Result<Outcome> {
     if !SledStore::exists(directory) {
         eprintln!("error: no state at {}", Escaped(directory.display()));
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     }
     let report = SledStore::check(directory)?;
     let mut damaged = false;
@@ -241,19 +306,19 @@ pub fn check(directory: &Path) -> anyhow::Result<u8> {
             "error: damage found in {}; `dbplan state restore [SERIAL]` brings back a good backup (the damaged database is kept aside)",
             Escaped(report.directory.display())
         );
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     }
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Brings back a backup: the newest good one, or the one of `serial`; or, with
 /// `from_database`, the database itself as it verifies against its own head record.
-pub fn restore(
+fn restore(
     directory: &Path,
     serial: Option<u64>,
     force: bool,
     from_database: bool,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Outcome> {
     if from_database {
         return restore_from_database(directory, serial, force);
     }
@@ -303,7 +368,7 @@ pub fn restore(
                 alone.snapshot.resources.len()
             );
         }
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     let replaced = SledStore::replace(
         directory,
@@ -319,26 +384,30 @@ pub fn restore(
         replaced.serial,
         kept_aside(&replaced)
     );
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// `state restore --from-database`: the way back when `head.json` and every backup are gone
 /// or damaged but the database is intact. The database's records are checked against the head
 /// record stored with them; what was written after that head cannot be checked without the
 /// mirror, so the message says to compare with `dbplan plan`.
-fn restore_from_database(directory: &Path, serial: Option<u64>, force: bool) -> anyhow::Result<u8> {
+fn restore_from_database(
+    directory: &Path,
+    serial: Option<u64>,
+    force: bool,
+) -> anyhow::Result<Outcome> {
     if serial.is_some() {
         eprintln!(
             "error: --from-database takes the database as it stands; it has no SERIAL to choose (leave it out, or restore a backup without --from-database)"
         );
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     }
     let Some(alone) = SledStore::database_alone(directory, "dbplan state restore")? else {
         eprintln!(
             "error: the database in {} is missing or empty; there is nothing to restore from it (`dbplan state restore` without --from-database uses a backup)",
             Escaped(directory.display())
         );
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     let replaced = SledStore::replace(
         directory,
@@ -358,15 +427,15 @@ fn restore_from_database(directory: &Path, serial: Option<u64>, force: bool) -> 
         "warning: without head.json or a backup, changes written after serial {} cannot be ruled out lost; run `dbplan plan` to compare the state with what exists",
         alone.snapshot.serial
     );
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Writes the whole state as JSON: to `out` (0600, with its secrets and key), or to stdout,
 /// where secrets read `(sensitive)` unless `show_sensitive`.
-pub fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow::Result<u8> {
+fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow::Result<Outcome> {
     let Some(read) = SledStore::read(directory, "dbplan state export")? else {
         eprintln!("error: no state at {}", Escaped(directory.display()));
-        return Ok(exit::ERROR);
+        return Ok(Outcome::Failure);
     };
     let full = out.is_some() || show_sensitive;
     let key = match (&read.key, full) {
@@ -399,11 +468,11 @@ pub fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> any
             }
         }
     }
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Replaces the state with an export, keeping its lineage and serial.
-pub fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<u8> {
+fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<Outcome> {
     // The same rules as every input: no FIFO or device, nothing over the input cap.
     let cap = dbplan_manifest::input::max_input_bytes()?;
     let text = dbplan_manifest::input::read_bounded_text(file, cap)
@@ -416,7 +485,7 @@ pub fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<u8> 
                 Escaped(file.display()),
                 Escaped(&what)
             );
-            return Ok(exit::ERROR);
+            return Ok(Outcome::Failure);
         }
     };
     let replaced = SledStore::replace(
@@ -433,7 +502,7 @@ pub fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<u8> 
         exported.snapshot.resources.len(),
         kept_aside(&replaced)
     );
-    Ok(exit::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// "; the database it replaced is kept at …" when there was one.

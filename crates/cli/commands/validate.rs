@@ -1,14 +1,27 @@
 //! `dbplan validate PATH...`: every mistake in the manifests, with its location; exit 1 on errors.
 
-use crate::exit;
+use crate::exit::Outcome;
 use crate::output;
+use crate::shared;
 use std::path::PathBuf;
 
-pub fn run(paths: &[PathBuf], allow_files_outside: bool) -> anyhow::Result<u8> {
-    let (set, graph, mut diagnostics) = super::load(paths);
+/// The arguments of `dbplan validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Manifest files or directories (read recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+    /// directories of the paths named here); never inside the state directory.
+    #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_files_outside: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (set, graph, mut diagnostics) = shared::load(&args.paths);
     // Files outside the project are a manifest mistake; the state directory is not known
     // here (`plan` and `apply` check it).
-    let project = dbplan_plan::files::Project::new(paths, None, allow_files_outside);
+    let project = dbplan_plan::files::Project::new(&args.paths, None, args.allow_files_outside);
     diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
     dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
     let summary = output::report(&set.sources, &diagnostics);
@@ -22,8 +35,8 @@ pub fn run(paths: &[PathBuf], allow_files_outside: bool) -> anyhow::Result<u8> {
         output::counts(summary)
     );
     Ok(if summary.error > 0 {
-        exit::ERROR
+        Outcome::Failure
     } else {
-        exit::SUCCESS
+        Outcome::Success
     })
 }

@@ -1,0 +1,386 @@
+//! What several commands share: the options of the commands that make a plan, the providers and
+//! runtime of a run, reading the state, loading manifests and policy packs, and making a plan.
+//! Commands use this module, never each other.
+
+use crate::output;
+use dbplan_diagnostics::escape::{self, Escaped};
+use dbplan_diagnostics::{Diagnostic, SourceMap};
+use dbplan_graph::Graph;
+use dbplan_manifest::ManifestSet;
+use dbplan_plan::refresh::LookupScope;
+use dbplan_plan::render::{self, TextOptions};
+use dbplan_plan::{NotMade, Plan, PlanRequest, Planned, Refreshed, Verdict};
+use dbplan_policy::{Pack, Report};
+use dbplan_provider::Providers;
+use dbplan_provider_aws::AwsProvider;
+use dbplan_provider_digitalocean::DigitalOceanProvider;
+use dbplan_provider_postgres::PostgresProvider;
+use dbplan_state::{SledStore, Snapshot, StateError, StateKey};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The options of every command that makes a plan: `plan`, `apply` and `destroy`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The state directory (default `./state`).
+    #[arg(long, env = "DBPLAN_STATE")]
+    pub state: Option<PathBuf>,
+    /// Only these resources, with what they depend on (apply) or what depends on them
+    /// (destroy).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// A policy pack file or directory.
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    /// Allow `file` fields (connection secrets, CA certificates) outside the project (the
+    /// directories of the paths named here); never inside the state directory.
+    #[arg(long, env = "DBPLAN_ALLOW_FILES_OUTSIDE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_files_outside: bool,
+}
+
+impl PlanArgs {
+    /// The state directory.
+    pub fn state_directory(&self) -> PathBuf {
+        state_directory(self.state.as_deref())
+    }
+}
+
+/// How a plan is printed (`plan` and `show`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like text with `+ ~ -/+ - .` symbols.
+    Text,
+    /// The plan JSON (GUIDE §4).
+    Json,
+    /// Markdown for a pull-request comment (at most 65,535 characters).
+    Markdown,
+}
+
+/// How a command plans, besides the options of [`PlanArgs`].
+#[derive(Clone, Copy, Debug)]
+pub struct Planning<'a> {
+    /// `--adopt ADDR`: existing objects apply may take over.
+    pub adopt: &'a [String],
+    /// `plan --offline`: compare with the recorded state, without asking the providers.
+    pub offline: bool,
+    /// `destroy` and `plan --destroy`: the deletion of every recorded object in scope.
+    pub destroy: bool,
+    pub format: PlanFormat,
+    /// `plan --out`: a plan file is to be written (a plan that stops says none was).
+    pub saving: bool,
+}
+
+/// The state directory: `--state`, else `DBPLAN_STATE` (clap reads it), else `./state`.
+pub fn state_directory(state: Option<&Path>) -> PathBuf {
+    state.map_or_else(|| PathBuf::from("state"), Path::to_path_buf)
+}
+
+/// The providers this build has, and the runtime of the commands that talk to them.
+pub struct Session {
+    pub runtime: tokio::runtime::Runtime,
+    /// Refresh reports each kind none of them reads.
+    pub providers: Arc<Providers>,
+}
+
+impl Session {
+    pub fn start() -> anyhow::Result<Session> {
+        Ok(Session {
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?,
+            providers: Arc::new(
+                Providers::new()
+                    .with(PostgresProvider::new())
+                    .with(AwsProvider::new())
+                    .with(DigitalOceanProvider::new()),
+            ),
+        })
+    }
+}
+
+/// The recorded state, verified, with its key; an empty state without a key when there is
+/// none (reading never creates a state).
+pub fn read_state(
+    directory: &Path,
+    holder: &str,
+) -> Result<(Snapshot, Option<StateKey>), StateError> {
+    Ok(match SledStore::read(directory, holder)? {
+        Some(read) => (read.snapshot, read.key),
+        None => (Snapshot::default(), None),
+    })
+}
+
+/// Opens the state for writing (creating it when there is none), keeping as many backups as
+/// `DBPLAN_STATE_BACKUPS` says; a bad setting is refused before the state is opened.
+pub fn open_state(directory: &Path, holder: &str) -> anyhow::Result<SledStore> {
+    let keep = backups_kept()?;
+    let mut store = SledStore::open(directory, holder)?;
+    store.keep_backups(keep);
+    Ok(store)
+}
+
+/// `DBPLAN_STATE_BACKUPS`: how many backups a state keeps (default 10, at least 1).
+fn backups_kept() -> anyhow::Result<usize> {
+    match std::env::var("DBPLAN_STATE_BACKUPS") {
+        Err(_) => Ok(dbplan_state::DEFAULT_BACKUPS_KEPT),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(count) if count >= 1 => Ok(count),
+            _ => anyhow::bail!(
+                "DBPLAN_STATE_BACKUPS is {:?}; set it to a whole number of backups to keep, at least 1",
+                Escaped(&text)
+            ),
+        },
+    }
+}
+
+/// Loads manifests and builds the graph; diagnostics of both stages, sorted.
+pub fn load(paths: &[PathBuf]) -> (ManifestSet, Graph, Vec<Diagnostic>) {
+    let (set, mut diagnostics) = dbplan_manifest::load_paths(paths);
+    let (graph, graph_diagnostics) = dbplan_graph::build(&set);
+    diagnostics.extend(graph_diagnostics);
+    dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+    (set, graph, diagnostics)
+}
+
+/// The packs of a run: `--policies PATH`, else `./policies/` when it exists, else the defaults.
+pub fn load_pack(policies: Option<&Path>, sources: &mut SourceMap) -> (Pack, Vec<Diagnostic>) {
+    match policies {
+        Some(path) => Pack::load(path, sources),
+        None if Path::new("policies").is_dir() => Pack::load(Path::new("policies"), sources),
+        None => (Pack::builtin(), Vec::new()),
+    }
+}
+
+/// Today as days since 1970-01-01: `DBPLAN_TODAY` (YYYY-MM-DD, for reproducible output) or the
+/// clock. A `DBPLAN_TODAY` that is not such a date is an error, not a silent fallback.
+pub fn today() -> anyhow::Result<i64> {
+    if let Ok(text) = std::env::var("DBPLAN_TODAY") {
+        return dbplan_policy::options::parse_date(&text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "DBPLAN_TODAY is {}, which is not a date: write YYYY-MM-DD (e.g. 2026-12-02), or unset it to count to today",
+                escape::for_terminal(&format!("`{text}`"))
+            )
+        });
+    }
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| (elapsed.as_secs() / 86_400) as i64))
+}
+
+/// Reads a `secretEnv` variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Loads, checks, refreshes and plans against `snapshot`; prints the diagnostics, the plan (in
+/// `planning.format`) and why it may not be applied, if it may not. The verdict decides what
+/// the command does next.
+pub fn make_plan(
+    paths: &[PathBuf],
+    args: &PlanArgs,
+    planning: Planning<'_>,
+    snapshot: &Snapshot,
+    key: &StateKey,
+    session: &Session,
+) -> anyhow::Result<Verdict> {
+    let (mut set, graph, mut diagnostics) = load(paths);
+    let (pack, pack_diagnostics) = load_pack(args.policies.as_deref(), &mut set.sources);
+    diagnostics.extend(pack_diagnostics);
+    let state = args.state_directory();
+    let project =
+        dbplan_plan::files::Project::new(paths, Some(state.as_path()), args.allow_files_outside);
+    diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
+    if let Some(verdict) = Verdict::of_input(&diagnostics) {
+        // Every mistake in one run: the policies still check what the manifests settle.
+        let report = dbplan_policy::lint(
+            &set,
+            &graph,
+            &pack,
+            dbplan_policy::options::Snapshot::digitalocean(),
+        );
+        diagnostics.extend(
+            report
+                .findings
+                .iter()
+                .map(|finding| finding.to_diagnostic()),
+        );
+        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+        let summary = output::report(&set.sources, &diagnostics);
+        eprintln!("plan not made: {}", output::counts(summary));
+        return Ok(verdict);
+    }
+    let mut refreshed = refresh(&set, &graph, planning, snapshot, key, session);
+    if let Some(verdict) = refreshed.as_mut().and_then(Verdict::of_refresh) {
+        tell(&verdict, planning.saving);
+        return Ok(verdict);
+    }
+
+    let options = dbplan_policy::options::Snapshot::digitalocean();
+    let planned = dbplan_plan::make_plan(&PlanRequest {
+        set: &set,
+        graph: &graph,
+        state: snapshot,
+        refreshed: refreshed.as_ref(),
+        pack: &pack,
+        options,
+        destroy: planning.destroy,
+        targets: &args.targets,
+        adopt: planning.adopt,
+        env: &env,
+        key,
+    });
+    let Planned {
+        mut plan,
+        report,
+        diagnostics: plan_diagnostics,
+    } = match planned {
+        Ok(planned) => planned,
+        Err(error) => {
+            let verdict = Verdict::from(error);
+            tell(&verdict, planning.saving);
+            return Ok(verdict);
+        }
+    };
+    if let Some(notice) = options.staleness_notice(today()?) {
+        plan.notices.push(notice);
+    }
+    // The files on disk, read locally (offline too): what apply would overwrite or leave.
+    let (file_diagnostics, file_notices) =
+        dbplan_plan::files::existing_files(&plan, snapshot, Some(&set));
+    plan.notices.extend(file_notices);
+    if planning.offline && !snapshot.resources.is_empty() {
+        plan.notices.push(
+            "offline: the recorded objects were not refreshed; changes made outside dbplan are not shown".to_owned(),
+        );
+    }
+    diagnostics.extend(plan_diagnostics);
+    diagnostics.extend(file_diagnostics);
+    print_plan(&plan, &report, diagnostics, &set.sources, planning.format)?;
+    let verdict = Verdict::of(plan);
+    tell(&verdict, planning.saving);
+    Ok(verdict)
+}
+
+/// Reads the recorded objects and looks for existing objects the plan would create (shown as
+/// adopts); `None` when the plan is made without asking the providers. Against an empty state
+/// with no opt-in, it looks only where the provider's credentials are at hand (a token, a key,
+/// a server password variable): a first plan of manifests nobody has credentials for yet needs
+/// none, and apply still refuses to take over an object without an opt-in.
+fn refresh(
+    set: &ManifestSet,
+    graph: &Graph,
+    planning: Planning<'_>,
+    snapshot: &Snapshot,
+    key: &StateKey,
+    session: &Session,
+) -> Option<Refreshed> {
+    if planning.offline {
+        return None;
+    }
+    let opted_in =
+        !planning.adopt.is_empty() || set.resources.iter().any(dbplan_plan::files::adopts);
+    let first_plan = snapshot.resources.is_empty() && !opted_in;
+    let desired = dbplan_plan::desired::desired(set, graph, &env, key).objects;
+    let scope = if first_plan {
+        LookupScope::WithCredentialsAtHand
+    } else {
+        LookupScope::All
+    };
+    let providers = &*session.providers;
+    let (refreshed, looked_up) = session.runtime.block_on(async {
+        let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16).await;
+        let looked_up = dbplan_plan::refresh::find_unrecorded(
+            &mut refreshed,
+            &desired,
+            snapshot,
+            providers,
+            16,
+            scope,
+        )
+        .await;
+        (refreshed, looked_up)
+    });
+    // A first plan that looked nothing up read nothing: it is planned as offline.
+    (!first_plan || looked_up > 0).then_some(refreshed)
+}
+
+/// Prints the diagnostics (with the policy findings, in text) to stderr and the plan to stdout.
+fn print_plan(
+    plan: &Plan,
+    report: &Report,
+    mut diagnostics: Vec<Diagnostic>,
+    sources: &SourceMap,
+    format: PlanFormat,
+) -> anyhow::Result<()> {
+    if format == PlanFormat::Text {
+        diagnostics.extend(
+            report
+                .findings
+                .iter()
+                .map(|finding| finding.to_diagnostic()),
+        );
+    }
+    dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+    output::report(sources, &diagnostics);
+    let rendered = match format {
+        PlanFormat::Text => render::text(
+            plan,
+            TextOptions {
+                color: output::stdout_color(),
+                findings: false,
+            },
+        ),
+        PlanFormat::Json => render::json(plan),
+        PlanFormat::Markdown => render::markdown(
+            plan,
+            &render::Review {
+                diagnostics: &diagnostics,
+            },
+        ),
+    };
+    std::io::stdout().lock().write_all(rendered.as_bytes())?;
+    Ok(())
+}
+
+/// Says on stderr why a verdict stops the command: nothing for a ready plan, nor for mistakes
+/// in the input, which their diagnostics have said.
+fn tell(verdict: &Verdict, saving: bool) {
+    let unsaved = if saving { "; no plan file written" } else { "" };
+    match verdict {
+        Verdict::Ready(_) | Verdict::NotMade(NotMade::Input(_)) => {}
+        Verdict::NotMade(NotMade::Refresh(errors)) => {
+            for error in errors {
+                eprintln!("error: refresh failed: {}", Escaped(error));
+            }
+            eprintln!(
+                "plan not made: {} of the recorded objects could not be read; fix the access, or plan with --offline to compare against the recorded state",
+                errors.len()
+            );
+        }
+        Verdict::NotMade(NotMade::Request(error)) => eprintln!("error: {}", Escaped(error)),
+        Verdict::Blocked(blocked) => {
+            for reason in &blocked.reasons {
+                eprintln!("error: {}", Escaped(reason));
+            }
+            let mut reasons = Vec::new();
+            if blocked.protected > 0 {
+                reasons.push(format!(
+                    "{} would destroy a protected object",
+                    output::plural(blocked.protected, "change")
+                ));
+            }
+            if blocked.adoptions > 0 {
+                reasons.push(format!(
+                    "{} that dbplan did not create would be taken over without an opt-in",
+                    output::plural(blocked.adoptions, "existing object")
+                ));
+            }
+            eprintln!("plan blocked: {}{unsaved}", reasons.join("; "));
+        }
+        Verdict::Refused { blocking_findings } => eprintln!(
+            "plan refused by policy: {}{unsaved}",
+            output::plural(*blocking_findings, "blocking finding")
+        ),
+    }
+}
