@@ -50,7 +50,7 @@ fn list(policies: Option<&Path>) -> anyhow::Result<Outcome> {
             rule.code,
             rule.id,
             pack.enforcement(rule).as_str(),
-            rule.summary
+            rule.code.summary()
         ));
     }
     std::io::stdout().lock().write_all(out.as_bytes())?;
@@ -64,7 +64,7 @@ fn list(policies: Option<&Path>) -> anyhow::Result<Outcome> {
 /// One rule's documentation.
 fn explain(code: &str) -> anyhow::Result<Outcome> {
     let Some(rule) = rule(code) else {
-        let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_owned()).collect();
+        let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_string()).collect();
         let hint = match dbplan_manifest::schema::suggest(code, &codes) {
             Some(suggestion) => format!("did you mean {suggestion}? "),
             None => String::new(),

@@ -195,7 +195,14 @@ fn show(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
     if !resource.dependencies.is_empty() {
         out.push_str(&format!(
             "depends on: {}\n",
-            Escaped(resource.dependencies.join(", "))
+            Escaped(
+                resource
+                    .dependencies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         ));
     }
     print(&out)?;

@@ -44,7 +44,7 @@ fn chain_object(chain: usize, level: usize) -> Desired {
                 output: "id".to_owned(),
             },
         );
-        dependencies.push(parent.to_string());
+        dependencies.push(parent);
     }
     Desired {
         address: ResourceAddress::new(kind, name),

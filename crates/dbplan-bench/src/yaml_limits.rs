@@ -59,7 +59,7 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
     let code = diagnostics
         .iter()
         .find(|diagnostic| diagnostic.severity == dbplan_diagnostics::Severity::Error)
-        .map_or("none", |diagnostic| diagnostic.code);
+        .map_or("none", |diagnostic| diagnostic.code.as_str());
     println!(
         "{elapsed} {} {} {code}",
         super::peak_rss_kib().unwrap_or(0),

@@ -1,16 +1,19 @@
 //! dbplan's vocabulary, shared by every other crate: what a resource is called ([`Kind`],
 //! [`ResourceAddress`]), what it can be referenced for ([`OutputSpec`]), what a value may be before
-//! and after apply ([`Value`]), what a plan does to a resource ([`Action`]) and what one step of
-//! an apply does to an object ([`Operation`]).
+//! and after apply ([`Value`]), what a plan does to a resource ([`Action`], and in full
+//! [`Change`], with the [`Lifecycle`] that guards its destruction) and what one step of an apply
+//! does to an object ([`Operation`]).
 //!
 //! Vocabulary only: no I/O, no parsing of files, no policy.
 
 mod address;
+mod change;
 mod field;
 mod kind;
 mod value;
 
 pub use address::{ParseAddressError, ResourceAddress};
+pub use change::{Change, DeletionPolicy, Lifecycle, OutputRef, SecretRef, SecretSource};
 pub use field::Field;
 pub use kind::{ApiGroup, Kind, OutputSpec, ParseKindError};
 pub use value::{Secret, Value};

@@ -1,17 +1,19 @@
 //! Source files, spans and diagnostics.
 //!
-//! Every user mistake dbplan finds is a [`Diagnostic`]: a stable code, a severity, a fixed one-line
-//! summary, a detail that says what to do, and (where the mistake is in a file) a [`Span`] that the
+//! Every user mistake dbplan finds is a [`Diagnostic`]: a stable [`Code`] (declared with
+//! [`codes!`]) with its fixed one-line summary, a severity, a detail that says what to do, and (where the mistake is in a file) a [`Span`] that the
 //! renderer prints as ` --> file:line:col` with the source excerpt. This crate does no I/O: callers
 //! add file contents to a [`SourceMap`] themselves.
 //!
 //! [`escape`] is where every crate escapes outside text for an output (terminal, Markdown,
 //! JSON): the one place that decides what a control character looks like when printed.
 
+mod code;
 pub mod escape;
 mod render;
 mod source;
 
+pub use code::Code;
 pub use render::{RenderOptions, render, render_all};
 pub use source::{FileId, LineColumn, SourceFile, SourceMap, Span};
 
@@ -58,9 +60,10 @@ pub struct Label {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Stable code such as `M005`; documented and never reused.
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
-    /// Fixed one-line summary for the code, e.g. "unknown field".
+    /// The code's fixed one-line summary, e.g. "unknown field" (a waived policy finding adds
+    /// "(waived)").
     pub summary: String,
     /// What exactly is wrong here, pointing at the primary span.
     pub message: String,
@@ -75,32 +78,45 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A new error with the given code and fixed summary.
-    pub fn error(code: &'static str, summary: impl Into<String>) -> Self {
-        Self::new(code, Severity::Error, summary)
+    /// A new error with the given code and its summary.
+    pub fn error(code: Code) -> Self {
+        Self::new(code, Severity::Error)
     }
 
-    /// A new warning with the given code and fixed summary.
-    pub fn warning(code: &'static str, summary: impl Into<String>) -> Self {
-        Self::new(code, Severity::Warning, summary)
+    /// A new warning with the given code and its summary.
+    pub fn warning(code: Code) -> Self {
+        Self::new(code, Severity::Warning)
     }
 
-    /// A new informational diagnostic.
-    pub fn info(code: &'static str, summary: impl Into<String>) -> Self {
-        Self::new(code, Severity::Info, summary)
+    /// A new informational diagnostic with the given code and its summary.
+    pub fn info(code: Code) -> Self {
+        Self::new(code, Severity::Info)
     }
 
-    fn new(code: &'static str, severity: Severity, summary: impl Into<String>) -> Self {
+    /// A new diagnostic of the given severity with the given code and its summary.
+    pub fn of(code: Code, severity: Severity) -> Self {
+        Self::new(code, severity)
+    }
+
+    fn new(code: Code, severity: Severity) -> Self {
         Diagnostic {
             code,
             severity,
-            summary: summary.into(),
+            summary: code.summary().to_owned(),
             message: String::new(),
             help: None,
             span: None,
             resource: None,
             labels: Vec::new(),
         }
+    }
+
+    /// The summary shown instead of the code's own (a waived finding, a warning of an unusual
+    /// spelling under the code of the mistake it nearly is).
+    #[must_use]
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = summary.into();
+        self
     }
 
     #[must_use]
@@ -145,8 +161,13 @@ impl Diagnostic {
     /// Sort key that orders diagnostics by file, position, then code, so output is stable.
     pub fn sort_key(&self) -> (u32, u32, &'static str, &str) {
         match self.span {
-            Some(span) => (span.file.index(), span.start, self.code, &self.message),
-            None => (u32::MAX, 0, self.code, &self.message),
+            Some(span) => (
+                span.file.index(),
+                span.start,
+                self.code.as_str(),
+                &self.message,
+            ),
+            None => (u32::MAX, 0, self.code.as_str(), &self.message),
         }
     }
 }

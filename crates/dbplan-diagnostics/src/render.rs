@@ -72,7 +72,7 @@ pub fn render(sources: &SourceMap, diagnostic: &Diagnostic, options: RenderOptio
     let mut group = Group::with_title(
         level(diagnostic.severity)
             .primary_title(title)
-            .id(diagnostic.code),
+            .id(diagnostic.code.as_str()),
     );
     let excerpts: Vec<(Excerpt, String)> = diagnostic
         .span
@@ -135,6 +135,7 @@ pub fn render_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Code;
 
     #[test]
     fn renders_location_excerpt_and_help() {
@@ -142,7 +143,7 @@ mod tests {
         let text = "kind: AwsRdsCluster\nspec:\n  engin: aurora-postgresql\n";
         let file = sources.add("prod.yaml", text);
         let start = u32::try_from(text.find("engin:").unwrap()).unwrap();
-        let diagnostic = Diagnostic::error("M005", "unknown field")
+        let diagnostic = Diagnostic::error(Code::new("M005", "unknown field"))
             .with_message("`engin` is not a field of AwsRdsCluster.spec")
             .with_help("did you mean `engine`?")
             .with_span(Span::new(file, start, start + 5));
@@ -160,7 +161,7 @@ mod tests {
         let file = sources.add("x\u{1b}]0;pwned\u{7}.yaml", text);
         let start = u32::try_from(text.find("\"\u{202e}").unwrap()).unwrap();
         let end = u32::try_from(text.rfind('"').unwrap() + 1).unwrap();
-        let diagnostic = Diagnostic::error("M005", "unknown field")
+        let diagnostic = Diagnostic::error(Code::new("M005", "unknown field"))
             .with_message("`\u{1b}[2J` is not a field\r\nfake: line")
             .with_help("did you mean \u{9b}31m?")
             .with_resource("AwsRdsCluster/\u{202e}x")

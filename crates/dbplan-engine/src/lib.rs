@@ -319,12 +319,11 @@ impl Schedule {
         let mut waits_for = Vec::with_capacity(plan.apply_order.len());
         // The latest step of each address so far, and the delete steps of objects that
         // depend on an address (which must go before that address's own delete).
-        // Dependencies are recorded as text, so these are keyed by the address as text.
-        let mut latest: HashMap<String, usize> = HashMap::new();
-        let mut deleting_dependents: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut latest: HashMap<&ResourceAddress, usize> = HashMap::new();
+        let mut deleting_dependents: HashMap<&ResourceAddress, Vec<usize>> = HashMap::new();
         for (index, step) in plan.apply_order.iter().enumerate() {
             let operation = step.operation;
-            let address = step.address.to_string();
+            let address = &step.address;
             let change = changes.get(&step.address).ok_or_else(|| {
                 ApplyError::Inconsistent(format!("no change for step {}", step.address))
             })?;
@@ -337,28 +336,28 @@ impl Schedule {
                 )));
             }
             let mut prerequisites: Vec<usize> = Vec::new();
-            if let Some(&previous) = latest.get(&address) {
+            if let Some(&previous) = latest.get(address) {
                 prerequisites.push(previous);
             }
             match operation {
                 Operation::Create | Operation::Update => {
                     for dependency in &change.dependencies {
-                        if let Some(&previous) = latest.get(dependency.as_str()) {
+                        if let Some(&previous) = latest.get(dependency) {
                             prerequisites.push(previous);
                         }
                     }
                 }
                 Operation::Delete | Operation::Orphan => {
-                    if let Some(before) = deleting_dependents.get(address.as_str()) {
+                    if let Some(before) = deleting_dependents.get(address) {
                         prerequisites.extend(before);
                     }
                     let dependencies = recorded
                         .resources
-                        .get(&address)
+                        .get(&address.to_string())
                         .map_or(&change.dependencies, |resource| &resource.dependencies);
                     for dependency in dependencies {
                         deleting_dependents
-                            .entry(dependency.as_str())
+                            .entry(dependency)
                             .or_default()
                             .push(index);
                     }

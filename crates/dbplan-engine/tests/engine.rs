@@ -42,7 +42,10 @@ fn object(name: &str, dependencies: &[&str], size: &str) -> Desired {
         attributes,
         references,
         secrets: BTreeMap::new(),
-        dependencies: dependencies.iter().map(|name| address(name)).collect(),
+        dependencies: dependencies
+            .iter()
+            .map(|name| ResourceAddress::new(KIND, *name))
+            .collect(),
         lifecycle: Default::default(),
         waivers: BTreeMap::new(),
     }
@@ -126,7 +129,10 @@ fn creates_follow_dependencies_resolve_references_and_record_state() {
         cluster.attributes["parent"].value, network.outputs["id"].value,
         "the reference resolved to the created object's id"
     );
-    assert_eq!(cluster.dependencies, [address("network")]);
+    assert_eq!(
+        cluster.dependencies,
+        [ResourceAddress::new(KIND, "network")]
+    );
     // Every step wrote twice (pending, ready): six writes after the state was created.
     assert_eq!(report.serial, state.serial);
     // A second plan finds nothing to do.

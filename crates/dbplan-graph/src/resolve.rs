@@ -4,13 +4,13 @@ use crate::codes;
 use crate::expand::{address, part_for_field, primary_part};
 use crate::{EdgeReason, Graph};
 use dbplan_core::{Kind, ResourceAddress};
-use dbplan_diagnostics::{Diagnostic, Span};
+use dbplan_diagnostics::{Code, Diagnostic, Span};
 use dbplan_manifest::schema::{schema_at, snake_case, suggest};
 use dbplan_manifest::{ManifestSet, Spec, kind_schema};
 use std::collections::HashMap;
 
-fn diagnostic(code: dbplan_manifest::codes::Code) -> Diagnostic {
-    Diagnostic::error(code.code, code.summary)
+fn diagnostic(code: Code) -> Diagnostic {
+    Diagnostic::error(code)
 }
 
 /// One reference to resolve: where it is, what it names, which part of the referrer needs it.

@@ -57,7 +57,7 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
                 continue;
             };
             diagnostics.push(
-                Diagnostic::error(codes::TENANT_CLASH.code, codes::TENANT_CLASH.summary)
+                Diagnostic::error(codes::TENANT_CLASH)
                     .with_message(if pointer.ends_with("/file") {
                         format!(
                             "{} and {} both write the {what}",

@@ -1,21 +1,7 @@
-//! Stable diagnostic codes of the loader. Codes are never reused; a retired code stays listed.
+//! Stable diagnostic codes of the loader (`M0xx`). Codes are never reused; a retired code stays
+//! listed.
 
-/// A diagnostic code with its fixed one-line summary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Code {
-    pub code: &'static str,
-    pub summary: &'static str,
-}
-
-macro_rules! codes {
-    ($($name:ident = $code:literal, $summary:literal;)*) => {
-        $(pub const $name: Code = Code { code: $code, summary: $summary };)*
-        /// Every loader code, for documentation.
-        pub const ALL: &[Code] = &[$($name,)*];
-    };
-}
-
-codes! {
+dbplan_diagnostics::codes! {
     YAML_SYNTAX = "M001", "invalid YAML";
     DUPLICATE_KEY = "M002", "duplicate key";
     UNKNOWN_KIND = "M003", "unknown kind";

@@ -12,8 +12,8 @@
 //! manifest directory holding a link to `/proc/self/environ` or `/etc/passwd` cannot make dbplan
 //! read, and then quote in a diagnostic, a file the user never named.
 
-use crate::codes::{self, Code};
-use dbplan_diagnostics::Diagnostic;
+use crate::codes;
+use dbplan_diagnostics::{Code, Diagnostic};
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -130,8 +130,7 @@ impl InputError {
 
     /// The refusal as a diagnostic (no span: nothing of the file was read).
     pub fn to_diagnostic(&self) -> Diagnostic {
-        let code = self.code();
-        Diagnostic::error(code.code, code.summary)
+        Diagnostic::error(self.code())
             .with_message(self.to_string())
             .with_help(self.help())
     }

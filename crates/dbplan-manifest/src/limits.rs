@@ -275,7 +275,7 @@ pub(crate) fn limit_diagnostic(
         })
         .unwrap_or(0);
     Some(
-        Diagnostic::error(codes::YAML_LIMIT.code, codes::YAML_LIMIT.summary)
+        Diagnostic::error(codes::YAML_LIMIT)
             .with_message(breach.message)
             .with_help(breach.help)
             .with_span(Span::new(file, start, start)),

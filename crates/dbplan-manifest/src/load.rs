@@ -1,4 +1,4 @@
-use crate::codes::{self, Code};
+use crate::codes;
 use crate::input::{self, InputError, Roots};
 use crate::kinds::{self, Spec};
 use crate::limits::{self, YamlLimits};
@@ -6,7 +6,7 @@ use crate::metadata::Metadata;
 use crate::node::{Node, NodeValue, RawNode};
 use crate::schema::{self, ReferenceSite, Walker};
 use dbplan_core::{Kind, ResourceAddress};
-use dbplan_diagnostics::{Diagnostic, FileId, SourceFile, SourceMap, Span};
+use dbplan_diagnostics::{Code, Diagnostic, FileId, SourceFile, SourceMap, Span};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ fn secret_pointers(kind: Kind) -> &'static [&'static str] {
 }
 
 fn diagnostic(code: Code) -> Diagnostic {
-    Diagnostic::error(code.code, code.summary)
+    Diagnostic::error(code)
 }
 
 /// Loads every `*.yaml`/`*.yml` file under the given paths (files or directories, recursively).
@@ -649,7 +649,8 @@ fn document_kind(out: &mut FileOutcome, document: &Node) -> Option<Kind> {
     };
     if kind.as_str() != kind_text {
         out.diagnostics.push(
-            Diagnostic::warning(codes::UNKNOWN_KIND.code, "non-canonical kind name")
+            Diagnostic::warning(codes::UNKNOWN_KIND)
+                .with_summary("non-canonical kind name")
                 .with_message(format!("`{kind_text}` is accepted as `{kind}`"))
                 .with_help(format!("write `kind: {kind}`"))
                 .with_span(kind_node.span),
@@ -708,7 +709,7 @@ fn partial_resource(
     // Only what holds whatever the unknown fields turn out to be.
     let mut found = check(&views.base);
     for alternative in &views.alternatives {
-        let also: BTreeSet<(&'static str, Option<Span>)> = check(alternative)
+        let also: BTreeSet<(Code, Option<Span>)> = check(alternative)
             .into_iter()
             .map(|diagnostic| (diagnostic.code, diagnostic.span))
             .collect();
@@ -822,7 +823,7 @@ fn check_api_version(out: &mut FileOutcome, document: &Node, kind: Kind) {
         Some(node) => match node.as_str() {
             Some(text) if text == expected => {}
             Some(text) if compatible.contains(&text) => out.diagnostics.push(
-                Diagnostic::warning(codes::API_VERSION.code, codes::API_VERSION.summary)
+                Diagnostic::warning(codes::API_VERSION)
                     .with_message(format!(
                         "{kind} is `{expected}`; `{text}` is accepted for compatibility"
                     ))
@@ -852,7 +853,7 @@ fn kind_names() -> Vec<String> {
 fn find_placeholders(node: &Node, resource: &str, out: &mut Vec<Diagnostic>) {
     match &node.value {
         NodeValue::String(text) if text.contains("${") && text.contains('}') => out.push(
-            Diagnostic::warning(codes::PLACEHOLDER.code, codes::PLACEHOLDER.summary)
+            Diagnostic::warning(codes::PLACEHOLDER)
                 .with_message(format!("{} looks like a template placeholder that was never filled in", node.display_scalar()))
                 .with_help("use a reference instead, e.g. `{valueFrom: {kind: K, name: N, fieldPath: status.outputs.F}}`")
                 .with_span(node.span)

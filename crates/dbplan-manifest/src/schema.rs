@@ -12,10 +12,10 @@
 //!    the walk (lowerCamelCase spellings, numeric strings) and the envelope checks, so that an
 //!    editor accepts what the loader accepts.
 
-use crate::codes::{self, Code};
+use crate::codes;
 use crate::node::{Node, NodeValue};
 use dbplan_core::Kind;
-use dbplan_diagnostics::{Diagnostic, Span};
+use dbplan_diagnostics::{Code, Diagnostic, Span};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::{Map as JsonMap, Value as Json, json};
 use std::collections::BTreeSet;
@@ -309,17 +309,14 @@ impl Walker<'_> {
                         let field_pointer = format!("{pointer}/{snake}");
                         self.reported.insert(field_pointer);
                         self.diagnostics.push(
-                            Diagnostic::error(
-                                codes::DUPLICATE_KEY.code,
-                                codes::DUPLICATE_KEY.summary,
-                            )
-                            .with_message(format!(
-                                "`{}` and `{snake}` name the same field",
-                                entry.key
-                            ))
-                            .with_help("keep one of the two spellings")
-                            .with_span(entry.key_span)
-                            .with_resource(self.resource),
+                            Diagnostic::error(codes::DUPLICATE_KEY)
+                                .with_message(format!(
+                                    "`{}` and `{snake}` name the same field",
+                                    entry.key
+                                ))
+                                .with_help("keep one of the two spellings")
+                                .with_span(entry.key_span)
+                                .with_resource(self.resource),
                         );
                         dropped.push(index);
                         continue;
@@ -371,16 +368,15 @@ impl Walker<'_> {
         objects: &[&Json],
         forms: Option<&str>,
     ) -> Diagnostic {
-        let mut diagnostic =
-            Diagnostic::error(codes::UNKNOWN_FIELD.code, codes::UNKNOWN_FIELD.summary)
-                .with_message(format!(
-                    "`{}` is not a field of {}{}",
-                    entry.key,
-                    self.kind,
-                    display_path(pointer)
-                ))
-                .with_span(entry.key_span)
-                .with_resource(self.resource);
+        let mut diagnostic = Diagnostic::error(codes::UNKNOWN_FIELD)
+            .with_message(format!(
+                "`{}` is not a field of {}{}",
+                entry.key,
+                self.kind,
+                display_path(pointer)
+            ))
+            .with_span(entry.key_span)
+            .with_resource(self.resource);
         let mut candidates: Vec<String> = props
             .map(|props| props.keys().cloned().collect())
             .unwrap_or_default();
@@ -564,7 +560,7 @@ pub fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
 }
 
 fn code_diagnostic(code: Code) -> Diagnostic {
-    Diagnostic::error(code.code, code.summary)
+    Diagnostic::error(code)
 }
 
 fn type_kind_name(kind: &TypeKind) -> String {

@@ -41,7 +41,7 @@ fn errors(text: &str) -> Vec<(String, String, String, String)> {
             let (file, at) = set.sources.location(span).unwrap();
             (
                 format!("{file}:{}:{}", at.line, at.column),
-                diagnostic.code.to_owned(),
+                diagnostic.code.to_string(),
                 diagnostic.message.clone(),
                 diagnostic.help.clone().unwrap_or_default(),
             )

@@ -36,7 +36,7 @@ pub struct Desired {
     /// Attribute pointer → where the secret comes from (never its value).
     pub secrets: BTreeMap<String, SecretRef>,
     /// Addresses this object depends on, sorted.
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<ResourceAddress>,
     pub lifecycle: Lifecycle,
     /// `dbplan.io/waive.<CODE>` reasons of the declaring resource, recorded in state on apply.
     pub waivers: BTreeMap<String, String>,
@@ -202,7 +202,7 @@ fn object(
                 let secret = env(&name);
                 if secret.is_none() {
                     diagnostics.push(
-                        Diagnostic::warning("S001", "secret environment variable not set")
+                        Diagnostic::warning(crate::codes::SECRET_ENV_UNSET)
                             .with_message(format!(
                                 "{address_text}: `{attribute}` comes from the environment variable {name}, which is not set"
                             ))
@@ -232,7 +232,7 @@ fn object(
     let dependencies = graph
         .dependencies(&node.address)
         .into_iter()
-        .map(ToString::to_string)
+        .cloned()
         .collect();
     Desired {
         address: node.address.clone(),

@@ -597,14 +597,19 @@ fn order(changes: Vec<Change>) -> DiffOutput {
         .map(|change| change.address.to_string())
         .collect();
     let addresses: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
+    let text_of: HashMap<&ResourceAddress, &str> = changes
+        .iter()
+        .map(|change| &change.address)
+        .zip(texts.iter().map(String::as_str))
+        .collect();
     let mut remaining: BTreeMap<&str, usize> = BTreeMap::new();
     let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (change, address) in changes.iter().zip(&texts) {
         let dependencies: BTreeSet<&str> = change
             .dependencies
             .iter()
-            .map(String::as_str)
-            .filter(|dependency| addresses.contains(dependency) && dependency != address)
+            .filter_map(|dependency| text_of.get(dependency).copied())
+            .filter(|dependency| dependency != address)
             .collect();
         remaining.insert(address, dependencies.len());
         for dependency in dependencies {

@@ -22,9 +22,9 @@
 use crate::desired::{ADOPT, Desired};
 use crate::model::{Change, Plan};
 use dbplan_core::{Action, Kind, Value};
-use dbplan_diagnostics::{Diagnostic, SourceMap};
+use dbplan_diagnostics::{Code, Diagnostic, SourceMap};
 use dbplan_graph::Part;
-use dbplan_manifest::codes::{self, Code};
+use dbplan_manifest::codes;
 use dbplan_manifest::{ManifestSet, Resource, Spec};
 use dbplan_provider::files::{
     ADOPT_ATTRIBUTE, FINGERPRINT_OUTPUT, KEY_OUTPUT, matches_recorded, normalize, real_directory,
@@ -239,7 +239,7 @@ pub fn check_manifests(set: &ManifestSet, project: &Project) -> Vec<Diagnostic> 
         };
         if let Some(refusal) = project.refusal(written, &resolve(manifest, written)) {
             diagnostics.push(
-                Diagnostic::error(refusal.code.code, refusal.code.summary)
+                Diagnostic::error(refusal.code)
                     .with_message(refusal.message)
                     .with_help(refusal.help)
                     .with_span(resource.span_at(pointer))
@@ -354,7 +354,7 @@ pub fn existing_files(
                     if let Some(resource) = set.and_then(|set| declaring(set, change)) {
                         let pointer = file_field(resource).map_or("/spec", |(pointer, _)| pointer);
                         diagnostics.push(
-                            Diagnostic::warning(codes::FILE_EXISTS.code, codes::FILE_EXISTS.summary)
+                            Diagnostic::warning(codes::FILE_EXISTS)
                                 .with_message(format!(
                                     "{file} exists and dbplan did not write it; apply will not replace it"
                                 ))
@@ -440,7 +440,7 @@ mod tests {
         let check = |project: &Project, written: &str| {
             project
                 .refusal(written, &resolve(&manifest, written))
-                .map(|refusal| refusal.code.code)
+                .map(|refusal| refusal.code.as_str())
         };
         assert_eq!(check(&strict, "secrets/a.env"), None);
         assert_eq!(check(&strict, "../a.env"), Some("M024"));

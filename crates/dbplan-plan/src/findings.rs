@@ -32,7 +32,7 @@ impl PolicyFinding {
     pub fn of(finding: &dbplan_policy::Finding, sources: &SourceMap) -> Self {
         let location = finding.span.and_then(|span| sources.location(span));
         PolicyFinding {
-            code: finding.code.to_owned(),
+            code: finding.code.to_string(),
             id: finding.id.to_owned(),
             severity: finding.severity,
             resource: finding.resource.clone(),

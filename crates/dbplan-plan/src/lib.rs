@@ -9,6 +9,7 @@
 //! A [`Plan`] is saved to a versioned, checksummed file ([`file`](mod@file)) and rendered as text,
 //! Markdown or JSON ([`render`]).
 
+pub mod codes;
 pub mod desired;
 pub mod diff;
 pub mod file;
@@ -37,7 +38,7 @@ pub use wire::FORMAT_VERSION;
 use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::Graph;
 use dbplan_manifest::ManifestSet;
-use dbplan_policy::{Pack, PlannedChange, RULES, Report};
+use dbplan_policy::{Pack, RULES, Report};
 use dbplan_state::Snapshot;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,25 +114,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     });
 
     let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
-    let planned: Vec<PlannedChange> = output
-        .changes
-        .iter()
-        .map(|change| PlannedChange {
-            address: change.address.to_string(),
-            kind: change.kind(),
-            name: change.address.name.clone(),
-            part: change.address.part.clone(),
-            action: change.action,
-            stateful: change.stateful,
-            replace_because: &change.replace_because,
-            before: &change.before,
-            after: &change.after,
-            final_snapshot: change.final_snapshot,
-            recorded_waivers: &change.waivers,
-            deletion_opted_in: change.lifecycle.deletion_opted_in,
-        })
-        .collect();
-    let plan_report = dbplan_policy::check_plan(request.set, &planned, request.pack);
+    let plan_report = dbplan_policy::check_plan(request.set, &output.changes, request.pack);
     report.findings.extend(plan_report.findings);
     let findings = report
         .findings
@@ -304,7 +287,11 @@ fn narrow(
         let mut stack: Vec<String> = scope.iter().cloned().collect();
         while let Some(address) = stack.pop() {
             for (dependent, resource) in &state.resources {
-                if resource.dependencies.contains(&address) && scope.insert(dependent.clone()) {
+                let depends = resource
+                    .dependencies
+                    .iter()
+                    .any(|dependency| dependency.to_string() == address);
+                if depends && scope.insert(dependent.clone()) {
                     stack.push(dependent.clone());
                 }
             }
@@ -320,8 +307,9 @@ fn narrow(
     while let Some(address) = stack.pop() {
         if let Some(object) = by_address.get(&address) {
             for dependency in &object.dependencies {
+                let dependency = dependency.to_string();
                 if wanted.insert(dependency.clone()) {
-                    stack.push(dependency.clone());
+                    stack.push(dependency);
                 }
             }
         }
@@ -358,9 +346,9 @@ fn manifests_digest(set: &ManifestSet) -> String {
 fn pack_digest(pack: &Pack) -> String {
     let mut hasher = Sha256::new();
     for rule in RULES {
-        hasher.update(rule.code.as_bytes());
+        hasher.update(rule.code.as_str().as_bytes());
         hasher.update(pack.enforcement(rule).as_str().as_bytes());
-        for (name, value) in pack.params(rule.code) {
+        for (name, value) in pack.params(rule.code.as_str()) {
             hasher.update(name.as_bytes());
             hasher.update(value.to_le_bytes());
         }

@@ -3,7 +3,7 @@
 
 use crate::desired::Desired;
 use crate::model::{Drift, DriftKind, DriftedAttribute};
-use dbplan_core::Value;
+use dbplan_core::{ResourceAddress, Value};
 use dbplan_provider::{
     Adoption, ChangeRequest, Context, Existing, Field, FindOutcome, ProviderError, Providers,
     ReadOutcome, ReadRequest, Recorded, RemoteObject,
@@ -68,19 +68,20 @@ pub fn fields(values: &BTreeMap<String, StateValue>) -> BTreeMap<String, Field> 
 
 /// The recorded objects a resource depends on, directly or through others, as a provider
 /// sees them.
-pub fn context_of(snapshot: &Snapshot, dependencies: &[String]) -> Context {
+pub fn context_of(snapshot: &Snapshot, dependencies: &[ResourceAddress]) -> Context {
     let mut context = Context::new();
-    let mut pending: Vec<&str> = dependencies.iter().map(String::as_str).collect();
+    let mut pending: Vec<&ResourceAddress> = dependencies.iter().collect();
     while let Some(address) = pending.pop() {
-        if context.contains_key(address) {
+        let address = address.to_string();
+        if context.contains_key(&address) {
             continue;
         }
-        let Some(dependency) = snapshot.resources.get(address) else {
+        let Some(dependency) = snapshot.resources.get(&address) else {
             continue;
         };
         let kind = dependency.kind;
         context.insert(
-            address.to_owned(),
+            address,
             Recorded {
                 kind,
                 provider_id: dependency.provider_id.clone(),
@@ -88,7 +89,7 @@ pub fn context_of(snapshot: &Snapshot, dependencies: &[String]) -> Context {
                 outputs: fields(&dependency.outputs),
             },
         );
-        pending.extend(dependency.dependencies.iter().map(String::as_str));
+        pending.extend(dependency.dependencies.iter());
     }
     context
 }
@@ -283,9 +284,9 @@ pub async fn find_unrecorded(
     concurrency: usize,
     scope: LookupScope,
 ) -> usize {
-    let by_address: BTreeMap<String, &Desired> = desired
+    let by_address: BTreeMap<&ResourceAddress, &Desired> = desired
         .iter()
-        .map(|object| (object.address.to_string(), object))
+        .map(|object| (&object.address, object))
         .collect();
     let mut requests = Vec::new();
     for object in desired {
@@ -297,16 +298,17 @@ pub async fn find_unrecorded(
             continue;
         };
         let mut context = context_of(&refreshed.snapshot, &object.dependencies);
-        let mut pending: Vec<&String> = object.dependencies.iter().collect();
+        let mut pending: Vec<&ResourceAddress> = object.dependencies.iter().collect();
         while let Some(dependency) = pending.pop() {
-            if context.contains_key(dependency) {
+            let text = dependency.to_string();
+            if context.contains_key(&text) {
                 continue;
             }
             let Some(planned) = by_address.get(dependency) else {
                 continue;
             };
             context.insert(
-                dependency.clone(),
+                text,
                 Recorded {
                     kind: planned.address.kind,
                     provider_id: None,

@@ -56,7 +56,7 @@ pub fn revalidate(plan: &Plan) -> Vec<String> {
         .iter()
         .filter(|diagnostic| diagnostic.severity == Severity::Error)
         // A plan narrowed with --target may leave out parts, and with them required fields.
-        .filter(|diagnostic| diagnostic.code != codes::MISSING_FIELD.code)
+        .filter(|diagnostic| diagnostic.code != codes::MISSING_FIELD)
         .map(|diagnostic| {
             format!(
                 "{}: {}",

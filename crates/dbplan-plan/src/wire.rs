@@ -68,7 +68,7 @@ pub(crate) struct ChangeWire {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, SecretRef>,
     #[serde(default)]
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<ResourceAddress>,
     #[serde(default)]
     pub lifecycle: Lifecycle,
     /// The recorded lifecycle, when the object is in state and still in the manifests.

@@ -796,7 +796,12 @@ fn major_upgrades_and_turning_encryption_off_are_flagged() {
     assert_eq!(cluster.action, Action::Replace);
     assert_eq!(cluster.replace_because, ["storage_encrypted"]);
     assert_eq!(cluster.final_snapshot, Some(true));
-    let codes: Vec<_> = planned.report.findings.iter().map(|f| f.code).collect();
+    let codes: Vec<_> = planned
+        .report
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
     assert!(
         codes.contains(&"DB703") && codes.contains(&"DB701"),
         "{codes:?}"

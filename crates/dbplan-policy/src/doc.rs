@@ -37,7 +37,7 @@ impl RuleDoc {
 
 /// `dbplan policy explain CODE`: the rule's header, enforcement, parameters and documentation.
 pub fn explain(rule: &Rule) -> String {
-    let mut summary = rule.summary.to_owned();
+    let mut summary = rule.code.summary().to_owned();
     if let Some(first) = summary.get_mut(..1) {
         first.make_ascii_uppercase();
     }
@@ -76,7 +76,7 @@ pub fn rules_markdown() -> String {
             anchor = format!("{}-{}", rule.code, rule.id).to_ascii_lowercase(),
             id = rule.id,
             default = rule.default,
-            summary = rule.summary
+            summary = rule.code.summary()
         ));
     }
     for rule in RULES {

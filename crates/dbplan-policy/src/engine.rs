@@ -3,8 +3,8 @@
 use crate::context::{Context, Findings, RawFinding};
 use crate::options::Snapshot;
 use crate::pack::{Enforcement, Pack};
-use crate::rules::{Check, RULES, Rule, rule};
-use dbplan_diagnostics::{Diagnostic, Severity, Span};
+use crate::rules::{Check, RULES, Rule, UNUSED_WAIVER, WAIVER_CODE, WAIVER_REASON, rule};
+use dbplan_diagnostics::{Code, Diagnostic, Severity, Span};
 use dbplan_graph::Graph;
 use dbplan_manifest::schema::escape;
 use dbplan_manifest::{ManifestSet, PartialResource, Resource};
@@ -16,10 +16,9 @@ pub const WAIVER_PREFIX: &str = "dbplan.io/waive.";
 /// One policy finding, after enforcement and waivers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub code: &'static str,
+    /// The rule's code, with its fixed summary.
+    pub code: Code,
     pub id: &'static str,
-    /// The rule's fixed summary.
-    pub summary: &'static str,
     /// `error` (mandatory), `warning` (advisory) or `info` (undecidable until apply).
     pub severity: Severity,
     /// The resource address, `Kind/name`.
@@ -42,18 +41,14 @@ impl Finding {
         } else {
             self.severity
         };
-        let summary = match &self.waived {
-            Some(_) => format!("{} (waived)", self.summary),
-            None => self.summary.to_owned(),
-        };
-        let mut diagnostic = match severity {
-            Severity::Error => Diagnostic::error(self.code, summary),
-            Severity::Warning => Diagnostic::warning(self.code, summary),
-            Severity::Info => Diagnostic::info(self.code, summary),
+        let mut diagnostic = Diagnostic::of(self.code, severity);
+        if self.waived.is_some() {
+            diagnostic = diagnostic.with_summary(format!("{} (waived)", self.code.summary()));
         }
-        .with_message(&self.message)
-        .with_optional_span(self.span)
-        .with_resource(&self.resource);
+        diagnostic = diagnostic
+            .with_message(&self.message)
+            .with_optional_span(self.span)
+            .with_resource(&self.resource);
         diagnostic = match &self.waived {
             Some(reason) => diagnostic.with_help(format!("waived: {reason}")),
             None => diagnostic.with_help(&self.help),
@@ -155,7 +150,7 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         })
         .collect();
     let mut findings = Vec::new();
-    let mut waivers: BTreeMap<(usize, &'static str), Waiver> = BTreeMap::new();
+    let mut waivers: BTreeMap<(usize, Code), Waiver> = BTreeMap::new();
     collect_waivers(&resources, pack, &mut waivers, &mut findings);
 
     let run = Run {
@@ -179,7 +174,6 @@ pub fn lint(set: &ManifestSet, graph: &Graph, pack: &Pack, options: &Snapshot) -
         findings.push(Finding {
             code: rule.code,
             id: rule.id,
-            summary: rule.summary,
             severity: if raw.undecidable {
                 Severity::Info
             } else {
@@ -221,7 +215,7 @@ fn sort_findings(findings: &mut [Finding]) {
         };
         key(a)
             .cmp(&key(b))
-            .then(a.code.cmp(b.code))
+            .then(a.code.as_str().cmp(b.code.as_str()))
             .then(a.message.cmp(&b.message))
     });
 }
@@ -257,7 +251,7 @@ fn keep_what_holds_for_every_view(
             .map(|partial| partial.alternative_resource(view))
             .collect();
         let resources: Vec<&Resource> = set.resources.iter().chain(&alternatives).collect();
-        let also: HashSet<(&'static str, usize, Span)> = run
+        let also: HashSet<(Code, usize, Span)> = run
             .rules(&resources)
             .into_iter()
             .map(|(rule, raw)| (rule.code, raw.resource, raw.span))
@@ -268,20 +262,19 @@ fn keep_what_holds_for_every_view(
 
 /// DB003: a waiver (of a manifest rule, on a valid resource) that waived nothing.
 fn report_unused_waivers(
-    waivers: &BTreeMap<(usize, &'static str), Waiver>,
+    waivers: &BTreeMap<(usize, Code), Waiver>,
     resources: &[&Resource],
     valid: usize,
     pack: &Pack,
     findings: &mut Vec<Finding>,
 ) {
-    if let Some(unused) = rule("DB003")
-        && pack.enforcement(unused) != Enforcement::Disabled
-    {
+    let unused = UNUSED_WAIVER;
+    if pack.enforcement(unused) != Enforcement::Disabled {
         for ((index, code), waiver) in waivers {
             // A waiver of a plan rule (e.g. allowing a replacement) can only be judged by a
             // plan, and one on a resource with unknown fields may waive what they hide.
             if waiver.used
-                || rule(code).is_some_and(|waived| waived.check.is_plan())
+                || rule(code.as_str()).is_some_and(|waived| waived.check.is_plan())
                 || *index >= valid
             {
                 continue;
@@ -323,7 +316,7 @@ impl Run<'_> {
             let Check::Manifest(check) = rule.check else {
                 continue;
             };
-            let params = self.pack.params(rule.code);
+            let params = self.pack.params(rule.code.as_str());
             let context = Context::new(
                 resources,
                 self.graph,
@@ -358,7 +351,6 @@ fn engine_finding(
     Finding {
         code: rule.code,
         id: rule.id,
-        summary: rule.summary,
         severity: severity(pack.enforcement(rule)),
         resource,
         span: Some(span),
@@ -374,13 +366,11 @@ fn engine_finding(
 fn collect_waivers(
     resources: &[&Resource],
     pack: &Pack,
-    waivers: &mut BTreeMap<(usize, &'static str), Waiver>,
+    waivers: &mut BTreeMap<(usize, Code), Waiver>,
     findings: &mut Vec<Finding>,
 ) {
-    let (Some(no_reason), Some(unknown)) = (rule("DB001"), rule("DB002")) else {
-        return;
-    };
-    let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_owned()).collect();
+    let (no_reason, unknown) = (WAIVER_REASON, WAIVER_CODE);
+    let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_string()).collect();
     for (index, resource) in resources.iter().enumerate() {
         for (key, reason) in &resource.metadata.annotations {
             let Some(code) = key.strip_prefix(WAIVER_PREFIX) else {

@@ -17,6 +17,7 @@
 //! Plan rules ([`Check::Plan`]) look at planned changes instead ([`check_plan`]): replacing or
 //! deleting a stateful resource, an engine major-version jump, turning encryption off.
 
+pub mod codes;
 mod context;
 mod doc;
 mod engine;
@@ -30,5 +31,5 @@ pub use context::{Context, Findings};
 pub use doc::{RuleDoc, explain, rules_markdown};
 pub use engine::{Counts, Finding, Report, WAIVER_PREFIX, lint, resource_waivers};
 pub use pack::{Enforcement, Pack};
-pub use plan::{PlanContext, PlanFindings, PlannedChange, check_plan, major_version};
+pub use plan::{PlanContext, PlanFindings, check_plan, major_version};
 pub use rules::{Check, RULES, Rule, RuleParam, rule};

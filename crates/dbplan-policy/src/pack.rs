@@ -13,6 +13,7 @@
 //!     parameters: {minimum_days: 14}
 //! ```
 
+use crate::codes;
 use crate::rules::{RULES, Rule, rule};
 use dbplan_diagnostics::{Diagnostic, SourceMap};
 use dbplan_manifest::input::{self, InputError, Roots};
@@ -58,9 +59,6 @@ impl fmt::Display for Enforcement {
     }
 }
 
-const PACK_ERROR: &str = "P001";
-const PACK_SUMMARY: &str = "invalid policy pack";
-
 /// The merged packs of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Pack {
@@ -81,7 +79,7 @@ impl Pack {
     /// The enforcement of a rule in this pack.
     pub fn enforcement(&self, rule: &Rule) -> Enforcement {
         self.enforcement
-            .get(rule.code)
+            .get(rule.code.as_str())
             .copied()
             .unwrap_or(rule.default)
     }
@@ -163,7 +161,7 @@ impl Pack {
 
     fn merge(&mut self, node: &Node, file: &Path, diagnostics: &mut Vec<Diagnostic>) {
         let error = |node: &Node, message: String, help: &str| {
-            Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+            Diagnostic::error(codes::INVALID_PACK)
                 .with_message(message)
                 .with_help(help)
                 .with_span(node.span)
@@ -201,7 +199,7 @@ impl Pack {
                         None => "a pack has `name`, `description` and `rules`".to_owned(),
                     };
                     diagnostics.push(
-                        Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                        Diagnostic::error(codes::INVALID_PACK)
                             .with_message(format!("`{other}` is not a field of a policy pack"))
                             .with_help(help)
                             .with_span(entry.key_span),
@@ -214,14 +212,14 @@ impl Pack {
     fn merge_rules(&mut self, node: &Node, diagnostics: &mut Vec<Diagnostic>) {
         let NodeValue::Map(entries) = &node.value else {
             diagnostics.push(
-                Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                Diagnostic::error(codes::INVALID_PACK)
                     .with_message("`rules` must be a mapping from codes to settings")
                     .with_help("e.g. `rules: {DB402: mandatory}`")
                     .with_span(node.span),
             );
             return;
         };
-        let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_owned()).collect();
+        let codes: Vec<String> = RULES.iter().map(|rule| rule.code.to_string()).collect();
         for entry in entries {
             let Some(rule) = rule(&entry.key) else {
                 let help = match suggest(&entry.key, &codes) {
@@ -229,7 +227,7 @@ impl Pack {
                     None => "`dbplan policy list` shows every code".to_owned(),
                 };
                 diagnostics.push(
-                    Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                    Diagnostic::error(codes::INVALID_PACK)
                         .with_message(format!("`{}` is not a policy code", entry.key))
                         .with_help(help)
                         .with_span(entry.key_span),
@@ -246,7 +244,7 @@ impl Pack {
                 for field in fields {
                     if field.key != "enforcement" && field.key != "parameters" {
                         diagnostics.push(
-                            Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                            Diagnostic::error(codes::INVALID_PACK)
                                 .with_message(format!("`{}` is not a rule setting", field.key))
                                 .with_help("a rule takes `enforcement` and `parameters`")
                                 .with_span(field.key_span),
@@ -257,10 +255,10 @@ impl Pack {
             match enforcement_node {
                 Some(node) => match node.as_str().and_then(Enforcement::parse) {
                     Some(enforcement) => {
-                        self.enforcement.insert(rule.code, enforcement);
+                        self.enforcement.insert(rule.code.as_str(), enforcement);
                     }
                     None => diagnostics.push(
-                        Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                        Diagnostic::error(codes::INVALID_PACK)
                             .with_message(format!(
                                 "{} is not an enforcement",
                                 node.display_scalar()
@@ -270,7 +268,7 @@ impl Pack {
                     ),
                 },
                 None if params_node.is_none() => diagnostics.push(
-                    Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                    Diagnostic::error(codes::INVALID_PACK)
                         .with_message(format!("no setting for {}", rule.code))
                         .with_help("write `mandatory`, `advisory`, `disabled`, or `{enforcement: …, parameters: {…}}`")
                         .with_span(value.span),
@@ -286,7 +284,7 @@ impl Pack {
     fn merge_params(&mut self, rule: &Rule, node: &Node, diagnostics: &mut Vec<Diagnostic>) {
         let NodeValue::Map(entries) = &node.value else {
             diagnostics.push(
-                Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                Diagnostic::error(codes::INVALID_PACK)
                     .with_message("`parameters` must be a mapping")
                     .with_help("e.g. `parameters: {minimum_days: 14}`")
                     .with_span(node.span),
@@ -306,7 +304,7 @@ impl Pack {
                     None => format!("{} takes: {}", rule.code, names.join(", ")),
                 };
                 diagnostics.push(
-                    Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                    Diagnostic::error(codes::INVALID_PACK)
                         .with_message(format!(
                             "`{}` is not a parameter of {}",
                             entry.key, rule.code
@@ -325,12 +323,12 @@ impl Pack {
             match value {
                 Some(value) => {
                     self.params
-                        .entry(rule.code)
+                        .entry(rule.code.as_str())
                         .or_default()
                         .insert(param.name.to_owned(), value);
                 }
                 None => diagnostics.push(
-                    Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+                    Diagnostic::error(codes::INVALID_PACK)
                         .with_message(format!(
                             "`{}` of {} must be an integer from {} to {}, not {}",
                             param.name,
@@ -357,7 +355,7 @@ fn input_error(error: &InputError) -> Diagnostic {
 }
 
 fn read_error(path: &Path, error: &std::io::Error) -> Diagnostic {
-    Diagnostic::error(PACK_ERROR, PACK_SUMMARY)
+    Diagnostic::error(codes::INVALID_PACK)
         .with_message(format!("cannot read {}: {error}", path.display()))
         .with_help("pass an existing policy pack file or directory to --policies")
 }

@@ -1,8 +1,8 @@
 //! Policies on a plan: the rules that look at what will happen (replace, delete, a version
 //! jump) rather than at the manifests alone.
 //!
-//! The plan crate describes each change as a [`PlannedChange`]; [`check_plan`] runs every plan
-//! rule of the pack over them, applies waivers and returns a [`Report`] in the same shape as
+//! The plan crate makes one [`Change`] per object; [`check_plan`] runs every plan rule of the
+//! pack over them, applies waivers and returns a [`Report`] in the same shape as
 //! lint's. A waiver comes from the resource's manifest, or, for a resource that is no longer in
 //! the manifests, from the waivers recorded in state when it was last applied: deleting a
 //! protected resource takes two reviewed steps (waive and apply, then remove).
@@ -10,41 +10,14 @@
 use crate::engine::{Finding, Report, WAIVER_PREFIX, resource_waivers};
 use crate::pack::{Enforcement, Pack};
 use crate::rules::{Check, RULES, Rule};
-use dbplan_core::{Action, Kind, Value};
+use dbplan_core::Change;
 use dbplan_diagnostics::Severity;
 use dbplan_manifest::ManifestSet;
 use dbplan_manifest::schema::escape;
-use std::collections::BTreeMap;
-
-/// One change of a plan, as the plan rules see it (borrowing the plan's values).
-#[derive(Clone, Debug)]
-pub struct PlannedChange<'a> {
-    /// `Kind/name[/part]`.
-    pub address: String,
-    pub kind: Kind,
-    /// `metadata.name` of the declaring resource.
-    pub name: String,
-    pub part: Option<String>,
-    pub action: Action,
-    /// Whether the object holds data (a cluster, a database, a role).
-    pub stateful: bool,
-    pub replace_because: &'a [String],
-    /// Attributes as recorded (after refresh); empty for a create.
-    pub before: &'a BTreeMap<String, Value>,
-    /// Attributes as planned; empty for a delete.
-    pub after: &'a BTreeMap<String, Value>,
-    /// For a delete of a stateful object: whether a final snapshot or backup is taken.
-    pub final_snapshot: Option<bool>,
-    /// `dbplan.io/waive.<CODE>` reasons recorded in state at the last apply.
-    pub recorded_waivers: &'a BTreeMap<String, String>,
-    /// For a delete: whether the recorded lifecycle opted into deletion (the manifest said
-    /// `deletion_protection: false` and `Delete` itself, and that was applied).
-    pub deletion_opted_in: bool,
-}
 
 /// The read-only input of a plan rule.
 pub struct PlanContext<'a> {
-    pub changes: &'a [PlannedChange<'a>],
+    pub changes: &'a [Change],
 }
 
 /// What one plan rule found: (index of the change, message, help).
@@ -61,7 +34,7 @@ impl PlanFindings {
 }
 
 /// Runs the plan rules of a pack over the planned changes.
-pub fn check_plan(set: &ManifestSet, changes: &[PlannedChange<'_>], pack: &Pack) -> Report {
+pub fn check_plan(set: &ManifestSet, changes: &[Change], pack: &Pack) -> Report {
     let mut findings = Vec::new();
     let context = PlanContext { changes };
     for rule in RULES {
@@ -97,21 +70,21 @@ pub fn check_plan(set: &ManifestSet, changes: &[PlannedChange<'_>], pack: &Pack)
 
 fn finding(
     set: &ManifestSet,
-    change: &PlannedChange<'_>,
+    change: &Change,
     rule: &Rule,
     enforcement: Enforcement,
     message: String,
     help: String,
 ) -> Finding {
     let resource = set.resources.iter().find(|resource| {
-        resource.address.kind == change.kind && resource.address.name == change.name
+        resource.address.kind == change.address.kind && resource.address.name == change.address.name
     });
     let key = format!("{WAIVER_PREFIX}{}", rule.code);
     let waived = match resource {
-        Some(resource) => resource_waivers(resource).remove(rule.code),
+        Some(resource) => resource_waivers(resource).remove(rule.code.as_str()),
         None => change
-            .recorded_waivers
-            .get(rule.code)
+            .waivers
+            .get(rule.code.as_str())
             .filter(|reason| !reason.trim().is_empty())
             .map(|reason| reason.trim().to_owned()),
     };
@@ -128,12 +101,11 @@ fn finding(
     Finding {
         code: rule.code,
         id: rule.id,
-        summary: rule.summary,
         severity: match enforcement {
             Enforcement::Mandatory => Severity::Error,
             Enforcement::Advisory | Enforcement::Disabled => Severity::Warning,
         },
-        resource: change.address.clone(),
+        resource: change.address.to_string(),
         span,
         message,
         help,

@@ -49,9 +49,9 @@ fn every_rule_fails_its_bad_cases_and_passes_its_good_ones() {
     // Plan rules have no manifest fixture: the plan crate tests them on planned changes.
     for rule in RULES
         .iter()
-        .filter(|rule| !rule.code.starts_with("DB00") && !rule.check.is_plan())
+        .filter(|rule| !rule.code.as_str().starts_with("DB00") && !rule.check.is_plan())
     {
-        let (set, report) = lint_fixture(rule.code);
+        let (set, report) = lint_fixture(rule.code.as_str());
         let mut cases = 0;
         for resource in &set.resources {
             let name = resource.address.name.as_str();
@@ -102,7 +102,10 @@ fn every_rule_fails_its_bad_cases_and_passes_its_good_ones() {
             "{} needs failing and passing cases ({cases} cases)",
             rule.code
         );
-        insta::assert_snapshot!(rule.code, render(&set, &report, rule.code));
+        insta::assert_snapshot!(
+            rule.code.as_str(),
+            render(&set, &report, rule.code.as_str())
+        );
     }
 }
 
@@ -169,7 +172,7 @@ fn every_rule_is_documented_with_every_section() {
     }
     let catalog = RULES
         .iter()
-        .filter(|rule| !rule.code.starts_with("DB00"))
+        .filter(|rule| !rule.code.as_str().starts_with("DB00"))
         .count();
     assert!(catalog >= 24, "the catalog has {catalog} rules");
 }

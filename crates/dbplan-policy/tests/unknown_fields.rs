@@ -26,13 +26,13 @@ fn codes(diagnostics: &[Diagnostic], report: &Report, resource: &str) -> Vec<&'s
             diagnostic.severity == Severity::Error
                 && diagnostic.resource.as_deref() == Some(resource)
         })
-        .map(|diagnostic| diagnostic.code)
+        .map(|diagnostic| diagnostic.code.as_str())
         .chain(
             report
                 .findings
                 .iter()
                 .filter(|finding| finding.resource == resource && !finding.undecidable)
-                .map(|finding| finding.code),
+                .map(|finding| finding.code.as_str()),
         )
         .collect();
     codes.sort_unstable();
@@ -287,7 +287,7 @@ fn finding_lines(
                 .span
                 .and_then(|span| set.sources.location(span))
                 .map_or(0, |(_, at)| at.line as usize);
-            (finding.code.to_owned(), finding.resource.clone(), line)
+            (finding.code.to_string(), finding.resource.clone(), line)
         })
         .collect()
 }

@@ -137,36 +137,7 @@ impl Status {
     }
 }
 
-/// What happens to an object when its resource leaves the manifests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeletionPolicy {
-    /// Drop it.
-    #[default]
-    Delete,
-    /// Remove it from state and leave it in place.
-    Orphan,
-}
-
-/// The lifecycle recorded at the last apply, so that deleting the manifest cannot silently
-/// destroy a protected resource.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lifecycle {
-    /// `dbplan.io/prevent-destroy: "true"`.
-    #[serde(default)]
-    pub prevent_destroy: bool,
-    /// The provider-side deletion protection (Aurora `deletion_protection`, tenant databases).
-    #[serde(default)]
-    pub deletion_protection: bool,
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
-    /// Whether the manifest itself opted into deleting the object (it said
-    /// `deletion_protection: false` and, where the kind has one, a `Delete` policy, rather than
-    /// relying on defaults): the reviewed intent that policy DB701 accepts in place of a
-    /// waiver. A record written before this field existed reads as `false` (not opted in), and
-    /// the next apply of its manifest records the manifest's choice.
-    #[serde(default)]
-    pub deletion_opted_in: bool,
-}
+pub use dbplan_core::{DeletionPolicy, Lifecycle};
 
 /// A value recorded in state: [`dbplan_core::Field`], the type providers take and return.
 /// Sensitive values are stored (the provider needs them) but marked, and never shown: `Debug`
@@ -190,9 +161,9 @@ pub struct ResourceState {
     /// Outputs other resources may reference.
     #[serde(default)]
     pub outputs: BTreeMap<String, StateValue>,
-    /// Addresses this resource depends on.
+    /// Addresses this resource depends on (written as their strings).
     #[serde(default)]
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<ResourceAddress>,
     #[serde(default)]
     pub status: Status,
     #[serde(default)]

@@ -26,12 +26,12 @@ pub use digital_ocean_vpc::*;
 pub use postgres_server::*;
 pub use tenant_database::*;
 
-use crate::codes::{self, Code};
+use crate::codes;
 use crate::formats::FormatError;
 use crate::metadata::Metadata;
 use crate::node::Node;
 use dbplan_core::Kind;
-use dbplan_diagnostics::Diagnostic;
+use dbplan_diagnostics::{Code, Diagnostic};
 use serde_json::Value as Json;
 use std::sync::LazyLock;
 
@@ -208,7 +208,7 @@ impl<'a> Checker<'a> {
         }
         let span = self.document.locate(pointer).span();
         self.diagnostics.push(
-            Diagnostic::error(code.code, code.summary)
+            Diagnostic::error(code)
                 .with_message(message)
                 .with_help(help)
                 .with_span(span)

@@ -142,7 +142,7 @@ impl Item {
 
     fn diagnostic(diagnostic: &Diagnostic) -> Self {
         Item {
-            code: diagnostic.code.to_owned(),
+            code: diagnostic.code.as_str().to_owned(),
             marker: match diagnostic.severity {
                 Severity::Error => "**error**",
                 Severity::Warning => "warning",
@@ -737,11 +737,9 @@ mod tests {
             "no tags",
         )]);
         plan.notices.push("a file would be overwritten".to_owned());
-        let diagnostics = [
-            Diagnostic::warning("S001", "secret environment variable not set")
-                .with_message("APP_PASSWORD is not set")
-                .with_resource("TenantDatabase/app".to_owned()),
-        ];
+        let diagnostics = [Diagnostic::warning(crate::codes::SECRET_ENV_UNSET)
+            .with_message("APP_PASSWORD is not set")
+            .with_resource("TenantDatabase/app".to_owned())];
         let markdown = markdown(
             &plan,
             &Review {

@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn an_input_diagnostic_is_an_escaped_annotation_even_without_a_location() {
-        let diagnostic = Diagnostic::error("M013", "cannot read input")
+        let diagnostic = Diagnostic::error(dbplan_manifest::codes::READ_ERROR)
             .with_message("cannot read `a\nb\u{1b}.yaml`: 100% gone")
             .with_help("check the path");
         let text = github(&Report::default(), &[diagnostic], &SourceMap::new());

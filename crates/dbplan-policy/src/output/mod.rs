@@ -54,7 +54,7 @@ impl<'a> Entry<'a> {
     fn of_finding(finding: &'a Finding) -> Self {
         Entry {
             kind: Kind::Policy,
-            code: finding.code,
+            code: finding.code.as_str(),
             id: finding.id.to_owned(),
             severity: finding.severity,
             resource: Some(&finding.resource),
@@ -68,7 +68,7 @@ impl<'a> Entry<'a> {
     fn of_diagnostic(diagnostic: &'a Diagnostic) -> Self {
         Entry {
             kind: Kind::Manifest,
-            code: diagnostic.code,
+            code: diagnostic.code.as_str(),
             id: kebab(&diagnostic.summary),
             severity: diagnostic.severity,
             resource: diagnostic.resource.as_deref(),

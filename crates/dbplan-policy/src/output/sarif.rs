@@ -58,9 +58,9 @@ fn policy_rules(pack: &Pack) -> Vec<Value> {
                 Enforcement::Disabled => "none",
             };
             json!({
-                "id": rule.code,
+                "id": rule.code.as_str(),
                 "name": rule.id,
-                "shortDescription": {"text": rule.summary},
+                "shortDescription": {"text": rule.code.summary()},
                 "fullDescription": {"text": what},
                 "help": {"text": doc.markdown, "markdown": doc.markdown},
                 "defaultConfiguration": {"level": level, "enabled": enforcement != Enforcement::Disabled},
@@ -103,7 +103,7 @@ pub fn sarif(
     first.sort_by_key(|diagnostic| diagnostic.code);
     first.dedup_by_key(|diagnostic| diagnostic.code);
     for diagnostic in first {
-        codes.push((diagnostic.code, rules.len()));
+        codes.push((diagnostic.code.as_str(), rules.len()));
         rules.push(diagnostic_rule(
             &Entry::of_diagnostic(diagnostic),
             &diagnostic.summary,

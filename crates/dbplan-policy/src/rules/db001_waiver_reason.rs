@@ -24,13 +24,12 @@
 //! - dbplan's design guide, §2: "a reason is mandatory; a waiver that waived nothing is itself
 //!   reported".
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB001",
+    code: Code::new("DB001", "waiver without a reason"),
     id: "waiver-reason",
-    summary: "waiver without a reason",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db001_waiver_reason.rs"),

@@ -22,13 +22,12 @@
 //! ## References
 //! - `dbplan policy list` prints every code.
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB002",
+    code: Code::new("DB002", "waiver of an unknown policy"),
     id: "waiver-code",
-    summary: "waiver of an unknown policy",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db002_waiver_code.rs"),

@@ -19,13 +19,12 @@
 //! ## References
 //! - dbplan's design guide, §2: "a waiver that waived nothing is itself reported".
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB003",
+    code: Code::new("DB003", "waiver that waived nothing"),
     id: "unused-waiver",
-    summary: "waiver that waived nothing",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db003_unused_waiver.rs"),

@@ -30,7 +30,7 @@
 //! - AWS, CreateDBInstance `PreferredMaintenanceWindow`: "Must not conflict with the preferred
 //!   backup window."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::formats::{
@@ -39,9 +39,8 @@ use dbplan_manifest::formats::{
 };
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB101",
+    code: Code::new("DB101", "backup window overlaps the maintenance window"),
     id: "window-overlap",
-    summary: "backup window overlaps the maintenance window",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db101_window_overlap.rs"),

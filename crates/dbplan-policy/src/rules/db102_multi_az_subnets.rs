@@ -35,7 +35,7 @@
 //! - Error `DBSubnetGroupDoesNotCoverEnoughAZs`: "Subnets in the DB subnet group should cover at
 //!   least two Availability Zones unless there is only one Availability Zone."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsRdsClusterSpec;
@@ -45,9 +45,11 @@ use dbplan_manifest::{Resource, Spec};
 use std::collections::BTreeSet;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB102",
+    code: Code::new(
+        "DB102",
+        "DB subnet group in fewer than two Availability Zones",
+    ),
     id: "multi-az-subnets",
-    summary: "DB subnet group in fewer than two Availability Zones",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db102_multi_az_subnets.rs"),

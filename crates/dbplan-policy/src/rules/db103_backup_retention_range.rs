@@ -20,14 +20,13 @@
 //! ## References
 //! - AWS, CreateDBCluster `BackupRetentionPeriod`: "Must be a value from 1 to 35." Default: 1.
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB103",
+    code: Code::new("DB103", "backup retention outside 1 to 35 days"),
     id: "backup-retention-range",
-    summary: "backup retention outside 1 to 35 days",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db103_backup_retention_range.rs"),

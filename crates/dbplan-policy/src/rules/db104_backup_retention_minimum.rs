@@ -22,14 +22,13 @@
 //! - AWS, CreateDBCluster `BackupRetentionPeriod`: "The number of days for which automated
 //!   backups are retained. Default: 1. Constraints: Must be a value from 1 to 35."
 
-use super::{Check, Rule, RuleParam, aurora_clusters};
+use super::{Check, Code, Rule, RuleParam, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB104",
+    code: Code::new("DB104", "backup retention below the pack's minimum"),
     id: "backup-retention-minimum",
-    summary: "backup retention below the pack's minimum",
     default: Enforcement::Advisory,
     params: &[RuleParam {
         name: "minimum_days",

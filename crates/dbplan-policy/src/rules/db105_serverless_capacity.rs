@@ -29,15 +29,14 @@
 //! - `SecondsUntilAutoPause`: "Specify a value between 300 seconds (five minutes) and 86,400
 //!   seconds (one day)"; it applies only when the minimum capacity is 0.
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::EngineMode;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB105",
+    code: Code::new("DB105", "invalid Aurora Serverless v2 capacity range"),
     id: "serverless-capacity",
-    summary: "invalid Aurora Serverless v2 capacity range",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db105_serverless_capacity.rs"),

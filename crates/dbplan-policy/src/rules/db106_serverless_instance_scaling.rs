@@ -23,15 +23,17 @@
 //!   ServerlessV2ScalingConfiguration before you add a db.serverless instance"; "the instance
 //!   class is always db.serverless".
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::{Resource, Spec};
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB106",
+    code: Code::new(
+        "DB106",
+        "db.serverless instance on a cluster without Serverless v2 scaling",
+    ),
     id: "serverless-instance-scaling",
-    summary: "db.serverless instance on a cluster without Serverless v2 scaling",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db106_serverless_instance_scaling.rs"),

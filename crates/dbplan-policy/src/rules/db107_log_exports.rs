@@ -28,15 +28,14 @@
 //!   error, general, instance, slowquery, iam-db-auth-error. Aurora PostgreSQL: Valid values:
 //!   instance, postgresql, iam-db-auth-error."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsClusterEngine;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB107",
+    code: Code::new("DB107", "log export not offered by the engine"),
     id: "log-exports",
-    summary: "log export not offered by the engine",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db107_log_exports.rs"),

@@ -27,15 +27,14 @@
 //!   immediate value with dynamic parameters only. You can use the pending-reboot value for both
 //!   dynamic and static parameters."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::{ApplyMethod, AwsClusterEngine};
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB108",
+    code: Code::new("DB108", "static parameter applied immediately"),
     id: "static-parameter-immediate",
-    summary: "static parameter applied immediately",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db108_static_parameter_immediate.rs"),

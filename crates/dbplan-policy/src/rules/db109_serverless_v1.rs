@@ -27,15 +27,14 @@
 //! - AWS, Aurora User Guide, "Aurora Serverless v1 end of life": Aurora Serverless v1 reached
 //!   end of life on March 31, 2025; AWS recommends upgrading to Aurora Serverless v2.
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::EngineMode;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB109",
+    code: Code::new("DB109", "Aurora Serverless v1 (end of life)"),
     id: "serverless-v1",
-    summary: "Aurora Serverless v1 (end of life)",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db109_serverless_v1.rs"),

@@ -37,16 +37,15 @@
 //!   character except /, ', \", @, or a space"; Aurora MySQL 8–41 characters, Aurora PostgreSQL
 //!   8–99.
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::kinds::AwsClusterEngine;
 use dbplan_manifest::refs::SecretValue;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB201",
+    code: Code::new("DB201", "master password settings RDS refuses"),
     id: "managed-password",
-    summary: "master password settings RDS refuses",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db201_managed_password.rs"),

@@ -22,15 +22,14 @@
 //! - AWS, "Password management with Amazon RDS and AWS Secrets Manager": RDS can generate,
 //!   store and rotate the master password in Secrets Manager so it never appears in plain text.
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::refs::SecretValue;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB202",
+    code: Code::new("DB202", "password written in the manifest"),
     id: "literal-password",
-    summary: "password written in the manifest",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db202_literal_password.rs"),

@@ -23,14 +23,13 @@
 //!   characters that Amazon Aurora generates on request. … Each token has a lifetime of 15
 //!   minutes."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB203",
+    code: Code::new("DB203", "IAM database authentication off"),
     id: "iam-auth",
-    summary: "IAM database authentication off",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db203_iam_auth.rs"),

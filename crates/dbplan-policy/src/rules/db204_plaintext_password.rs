@@ -47,16 +47,15 @@
 //!   clear-text and is therefore vulnerable to password 'sniffing' attacks. It should always be
 //!   avoided if possible."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use dbplan_manifest::kinds::SslMode;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB204",
+    code: Code::new("DB204", "password over a connection that permits plaintext"),
     id: "plaintext-password",
-    summary: "password over a connection that permits plaintext",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db204_plaintext_password.rs"),

@@ -38,15 +38,17 @@
 //!   smallest plan of single node clusters".
 //! - DigitalOcean, MongoDB: "MongoDB clusters can only have two standby nodes."
 
-use super::{Check, Rule, digitalocean_clusters};
+use super::{Check, Code, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::schema::suggest;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB301",
+    code: Code::new(
+        "DB301",
+        "DigitalOcean size, node count, region or version not offered",
+    ),
     id: "size-slug-compat",
-    summary: "DigitalOcean size, node count, region or version not offered",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db301_size_slug_compat.rs"),

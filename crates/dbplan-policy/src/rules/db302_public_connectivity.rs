@@ -45,7 +45,7 @@
 //!   Firewall Rules (Trusted Sources)" (`PUT /v2/databases/{uuid}/firewall`): the cluster
 //!   request has no public-connectivity field; trusted sources are set on the firewall.
 
-use super::{Check, Rule, digitalocean_clusters};
+use super::{Check, Code, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_core::ResourceAddress;
@@ -54,9 +54,11 @@ use dbplan_manifest::kinds::TrustedSourceType;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB302",
+    code: Code::new(
+        "DB302",
+        "production DigitalOcean database reachable from the Internet",
+    ),
     id: "public-connectivity",
-    summary: "production DigitalOcean database reachable from the Internet",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db302_public_connectivity.rs"),

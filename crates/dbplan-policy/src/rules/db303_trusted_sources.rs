@@ -23,16 +23,15 @@
 //! - DigitalOcean, "How to Secure Database Clusters": "Trusted sources limit which resources can
 //!   connect to the database cluster."
 
-use super::{Check, Rule, digitalocean_clusters};
+use super::{Check, Code, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use std::collections::BTreeSet;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB303",
+    code: Code::new("DB303", "DigitalOcean database without trusted sources"),
     id: "trusted-sources",
-    summary: "DigitalOcean database without trusted sources",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db303_trusted_sources.rs"),

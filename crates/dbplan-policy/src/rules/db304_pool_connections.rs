@@ -16,16 +16,15 @@
 //! - DigitalOcean, PostgreSQL connection pools: "25 backend server connections are allowed for
 //!   every 1GB of RAM. Three are reserved for maintenance." The limit is shared by all pools.
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use std::collections::BTreeMap;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB304",
+    code: Code::new("DB304", "connection pools larger than the cluster allows"),
     id: "pool-connections",
-    summary: "connection pools larger than the cluster allows",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db304_pool_connections.rs"),

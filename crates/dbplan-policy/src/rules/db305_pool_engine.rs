@@ -15,16 +15,18 @@
 //! - DigitalOcean API, "Add a New Connection Pool (PostgreSQL)": "For PostgreSQL database
 //!   clusters, connection pools can be used to allow a database to share its idle connections."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use dbplan_manifest::kinds::DigitalOceanEngine;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB305",
+    code: Code::new(
+        "DB305",
+        "connection pool on a cluster that is not PostgreSQL",
+    ),
     id: "pool-engine",
-    summary: "connection pool on a cluster that is not PostgreSQL",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db305_pool_engine.rs"),

@@ -24,15 +24,17 @@
 //!   cluster when creating a new database cluster, it will be assigned to your account's default
 //!   VPC for the region."
 
-use super::{Check, Rule, digitalocean_clusters};
+use super::{Check, Code, Rule, digitalocean_clusters};
 use crate::context::{Context, Findings, Target};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB306",
+    code: Code::new(
+        "DB306",
+        "DigitalOcean cluster in another region than its VPC",
+    ),
     id: "vpc-region",
-    summary: "DigitalOcean cluster in another region than its VPC",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db306_vpc_region.rs"),

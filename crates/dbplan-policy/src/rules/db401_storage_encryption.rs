@@ -27,14 +27,13 @@
 //!   SnapshotIdentifier isn't encrypted, then the restored DB cluster isn't encrypted" (unless a
 //!   `KmsKeyId` is given, which dbplan does not send on a restore).
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB401",
+    code: Code::new("DB401", "Aurora storage not encrypted"),
     id: "storage-encryption",
-    summary: "Aurora storage not encrypted",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db401_storage_encryption.rs"),

@@ -23,14 +23,13 @@
 //!   protection enabled. The database can't be deleted when deletion protection is enabled. By
 //!   default, deletion protection isn't enabled."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB402",
+    code: Code::new("DB402", "Aurora cluster without deletion protection"),
     id: "deletion-protection",
-    summary: "Aurora cluster without deletion protection",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db402_deletion_protection.rs"),

@@ -27,14 +27,13 @@
 //! - `SkipFinalSnapshot`: "If skip isn't specified, and the DB cluster snapshot is created …
 //!   you must specify a FinalDBSnapshotIdentifier parameter."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB403",
+    code: Code::new("DB403", "final snapshot settings RDS refuses on delete"),
     id: "final-snapshot",
-    summary: "final snapshot settings RDS refuses on delete",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db403_final_snapshot.rs"),

@@ -24,14 +24,13 @@
 //!   encrypted DB cluster." "If StorageEncrypted is enabled, and you do not specify a value for
 //!   the KmsKeyId parameter, then Amazon RDS will use your default KMS key."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB404",
+    code: Code::new("DB404", "KMS key given for unencrypted storage"),
     id: "kms-key-without-encryption",
-    summary: "KMS key given for unencrypted storage",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db404_kms_key_without_encryption.rs"),

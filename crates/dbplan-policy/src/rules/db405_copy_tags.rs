@@ -21,14 +21,13 @@
 //! - AWS, CreateDBCluster `CopyTagsToSnapshot`: "Specifies whether to copy all tags from the DB
 //!   cluster to snapshots of the DB cluster. The default is not to copy them."
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB405",
+    code: Code::new("DB405", "cluster tags not copied to snapshots"),
     id: "copy-tags",
-    summary: "cluster tags not copied to snapshots",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db405_copy_tags.rs"),

@@ -22,15 +22,17 @@
 //!   or "Orphan" the external resource." Its default is `Delete`; dbplan's is protection on and
 //!   `Orphan`.
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB406",
+    code: Code::new(
+        "DB406",
+        "production tenant database without deletion protection",
+    ),
     id: "tenant-deletion-protection",
-    summary: "production tenant database without deletion protection",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db406_tenant_deletion_protection.rs"),

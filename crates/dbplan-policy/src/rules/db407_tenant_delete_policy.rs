@@ -25,16 +25,18 @@
 //!   what will happen to the underlying external when this managed resource is deleted - either
 //!   "Delete" or "Orphan" the external resource."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use dbplan_manifest::kinds::DeletionPolicy;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB407",
+    code: Code::new(
+        "DB407",
+        "production tenant dropped when its manifest is removed",
+    ),
     id: "tenant-delete-policy",
-    summary: "production tenant dropped when its manifest is removed",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db407_tenant_delete_policy.rs"),

@@ -27,7 +27,7 @@
 //! - DigitalOcean, "How to Secure Database Clusters": trusted sources "limit which resources can
 //!   connect to the database cluster".
 
-use super::{Check, Rule, aurora_clusters};
+use super::{Check, Code, Rule, aurora_clusters};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
@@ -35,9 +35,8 @@ use dbplan_manifest::formats::{parse_ipv4_cidr, parse_ipv6_cidr};
 use dbplan_manifest::kinds::TrustedSourceType;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB501",
+    code: Code::new("DB501", "database port open to the Internet"),
     id: "open-database-port",
-    summary: "database port open to the Internet",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db501_open_database_port.rs"),

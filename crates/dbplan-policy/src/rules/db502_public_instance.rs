@@ -20,15 +20,14 @@
 //!   its Domain Name System (DNS) endpoint resolves to the public IP address from outside of the
 //!   DB instance's virtual private cloud (VPC)."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB502",
+    code: Code::new("DB502", "Aurora instance publicly accessible"),
     id: "public-instance",
-    summary: "Aurora instance publicly accessible",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db502_public_instance.rs"),

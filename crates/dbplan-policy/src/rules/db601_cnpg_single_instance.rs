@@ -23,15 +23,14 @@
 //!   CloudNativePG's architecture page recommends one primary and at least two standbys for high
 //!   availability.
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB601",
+    code: Code::new("DB601", "CloudNativePG cluster without a standby"),
     id: "cnpg-single-instance",
-    summary: "CloudNativePG cluster without a standby",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db601_cnpg_single_instance.rs"),

@@ -26,15 +26,14 @@
 //! - CloudNativePG, Backup: "a base backup … and the continuous archive of WAL files are the two
 //!   components of a physical backup"; a `ScheduledBackup` takes base backups on a schedule.
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB602",
+    code: Code::new("DB602", "CloudNativePG cluster without scheduled backups"),
     id: "cnpg-backup",
-    summary: "CloudNativePG cluster without scheduled backups",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db602_cnpg_backup.rs"),

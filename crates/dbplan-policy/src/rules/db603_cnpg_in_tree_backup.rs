@@ -25,16 +25,18 @@
 //!   (`spec.backup.barmanObjectStore`) is deprecated since 1.26 and "progressively phased out"
 //!   in favour of the Barman Cloud plugin (CNPG-I).
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 use dbplan_manifest::kinds::BackupMethod;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB603",
+    code: Code::new(
+        "DB603",
+        "deprecated in-tree CloudNativePG object store backup",
+    ),
     id: "cnpg-in-tree-backup",
-    summary: "deprecated in-tree CloudNativePG object store backup",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db603_cnpg_in_tree_backup.rs"),

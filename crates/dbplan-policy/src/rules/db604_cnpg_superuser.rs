@@ -19,15 +19,17 @@
 //!   operator will use the `SuperuserSecret` to update the `postgres` user password (if the
 //!   secret is not present, the operator will automatically create one). … Disabled by default."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use dbplan_manifest::Spec;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB604",
+    code: Code::new(
+        "DB604",
+        "CloudNativePG superuser reachable over the network",
+    ),
     id: "cnpg-superuser",
-    summary: "CloudNativePG superuser reachable over the network",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db604_cnpg_superuser.rs"),

@@ -49,15 +49,17 @@
 //!   DELETE request to /v2/databases/$DATABASE_ID. A status of 204 will be given. This indicates
 //!   that the request was processed successfully, but that no response body is needed."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 use crate::plan::{PlanContext, PlanFindings};
 use dbplan_core::Action;
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB701",
+    code: Code::new(
+        "DB701",
+        "the plan replaces or deletes an object that holds data",
+    ),
     id: "stateful-destroy",
-    summary: "the plan replaces or deletes an object that holds data",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db701_stateful_destroy.rs"),
@@ -91,7 +93,7 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
                 ),
                 format!(
                     "if this is intended, add `dbplan.io/waive.DB701: \"<why; owner; date>\"` to {}/{}; otherwise keep the attribute as it is",
-                    change.kind, change.name
+                    change.kind(), change.address.name
                 ),
             ),
             // A cloud cluster without a final snapshot loses its data for good, opted in or
@@ -104,10 +106,10 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
                 ),
                 format!(
                     "to delete it anyway, first apply the manifest with `dbplan.io/waive.DB701: \"<why; owner; date>\"` (or with a final snapshot where the kind offers one), then remove it; or restore the manifest of {}/{}",
-                    change.kind, change.name
+                    change.kind(), change.address.name
                 ),
             ),
-            Action::Delete if !change.deletion_opted_in => findings.fail(
+            Action::Delete if !change.lifecycle.deletion_opted_in => findings.fail(
                 index,
                 format!(
                     "{} is deleted with its data, and its recorded lifecycle did not opt into deletion; {snapshot}",
@@ -115,7 +117,7 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
                 ),
                 format!(
                     "to delete it, first apply the manifest of {}/{} with `deletion_protection: false` and `Delete` deletion policies (or `dbplan.io/waive.DB701: \"<why; owner; date>\"`), then remove it; to keep the object, set its deletion policy to `Orphan`; or restore the manifest",
-                    change.kind, change.name
+                    change.kind(), change.address.name
                 ),
             ),
             _ => {}

@@ -31,15 +31,17 @@
 //!   database, send a PUT request to /v2/databases/$DATABASE_ID/upgrade, specifying the target
 //!   version."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 use crate::plan::{PlanContext, PlanFindings, major_version};
 use dbplan_core::{Action, Value};
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB702",
+    code: Code::new(
+        "DB702",
+        "the plan changes a database engine's major version",
+    ),
     id: "engine-major-version",
-    summary: "the plan changes a database engine's major version",
     default: Enforcement::Advisory,
     params: &[],
     source: include_str!("db702_engine_major_version.rs"),
@@ -71,7 +73,7 @@ fn check(context: &PlanContext<'_>, findings: &mut PlanFindings) {
                     ),
                     format!(
                         "take a snapshot, test the application on {to}, and make the upgrade its own change; then add `dbplan.io/waive.DB702: \"<why; owner; date>\"` to {}/{}",
-                        change.kind, change.name
+                        change.kind(), change.address.name
                     ),
                 );
             }

@@ -24,15 +24,14 @@
 //! - AWS, Encrypting Amazon Aurora resources: "You can't turn off encryption on an encrypted DB
 //!   cluster."
 
-use super::{Check, Rule};
+use super::{Check, Code, Rule};
 use crate::pack::Enforcement;
 use crate::plan::{PlanContext, PlanFindings};
 use dbplan_core::{Action, Value};
 
 pub(crate) const RULE: Rule = Rule {
-    code: "DB703",
+    code: Code::new("DB703", "the plan turns storage encryption off"),
     id: "encryption-disabled",
-    summary: "the plan turns storage encryption off",
     default: Enforcement::Mandatory,
     params: &[],
     source: include_str!("db703_encryption_disabled.rs"),

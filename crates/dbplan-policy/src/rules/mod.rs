@@ -4,6 +4,7 @@
 use crate::context::{Context, Findings};
 use crate::pack::Enforcement;
 use crate::plan::{PlanContext, PlanFindings};
+use dbplan_diagnostics::Code;
 
 mod db001_waiver_reason;
 mod db002_waiver_code;
@@ -57,12 +58,10 @@ pub struct RuleParam {
 /// One policy.
 #[derive(Clone, Copy)]
 pub struct Rule {
-    /// Stable code, e.g. `DB101`.
-    pub code: &'static str,
+    /// Stable code with its fixed one-line summary, e.g. `DB101`.
+    pub code: Code,
     /// Stable kebab-case id, e.g. `window-overlap`.
     pub id: &'static str,
-    /// Fixed one-line summary.
-    pub summary: &'static str,
     /// Enforcement when no pack says otherwise.
     pub default: Enforcement,
     pub params: &'static [RuleParam],
@@ -141,11 +140,18 @@ pub static RULES: &[Rule] = &[
     db703_encryption_disabled::RULE,
 ];
 
+/// DB001, which the engine reports itself: a waiver without a reason.
+pub(crate) const WAIVER_REASON: &Rule = &db001_waiver_reason::RULE;
+/// DB002, which the engine reports itself: a waiver of a code no rule has.
+pub(crate) const WAIVER_CODE: &Rule = &db002_waiver_code::RULE;
+/// DB003, which the engine reports itself: a waiver that waived nothing.
+pub(crate) const UNUSED_WAIVER: &Rule = &db003_unused_waiver::RULE;
+
 /// The rule with this code (case-insensitive).
 pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES
         .iter()
-        .find(|rule| rule.code.eq_ignore_ascii_case(code))
+        .find(|rule| rule.code.as_str().eq_ignore_ascii_case(code))
 }
 
 /// The Aurora clusters of the set with their specs.
