@@ -1,5 +1,6 @@
 //! dbplan's vocabulary, shared by every other crate: what a resource is called ([`Kind`],
-//! [`ResourceAddress`]), what it can be referenced for ([`OutputSpec`]), what a value may be before
+//! [`ResourceAddress`], [`Part`]), what it can be referenced for ([`OutputSpec`]), what each kind's
+//! parts are planned with ([`kinds`], one module per kind), what a value may be before
 //! and after apply ([`Value`]), what a plan does to a resource ([`Action`], and in full
 //! [`Change`], with the [`Lifecycle`] that guards its destruction) and what one step of an apply
 //! does to an object ([`Operation`]).
@@ -10,12 +11,15 @@ mod address;
 mod change;
 mod field;
 mod kind;
+pub mod kinds;
+mod part;
 mod value;
 
 pub use address::{ParseAddressError, ResourceAddress};
 pub use change::{Change, DeletionPolicy, Lifecycle, OutputRef, SecretRef, SecretSource};
 pub use field::Field;
 pub use kind::{ApiGroup, Kind, OutputSpec, ParseKindError};
+pub use part::{ParsePartError, Part};
 pub use value::{Secret, Value};
 
 use serde::{Deserialize, Serialize};

@@ -4,40 +4,9 @@ use crate::{EdgeReason, Graph, GraphNode};
 use dbplan_core::{Kind, ResourceAddress};
 use dbplan_manifest::{ManifestSet, Spec};
 
-/// What a graph node stands for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Part {
-    /// A resource that is not a component.
-    Whole,
-    SecurityGroup,
-    SubnetGroup,
-    ParameterGroup,
-    Cluster,
-    Role,
-    Database,
-    ConnectionSecret,
-    ScheduledBackup,
-    /// A CNPG `Database` resource.
-    CnpgDatabase(String),
-}
-
-impl Part {
-    /// The part's name in addresses, `None` for a whole resource.
-    pub fn name(&self) -> Option<String> {
-        Some(match self {
-            Part::Whole => return None,
-            Part::SecurityGroup => "security-group".to_owned(),
-            Part::SubnetGroup => "subnet-group".to_owned(),
-            Part::ParameterGroup => "parameter-group".to_owned(),
-            Part::Cluster => "cluster".to_owned(),
-            Part::Role => "role".to_owned(),
-            Part::Database => "database".to_owned(),
-            Part::ConnectionSecret => "connection-secret".to_owned(),
-            Part::ScheduledBackup => "scheduled-backup".to_owned(),
-            Part::CnpgDatabase(name) => format!("database-{name}"),
-        })
-    }
-}
+/// What a graph node stands for: the whole resource or one part of a component (the
+/// vocabulary's [`dbplan_core::Part`], which providers read back from an address too).
+pub use dbplan_core::Part;
 
 /// The parts of a resource in dependency order, each with the parts (earlier in the list) it
 /// depends on.

@@ -6,7 +6,7 @@
 //! environment variables that `{secretEnv: NAME}` fields name, through the lookup it is given.
 
 use crate::model::{OutputRef, SecretRef, SecretSource};
-use dbplan_core::{Kind, ResourceAddress, Secret, Value};
+use dbplan_core::{ResourceAddress, Secret, Value};
 use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::{EdgeReason, Graph, GraphNode, Part};
 use dbplan_manifest::{ManifestSet, Resource, Spec};
@@ -188,7 +188,7 @@ fn object(
     }
 
     let mut secrets = BTreeMap::new();
-    for attribute in secret_attributes(resource.kind()) {
+    for attribute in dbplan_core::kinds::secret_attributes(resource.kind()) {
         let Some(json) = attributes.get(*attribute) else {
             continue;
         };
@@ -242,15 +242,6 @@ fn object(
         dependencies,
         lifecycle: lifecycle(resource, &node.part),
         waivers: dbplan_policy::resource_waivers(resource),
-    }
-}
-
-/// Fields that hold secrets, per kind.
-fn secret_attributes(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::AwsRdsCluster => &["password"],
-        Kind::PostgresServer => &["admin_password"],
-        _ => &[],
     }
 }
 

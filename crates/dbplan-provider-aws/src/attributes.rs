@@ -1,82 +1,8 @@
-//! The planned or recorded attributes of a request, and the helpers every object shares to
-//! read them.
+//! What every object shares around its typed attributes (`dbplan_core::kinds`, decoded with
+//! `request.decode()`): the address's name, context outputs, and the errors for planned values
+//! AWS cannot take.
 
-use dbplan_provider::{ChangeRequest, Context, Field, ProviderError};
-use std::collections::BTreeMap;
-
-/// Attribute helpers over planned or recorded JSON values.
-pub(crate) struct Attributes<'a>(pub(crate) &'a BTreeMap<String, serde_json::Value>);
-
-impl Attributes<'_> {
-    pub(crate) fn text(&self, name: &str) -> Option<String> {
-        match self.0.get(name)? {
-            serde_json::Value::String(text) if !text.is_empty() => Some(text.clone()),
-            serde_json::Value::Number(number) => Some(number.to_string()),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn flag(&self, name: &str) -> Option<bool> {
-        self.0.get(name).and_then(serde_json::Value::as_bool)
-    }
-
-    pub(crate) fn int(&self, name: &str) -> Option<i64> {
-        self.0.get(name).and_then(|value| {
-            value
-                .as_i64()
-                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
-        })
-    }
-
-    pub(crate) fn float(&self, name: &str) -> Option<f64> {
-        self.0.get(name).and_then(serde_json::Value::as_f64)
-    }
-
-    pub(crate) fn texts(&self, name: &str) -> Vec<String> {
-        self.0
-            .get(name)
-            .and_then(serde_json::Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| match item {
-                        serde_json::Value::String(text) => Some(text.clone()),
-                        serde_json::Value::Object(map) => map
-                            .get("value")
-                            .and_then(serde_json::Value::as_str)
-                            .map(str::to_owned),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&serde_json::Value> {
-        self.0.get(name)
-    }
-}
-
-/// The plain planned attributes of a request, and its secrets by name.
-pub(crate) fn split(
-    request: &ChangeRequest,
-) -> (
-    BTreeMap<String, serde_json::Value>,
-    BTreeMap<String, String>,
-) {
-    let mut plain = BTreeMap::new();
-    let mut secrets = BTreeMap::new();
-    for (name, field) in &request.attributes {
-        if field.sensitive {
-            if let Some(text) = field.as_str() {
-                secrets.insert(name.clone(), text.to_owned());
-            }
-        } else {
-            plain.insert(name.clone(), field.value.clone());
-        }
-    }
-    (plain, secrets)
-}
+use dbplan_provider::{Context, Field, ProviderError};
 
 /// The `metadata.name` of an address (`Kind/name[/part]`).
 pub(crate) fn resource_name(address: &str) -> &str {
@@ -91,16 +17,6 @@ pub(crate) fn context_output(context: &Context, address: &str, output: &str) -> 
         .get(output)
         .and_then(Field::as_str)
         .map(str::to_owned)
-}
-
-/// The plain recorded attributes of a request (secrets, recorded as salted hashes, left out).
-pub(crate) fn prior(request: &ChangeRequest) -> BTreeMap<String, serde_json::Value> {
-    request
-        .prior
-        .iter()
-        .filter(|(_, field)| !field.sensitive)
-        .map(|(name, field)| (name.clone(), field.value.clone()))
-        .collect()
 }
 
 /// Whether an apply creates the object or changes the recorded one.
@@ -137,21 +53,18 @@ pub(crate) fn unusable(
     }
 }
 
-impl Attributes<'_> {
-    /// A text the object cannot be made without.
-    pub(crate) fn required(&self, address: &str, name: &str) -> Result<String, ProviderError> {
-        self.text(name).ok_or_else(|| missing(address, name))
-    }
-
-    /// A whole number AWS takes as a 32-bit integer (ports, days, seconds, tiers).
-    pub(crate) fn int32(&self, address: &str, name: &str) -> Result<Option<i32>, ProviderError> {
-        self.int(name)
-            .map(|value| {
-                i32::try_from(value)
-                    .map_err(|_| unusable(address, name, value, "more than AWS takes (2147483647)"))
-            })
-            .transpose()
-    }
+/// A whole number AWS takes as a 32-bit integer (ports, days, seconds, tiers).
+pub(crate) fn int32(
+    address: &str,
+    name: &str,
+    value: Option<i64>,
+) -> Result<Option<i32>, ProviderError> {
+    value
+        .map(|value| {
+            i32::try_from(value)
+                .map_err(|_| unusable(address, name, value, "more than AWS takes (2147483647)"))
+        })
+        .transpose()
 }
 
 /// The error for an answer of AWS that lacks what AWS always sends (the id of an object it just

@@ -3,11 +3,12 @@
 //! record of, so that the plan shows them as adopts.
 
 use crate::Clients;
-use crate::attributes::{Attributes, incomplete, resource_name};
+use crate::attributes::{incomplete, resource_name};
 use crate::ec2::security_group::SecurityGroupKind;
 use crate::ec2::{security_group, vpc};
 use crate::rds::parameter_group::{ParameterGroupAttributes, existing_family};
 use crate::rds::{cluster, instance, subnet_group};
+use dbplan_core::kinds::{aws_rds_cluster, aws_rds_cluster_instance, aws_security_group};
 use dbplan_provider::{ChangeRequest, Existing, FindOutcome, ProviderError, RemoteObject};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -44,12 +45,21 @@ pub(crate) async fn vpc(
 pub(crate) async fn security_group(
     clients: &Clients,
     request: &ChangeRequest,
-    plain: &BTreeMap<String, Value>,
     kind: SecurityGroupKind,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
+    let (vpc_id, described) = match kind {
+        SecurityGroupKind::Standalone => {
+            let group: aws_security_group::SecurityGroup = request.decode()?;
+            (group.vpc_id, group.description.is_some())
+        }
+        SecurityGroupKind::ClusterPart => {
+            let group: aws_rds_cluster::SecurityGroup = request.decode()?;
+            (group.vpc_id, false)
+        }
+    };
     // The group is looked up in its VPC, which is known only once that is applied.
-    let Some(vpc_id) = Attributes(plain).text("vpc_id") else {
+    let Some(vpc_id) = vpc_id else {
         return Ok(FindOutcome::Unknown);
     };
     let name = kind.group_name(address);
@@ -58,7 +68,7 @@ pub(crate) async fn security_group(
     };
     let mut attributes = BTreeMap::new();
     attributes.insert("vpc_id".to_owned(), Value::from(vpc_id));
-    if plain.contains_key("description") {
+    if described {
         // A group without a description has an empty one.
         let description = group.description().unwrap_or_default();
         attributes.insert("description".to_owned(), Value::from(description));
@@ -95,11 +105,10 @@ pub(crate) async fn subnet_group(
 pub(crate) async fn parameter_group(
     clients: &Clients,
     request: &ChangeRequest,
-    plain: &BTreeMap<String, Value>,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let name = resource_name(address);
-    let wanted = ParameterGroupAttributes::from_attributes(address, &Attributes(plain))?.family;
+    let wanted = ParameterGroupAttributes::from_planned(request.decode()?).family;
     let Some(existing) = existing_family(clients, address, name).await? else {
         return Ok(FindOutcome::Absent);
     };
@@ -138,10 +147,10 @@ pub(crate) async fn cluster(
 pub(crate) async fn instance(
     clients: &Clients,
     request: &ChangeRequest,
-    plain: &BTreeMap<String, Value>,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let identifier = instance::identifier(address, &Attributes(plain));
+    let planned: aws_rds_cluster_instance::Identity = request.decode()?;
+    let identifier = instance::identifier(address, planned);
     let Some(instance) = instance::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
     };

@@ -18,8 +18,9 @@
 //!   backoff and a timeout.
 //!
 //! One module per object (`ec2::{vpc, nat, security_group}`, `rds::{subnet_group,
-//! parameter_group, cluster, instance}`): each decodes its planned attributes once into a typed
-//! struct and builds its requests from it in pure functions, unit-tested without AWS.
+//! parameter_group, cluster, instance}`): each decodes its planned attributes once into its
+//! kind's typed part (`dbplan_core::kinds`, `request.decode()`), turns that into what AWS takes,
+//! and builds its requests from it in pure functions, unit-tested without AWS.
 //!
 //! This crate is the only user of the AWS SDK.
 
@@ -34,9 +35,10 @@ mod timeouts;
 
 pub use error::ErrorCode;
 
-use attributes::{Action, Attributes, split};
+use attributes::Action;
 use aws_config::BehaviorVersion;
-use dbplan_core::Kind;
+use dbplan_core::kinds::Region;
+use dbplan_core::{Kind, Part};
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, FindOutcome, Provider, ProviderError, ReadOutcome,
     ReadRequest,
@@ -152,17 +154,19 @@ enum Object {
     Instance,
 }
 
-fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, ProviderError> {
+fn object(address: &str, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
     Ok(match (kind, part) {
-        (Kind::AwsVpc, None) => Object::Vpc,
-        (Kind::AwsSecurityGroup, None) => Object::SecurityGroup(SecurityGroupKind::Standalone),
-        (Kind::AwsRdsCluster, Some("security-group")) => {
+        (Kind::AwsVpc, Part::Whole) => Object::Vpc,
+        (Kind::AwsSecurityGroup, Part::Whole) => {
+            Object::SecurityGroup(SecurityGroupKind::Standalone)
+        }
+        (Kind::AwsRdsCluster, Part::SecurityGroup) => {
             Object::SecurityGroup(SecurityGroupKind::ClusterPart)
         }
-        (Kind::AwsRdsCluster, Some("subnet-group")) => Object::SubnetGroup,
-        (Kind::AwsRdsCluster, Some("parameter-group")) => Object::ParameterGroup,
-        (Kind::AwsRdsCluster, Some("cluster")) => Object::Cluster,
-        (Kind::AwsRdsClusterInstance, None) => Object::Instance,
+        (Kind::AwsRdsCluster, Part::SubnetGroup) => Object::SubnetGroup,
+        (Kind::AwsRdsCluster, Part::ParameterGroup) => Object::ParameterGroup,
+        (Kind::AwsRdsCluster, Part::Cluster) => Object::Cluster,
+        (Kind::AwsRdsClusterInstance, Part::Whole) => Object::Instance,
         _ => {
             return Err(ProviderError::Unsupported {
                 address: address.to_owned(),
@@ -174,11 +178,14 @@ fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, Provi
 
 /// The region of a request: its own `region`, else its cluster's (an instance), else the
 /// chain's.
-fn region(attributes: &BTreeMap<String, serde_json::Value>, context: &Context) -> Option<String> {
-    Attributes(attributes).text("region").or_else(|| {
-        context
-            .values()
-            .find_map(|recorded| Attributes(&recorded.attributes).text("region"))
+fn region(own: Region, context: &Context) -> Option<String> {
+    own.region.or_else(|| {
+        context.iter().find_map(|(address, recorded)| {
+            recorded
+                .decode::<Region>(address)
+                .ok()
+                .and_then(|found| found.region)
+        })
     })
 }
 
@@ -202,11 +209,11 @@ impl Provider for AwsProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, request.part.as_deref())?;
+            let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address,
-                    region(&request.attributes, &request.context).as_deref(),
+                    region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
             match object {
@@ -254,23 +261,20 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, request.part.as_deref())?;
-            let (plain, _) = split(request);
+            let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address,
-                    region(&plain, &request.context).as_deref(),
+                    region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
             match object {
                 Object::Vpc => find::vpc(&clients, request).await,
-                Object::SecurityGroup(kind) => {
-                    find::security_group(&clients, request, &plain, kind).await
-                }
+                Object::SecurityGroup(kind) => find::security_group(&clients, request, kind).await,
                 Object::SubnetGroup => find::subnet_group(&clients, request).await,
-                Object::ParameterGroup => find::parameter_group(&clients, request, &plain).await,
+                Object::ParameterGroup => find::parameter_group(&clients, request).await,
                 Object::Cluster => find::cluster(&clients, request).await,
-                Object::Instance => find::instance(&clients, request, &plain).await,
+                Object::Instance => find::instance(&clients, request).await,
             }
         })
     }
@@ -294,12 +298,11 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, request.part.as_deref())?;
-            let prior = attributes::prior(request);
+            let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address,
-                    region(&prior, &request.context).as_deref(),
+                    region(request.decode_prior()?, &request.context).as_deref(),
                 )
                 .await?;
             let limit = self.wait_limit();
@@ -308,7 +311,7 @@ impl Provider for AwsProvider {
                 Object::SecurityGroup(_) => ec2::security_group::delete(&clients, request).await,
                 Object::SubnetGroup => rds::subnet_group::delete(&clients, request).await,
                 Object::ParameterGroup => rds::parameter_group::delete(&clients, request).await,
-                Object::Cluster => rds::cluster::delete(&clients, request, &prior, limit).await,
+                Object::Cluster => rds::cluster::delete(&clients, request, limit).await,
                 Object::Instance => rds::instance::delete(&clients, request, limit).await,
             }
         })
@@ -321,34 +324,23 @@ impl AwsProvider {
         request: &ChangeRequest,
         action: Action,
     ) -> Result<Applied, ProviderError> {
-        let object = object(&request.address, request.kind, request.part.as_deref())?;
-        let (plain, secrets) = split(request);
+        let object = object(&request.address, request.kind, &request.part()?)?;
         let clients = self
             .clients(
                 &request.address,
-                region(&plain, &request.context).as_deref(),
+                region(request.decode()?, &request.context).as_deref(),
             )
             .await?;
         let limit = self.wait_limit();
-        let attributes = Attributes(&plain);
         match object {
-            Object::Vpc => ec2::vpc::apply(&clients, request, &attributes, action).await,
+            Object::Vpc => ec2::vpc::apply(&clients, request, action).await,
             Object::SecurityGroup(kind) => {
-                ec2::security_group::apply(&clients, request, &attributes, action, kind).await
-            }
-            Object::SubnetGroup => {
-                rds::subnet_group::apply(&clients, request, &attributes, action).await
-            }
-            Object::ParameterGroup => {
-                rds::parameter_group::apply(&clients, request, &attributes, action).await
-            }
-            Object::Cluster => {
-                let password = secrets.get("password").map(String::as_str);
-                rds::cluster::apply(&clients, request, &attributes, password, action, limit).await
-            }
-            Object::Instance => {
-                rds::instance::apply(&clients, request, &attributes, action, limit).await
+                ec2::security_group::apply(&clients, request, action, kind).await
             }
         }
+            Object::SubnetGroup => rds::subnet_group::apply(&clients, request, action).await,
+            Object::ParameterGroup => rds::parameter_group::apply(&clients, request, action).await,
+            Object::Cluster => rds::cluster::apply(&clients, request, action, limit).await,
+            Object::Instance => rds::instance::apply(&clients, request, action, limit).await,
     }
 }

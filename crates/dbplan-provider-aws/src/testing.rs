@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::attributes::Attributes;
 use aws_config::{BehaviorVersion, Region};
 use dbplan_core::Kind;
 use dbplan_provider::{Adoption, ChangeRequest, Context, Field};
@@ -36,13 +35,23 @@ pub(crate) fn map(json: Value) -> BTreeMap<String, Value> {
     }
 }
 
-/// Decodes `json` with `decode`, as a provider does its planned attributes.
-pub(crate) fn decode<T, E: std::fmt::Debug>(
+/// Decodes `json` into the kind's typed part and that with `convert`, as a provider does its
+/// planned attributes.
+pub(crate) fn decode<P: serde::de::DeserializeOwned, T, E: std::fmt::Debug>(
     json: Value,
-    decode: impl FnOnce(&Attributes<'_>) -> Result<T, E>,
+    convert: impl FnOnce(P) -> Result<T, E>,
 ) -> T {
-    let map = map(json);
-    decode(&Attributes(&map)).unwrap()
+    convert(dbplan_core::kinds::decode_map(&map(json)).unwrap()).unwrap()
+}
+
+/// What a call that cannot fail on the test's input returned.
+pub(crate) fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+    result.unwrap()
+}
+
+/// Recorded attributes as a typed struct, as a read decodes them.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(attributes: &BTreeMap<String, Value>) -> T {
+    dbplan_core::kinds::decode_map(attributes).unwrap()
 }
 
 /// A change request for `address` with these planned (plain) and recorded attributes.

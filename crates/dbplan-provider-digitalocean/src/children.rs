@@ -2,11 +2,11 @@
 //! connection pools, and its CA certificate written to a file.
 
 use crate::client::{Client, Failure};
-use crate::{
-    DigitalOceanProvider, cluster_of, create_once, int, output, planned, prior, require_tls,
-    segment, text,
-};
+use crate::{DigitalOceanProvider, cluster_of, create_once, output, require_tls, segment};
 use base64::Engine as _;
+use dbplan_core::kinds::digital_ocean_database_ca_certificate::CaCertificate;
+use dbplan_core::kinds::digital_ocean_database_firewall::{Firewall, Rule};
+use dbplan_core::kinds::digital_ocean_database_pool::Pool;
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
     RemoteObject, files,
@@ -18,7 +18,15 @@ fn cluster_path(cluster: &str) -> String {
     format!("/v2/databases/{}", segment(cluster))
 }
 
-/// `[{type, value}]` of a manifest or an answer.
+/// The trusted sources of the kind's attributes, as pairs.
+fn pairs(rules: Vec<Rule>) -> Vec<(String, String)> {
+    rules
+        .into_iter()
+        .map(|rule| (rule.source_type, rule.value))
+        .collect()
+}
+
+/// `[{type, value}]` of an answer.
 fn rules(value: Option<&Value>) -> Vec<(String, String)> {
     value
         .and_then(Value::as_array)
@@ -57,11 +65,8 @@ pub(crate) async fn read_firewall(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let Some(cluster) = request
-        .provider_id
-        .clone()
-        .or_else(|| text(&request.attributes, "cluster_id"))
-    else {
+    let recorded: Firewall = request.decode()?;
+    let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(ReadOutcome::Gone);
     };
     let client = provider.client(address)?;
@@ -74,7 +79,7 @@ pub(crate) async fn read_firewall(
         Err(failure) => return Err(failure.error(address, "read the trusted sources")),
     };
     let remote = rules(reply.body.get("rules"));
-    let recorded = rules(request.attributes.get("rules"));
+    let recorded = pairs(recorded.rules);
     // The rules are a set: the recorded order stands when the members are the same.
     let mut sorted_remote = remote.clone();
     sorted_remote.sort();
@@ -103,9 +108,9 @@ pub(crate) async fn put_firewall(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let cluster = cluster_of(address, &wanted)?;
-    let body = json!({"rules": rules_json(&rules(wanted.get("rules")))});
+    let wanted: Firewall = request.decode()?;
+    let cluster = cluster_of(address, wanted.cluster_id)?;
+    let body = json!({"rules": rules_json(&pairs(wanted.rules))});
     client
         .put(&format!("{}/firewall", cluster_path(&cluster)), &body)
         .await
@@ -147,7 +152,7 @@ pub(crate) async fn create_firewall(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let cluster = cluster_of(address, &planned(request))?;
+    let cluster = cluster_of(address, request.decode::<Firewall>()?.cluster_id)?;
     let current = current_rules(client, address, &cluster).await?;
     if current.is_some_and(|current| !current.is_empty()) {
         request.adopt.check(
@@ -164,8 +169,7 @@ pub(crate) async fn find_firewall(
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let wanted = planned(request);
-    let Some(cluster) = text(&wanted, "cluster_id") else {
+    let Some(cluster) = request.decode::<Firewall>()?.cluster_id else {
         return Ok(FindOutcome::Unknown);
     };
     let client = provider.client(address)?;
@@ -194,8 +198,8 @@ pub(crate) async fn find_pool(
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let wanted = planned(request);
-    let (Some(cluster), Some(name)) = (text(&wanted, "cluster_id"), text(&wanted, "name")) else {
+    let wanted: Pool = request.decode()?;
+    let (Some(cluster), Some(name)) = (wanted.cluster_id, wanted.name) else {
         return Ok(FindOutcome::Unknown);
     };
     let client = provider.client(address)?;
@@ -247,11 +251,8 @@ pub(crate) async fn delete_firewall(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let Some(cluster) = request
-        .provider_id
-        .clone()
-        .or_else(|| text(&prior(request), "cluster_id"))
-    else {
+    let recorded: Firewall = request.decode_prior()?;
+    let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(());
     };
     let client = provider.client(address)?;
@@ -303,17 +304,17 @@ fn pool_outputs(cluster: &str, pool: &Value) -> Applied {
     }
 }
 
-fn pool_body(wanted: &BTreeMap<String, Value>, with_name: bool) -> Value {
+fn pool_body(wanted: &Pool, with_name: bool) -> Value {
     let mut body = json!({
-        "mode": text(wanted, "mode"),
-        "size": int(wanted, "size"),
-        "db": text(wanted, "db"),
+        "mode": wanted.mode,
+        "size": wanted.size,
+        "db": wanted.db,
     });
-    if let Some(user) = text(wanted, "user") {
+    if let Some(user) = &wanted.user {
         body["user"] = json!(user);
     }
     if with_name {
-        body["name"] = json!(text(wanted, "name"));
+        body["name"] = json!(wanted.name);
     }
     body
 }
@@ -331,7 +332,10 @@ pub(crate) async fn read_pool(
             .split_once('/')
             .filter(|(cluster, name)| !cluster.is_empty() && !name.is_empty())
             .map(|(cluster, name)| (cluster.to_owned(), name.to_owned())),
-        None => text(&request.attributes, "cluster_id").zip(text(&request.attributes, "name")),
+        None => {
+            let recorded: Pool = request.decode()?;
+            recorded.cluster_id.zip(recorded.name)
+        }
     };
     let Some((cluster, name)) = located else {
         return Ok(ReadOutcome::Gone);
@@ -363,9 +367,9 @@ pub(crate) async fn create_pool(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let cluster = cluster_of(address, &wanted)?;
-    let name = text(&wanted, "name").unwrap_or_default();
+    let wanted: Pool = request.decode()?;
+    let cluster = cluster_of(address, wanted.cluster_id.clone())?;
+    let name = wanted.name.clone().unwrap_or_default();
     let existing = get_pool(client, &cluster, &name)
         .await
         .map_err(|failure| failure.error(address, "read the connection pool"))?;
@@ -397,9 +401,9 @@ pub(crate) async fn update_pool(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let cluster = cluster_of(address, &wanted)?;
-    let name = text(&wanted, "name").unwrap_or_default();
+    let wanted: Pool = request.decode()?;
+    let cluster = cluster_of(address, wanted.cluster_id.clone())?;
+    let name = wanted.name.clone().unwrap_or_default();
     match client
         .put(&pool_path(&cluster, &name), &pool_body(&wanted, false))
         .await
@@ -436,8 +440,8 @@ pub(crate) async fn delete_pool(
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let before = prior(request);
-    let (Some(cluster), Some(name)) = (text(&before, "cluster_id"), text(&before, "name")) else {
+    let before: Pool = request.decode_prior()?;
+    let (Some(cluster), Some(name)) = (before.cluster_id, before.name) else {
         return Ok(());
     };
     let client = provider.client(address)?;
@@ -456,9 +460,9 @@ pub(crate) async fn write_ca(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let cluster = cluster_of(address, &wanted)?;
-    let file = text(&wanted, "file").unwrap_or_default();
+    let wanted: CaCertificate = request.decode()?;
+    let cluster = cluster_of(address, wanted.cluster_id)?;
+    let file = wanted.file.unwrap_or_default();
     let reply = client
         .get(&format!("{}/ca", cluster_path(&cluster)))
         .await
@@ -479,7 +483,7 @@ pub(crate) async fn write_ca(
             message: "DigitalOcean answered with a CA certificate that is not base64-encoded PEM"
                 .to_owned(),
         })?;
-    let recorded = text(&prior(request), "file");
+    let recorded = request.decode_prior::<CaCertificate>()?.file;
     let ownership = files::Ownership {
         recorded_file: recorded.as_deref(),
         outputs: &request.prior_outputs,
@@ -505,9 +509,9 @@ pub(crate) async fn write_ca(
 /// The file is the object: gone, it is written again. A file changed since dbplan wrote it is
 /// still found: dbplan does not overwrite what it did not write, and `destroy` leaves it in
 /// place (the plan says so).
-pub(crate) fn read_ca(request: &ReadRequest) -> ReadOutcome {
-    let file = text(&request.attributes, "file").unwrap_or_default();
-    if std::fs::symlink_metadata(&file).is_ok() {
+pub(crate) fn read_ca(request: &ReadRequest) -> Result<ReadOutcome, ProviderError> {
+    let file = request.decode::<CaCertificate>()?.file.unwrap_or_default();
+    Ok(if std::fs::symlink_metadata(&file).is_ok() {
         // Its outputs are the certificate and a fingerprint of what dbplan wrote, which the
         // read does not make up.
         ReadOutcome::Found(RemoteObject {
@@ -518,7 +522,7 @@ pub(crate) fn read_ca(request: &ReadRequest) -> ReadOutcome {
     } else {
         tracing::debug!(address = request.address, "CA certificate {file} is gone");
         ReadOutcome::Gone
-    }
+    })
 }
 
 /// Removes the certificate file while it is still what dbplan wrote (the recorded
@@ -540,7 +544,8 @@ fn remove_ca(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
 }
 
 pub(crate) fn delete_ca(request: &ChangeRequest) -> Result<(), ProviderError> {
-    match text(&prior(request), "file").or_else(|| request.provider_id.clone()) {
+    let recorded = request.decode_prior::<CaCertificate>()?.file;
+    match recorded.or_else(|| request.provider_id.clone()) {
         Some(file) => remove_ca(request, &file),
         None => Ok(()),
     }

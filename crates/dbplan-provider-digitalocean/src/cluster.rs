@@ -3,7 +3,8 @@
 //! place, upgrade the engine version, set the maintenance window and tags, delete.
 
 use crate::client::{Client, Failure};
-use crate::{DigitalOceanProvider, create_once, int, output, planned, prior, segment, text};
+use crate::{DigitalOceanProvider, create_once, output, read_as, segment};
+use dbplan_core::kinds::digital_ocean_database_cluster::{Cluster, MaintenanceWindow};
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
     RemoteObject,
@@ -61,50 +62,50 @@ fn attributes(cluster: &Value) -> BTreeMap<String, Value> {
     attributes
 }
 
+/// The cluster of an answer, read as a cluster's attributes.
+fn remote(address: &str, cluster: &Value) -> Result<Cluster, ProviderError> {
+    read_as(address, &attributes(cluster))
+}
+
 /// The cluster's attributes, in the recorded form where both say the same thing: tags in the
 /// recorded order, the maintenance hour as written (`04:00` or `04:00:00`), a version written
 /// with its minor part, and no storage where the manifest leaves it to the size's default.
 fn remote_attributes(
+    address: &str,
     cluster: &Value,
-    recorded: &BTreeMap<String, Value>,
-) -> BTreeMap<String, Value> {
+    recorded: &Cluster,
+) -> Result<BTreeMap<String, Value>, ProviderError> {
     let mut remote = attributes(cluster);
-    if tags(&remote) == tags(recorded)
-        && let Some(recorded_tags) = recorded.get("tags")
+    let read: Cluster = read_as(address, &remote)?;
+    if let Some(recorded_tags) = &recorded.tags
+        && tag_set(read.tags.as_ref()) == tag_set(Some(recorded_tags))
     {
-        remote.insert("tags".to_owned(), recorded_tags.clone());
+        remote.insert("tags".to_owned(), json!(recorded_tags));
     }
-    if let (Some(recorded_window), Some(remote_window)) = (
-        recorded.get("maintenance_window"),
-        remote.get("maintenance_window"),
-    ) && same_window(recorded_window, remote_window)
+    if let (Some(recorded_window), Some(remote_window)) =
+        (&recorded.maintenance_window, &read.maintenance_window)
+        && same_window(recorded_window, remote_window)
     {
-        remote.insert("maintenance_window".to_owned(), recorded_window.clone());
+        remote.insert(
+            "maintenance_window".to_owned(),
+            json!({"day": recorded_window.day, "hour": recorded_window.hour}),
+        );
     }
-    if let (Some(written), Some(actual)) = (
-        text(recorded, "engine_version"),
-        text(&remote, "engine_version"),
-    ) && same_version(&written, &actual)
+    if let (Some(written), Some(actual)) = (&recorded.engine_version, &read.engine_version)
+        && same_version(written, actual)
     {
         remote.insert("engine_version".to_owned(), json!(written));
     }
-    if int(recorded, "storage_gib").unwrap_or(0) <= 0 {
+    if recorded.storage_gib.unwrap_or(0) <= 0 {
         remote.remove("storage_gib");
     }
-    remote
+    Ok(remote)
 }
 
 /// Whether two maintenance windows are the same (the hour compared as `HH:MM`).
-fn same_window(a: &Value, b: &Value) -> bool {
-    let hour_of = |window: &Value| {
-        hour(
-            window
-                .get("hour")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        )
-    };
-    a.get("day") == b.get("day") && hour_of(a) == hour_of(b)
+fn same_window(a: &MaintenanceWindow, b: &MaintenanceWindow) -> bool {
+    let hour_of = |window: &MaintenanceWindow| hour(window.hour.as_deref().unwrap_or_default());
+    a.day == b.day && hour_of(a) == hour_of(b)
 }
 
 /// Whether a written version and the API's name the same release (`16` and `16`, `8.0` and
@@ -243,7 +244,7 @@ pub(crate) async fn read(
             Err(failure) => return Err(failure.error(address, "read the cluster")),
         },
         // A create interrupted before its answer was recorded: look the cluster up by name.
-        None => match text(&request.attributes, "cluster_name") {
+        None => match request.decode::<Cluster>()?.cluster_name {
             Some(name) => find(client, &name)
                 .await
                 .map_err(|failure| failure.error(address, "list the database clusters"))?,
@@ -253,7 +254,7 @@ pub(crate) async fn read(
     Ok(match cluster {
         Some(cluster) => ReadOutcome::Found(RemoteObject {
             provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),
-            attributes: remote_attributes(&cluster, &request.attributes),
+            attributes: remote_attributes(address, &cluster, &request.decode()?)?,
             outputs: outputs(&cluster).outputs,
         }),
         None => ReadOutcome::Gone,
@@ -264,47 +265,46 @@ fn major(version: &str) -> Option<u64> {
     version.split('.').next()?.parse().ok()
 }
 
-fn tags(attributes: &BTreeMap<String, Value>) -> BTreeSet<String> {
-    attributes
-        .get("tags")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+fn tag_set(tags: Option<&Vec<String>>) -> BTreeSet<String> {
+    tags.into_iter().flatten().cloned().collect()
 }
 
 /// What differs between an existing cluster and the manifest, for the fields a create cannot
 /// change afterwards.
-fn mismatches(wanted: &BTreeMap<String, Value>, remote: &BTreeMap<String, Value>) -> Vec<String> {
+fn mismatches(wanted: &Cluster, remote: &Cluster) -> Vec<String> {
     let mut differences = Vec::new();
-    for (name, label) in [
-        ("engine", "engine"),
-        ("region", "region"),
-        ("size_slug", "sizeSlug"),
-        ("node_count", "nodeCount"),
+    for (label, wanted, remote) in [
+        ("engine", &wanted.engine, &remote.engine),
+        ("region", &wanted.region, &remote.region),
+        ("sizeSlug", &wanted.size_slug, &remote.size_slug),
     ] {
-        if text(wanted, name) != text(remote, name) {
+        if wanted != remote {
             differences.push(format!(
                 "{label} is {} there",
-                text(remote, name).unwrap_or_default()
+                remote.as_deref().unwrap_or_default()
             ));
         }
     }
-    let wanted_version = text(wanted, "engine_version").unwrap_or_default();
-    let remote_version = text(remote, "engine_version").unwrap_or_default();
-    if major(&wanted_version) != major(&remote_version) {
+    if wanted.node_count != remote.node_count {
+        differences.push(format!(
+            "nodeCount is {} there",
+            remote
+                .node_count
+                .map(|count| count.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    let wanted_version = wanted.engine_version.as_deref().unwrap_or_default();
+    let remote_version = remote.engine_version.as_deref().unwrap_or_default();
+    if major(wanted_version) != major(remote_version) {
         differences.push(format!("engineVersion is {remote_version} there"));
     }
-    if let Some(vpc) = text(wanted, "vpc")
-        && text(remote, "vpc").as_deref() != Some(vpc.as_str())
+    if let Some(vpc) = &wanted.vpc
+        && remote.vpc.as_ref() != Some(vpc)
     {
         differences.push(format!(
             "it is in VPC {}",
-            text(remote, "vpc").unwrap_or_default()
+            remote.vpc.as_deref().unwrap_or_default()
         ));
     }
     differences
@@ -316,8 +316,8 @@ pub(crate) async fn create(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let name = text(&wanted, "cluster_name").unwrap_or_default();
+    let wanted: Cluster = request.decode()?;
+    let name = wanted.cluster_name.clone().unwrap_or_default();
     let existing = find(client, &name)
         .await
         .map_err(|failure| failure.error(address, "list the database clusters"))?;
@@ -326,7 +326,7 @@ pub(crate) async fn create(
             request
                 .adopt
                 .check(address, format!("a database cluster named {name:?}"))?;
-            let differences = mismatches(&wanted, &attributes(&cluster));
+            let differences = mismatches(&wanted, &remote(address, &cluster)?);
             if !differences.is_empty() {
                 return Err(ProviderError::Conflict {
                     address: address.to_owned(),
@@ -342,23 +342,23 @@ pub(crate) async fn create(
         None => {
             let mut body = json!({
                 "name": name,
-                "engine": text(&wanted, "engine"),
-                "version": text(&wanted, "engine_version"),
-                "region": text(&wanted, "region"),
-                "size": text(&wanted, "size_slug"),
-                "num_nodes": int(&wanted, "node_count"),
+                "engine": wanted.engine,
+                "version": wanted.engine_version,
+                "region": wanted.region,
+                "size": wanted.size_slug,
+                "num_nodes": wanted.node_count,
             });
-            if let Some(vpc) = text(&wanted, "vpc") {
+            if let Some(vpc) = &wanted.vpc {
                 body["private_network_uuid"] = json!(vpc);
             }
-            let wanted_tags = tags(&wanted);
+            let wanted_tags = tag_set(wanted.tags.as_ref());
             if !wanted_tags.is_empty() {
                 body["tags"] = json!(wanted_tags);
             }
-            if let Some(project) = text(&wanted, "project_id") {
+            if let Some(project) = &wanted.project_id {
                 body["project_id"] = json!(project);
             }
-            if let Some(gib) = int(&wanted, "storage_gib").filter(|gib| *gib > 0) {
+            if let Some(gib) = wanted.storage_gib.filter(|gib| *gib > 0) {
                 body["storage_size_mib"] = json!(gib * MIB_PER_GIB);
             }
             let created = create_once(
@@ -386,7 +386,7 @@ pub(crate) async fn create(
         });
     };
     let mut cluster = wait_online(provider, address, &id).await?;
-    if set_window(client, address, &id, &wanted, &attributes(&cluster)).await? {
+    if set_window(client, address, &id, &wanted, &remote(address, &cluster)?).await? {
         cluster = get(client, &id)
             .await
             .map_err(|failure| failure.error(address, "read the cluster"))?;
@@ -399,19 +399,20 @@ async fn set_window(
     client: &Client,
     address: &str,
     id: &str,
-    wanted: &BTreeMap<String, Value>,
-    remote: &BTreeMap<String, Value>,
+    wanted: &Cluster,
+    remote: &Cluster,
 ) -> Result<bool, ProviderError> {
-    let Some(window) = wanted.get("maintenance_window").filter(|w| !w.is_null()) else {
+    let Some(window) = &wanted.maintenance_window else {
         return Ok(false);
     };
     if remote
-        .get("maintenance_window")
+        .maintenance_window
+        .as_ref()
         .is_some_and(|current| same_window(current, window))
     {
         return Ok(false);
     }
-    let body = json!({"day": window.get("day"), "hour": window.get("hour")});
+    let body = json!({"day": window.day, "hour": window.hour});
     client
         .put(&format!("{}/maintenance", path(id)), &body)
         .await
@@ -431,11 +432,9 @@ pub(crate) async fn update(
     let Some(id) = request.provider_id.clone() else {
         return create(provider, request).await;
     };
-    let wanted = planned(request);
-    let before = prior(request);
-    if text(&wanted, "project_id") != text(&before, "project_id")
-        && text(&wanted, "project_id").is_some()
-    {
+    let wanted: Cluster = request.decode()?;
+    let before: Cluster = request.decode_prior()?;
+    if wanted.project_id != before.project_id && wanted.project_id.is_some() {
         return Err(ProviderError::Unsupported {
             address: address.to_owned(),
             message: "a cluster moves to another project through DigitalOcean's Projects API, which dbplan does not manage; assign it in the control panel (or `doctl projects resources assign`), then set projectId to match".to_owned(),
@@ -446,11 +445,11 @@ pub(crate) async fn update(
         Err(failure) if failure.is_not_found() => return create(provider, request).await,
         Err(failure) => return Err(failure.error(address, "read the cluster")),
     };
-    let mut remote = attributes(&cluster);
+    let mut remote = self::remote(address, &cluster)?;
 
     // Engine upgrade: only forward.
-    let wanted_version = text(&wanted, "engine_version").unwrap_or_default();
-    let remote_version = text(&remote, "engine_version").unwrap_or_default();
+    let wanted_version = wanted.engine_version.clone().unwrap_or_default();
+    let remote_version = remote.engine_version.clone().unwrap_or_default();
     if !same_version(&wanted_version, &remote_version)
         && major(&wanted_version) != major(&remote_version)
     {
@@ -480,19 +479,19 @@ pub(crate) async fn update(
             ) == wanted_major
         })
         .await?;
-        remote = attributes(&cluster);
+        remote = self::remote(address, &cluster)?;
     }
 
     // Resize: size, node count and storage in one call.
-    let wanted_storage = int(&wanted, "storage_gib").filter(|gib| *gib > 0);
-    let resize = text(&wanted, "size_slug") != text(&remote, "size_slug")
-        || int(&wanted, "node_count") != int(&remote, "node_count")
-        || wanted_storage.is_some_and(|gib| Some(gib) != int(&remote, "storage_gib"));
+    let wanted_storage = wanted.storage_gib.filter(|gib| *gib > 0);
+    let resize = wanted.size_slug != remote.size_slug
+        || wanted.node_count != remote.node_count
+        || wanted_storage.is_some_and(|gib| Some(gib) != remote.storage_gib);
     if resize {
         wait_online(provider, address, &id).await?;
         let mut body = json!({
-            "size": text(&wanted, "size_slug"),
-            "num_nodes": int(&wanted, "node_count"),
+            "size": wanted.size_slug,
+            "num_nodes": wanted.node_count,
         });
         if let Some(gib) = wanted_storage {
             body["storage_size_mib"] = json!(gib * MIB_PER_GIB);
@@ -501,29 +500,31 @@ pub(crate) async fn update(
             .put(&format!("{}/resize", path(&id)), &body)
             .await
             .map_err(|failure| failure.error(address, "resize the cluster"))?;
-        let (size, nodes) = (text(&wanted, "size_slug"), int(&wanted, "node_count"));
+        let (size, nodes) = (&wanted.size_slug, wanted.node_count);
         cluster = wait_for(provider, address, &id, "the resize to finish", |cluster| {
-            let now = attributes(cluster);
-            text(&now, "size_slug") == size
-                && int(&now, "node_count") == nodes
-                && wanted_storage.is_none_or(|gib| int(&now, "storage_gib") == Some(gib))
+            // An answer that does not read as a cluster has not shown the resize yet.
+            self::remote(address, cluster).is_ok_and(|now| {
+                now.size_slug == *size
+                    && now.node_count == nodes
+                    && wanted_storage.is_none_or(|gib| now.storage_gib == Some(gib))
+            })
         })
         .await?;
-        remote = attributes(&cluster);
+        remote = self::remote(address, &cluster)?;
     }
 
     if set_window(client, address, &id, &wanted, &remote).await? {
         cluster = get(client, &id)
             .await
             .map_err(|failure| failure.error(address, "read the cluster"))?;
-        remote = attributes(&cluster);
+        remote = self::remote(address, &cluster)?;
     }
 
     // Tags: DigitalOcean's Tags API tags and untags a database (`resource_type: database`).
     // Tags are dbplan's only when the manifest sets them (or did, and now removes them).
-    let managed = wanted.contains_key("tags") || before.contains_key("tags");
-    let wanted_tags = tags(&wanted);
-    let remote_tags = tags(&remote);
+    let managed = wanted.tags.is_some() || before.tags.is_some();
+    let wanted_tags = tag_set(wanted.tags.as_ref());
+    let remote_tags = tag_set(remote.tags.as_ref());
     if managed && wanted_tags != remote_tags {
         sync_tags(client, address, &id, &wanted_tags, &remote_tags).await?;
         cluster = get(client, &id)
@@ -583,7 +584,7 @@ pub(crate) async fn delete(
         // A create interrupted before its answer was recorded: the cluster may exist all the
         // same, and is found by name.
         None => {
-            let Some(name) = text(&prior(request), "cluster_name") else {
+            let Some(name) = request.decode_prior::<Cluster>()?.cluster_name else {
                 return Ok(());
             };
             let found = find(client, &name)
@@ -626,8 +627,8 @@ pub(crate) async fn find_existing(
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let Some(name) = text(&wanted, "cluster_name") else {
+    let wanted: Cluster = request.decode()?;
+    let Some(name) = wanted.cluster_name.clone() else {
         return Ok(FindOutcome::Unknown);
     };
     let Some(cluster) = find(client, &name)
@@ -639,14 +640,14 @@ pub(crate) async fn find_existing(
     let mut effects = vec![
         "its size, storage, engine version, maintenance window and tags will be set to the manifest's".to_owned(),
     ];
-    let differences = mismatches(&wanted, &attributes(&cluster));
+    let differences = mismatches(&wanted, &remote(address, &cluster)?);
     if !differences.is_empty() {
         effects.push(format!("apply cannot adopt it: {}", differences.join(", ")));
     }
     Ok(FindOutcome::Found(Existing {
         remote: RemoteObject {
             provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),
-            attributes: remote_attributes(&cluster, &wanted),
+            attributes: remote_attributes(address, &cluster, &wanted)?,
             outputs: BTreeMap::new(),
         },
         effects,

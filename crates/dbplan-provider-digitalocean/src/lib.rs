@@ -166,7 +166,7 @@ impl Provider for DigitalOceanProvider {
                 Kind::DigitalOceanDatabaseConnectionPool => {
                     children::read_pool(self, request).await
                 }
-                Kind::DigitalOceanDatabaseCaCertificate => Ok(children::read_ca(request)),
+                Kind::DigitalOceanDatabaseCaCertificate => children::read_ca(request),
                 kind => Err(unsupported(address, kind)),
             }
         })
@@ -262,40 +262,16 @@ fn unsupported(address: &str, kind: Kind) -> ProviderError {
     }
 }
 
-/// The plain planned attributes of a request.
-pub(crate) fn planned(request: &ChangeRequest) -> BTreeMap<String, Value> {
-    request
-        .attributes
-        .iter()
-        .filter(|(_, field)| !field.sensitive)
-        .map(|(name, field)| (name.clone(), field.value.clone()))
-        .collect()
-}
-
-/// The plain attributes recorded before the change.
-pub(crate) fn prior(request: &ChangeRequest) -> BTreeMap<String, Value> {
-    request
-        .prior
-        .iter()
-        .filter(|(_, field)| !field.sensitive)
-        .map(|(name, field)| (name.clone(), field.value.clone()))
-        .collect()
-}
-
-/// A text attribute (a number is given as text).
-pub(crate) fn text(attributes: &BTreeMap<String, Value>, name: &str) -> Option<String> {
-    match attributes.get(name)? {
-        Value::String(text) if !text.is_empty() => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-pub(crate) fn int(attributes: &BTreeMap<String, Value>, name: &str) -> Option<i64> {
-    attributes.get(name).and_then(|value| {
-        value
-            .as_i64()
-            .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+/// What an answer of DigitalOcean says, mapped to the kind's attributes, read as the kind's
+/// typed part (as the planned attributes are), so that the two compare field by field.
+pub(crate) fn read_as<T: serde::de::DeserializeOwned>(
+    address: &str,
+    attributes: &BTreeMap<String, Value>,
+) -> Result<T, ProviderError> {
+    dbplan_core::kinds::decode_map(attributes).map_err(|source| ProviderError::Decode {
+        address: address.to_owned(),
+        which: "answered",
+        source,
     })
 }
 
@@ -308,9 +284,9 @@ pub(crate) fn resource_name(address: &str) -> Result<String, ProviderError> {
 /// `cluster_id`.
 pub(crate) fn cluster_of(
     address: &str,
-    attributes: &BTreeMap<String, Value>,
+    cluster_id: Option<String>,
 ) -> Result<String, ProviderError> {
-    text(attributes, "cluster_id").ok_or_else(|| ProviderError::Conflict {
+    cluster_id.ok_or_else(|| ProviderError::Conflict {
         address: address.to_owned(),
         message: "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
             .to_owned(),

@@ -1,7 +1,8 @@
 //! `DigitalOceanVpc`: created, or (with the request's permission) adopted by name
 //! (`metadata.name`), with its region, range, description and default flag.
 
-use crate::{DigitalOceanProvider, create_once, planned, resource_name, text};
+use crate::{DigitalOceanProvider, create_once, read_as, resource_name};
+use dbplan_core::kinds::digital_ocean_vpc::Vpc;
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
     RemoteObject,
@@ -12,12 +13,22 @@ use std::collections::BTreeMap;
 /// The VPC's attributes. `isDefaultForRegion: false` asks for nothing (DigitalOcean makes the
 /// first VPC of a region its default, and a default cannot be unset), so the flag is reported
 /// only where the manifest asks for a default.
-fn remote_attributes(vpc: &Value, recorded: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+fn remote_attributes(vpc: &Value, asks_default: bool) -> BTreeMap<String, Value> {
     let mut attributes = attributes(vpc);
-    if recorded.get("is_default_for_region") != Some(&Value::Bool(true)) {
+    if !asks_default {
         attributes.remove("is_default_for_region");
     }
     attributes
+}
+
+/// Whether the attributes ask for the region's default VPC.
+fn asks_default(vpc: &Vpc) -> bool {
+    vpc.is_default_for_region == Some(true)
+}
+
+/// The VPC of an answer, read as a VPC's attributes.
+fn remote(address: &str, vpc: &Value) -> Result<Vpc, ProviderError> {
+    read_as(address, &attributes(vpc))
 }
 
 fn attributes(vpc: &Value) -> BTreeMap<String, Value> {
@@ -64,7 +75,7 @@ pub(crate) async fn read(
     Ok(match vpc {
         Some(vpc) => ReadOutcome::Found(RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
-            attributes: remote_attributes(&vpc, &request.attributes),
+            attributes: remote_attributes(&vpc, asks_default(&request.decode()?)),
             outputs: applied(&vpc).outputs,
         }),
         None => ReadOutcome::Gone,
@@ -110,9 +121,9 @@ pub(crate) async fn create(
     let address = request.address.as_str();
     let client = provider.client(address)?;
     let name = &resource_name(address)?;
-    let wanted = planned(request);
-    let region = text(&wanted, "region").unwrap_or_default();
-    let range = text(&wanted, "ip_range_cidr");
+    let wanted: Vpc = request.decode()?;
+    let region = wanted.region.clone().unwrap_or_default();
+    let range = wanted.ip_range_cidr.clone();
     let existing = find(client, name)
         .await
         .map_err(|failure| failure.error(address, "list the VPCs"))?;
@@ -121,16 +132,16 @@ pub(crate) async fn create(
             request
                 .adopt
                 .check(address, format!("a VPC named {name:?}"))?;
-            let remote = attributes(&vpc);
-            let same_region = text(&remote, "region").as_deref() == Some(region.as_str());
-            let same_range = range.is_none() || text(&remote, "ip_range_cidr") == range;
+            let remote = remote(address, &vpc)?;
+            let same_region = remote.region.as_deref() == Some(region.as_str());
+            let same_range = range.is_none() || remote.ip_range_cidr == range;
             if !(same_region && same_range) {
                 return Err(ProviderError::Conflict {
                     address: address.to_owned(),
                     message: format!(
                         "a VPC named {name:?} already exists in {} with range {}; rename this resource, or make region and ipRangeCidr match it to adopt it",
-                        text(&remote, "region").unwrap_or_default(),
-                        text(&remote, "ip_range_cidr").unwrap_or_default()
+                        remote.region.unwrap_or_default(),
+                        remote.ip_range_cidr.unwrap_or_default()
                     ),
                 });
             }
@@ -142,7 +153,7 @@ pub(crate) async fn create(
             if let Some(range) = &range {
                 body["ip_range"] = json!(range);
             }
-            if let Some(description) = text(&wanted, "description") {
+            if let Some(description) = &wanted.description {
                 body["description"] = json!(description);
             }
             let created = create_once(client, address, "create the VPC", "/v2/vpcs", &body, || {
@@ -163,26 +174,20 @@ async fn converge(
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
     let client = provider.client(address)?;
-    let wanted = planned(request);
-    let remote = attributes(vpc);
+    let wanted: Vpc = request.decode()?;
+    let remote = remote(address, vpc)?;
     let id = vpc
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
     let mut patch = serde_json::Map::new();
-    let description = text(&wanted, "description").unwrap_or_default();
-    if text(&remote, "description").unwrap_or_default() != description {
+    let description = wanted.description.unwrap_or_default();
+    if remote.description.unwrap_or_default() != description {
         patch.insert("description".to_owned(), json!(description));
     }
-    let default = wanted
-        .get("is_default_for_region")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let is_default = remote
-        .get("is_default_for_region")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let default = wanted.is_default_for_region.unwrap_or(false);
+    let is_default = remote.is_default_for_region.unwrap_or(false);
     if default && !is_default {
         patch.insert("default".to_owned(), json!(true));
     } else if !default && is_default {
@@ -292,14 +297,12 @@ pub(crate) async fn find_existing(
     else {
         return Ok(FindOutcome::Absent);
     };
-    let wanted = planned(request);
+    let wanted: Vpc = request.decode()?;
     let mut effects =
         vec!["its description and default flag will be set to the manifest's".to_owned()];
-    let remote = attributes(&vpc);
-    let range = text(&wanted, "ip_range_cidr");
-    if text(&remote, "region") != text(&wanted, "region")
-        || (range.is_some() && text(&remote, "ip_range_cidr") != range)
-    {
+    let remote = remote(address, &vpc)?;
+    let range = &wanted.ip_range_cidr;
+    if remote.region != wanted.region || (range.is_some() && remote.ip_range_cidr != *range) {
         effects.push(
             "apply cannot adopt it: its region or range differs from the manifest's".to_owned(),
         );
@@ -307,7 +310,7 @@ pub(crate) async fn find_existing(
     Ok(FindOutcome::Found(Existing {
         remote: RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
-            attributes: remote_attributes(&vpc, &wanted),
+            attributes: remote_attributes(&vpc, asks_default(&wanted)),
             outputs: BTreeMap::new(),
         },
         effects,

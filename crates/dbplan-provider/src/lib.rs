@@ -18,7 +18,9 @@ pub mod timeouts;
 
 pub use fake::{Call, FakeProvider};
 
-use dbplan_core::{Kind, ResourceAddress};
+use dbplan_core::kinds::{self, DecodeError};
+use dbplan_core::{Kind, Part, ResourceAddress};
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -139,6 +141,68 @@ impl ChangeRequest {
     pub fn attribute(&self, name: &str) -> Option<&serde_json::Value> {
         self.attributes.get(name).map(|field| &field.value)
     }
+
+    /// The planned attributes as the kind's typed part ([`dbplan_core::kinds`]), secrets
+    /// included (a typed part holds them as `SecretText`, which never prints).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        let planned = self
+            .attributes
+            .iter()
+            .map(|(name, field)| (name.clone(), field.value.clone()));
+        kinds::decode(planned).map_err(|source| decode_error(&self.address, "planned", source))
+    }
+
+    /// The recorded attributes as a typed struct; secrets, which state records as fingerprints,
+    /// left out.
+    pub fn decode_prior<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        let recorded = self
+            .prior
+            .iter()
+            .filter(|(_, field)| !field.sensitive)
+            .map(|(name, field)| (name.clone(), field.value.clone()));
+        kinds::decode(recorded).map_err(|source| decode_error(&self.address, "recorded", source))
+    }
+
+    /// The part the request is about.
+    pub fn part(&self) -> Result<Part, ProviderError> {
+        part_of(&self.address, self.part.as_deref())
+    }
+}
+
+impl ReadRequest {
+    /// The recorded attributes as a typed struct (secrets are not in a read request).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        kinds::decode_map(&self.attributes)
+            .map_err(|source| decode_error(&self.address, "recorded", source))
+    }
+
+    /// The part the request is about.
+    pub fn part(&self) -> Result<Part, ProviderError> {
+        part_of(&self.address, self.part.as_deref())
+    }
+}
+
+impl Recorded {
+    /// The recorded attributes of a context object as a typed struct.
+    pub fn decode<T: DeserializeOwned>(&self, address: &str) -> Result<T, ProviderError> {
+        kinds::decode_map(&self.attributes)
+            .map_err(|source| decode_error(address, "recorded", source))
+    }
+}
+
+fn decode_error(address: &str, which: &'static str, source: DecodeError) -> ProviderError {
+    ProviderError::Decode {
+        address: address.to_owned(),
+        which,
+        source,
+    }
+}
+
+fn part_of(address: &str, part: Option<&str>) -> Result<Part, ProviderError> {
+    Part::of(part).map_err(|error| ProviderError::Unsupported {
+        address: address.to_owned(),
+        message: error.to_string(),
+    })
 }
 
 /// What a create or update left behind: the id and the outputs to record.
@@ -226,6 +290,18 @@ pub enum ProviderError {
         address: String,
         /// The API's own error code, when it answered with one (as [`ProviderError::Api`]).
         code: Option<String>,
+    /// The planned or recorded attributes do not fit the kind's typed part: a plan or state
+    /// edited by hand, or written by another version of dbplan.
+    #[error(
+        "{address}: the {which} attributes do not fit the kind: {source}; run `dbplan plan` again (a plan or state edited by hand, or written by another version of dbplan, may hold what this one cannot read)"
+    )]
+    Decode {
+        address: String,
+        /// `planned` or `recorded`.
+        which: &'static str,
+        #[source]
+        source: DecodeError,
+    },
         /// Whether trying again may help (as [`ProviderError::Transport`]).
         transient: bool,
         #[source]

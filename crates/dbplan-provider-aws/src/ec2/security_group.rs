@@ -4,11 +4,12 @@
 
 use super::{conflict, filter, tags};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, incomplete, missing, resource_name};
+use crate::attributes::{Action, incomplete, int32, missing, resource_name};
 use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
 };
+use dbplan_core::kinds::{aws_rds_cluster, aws_security_group};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
@@ -51,7 +52,7 @@ pub(crate) struct SecurityGroupAttributes {
 #[derive(Clone, Debug, PartialEq)]
 enum Rules {
     /// An `AwsSecurityGroup`'s `ingress` or `egress` items.
-    Listed(Vec<Value>),
+    Listed(Vec<aws_security_group::Rule>),
     /// A cluster's: the port, from these CIDR blocks and security groups.
     Cluster {
         port: i32,
@@ -77,52 +78,67 @@ impl Rules {
 }
 
 impl SecurityGroupAttributes {
-    pub(crate) fn from_attributes(
-        address: &str,
-        attributes: &Attributes<'_>,
+    /// The planned group of a request, decoded as its kind's typed part.
+    pub(crate) fn decode(
+        request: &ChangeRequest,
         kind: SecurityGroupKind,
     ) -> Result<SecurityGroupAttributes, ProviderError> {
-        let listed = |name: &str| -> Option<Vec<Value>> {
-            attributes.get(name).and_then(Value::as_array).cloned()
-        };
-        let (ingress, egress) = match kind {
-            SecurityGroupKind::Standalone => (
-                // No `ingress` (the kind's default): no ingress at all.
-                Rules::Listed(listed("ingress").unwrap_or_default()),
-                listed("egress")
-                    .filter(|rules| !rules.is_empty())
-                    .map(Rules::Listed),
-            ),
-            SecurityGroupKind::ClusterPart => (
-                Rules::Cluster {
-                    port: cluster_port(address, attributes)?,
-                    cidrs: attributes.texts("allowed_cidr_blocks"),
-                    groups: attributes.texts("security_group_ids"),
-                },
-                None,
-            ),
-        };
+        let address = request.address.as_str();
+        match kind {
+            SecurityGroupKind::Standalone => Self::standalone(address, request.decode()?),
+            SecurityGroupKind::ClusterPart => Self::cluster_part(address, request.decode()?),
+        }
+    }
+
+    /// An `AwsSecurityGroup`: its rules as the manifest lists them.
+    pub(crate) fn standalone(
+        address: &str,
+        group: aws_security_group::SecurityGroup,
+    ) -> Result<SecurityGroupAttributes, ProviderError> {
         Ok(SecurityGroupAttributes {
-            // Known only once the VPC is applied; the engine resolves it before an apply.
-            vpc_id: attributes
-                .text("vpc_id")
-                .ok_or_else(|| missing(address, "vpc_id"))?,
-            description: attributes
-                .text("description")
+            vpc_id: group.vpc_id.ok_or_else(|| missing(address, "vpc_id"))?,
+            description: group
+                .description
                 .unwrap_or_else(|| format!("{address} (managed by dbplan)")),
-            ingress,
-            egress,
+            // No `ingress` (the kind's default): no ingress at all.
+            ingress: Rules::Listed(group.ingress.unwrap_or_default()),
+            egress: group
+                .egress
+                .filter(|rules| !rules.is_empty())
+                .map(Rules::Listed),
+        })
+    }
+
+    /// The security group part of an `AwsRdsCluster`: ingress on the cluster port only.
+    pub(crate) fn cluster_part(
+        address: &str,
+        group: aws_rds_cluster::SecurityGroup,
+    ) -> Result<SecurityGroupAttributes, ProviderError> {
+        let port = cluster_port(address, &group)?;
+        Ok(SecurityGroupAttributes {
+            vpc_id: group.vpc_id.ok_or_else(|| missing(address, "vpc_id"))?,
+            description: format!("{address} (managed by dbplan)"),
+            ingress: Rules::Cluster {
+                port,
+                cidrs: group.allowed_cidr_blocks,
+                groups: group.security_group_ids,
+            },
+            egress: None,
         })
     }
 }
 
 /// The cluster's port: `port`, else (0, the kind's default) the engine's default port.
-fn cluster_port(address: &str, attributes: &Attributes<'_>) -> Result<i32, ProviderError> {
+fn cluster_port(
+    address: &str,
+    group: &aws_rds_cluster::SecurityGroup,
+) -> Result<i32, ProviderError> {
     Ok(
-        match attributes.int32(address, "port")?.filter(|port| *port > 0) {
+        match int32(address, "port", group.port)?.filter(|port| *port > 0) {
             Some(port) => port,
-            None if attributes
-                .text("engine")
+            None if group
+                .engine
+                .as_deref()
                 .is_some_and(|engine| engine.contains("mysql")) =>
             {
                 3306
@@ -133,46 +149,28 @@ fn cluster_port(address: &str, attributes: &Attributes<'_>) -> Result<i32, Provi
 }
 
 /// A rule as the manifests give it: protocol, ports, sources.
-fn permission(rule: &Value, own_group: Option<&str>) -> IpPermission {
-    let text = |name: &str| rule.get(name).and_then(Value::as_str);
-    let list = |name: &str| -> Vec<String> {
-        rule.get(name)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| item.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let port = |name: &str| {
-        rule.get(name)
-            .and_then(Value::as_i64)
-            .and_then(|port| i32::try_from(port).ok())
-            .unwrap_or(0)
-    };
+fn permission(rule: &aws_security_group::Rule, own_group: Option<&str>) -> IpPermission {
+    let port = |port: Option<i64>| port.and_then(|port| i32::try_from(port).ok()).unwrap_or(0);
     // The kind documents `tcp` as the default protocol, and ports as 0 when not given.
-    let protocol = text("protocol").unwrap_or("tcp");
+    let protocol = rule.protocol.as_deref().unwrap_or("tcp");
     let mut builder = IpPermission::builder().ip_protocol(protocol);
     if protocol != "-1" {
         builder = builder
-            .from_port(port("from_port"))
-            .to_port(port("to_port"));
+            .from_port(port(rule.from_port))
+            .to_port(port(rule.to_port));
     }
-    let description = text("description");
-    for cidr in list("ipv4_cidrs") {
+    for cidr in &rule.ipv4_cidrs {
         let range = IpRange::builder()
             .cidr_ip(cidr)
-            .set_description(description.map(str::to_owned));
+            .set_description(rule.description.clone());
         builder = builder.ip_ranges(range.build());
     }
-    for cidr in list("ipv6_cidrs") {
+    for cidr in &rule.ipv6_cidrs {
         builder = builder.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build());
     }
-    let mut groups = list("source_security_group_ids");
-    groups.extend(list("destination_security_group_ids"));
-    if rule.get("self_reference").and_then(Value::as_bool) == Some(true)
+    let mut groups = rule.source_security_group_ids.clone();
+    groups.extend(rule.destination_security_group_ids.iter().cloned());
+    if rule.self_reference
         && let Some(own) = own_group
     {
         groups.push(own.to_owned());
@@ -223,12 +221,11 @@ pub(crate) async fn find(
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
     action: Action,
     kind: SecurityGroupKind,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let group = SecurityGroupAttributes::from_attributes(address, attributes, kind)?;
+    let group = SecurityGroupAttributes::decode(request, kind)?;
     let name = kind.group_name(address);
     let group_id = ensure_group(clients, request, &group, &name, action).await?;
     // Rules are replaced as a set: what is there and not planned is revoked, what is planned
@@ -563,9 +560,14 @@ mod tests {
     const CLUSTER: &str = "AwsRdsCluster/orders-db/security-group";
 
     fn group(address: &str, kind: SecurityGroupKind, json: Value) -> SecurityGroupAttributes {
-        decode(json, |attributes| {
-            SecurityGroupAttributes::from_attributes(address, attributes, kind)
-        })
+        match kind {
+            SecurityGroupKind::Standalone => decode(json, |group| {
+                SecurityGroupAttributes::standalone(address, group)
+            }),
+            SecurityGroupKind::ClusterPart => decode(json, |group| {
+                SecurityGroupAttributes::cluster_part(address, group)
+            }),
+        }
     }
 
     #[test]
@@ -718,16 +720,11 @@ mod tests {
 
     #[test]
     fn a_plan_without_a_vpc_is_an_error() {
-        let map = map(json!({"ingress": []}));
-        let error = SecurityGroupAttributes::from_attributes(
-            ADDRESS,
-            &Attributes(&map),
-            SecurityGroupKind::Standalone,
-        );
-        let text = error
-            .err()
-            .map(|error| error.to_string())
-            .unwrap_or_default();
+        let planned = dbplan_core::kinds::decode_map(&map(json!({"ingress": []})));
+        let error = planned.map_err(|error| error.to_string()).map(|group| {
+            SecurityGroupAttributes::standalone(ADDRESS, group).map_err(|error| error.to_string())
+        });
+        let text = format!("{error:?}");
         assert!(text.contains("`vpc_id` is missing"), "{text}");
     }
 }

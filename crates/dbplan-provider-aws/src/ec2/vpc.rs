@@ -8,10 +8,11 @@
 use super::nat::{self, Nat};
 use super::{conflict, filter, tagged, tags};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, incomplete, resource_name, unusable};
+use crate::attributes::{Action, incomplete, resource_name, unusable};
 use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::operation::create_subnet::builders::CreateSubnetFluentBuilder;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, VpcAttributeName};
+use dbplan_core::kinds::aws_vpc::Vpc;
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
@@ -39,12 +40,9 @@ pub(crate) struct VpcAttributes {
 }
 
 impl VpcAttributes {
-    pub(crate) fn from_attributes(
-        address: &str,
-        attributes: &Attributes<'_>,
-    ) -> Result<VpcAttributes, ProviderError> {
-        let count = |name: &str, default: u32| -> Result<u32, ProviderError> {
-            match attributes.int(name) {
+    pub(crate) fn from_planned(address: &str, vpc: Vpc) -> Result<VpcAttributes, ProviderError> {
+        let count = |name: &str, value: Option<i64>, default: u32| -> Result<u32, ProviderError> {
+            match value {
                 None => Ok(default),
                 Some(value) => u32::try_from(value)
                     .ok()
@@ -53,13 +51,17 @@ impl VpcAttributes {
             }
         };
         Ok(VpcAttributes {
-            cidr: attributes.required(address, "vpc_cidr")?,
-            subnet_size: count("subnet_size", 256)?,
-            subnets_per_zone: count("subnets_per_availability_zone", 1)?,
-            zones: attributes.texts("availability_zones"),
-            nat: attributes.flag("is_nat_gateway_enabled").unwrap_or(false),
-            dns_support: attributes.flag("is_dns_support_enabled").unwrap_or(true),
-            dns_hostnames: attributes.flag("is_dns_hostnames_enabled").unwrap_or(true),
+            subnet_size: count("subnet_size", vpc.subnet_size, 256)?,
+            subnets_per_zone: count(
+                "subnets_per_availability_zone",
+                vpc.subnets_per_availability_zone,
+                1,
+            )?,
+            cidr: vpc.vpc_cidr,
+            zones: vpc.availability_zones,
+            nat: vpc.is_nat_gateway_enabled.unwrap_or(false),
+            dns_support: vpc.is_dns_support_enabled.unwrap_or(true),
+            dns_hostnames: vpc.is_dns_hostnames_enabled.unwrap_or(true),
         })
     }
 
@@ -176,11 +178,10 @@ pub(crate) async fn find(
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
     action: Action,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let vpc = VpcAttributes::from_attributes(address, attributes)?;
+    let vpc = VpcAttributes::from_planned(address, request.decode()?)?;
     let planned = vpc.subnets(address)?;
     let vpc_id = ensure_vpc(clients, request, &vpc, action).await?;
     set_dns(clients, address, &vpc_id, &vpc).await?;
@@ -496,7 +497,10 @@ async fn read_outputs(
     outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
     // A record whose layout cannot be worked out (an old record, say) only lacks these
     // outputs: the read itself still answers.
-    let Ok(vpc) = VpcAttributes::from_attributes(address, &Attributes(&request.attributes)) else {
+    let Ok(vpc) = request
+        .decode()
+        .and_then(|recorded| VpcAttributes::from_planned(address, recorded))
+    else {
         return Ok(outputs);
     };
     let Ok(planned) = vpc.subnets(address) else {
@@ -567,15 +571,14 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, ec2, map};
+    use crate::testing::{decode, ec2, map, request};
+    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsVpc/main";
 
     fn vpc(json: Value) -> VpcAttributes {
-        decode(json, |attributes| {
-            VpcAttributes::from_attributes(ADDRESS, attributes)
-        })
+        decode(json, |vpc| VpcAttributes::from_planned(ADDRESS, vpc))
     }
 
     fn layout() -> Value {
@@ -664,9 +667,15 @@ mod tests {
                 .is_some_and(|text| text.contains("`subnet_size` is 1000, not a power of two")),
             "{error:?}"
         );
-        let map = map(json!({"subnet_size": 256}));
-        let error = VpcAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
-        assert!(error.is_some_and(|error| error.to_string().contains("`vpc_cidr` is missing")));
+        let error = request(
+            ADDRESS,
+            Kind::AwsVpc,
+            json!({"subnet_size": 256}),
+            json!({}),
+        )
+        .decode::<Vpc>()
+        .err();
+        assert!(error.is_some_and(|error| error.to_string().contains("missing field `vpc_cidr`")));
     }
 
     #[test]

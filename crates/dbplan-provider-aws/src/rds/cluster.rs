@@ -6,7 +6,7 @@ mod drift;
 
 use super::{address_tag, conflict, major_version, part_address};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, context_output, prior, resource_name};
+use crate::attributes::{Action, context_output, int32, resource_name};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_cluster::builders::CreateDBClusterFluentBuilder;
 use aws_sdk_rds::operation::modify_db_cluster::builders::ModifyDBClusterFluentBuilder;
@@ -14,9 +14,10 @@ use aws_sdk_rds::operation::restore_db_cluster_from_snapshot::builders::RestoreD
 use aws_sdk_rds::types::{
     CloudwatchLogsExportConfiguration, DbCluster, ServerlessV2ScalingConfiguration,
 };
+use dbplan_core::kinds::SecretText;
+use dbplan_core::kinds::aws_rds_cluster::{Cluster, Deletion, RecordedCluster, Scaling};
 use dbplan_provider::{Applied, ChangeRequest, ProviderError, wait_until};
 use drift::{Placement, cluster_outputs};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(crate) use drift::read;
@@ -60,60 +61,59 @@ pub(crate) struct ClusterAttributes {
 }
 
 impl ClusterAttributes {
-    pub(crate) fn from_attributes(
-        address: &str,
-        attributes: &Attributes<'_>,
-    ) -> Result<Self, ProviderError> {
-        let text = |name: &str| attributes.text(name);
-        let flag = |name: &str| attributes.flag(name);
+    pub(crate) fn from_planned(address: &str, c: Cluster) -> Result<Self, ProviderError> {
         Ok(ClusterAttributes {
-            engine: attributes.required(address, "engine")?,
-            engine_version: text("engine_version"),
-            engine_mode: text("engine_mode"),
-            database_name: text("database_name"),
-            username: text("username"),
-            port: attributes.int32(address, "port")?.filter(|port| *port > 0),
-            storage_encrypted: flag("storage_encrypted"),
-            kms_key_id: text("kms_key_id"),
-            iam_database_authentication_enabled: flag("iam_database_authentication_enabled"),
-            backup_retention_period: attributes.int32(address, "backup_retention_period")?,
-            preferred_backup_window: text("preferred_backup_window"),
-            preferred_maintenance_window: text("preferred_maintenance_window"),
-            deletion_protection: flag("deletion_protection"),
-            copy_tags_to_snapshot: flag("copy_tags_to_snapshot"),
-            storage_type: text("storage_type"),
-            enable_http_endpoint: flag("enable_http_endpoint"),
-            scaling: scaling(address, attributes)?,
-            replication_source_identifier: text("replication_source_identifier"),
-            enabled_cloudwatch_logs_exports: attributes.texts("enabled_cloudwatch_logs_exports"),
-            manage_master_user_password: flag("manage_master_user_password") == Some(true),
-            master_user_secret_kms_key_id: text("master_user_secret_kms_key_id"),
-            snapshot_identifier: text("snapshot_identifier"),
-            apply_immediately: flag("apply_immediately").unwrap_or(true),
-            db_subnet_group_name: text("db_subnet_group_name"),
-            db_cluster_parameter_group_name: text("db_cluster_parameter_group_name"),
-            associate_security_group_ids: attributes.texts("associate_security_group_ids"),
+            port: int32(address, "port", c.port)?.filter(|port| *port > 0),
+            backup_retention_period: int32(
+                address,
+                "backup_retention_period",
+                c.backup_retention_period,
+            )?,
+            scaling: c
+                .serverless_v2_scaling
+                .map(|scaling| self::scaling(address, scaling))
+                .transpose()?,
+            engine: c.engine,
+            engine_version: c.engine_version,
+            engine_mode: c.engine_mode,
+            database_name: c.database_name,
+            username: c.username,
+            storage_encrypted: c.storage_encrypted,
+            kms_key_id: c.kms_key_id,
+            iam_database_authentication_enabled: c.iam_database_authentication_enabled,
+            preferred_backup_window: c.preferred_backup_window,
+            preferred_maintenance_window: c.preferred_maintenance_window,
+            deletion_protection: c.deletion_protection,
+            copy_tags_to_snapshot: c.copy_tags_to_snapshot,
+            storage_type: c.storage_type,
+            enable_http_endpoint: c.enable_http_endpoint,
+            replication_source_identifier: c.replication_source_identifier,
+            enabled_cloudwatch_logs_exports: c.enabled_cloudwatch_logs_exports,
+            manage_master_user_password: c.manage_master_user_password == Some(true),
+            master_user_secret_kms_key_id: c.master_user_secret_kms_key_id,
+            snapshot_identifier: c.snapshot_identifier,
+            apply_immediately: c.apply_immediately.unwrap_or(true),
+            db_subnet_group_name: c.db_subnet_group_name,
+            db_cluster_parameter_group_name: c.db_cluster_parameter_group_name,
+            associate_security_group_ids: c.associate_security_group_ids,
         })
     }
 }
 
-/// `serverless_v2_scaling`, when planned.
+/// `serverless_v2_scaling`, as AWS takes it.
 fn scaling(
     address: &str,
-    attributes: &Attributes<'_>,
-) -> Result<Option<ServerlessV2ScalingConfiguration>, ProviderError> {
-    let Some(serde_json::Value::Object(scaling)) = attributes.get("serverless_v2_scaling") else {
-        return Ok(None);
-    };
-    let scaling: BTreeMap<String, serde_json::Value> = scaling.clone().into_iter().collect();
-    let scaling = Attributes(&scaling);
-    Ok(Some(
-        ServerlessV2ScalingConfiguration::builder()
-            .set_min_capacity(scaling.float("min_capacity"))
-            .set_max_capacity(scaling.float("max_capacity"))
-            .set_seconds_until_auto_pause(scaling.int32(address, "seconds_until_auto_pause")?)
-            .build(),
-    ))
+    scaling: Scaling,
+) -> Result<ServerlessV2ScalingConfiguration, ProviderError> {
+    Ok(ServerlessV2ScalingConfiguration::builder()
+        .set_min_capacity(scaling.min_capacity)
+        .set_max_capacity(scaling.max_capacity)
+        .set_seconds_until_auto_pause(int32(
+            address,
+            "seconds_until_auto_pause",
+            scaling.seconds_until_auto_pause,
+        )?)
+        .build())
 }
 
 /// What the prior record says that a modify depends on.
@@ -127,16 +127,17 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
-    fn of(request: &ChangeRequest) -> Recorded {
-        let prior = prior(request);
-        let prior = Attributes(&prior);
-        Recorded {
-            engine_version: prior.text("engine_version"),
-            enabled_cloudwatch_logs_exports: prior.texts("enabled_cloudwatch_logs_exports"),
-            manage_master_user_password: prior.flag("manage_master_user_password") == Some(true),
+    fn of(request: &ChangeRequest) -> Result<Recorded, ProviderError> {
+        let prior: RecordedCluster = request.decode_prior()?;
+        Ok(Recorded {
+            engine_version: prior.engine_version,
+            enabled_cloudwatch_logs_exports: prior.enabled_cloudwatch_logs_exports,
+            manage_master_user_password: prior.manage_master_user_password == Some(true),
+            // Secrets are compared as the fields the request carries (a recorded fingerprint
+            // against the planned one), never decoded.
             password_changed: request.prior.get("password").map(|field| &field.value)
                 != request.attribute("password"),
-        }
+        })
     }
 }
 
@@ -374,13 +375,14 @@ fn log_changes(had: &[String], wanted: &[String]) -> Option<CloudwatchLogsExport
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
-    password: Option<&str>,
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let cluster = ClusterAttributes::from_attributes(address, attributes)?;
+    let mut planned: Cluster = request.decode()?;
+    let password = planned.password.take();
+    let password = password.as_ref().map(SecretText::expose);
+    let cluster = ClusterAttributes::from_planned(address, planned)?;
     let identifier = resource_name(address).to_lowercase();
     let placement = placement(request, &cluster);
     let existing = describe(clients, address, &identifier).await?;
@@ -410,7 +412,7 @@ pub(crate) async fn apply(
             // be modified yet: wait for it first.
             wait_available(clients, address, &identifier, limit, true).await?;
             let call = clients.rds.modify_db_cluster();
-            let recorded = Recorded::of(request);
+            let recorded = Recorded::of(request)?;
             modify_request(call, &cluster, &recorded, &identifier, &placement, password)
                 .send()
                 .await
@@ -479,7 +481,6 @@ async fn wait_available(
 pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
-    prior: &BTreeMap<String, serde_json::Value>,
     limit: Duration,
 ) -> Result<(), ProviderError> {
     let address = request.address.as_str();
@@ -498,11 +499,11 @@ pub(crate) async fn delete(
             ),
         ));
     }
-    let attributes = Attributes(prior);
-    let skip = attributes.flag("skip_final_snapshot").unwrap_or(false);
+    let recorded: Deletion = request.decode_prior()?;
+    let skip = recorded.skip_final_snapshot.unwrap_or(false);
     let snapshot = (!skip).then(|| {
-        attributes
-            .text("final_snapshot_identifier")
+        recorded
+            .final_snapshot_identifier
             .unwrap_or_else(|| format!("{identifier}-final"))
     });
     clients
@@ -523,7 +524,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, rds, request};
+    use crate::testing::{decode, ok, rds, request};
     use dbplan_core::Kind;
     use serde_json::json;
 
@@ -548,8 +549,8 @@ mod tests {
     }
 
     fn attributes(json: serde_json::Value) -> ClusterAttributes {
-        decode(json, |attributes| {
-            ClusterAttributes::from_attributes(ADDRESS, attributes)
+        decode(json, |cluster| {
+            ClusterAttributes::from_planned(ADDRESS, cluster)
         })
     }
 
@@ -670,7 +671,7 @@ mod tests {
         modify_request(
             rds().modify_db_cluster(),
             &attributes(planned),
-            &Recorded::of(&request),
+            &ok(Recorded::of(&request)),
             "orders-db",
             &placement(),
             Some("s3cret"),
@@ -775,23 +776,23 @@ mod tests {
 
     #[test]
     fn attributes_the_plan_always_holds_or_aws_cannot_take_are_errors() {
-        let map = crate::testing::map(json!({"engine_version": "16.4"}));
-        let error = ClusterAttributes::from_attributes(ADDRESS, &Attributes(&map));
-        let text = error
+        let without_engine = json!({"engine_version": "16.4"});
+        let request = request(ADDRESS, Kind::AwsRdsCluster, without_engine, json!({}));
+        let text = request
+            .decode::<Cluster>()
             .err()
             .map(|error| error.to_string())
             .unwrap_or_default();
         assert!(
             text.starts_with(
-                "AwsRdsCluster/orders-db/cluster: the planned attribute `engine` is missing"
+                "AwsRdsCluster/orders-db/cluster: the planned attributes do not fit the kind: missing field `engine`"
             ),
             "{text}"
         );
 
         let mut json = planned();
         json["backup_retention_period"] = json!(4_294_967_296_i64);
-        let map = crate::testing::map(json);
-        let error = ClusterAttributes::from_attributes(ADDRESS, &Attributes(&map));
+        let error = ClusterAttributes::from_planned(ADDRESS, decode(json, Ok::<_, ProviderError>));
         let text = error
             .err()
             .map(|error| error.to_string())

@@ -3,11 +3,12 @@
 use super::cluster::describe as describe_cluster;
 use super::{address_tag, conflict};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, resource_name};
+use crate::attributes::{Action, int32, resource_name};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
 use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::DbInstance;
+use dbplan_core::kinds::aws_rds_cluster_instance::{Identity, Instance};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
     wait_until,
@@ -41,31 +42,37 @@ pub(crate) struct InstanceAttributes {
 }
 
 /// An instance's identifier: `identifier`, else `metadata.name`, in lower case.
-pub(crate) fn identifier(address: &str, attributes: &Attributes<'_>) -> String {
-    attributes
-        .text("identifier")
+pub(crate) fn identifier(address: &str, planned: Identity) -> String {
+    planned
+        .identifier
         .unwrap_or_else(|| resource_name(address).to_owned())
         .to_lowercase()
 }
 
 impl InstanceAttributes {
-    pub(crate) fn from_attributes(
-        address: &str,
-        attributes: &Attributes<'_>,
-    ) -> Result<Self, ProviderError> {
+    pub(crate) fn from_planned(address: &str, instance: Instance) -> Result<Self, ProviderError> {
         Ok(InstanceAttributes {
-            identifier: identifier(address, attributes),
-            cluster: attributes.required(address, "cluster")?,
-            class: attributes.required(address, "instance_class")?,
-            availability_zone: attributes.text("availability_zone"),
-            publicly_accessible: attributes.flag("publicly_accessible"),
-            promotion_tier: attributes.int32(address, "promotion_tier")?,
-            auto_minor_version_upgrade: attributes.flag("auto_minor_version_upgrade"),
-            performance_insights: attributes.flag("performance_insights_enabled"),
-            monitoring_interval: attributes.int32(address, "monitoring_interval")?,
-            db_parameter_group_name: attributes.text("db_parameter_group_name"),
-            ca_certificate: attributes.text("ca_cert_identifier"),
-            apply_immediately: attributes.flag("apply_immediately").unwrap_or(true),
+            identifier: identifier(
+                address,
+                Identity {
+                    identifier: instance.identifier,
+                },
+            ),
+            cluster: instance.cluster,
+            class: instance.instance_class,
+            availability_zone: instance.availability_zone,
+            publicly_accessible: instance.publicly_accessible,
+            promotion_tier: int32(address, "promotion_tier", instance.promotion_tier)?,
+            auto_minor_version_upgrade: instance.auto_minor_version_upgrade,
+            performance_insights: instance.performance_insights_enabled,
+            monitoring_interval: int32(
+                address,
+                "monitoring_interval",
+                instance.monitoring_interval,
+            )?,
+            db_parameter_group_name: instance.db_parameter_group_name,
+            ca_certificate: instance.ca_cert_identifier,
+            apply_immediately: instance.apply_immediately.unwrap_or(true),
         })
     }
 
@@ -123,12 +130,11 @@ pub(crate) async fn describe(
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let instance = InstanceAttributes::from_attributes(address, attributes)?;
+    let instance = InstanceAttributes::from_planned(address, request.decode()?)?;
     let (identifier, cluster_id) = (&instance.identifier, &instance.cluster);
     let Some(cluster) = describe_cluster(clients, address, cluster_id).await? else {
         return Err(ProviderError::Api {
@@ -238,10 +244,10 @@ pub(crate) async fn read(
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
-    let identifier = request
-        .provider_id
-        .clone()
-        .unwrap_or_else(|| identifier(address, &Attributes(&request.attributes)));
+    let identifier = match &request.provider_id {
+        Some(id) => id.clone(),
+        None => identifier(address, request.decode()?),
+    };
     let Some(instance) = describe(clients, address, &identifier).await? else {
         return Ok(ReadOutcome::Gone);
     };
@@ -281,10 +287,11 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, map, rds};
+    use crate::testing::{decode, map, rds, request};
     use aws_sdk_rds::types::Endpoint;
     use serde_json::json;
 
+    use dbplan_core::Kind;
     const ADDRESS: &str = "AwsRdsClusterInstance/orders-db-1";
 
     fn attributes() -> InstanceAttributes {
@@ -297,7 +304,7 @@ mod tests {
                 "performance_insights_enabled": true,
                 "ca_cert_identifier": "rds-ca-rsa2048-g1",
             }),
-            |attributes| InstanceAttributes::from_attributes(ADDRESS, attributes),
+            |instance| InstanceAttributes::from_planned(ADDRESS, instance),
         )
     }
 
@@ -353,28 +360,23 @@ mod tests {
 
     #[test]
     fn an_identifier_is_lower_case_and_defaults_to_the_name() {
-        let map = map(json!({"identifier": "Orders-Writer"}));
-        assert_eq!(identifier(ADDRESS, &Attributes(&map)), "orders-writer");
-        let map = map_of_nothing();
+        let named = Identity {
+            identifier: Some("Orders-Writer".to_owned()),
+        };
+        assert_eq!(identifier(ADDRESS, named), "orders-writer");
         assert_eq!(
-            identifier("AwsRdsClusterInstance/Reader", &Attributes(&map)),
+            identifier("AwsRdsClusterInstance/Reader", Identity::default()),
             "reader"
         );
     }
 
-    fn map_of_nothing() -> BTreeMap<String, Value> {
-        BTreeMap::new()
-    }
-
     #[test]
     fn a_plan_without_a_cluster_is_an_error() {
-        let map = map(json!({"instance_class": "db.serverless"}));
-        let error = InstanceAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
+        let planned = json!({"instance_class": "db.serverless"});
+        let request = request(ADDRESS, Kind::AwsRdsClusterInstance, planned, json!({}));
+        let error = request.decode::<Instance>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
-        assert!(
-            text.contains("the planned attribute `cluster` is missing"),
-            "{text}"
-        );
+        assert!(text.contains("missing field `cluster`"), "{text}");
     }
 
     #[test]

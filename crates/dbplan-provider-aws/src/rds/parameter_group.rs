@@ -2,9 +2,10 @@
 
 use super::{address_tag, conflict, group_name, major_version, named, refuse_if_used};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, incomplete, resource_name};
+use crate::attributes::{Action, incomplete, resource_name};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
+use dbplan_core::kinds::aws_rds_cluster::ParameterGroup;
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
@@ -47,34 +48,22 @@ struct PlannedParameter {
 }
 
 impl ParameterGroupAttributes {
-    pub(crate) fn from_attributes(
-        address: &str,
-        attributes: &Attributes<'_>,
-    ) -> Result<Self, ProviderError> {
-        let engine = attributes.required(address, "engine")?;
-        let version = attributes.required(address, "engine_version")?;
-        let items = attributes
-            .get("parameters")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        let parameters = items
-            .iter()
-            .filter_map(|item| {
-                Some(PlannedParameter {
-                    name: item.get("name")?.as_str()?.to_owned(),
-                    value: item.get("value")?.as_str()?.to_owned(),
-                    apply_method: item
-                        .get("apply_method")
-                        .and_then(Value::as_str)
-                        .unwrap_or("immediate")
-                        .to_owned(),
-                })
+    pub(crate) fn from_planned(group: ParameterGroup) -> Self {
+        let parameters = group
+            .parameters
+            .into_iter()
+            .map(|parameter| PlannedParameter {
+                name: parameter.name,
+                value: parameter.value,
+                apply_method: parameter
+                    .apply_method
+                    .unwrap_or_else(|| "immediate".to_owned()),
             })
             .collect();
-        Ok(ParameterGroupAttributes {
-            family: family(&engine, &version),
+        ParameterGroupAttributes {
+            family: family(&group.engine, &group.engine_version),
             parameters,
-        })
+        }
     }
 
     /// The parameters of each modify call, at most [`PER_CALL`] a call.
@@ -123,11 +112,10 @@ pub(crate) async fn existing_family(
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
     action: Action,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let group = ParameterGroupAttributes::from_attributes(address, attributes)?;
+    let group = ParameterGroupAttributes::from_planned(request.decode()?);
     let name = resource_name(address).to_owned();
     let family = &group.family;
     let found = existing_family(clients, address, &name).await?;
@@ -257,6 +245,7 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{decode, map};
+    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/parameter-group";
@@ -279,7 +268,7 @@ mod tests {
             .collect();
         let group = decode(
             json!({"engine": "aurora-postgresql", "engine_version": "16.4", "parameters": parameters}),
-            |attributes| ParameterGroupAttributes::from_attributes(ADDRESS, attributes),
+            |group| Ok::<_, ProviderError>(ParameterGroupAttributes::from_planned(group)),
         );
         assert_eq!(group.family, "aurora-postgresql16");
         let batches = group.modify_batches();
@@ -329,9 +318,10 @@ mod tests {
 
     #[test]
     fn a_plan_without_an_engine_version_is_an_error() {
-        let map = map(json!({"engine": "aurora-postgresql"}));
-        let error = ParameterGroupAttributes::from_attributes(ADDRESS, &Attributes(&map)).err();
+        let planned = json!({"engine": "aurora-postgresql"});
+        let request = crate::testing::request(ADDRESS, Kind::AwsRdsCluster, planned, json!({}));
+        let error = request.decode::<ParameterGroup>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
-        assert!(text.contains("`engine_version` is missing"), "{text}");
+        assert!(text.contains("missing field `engine_version`"), "{text}");
     }
 }

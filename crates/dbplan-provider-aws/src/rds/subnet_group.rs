@@ -2,11 +2,12 @@
 
 use super::{address_tag, group_name, named, refuse_if_used};
 use crate::Clients;
-use crate::attributes::{Action, Attributes, resource_name};
+use crate::attributes::{Action, resource_name};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_subnet_group::builders::CreateDBSubnetGroupFluentBuilder;
 use aws_sdk_rds::operation::modify_db_subnet_group::builders::ModifyDBSubnetGroupFluentBuilder;
 use aws_sdk_rds::types::DbSubnetGroup;
+use dbplan_core::kinds::aws_rds_cluster::SubnetGroup;
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
 };
@@ -28,12 +29,12 @@ pub(crate) struct SubnetGroupAttributes {
 }
 
 impl SubnetGroupAttributes {
-    pub(crate) fn from_attributes(address: &str, attributes: &Attributes<'_>) -> Self {
+    pub(crate) fn from_planned(address: &str, group: SubnetGroup) -> Self {
         let name = resource_name(address).to_owned();
         SubnetGroupAttributes {
             description: format!("{name} (managed by dbplan)"),
             name,
-            subnet_ids: attributes.texts("subnet_ids"),
+            subnet_ids: group.subnet_ids,
         }
     }
 
@@ -74,11 +75,10 @@ pub(crate) async fn describe(
 pub(crate) async fn apply(
     clients: &Clients,
     request: &ChangeRequest,
-    attributes: &Attributes<'_>,
     action: Action,
 ) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let group = SubnetGroupAttributes::from_attributes(address, attributes);
+    let group = SubnetGroupAttributes::from_planned(address, request.decode()?);
     let exists = describe(clients, address, &group.name).await?.is_some();
     if action == Action::Create && exists {
         request
@@ -113,7 +113,7 @@ pub(crate) async fn read(
         return Ok(ReadOutcome::Gone);
     };
     Ok(ReadOutcome::Found(RemoteObject {
-        attributes: drift(&request.attributes, &group),
+        attributes: drift(&request.attributes, request.decode()?, &group),
         outputs: named(OUTPUT, name.clone()).outputs,
         provider_id: Some(name),
     }))
@@ -121,14 +121,18 @@ pub(crate) async fn read(
 
 /// The recorded attributes with the group's subnets as AWS reports them, compared as a set: in
 /// the recorded order when it is the same set.
-fn drift(recorded: &BTreeMap<String, Value>, group: &DbSubnetGroup) -> BTreeMap<String, Value> {
+fn drift(
+    recorded: &BTreeMap<String, Value>,
+    typed: SubnetGroup,
+    group: &DbSubnetGroup,
+) -> BTreeMap<String, Value> {
     let mut attributes = recorded.clone();
     let mut remote: Vec<String> = group
         .subnets()
         .iter()
         .filter_map(|subnet| subnet.subnet_identifier().map(str::to_owned))
         .collect();
-    let recorded_ids = Attributes(recorded).texts("subnet_ids");
+    let recorded_ids = typed.subnet_ids;
     let mut sorted_recorded = recorded_ids.clone();
     let mut sorted_remote = remote.clone();
     sorted_recorded.sort();
@@ -163,19 +167,16 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, map, rds};
+    use crate::testing::{decode, map, rds, typed};
     use aws_sdk_rds::types::Subnet;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/subnet-group";
 
     fn group() -> SubnetGroupAttributes {
-        decode(
-            json!({"subnet_ids": ["subnet-a", "subnet-b"]}),
-            |attributes| {
-                Ok::<_, ProviderError>(SubnetGroupAttributes::from_attributes(ADDRESS, attributes))
-            },
-        )
+        decode(json!({"subnet_ids": ["subnet-a", "subnet-b"]}), |group| {
+            Ok::<_, ProviderError>(SubnetGroupAttributes::from_planned(ADDRESS, group))
+        })
     }
 
     #[test]
@@ -214,12 +215,20 @@ mod tests {
         let recorded = map(json!({"subnet_ids": ["subnet-b", "subnet-a"], "region": "us-east-1"}));
         // The same set in another order: the recorded order stays, no drift.
         assert_eq!(
-            drift(&recorded, &described(&["subnet-a", "subnet-b"])),
+            drift(
+                &recorded,
+                typed(&recorded),
+                &described(&["subnet-a", "subnet-b"])
+            ),
             recorded
         );
         // Another set: AWS's.
         assert_eq!(
-            drift(&recorded, &described(&["subnet-c", "subnet-a"])),
+            drift(
+                &recorded,
+                typed(&recorded),
+                &described(&["subnet-c", "subnet-a"])
+            ),
             map(json!({"subnet_ids": ["subnet-c", "subnet-a"], "region": "us-east-1"}))
         );
     }

@@ -4,8 +4,9 @@
 
 use super::describe;
 use crate::Clients;
-use crate::attributes::{Attributes, resource_name};
+use crate::attributes::resource_name;
 use aws_sdk_rds::types::DbCluster;
+use dbplan_core::kinds::aws_rds_cluster::RecordedCluster;
 use dbplan_provider::{Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -126,6 +127,7 @@ pub(crate) fn cluster_outputs(
 /// attributes are compared; one AWS does not report keeps its recorded value.
 pub(crate) fn drift(
     recorded: &BTreeMap<String, Value>,
+    typed: RecordedCluster,
     cluster: &DbCluster,
 ) -> BTreeMap<String, Value> {
     let mut attributes = recorded.clone();
@@ -141,7 +143,7 @@ pub(crate) fn drift(
         put(name, reported(cluster));
     }
     // A recorded 0 asks for the engine's default port, whatever number that is.
-    if Attributes(recorded).int("port") != Some(0) {
+    if typed.port != Some(0) {
         put("port", cluster.port().map(Value::from));
     }
     if let Some(scaling) = cluster.serverless_v2_scaling_configuration()
@@ -198,7 +200,7 @@ pub(crate) async fn read(
     };
     Ok(ReadOutcome::Found(RemoteObject {
         provider_id: Some(identifier),
-        attributes: drift(&request.attributes, &cluster),
+        attributes: drift(&request.attributes, request.decode()?, &cluster),
         outputs: cluster_outputs(&cluster, &Placement::of(&cluster)),
     }))
 }
@@ -206,7 +208,7 @@ pub(crate) async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::map;
+    use crate::testing::{map, typed};
     use aws_sdk_rds::types::{
         MasterUserSecret, ServerlessV2ScalingConfigurationInfo, VpcSecurityGroupMembership,
     };
@@ -256,7 +258,7 @@ mod tests {
             "manage_master_user_password": false,
             "serverless_v2_scaling": {"min_capacity": 0.5, "max_capacity": 8.0, "seconds_until_auto_pause": 300},
         }));
-        let now = drift(&recorded, &described());
+        let now = drift(&recorded, typed(&recorded), &described());
         let expected = map(json!({
             "engine": "aurora-postgresql",
             "engine_version": "16.4",
@@ -274,7 +276,7 @@ mod tests {
     #[test]
     fn drift_compares_a_recorded_port_and_adds_nothing_unrecorded() {
         let recorded = map(json!({"port": 5433, "engine_version": "15.4"}));
-        let now = drift(&recorded, &described());
+        let now = drift(&recorded, typed(&recorded), &described());
         assert_eq!(now, map(json!({"port": 5432, "engine_version": "16.6"})));
     }
 

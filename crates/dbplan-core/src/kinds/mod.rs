@@ -1,0 +1,210 @@
+//! One module per kind, listed once in `kinds!` below (which makes [`Kind`]): after the manifest (whose spec types and checks live in
+//! `dbplan-manifest`'s `kinds/`), everything dbplan knows about a kind's objects is here: its
+//! parts, the typed attributes each part is planned with (what a provider decodes:
+//! `let cluster: aws_rds_cluster::Cluster = request.decode()?`), the outputs it declares, the
+//! attributes whose change forces a new object, and whether a part holds data.
+//!
+//! The typed attributes read the JSON plans and state hold (the spec fields a part owns, by
+//! their snake_case names), by the one set of rules in [`de`]. Each kind module's tests decode
+//! that JSON as the planner writes it.
+
+pub mod de;
+
+pub mod aws_rds_cluster;
+pub mod aws_rds_cluster_instance;
+pub mod aws_security_group;
+pub mod aws_vpc;
+pub mod cnpg_cluster;
+pub mod digital_ocean_database_ca_certificate;
+pub mod digital_ocean_database_cluster;
+pub mod digital_ocean_database_firewall;
+pub mod digital_ocean_database_pool;
+pub mod digital_ocean_vpc;
+pub mod postgres_server;
+pub mod tenant_database;
+
+pub use de::{DecodeError, SecretText, decode, decode_map};
+
+use crate::{ApiGroup, OutputSpec, Part};
+use serde::Deserialize;
+
+/// The region an object of a cloud kind lives in: `region`, which the AWS kinds' parts and
+/// DigitalOcean's VPCs and clusters carry (planned or recorded); `None` where the manifest
+/// leaves it to the provider's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Region {
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub region: Option<String>,
+}
+
+pub(crate) const fn output(name: &'static str) -> OutputSpec {
+    OutputSpec {
+        name,
+        sensitive: false,
+        item_fields: &[],
+    }
+}
+
+pub(crate) const fn secret(name: &'static str) -> OutputSpec {
+    OutputSpec {
+        name,
+        sensitive: true,
+        item_fields: &[],
+    }
+}
+
+pub(crate) const fn list(name: &'static str, item_fields: &'static [&'static str]) -> OutputSpec {
+    OutputSpec {
+        name,
+        sensitive: false,
+        item_fields,
+    }
+}
+
+/// Every kind, with its home module, API group and one-line description: the one list a new
+/// kind is added to (with its module). It makes [`Kind`] and the lookups of each kind's home.
+macro_rules! kinds {
+    ($($kind:ident => $module:ident, $group:ident, $doc:literal;)*) => {
+        /// Every kind of resource dbplan understands.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $(#[doc = $doc] $kind,)*
+        }
+
+        impl Kind {
+            /// All kinds, in a stable order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$kind,)*];
+
+            /// The kind's name as written in `kind:`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => stringify!($kind),)*
+                }
+            }
+
+            pub fn api_group(self) -> ApiGroup {
+                match self {
+                    $(Kind::$kind => ApiGroup::$group,)*
+                }
+            }
+
+            /// One-line description of what the kind becomes.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $doc,)*
+                }
+            }
+        }
+
+        /// The outputs a kind declares (other resources may reference them).
+        pub(crate) fn outputs(kind: Kind) -> &'static [OutputSpec] {
+            match kind {
+                $(Kind::$kind => $module::OUTPUTS,)*
+            }
+        }
+
+        /// The attributes of a kind's part whose change forces a new object: those the API's
+        /// modify or update call does not take.
+        pub fn replaced_by(kind: Kind, part: &Part) -> &'static [&'static str] {
+            match kind {
+                $(Kind::$kind => $module::replaced_by(part),)*
+            }
+        }
+
+        /// The spec fields of a kind that hold a secret (`{secretEnv}` or a literal): planned
+        /// as their keyed fingerprint, their value read only at apply.
+        pub fn secret_attributes(kind: Kind) -> &'static [&'static str] {
+            match kind {
+                $(Kind::$kind => $module::SECRET_ATTRIBUTES,)*
+            }
+        }
+
+        /// Whether a kind's part holds data that a delete or a replacement loses.
+        pub fn holds_data(kind: Kind, part: &Part) -> bool {
+            match kind {
+                $(Kind::$kind => $module::holds_data(part),)*
+            }
+        }
+
+        /// The attributes a kind's part is planned with (the fields of its typed struct);
+        /// `None` for a part without one.
+        pub fn attribute_names(kind: Kind, part: &Part) -> Option<&'static [&'static str]> {
+            match kind {
+                $(Kind::$kind => $module::attribute_names(part),)*
+            }
+        }
+    };
+}
+
+kinds! {
+    DigitalOceanVpc => digital_ocean_vpc, PlantonDigitalOcean, "A DigitalOcean VPC.";
+    DigitalOceanDatabaseCluster => digital_ocean_database_cluster, PlantonDigitalOcean, "A DigitalOcean managed database cluster.";
+    DigitalOceanDatabaseFirewall => digital_ocean_database_firewall, Dbplan, "The trusted sources of a DigitalOcean database cluster.";
+    DigitalOceanDatabaseConnectionPool => digital_ocean_database_pool, Dbplan, "A PgBouncer connection pool of a DigitalOcean PostgreSQL cluster.";
+    DigitalOceanDatabaseCaCertificate => digital_ocean_database_ca_certificate, Dbplan, "The CA certificate of a DigitalOcean database cluster, written to a file.";
+    AwsVpc => aws_vpc, PlantonAws, "An AWS VPC with subnets in each listed Availability Zone.";
+    AwsSecurityGroup => aws_security_group, PlantonAws, "An AWS EC2 security group.";
+    AwsRdsCluster => aws_rds_cluster, PlantonAws, "An Aurora DB cluster with its security group, DB subnet group and cluster parameter group.";
+    AwsRdsClusterInstance => aws_rds_cluster_instance, Dbplan, "An instance of an Aurora DB cluster (`db.serverless` for Serverless v2).";
+    PostgresServer => postgres_server, Dbplan, "An existing PostgreSQL server that tenant databases are created in.";
+    TenantDatabase => tenant_database, Dbplan, "A database, its owner role and a connection secret on a PostgreSQL server.";
+    CnpgCluster => cnpg_cluster, Dbplan, "A CloudNativePG Cluster with scheduled backups, databases and a connection secret.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part of every kind, as the graph expands them (a CNPG database by example).
+    fn parts() -> Vec<(Kind, Part)> {
+        let mut parts = Vec::new();
+        for kind in Kind::ALL {
+            for part in [
+                Part::Whole,
+                Part::SecurityGroup,
+                Part::SubnetGroup,
+                Part::ParameterGroup,
+                Part::Cluster,
+                Part::Role,
+                Part::Database,
+                Part::ConnectionSecret,
+                Part::ScheduledBackup,
+                Part::CnpgDatabase("app".to_owned()),
+            ] {
+                parts.push((*kind, part));
+            }
+        }
+        parts
+    }
+
+    #[test]
+    fn secret_attributes_are_attributes_of_a_part() {
+        for kind in Kind::ALL {
+            for attribute in secret_attributes(*kind) {
+                assert!(
+                    parts()
+                        .iter()
+                        .filter(|(of, _)| of == kind)
+                        .filter_map(|(_, part)| attribute_names(*kind, part))
+                        .any(|names| names.contains(attribute)),
+                    "{kind}: the secret `{attribute}` is not an attribute of any of its parts"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn replacement_attributes_are_attributes_of_the_part() {
+        for (kind, part) in parts() {
+            let Some(names) = attribute_names(kind, &part) else {
+                continue;
+            };
+            for attribute in replaced_by(kind, &part) {
+                assert!(
+                    names.contains(attribute),
+                    "{kind}/{part}: `{attribute}` forces a replacement but is not an attribute of the part"
+                );
+            }
+        }
+    }
+}
