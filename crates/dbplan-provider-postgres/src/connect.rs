@@ -6,11 +6,11 @@
 
 use crate::auth_guard::{AuthGuard, Method, Refused, Watch, refused_in};
 use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, Timeouts, shown};
+use dbplan_core::kinds::postgres_server;
 use dbplan_provider::{ProviderError, Recorded};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,33 +47,24 @@ impl std::fmt::Debug for Server {
     }
 }
 
-fn text(attributes: &BTreeMap<String, serde_json::Value>, name: &str) -> Option<String> {
-    attributes.get(name).and_then(|value| match value {
-        serde_json::Value::String(text) => Some(text.clone()),
-        serde_json::Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    })
-}
-
 impl Server {
     /// The server a `PostgresServer` object describes: plain attributes, and the password
     /// either given (at create, read from the environment by the engine) or read from the
     /// environment variable the object names (`admin_password_env`), else `PGPASSWORD`.
-    pub(crate) fn from_attributes(
+    pub(crate) fn from_typed(
         address: &str,
-        attributes: &BTreeMap<String, serde_json::Value>,
+        server: postgres_server::Server,
         password: Option<String>,
         env: &Env,
     ) -> Result<Server, ProviderError> {
-        let password_env = attributes
-            .get("admin_password_env")
-            .and_then(serde_json::Value::as_str);
-        let host = text(attributes, "host").ok_or_else(|| ProviderError::Conflict {
+        let password_env = server.admin_password_env.as_deref();
+        let host = server.host.clone().ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the server has no host recorded; apply its PostgresServer first".to_owned(),
         })?;
-        let port = text(attributes, "port")
-            .and_then(|port| port.parse().ok())
+        let port = server
+            .port
+            .and_then(|port| u16::try_from(port).ok())
             .unwrap_or(5432);
         let password = match (password, password_env) {
             (Some(password), _) => Some(password),
@@ -90,11 +81,11 @@ impl Server {
         Ok(Server {
             host,
             port,
-            database: text(attributes, "database").unwrap_or_else(|| "postgres".to_owned()),
-            admin_user: text(attributes, "admin_user").unwrap_or_default(),
+            database: server.database.unwrap_or_else(|| "postgres".to_owned()),
+            admin_user: server.admin_user.unwrap_or_default(),
             password,
-            sslmode: text(attributes, "sslmode").unwrap_or_else(|| "require".to_owned()),
-            sslrootcert: text(attributes, "sslrootcert"),
+            sslmode: server.sslmode.unwrap_or_else(|| "require".to_owned()),
+            sslrootcert: server.sslrootcert,
         })
     }
 
@@ -104,7 +95,7 @@ impl Server {
         recorded: &Recorded,
         env: &Env,
     ) -> Result<Server, ProviderError> {
-        Server::from_attributes(address, &recorded.attributes, None, env)
+        Server::from_typed(address, recorded.decode(address)?, None, env)
     }
 
     /// The `sslmode` query parameter for a client URI to this server.

@@ -37,7 +37,9 @@ mod timeouts;
 pub use connect::Env;
 
 use connect::{Connection, Pool, Server};
-use dbplan_core::Kind;
+use dbplan_core::kinds::postgres_server;
+use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role};
+use dbplan_core::{Kind, Part};
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
     ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
@@ -92,12 +94,12 @@ enum Object {
     ConnectionSecret,
 }
 
-fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, ProviderError> {
+fn object(address: &str, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
     match (kind, part) {
-        (Kind::PostgresServer, None) => Ok(Object::Server),
-        (Kind::TenantDatabase, Some("role")) => Ok(Object::Role),
-        (Kind::TenantDatabase, Some("database")) => Ok(Object::Database),
-        (Kind::TenantDatabase, Some("connection-secret")) => Ok(Object::ConnectionSecret),
+        (Kind::PostgresServer, Part::Whole) => Ok(Object::Server),
+        (Kind::TenantDatabase, Part::Role) => Ok(Object::Role),
+        (Kind::TenantDatabase, Part::Database) => Ok(Object::Database),
+        (Kind::TenantDatabase, Part::ConnectionSecret) => Ok(Object::ConnectionSecret),
         _ => Err(ProviderError::Unsupported {
             address: address.to_owned(),
             message: format!(
@@ -105,10 +107,6 @@ fn object(address: &str, kind: Kind, part: Option<&str>) -> Result<Object, Provi
             ),
         }),
     }
-}
-
-fn text<'a>(attributes: &'a BTreeMap<String, Field>, name: &str) -> Option<&'a str> {
-    attributes.get(name).and_then(Field::as_str)
 }
 
 /// Renames a role in place (what it owns keeps its owner), unless the new name is taken.
@@ -222,10 +220,9 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
             let address = request.address.as_str();
-            match object(address, request.kind, request.part.as_deref())? {
+            match object(address, request.kind, &request.part()?)? {
                 Object::Server => {
-                    let server =
-                        Server::from_attributes(address, &request.attributes, None, &self.env)?;
+                    let server = Server::from_typed(address, request.decode()?, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
                     let mut outputs = BTreeMap::new();
                     outputs.insert("host".to_owned(), Field::plain(server.host.clone()));
@@ -246,14 +243,17 @@ impl Provider for PostgresProvider {
                     let client = self.pool.admin(address, &server).await?;
                     read_database(&self.pool, &client, &server, request).await
                 }
-                Object::ConnectionSecret => Ok(secret_file::read(address, &request.attributes)),
+                Object::ConnectionSecret => {
+                    let recorded: ConnectionSecret = request.decode()?;
+                    Ok(secret_file::read(address, recorded, &request.attributes))
+                }
             }
         })
     }
 
     fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
         let mut prepared = BTreeMap::new();
-        if object(&request.address, request.kind, request.part.as_deref())? == Object::Role
+        if object(&request.address, request.kind, &request.part()?)? == Object::Role
             && !request.prior_outputs.contains_key("password")
         {
             prepared.insert(
@@ -270,7 +270,7 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
             let address = request.address.as_str();
-            match object(address, request.kind, request.part.as_deref())? {
+            match object(address, request.kind, &request.part()?)? {
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
@@ -292,7 +292,9 @@ impl Provider for PostgresProvider {
     /// hand (its variable is set, or `PGPASSWORD`).
     fn can_look_up(&self, request: &ChangeRequest) -> bool {
         matches!(
-            object(&request.address, request.kind, request.part.as_deref()),
+            request
+                .part()
+                .and_then(|part| object(&request.address, request.kind, &part)),
             Ok(Object::Role | Object::Database)
         ) && tenant_server(&request.address, &request.context, &self.env)
             .is_ok_and(|server| server.password.is_some())
@@ -303,7 +305,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, request.part.as_deref())? {
+            match object(&request.address, request.kind, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, true).await,
                 Object::Database => self.create_database(request).await,
@@ -317,7 +319,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, request.part.as_deref())? {
+            match object(&request.address, request.kind, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, false).await,
                 Object::Database => self.update_database(request).await,
@@ -325,15 +327,11 @@ impl Provider for PostgresProvider {
                     let applied = self.write_secret(request)?;
                     // A secret moved to another file leaves no copy behind (unless the old
                     // file changed since dbplan wrote it: then it is the user's).
-                    let new = request
-                        .attribute("connection_secret")
-                        .and_then(|value| value.get("file"))
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or_default();
-                    if let Some(old) = recorded_secret_file(request)
-                        && !files::same_place(old, new)
+                    let new = secret_file_of(request.decode()?).file.unwrap_or_default();
+                    if let Some(old) = recorded_secret_file(request)?
+                        && !files::same_place(&old, &new)
                     {
-                        remove_secret(request, old)?;
+                        remove_secret(request, &old)?;
                     }
                     Ok(applied)
                 }
@@ -347,11 +345,12 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let address = request.address.as_str();
-            match object(address, request.kind, request.part.as_deref())? {
+            match object(address, request.kind, &request.part()?)? {
                 // dbplan did not create the server; it only stops managing it.
                 Object::Server => Ok(()),
                 Object::Role => {
-                    let name = text(&request.prior, "name").unwrap_or_default();
+                    let name = request.decode_prior::<Role>()?.name.unwrap_or_default();
+                    let name = name.as_str();
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
                     execute(
@@ -363,7 +362,8 @@ impl Provider for PostgresProvider {
                     .await
                 }
                 Object::Database => {
-                    let name = text(&request.prior, "name").unwrap_or_default();
+                    let name = request.decode_prior::<Database>()?.name.unwrap_or_default();
+                    let name = name.as_str();
                     let server = tenant_server(address, &request.context, &self.env)?;
                     if name == server.database {
                         return Err(ProviderError::Conflict {
@@ -376,8 +376,8 @@ impl Provider for PostgresProvider {
                     let client = self.pool.admin(address, &server).await?;
                     drop_database(&client, address, name).await
                 }
-                Object::ConnectionSecret => match recorded_secret_file(request) {
-                    Some(file) => remove_secret(request, file),
+                Object::ConnectionSecret => match recorded_secret_file(request)? {
+                    Some(file) => remove_secret(request, &file),
                     None => Ok(()),
                 },
             }
@@ -390,14 +390,12 @@ impl PostgresProvider {
     /// and roles.
     async fn check_server(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
         let address = request.address.as_str();
-        let plain: BTreeMap<String, serde_json::Value> = request
-            .attributes
-            .iter()
-            .filter(|(_, field)| !field.sensitive)
-            .map(|(name, field)| (name.clone(), field.value.clone()))
-            .collect();
-        let password = text(&request.attributes, "admin_password").map(str::to_owned);
-        let server = Server::from_attributes(address, &plain, password, &self.env)?;
+        let mut planned: postgres_server::Server = request.decode()?;
+        let password = planned
+            .admin_password
+            .take()
+            .map(|password| password.expose().to_owned());
+        let server = Server::from_typed(address, planned, password, &self.env)?;
         let client = self.pool.admin(address, &server).await?;
         let row = client
             .query_one(
@@ -444,12 +442,10 @@ impl PostgresProvider {
         create: bool,
     ) -> Result<Applied, ProviderError> {
         let address = request.address.as_str();
-        let name = text(&request.attributes, "name").unwrap_or_default();
+        let role: Role = request.decode()?;
+        let name = role.name.as_deref().unwrap_or_default();
         let quoted = ident(address, name)?;
-        let limit = request
-            .attribute("connection_limit")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(-1);
+        let limit = role.connection_limit.unwrap_or(-1);
         let recorded = request
             .prior_outputs
             .get("password")
@@ -473,7 +469,8 @@ impl PostgresProvider {
         let client = self.pool.admin(address, &server).await?;
         if !create {
             // A new name renames the role in place: what it owns keeps its owner.
-            let old = text(&request.prior, "name").unwrap_or(name);
+            let recorded: Role = request.decode_prior()?;
+            let old = recorded.name.as_deref().unwrap_or(name);
             if old != name {
                 rename_role(&client, address, old, name, &quoted).await?;
             }
@@ -576,8 +573,9 @@ impl PostgresProvider {
 
     async fn create_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
         let address = request.address.as_str();
-        let name = text(&request.attributes, "name").unwrap_or_default();
-        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let database: Database = request.decode()?;
+        let name = database.name.as_deref().unwrap_or_default();
+        let owner = database.owner.as_deref().unwrap_or_default();
         let server = tenant_server(address, &request.context, &self.env)?;
         let client = self.pool.admin(address, &server).await?;
         let existing: Option<String> = client
@@ -626,8 +624,9 @@ impl PostgresProvider {
 
     async fn update_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
         let address = request.address.as_str();
-        let name = text(&request.attributes, "name").unwrap_or_default();
-        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let database: Database = request.decode()?;
+        let name = database.name.as_deref().unwrap_or_default();
+        let owner = database.owner.as_deref().unwrap_or_default();
         let server = tenant_server(address, &request.context, &self.env)?;
         let client = self.pool.admin(address, &server).await?;
         // Always set: the owner may have been changed outside dbplan (drift), which the
@@ -643,10 +642,11 @@ impl PostgresProvider {
             ),
         )
         .await?;
-        let planned = string_list(request.attribute("extensions"));
-        let removed: Vec<String> = string_list(request.prior.get("extensions").map(|f| &f.value))
+        let recorded: Database = request.decode_prior()?;
+        let removed: Vec<String> = recorded
+            .extensions
             .into_iter()
-            .filter(|extension| !planned.contains(extension))
+            .filter(|extension| !database.extensions.contains(extension))
             .collect();
         self.configure_database(&client, &server, request, &removed)
             .await?;
@@ -662,8 +662,9 @@ impl PostgresProvider {
         removed_extensions: &[String],
     ) -> Result<(), ProviderError> {
         let address = request.address.as_str();
-        let name = text(&request.attributes, "name").unwrap_or_default();
-        let owner = text(&request.attributes, "owner").unwrap_or_default();
+        let planned: Database = request.decode()?;
+        let name = planned.name.as_deref().unwrap_or_default();
+        let owner = planned.owner.as_deref().unwrap_or_default();
         let database = ident(address, name)?;
         let role = ident(address, owner)?;
         execute(
@@ -685,14 +686,14 @@ impl PostgresProvider {
             ),
         )
         .await?;
-        for extension in string_list(request.attribute("extensions")) {
+        for extension in &planned.extensions {
             execute(
                 &client,
                 address,
                 &format!("create extension {extension:?}"),
                 &format!(
                     "CREATE EXTENSION IF NOT EXISTS {}",
-                    ident(address, &extension)?
+                    ident(address, extension)?
                 ),
             )
             .await?;
@@ -718,20 +719,12 @@ impl PostgresProvider {
                 address: address.to_owned(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
             })?;
-        let settings = request
-            .attribute("connection_secret")
-            .cloned()
-            .unwrap_or_default();
-        let file = settings
-            .get("file")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        let format = settings
-            .get("format")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("env");
+        let settings = secret_file_of(request.decode()?);
+        let file = settings.file.as_deref().unwrap_or_default();
+        let format = settings.format.as_deref().unwrap_or("env");
+        let recorded_file = recorded_secret_file(request)?;
         let ownership = files::Ownership {
-            recorded_file: recorded_secret_file(request),
+            recorded_file: recorded_file.as_deref(),
             outputs: &request.prior_outputs,
             adopt: request
                 .attribute(files::ADOPT_ATTRIBUTE)
@@ -748,12 +741,14 @@ impl PostgresProvider {
 }
 
 /// The secret file an update or delete finds recorded.
-fn recorded_secret_file(request: &ChangeRequest) -> Option<&str> {
-    request
-        .prior
-        .get("connection_secret")
-        .and_then(|field| field.value.get("file"))
-        .and_then(serde_json::Value::as_str)
+/// The file and format of a connection secret's attributes (none planned: no file).
+fn secret_file_of(secret: ConnectionSecret) -> dbplan_core::kinds::tenant_database::SecretFile {
+    secret.connection_secret.unwrap_or_default()
+}
+
+/// The file the connection secret was written to, as recorded.
+fn recorded_secret_file(request: &ChangeRequest) -> Result<Option<String>, ProviderError> {
+    Ok(secret_file_of(request.decode_prior()?).file)
 }
 
 /// Removes a recorded secret file while it is still what dbplan wrote. A secret recorded
@@ -761,12 +756,8 @@ fn recorded_secret_file(request: &ChangeRequest) -> Option<&str> {
 /// outputs.
 fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
     let address = request.address.as_str();
-    let format = request
-        .prior
-        .get("connection_secret")
-        .and_then(|field| field.value.get("format"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("env");
+    let recorded = secret_file_of(request.decode_prior()?);
+    let format = recorded.format.as_deref().unwrap_or("env");
     let database = request
         .context
         .get(&sibling(address, "database")?)
@@ -775,23 +766,12 @@ fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderErro
     secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
 }
 
-fn string_list(value: Option<&serde_json::Value>) -> Vec<String> {
-    value
-        .and_then(serde_json::Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The outputs of a tenant's database: how applications connect to it.
 fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied, ProviderError> {
     let address = request.address.as_str();
-    let name = text(&request.attributes, "name").unwrap_or_default();
-    let owner = text(&request.attributes, "owner").unwrap_or_default();
+    let database: Database = request.decode()?;
+    let name = database.name.as_deref().unwrap_or_default();
+    let owner = database.owner.as_deref().unwrap_or_default();
     let role = request
         .context
         .get(&sibling(address, "role")?)
@@ -854,7 +834,8 @@ async fn find_role(
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let Some(name) = text(&request.attributes, "name") else {
+    let role: Role = request.decode()?;
+    let Some(name) = role.name.as_deref() else {
         return Ok(FindOutcome::Unknown);
     };
     let row = client
@@ -874,7 +855,7 @@ async fn find_role(
     let privileged: bool = row.get(3);
     let mut attributes = BTreeMap::new();
     attributes.insert("name".to_owned(), serde_json::Value::from(name));
-    if request.attributes.contains_key("connection_limit") || limit != -1 {
+    if role.connection_limit.is_some() || limit != -1 {
         attributes.insert(
             "connection_limit".to_owned(),
             serde_json::Value::from(limit),
@@ -913,10 +894,8 @@ async fn find_database(
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
     let address = request.address.as_str();
-    let (Some(name), Some(owner)) = (
-        text(&request.attributes, "name"),
-        text(&request.attributes, "owner"),
-    ) else {
+    let database: Database = request.decode()?;
+    let (Some(name), Some(owner)) = (database.name.as_deref(), database.owner.as_deref()) else {
         return Ok(FindOutcome::Unknown);
     };
     let current: Option<String> = client
@@ -953,17 +932,8 @@ async fn find_database(
 
 /// The name a role or database is read by: its id (the name apply recorded, or the one
 /// `dbplan import` is given), else the recorded name (a `pending` create).
-fn read_name(request: &ReadRequest) -> &str {
-    request
-        .provider_id
-        .as_deref()
-        .or_else(|| {
-            request
-                .attributes
-                .get("name")
-                .and_then(serde_json::Value::as_str)
-        })
-        .unwrap_or_default()
+fn read_name(request: &ReadRequest, recorded: Option<String>) -> String {
+    request.provider_id.clone().or(recorded).unwrap_or_default()
 }
 
 async fn read_role(
@@ -972,7 +942,9 @@ async fn read_role(
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let recorded = &request.attributes;
-    let name = read_name(request);
+    let role: Role = request.decode()?;
+    let name = read_name(request, role.name);
+    let name = name.as_str();
     let row = client
         .query_opt(
             address,
@@ -986,7 +958,7 @@ async fn read_role(
     let limit: i32 = row.get(0);
     let mut attributes = recorded.clone();
     attributes.insert("name".to_owned(), serde_json::Value::from(name));
-    if recorded.contains_key("connection_limit") || limit != -1 {
+    if role.connection_limit.is_some() || limit != -1 {
         attributes.insert(
             "connection_limit".to_owned(),
             serde_json::Value::from(limit),
@@ -1011,7 +983,9 @@ async fn read_database(
 ) -> Result<ReadOutcome, ProviderError> {
     let address = request.address.as_str();
     let recorded = &request.attributes;
-    let name = read_name(request);
+    let typed: Database = request.decode()?;
+    let name = read_name(request, typed.name);
+    let name = name.as_str();
     let owner: Option<String> = client
         .query_opt(
             address,
@@ -1032,7 +1006,8 @@ async fn read_database(
         .collect();
     // The recorded extensions that are still there, in their order: a missing one is drift;
     // one installed by someone else is not dbplan's.
-    let extensions: Vec<serde_json::Value> = string_list(recorded.get("extensions"))
+    let extensions: Vec<serde_json::Value> = typed
+        .extensions
         .into_iter()
         .filter(|extension| installed.contains(extension))
         .map(serde_json::Value::from)

@@ -3,6 +3,7 @@
 //! (`DATABASE_URL`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`) and the seed
 //! setup's (`username`, `password`, `endpoint`, `port`).
 
+use dbplan_core::kinds::tenant_database::ConnectionSecret;
 use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject, files};
 use std::collections::BTreeMap;
 
@@ -110,16 +111,19 @@ pub(crate) fn remove(
 /// Whether the secret file is still there. A file changed since dbplan wrote it is still
 /// found: it is not rewritten behind the user's back (dbplan does not overwrite what it did
 /// not write), and `destroy` leaves it in place (the plan says so).
-pub(crate) fn read(address: &str, recorded: &BTreeMap<String, serde_json::Value>) -> ReadOutcome {
-    let file = recorded
-        .get("connection_secret")
-        .and_then(|settings| settings.get("file"))
-        .and_then(serde_json::Value::as_str)
+pub(crate) fn read(
+    address: &str,
+    secret: ConnectionSecret,
+    recorded: &BTreeMap<String, serde_json::Value>,
+) -> ReadOutcome {
+    let file = secret
+        .connection_secret
+        .and_then(|settings| settings.file)
         .unwrap_or_default();
-    if std::fs::symlink_metadata(file).is_ok() {
+    if std::fs::symlink_metadata(&file).is_ok() {
         // Its outputs are fingerprints of what dbplan wrote, which a read cannot make up.
         ReadOutcome::Found(RemoteObject {
-            provider_id: Some(file.to_owned()),
+            provider_id: Some(file),
             attributes: recorded.clone(),
             outputs: BTreeMap::new(),
         })
