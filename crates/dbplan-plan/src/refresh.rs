@@ -34,6 +34,10 @@ pub struct Refreshed {
 
 /// The fingerprint of an object: SHA-256 over its id and plain attributes (secrets are left
 /// out, so that the fingerprint says nothing about them).
+#[expect(
+    clippy::expect_used,
+    reason = "attributes are JSON values under string keys, which always serialise"
+)]
 pub fn fingerprint(
     provider_id: Option<&str>,
     attributes: &BTreeMap<String, serde_json::Value>,
@@ -43,7 +47,7 @@ pub fn fingerprint(
     hasher.update([0]);
     hasher.update(
         serde_json::to_string(attributes)
-            .unwrap_or_default()
+            .expect("a map of JSON values with string keys serialises")
             .as_bytes(),
     );
     format!("sha256:{:x}", hasher.finalize())

@@ -37,6 +37,7 @@ pub(crate) fn missing(address: &str, name: &str) -> ProviderError {
         message: format!(
             "the planned attribute `{name}` is missing: the plan was edited or made by another version of dbplan; run `dbplan plan` again"
         ),
+        source: None,
     }
 }
 
@@ -50,6 +51,7 @@ pub(crate) fn unusable(
     ProviderError::Conflict {
         address: address.to_owned(),
         message: format!("`{name}` is {value}, {why}; fix it in the manifest"),
+        source: None,
     }
 }
 
@@ -76,5 +78,6 @@ pub(crate) fn incomplete(address: &str, what: &str) -> ProviderError {
         message: format!(
             "AWS's answer has no {what}; check that AWS_ENDPOINT_URL (if set) is an AWS-compatible endpoint, then apply again"
         ),
+        source: None,
     }
 }

@@ -103,6 +103,7 @@ impl AwsProvider {
             .map_err(|message| ProviderError::Conflict {
                 address: address.to_owned(),
                 message,
+                source: None,
             })?;
         let key = region.unwrap_or_default().to_owned();
         let mut clients = self.clients.lock().await;
@@ -337,10 +338,10 @@ impl AwsProvider {
             Object::SecurityGroup(kind) => {
                 ec2::security_group::apply(&clients, request, action, kind).await
             }
-        }
             Object::SubnetGroup => rds::subnet_group::apply(&clients, request, action).await,
             Object::ParameterGroup => rds::parameter_group::apply(&clients, request, action).await,
             Object::Cluster => rds::cluster::apply(&clients, request, action, limit).await,
             Object::Instance => rds::instance::apply(&clients, request, action, limit).await,
+        }
     }
 }

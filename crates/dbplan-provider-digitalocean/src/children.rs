@@ -431,6 +431,7 @@ pub(crate) async fn update_pool(
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: format!("the connection pool {name:?} vanished while it was updated; run `dbplan apply` again"),
+            source: None,
         })?;
     Ok(pool_outputs(&cluster, &pool))
 }
@@ -482,6 +483,7 @@ pub(crate) async fn write_ca(
             code: None,
             message: "DigitalOcean answered with a CA certificate that is not base64-encoded PEM"
                 .to_owned(),
+            source: None,
         })?;
     let recorded = request.decode_prior::<CaCertificate>()?.file;
     let ownership = files::Ownership {

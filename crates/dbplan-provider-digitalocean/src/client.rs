@@ -74,8 +74,13 @@ pub(crate) enum Failure {
         request_id: Option<String>,
     },
     /// No answer (connection, timeout) or an unreadable one; `retriable` when sending again may
-    /// succeed.
-    Transport { message: String, retriable: bool },
+    /// succeed. `message` says what happened (reqwest's error and its causes, and for a timeout
+    /// what to do); `source` is reqwest's error itself.
+    Transport {
+        message: String,
+        retriable: bool,
+        source: reqwest::Error,
+    },
 }
 
 impl Failure {
@@ -115,7 +120,7 @@ impl Failure {
     }
 
     /// The failure as a provider error about `address`, doing `what` ("create the cluster").
-    pub(crate) fn error(&self, address: &str, what: &str) -> ProviderError {
+    pub(crate) fn error(self, address: &str, what: &str) -> ProviderError {
         match self {
             Failure::Api {
                 status: 401 | 403,
@@ -126,8 +131,9 @@ impl Failure {
                 address: address.to_owned(),
                 message: format!(
                     "DigitalOcean refused to {what}: {id}: {message}{}; check that DIGITALOCEAN_TOKEN holds a valid token with the database and VPC scopes",
-                    request_suffix(request_id)
+                    request_suffix(&request_id)
                 ),
+                source: None,
             },
             Failure::Api {
                 status,
@@ -139,12 +145,16 @@ impl Failure {
                 code: Some(id.clone()),
                 message: format!(
                     "DigitalOcean refused to {what} (HTTP {status}): {id}: {message}{}",
-                    request_suffix(request_id)
+                    request_suffix(&request_id)
                 ),
+                source: None,
             },
-            Failure::Transport { message, .. } => ProviderError::Transport {
+            Failure::Transport {
+                message, source, ..
+            } => ProviderError::Transport {
                 address: address.to_owned(),
                 message: format!("cannot {what}: {message}"),
+                source: Some(Box::new(source)),
             },
         }
     }
@@ -393,6 +403,7 @@ impl Client {
                     return Err(Failure::Transport {
                         message,
                         retriable: error.is_connect() || error.is_timeout(),
+                        source: error,
                     });
                 }
             };
@@ -429,6 +440,7 @@ impl Client {
                     return Err(Failure::Transport {
                         message: self.explain(&error, describe(&error), attempt),
                         retriable: true,
+                        source: error,
                     });
                 }
             };
@@ -526,6 +538,31 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transport_failure_keeps_reqwest_s_error_as_its_cause() {
+        // As `Client::new` does: reqwest's rustls takes the process-wide crypto provider.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _installed_elsewhere = rustls::crypto::ring::default_provider().install_default();
+        }
+        let Some(source) = reqwest::Client::new().get("not a url").build().err() else {
+            unreachable!("a request to no URL cannot be built");
+        };
+        let failure = Failure::Transport {
+            message: "no answer".to_owned(),
+            retriable: false,
+            source,
+        };
+        let error = failure.error("DigitalOceanVpc/net", "read the VPC");
+        assert!(matches!(error, ProviderError::Transport { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "DigitalOceanVpc/net: cannot read the VPC: no answer"
+        );
+        let cause = std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<reqwest::Error>());
+        assert!(cause.is_some_and(reqwest::Error::is_builder), "{cause:?}");
+    }
 
     #[test]
     fn a_base_url_with_credentials_or_no_scheme_is_refused() {

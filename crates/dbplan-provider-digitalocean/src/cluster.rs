@@ -334,6 +334,7 @@ pub(crate) async fn create(
                         "a database cluster named {name:?} already exists and does not match this manifest: {}; make the manifest match to adopt it, or choose another clusterName",
                         differences.join(", ")
                     ),
+                    source: None,
                 });
             }
             tracing::info!(address, "adopting the existing cluster {name:?}");
@@ -383,6 +384,7 @@ pub(crate) async fn create(
             address: address.to_owned(),
             code: None,
             message: "DigitalOcean answered the create without the cluster's id; run `dbplan plan` to find the cluster".to_owned(),
+            source: None,
         });
     };
     let mut cluster = wait_online(provider, address, &id).await?;

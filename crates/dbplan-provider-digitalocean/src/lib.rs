@@ -127,11 +127,13 @@ impl DigitalOceanProvider {
             SetupError::Endpoint(message) => ProviderError::Credentials {
                 address: address.to_owned(),
                 message: message.clone(),
+                source: None,
             },
             // A setting of dbplan's, not a credential: reported as the other providers do.
             SetupError::Timeout(error) => ProviderError::Conflict {
                 address: address.to_owned(),
                 message: error.to_string(),
+                source: Some(Box::new(error.clone())),
             },
         })
     }
@@ -290,6 +292,7 @@ pub(crate) fn cluster_of(
         address: address.to_owned(),
         message: "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
             .to_owned(),
+        source: None,
     })
 }
 

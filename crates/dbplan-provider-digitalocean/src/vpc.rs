@@ -44,13 +44,23 @@ fn attributes(vpc: &Value) -> BTreeMap<String, Value> {
     attributes
 }
 
-fn applied(vpc: &Value) -> Applied {
-    let id = vpc.get("id").and_then(Value::as_str).map(str::to_owned);
+/// The VPC's id in an answer of DigitalOcean, which always sends it: an answer without one is
+/// an error, never an empty id.
+fn vpc_id<'a>(address: &str, vpc: &'a Value) -> Result<&'a str, ProviderError> {
+    vpc.get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::Api {
+            address: address.to_owned(),
+            code: None,
+            message: "DigitalOcean's answer has no VPC id; check that DIGITALOCEAN_API_URL (if set) is DigitalOcean's API, then run the command again".to_owned(),
+            source: None,
+        })
+}
+
+fn applied(address: &str, vpc: &Value) -> Result<Applied, ProviderError> {
+    let id = vpc_id(address, vpc)?.to_owned();
     let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "vpc_id".to_owned(),
-        Field::plain(id.clone().unwrap_or_default()),
-    );
+    outputs.insert("vpc_id".to_owned(), Field::plain(id.as_str()));
     outputs.insert(
         "ip_range".to_owned(),
         Field::plain(vpc.get("ip_range").cloned().unwrap_or(Value::Null)),
@@ -59,10 +69,10 @@ fn applied(vpc: &Value) -> Applied {
         "urn".to_owned(),
         Field::plain(vpc.get("urn").cloned().unwrap_or(Value::Null)),
     );
-    Applied {
-        provider_id: id,
+    Ok(Applied {
+        provider_id: Some(id),
         outputs,
-    }
+    })
 }
 
 pub(crate) async fn read(
@@ -76,7 +86,7 @@ pub(crate) async fn read(
         Some(vpc) => ReadOutcome::Found(RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
             attributes: remote_attributes(&vpc, asks_default(&request.decode()?)),
-            outputs: applied(&vpc).outputs,
+            outputs: applied(address, &vpc)?.outputs,
         }),
         None => ReadOutcome::Gone,
     })
@@ -143,6 +153,7 @@ pub(crate) async fn create(
                         remote.region.unwrap_or_default(),
                         remote.ip_range_cidr.unwrap_or_default()
                     ),
+                    source: None,
                 });
             }
             tracing::info!(address, "adopting the existing VPC {name:?}");
@@ -198,7 +209,7 @@ async fn converge(
         );
     }
     if patch.is_empty() {
-        return Ok(applied(vpc));
+        return applied(address, vpc);
     }
     let reply = client
         .patch(
@@ -207,7 +218,7 @@ async fn converge(
         )
         .await
         .map_err(|failure| failure.error(address, "update the VPC"))?;
-    Ok(applied(reply.body.get("vpc").unwrap_or(vpc)))
+    applied(address, reply.body.get("vpc").unwrap_or(vpc))
 }
 
 pub(crate) async fn update(
@@ -244,9 +255,10 @@ pub(crate) async fn delete(
         return Err(ProviderError::Conflict {
             address: address.to_owned(),
             message: "DigitalOcean does not delete a region's default VPC (the first VPC of a region becomes its default); make another VPC of the region the default first, or forget this one with `dbplan state rm`".to_owned(),
+            source: None,
         });
     }
-    let id = vpc.get("id").and_then(Value::as_str).unwrap_or_default();
+    let id = vpc_id(address, &vpc)?;
     let path = format!("/v2/vpcs/{}", crate::segment(id));
     let refused = std::sync::Mutex::new(None);
     // A VPC with members answers 403 Forbidden; a cluster deleted a moment ago may still count
@@ -279,6 +291,7 @@ pub(crate) async fn delete(
             message: format!(
                 "DigitalOcean refused to delete the VPC: {answer}; delete or move what is still in it (Droplets, clusters, load balancers), then run `dbplan destroy` again"
             ),
+            source: None,
         }),
         (Err(error), None) => Err(error),
     }

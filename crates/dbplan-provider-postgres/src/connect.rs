@@ -61,6 +61,7 @@ impl Server {
         let host = server.host.clone().ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the server has no host recorded; apply its PostgresServer first".to_owned(),
+            source: None,
         })?;
         let port = server
             .port
@@ -74,6 +75,7 @@ impl Server {
                     message: format!(
                         "the administrator's password comes from the environment variable {variable}, which is not set; set it and run the command again"
                     ),
+                    source: None,
                 }
             })?),
             (None, None) => env("PGPASSWORD"),
@@ -155,6 +157,7 @@ impl Connection {
                         shown(bound),
                         shown(limit)
                     ),
+                    source: None,
                 })
             }
         }
@@ -165,7 +168,7 @@ impl Connection {
     fn error(
         &self,
         address: &str,
-        error: &tokio_postgres::Error,
+        error: tokio_postgres::Error,
         limit: Duration,
         variable: &str,
     ) -> ProviderError {
@@ -199,7 +202,7 @@ impl Connection {
         tracing::debug!(address, "{what}");
         self.batch(address, statement)
             .await?
-            .map_err(|error| self.api_error(address, &error))
+            .map_err(|error| self.api_error(address, error))
     }
 
     /// Like [`Connection::execute`], returning the server's error to the caller, which may
@@ -244,7 +247,7 @@ impl Connection {
                 self.client.batch_execute(statement),
             )
             .await?
-            .map_err(|error| self.error(address, &error, long, LONG_STATEMENT_VARIABLE));
+            .map_err(|error| self.error(address, error, long, LONG_STATEMENT_VARIABLE));
         self.execute(
             address,
             "statement_timeout restored",
@@ -255,7 +258,7 @@ impl Connection {
     }
 
     /// A server's error to a statement run within the statement bound.
-    pub(crate) fn api_error(&self, address: &str, error: &tokio_postgres::Error) -> ProviderError {
+    pub(crate) fn api_error(&self, address: &str, error: tokio_postgres::Error) -> ProviderError {
         self.error(address, error, self.timeouts.statement, READ_VARIABLE)
     }
 
@@ -273,7 +276,7 @@ impl Connection {
             self.client.query(statement, parameters),
         )
         .await?
-        .map_err(|error| self.api_error(address, &error))
+        .map_err(|error| self.api_error(address, error))
     }
 
     pub(crate) async fn query_opt(
@@ -290,7 +293,7 @@ impl Connection {
             self.client.query_opt(statement, parameters),
         )
         .await?
-        .map_err(|error| self.api_error(address, &error))
+        .map_err(|error| self.api_error(address, error))
     }
 
     pub(crate) async fn query_one(
@@ -307,7 +310,7 @@ impl Connection {
             self.client.query_one(statement, parameters),
         )
         .await?
-        .map_err(|error| self.api_error(address, &error))
+        .map_err(|error| self.api_error(address, error))
     }
 
     /// Runs one statement with parameters; the number of rows it affected.
@@ -325,7 +328,7 @@ impl Connection {
             self.client.execute(statement, parameters),
         )
         .await?
-        .map_err(|error| self.api_error(address, &error))
+        .map_err(|error| self.api_error(address, error))
     }
 }
 
@@ -335,25 +338,28 @@ fn statement_timeout(limit: Duration) -> String {
 }
 
 /// A server's error as a provider error: its SQLSTATE code, message, detail and hint; or the
-/// transport failure.
-pub(crate) fn api_error(address: &str, error: &tokio_postgres::Error) -> ProviderError {
-    if let Some(database_error) = error.as_db_error() {
-        let mut message = database_error.message().to_owned();
-        if let Some(detail) = database_error.detail() {
-            message.push_str(&format!(" ({detail})"));
-        }
-        if let Some(hint) = database_error.hint() {
-            message.push_str(&format!("; {hint}"));
-        }
-        return ProviderError::Api {
+/// transport failure. tokio-postgres's error is kept as the cause.
+pub(crate) fn api_error(address: &str, error: tokio_postgres::Error) -> ProviderError {
+    let Some(database_error) = error.as_db_error() else {
+        return ProviderError::Transport {
             address: address.to_owned(),
-            code: Some(database_error.code().code().to_owned()),
-            message,
+            message: error_chain(&error),
+            source: Some(Box::new(error)),
         };
+    };
+    let mut message = database_error.message().to_owned();
+    if let Some(detail) = database_error.detail() {
+        message.push_str(&format!(" ({detail})"));
     }
-    ProviderError::Transport {
+    if let Some(hint) = database_error.hint() {
+        message.push_str(&format!("; {hint}"));
+    }
+    let code = database_error.code().code().to_owned();
+    ProviderError::Api {
         address: address.to_owned(),
-        message: error_chain(error),
+        code: Some(code),
+        message,
+        source: Some(Box::new(error)),
     }
 }
 
@@ -427,6 +433,7 @@ impl Pool {
             .map_err(|message| ProviderError::Conflict {
                 address: address.to_owned(),
                 message,
+                source: None,
             })
     }
 
@@ -440,9 +447,10 @@ impl Pool {
         let permit = Arc::clone(&self.in_use)
             .acquire_owned()
             .await
-            .map_err(|_| ProviderError::Transport {
+            .map_err(|error| ProviderError::Transport {
                 address: address.to_owned(),
                 message: "the connection pool was closed".to_owned(),
+                source: Some(Box::new(error)),
             })?;
         let reused = self.idle.lock().ok().and_then(|mut idle| {
             let position = idle.iter().position(|(candidate, connection)| {
@@ -640,7 +648,7 @@ enum Failure {
     /// The TCP connection.
     Tcp(std::io::Error),
     /// The TLS connector refused the host name.
-    Setup(String),
+    Setup(dbplan_provider::Cause),
     /// The TLS handshake, the startup or the authentication.
     Postgres(tokio_postgres::Error),
 }
@@ -664,7 +672,7 @@ where
     tcp.set_nodelay(true).map_err(Failure::Tcp)?;
     let tls = connector
         .make_tls_connect(&server.host)
-        .map_err(|error| Failure::Setup(error.into().to_string()))?;
+        .map_err(|error| Failure::Setup(error.into()))?;
     let (client, connection) = config
         .connect_raw(AuthGuard::new(tcp, watch), tls)
         .await
@@ -719,6 +727,7 @@ fn step_timeout(address: &str, server: &Server, step: Step, bound: Duration) -> 
     ProviderError::Transport {
         address: address.to_owned(),
         message,
+        source: None,
     }
 }
 
@@ -811,7 +820,8 @@ fn attempt_outcome(
                 let step = progress.step(encrypted);
                 return Err((step_timeout(address, server, step, bound), false));
             }
-            Err((connect_error(address, server, &error), is_transient(&error)))
+            let transient = is_transient(&error);
+            Err((connect_error(address, server, error), transient))
         }
         Ok(Err(Failure::Tcp(error))) => {
             if error.kind() == std::io::ErrorKind::TimedOut {
@@ -831,18 +841,20 @@ fn attempt_outcome(
                         server.target(),
                         server.sslmode
                     ),
+                    source: Some(Box::new(error)),
                 },
                 transient,
             ))
         }
-        Ok(Err(Failure::Setup(message))) => Err((
+        Ok(Err(Failure::Setup(error))) => Err((
             ProviderError::Transport {
                 address: address.to_owned(),
                 message: format!(
-                    "cannot set up TLS for {} (sslmode {}): {message}",
+                    "cannot set up TLS for {} (sslmode {}): {error}",
                     server.target(),
                     server.sslmode
                 ),
+                source: Some(error),
             },
             false,
         )),
@@ -872,6 +884,7 @@ fn refused_error(address: &str, server: &Server, refused: Refused) -> ProviderEr
             server.sslmode,
             server.admin_user
         ),
+        source: None,
     }
 }
 
@@ -913,34 +926,39 @@ fn is_transient(error: &tokio_postgres::Error) -> bool {
     false
 }
 
-fn connect_error(address: &str, server: &Server, error: &tokio_postgres::Error) -> ProviderError {
+/// A failed connection as a provider error, tokio-postgres's error kept as the cause.
+fn connect_error(address: &str, server: &Server, error: tokio_postgres::Error) -> ProviderError {
     let target = server.target();
-    if let Some(database_error) = error.as_db_error() {
-        let code = database_error.code().code().to_owned();
-        // 28P01 invalid_password, 28000 invalid_authorization_specification.
-        if code.starts_with("28") {
-            return ProviderError::Credentials {
-                address: address.to_owned(),
-                message: format!(
-                    "the server at {target} refused {:?}: {}; check admin_user and the password variable",
-                    server.admin_user,
-                    database_error.message()
-                ),
-            };
-        }
-        return ProviderError::Api {
+    let Some(database_error) = error.as_db_error() else {
+        return ProviderError::Transport {
             address: address.to_owned(),
-            code: Some(code),
-            message: format!("{target}: {}", database_error.message()),
+            message: format!(
+                "cannot connect to {target} (sslmode {}): {}",
+                server.sslmode,
+                error_chain(&error)
+            ),
+            source: Some(Box::new(error)),
+        };
+    };
+    let code = database_error.code().code().to_owned();
+    // 28P01 invalid_password, 28000 invalid_authorization_specification.
+    if code.starts_with("28") {
+        return ProviderError::Credentials {
+            address: address.to_owned(),
+            message: format!(
+                "the server at {target} refused {:?}: {}; check admin_user and the password variable",
+                server.admin_user,
+                database_error.message()
+            ),
+            source: Some(Box::new(error)),
         };
     }
-    ProviderError::Transport {
+    let message = format!("{target}: {}", database_error.message());
+    ProviderError::Api {
         address: address.to_owned(),
-        message: format!(
-            "cannot connect to {target} (sslmode {}): {}",
-            server.sslmode,
-            error_chain(error)
-        ),
+        code: Some(code),
+        message,
+        source: Some(Box::new(error)),
     }
 }
 
@@ -970,6 +988,7 @@ fn tls_config(
         .map_err(|error| ProviderError::Transport {
             address: address.to_owned(),
             message: format!("TLS setup: {error}"),
+            source: Some(Box::new(error)),
         })?;
     if !verify {
         // `prefer` and `require` encrypt without verifying the certificate, as libpq does;
@@ -989,18 +1008,21 @@ fn tls_config(
                     message: format!(
                         "cannot read sslrootcert {path}: {error}; give the PEM file of the CA that signed the server's certificate"
                     ),
+                    source: Some(Box::new(error)),
                 }
             })?;
             for certificate in certificates {
                 let certificate = certificate.map_err(|error| ProviderError::Conflict {
                     address: address.to_owned(),
                     message: format!("sslrootcert {path} is not a PEM certificate file: {error}"),
+                    source: Some(Box::new(error)),
                 })?;
                 roots
                     .add(certificate)
                     .map_err(|error| ProviderError::Conflict {
                         address: address.to_owned(),
                         message: format!("sslrootcert {path}: {error}"),
+                        source: Some(Box::new(error)),
                     })?;
             }
         }
@@ -1015,6 +1037,7 @@ fn tls_config(
         return Err(ProviderError::Conflict {
             address: address.to_owned(),
             message: "sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates".to_owned(),
+            source: None,
         });
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
@@ -1067,5 +1090,48 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    fn server() -> Server {
+        Server {
+            host: "127.0.0.1".to_owned(),
+            port: 1,
+            database: "postgres".to_owned(),
+            admin_user: "dbplan".to_owned(),
+            password: None,
+            sslmode: "disable".to_owned(),
+            sslrootcert: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_connection_says_so_and_keeps_the_system_error_as_its_cause() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let text = refused.to_string();
+        let (error, transient) = attempt_outcome(
+            "PostgresServer/main",
+            &server(),
+            &Progress::default(),
+            false,
+            Duration::from_secs(1),
+            Ok(Err(Failure::Tcp(refused))),
+        )
+        .expect_err("a refused connection is an error");
+        assert!(transient, "a refused connection may be tried again");
+        assert!(matches!(error, ProviderError::Transport { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!("PostgresServer/main: cannot connect to 127.0.0.1:1 (sslmode disable): {text}")
+        );
+        let cause = std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind);
+        assert_eq!(cause, Some(std::io::ErrorKind::ConnectionRefused));
     }
 }

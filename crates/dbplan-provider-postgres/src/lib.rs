@@ -131,6 +131,7 @@ async fn rename_role(
             message: format!(
                 "cannot rename the role {old:?} to {name:?}: a role {name:?} already exists; choose another `owner`, or drop that role"
             ),
+            source: None,
         });
     }
     execute(
@@ -371,6 +372,7 @@ impl Provider for PostgresProvider {
                             message: format!(
                                 "{name:?} is the database dbplan administers the server through; it is never dropped"
                             ),
+                            source: None,
                         });
                     }
                     let client = self.pool.admin(address, &server).await?;
@@ -417,6 +419,7 @@ impl PostgresProvider {
                     server.admin_user,
                     ident(address, &server.admin_user)?
                 ),
+                source: None,
             });
         }
         let mut outputs = BTreeMap::new();
@@ -461,6 +464,7 @@ impl PostgresProvider {
                     message:
                         "no password was generated for the role; run `dbplan plan` and apply again"
                             .to_owned(),
+                    source: None,
                 });
             }
         };
@@ -502,7 +506,7 @@ impl PostgresProvider {
                         self.adopt_role(&client, address, name, limit, &password_clause)
                             .await?;
                     }
-                    Err(error) => return Err(client.api_error(address, &error)),
+                    Err(error) => return Err(client.api_error(address, error)),
                 }
             }
             None => {
@@ -512,6 +516,7 @@ impl PostgresProvider {
                     message: format!(
                         "the role {name:?} does not exist any more; run `dbplan plan` again to create it"
                     ),
+                    source: None,
                 });
             }
             Some(row) => {
@@ -535,6 +540,7 @@ impl PostgresProvider {
                                 "is not a login role"
                             }
                         ),
+                        source: None,
                     });
                 }
                 // Adopted or updated: the planned password and connection limit either way.
@@ -600,6 +606,7 @@ impl PostgresProvider {
                         ident(address, name)?,
                         ident(address, owner)?
                     ),
+                    source: None,
                 });
             }
             Some(_) => tracing::debug!(address, "adopt database {name:?}"),
@@ -718,6 +725,7 @@ impl PostgresProvider {
             .ok_or_else(|| ProviderError::Conflict {
                 address: address.to_owned(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
+                source: None,
             })?;
         let settings = secret_file_of(request.decode()?);
         let file = settings.file.as_deref().unwrap_or_default();
@@ -778,6 +786,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the tenant's role is not recorded; apply it first".to_owned(),
+            source: None,
         })?;
     let password = role
         .outputs
@@ -786,6 +795,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the tenant's role has no password recorded; run `dbplan plan` and apply again, which sets one".to_owned(),
+            source: None,
         })?;
     Ok(Applied {
         provider_id: Some(name.to_owned()),

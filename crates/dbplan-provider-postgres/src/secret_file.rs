@@ -53,6 +53,10 @@ fn env_value(text: &str) -> String {
     quoted
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the JSON secret is a map of strings to strings, which always serialises"
+)]
 fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
     let entries = entries(outputs);
     if format == "json" {
@@ -60,7 +64,8 @@ fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
             .into_iter()
             .map(|(key, value)| (key.to_owned(), serde_json::Value::String(value)))
             .collect();
-        let mut text = serde_json::to_string_pretty(&map).unwrap_or_default();
+        let mut text =
+            serde_json::to_string_pretty(&map).expect("a map of strings serialises to JSON");
         text.push('\n');
         text
     } else {

@@ -13,6 +13,7 @@ pub(crate) fn ident(address: &str, name: &str) -> Result<String, ProviderError> 
             message: format!(
                 "{name:?} is not a PostgreSQL identifier (1 to 63 bytes, no NUL); fix the manifest"
             ),
+            source: None,
         });
     }
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))

@@ -147,6 +147,7 @@ impl FakeProvider {
                 address: address.to_owned(),
                 code: Some("InjectedFailure".to_owned()),
                 message,
+                source: None,
             }),
             None => Ok(()),
         }
@@ -270,6 +271,7 @@ impl Provider for FakeProvider {
                     address: request.address.clone(),
                     code: Some("NotFound".to_owned()),
                     message: "the object does not exist".to_owned(),
+                    source: None,
                 });
             };
             let provider_id = existing.provider_id.unwrap_or_default();

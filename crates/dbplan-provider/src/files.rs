@@ -32,12 +32,17 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A new random fingerprint key (32 bytes, hex), as a sensitive output.
 pub fn new_key(address: &str) -> Result<Field, ProviderError> {
+    new_key_text(address).map(Field::sensitive)
+}
+
+/// A new random fingerprint key: 32 bytes, hex.
+fn new_key_text(address: &str) -> Result<String, ProviderError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|error| ProviderError::Unsupported {
         address: address.to_owned(),
         message: format!("the system's random number generator failed: {error}"),
     })?;
-    Ok(Field::sensitive(hex(&key)))
+    Ok(hex(&key))
 }
 
 /// The fingerprint of `contents` under `key`.
@@ -168,6 +173,7 @@ pub fn write_owned(
                 message: format!(
                     "{file} already exists and dbplan did not write it (or it changed since); dbplan does not overwrite it: move it away, choose another `file`, or annotate the resource `dbplan.io/adopt: \"true\"` to let dbplan replace it with the {what}"
                 ),
+                source: None,
             });
         }
         if !metadata.file_type().is_file() && !metadata.file_type().is_symlink() {
@@ -176,18 +182,27 @@ pub fn write_owned(
                 message: format!(
                     "{file} is not a regular file; dbplan writes the {what} only to a file: choose another `file`"
                 ),
+                source: None,
             });
         }
     }
-    let key = match ownership.outputs.get(KEY_OUTPUT) {
-        Some(key) if key.as_str().is_some() => key.clone(),
-        _ => new_key(address)?,
+    // The recorded key as it was recorded, or a new one.
+    let recorded = ownership
+        .outputs
+        .get(KEY_OUTPUT)
+        .and_then(|key| Some((key.clone(), key.as_str()?.to_owned())));
+    let (key, key_text) = match recorded {
+        Some(recorded) => recorded,
+        None => {
+            let text = new_key_text(address)?;
+            (Field::sensitive(text.as_str()), text)
+        }
     };
     write_private(address, what, file, contents)?;
     let mut outputs = BTreeMap::new();
     outputs.insert(
         FINGERPRINT_OUTPUT.to_owned(),
-        Field::plain(fingerprint(key.as_str().unwrap_or_default(), contents)),
+        Field::plain(fingerprint(&key_text, contents)),
     );
     outputs.insert(KEY_OUTPUT.to_owned(), key);
     Ok(outputs)
@@ -219,7 +234,7 @@ pub fn remove_owned(
     let metadata = match std::fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Gone),
-        Err(error) => return Err(io_error(address, what, file, "inspect", &error)),
+        Err(error) => return Err(io_error(address, what, file, "inspect", error)),
     };
     let intact = metadata.file_type().is_file()
         && match std::fs::read(path) {
@@ -227,7 +242,7 @@ pub fn remove_owned(
                 Some(matches) => matches,
                 None => legacy.is_some_and(|legacy| legacy == contents.as_slice()),
             },
-            Err(error) => return Err(io_error(address, what, file, "read", &error)),
+            Err(error) => return Err(io_error(address, what, file, "read", error)),
         };
     if !intact {
         tracing::warn!(
@@ -256,13 +271,14 @@ fn io_error(
     file: &str,
     what: &str,
     doing: &str,
-    error: &std::io::Error,
+    error: std::io::Error,
 ) -> ProviderError {
     ProviderError::Conflict {
         address: address.to_owned(),
         message: format!(
             "cannot {doing} the {what} {file}: {error}; check the directory's permissions"
         ),
+        source: Some(Box::new(error)),
     }
 }
 
@@ -281,6 +297,7 @@ pub fn write_private(
         return Err(ProviderError::Conflict {
             address: address.to_owned(),
             message: format!("the {what} has no file name; set its `file`"),
+            source: None,
         });
     }
     let path = Path::new(file);
@@ -295,9 +312,7 @@ pub fn write_private(
                 .recursive(true)
                 .mode(0o700)
                 .create(parent)
-                .map_err(|error| {
-                    io_error(address, what, file, "create the directory of", &error)
-                })?;
+                .map_err(|error| io_error(address, what, file, "create the directory of", error))?;
             parent
         }
         None => Path::new("."),
@@ -306,17 +321,17 @@ pub fn write_private(
         .prefix(".dbplan-")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(parent)
-        .map_err(|error| io_error(address, what, file, "write", &error))?;
+        .map_err(|error| io_error(address, what, file, "write", error))?;
     temporary
         .write_all(contents)
         .and_then(|()| temporary.as_file().sync_all())
-        .map_err(|error| io_error(address, what, file, "write", &error))?;
+        .map_err(|error| io_error(address, what, file, "write", error))?;
     temporary
         .persist(path)
-        .map_err(|error| io_error(address, what, file, "write", &error.error))?;
+        .map_err(|error| io_error(address, what, file, "write", error.error))?;
     std::fs::File::open(parent)
         .and_then(|directory| directory.sync_all())
-        .map_err(|error| io_error(address, what, file, "sync the directory of", &error))
+        .map_err(|error| io_error(address, what, file, "sync the directory of", error))
 }
 
 /// Removes a file dbplan wrote; a file already gone is not an error.
@@ -324,7 +339,7 @@ pub fn remove(address: &str, what: &str, file: &str) -> Result<(), ProviderError
     match std::fs::remove_file(file) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(io_error(address, what, file, "remove", &error)),
+        Err(error) => Err(io_error(address, what, file, "remove", error)),
     }
 }
 
@@ -332,6 +347,20 @@ pub fn remove(address: &str, what: &str, file: &str) -> Result<(), ProviderError
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_written_keeps_the_system_error_as_its_cause() {
+        let directory = tempfile::tempdir().unwrap();
+        let blocker = directory.path().join("blocker");
+        std::fs::write(&blocker, b"a file, not a directory").unwrap();
+        let file = blocker.join("ca.crt");
+        let error =
+            write_private("a", "CA certificate", file.to_str().unwrap(), b"one").unwrap_err();
+        assert!(matches!(error, ProviderError::Conflict { .. }), "{error}");
+        let cause = std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>());
+        assert!(cause.is_some(), "{error}");
+    }
 
     #[test]
     fn files_are_private_replaced_and_removed() {

@@ -263,11 +263,26 @@ pub enum ProviderError {
         /// The API's own error code, when it has one (e.g. `DBClusterNotFoundFault`).
         code: Option<String>,
         message: String,
+        /// The client library's error the message was read from, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
     #[error("{address}: credentials are missing or refused: {message}")]
-    Credentials { address: String, message: String },
+    Credentials {
+        address: String,
+        message: String,
+        /// The error the refusal came as (a server's answer), when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("{address}: {message}")]
-    Transport { address: String, message: String },
+    Transport {
+        address: String,
+        message: String,
+        /// The connection's or client library's error, when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The provider cannot do this (a kind or part it does not manage, an operation it does
     /// not support).
     #[error("{address}: {message}")]
@@ -275,7 +290,25 @@ pub enum ProviderError {
     /// The manifest asks for something the remote system refuses before any change (an
     /// existing object that does not match, a missing secret).
     #[error("{address}: {message}")]
-    Conflict { address: String, message: String },
+    Conflict {
+        address: String,
+        message: String,
+        /// The error that revealed the conflict (a file that cannot be read), when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// The planned or recorded attributes do not fit the kind's typed part: a plan or state
+    /// edited by hand, or written by another version of dbplan.
+    #[error(
+        "{address}: the {which} attributes do not fit the kind: {source}; run `dbplan plan` again (a plan or state edited by hand, or written by another version of dbplan, may hold what this one cannot read)"
+    )]
+    Decode {
+        address: String,
+        /// `planned` or `recorded`.
+        which: &'static str,
+        #[source]
+        source: DecodeError,
+    },
     /// A create found an object that exists but that dbplan did not create, and nothing opts
     /// into taking it over.
     #[error(
@@ -290,24 +323,18 @@ pub enum ProviderError {
         address: String,
         /// The API's own error code, when it answered with one (as [`ProviderError::Api`]).
         code: Option<String>,
-    /// The planned or recorded attributes do not fit the kind's typed part: a plan or state
-    /// edited by hand, or written by another version of dbplan.
-    #[error(
-        "{address}: the {which} attributes do not fit the kind: {source}; run `dbplan plan` again (a plan or state edited by hand, or written by another version of dbplan, may hold what this one cannot read)"
-    )]
-    Decode {
-        address: String,
-        /// `planned` or `recorded`.
-        which: &'static str,
-        #[source]
-        source: DecodeError,
-    },
         /// Whether trying again may help (as [`ProviderError::Transport`]).
         transient: bool,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        source: Cause,
     },
 }
+
+/// The cause a [`ProviderError`] keeps: the error of the library or system it came from. The
+/// error's own message already says what it means, in one sentence (the cause's text included
+/// where it helps), so callers print that message; the cause is there for those that read
+/// [`std::error::Error::source`] and downcast.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl ProviderError {
     /// Whether trying again may help (a dropped connection, a throttled call).
@@ -504,6 +531,7 @@ where
                     "gave up waiting for {what} after {} s; it may still finish: run `dbplan plan` to see where it stands",
                     limit.as_secs()
                 ),
+                source: None,
             });
         }
         tokio::time::sleep(pause).await;

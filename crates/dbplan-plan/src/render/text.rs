@@ -368,6 +368,15 @@ fn engine_default(kind: Kind, name: &str, value: &Value) -> bool {
     kind == Kind::AwsRdsCluster && name == "port" && matches!(value, Value::Int(0))
 }
 
+/// The waivers as one JSON object: `{"DB402":"reason"}`.
+#[expect(
+    clippy::expect_used,
+    reason = "a map of strings to strings serialises to JSON"
+)]
+fn waivers_json(waivers: &std::collections::BTreeMap<String, String>) -> String {
+    serde_json::to_string(waivers).expect("a map of strings serialises to JSON")
+}
+
 /// The lifecycle settings that change, `before -> after`, as `lifecycle.<name>`.
 fn lifecycle_lines(out: &mut String, change: &Change, painter: &Painter) {
     let Some(before) = &change.lifecycle_before else {
@@ -406,7 +415,7 @@ fn lifecycle_lines(out: &mut String, change: &Change, painter: &Painter) {
             None => format!(
                 "lifecycle.{}{pad} = {}",
                 for_terminal(name),
-                for_terminal(&serde_json::to_string(&change.waivers).unwrap_or_default())
+                for_terminal(&waivers_json(&change.waivers))
             ),
         };
         let _ = writeln!(out, "      {} {line}", painter.paint(YELLOW, "~"));

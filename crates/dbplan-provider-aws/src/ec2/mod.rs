@@ -33,5 +33,6 @@ pub(crate) fn conflict(address: &str, message: String) -> ProviderError {
     ProviderError::Conflict {
         address: address.to_owned(),
         message,
+        source: None,
     }
 }

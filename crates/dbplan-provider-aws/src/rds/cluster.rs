@@ -426,6 +426,7 @@ pub(crate) async fn apply(
             address: address.to_owned(),
             code: Some(ErrorCode::DbClusterNotFound.to_string()),
             message: format!("the cluster {identifier} disappeared while dbplan waited for it"),
+            source: None,
         })?;
     Ok(Applied {
         provider_id: Some(identifier),

@@ -141,6 +141,7 @@ pub(crate) async fn apply(
             address: address.to_owned(),
             code: Some(ErrorCode::DbClusterNotFound.to_string()),
             message: format!("the cluster {cluster_id} does not exist; apply it first"),
+            source: None,
         });
     };
     // `db.serverless` needs the cluster's Serverless v2 scaling first (AWS refuses otherwise).
@@ -189,6 +190,7 @@ pub(crate) async fn apply(
             address: address.to_owned(),
             code: Some(ErrorCode::DbInstanceNotFound.to_string()),
             message: format!("the instance {identifier} disappeared while dbplan waited for it"),
+            source: None,
         })?;
     Ok(Applied {
         outputs: outputs(identifier, &made),
@@ -289,9 +291,9 @@ mod tests {
     use super::*;
     use crate::testing::{decode, map, rds, request};
     use aws_sdk_rds::types::Endpoint;
+    use dbplan_core::Kind;
     use serde_json::json;
 
-    use dbplan_core::Kind;
     const ADDRESS: &str = "AwsRdsClusterInstance/orders-db-1";
 
     fn attributes() -> InstanceAttributes {

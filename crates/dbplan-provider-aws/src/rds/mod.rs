@@ -21,6 +21,7 @@ pub(crate) fn conflict(address: &str, message: String) -> ProviderError {
     ProviderError::Conflict {
         address: address.to_owned(),
         message,
+        source: None,
     }
 }
 
