@@ -132,7 +132,7 @@ pub fn check_fresh(plan: &Plan, current: &StateRef) -> Result<(), Staleness> {
 }
 
 fn checksum(text: &str) -> String {
-    format!("sha256:{:x}", Sha256::digest(text.as_bytes()))
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 /// The plan file's text, tagged with the state's key.

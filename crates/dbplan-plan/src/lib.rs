@@ -339,7 +339,7 @@ fn manifests_digest(set: &ManifestSet) -> String {
             hasher.update(file.text().as_bytes());
         }
     }
-    format!("sha256:{:x}", hasher.finalize())
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// SHA-256 over the effective enforcement and parameters of every rule.
@@ -354,5 +354,5 @@ fn pack_digest(pack: &Pack) -> String {
         }
         hasher.update([0]);
     }
-    format!("sha256:{:x}", hasher.finalize())
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }

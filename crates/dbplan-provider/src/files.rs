@@ -26,10 +26,6 @@ pub const ADOPT_ATTRIBUTE: &str = "adopt_existing_file";
 
 const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// A new random fingerprint key (32 bytes, hex), as a sensitive output.
 pub fn new_key(address: &str) -> Result<Field, ProviderError> {
     new_key_text(address).map(Field::sensitive)
@@ -42,7 +38,7 @@ fn new_key_text(address: &str) -> Result<String, ProviderError> {
         address: address.to_owned(),
         message: format!("the system's random number generator failed: {error}"),
     })?;
-    Ok(hex(&key))
+    Ok(hex::encode(key))
 }
 
 /// The fingerprint of `contents` under `key`.
@@ -55,7 +51,7 @@ pub fn fingerprint(key: &str, contents: &[u8]) -> String {
         .expect("HMAC-SHA-256 accepts a key of any length");
     mac.update(b"dbplan-file-v1\0");
     mac.update(contents);
-    format!("{FINGERPRINT_PREFIX}{}", hex(&mac.finalize().into_bytes()))
+    format!("{FINGERPRINT_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Whether `contents` are what the recorded outputs say dbplan wrote: `None` when no

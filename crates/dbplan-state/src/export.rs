@@ -10,7 +10,7 @@
 //! does, and is written 0600. A redacted one (an export printed without `--show-sensitive`)
 //! shows `(sensitive)` instead and has no key; it can be read, never imported.
 
-use crate::files::{self, hex};
+use crate::files;
 use crate::{ResourceState, Snapshot, StateKey, StateValue};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ pub struct Exported {
 }
 
 fn checksum(text: &str) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())))
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 /// The document of a state; with `key: None`, a redacted one (no secret, no key).

@@ -15,7 +15,6 @@
 //! every write. (Record hashes bind their address, and addresses are unique, so no two records
 //! can cancel out.)
 
-use crate::files::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -71,7 +70,7 @@ impl Digest {
     }
 
     pub fn render(&self) -> String {
-        format!("xor-sha256:{}", hex(&self.0))
+        format!("xor-sha256:{}", hex::encode(self.0))
     }
 }
 
@@ -87,7 +86,7 @@ pub struct Head {
 }
 
 fn checksum(text: &str) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())))
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 impl Head {

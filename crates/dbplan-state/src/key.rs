@@ -45,7 +45,7 @@ impl StateKey {
         let mut hasher = Sha256::new();
         hasher.update(b"dbplan-state-key-v1");
         hasher.update(self.0);
-        format!("sha256:{}", crate::files::hex(&hasher.finalize()))
+        format!("sha256:{}", hex::encode(hasher.finalize()))
     }
 
     /// `hmac-sha256:…` over `parts`, each prefixed with its length so that no two different
@@ -55,7 +55,7 @@ impl StateKey {
         let mac = self.hmac(domain, parts);
         format!(
             "{MAC_PREFIX}{}",
-            crate::files::hex(&mac.finalize().into_bytes())
+            hex::encode(mac.finalize().into_bytes())
         )
     }
 
@@ -86,13 +86,7 @@ impl StateKey {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(text.get(index..index + 2)?, 16).ok())
-        .collect()
+    hex::decode(text).ok()
 }
 
 #[cfg(test)]
