@@ -50,7 +50,7 @@ pub fn fingerprint(
             .expect("a map of JSON values with string keys serialises")
             .as_bytes(),
     );
-    format!("sha256:{:x}", hasher.finalize())
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 pub fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json::Value> {
