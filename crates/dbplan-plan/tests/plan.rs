@@ -1146,7 +1146,8 @@ fn plan_files_round_trip_and_refuse_tampering_and_newer_versions() {
         .to_string()
         .replace("db-s-4vcpu-8gb", "db-s-8vcpu-16gb");
     envelope["plan"] = serde_json::from_str(&body).unwrap();
-    envelope["checksum"] = format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes()))).into();
+    envelope["checksum"] =
+        format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes()))).into();
     let edited = file::from_file_text(&envelope.to_string(), "plan.out").unwrap();
     let error = edited.authenticate(&test_key()).unwrap_err();
     assert!(error.to_string().contains("not authenticated"), "{error}");

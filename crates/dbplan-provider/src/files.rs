@@ -51,7 +51,10 @@ pub fn fingerprint(key: &str, contents: &[u8]) -> String {
         .expect("HMAC-SHA-256 accepts a key of any length");
     mac.update(b"dbplan-file-v1\0");
     mac.update(contents);
-    format!("{FINGERPRINT_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "{FINGERPRINT_PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// Whether `contents` are what the recorded outputs say dbplan wrote: `None` when no

@@ -53,10 +53,7 @@ impl StateKey {
     /// tag can never stand for a secret's fingerprint).
     pub fn mac(&self, domain: &str, parts: &[&[u8]]) -> String {
         let mac = self.hmac(domain, parts);
-        format!(
-            "{MAC_PREFIX}{}",
-            hex::encode(mac.finalize().into_bytes())
-        )
+        format!("{MAC_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
     }
 
     /// Whether `tag` is [`StateKey::mac`] of `parts`, compared in constant time.
