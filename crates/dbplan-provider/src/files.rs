@@ -267,8 +267,8 @@ pub fn intact(file: &str, outputs: &BTreeMap<String, Field>) -> Option<bool> {
 
 fn io_error(
     address: &str,
-    file: &str,
     what: &str,
+    file: &str,
     doing: &str,
     error: std::io::Error,
 ) -> ProviderError {
@@ -356,6 +356,14 @@ mod tests {
         let error =
             write_private("a", "CA certificate", file.to_str().unwrap(), b"one").unwrap_err();
         assert!(matches!(error, ProviderError::Conflict { .. }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!(
+                "cannot create the directory of the CA certificate {}",
+                file.display()
+            )),
+            "{message}"
+        );
         let cause = std::error::Error::source(&error)
             .and_then(|cause| cause.downcast_ref::<std::io::Error>());
         assert!(cause.is_some(), "{error}");
