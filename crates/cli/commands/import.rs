@@ -119,9 +119,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
 
     let request = ReadRequest {
-        address: address.clone(),
+        address: node.address.clone(),
         kind: node.address.kind,
-        part: node.address.part.clone(),
         provider_id: Some(args.id.clone()),
         attributes: known_plain(&desired, &snapshot),
         outputs: BTreeMap::new(),

@@ -68,9 +68,8 @@ async fn check_fingerprint(
     kind: Kind,
 ) -> Result<bool, StepError> {
     let request = ReadRequest {
-        address: change.address.to_string(),
+        address: change.address.clone(),
         kind,
-        part: change.address.part.clone(),
         provider_id: recorded.provider_id.clone(),
         attributes: plain_attributes(recorded),
         outputs: fields(&recorded.outputs),
@@ -103,9 +102,8 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), StepError> {
     let exists = check_fingerprint(shared, provider, change, &recorded, change.kind()).await?;
     if exists {
         let request = ChangeRequest {
-            address: change.address.to_string(),
+            address: change.address.clone(),
             kind: change.kind(),
-            part: change.address.part.clone(),
             provider_id: recorded.provider_id.clone(),
             attributes: BTreeMap::new(),
             prior: fields(&recorded.attributes),
@@ -224,9 +222,8 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), StepError> {
         .resource(&change.address)
         .filter(|resource| resource.status == Status::Pending);
     let mut request = ChangeRequest {
-        address: change.address.to_string(),
+        address: change.address.clone(),
         kind: change.kind(),
-        part: change.address.part.clone(),
         provider_id: earlier
             .as_ref()
             .and_then(|resource| resource.provider_id.clone()),
@@ -303,9 +300,8 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), StepError> {
     }
     let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
     let request = ChangeRequest {
-        address: change.address.to_string(),
+        address: change.address.clone(),
         kind: change.kind(),
-        part: change.address.part.clone(),
         provider_id: recorded.provider_id.clone(),
         attributes,
         prior: fields(&recorded.attributes),

@@ -125,10 +125,10 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
             Some(provider) => {
                 requests.push((
                     provider,
+                    address,
                     ReadRequest {
-                        address: address.clone(),
+                        address: resource.address.clone(),
                         kind: resource.kind,
-                        part: resource.address.part.clone(),
                         provider_id: resource.provider_id.clone(),
                         attributes: plain_attributes(resource),
                         outputs: fields(&resource.outputs),
@@ -154,18 +154,19 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
         ));
     }
 
+    // Each result comes with the address state records the object under, which orders them.
     let results: Vec<_> = futures_util::stream::iter(requests.iter())
-        .map(|(provider, request)| async move { (request, provider.read(request).await) })
+        .map(|(provider, address, request)| async move { (*address, provider.read(request).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut results = results;
-    results.sort_by(|a, b| a.0.address.cmp(&b.0.address));
-    for (request, result) in results {
+    results.sort_by(|a, b| a.0.cmp(b.0));
+    for (address, result) in results {
         match result {
-            Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, request, remote),
+            Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, address, remote),
             Ok(ReadOutcome::Gone) => {
-                let Some(removed) = refreshed.snapshot.resources.remove(&request.address) else {
+                let Some(removed) = refreshed.snapshot.resources.remove(address) else {
                     continue;
                 };
                 // An interrupted create that never reached the provider is not drift.
@@ -206,8 +207,8 @@ pub fn remote_fingerprint(recorded: &ResourceState, remote: &RemoteObject) -> St
     fingerprint(remote.provider_id.as_deref(), &compared)
 }
 
-fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: RemoteObject) {
-    let Some(resource) = refreshed.snapshot.resources.get_mut(&request.address) else {
+fn apply_remote(refreshed: &mut Refreshed, address: &str, remote: RemoteObject) {
+    let Some(resource) = refreshed.snapshot.resources.get_mut(address) else {
         return;
     };
     // Only what state records in plain is compared, fingerprinted and replaced. A secret is
@@ -225,7 +226,7 @@ fn apply_remote(refreshed: &mut Refreshed, request: &ReadRequest, remote: Remote
         })
         .collect();
     refreshed.fingerprints.insert(
-        request.address.clone(),
+        address.to_owned(),
         fingerprint(remote.provider_id.as_deref(), &compared),
     );
     let mut drifted = Vec::new();
@@ -328,9 +329,8 @@ pub async fn find_unrecorded(
             pending.extend(planned.dependencies.iter());
         }
         let request = ChangeRequest {
-            address: address.clone(),
+            address: object.address.clone(),
             kind: object.address.kind,
-            part: object.address.part.clone(),
             provider_id: None,
             attributes: known_attributes(object, &refreshed.snapshot),
             prior: BTreeMap::new(),
@@ -341,24 +341,24 @@ pub async fn find_unrecorded(
         if scope == LookupScope::WithCredentialsAtHand && !provider.can_look_up(&request) {
             continue;
         }
-        requests.push((provider, request));
+        requests.push((provider, address, request));
     }
     let looked_up = requests.len();
+    // Each result comes with its address as text, which orders them as state does.
     let mut results: Vec<_> = futures_util::stream::iter(requests.iter())
-        .map(|(provider, request)| async move { (request, provider.find(request).await) })
+        .map(|(provider, address, request)| async move { (address, provider.find(request).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    results.sort_by(|a, b| a.0.address.cmp(&b.0.address));
-    for (request, result) in results {
+    results.sort_by(|a, b| a.0.cmp(b.0));
+    for (address, result) in results {
         match result {
             Ok(FindOutcome::Found(existing)) => {
-                refreshed.found.insert(request.address.clone(), existing);
+                refreshed.found.insert(address.clone(), existing);
             }
             Ok(FindOutcome::Absent | FindOutcome::Unknown) => {}
             Err(error) => refreshed.notices.push(format!(
-                "not looked up: {error}; {} is planned as a create, and apply refuses to take over an existing object without an opt-in",
-                request.address
+                "not looked up: {error}; {address} is planned as a create, and apply refuses to take over an existing object without an opt-in"
             )),
         }
     }

@@ -2,17 +2,17 @@
 //! `request.decode()`): the address's name, context outputs, and the errors for planned values
 //! AWS cannot take.
 
+use dbplan_core::ResourceAddress;
 use dbplan_provider::{Context, Field, ProviderError};
 
-/// The `metadata.name` of an address (`Kind/name[/part]`).
-pub(crate) fn resource_name(address: &str) -> &str {
-    address.split('/').nth(1).unwrap_or(address)
-}
-
 /// A recorded output of a context object, as text.
-pub(crate) fn context_output(context: &Context, address: &str, output: &str) -> Option<String> {
+pub(crate) fn context_output(
+    context: &Context,
+    address: &ResourceAddress,
+    output: &str,
+) -> Option<String> {
     context
-        .get(address)?
+        .get(&address.to_string())?
         .outputs
         .get(output)
         .and_then(Field::as_str)

@@ -3,7 +3,7 @@
 //! record of, so that the plan shows them as adopts.
 
 use crate::Clients;
-use crate::attributes::{incomplete, resource_name};
+use crate::attributes::incomplete;
 use crate::ec2::security_group::SecurityGroupKind;
 use crate::ec2::{security_group, vpc};
 use crate::rds::parameter_group::{ParameterGroupAttributes, existing_family};
@@ -28,7 +28,7 @@ pub(crate) async fn vpc(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let Some(found_vpc) = vpc::find(clients, &request.address).await? else {
+    let Some(found_vpc) = vpc::find(clients, &request.address.to_string()).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();
@@ -47,7 +47,7 @@ pub(crate) async fn security_group(
     request: &ChangeRequest,
     kind: SecurityGroupKind,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let (vpc_id, described) = match kind {
         SecurityGroupKind::Standalone => {
             let group: aws_security_group::SecurityGroup = request.decode()?;
@@ -62,7 +62,7 @@ pub(crate) async fn security_group(
     let Some(vpc_id) = vpc_id else {
         return Ok(FindOutcome::Unknown);
     };
-    let name = kind.group_name(address);
+    let name = kind.group_name(&request.address.name);
     let Some(group) = security_group::find(clients, address, &vpc_id, &name).await? else {
         return Ok(FindOutcome::Absent);
     };
@@ -87,8 +87,8 @@ pub(crate) async fn subnet_group(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
-    let name = resource_name(address);
+    let address = &request.address.to_string();
+    let name = request.address.name.as_str();
     if subnet_group::describe(clients, address, name)
         .await?
         .is_none()
@@ -106,8 +106,8 @@ pub(crate) async fn parameter_group(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
-    let name = resource_name(address);
+    let address = &request.address.to_string();
+    let name = request.address.name.as_str();
     let wanted = ParameterGroupAttributes::from_planned(request.decode()?).family;
     let Some(existing) = existing_family(clients, address, name).await? else {
         return Ok(FindOutcome::Absent);
@@ -125,8 +125,8 @@ pub(crate) async fn cluster(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
-    let identifier = resource_name(address).to_lowercase();
+    let address = &request.address.to_string();
+    let identifier = request.address.name.to_lowercase();
     let Some(cluster) = cluster::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
     };
@@ -148,9 +148,9 @@ pub(crate) async fn instance(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let planned: aws_rds_cluster_instance::Identity = request.decode()?;
-    let identifier = instance::identifier(address, planned);
+    let identifier = instance::identifier(&request.address.name, planned);
     let Some(instance) = instance::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
     };

@@ -38,7 +38,7 @@ pub use error::ErrorCode;
 use attributes::Action;
 use aws_config::BehaviorVersion;
 use dbplan_core::kinds::Region;
-use dbplan_core::{Kind, Part};
+use dbplan_core::{Kind, Part, ResourceAddress};
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, FindOutcome, Provider, ProviderError, ReadOutcome,
     ReadRequest,
@@ -155,7 +155,7 @@ enum Object {
     Instance,
 }
 
-fn object(address: &str, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
     Ok(match (kind, part) {
         (Kind::AwsVpc, Part::Whole) => Object::Vpc,
         (Kind::AwsSecurityGroup, Part::Whole) => {
@@ -170,7 +170,7 @@ fn object(address: &str, kind: Kind, part: &Part) -> Result<Object, ProviderErro
         (Kind::AwsRdsClusterInstance, Part::Whole) => Object::Instance,
         _ => {
             return Err(ProviderError::Unsupported {
-                address: address.to_owned(),
+                address: address.to_string(),
                 message: format!("the AWS provider does not manage {kind} objects like this one"),
             });
         }
@@ -213,7 +213,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address,
+                    &request.address.to_string(),
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -265,7 +265,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address,
+                    &request.address.to_string(),
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -302,7 +302,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, request.kind, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address,
+                    &request.address.to_string(),
                     region(request.decode_prior()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -328,7 +328,7 @@ impl AwsProvider {
         let object = object(&request.address, request.kind, &request.part()?)?;
         let clients = self
             .clients(
-                &request.address,
+                &request.address.to_string(),
                 region(request.decode()?, &request.context).as_deref(),
             )
             .await?;

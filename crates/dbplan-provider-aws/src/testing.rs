@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_config::{BehaviorVersion, Region};
-use dbplan_core::Kind;
+use dbplan_core::{Kind, ResourceAddress};
 use dbplan_provider::{Adoption, ChangeRequest, Context, Field};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -54,6 +54,11 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(attributes: &BTreeMap<String
     dbplan_core::kinds::decode_map(attributes).unwrap()
 }
 
+/// An address from its text.
+pub(crate) fn address(text: &str) -> ResourceAddress {
+    text.parse().unwrap()
+}
+
 /// A change request for `address` with these planned (plain) and recorded attributes.
 pub(crate) fn request(address: &str, kind: Kind, planned: Value, prior: Value) -> ChangeRequest {
     let fields = |json: Value| -> BTreeMap<String, Field> {
@@ -63,9 +68,8 @@ pub(crate) fn request(address: &str, kind: Kind, planned: Value, prior: Value) -
             .collect()
     };
     ChangeRequest {
-        address: address.to_owned(),
+        address: address.parse().unwrap(),
         kind,
-        part: address.splitn(3, '/').nth(2).map(str::to_owned),
         provider_id: None,
         attributes: fields(planned),
         prior: fields(prior),

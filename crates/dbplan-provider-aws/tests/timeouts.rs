@@ -66,9 +66,8 @@ fn child() {
         .build()
         .unwrap();
     let request = ReadRequest {
-        address: "AwsVpc/main".to_owned(),
+        address: "AwsVpc/main".parse().unwrap(),
         kind: Kind::AwsVpc,
-        part: None,
         provider_id: Some("vpc-0123456789abcdef0".to_owned()),
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
@@ -111,9 +110,8 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             .build()
             .unwrap();
         let request = ReadRequest {
-            address: "AwsVpc/main".to_owned(),
+            address: "AwsVpc/main".parse().unwrap(),
             kind: Kind::AwsVpc,
-            part: None,
             provider_id: Some("vpc-0123456789abcdef0".to_owned()),
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),

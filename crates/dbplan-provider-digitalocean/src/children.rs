@@ -64,7 +64,7 @@ pub(crate) async fn read_firewall(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let recorded: Firewall = request.decode()?;
     let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(ReadOutcome::Gone);
@@ -106,7 +106,7 @@ pub(crate) async fn put_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Firewall = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id)?;
@@ -150,7 +150,7 @@ pub(crate) async fn create_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let cluster = cluster_of(address, request.decode::<Firewall>()?.cluster_id)?;
     let current = current_rules(client, address, &cluster).await?;
@@ -168,7 +168,7 @@ pub(crate) async fn find_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(cluster) = request.decode::<Firewall>()?.cluster_id else {
         return Ok(FindOutcome::Unknown);
     };
@@ -197,7 +197,7 @@ pub(crate) async fn find_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let wanted: Pool = request.decode()?;
     let (Some(cluster), Some(name)) = (wanted.cluster_id, wanted.name) else {
         return Ok(FindOutcome::Unknown);
@@ -250,7 +250,7 @@ pub(crate) async fn delete_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let recorded: Firewall = request.decode_prior()?;
     let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(());
@@ -323,7 +323,7 @@ pub(crate) async fn read_pool(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     // The id is `CLUSTER_ID/POOL` (what apply records, and what `dbplan import` is given); an
     // id of another form names no pool (rather than the one the manifest names). Without an
     // id, the cluster and name as recorded.
@@ -365,7 +365,7 @@ pub(crate) async fn create_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Pool = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id.clone())?;
@@ -399,7 +399,7 @@ pub(crate) async fn update_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Pool = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id.clone())?;
@@ -440,7 +440,7 @@ pub(crate) async fn delete_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let before: Pool = request.decode_prior()?;
     let (Some(cluster), Some(name)) = (before.cluster_id, before.name) else {
         return Ok(());
@@ -459,7 +459,7 @@ pub(crate) async fn write_ca(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: CaCertificate = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id)?;
@@ -522,7 +522,7 @@ pub(crate) fn read_ca(request: &ReadRequest) -> Result<ReadOutcome, ProviderErro
             outputs: BTreeMap::new(),
         })
     } else {
-        tracing::debug!(address = request.address, "CA certificate {file} is gone");
+        tracing::debug!(address = %request.address, "CA certificate {file} is gone");
         ReadOutcome::Gone
     })
 }
@@ -536,7 +536,7 @@ fn remove_ca(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
         .and_then(Field::as_str)
         .map(str::as_bytes);
     files::remove_owned(
-        &request.address,
+        &request.address.to_string(),
         CA_FILE,
         file,
         &request.prior_outputs,

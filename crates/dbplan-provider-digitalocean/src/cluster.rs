@@ -235,7 +235,7 @@ pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let cluster = match &request.provider_id {
         Some(id) => match get(client, id).await {
@@ -314,7 +314,7 @@ pub(crate) async fn create(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Cluster = request.decode()?;
     let name = wanted.cluster_name.clone().unwrap_or_default();
@@ -429,7 +429,7 @@ pub(crate) async fn update(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let Some(id) = request.provider_id.clone() else {
         return create(provider, request).await;
@@ -579,7 +579,7 @@ pub(crate) async fn delete(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let id = match &request.provider_id {
         Some(id) => id.clone(),
@@ -627,7 +627,7 @@ pub(crate) async fn find_existing(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Cluster = request.decode()?;
     let Some(name) = wanted.cluster_name.clone() else {

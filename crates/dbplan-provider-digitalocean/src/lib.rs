@@ -160,7 +160,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.as_str();
+            let address = &request.address.to_string();
             match request.kind {
                 Kind::DigitalOceanVpc => vpc::read(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::read(self, request).await,
@@ -193,7 +193,7 @@ impl Provider for DigitalOceanProvider {
                 }
                 // A CA certificate file that exists is reported by the plan's look at the disk.
                 Kind::DigitalOceanDatabaseCaCertificate => Ok(FindOutcome::Unknown),
-                kind => Err(unsupported(&request.address, kind)),
+                kind => Err(unsupported(&request.address.to_string(), kind)),
             }
         })
     }
@@ -213,7 +213,7 @@ impl Provider for DigitalOceanProvider {
                     children::create_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address, kind)),
+                kind => Err(unsupported(&request.address.to_string(), kind)),
             }
         })
     }
@@ -231,7 +231,7 @@ impl Provider for DigitalOceanProvider {
                     children::update_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address, kind)),
+                kind => Err(unsupported(&request.address.to_string(), kind)),
             }
         })
     }
@@ -251,7 +251,7 @@ impl Provider for DigitalOceanProvider {
                     children::delete_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::delete_ca(request),
-                kind => Err(unsupported(&request.address, kind)),
+                kind => Err(unsupported(&request.address.to_string(), kind)),
             }
         })
     }
@@ -275,11 +275,6 @@ pub(crate) fn read_as<T: serde::de::DeserializeOwned>(
         which: "answered",
         source,
     })
-}
-
-/// The `metadata.name` of an address (`Kind/name`).
-pub(crate) fn resource_name(address: &str) -> Result<String, ProviderError> {
-    Ok(dbplan_provider::resource_address(address)?.name)
 }
 
 /// The cluster a child object (firewall, pool, CA certificate) belongs to: its resolved

@@ -1,7 +1,7 @@
 //! `DigitalOceanVpc`: created, or (with the request's permission) adopted by name
 //! (`metadata.name`), with its region, range, description and default flag.
 
-use crate::{DigitalOceanProvider, create_once, read_as, resource_name};
+use crate::{DigitalOceanProvider, create_once, read_as};
 use dbplan_core::kinds::digital_ocean_vpc::Vpc;
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
@@ -79,9 +79,15 @@ pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
-    let vpc = locate(client, address, request.provider_id.as_deref()).await?;
+    let vpc = locate(
+        client,
+        address,
+        &request.address.name,
+        request.provider_id.as_deref(),
+    )
+    .await?;
     Ok(match vpc {
         Some(vpc) => ReadOutcome::Found(RemoteObject {
             provider_id: vpc.get("id").and_then(Value::as_str).map(str::to_owned),
@@ -92,11 +98,12 @@ pub(crate) async fn read(
     })
 }
 
-/// The VPC by its id, or, for a create interrupted before its id was recorded, by its name;
-/// `None` when it is gone.
+/// The VPC by its id, or, for a create interrupted before its id was recorded, by its name
+/// (the resource's `metadata.name`); `None` when it is gone.
 async fn locate(
     client: &crate::client::Client,
     address: &str,
+    name: &str,
     id: Option<&str>,
 ) -> Result<Option<Value>, ProviderError> {
     match id {
@@ -108,7 +115,7 @@ async fn locate(
             Err(failure) if failure.is_not_found() => Ok(None),
             Err(failure) => Err(failure.error(address, "read the VPC")),
         },
-        None => find(client, &resource_name(address)?)
+        None => find(client, name)
             .await
             .map_err(|failure| failure.error(address, "list the VPCs")),
     }
@@ -128,9 +135,9 @@ pub(crate) async fn create(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
-    let name = &resource_name(address)?;
+    let name = &request.address.name;
     let wanted: Vpc = request.decode()?;
     let region = wanted.region.clone().unwrap_or_default();
     let range = wanted.ip_range_cidr.clone();
@@ -183,7 +190,7 @@ async fn converge(
     request: &ChangeRequest,
     vpc: &Value,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let wanted: Vpc = request.decode()?;
     let remote = remote(address, vpc)?;
@@ -225,7 +232,7 @@ pub(crate) async fn update(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
     let Some(id) = &request.provider_id else {
         return create(provider, request).await;
@@ -245,9 +252,15 @@ pub(crate) async fn delete(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
-    let vpc = locate(client, address, request.provider_id.as_deref()).await?;
+    let vpc = locate(
+        client,
+        address,
+        &request.address.name,
+        request.provider_id.as_deref(),
+    )
+    .await?;
     let Some(vpc) = vpc else {
         return Ok(());
     };
@@ -302,9 +315,9 @@ pub(crate) async fn find_existing(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let client = provider.client(address)?;
-    let Some(vpc) = find(client, &resource_name(address)?)
+    let Some(vpc) = find(client, &request.address.name)
         .await
         .map_err(|failure| failure.error(address, "list the VPCs"))?
     else {

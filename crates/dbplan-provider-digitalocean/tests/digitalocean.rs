@@ -19,9 +19,8 @@ fn request(kind: Kind, address: &str, attributes: Value) -> ChangeRequest {
         .map(|(name, value)| (name.clone(), Field::plain(value.clone())))
         .collect();
     ChangeRequest {
-        address: address.to_owned(),
+        address: address.parse().unwrap(),
         kind,
-        part: None,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -251,7 +250,6 @@ fn the_first_vpc_of_a_region_becomes_its_default_and_is_not_deleted() {
             provider.read(&dbplan_provider::ReadRequest {
                 address: create.address.clone(),
                 kind: create.kind,
-                part: None,
                 provider_id: applied.provider_id.clone(),
                 attributes: create
                     .attributes

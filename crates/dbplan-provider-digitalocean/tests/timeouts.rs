@@ -77,9 +77,8 @@ fn child() {
     // Three attempts a request instead of eight, so that the test stays short.
     let provider = DigitalOceanProvider::new().with_retries(3, Duration::from_millis(20));
     let read = ReadRequest {
-        address: "DigitalOceanVpc/net".to_owned(),
+        address: "DigitalOceanVpc/net".parse().unwrap(),
         kind: Kind::DigitalOceanVpc,
-        part: None,
         provider_id: Some("5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
@@ -100,9 +99,8 @@ fn child() {
         .map(|(name, value)| (name.clone(), Field::plain(value.clone())))
         .collect();
     let create = ChangeRequest {
-        address: "DigitalOceanVpc/net".to_owned(),
+        address: "DigitalOceanVpc/net".parse().unwrap(),
         kind: Kind::DigitalOceanVpc,
-        part: None,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -139,9 +137,8 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             .build()
             .unwrap();
         let read = ReadRequest {
-            address: "DigitalOceanVpc/net".to_owned(),
+            address: "DigitalOceanVpc/net".parse().unwrap(),
             kind: Kind::DigitalOceanVpc,
-            part: None,
             provider_id: Some("5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),

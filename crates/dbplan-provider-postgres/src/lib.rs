@@ -39,7 +39,7 @@ pub use connect::Env;
 use connect::{Connection, Pool, Server};
 use dbplan_core::kinds::postgres_server;
 use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role};
-use dbplan_core::{Kind, Part};
+use dbplan_core::{Kind, Part, ResourceAddress};
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
     ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
@@ -94,14 +94,14 @@ enum Object {
     ConnectionSecret,
 }
 
-fn object(address: &str, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
     match (kind, part) {
         (Kind::PostgresServer, Part::Whole) => Ok(Object::Server),
         (Kind::TenantDatabase, Part::Role) => Ok(Object::Role),
         (Kind::TenantDatabase, Part::Database) => Ok(Object::Database),
         (Kind::TenantDatabase, Part::ConnectionSecret) => Ok(Object::ConnectionSecret),
         _ => Err(ProviderError::Unsupported {
-            address: address.to_owned(),
+            address: address.to_string(),
             message: format!(
                 "the PostgreSQL provider does not manage {kind} objects like this one"
             ),
@@ -179,14 +179,6 @@ fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, 
     })
 }
 
-/// The address of another part of the tenant a part's address belongs to, as the context
-/// records it.
-fn sibling(address: &str, part: &str) -> Result<String, ProviderError> {
-    Ok(dbplan_provider::resource_address(address)?
-        .part(part)
-        .to_string())
-}
-
 fn generate_password(address: &str) -> Result<String, ProviderError> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut password = String::with_capacity(PASSWORD_LENGTH);
@@ -220,8 +212,8 @@ impl Provider for PostgresProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.as_str();
-            match object(address, request.kind, &request.part()?)? {
+            let address = &request.address.to_string();
+            match object(&request.address, request.kind, &request.part()?)? {
                 Object::Server => {
                     let server = Server::from_typed(address, request.decode()?, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
@@ -259,7 +251,7 @@ impl Provider for PostgresProvider {
         {
             prepared.insert(
                 "password".to_owned(),
-                Field::sensitive(generate_password(&request.address)?),
+                Field::sensitive(generate_password(&request.address.to_string())?),
             );
         }
         Ok(prepared)
@@ -270,8 +262,8 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.as_str();
-            match object(address, request.kind, &request.part()?)? {
+            let address = &request.address.to_string();
+            match object(&request.address, request.kind, &request.part()?)? {
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
@@ -297,7 +289,7 @@ impl Provider for PostgresProvider {
                 .part()
                 .and_then(|part| object(&request.address, request.kind, &part)),
             Ok(Object::Role | Object::Database)
-        ) && tenant_server(&request.address, &request.context, &self.env)
+        ) && tenant_server(&request.address.to_string(), &request.context, &self.env)
             .is_ok_and(|server| server.password.is_some())
     }
 
@@ -345,8 +337,8 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let address = request.address.as_str();
-            match object(address, request.kind, &request.part()?)? {
+            let address = &request.address.to_string();
+            match object(&request.address, request.kind, &request.part()?)? {
                 // dbplan did not create the server; it only stops managing it.
                 Object::Server => Ok(()),
                 Object::Role => {
@@ -391,7 +383,7 @@ impl PostgresProvider {
     /// Connects to a declared server and checks that its administrator can create databases
     /// and roles.
     async fn check_server(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let mut planned: postgres_server::Server = request.decode()?;
         let password = planned
             .admin_password
@@ -444,7 +436,7 @@ impl PostgresProvider {
         request: &ChangeRequest,
         create: bool,
     ) -> Result<Applied, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let role: Role = request.decode()?;
         let name = role.name.as_deref().unwrap_or_default();
         let quoted = ident(address, name)?;
@@ -578,7 +570,7 @@ impl PostgresProvider {
     }
 
     async fn create_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
@@ -630,7 +622,7 @@ impl PostgresProvider {
     }
 
     async fn update_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
@@ -668,7 +660,7 @@ impl PostgresProvider {
         request: &ChangeRequest,
         removed_extensions: &[String],
     ) -> Result<(), ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let planned: Database = request.decode()?;
         let name = planned.name.as_deref().unwrap_or_default();
         let owner = planned.owner.as_deref().unwrap_or_default();
@@ -718,10 +710,10 @@ impl PostgresProvider {
     }
 
     fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         let database = request
             .context
-            .get(&sibling(address, "database")?)
+            .get(&request.address.part("database").to_string())
             .ok_or_else(|| ProviderError::Conflict {
                 address: address.to_owned(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
@@ -763,12 +755,12 @@ fn recorded_secret_file(request: &ChangeRequest) -> Result<Option<String>, Provi
 /// before fingerprints is compared with what dbplan writes from the database's recorded
 /// outputs.
 fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let recorded = secret_file_of(request.decode_prior()?);
     let format = recorded.format.as_deref().unwrap_or("env");
     let database = request
         .context
-        .get(&sibling(address, "database")?)
+        .get(&request.address.part("database").to_string())
         .map(|database| (format, &database.outputs));
     // A changed file is left in place; `remove_owned` logs it, and the plan said so.
     secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
@@ -776,13 +768,13 @@ fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderErro
 
 /// The outputs of a tenant's database: how applications connect to it.
 fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let database: Database = request.decode()?;
     let name = database.name.as_deref().unwrap_or_default();
     let owner = database.owner.as_deref().unwrap_or_default();
     let role = request
         .context
-        .get(&sibling(address, "role")?)
+        .get(&request.address.part("role").to_string())
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the tenant's role is not recorded; apply it first".to_owned(),
@@ -843,7 +835,7 @@ async fn find_role(
     client: &Connection,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let role: Role = request.decode()?;
     let Some(name) = role.name.as_deref() else {
         return Ok(FindOutcome::Unknown);
@@ -903,7 +895,7 @@ async fn find_database(
     client: &Connection,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let database: Database = request.decode()?;
     let (Some(name), Some(owner)) = (database.name.as_deref(), database.owner.as_deref()) else {
         return Ok(FindOutcome::Unknown);
@@ -950,7 +942,7 @@ async fn read_role(
     client: &Connection,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let recorded = &request.attributes;
     let role: Role = request.decode()?;
     let name = read_name(request, role.name);
@@ -991,7 +983,7 @@ async fn read_database(
     server: &Server,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let recorded = &request.attributes;
     let typed: Database = request.decode()?;
     let name = read_name(request, typed.name);
@@ -1031,7 +1023,7 @@ async fn read_database(
     );
     let password = request
         .context
-        .get(&sibling(address, "role")?)
+        .get(&request.address.part("role").to_string())
         .and_then(|role| role.outputs.get("password"))
         .and_then(Field::as_str);
     let outputs = connection_outputs(server, name, &owner, password);

@@ -48,9 +48,8 @@ fn server_request(attributes: &BTreeMap<String, serde_json::Value>) -> ChangeReq
         Field::sensitive(SUPERUSER_PASSWORD),
     );
     ChangeRequest {
-        address: "PostgresServer/pg".to_owned(),
+        address: "PostgresServer/pg".parse().unwrap(),
         kind: Kind::PostgresServer,
-        part: None,
         provider_id: None,
         attributes: fields,
         prior: BTreeMap::new(),
@@ -81,9 +80,8 @@ fn role_request(server: &PgServer, name: &str, password: &str) -> ChangeRequest 
     let mut prior_outputs = BTreeMap::new();
     prior_outputs.insert("password".to_owned(), Field::sensitive(password));
     ChangeRequest {
-        address: format!("TenantDatabase/{name}/role"),
+        address: format!("TenantDatabase/{name}/role").parse().unwrap(),
         kind: Kind::TenantDatabase,
-        part: Some("role".to_owned()),
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -111,9 +109,8 @@ fn database_request(server: &PgServer, name: &str, owner: &str) -> ChangeRequest
         },
     );
     ChangeRequest {
-        address: format!("TenantDatabase/{name}/database"),
+        address: format!("TenantDatabase/{name}/database").parse().unwrap(),
         kind: Kind::TenantDatabase,
-        part: Some("database".to_owned()),
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),

@@ -54,9 +54,8 @@ fn server_request(port: u16, sslmode: &str) -> ChangeRequest {
         Field::sensitive(SUPERUSER_PASSWORD),
     );
     ChangeRequest {
-        address: "PostgresServer/pg".to_owned(),
+        address: "PostgresServer/pg".parse().unwrap(),
         kind: Kind::PostgresServer,
-        part: None,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -93,9 +92,8 @@ fn tenant_request(port: u16, part: &str, name: &str, password: &str) -> ChangeRe
     attributes.insert("owner".to_owned(), Field::plain(name));
     attributes.insert("extensions".to_owned(), Field::plain(serde_json::json!([])));
     ChangeRequest {
-        address: format!("TenantDatabase/{name}/{part}"),
+        address: format!("TenantDatabase/{name}/{part}").parse().unwrap(),
         kind: Kind::TenantDatabase,
-        part: Some(part.to_owned()),
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -316,9 +314,8 @@ fn a_server_that_stops_answering_mid_session_fails_the_statement_on_the_client_s
     let runtime = runtime();
     let provider = provider(&[("DBPLAN_READ_TIMEOUT", "0.5")]);
     let request = dbplan_provider::ReadRequest {
-        address: "TenantDatabase/quiet/role".to_owned(),
+        address: "TenantDatabase/quiet/role".parse().unwrap(),
         kind: Kind::TenantDatabase,
-        part: Some("role".to_owned()),
         provider_id: Some("quiet_user".to_owned()),
         attributes: [("name".to_owned(), serde_json::json!("quiet_user"))].into(),
         outputs: BTreeMap::new(),

@@ -179,7 +179,7 @@ impl FakeProvider {
             .collect();
         outputs.insert("id".to_owned(), Field::plain(provider_id.clone()));
         self.put(
-            &request.address,
+            &request.address.to_string(),
             RemoteObject {
                 provider_id: Some(provider_id.clone()),
                 attributes,
@@ -207,9 +207,10 @@ impl Provider for FakeProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            self.record("read", &request.address);
-            self.injected(&self.failing, &request.address)?;
-            Ok(match self.get(&request.address) {
+            let address = request.address.to_string();
+            self.record("read", &address);
+            self.injected(&self.failing, &address)?;
+            Ok(match self.get(&address) {
                 Some(object) => ReadOutcome::Found(object),
                 None => ReadOutcome::Gone,
             })
@@ -221,9 +222,10 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            self.record("find", &request.address);
-            self.injected(&self.failing, &request.address)?;
-            Ok(match self.get(&request.address) {
+            let address = request.address.to_string();
+            self.record("find", &address);
+            self.injected(&self.failing, &address)?;
+            Ok(match self.get(&address) {
                 Some(remote) => FindOutcome::Found(Existing {
                     remote,
                     effects: Vec::new(),
@@ -238,16 +240,17 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            self.record("create", &request.address);
+            let address = request.address.to_string();
+            self.record("create", &address);
             self.wait().await;
-            self.injected(&self.failing_changes, &request.address)?;
+            self.injected(&self.failing_changes, &address)?;
             // An object that already exists (an interrupted create, or one the request opts
             // into adopting) is taken over with its id.
-            let existing = self.get(&request.address);
+            let existing = self.get(&address);
             if existing.is_some() {
                 request
                     .adopt
-                    .check(&request.address, "a fake object of this address")?;
+                    .check(&address, "a fake object of this address")?;
             }
             let provider_id = existing
                 .and_then(|object| object.provider_id)
@@ -263,12 +266,13 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            self.record("update", &request.address);
+            let address = request.address.to_string();
+            self.record("update", &address);
             self.wait().await;
-            self.injected(&self.failing_changes, &request.address)?;
-            let Some(existing) = self.get(&request.address) else {
+            self.injected(&self.failing_changes, &address)?;
+            let Some(existing) = self.get(&address) else {
                 return Err(ProviderError::Api {
-                    address: request.address.clone(),
+                    address: address.clone(),
                     code: Some("NotFound".to_owned()),
                     message: "the object does not exist".to_owned(),
                     source: None,
@@ -284,10 +288,11 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            self.record("delete", &request.address);
+            let address = request.address.to_string();
+            self.record("delete", &address);
             self.wait().await;
-            self.injected(&self.failing_changes, &request.address)?;
-            FakeProvider::delete(self, &request.address);
+            self.injected(&self.failing_changes, &address)?;
+            FakeProvider::delete(self, &address);
             Ok(())
         })
     }

@@ -50,11 +50,10 @@ pub type Context = BTreeMap<String, Recorded>;
 /// What a provider needs to find one resource's remote object.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReadRequest {
-    /// `Kind/name[/part]`.
-    pub address: String,
+    /// `Kind/name[/part]`: the part of a component (`cluster`, `subnet-group`, …) is the
+    /// address's, `None` for a whole resource ([`ReadRequest::part`]).
+    pub address: ResourceAddress,
     pub kind: Kind,
-    /// The part of a component (`cluster`, `subnet-group`, …), `None` for a whole resource.
-    pub part: Option<String>,
     /// The provider's id of the object, as recorded in state.
     pub provider_id: Option<String>,
     /// The attributes recorded in state (secrets left out).
@@ -68,10 +67,9 @@ pub struct ReadRequest {
 /// One create, update or delete, as the engine asks a provider for it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChangeRequest {
-    /// `Kind/name[/part]`.
-    pub address: String,
+    /// `Kind/name[/part]`, the part read with [`ChangeRequest::part`].
+    pub address: ResourceAddress,
     pub kind: Kind,
-    pub part: Option<String>,
     /// The provider's id as recorded (update, delete, or a create that adopts a `pending`
     /// record).
     pub provider_id: Option<String>,
@@ -113,27 +111,19 @@ impl Adoption {
 
     /// `Ok` when an existing object (`what`, e.g. `the role "legacy_app"`) may be taken over,
     /// else the error that says how to opt in.
-    pub fn check(self, address: &str, what: impl std::fmt::Display) -> Result<(), ProviderError> {
+    pub fn check(
+        self,
+        address: impl std::fmt::Display,
+        what: impl std::fmt::Display,
+    ) -> Result<(), ProviderError> {
         if self.permits() {
             return Ok(());
         }
         Err(ProviderError::NotAdopted {
-            address: address.to_owned(),
+            address: address.to_string(),
             existing: what.to_string(),
         })
     }
-}
-
-/// The address a request names, typed: its kind, the resource's `metadata.name` and the part.
-/// Requests are made from typed addresses, so this fails only for a request made by hand with
-/// text that is not an address.
-pub fn resource_address(address: &str) -> Result<ResourceAddress, ProviderError> {
-    address.parse().map_err(
-        |error: dbplan_core::ParseAddressError| ProviderError::Unsupported {
-            address: address.to_owned(),
-            message: error.to_string(),
-        },
-    )
 }
 
 impl ChangeRequest {
@@ -149,7 +139,8 @@ impl ChangeRequest {
             .attributes
             .iter()
             .map(|(name, field)| (name.clone(), field.value.clone()));
-        kinds::decode(planned).map_err(|source| decode_error(&self.address, "planned", source))
+        kinds::decode(planned)
+            .map_err(|source| decode_error(&self.address.to_string(), "planned", source))
     }
 
     /// The recorded attributes as a typed struct; secrets, which state records as fingerprints,
@@ -160,12 +151,13 @@ impl ChangeRequest {
             .iter()
             .filter(|(_, field)| !field.sensitive)
             .map(|(name, field)| (name.clone(), field.value.clone()));
-        kinds::decode(recorded).map_err(|source| decode_error(&self.address, "recorded", source))
+        kinds::decode(recorded)
+            .map_err(|source| decode_error(&self.address.to_string(), "recorded", source))
     }
 
     /// The part the request is about.
     pub fn part(&self) -> Result<Part, ProviderError> {
-        part_of(&self.address, self.part.as_deref())
+        part_of(&self.address)
     }
 }
 
@@ -173,12 +165,12 @@ impl ReadRequest {
     /// The recorded attributes as a typed struct (secrets are not in a read request).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
         kinds::decode_map(&self.attributes)
-            .map_err(|source| decode_error(&self.address, "recorded", source))
+            .map_err(|source| decode_error(&self.address.to_string(), "recorded", source))
     }
 
     /// The part the request is about.
     pub fn part(&self) -> Result<Part, ProviderError> {
-        part_of(&self.address, self.part.as_deref())
+        part_of(&self.address)
     }
 }
 
@@ -198,9 +190,9 @@ fn decode_error(address: &str, which: &'static str, source: DecodeError) -> Prov
     }
 }
 
-fn part_of(address: &str, part: Option<&str>) -> Result<Part, ProviderError> {
-    Part::of(part).map_err(|error| ProviderError::Unsupported {
-        address: address.to_owned(),
+fn part_of(address: &ResourceAddress) -> Result<Part, ProviderError> {
+    Part::of(address.part.as_deref()).map_err(|error| ProviderError::Unsupported {
+        address: address.to_string(),
         message: error.to_string(),
     })
 }

@@ -5,10 +5,11 @@
 use super::vpc::MadeSubnet;
 use super::{filter, tagged, tags};
 use crate::Clients;
-use crate::attributes::{incomplete, resource_name};
+use crate::attributes::incomplete;
 use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder;
 use aws_sdk_ec2::types::{DomainType, NatGateway, ResourceType};
+use dbplan_core::ResourceAddress;
 use dbplan_provider::{ProviderError, wait_until};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,13 +39,15 @@ struct RouteTable {
 /// Makes what is missing of the VPC's NAT (module docs); what exists is kept.
 pub(crate) async fn ensure(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     subnets: &[MadeSubnet],
 ) -> Result<Nat, ProviderError> {
-    let internet_gateway = internet_gateway(clients, address, vpc_id).await?;
+    let name = &address.name;
+    let address = &address.to_string();
+    let internet_gateway = internet_gateway(clients, address, name, vpc_id).await?;
     let by_zone = nat_gateways(clients, address, vpc_id, subnets).await?;
-    let tables = route_tables(resource_name(address), subnets, &by_zone);
+    let tables = route_tables(name, subnets, &by_zone);
     ensure_route_tables(clients, address, vpc_id, &internet_gateway, tables).await?;
     Ok(Nat {
         internet_gateway,
@@ -52,10 +55,12 @@ pub(crate) async fn ensure(
     })
 }
 
-/// The internet gateway attached to the VPC; one is created and attached when there is none.
+/// The internet gateway attached to the VPC; one is created and attached when there is none
+/// (tagged with the resource's `name`).
 async fn internet_gateway(
     clients: &Clients,
     address: &str,
+    name: &str,
     vpc_id: &str,
 ) -> Result<String, ProviderError> {
     let ec2 = &clients.ec2;
@@ -74,11 +79,7 @@ async fn internet_gateway(
     }
     let id = ec2
         .create_internet_gateway()
-        .tag_specifications(tags(
-            ResourceType::InternetGateway,
-            resource_name(address),
-            address,
-        ))
+        .tag_specifications(tags(ResourceType::InternetGateway, name, address))
         .send()
         .await
         .at(address)?

@@ -4,7 +4,7 @@
 
 use super::{conflict, filter, tags};
 use crate::Clients;
-use crate::attributes::{Action, incomplete, int32, missing, resource_name};
+use crate::attributes::{Action, incomplete, int32, missing};
 use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
@@ -26,11 +26,11 @@ pub(crate) enum SecurityGroupKind {
 }
 
 impl SecurityGroupKind {
-    /// The group's name: `metadata.name`, or `<name>-aurora` for a cluster's.
-    pub(crate) fn group_name(self, address: &str) -> String {
+    /// The group's name: `metadata.name` (`name`), or `<name>-aurora` for a cluster's.
+    pub(crate) fn group_name(self, name: &str) -> String {
         match self {
-            SecurityGroupKind::Standalone => resource_name(address).to_owned(),
-            SecurityGroupKind::ClusterPart => format!("{}-aurora", resource_name(address)),
+            SecurityGroupKind::Standalone => name.to_owned(),
+            SecurityGroupKind::ClusterPart => format!("{name}-aurora"),
         }
     }
 }
@@ -83,7 +83,7 @@ impl SecurityGroupAttributes {
         request: &ChangeRequest,
         kind: SecurityGroupKind,
     ) -> Result<SecurityGroupAttributes, ProviderError> {
-        let address = request.address.as_str();
+        let address = &request.address.to_string();
         match kind {
             SecurityGroupKind::Standalone => Self::standalone(address, request.decode()?),
             SecurityGroupKind::ClusterPart => Self::cluster_part(address, request.decode()?),
@@ -224,9 +224,9 @@ pub(crate) async fn apply(
     action: Action,
     kind: SecurityGroupKind,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let group = SecurityGroupAttributes::decode(request, kind)?;
-    let name = kind.group_name(address);
+    let name = kind.group_name(&request.address.name);
     let group_id = ensure_group(clients, request, &group, &name, action).await?;
     // Rules are replaced as a set: what is there and not planned is revoked, what is planned
     // and not there is authorised.
@@ -265,7 +265,7 @@ async fn ensure_group(
     name: &str,
     action: Action,
 ) -> Result<String, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let vpc_id = &group.vpc_id;
     let Some(existing) = find(clients, address, vpc_id, name).await? else {
         return Ok(clients
@@ -438,7 +438,7 @@ pub(crate) async fn read(
     request: &ReadRequest,
     kind: SecurityGroupKind,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(group_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
@@ -513,7 +513,7 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(group_id) = request.provider_id.clone() else {
         return Ok(());
     };
@@ -553,7 +553,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, map};
+    use crate::testing::{address, decode, map};
     use serde_json::json;
 
     const ADDRESS: &str = "AwsSecurityGroup/db-clients";
@@ -573,11 +573,11 @@ mod tests {
     #[test]
     fn names_follow_the_kind() {
         assert_eq!(
-            SecurityGroupKind::Standalone.group_name(ADDRESS),
+            SecurityGroupKind::Standalone.group_name(&address(ADDRESS).name),
             "db-clients"
         );
         assert_eq!(
-            SecurityGroupKind::ClusterPart.group_name(CLUSTER),
+            SecurityGroupKind::ClusterPart.group_name(&address(CLUSTER).name),
             "orders-db-aurora"
         );
     }

@@ -8,10 +8,11 @@
 use super::nat::{self, Nat};
 use super::{conflict, filter, tagged, tags};
 use crate::Clients;
-use crate::attributes::{Action, incomplete, resource_name, unusable};
+use crate::attributes::{Action, incomplete, unusable};
 use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::operation::create_subnet::builders::CreateSubnetFluentBuilder;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, VpcAttributeName};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::aws_vpc::Vpc;
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
@@ -66,8 +67,12 @@ impl VpcAttributes {
     }
 
     /// The subnets of the layout (module docs), private ones first.
-    pub(crate) fn subnets(&self, address: &str) -> Result<Vec<PlannedSubnet>, ProviderError> {
-        let name = resource_name(address);
+    pub(crate) fn subnets(
+        &self,
+        address: &ResourceAddress,
+    ) -> Result<Vec<PlannedSubnet>, ProviderError> {
+        let name = address.name.as_str();
+        let address = &address.to_string();
         let cidr = &self.cidr;
         let (base, prefix) = parse_cidr(cidr)
             .ok_or_else(|| conflict(address, format!("{cidr:?} is not an IPv4 CIDR")))?;
@@ -180,14 +185,14 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let vpc = VpcAttributes::from_planned(address, request.decode()?)?;
-    let planned = vpc.subnets(address)?;
+    let planned = vpc.subnets(&request.address)?;
     let vpc_id = ensure_vpc(clients, request, &vpc, action).await?;
     set_dns(clients, address, &vpc_id, &vpc).await?;
     let made = ensure_subnets(clients, address, &vpc_id, &planned).await?;
     let nat = if vpc.nat {
-        Some(nat::ensure(clients, address, &vpc_id, &made).await?)
+        Some(nat::ensure(clients, &request.address, &vpc_id, &made).await?)
     } else {
         None
     };
@@ -202,7 +207,7 @@ async fn ensure_vpc(
     vpc: &VpcAttributes,
     action: Action,
 ) -> Result<String, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let cidr = &vpc.cidr;
     let existing = match (&request.provider_id, action) {
         (Some(id), Action::Update) => Some(FoundVpc {
@@ -231,7 +236,7 @@ async fn ensure_vpc(
             .ec2
             .create_vpc()
             .cidr_block(cidr)
-            .tag_specifications(tags(ResourceType::Vpc, resource_name(address), address))
+            .tag_specifications(tags(ResourceType::Vpc, &request.address.name, address))
             .send()
             .await
             .at(address)?
@@ -399,7 +404,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(vpc_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
@@ -491,7 +496,7 @@ async fn read_outputs(
     vpc_id: &str,
     cidr: &str,
 ) -> Result<BTreeMap<String, Field>, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let mut outputs = BTreeMap::new();
     outputs.insert("vpc_id".to_owned(), Field::plain(vpc_id));
     outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
@@ -503,7 +508,7 @@ async fn read_outputs(
     else {
         return Ok(outputs);
     };
-    let Ok(planned) = vpc.subnets(address) else {
+    let Ok(planned) = vpc.subnets(&request.address) else {
         return Ok(outputs);
     };
     if vpc.nat {
@@ -545,7 +550,7 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(vpc_id) = request.provider_id.clone() else {
         return Ok(());
     };
@@ -571,7 +576,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, ec2, map, request};
+    use crate::testing::{address, decode, ec2, map, request};
     use dbplan_core::Kind;
     use serde_json::json;
 
@@ -593,7 +598,7 @@ mod tests {
 
     #[test]
     fn subnets_follow_the_documented_layout() {
-        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let subnets = vpc(layout()).subnets(&address(ADDRESS)).unwrap_or_default();
         let shown: Vec<(&str, &str, &str, bool)> = subnets
             .iter()
             .map(|s| (s.name.as_str(), s.cidr.as_str(), s.zone.as_str(), s.public))
@@ -646,7 +651,7 @@ mod tests {
         let mut json = layout();
         json["subnet_size"] = json!(16384);
         let error = vpc(json)
-            .subnets(ADDRESS)
+            .subnets(&address(ADDRESS))
             .err()
             .map(|error| error.to_string());
         assert_eq!(
@@ -658,7 +663,7 @@ mod tests {
         let mut json = layout();
         json["subnet_size"] = json!(1000);
         let error = vpc(json)
-            .subnets(ADDRESS)
+            .subnets(&address(ADDRESS))
             .err()
             .map(|error| error.to_string());
         assert!(
@@ -680,7 +685,7 @@ mod tests {
 
     #[test]
     fn a_subnet_is_created_in_its_zone_and_tagged_for_the_address() {
-        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let subnets = vpc(layout()).subnets(&address(ADDRESS)).unwrap_or_default();
         let call = subnet_request(ec2().create_subnet(), "vpc-1", &subnets[1], ADDRESS);
         let input = call.as_input();
         assert_eq!(input.get_vpc_id().as_deref(), Some("vpc-1"));
@@ -704,7 +709,7 @@ mod tests {
 
     #[test]
     fn outputs_list_subnets_with_their_zones_nat_gateway() {
-        let subnets = vpc(layout()).subnets(ADDRESS).unwrap_or_default();
+        let subnets = vpc(layout()).subnets(&address(ADDRESS)).unwrap_or_default();
         let made: Vec<MadeSubnet> = subnets
             .into_iter()
             .enumerate()

@@ -4,9 +4,9 @@
 
 mod drift;
 
-use super::{address_tag, conflict, major_version, part_address};
+use super::{address_tag, conflict, major_version};
 use crate::Clients;
-use crate::attributes::{Action, context_output, int32, resource_name};
+use crate::attributes::{Action, context_output, int32};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_cluster::builders::CreateDBClusterFluentBuilder;
 use aws_sdk_rds::operation::modify_db_cluster::builders::ModifyDBClusterFluentBuilder;
@@ -160,9 +160,8 @@ pub(crate) async fn describe(
 /// Where the cluster goes: the other parts' groups (recorded outputs of the context), else the
 /// existing groups the manifest names.
 fn placement(request: &ChangeRequest, cluster: &ClusterAttributes) -> Placement {
-    let address = request.address.as_str();
     let output = |part: &str, output: &str| {
-        context_output(&request.context, &part_address(address, part), output)
+        context_output(&request.context, &request.address.part(part), output)
     };
     let mut security_groups: Vec<String> = output("security-group", "security_group_id")
         .into_iter()
@@ -378,12 +377,12 @@ pub(crate) async fn apply(
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let mut planned: Cluster = request.decode()?;
     let password = planned.password.take();
     let password = password.as_ref().map(SecretText::expose);
     let cluster = ClusterAttributes::from_planned(address, planned)?;
-    let identifier = resource_name(address).to_lowercase();
+    let identifier = request.address.name.to_lowercase();
     let placement = placement(request, &cluster);
     let existing = describe(clients, address, &identifier).await?;
     match (action, existing) {
@@ -443,7 +442,7 @@ fn adopt(
     cluster: &ClusterAttributes,
     identifier: &str,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     request
         .adopt
         .check(address, format!("the DB cluster {identifier}"))?;
@@ -484,11 +483,11 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let identifier = request
         .provider_id
         .clone()
-        .unwrap_or_else(|| resource_name(address).to_lowercase());
+        .unwrap_or_else(|| request.address.name.to_lowercase());
     let Some(cluster) = describe(clients, address, &identifier).await? else {
         return Ok(());
     };

@@ -3,11 +3,12 @@
 use super::cluster::describe as describe_cluster;
 use super::{address_tag, conflict};
 use crate::Clients;
-use crate::attributes::{Action, int32, resource_name};
+use crate::attributes::{Action, int32};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
 use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::DbInstance;
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::aws_rds_cluster_instance::{Identity, Instance};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
@@ -41,19 +42,24 @@ pub(crate) struct InstanceAttributes {
     apply_immediately: bool,
 }
 
-/// An instance's identifier: `identifier`, else `metadata.name`, in lower case.
-pub(crate) fn identifier(address: &str, planned: Identity) -> String {
+/// An instance's identifier: `identifier`, else `metadata.name` (`name`), in lower case.
+pub(crate) fn identifier(name: &str, planned: Identity) -> String {
     planned
         .identifier
-        .unwrap_or_else(|| resource_name(address).to_owned())
+        .unwrap_or_else(|| name.to_owned())
         .to_lowercase()
 }
 
 impl InstanceAttributes {
-    pub(crate) fn from_planned(address: &str, instance: Instance) -> Result<Self, ProviderError> {
+    pub(crate) fn from_planned(
+        address: &ResourceAddress,
+        instance: Instance,
+    ) -> Result<Self, ProviderError> {
+        let name = &address.name;
+        let address = &address.to_string();
         Ok(InstanceAttributes {
             identifier: identifier(
-                address,
+                name,
                 Identity {
                     identifier: instance.identifier,
                 },
@@ -133,8 +139,8 @@ pub(crate) async fn apply(
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let instance = InstanceAttributes::from_planned(address, request.decode()?)?;
+    let address = &request.address.to_string();
+    let instance = InstanceAttributes::from_planned(&request.address, request.decode()?)?;
     let (identifier, cluster_id) = (&instance.identifier, &instance.cluster);
     let Some(cluster) = describe_cluster(clients, address, cluster_id).await? else {
         return Err(ProviderError::Api {
@@ -245,10 +251,10 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let identifier = match &request.provider_id {
         Some(id) => id.clone(),
-        None => identifier(address, request.decode()?),
+        None => identifier(&request.address.name, request.decode()?),
     };
     let Some(instance) = describe(clients, address, &identifier).await? else {
         return Ok(ReadOutcome::Gone);
@@ -265,7 +271,7 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let Some(identifier) = request.provider_id.as_deref() else {
         return Ok(());
     };
@@ -289,7 +295,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, map, rds, request};
+    use crate::testing::{address, decode, map, rds, request};
     use aws_sdk_rds::types::Endpoint;
     use dbplan_core::Kind;
     use serde_json::json;
@@ -306,7 +312,7 @@ mod tests {
                 "performance_insights_enabled": true,
                 "ca_cert_identifier": "rds-ca-rsa2048-g1",
             }),
-            |instance| InstanceAttributes::from_planned(ADDRESS, instance),
+            |instance| InstanceAttributes::from_planned(&address(ADDRESS), instance),
         )
     }
 
@@ -365,9 +371,12 @@ mod tests {
         let named = Identity {
             identifier: Some("Orders-Writer".to_owned()),
         };
-        assert_eq!(identifier(ADDRESS, named), "orders-writer");
+        assert_eq!(identifier(&address(ADDRESS).name, named), "orders-writer");
         assert_eq!(
-            identifier("AwsRdsClusterInstance/Reader", Identity::default()),
+            identifier(
+                &address("AwsRdsClusterInstance/Reader").name,
+                Identity::default()
+            ),
             "reader"
         );
     }

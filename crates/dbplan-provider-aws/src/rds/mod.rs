@@ -11,7 +11,6 @@ pub(crate) mod parameter_group;
 pub(crate) mod subnet_group;
 
 use crate::Clients;
-use crate::attributes::resource_name;
 use crate::error::At;
 use aws_sdk_rds::types::{DbCluster, Tag};
 use dbplan_provider::{Applied, Field, ProviderError};
@@ -30,22 +29,15 @@ pub(crate) fn address_tag(address: &str) -> Tag {
     Tag::builder().key("dbplan:address").value(address).build()
 }
 
-/// The address of another part of the same cluster (`AwsRdsCluster/name/<part>`).
-pub(crate) fn part_address(address: &str, part: &str) -> String {
-    let resource: Vec<&str> = address.splitn(3, '/').take(2).collect();
-    format!("{}/{part}", resource.join("/"))
-}
-
 /// `16.4` → `16` (an engine version's major version).
 pub(crate) fn major_version(version: &str) -> &str {
     version.split_once('.').map_or(version, |(major, _)| major)
 }
 
-/// A subnet or parameter group's name: as recorded, else the cluster's `metadata.name`.
-pub(crate) fn group_name(provider_id: Option<&String>, address: &str) -> String {
-    provider_id
-        .cloned()
-        .unwrap_or_else(|| resource_name(address).to_owned())
+/// A subnet or parameter group's name: as recorded, else the cluster's `metadata.name`
+/// (`name`).
+pub(crate) fn group_name(provider_id: Option<&String>, name: &str) -> String {
+    provider_id.cloned().unwrap_or_else(|| name.to_owned())
 }
 
 /// What a create or update of a group leaves: its name, as the id and as an output.

@@ -2,7 +2,7 @@
 
 use super::{address_tag, conflict, group_name, major_version, named, refuse_if_used};
 use crate::Clients;
-use crate::attributes::{Action, incomplete, resource_name};
+use crate::attributes::{Action, incomplete};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
 use dbplan_core::kinds::aws_rds_cluster::ParameterGroup;
@@ -114,9 +114,9 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let group = ParameterGroupAttributes::from_planned(request.decode()?);
-    let name = resource_name(address).to_owned();
+    let name = request.address.name.clone();
     let family = &group.family;
     let found = existing_family(clients, address, &name).await?;
     if action == Action::Create && found.is_some() {
@@ -164,8 +164,8 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
-    let name = group_name(request.provider_id.as_ref(), address);
+    let address = &request.address.to_string();
+    let name = group_name(request.provider_id.as_ref(), &request.address.name);
     let Some(answer) = clients
         .rds
         .describe_db_cluster_parameters()
@@ -221,8 +221,8 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
-    let name = group_name(request.provider_id.as_ref(), address);
+    let address = &request.address.to_string();
+    let name = group_name(request.provider_id.as_ref(), &request.address.name);
     refuse_if_used(
         clients,
         address,

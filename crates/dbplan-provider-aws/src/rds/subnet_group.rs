@@ -2,7 +2,7 @@
 
 use super::{address_tag, group_name, named, refuse_if_used};
 use crate::Clients;
-use crate::attributes::{Action, resource_name};
+use crate::attributes::Action;
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_subnet_group::builders::CreateDBSubnetGroupFluentBuilder;
 use aws_sdk_rds::operation::modify_db_subnet_group::builders::ModifyDBSubnetGroupFluentBuilder;
@@ -29,8 +29,9 @@ pub(crate) struct SubnetGroupAttributes {
 }
 
 impl SubnetGroupAttributes {
-    pub(crate) fn from_planned(address: &str, group: SubnetGroup) -> Self {
-        let name = resource_name(address).to_owned();
+    /// The group of the cluster `name` (its `metadata.name`).
+    pub(crate) fn from_planned(name: &str, group: SubnetGroup) -> Self {
+        let name = name.to_owned();
         SubnetGroupAttributes {
             description: format!("{name} (managed by dbplan)"),
             name,
@@ -77,8 +78,8 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = request.address.as_str();
-    let group = SubnetGroupAttributes::from_planned(address, request.decode()?);
+    let address = &request.address.to_string();
+    let group = SubnetGroupAttributes::from_planned(&request.address.name, request.decode()?);
     let exists = describe(clients, address, &group.name).await?.is_some();
     if action == Action::Create && exists {
         request
@@ -107,8 +108,8 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
-    let name = group_name(request.provider_id.as_ref(), address);
+    let address = &request.address.to_string();
+    let name = group_name(request.provider_id.as_ref(), &request.address.name);
     let Some(group) = describe(clients, address, &name).await? else {
         return Ok(ReadOutcome::Gone);
     };
@@ -148,8 +149,8 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = request.address.as_str();
-    let name = group_name(request.provider_id.as_ref(), address);
+    let address = &request.address.to_string();
+    let name = group_name(request.provider_id.as_ref(), &request.address.name);
     refuse_if_used(clients, address, "DB subnet group", &name, |cluster| {
         cluster.db_subnet_group() == Some(name.as_str())
     })
@@ -167,7 +168,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, map, rds, typed};
+    use crate::testing::{address, decode, map, rds, typed};
     use aws_sdk_rds::types::Subnet;
     use serde_json::json;
 
@@ -175,7 +176,10 @@ mod tests {
 
     fn group() -> SubnetGroupAttributes {
         decode(json!({"subnet_ids": ["subnet-a", "subnet-b"]}), |group| {
-            Ok::<_, ProviderError>(SubnetGroupAttributes::from_planned(ADDRESS, group))
+            Ok::<_, ProviderError>(SubnetGroupAttributes::from_planned(
+                &address(ADDRESS).name,
+                group,
+            ))
         })
     }
 

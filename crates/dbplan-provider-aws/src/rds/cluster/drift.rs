@@ -4,7 +4,6 @@
 
 use super::describe;
 use crate::Clients;
-use crate::attributes::resource_name;
 use aws_sdk_rds::types::DbCluster;
 use dbplan_core::kinds::aws_rds_cluster::RecordedCluster;
 use dbplan_provider::{Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject};
@@ -190,11 +189,11 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = request.address.as_str();
+    let address = &request.address.to_string();
     let identifier = request
         .provider_id
         .clone()
-        .unwrap_or_else(|| resource_name(address).to_lowercase());
+        .unwrap_or_else(|| request.address.name.to_lowercase());
     let Some(cluster) = describe(clients, address, &identifier).await? else {
         return Ok(ReadOutcome::Gone);
     };
