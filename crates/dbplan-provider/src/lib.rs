@@ -139,8 +139,15 @@ impl ChangeRequest {
             .attributes
             .iter()
             .map(|(name, field)| (name.clone(), field.value.clone()));
-        kinds::decode(planned)
-            .map_err(|source| decode_error(&self.address.to_string(), "planned", source))
+        kinds::decode(planned).map_err(|mut source| {
+            // serde quotes the value it could not take ("invalid type: string \"…\""): never
+            // a secret's.
+            let top = source.attribute.split(['.', '[']).next();
+            if top.and_then(|name| self.attributes.get(name)).is_some_and(|field| field.sensitive) {
+                source.message = "a sensitive value of another type than the part expects (the value is not shown)".to_owned();
+            }
+            decode_error(&self.address.to_string(), "planned", source)
+        })
     }
 
     /// The recorded attributes as a typed struct; secrets, which state records as fingerprints,
@@ -528,5 +535,52 @@ where
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(15));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only decoded, to see the error")]
+    struct Part {
+        name: String,
+        password: u32,
+    }
+
+    fn request(password: Field) -> ChangeRequest {
+        let address: ResourceAddress = "PostgresServer/main".parse().unwrap();
+        ChangeRequest {
+            kind: address.kind,
+            address,
+            provider_id: None,
+            attributes: BTreeMap::from([
+                ("name".to_owned(), Field::plain("main")),
+                ("password".to_owned(), password),
+            ]),
+            prior: BTreeMap::new(),
+            prior_outputs: BTreeMap::new(),
+            context: Context::new(),
+            adopt: Adoption::Refuse,
+        }
+    }
+
+    #[test]
+    fn a_planned_secret_that_does_not_fit_is_named_but_never_shown() {
+        let error = request(Field::sensitive("hunter2-canary"))
+            .decode::<Part>()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`password`"), "{error}");
+        assert!(!error.contains("hunter2-canary"), "{error}");
+        // The same value in plain shows, as any other wrong value does.
+        let error = request(Field::plain("plain-value"))
+            .decode::<Part>()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("plain-value"), "{error}");
     }
 }
