@@ -90,13 +90,11 @@ impl FromStr for Part {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn part_names_read_back() {
-        for part in [
+impl Part {
+    /// One of every part (a CNPG database by example), for the tests that go over all of them.
+    /// The match makes a new variant a compile error here, which brings its author to the list.
+    pub(crate) fn examples() -> Vec<Part> {
+        let examples = vec![
             Part::Whole,
             Part::SecurityGroup,
             Part::SubnetGroup,
@@ -107,7 +105,33 @@ mod tests {
             Part::ConnectionSecret,
             Part::ScheduledBackup,
             Part::CnpgDatabase("app".to_owned()),
-        ] {
+        ];
+        for part in &examples {
+            match part {
+                Part::Whole
+                | Part::SecurityGroup
+                | Part::SubnetGroup
+                | Part::ParameterGroup
+                | Part::Cluster
+                | Part::Role
+                | Part::Database
+                | Part::ConnectionSecret
+                | Part::ScheduledBackup
+                | Part::CnpgDatabase(_) => {}
+            }
+        }
+        examples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn part_names_read_back() {
+        for part in Part::examples() {
             assert_eq!(Part::of(part.name().as_deref()).unwrap(), part);
         }
         assert!(Part::of(Some("database-")).is_err());

@@ -282,17 +282,16 @@ fn try_damage(pristine: &Path, expected: &Snapshot, damage: &Damage, tally: &mut
     }
 }
 
-fn corruption_matrix(with_snapshot: bool) {
-    let (dir, expected) = fixture(with_snapshot);
-    let pristine = dir.path().join("state");
-    let cases = damages(&pristine, 24);
+/// Every damage of [`damages`] (`per_file` random ones per file) to a copy of `pristine`: each
+/// is reported or leaves the state as `expected`; prints the tally under `label`.
+fn run_matrix(pristine: &Path, expected: &Snapshot, per_file: u64, label: &str) {
+    let cases = damages(pristine, per_file);
     let mut tally = Tally::default();
     for damage in &cases {
-        try_damage(&pristine, &expected, damage, &mut tally);
+        try_damage(pristine, expected, damage, &mut tally);
     }
     println!(
-        "corruption matrix ({} sled snapshot): {} kinds of damage, {} reported, {} left the state intact",
-        if with_snapshot { "with a" } else { "without a" },
+        "corruption matrix ({label}): {} kinds of damage, {} reported, {} left the state intact",
         cases.len(),
         tally.reported,
         tally.unchanged_state
@@ -301,6 +300,16 @@ fn corruption_matrix(with_snapshot: bool) {
         tally.reported > cases.len() / 2,
         "most damage lands on bytes in use: {tally:?}"
     );
+}
+
+fn corruption_matrix(with_snapshot: bool) {
+    let (dir, expected) = fixture(with_snapshot);
+    let label = if with_snapshot {
+        "with a sled snapshot"
+    } else {
+        "without a sled snapshot"
+    };
+    run_matrix(&dir.path().join("state"), &expected, 24, label);
 }
 
 #[test]
@@ -331,21 +340,7 @@ fn a_large_state_is_read_whole_and_damage_to_it_is_reported() {
     let read = SledStore::read(&pristine, "reader").unwrap().unwrap();
     assert_eq!(read.snapshot, expected, "every record comes back, in order");
 
-    let cases = damages(&pristine, 8);
-    let mut tally = Tally::default();
-    for damage in &cases {
-        try_damage(&pristine, &expected, damage, &mut tally);
-    }
-    println!(
-        "corruption matrix (1,200 records): {} kinds of damage, {} reported, {} left the state intact",
-        cases.len(),
-        tally.reported,
-        tally.unchanged_state
-    );
-    assert!(
-        tally.reported > cases.len() / 2,
-        "most damage lands on bytes in use: {tally:?}"
-    );
+    run_matrix(&pristine, &expected, 8, "1,200 records");
 }
 
 #[test]

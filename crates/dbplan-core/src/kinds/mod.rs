@@ -159,18 +159,7 @@ mod tests {
     fn parts() -> Vec<(Kind, Part)> {
         let mut parts = Vec::new();
         for kind in Kind::ALL {
-            for part in [
-                Part::Whole,
-                Part::SecurityGroup,
-                Part::SubnetGroup,
-                Part::ParameterGroup,
-                Part::Cluster,
-                Part::Role,
-                Part::Database,
-                Part::ConnectionSecret,
-                Part::ScheduledBackup,
-                Part::CnpgDatabase("app".to_owned()),
-            ] {
+            for part in Part::examples() {
                 parts.push((*kind, part));
             }
         }
