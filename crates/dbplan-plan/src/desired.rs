@@ -108,7 +108,8 @@ pub fn desired(
 }
 
 // Long: copies a part's spec fields and resolves its references into the same attribute map in one
-// pass; the typed kinds of issue 16, point 1 replace this string-keyed copy.
+// pass; the map is the plan's and the state's JSON form, which the kinds' typed parts decode
+// (tests/typed_parts.rs holds every example's maps to them).
 fn object(
     resource: &Resource,
     node: &GraphNode,
@@ -118,9 +119,8 @@ fn object(
     key: &StateKey,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Desired {
-    let spec_json = match resource.spec.to_json() {
-        Json::Object(map) => map,
-        _ => serde_json::Map::new(),
+    let Json::Object(spec_json) = resource.spec.to_json() else {
+        unreachable!("every spec is a struct, which serialises to a JSON object")
     };
     let mut attributes: BTreeMap<String, Json> = BTreeMap::new();
     let part = node.address.part.as_deref();

@@ -73,10 +73,16 @@ macro_rules! specs {
                 })
             }
 
-            /// The spec's JSON form (snake_case field names).
+            /// The spec's JSON form (snake_case field names): always an object.
+            // `allow`, not `expect`: clippy does not lint code this macro expands to.
+            #[allow(
+                clippy::expect_used,
+                reason = "a spec is a struct of strings, numbers, lists and string-keyed maps, which serde_json always serialises"
+            )]
             pub fn to_json(&self) -> Json {
                 match self {
-                    $(Spec::$kind(spec) => serde_json::to_value(spec).unwrap_or_default(),)*
+                    $(Spec::$kind(spec) => serde_json::to_value(spec)
+                        .expect("a spec serialises to JSON"),)*
                 }
             }
 
