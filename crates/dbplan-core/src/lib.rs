@@ -13,6 +13,7 @@ mod field;
 mod kind;
 pub mod kinds;
 mod part;
+pub mod refs;
 mod value;
 
 pub use address::{ParseAddressError, ResourceAddress};

@@ -7,6 +7,7 @@
 //!
 //! This crate is the only user of the YAML parser.
 
+pub mod checks;
 pub mod codes;
 pub mod formats;
 pub mod input;
@@ -16,7 +17,7 @@ mod load;
 pub mod metadata;
 pub mod node;
 pub mod partial;
-pub mod refs;
+pub use dbplan_core::refs;
 pub mod schema;
 pub mod secret_env;
 

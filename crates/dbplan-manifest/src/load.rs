@@ -1,3 +1,4 @@
+use crate::checks::Check;
 use crate::codes;
 use crate::input::{self, InputError, Roots};
 use crate::kinds::{self, Spec};
@@ -700,7 +701,7 @@ fn partial_resource(
 ) -> PartialResource {
     let address = ResourceAddress::new(kind, name.to_owned());
     let check = |spec: &Spec| {
-        let mut checker = kinds::Checker::new(&document, address_text, &views.metadata)
+        let mut checker = crate::checks::Checker::new(&document, address_text, &views.metadata)
             .with_unknown(&views.unknown);
         checker.format("/metadata/name", crate::formats::check_resource_name(name));
         spec.check(&mut checker);
@@ -757,7 +758,7 @@ fn add_typed(
     };
     let address = ResourceAddress::new(kind, name.clone());
     let name_span = document.locate("/metadata/name").span();
-    let mut checker = kinds::Checker::new(&document, address_text, &metadata);
+    let mut checker = crate::checks::Checker::new(&document, address_text, &metadata);
     checker.format("/metadata/name", crate::formats::check_resource_name(&name));
     spec.check(&mut checker);
     out.diagnostics.append(&mut checker.diagnostics);

@@ -7,8 +7,8 @@
 //! Such a name is refused (a located diagnostic, naming the variable, never its value) unless
 //! `DBPLAN_SECRET_ENV_ALLOW` lists it by its exact name.
 
+use crate::checks::Checker;
 use crate::codes;
-use crate::kinds::Checker;
 
 /// The setting that allows refused names: a comma-separated list of exact variable names.
 pub const ALLOW_VARIABLE: &str = "DBPLAN_SECRET_ENV_ALLOW";

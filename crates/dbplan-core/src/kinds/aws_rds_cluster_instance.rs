@@ -1,8 +1,10 @@
 //! `AwsRdsClusterInstance`: an instance of an Aurora cluster. One object.
 
 use super::{de, output};
+use crate::refs::{AwsRdsClusterId, ValueOrRef};
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[
     output("instance_id"),
@@ -68,6 +70,52 @@ pub struct Instance {
 pub struct Identity {
     #[serde(default, deserialize_with = "de::opt_text")]
     pub identifier: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// An instance of an Aurora DB cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsRdsClusterInstanceSpec {
+    /// The cluster the instance belongs to.
+    pub cluster: ValueOrRef<AwsRdsClusterId>,
+    /// Instance class: `db.serverless` for Serverless v2, else e.g. `db.r6g.large`.
+    pub instance_class: String,
+    /// The instance identifier; `metadata.id`, else `metadata.name`, when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// Availability Zone of the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    /// Whether the instance has a public IP address.
+    #[serde(default)]
+    pub publicly_accessible: bool,
+    /// Failover priority, 0 (highest) to 15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 15))]
+    pub promotion_tier: Option<u32>,
+    /// Apply minor engine upgrades in the maintenance window.
+    #[serde(default = "default_true")]
+    pub auto_minor_version_upgrade: bool,
+    /// Enable Performance Insights.
+    #[serde(default)]
+    pub performance_insights_enabled: bool,
+    /// Enhanced Monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.
+    #[serde(default)]
+    pub monitoring_interval: u32,
+    /// DB parameter group of the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_parameter_group_name: Option<String>,
+    /// Certificate authority of the instance's server certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_identifier: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! `AwsSecurityGroup`: an EC2 security group with the rules the manifest lists. One object.
 
 use super::{de, output};
+use crate::refs::{AwsVpcId, ValueOrRef};
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[output("security_group_id")];
 
@@ -63,6 +65,66 @@ pub struct Rule {
     pub self_reference: bool,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// One ingress or egress rule of a security group (Project Planton's `SecurityGroupRule`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupRule {
+    /// `tcp`, `udp`, `icmp` or `-1` (all protocols).
+    #[schemars(length(min = 1))]
+    pub protocol: String,
+    /// First port of the range.
+    #[serde(default)]
+    #[schemars(range(min = -1, max = 65535))]
+    pub from_port: i32,
+    /// Last port of the range.
+    #[serde(default)]
+    #[schemars(range(min = -1, max = 65535))]
+    pub to_port: i32,
+    /// IPv4 CIDR blocks allowed (ingress) or targeted (egress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv4_cidrs: Vec<String>,
+    /// IPv6 CIDR blocks allowed or targeted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_cidrs: Vec<String>,
+    /// Security groups that may send traffic (ingress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_security_group_ids: Vec<String>,
+    /// Security groups that receive traffic (egress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destination_security_group_ids: Vec<String>,
+    /// Allow traffic from or to the group itself.
+    #[serde(default)]
+    pub self_reference: bool,
+    /// Description of the rule, at most 255 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub description: Option<String>,
+}
+
+/// Project Planton's `AwsSecurityGroupSpec`, plus an optional region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSecurityGroupSpec {
+    /// The VPC of the security group.
+    pub vpc_id: ValueOrRef<AwsVpcId>,
+    /// Description of the group, at most 255 characters (cannot change without a replacement).
+    #[schemars(length(min = 1, max = 255))]
+    pub description: String,
+    /// Inbound rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingress: Vec<SecurityGroupRule>,
+    /// Outbound rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<SecurityGroupRule>,
+    /// The AWS region (dbplan extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[cfg(test)]

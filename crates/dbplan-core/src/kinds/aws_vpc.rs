@@ -3,7 +3,8 @@
 
 use super::{de, list, output};
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 const SUBNET_FIELDS: &[&str] = &["name", "id", "cidr", "availability_zone", "nat_gateway"];
 
@@ -51,6 +52,52 @@ pub struct Vpc {
     pub is_dns_hostnames_enabled: Option<bool>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub region: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// Project Planton's `AwsVpcSpec`, plus an optional region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsVpcSpec {
+    /// The VPC's IPv4 CIDR block, e.g. `10.0.0.0/16`.
+    pub vpc_cidr: String,
+    /// The Availability Zones to create subnets in, e.g. `[us-east-1a, us-east-1b]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+    /// Number of private (and public) subnets in each Availability Zone.
+    #[schemars(range(min = 1))]
+    pub subnets_per_availability_zone: u32,
+    /// Number of IP addresses in each subnet, e.g. 256 for a `/24`.
+    #[schemars(range(min = 1))]
+    pub subnet_size: u32,
+    /// Whether private subnets get NAT gateways.
+    #[serde(default)]
+    pub is_nat_gateway_enabled: bool,
+    /// Whether instances get public DNS hostnames.
+    #[serde(default)]
+    pub is_dns_hostnames_enabled: bool,
+    /// Whether the Amazon DNS server resolves names in the VPC.
+    #[serde(default)]
+    pub is_dns_support_enabled: bool,
+    /// The AWS region (dbplan extension); the AWS configuration chain's region when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl AwsVpcSpec {
+    /// The Availability Zone of each private subnet, in the order the subnets are created:
+    /// `subnets_per_availability_zone` subnets per zone, zone by zone.
+    pub fn private_subnet_zones(&self) -> Vec<&str> {
+        self.availability_zones
+            .iter()
+            .flat_map(|zone| {
+                std::iter::repeat_n(zone.as_str(), self.subnets_per_availability_zone as usize)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

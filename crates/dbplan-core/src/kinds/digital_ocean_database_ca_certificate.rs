@@ -2,8 +2,10 @@
 //! object.
 
 use super::{de, output};
+use crate::refs::{DigitalOceanClusterId, ValueOrRef};
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[output("file"), output("certificate")];
 
@@ -33,4 +35,21 @@ pub struct CaCertificate {
     /// The file, resolved against the manifest's directory.
     #[serde(default, deserialize_with = "de::opt_text")]
     pub file: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// The CA certificate of a DigitalOcean database cluster, written to a file (mode 0600) for
+/// clients that verify the server (`sslmode=verify-full` with `sslrootcert=FILE`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigitalOceanDatabaseCaCertificateSpec {
+    /// The cluster whose certificate authority is written.
+    pub cluster_id: ValueOrRef<DigitalOceanClusterId>,
+    /// Where the PEM file is written (mode 0600), relative to the manifest that declares it;
+    /// inside the project unless `--allow-files-outside`, never in the state directory.
+    #[schemars(length(min = 1))]
+    pub file: String,
 }

@@ -1,8 +1,10 @@
 //! `DigitalOceanDatabaseFirewall`: the trusted sources of a cluster. One object.
 
 use super::{de, output};
+use crate::refs::{DigitalOceanClusterId, NoDefault, ValueOrRef};
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[output("cluster_id")];
 
@@ -41,4 +43,46 @@ pub struct Rule {
     pub source_type: String,
     #[serde(deserialize_with = "de::text")]
     pub value: String,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// The kind of a trusted source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustedSourceType {
+    /// A Droplet ID.
+    Droplet,
+    /// A Kubernetes cluster ID.
+    K8s,
+    /// An IPv4 address or CIDR.
+    IpAddr,
+    /// A Droplet tag.
+    Tag,
+    /// An App Platform app ID.
+    App,
+}
+
+/// One trusted source of a database cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedSource {
+    /// What `value` names.
+    #[serde(rename = "type")]
+    pub source_type: TrustedSourceType,
+    /// The ID, tag or IP address; a literal or a reference.
+    pub value: ValueOrRef<NoDefault>,
+}
+
+/// The trusted sources (firewall rules) of a DigitalOcean database cluster, replaced as a set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigitalOceanDatabaseFirewallSpec {
+    /// The cluster the rules apply to.
+    pub cluster_id: ValueOrRef<DigitalOceanClusterId>,
+    /// The trusted sources; DigitalOcean allows at most 100 IP addresses.
+    #[schemars(length(min = 1))]
+    pub rules: Vec<TrustedSource>,
 }

@@ -1,6 +1,8 @@
-//! One module per kind, listed once in `kinds!` below (which makes [`Kind`]): after the manifest (whose spec types and checks live in
-//! `dbplan-manifest`'s `kinds/`), everything dbplan knows about a kind's objects is here: its
-//! parts, the typed attributes each part is planned with (what a provider decodes:
+//! One module per kind, listed once in `kinds!` below (which makes [`Kind`] and [`Spec`]): everything
+//! dbplan knows about a kind is here. Its spec (what a manifest declares: serde and schemars types,
+//! from which the loader's JSON Schema is generated; the loader's semantic checks of it, which
+//! report with spans, live in `dbplan-manifest`'s `checks/`), its parts, the typed attributes each
+//! part is planned with (what a provider decodes:
 //! `let cluster: aws_rds_cluster::Cluster = request.decode()?`), the outputs it declares, the
 //! attributes whose change forces a new object, and whether a part holds data.
 //!
@@ -25,8 +27,43 @@ pub mod tenant_database;
 
 pub use de::{DecodeError, SecretText, decode, decode_map};
 
+/// Every kind's spec types (what a manifest declares), by name: the manifest loader's `Spec` holds
+/// one of them.
+pub mod specs {
+    pub use super::aws_rds_cluster::{
+        ApplyMethod, AwsClusterEngine, AwsRdsClusterParameter, AwsRdsClusterSpec, EngineMode,
+        ServerlessV2Scaling, StorageType,
+    };
+    pub use super::aws_rds_cluster_instance::AwsRdsClusterInstanceSpec;
+    pub use super::aws_security_group::{AwsSecurityGroupSpec, SecurityGroupRule};
+    pub use super::aws_vpc::AwsVpcSpec;
+    pub use super::cnpg_cluster::{
+        BackupMethod, CnpgBackup, CnpgBootstrap, CnpgClusterSpec, CnpgConnectionSecret,
+        CnpgDatabase, CnpgPostgresql, CnpgStorage, ConnectionSecretKey, Ensure,
+    };
+    pub use super::digital_ocean_database_ca_certificate::DigitalOceanDatabaseCaCertificateSpec;
+    pub use super::digital_ocean_database_cluster::{
+        DigitalOceanDatabaseClusterSpec, DigitalOceanEngine, MaintenanceWindowSpec, Weekday,
+    };
+    pub use super::digital_ocean_database_firewall::{
+        DigitalOceanDatabaseFirewallSpec, TrustedSource, TrustedSourceType,
+    };
+    pub use super::digital_ocean_database_pool::{
+        DigitalOceanDatabaseConnectionPoolSpec, PoolMode,
+    };
+    pub use super::digital_ocean_vpc::{
+        DIGITAL_OCEAN_REGIONS, DigitalOceanRegion, DigitalOceanVpcSpec,
+    };
+    pub use super::postgres_server::{PostgresServerSpec, SslMode};
+    pub use super::tenant_database::{
+        DeletionPolicy, SecretFormat, TENANT_SERVER_KINDS, TenantConnectionSecret,
+        TenantDatabaseSpec,
+    };
+}
+
 use crate::{ApiGroup, OutputSpec, Part};
 use serde::Deserialize;
+use serde_json::Value as Json;
 
 /// The region an object of a cloud kind lives in: `region`, which the AWS kinds' parts and
 /// DigitalOcean's VPCs and clusters carry (planned or recorded); `None` where the manifest
@@ -61,10 +98,11 @@ pub(crate) const fn list(name: &'static str, item_fields: &'static [&'static str
     }
 }
 
-/// Every kind, with its home module, API group and one-line description: the one list a new
-/// kind is added to (with its module). It makes [`Kind`] and the lookups of each kind's home.
+/// Every kind, with its home module and spec type, API group and one-line description: the one
+/// list a new kind is added to (with its module). It makes [`Kind`], [`Spec`] and the lookups of
+/// each kind's home.
 macro_rules! kinds {
-    ($($kind:ident => $module:ident, $group:ident, $doc:literal;)*) => {
+    ($($kind:ident => $module:ident($spec:ident), $group:ident, $doc:literal;)*) => {
         /// Every kind of resource dbplan understands.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind {
@@ -93,6 +131,50 @@ macro_rules! kinds {
                 match self {
                     $(Kind::$kind => $doc,)*
                 }
+            }
+        }
+
+        /// The typed spec of a resource: one of the kinds' spec types.
+        // One spec per resource: the size difference between kinds costs nothing worth boxing for.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Spec {
+            $($kind($module::$spec),)*
+        }
+
+        impl Spec {
+            /// The kind whose spec this is.
+            pub fn kind(&self) -> Kind {
+                match self {
+                    $(Spec::$kind(_) => Kind::$kind,)*
+                }
+            }
+
+            /// Reads the spec of a kind from its (normalised, schema-valid) JSON form.
+            pub fn from_json(kind: Kind, value: Json) -> Result<Spec, serde_json::Error> {
+                Ok(match kind {
+                    $(Kind::$kind => Spec::$kind(serde_json::from_value(value)?),)*
+                })
+            }
+
+            /// The spec's JSON form (snake_case field names): always an object.
+            // `allow`, not `expect`: clippy does not lint code this macro expands to.
+            #[allow(
+                clippy::expect_used,
+                reason = "a spec is a struct of strings, numbers, lists and string-keyed maps, which serde_json always serialises"
+            )]
+            pub fn to_json(&self) -> Json {
+                match self {
+                    $(Spec::$kind(spec) => serde_json::to_value(spec)
+                        .expect("a spec serialises to JSON"),)*
+                }
+            }
+        }
+
+        /// The JSON Schema of a kind's spec, its types added to the generator's definitions.
+        pub fn spec_schema(kind: Kind, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            match kind {
+                $(Kind::$kind => generator.subschema_for::<$module::$spec>(),)*
             }
         }
 
@@ -137,18 +219,18 @@ macro_rules! kinds {
 }
 
 kinds! {
-    DigitalOceanVpc => digital_ocean_vpc, PlantonDigitalOcean, "A DigitalOcean VPC.";
-    DigitalOceanDatabaseCluster => digital_ocean_database_cluster, PlantonDigitalOcean, "A DigitalOcean managed database cluster.";
-    DigitalOceanDatabaseFirewall => digital_ocean_database_firewall, Dbplan, "The trusted sources of a DigitalOcean database cluster.";
-    DigitalOceanDatabaseConnectionPool => digital_ocean_database_pool, Dbplan, "A PgBouncer connection pool of a DigitalOcean PostgreSQL cluster.";
-    DigitalOceanDatabaseCaCertificate => digital_ocean_database_ca_certificate, Dbplan, "The CA certificate of a DigitalOcean database cluster, written to a file.";
-    AwsVpc => aws_vpc, PlantonAws, "An AWS VPC with subnets in each listed Availability Zone.";
-    AwsSecurityGroup => aws_security_group, PlantonAws, "An AWS EC2 security group.";
-    AwsRdsCluster => aws_rds_cluster, PlantonAws, "An Aurora DB cluster with its security group, DB subnet group and cluster parameter group.";
-    AwsRdsClusterInstance => aws_rds_cluster_instance, Dbplan, "An instance of an Aurora DB cluster (`db.serverless` for Serverless v2).";
-    PostgresServer => postgres_server, Dbplan, "An existing PostgreSQL server that tenant databases are created in.";
-    TenantDatabase => tenant_database, Dbplan, "A database, its owner role and a connection secret on a PostgreSQL server.";
-    CnpgCluster => cnpg_cluster, Dbplan, "A CloudNativePG Cluster with scheduled backups, databases and a connection secret.";
+    DigitalOceanVpc => digital_ocean_vpc(DigitalOceanVpcSpec), PlantonDigitalOcean, "A DigitalOcean VPC.";
+    DigitalOceanDatabaseCluster => digital_ocean_database_cluster(DigitalOceanDatabaseClusterSpec), PlantonDigitalOcean, "A DigitalOcean managed database cluster.";
+    DigitalOceanDatabaseFirewall => digital_ocean_database_firewall(DigitalOceanDatabaseFirewallSpec), Dbplan, "The trusted sources of a DigitalOcean database cluster.";
+    DigitalOceanDatabaseConnectionPool => digital_ocean_database_pool(DigitalOceanDatabaseConnectionPoolSpec), Dbplan, "A PgBouncer connection pool of a DigitalOcean PostgreSQL cluster.";
+    DigitalOceanDatabaseCaCertificate => digital_ocean_database_ca_certificate(DigitalOceanDatabaseCaCertificateSpec), Dbplan, "The CA certificate of a DigitalOcean database cluster, written to a file.";
+    AwsVpc => aws_vpc(AwsVpcSpec), PlantonAws, "An AWS VPC with subnets in each listed Availability Zone.";
+    AwsSecurityGroup => aws_security_group(AwsSecurityGroupSpec), PlantonAws, "An AWS EC2 security group.";
+    AwsRdsCluster => aws_rds_cluster(AwsRdsClusterSpec), PlantonAws, "An Aurora DB cluster with its security group, DB subnet group and cluster parameter group.";
+    AwsRdsClusterInstance => aws_rds_cluster_instance(AwsRdsClusterInstanceSpec), Dbplan, "An instance of an Aurora DB cluster (`db.serverless` for Serverless v2).";
+    PostgresServer => postgres_server(PostgresServerSpec), Dbplan, "An existing PostgreSQL server that tenant databases are created in.";
+    TenantDatabase => tenant_database(TenantDatabaseSpec), Dbplan, "A database, its owner role and a connection secret on a PostgreSQL server.";
+    CnpgCluster => cnpg_cluster(CnpgClusterSpec), Dbplan, "A CloudNativePG Cluster with scheduled backups, databases and a connection secret.";
 }
 
 #[cfg(test)]

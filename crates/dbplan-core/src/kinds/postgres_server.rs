@@ -2,8 +2,10 @@
 //! object, which dbplan only records (create checks the connection, delete forgets it).
 
 use super::{SecretText, de, output};
+use crate::refs::SecretEnv;
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[output("host"), output("port")];
 
@@ -49,4 +51,57 @@ pub struct Server {
     pub sslmode: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub sslrootcert: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// How the connection to the server is secured (libpq's `sslmode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    /// Encrypt, without verifying the certificate.
+    #[default]
+    Require,
+    /// Encrypt and verify the certificate and host name.
+    VerifyFull,
+}
+
+/// An existing PostgreSQL server that tenant databases are created in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresServerSpec {
+    /// Host name or IP address.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// Port; 5432 when omitted.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Database dbplan connects to for administration; `postgres` when omitted.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// The administrative role dbplan connects as (needs CREATEDB and CREATEROLE).
+    #[schemars(length(min = 1, max = 63))]
+    pub admin_user: String,
+    /// The administrator's password, only as `{secretEnv: NAME}` (not dbplan's own or a CI system's credentials, unless `DBPLAN_SECRET_ENV_ALLOW` names them); omit it where the server trusts the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<SecretEnv>,
+    /// `disable`, `prefer`, `require` (default) or `verify-full`.
+    #[serde(default)]
+    pub sslmode: SslMode,
+    /// CA certificate file that verifies the server (for `verify-full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslrootcert: Option<String>,
+}
+
+fn default_port() -> u16 {
+    5432
+}
+
+fn default_database() -> String {
+    "postgres".to_owned()
 }

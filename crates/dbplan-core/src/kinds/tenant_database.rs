@@ -2,8 +2,10 @@
 //! for one) a connection secret file, on a `PostgresServer`.
 
 use super::{SecretText, de, output, secret};
+use crate::refs::ResourceRef;
 use crate::{OutputSpec, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub const OUTPUTS: &[OutputSpec] = &[
     output("username"),
@@ -98,4 +100,113 @@ pub struct SecretFile {
     /// `env` when not given, or `json`.
     #[serde(default, deserialize_with = "de::opt_text")]
     pub format: Option<String>,
+}
+
+// The spec: the fields a manifest declares (their doc comments are the editor schema's help).
+// Its semantic checks, which report with spans, live with the loader
+// (`dbplan-manifest/src/checks/`).
+
+/// What happens to an object when its resource leaves the manifests or is destroyed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Remove it from state and leave it in place.
+    #[default]
+    Orphan,
+    /// Drop it.
+    Delete,
+}
+
+/// Format of a connection secret file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretFormat {
+    /// `KEY=value` lines.
+    #[default]
+    Env,
+    /// A JSON object.
+    Json,
+}
+
+/// Where the connection secret of a tenant database is written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ConnectionSecret")]
+pub struct TenantConnectionSecret {
+    /// File the secret is written to (mode 0600), relative to the manifest that declares it; inside the project unless `--allow-files-outside`, never in the state directory.
+    #[schemars(length(min = 1))]
+    pub file: String,
+    /// `env` (default) or `json`.
+    #[serde(default)]
+    pub format: SecretFormat,
+}
+
+/// A database, its owner role and a connection secret on a PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantDatabaseSpec {
+    /// The server: a PostgresServer name, or `{kind, name}` (also `{valueFrom: {kind, name}}` or
+    /// `{ref: {kind, name}}`) of a PostgresServer, AwsRdsCluster, DigitalOceanDatabaseCluster or
+    /// CnpgCluster.
+    pub server: ResourceRef,
+    /// Database name; `metadata.name` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// Owner role; `<database_name>_user` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Extensions created in the database, e.g. `pgcrypto`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
+    /// Refuse to drop the database (default true).
+    #[serde(default = "default_true")]
+    pub deletion_protection: bool,
+    /// What happens to the role on removal: `Orphan` (default) or `Delete`.
+    #[serde(default)]
+    pub role_deletion_policy: DeletionPolicy,
+    /// What happens to the database on removal: `Orphan` (default) or `Delete`.
+    #[serde(default)]
+    pub db_deletion_policy: DeletionPolicy,
+    /// Where to write the connection secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_secret: Option<TenantConnectionSecret>,
+    /// Maximum concurrent connections of the role; unlimited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1))]
+    pub connection_limit: Option<i32>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Kinds a tenant database may live on.
+pub const TENANT_SERVER_KINDS: &[&str] = &[
+    "PostgresServer",
+    "AwsRdsCluster",
+    "DigitalOceanDatabaseCluster",
+    "CnpgCluster",
+];
+
+impl TenantDatabaseSpec {
+    /// The database name: `database_name`, else the resource name.
+    pub fn database_name<'a>(&'a self, resource_name: &'a str) -> &'a str {
+        self.database_name.as_deref().unwrap_or(resource_name)
+    }
+
+    /// The owner role: `owner`, else `<database_name>_user`.
+    pub fn owner(&self, resource_name: &str) -> String {
+        self.owner
+            .clone()
+            .unwrap_or_else(|| format!("{}_user", self.database_name(resource_name)))
+    }
+
+    /// The server's kind and name.
+    pub fn server(&self) -> (&str, &str) {
+        match &self.server {
+            ResourceRef::Name(name) => ("PostgresServer", name),
+            ResourceRef::Full { kind, name, .. } => {
+                (kind.as_deref().unwrap_or("PostgresServer"), name)
+            }
+        }
+    }
 }
