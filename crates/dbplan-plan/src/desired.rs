@@ -109,7 +109,8 @@ pub fn desired(
 
 // Long: copies a part's spec fields and resolves its references into the same attribute map in one
 // pass; the map is the plan's and the state's JSON form, which the kinds' typed parts decode
-// (tests/typed_parts.rs holds every example's maps to them).
+// (tests/typed_parts.rs holds every example's maps to them), and which part a field goes to and
+// what is derived from the spec are the kind's home's (`Spec::part_of`, `derived_attributes`).
 fn object(
     resource: &Resource,
     node: &GraphNode,
@@ -125,7 +126,7 @@ fn object(
     let mut attributes: BTreeMap<String, Json> = BTreeMap::new();
     let part = node.address.part.as_deref();
     for (key, value) in spec_json {
-        if owner_part(&resource.spec, &key) == node.part
+        if resource.spec.part_of(&key) == node.part
             && crate::knowledge::not_applied(node.address.kind, part, &key).is_none()
         {
             attributes.insert(key, value);
@@ -245,41 +246,9 @@ fn object(
     }
 }
 
-/// Which part of a component a top-level spec field configures.
-fn owner_part(spec: &Spec, field: &str) -> Part {
-    match spec {
-        Spec::AwsRdsCluster(spec) => match field {
-            "subnet_ids" | "db_subnet_group_name" if !spec.subnet_ids.is_empty() => {
-                Part::SubnetGroup
-            }
-            "allowed_cidr_blocks" | "security_group_ids"
-                if !spec.allowed_cidr_blocks.is_empty() || !spec.security_group_ids.is_empty() =>
-            {
-                Part::SecurityGroup
-            }
-            "vpc_id"
-                if !spec.allowed_cidr_blocks.is_empty() || !spec.security_group_ids.is_empty() =>
-            {
-                Part::SecurityGroup
-            }
-            "parameters" | "db_cluster_parameter_group_name" if !spec.parameters.is_empty() => {
-                Part::ParameterGroup
-            }
-            _ => Part::Cluster,
-        },
-        // A tenant's fields are spread over its parts by `derived_attributes`.
-        Spec::TenantDatabase(_) => Part::Whole,
-        Spec::CnpgCluster(_) => match field {
-            "databases" | "connection_secret" => Part::Whole,
-            _ => Part::Cluster,
-        },
-        _ => Part::Whole,
-    }
-}
-
-/// Attributes of parts that are not a plain copy of spec fields.
-// Long: one arm per kind and part for the attributes that are not a copy of a spec field: a table
-// written as code, read kind by kind.
+/// Attributes of parts that are not a plain copy of spec fields: what the kind derives from
+/// its spec (its home's `derived_attributes`), and the annotation that defers an Aurora
+/// cluster's or instance's changes to its maintenance window.
 fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMap<String, Json>) {
     if matches!(
         (&resource.spec, part),
@@ -292,108 +261,13 @@ fn derived_attributes(resource: &Resource, part: &Part, attributes: &mut BTreeMa
             .is_none_or(|value| !value.trim().eq_ignore_ascii_case("false"));
         attributes.insert("apply_immediately".to_owned(), Json::from(immediately));
     }
-    match (&resource.spec, part) {
-        (Spec::AwsRdsCluster(spec), Part::SecurityGroup | Part::ParameterGroup) => {
-            if *part == Part::ParameterGroup {
-                // The parameter group family (`aurora-postgresql16`) follows the version.
-                attributes.insert(
-                    "engine_version".to_owned(),
-                    Json::from(spec.engine_version.clone()),
-                );
-            }
-            attributes.insert("port".to_owned(), Json::from(spec.port));
-            attributes.insert(
-                "engine".to_owned(),
-                serde_json::to_value(spec.engine).unwrap_or_default(),
-            );
-            if let Some(region) = &spec.region {
-                attributes.insert("region".to_owned(), Json::from(region.clone()));
-            }
-        }
-        // The name of the administrator's password variable (not its value), recorded so that
-        // later runs (refresh, tenants) can connect.
-        (Spec::PostgresServer(spec), _) => {
-            if let Some(password) = &spec.admin_password {
-                attributes.insert(
-                    "admin_password_env".to_owned(),
-                    Json::from(password.secret_env.clone()),
-                );
-            }
-        }
-        (Spec::AwsRdsCluster(spec), Part::SubnetGroup) => {
-            if let Some(region) = &spec.region {
-                attributes.insert("region".to_owned(), Json::from(region.clone()));
-            }
-        }
-        (Spec::TenantDatabase(spec), _) => {
-            let database = spec
-                .database_name
-                .clone()
-                .unwrap_or_else(|| resource.address.name.clone());
-            let owner = spec
-                .owner
-                .clone()
-                .unwrap_or_else(|| format!("{database}_user"));
-            let server = serde_json::to_value(&spec.server).unwrap_or_default();
-            let server = match server {
-                Json::String(name) => format!("PostgresServer/{name}"),
-                Json::Object(map) => format!(
-                    "{}/{}",
-                    map.get("kind")
-                        .and_then(Json::as_str)
-                        .unwrap_or("PostgresServer"),
-                    map.get("name").and_then(Json::as_str).unwrap_or_default()
-                ),
-                _ => String::new(),
-            };
-            match part {
-                Part::Role => {
-                    attributes.insert("name".to_owned(), Json::from(owner));
-                    attributes.insert("server".to_owned(), Json::from(server));
-                    if let Some(limit) = spec.connection_limit {
-                        attributes.insert("connection_limit".to_owned(), Json::from(limit));
-                    }
-                }
-                Part::Database => {
-                    attributes.insert("name".to_owned(), Json::from(database));
-                    attributes.insert("owner".to_owned(), Json::from(owner));
-                    attributes.insert("server".to_owned(), Json::from(server));
-                    attributes.insert("extensions".to_owned(), Json::from(spec.extensions.clone()));
-                }
-                Part::ConnectionSecret => {
-                    if let Some(secret) = &spec.connection_secret {
-                        attributes.insert(
-                            "connection_secret".to_owned(),
-                            serde_json::to_value(secret).unwrap_or_default(),
-                        );
-                    }
-                    // What the secret holds, so that a renamed owner or database rewrites it.
-                    attributes.insert("database".to_owned(), Json::from(database));
-                    attributes.insert("owner".to_owned(), Json::from(owner));
-                }
-                _ => {}
-            }
-        }
-        (Spec::CnpgCluster(spec), Part::CnpgDatabase(name)) => {
-            if let Some(database) = spec
-                .databases
-                .iter()
-                .find(|database| &database.name == name)
-                && let Json::Object(map) = serde_json::to_value(database).unwrap_or_default()
-            {
-                attributes.extend(map);
-            }
-        }
-        (Spec::CnpgCluster(spec), Part::ConnectionSecret) => {
-            if let Some(secret) = &spec.connection_secret {
-                attributes.insert(
-                    "connection_secret".to_owned(),
-                    serde_json::to_value(secret).unwrap_or_default(),
-                );
-            }
-        }
-        _ => {}
-    }
+    let Json::Object(derived) = resource
+        .spec
+        .derived_attributes(&resource.address.name, part)
+    else {
+        unreachable!("a kind's derived attributes are an object")
+    };
+    attributes.extend(derived);
 }
 
 /// The lifecycle a part records in state, diffed like an attribute (a change alone is an
@@ -410,10 +284,6 @@ fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
         .annotations
         .get(PREVENT_DESTROY)
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
-    let convert = |policy: dbplan_manifest::kinds::DeletionPolicy| match policy {
-        dbplan_manifest::kinds::DeletionPolicy::Orphan => DeletionPolicy::Orphan,
-        dbplan_manifest::kinds::DeletionPolicy::Delete => DeletionPolicy::Delete,
-    };
     let explicit = |pointer: &str| resource.document.locate(pointer).complete;
     let (deletion_protection, deletion_policy, deletion_opted_in) = match (&resource.spec, part) {
         (Spec::AwsRdsCluster(spec), Part::Cluster) => (
@@ -422,7 +292,7 @@ fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
             !spec.deletion_protection && explicit("/spec/deletion_protection"),
         ),
         (Spec::TenantDatabase(spec), Part::Database | Part::ConnectionSecret) => {
-            let policy = convert(spec.db_deletion_policy);
+            let policy = DeletionPolicy::from(spec.db_deletion_policy);
             (
                 spec.deletion_protection,
                 policy,
@@ -430,7 +300,7 @@ fn lifecycle(resource: &Resource, part: &Part) -> Lifecycle {
             )
         }
         (Spec::TenantDatabase(spec), Part::Role) => {
-            let policy = convert(spec.role_deletion_policy);
+            let policy = DeletionPolicy::from(spec.role_deletion_policy);
             (
                 spec.deletion_protection,
                 policy,

@@ -11,6 +11,7 @@ use crate::refs::{
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 pub const OUTPUTS: &[OutputSpec] = &[
     output("rds_cluster_endpoint"),
@@ -258,6 +259,53 @@ pub enum AwsClusterEngine {
     /// A Multi-AZ DB cluster of RDS for PostgreSQL.
     #[serde(rename = "postgres")]
     Postgres,
+}
+
+impl AwsRdsClusterSpec {
+    /// The part a top-level spec field configures: the security group, subnet group and
+    /// parameter group are parts only when the spec asks for them (the graph expands the same
+    /// conditions), and their fields belong to the cluster otherwise.
+    pub fn part_of(&self, field: &str) -> Part {
+        let security_group =
+            !self.allowed_cidr_blocks.is_empty() || !self.security_group_ids.is_empty();
+        match field {
+            "subnet_ids" | "db_subnet_group_name" if !self.subnet_ids.is_empty() => {
+                Part::SubnetGroup
+            }
+            "allowed_cidr_blocks" | "security_group_ids" | "vpc_id" if security_group => {
+                Part::SecurityGroup
+            }
+            "parameters" | "db_cluster_parameter_group_name" if !self.parameters.is_empty() => {
+                Part::ParameterGroup
+            }
+            _ => Part::Cluster,
+        }
+    }
+
+    /// What a part is planned with besides the spec fields it owns: the security group opens the
+    /// cluster's port to its engine, the parameter group's family follows the engine and its
+    /// version (`aurora-postgresql16`), and every part lives in the cluster's region.
+    pub fn derived_attributes(&self, part: &Part) -> Json {
+        let mut attributes = serde_json::Map::new();
+        if matches!(part, Part::SecurityGroup | Part::ParameterGroup) {
+            if *part == Part::ParameterGroup {
+                attributes.insert(
+                    "engine_version".to_owned(),
+                    Json::from(self.engine_version.clone()),
+                );
+            }
+            attributes.insert("port".to_owned(), Json::from(self.port));
+            attributes.insert("engine".to_owned(), Json::from(self.engine.as_str()));
+        }
+        if matches!(
+            part,
+            Part::SecurityGroup | Part::ParameterGroup | Part::SubnetGroup
+        ) && let Some(region) = &self.region
+        {
+            attributes.insert("region".to_owned(), Json::from(region.clone()));
+        }
+        Json::Object(attributes)
+    }
 }
 
 impl AwsClusterEngine {

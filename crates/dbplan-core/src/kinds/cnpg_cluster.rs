@@ -5,6 +5,7 @@ use super::{de, output, secret};
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
 pub const OUTPUTS: &[OutputSpec] = &[
@@ -347,4 +348,33 @@ pub struct CnpgClusterSpec {
 
 fn default_namespace() -> String {
     "default".to_owned()
+}
+
+impl CnpgClusterSpec {
+    /// The part a top-level spec field configures: the databases and the connection secret are
+    /// parts of their own, everything else is the `Cluster` resource's.
+    pub fn part_of(&self, field: &str) -> Part {
+        match field {
+            "databases" | "connection_secret" => Part::Whole,
+            _ => Part::Cluster,
+        }
+    }
+
+    /// What a database part or the connection secret is planned with: the database's entry,
+    /// the secret's spec.
+    pub fn derived_attributes(&self, part: &Part) -> Json {
+        let attributes = match part {
+            Part::CnpgDatabase(name) => self
+                .databases
+                .iter()
+                .find(|database| &database.name == name)
+                .map(super::to_json),
+            Part::ConnectionSecret => self
+                .connection_secret
+                .as_ref()
+                .map(|secret| serde_json::json!({ "connection_secret": super::to_json(secret) })),
+            _ => None,
+        };
+        attributes.unwrap_or_else(|| Json::Object(serde_json::Map::new()))
+    }
 }

@@ -233,6 +233,40 @@ kinds! {
     CnpgCluster => cnpg_cluster(CnpgClusterSpec), Dbplan, "A CloudNativePG Cluster with scheduled backups, databases and a connection secret.";
 }
 
+impl Spec {
+    /// The part of a component that a top-level spec field configures ([`Part::Whole`] for a
+    /// kind without parts, and for a tenant database, whose parts are all derived).
+    pub fn part_of(&self, field: &str) -> Part {
+        match self {
+            Spec::AwsRdsCluster(spec) => spec.part_of(field),
+            Spec::CnpgCluster(spec) => spec.part_of(field),
+            _ => Part::Whole,
+        }
+    }
+
+    /// What a part is planned with besides the spec fields it owns ([`Spec::part_of`]): values
+    /// its kind derives from the spec, by the names the part's typed struct reads (an object;
+    /// empty for most kinds). `name` is the resource's.
+    pub fn derived_attributes(&self, name: &str, part: &Part) -> Json {
+        match self {
+            Spec::AwsRdsCluster(spec) => spec.derived_attributes(part),
+            Spec::TenantDatabase(spec) => spec.derived_attributes(name, part),
+            Spec::CnpgCluster(spec) => spec.derived_attributes(part),
+            Spec::PostgresServer(spec) => spec.derived_attributes(),
+            _ => Json::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+/// The JSON form of a spec value (plans and state hold attributes as JSON).
+#[expect(
+    clippy::expect_used,
+    reason = "spec types are structs and enums of strings, numbers, lists and string-keyed maps, which serde_json always serialises"
+)]
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Json {
+    serde_json::to_value(value).expect("a spec value serialises to JSON")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use crate::refs::SecretEnv;
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 pub const OUTPUTS: &[OutputSpec] = &[output("host"), output("port")];
 
@@ -104,4 +105,19 @@ fn default_port() -> u16 {
 
 fn default_database() -> String {
     "postgres".to_owned()
+}
+
+impl PostgresServerSpec {
+    /// The name of the administrator's password variable (not its value), recorded so that
+    /// later runs (refresh, tenants) can connect.
+    pub fn derived_attributes(&self) -> Json {
+        let mut attributes = serde_json::Map::new();
+        if let Some(password) = &self.admin_password {
+            attributes.insert(
+                "admin_password_env".to_owned(),
+                Json::from(password.secret_env.clone()),
+            );
+        }
+        Json::Object(attributes)
+    }
 }

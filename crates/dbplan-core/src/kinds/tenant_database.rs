@@ -6,6 +6,7 @@ use crate::refs::ResourceRef;
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 pub const OUTPUTS: &[OutputSpec] = &[
     output("username"),
@@ -116,6 +117,17 @@ pub enum DeletionPolicy {
     Delete,
 }
 
+/// The policy a tenant's part records in its lifecycle (whose default differs: what the state
+/// does when told nothing).
+impl From<DeletionPolicy> for crate::DeletionPolicy {
+    fn from(policy: DeletionPolicy) -> Self {
+        match policy {
+            DeletionPolicy::Orphan => crate::DeletionPolicy::Orphan,
+            DeletionPolicy::Delete => crate::DeletionPolicy::Delete,
+        }
+    }
+}
+
 /// Format of a connection secret file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -188,6 +200,42 @@ pub const TENANT_SERVER_KINDS: &[&str] = &[
 ];
 
 impl TenantDatabaseSpec {
+    /// What each part is planned with, all derived from the spec (a tenant's fields are spread
+    /// over its parts): the role's name, server and connection limit; the database's name,
+    /// owner, server and extensions; the connection secret's file, and the database and owner
+    /// it holds (so that a renamed owner or database rewrites it). `name` is the resource's.
+    pub fn derived_attributes(&self, name: &str, part: &Part) -> Json {
+        let database = self.database_name(name);
+        let owner = self.owner(name);
+        let (kind, server_name) = self.server();
+        let server = format!("{kind}/{server_name}");
+        let mut attributes = serde_json::Map::new();
+        match part {
+            Part::Role => {
+                attributes.insert("name".to_owned(), Json::from(owner));
+                attributes.insert("server".to_owned(), Json::from(server));
+                if let Some(limit) = self.connection_limit {
+                    attributes.insert("connection_limit".to_owned(), Json::from(limit));
+                }
+            }
+            Part::Database => {
+                attributes.insert("name".to_owned(), Json::from(database));
+                attributes.insert("owner".to_owned(), Json::from(owner));
+                attributes.insert("server".to_owned(), Json::from(server));
+                attributes.insert("extensions".to_owned(), Json::from(self.extensions.clone()));
+            }
+            Part::ConnectionSecret => {
+                if let Some(secret) = &self.connection_secret {
+                    attributes.insert("connection_secret".to_owned(), super::to_json(secret));
+                }
+                attributes.insert("database".to_owned(), Json::from(database));
+                attributes.insert("owner".to_owned(), Json::from(owner));
+            }
+            _ => {}
+        }
+        Json::Object(attributes)
+    }
+
     /// The database name: `database_name`, else the resource name.
     pub fn database_name<'a>(&'a self, resource_name: &'a str) -> &'a str {
         self.database_name.as_deref().unwrap_or(resource_name)
