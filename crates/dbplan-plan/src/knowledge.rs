@@ -17,8 +17,8 @@ pub fn forces_replacement(kind: Kind, part: Option<&str>, attribute: &str) -> bo
 /// update that sets it: the plan shows it as a sensitive value known after apply, and the
 /// provider generates it when it applies the update.
 pub fn generated_outputs(kind: Kind, part: Option<&str>) -> &'static [&'static str] {
-    match (kind, part) {
-        (Kind::TenantDatabase, Some("role")) => &["password"],
+    match (kind, Part::of(part)) {
+        (Kind::TenantDatabase, Ok(Part::Role)) => &["password"],
         _ => &[],
     }
 }
@@ -36,8 +36,8 @@ pub fn final_snapshot(
     part: Option<&str>,
     attributes: &BTreeMap<String, Value>,
 ) -> Option<bool> {
-    match (kind, part) {
-        (Kind::AwsRdsCluster, Some("cluster")) => {
+    match (kind, Part::of(part)) {
+        (Kind::AwsRdsCluster, Ok(Part::Cluster)) => {
             let skip = matches!(
                 attributes.get("skip_final_snapshot"),
                 Some(Value::Bool(true))
@@ -78,7 +78,9 @@ pub fn kept_after_removal(
     before: Option<&Value>,
     after: &Value,
 ) -> Option<String> {
-    if (kind, part, attribute) != (Kind::AwsRdsCluster, Some("parameter-group"), "parameters") {
+    if (kind, Part::of(part), attribute)
+        != (Kind::AwsRdsCluster, Ok(Part::ParameterGroup), "parameters")
+    {
         return None;
     }
     let names = |value: &Value| -> Vec<String> {
@@ -134,41 +136,45 @@ pub fn not_applied(kind: Kind, part: Option<&str>, attribute: &str) -> Option<&'
 /// a change that apply would not make.
 pub fn on_removal(kind: Kind, part: Option<&str>, attribute: &str, recorded: &Value) -> Removal {
     let forget = |why: &'static str| Removal::Forget(why);
-    match (kind, part, attribute) {
+    match (kind, Part::of(part), attribute) {
         // `CONNECTION LIMIT -1` is PostgreSQL's "no limit", the kind's documented default.
-        (Kind::TenantDatabase, Some("role"), "connection_limit") => Removal::Reset(Value::Int(-1)),
+        (Kind::TenantDatabase, Ok(Part::Role), "connection_limit") => {
+            Removal::Reset(Value::Int(-1))
+        }
         // Only used to connect: without them, no password and the system's CAs.
         (Kind::PostgresServer, _, "admin_password" | "admin_password_env" | "sslrootcert") => {
             Removal::Reset(Value::Null)
         }
         // ModifyDBCluster takes 1 day, the RDS default; and the final snapshot's name is only
         // read when the cluster is deleted.
-        (Kind::AwsRdsCluster, Some("cluster"), "backup_retention_period") => {
+        (Kind::AwsRdsCluster, Ok(Part::Cluster), "backup_retention_period") => {
             Removal::Reset(Value::Int(1))
         }
-        (Kind::AwsRdsCluster, Some("cluster"), "final_snapshot_identifier") => {
+        (Kind::AwsRdsCluster, Ok(Part::Cluster), "final_snapshot_identifier") => {
             Removal::Reset(Value::Null)
         }
         (_, _, "region") => forget("the object stays in its region"),
-        (Kind::AwsRdsCluster, Some("cluster"), "database_name" | "kms_key_id" | "engine_mode") => {
-            forget("Aurora cannot change it on an existing cluster, which keeps its value")
-        }
         (
             Kind::AwsRdsCluster,
-            Some("cluster"),
+            Ok(Part::Cluster),
+            "database_name" | "kms_key_id" | "engine_mode",
+        ) => forget("Aurora cannot change it on an existing cluster, which keeps its value"),
+        (
+            Kind::AwsRdsCluster,
+            Ok(Part::Cluster),
             "snapshot_identifier" | "replication_source_identifier",
         ) => forget("it is only read when the cluster is created"),
         (
             Kind::AwsRdsCluster,
-            Some("cluster"),
+            Ok(Part::Cluster),
             "preferred_backup_window" | "preferred_maintenance_window",
         ) => forget("AWS always keeps a window: the cluster keeps its current one"),
-        (Kind::AwsRdsCluster, Some("cluster"), "serverless_v2_scaling") => {
+        (Kind::AwsRdsCluster, Ok(Part::Cluster), "serverless_v2_scaling") => {
             forget("ModifyDBCluster cannot remove a capacity range; the cluster keeps its own")
         }
         // The VPC update sends the description it is given, empty included.
         (Kind::DigitalOceanVpc, _, "description") => Removal::Reset(Value::String(String::new())),
-        (Kind::AwsRdsCluster, Some("cluster"), "associate_security_group_ids") => {
+        (Kind::AwsRdsCluster, Ok(Part::Cluster), "associate_security_group_ids") => {
             forget("the cluster keeps its security groups until the manifest names others")
         }
         (Kind::AwsSecurityGroup, _, "description") => {
