@@ -120,7 +120,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let request = ReadRequest {
         address: node.address.clone(),
-        kind: node.address.kind,
         provider_id: Some(args.id.clone()),
         attributes: known_plain(&desired, &snapshot),
         outputs: BTreeMap::new(),

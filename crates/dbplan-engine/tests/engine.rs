@@ -18,8 +18,8 @@ use std::time::Duration;
 
 const KIND: Kind = Kind::DigitalOceanVpc;
 
-fn address(name: &str) -> String {
-    ResourceAddress::new(KIND, name).to_string()
+fn address(name: &str) -> ResourceAddress {
+    ResourceAddress::new(KIND, name)
 }
 
 /// An object whose `parent` (if any) is the `id` output of its first dependency.
@@ -94,7 +94,7 @@ fn result<'a>(report: &'a ApplyReport, name: &str) -> &'a StepResult {
     &report
         .steps
         .iter()
-        .find(|step| step.address.to_string() == address(name))
+        .find(|step| step.address == address(name))
         .unwrap_or_else(|| panic!("no step for {name}"))
         .result
 }
@@ -110,7 +110,7 @@ fn creates_follow_dependencies_resolve_references_and_record_state() {
     let report = lab.apply(&lab.plan(&desired));
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.done(Operation::Create), 3);
-    let creates: Vec<String> = lab
+    let creates: Vec<ResourceAddress> = lab
         .fake
         .calls()
         .into_iter()
@@ -122,8 +122,8 @@ fn creates_follow_dependencies_resolve_references_and_record_state() {
         [address("network"), address("cluster"), address("pool")]
     );
     let state = lab.snapshot();
-    let network = &state.resources[&address("network")];
-    let cluster = &state.resources[&address("cluster")];
+    let network = &state.resources[&address("network").to_string()];
+    let cluster = &state.resources[&address("cluster").to_string()];
     assert_eq!(network.status, Status::Ready);
     assert_eq!(
         cluster.attributes["parent"].value, network.outputs["id"].value,
@@ -174,9 +174,15 @@ fn a_failure_skips_dependents_while_independent_branches_finish() {
     let state = lab.snapshot();
     // The failed create is recorded pending (the next plan adopts or creates it); its
     // dependents were never attempted.
-    assert_eq!(state.resources[&address("x1")].status, Status::Pending);
-    assert!(!state.resources.contains_key(&address("x2")));
-    assert_eq!(state.resources[&address("y2")].status, Status::Ready);
+    assert_eq!(
+        state.resources[&address("x1").to_string()].status,
+        Status::Pending
+    );
+    assert!(!state.resources.contains_key(&address("x2").to_string()));
+    assert_eq!(
+        state.resources[&address("y2").to_string()].status,
+        Status::Ready
+    );
 
     // Fixed, the next apply converges.
     let lab_fixed = Lab {
@@ -296,7 +302,7 @@ fn deletes_go_dependents_first_and_replace_deletes_before_it_creates() {
     let before = lab.fake.calls().len();
     let report = lab.apply(&destroy);
     assert!(report.is_complete(), "{report:?}");
-    let deletes: Vec<String> = lab.fake.calls()[before..]
+    let deletes: Vec<ResourceAddress> = lab.fake.calls()[before..]
         .iter()
         .filter(|call| call.operation == "delete")
         .map(|call| call.address.clone())
@@ -380,7 +386,7 @@ fn an_object_changed_since_a_refreshed_plan_is_refused() {
         "{report:?}"
     );
     assert_eq!(
-        lab.snapshot().resources[&address("a")].attributes["size"].value,
+        lab.snapshot().resources[&address("a").to_string()].attributes["size"].value,
         "s"
     );
 }

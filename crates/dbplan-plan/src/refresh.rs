@@ -76,18 +76,15 @@ pub fn context_of(snapshot: &Snapshot, dependencies: &[ResourceAddress]) -> Cont
     let mut context = Context::new();
     let mut pending: Vec<&ResourceAddress> = dependencies.iter().collect();
     while let Some(address) = pending.pop() {
-        let address = address.to_string();
-        if context.contains_key(&address) {
+        if context.contains_key(address) {
             continue;
         }
-        let Some(dependency) = snapshot.resources.get(&address) else {
+        let Some(dependency) = snapshot.resources.get(&address.to_string()) else {
             continue;
         };
-        let kind = dependency.kind;
         context.insert(
-            address,
+            address.clone(),
             Recorded {
-                kind,
                 provider_id: dependency.provider_id.clone(),
                 attributes: plain_attributes(dependency),
                 outputs: fields(&dependency.outputs),
@@ -128,7 +125,6 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
                     address,
                     ReadRequest {
                         address: resource.address.clone(),
-                        kind: resource.kind,
                         provider_id: resource.provider_id.clone(),
                         attributes: plain_attributes(resource),
                         outputs: fields(&resource.outputs),
@@ -305,17 +301,15 @@ pub async fn find_unrecorded(
         let mut context = context_of(&refreshed.snapshot, &object.dependencies);
         let mut pending: Vec<&ResourceAddress> = object.dependencies.iter().collect();
         while let Some(dependency) = pending.pop() {
-            let text = dependency.to_string();
-            if context.contains_key(&text) {
+            if context.contains_key(dependency) {
                 continue;
             }
             let Some(planned) = by_address.get(dependency) else {
                 continue;
             };
             context.insert(
-                text,
+                dependency.clone(),
                 Recorded {
-                    kind: planned.address.kind,
                     provider_id: None,
                     attributes: known_attributes(planned, &refreshed.snapshot)
                         .into_iter()
@@ -330,7 +324,6 @@ pub async fn find_unrecorded(
         }
         let request = ChangeRequest {
             address: object.address.clone(),
-            kind: object.address.kind,
             provider_id: None,
             attributes: known_attributes(object, &refreshed.snapshot),
             prior: BTreeMap::new(),

@@ -931,7 +931,7 @@ fn refresh_reports_drift_and_plans_it_back() {
     ] {
         let recorded = &state.resources[address];
         provider.put(
-            address,
+            &address.parse().unwrap(),
             RemoteObject {
                 provider_id: recorded.provider_id.clone(),
                 attributes: recorded
@@ -944,18 +944,18 @@ fn refresh_reports_drift_and_plans_it_back() {
         );
     }
     provider.set_attribute(
-        "DigitalOceanDatabaseCluster/app-db",
+        &"DigitalOceanDatabaseCluster/app-db".parse().unwrap(),
         "size_slug",
         serde_json::json!("db-s-1vcpu-2gb"),
     );
     // A value the provider returns but state never recorded (here a password) is not drift,
     // and so never reaches a report.
     provider.set_attribute(
-        "DigitalOceanDatabaseCluster/app-db",
+        &"DigitalOceanDatabaseCluster/app-db".parse().unwrap(),
         "password",
         serde_json::json!("canary-5d2e-remote-password"),
     );
-    provider.delete("DigitalOceanVpc/main-vpc");
+    provider.delete(&"DigitalOceanVpc/main-vpc".parse().unwrap());
     let providers = Providers::new().with(provider);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -1010,7 +1010,10 @@ fn refresh_reports_drift_and_plans_it_back() {
 fn a_failed_read_is_an_error_of_the_refresh() {
     let state = applied_stack("db-s-2vcpu-4gb");
     let provider = FakeProvider::new("digitalocean", [Kind::DigitalOceanVpc]);
-    provider.fail_reads("DigitalOceanVpc/main-vpc", "503 Service Unavailable");
+    provider.fail_reads(
+        &"DigitalOceanVpc/main-vpc".parse().unwrap(),
+        "503 Service Unavailable",
+    );
     let providers = Providers::new().with(provider);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

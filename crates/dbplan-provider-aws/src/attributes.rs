@@ -12,7 +12,7 @@ pub(crate) fn context_output(
     output: &str,
 ) -> Option<String> {
     context
-        .get(&address.to_string())?
+        .get(address)?
         .outputs
         .get(output)
         .and_then(Field::as_str)

@@ -155,7 +155,8 @@ enum Object {
     Instance,
 }
 
-fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderError> {
+    let kind = address.kind;
     Ok(match (kind, part) {
         (Kind::AwsVpc, Part::Whole) => Object::Vpc,
         (Kind::AwsSecurityGroup, Part::Whole) => {
@@ -210,7 +211,7 @@ impl Provider for AwsProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address.to_string(),
@@ -262,7 +263,7 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address.to_string(),
@@ -299,7 +300,7 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
                     &request.address.to_string(),
@@ -325,7 +326,7 @@ impl AwsProvider {
         request: &ChangeRequest,
         action: Action,
     ) -> Result<Applied, ProviderError> {
-        let object = object(&request.address, request.kind, &request.part()?)?;
+        let object = object(&request.address, &request.part()?)?;
         let clients = self
             .clients(
                 &request.address.to_string(),

@@ -161,7 +161,7 @@ impl Provider for DigitalOceanProvider {
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
             let address = &request.address.to_string();
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::read(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::read(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::read_firewall(self, request).await,
@@ -184,7 +184,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::find_existing(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::find_existing(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::find_firewall(self, request).await,
@@ -203,7 +203,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::create(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::create(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => {
@@ -223,7 +223,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::update(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::update(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::put_firewall(self, request).await,
@@ -241,7 +241,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::delete(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::delete(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => {

@@ -6,6 +6,7 @@
 
 use crate::auth_guard::{AuthGuard, Method, Refused, Watch, refused_in};
 use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, Timeouts, shown};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::postgres_server;
 use dbplan_provider::{ProviderError, Recorded};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -93,11 +94,11 @@ impl Server {
 
     /// The server of a recorded `PostgresServer` (the context of a tenant's parts).
     pub(crate) fn from_recorded(
-        address: &str,
+        address: &ResourceAddress,
         recorded: &Recorded,
         env: &Env,
     ) -> Result<Server, ProviderError> {
-        Server::from_typed(address, recorded.decode(address)?, None, env)
+        Server::from_typed(&address.to_string(), recorded.decode(address)?, None, env)
     }
 
     /// The `sslmode` query parameter for a client URI to this server.

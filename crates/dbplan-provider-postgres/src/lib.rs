@@ -94,7 +94,8 @@ enum Object {
     ConnectionSecret,
 }
 
-fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderError> {
+    let kind = address.kind;
     match (kind, part) {
         (Kind::PostgresServer, Part::Whole) => Ok(Object::Server),
         (Kind::TenantDatabase, Part::Role) => Ok(Object::Role),
@@ -156,16 +157,16 @@ async fn execute(
 
 /// The tenant's server from the request's context.
 fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, ProviderError> {
-    let servers: Vec<(&String, &dbplan_provider::Recorded)> = context
+    let servers: Vec<(&ResourceAddress, &dbplan_provider::Recorded)> = context
         .iter()
-        .filter(|(_, recorded)| recorded.kind == Kind::PostgresServer)
+        .filter(|(server, _)| server.kind == Kind::PostgresServer)
         .collect();
     if let [(server_address, recorded)] = servers.as_slice() {
         return Server::from_recorded(server_address, recorded, env);
     }
     let other = context
-        .values()
-        .map(|recorded| recorded.kind)
+        .keys()
+        .map(|dependency| dependency.kind)
         .find(|kind| *kind != Kind::TenantDatabase);
     Err(ProviderError::Unsupported {
         address: address.to_owned(),
@@ -213,7 +214,7 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
             let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Server => {
                     let server = Server::from_typed(address, request.decode()?, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
@@ -246,7 +247,7 @@ impl Provider for PostgresProvider {
 
     fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
         let mut prepared = BTreeMap::new();
-        if object(&request.address, request.kind, &request.part()?)? == Object::Role
+        if object(&request.address, &request.part()?)? == Object::Role
             && !request.prior_outputs.contains_key("password")
         {
             prepared.insert(
@@ -263,7 +264,7 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
             let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
@@ -287,7 +288,7 @@ impl Provider for PostgresProvider {
         matches!(
             request
                 .part()
-                .and_then(|part| object(&request.address, request.kind, &part)),
+                .and_then(|part| object(&request.address, &part)),
             Ok(Object::Role | Object::Database)
         ) && tenant_server(&request.address.to_string(), &request.context, &self.env)
             .is_ok_and(|server| server.password.is_some())
@@ -298,7 +299,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, true).await,
                 Object::Database => self.create_database(request).await,
@@ -312,7 +313,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, false).await,
                 Object::Database => self.update_database(request).await,
@@ -338,7 +339,7 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 // dbplan did not create the server; it only stops managing it.
                 Object::Server => Ok(()),
                 Object::Role => {
@@ -713,7 +714,7 @@ impl PostgresProvider {
         let address = &request.address.to_string();
         let database = request
             .context
-            .get(&request.address.part("database").to_string())
+            .get(&request.address.part("database"))
             .ok_or_else(|| ProviderError::Conflict {
                 address: address.to_owned(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
@@ -760,7 +761,7 @@ fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderErro
     let format = recorded.format.as_deref().unwrap_or("env");
     let database = request
         .context
-        .get(&request.address.part("database").to_string())
+        .get(&request.address.part("database"))
         .map(|database| (format, &database.outputs));
     // A changed file is left in place; `remove_owned` logs it, and the plan said so.
     secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
@@ -774,7 +775,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
     let owner = database.owner.as_deref().unwrap_or_default();
     let role = request
         .context
-        .get(&request.address.part("role").to_string())
+        .get(&request.address.part("role"))
         .ok_or_else(|| ProviderError::Conflict {
             address: address.to_owned(),
             message: "the tenant's role is not recorded; apply it first".to_owned(),
@@ -1023,7 +1024,7 @@ async fn read_database(
     );
     let password = request
         .context
-        .get(&request.address.part("role").to_string())
+        .get(&request.address.part("role"))
         .and_then(|role| role.outputs.get("password"))
         .and_then(Field::as_str);
     let outputs = connection_outputs(server, name, &owner, password);

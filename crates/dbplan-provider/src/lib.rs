@@ -37,15 +37,15 @@ pub use dbplan_core::Field;
 /// database lives on, with its connection settings and outputs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
-    pub kind: Kind,
     pub provider_id: Option<String>,
     /// Plain attributes (secrets, which state holds as salted hashes, are left out).
     pub attributes: BTreeMap<String, serde_json::Value>,
     pub outputs: BTreeMap<String, Field>,
 }
 
-/// The recorded objects a resource depends on, directly or not, by address.
-pub type Context = BTreeMap<String, Recorded>;
+/// The recorded objects a resource depends on, directly or not, by address (the address
+/// says each one's kind).
+pub type Context = BTreeMap<ResourceAddress, Recorded>;
 
 /// What a provider needs to find one resource's remote object.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,6 @@ pub struct ReadRequest {
     /// `Kind/name[/part]`: the part of a component (`cluster`, `subnet-group`, …) is the
     /// address's, `None` for a whole resource ([`ReadRequest::part`]).
     pub address: ResourceAddress,
-    pub kind: Kind,
     /// The provider's id of the object, as recorded in state.
     pub provider_id: Option<String>,
     /// The attributes recorded in state (secrets left out).
@@ -69,7 +68,6 @@ pub struct ReadRequest {
 pub struct ChangeRequest {
     /// `Kind/name[/part]`, the part read with [`ChangeRequest::part`].
     pub address: ResourceAddress,
-    pub kind: Kind,
     /// The provider's id as recorded (update, delete, or a create that adopts a `pending`
     /// record).
     pub provider_id: Option<String>,
@@ -166,6 +164,11 @@ impl ChangeRequest {
     pub fn part(&self) -> Result<Part, ProviderError> {
         part_of(&self.address)
     }
+
+    /// The kind of the resource, the address's.
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
 }
 
 impl ReadRequest {
@@ -179,13 +182,21 @@ impl ReadRequest {
     pub fn part(&self) -> Result<Part, ProviderError> {
         part_of(&self.address)
     }
+
+    /// The kind of the resource, the address's.
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
 }
 
 impl Recorded {
     /// The recorded attributes of a context object as a typed struct.
-    pub fn decode<T: DeserializeOwned>(&self, address: &str) -> Result<T, ProviderError> {
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        address: &ResourceAddress,
+    ) -> Result<T, ProviderError> {
         kinds::decode_map(&self.attributes)
-            .map_err(|source| decode_error(address, "recorded", source))
+            .map_err(|source| decode_error(&address.to_string(), "recorded", source))
     }
 }
 
@@ -554,7 +565,6 @@ mod tests {
     fn request(password: Field) -> ChangeRequest {
         let address: ResourceAddress = "PostgresServer/main".parse().unwrap();
         ChangeRequest {
-            kind: address.kind,
             address,
             provider_id: None,
             attributes: BTreeMap::from([

@@ -577,7 +577,6 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{address, decode, ec2, map, request};
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsVpc/main";
@@ -672,14 +671,9 @@ mod tests {
                 .is_some_and(|text| text.contains("`subnet_size` is 1000, not a power of two")),
             "{error:?}"
         );
-        let error = request(
-            ADDRESS,
-            Kind::AwsVpc,
-            json!({"subnet_size": 256}),
-            json!({}),
-        )
-        .decode::<Vpc>()
-        .err();
+        let error = request(ADDRESS, json!({"subnet_size": 256}), json!({}))
+            .decode::<Vpc>()
+            .err();
         assert!(error.is_some_and(|error| error.to_string().contains("missing field `vpc_cidr`")));
     }
 

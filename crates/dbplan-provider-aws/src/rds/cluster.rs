@@ -525,7 +525,6 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{decode, ok, rds, request};
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/cluster";
@@ -667,7 +666,7 @@ mod tests {
         planned: serde_json::Value,
         prior: serde_json::Value,
     ) -> ModifyDBClusterFluentBuilder {
-        let request = request(ADDRESS, Kind::AwsRdsCluster, planned.clone(), prior);
+        let request = request(ADDRESS, planned.clone(), prior);
         modify_request(
             rds().modify_db_cluster(),
             &attributes(planned),
@@ -777,7 +776,7 @@ mod tests {
     #[test]
     fn attributes_the_plan_always_holds_or_aws_cannot_take_are_errors() {
         let without_engine = json!({"engine_version": "16.4"});
-        let request = request(ADDRESS, Kind::AwsRdsCluster, without_engine, json!({}));
+        let request = request(ADDRESS, without_engine, json!({}));
         let text = request
             .decode::<Cluster>()
             .err()

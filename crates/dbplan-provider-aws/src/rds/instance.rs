@@ -297,7 +297,6 @@ mod tests {
     use super::*;
     use crate::testing::{address, decode, map, rds, request};
     use aws_sdk_rds::types::Endpoint;
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsClusterInstance/orders-db-1";
@@ -384,7 +383,7 @@ mod tests {
     #[test]
     fn a_plan_without_a_cluster_is_an_error() {
         let planned = json!({"instance_class": "db.serverless"});
-        let request = request(ADDRESS, Kind::AwsRdsClusterInstance, planned, json!({}));
+        let request = request(ADDRESS, planned, json!({}));
         let error = request.decode::<Instance>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
         assert!(text.contains("missing field `cluster`"), "{text}");

@@ -245,7 +245,6 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{decode, map};
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/parameter-group";
@@ -319,7 +318,7 @@ mod tests {
     #[test]
     fn a_plan_without_an_engine_version_is_an_error() {
         let planned = json!({"engine": "aurora-postgresql"});
-        let request = crate::testing::request(ADDRESS, Kind::AwsRdsCluster, planned, json!({}));
+        let request = crate::testing::request(ADDRESS, planned, json!({}));
         let error = request.decode::<ParameterGroup>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
         assert!(text.contains("missing field `engine_version`"), "{text}");
