@@ -159,7 +159,7 @@ fn a_failure_skips_dependents_while_independent_branches_finish() {
     assert!(
         matches!(
             failure.provider_error(),
-            Some(ProviderError::Api { code: Some(code), .. }) if code == "InjectedFailure"
+            Some(ProviderError::Api { code: Some(code), .. }) if &**code == "InjectedFailure"
         ),
         "{failure:?}"
     );

@@ -236,7 +236,7 @@ mod tests {
         let mut refreshed = Refreshed::default();
         assert!(Verdict::of_refresh(&mut refreshed).is_none());
         refreshed.errors.push(ProviderError::Unsupported {
-            address: "AwsVpc/main".to_owned(),
+            address: "AwsVpc/main".parse().unwrap(),
             message: "this build has no provider for AwsVpc".to_owned(),
         });
         let verdict = Verdict::of_refresh(&mut refreshed);

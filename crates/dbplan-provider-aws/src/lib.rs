@@ -93,7 +93,7 @@ impl AwsProvider {
     /// error about `address` when a timeout variable has a bad value.
     pub(crate) async fn clients(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         region: Option<&str>,
     ) -> Result<Clients, ProviderError> {
         let timeouts = self
@@ -101,7 +101,7 @@ impl AwsProvider {
             .get_or_init(timeouts::Timeouts::from_env)
             .clone()
             .map_err(|message| ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message,
                 source: None,
             })?;
@@ -171,7 +171,7 @@ fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderErro
         (Kind::AwsRdsClusterInstance, Part::Whole) => Object::Instance,
         _ => {
             return Err(ProviderError::Unsupported {
-                address: address.to_string(),
+                address: address.clone(),
                 message: format!("the AWS provider does not manage {kind} objects like this one"),
             });
         }
@@ -214,7 +214,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -266,7 +266,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -303,7 +303,7 @@ impl Provider for AwsProvider {
             let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode_prior()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -329,7 +329,7 @@ impl AwsProvider {
         let object = object(&request.address, &request.part()?)?;
         let clients = self
             .clients(
-                &request.address.to_string(),
+                &request.address,
                 region(request.decode()?, &request.context).as_deref(),
             )
             .await?;

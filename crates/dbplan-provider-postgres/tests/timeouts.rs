@@ -196,7 +196,7 @@ fn a_statement_longer_than_the_read_timeout_is_cancelled_by_the_server() {
     eprintln!("statement timeout: failed after {:?}", started.elapsed());
     let text = error.to_string();
     assert!(
-        matches!(&error, ProviderError::Api { code: Some(code), .. } if code == "57014"),
+        matches!(&error, ProviderError::Api { code: Some(code), .. } if &**code == "57014"),
         "{text}"
     );
     assert!(text.starts_with("TenantDatabase/blocked/role: "), "{text}");

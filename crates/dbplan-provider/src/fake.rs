@@ -149,8 +149,8 @@ impl FakeProvider {
             .and_then(|failing| failing.get(address).cloned());
         match failure {
             Some(message) => Err(ProviderError::Api {
-                address: address.to_string(),
-                code: Some("InjectedFailure".to_owned()),
+                address: address.clone(),
+                code: Some("InjectedFailure".into()),
                 message,
                 source: None,
             }),
@@ -277,8 +277,8 @@ impl Provider for FakeProvider {
             self.injected(&self.failing_changes, address)?;
             let Some(existing) = self.get(address) else {
                 return Err(ProviderError::Api {
-                    address: address.to_string(),
-                    code: Some("NotFound".to_owned()),
+                    address: address.clone(),
+                    code: Some("NotFound".into()),
                     message: "the object does not exist".to_owned(),
                     source: None,
                 });
