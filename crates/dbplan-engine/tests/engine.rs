@@ -122,8 +122,8 @@ fn creates_follow_dependencies_resolve_references_and_record_state() {
         [address("network"), address("cluster"), address("pool")]
     );
     let state = lab.snapshot();
-    let network = &state.resources[&address("network").to_string()];
-    let cluster = &state.resources[&address("cluster").to_string()];
+    let network = &state.resources[&address("network")];
+    let cluster = &state.resources[&address("cluster")];
     assert_eq!(network.status, Status::Ready);
     assert_eq!(
         cluster.attributes["parent"].value, network.outputs["id"].value,
@@ -174,15 +174,9 @@ fn a_failure_skips_dependents_while_independent_branches_finish() {
     let state = lab.snapshot();
     // The failed create is recorded pending (the next plan adopts or creates it); its
     // dependents were never attempted.
-    assert_eq!(
-        state.resources[&address("x1").to_string()].status,
-        Status::Pending
-    );
-    assert!(!state.resources.contains_key(&address("x2").to_string()));
-    assert_eq!(
-        state.resources[&address("y2").to_string()].status,
-        Status::Ready
-    );
+    assert_eq!(state.resources[&address("x1")].status, Status::Pending);
+    assert!(!state.resources.contains_key(&address("x2")));
+    assert_eq!(state.resources[&address("y2")].status, Status::Ready);
 
     // Fixed, the next apply converges.
     let lab_fixed = Lab {
@@ -386,7 +380,7 @@ fn an_object_changed_since_a_refreshed_plan_is_refused() {
         "{report:?}"
     );
     assert_eq!(
-        lab.snapshot().resources[&address("a").to_string()].attributes["size"].value,
+        lab.snapshot().resources[&address("a")].attributes["size"].value,
         "s"
     );
 }

@@ -111,7 +111,7 @@ mod tests {
         for address in addresses {
             let mut record = ResourceState::new(address.parse::<ResourceAddress>().unwrap());
             record.lifecycle.prevent_destroy = protected.contains(address);
-            snapshot.resources.insert((*address).to_owned(), record);
+            snapshot.resources.insert(record.address.clone(), record);
         }
         snapshot
     }
