@@ -144,7 +144,7 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, StepE
                     });
                 }
             };
-            let hash = secret_hash(&shared.key, &change.address.to_string(), name, &value);
+            let hash = secret_hash(&shared.key, &change.address, name, &value);
             if let Some(planned) = &secret.hash
                 && *planned != hash
             {

@@ -161,7 +161,6 @@ impl Provider for DigitalOceanProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = &request.address;
             match request.kind() {
                 Kind::DigitalOceanVpc => vpc::read(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::read(self, request).await,
@@ -170,7 +169,7 @@ impl Provider for DigitalOceanProvider {
                     children::read_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::read_ca(request),
-                kind => Err(unsupported(address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -194,7 +193,7 @@ impl Provider for DigitalOceanProvider {
                 }
                 // A CA certificate file that exists is reported by the plan's look at the disk.
                 Kind::DigitalOceanDatabaseCaCertificate => Ok(FindOutcome::Unknown),
-                kind => Err(unsupported(&request.address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -214,7 +213,7 @@ impl Provider for DigitalOceanProvider {
                     children::create_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -232,7 +231,7 @@ impl Provider for DigitalOceanProvider {
                     children::update_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -252,16 +251,19 @@ impl Provider for DigitalOceanProvider {
                     children::delete_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::delete_ca(request),
-                kind => Err(unsupported(&request.address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
 }
 
-fn unsupported(address: &ResourceAddress, kind: Kind) -> ProviderError {
+fn unsupported(address: &ResourceAddress) -> ProviderError {
     ProviderError::Unsupported {
         address: address.clone(),
-        message: format!("the DigitalOcean provider does not manage {kind} objects"),
+        message: format!(
+            "the DigitalOcean provider does not manage {} objects",
+            address.kind
+        ),
     }
 }
 
