@@ -64,7 +64,7 @@ mod tests {
             let address: ResourceAddress = "AwsVpc/main".parse().unwrap();
             state
                 .resources
-                .insert(address.to_string(), ResourceState::new(address));
+                .insert(address.clone(), ResourceState::new(address));
         }
         let plan = dbplan_plan::plan_objects(&[], &state, false);
         assert_eq!(plan.has_changes(), changes);

@@ -333,7 +333,11 @@ fn a_saved_plan_is_shown_refused_when_tampered_and_warned_when_stale() {
     // Another write to the state makes the plan stale: shown, with a warning.
     let store = SledStore::open(Path::new(&state), "another apply").unwrap();
     store
-        .remove("DigitalOceanDatabaseFirewall/prod-postgres-trusted-sources")
+        .remove(
+            &"DigitalOceanDatabaseFirewall/prod-postgres-trusted-sources"
+                .parse()
+                .unwrap(),
+        )
         .unwrap();
     drop(store);
     let output = run(&["show", &out_arg, "--state", &state, "--format", "json"]);

@@ -6,6 +6,7 @@
 
 use crate::exit::Outcome;
 use crate::shared::{self, PlanArgs, PlanFormat, Planning, Session};
+use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_engine::{
     ApplyError, ApplyOptions, ApplyReport, Cancel, Event, Observer, Operation, StepResult,
@@ -350,7 +351,7 @@ fn summarize(report: &ApplyReport) {
 /// plain lines otherwise.
 struct Progress {
     bars: Option<MultiProgress>,
-    running: Mutex<HashMap<String, ProgressBar>>,
+    running: Mutex<HashMap<ResourceAddress, ProgressBar>>,
 }
 
 impl Progress {
@@ -405,7 +406,7 @@ impl Observer for Progress {
                     bar.set_message(format!("{}: {}…", Escaped(address), ing(*operation)));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     if let Ok(mut running) = self.running.lock() {
-                        running.insert(address.to_string(), bar);
+                        running.insert((*address).clone(), bar);
                     }
                 }
                 None => eprintln!("{}: {}…", Escaped(address), ing(*operation)),
@@ -417,7 +418,7 @@ impl Observer for Progress {
                 elapsed,
             } => {
                 if let Ok(mut running) = self.running.lock()
-                    && let Some(bar) = running.remove(&address.to_string())
+                    && let Some(bar) = running.remove(*address)
                 {
                     bar.finish_and_clear();
                 }

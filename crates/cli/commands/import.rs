@@ -98,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // Checked first on the state as it is, without creating one or taking the lock, so that a
     // refusal writes nothing; checked again under the lock before the record is written.
     let (snapshot, key) = shared::read_state(&state, HOLDER)?;
-    if let Err(message) = check_state(&snapshot, &address, &graph, node) {
+    if let Err(message) = check_state(&snapshot, &graph, node) {
         return refuse(message);
     }
     let key = match key {
@@ -120,7 +120,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let request = ReadRequest {
         address: node.address.clone(),
-        kind: node.address.kind,
         provider_id: Some(args.id.clone()),
         attributes: known_plain(&desired, &snapshot),
         outputs: BTreeMap::new(),
@@ -175,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let store = shared::open_state(&state, HOLDER)?;
     // Another writer may have recorded it (or removed a dependency) since the first check.
-    if let Err(message) = check_state(&store.snapshot()?, &address, &graph, node) {
+    if let Err(message) = check_state(&store.snapshot()?, &graph, node) {
         store.close()?;
         return refuse(message);
     }
@@ -263,10 +262,10 @@ fn not_importable(node: &GraphNode) -> Option<String> {
 /// Refuses an address already in state, or one whose dependencies are not all recorded.
 fn check_state(
     snapshot: &Snapshot,
-    address: &str,
     graph: &dbplan_graph::Graph,
     node: &GraphNode,
 ) -> Result<(), String> {
+    let address = &node.address;
     if let Some(recorded) = snapshot.resources.get(address) {
         let id = recorded
             .provider_id
@@ -280,8 +279,8 @@ fn check_state(
     let missing: Vec<String> = graph
         .dependencies(&node.address)
         .into_iter()
+        .filter(|dependency| !snapshot.resources.contains_key(*dependency))
         .map(ToString::to_string)
-        .filter(|dependency| !snapshot.resources.contains_key(dependency))
         .collect();
     if !missing.is_empty() {
         return Err(format!(

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let snapshot = read.snapshot;
     // An address names one object, or every part of a component (`TenantDatabase/billing`).
-    let selected: Vec<&ResourceState> = snapshot
+    let mut selected: Vec<&ResourceState> = snapshot
         .resources
         .values()
         .filter(|resource| match address {
@@ -77,6 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         })
         .filter(|resource| !resource.outputs.is_empty() || address.is_some())
         .collect();
+    // Listed in the order of the addresses' text, as state stores them (the map's own order
+    // is the kind's, then the name's).
+    selected.sort_by_cached_key(|resource| resource.address.to_string());
     if let Some(address) = address
         && selected.is_empty()
     {

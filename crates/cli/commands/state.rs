@@ -3,6 +3,7 @@
 
 use crate::exit::Outcome;
 use crate::shared;
+use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_state::{LockStatus, SerialChoice, SledStore, Snapshot, StateLock, StateStore};
 use std::io::Write;
@@ -116,6 +117,14 @@ fn read_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<Snapsh
     }
 }
 
+/// The address `text` names in state, which records each address under its text exactly: so
+/// only that spelling finds it (not another spelling of the kind, nor text that is no address).
+fn recorded_address(text: &str) -> Option<ResourceAddress> {
+    text.parse::<ResourceAddress>()
+        .ok()
+        .filter(|address| address.to_string() == text)
+}
+
 fn not_found(directory: &Path, address: &str) -> Outcome {
     eprintln!(
         "error: no resource {} in the state at {}; `dbplan state list` shows what it holds",
@@ -137,8 +146,16 @@ fn list(directory: &Path) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     };
     let snapshot = read.snapshot;
+    // Listed in the order of the addresses' text, as state stores them (the map's own order
+    // is the kind's, then the name's).
+    let mut listed: Vec<(String, &dbplan_state::ResourceState)> = snapshot
+        .resources
+        .iter()
+        .map(|(address, resource)| (address.to_string(), resource))
+        .collect();
+    listed.sort_by(|(a, _), (b, _)| a.cmp(b));
     let mut out = String::new();
-    for (address, resource) in &snapshot.resources {
+    for (address, resource) in &listed {
         match resource.status {
             dbplan_state::Status::Ready => out.push_str(&format!("{}\n", Escaped(address))),
             status => out.push_str(&format!("{} ({})\n", Escaped(address), status.as_str())),
@@ -161,7 +178,8 @@ fn show(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
     let Some(snapshot) = read_existing(directory, "dbplan state show")? else {
         return Ok(Outcome::Failure);
     };
-    let Some(resource) = snapshot.resources.get(address) else {
+    let Some(resource) = recorded_address(address).and_then(|key| snapshot.resources.get(&key))
+    else {
         return Ok(not_found(directory, address));
     };
     let mut out = format!("# {}\n", Escaped(&resource.address));
@@ -214,7 +232,10 @@ fn rm(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
     let Some(store) = open_existing(directory, "dbplan state rm")? else {
         return Ok(Outcome::Failure);
     };
-    match store.remove(address) {
+    let Some(key) = recorded_address(address) else {
+        return Ok(not_found(directory, address));
+    };
+    match store.remove(&key) {
         Ok(serial) => {
             store.close()?;
             eprintln!(

@@ -2,7 +2,7 @@
 //! each with its cause, so that a provider's error (with the API's own code) reaches the caller
 //! as the provider returned it.
 
-use dbplan_core::{Kind, ResourceAddress};
+use dbplan_core::ResourceAddress;
 use dbplan_provider::ProviderError;
 use dbplan_state::StateError;
 use std::sync::Arc;
@@ -16,11 +16,11 @@ pub enum StepError {
     /// The state could not be written; what was done before is recorded.
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("{address}: this build has no provider for {kind}; it can be planned but not applied")]
-    NoProvider {
-        address: ResourceAddress,
-        kind: Kind,
-    },
+    #[error(
+        "{address}: this build has no provider for {}; it can be planned but not applied",
+        .address.kind
+    )]
+    NoProvider { address: ResourceAddress },
     #[error(
         "{address} changed outside dbplan since the plan was made; run `dbplan plan` again and review the new plan"
     )]

@@ -353,7 +353,7 @@ impl Schedule {
                     }
                     let dependencies = recorded
                         .resources
-                        .get(&address.to_string())
+                        .get(address)
                         .map_or(&change.dependencies, |resource| &resource.dependencies);
                     for dependency in dependencies {
                         deleting_dependents

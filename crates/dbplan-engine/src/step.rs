@@ -3,7 +3,7 @@
 use crate::error::StepError;
 use crate::writer::Writer;
 use crate::{Operation, StepResult};
-use dbplan_core::{Kind, Value};
+use dbplan_core::Value;
 use dbplan_plan::refresh::{context_of, fields, plain_attributes, remote_fingerprint};
 use dbplan_plan::{Change, SecretSource, secret_hash};
 use dbplan_provider::{
@@ -49,7 +49,6 @@ fn provider<'a>(shared: &'a Shared, change: &Change) -> Result<&'a dyn Provider,
         .for_kind(change.kind())
         .ok_or_else(|| StepError::NoProvider {
             address: change.address.clone(),
-            kind: change.kind(),
         })
 }
 
@@ -65,11 +64,9 @@ async fn check_fingerprint(
     provider: &dyn Provider,
     change: &Change,
     recorded: &ResourceState,
-    kind: Kind,
 ) -> Result<bool, StepError> {
     let request = ReadRequest {
         address: change.address.clone(),
-        kind,
         provider_id: recorded.provider_id.clone(),
         attributes: plain_attributes(recorded),
         outputs: fields(&recorded.outputs),
@@ -99,11 +96,10 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), StepError> {
         return Ok(());
     };
     let provider = provider(shared, change)?;
-    let exists = check_fingerprint(shared, provider, change, &recorded, change.kind()).await?;
+    let exists = check_fingerprint(shared, provider, change, &recorded).await?;
     if exists {
         let request = ChangeRequest {
             address: change.address.clone(),
-            kind: change.kind(),
             provider_id: recorded.provider_id.clone(),
             attributes: BTreeMap::new(),
             prior: fields(&recorded.attributes),
@@ -148,7 +144,7 @@ fn planned_attributes(shared: &Shared, change: &Change) -> Result<Planned, StepE
                     });
                 }
             };
-            let hash = secret_hash(&shared.key, &change.address.to_string(), name, &value);
+            let hash = secret_hash(&shared.key, &change.address, name, &value);
             if let Some(planned) = &secret.hash
                 && *planned != hash
             {
@@ -223,7 +219,6 @@ async fn create(shared: &Shared, change: &Change) -> Result<(), StepError> {
         .filter(|resource| resource.status == Status::Pending);
     let mut request = ChangeRequest {
         address: change.address.clone(),
-        kind: change.kind(),
         provider_id: earlier
             .as_ref()
             .and_then(|resource| resource.provider_id.clone()),
@@ -293,7 +288,7 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), StepError> {
         return record_only(shared, change, recorded).await;
     }
     let provider = provider(shared, change)?;
-    if !check_fingerprint(shared, provider, change, &recorded, change.kind()).await? {
+    if !check_fingerprint(shared, provider, change, &recorded).await? {
         return Err(StepError::DeletedSincePlan {
             address: change.address.clone(),
         });
@@ -301,7 +296,6 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), StepError> {
     let (attributes, recorded_attributes) = planned_attributes(shared, change)?;
     let request = ChangeRequest {
         address: change.address.clone(),
-        kind: change.kind(),
         provider_id: recorded.provider_id.clone(),
         attributes,
         prior: fields(&recorded.attributes),

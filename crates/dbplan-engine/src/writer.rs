@@ -55,9 +55,7 @@ impl Writer {
                     for change in changes {
                         match change {
                             StateChange::Put(resource) => {
-                                mirror
-                                    .resources
-                                    .insert(resource.address.to_string(), resource);
+                                mirror.resources.insert(resource.address.clone(), resource);
                             }
                             StateChange::Remove(address) => {
                                 mirror.resources.remove(&address);
@@ -93,7 +91,7 @@ impl Writer {
 
     /// Removes one resource from state; returns when the write is durable.
     pub(crate) async fn remove(&self, address: &ResourceAddress) -> Result<u64, WriteError> {
-        self.send(StateChange::Remove(address.to_string())).await
+        self.send(StateChange::Remove(address.clone())).await
     }
 
     /// Reads the state as written so far (without copying it: a step reads a few records of a
@@ -107,7 +105,6 @@ impl Writer {
 
     /// One resource as written so far.
     pub(crate) fn resource(&self, address: &ResourceAddress) -> Option<ResourceState> {
-        let address = address.to_string();
-        self.read(|mirror| mirror.resources.get(&address).cloned())
+        self.read(|mirror| mirror.resources.get(address).cloned())
     }
 }

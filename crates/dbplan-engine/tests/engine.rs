@@ -18,8 +18,8 @@ use std::time::Duration;
 
 const KIND: Kind = Kind::DigitalOceanVpc;
 
-fn address(name: &str) -> String {
-    ResourceAddress::new(KIND, name).to_string()
+fn address(name: &str) -> ResourceAddress {
+    ResourceAddress::new(KIND, name)
 }
 
 /// An object whose `parent` (if any) is the `id` output of its first dependency.
@@ -94,7 +94,7 @@ fn result<'a>(report: &'a ApplyReport, name: &str) -> &'a StepResult {
     &report
         .steps
         .iter()
-        .find(|step| step.address.to_string() == address(name))
+        .find(|step| step.address == address(name))
         .unwrap_or_else(|| panic!("no step for {name}"))
         .result
 }
@@ -110,7 +110,7 @@ fn creates_follow_dependencies_resolve_references_and_record_state() {
     let report = lab.apply(&lab.plan(&desired));
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.done(Operation::Create), 3);
-    let creates: Vec<String> = lab
+    let creates: Vec<ResourceAddress> = lab
         .fake
         .calls()
         .into_iter()
@@ -159,7 +159,7 @@ fn a_failure_skips_dependents_while_independent_branches_finish() {
     assert!(
         matches!(
             failure.provider_error(),
-            Some(ProviderError::Api { code: Some(code), .. }) if code == "InjectedFailure"
+            Some(ProviderError::Api { code: Some(code), .. }) if &**code == "InjectedFailure"
         ),
         "{failure:?}"
     );
@@ -296,7 +296,7 @@ fn deletes_go_dependents_first_and_replace_deletes_before_it_creates() {
     let before = lab.fake.calls().len();
     let report = lab.apply(&destroy);
     assert!(report.is_complete(), "{report:?}");
-    let deletes: Vec<String> = lab.fake.calls()[before..]
+    let deletes: Vec<ResourceAddress> = lab.fake.calls()[before..]
         .iter()
         .filter(|call| call.operation == "delete")
         .map(|call| call.address.clone())

@@ -55,7 +55,14 @@ pub struct DesiredSet {
 /// offline, and bound to one object's attribute, so that equal passwords elsewhere do not
 /// fingerprint alike. (Not to the state's serial: the fingerprint must stay the same once the
 /// apply records it.)
-pub fn secret_hash(key: &StateKey, address: &str, attribute: &str, secret: &str) -> String {
+/// The address enters the MAC as its text, `Kind/name[/part]`.
+pub fn secret_hash(
+    key: &StateKey,
+    address: &ResourceAddress,
+    attribute: &str,
+    secret: &str,
+) -> String {
+    let address = address.to_string();
     key.mac(
         "dbplan-secret-v2",
         &[address.as_bytes(), attribute.as_bytes(), secret.as_bytes()],
@@ -219,7 +226,7 @@ fn object(
             Json::String(literal) => (SecretSource::Literal, Some(literal.clone())),
             _ => continue,
         };
-        let hash = secret.map(|secret| secret_hash(key, &address_text, attribute, &secret));
+        let hash = secret.map(|secret| secret_hash(key, &node.address, attribute, &secret));
         values.insert(
             (*attribute).to_owned(),
             match &hash {

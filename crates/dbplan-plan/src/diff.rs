@@ -23,14 +23,14 @@ pub struct DiffInput<'a> {
     pub state: &'a Snapshot,
     /// State addresses the plan may touch (all when `None`): with `--target`, only the
     /// targeted ones.
-    pub state_scope: Option<&'a BTreeSet<String>>,
+    pub state_scope: Option<&'a BTreeSet<ResourceAddress>>,
     /// `--destroy`: every object in scope is deleted.
     pub destroy: bool,
     /// Remote fingerprints per address, from refresh (or state when offline).
-    pub fingerprints: &'a BTreeMap<String, String>,
+    pub fingerprints: &'a BTreeMap<ResourceAddress, String>,
     /// Objects that exist although state has no record of them, by address (refresh's
     /// [`crate::refresh::find_unrecorded`]; empty offline): planned as adopts.
-    pub found: &'a BTreeMap<String, Existing>,
+    pub found: &'a BTreeMap<ResourceAddress, Existing>,
     /// Addresses whose objects may be adopted (`Kind/name` covers every part): the resources
     /// annotated `dbplan.io/adopt: "true"` and those named by `--adopt`.
     pub adopt: &'a [String],
@@ -105,7 +105,7 @@ fn equal(before: &Value, after: &Value) -> bool {
 fn resolve_references(
     desired: &Desired,
     state: &Snapshot,
-    actions: &HashMap<String, Action>,
+    actions: &HashMap<ResourceAddress, Action>,
 ) -> BTreeMap<String, Value> {
     resolve_with(&desired.attributes, &desired.references, state, |address| {
         !matches!(
@@ -130,18 +130,17 @@ fn resolve_with(
     attributes: &BTreeMap<String, Value>,
     references: &BTreeMap<String, OutputRef>,
     state: &Snapshot,
-    usable: impl Fn(&str) -> bool,
+    usable: impl Fn(&ResourceAddress) -> bool,
 ) -> BTreeMap<String, Value> {
     let mut after = attributes.clone();
     // Items of a list that take every item of a list output (`[*]`) are spliced in, last
     // first, so that earlier indices stay valid.
     let mut splices: Vec<(String, usize, Vec<Value>)> = Vec::new();
     for (pointer, reference) in references {
-        let address = reference.address.to_string();
-        if !usable(&address) {
+        if !usable(&reference.address) {
             continue;
         }
-        let Some(target) = state.resources.get(&address) else {
+        let Some(target) = state.resources.get(&reference.address) else {
             continue;
         };
         let Some(value) = output_value(target, &reference.output) else {
@@ -204,14 +203,14 @@ fn walk(json: &serde_json::Value, segments: &[&str]) -> Option<serde_json::Value
 
 /// Computes the changes.
 pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
-    let mut actions: HashMap<String, Action> = HashMap::new();
+    let mut actions: HashMap<ResourceAddress, Action> = HashMap::new();
     let mut changes: Vec<Change> = Vec::new();
-    let mut desired_addresses: BTreeSet<String> = BTreeSet::new();
+    let mut desired_addresses: BTreeSet<&ResourceAddress> = BTreeSet::new();
 
     if !input.destroy {
         for desired in input.desired {
-            let address = desired.address.to_string();
-            desired_addresses.insert(address.clone());
+            let address = desired.address.clone();
+            desired_addresses.insert(&desired.address);
             let change = desired_change(desired, input, &actions);
             actions.insert(address, change.action);
             changes.push(change);
@@ -242,9 +241,9 @@ pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
 fn desired_change(
     desired: &Desired,
     input: &DiffInput<'_>,
-    actions: &HashMap<String, Action>,
+    actions: &HashMap<ResourceAddress, Action>,
 ) -> Change {
-    let address = desired.address.to_string();
+    let address = &desired.address;
     let after = resolve_references(desired, input.state, actions);
     let kind = desired.address.kind;
     let part = desired.address.part.clone();
@@ -264,7 +263,7 @@ fn desired_change(
         final_snapshot: None,
         blocked: None,
         note: None,
-        fingerprint: input.fingerprints.get(&address).cloned(),
+        fingerprint: input.fingerprints.get(address).cloned(),
         lifecycle_before: None,
         lifecycle_changed: Vec::new(),
         adopt: input
@@ -273,8 +272,8 @@ fn desired_change(
             .any(|opted| matches_target(&desired.address, opted)),
         adopt_effects: Vec::new(),
     };
-    let Some(recorded) = input.state.resources.get(&address) else {
-        match input.found.get(&address) {
+    let Some(recorded) = input.state.resources.get(address) else {
+        match input.found.get(address) {
             Some(existing) => adopt(&mut change, existing),
             None => change.changed = change.after.keys().cloned().collect(),
         }
@@ -522,9 +521,10 @@ fn destroy_blocked(
     }
     if address.kind == Kind::TenantDatabase {
         let name = &address.name;
-        let prefix = format!("TenantDatabase/{name}/");
         let guard = state.resources.iter().find(|(other, resource)| {
-            other.starts_with(&prefix)
+            other.kind == Kind::TenantDatabase
+                && other.name == *name
+                && other.part.is_some()
                 && (resource.lifecycle.deletion_protection || resource.lifecycle.prevent_destroy)
         });
         if let Some((other, _)) = guard {
@@ -537,7 +537,7 @@ fn destroy_blocked(
 }
 
 fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
-    let address = recorded.address.to_string();
+    let address = &recorded.address;
     let kind = recorded.kind;
     let part = recorded.address.part.clone();
     let before = state_values(&recorded.attributes);
@@ -567,7 +567,7 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
         stateful,
         blocked: None,
         note: None,
-        fingerprint: input.fingerprints.get(&address).cloned(),
+        fingerprint: input.fingerprints.get(address).cloned(),
         lifecycle_before: None,
         lifecycle_changed: Vec::new(),
         adopt: false,
@@ -747,14 +747,14 @@ mod tests {
         }
     }
 
-    fn existing() -> BTreeMap<String, Existing> {
+    fn existing() -> BTreeMap<ResourceAddress, Existing> {
         let mut attributes = BTreeMap::new();
         attributes.insert("name".to_owned(), serde_json::json!("legacy_app"));
         attributes.insert("connection_limit".to_owned(), serde_json::json!(-1));
         attributes.insert("password".to_owned(), serde_json::json!("leaked?"));
         let mut found = BTreeMap::new();
         found.insert(
-            "TenantDatabase/legacy/role".to_owned(),
+            ResourceAddress::new(Kind::TenantDatabase, "legacy").part("role"),
             Existing {
                 remote: RemoteObject {
                     provider_id: Some("legacy_app".to_owned()),
@@ -824,9 +824,7 @@ mod tests {
         let mut pending =
             ResourceState::new(ResourceAddress::new(Kind::TenantDatabase, "legacy").part("role"));
         pending.status = Status::Pending;
-        state
-            .resources
-            .insert("TenantDatabase/legacy/role".to_owned(), pending);
+        state.resources.insert(pending.address.clone(), pending);
         let change = &planned(&desired, &state, &[]).changes[0];
         assert_eq!(change.action, Action::Create);
         assert!(change.blocked.is_none());
@@ -850,9 +848,7 @@ mod tests {
         recorded
             .outputs
             .insert("password".to_owned(), StateValue::sensitive("generated"));
-        state
-            .resources
-            .insert("TenantDatabase/legacy/role".to_owned(), recorded);
+        state.resources.insert(recorded.address.clone(), recorded);
         let change = &planned(&[desired], &state, &[]).changes[0];
         assert_eq!(change.action, Action::NoOp, "{:?}", change.changed);
     }

@@ -305,7 +305,7 @@ fn recorded(
     // else's (the attempt may have been refused), so only its fingerprint can tell.
     let resource = state
         .resources
-        .get(&change.address.to_string())
+        .get(&change.address)
         .filter(|resource| resource.status != dbplan_state::Status::Pending)?;
     let attributes: BTreeMap<String, Value> = resource
         .attributes

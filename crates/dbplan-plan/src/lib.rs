@@ -35,6 +35,7 @@ pub use refresh::Refreshed;
 pub use verdict::{Blocked, NotMade, Verdict};
 pub use wire::FORMAT_VERSION;
 
+use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::Graph;
 use dbplan_manifest::ManifestSet;
@@ -209,8 +210,9 @@ fn adoptions(
                 continue;
             }
             found = true;
-            let text = object.address.to_string();
-            if files::writes_file_at(&object.address) && !state.resources.contains_key(&text) {
+            if files::writes_file_at(&object.address)
+                && !state.resources.contains_key(&object.address)
+            {
                 object.attributes.insert(
                     dbplan_provider::files::ADOPT_ATTRIBUTE.to_owned(),
                     dbplan_core::Value::Bool(true),
@@ -246,22 +248,26 @@ fn narrow(
     state: &Snapshot,
     targets: &[String],
     destroy: bool,
-) -> Result<(Vec<Desired>, Option<BTreeSet<String>>), PlanError> {
+) -> Result<(Vec<Desired>, Option<BTreeSet<ResourceAddress>>), PlanError> {
     if targets.is_empty() {
         return Ok((objects, None));
     }
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    let mut scope: BTreeSet<String> = BTreeSet::new();
+    let mut wanted: BTreeSet<ResourceAddress> = BTreeSet::new();
+    let mut scope: BTreeSet<ResourceAddress> = BTreeSet::new();
     for target in targets {
         let mut found = false;
         for object in &objects {
             if diff::matches_target(&object.address, target) {
-                wanted.insert(object.address.to_string());
+                wanted.insert(object.address.clone());
                 found = true;
             }
         }
+        // A target is the text given on the command line: a recorded address is in scope
+        // when its text is the target or continues it with `/`.
+        let under = format!("{target}/");
         for address in state.resources.keys() {
-            if address == target || address.starts_with(&format!("{target}/")) {
+            let text = address.to_string();
+            if text == *target || text.starts_with(&under) {
                 scope.insert(address.clone());
                 found = true;
             }
@@ -270,7 +276,7 @@ fn narrow(
             let mut known: Vec<String> = objects
                 .iter()
                 .map(|object| object.address.to_string())
-                .chain(state.resources.keys().cloned())
+                .chain(state.resources.keys().map(ToString::to_string))
                 .collect();
             known.sort();
             known.dedup();
@@ -284,13 +290,10 @@ fn narrow(
         }
     }
     if destroy {
-        let mut stack: Vec<String> = scope.iter().cloned().collect();
+        let mut stack: Vec<ResourceAddress> = scope.iter().cloned().collect();
         while let Some(address) = stack.pop() {
             for (dependent, resource) in &state.resources {
-                let depends = resource
-                    .dependencies
-                    .iter()
-                    .any(|dependency| dependency.to_string() == address);
+                let depends = resource.dependencies.contains(&address);
                 if depends && scope.insert(dependent.clone()) {
                     stack.push(dependent.clone());
                 }
@@ -299,17 +302,16 @@ fn narrow(
         return Ok((Vec::new(), Some(scope)));
     }
     // Dependencies of the targets come along (they must exist first).
-    let by_address: BTreeMap<String, &Desired> = objects
+    let by_address: BTreeMap<&ResourceAddress, &Desired> = objects
         .iter()
-        .map(|object| (object.address.to_string(), object))
+        .map(|object| (&object.address, object))
         .collect();
-    let mut stack: Vec<String> = wanted.iter().cloned().collect();
+    let mut stack: Vec<ResourceAddress> = wanted.iter().cloned().collect();
     while let Some(address) = stack.pop() {
         if let Some(object) = by_address.get(&address) {
             for dependency in &object.dependencies {
-                let dependency = dependency.to_string();
                 if wanted.insert(dependency.clone()) {
-                    stack.push(dependency);
+                    stack.push(dependency.clone());
                 }
             }
         }
@@ -318,7 +320,7 @@ fn narrow(
     drop(by_address);
     let narrowed = objects
         .into_iter()
-        .filter(|object| wanted.contains(&object.address.to_string()))
+        .filter(|object| wanted.contains(&object.address))
         .collect();
     Ok((narrowed, Some(scope)))
 }

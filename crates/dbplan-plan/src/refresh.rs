@@ -22,14 +22,14 @@ pub struct Refreshed {
     pub drift: Vec<Drift>,
     /// Per address, the fingerprint of the remote object (or of the recorded one where it was
     /// not read).
-    pub fingerprints: BTreeMap<String, String>,
+    pub fingerprints: BTreeMap<ResourceAddress, String>,
     /// What was not refreshed, and why.
     pub notices: Vec<String>,
     /// Reads that failed; a plan with any is not trustworthy.
     pub errors: Vec<ProviderError>,
     /// Objects that exist although state has no record of them (what a create would take
     /// over), by address: [`find_unrecorded`].
-    pub found: BTreeMap<String, Existing>,
+    pub found: BTreeMap<ResourceAddress, Existing>,
 }
 
 /// The fingerprint of an object: SHA-256 over its id and plain attributes (secrets are left
@@ -76,18 +76,15 @@ pub fn context_of(snapshot: &Snapshot, dependencies: &[ResourceAddress]) -> Cont
     let mut context = Context::new();
     let mut pending: Vec<&ResourceAddress> = dependencies.iter().collect();
     while let Some(address) = pending.pop() {
-        let address = address.to_string();
-        if context.contains_key(&address) {
+        if context.contains_key(address) {
             continue;
         }
-        let Some(dependency) = snapshot.resources.get(&address) else {
+        let Some(dependency) = snapshot.resources.get(address) else {
             continue;
         };
-        let kind = dependency.kind;
         context.insert(
-            address,
+            address.clone(),
             Recorded {
-                kind,
                 provider_id: dependency.provider_id.clone(),
                 attributes: plain_attributes(dependency),
                 outputs: fields(&dependency.outputs),
@@ -99,7 +96,7 @@ pub fn context_of(snapshot: &Snapshot, dependencies: &[ResourceAddress]) -> Cont
 }
 
 /// Fingerprints from state alone (offline plans).
-pub fn recorded_fingerprints(snapshot: &Snapshot) -> BTreeMap<String, String> {
+pub fn recorded_fingerprints(snapshot: &Snapshot) -> BTreeMap<ResourceAddress, String> {
     snapshot
         .resources
         .iter()
@@ -128,7 +125,6 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
                     address,
                     ReadRequest {
                         address: resource.address.clone(),
-                        kind: resource.kind,
                         provider_id: resource.provider_id.clone(),
                         attributes: plain_attributes(resource),
                         outputs: fields(&resource.outputs),
@@ -147,6 +143,8 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
             }
         }
     }
+    // Read in the order of the addresses' text, as state stores them.
+    requests.sort_by_cached_key(|(_, address, _)| address.to_string());
     for (kind, count) in unprovided {
         refreshed.notices.push(format!(
             "{count} {kind} object{} not refreshed: this build has no provider for {kind}; the plan compares against the recorded state",
@@ -154,14 +152,15 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
         ));
     }
 
-    // Each result comes with the address state records the object under, which orders them.
+    // Each result comes with the address state records the object under; they are ordered by
+    // its text, as plans list objects.
     let results: Vec<_> = futures_util::stream::iter(requests.iter())
         .map(|(provider, address, request)| async move { (*address, provider.read(request).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut results = results;
-    results.sort_by(|a, b| a.0.cmp(b.0));
+    results.sort_by_cached_key(|(address, _)| address.to_string());
     for (address, result) in results {
         match result {
             Ok(ReadOutcome::Found(remote)) => apply_remote(&mut refreshed, address, remote),
@@ -207,7 +206,7 @@ pub fn remote_fingerprint(recorded: &ResourceState, remote: &RemoteObject) -> St
     fingerprint(remote.provider_id.as_deref(), &compared)
 }
 
-fn apply_remote(refreshed: &mut Refreshed, address: &str, remote: RemoteObject) {
+fn apply_remote(refreshed: &mut Refreshed, address: &ResourceAddress, remote: RemoteObject) {
     let Some(resource) = refreshed.snapshot.resources.get_mut(address) else {
         return;
     };
@@ -226,7 +225,7 @@ fn apply_remote(refreshed: &mut Refreshed, address: &str, remote: RemoteObject) 
         })
         .collect();
     refreshed.fingerprints.insert(
-        address.to_owned(),
+        address.clone(),
         fingerprint(remote.provider_id.as_deref(), &compared),
     );
     let mut drifted = Vec::new();
@@ -295,8 +294,8 @@ pub async fn find_unrecorded(
         .collect();
     let mut requests = Vec::new();
     for object in desired {
-        let address = object.address.to_string();
-        if recorded.resources.contains_key(&address) {
+        let address = &object.address;
+        if recorded.resources.contains_key(address) {
             continue;
         }
         let Some(provider) = providers.for_kind(object.address.kind) else {
@@ -305,17 +304,15 @@ pub async fn find_unrecorded(
         let mut context = context_of(&refreshed.snapshot, &object.dependencies);
         let mut pending: Vec<&ResourceAddress> = object.dependencies.iter().collect();
         while let Some(dependency) = pending.pop() {
-            let text = dependency.to_string();
-            if context.contains_key(&text) {
+            if context.contains_key(dependency) {
                 continue;
             }
             let Some(planned) = by_address.get(dependency) else {
                 continue;
             };
             context.insert(
-                text,
+                dependency.clone(),
                 Recorded {
-                    kind: planned.address.kind,
                     provider_id: None,
                     attributes: known_attributes(planned, &refreshed.snapshot)
                         .into_iter()
@@ -330,7 +327,6 @@ pub async fn find_unrecorded(
         }
         let request = ChangeRequest {
             address: object.address.clone(),
-            kind: object.address.kind,
             provider_id: None,
             attributes: known_attributes(object, &refreshed.snapshot),
             prior: BTreeMap::new(),
@@ -344,13 +340,13 @@ pub async fn find_unrecorded(
         requests.push((provider, address, request));
     }
     let looked_up = requests.len();
-    // Each result comes with its address as text, which orders them as state does.
+    // Each result comes with its address; they are ordered by its text, as plans list objects.
     let mut results: Vec<_> = futures_util::stream::iter(requests.iter())
-        .map(|(provider, address, request)| async move { (address, provider.find(request).await) })
+        .map(|(provider, address, request)| async move { (*address, provider.find(request).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    results.sort_by(|a, b| a.0.cmp(b.0));
+    results.sort_by_cached_key(|(address, _)| address.to_string());
     for (address, result) in results {
         match result {
             Ok(FindOutcome::Found(existing)) => {

@@ -111,7 +111,7 @@ mod tests {
         for address in addresses {
             let mut record = ResourceState::new(address.parse::<ResourceAddress>().unwrap());
             record.lifecycle.prevent_destroy = protected.contains(address);
-            snapshot.resources.insert((*address).to_owned(), record);
+            snapshot.resources.insert(record.address.clone(), record);
         }
         snapshot
     }
@@ -236,7 +236,7 @@ mod tests {
         let mut refreshed = Refreshed::default();
         assert!(Verdict::of_refresh(&mut refreshed).is_none());
         refreshed.errors.push(ProviderError::Unsupported {
-            address: "AwsVpc/main".to_owned(),
+            address: "AwsVpc/main".parse().unwrap(),
             message: "this build has no provider for AwsVpc".to_owned(),
         });
         let verdict = Verdict::of_refresh(&mut refreshed);

@@ -12,7 +12,7 @@ use dbplan_plan::{Staleness, StateRef, check_fresh, file};
 use dbplan_provider::{FakeProvider, Providers, RemoteObject};
 use dbplan_state::{Snapshot, Status};
 use sha2::{Digest, Sha256};
-use support::{Run, applied, change, load, order, plan, plan_with, test_key};
+use support::{Run, address, applied, change, load, order, plan, plan_with, test_key};
 
 fn vpc(region: &str) -> String {
     format!(
@@ -323,7 +323,7 @@ fn prevent_destroy_recorded_in_state_blocks_the_delete() {
         &Snapshot::default(),
     );
     assert!(
-        state.resources["DigitalOceanDatabaseCluster/app-db"]
+        state.resources[&address("DigitalOceanDatabaseCluster/app-db")]
             .lifecycle
             .prevent_destroy
     );
@@ -484,7 +484,7 @@ fn tenants_are_orphaned_or_deleted_per_their_policies_and_protection() {
 fn older_record(state: &mut Snapshot) {
     for (address, resource) in &mut state.resources {
         resource.lifecycle.deletion_opted_in = false;
-        if !address.ends_with("/database") {
+        if address.part.as_deref() != Some("database") {
             resource.lifecycle.deletion_protection = false;
         }
     }
@@ -690,7 +690,7 @@ fn a_removed_field_returns_to_its_default_or_is_forgotten_with_a_note() {
     );
     let state = applied(&forgotten, &state);
     assert!(
-        !state.resources["DigitalOceanDatabaseCluster/app-db"]
+        !state.resources[&address("DigitalOceanDatabaseCluster/app-db")]
             .attributes
             .contains_key("maintenance_window")
     );
@@ -828,7 +828,7 @@ fn a_secret_never_appears_in_any_output_and_its_change_is_still_seen() {
     // A generated password recorded in state (as a tenant role's would be).
     state
         .resources
-        .get_mut("AwsRdsCluster/orders/cluster")
+        .get_mut(&address("AwsRdsCluster/orders/cluster"))
         .unwrap()
         .outputs
         .insert(
@@ -929,9 +929,9 @@ fn refresh_reports_drift_and_plans_it_back() {
         "DigitalOceanDatabaseCluster/app-db",
         "DigitalOceanVpc/main-vpc",
     ] {
-        let recorded = &state.resources[address];
+        let recorded = &state.resources[&support::address(address)];
         provider.put(
-            address,
+            &address.parse().unwrap(),
             RemoteObject {
                 provider_id: recorded.provider_id.clone(),
                 attributes: recorded
@@ -944,18 +944,18 @@ fn refresh_reports_drift_and_plans_it_back() {
         );
     }
     provider.set_attribute(
-        "DigitalOceanDatabaseCluster/app-db",
+        &"DigitalOceanDatabaseCluster/app-db".parse().unwrap(),
         "size_slug",
         serde_json::json!("db-s-1vcpu-2gb"),
     );
     // A value the provider returns but state never recorded (here a password) is not drift,
     // and so never reaches a report.
     provider.set_attribute(
-        "DigitalOceanDatabaseCluster/app-db",
+        &"DigitalOceanDatabaseCluster/app-db".parse().unwrap(),
         "password",
         serde_json::json!("canary-5d2e-remote-password"),
     );
-    provider.delete("DigitalOceanVpc/main-vpc");
+    provider.delete(&"DigitalOceanVpc/main-vpc".parse().unwrap());
     let providers = Providers::new().with(provider);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -1010,7 +1010,10 @@ fn refresh_reports_drift_and_plans_it_back() {
 fn a_failed_read_is_an_error_of_the_refresh() {
     let state = applied_stack("db-s-2vcpu-4gb");
     let provider = FakeProvider::new("digitalocean", [Kind::DigitalOceanVpc]);
-    provider.fail_reads("DigitalOceanVpc/main-vpc", "503 Service Unavailable");
+    provider.fail_reads(
+        &"DigitalOceanVpc/main-vpc".parse().unwrap(),
+        "503 Service Unavailable",
+    );
     let providers = Providers::new().with(provider);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -1029,12 +1032,12 @@ fn tainted_objects_are_replaced_and_pending_ones_adopted_or_created() {
     let mut state = applied_stack("db-s-2vcpu-4gb");
     state
         .resources
-        .get_mut("DigitalOceanVpc/main-vpc")
+        .get_mut(&address("DigitalOceanVpc/main-vpc"))
         .unwrap()
         .status = Status::Tainted;
     state
         .resources
-        .get_mut("DigitalOceanDatabaseFirewall/app-db-sources")
+        .get_mut(&address("DigitalOceanDatabaseFirewall/app-db-sources"))
         .unwrap()
         .status = Status::Pending;
     let sources = stack("db-s-2vcpu-4gb", "nyc3");
@@ -1435,7 +1438,7 @@ fn enable_public_connectivity_is_accepted_but_never_planned() {
     let mut state = applied(&created, &Snapshot::default());
     state
         .resources
-        .get_mut("DigitalOceanDatabaseCluster/app-db")
+        .get_mut(&address("DigitalOceanDatabaseCluster/app-db"))
         .unwrap()
         .attributes
         .insert(

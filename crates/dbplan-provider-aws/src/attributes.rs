@@ -12,7 +12,7 @@ pub(crate) fn context_output(
     output: &str,
 ) -> Option<String> {
     context
-        .get(&address.to_string())?
+        .get(address)?
         .outputs
         .get(output)
         .and_then(Field::as_str)
@@ -31,9 +31,9 @@ pub(crate) enum Action {
 /// The error for a planned attribute an object cannot be made without: the planner always
 /// plans it (the kind's schema requires it), so a plan without it was edited or made by
 /// another version of dbplan.
-pub(crate) fn missing(address: &str, name: &str) -> ProviderError {
+pub(crate) fn missing(address: &ResourceAddress, name: &str) -> ProviderError {
     ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message: format!(
             "the planned attribute `{name}` is missing: the plan was edited or made by another version of dbplan; run `dbplan plan` again"
         ),
@@ -43,13 +43,13 @@ pub(crate) fn missing(address: &str, name: &str) -> ProviderError {
 
 /// The error for a planned value AWS cannot take.
 pub(crate) fn unusable(
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
     value: impl std::fmt::Display,
     why: &str,
 ) -> ProviderError {
     ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message: format!("`{name}` is {value}, {why}; fix it in the manifest"),
         source: None,
     }
@@ -57,7 +57,7 @@ pub(crate) fn unusable(
 
 /// A whole number AWS takes as a 32-bit integer (ports, days, seconds, tiers).
 pub(crate) fn int32(
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
     value: Option<i64>,
 ) -> Result<Option<i32>, ProviderError> {
@@ -71,9 +71,9 @@ pub(crate) fn int32(
 
 /// The error for an answer of AWS that lacks what AWS always sends (the id of an object it just
 /// created or described): the endpoint (an emulator, a proxy) misbehaved.
-pub(crate) fn incomplete(address: &str, what: &str) -> ProviderError {
+pub(crate) fn incomplete(address: &ResourceAddress, what: &str) -> ProviderError {
     ProviderError::Api {
-        address: address.to_owned(),
+        address: address.clone(),
         code: None,
         message: format!(
             "AWS's answer has no {what}; check that AWS_ENDPOINT_URL (if set) is an AWS-compatible endpoint, then apply again"

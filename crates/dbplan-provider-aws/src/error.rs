@@ -5,6 +5,7 @@
 use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::operation::RequestId;
+use dbplan_core::ResourceAddress;
 use dbplan_provider::ProviderError;
 
 /// An error of AWS, or of a request to AWS that got no usable answer. The SDK's error is kept
@@ -113,10 +114,10 @@ impl AwsError {
     }
 
     /// As a provider error about `address`, the cause kept.
-    pub(crate) fn at(self, address: &str) -> ProviderError {
+    pub(crate) fn at(self, address: &ResourceAddress) -> ProviderError {
         ProviderError::Caused {
-            address: address.to_owned(),
-            code: self.code().map(ToString::to_string),
+            address: address.clone(),
+            code: self.code().map(|code| code.to_string().into()),
             transient: self.is_transient(),
             source: Box::new(self),
         }
@@ -276,22 +277,30 @@ where
 /// The answer of an SDK call, as the provider reports it: `.at(address)?`.
 pub(crate) trait At<T> {
     /// The answer, or the error about `address`.
-    fn at(self, address: &str) -> Result<T, ProviderError>;
+    fn at(self, address: &ResourceAddress) -> Result<T, ProviderError>;
 
     /// The answer; `None` when AWS answers `missing` (the object is not there); else the error
     /// about `address`.
-    fn unless(self, missing: ErrorCode, address: &str) -> Result<Option<T>, ProviderError>;
+    fn unless(
+        self,
+        missing: ErrorCode,
+        address: &ResourceAddress,
+    ) -> Result<Option<T>, ProviderError>;
 }
 
 impl<T, E> At<T> for Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    fn at(self, address: &str) -> Result<T, ProviderError> {
+    fn at(self, address: &ResourceAddress) -> Result<T, ProviderError> {
         self.map_err(|error| AwsError::from_sdk(error).at(address))
     }
 
-    fn unless(self, missing: ErrorCode, address: &str) -> Result<Option<T>, ProviderError> {
+    fn unless(
+        self,
+        missing: ErrorCode,
+        address: &ResourceAddress,
+    ) -> Result<Option<T>, ProviderError> {
         match self {
             Ok(answer) => Ok(Some(answer)),
             Err(error) if error_code(&error) == Some(missing) => Ok(None),
@@ -303,13 +312,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::address;
     use aws_sdk_rds::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/cluster";
 
     fn sdk_error(
-        address: &str,
+        address: &ResourceAddress,
         error: SdkError<DescribeDBClustersError, HttpResponse>,
     ) -> ProviderError {
         AwsError::from_sdk(error).at(address)
@@ -354,7 +364,7 @@ mod tests {
     #[test]
     fn a_service_error_has_status_code_message_request_id_and_address() {
         let error = sdk_error(
-            ADDRESS,
+            &address(ADDRESS),
             service(
                 Some("DBClusterNotFoundFault"),
                 "DBCluster orders-db not found.",
@@ -373,7 +383,11 @@ mod tests {
 
     #[test]
     fn an_answer_without_an_error_code_says_so() {
-        let text = sdk_error(ADDRESS, service(None, "Internal Server Error", None)).to_string();
+        let text = sdk_error(
+            &address(ADDRESS),
+            service(None, "Internal Server Error", None),
+        )
+        .to_string();
         assert_eq!(
             text,
             "AwsRdsCluster/orders-db/cluster: AWS answered HTTP 404 without an error code: Internal Server Error"
@@ -413,7 +427,7 @@ mod tests {
                 "the request to AWS could not be built: no credentials in the chain",
             ),
         ] {
-            let error = sdk_error(ADDRESS, error);
+            let error = sdk_error(&address(ADDRESS), error);
             assert!(error.is_transient(), "{error:?}");
             let text = error.to_string();
             assert_eq!(text, format!("{ADDRESS}: {expected}"));
@@ -448,7 +462,7 @@ mod tests {
     #[test]
     fn the_cause_is_kept_typed_and_debug_shows_no_raw_response() {
         let error = sdk_error(
-            ADDRESS,
+            &address(ADDRESS),
             service(Some("InvalidParameterValue"), "bad port", Some("r-9")),
         );
         let source = std::error::Error::source(&error);
@@ -481,16 +495,20 @@ mod tests {
     fn a_missing_object_is_none_and_any_other_code_an_error() {
         let missing: Result<(), _> = Err(service(Some("DBClusterNotFoundFault"), "gone", None));
         assert_eq!(
-            missing.unless(ErrorCode::DbClusterNotFound, ADDRESS).ok(),
+            missing
+                .unless(ErrorCode::DbClusterNotFound, &address(ADDRESS))
+                .ok(),
             Some(None)
         );
         let other: Result<(), _> = Err(service(Some("DBClusterNotFoundFault"), "gone", None));
-        let error = other.unless(ErrorCode::DbInstanceNotFound, ADDRESS).err();
+        let error = other
+            .unless(ErrorCode::DbInstanceNotFound, &address(ADDRESS))
+            .err();
         assert_eq!(
             error.as_ref().and_then(ProviderError::code),
             Some("DBClusterNotFoundFault")
         );
         let fine: Result<u8, SdkError<DescribeDBClustersError, HttpResponse>> = Ok(7);
-        assert_eq!(fine.at(ADDRESS).ok(), Some(7));
+        assert_eq!(fine.at(&address(ADDRESS)).ok(), Some(7));
     }
 }

@@ -28,7 +28,7 @@ pub(crate) async fn vpc(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let Some(found_vpc) = vpc::find(clients, &request.address.to_string()).await? else {
+    let Some(found_vpc) = vpc::find(clients, &request.address).await? else {
         return Ok(FindOutcome::Absent);
     };
     let mut attributes = BTreeMap::new();
@@ -47,7 +47,7 @@ pub(crate) async fn security_group(
     request: &ChangeRequest,
     kind: SecurityGroupKind,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let (vpc_id, described) = match kind {
         SecurityGroupKind::Standalone => {
             let group: aws_security_group::SecurityGroup = request.decode()?;
@@ -87,7 +87,7 @@ pub(crate) async fn subnet_group(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = request.address.name.as_str();
     if subnet_group::describe(clients, address, name)
         .await?
@@ -106,7 +106,7 @@ pub(crate) async fn parameter_group(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = request.address.name.as_str();
     let wanted = ParameterGroupAttributes::from_planned(request.decode()?).family;
     let Some(existing) = existing_family(clients, address, name).await? else {
@@ -125,7 +125,7 @@ pub(crate) async fn cluster(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let identifier = request.address.name.to_lowercase();
     let Some(cluster) = cluster::describe(clients, address, &identifier).await? else {
         return Ok(FindOutcome::Absent);
@@ -148,7 +148,7 @@ pub(crate) async fn instance(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let planned: aws_rds_cluster_instance::Identity = request.decode()?;
     let identifier = instance::identifier(&request.address.name, planned);
     let Some(instance) = instance::describe(clients, address, &identifier).await? else {

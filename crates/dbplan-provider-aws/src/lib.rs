@@ -93,7 +93,7 @@ impl AwsProvider {
     /// error about `address` when a timeout variable has a bad value.
     pub(crate) async fn clients(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         region: Option<&str>,
     ) -> Result<Clients, ProviderError> {
         let timeouts = self
@@ -101,7 +101,7 @@ impl AwsProvider {
             .get_or_init(timeouts::Timeouts::from_env)
             .clone()
             .map_err(|message| ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message,
                 source: None,
             })?;
@@ -155,7 +155,8 @@ enum Object {
     Instance,
 }
 
-fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderError> {
+    let kind = address.kind;
     Ok(match (kind, part) {
         (Kind::AwsVpc, Part::Whole) => Object::Vpc,
         (Kind::AwsSecurityGroup, Part::Whole) => {
@@ -170,7 +171,7 @@ fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, 
         (Kind::AwsRdsClusterInstance, Part::Whole) => Object::Instance,
         _ => {
             return Err(ProviderError::Unsupported {
-                address: address.to_string(),
+                address: address.clone(),
                 message: format!("the AWS provider does not manage {kind} objects like this one"),
             });
         }
@@ -210,10 +211,10 @@ impl Provider for AwsProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -262,10 +263,10 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -299,10 +300,10 @@ impl Provider for AwsProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let object = object(&request.address, request.kind, &request.part()?)?;
+            let object = object(&request.address, &request.part()?)?;
             let clients = self
                 .clients(
-                    &request.address.to_string(),
+                    &request.address,
                     region(request.decode_prior()?, &request.context).as_deref(),
                 )
                 .await?;
@@ -325,10 +326,10 @@ impl AwsProvider {
         request: &ChangeRequest,
         action: Action,
     ) -> Result<Applied, ProviderError> {
-        let object = object(&request.address, request.kind, &request.part()?)?;
+        let object = object(&request.address, &request.part()?)?;
         let clients = self
             .clients(
-                &request.address.to_string(),
+                &request.address,
                 region(request.decode()?, &request.context).as_deref(),
             )
             .await?;

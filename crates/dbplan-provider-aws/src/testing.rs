@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_config::{BehaviorVersion, Region};
-use dbplan_core::{Kind, ResourceAddress};
+use dbplan_core::ResourceAddress;
 use dbplan_provider::{Adoption, ChangeRequest, Context, Field};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -60,7 +60,7 @@ pub(crate) fn address(text: &str) -> ResourceAddress {
 }
 
 /// A change request for `address` with these planned (plain) and recorded attributes.
-pub(crate) fn request(address: &str, kind: Kind, planned: Value, prior: Value) -> ChangeRequest {
+pub(crate) fn request(address: &str, planned: Value, prior: Value) -> ChangeRequest {
     let fields = |json: Value| -> BTreeMap<String, Field> {
         map(json)
             .into_iter()
@@ -69,7 +69,6 @@ pub(crate) fn request(address: &str, kind: Kind, planned: Value, prior: Value) -
     };
     ChangeRequest {
         address: address.parse().unwrap(),
-        kind,
         provider_id: None,
         attributes: fields(planned),
         prior: fields(prior),

@@ -10,7 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dbplan_core::Kind;
 use dbplan_provider::{Context, Provider, ProviderError, ReadRequest};
 use dbplan_provider_aws::AwsProvider;
 use dbplan_testkit::silent::{self, SilentListener};
@@ -67,7 +66,6 @@ fn child() {
         .unwrap();
     let request = ReadRequest {
         address: "AwsVpc/main".parse().unwrap(),
-        kind: Kind::AwsVpc,
         provider_id: Some("vpc-0123456789abcdef0".to_owned()),
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
@@ -111,7 +109,6 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             .unwrap();
         let request = ReadRequest {
             address: "AwsVpc/main".parse().unwrap(),
-            kind: Kind::AwsVpc,
             provider_id: Some("vpc-0123456789abcdef0".to_owned()),
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),

@@ -4,6 +4,7 @@
 use crate::client::{Client, Failure};
 use crate::{DigitalOceanProvider, cluster_of, create_once, output, require_tls, segment};
 use base64::Engine as _;
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::digital_ocean_database_ca_certificate::CaCertificate;
 use dbplan_core::kinds::digital_ocean_database_firewall::{Firewall, Rule};
 use dbplan_core::kinds::digital_ocean_database_pool::Pool;
@@ -64,7 +65,7 @@ pub(crate) async fn read_firewall(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let recorded: Firewall = request.decode()?;
     let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(ReadOutcome::Gone);
@@ -106,7 +107,7 @@ pub(crate) async fn put_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Firewall = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id)?;
@@ -130,7 +131,7 @@ pub(crate) async fn put_firewall(
 /// The trusted sources a cluster has now (`None` when the cluster is gone).
 async fn current_rules(
     client: &Client,
-    address: &str,
+    address: &ResourceAddress,
     cluster: &str,
 ) -> Result<Option<Vec<(String, String)>>, ProviderError> {
     match client
@@ -150,7 +151,7 @@ pub(crate) async fn create_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let cluster = cluster_of(address, request.decode::<Firewall>()?.cluster_id)?;
     let current = current_rules(client, address, &cluster).await?;
@@ -168,7 +169,7 @@ pub(crate) async fn find_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(cluster) = request.decode::<Firewall>()?.cluster_id else {
         return Ok(FindOutcome::Unknown);
     };
@@ -197,7 +198,7 @@ pub(crate) async fn find_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let wanted: Pool = request.decode()?;
     let (Some(cluster), Some(name)) = (wanted.cluster_id, wanted.name) else {
         return Ok(FindOutcome::Unknown);
@@ -228,7 +229,7 @@ pub(crate) async fn find_pool(
 
 async fn clear_firewall(
     client: &Client,
-    address: &str,
+    address: &ResourceAddress,
     cluster: &str,
 ) -> Result<(), ProviderError> {
     match client
@@ -250,7 +251,7 @@ pub(crate) async fn delete_firewall(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let recorded: Firewall = request.decode_prior()?;
     let Some(cluster) = request.provider_id.clone().or(recorded.cluster_id) else {
         return Ok(());
@@ -323,7 +324,7 @@ pub(crate) async fn read_pool(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     // The id is `CLUSTER_ID/POOL` (what apply records, and what `dbplan import` is given); an
     // id of another form names no pool (rather than the one the manifest names). Without an
     // id, the cluster and name as recorded.
@@ -365,7 +366,7 @@ pub(crate) async fn create_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Pool = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id.clone())?;
@@ -379,7 +380,7 @@ pub(crate) async fn create_pool(
             .check(address, format!("a connection pool named {name:?}"))?;
         // A pool is configuration only: an existing one of this name is adopted (when the
         // request permits it) and given the manifest's settings.
-        tracing::info!(address, "adopting the existing connection pool {name:?}");
+        tracing::info!(address = %address, "adopting the existing connection pool {name:?}");
         return update_pool(provider, request).await;
     }
     let created = create_once(
@@ -399,7 +400,7 @@ pub(crate) async fn update_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Pool = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id.clone())?;
@@ -429,7 +430,7 @@ pub(crate) async fn update_pool(
         .await
         .map_err(|failure| failure.error(address, "read the connection pool"))?
         .ok_or_else(|| ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!("the connection pool {name:?} vanished while it was updated; run `dbplan apply` again"),
             source: None,
         })?;
@@ -440,7 +441,7 @@ pub(crate) async fn delete_pool(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let before: Pool = request.decode_prior()?;
     let (Some(cluster), Some(name)) = (before.cluster_id, before.name) else {
         return Ok(());
@@ -459,7 +460,7 @@ pub(crate) async fn write_ca(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: CaCertificate = request.decode()?;
     let cluster = cluster_of(address, wanted.cluster_id)?;
@@ -479,7 +480,7 @@ pub(crate) async fn write_ca(
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|pem| pem.contains("-----BEGIN CERTIFICATE-----"))
         .ok_or_else(|| ProviderError::Api {
-            address: address.to_owned(),
+            address: address.clone(),
             code: None,
             message: "DigitalOcean answered with a CA certificate that is not base64-encoded PEM"
                 .to_owned(),
@@ -536,7 +537,7 @@ fn remove_ca(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
         .and_then(Field::as_str)
         .map(str::as_bytes);
     files::remove_owned(
-        &request.address.to_string(),
+        &request.address,
         CA_FILE,
         file,
         &request.prior_outputs,

@@ -12,6 +12,7 @@
 //! (10 minutes if each answer stalls halfway). A POST whose answer timed out is not sent
 //! again blindly: the caller looks the object up by name first.
 
+use dbplan_core::ResourceAddress;
 use dbplan_provider::ProviderError;
 use dbplan_provider::timeouts::{
     BadTimeout, CONNECT_VARIABLE, DEFAULT_CONNECT, READ_VARIABLE, seconds,
@@ -120,7 +121,7 @@ impl Failure {
     }
 
     /// The failure as a provider error about `address`, doing `what` ("create the cluster").
-    pub(crate) fn error(self, address: &str, what: &str) -> ProviderError {
+    pub(crate) fn error(self, address: &ResourceAddress, what: &str) -> ProviderError {
         match self {
             Failure::Api {
                 status: 401 | 403,
@@ -128,7 +129,7 @@ impl Failure {
                 message,
                 request_id,
             } => ProviderError::Credentials {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "DigitalOcean refused to {what}: {id}: {message}{}; check that DIGITALOCEAN_TOKEN holds a valid token with the database and VPC scopes",
                     request_suffix(&request_id)
@@ -141,8 +142,8 @@ impl Failure {
                 message,
                 request_id,
             } => ProviderError::Api {
-                address: address.to_owned(),
-                code: Some(id.clone()),
+                address: address.clone(),
+                code: Some(id.as_str().into()),
                 message: format!(
                     "DigitalOcean refused to {what} (HTTP {status}): {id}: {message}{}",
                     request_suffix(&request_id)
@@ -152,7 +153,7 @@ impl Failure {
             Failure::Transport {
                 message, source, ..
             } => ProviderError::Transport {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!("cannot {what}: {message}"),
                 source: Some(Box::new(source)),
             },
@@ -553,7 +554,7 @@ mod tests {
             retriable: false,
             source,
         };
-        let error = failure.error("DigitalOceanVpc/net", "read the VPC");
+        let error = failure.error(&"DigitalOceanVpc/net".parse().unwrap(), "read the VPC");
         assert!(matches!(error, ProviderError::Transport { .. }), "{error}");
         assert_eq!(
             error.to_string(),

@@ -4,6 +4,7 @@
 
 use crate::client::{Client, Failure};
 use crate::{DigitalOceanProvider, create_once, output, read_as, segment};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::digital_ocean_database_cluster::{Cluster, MaintenanceWindow};
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
@@ -63,7 +64,7 @@ fn attributes(cluster: &Value) -> BTreeMap<String, Value> {
 }
 
 /// The cluster of an answer, read as a cluster's attributes.
-fn remote(address: &str, cluster: &Value) -> Result<Cluster, ProviderError> {
+fn remote(address: &ResourceAddress, cluster: &Value) -> Result<Cluster, ProviderError> {
     read_as(address, &attributes(cluster))
 }
 
@@ -71,7 +72,7 @@ fn remote(address: &str, cluster: &Value) -> Result<Cluster, ProviderError> {
 /// recorded order, the maintenance hour as written (`04:00` or `04:00:00`), a version written
 /// with its minor part, and no storage where the manifest leaves it to the size's default.
 fn remote_attributes(
-    address: &str,
+    address: &ResourceAddress,
     cluster: &Value,
     recorded: &Cluster,
 ) -> Result<BTreeMap<String, Value>, ProviderError> {
@@ -191,7 +192,7 @@ fn status(cluster: &Value) -> &str {
 /// Waits until the cluster is `online`; returns it as it then is.
 async fn wait_online(
     provider: &DigitalOceanProvider,
-    address: &str,
+    address: &ResourceAddress,
     id: &str,
 ) -> Result<Value, ProviderError> {
     wait_for(provider, address, id, "the cluster to be online", |_| true).await
@@ -201,7 +202,7 @@ async fn wait_online(
 /// with `202` before the cluster turns `resizing`, so `online` alone may still be the old one).
 async fn wait_for(
     provider: &DigitalOceanProvider,
-    address: &str,
+    address: &ResourceAddress,
     id: &str,
     what: &str,
     done: impl Fn(&Value) -> bool,
@@ -217,7 +218,7 @@ async fn wait_for(
                 .map_err(|failure| failure.error(address, "read the cluster"))?;
             let finished = status(&cluster) == "online" && done(&cluster);
             tracing::debug!(
-                address,
+                address = %address,
                 status = status(&cluster),
                 "waiting for the cluster"
             );
@@ -235,7 +236,7 @@ pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let cluster = match &request.provider_id {
         Some(id) => match get(client, id).await {
@@ -314,7 +315,7 @@ pub(crate) async fn create(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Cluster = request.decode()?;
     let name = wanted.cluster_name.clone().unwrap_or_default();
@@ -329,7 +330,7 @@ pub(crate) async fn create(
             let differences = mismatches(&wanted, &remote(address, &cluster)?);
             if !differences.is_empty() {
                 return Err(ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "a database cluster named {name:?} already exists and does not match this manifest: {}; make the manifest match to adopt it, or choose another clusterName",
                         differences.join(", ")
@@ -337,7 +338,7 @@ pub(crate) async fn create(
                     source: None,
                 });
             }
-            tracing::info!(address, "adopting the existing cluster {name:?}");
+            tracing::info!(address = %address, "adopting the existing cluster {name:?}");
             cluster
         }
         None => {
@@ -381,7 +382,7 @@ pub(crate) async fn create(
         .map(str::to_owned)
     else {
         return Err(ProviderError::Api {
-            address: address.to_owned(),
+            address: address.clone(),
             code: None,
             message: "DigitalOcean answered the create without the cluster's id; run `dbplan plan` to find the cluster".to_owned(),
             source: None,
@@ -399,7 +400,7 @@ pub(crate) async fn create(
 /// Sets the maintenance window when the manifest names one that differs; says whether it did.
 async fn set_window(
     client: &Client,
-    address: &str,
+    address: &ResourceAddress,
     id: &str,
     wanted: &Cluster,
     remote: &Cluster,
@@ -429,7 +430,7 @@ pub(crate) async fn update(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let Some(id) = request.provider_id.clone() else {
         return create(provider, request).await;
@@ -438,7 +439,7 @@ pub(crate) async fn update(
     let before: Cluster = request.decode_prior()?;
     if wanted.project_id != before.project_id && wanted.project_id.is_some() {
         return Err(ProviderError::Unsupported {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "a cluster moves to another project through DigitalOcean's Projects API, which dbplan does not manage; assign it in the control panel (or `doctl projects resources assign`), then set projectId to match".to_owned(),
         });
     }
@@ -457,7 +458,7 @@ pub(crate) async fn update(
     {
         if major(&wanted_version) < major(&remote_version) {
             return Err(ProviderError::Unsupported {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "DigitalOcean cannot downgrade a cluster from {remote_version} to {wanted_version}; restore a backup into a new cluster instead"
                 ),
@@ -540,7 +541,7 @@ pub(crate) async fn update(
 /// not have, through DigitalOcean's Tags API (`resource_type: database`).
 async fn sync_tags(
     client: &Client,
-    address: &str,
+    address: &ResourceAddress,
     id: &str,
     wanted_tags: &BTreeSet<String>,
     remote_tags: &BTreeSet<String>,
@@ -579,7 +580,7 @@ pub(crate) async fn delete(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let id = match &request.provider_id {
         Some(id) => id.clone(),
@@ -627,7 +628,7 @@ pub(crate) async fn find_existing(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Cluster = request.decode()?;
     let Some(name) = wanted.cluster_name.clone() else {

@@ -27,6 +27,7 @@ mod vpc;
 
 use client::{Client, Failure, RetryPolicy, SetupError};
 use dbplan_core::Kind;
+use dbplan_core::ResourceAddress;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Field, FindOutcome, Provider, ProviderError, ReadOutcome,
     ReadRequest,
@@ -100,7 +101,7 @@ impl DigitalOceanProvider {
         self.wait.unwrap_or(DEFAULT_WAIT)
     }
 
-    pub(crate) fn client(&self, address: &str) -> Result<&Client, ProviderError> {
+    pub(crate) fn client(&self, address: &ResourceAddress) -> Result<&Client, ProviderError> {
         let made = self.client.get_or_init(|| {
             let (url, token) = match &self.endpoint {
                 Some((url, token)) => (url.clone(), token.clone()),
@@ -125,13 +126,13 @@ impl DigitalOceanProvider {
         });
         made.as_ref().map_err(|error| match error {
             SetupError::Endpoint(message) => ProviderError::Credentials {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: message.clone(),
                 source: None,
             },
             // A setting of dbplan's, not a credential: reported as the other providers do.
             SetupError::Timeout(error) => ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: error.to_string(),
                 source: Some(Box::new(error.clone())),
             },
@@ -160,8 +161,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = &request.address.to_string();
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::read(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::read(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::read_firewall(self, request).await,
@@ -169,7 +169,7 @@ impl Provider for DigitalOceanProvider {
                     children::read_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::read_ca(request),
-                kind => Err(unsupported(address, kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -184,7 +184,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::find_existing(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::find_existing(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::find_firewall(self, request).await,
@@ -193,7 +193,7 @@ impl Provider for DigitalOceanProvider {
                 }
                 // A CA certificate file that exists is reported by the plan's look at the disk.
                 Kind::DigitalOceanDatabaseCaCertificate => Ok(FindOutcome::Unknown),
-                kind => Err(unsupported(&request.address.to_string(), kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -203,7 +203,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::create(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::create(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => {
@@ -213,7 +213,7 @@ impl Provider for DigitalOceanProvider {
                     children::create_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address.to_string(), kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -223,7 +223,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::update(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::update(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => children::put_firewall(self, request).await,
@@ -231,7 +231,7 @@ impl Provider for DigitalOceanProvider {
                     children::update_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
-                kind => Err(unsupported(&request.address.to_string(), kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
@@ -241,7 +241,7 @@ impl Provider for DigitalOceanProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            match request.kind {
+            match request.kind() {
                 Kind::DigitalOceanVpc => vpc::delete(self, request).await,
                 Kind::DigitalOceanDatabaseCluster => cluster::delete(self, request).await,
                 Kind::DigitalOceanDatabaseFirewall => {
@@ -251,40 +251,43 @@ impl Provider for DigitalOceanProvider {
                     children::delete_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::delete_ca(request),
-                kind => Err(unsupported(&request.address.to_string(), kind)),
+                _ => Err(unsupported(&request.address)),
             }
         })
     }
 }
 
-fn unsupported(address: &str, kind: Kind) -> ProviderError {
+fn unsupported(address: &ResourceAddress) -> ProviderError {
     ProviderError::Unsupported {
-        address: address.to_owned(),
-        message: format!("the DigitalOcean provider does not manage {kind} objects"),
+        address: address.clone(),
+        message: format!(
+            "the DigitalOcean provider does not manage {} objects",
+            address.kind
+        ),
     }
 }
 
 /// What an answer of DigitalOcean says, mapped to the kind's attributes, read as the kind's
 /// typed part (as the planned attributes are), so that the two compare field by field.
 pub(crate) fn read_as<T: serde::de::DeserializeOwned>(
-    address: &str,
+    address: &ResourceAddress,
     attributes: &BTreeMap<String, Value>,
 ) -> Result<T, ProviderError> {
     dbplan_core::kinds::decode_map(attributes).map_err(|source| ProviderError::Decode {
-        address: address.to_owned(),
+        address: address.clone(),
         which: "answered",
-        source,
+        source: Box::new(source),
     })
 }
 
 /// The cluster a child object (firewall, pool, CA certificate) belongs to: its resolved
 /// `cluster_id`.
 pub(crate) fn cluster_of(
-    address: &str,
+    address: &ResourceAddress,
     cluster_id: Option<String>,
 ) -> Result<String, ProviderError> {
     cluster_id.ok_or_else(|| ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message: "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
             .to_owned(),
         source: None,
@@ -309,7 +312,7 @@ pub(crate) fn segment(text: &str) -> String {
 /// again when it is not, a bounded number of times.
 pub(crate) async fn create_once<Find, FindFut>(
     client: &Client,
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     path: &str,
     body: &Value,
@@ -327,7 +330,7 @@ where
             Ok(reply) => return Ok(reply.body),
             Err(failure) if failure.is_transient() && tries < 6 => {
                 tracing::debug!(
-                    address,
+                    address = %address,
                     "{what}: {}; looking for the object",
                     failure.describe()
                 );

@@ -2,6 +2,7 @@
 //! (`metadata.name`), with its region, range, description and default flag.
 
 use crate::{DigitalOceanProvider, create_once, read_as};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::digital_ocean_vpc::Vpc;
 use dbplan_provider::{
     Applied, ChangeRequest, Existing, Field, FindOutcome, ProviderError, ReadOutcome, ReadRequest,
@@ -27,7 +28,7 @@ fn asks_default(vpc: &Vpc) -> bool {
 }
 
 /// The VPC of an answer, read as a VPC's attributes.
-fn remote(address: &str, vpc: &Value) -> Result<Vpc, ProviderError> {
+fn remote(address: &ResourceAddress, vpc: &Value) -> Result<Vpc, ProviderError> {
     read_as(address, &attributes(vpc))
 }
 
@@ -46,18 +47,18 @@ fn attributes(vpc: &Value) -> BTreeMap<String, Value> {
 
 /// The VPC's id in an answer of DigitalOcean, which always sends it: an answer without one is
 /// an error, never an empty id.
-fn vpc_id<'a>(address: &str, vpc: &'a Value) -> Result<&'a str, ProviderError> {
+fn vpc_id<'a>(address: &ResourceAddress, vpc: &'a Value) -> Result<&'a str, ProviderError> {
     vpc.get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| ProviderError::Api {
-            address: address.to_owned(),
+            address: address.clone(),
             code: None,
             message: "DigitalOcean's answer has no VPC id; check that DIGITALOCEAN_API_URL (if set) is DigitalOcean's API, then run the command again".to_owned(),
             source: None,
         })
 }
 
-fn applied(address: &str, vpc: &Value) -> Result<Applied, ProviderError> {
+fn applied(address: &ResourceAddress, vpc: &Value) -> Result<Applied, ProviderError> {
     let id = vpc_id(address, vpc)?.to_owned();
     let mut outputs = BTreeMap::new();
     outputs.insert("vpc_id".to_owned(), Field::plain(id.as_str()));
@@ -79,7 +80,7 @@ pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let vpc = locate(
         client,
@@ -102,7 +103,7 @@ pub(crate) async fn read(
 /// (the resource's `metadata.name`); `None` when it is gone.
 async fn locate(
     client: &crate::client::Client,
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
     id: Option<&str>,
 ) -> Result<Option<Value>, ProviderError> {
@@ -135,7 +136,7 @@ pub(crate) async fn create(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let name = &request.address.name;
     let wanted: Vpc = request.decode()?;
@@ -154,7 +155,7 @@ pub(crate) async fn create(
             let same_range = range.is_none() || remote.ip_range_cidr == range;
             if !(same_region && same_range) {
                 return Err(ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "a VPC named {name:?} already exists in {} with range {}; rename this resource, or make region and ipRangeCidr match it to adopt it",
                         remote.region.unwrap_or_default(),
@@ -163,7 +164,7 @@ pub(crate) async fn create(
                     source: None,
                 });
             }
-            tracing::info!(address, "adopting the existing VPC {name:?}");
+            tracing::info!(address = %address, "adopting the existing VPC {name:?}");
             vpc
         }
         None => {
@@ -190,7 +191,7 @@ async fn converge(
     request: &ChangeRequest,
     vpc: &Value,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let wanted: Vpc = request.decode()?;
     let remote = remote(address, vpc)?;
@@ -211,7 +212,7 @@ async fn converge(
     } else if !default && is_default {
         // The first VPC of a region becomes its default, and a default cannot be unset.
         tracing::info!(
-            address,
+            address = %address,
             "the VPC is its region's default (DigitalOcean makes the first VPC of a region the default)"
         );
     }
@@ -232,7 +233,7 @@ pub(crate) async fn update(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let Some(id) = &request.provider_id else {
         return create(provider, request).await;
@@ -252,7 +253,7 @@ pub(crate) async fn delete(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let vpc = locate(
         client,
@@ -266,7 +267,7 @@ pub(crate) async fn delete(
     };
     if vpc.get("default").and_then(Value::as_bool) == Some(true) {
         return Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "DigitalOcean does not delete a region's default VPC (the first VPC of a region becomes its default); make another VPC of the region the default first, or forget this one with `dbplan state rm`".to_owned(),
             source: None,
         });
@@ -300,7 +301,7 @@ pub(crate) async fn delete(
     match (outcome, refused.into_inner().ok().flatten()) {
         (Ok(()), _) => Ok(()),
         (Err(_), Some(answer)) => Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!(
                 "DigitalOcean refused to delete the VPC: {answer}; delete or move what is still in it (Droplets, clusters, load balancers), then run `dbplan destroy` again"
             ),
@@ -315,7 +316,7 @@ pub(crate) async fn find_existing(
     provider: &DigitalOceanProvider,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let client = provider.client(address)?;
     let Some(vpc) = find(client, &request.address.name)
         .await

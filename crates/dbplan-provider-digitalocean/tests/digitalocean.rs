@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dbplan_core::Kind;
 use dbplan_provider::{ChangeRequest, Field, Provider, ProviderError};
 use dbplan_provider_digitalocean::DigitalOceanProvider;
 use dbplan_testkit::digitalocean::{FakeConfig, FakeDigitalOcean, Faults};
@@ -11,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn request(kind: Kind, address: &str, attributes: Value) -> ChangeRequest {
+fn request(address: &str, attributes: Value) -> ChangeRequest {
     let attributes = attributes
         .as_object()
         .unwrap()
@@ -20,7 +19,6 @@ fn request(kind: Kind, address: &str, attributes: Value) -> ChangeRequest {
         .collect();
     ChangeRequest {
         address: address.parse().unwrap(),
-        kind,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -75,7 +73,6 @@ fn answers_lost_after_the_request_took_effect_never_make_an_object_twice() {
     let runtime = runtime();
     let vpc = runtime
         .block_on(provider.create(&request(
-            Kind::DigitalOceanVpc,
             "DigitalOceanVpc/net",
             json!({"region": "nyc3", "ip_range_cidr": "10.30.0.0/24", "description": "d"}),
         )))
@@ -83,7 +80,6 @@ fn answers_lost_after_the_request_took_effect_never_make_an_object_twice() {
     let vpc_id = vpc.provider_id.clone().unwrap();
     let cluster = runtime
         .block_on(provider.create(&request(
-            Kind::DigitalOceanDatabaseCluster,
             "DigitalOceanDatabaseCluster/db",
             json!({"cluster_name": "db", "engine": "pg", "engine_version": "17",
                    "region": "nyc3", "size_slug": "db-s-2vcpu-4gb", "node_count": 2,
@@ -93,7 +89,6 @@ fn answers_lost_after_the_request_took_effect_never_make_an_object_twice() {
     let cluster_id = cluster.provider_id.clone().unwrap();
     let pool = runtime
         .block_on(provider.create(&request(
-            Kind::DigitalOceanDatabaseConnectionPool,
             "DigitalOceanDatabaseConnectionPool/pool",
             json!({"cluster_id": cluster_id, "name": "app", "mode": "transaction",
                    "size": 10, "db": "defaultdb"}),
@@ -129,7 +124,6 @@ fn paged_lists_are_followed_to_find_an_existing_vpc() {
     }
     let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test");
     let mut wanted = request(
-        Kind::DigitalOceanVpc,
         "DigitalOceanVpc/net-204",
         json!({"region": "ams3", "ip_range_cidr": "10.2.4.0/24"}),
     );
@@ -155,11 +149,7 @@ fn paged_lists_are_followed_to_find_an_existing_vpc() {
     );
 
     // A VPC of that name elsewhere is reported, not taken over, even with the opt-in.
-    let mut elsewhere = request(
-        Kind::DigitalOceanVpc,
-        "DigitalOceanVpc/net-3",
-        json!({"region": "nyc3"}),
-    );
+    let mut elsewhere = request("DigitalOceanVpc/net-3", json!({"region": "nyc3"}));
     elsewhere.adopt = dbplan_provider::Adoption::Allowed;
     let error = runtime().block_on(provider.create(&elsewhere)).unwrap_err();
     assert!(
@@ -180,7 +170,6 @@ fn a_cluster_that_stays_creating_is_given_up_on_with_advice() {
         .with_wait(Duration::from_millis(800));
     let error = runtime()
         .block_on(provider.create(&request(
-            Kind::DigitalOceanDatabaseCluster,
             "DigitalOceanDatabaseCluster/slow",
             json!({"cluster_name": "slow", "engine": "pg", "engine_version": "17",
                    "region": "nyc3", "size_slug": "db-s-1vcpu-1gb", "node_count": 1}),
@@ -212,7 +201,6 @@ fn rate_limits_are_waited_out_as_the_headers_say() {
     for index in 0..6 {
         runtime
             .block_on(provider.create(&request(
-                Kind::DigitalOceanVpc,
                 &format!("DigitalOceanVpc/limited-{index}"),
                 json!({"region": "nyc3"}),
             )))
@@ -237,7 +225,6 @@ fn the_first_vpc_of_a_region_becomes_its_default_and_is_not_deleted() {
     let provider = DigitalOceanProvider::with_endpoint(&fake.url(), "dop_v1_test");
     let runtime = runtime();
     let mut create = request(
-        Kind::DigitalOceanVpc,
         "DigitalOceanVpc/first",
         json!({"region": "lon1", "ip_range_cidr": "10.50.0.0/24",
                "is_default_for_region": false}),
@@ -249,7 +236,6 @@ fn the_first_vpc_of_a_region_becomes_its_default_and_is_not_deleted() {
         .block_on(
             provider.read(&dbplan_provider::ReadRequest {
                 address: create.address.clone(),
-                kind: create.kind,
                 provider_id: applied.provider_id.clone(),
                 attributes: create
                     .attributes

@@ -10,7 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dbplan_core::Kind;
 use dbplan_provider::{ChangeRequest, Field, Provider, ProviderError, ReadRequest};
 use dbplan_provider_digitalocean::DigitalOceanProvider;
 use dbplan_testkit::silent::{self, SilentListener};
@@ -78,7 +77,6 @@ fn child() {
     let provider = DigitalOceanProvider::new().with_retries(3, Duration::from_millis(20));
     let read = ReadRequest {
         address: "DigitalOceanVpc/net".parse().unwrap(),
-        kind: Kind::DigitalOceanVpc,
         provider_id: Some("5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
@@ -100,7 +98,6 @@ fn child() {
         .collect();
     let create = ChangeRequest {
         address: "DigitalOceanVpc/net".parse().unwrap(),
-        kind: Kind::DigitalOceanVpc,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -138,7 +135,6 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             .unwrap();
         let read = ReadRequest {
             address: "DigitalOceanVpc/net".parse().unwrap(),
-            kind: Kind::DigitalOceanVpc,
             provider_id: Some("5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),

@@ -6,6 +6,7 @@
 
 use crate::auth_guard::{AuthGuard, Method, Refused, Watch, refused_in};
 use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, Timeouts, shown};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::postgres_server;
 use dbplan_provider::{ProviderError, Recorded};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -52,14 +53,14 @@ impl Server {
     /// either given (at create, read from the environment by the engine) or read from the
     /// environment variable the object names (`admin_password_env`), else `PGPASSWORD`.
     pub(crate) fn from_typed(
-        address: &str,
+        address: &ResourceAddress,
         server: postgres_server::Server,
         password: Option<String>,
         env: &Env,
     ) -> Result<Server, ProviderError> {
         let password_env = server.admin_password_env.as_deref();
         let host = server.host.clone().ok_or_else(|| ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "the server has no host recorded; apply its PostgresServer first".to_owned(),
             source: None,
         })?;
@@ -71,7 +72,7 @@ impl Server {
             (Some(password), _) => Some(password),
             (None, Some(variable)) => Some(env(variable).ok_or_else(|| {
                 ProviderError::Credentials {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "the administrator's password comes from the environment variable {variable}, which is not set; set it and run the command again"
                     ),
@@ -93,7 +94,7 @@ impl Server {
 
     /// The server of a recorded `PostgresServer` (the context of a tenant's parts).
     pub(crate) fn from_recorded(
-        address: &str,
+        address: &ResourceAddress,
         recorded: &Recorded,
         env: &Env,
     ) -> Result<Server, ProviderError> {
@@ -139,7 +140,7 @@ impl Connection {
     /// never applies its own limit. `variable` names the setting in the error.
     async fn bounded<T>(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         limit: Duration,
         variable: &str,
         request: impl Future<Output = Result<T, tokio_postgres::Error>>,
@@ -150,7 +151,7 @@ impl Connection {
             Err(_) => {
                 self.broken.store(true, Ordering::SeqCst);
                 Err(ProviderError::Transport {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "{}: a statement timed out after {}: the server did not answer ({variable} is {}); check that the server is running and not overloaded, or raise {variable}",
                         self.target,
@@ -167,7 +168,7 @@ impl Connection {
     /// `statement_timeout` says which setting to raise.
     fn error(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         error: tokio_postgres::Error,
         limit: Duration,
         variable: &str,
@@ -178,7 +179,7 @@ impl Connection {
             message,
             ..
         } = &mut converted
-            && code == "57014"
+            && &**code == "57014"
             && message.contains("statement timeout")
         {
             message.push_str(&format!(
@@ -195,11 +196,11 @@ impl Connection {
     /// is never part of `what`).
     pub(crate) async fn execute(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         what: &str,
         statement: &str,
     ) -> Result<(), ProviderError> {
-        tracing::debug!(address, "{what}");
+        tracing::debug!(address = %address, "{what}");
         self.batch(address, statement)
             .await?
             .map_err(|error| self.api_error(address, error))
@@ -209,7 +210,7 @@ impl Connection {
     /// expect some (a role created meanwhile).
     pub(crate) async fn batch(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         statement: &str,
     ) -> Result<Result<(), tokio_postgres::Error>, ProviderError> {
         let limit = self.timeouts.statement;
@@ -227,7 +228,7 @@ impl Connection {
     /// `statement_timeout`.
     pub(crate) async fn execute_long(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         what: &str,
         statement: &str,
     ) -> Result<(), ProviderError> {
@@ -238,7 +239,7 @@ impl Connection {
             &statement_timeout(long),
         )
         .await?;
-        tracing::debug!(address, "{what}");
+        tracing::debug!(address = %address, "{what}");
         let result = self
             .bounded(
                 address,
@@ -258,13 +259,17 @@ impl Connection {
     }
 
     /// A server's error to a statement run within the statement bound.
-    pub(crate) fn api_error(&self, address: &str, error: tokio_postgres::Error) -> ProviderError {
+    pub(crate) fn api_error(
+        &self,
+        address: &ResourceAddress,
+        error: tokio_postgres::Error,
+    ) -> ProviderError {
         self.error(address, error, self.timeouts.statement, READ_VARIABLE)
     }
 
     pub(crate) async fn query(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         statement: &str,
         parameters: Parameters<'_>,
     ) -> Result<Vec<Row>, ProviderError> {
@@ -281,7 +286,7 @@ impl Connection {
 
     pub(crate) async fn query_opt(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         statement: &str,
         parameters: Parameters<'_>,
     ) -> Result<Option<Row>, ProviderError> {
@@ -298,7 +303,7 @@ impl Connection {
 
     pub(crate) async fn query_one(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         statement: &str,
         parameters: Parameters<'_>,
     ) -> Result<Row, ProviderError> {
@@ -316,7 +321,7 @@ impl Connection {
     /// Runs one statement with parameters; the number of rows it affected.
     pub(crate) async fn execute_with(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         statement: &str,
         parameters: Parameters<'_>,
     ) -> Result<u64, ProviderError> {
@@ -339,10 +344,10 @@ fn statement_timeout(limit: Duration) -> String {
 
 /// A server's error as a provider error: its SQLSTATE code, message, detail and hint; or the
 /// transport failure. tokio-postgres's error is kept as the cause.
-pub(crate) fn api_error(address: &str, error: tokio_postgres::Error) -> ProviderError {
+pub(crate) fn api_error(address: &ResourceAddress, error: tokio_postgres::Error) -> ProviderError {
     let Some(database_error) = error.as_db_error() else {
         return ProviderError::Transport {
-            address: address.to_owned(),
+            address: address.clone(),
             message: error_chain(&error),
             source: Some(Box::new(error)),
         };
@@ -354,9 +359,9 @@ pub(crate) fn api_error(address: &str, error: tokio_postgres::Error) -> Provider
     if let Some(hint) = database_error.hint() {
         message.push_str(&format!("; {hint}"));
     }
-    let code = database_error.code().code().to_owned();
+    let code = database_error.code().code().into();
     ProviderError::Api {
-        address: address.to_owned(),
+        address: address.clone(),
         code: Some(code),
         message,
         source: Some(Box::new(error)),
@@ -427,11 +432,11 @@ impl Pool {
         }
     }
 
-    fn timeouts(&self, address: &str) -> Result<Timeouts, ProviderError> {
+    fn timeouts(&self, address: &ResourceAddress) -> Result<Timeouts, ProviderError> {
         self.timeouts
             .clone()
             .map_err(|message| ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message,
                 source: None,
             })
@@ -440,7 +445,7 @@ impl Pool {
     /// A connection to the server's administration database.
     pub(crate) async fn admin(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         server: &Server,
     ) -> Result<Pooled<'_>, ProviderError> {
         let timeouts = self.timeouts(address)?;
@@ -448,7 +453,7 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|error| ProviderError::Transport {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: "the connection pool was closed".to_owned(),
                 source: Some(Box::new(error)),
             })?;
@@ -486,7 +491,7 @@ impl Pool {
     /// A connection of its own (not pooled) to one database of the server.
     pub(crate) async fn connect(
         &self,
-        address: &str,
+        address: &ResourceAddress,
         server: &Server,
         database: &str,
     ) -> Result<Connection, ProviderError> {
@@ -506,7 +511,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 /// Connects to one database of the server as the administrator, and sets the session's
 /// `statement_timeout`.
 async fn connect(
-    address: &str,
+    address: &ResourceAddress,
     server: &Server,
     database: &str,
     timeouts: Timeouts,
@@ -528,7 +533,7 @@ async fn connect(
         match attempt {
             Ok(client) => break client,
             Err((error, true)) if started.elapsed() + pause < CONNECT_DEADLINE => {
-                tracing::debug!(address, "server not reachable yet, retrying: {error}");
+                tracing::debug!(address = %address, "server not reachable yet, retrying: {error}");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
@@ -702,7 +707,12 @@ async fn within_steps<F: Future>(
 }
 
 /// The error of a step that ran out of time.
-fn step_timeout(address: &str, server: &Server, step: Step, bound: Duration) -> ProviderError {
+fn step_timeout(
+    address: &ResourceAddress,
+    server: &Server,
+    step: Step,
+    bound: Duration,
+) -> ProviderError {
     let target = server.target();
     let limit = shown(bound);
     let message = match step {
@@ -725,7 +735,7 @@ fn step_timeout(address: &str, server: &Server, step: Step, bound: Duration) -> 
         ),
     };
     ProviderError::Transport {
-        address: address.to_owned(),
+        address: address.clone(),
         message,
         source: None,
     }
@@ -733,7 +743,7 @@ fn step_timeout(address: &str, server: &Server, step: Step, bound: Duration) -> 
 
 /// One attempt; on failure, the error and whether another attempt may succeed.
 async fn connect_once(
-    address: &str,
+    address: &ResourceAddress,
     server: &Server,
     config: &tokio_postgres::Config,
     timeouts: Timeouts,
@@ -803,7 +813,7 @@ async fn connect_once(
 
 /// What one attempt came to: the client, or the error and whether another attempt may succeed.
 fn attempt_outcome(
-    address: &str,
+    address: &ResourceAddress,
     server: &Server,
     progress: &Progress,
     encrypted: bool,
@@ -835,7 +845,7 @@ fn attempt_outcome(
             );
             Err((
                 ProviderError::Transport {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "cannot connect to {} (sslmode {}): {error}",
                         server.target(),
@@ -848,7 +858,7 @@ fn attempt_outcome(
         }
         Ok(Err(Failure::Setup(error))) => Err((
             ProviderError::Transport {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "cannot set up TLS for {} (sslmode {}): {error}",
                     server.target(),
@@ -865,7 +875,7 @@ fn attempt_outcome(
 
 /// The error of a connection whose server asked for a password method dbplan refuses: what
 /// happened (the password was not sent) and the two ways out.
-fn refused_error(address: &str, server: &Server, refused: Refused) -> ProviderError {
+fn refused_error(address: &ResourceAddress, server: &Server, refused: Refused) -> ProviderError {
     let (asked, hba) = match refused.method {
         Method::Cleartext => (
             "the administrator's password in clear text",
@@ -877,7 +887,7 @@ fn refused_error(address: &str, server: &Server, refused: Refused) -> ProviderEr
         ),
     };
     ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message: format!(
             "the server at {} asked for {asked} ({hba} in pg_hba.conf) over a connection whose server is not verified (sslmode {}); dbplan did not send it. Switch that pg_hba.conf entry to `scram-sha-256` (with `password_encryption = scram-sha-256`, then set the password of {:?} again), or connect with `sslmode: verify-full` and `sslrootcert` so that dbplan knows it talks to your server",
             server.target(),
@@ -927,11 +937,15 @@ fn is_transient(error: &tokio_postgres::Error) -> bool {
 }
 
 /// A failed connection as a provider error, tokio-postgres's error kept as the cause.
-fn connect_error(address: &str, server: &Server, error: tokio_postgres::Error) -> ProviderError {
+fn connect_error(
+    address: &ResourceAddress,
+    server: &Server,
+    error: tokio_postgres::Error,
+) -> ProviderError {
     let target = server.target();
     let Some(database_error) = error.as_db_error() else {
         return ProviderError::Transport {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!(
                 "cannot connect to {target} (sslmode {}): {}",
                 server.sslmode,
@@ -940,11 +954,11 @@ fn connect_error(address: &str, server: &Server, error: tokio_postgres::Error) -
             source: Some(Box::new(error)),
         };
     };
-    let code = database_error.code().code().to_owned();
+    let code: Box<str> = database_error.code().code().into();
     // 28P01 invalid_password, 28000 invalid_authorization_specification.
     if code.starts_with("28") {
         return ProviderError::Credentials {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!(
                 "the server at {target} refused {:?}: {}; check admin_user and the password variable",
                 server.admin_user,
@@ -955,7 +969,7 @@ fn connect_error(address: &str, server: &Server, error: tokio_postgres::Error) -
     }
     let message = format!("{target}: {}", database_error.message());
     ProviderError::Api {
-        address: address.to_owned(),
+        address: address.clone(),
         code: Some(code),
         message,
         source: Some(Box::new(error)),
@@ -978,7 +992,7 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 fn tls_config(
-    address: &str,
+    address: &ResourceAddress,
     server: &Server,
     verify: bool,
 ) -> Result<rustls::ClientConfig, ProviderError> {
@@ -986,7 +1000,7 @@ fn tls_config(
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|error| ProviderError::Transport {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!("TLS setup: {error}"),
             source: Some(Box::new(error)),
         })?;
@@ -1004,7 +1018,7 @@ fn tls_config(
             use rustls::pki_types::pem::PemObject;
             let certificates = CertificateDer::pem_file_iter(path).map_err(|error| {
                 ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "cannot read sslrootcert {path}: {error}; give the PEM file of the CA that signed the server's certificate"
                     ),
@@ -1013,14 +1027,14 @@ fn tls_config(
             })?;
             for certificate in certificates {
                 let certificate = certificate.map_err(|error| ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!("sslrootcert {path} is not a PEM certificate file: {error}"),
                     source: Some(Box::new(error)),
                 })?;
                 roots
                     .add(certificate)
                     .map_err(|error| ProviderError::Conflict {
-                        address: address.to_owned(),
+                        address: address.clone(),
                         message: format!("sslrootcert {path}: {error}"),
                         source: Some(Box::new(error)),
                     })?;
@@ -1035,7 +1049,7 @@ fn tls_config(
     }
     if roots.is_empty() {
         return Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates".to_owned(),
             source: None,
         });
@@ -1115,7 +1129,7 @@ mod tests {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         let text = refused.to_string();
         let (error, transient) = attempt_outcome(
-            "PostgresServer/main",
+            &"PostgresServer/main".parse().unwrap(),
             &server(),
             &Progress::default(),
             false,

@@ -94,14 +94,15 @@ enum Object {
     ConnectionSecret,
 }
 
-fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, ProviderError> {
+fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderError> {
+    let kind = address.kind;
     match (kind, part) {
         (Kind::PostgresServer, Part::Whole) => Ok(Object::Server),
         (Kind::TenantDatabase, Part::Role) => Ok(Object::Role),
         (Kind::TenantDatabase, Part::Database) => Ok(Object::Database),
         (Kind::TenantDatabase, Part::ConnectionSecret) => Ok(Object::ConnectionSecret),
         _ => Err(ProviderError::Unsupported {
-            address: address.to_string(),
+            address: address.clone(),
             message: format!(
                 "the PostgreSQL provider does not manage {kind} objects like this one"
             ),
@@ -112,7 +113,7 @@ fn object(address: &ResourceAddress, kind: Kind, part: &Part) -> Result<Object, 
 /// Renames a role in place (what it owns keeps its owner), unless the new name is taken.
 async fn rename_role(
     client: &Connection,
-    address: &str,
+    address: &ResourceAddress,
     old: &str,
     name: &str,
     quoted: &str,
@@ -127,7 +128,7 @@ async fn rename_role(
         .is_some();
     if taken {
         return Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!(
                 "cannot rename the role {old:?} to {name:?}: a role {name:?} already exists; choose another `owner`, or drop that role"
             ),
@@ -147,7 +148,7 @@ async fn rename_role(
 /// logged without values that could be secret: a role's password is never part of `what`).
 async fn execute(
     client: &Connection,
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     statement: &str,
 ) -> Result<(), ProviderError> {
@@ -155,20 +156,24 @@ async fn execute(
 }
 
 /// The tenant's server from the request's context.
-fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, ProviderError> {
-    let servers: Vec<(&String, &dbplan_provider::Recorded)> = context
+fn tenant_server(
+    address: &ResourceAddress,
+    context: &Context,
+    env: &Env,
+) -> Result<Server, ProviderError> {
+    let servers: Vec<(&ResourceAddress, &dbplan_provider::Recorded)> = context
         .iter()
-        .filter(|(_, recorded)| recorded.kind == Kind::PostgresServer)
+        .filter(|(server, _)| server.kind == Kind::PostgresServer)
         .collect();
     if let [(server_address, recorded)] = servers.as_slice() {
         return Server::from_recorded(server_address, recorded, env);
     }
     let other = context
-        .values()
-        .map(|recorded| recorded.kind)
+        .keys()
+        .map(|dependency| dependency.kind)
         .find(|kind| *kind != Kind::TenantDatabase);
     Err(ProviderError::Unsupported {
-        address: address.to_owned(),
+        address: address.clone(),
         message: match other {
             Some(kind) => format!(
                 "tenant databases on a {kind} cannot be applied by this build yet; declare a PostgresServer for the cluster's endpoint and point `server` at it"
@@ -179,13 +184,13 @@ fn tenant_server(address: &str, context: &Context, env: &Env) -> Result<Server, 
     })
 }
 
-fn generate_password(address: &str) -> Result<String, ProviderError> {
+fn generate_password(address: &ResourceAddress) -> Result<String, ProviderError> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut password = String::with_capacity(PASSWORD_LENGTH);
     let mut buffer = [0u8; 64];
     while password.len() < PASSWORD_LENGTH {
         getrandom::fill(&mut buffer).map_err(|error| ProviderError::Unsupported {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!("the system's random number generator failed: {error}"),
         })?;
         // Rejection sampling keeps every character equally likely (248 = 4 × 62).
@@ -212,8 +217,8 @@ impl Provider for PostgresProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            let address = &request.address;
+            match object(&request.address, &request.part()?)? {
                 Object::Server => {
                     let server = Server::from_typed(address, request.decode()?, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
@@ -246,12 +251,12 @@ impl Provider for PostgresProvider {
 
     fn prepare(&self, request: &ChangeRequest) -> Result<BTreeMap<String, Field>, ProviderError> {
         let mut prepared = BTreeMap::new();
-        if object(&request.address, request.kind, &request.part()?)? == Object::Role
+        if object(&request.address, &request.part()?)? == Object::Role
             && !request.prior_outputs.contains_key("password")
         {
             prepared.insert(
                 "password".to_owned(),
-                Field::sensitive(generate_password(&request.address.to_string())?),
+                Field::sensitive(generate_password(&request.address)?),
             );
         }
         Ok(prepared)
@@ -262,8 +267,8 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            let address = &request.address;
+            match object(&request.address, &request.part()?)? {
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
@@ -287,9 +292,9 @@ impl Provider for PostgresProvider {
         matches!(
             request
                 .part()
-                .and_then(|part| object(&request.address, request.kind, &part)),
+                .and_then(|part| object(&request.address, &part)),
             Ok(Object::Role | Object::Database)
-        ) && tenant_server(&request.address.to_string(), &request.context, &self.env)
+        ) && tenant_server(&request.address, &request.context, &self.env)
             .is_ok_and(|server| server.password.is_some())
     }
 
@@ -298,7 +303,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, true).await,
                 Object::Database => self.create_database(request).await,
@@ -312,7 +317,7 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, request.kind, &request.part()?)? {
+            match object(&request.address, &request.part()?)? {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, false).await,
                 Object::Database => self.update_database(request).await,
@@ -337,8 +342,8 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let address = &request.address.to_string();
-            match object(&request.address, request.kind, &request.part()?)? {
+            let address = &request.address;
+            match object(&request.address, &request.part()?)? {
                 // dbplan did not create the server; it only stops managing it.
                 Object::Server => Ok(()),
                 Object::Role => {
@@ -360,7 +365,7 @@ impl Provider for PostgresProvider {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     if name == server.database {
                         return Err(ProviderError::Conflict {
-                            address: address.to_owned(),
+                            address: address.clone(),
                             message: format!(
                                 "{name:?} is the database dbplan administers the server through; it is never dropped"
                             ),
@@ -383,7 +388,7 @@ impl PostgresProvider {
     /// Connects to a declared server and checks that its administrator can create databases
     /// and roles.
     async fn check_server(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let mut planned: postgres_server::Server = request.decode()?;
         let password = planned
             .admin_password
@@ -405,7 +410,7 @@ impl PostgresProvider {
         let version: i32 = row.get(3);
         if !(superuser || create_database && create_role) {
             return Err(ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "the role {:?} can connect but cannot administer tenants: it needs CREATEDB and CREATEROLE (`ALTER ROLE {} CREATEDB CREATEROLE`)",
                     server.admin_user,
@@ -436,7 +441,7 @@ impl PostgresProvider {
         request: &ChangeRequest,
         create: bool,
     ) -> Result<Applied, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let role: Role = request.decode()?;
         let name = role.name.as_deref().unwrap_or_default();
         let quoted = ident(address, name)?;
@@ -452,7 +457,7 @@ impl PostgresProvider {
             None if !create => generate_password(address)?,
             None => {
                 return Err(ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message:
                         "no password was generated for the role; run `dbplan plan` and apply again"
                             .to_owned(),
@@ -486,7 +491,7 @@ impl PostgresProvider {
                     "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} {password_clause}"
                 );
                 let created = client.batch(address, &statement).await?;
-                tracing::debug!(address, "create role {name:?}");
+                tracing::debug!(address = %address, "create role {name:?}");
                 match created {
                     Ok(()) => {}
                     // 42710 duplicate_object: created meanwhile by someone else; taken over
@@ -503,8 +508,8 @@ impl PostgresProvider {
             }
             None => {
                 return Err(ProviderError::Api {
-                    address: address.to_owned(),
-                    code: Some("42704".to_owned()),
+                    address: address.clone(),
+                    code: Some("42704".into()),
                     message: format!(
                         "the role {name:?} does not exist any more; run `dbplan plan` again to create it"
                     ),
@@ -521,7 +526,7 @@ impl PostgresProvider {
                 let privileged: bool = row.get(2);
                 if superuser || privileged || !can_login {
                     return Err(ProviderError::Conflict {
-                        address: address.to_owned(),
+                        address: address.clone(),
                         message: format!(
                             "a role {name:?} already exists and {}; dbplan adopts only a plain login role (no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS), because its credentials go to an application; choose another `owner`, or change or drop that role",
                             if superuser {
@@ -552,7 +557,7 @@ impl PostgresProvider {
     async fn adopt_role(
         &self,
         client: &Connection,
-        address: &str,
+        address: &ResourceAddress,
         name: &str,
         limit: i64,
         password_clause: &str,
@@ -570,7 +575,7 @@ impl PostgresProvider {
     }
 
     async fn create_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
@@ -592,7 +597,7 @@ impl PostgresProvider {
         match existing {
             Some(current) if current != owner => {
                 return Err(ProviderError::Conflict {
-                    address: address.to_owned(),
+                    address: address.clone(),
                     message: format!(
                         "a database {name:?} already exists, owned by {current:?} rather than {owner:?}; dbplan adopts only a database owned by the planned owner: choose another `database_name`, or `ALTER DATABASE {} OWNER TO {}` if it is this tenant's",
                         ident(address, name)?,
@@ -601,7 +606,7 @@ impl PostgresProvider {
                     source: None,
                 });
             }
-            Some(_) => tracing::debug!(address, "adopt database {name:?}"),
+            Some(_) => tracing::debug!(address = %address, "adopt database {name:?}"),
             None => {
                 client
                     .execute_long(
@@ -622,7 +627,7 @@ impl PostgresProvider {
     }
 
     async fn update_database(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
@@ -660,7 +665,7 @@ impl PostgresProvider {
         request: &ChangeRequest,
         removed_extensions: &[String],
     ) -> Result<(), ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let planned: Database = request.decode()?;
         let name = planned.name.as_deref().unwrap_or_default();
         let owner = planned.owner.as_deref().unwrap_or_default();
@@ -710,12 +715,12 @@ impl PostgresProvider {
     }
 
     fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         let database = request
             .context
-            .get(&request.address.part("database").to_string())
+            .get(&request.address.part("database"))
             .ok_or_else(|| ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
                 source: None,
             })?;
@@ -755,12 +760,12 @@ fn recorded_secret_file(request: &ChangeRequest) -> Result<Option<String>, Provi
 /// before fingerprints is compared with what dbplan writes from the database's recorded
 /// outputs.
 fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let recorded = secret_file_of(request.decode_prior()?);
     let format = recorded.format.as_deref().unwrap_or("env");
     let database = request
         .context
-        .get(&request.address.part("database").to_string())
+        .get(&request.address.part("database"))
         .map(|database| (format, &database.outputs));
     // A changed file is left in place; `remove_owned` logs it, and the plan said so.
     secret_file::remove(address, file, &request.prior_outputs, database).map(drop)
@@ -768,15 +773,15 @@ fn remove_secret(request: &ChangeRequest, file: &str) -> Result<(), ProviderErro
 
 /// The outputs of a tenant's database: how applications connect to it.
 fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let database: Database = request.decode()?;
     let name = database.name.as_deref().unwrap_or_default();
     let owner = database.owner.as_deref().unwrap_or_default();
     let role = request
         .context
-        .get(&request.address.part("role").to_string())
+        .get(&request.address.part("role"))
         .ok_or_else(|| ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "the tenant's role is not recorded; apply it first".to_owned(),
             source: None,
         })?;
@@ -785,7 +790,7 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
         .get("password")
         .and_then(Field::as_str)
         .ok_or_else(|| ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: "the tenant's role has no password recorded; run `dbplan plan` and apply again, which sets one".to_owned(),
             source: None,
         })?;
@@ -835,7 +840,7 @@ async fn find_role(
     client: &Connection,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let role: Role = request.decode()?;
     let Some(name) = role.name.as_deref() else {
         return Ok(FindOutcome::Unknown);
@@ -895,7 +900,7 @@ async fn find_database(
     client: &Connection,
     request: &ChangeRequest,
 ) -> Result<FindOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let database: Database = request.decode()?;
     let (Some(name), Some(owner)) = (database.name.as_deref(), database.owner.as_deref()) else {
         return Ok(FindOutcome::Unknown);
@@ -942,7 +947,7 @@ async fn read_role(
     client: &Connection,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let recorded = &request.attributes;
     let role: Role = request.decode()?;
     let name = read_name(request, role.name);
@@ -983,7 +988,7 @@ async fn read_database(
     server: &Server,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let recorded = &request.attributes;
     let typed: Database = request.decode()?;
     let name = read_name(request, typed.name);
@@ -1023,7 +1028,7 @@ async fn read_database(
     );
     let password = request
         .context
-        .get(&request.address.part("role").to_string())
+        .get(&request.address.part("role"))
         .and_then(|role| role.outputs.get("password"))
         .and_then(Field::as_str);
     let outputs = connection_outputs(server, name, &owner, password);
@@ -1037,7 +1042,7 @@ async fn read_database(
 /// Drops a database, terminating its connections first.
 async fn drop_database(
     client: &Connection,
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
 ) -> Result<(), ProviderError> {
     let version: i32 = client

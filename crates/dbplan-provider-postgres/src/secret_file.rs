@@ -3,6 +3,7 @@
 //! (`DATABASE_URL`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`) and the seed
 //! setup's (`username`, `password`, `endpoint`, `port`).
 
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::tenant_database::ConnectionSecret;
 use dbplan_provider::{Field, ProviderError, ReadOutcome, RemoteObject, files};
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ fn render(format: &str, outputs: &BTreeMap<String, Field>) -> String {
 /// Writes the secret (see [`files::write_owned`]: mode 0600, atomically replaced, never over
 /// a file dbplan did not write); the fingerprint outputs to record.
 pub(crate) fn write(
-    address: &str,
+    address: &ResourceAddress,
     file: &str,
     format: &str,
     outputs: &BTreeMap<String, Field>,
@@ -98,7 +99,7 @@ pub(crate) fn write(
 /// secret recorded before fingerprints, the rendering of `database` outputs in `format`); a
 /// file already gone is not an error, a changed one is left in place.
 pub(crate) fn remove(
-    address: &str,
+    address: &ResourceAddress,
     file: &str,
     recorded_outputs: &BTreeMap<String, Field>,
     legacy: Option<(&str, &BTreeMap<String, Field>)>,
@@ -117,7 +118,7 @@ pub(crate) fn remove(
 /// found: it is not rewritten behind the user's back (dbplan does not overwrite what it did
 /// not write), and `destroy` leaves it in place (the plan says so).
 pub(crate) fn read(
-    address: &str,
+    address: &ResourceAddress,
     secret: ConnectionSecret,
     recorded: &BTreeMap<String, serde_json::Value>,
 ) -> ReadOutcome {
@@ -133,7 +134,7 @@ pub(crate) fn read(
             outputs: BTreeMap::new(),
         })
     } else {
-        tracing::debug!(address, "connection secret {file} is gone");
+        tracing::debug!(address = %address, "connection secret {file} is gone");
         ReadOutcome::Gone
     }
 }
@@ -143,6 +144,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    fn a() -> ResourceAddress {
+        "TenantDatabase/a/connection-secret".parse().unwrap()
+    }
 
     fn outputs() -> BTreeMap<String, Field> {
         let mut outputs = BTreeMap::new();
@@ -168,7 +173,7 @@ mod tests {
             outputs: &none,
             adopt: false,
         };
-        write("a", env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
+        write(&a(), env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
         let text = std::fs::read_to_string(&env).unwrap();
         assert!(text.contains("DATABASE_URL=postgresql://u:p@h:5/d?sslmode=require\n"));
         assert!(text.contains("DB_PASSWORD=\"p\\$x\"\n"));
@@ -178,26 +183,26 @@ mod tests {
         assert_eq!(mode, 0o600);
 
         let json = directory.path().join("a.json");
-        let recorded = write("a", json.to_str().unwrap(), "json", &outputs(), fresh).unwrap();
+        let recorded = write(&a(), json.to_str().unwrap(), "json", &outputs(), fresh).unwrap();
         let parsed: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(parsed["DB_USER"], "u");
         assert_eq!(parsed["password"], "p$x");
         assert_eq!(parsed["port"], "5");
         assert_eq!(
-            remove("a", json.to_str().unwrap(), &recorded, None).unwrap(),
+            remove(&a(), json.to_str().unwrap(), &recorded, None).unwrap(),
             files::Removal::Removed
         );
         assert_eq!(
-            remove("a", json.to_str().unwrap(), &recorded, None).unwrap(),
+            remove(&a(), json.to_str().unwrap(), &recorded, None).unwrap(),
             files::Removal::Gone
         );
         assert!(!json.exists());
         // A secret recorded before fingerprints is removed when it holds what dbplan writes.
-        write("a", env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
+        write(&a(), env.to_str().unwrap(), "env", &outputs(), fresh).unwrap();
         assert_eq!(
             remove(
-                "a",
+                &a(),
                 env.to_str().unwrap(),
                 &none,
                 Some(("json", &outputs()))
@@ -206,7 +211,13 @@ mod tests {
             files::Removal::LeftChanged
         );
         assert_eq!(
-            remove("a", env.to_str().unwrap(), &none, Some(("env", &outputs()))).unwrap(),
+            remove(
+                &a(),
+                env.to_str().unwrap(),
+                &none,
+                Some(("env", &outputs()))
+            )
+            .unwrap(),
             files::Removal::Removed
         );
     }

@@ -1,15 +1,16 @@
 //! SQL text built by hand where PostgreSQL takes no parameters (identifiers in DDL, a role's
 //! password), with every identifier quoted.
 
+use dbplan_core::ResourceAddress;
 use dbplan_provider::ProviderError;
 
 /// Quotes an identifier (`"name"`, with `"` doubled), refusing what no identifier may hold.
 /// Validation already rejected hostile names; this is the second line of defence, so that no
 /// value can ever end the quoted identifier and start a statement.
-pub(crate) fn ident(address: &str, name: &str) -> Result<String, ProviderError> {
+pub(crate) fn ident(address: &ResourceAddress, name: &str) -> Result<String, ProviderError> {
     if name.is_empty() || name.len() > 63 || name.contains('\0') {
         return Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!(
                 "{name:?} is not a PostgreSQL identifier (1 to 63 bytes, no NUL); fix the manifest"
             ),
@@ -49,18 +50,22 @@ pub(crate) fn uri_component(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn a() -> ResourceAddress {
+        "TenantDatabase/a/role".parse().unwrap()
+    }
+
     #[test]
     fn identifiers_are_quoted_and_quotes_doubled() {
-        assert_eq!(ident("a", "billing").ok().as_deref(), Some("\"billing\""));
+        assert_eq!(ident(&a(), "billing").ok().as_deref(), Some("\"billing\""));
         assert_eq!(
-            ident("a", "x\"; DROP DATABASE postgres; --")
+            ident(&a(), "x\"; DROP DATABASE postgres; --")
                 .ok()
                 .as_deref(),
             Some("\"x\"\"; DROP DATABASE postgres; --\"")
         );
-        assert!(ident("a", &"a".repeat(64)).is_err());
-        assert!(ident("a", "").is_err());
-        assert!(ident("a", "a\0b").is_err());
+        assert!(ident(&a(), &"a".repeat(64)).is_err());
+        assert!(ident(&a(), "").is_err());
+        assert!(ident(&a(), "a\0b").is_err());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dbplan_core::Kind;
 use dbplan_provider::{ChangeRequest, Context, Field, Provider, ProviderError, Recorded};
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_testkit::{PgServer, SUPERUSER, SUPERUSER_PASSWORD};
@@ -49,7 +48,6 @@ fn server_request(attributes: &BTreeMap<String, serde_json::Value>) -> ChangeReq
     );
     ChangeRequest {
         address: "PostgresServer/pg".parse().unwrap(),
-        kind: Kind::PostgresServer,
         provider_id: None,
         attributes: fields,
         prior: BTreeMap::new(),
@@ -62,9 +60,8 @@ fn server_request(attributes: &BTreeMap<String, serde_json::Value>) -> ChangeReq
 fn context(server: &PgServer) -> Context {
     let mut context = Context::new();
     context.insert(
-        "PostgresServer/pg".to_owned(),
+        "PostgresServer/pg".parse().unwrap(),
         Recorded {
-            kind: Kind::PostgresServer,
             provider_id: None,
             attributes: server_attributes("127.0.0.1", server.port, "disable", None),
             outputs: BTreeMap::new(),
@@ -81,7 +78,6 @@ fn role_request(server: &PgServer, name: &str, password: &str) -> ChangeRequest 
     prior_outputs.insert("password".to_owned(), Field::sensitive(password));
     ChangeRequest {
         address: format!("TenantDatabase/{name}/role").parse().unwrap(),
-        kind: Kind::TenantDatabase,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -100,9 +96,8 @@ fn database_request(server: &PgServer, name: &str, owner: &str) -> ChangeRequest
     let mut outputs = BTreeMap::new();
     outputs.insert("password".to_owned(), Field::sensitive("unused-here"));
     context.insert(
-        format!("TenantDatabase/{name}/role"),
+        format!("TenantDatabase/{name}/role").parse().unwrap(),
         Recorded {
-            kind: Kind::TenantDatabase,
             provider_id: None,
             attributes: BTreeMap::new(),
             outputs,
@@ -110,7 +105,6 @@ fn database_request(server: &PgServer, name: &str, owner: &str) -> ChangeRequest
     );
     ChangeRequest {
         address: format!("TenantDatabase/{name}/database").parse().unwrap(),
-        kind: Kind::TenantDatabase,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),

@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dbplan_core::Kind;
 use dbplan_provider::{ChangeRequest, Context, Field, Provider, ProviderError, Recorded};
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_testkit::silent::SilentListener;
@@ -55,7 +54,6 @@ fn server_request(port: u16, sslmode: &str) -> ChangeRequest {
     );
     ChangeRequest {
         address: "PostgresServer/pg".parse().unwrap(),
-        kind: Kind::PostgresServer,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -68,9 +66,8 @@ fn server_request(port: u16, sslmode: &str) -> ChangeRequest {
 fn tenant_request(port: u16, part: &str, name: &str, password: &str) -> ChangeRequest {
     let mut context = Context::new();
     context.insert(
-        "PostgresServer/pg".to_owned(),
+        "PostgresServer/pg".parse().unwrap(),
         Recorded {
-            kind: Kind::PostgresServer,
             provider_id: None,
             attributes: server_attributes(port, "disable"),
             outputs: BTreeMap::new(),
@@ -79,9 +76,8 @@ fn tenant_request(port: u16, part: &str, name: &str, password: &str) -> ChangeRe
     let mut role_outputs = BTreeMap::new();
     role_outputs.insert("password".to_owned(), Field::sensitive(password));
     context.insert(
-        format!("TenantDatabase/{name}/role"),
+        format!("TenantDatabase/{name}/role").parse().unwrap(),
         Recorded {
-            kind: Kind::TenantDatabase,
             provider_id: None,
             attributes: BTreeMap::new(),
             outputs: role_outputs.clone(),
@@ -93,7 +89,6 @@ fn tenant_request(port: u16, part: &str, name: &str, password: &str) -> ChangeRe
     attributes.insert("extensions".to_owned(), Field::plain(serde_json::json!([])));
     ChangeRequest {
         address: format!("TenantDatabase/{name}/{part}").parse().unwrap(),
-        kind: Kind::TenantDatabase,
         provider_id: None,
         attributes,
         prior: BTreeMap::new(),
@@ -201,7 +196,7 @@ fn a_statement_longer_than_the_read_timeout_is_cancelled_by_the_server() {
     eprintln!("statement timeout: failed after {:?}", started.elapsed());
     let text = error.to_string();
     assert!(
-        matches!(&error, ProviderError::Api { code: Some(code), .. } if code == "57014"),
+        matches!(&error, ProviderError::Api { code: Some(code), .. } if &**code == "57014"),
         "{text}"
     );
     assert!(text.starts_with("TenantDatabase/blocked/role: "), "{text}");
@@ -315,7 +310,6 @@ fn a_server_that_stops_answering_mid_session_fails_the_statement_on_the_client_s
     let provider = provider(&[("DBPLAN_READ_TIMEOUT", "0.5")]);
     let request = dbplan_provider::ReadRequest {
         address: "TenantDatabase/quiet/role".parse().unwrap(),
-        kind: Kind::TenantDatabase,
         provider_id: Some("quiet_user".to_owned()),
         attributes: [("name".to_owned(), serde_json::json!("quiet_user"))].into(),
         outputs: BTreeMap::new(),

@@ -5,7 +5,7 @@ use crate::{
     Applied, BoxFuture, ChangeRequest, Existing, Field, FindOutcome, Provider, ProviderError,
     ReadOutcome, ReadRequest, RemoteObject,
 };
-use dbplan_core::Kind;
+use dbplan_core::{Kind, ResourceAddress};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct Call {
     /// `read`, `find`, `create`, `update` or `delete`.
     pub operation: &'static str,
-    pub address: String,
+    pub address: ResourceAddress,
 }
 
 /// A provider whose remote objects live in memory, keyed by resource address.
@@ -24,9 +24,9 @@ pub struct Call {
 pub struct FakeProvider {
     name: String,
     kinds: BTreeSet<Kind>,
-    objects: Mutex<BTreeMap<String, RemoteObject>>,
-    failing: Mutex<BTreeMap<String, String>>,
-    failing_changes: Mutex<BTreeMap<String, String>>,
+    objects: Mutex<BTreeMap<ResourceAddress, RemoteObject>>,
+    failing: Mutex<BTreeMap<ResourceAddress, String>>,
+    failing_changes: Mutex<BTreeMap<ResourceAddress, String>>,
     calls: Mutex<Vec<Call>>,
     latency: Mutex<Duration>,
     next_id: AtomicU64,
@@ -55,14 +55,14 @@ impl FakeProvider {
     }
 
     /// Creates or overwrites the remote object of an address.
-    pub fn put(&self, address: &str, object: RemoteObject) {
+    pub fn put(&self, address: &ResourceAddress, object: RemoteObject) {
         if let Ok(mut objects) = self.objects.lock() {
-            objects.insert(address.to_owned(), object);
+            objects.insert(address.clone(), object);
         }
     }
 
     /// The remote object of an address, if it exists.
-    pub fn get(&self, address: &str) -> Option<RemoteObject> {
+    pub fn get(&self, address: &ResourceAddress) -> Option<RemoteObject> {
         self.objects
             .lock()
             .ok()
@@ -70,7 +70,7 @@ impl FakeProvider {
     }
 
     /// The addresses of every remote object.
-    pub fn addresses(&self) -> Vec<String> {
+    pub fn addresses(&self) -> Vec<ResourceAddress> {
         self.objects
             .lock()
             .map(|objects| objects.keys().cloned().collect())
@@ -78,7 +78,12 @@ impl FakeProvider {
     }
 
     /// Changes one attribute of a remote object, as someone in a console would.
-    pub fn set_attribute(&self, address: &str, attribute: &str, value: serde_json::Value) {
+    pub fn set_attribute(
+        &self,
+        address: &ResourceAddress,
+        attribute: &str,
+        value: serde_json::Value,
+    ) {
         if let Ok(mut objects) = self.objects.lock()
             && let Some(object) = objects.get_mut(address)
         {
@@ -87,28 +92,28 @@ impl FakeProvider {
     }
 
     /// Deletes a remote object.
-    pub fn delete(&self, address: &str) {
+    pub fn delete(&self, address: &ResourceAddress) {
         if let Ok(mut objects) = self.objects.lock() {
             objects.remove(address);
         }
     }
 
     /// Makes every read of an address fail with this message.
-    pub fn fail_reads(&self, address: &str, message: &str) {
+    pub fn fail_reads(&self, address: &ResourceAddress, message: &str) {
         if let Ok(mut failing) = self.failing.lock() {
-            failing.insert(address.to_owned(), message.to_owned());
+            failing.insert(address.clone(), message.to_owned());
         }
     }
 
     /// Makes every create, update and delete of an address fail with this message.
-    pub fn fail_changes(&self, address: &str, message: &str) {
+    pub fn fail_changes(&self, address: &ResourceAddress, message: &str) {
         if let Ok(mut failing) = self.failing_changes.lock() {
-            failing.insert(address.to_owned(), message.to_owned());
+            failing.insert(address.clone(), message.to_owned());
         }
     }
 
     /// The addresses read so far, in order.
-    pub fn reads(&self) -> Vec<String> {
+    pub fn reads(&self) -> Vec<ResourceAddress> {
         self.calls()
             .into_iter()
             .filter(|call| call.operation == "read")
@@ -124,19 +129,19 @@ impl FakeProvider {
             .unwrap_or_default()
     }
 
-    fn record(&self, operation: &'static str, address: &str) {
+    fn record(&self, operation: &'static str, address: &ResourceAddress) {
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(Call {
                 operation,
-                address: address.to_owned(),
+                address: address.clone(),
             });
         }
     }
 
     fn injected(
         &self,
-        failing: &Mutex<BTreeMap<String, String>>,
-        address: &str,
+        failing: &Mutex<BTreeMap<ResourceAddress, String>>,
+        address: &ResourceAddress,
     ) -> Result<(), ProviderError> {
         let failure = failing
             .lock()
@@ -144,8 +149,8 @@ impl FakeProvider {
             .and_then(|failing| failing.get(address).cloned());
         match failure {
             Some(message) => Err(ProviderError::Api {
-                address: address.to_owned(),
-                code: Some("InjectedFailure".to_owned()),
+                address: address.clone(),
+                code: Some("InjectedFailure".into()),
                 message,
                 source: None,
             }),
@@ -179,7 +184,7 @@ impl FakeProvider {
             .collect();
         outputs.insert("id".to_owned(), Field::plain(provider_id.clone()));
         self.put(
-            &request.address.to_string(),
+            &request.address,
             RemoteObject {
                 provider_id: Some(provider_id.clone()),
                 attributes,
@@ -207,10 +212,10 @@ impl Provider for FakeProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.to_string();
-            self.record("read", &address);
-            self.injected(&self.failing, &address)?;
-            Ok(match self.get(&address) {
+            let address = &request.address;
+            self.record("read", address);
+            self.injected(&self.failing, address)?;
+            Ok(match self.get(address) {
                 Some(object) => ReadOutcome::Found(object),
                 None => ReadOutcome::Gone,
             })
@@ -222,10 +227,10 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.to_string();
-            self.record("find", &address);
-            self.injected(&self.failing, &address)?;
-            Ok(match self.get(&address) {
+            let address = &request.address;
+            self.record("find", address);
+            self.injected(&self.failing, address)?;
+            Ok(match self.get(address) {
                 Some(remote) => FindOutcome::Found(Existing {
                     remote,
                     effects: Vec::new(),
@@ -240,17 +245,17 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.to_string();
-            self.record("create", &address);
+            let address = &request.address;
+            self.record("create", address);
             self.wait().await;
-            self.injected(&self.failing_changes, &address)?;
+            self.injected(&self.failing_changes, address)?;
             // An object that already exists (an interrupted create, or one the request opts
             // into adopting) is taken over with its id.
-            let existing = self.get(&address);
+            let existing = self.get(address);
             if existing.is_some() {
                 request
                     .adopt
-                    .check(&address, "a fake object of this address")?;
+                    .check(address, "a fake object of this address")?;
             }
             let provider_id = existing
                 .and_then(|object| object.provider_id)
@@ -266,14 +271,14 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            let address = request.address.to_string();
-            self.record("update", &address);
+            let address = &request.address;
+            self.record("update", address);
             self.wait().await;
-            self.injected(&self.failing_changes, &address)?;
-            let Some(existing) = self.get(&address) else {
+            self.injected(&self.failing_changes, address)?;
+            let Some(existing) = self.get(address) else {
                 return Err(ProviderError::Api {
                     address: address.clone(),
-                    code: Some("NotFound".to_owned()),
+                    code: Some("NotFound".into()),
                     message: "the object does not exist".to_owned(),
                     source: None,
                 });
@@ -288,11 +293,11 @@ impl Provider for FakeProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let address = request.address.to_string();
-            self.record("delete", &address);
+            let address = &request.address;
+            self.record("delete", address);
             self.wait().await;
-            self.injected(&self.failing_changes, &address)?;
-            FakeProvider::delete(self, &address);
+            self.injected(&self.failing_changes, address)?;
+            FakeProvider::delete(self, address);
             Ok(())
         })
     }

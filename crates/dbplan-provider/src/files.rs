@@ -10,6 +10,7 @@
 //! wrote; a changed file is left in place and reported.
 
 use crate::{Field, ProviderError};
+use dbplan_core::ResourceAddress;
 use hmac::{KeyInit, Mac};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,15 +28,15 @@ pub const ADOPT_ATTRIBUTE: &str = "adopt_existing_file";
 const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
 /// A new random fingerprint key (32 bytes, hex), as a sensitive output.
-pub fn new_key(address: &str) -> Result<Field, ProviderError> {
+pub fn new_key(address: &ResourceAddress) -> Result<Field, ProviderError> {
     new_key_text(address).map(Field::sensitive)
 }
 
 /// A new random fingerprint key: 32 bytes, hex.
-fn new_key_text(address: &str) -> Result<String, ProviderError> {
+fn new_key_text(address: &ResourceAddress) -> Result<String, ProviderError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|error| ProviderError::Unsupported {
-        address: address.to_owned(),
+        address: address.clone(),
         message: format!("the system's random number generator failed: {error}"),
     })?;
     Ok(hex::encode(key))
@@ -145,7 +146,7 @@ pub struct Ownership<'a> {
 /// dbplan owns (see the module). Returns the outputs to record: the fingerprint key and the
 /// fingerprint of what was written.
 pub fn write_owned(
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     file: &str,
     contents: &[u8],
@@ -168,7 +169,7 @@ pub fn write_owned(
             });
         if !ours {
             return Err(ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "{file} already exists and dbplan did not write it (or it changed since); dbplan does not overwrite it: move it away, choose another `file`, or annotate the resource `dbplan.io/adopt: \"true\"` to let dbplan replace it with the {what}"
                 ),
@@ -177,7 +178,7 @@ pub fn write_owned(
         }
         if !metadata.file_type().is_file() && !metadata.file_type().is_symlink() {
             return Err(ProviderError::Conflict {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "{file} is not a regular file; dbplan writes the {what} only to a file: choose another `file`"
                 ),
@@ -223,7 +224,7 @@ pub enum Removal {
 /// would have written; `None` when it cannot tell, which leaves the file). A changed file is
 /// left in place with a warning naming it.
 pub fn remove_owned(
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     file: &str,
     outputs: &BTreeMap<String, Field>,
@@ -245,7 +246,7 @@ pub fn remove_owned(
         };
     if !intact {
         tracing::warn!(
-            address,
+            address = %address,
             "the {what} {file} changed since dbplan wrote it; it is left in place"
         );
         return Ok(Removal::LeftChanged);
@@ -266,14 +267,14 @@ pub fn intact(file: &str, outputs: &BTreeMap<String, Field>) -> Option<bool> {
 }
 
 fn io_error(
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     file: &str,
     doing: &str,
     error: std::io::Error,
 ) -> ProviderError {
     ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message: format!(
             "cannot {doing} the {what} {file}: {error}; check the directory's permissions"
         ),
@@ -287,14 +288,14 @@ fn io_error(
 /// permissions, and the file survives a power loss once this returns. `what` names the file
 /// in errors ("connection secret").
 pub fn write_private(
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     file: &str,
     contents: &[u8],
 ) -> Result<(), ProviderError> {
     if file.is_empty() {
         return Err(ProviderError::Conflict {
-            address: address.to_owned(),
+            address: address.clone(),
             message: format!("the {what} has no file name; set its `file`"),
             source: None,
         });
@@ -334,7 +335,7 @@ pub fn write_private(
 }
 
 /// Removes a file dbplan wrote; a file already gone is not an error.
-pub fn remove(address: &str, what: &str, file: &str) -> Result<(), ProviderError> {
+pub fn remove(address: &ResourceAddress, what: &str, file: &str) -> Result<(), ProviderError> {
     match std::fs::remove_file(file) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -347,6 +348,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The address the files of these tests belong to.
+    fn a() -> ResourceAddress {
+        "DigitalOceanDatabaseCaCertificate/a".parse().unwrap()
+    }
+
     #[test]
     fn a_file_that_cannot_be_written_keeps_the_system_error_as_its_cause() {
         let directory = tempfile::tempdir().unwrap();
@@ -354,7 +360,7 @@ mod tests {
         std::fs::write(&blocker, b"a file, not a directory").unwrap();
         let file = blocker.join("ca.crt");
         let error =
-            write_private("a", "CA certificate", file.to_str().unwrap(), b"one").unwrap_err();
+            write_private(&a(), "CA certificate", file.to_str().unwrap(), b"one").unwrap_err();
         assert!(matches!(error, ProviderError::Conflict { .. }), "{error}");
         let message = error.to_string();
         assert!(
@@ -374,8 +380,8 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let file = directory.path().join("sub/ca.crt");
         let name = file.to_str().unwrap();
-        write_private("a", "CA certificate", name, b"one").unwrap();
-        write_private("a", "CA certificate", name, b"two").unwrap();
+        write_private(&a(), "CA certificate", name, b"one").unwrap();
+        write_private(&a(), "CA certificate", name, b"two").unwrap();
         assert_eq!(std::fs::read(&file).unwrap(), b"two");
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -387,10 +393,10 @@ mod tests {
         );
         let leftovers = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
-        remove("a", "CA certificate", name).unwrap();
-        remove("a", "CA certificate", name).unwrap();
+        remove(&a(), "CA certificate", name).unwrap();
+        remove(&a(), "CA certificate", name).unwrap();
         assert!(!file.exists());
-        let error = write_private("a", "CA certificate", "", b"x").unwrap_err();
+        let error = write_private(&a(), "CA certificate", "", b"x").unwrap_err();
         assert!(error.to_string().contains("has no file name"), "{error}");
     }
 
@@ -409,7 +415,7 @@ mod tests {
         let name = file.to_str().unwrap();
         std::fs::write(&file, b"someone else's").unwrap();
         let none = BTreeMap::new();
-        let error = write_owned("a", "connection secret", name, b"ours", ownership(&none))
+        let error = write_owned(&a(), "connection secret", name, b"ours", ownership(&none))
             .unwrap_err()
             .to_string();
         assert!(error.contains("dbplan did not write it"), "{error}");
@@ -418,7 +424,7 @@ mod tests {
         // What dbplan would write anyway (an interrupted earlier write) is no one else's.
         std::fs::write(&file, b"ours").unwrap();
         let outputs =
-            write_owned("a", "connection secret", name, b"ours", ownership(&none)).unwrap();
+            write_owned(&a(), "connection secret", name, b"ours", ownership(&none)).unwrap();
         assert_eq!(matches_recorded(&outputs, b"ours"), Some(true));
         assert!(outputs[KEY_OUTPUT].sensitive, "the key is a secret");
         // Adopted: replaced.
@@ -427,7 +433,7 @@ mod tests {
             adopt: true,
             ..ownership(&none)
         };
-        write_owned("a", "connection secret", name, b"ours", adopted).unwrap();
+        write_owned(&a(), "connection secret", name, b"ours", adopted).unwrap();
         assert_eq!(std::fs::read(&file).unwrap(), b"ours");
         // A link planted where the file goes is not written through.
         let target = directory.path().join("target");
@@ -435,7 +441,7 @@ mod tests {
         let link = directory.path().join("link.env");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         write_owned(
-            "a",
+            &a(),
             "connection secret",
             link.to_str().unwrap(),
             b"ours",
@@ -451,31 +457,31 @@ mod tests {
         let file = directory.path().join("ca.crt");
         let name = file.to_str().unwrap();
         let none = BTreeMap::new();
-        let outputs = write_owned("a", "CA certificate", name, b"one", ownership(&none)).unwrap();
+        let outputs = write_owned(&a(), "CA certificate", name, b"one", ownership(&none)).unwrap();
         // The recorded fingerprint makes the file dbplan's: a new version replaces it, under
         // the same key.
-        let again = write_owned("a", "CA certificate", name, b"two", ownership(&outputs)).unwrap();
+        let again = write_owned(&a(), "CA certificate", name, b"two", ownership(&outputs)).unwrap();
         assert_eq!(again[KEY_OUTPUT], outputs[KEY_OUTPUT]);
         assert_eq!(intact(name, &again), Some(true));
         // Edited by hand: left in place by destroy.
         std::fs::write(&file, b"edited").unwrap();
         assert_eq!(intact(name, &again), Some(false));
         assert_eq!(
-            remove_owned("a", "CA certificate", name, &again, None).unwrap(),
+            remove_owned(&a(), "CA certificate", name, &again, None).unwrap(),
             Removal::LeftChanged
         );
         assert!(file.exists());
         // A file recorded before fingerprints: removed when it holds what dbplan would write.
         assert_eq!(
-            remove_owned("a", "CA certificate", name, &none, Some(b"other")).unwrap(),
+            remove_owned(&a(), "CA certificate", name, &none, Some(b"other")).unwrap(),
             Removal::LeftChanged
         );
         assert_eq!(
-            remove_owned("a", "CA certificate", name, &none, Some(b"edited")).unwrap(),
+            remove_owned(&a(), "CA certificate", name, &none, Some(b"edited")).unwrap(),
             Removal::Removed
         );
         assert_eq!(
-            remove_owned("a", "CA certificate", name, &none, None).unwrap(),
+            remove_owned(&a(), "CA certificate", name, &none, None).unwrap(),
             Removal::Gone
         );
     }

@@ -37,15 +37,15 @@ pub use dbplan_core::Field;
 /// database lives on, with its connection settings and outputs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
-    pub kind: Kind,
     pub provider_id: Option<String>,
     /// Plain attributes (secrets, which state holds as salted hashes, are left out).
     pub attributes: BTreeMap<String, serde_json::Value>,
     pub outputs: BTreeMap<String, Field>,
 }
 
-/// The recorded objects a resource depends on, directly or not, by address.
-pub type Context = BTreeMap<String, Recorded>;
+/// The recorded objects a resource depends on, directly or not, by address (the address
+/// says each one's kind).
+pub type Context = BTreeMap<ResourceAddress, Recorded>;
 
 /// What a provider needs to find one resource's remote object.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,6 @@ pub struct ReadRequest {
     /// `Kind/name[/part]`: the part of a component (`cluster`, `subnet-group`, …) is the
     /// address's, `None` for a whole resource ([`ReadRequest::part`]).
     pub address: ResourceAddress,
-    pub kind: Kind,
     /// The provider's id of the object, as recorded in state.
     pub provider_id: Option<String>,
     /// The attributes recorded in state (secrets left out).
@@ -69,7 +68,6 @@ pub struct ReadRequest {
 pub struct ChangeRequest {
     /// `Kind/name[/part]`, the part read with [`ChangeRequest::part`].
     pub address: ResourceAddress,
-    pub kind: Kind,
     /// The provider's id as recorded (update, delete, or a create that adopts a `pending`
     /// record).
     pub provider_id: Option<String>,
@@ -113,14 +111,14 @@ impl Adoption {
     /// else the error that says how to opt in.
     pub fn check(
         self,
-        address: impl std::fmt::Display,
+        address: &ResourceAddress,
         what: impl std::fmt::Display,
     ) -> Result<(), ProviderError> {
         if self.permits() {
             return Ok(());
         }
         Err(ProviderError::NotAdopted {
-            address: address.to_string(),
+            address: address.clone(),
             existing: what.to_string(),
         })
     }
@@ -146,7 +144,7 @@ impl ChangeRequest {
             if top.and_then(|name| self.attributes.get(name)).is_some_and(|field| field.sensitive) {
                 source.message = "a sensitive value of another type than the part expects (the value is not shown)".to_owned();
             }
-            decode_error(&self.address.to_string(), "planned", source)
+            decode_error(&self.address, "planned", source)
         })
     }
 
@@ -158,13 +156,17 @@ impl ChangeRequest {
             .iter()
             .filter(|(_, field)| !field.sensitive)
             .map(|(name, field)| (name.clone(), field.value.clone()));
-        kinds::decode(recorded)
-            .map_err(|source| decode_error(&self.address.to_string(), "recorded", source))
+        kinds::decode(recorded).map_err(|source| decode_error(&self.address, "recorded", source))
     }
 
     /// The part the request is about.
     pub fn part(&self) -> Result<Part, ProviderError> {
         part_of(&self.address)
+    }
+
+    /// The kind of the resource, the address's.
+    pub fn kind(&self) -> Kind {
+        self.address.kind
     }
 }
 
@@ -172,34 +174,46 @@ impl ReadRequest {
     /// The recorded attributes as a typed struct (secrets are not in a read request).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
         kinds::decode_map(&self.attributes)
-            .map_err(|source| decode_error(&self.address.to_string(), "recorded", source))
+            .map_err(|source| decode_error(&self.address, "recorded", source))
     }
 
     /// The part the request is about.
     pub fn part(&self) -> Result<Part, ProviderError> {
         part_of(&self.address)
     }
+
+    /// The kind of the resource, the address's.
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
 }
 
 impl Recorded {
     /// The recorded attributes of a context object as a typed struct.
-    pub fn decode<T: DeserializeOwned>(&self, address: &str) -> Result<T, ProviderError> {
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        address: &ResourceAddress,
+    ) -> Result<T, ProviderError> {
         kinds::decode_map(&self.attributes)
             .map_err(|source| decode_error(address, "recorded", source))
     }
 }
 
-fn decode_error(address: &str, which: &'static str, source: DecodeError) -> ProviderError {
+fn decode_error(
+    address: &ResourceAddress,
+    which: &'static str,
+    source: DecodeError,
+) -> ProviderError {
     ProviderError::Decode {
-        address: address.to_owned(),
+        address: address.clone(),
         which,
-        source,
+        source: Box::new(source),
     }
 }
 
 fn part_of(address: &ResourceAddress) -> Result<Part, ProviderError> {
     Part::of(address.part.as_deref()).map_err(|error| ProviderError::Unsupported {
-        address: address.to_string(),
+        address: address.clone(),
         message: error.to_string(),
     })
 }
@@ -258,9 +272,9 @@ pub enum FindOutcome {
 pub enum ProviderError {
     #[error("{address}: {message}")]
     Api {
-        address: String,
+        address: ResourceAddress,
         /// The API's own error code, when it has one (e.g. `DBClusterNotFoundFault`).
-        code: Option<String>,
+        code: Option<Box<str>>,
         message: String,
         /// The client library's error the message was read from, when there is one.
         #[source]
@@ -268,7 +282,7 @@ pub enum ProviderError {
     },
     #[error("{address}: credentials are missing or refused: {message}")]
     Credentials {
-        address: String,
+        address: ResourceAddress,
         message: String,
         /// The error the refusal came as (a server's answer), when there is one.
         #[source]
@@ -276,7 +290,7 @@ pub enum ProviderError {
     },
     #[error("{address}: {message}")]
     Transport {
-        address: String,
+        address: ResourceAddress,
         message: String,
         /// The connection's or client library's error, when there is one.
         #[source]
@@ -285,12 +299,15 @@ pub enum ProviderError {
     /// The provider cannot do this (a kind or part it does not manage, an operation it does
     /// not support).
     #[error("{address}: {message}")]
-    Unsupported { address: String, message: String },
+    Unsupported {
+        address: ResourceAddress,
+        message: String,
+    },
     /// The manifest asks for something the remote system refuses before any change (an
     /// existing object that does not match, a missing secret).
     #[error("{address}: {message}")]
     Conflict {
-        address: String,
+        address: ResourceAddress,
         message: String,
         /// The error that revealed the conflict (a file that cannot be read), when there is one.
         #[source]
@@ -302,26 +319,31 @@ pub enum ProviderError {
         "{address}: the {which} attributes do not fit the kind: {source}; run `dbplan plan` again (a plan or state edited by hand, or written by another version of dbplan, may hold what this one cannot read)"
     )]
     Decode {
-        address: String,
+        address: ResourceAddress,
         /// `planned` or `recorded`.
         which: &'static str,
+        /// Boxed, with the API code as a `Box<str>`, so that the error stays small now that it
+        /// holds a whole `ResourceAddress`.
         #[source]
-        source: DecodeError,
+        source: Box<DecodeError>,
     },
     /// A create found an object that exists but that dbplan did not create, and nothing opts
     /// into taking it over.
     #[error(
         "{address}: {existing} already exists, and dbplan did not create it; dbplan does not take it over without an explicit opt-in: annotate the resource `dbplan.io/adopt: \"true\"`, pass `--adopt {address}` to `dbplan plan` or `dbplan apply`, or record it first with `dbplan import {address} ID`; or choose another name"
     )]
-    NotAdopted { address: String, existing: String },
+    NotAdopted {
+        address: ResourceAddress,
+        existing: String,
+    },
     /// An API or transport failure whose cause is kept: the provider's own error (the AWS
     /// provider's `AwsError`, holding the SDK's error), whose `Display` is the one sentence
     /// users see. Callers that want more read [`std::error::Error::source`] and downcast.
     #[error("{address}: {source}")]
     Caused {
-        address: String,
+        address: ResourceAddress,
         /// The API's own error code, when it answered with one (as [`ProviderError::Api`]).
-        code: Option<String>,
+        code: Option<Box<str>>,
         /// Whether trying again may help (as [`ProviderError::Transport`]).
         transient: bool,
         #[source]
@@ -508,7 +530,7 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
 
 /// Polls `check` with backoff (250 ms doubling to 15 s) until it says done, or the limit passes.
 pub async fn wait_until<F, Fut>(
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     limit: Duration,
     mut check: F,
@@ -525,7 +547,7 @@ where
         }
         if started.elapsed() + pause > limit {
             return Err(ProviderError::Transport {
-                address: address.to_owned(),
+                address: address.clone(),
                 message: format!(
                     "gave up waiting for {what} after {} s; it may still finish: run `dbplan plan` to see where it stands",
                     limit.as_secs()
@@ -554,7 +576,6 @@ mod tests {
     fn request(password: Field) -> ChangeRequest {
         let address: ResourceAddress = "PostgresServer/main".parse().unwrap();
         ChangeRequest {
-            kind: address.kind,
             address,
             provider_id: None,
             attributes: BTreeMap::from([

@@ -54,15 +54,19 @@ fn checksum(text: &str) -> String {
 /// The document of a state; with `key: None`, a redacted one (no secret, no key).
 pub fn to_text(snapshot: &Snapshot, key: Option<&StateKey>) -> Result<String, serde_json::Error> {
     let redacted = key.is_none();
-    let resources = if redacted {
-        snapshot
-            .resources
-            .iter()
-            .map(|(address, resource)| (address.clone(), redact(resource)))
-            .collect()
-    } else {
-        snapshot.resources.clone()
-    };
+    // Keyed by the address's text, whose order the document keeps.
+    let resources = snapshot
+        .resources
+        .iter()
+        .map(|(address, resource)| {
+            let resource = if redacted {
+                redact(resource)
+            } else {
+                resource.clone()
+            };
+            (address.to_string(), resource)
+        })
+        .collect();
     let body = Body {
         lineage: snapshot.lineage.clone(),
         serial: snapshot.serial,
@@ -152,7 +156,11 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
         snapshot: Snapshot {
             lineage: body.lineage,
             serial: body.serial,
-            resources: body.resources,
+            resources: body
+                .resources
+                .into_values()
+                .map(|resource| (resource.address.clone(), resource))
+                .collect(),
         },
         key,
         redacted: body.redacted,

@@ -111,7 +111,7 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error("no resource {address} in the state")]
-    NotFound { address: String },
+    NotFound { address: ResourceAddress },
 }
 
 /// Where a resource stands.
@@ -198,7 +198,9 @@ pub struct Snapshot {
     pub lineage: String,
     /// +1 on every write.
     pub serial: u64,
-    pub resources: BTreeMap<String, ResourceState>,
+    /// By address. The map's order is `ResourceAddress`'s (kind, then name, then part), not
+    /// the text's; the records are stored and exported by the address's text.
+    pub resources: BTreeMap<ResourceAddress, ResourceState>,
 }
 
 /// One change of a batch written with [`StateStore::write_batch`].
@@ -207,7 +209,7 @@ pub enum StateChange {
     /// Records (or replaces) a resource.
     Put(ResourceState),
     /// Removes a resource from state; one that is not there is left alone.
-    Remove(String),
+    Remove(ResourceAddress),
 }
 
 /// A store of state. Every write is durable when the call returns (a crash right after loses
@@ -226,7 +228,7 @@ pub trait StateStore {
     fn put(&self, resource: &ResourceState) -> Result<u64, StateError>;
     /// Removes one resource from state (the object itself is left alone); returns the new
     /// serial.
-    fn remove(&self, address: &str) -> Result<u64, StateError>;
+    fn remove(&self, address: &ResourceAddress) -> Result<u64, StateError>;
 
     /// Writes several changes, durable together when the call returns (group commit: one
     /// flush for all); the serial goes up by one per change. Returns the new serial.

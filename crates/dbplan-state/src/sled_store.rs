@@ -24,6 +24,7 @@ use crate::files;
 use crate::integrity::{self, Digest, Head};
 use crate::lock::{LockInfo, StateLock};
 use crate::{ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
+use dbplan_core::ResourceAddress;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 use std::collections::{BTreeMap, HashMap};
@@ -87,7 +88,8 @@ struct Loaded {
     lineage: String,
     serial: u64,
     key: Option<StateKey>,
-    resources: BTreeMap<String, ResourceState>,
+    resources: BTreeMap<ResourceAddress, ResourceState>,
+    /// By the address's text, the record's key.
     hashes: HashMap<String, [u8; 32]>,
     digest: Digest,
 }
@@ -417,8 +419,8 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
     for part in decode_records(&resources, format, directory)? {
         for (address, resource, hash) in part? {
             loaded.digest.toggle(&hash);
-            loaded.hashes.insert(address.clone(), hash);
-            loaded.resources.insert(address, resource);
+            loaded.hashes.insert(address, hash);
+            loaded.resources.insert(resource.address.clone(), resource);
         }
     }
     if format == 1 {
@@ -792,10 +794,11 @@ impl SledStore {
         for (address, resource) in &resources {
             let json =
                 serde_json::to_vec(resource).map_err(|error| store_error(&directory, error))?;
-            let (bytes, hash) = integrity::encode_record(address, &json);
+            let address = address.to_string();
+            let (bytes, hash) = integrity::encode_record(&address, &json);
             digest.toggle(&hash);
             hashes.insert(address.clone(), hash);
-            records.push((address.clone(), bytes));
+            records.push((address, bytes));
         }
         let head = Head {
             lineage: lineage.clone(),
@@ -917,7 +920,9 @@ impl SledStore {
         let mut records = Vec::with_capacity(loaded.resources.len());
         for (address, resource) in &loaded.resources {
             let json = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
-            records.push((address.as_str(), integrity::encode_record(address, &json).0));
+            let address = address.to_string();
+            let bytes = integrity::encode_record(&address, &json).0;
+            records.push((address, bytes));
         }
         let head = loaded.head(&self.key);
         (&self.meta, &self.resources)
@@ -1213,8 +1218,14 @@ impl StateStore for SledStore {
                     format!("the record of {address} is unreadable: {error}"),
                 )
             })?;
+            if resource.address.to_string() != address {
+                return Err(corrupted(
+                    &self.directory,
+                    format!("the record filed under {address} is {}", resource.address),
+                ));
+            }
             digest.toggle(&hash);
-            resources.insert(address, resource);
+            resources.insert(resource.address.clone(), resource);
         }
         if digest != tracked.digest {
             return Err(corrupted(
@@ -1241,17 +1252,17 @@ impl StateStore for SledStore {
         self.write_batch(&[StateChange::Put(resource.clone())])
     }
 
-    fn remove(&self, address: &str) -> Result<u64, StateError> {
+    fn remove(&self, address: &ResourceAddress) -> Result<u64, StateError> {
         if !self
             .resources
-            .contains_key(address.as_bytes())
+            .contains_key(address.to_string().as_bytes())
             .map_err(|error| self.error(error))?
         {
             return Err(StateError::NotFound {
-                address: address.to_owned(),
+                address: address.clone(),
             });
         }
-        self.write_batch(&[StateChange::Remove(address.to_owned())])
+        self.write_batch(&[StateChange::Remove(address.clone())])
     }
 
     fn write_batch(&self, changes: &[StateChange]) -> Result<u64, StateError> {
@@ -1272,10 +1283,11 @@ impl StateStore for SledStore {
                     encoded.push((address, Some(bytes)));
                 }
                 StateChange::Remove(address) => {
-                    if let Some(old) = hashes.remove(address) {
+                    let address = address.to_string();
+                    if let Some(old) = hashes.remove(&address) {
                         digest.toggle(&old);
                     }
-                    encoded.push((address.clone(), None));
+                    encoded.push((address, None));
                 }
             }
         }

@@ -46,7 +46,7 @@ fn fixture(with_snapshot: bool) -> (tempfile::TempDir, Snapshot) {
         if with_snapshot && batch == 1 {
             store.close().unwrap();
             let reopened = SledStore::open(&path, "fixture").unwrap();
-            reopened.remove(&resource(3).address.to_string()).unwrap();
+            reopened.remove(&resource(3).address).unwrap();
             reopened.close().unwrap();
             let store = SledStore::open(&path, "fixture").unwrap();
             store.write_batch(&[StateChange::Put(resource(3))]).unwrap();

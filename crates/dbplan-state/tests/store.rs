@@ -40,22 +40,19 @@ fn a_batch_is_written_together_and_bumps_the_serial_once_per_change() {
             .write_batch(&[
                 StateChange::Put(resource(1)),
                 StateChange::Put(resource(2)),
-                StateChange::Remove(resource(0).address.to_string()),
+                StateChange::Remove(resource(0).address),
                 // Removing what is not there is not an error in a batch.
-                StateChange::Remove("TenantDatabase/absent/database".to_owned()),
+                StateChange::Remove("TenantDatabase/absent/database".parse().unwrap()),
             ])
             .unwrap();
         assert_eq!(serial, 5);
     }
     let reopened = SledStore::open(&path, "test").unwrap().snapshot().unwrap();
     assert_eq!(reopened.serial, 5);
-    let addresses: Vec<&String> = reopened.resources.keys().collect();
+    let addresses: Vec<&ResourceAddress> = reopened.resources.keys().collect();
     assert_eq!(
         addresses,
-        [
-            &resource(1).address.to_string(),
-            &resource(2).address.to_string()
-        ],
+        [&resource(1).address, &resource(2).address],
         "the batch reached the disk"
     );
 }
@@ -75,9 +72,10 @@ fn a_new_store_has_a_lineage_and_every_write_bumps_the_serial() {
         let mut changed = resource(1);
         changed.status = Status::Tainted;
         assert_eq!(store.put(&changed).unwrap(), 3);
-        assert_eq!(store.remove("TenantDatabase/tenant-2/database").unwrap(), 4);
+        let removed = resource(2).address;
+        assert_eq!(store.remove(&removed).unwrap(), 4);
         assert!(matches!(
-            store.remove("TenantDatabase/tenant-2/database"),
+            store.remove(&removed),
             Err(StateError::NotFound { .. })
         ));
         empty.lineage
@@ -87,7 +85,7 @@ fn a_new_store_has_a_lineage_and_every_write_bumps_the_serial() {
     assert_eq!(snapshot.lineage, lineage, "the lineage is set once");
     assert_eq!(snapshot.serial, 4);
     assert_eq!(snapshot.resources.len(), 1);
-    let stored = &snapshot.resources["TenantDatabase/tenant-1/database"];
+    let stored = &snapshot.resources[&resource(1).address];
     assert_eq!(stored.status, Status::Tainted);
     assert_eq!(stored.outputs["password"].value, "canary-9f1c-secret");
     assert!(stored.outputs["password"].sensitive);
@@ -297,9 +295,7 @@ fn a_writer_killed_with_sigkill_loses_no_acknowledged_write() {
         let snapshot = store.snapshot().unwrap();
         for index in 0..acknowledged {
             assert!(
-                snapshot
-                    .resources
-                    .contains_key(&format!("TenantDatabase/tenant-{index}/database")),
+                snapshot.resources.contains_key(&resource(index).address),
                 "round {round}: acknowledged write {index} was lost ({} resources, serial {})",
                 snapshot.resources.len(),
                 snapshot.serial

@@ -37,6 +37,11 @@ pub struct Run<'a> {
 }
 
 /// The state key of these tests (a real state makes a random one).
+/// An address from its text.
+pub fn address(text: &str) -> ResourceAddress {
+    text.parse().expect("a valid address")
+}
+
 pub fn test_key() -> dbplan_state::StateKey {
     dbplan_state::StateKey::from_bytes(&[7; 32]).expect("32 bytes")
 }
@@ -111,7 +116,7 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
     for change in &plan.changes {
         match change.action {
             Action::Delete | Action::Orphan => {
-                state.resources.remove(&change.address.to_string());
+                state.resources.remove(&change.address);
             }
             Action::NoOp => {}
             Action::Create | Action::Adopt | Action::Update | Action::Replace => {
@@ -149,7 +154,7 @@ pub fn applied(plan: &Plan, base: &Snapshot) -> Snapshot {
                 resource.dependencies = change.dependencies.clone();
                 resource.lifecycle = change.lifecycle.clone();
                 resource.waivers = change.waivers.clone();
-                state.resources.insert(change.address.to_string(), resource);
+                state.resources.insert(change.address.clone(), resource);
             }
         }
     }

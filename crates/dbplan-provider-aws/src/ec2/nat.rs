@@ -44,7 +44,6 @@ pub(crate) async fn ensure(
     subnets: &[MadeSubnet],
 ) -> Result<Nat, ProviderError> {
     let name = &address.name;
-    let address = &address.to_string();
     let internet_gateway = internet_gateway(clients, address, name, vpc_id).await?;
     let by_zone = nat_gateways(clients, address, vpc_id, subnets).await?;
     let tables = route_tables(name, subnets, &by_zone);
@@ -59,7 +58,7 @@ pub(crate) async fn ensure(
 /// (tagged with the resource's `name`).
 async fn internet_gateway(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
     vpc_id: &str,
 ) -> Result<String, ProviderError> {
@@ -108,7 +107,7 @@ fn is_live(nat: &NatGateway) -> bool {
 /// created with an Elastic IP each.
 async fn nat_gateways(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     subnets: &[MadeSubnet],
 ) -> Result<BTreeMap<String, String>, ProviderError> {
@@ -212,7 +211,7 @@ fn route_request(
 /// subnets; a table that exists is left as it is.
 async fn ensure_route_tables(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     internet_gateway: &str,
     wanted: Vec<RouteTable>,
@@ -277,7 +276,7 @@ async fn ensure_route_tables(
 /// only then), their Elastic IPs, the route tables but the main one, and the internet gateway.
 pub(crate) async fn delete(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     limit: Duration,
 ) -> Result<(), ProviderError> {
@@ -314,7 +313,7 @@ pub(crate) async fn delete(
 /// Starts the delete of the VPC's NAT gateways; the allocation ids of their Elastic IPs.
 async fn delete_nat_gateways(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
 ) -> Result<Vec<String>, ProviderError> {
     let ec2 = &clients.ec2;
@@ -351,7 +350,7 @@ async fn delete_nat_gateways(
 /// Deletes the VPC's route tables (after their subnets' associations), all but the main one.
 async fn delete_route_tables(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
 ) -> Result<(), ProviderError> {
     let ec2 = &clients.ec2;
@@ -393,7 +392,7 @@ async fn delete_route_tables(
 /// Detaches and deletes the VPC's internet gateways.
 async fn delete_internet_gateways(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
 ) -> Result<(), ProviderError> {
     let ec2 = &clients.ec2;

@@ -9,6 +9,7 @@ use crate::error::{At, ErrorCode};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
 };
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::{aws_rds_cluster, aws_security_group};
 use dbplan_provider::{
     Applied, ChangeRequest, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
@@ -83,7 +84,7 @@ impl SecurityGroupAttributes {
         request: &ChangeRequest,
         kind: SecurityGroupKind,
     ) -> Result<SecurityGroupAttributes, ProviderError> {
-        let address = &request.address.to_string();
+        let address = &request.address;
         match kind {
             SecurityGroupKind::Standalone => Self::standalone(address, request.decode()?),
             SecurityGroupKind::ClusterPart => Self::cluster_part(address, request.decode()?),
@@ -92,7 +93,7 @@ impl SecurityGroupAttributes {
 
     /// An `AwsSecurityGroup`: its rules as the manifest lists them.
     pub(crate) fn standalone(
-        address: &str,
+        address: &ResourceAddress,
         group: aws_security_group::SecurityGroup,
     ) -> Result<SecurityGroupAttributes, ProviderError> {
         Ok(SecurityGroupAttributes {
@@ -111,7 +112,7 @@ impl SecurityGroupAttributes {
 
     /// The security group part of an `AwsRdsCluster`: ingress on the cluster port only.
     pub(crate) fn cluster_part(
-        address: &str,
+        address: &ResourceAddress,
         group: aws_rds_cluster::SecurityGroup,
     ) -> Result<SecurityGroupAttributes, ProviderError> {
         let port = cluster_port(address, &group)?;
@@ -130,7 +131,7 @@ impl SecurityGroupAttributes {
 
 /// The cluster's port: `port`, else (0, the kind's default) the engine's default port.
 fn cluster_port(
-    address: &str,
+    address: &ResourceAddress,
     group: &aws_rds_cluster::SecurityGroup,
 ) -> Result<i32, ProviderError> {
     Ok(
@@ -203,7 +204,7 @@ fn cluster_ingress(port: i32, cidrs: &[String], groups: &[String]) -> Vec<IpPerm
 /// The security group of this name in the VPC, if there is one.
 pub(crate) async fn find(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     name: &str,
 ) -> Result<Option<SecurityGroup>, ProviderError> {
@@ -224,7 +225,7 @@ pub(crate) async fn apply(
     action: Action,
     kind: SecurityGroupKind,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let group = SecurityGroupAttributes::decode(request, kind)?;
     let name = kind.group_name(&request.address.name);
     let group_id = ensure_group(clients, request, &group, &name, action).await?;
@@ -265,7 +266,7 @@ async fn ensure_group(
     name: &str,
     action: Action,
 ) -> Result<String, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let vpc_id = &group.vpc_id;
     let Some(existing) = find(clients, address, vpc_id, name).await? else {
         return Ok(clients
@@ -305,7 +306,7 @@ async fn ensure_group(
 
 async fn replace_ingress(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     group_id: &str,
     current: &[IpPermission],
     planned: Vec<IpPermission>,
@@ -332,7 +333,7 @@ async fn replace_ingress(
 
 async fn replace_egress(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     group_id: &str,
     current: &[IpPermission],
     planned: Vec<IpPermission>,
@@ -438,7 +439,7 @@ pub(crate) async fn read(
     request: &ReadRequest,
     kind: SecurityGroupKind,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(group_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
@@ -468,7 +469,7 @@ pub(crate) async fn read(
 /// The recorded attributes with the group's VPC, description and (a cluster's) ingress sources
 /// as AWS reports them.
 fn drift(
-    address: &str,
+    address: &ResourceAddress,
     recorded: &BTreeMap<String, Value>,
     group: &SecurityGroup,
     kind: SecurityGroupKind,
@@ -513,7 +514,7 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(group_id) = request.provider_id.clone() else {
         return Ok(());
     };
@@ -559,7 +560,11 @@ mod tests {
     const ADDRESS: &str = "AwsSecurityGroup/db-clients";
     const CLUSTER: &str = "AwsRdsCluster/orders-db/security-group";
 
-    fn group(address: &str, kind: SecurityGroupKind, json: Value) -> SecurityGroupAttributes {
+    fn group(
+        address: &ResourceAddress,
+        kind: SecurityGroupKind,
+        json: Value,
+    ) -> SecurityGroupAttributes {
         match kind {
             SecurityGroupKind::Standalone => decode(json, |group| {
                 SecurityGroupAttributes::standalone(address, group)
@@ -585,7 +590,7 @@ mod tests {
     #[test]
     fn listed_rules_become_permissions_with_the_group_itself_for_self_reference() {
         let group = group(
-            ADDRESS,
+            &address(ADDRESS),
             SecurityGroupKind::Standalone,
             json!({
                 "vpc_id": "vpc-1",
@@ -623,7 +628,7 @@ mod tests {
     #[test]
     fn a_clusters_ingress_is_its_port_from_the_allowed_sources() {
         let port_of = |json: Value| {
-            let group = group(CLUSTER, SecurityGroupKind::ClusterPart, json);
+            let group = group(&address(CLUSTER), SecurityGroupKind::ClusterPart, json);
             group.ingress.permissions("sg-own")[0].from_port()
         };
         let sources = json!({"vpc_id": "vpc-1", "allowed_cidr_blocks": ["10.1.0.0/16"], "security_group_ids": ["sg-app"]});
@@ -634,7 +639,7 @@ mod tests {
         assert_eq!(port_of(sources.clone()), Some(5432));
         let mut custom = sources;
         custom["port"] = json!(6000);
-        let group = group(CLUSTER, SecurityGroupKind::ClusterPart, custom);
+        let group = group(&address(CLUSTER), SecurityGroupKind::ClusterPart, custom);
         let ingress = group.ingress.permissions("sg-own");
         assert_eq!(ingress.len(), 1);
         assert_eq!(ingress[0].to_port(), Some(6000));
@@ -645,7 +650,7 @@ mod tests {
         );
         // Nothing allowed: no ingress at all.
         let closed = self::group(
-            CLUSTER,
+            &address(CLUSTER),
             SecurityGroupKind::ClusterPart,
             json!({"vpc_id": "vpc-1"}),
         );
@@ -692,7 +697,7 @@ mod tests {
             .build();
         let recorded = map(json!({"vpc_id": "vpc-1", "allowed_cidr_blocks": ["10.0.0.0/16"]}));
         let now = drift(
-            CLUSTER,
+            &address(CLUSTER),
             &recorded,
             &described,
             SecurityGroupKind::ClusterPart,
@@ -705,7 +710,7 @@ mod tests {
         );
         let recorded = map(json!({"vpc_id": "vpc-2", "description": "app clients"}));
         let now = drift(
-            ADDRESS,
+            &address(ADDRESS),
             &recorded,
             &described,
             SecurityGroupKind::Standalone,
@@ -722,7 +727,8 @@ mod tests {
     fn a_plan_without_a_vpc_is_an_error() {
         let planned = dbplan_core::kinds::decode_map(&map(json!({"ingress": []})));
         let error = planned.map_err(|error| error.to_string()).map(|group| {
-            SecurityGroupAttributes::standalone(ADDRESS, group).map_err(|error| error.to_string())
+            SecurityGroupAttributes::standalone(&address(ADDRESS), group)
+                .map_err(|error| error.to_string())
         });
         let text = format!("{error:?}");
         assert!(text.contains("`vpc_id` is missing"), "{text}");

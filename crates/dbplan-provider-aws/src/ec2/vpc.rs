@@ -41,7 +41,10 @@ pub(crate) struct VpcAttributes {
 }
 
 impl VpcAttributes {
-    pub(crate) fn from_planned(address: &str, vpc: Vpc) -> Result<VpcAttributes, ProviderError> {
+    pub(crate) fn from_planned(
+        address: &ResourceAddress,
+        vpc: Vpc,
+    ) -> Result<VpcAttributes, ProviderError> {
         let count = |name: &str, value: Option<i64>, default: u32| -> Result<u32, ProviderError> {
             match value {
                 None => Ok(default),
@@ -72,7 +75,6 @@ impl VpcAttributes {
         address: &ResourceAddress,
     ) -> Result<Vec<PlannedSubnet>, ProviderError> {
         let name = address.name.as_str();
-        let address = &address.to_string();
         let cidr = &self.cidr;
         let (base, prefix) = parse_cidr(cidr)
             .ok_or_else(|| conflict(address, format!("{cidr:?} is not an IPv4 CIDR")))?;
@@ -156,7 +158,7 @@ pub(crate) struct FoundVpc {
 /// The VPC tagged for `address`, if there is one.
 pub(crate) async fn find(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
 ) -> Result<Option<FoundVpc>, ProviderError> {
     let found = clients
         .ec2
@@ -185,7 +187,7 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let vpc = VpcAttributes::from_planned(address, request.decode()?)?;
     let planned = vpc.subnets(&request.address)?;
     let vpc_id = ensure_vpc(clients, request, &vpc, action).await?;
@@ -207,7 +209,7 @@ async fn ensure_vpc(
     vpc: &VpcAttributes,
     action: Action,
 ) -> Result<String, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let cidr = &vpc.cidr;
     let existing = match (&request.provider_id, action) {
         (Some(id), Action::Update) => Some(FoundVpc {
@@ -250,7 +252,7 @@ async fn ensure_vpc(
 /// The VPC's DNS settings (AWS takes one attribute per call).
 async fn set_dns(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     vpc: &VpcAttributes,
 ) -> Result<(), ProviderError> {
@@ -275,7 +277,10 @@ async fn set_dns(
 }
 
 /// A described subnet's range and zone (what matches it to the layout), and its id.
-fn subnet_key(address: &str, subnet: &Subnet) -> Result<((String, String), String), ProviderError> {
+fn subnet_key(
+    address: &ResourceAddress,
+    subnet: &Subnet,
+) -> Result<((String, String), String), ProviderError> {
     let text = |value: Option<&str>, what: &str| {
         value
             .map(str::to_owned)
@@ -295,7 +300,7 @@ fn subnet_key(address: &str, subnet: &Subnet) -> Result<((String, String), Strin
 /// Only subnets tagged for this resource are dbplan's: others in the VPC are left alone.
 async fn ensure_subnets(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     planned: &[PlannedSubnet],
 ) -> Result<Vec<MadeSubnet>, ProviderError> {
@@ -348,7 +353,7 @@ fn subnet_request(
     call: CreateSubnetFluentBuilder,
     vpc_id: &str,
     subnet: &PlannedSubnet,
-    address: &str,
+    address: &ResourceAddress,
 ) -> CreateSubnetFluentBuilder {
     call.vpc_id(vpc_id)
         .cidr_block(&subnet.cidr)
@@ -404,7 +409,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(vpc_id) = &request.provider_id else {
         return Ok(ReadOutcome::Gone);
     };
@@ -467,7 +472,7 @@ fn drift(
 /// One DNS setting of a VPC, as AWS reports it.
 async fn dns_setting(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     vpc_id: &str,
     name: VpcAttributeName,
 ) -> Result<Option<bool>, ProviderError> {
@@ -496,7 +501,7 @@ async fn read_outputs(
     vpc_id: &str,
     cidr: &str,
 ) -> Result<BTreeMap<String, Field>, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let mut outputs = BTreeMap::new();
     outputs.insert("vpc_id".to_owned(), Field::plain(vpc_id));
     outputs.insert("vpc_cidr".to_owned(), Field::plain(cidr));
@@ -550,7 +555,7 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(vpc_id) = request.provider_id.clone() else {
         return Ok(());
     };
@@ -577,13 +582,14 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{address, decode, ec2, map, request};
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsVpc/main";
 
     fn vpc(json: Value) -> VpcAttributes {
-        decode(json, |vpc| VpcAttributes::from_planned(ADDRESS, vpc))
+        decode(json, |vpc| {
+            VpcAttributes::from_planned(&address(ADDRESS), vpc)
+        })
     }
 
     fn layout() -> Value {
@@ -672,21 +678,21 @@ mod tests {
                 .is_some_and(|text| text.contains("`subnet_size` is 1000, not a power of two")),
             "{error:?}"
         );
-        let error = request(
-            ADDRESS,
-            Kind::AwsVpc,
-            json!({"subnet_size": 256}),
-            json!({}),
-        )
-        .decode::<Vpc>()
-        .err();
+        let error = request(ADDRESS, json!({"subnet_size": 256}), json!({}))
+            .decode::<Vpc>()
+            .err();
         assert!(error.is_some_and(|error| error.to_string().contains("missing field `vpc_cidr`")));
     }
 
     #[test]
     fn a_subnet_is_created_in_its_zone_and_tagged_for_the_address() {
         let subnets = vpc(layout()).subnets(&address(ADDRESS)).unwrap_or_default();
-        let call = subnet_request(ec2().create_subnet(), "vpc-1", &subnets[1], ADDRESS);
+        let call = subnet_request(
+            ec2().create_subnet(),
+            "vpc-1",
+            &subnets[1],
+            &address(ADDRESS),
+        );
         let input = call.as_input();
         assert_eq!(input.get_vpc_id().as_deref(), Some("vpc-1"));
         assert_eq!(input.get_cidr_block().as_deref(), Some("10.30.16.0/20"));

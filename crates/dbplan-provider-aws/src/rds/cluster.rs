@@ -14,6 +14,7 @@ use aws_sdk_rds::operation::restore_db_cluster_from_snapshot::builders::RestoreD
 use aws_sdk_rds::types::{
     CloudwatchLogsExportConfiguration, DbCluster, ServerlessV2ScalingConfiguration,
 };
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::SecretText;
 use dbplan_core::kinds::aws_rds_cluster::{Cluster, Deletion, RecordedCluster, Scaling};
 use dbplan_provider::{Applied, ChangeRequest, ProviderError, wait_until};
@@ -61,7 +62,10 @@ pub(crate) struct ClusterAttributes {
 }
 
 impl ClusterAttributes {
-    pub(crate) fn from_planned(address: &str, c: Cluster) -> Result<Self, ProviderError> {
+    pub(crate) fn from_planned(
+        address: &ResourceAddress,
+        c: Cluster,
+    ) -> Result<Self, ProviderError> {
         Ok(ClusterAttributes {
             port: int32(address, "port", c.port)?.filter(|port| *port > 0),
             backup_retention_period: int32(
@@ -102,7 +106,7 @@ impl ClusterAttributes {
 
 /// `serverless_v2_scaling`, as AWS takes it.
 fn scaling(
-    address: &str,
+    address: &ResourceAddress,
     scaling: Scaling,
 ) -> Result<ServerlessV2ScalingConfiguration, ProviderError> {
     Ok(ServerlessV2ScalingConfiguration::builder()
@@ -144,7 +148,7 @@ impl Recorded {
 /// The cluster of this identifier, if there is one.
 pub(crate) async fn describe(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     identifier: &str,
 ) -> Result<Option<DbCluster>, ProviderError> {
     let found = clients
@@ -225,7 +229,7 @@ fn create_request(
     identifier: &str,
     placement: &Placement,
     password: Option<&str>,
-    address: &str,
+    address: &ResourceAddress,
 ) -> CreateDBClusterFluentBuilder {
     let c = cluster;
     let mut call = call
@@ -274,7 +278,7 @@ fn restore_request(
     snapshot: &str,
     identifier: &str,
     placement: &Placement,
-    address: &str,
+    address: &ResourceAddress,
 ) -> RestoreDBClusterFromSnapshotFluentBuilder {
     let call = call
         .db_cluster_identifier(identifier)
@@ -377,7 +381,7 @@ pub(crate) async fn apply(
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let mut planned: Cluster = request.decode()?;
     let password = planned.password.take();
     let password = password.as_ref().map(SecretText::expose);
@@ -422,8 +426,8 @@ pub(crate) async fn apply(
     let made = describe(clients, address, &identifier)
         .await?
         .ok_or_else(|| ProviderError::Api {
-            address: address.to_owned(),
-            code: Some(ErrorCode::DbClusterNotFound.to_string()),
+            address: address.clone(),
+            code: Some(ErrorCode::DbClusterNotFound.to_string().into()),
             message: format!("the cluster {identifier} disappeared while dbplan waited for it"),
             source: None,
         })?;
@@ -442,7 +446,7 @@ fn adopt(
     cluster: &ClusterAttributes,
     identifier: &str,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     request
         .adopt
         .check(address, format!("the DB cluster {identifier}"))?;
@@ -459,7 +463,7 @@ fn adopt(
 /// Waits for the cluster to be `available` (`or_gone`: or not there at all).
 async fn wait_available(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     identifier: &str,
     limit: Duration,
     or_gone: bool,
@@ -483,7 +487,7 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let identifier = request
         .provider_id
         .clone()
@@ -524,8 +528,7 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{decode, ok, rds, request};
-    use dbplan_core::Kind;
+    use crate::testing::{address, decode, ok, rds, request};
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/cluster";
@@ -550,7 +553,7 @@ mod tests {
 
     fn attributes(json: serde_json::Value) -> ClusterAttributes {
         decode(json, |cluster| {
-            ClusterAttributes::from_planned(ADDRESS, cluster)
+            ClusterAttributes::from_planned(&address(ADDRESS), cluster)
         })
     }
 
@@ -571,7 +574,7 @@ mod tests {
             "orders-db",
             &placement(),
             Some("s3cret"),
-            ADDRESS,
+            &address(ADDRESS),
         );
         let input = call.as_input();
         assert_eq!(
@@ -620,7 +623,7 @@ mod tests {
             "orders-db",
             &Placement::default(),
             Some("s3cret"),
-            ADDRESS,
+            &address(ADDRESS),
         );
         let input = call.as_input();
         assert_eq!(*input.get_manage_master_user_password(), Some(true));
@@ -645,7 +648,7 @@ mod tests {
             &snapshot,
             "orders-db",
             &placement(),
-            ADDRESS,
+            &address(ADDRESS),
         );
         let input = call.as_input();
         assert_eq!(
@@ -667,7 +670,7 @@ mod tests {
         planned: serde_json::Value,
         prior: serde_json::Value,
     ) -> ModifyDBClusterFluentBuilder {
-        let request = request(ADDRESS, Kind::AwsRdsCluster, planned.clone(), prior);
+        let request = request(ADDRESS, planned.clone(), prior);
         modify_request(
             rds().modify_db_cluster(),
             &attributes(planned),
@@ -777,7 +780,7 @@ mod tests {
     #[test]
     fn attributes_the_plan_always_holds_or_aws_cannot_take_are_errors() {
         let without_engine = json!({"engine_version": "16.4"});
-        let request = request(ADDRESS, Kind::AwsRdsCluster, without_engine, json!({}));
+        let request = request(ADDRESS, without_engine, json!({}));
         let text = request
             .decode::<Cluster>()
             .err()
@@ -792,7 +795,10 @@ mod tests {
 
         let mut json = planned();
         json["backup_retention_period"] = json!(4_294_967_296_i64);
-        let error = ClusterAttributes::from_planned(ADDRESS, decode(json, Ok::<_, ProviderError>));
+        let error = ClusterAttributes::from_planned(
+            &address(ADDRESS),
+            decode(json, Ok::<_, ProviderError>),
+        );
         let text = error
             .err()
             .map(|error| error.to_string())

@@ -56,7 +56,6 @@ impl InstanceAttributes {
         instance: Instance,
     ) -> Result<Self, ProviderError> {
         let name = &address.name;
-        let address = &address.to_string();
         Ok(InstanceAttributes {
             identifier: identifier(
                 name,
@@ -87,7 +86,7 @@ impl InstanceAttributes {
         &self,
         call: CreateDBInstanceFluentBuilder,
         engine: Option<&str>,
-        address: &str,
+        address: &ResourceAddress,
     ) -> CreateDBInstanceFluentBuilder {
         call.db_instance_identifier(&self.identifier)
             .db_cluster_identifier(&self.cluster)
@@ -120,7 +119,7 @@ impl InstanceAttributes {
 /// The instance of this identifier, if there is one.
 pub(crate) async fn describe(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     identifier: &str,
 ) -> Result<Option<DbInstance>, ProviderError> {
     let found = clients
@@ -139,13 +138,13 @@ pub(crate) async fn apply(
     action: Action,
     limit: Duration,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let instance = InstanceAttributes::from_planned(&request.address, request.decode()?)?;
     let (identifier, cluster_id) = (&instance.identifier, &instance.cluster);
     let Some(cluster) = describe_cluster(clients, address, cluster_id).await? else {
         return Err(ProviderError::Api {
-            address: address.to_owned(),
-            code: Some(ErrorCode::DbClusterNotFound.to_string()),
+            address: address.clone(),
+            code: Some(ErrorCode::DbClusterNotFound.to_string().into()),
             message: format!("the cluster {cluster_id} does not exist; apply it first"),
             source: None,
         });
@@ -193,8 +192,8 @@ pub(crate) async fn apply(
     let made = describe(clients, address, identifier)
         .await?
         .ok_or_else(|| ProviderError::Api {
-            address: address.to_owned(),
-            code: Some(ErrorCode::DbInstanceNotFound.to_string()),
+            address: address.clone(),
+            code: Some(ErrorCode::DbInstanceNotFound.to_string().into()),
             message: format!("the instance {identifier} disappeared while dbplan waited for it"),
             source: None,
         })?;
@@ -251,7 +250,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let identifier = match &request.provider_id {
         Some(id) => id.clone(),
         None => identifier(&request.address.name, request.decode()?),
@@ -271,7 +270,7 @@ pub(crate) async fn delete(
     request: &ChangeRequest,
     limit: Duration,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let Some(identifier) = request.provider_id.as_deref() else {
         return Ok(());
     };
@@ -297,7 +296,6 @@ mod tests {
     use super::*;
     use crate::testing::{address, decode, map, rds, request};
     use aws_sdk_rds::types::Endpoint;
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsClusterInstance/orders-db-1";
@@ -323,7 +321,7 @@ mod tests {
         let call = instance.create(
             rds().create_db_instance(),
             Some("aurora-postgresql"),
-            ADDRESS,
+            &address(ADDRESS),
         );
         let input = call.as_input();
         assert_eq!(
@@ -384,7 +382,7 @@ mod tests {
     #[test]
     fn a_plan_without_a_cluster_is_an_error() {
         let planned = json!({"instance_class": "db.serverless"});
-        let request = request(ADDRESS, Kind::AwsRdsClusterInstance, planned, json!({}));
+        let request = request(ADDRESS, planned, json!({}));
         let error = request.decode::<Instance>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
         assert!(text.contains("missing field `cluster`"), "{text}");

@@ -13,20 +13,24 @@ pub(crate) mod subnet_group;
 use crate::Clients;
 use crate::error::At;
 use aws_sdk_rds::types::{DbCluster, Tag};
+use dbplan_core::ResourceAddress;
 use dbplan_provider::{Applied, Field, ProviderError};
 use std::collections::BTreeMap;
 
-pub(crate) fn conflict(address: &str, message: String) -> ProviderError {
+pub(crate) fn conflict(address: &ResourceAddress, message: String) -> ProviderError {
     ProviderError::Conflict {
-        address: address.to_owned(),
+        address: address.clone(),
         message,
         source: None,
     }
 }
 
 /// The tag that ties an RDS object to its dbplan address.
-pub(crate) fn address_tag(address: &str) -> Tag {
-    Tag::builder().key("dbplan:address").value(address).build()
+pub(crate) fn address_tag(address: &ResourceAddress) -> Tag {
+    Tag::builder()
+        .key("dbplan:address")
+        .value(address.to_string())
+        .build()
 }
 
 /// `16.4` → `16` (an engine version's major version).
@@ -53,7 +57,7 @@ pub(crate) fn named(output: &str, name: String) -> Applied {
 /// Refuses to delete a group that a cluster still uses (AWS refuses too; emulators may not).
 pub(crate) async fn refuse_if_used(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     what: &str,
     name: &str,
     uses: impl Fn(&DbCluster) -> bool,

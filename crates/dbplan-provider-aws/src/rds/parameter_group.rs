@@ -5,6 +5,7 @@ use crate::Clients;
 use crate::attributes::{Action, incomplete};
 use crate::error::{At, ErrorCode};
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::aws_rds_cluster::ParameterGroup;
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
@@ -89,7 +90,7 @@ impl ParameterGroupAttributes {
 /// The family of the group of this name, if there is one.
 pub(crate) async fn existing_family(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
 ) -> Result<Option<String>, ProviderError> {
     let found = clients
@@ -114,7 +115,7 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let group = ParameterGroupAttributes::from_planned(request.decode()?);
     let name = request.address.name.clone();
     let family = &group.family;
@@ -164,7 +165,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = group_name(request.provider_id.as_ref(), &request.address.name);
     let Some(answer) = clients
         .rds
@@ -221,7 +222,7 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = group_name(request.provider_id.as_ref(), &request.address.name);
     refuse_if_used(
         clients,
@@ -245,7 +246,6 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
     use crate::testing::{decode, map};
-    use dbplan_core::Kind;
     use serde_json::json;
 
     const ADDRESS: &str = "AwsRdsCluster/orders-db/parameter-group";
@@ -319,7 +319,7 @@ mod tests {
     #[test]
     fn a_plan_without_an_engine_version_is_an_error() {
         let planned = json!({"engine": "aurora-postgresql"});
-        let request = crate::testing::request(ADDRESS, Kind::AwsRdsCluster, planned, json!({}));
+        let request = crate::testing::request(ADDRESS, planned, json!({}));
         let error = request.decode::<ParameterGroup>().err();
         let text = error.map(|error| error.to_string()).unwrap_or_default();
         assert!(text.contains("missing field `engine_version`"), "{text}");

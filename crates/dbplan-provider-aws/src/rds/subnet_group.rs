@@ -7,6 +7,7 @@ use crate::error::{At, ErrorCode};
 use aws_sdk_rds::operation::create_db_subnet_group::builders::CreateDBSubnetGroupFluentBuilder;
 use aws_sdk_rds::operation::modify_db_subnet_group::builders::ModifyDBSubnetGroupFluentBuilder;
 use aws_sdk_rds::types::DbSubnetGroup;
+use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::aws_rds_cluster::SubnetGroup;
 use dbplan_provider::{
     Applied, ChangeRequest, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
@@ -42,7 +43,7 @@ impl SubnetGroupAttributes {
     fn create(
         &self,
         call: CreateDBSubnetGroupFluentBuilder,
-        address: &str,
+        address: &ResourceAddress,
     ) -> CreateDBSubnetGroupFluentBuilder {
         call.db_subnet_group_name(&self.name)
             .db_subnet_group_description(&self.description)
@@ -60,7 +61,7 @@ impl SubnetGroupAttributes {
 /// The group of this name, if there is one.
 pub(crate) async fn describe(
     clients: &Clients,
-    address: &str,
+    address: &ResourceAddress,
     name: &str,
 ) -> Result<Option<DbSubnetGroup>, ProviderError> {
     let found = clients
@@ -78,7 +79,7 @@ pub(crate) async fn apply(
     request: &ChangeRequest,
     action: Action,
 ) -> Result<Applied, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let group = SubnetGroupAttributes::from_planned(&request.address.name, request.decode()?);
     let exists = describe(clients, address, &group.name).await?.is_some();
     if action == Action::Create && exists {
@@ -108,7 +109,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = group_name(request.provider_id.as_ref(), &request.address.name);
     let Some(group) = describe(clients, address, &name).await? else {
         return Ok(ReadOutcome::Gone);
@@ -149,7 +150,7 @@ pub(crate) async fn delete(
     clients: &Clients,
     request: &ChangeRequest,
 ) -> Result<(), ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let name = group_name(request.provider_id.as_ref(), &request.address.name);
     refuse_if_used(clients, address, "DB subnet group", &name, |cluster| {
         cluster.db_subnet_group() == Some(name.as_str())
@@ -186,7 +187,7 @@ mod tests {
     #[test]
     fn create_and_modify_name_the_group_after_the_cluster_with_the_planned_subnets() {
         let subnets = Some(vec!["subnet-a".to_owned(), "subnet-b".to_owned()]);
-        let create = group().create(rds().create_db_subnet_group(), ADDRESS);
+        let create = group().create(rds().create_db_subnet_group(), &address(ADDRESS));
         let input = create.as_input();
         assert_eq!(
             input.get_db_subnet_group_name().as_deref(),

@@ -189,7 +189,7 @@ pub(crate) async fn read(
     clients: &Clients,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address.to_string();
+    let address = &request.address;
     let identifier = request
         .provider_id
         .clone()
