@@ -138,5 +138,9 @@ fn main() -> ExitCode {
         Ok(cli) => run(cli.command),
         Err(outcome) => outcome,
     };
-    ExitCode::from(exit::code(&outcome))
+    let code = exit::code(&outcome);
+    // The process ends here: what the command returned (a plan, a report) is left to the
+    // operating system rather than freed piece by piece.
+    std::mem::forget(outcome);
+    ExitCode::from(code)
 }

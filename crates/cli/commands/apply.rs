@@ -206,6 +206,7 @@ fn apply_manifests(
         destroy,
         format: PlanFormat::Text,
         saving: false,
+        exits_after: false,
     };
     let plan = match shared::make_plan(paths, plan_args, planning, &snapshot, &key, session)? {
         Verdict::Ready(plan) => plan,

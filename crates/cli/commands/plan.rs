@@ -75,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         destroy: args.destroy,
         format: args.format,
         saving: args.out.is_some(),
+        exits_after: true,
     };
     let verdict = shared::make_plan(&args.paths, &args.plan, planning, &snapshot, &key, &session)?;
     if let (Verdict::Ready(plan), Some(out)) = (&verdict, &args.out) {
@@ -85,6 +86,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             Escaped(out.display())
         );
     }
+    // The process exits next: the state is left to the operating system, like the manifests.
+    std::mem::forget(snapshot);
     Ok(Outcome::Planned {
         verdict,
         detailed_exitcode: args.detailed_exitcode,

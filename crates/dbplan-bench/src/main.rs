@@ -286,7 +286,10 @@ fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
                 .iter()
                 .filter(|change| change.action != dbplan_core::Action::NoOp)
                 .count();
-            (planned.plan.changes.len(), changed)
+            let counts = (planned.plan.changes.len(), changed);
+            // As `dbplan plan` does, which exits next: left to the operating system, not freed.
+            std::mem::forget((set, graph, snapshot, planned));
+            counts
         }
     };
     let elapsed = start.elapsed().as_secs_f64();
