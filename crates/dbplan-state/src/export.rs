@@ -9,9 +9,15 @@
 //! A full document carries the sensitive values and the state's key, as the state itself
 //! does, and is written 0600. A redacted one (an export printed without `--show-sensitive`)
 //! shows `(sensitive)` instead and has no key; it can be read, never imported.
+//!
+//! The document of an encrypted state (its backups, and `state export --out` without
+//! `--show-sensitive`) holds what the database holds: the sensitive values and the key sealed
+//! (see `crypt`), and the state's `encryption` header, so the passphrase opens it again.
 
+use crate::crypt::{Header, Sealed, StateCipher};
 use crate::files;
-use crate::{ResourceState, Snapshot, StateKey, StateValue};
+use crate::sled_store::{Unlock, crypt_error};
+use crate::{ResourceState, Snapshot, StateError, StateKey, StateValue};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -31,20 +37,81 @@ pub const DEFAULT_BACKUPS_KEPT: usize = 10;
 struct Body {
     lineage: String,
     serial: u64,
+    /// Base64 of the key, or (encrypted) its sealed form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
+    key: Option<serde_json::Value>,
     #[serde(default)]
     redacted: bool,
+    /// Present only in the document of an encrypted state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<Header>,
     resources: BTreeMap<String, ResourceState>,
 }
 
 /// A state read back from a document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Exported {
+    /// In an encrypted document not opened yet ([`Exported::is_sealed`]), the sensitive values
+    /// are still sealed; importing or restoring it opens them.
     pub snapshot: Snapshot,
-    /// `None` in a redacted document.
+    /// `None` in a redacted document, and in an encrypted one not opened yet.
     pub key: Option<StateKey>,
     pub redacted: bool,
+    /// The encryption of an opened encrypted document, which the state it replaces keeps.
+    pub(crate) cipher: Option<StateCipher>,
+    /// The header and sealed key of an encrypted document not opened yet.
+    pub(crate) sealed: Option<(Header, Sealed)>,
+}
+
+impl Exported {
+    /// Whether the document is encrypted and not opened yet.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// Whether the document is of an encrypted state.
+    pub fn is_encrypted(&self) -> bool {
+        self.sealed.is_some() || self.cipher.is_some()
+    }
+
+    /// The document with its values and key opened by `unlock`'s passphrase (itself when it
+    /// is not sealed); errors name `directory`, the state it is for.
+    pub(crate) fn unlocked(
+        &self,
+        unlock: &Unlock,
+        directory: &Path,
+    ) -> Result<Exported, StateError> {
+        let Some((header, sealed_key)) = &self.sealed else {
+            return Ok(self.clone());
+        };
+        let cipher = unlock.cipher(header, directory)?;
+        let key = cipher
+            .open_key(sealed_key)
+            .map_err(|error| crypt_error(directory, error))?;
+        let resources = self
+            .snapshot
+            .resources
+            .iter()
+            .map(|(address, resource)| {
+                cipher
+                    .open_resource(resource.clone())
+                    .map(|resource| (address.clone(), resource))
+                    .map_err(|what| StateError::Encryption {
+                        message: format!("the document cannot be opened: {what}"),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Exported {
+            snapshot: Snapshot {
+                resources,
+                ..self.snapshot.clone()
+            },
+            key: Some(key),
+            redacted: false,
+            cipher: Some(cipher),
+            sealed: None,
+        })
+    }
 }
 
 fn checksum(text: &str) -> String {
@@ -67,13 +134,68 @@ pub fn to_text(snapshot: &Snapshot, key: Option<&StateKey>) -> Result<String, se
             (address.to_string(), resource)
         })
         .collect();
-    let body = Body {
+    envelope(Body {
         lineage: snapshot.lineage.clone(),
         serial: snapshot.serial,
-        key: key.map(|key| base64::engine::general_purpose::STANDARD.encode(key.bytes())),
+        key: key.map(|key| {
+            serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(key.bytes()))
+        }),
         redacted,
+        encryption: None,
         resources,
+    })
+}
+
+/// The document of an encrypted state: its sensitive values and key sealed with `cipher`, and
+/// its encryption header, so that its passphrase opens it again.
+pub fn to_sealed_text(
+    snapshot: &Snapshot,
+    key: &StateKey,
+    cipher: &StateCipher,
+) -> Result<String, StateError> {
+    let encode = |error: &dyn std::fmt::Display| StateError::Encryption {
+        message: format!("the state cannot be encoded: {error}"),
     };
+    let resources = snapshot
+        .resources
+        .iter()
+        .map(|(address, resource)| {
+            cipher
+                .seal_resource(resource)
+                .map(|resource| (address.to_string(), resource))
+                .map_err(|error| encode(&error))
+        })
+        .collect::<Result<_, StateError>>()?;
+    let key = serde_json::to_value(cipher.seal_key(key).map_err(|error| encode(&error))?)
+        .map_err(|error| encode(&error))?;
+    envelope(Body {
+        lineage: snapshot.lineage.clone(),
+        serial: snapshot.serial,
+        key: Some(key),
+        redacted: false,
+        encryption: Some(cipher.header().clone()),
+        resources,
+    })
+    .map_err(|error| encode(&error))
+}
+
+/// The full document of a state in the form the state has: sealed with `cipher` when there is
+/// one, plain otherwise.
+pub fn to_state_text(
+    snapshot: &Snapshot,
+    key: &StateKey,
+    cipher: Option<&StateCipher>,
+) -> Result<String, StateError> {
+    match cipher {
+        Some(cipher) => to_sealed_text(snapshot, key, cipher),
+        None => to_text(snapshot, Some(key)).map_err(|error| StateError::Encryption {
+            message: format!("the state cannot be encoded: {error}"),
+        }),
+    }
+}
+
+/// `body` in its checksummed envelope.
+fn envelope(body: Body) -> Result<String, serde_json::Error> {
     let body = serde_json::to_value(&body)?;
     let envelope = serde_json::json!({
         "format": FORMAT,
@@ -139,18 +261,34 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
             ));
         }
     }
-    let key = match &body.key {
-        None => None,
-        Some(text) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .ok()
-                .and_then(|bytes| StateKey::from_bytes(&bytes))
-                .ok_or("its key is not 32 bytes of base64")?,
+    let (key, sealed) = match (&body.key, body.encryption) {
+        (None, _) if body.redacted => (None, None),
+        (None, _) => return Err("it has no key".to_owned()),
+        (Some(text), None) => (
+            Some(
+                text.as_str()
+                    .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                    .and_then(|bytes| StateKey::from_bytes(&bytes))
+                    .ok_or("its key is not 32 bytes of base64")?,
+            ),
+            None,
         ),
+        (Some(sealed), Some(header)) => {
+            let sealed: Sealed = serde_json::from_value(sealed.clone())
+                .map_err(|_| "its encrypted key is damaged".to_owned())?;
+            (None, Some((header, sealed)))
+        }
     };
-    if key.is_none() && !body.redacted {
-        return Err("it has no key".to_owned());
+    if sealed.is_none()
+        && let Some(resource) = body
+            .resources
+            .values()
+            .find(|r| crate::crypt::has_sealed_value(r))
+    {
+        return Err(format!(
+            "{} holds encrypted values, but it records no encryption",
+            resource.address
+        ));
     }
     Ok(Exported {
         snapshot: Snapshot {
@@ -164,6 +302,8 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
         },
         key,
         redacted: body.redacted,
+        cipher: None,
+        sealed,
     })
 }
 
@@ -228,14 +368,12 @@ pub fn write_backup(
     directory: &Path,
     snapshot: &Snapshot,
     key: &StateKey,
+    cipher: Option<&StateCipher>,
     keep: usize,
 ) -> Result<(), crate::StateError> {
     let folder = directory.join(BACKUPS_DIRECTORY);
     files::create_private_directory(&folder)?;
-    let text = to_text(snapshot, Some(key)).map_err(|error| crate::StateError::Store {
-        path: folder.clone(),
-        message: format!("cannot encode a backup: {error}"),
-    })?;
+    let text = to_state_text(snapshot, key, cipher)?;
     files::write_private(&folder, &backup_name(snapshot.serial), text.as_bytes())?;
     let backups = list_backups(directory).map_err(|error| crate::StateError::Store {
         path: folder.clone(),
