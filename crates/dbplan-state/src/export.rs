@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "dbplan-state";
 const VERSION: u64 = 1;
+/// The version of an encrypted state's document (a dbplan that reads only version 1 refuses it
+/// and says to upgrade).
+const SEALED_VERSION: u64 = 2;
 
 /// The directory of the backups, inside the state directory.
 pub const BACKUPS_DIRECTORY: &str = "backups";
@@ -134,16 +137,21 @@ pub fn to_text(snapshot: &Snapshot, key: Option<&StateKey>) -> Result<String, se
             (address.to_string(), resource)
         })
         .collect();
-    envelope(Body {
-        lineage: snapshot.lineage.clone(),
-        serial: snapshot.serial,
-        key: key.map(|key| {
-            serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(key.bytes()))
-        }),
-        redacted,
-        encryption: None,
-        resources,
-    })
+    envelope(
+        VERSION,
+        Body {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+            key: key.map(|key| {
+                serde_json::Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(key.bytes()),
+                )
+            }),
+            redacted,
+            encryption: None,
+            resources,
+        },
+    )
 }
 
 /// The document of an encrypted state: its sensitive values and key sealed with `cipher`, and
@@ -168,14 +176,17 @@ pub fn to_sealed_text(
         .collect::<Result<_, StateError>>()?;
     let key = serde_json::to_value(cipher.seal_key(key).map_err(|error| encode(&error))?)
         .map_err(|error| encode(&error))?;
-    envelope(Body {
-        lineage: snapshot.lineage.clone(),
-        serial: snapshot.serial,
-        key: Some(key),
-        redacted: false,
-        encryption: Some(cipher.header().clone()),
-        resources,
-    })
+    envelope(
+        SEALED_VERSION,
+        Body {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+            key: Some(key),
+            redacted: false,
+            encryption: Some(cipher.header().clone()),
+            resources,
+        },
+    )
     .map_err(|error| encode(&error))
 }
 
@@ -195,11 +206,11 @@ pub fn to_state_text(
 }
 
 /// `body` in its checksummed envelope.
-fn envelope(body: Body) -> Result<String, serde_json::Error> {
+fn envelope(version: u64, body: Body) -> Result<String, serde_json::Error> {
     let body = serde_json::to_value(&body)?;
     let envelope = serde_json::json!({
         "format": FORMAT,
-        "version": VERSION,
+        "version": version,
         "checksum": checksum(&body.to_string()),
         "state": body,
     });
@@ -236,15 +247,15 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
     if envelope.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT) {
         return Err("it has no `format: dbplan-state`".to_owned());
     }
-    match envelope.get("version").and_then(serde_json::Value::as_u64) {
-        Some(VERSION) => {}
+    let version = match envelope.get("version").and_then(serde_json::Value::as_u64) {
+        Some(version @ (VERSION | SEALED_VERSION)) => version,
         Some(other) => {
             return Err(format!(
-                "it is version {other}, and this dbplan reads version {VERSION}; upgrade dbplan"
+                "it is version {other}, and this dbplan reads up to version {SEALED_VERSION}; upgrade dbplan"
             ));
         }
         None => return Err("it has no version".to_owned()),
-    }
+    };
     let body = envelope.get("state").ok_or("it has no state")?;
     if envelope.get("checksum").and_then(serde_json::Value::as_str)
         != Some(checksum(&body.to_string()).as_str())
@@ -260,6 +271,16 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
                 resource.address
             ));
         }
+    }
+    if (version == SEALED_VERSION) != body.encryption.is_some() {
+        return Err(format!(
+            "it is version {version} but {} an encryption header",
+            if body.encryption.is_some() {
+                "has"
+            } else {
+                "lacks"
+            }
+        ));
     }
     let (key, sealed) = match (&body.key, body.encryption) {
         (None, _) if body.redacted => (None, None),

@@ -32,8 +32,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The on-disk format this dbplan writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest on-disk format this dbplan reads and writes: 2 for a plain state, 3 for an
+/// encrypted one (so that a dbplan that cannot open sealed values refuses it as newer, rather
+/// than reading its sealed key as damage).
+pub const FORMAT_VERSION: u32 = ENCRYPTED_FORMAT;
+/// The format of a plain state.
+const PLAIN_FORMAT: u32 = 2;
+/// The format of an encrypted state.
+const ENCRYPTED_FORMAT: u32 = 3;
+
+/// The format a state is written in.
+fn format_of(cipher: Option<&StateCipher>) -> u32 {
+    if cipher.is_some() {
+        ENCRYPTED_FORMAT
+    } else {
+        PLAIN_FORMAT
+    }
+}
 
 const FORMAT_KEY: &[u8] = b"format_version";
 const LINEAGE_KEY: &[u8] = b"lineage";
@@ -552,6 +567,15 @@ fn load(db: &sled::Db, directory: &Path, unlock: &Unlock) -> Result<Option<Loade
             Some(unlock.cipher(&header, directory)?)
         }
     };
+    if format_of(cipher.as_ref()) != format && format != 1 {
+        return Err(corrupted(
+            directory,
+            format!(
+                "the database is in format {format} but {} an encryption record",
+                if cipher.is_some() { "has" } else { "lacks" }
+            ),
+        ));
+    }
     let mut loaded = Loaded {
         format,
         lineage,
@@ -1019,6 +1043,7 @@ impl SledStore {
             key: key.fingerprint(),
         };
         let key_bytes = stored_key(&key, cipher.as_ref(), &directory)?;
+        let format = format_of(cipher.as_ref());
         let header_bytes = stored_header(cipher.as_ref(), &directory)?;
         write_head_file(&directory, &head)?;
         let db = open_sled(&directory, &directory.join(DATABASE))?;
@@ -1030,7 +1055,7 @@ impl SledStore {
                 for (address, bytes) in &records {
                     tree.insert(address.as_bytes(), bytes.as_slice())?;
                 }
-                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(FORMAT_KEY, &u64::from(format).to_be_bytes())?;
                 meta.insert(LINEAGE_KEY, lineage.as_bytes())?;
                 meta.insert(KEY_KEY, key_bytes.as_slice())?;
                 match &header_bytes {
@@ -1150,7 +1175,7 @@ impl SledStore {
                 for (address, bytes) in &records {
                     tree.insert(address.as_bytes(), bytes.as_slice())?;
                 }
-                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(FORMAT_KEY, &u64::from(PLAIN_FORMAT).to_be_bytes())?;
                 meta.insert(KEY_KEY, self.key.bytes().as_slice())?;
                 meta.insert(HEAD_KEY, head.to_bytes())?;
                 Ok::<(), ConflictableTransactionError<()>>(())

@@ -42,6 +42,14 @@ fn plain_state(directory: &Path) {
     store.close().unwrap();
 }
 
+/// The database's `format_version` (read with sled itself, the state closed).
+fn format_of(directory: &Path) -> u64 {
+    let db = sled::open(directory.join("db")).unwrap();
+    let meta = db.open_tree("meta").unwrap();
+    let bytes = meta.get("format_version").unwrap().unwrap();
+    u64::from_be_bytes(<[u8; 8]>::try_from(bytes.as_ref()).unwrap())
+}
+
 /// Every file under `directory`, recursively.
 fn files_under(directory: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -101,6 +109,8 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
     assert!(done.backups_rewritten >= 1);
     assert!(done.backups_left.is_empty());
     assert!(done.kept_aside.is_empty(), "{:?}", done.kept_aside);
+    // Format 3, so a dbplan without encryption refuses it as newer.
+    assert_eq!(format_of(&state), 3);
 
     // Reading gives the plain values and the same key back.
     let after = SledStore::read_with(&state, "test", passphrase(PASSPHRASE))
@@ -252,6 +262,7 @@ fn a_plain_state_stays_plain_across_writes_even_with_a_passphrase_set() {
     let files = files_under(&state);
     assert!(!holding(&files, b"third-secret-value").is_empty());
     assert!(holding(&files, b"$dbplan-encrypted").is_empty());
+    assert_eq!(format_of(&state), 2);
     // Decrypting a plain state is refused.
     let refused =
         SledStore::change_encryption(&state, "test", None, EncryptionChange::Decrypt).unwrap_err();
@@ -331,6 +342,7 @@ fn rekey_changes_the_passphrase_and_salt_and_decrypt_turns_it_off() {
     .unwrap();
     let after = SledStore::read_with(&state, "test", None).unwrap().unwrap();
     assert!(after.cipher.is_none());
+    assert_eq!(format_of(&state), 2);
     assert_eq!(after.snapshot.resources, before.snapshot.resources);
     assert_eq!(after.key, before.key);
     for backup in SledStore::backups(&state).unwrap() {
