@@ -1221,6 +1221,19 @@ fn an_encrypted_state_keeps_its_secret_out_of_every_file_and_needs_its_passphras
         "{}",
         stderr(&output)
     );
+    // `state check` tells a missing passphrase from damage.
+    let output = dbplan_with(&["state", "check", "--state", &state], &[]);
+    expect_code(&output, 1, "check without the passphrase");
+    assert!(
+        stdout(&output).contains("state: cannot be opened") && !both(&output).contains("DAMAGED"),
+        "{}",
+        both(&output)
+    );
+    expect_code(
+        &dbplan_with(&["state", "check", "--state", &state], &with),
+        0,
+        "check with the passphrase",
+    );
     let output = dbplan_with(
         &["state", "list", "--state", &state],
         &[("DBPLAN_STATE_PASSPHRASE", "wrong")],

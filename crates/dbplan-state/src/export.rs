@@ -272,6 +272,28 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
             ));
         }
     }
+    let (key, sealed) = document_key(version, &body)?;
+    Ok(Exported {
+        snapshot: Snapshot {
+            lineage: body.lineage,
+            serial: body.serial,
+            resources: body
+                .resources
+                .into_values()
+                .map(|resource| (resource.address.clone(), resource))
+                .collect(),
+        },
+        key,
+        redacted: body.redacted,
+        cipher: None,
+        sealed,
+    })
+}
+
+/// The key of a document: plain (base64), or sealed with the document's encryption header
+/// (version 2 only); none in a redacted one. A sealed value in a document without encryption is
+/// refused.
+fn document_key(version: u64, body: &Body) -> Result<DocumentKey, String> {
     if (version == SEALED_VERSION) != body.encryption.is_some() {
         return Err(format!(
             "it is version {version} but {} an encryption header",
@@ -282,7 +304,7 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
             }
         ));
     }
-    let (key, sealed) = match (&body.key, body.encryption) {
+    let (key, sealed) = match (&body.key, body.encryption.clone()) {
         (None, _) if body.redacted => (None, None),
         (None, _) => return Err("it has no key".to_owned()),
         (Some(text), None) => (
@@ -311,22 +333,11 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
             resource.address
         ));
     }
-    Ok(Exported {
-        snapshot: Snapshot {
-            lineage: body.lineage,
-            serial: body.serial,
-            resources: body
-                .resources
-                .into_values()
-                .map(|resource| (resource.address.clone(), resource))
-                .collect(),
-        },
-        key,
-        redacted: body.redacted,
-        cipher: None,
-        sealed,
-    })
+    Ok((key, sealed))
 }
+
+/// A document's plain key, or its encryption header and sealed key.
+type DocumentKey = (Option<StateKey>, Option<(Header, Sealed)>);
 
 /// One backup file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -169,6 +169,12 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
         );
     }
 
+    // Version 2, so a dbplan without encryption refuses it as newer; a version 1 document
+    // with an encryption header is refused.
+    assert!(text.contains("\"version\": 2"), "{text}");
+    let as_version_1 = text.replacen("\"version\": 2", "\"version\": 1", 1);
+    let refused = dbplan_state::export::from_text(&as_version_1).unwrap_err();
+    assert!(refused.contains("encryption header"), "{refused}");
     let exported = dbplan_state::export::from_text(&text).unwrap();
     assert!(exported.is_sealed());
     let elsewhere = dir.path().join("elsewhere");
