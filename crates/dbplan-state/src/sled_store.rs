@@ -1306,8 +1306,17 @@ impl SledStore {
         let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
         // What the directory holds now, as far as it can still be read.
         let head_file = read_head_file(&directory).ok().flatten();
+        // An encrypted state is replaced only by whoever can open it: a missing or wrong
+        // passphrase is refused here, as everywhere; damage is what a restore is for.
         let current = if Self::exists(&directory) {
-            verify(&directory, &unlock).ok().flatten()
+            match verify(&directory, &unlock) {
+                Ok(loaded) => loaded,
+                Err(
+                    error @ (StateError::PassphraseMissing { .. }
+                    | StateError::WrongPassphrase { .. }),
+                ) => return Err(error),
+                Err(_) => None,
+            }
         } else {
             None
         };

@@ -240,6 +240,20 @@ fn an_encrypted_state_needs_its_passphrase_and_a_wrong_one_is_told_apart() {
     let wrong = SledStore::open_with(&state, "test", passphrase("not it")).unwrap_err();
     assert!(matches!(wrong, StateError::WrongPassphrase { .. }));
 
+    // Nor can it be replaced (import, restore) without its passphrase, even by a plain export.
+    let plain = dir.path().join("plain");
+    plain_state(&plain);
+    let read = SledStore::read_with(&plain, "test", None).unwrap().unwrap();
+    let text = dbplan_state::export::to_text(&read.snapshot, read.key.as_ref()).unwrap();
+    let exported = dbplan_state::export::from_text(&text).unwrap();
+    let refused =
+        SledStore::replace_with(&state, "test", &exported, SerialChoice::Keep, true, None)
+            .unwrap_err();
+    assert!(
+        matches!(refused, StateError::PassphraseMissing { .. }),
+        "{refused}"
+    );
+
     // Turning it on twice is refused, and says what to use instead.
     let twice = SledStore::change_encryption(
         &state,
