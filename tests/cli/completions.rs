@@ -57,7 +57,7 @@ fn bash_completes_commands_subcommands_and_values() {
     let directory = tempfile::tempdir().unwrap();
     let script = script("bash", directory.path());
     assert_eq!(bash_completes(&script, &["dbplan", "pl"]), ["plan"]);
-    let state = bash_completes(&script, &["dbplan", "state", "re"]);
+    let state = bash_completes(&script, &["dbplan", "state", "res"]);
     assert_eq!(state, ["restore"], "{state:?}");
     let mut formats = bash_completes(&script, &["dbplan", "lint", "--format", ""]);
     formats.sort();

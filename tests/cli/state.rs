@@ -1153,3 +1153,174 @@ fn links_are_never_followed_into_another_file_and_a_linked_state_is_private() {
         assert_eq!(std::fs::read_link(lab.path(planted)).unwrap(), victim);
     }
 }
+
+/// Runs `dbplan` with `env` set and the passphrase variables removed otherwise.
+fn dbplan_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbplan"));
+    command
+        .args(args)
+        .current_dir(crate::root())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("DBPLAN_STATE_PASSPHRASE")
+        .env_remove("DBPLAN_STATE_NEW_PASSPHRASE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the dbplan binary runs")
+}
+
+/// Every file under `directory`, recursively.
+fn files_under(directory: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn holds(file: &Path, needle: &[u8]) -> bool {
+    std::fs::read(file)
+        .unwrap()
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[test]
+fn an_encrypted_state_keeps_its_secret_out_of_every_file_and_needs_its_passphrase() {
+    const SECRET: &str = "canary-5b7e-role-password";
+    const PASSPHRASE: &str = "first passphrase 8c1d";
+    const NEW: &str = "second passphrase 3f9a";
+    let dir = seeded_state();
+    let state = dir.path().to_string_lossy().into_owned();
+    let with = [("DBPLAN_STATE_PASSPHRASE", PASSPHRASE)];
+    let no_passphrase_in = |output: &Output| {
+        let all = both(output);
+        assert!(
+            !all.contains(PASSPHRASE) && !all.contains(NEW),
+            "a passphrase was printed:\n{all}"
+        );
+    };
+
+    let output = dbplan_with(&["state", "encrypt", "--state", &state], &[]);
+    expect_code(&output, 1, "encrypt without a passphrase");
+    assert!(stderr(&output).contains("DBPLAN_STATE_PASSPHRASE"));
+    let output = dbplan_with(&["state", "encrypt", "--state", &state], &with);
+    expect_code(&output, 0, "encrypt");
+    no_passphrase_in(&output);
+
+    let output = dbplan_with(&["state", "list", "--state", &state], &[]);
+    expect_code(&output, 1, "list without the passphrase");
+    assert!(
+        stderr(&output).contains("set DBPLAN_STATE_PASSPHRASE"),
+        "{}",
+        stderr(&output)
+    );
+    // `state check` tells a missing passphrase from damage.
+    let output = dbplan_with(&["state", "check", "--state", &state], &[]);
+    expect_code(&output, 1, "check without the passphrase");
+    assert!(
+        stdout(&output).contains("state: cannot be opened") && !both(&output).contains("DAMAGED"),
+        "{}",
+        both(&output)
+    );
+    expect_code(
+        &dbplan_with(&["state", "check", "--state", &state], &with),
+        0,
+        "check with the passphrase",
+    );
+    let output = dbplan_with(
+        &["state", "list", "--state", &state],
+        &[("DBPLAN_STATE_PASSPHRASE", "wrong")],
+    );
+    expect_code(&output, 1, "list with a wrong passphrase");
+    assert!(stderr(&output).contains("is not the passphrase"));
+    let output = dbplan_with(
+        &[
+            "state",
+            "show",
+            "TenantDatabase/billing/role",
+            "--state",
+            &state,
+        ],
+        &with,
+    );
+    expect_code(&output, 0, "show");
+    assert!(stdout(&output).contains("password = (sensitive)"));
+
+    let printed = dbplan_with(&["state", "export", "--state", &state], &with);
+    expect_code(&printed, 0, "export to stdout");
+    assert!(stdout(&printed).contains("(sensitive)") && !stdout(&printed).contains(SECRET));
+    let exports = tempfile::tempdir().unwrap();
+    let out = exports.path().join("export.json");
+    let out_text = out.to_string_lossy().into_owned();
+    let output = dbplan_with(
+        &["state", "export", "--out", &out_text, "--state", &state],
+        &with,
+    );
+    expect_code(&output, 0, "export --out");
+    no_passphrase_in(&output);
+    let mut files = files_under(dir.path());
+    assert!(
+        files
+            .iter()
+            .any(|file| file.starts_with(dir.path().join("backups")))
+    );
+    files.push(out.clone());
+    for file in &files {
+        assert!(
+            !holds(file, SECRET.as_bytes()),
+            "{} holds the secret",
+            file.display()
+        );
+        assert!(!holds(file, PASSPHRASE.as_bytes()), "{}", file.display());
+    }
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = elsewhere
+        .path()
+        .join("state")
+        .to_string_lossy()
+        .into_owned();
+    let output = dbplan_with(&["state", "import", &out_text, "--state", &other], &[]);
+    expect_code(
+        &output,
+        1,
+        "import of an encrypted export without the passphrase",
+    );
+    assert!(stderr(&output).contains("DBPLAN_STATE_PASSPHRASE"));
+    let output = dbplan_with(&["state", "import", &out_text, "--state", &other], &with);
+    expect_code(&output, 0, "import with the passphrase");
+
+    let output = dbplan_with(
+        &["state", "rekey", "--state", &state],
+        &[
+            ("DBPLAN_STATE_PASSPHRASE", PASSPHRASE),
+            ("DBPLAN_STATE_NEW_PASSPHRASE", NEW),
+        ],
+    );
+    expect_code(&output, 0, "rekey");
+    no_passphrase_in(&output);
+    expect_code(
+        &dbplan_with(&["state", "list", "--state", &state], &with),
+        1,
+        "list with the old passphrase",
+    );
+    let with_new = [("DBPLAN_STATE_PASSPHRASE", NEW)];
+    expect_code(
+        &dbplan_with(&["state", "list", "--state", &state], &with_new),
+        0,
+        "list with the new passphrase",
+    );
+
+    let output = dbplan_with(&["state", "decrypt", "--state", &state], &with_new);
+    expect_code(&output, 0, "decrypt");
+    let output = dbplan_with(&["state", "list", "--state", &state], &[]);
+    expect_code(&output, 0, "list of the decrypted state");
+    assert!(stdout(&output).contains("TenantDatabase/billing/role"));
+}

@@ -1,11 +1,14 @@
 //! `dbplan state list | show ADDR | rm ADDR | unlock [--force] | check | restore [SERIAL]
-//! | export | import FILE`.
+//! | export | import FILE | encrypt | decrypt | rekey`.
 
 use crate::exit::Outcome;
 use crate::shared;
 use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::escape::Escaped;
-use dbplan_state::{LockStatus, SerialChoice, SledStore, Snapshot, StateLock, StateStore};
+use dbplan_state::{
+    EncryptionChange, LockStatus, NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase,
+    SerialChoice, SledStore, Snapshot, StateError, StateLock, StateStore,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -56,11 +59,12 @@ enum StateCommand {
     },
     /// Write the whole state as JSON, keeping lineage and serial.
     Export {
-        /// Write to this file (mode 0600, with secrets and key, importable); without it the
-        /// JSON goes to stdout with secrets shown as `(sensitive)`.
+        /// Write to this file (mode 0600, with secrets and key, importable; an encrypted
+        /// state's stay encrypted); without it the JSON goes to stdout with secrets shown as
+        /// `(sensitive)`.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// With stdout: include the secrets and the key.
+        /// Include the secrets and the key in plaintext (with stdout, or decrypted with --out).
         #[arg(long)]
         show_sensitive: bool,
     },
@@ -72,6 +76,15 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Encrypt the state's secrets and key at rest with the passphrase in
+    /// DBPLAN_STATE_PASSPHRASE (every record and backup is rewritten).
+    Encrypt,
+    /// Turn encryption off: write the secrets in plaintext again (DBPLAN_STATE_PASSPHRASE opens
+    /// the state).
+    Decrypt,
+    /// Encrypt under a new passphrase, DBPLAN_STATE_NEW_PASSPHRASE, with a new salt
+    /// (DBPLAN_STATE_PASSPHRASE opens the state).
+    Rekey,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -93,6 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             show_sensitive,
         } => export(directory, out.as_deref(), show_sensitive),
         StateCommand::Import { file, force } => import(directory, &file, force),
+        StateCommand::Encrypt => change_encryption(directory, Change::Encrypt),
+        StateCommand::Decrypt => change_encryption(directory, Change::Decrypt),
+        StateCommand::Rekey => change_encryption(directory, Change::Rekey),
     }
 }
 
@@ -307,6 +323,12 @@ fn check(directory: &Path) -> anyhow::Result<Outcome> {
             read.snapshot.serial,
             read.snapshot.resources.len()
         ),
+        Err(
+            error @ (StateError::PassphraseMissing { .. } | StateError::WrongPassphrase { .. }),
+        ) => {
+            println!("state: cannot be opened: {}", Escaped(error));
+            return Ok(Outcome::Failure);
+        }
         Err(error) => {
             damaged = true;
             println!("state: DAMAGED: {}", Escaped(error));
@@ -474,17 +496,29 @@ fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow:
         ),
         (_, false) => None,
     };
-    let text = dbplan_state::export::to_text(&read.snapshot, key)?;
+    // An encrypted state's export keeps its secrets encrypted unless they are asked for.
+    let cipher = read.cipher.as_ref().filter(|_| !show_sensitive);
+    let text = match (key, cipher) {
+        (Some(key), Some(cipher)) => {
+            dbplan_state::export::to_sealed_text(&read.snapshot, key, cipher)?
+        }
+        _ => dbplan_state::export::to_text(&read.snapshot, key)?,
+    };
     match out {
         Some(out) => {
             dbplan_state::write_private_file(out, text.as_bytes()).map_err(|error| {
                 anyhow::anyhow!("cannot write {}: {error}", Escaped(out.display()))
             })?;
             eprintln!(
-                "exported serial {} ({} resources) to {} (mode 0600: it holds the state's secrets)",
+                "exported serial {} ({} resources) to {} (mode 0600: it holds the state's secrets{})",
                 read.snapshot.serial,
                 read.snapshot.resources.len(),
-                Escaped(out.display())
+                Escaped(out.display()),
+                if cipher.is_some() {
+                    ", encrypted: importing it needs DBPLAN_STATE_PASSPHRASE"
+                } else {
+                    ""
+                }
             );
         }
         None => {
@@ -516,6 +550,13 @@ fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<Outcome>
             return Ok(Outcome::Failure);
         }
     };
+    if exported.is_sealed() && Passphrase::from_env(PASSPHRASE_VARIABLE).is_none() {
+        eprintln!(
+            "error: {} is the export of an encrypted state; set {PASSPHRASE_VARIABLE} to its passphrase",
+            Escaped(file.display())
+        );
+        return Ok(Outcome::Failure);
+    }
     let replaced = SledStore::replace(
         directory,
         "dbplan state import",
@@ -524,10 +565,15 @@ fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<Outcome>
         force,
     )?;
     eprintln!(
-        "imported lineage {} at serial {} ({} resources){}",
+        "imported lineage {} at serial {} ({} resources{}){}",
         Escaped(&exported.snapshot.lineage),
         replaced.serial,
         exported.snapshot.resources.len(),
+        if exported.is_encrypted() {
+            ", encrypted"
+        } else {
+            ", not encrypted"
+        },
         kept_aside(&replaced)
     );
     Ok(Outcome::Success)
@@ -545,4 +591,93 @@ fn kept_aside(replaced: &dbplan_state::Replaced) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// Which of `state encrypt`, `decrypt`, `rekey`.
+#[derive(Clone, Copy)]
+enum Change {
+    Encrypt,
+    Decrypt,
+    Rekey,
+}
+
+/// A passphrase from `variable`, or `None` after saying that it must be set.
+fn required_passphrase(variable: &str, purpose: &str) -> Option<Passphrase> {
+    let passphrase = Passphrase::from_env(variable);
+    if passphrase.is_none() {
+        eprintln!("error: set {variable} to {purpose}");
+    }
+    passphrase
+}
+
+/// `state encrypt`, `decrypt`, `rekey`: rewrites the state, its key and its backups in the new
+/// form, under the lock, and says what it left as it was. No passphrase is ever printed.
+fn change_encryption(directory: &Path, change: Change) -> anyhow::Result<Outcome> {
+    if !SledStore::exists(directory) {
+        eprintln!("error: no state at {}", Escaped(directory.display()));
+        return Ok(Outcome::Failure);
+    }
+    let (holder, current, change) = match change {
+        Change::Encrypt => {
+            let Some(passphrase) = required_passphrase(
+                PASSPHRASE_VARIABLE,
+                "the passphrase to encrypt the state with",
+            ) else {
+                return Ok(Outcome::Failure);
+            };
+            (
+                "dbplan state encrypt",
+                None,
+                EncryptionChange::Encrypt(passphrase),
+            )
+        }
+        Change::Decrypt => (
+            "dbplan state decrypt",
+            Passphrase::from_env(PASSPHRASE_VARIABLE),
+            EncryptionChange::Decrypt,
+        ),
+        Change::Rekey => {
+            let Some(passphrase) = required_passphrase(
+                NEW_PASSPHRASE_VARIABLE,
+                "the new passphrase (and DBPLAN_STATE_PASSPHRASE to the current one)",
+            ) else {
+                return Ok(Outcome::Failure);
+            };
+            (
+                "dbplan state rekey",
+                Passphrase::from_env(PASSPHRASE_VARIABLE),
+                EncryptionChange::Rekey(passphrase),
+            )
+        }
+    };
+    let done = match &change {
+        EncryptionChange::Encrypt(_) => format!(
+            "encrypted the state's secrets and key; every command that reads or writes it now needs {PASSPHRASE_VARIABLE}"
+        ),
+        EncryptionChange::Decrypt => {
+            "decrypted the state: its secrets and key are stored in plaintext again".to_owned()
+        }
+        EncryptionChange::Rekey(_) => format!(
+            "encrypted the state under the new passphrase (a new salt); set {PASSPHRASE_VARIABLE} to it from now on"
+        ),
+    };
+    let result = SledStore::change_encryption(directory, holder, current, change)?;
+    eprintln!(
+        "{done} (serial {}, {} backups rewritten)",
+        result.serial, result.backups_rewritten
+    );
+    for (path, why) in &result.backups_left {
+        eprintln!(
+            "warning: the backup {} could not be read ({}), so it was left in its old form",
+            Escaped(path.display()),
+            Escaped(why)
+        );
+    }
+    for path in &result.kept_aside {
+        eprintln!(
+            "warning: {} is a database an earlier restore or import kept aside, left in its old form; remove it when it is no longer needed",
+            Escaped(path.display())
+        );
+    }
+    Ok(Outcome::Success)
 }

@@ -9,9 +9,15 @@
 //! A full document carries the sensitive values and the state's key, as the state itself
 //! does, and is written 0600. A redacted one (an export printed without `--show-sensitive`)
 //! shows `(sensitive)` instead and has no key; it can be read, never imported.
+//!
+//! The document of an encrypted state (its backups, and `state export --out` without
+//! `--show-sensitive`) holds what the database holds: the sensitive values and the key sealed
+//! (see `crypt`), and the state's `encryption` header, so the passphrase opens it again.
 
+use crate::crypt::{Header, Sealed, StateCipher};
 use crate::files;
-use crate::{ResourceState, Snapshot, StateKey, StateValue};
+use crate::sled_store::{Unlock, crypt_error};
+use crate::{ResourceState, Snapshot, StateError, StateKey, StateValue};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -20,6 +26,9 @@ use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "dbplan-state";
 const VERSION: u64 = 1;
+/// The version of an encrypted state's document (a dbplan that reads only version 1 refuses it
+/// and says to upgrade).
+const SEALED_VERSION: u64 = 2;
 
 /// The directory of the backups, inside the state directory.
 pub const BACKUPS_DIRECTORY: &str = "backups";
@@ -31,20 +40,81 @@ pub const DEFAULT_BACKUPS_KEPT: usize = 10;
 struct Body {
     lineage: String,
     serial: u64,
+    /// Base64 of the key, or (encrypted) its sealed form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
+    key: Option<serde_json::Value>,
     #[serde(default)]
     redacted: bool,
+    /// Present only in the document of an encrypted state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<Header>,
     resources: BTreeMap<String, ResourceState>,
 }
 
 /// A state read back from a document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Exported {
+    /// In an encrypted document not opened yet ([`Exported::is_sealed`]), the sensitive values
+    /// are still sealed; importing or restoring it opens them.
     pub snapshot: Snapshot,
-    /// `None` in a redacted document.
+    /// `None` in a redacted document, and in an encrypted one not opened yet.
     pub key: Option<StateKey>,
     pub redacted: bool,
+    /// The encryption of an opened encrypted document, which the state it replaces keeps.
+    pub(crate) cipher: Option<StateCipher>,
+    /// The header and sealed key of an encrypted document not opened yet.
+    pub(crate) sealed: Option<(Header, Sealed)>,
+}
+
+impl Exported {
+    /// Whether the document is encrypted and not opened yet.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// Whether the document is of an encrypted state.
+    pub fn is_encrypted(&self) -> bool {
+        self.sealed.is_some() || self.cipher.is_some()
+    }
+
+    /// The document with its values and key opened by `unlock`'s passphrase (itself when it
+    /// is not sealed); errors name `directory`, the state it is for.
+    pub(crate) fn unlocked(
+        &self,
+        unlock: &Unlock,
+        directory: &Path,
+    ) -> Result<Exported, StateError> {
+        let Some((header, sealed_key)) = &self.sealed else {
+            return Ok(self.clone());
+        };
+        let cipher = unlock.cipher(header, directory)?;
+        let key = cipher
+            .open_key(sealed_key)
+            .map_err(|error| crypt_error(directory, error))?;
+        let resources = self
+            .snapshot
+            .resources
+            .iter()
+            .map(|(address, resource)| {
+                cipher
+                    .open_resource(resource.clone())
+                    .map(|resource| (address.clone(), resource))
+                    .map_err(|what| StateError::Encryption {
+                        message: format!("the document cannot be opened: {what}"),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Exported {
+            snapshot: Snapshot {
+                resources,
+                ..self.snapshot.clone()
+            },
+            key: Some(key),
+            redacted: false,
+            cipher: Some(cipher),
+            sealed: None,
+        })
+    }
 }
 
 fn checksum(text: &str) -> String {
@@ -67,17 +137,80 @@ pub fn to_text(snapshot: &Snapshot, key: Option<&StateKey>) -> Result<String, se
             (address.to_string(), resource)
         })
         .collect();
-    let body = Body {
-        lineage: snapshot.lineage.clone(),
-        serial: snapshot.serial,
-        key: key.map(|key| base64::engine::general_purpose::STANDARD.encode(key.bytes())),
-        redacted,
-        resources,
+    envelope(
+        VERSION,
+        Body {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+            key: key.map(|key| {
+                serde_json::Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(key.bytes()),
+                )
+            }),
+            redacted,
+            encryption: None,
+            resources,
+        },
+    )
+}
+
+/// The document of an encrypted state: its sensitive values and key sealed with `cipher`, and
+/// its encryption header, so that its passphrase opens it again.
+pub fn to_sealed_text(
+    snapshot: &Snapshot,
+    key: &StateKey,
+    cipher: &StateCipher,
+) -> Result<String, StateError> {
+    let encode = |error: &dyn std::fmt::Display| StateError::Encryption {
+        message: format!("the state cannot be encoded: {error}"),
     };
+    let resources = snapshot
+        .resources
+        .iter()
+        .map(|(address, resource)| {
+            cipher
+                .seal_resource(resource)
+                .map(|resource| (address.to_string(), resource))
+                .map_err(|error| encode(&error))
+        })
+        .collect::<Result<_, StateError>>()?;
+    let key = serde_json::to_value(cipher.seal_key(key).map_err(|error| encode(&error))?)
+        .map_err(|error| encode(&error))?;
+    envelope(
+        SEALED_VERSION,
+        Body {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+            key: Some(key),
+            redacted: false,
+            encryption: Some(cipher.header().clone()),
+            resources,
+        },
+    )
+    .map_err(|error| encode(&error))
+}
+
+/// The full document of a state in the form the state has: sealed with `cipher` when there is
+/// one, plain otherwise.
+pub fn to_state_text(
+    snapshot: &Snapshot,
+    key: &StateKey,
+    cipher: Option<&StateCipher>,
+) -> Result<String, StateError> {
+    match cipher {
+        Some(cipher) => to_sealed_text(snapshot, key, cipher),
+        None => to_text(snapshot, Some(key)).map_err(|error| StateError::Encryption {
+            message: format!("the state cannot be encoded: {error}"),
+        }),
+    }
+}
+
+/// `body` in its checksummed envelope.
+fn envelope(version: u64, body: Body) -> Result<String, serde_json::Error> {
     let body = serde_json::to_value(&body)?;
     let envelope = serde_json::json!({
         "format": FORMAT,
-        "version": VERSION,
+        "version": version,
         "checksum": checksum(&body.to_string()),
         "state": body,
     });
@@ -114,15 +247,15 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
     if envelope.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT) {
         return Err("it has no `format: dbplan-state`".to_owned());
     }
-    match envelope.get("version").and_then(serde_json::Value::as_u64) {
-        Some(VERSION) => {}
+    let version = match envelope.get("version").and_then(serde_json::Value::as_u64) {
+        Some(version @ (VERSION | SEALED_VERSION)) => version,
         Some(other) => {
             return Err(format!(
-                "it is version {other}, and this dbplan reads version {VERSION}; upgrade dbplan"
+                "it is version {other}, and this dbplan reads up to version {SEALED_VERSION}; upgrade dbplan"
             ));
         }
         None => return Err("it has no version".to_owned()),
-    }
+    };
     let body = envelope.get("state").ok_or("it has no state")?;
     if envelope.get("checksum").and_then(serde_json::Value::as_str)
         != Some(checksum(&body.to_string()).as_str())
@@ -139,19 +272,7 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
             ));
         }
     }
-    let key = match &body.key {
-        None => None,
-        Some(text) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .ok()
-                .and_then(|bytes| StateKey::from_bytes(&bytes))
-                .ok_or("its key is not 32 bytes of base64")?,
-        ),
-    };
-    if key.is_none() && !body.redacted {
-        return Err("it has no key".to_owned());
-    }
+    let (key, sealed) = document_key(version, &body)?;
     Ok(Exported {
         snapshot: Snapshot {
             lineage: body.lineage,
@@ -164,8 +285,59 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
         },
         key,
         redacted: body.redacted,
+        cipher: None,
+        sealed,
     })
 }
+
+/// The key of a document: plain (base64), or sealed with the document's encryption header
+/// (version 2 only); none in a redacted one. A sealed value in a document without encryption is
+/// refused.
+fn document_key(version: u64, body: &Body) -> Result<DocumentKey, String> {
+    if (version == SEALED_VERSION) != body.encryption.is_some() {
+        return Err(format!(
+            "it is version {version} but {} an encryption header",
+            if body.encryption.is_some() {
+                "has"
+            } else {
+                "lacks"
+            }
+        ));
+    }
+    let (key, sealed) = match (&body.key, body.encryption.clone()) {
+        (None, _) if body.redacted => (None, None),
+        (None, _) => return Err("it has no key".to_owned()),
+        (Some(text), None) => (
+            Some(
+                text.as_str()
+                    .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                    .and_then(|bytes| StateKey::from_bytes(&bytes))
+                    .ok_or("its key is not 32 bytes of base64")?,
+            ),
+            None,
+        ),
+        (Some(sealed), Some(header)) => {
+            let sealed: Sealed = serde_json::from_value(sealed.clone())
+                .map_err(|_| "its encrypted key is damaged".to_owned())?;
+            (None, Some((header, sealed)))
+        }
+    };
+    if sealed.is_none()
+        && let Some(resource) = body
+            .resources
+            .values()
+            .find(|r| crate::crypt::has_sealed_value(r))
+    {
+        return Err(format!(
+            "{} holds encrypted values, but it records no encryption",
+            resource.address
+        ));
+    }
+    Ok((key, sealed))
+}
+
+/// A document's plain key, or its encryption header and sealed key.
+type DocumentKey = (Option<StateKey>, Option<(Header, Sealed)>);
 
 /// One backup file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,14 +400,12 @@ pub fn write_backup(
     directory: &Path,
     snapshot: &Snapshot,
     key: &StateKey,
+    cipher: Option<&StateCipher>,
     keep: usize,
 ) -> Result<(), crate::StateError> {
     let folder = directory.join(BACKUPS_DIRECTORY);
     files::create_private_directory(&folder)?;
-    let text = to_text(snapshot, Some(key)).map_err(|error| crate::StateError::Store {
-        path: folder.clone(),
-        message: format!("cannot encode a backup: {error}"),
-    })?;
+    let text = to_state_text(snapshot, key, cipher)?;
     files::write_private(&folder, &backup_name(snapshot.serial), text.as_bytes())?;
     let backups = list_backups(directory).map_err(|error| crate::StateError::Store {
         path: folder.clone(),

@@ -10,8 +10,13 @@
 //! (checksummed records, a checksummed head mirrored in `head.json`, backups) sits between
 //! sled and everything else, and sled only ever recovers a copy (see [`SledStore`]).
 //!
+//! Sensitive values and the state's key can be encrypted at rest with a passphrase
+//! (`DBPLAN_STATE_PASSPHRASE`; see `crypt`): only what is stored is sealed, a [`Snapshot`]
+//! always holds the plain values.
+//!
 //! This crate is the only user of sled.
 
+mod crypt;
 pub mod export;
 mod files;
 mod integrity;
@@ -20,12 +25,14 @@ mod lock;
 mod sled_store;
 mod time;
 
+pub use crypt::{NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase, StateCipher};
 pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
 pub use files::write_private_file;
 pub use key::{MAC_PREFIX, StateKey};
 pub use lock::{LockInfo, LockStatus, StateLock};
 pub use sled_store::{
-    CheckReport, FORMAT_VERSION, ReadState, Replaced, SerialChoice, SledStore, panic_is_recovered,
+    CheckReport, EncryptionChange, FORMAT_VERSION, ReadState, Reencrypted, Replaced, SerialChoice,
+    SledStore, panic_is_recovered,
 };
 pub use time::format_utc;
 
@@ -110,6 +117,14 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the state at {path} is encrypted; set DBPLAN_STATE_PASSPHRASE to its passphrase")]
+    PassphraseMissing { path: PathBuf },
+    #[error(
+        "DBPLAN_STATE_PASSPHRASE is not the passphrase of the state at {path} (it does not open the state's key check); set it to the passphrase the state was encrypted with"
+    )]
+    WrongPassphrase { path: PathBuf },
+    #[error("{message}")]
+    Encryption { message: String },
     #[error("no resource {address} in the state")]
     NotFound { address: ResourceAddress },
 }

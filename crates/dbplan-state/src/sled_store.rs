@@ -19,6 +19,7 @@
 //! destroys nothing. A state written by format 1 (no checksums) is converted by the first
 //! writer that opens it.
 
+use crate::crypt::{self, Header, Passphrase, Sealed, StateCipher};
 use crate::export::{self, Exported};
 use crate::files;
 use crate::integrity::{self, Digest, Head};
@@ -31,14 +32,31 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The on-disk format this dbplan writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest on-disk format this dbplan reads and writes: 2 for a plain state, 3 for an
+/// encrypted one (so that a dbplan that cannot open sealed values refuses it as newer, rather
+/// than reading its sealed key as damage).
+pub const FORMAT_VERSION: u32 = ENCRYPTED_FORMAT;
+/// The format of a plain state.
+const PLAIN_FORMAT: u32 = 2;
+/// The format of an encrypted state.
+const ENCRYPTED_FORMAT: u32 = 3;
+
+/// The format a state is written in.
+fn format_of(cipher: Option<&StateCipher>) -> u32 {
+    if cipher.is_some() {
+        ENCRYPTED_FORMAT
+    } else {
+        PLAIN_FORMAT
+    }
+}
 
 const FORMAT_KEY: &[u8] = b"format_version";
 const LINEAGE_KEY: &[u8] = b"lineage";
 const SERIAL_KEY: &[u8] = b"serial";
 const KEY_KEY: &[u8] = b"key";
 const HEAD_KEY: &[u8] = b"head";
+/// Present only in an encrypted state: its [`Header`] (algorithm, iterations, salt, check).
+const ENCRYPTION_KEY: &[u8] = b"encryption";
 
 const DATABASE: &str = "db";
 const HEAD_FILE: &str = "head.json";
@@ -51,6 +69,8 @@ pub struct ReadState {
     /// `None` only for a state whose creation was interrupted before its database was written
     /// (it is empty, and the first writer gives it a key).
     pub key: Option<StateKey>,
+    /// The state's encryption, when it is on: what an export seals its values with.
+    pub cipher: Option<StateCipher>,
 }
 
 /// What `dbplan state check` found.
@@ -82,12 +102,38 @@ pub struct Replaced {
     pub moved_aside: Option<PathBuf>,
 }
 
+/// What `dbplan state encrypt`, `decrypt` or `rekey` does ([`SledStore::change_encryption`]).
+#[derive(Debug)]
+pub enum EncryptionChange {
+    /// Turns encryption on, with this passphrase (the state must be plain).
+    Encrypt(Passphrase),
+    /// Turns it off (the state must be encrypted).
+    Decrypt,
+    /// A new key from this passphrase, with a new salt (the state must be encrypted).
+    Rekey(Passphrase),
+}
+
+/// What [`SledStore::change_encryption`] did.
+#[derive(Debug)]
+pub struct Reencrypted {
+    /// The serial of the rewritten state.
+    pub serial: u64,
+    /// How many backups were rewritten in the new form.
+    pub backups_rewritten: usize,
+    /// Backups that could not be read, left as they are, and why.
+    pub backups_left: Vec<(PathBuf, String)>,
+    /// Databases an earlier `state restore` or `state import` moved aside: they are kept, in
+    /// the form they had.
+    pub kept_aside: Vec<PathBuf>,
+}
+
 /// The state of the sled database as it was read and verified.
 struct Loaded {
     format: u32,
     lineage: String,
     serial: u64,
     key: Option<StateKey>,
+    cipher: Option<StateCipher>,
     resources: BTreeMap<ResourceAddress, ResourceState>,
     /// By the address's text, the record's key.
     hashes: HashMap<String, [u8; 32]>,
@@ -123,10 +169,11 @@ pub struct SledStore {
     resources: sled::Tree,
     lineage: String,
     key: StateKey,
+    /// `Some` when the state is encrypted: records and key are sealed with it on the way out.
+    cipher: Option<StateCipher>,
     tracked: Mutex<Tracked>,
     backups_kept: usize,
     /// After the sled handles above and before the lock: see [`SledClosed`].
-    #[expect(dead_code, reason = "held for what its drop does")]
     closed: SledClosed,
     lock: StateLock,
 }
@@ -151,6 +198,107 @@ fn store_error(directory: &Path, message: impl std::fmt::Display) -> StateError 
         path: directory.to_path_buf(),
         message: message.to_string(),
     }
+}
+
+/// The passphrase a reader or writer was given, and the key derived from it (derived once per
+/// header: verifying a copy and opening the real database use the same).
+pub(crate) struct Unlock {
+    passphrase: Option<Passphrase>,
+    derived: Mutex<Option<StateCipher>>,
+}
+
+impl Unlock {
+    pub(crate) fn new(passphrase: Option<Passphrase>) -> Unlock {
+        Unlock {
+            passphrase,
+            derived: Mutex::new(None),
+        }
+    }
+
+    /// The passphrase in `DBPLAN_STATE_PASSPHRASE`.
+    pub(crate) fn from_env() -> Unlock {
+        Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+    }
+
+    /// The key of a state whose encryption header is `header`.
+    pub(crate) fn cipher(
+        &self,
+        header: &Header,
+        directory: &Path,
+    ) -> Result<StateCipher, StateError> {
+        let mut derived = self
+            .derived
+            .lock()
+            .map_err(|_| store_error(directory, "a reader panicked while it derived the key"))?;
+        if let Some(cipher) = derived.as_ref()
+            && cipher.header() == header
+        {
+            return Ok(cipher.clone());
+        }
+        let cipher = StateCipher::unlock(header, self.passphrase.as_ref())
+            .map_err(|error| crypt_error(directory, error))?;
+        *derived = Some(cipher.clone());
+        Ok(cipher)
+    }
+}
+
+/// A [`crypt::CryptError`] about the state at `directory`.
+pub(crate) fn crypt_error(directory: &Path, error: crypt::CryptError) -> StateError {
+    match error {
+        crypt::CryptError::Missing => StateError::PassphraseMissing {
+            path: directory.to_path_buf(),
+        },
+        crypt::CryptError::Wrong => StateError::WrongPassphrase {
+            path: directory.to_path_buf(),
+        },
+        crypt::CryptError::Damaged(what) => corrupted(directory, what),
+        crypt::CryptError::Random => store_error(directory, "the random source failed"),
+    }
+}
+
+/// A record's JSON as stored: its sensitive values sealed when the state is encrypted.
+fn stored_json(
+    resource: &ResourceState,
+    cipher: Option<&StateCipher>,
+    directory: &Path,
+) -> Result<Vec<u8>, StateError> {
+    let json = match cipher {
+        Some(cipher) => serde_json::to_vec(
+            &cipher
+                .seal_resource(resource)
+                .map_err(|error| crypt_error(directory, error))?,
+        ),
+        None => serde_json::to_vec(resource),
+    };
+    json.map_err(|error| store_error(directory, error))
+}
+
+/// The state's key as stored: its bytes, or its sealed form as JSON.
+fn stored_key(
+    key: &StateKey,
+    cipher: Option<&StateCipher>,
+    directory: &Path,
+) -> Result<Vec<u8>, StateError> {
+    match cipher {
+        None => Ok(key.bytes().to_vec()),
+        Some(cipher) => {
+            let sealed = cipher
+                .seal_key(key)
+                .map_err(|error| crypt_error(directory, error))?;
+            serde_json::to_vec(&sealed).map_err(|error| store_error(directory, error))
+        }
+    }
+}
+
+/// The encryption header as stored, when there is one.
+fn stored_header(
+    cipher: Option<&StateCipher>,
+    directory: &Path,
+) -> Result<Option<Vec<u8>>, StateError> {
+    cipher
+        .map(|cipher| serde_json::to_vec(cipher.header()))
+        .transpose()
+        .map_err(|error| store_error(directory, error))
 }
 
 /// Whether `db/` is missing or has nothing in it.
@@ -359,10 +507,6 @@ fn read_u64(tree: &sled::Tree, key: &[u8], directory: &Path) -> Result<Option<u6
     }
 }
 
-/// Reads and verifies everything in a sled database. `None`: the database is empty (never
-/// written).
-// Long: reads and verifies the meta tree and every record (format, lineage, serial, record hashes)
-// in one pass over the open trees; each check's error names what to repair.
 /// A sled error while reading `directory`'s database.
 fn read_error(directory: &Path, error: sled::Error) -> StateError {
     match error {
@@ -371,7 +515,11 @@ fn read_error(directory: &Path, error: sled::Error) -> StateError {
     }
 }
 
-fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
+/// Reads and verifies everything in a sled database, opening sealed values with the key
+/// `unlock` derives. `None`: the database is empty (never written).
+// Long: reads and verifies the meta tree, the encryption header and every record in one pass
+// over the open trees; each check's error names what to repair.
+fn load(db: &sled::Db, directory: &Path, unlock: &Unlock) -> Result<Option<Loaded>, StateError> {
     let sled_error = |error| read_error(directory, error);
     let meta = db.open_tree("meta").map_err(sled_error)?;
     let resources = db.open_tree("resources").map_err(sled_error)?;
@@ -407,16 +555,38 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
     };
     let serial = read_u64(&meta, SERIAL_KEY, directory)?
         .ok_or_else(|| corrupted(directory, "the serial is missing"))?;
+    let cipher = match meta.get(ENCRYPTION_KEY).map_err(sled_error)? {
+        None => None,
+        Some(bytes) => {
+            let header: Header = serde_json::from_slice(&bytes).map_err(|error| {
+                corrupted(
+                    directory,
+                    format!("the encryption record is unreadable: {error}"),
+                )
+            })?;
+            Some(unlock.cipher(&header, directory)?)
+        }
+    };
+    if format_of(cipher.as_ref()) != format && format != 1 {
+        return Err(corrupted(
+            directory,
+            format!(
+                "the database is in format {format} but {} an encryption record",
+                if cipher.is_some() { "has" } else { "lacks" }
+            ),
+        ));
+    }
     let mut loaded = Loaded {
         format,
         lineage,
         serial,
         key: None,
+        cipher,
         resources: BTreeMap::new(),
         hashes: HashMap::new(),
         digest: Digest::default(),
     };
-    for part in decode_records(&resources, format, directory)? {
+    for part in decode_records(&resources, format, directory, loaded.cipher.as_ref())? {
         for (address, resource, hash) in part? {
             loaded.digest.toggle(&hash);
             loaded.hashes.insert(address, hash);
@@ -426,10 +596,17 @@ fn load(db: &sled::Db, directory: &Path) -> Result<Option<Loaded>, StateError> {
     if format == 1 {
         return Ok(Some(loaded));
     }
-    let key = match meta.get(KEY_KEY).map_err(sled_error)? {
-        Some(bytes) => StateKey::from_bytes(&bytes)
+    let key = match (meta.get(KEY_KEY).map_err(sled_error)?, &loaded.cipher) {
+        (Some(bytes), None) => StateKey::from_bytes(&bytes)
             .ok_or_else(|| corrupted(directory, "the state's key is damaged"))?,
-        None => return Err(corrupted(directory, "the state's key is missing")),
+        (Some(bytes), Some(cipher)) => {
+            let sealed: Sealed = serde_json::from_slice(&bytes)
+                .map_err(|_| corrupted(directory, "the state's encrypted key is damaged"))?;
+            cipher
+                .open_key(&sealed)
+                .map_err(|error| crypt_error(directory, error))?
+        }
+        (None, _) => return Err(corrupted(directory, "the state's key is missing")),
     };
     let head = match meta.get(HEAD_KEY).map_err(sled_error)? {
         Some(bytes) => Head::from_bytes(&bytes)
@@ -458,6 +635,7 @@ fn decode_records(
     resources: &sled::Tree,
     format: u32,
     directory: &Path,
+    cipher: Option<&StateCipher>,
 ) -> Result<Vec<Result<Vec<Record>, StateError>>, StateError> {
     let sled_error = |error| read_error(directory, error);
     let keys: Vec<sled::IVec> = resources
@@ -485,7 +663,7 @@ fn decode_records(
             let mut records = Vec::new();
             for entry in entries {
                 let (address, bytes) = entry.map_err(sled_error)?;
-                records.push(decode_record(&address, &bytes, format, directory)?);
+                records.push(decode_record(&address, &bytes, format, directory, cipher)?);
             }
             Ok(records)
         };
@@ -508,12 +686,15 @@ fn decode_records(
     }))
 }
 
-/// One record: its checksum (format 2 onwards), its JSON, and the address inside it.
+/// One record: its checksum (format 2 onwards), its JSON, the address inside it, and its
+/// sensitive values opened when the state is encrypted (a sealed value in a plain state, or a
+/// plain one in an encrypted state, is damage).
 fn decode_record(
     address: &[u8],
     bytes: &[u8],
     format: u32,
     directory: &Path,
+    cipher: Option<&StateCipher>,
 ) -> Result<Record, StateError> {
     let address = String::from_utf8(address.to_vec())
         .map_err(|_| corrupted(directory, "an address is not text"))?;
@@ -534,6 +715,20 @@ fn decode_record(
             format!("the record filed under {address} is {}", resource.address),
         ));
     }
+    let resource = match cipher {
+        Some(cipher) => cipher
+            .open_resource(resource)
+            .map_err(|what| corrupted(directory, what))?,
+        None if crypt::has_sealed_value(&resource) => {
+            return Err(corrupted(
+                directory,
+                format!(
+                    "the record of {address} holds encrypted values, but the state records no encryption"
+                ),
+            ));
+        }
+        None => resource,
+    };
     Ok((address, resource, hash))
 }
 
@@ -659,7 +854,7 @@ fn remove_scratch(directory: &Path) {
 
 /// Verifies the database on a private copy, so that sled's recovery cannot alter the
 /// original. `Ok(None)`: the database is empty.
-fn verify_copy(directory: &Path) -> Result<Option<Loaded>, StateError> {
+fn verify_copy(directory: &Path, unlock: &Unlock) -> Result<Option<Loaded>, StateError> {
     remove_scratch(directory);
     let scratch = tempfile::Builder::new()
         .prefix(SCRATCH_PREFIX)
@@ -678,17 +873,21 @@ fn verify_copy(directory: &Path) -> Result<Option<Loaded>, StateError> {
             _ => store_error(directory, format!("cannot make a scratch copy: {error}")),
         })?;
     let db = open_sled(directory, &copy)?;
-    let loaded = load(&db, directory);
+    let loaded = load(&db, directory, unlock);
     drop(db);
     loaded
 }
 
 /// Verifies a state directory that exists; `None` when its creation was interrupted before
 /// the database was written (an empty state).
-fn verify(directory: &Path) -> Result<Option<Loaded>, StateError> {
+fn verify(directory: &Path, unlock: &Unlock) -> Result<Option<Loaded>, StateError> {
     let head_file = read_head_file(directory)?;
     let empty = database_is_empty(directory)?;
-    let loaded = if empty { None } else { verify_copy(directory)? };
+    let loaded = if empty {
+        None
+    } else {
+        verify_copy(directory, unlock)?
+    };
     match (loaded, head_file) {
         (Some(loaded), head_file) => {
             cross_check(directory, &loaded, head_file.as_ref())?;
@@ -730,8 +929,22 @@ impl SledStore {
     }
 
     /// Reads the state at `directory` for `holder` (e.g. `dbplan plan`), verified, without
-    /// writing anything but the lock; `None` when there is none.
+    /// writing anything but the lock; `None` when there is none. An encrypted state is opened
+    /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`.
     pub fn read(directory: &Path, holder: &str) -> Result<Option<ReadState>, StateError> {
+        Self::read_with(
+            directory,
+            holder,
+            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
+        )
+    }
+
+    /// [`SledStore::read`] with the passphrase given (`None`: none).
+    pub fn read_with(
+        directory: &Path,
+        holder: &str,
+        passphrase: Option<Passphrase>,
+    ) -> Result<Option<ReadState>, StateError> {
         // A link that leads nowhere (a volume not mounted) is not "no state": it is refused.
         if std::fs::symlink_metadata(directory).is_ok_and(|metadata| metadata.is_symlink()) {
             files::resolve(directory)?;
@@ -741,21 +954,41 @@ impl SledStore {
         }
         let directory = files::resolve(directory)?;
         let _lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
-        Ok(Some(read_verified(&directory)?))
+        Ok(Some(read_verified(&directory, &Unlock::new(passphrase))?))
     }
 
     /// Opens the state at `directory`, creating it (with a new lineage and key) when there is
     /// none, and takes the lock for `holder` (e.g. `dbplan apply`). A damaged state is an
-    /// error that says what is damaged; nothing is changed then.
+    /// error that says what is damaged; nothing is changed then. An encrypted state is opened
+    /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`, and stays encrypted; a new state is
+    /// never encrypted (`dbplan state encrypt` turns it on).
     pub fn open(directory: &Path, holder: &str) -> Result<SledStore, StateError> {
+        Self::open_with(
+            directory,
+            holder,
+            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
+        )
+    }
+
+    /// [`SledStore::open`] with the passphrase given (`None`: none).
+    pub fn open_with(
+        directory: &Path,
+        holder: &str,
+        passphrase: Option<Passphrase>,
+    ) -> Result<SledStore, StateError> {
         let directory = files::resolve(directory)?;
         files::create_private_directory(&directory)?;
         let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
         let fresh = !Self::exists(&directory);
-        let verified = if fresh { None } else { verify(&directory)? };
+        let unlock = Unlock::new(passphrase);
+        let verified = if fresh {
+            None
+        } else {
+            verify(&directory, &unlock)?
+        };
         let store = match verified {
-            None => Self::create(directory, lock, None)?,
-            Some(loaded) => Self::open_verified(directory, lock, &loaded)?,
+            None => Self::create(directory, lock, None, None)?,
+            Some(loaded) => Self::open_verified(directory, lock, &loaded, &unlock)?,
         };
         files::restrict_tree(&store.directory)?;
         Ok(store)
@@ -764,10 +997,13 @@ impl SledStore {
     /// Makes a new state (or the state of `from`): the head mirror first, so that a crash
     /// before the database is written leaves an empty state rather than a directory nobody
     /// recognises, then the database.
+    // Long: the new database's records, key, encryption and head in one transaction, after the
+    // head mirror, in the order a crash must find them; split, each part would take them all.
     fn create(
         directory: PathBuf,
         lock: StateLock,
         from: Option<(&Snapshot, &StateKey)>,
+        cipher: Option<StateCipher>,
     ) -> Result<SledStore, StateError> {
         let (lineage, key, serial, resources) = match from {
             Some((snapshot, key)) => (
@@ -792,8 +1028,7 @@ impl SledStore {
         let mut digest = Digest::default();
         let mut records = Vec::with_capacity(resources.len());
         for (address, resource) in &resources {
-            let json =
-                serde_json::to_vec(resource).map_err(|error| store_error(&directory, error))?;
+            let json = stored_json(resource, cipher.as_ref(), &directory)?;
             let address = address.to_string();
             let (bytes, hash) = integrity::encode_record(&address, &json);
             digest.toggle(&hash);
@@ -807,6 +1042,9 @@ impl SledStore {
             digest: digest.render(),
             key: key.fingerprint(),
         };
+        let key_bytes = stored_key(&key, cipher.as_ref(), &directory)?;
+        let format = format_of(cipher.as_ref());
+        let header_bytes = stored_header(cipher.as_ref(), &directory)?;
         write_head_file(&directory, &head)?;
         let db = open_sled(&directory, &directory.join(DATABASE))?;
         let error = |error: sled::Error| store_error(&directory, error);
@@ -817,9 +1055,13 @@ impl SledStore {
                 for (address, bytes) in &records {
                     tree.insert(address.as_bytes(), bytes.as_slice())?;
                 }
-                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(FORMAT_KEY, &u64::from(format).to_be_bytes())?;
                 meta.insert(LINEAGE_KEY, lineage.as_bytes())?;
-                meta.insert(KEY_KEY, key.bytes().as_slice())?;
+                meta.insert(KEY_KEY, key_bytes.as_slice())?;
+                match &header_bytes {
+                    Some(header) => meta.insert(ENCRYPTION_KEY, header.as_slice())?,
+                    None => meta.remove(ENCRYPTION_KEY)?,
+                };
                 meta.insert(SERIAL_KEY, &serial.to_be_bytes())?;
                 meta.insert(HEAD_KEY, head.to_bytes())?;
                 Ok::<(), ConflictableTransactionError<()>>(())
@@ -836,6 +1078,7 @@ impl SledStore {
             resources: resources_tree,
             lineage,
             key,
+            cipher,
             tracked: Mutex::new(Tracked {
                 serial,
                 hashes,
@@ -855,9 +1098,10 @@ impl SledStore {
         directory: PathBuf,
         lock: StateLock,
         verified: &Loaded,
+        unlock: &Unlock,
     ) -> Result<SledStore, StateError> {
         let db = open_sled(&directory, &directory.join(DATABASE))?;
-        let loaded = load(&db, &directory)?
+        let loaded = load(&db, &directory, unlock)?
             .ok_or_else(|| corrupted(&directory, "the database changed while it was opened"))?;
         if loaded.digest != verified.digest || loaded.serial != verified.serial {
             return Err(corrupted(
@@ -889,6 +1133,7 @@ impl SledStore {
             resources,
             lineage: loaded.lineage.clone(),
             key,
+            cipher: loaded.cipher.clone(),
             tracked: Mutex::new(Tracked {
                 serial: loaded.serial,
                 hashes: loaded.hashes.clone(),
@@ -930,7 +1175,7 @@ impl SledStore {
                 for (address, bytes) in &records {
                     tree.insert(address.as_bytes(), bytes.as_slice())?;
                 }
-                meta.insert(FORMAT_KEY, &u64::from(FORMAT_VERSION).to_be_bytes())?;
+                meta.insert(FORMAT_KEY, &u64::from(PLAIN_FORMAT).to_be_bytes())?;
                 meta.insert(KEY_KEY, self.key.bytes().as_slice())?;
                 meta.insert(HEAD_KEY, head.to_bytes())?;
                 Ok::<(), ConflictableTransactionError<()>>(())
@@ -947,7 +1192,7 @@ impl SledStore {
             return Err(StateError::NoState { path: directory });
         }
         let _lock = StateLock::acquire(&directory, LockInfo::current("dbplan state check"))?;
-        let state = read_verified(&directory);
+        let state = read_verified(&directory, &Unlock::from_env());
         let backups = export::list_backups(&directory)
             .map_err(|error| store_error(&directory, format!("cannot list the backups: {error}")))?
             .into_iter()
@@ -977,7 +1222,7 @@ impl SledStore {
         if database_is_empty(&directory)? {
             return Ok(None);
         }
-        let Some(loaded) = verify_copy(&directory)? else {
+        let Some(loaded) = verify_copy(&directory, &Unlock::from_env())? else {
             // sled reads garbage as an empty database; files that hold no record are damage.
             return Err(corrupted(
                 &directory,
@@ -999,6 +1244,8 @@ impl SledStore {
             },
             key: Some(key),
             redacted: false,
+            cipher: loaded.cipher,
+            sealed: None,
         }))
     }
 
@@ -1013,9 +1260,10 @@ impl SledStore {
     /// export for `state import`). Refused when `incoming` has another lineage than the state
     /// there, or (with [`SerialChoice::Keep`]) a serial that is not newer, unless `force`.
     /// The database that was there is moved aside, never deleted, even when it is damaged.
-    // Long: the refusals (lineage, serial, force) and the move-aside-then-write of a restore or
-    // import, under one lock and in the order they must happen; split, the lock and the database
-    // moved aside would be passed from part to part.
+    ///
+    /// An encrypted document is opened with the passphrase in `DBPLAN_STATE_PASSPHRASE`, and
+    /// the state it makes is encrypted as the document was (a plain document makes a plain
+    /// state).
     pub fn replace(
         directory: &Path,
         holder: &str,
@@ -1023,17 +1271,52 @@ impl SledStore {
         serial: SerialChoice,
         force: bool,
     ) -> Result<Replaced, StateError> {
-        let key = match (&incoming.key, incoming.redacted) {
-            (Some(key), false) => key.clone(),
-            _ => return Err(StateError::Redacted),
-        };
+        Self::replace_with(
+            directory,
+            holder,
+            incoming,
+            serial,
+            force,
+            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
+        )
+    }
+
+    /// [`SledStore::replace`] with the passphrase given (`None`: none).
+    // Long: the refusals (lineage, serial, force) and the move-aside-then-write of a restore or
+    // import, under one lock and in the order they must happen; split, the lock and the database
+    // moved aside would be passed from part to part.
+    pub fn replace_with(
+        directory: &Path,
+        holder: &str,
+        incoming: &Exported,
+        serial: SerialChoice,
+        force: bool,
+        passphrase: Option<Passphrase>,
+    ) -> Result<Replaced, StateError> {
+        if incoming.redacted {
+            return Err(StateError::Redacted);
+        }
         let directory = files::resolve(directory)?;
+        let unlock = Unlock::new(passphrase);
+        let incoming = incoming.unlocked(&unlock, &directory)?;
+        let Some(key) = incoming.key.clone() else {
+            return Err(StateError::Redacted);
+        };
         files::create_private_directory(&directory)?;
         let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
         // What the directory holds now, as far as it can still be read.
         let head_file = read_head_file(&directory).ok().flatten();
+        // An encrypted state is replaced only by whoever can open it: a missing or wrong
+        // passphrase is refused here, as everywhere; damage is what a restore is for.
         let current = if Self::exists(&directory) {
-            verify(&directory).ok().flatten()
+            match verify(&directory, &unlock) {
+                Ok(loaded) => loaded,
+                Err(
+                    error @ (StateError::PassphraseMissing { .. }
+                    | StateError::WrongPassphrase { .. }),
+                ) => return Err(error),
+                Err(_) => None,
+            }
         } else {
             None
         };
@@ -1045,7 +1328,7 @@ impl SledStore {
         // mirror is gone): its serial counts as seen too, so plans made against it are stale.
         let database_serial = match &current {
             Some(loaded) => Some(loaded.serial),
-            None if Self::exists(&directory) => verify_copy(&directory)
+            None if Self::exists(&directory) => verify_copy(&directory, &unlock)
                 .ok()
                 .flatten()
                 .map(|loaded| loaded.serial),
@@ -1115,13 +1398,163 @@ impl SledStore {
             serial: new_serial,
             resources: incoming.snapshot.resources.clone(),
         };
-        let store = Self::create(directory, lock, Some((&snapshot, &key)))?;
+        let store = Self::create(
+            directory,
+            lock,
+            Some((&snapshot, &key)),
+            incoming.cipher.clone(),
+        )?;
         store.backup()?;
         files::restrict_tree(&store.directory)?;
         Ok(Replaced {
             serial: new_serial,
             moved_aside,
         })
+    }
+
+    /// Turns the state's encryption on or off, or gives it a new key: under the state lock,
+    /// every record, the key and every backup are written again in the new form, into a new
+    /// database (sled keeps old values in its log, so the old database is not rewritten in
+    /// place but deleted once the new one is written). The serial goes up by one. `current`
+    /// opens the state as it is (an encrypted state's passphrase).
+    // Long: the checks, the move-aside, the new database and the backups, in the order a crash
+    // must find them (the old database is deleted last).
+    pub fn change_encryption(
+        directory: &Path,
+        holder: &str,
+        current: Option<Passphrase>,
+        change: EncryptionChange,
+    ) -> Result<Reencrypted, StateError> {
+        let directory = files::resolve(directory)?;
+        if !Self::exists(&directory) {
+            return Err(StateError::NoState { path: directory });
+        }
+        let store = Self::open_with(&directory, holder, current.clone())?;
+        let refuse = |message: &str| {
+            Err(StateError::Encryption {
+                message: format!("the state at {} {message}", directory.display()),
+            })
+        };
+        let cipher = match (&change, &store.cipher) {
+            (EncryptionChange::Encrypt(_), Some(_)) => {
+                return refuse("is already encrypted; `dbplan state rekey` changes its passphrase");
+            }
+            (EncryptionChange::Decrypt | EncryptionChange::Rekey(_), None) => {
+                return refuse("is not encrypted; `dbplan state encrypt` turns encryption on");
+            }
+            (EncryptionChange::Encrypt(passphrase) | EncryptionChange::Rekey(passphrase), _) => {
+                Some(
+                    StateCipher::create(passphrase)
+                        .map_err(|error| crypt_error(&directory, error))?,
+                )
+            }
+            (EncryptionChange::Decrypt, Some(_)) => None,
+        };
+        // Whatever this state's last session left unsaved is backed up first.
+        store.backup()?;
+        let mut snapshot = store.snapshot()?;
+        snapshot.serial += 1;
+        let key = store.key.clone();
+        // The backups are opened with the key already derived (most are of this header).
+        let unlock = Unlock {
+            passphrase: current,
+            derived: Mutex::new(store.cipher.clone()),
+        };
+        let SledStore {
+            db,
+            meta,
+            resources,
+            closed,
+            lock,
+            ..
+        } = store;
+        drop((meta, resources, db));
+        // Waits for sled to let go of the database before it is moved.
+        drop(closed);
+        let database = directory.join(DATABASE);
+        let aside = directory.join(format!(
+            "{DATABASE}.rewriting-{}",
+            snapshot.serial.saturating_sub(1)
+        ));
+        std::fs::rename(&database, &aside).map_err(|error| {
+            store_error(
+                &database,
+                format!("cannot move the database aside: {error}"),
+            )
+        })?;
+        files::sync_directory(&directory)?;
+        let store = Self::create(directory.clone(), lock, Some((&snapshot, &key)), cipher)?;
+        files::restrict_tree(&store.directory)?;
+        let (backups_rewritten, backups_left) = store.rewrite_backups(&unlock)?;
+        store.backup()?;
+        std::fs::remove_dir_all(&aside).map_err(|error| {
+            store_error(
+                &aside,
+                format!("cannot remove the database in its old form: {error}"),
+            )
+        })?;
+        files::sync_directory(&directory)?;
+        let kept_aside = std::fs::read_dir(&directory)
+            .map_err(|error| store_error(&directory, error))?
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| name.starts_with(&format!("{DATABASE}.")))
+            })
+            .map(|entry| entry.path())
+            .collect();
+        Ok(Reencrypted {
+            serial: snapshot.serial,
+            backups_rewritten,
+            backups_left,
+            kept_aside,
+        })
+    }
+
+    /// Writes every readable backup again in this store's form (its cipher, or plain), with
+    /// the same serial; `unlock` opens the ones that are encrypted. Returns how many were
+    /// rewritten and the ones left as they are, with why.
+    fn rewrite_backups(
+        &self,
+        unlock: &Unlock,
+    ) -> Result<(usize, Vec<(PathBuf, String)>), StateError> {
+        let folder = self.directory.join(export::BACKUPS_DIRECTORY);
+        let mut rewritten = 0;
+        let mut left = Vec::new();
+        for backup in list_backups(&self.directory)? {
+            let opened = export::read_backup(&backup).and_then(|exported| {
+                exported
+                    .unlocked(unlock, &self.directory)
+                    .map_err(|error| error.to_string())
+            });
+            let exported = match opened {
+                Ok(exported) => exported,
+                Err(what) => {
+                    left.push((backup.path, what));
+                    continue;
+                }
+            };
+            let Some(key) = &exported.key else {
+                left.push((backup.path, "it has no key".to_owned()));
+                continue;
+            };
+            let text = export::to_state_text(&exported.snapshot, key, self.cipher.as_ref())?;
+            let name = backup
+                .path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .ok_or_else(|| self.error("a backup's name is not text"))?;
+            files::write_private(&folder, name, text.as_bytes())?;
+            rewritten += 1;
+        }
+        Ok((rewritten, left))
+    }
+
+    /// Whether the state is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.cipher.is_some()
     }
 
     /// How many backups to keep (at least one).
@@ -1156,7 +1589,13 @@ impl SledStore {
             return Ok(());
         }
         let snapshot = self.snapshot()?;
-        export::write_backup(&self.directory, &snapshot, &self.key, self.backups_kept)?;
+        export::write_backup(
+            &self.directory,
+            &snapshot,
+            &self.key,
+            self.cipher.as_ref(),
+            self.backups_kept,
+        )?;
         self.tracked()?.backed_up = snapshot.serial;
         Ok(())
     }
@@ -1178,8 +1617,8 @@ impl SledStore {
 }
 
 /// Verifies a resolved, locked state directory for reading.
-fn read_verified(directory: &Path) -> Result<ReadState, StateError> {
-    match verify(directory)? {
+fn read_verified(directory: &Path, unlock: &Unlock) -> Result<ReadState, StateError> {
+    match verify(directory, unlock)? {
         Some(loaded) => Ok(ReadState {
             snapshot: Snapshot {
                 lineage: loaded.lineage,
@@ -1187,6 +1626,7 @@ fn read_verified(directory: &Path) -> Result<ReadState, StateError> {
                 resources: loaded.resources,
             },
             key: loaded.key,
+            cipher: loaded.cipher,
         }),
         None => Ok(ReadState {
             snapshot: Snapshot {
@@ -1197,6 +1637,7 @@ fn read_verified(directory: &Path) -> Result<ReadState, StateError> {
                 resources: BTreeMap::new(),
             },
             key: None,
+            cipher: None,
         }),
     }
 }
@@ -1208,22 +1649,13 @@ impl StateStore for SledStore {
         let mut digest = Digest::default();
         for entry in self.resources.iter() {
             let (key, bytes) = entry.map_err(|error| self.error(error))?;
-            let address = String::from_utf8(key.to_vec())
-                .map_err(|_| corrupted(&self.directory, "an address is not text"))?;
-            let (json, hash) = integrity::decode_record(&address, &bytes)
-                .map_err(|what| corrupted(&self.directory, what))?;
-            let resource: ResourceState = serde_json::from_slice(json).map_err(|error| {
-                corrupted(
-                    &self.directory,
-                    format!("the record of {address} is unreadable: {error}"),
-                )
-            })?;
-            if resource.address.to_string() != address {
-                return Err(corrupted(
-                    &self.directory,
-                    format!("the record filed under {address} is {}", resource.address),
-                ));
-            }
+            let (_, resource, hash) = decode_record(
+                &key,
+                &bytes,
+                FORMAT_VERSION,
+                &self.directory,
+                self.cipher.as_ref(),
+            )?;
             digest.toggle(&hash);
             resources.insert(resource.address.clone(), resource);
         }
@@ -1273,7 +1705,7 @@ impl StateStore for SledStore {
         for change in changes {
             match change {
                 StateChange::Put(resource) => {
-                    let json = serde_json::to_vec(resource).map_err(|error| self.error(error))?;
+                    let json = stored_json(resource, self.cipher.as_ref(), &self.directory)?;
                     let address = resource.address.to_string();
                     let (bytes, hash) = integrity::encode_record(&address, &json);
                     if let Some(old) = hashes.insert(address.clone(), hash) {
