@@ -835,6 +835,20 @@ fn list_backups(directory: &Path) -> Result<Vec<export::Backup>, StateError> {
     })
 }
 
+/// Moves the state's database to `name` in the same directory, durably; the moved path.
+fn move_database_aside(directory: &Path, name: &str) -> Result<PathBuf, StateError> {
+    let database = directory.join(DATABASE);
+    let aside = directory.join(name);
+    std::fs::rename(&database, &aside).map_err(|error| {
+        store_error(
+            &database,
+            format!("cannot move the database aside: {error}"),
+        )
+    })?;
+    files::sync_directory(directory)?;
+    Ok(aside)
+}
+
 /// Removes scratch copies left by a process that was killed while verifying.
 fn remove_scratch(directory: &Path) {
     if let Ok(entries) = std::fs::read_dir(directory) {
@@ -1378,18 +1392,11 @@ impl SledStore {
             let seconds = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_secs());
-            let aside = directory.join(format!(
+            let aside = format!(
                 "{DATABASE}.replaced-{}-{seconds}",
                 highest_seen.unwrap_or(0)
-            ));
-            std::fs::rename(&database, &aside).map_err(|error| {
-                store_error(
-                    &database,
-                    format!("cannot move the database aside: {error}"),
-                )
-            })?;
-            files::sync_directory(&directory)?;
-            Some(aside)
+            );
+            Some(move_database_aside(&directory, &aside)?)
         } else {
             None
         };
@@ -1471,18 +1478,10 @@ impl SledStore {
         drop((meta, resources, db));
         // Waits for sled to let go of the database before it is moved.
         drop(closed);
-        let database = directory.join(DATABASE);
-        let aside = directory.join(format!(
-            "{DATABASE}.rewriting-{}",
-            snapshot.serial.saturating_sub(1)
-        ));
-        std::fs::rename(&database, &aside).map_err(|error| {
-            store_error(
-                &database,
-                format!("cannot move the database aside: {error}"),
-            )
-        })?;
-        files::sync_directory(&directory)?;
+        let aside = move_database_aside(
+            &directory,
+            &format!("{DATABASE}.rewriting-{}", snapshot.serial.saturating_sub(1)),
+        )?;
         let store = Self::create(directory.clone(), lock, Some((&snapshot, &key)), cipher)?;
         files::restrict_tree(&store.directory)?;
         let (backups_rewritten, backups_left) = store.rewrite_backups(&unlock)?;

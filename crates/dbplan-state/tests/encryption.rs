@@ -42,6 +42,17 @@ fn plain_state(directory: &Path) {
     store.close().unwrap();
 }
 
+/// Turns encryption on for a plain state, with `PASSPHRASE`.
+fn encrypt(directory: &Path) -> dbplan_state::Reencrypted {
+    SledStore::change_encryption(
+        directory,
+        "test",
+        None,
+        EncryptionChange::Encrypt(passphrase(PASSPHRASE).unwrap()),
+    )
+    .unwrap()
+}
+
 /// The database's `format_version` (read with sled itself, the state closed).
 fn format_of(directory: &Path) -> u64 {
     let db = sled::open(directory.join("db")).unwrap();
@@ -98,13 +109,7 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
     let key = exported_key(&state, None);
     let before = SledStore::read_with(&state, "test", None).unwrap().unwrap();
 
-    let done = SledStore::change_encryption(
-        &state,
-        "test",
-        None,
-        EncryptionChange::Encrypt(passphrase(PASSPHRASE).unwrap()),
-    )
-    .unwrap();
+    let done = encrypt(&state);
     assert_eq!(done.serial, before.snapshot.serial + 1);
     assert!(done.backups_rewritten >= 1);
     assert!(done.backups_left.is_empty());
@@ -214,13 +219,7 @@ fn an_encrypted_state_needs_its_passphrase_and_a_wrong_one_is_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     plain_state(&state);
-    SledStore::change_encryption(
-        &state,
-        "test",
-        None,
-        EncryptionChange::Encrypt(passphrase(PASSPHRASE).unwrap()),
-    )
-    .unwrap();
+    encrypt(&state);
 
     let missing = SledStore::read_with(&state, "test", None).unwrap_err();
     assert!(
@@ -295,13 +294,7 @@ fn rekey_changes_the_passphrase_and_salt_and_decrypt_turns_it_off() {
     let state = dir.path().join("state");
     plain_state(&state);
     let before = SledStore::read_with(&state, "test", None).unwrap().unwrap();
-    SledStore::change_encryption(
-        &state,
-        "test",
-        None,
-        EncryptionChange::Encrypt(passphrase(PASSPHRASE).unwrap()),
-    )
-    .unwrap();
+    encrypt(&state);
     let salt = |state: &Path, passphrase: Option<Passphrase>| {
         let read = SledStore::read_with(state, "test", passphrase)
             .unwrap()
@@ -379,13 +372,7 @@ fn a_ciphertext_moved_to_another_resource_fails_to_decrypt() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     plain_state(&state);
-    SledStore::change_encryption(
-        &state,
-        "test",
-        None,
-        EncryptionChange::Encrypt(passphrase(PASSPHRASE).unwrap()),
-    )
-    .unwrap();
+    encrypt(&state);
     let read = SledStore::read_with(&state, "test", passphrase(PASSPHRASE))
         .unwrap()
         .unwrap();
