@@ -53,6 +53,20 @@ fn encrypt(directory: &Path) -> dbplan_state::Reencrypted {
     .unwrap()
 }
 
+/// The export of an encrypted state to a file (its values stay encrypted), as `state export
+/// --out` writes it.
+fn export_text(directory: &Path) -> String {
+    let read = SledStore::read_with(directory, "test", passphrase(PASSPHRASE))
+        .unwrap()
+        .unwrap();
+    dbplan_state::export::to_state_text(
+        &read.snapshot,
+        read.key.as_ref().unwrap(),
+        read.cipher.as_ref(),
+    )
+    .unwrap()
+}
+
 /// The database's `format_version` (read with sled itself, the state closed).
 fn format_of(directory: &Path) -> u64 {
     let db = sled::open(directory.join("db")).unwrap();
@@ -137,12 +151,7 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
     let read = SledStore::read_with(&state, "test", passphrase(PASSPHRASE))
         .unwrap()
         .unwrap();
-    let text = dbplan_state::export::to_state_text(
-        &read.snapshot,
-        read.key.as_ref().unwrap(),
-        read.cipher.as_ref(),
-    )
-    .unwrap();
+    let text = export_text(&state);
     let export = dir.path().join("export.json");
     std::fs::write(&export, &text).unwrap();
 
@@ -373,15 +382,7 @@ fn a_ciphertext_moved_to_another_resource_fails_to_decrypt() {
     let state = dir.path().join("state");
     plain_state(&state);
     encrypt(&state);
-    let read = SledStore::read_with(&state, "test", passphrase(PASSPHRASE))
-        .unwrap()
-        .unwrap();
-    let text = dbplan_state::export::to_state_text(
-        &read.snapshot,
-        read.key.as_ref().unwrap(),
-        read.cipher.as_ref(),
-    )
-    .unwrap();
+    let text = export_text(&state);
     // Swap the two passwords and checksum the document again, as someone editing it would.
     let mut document: serde_json::Value = serde_json::from_str(&text).unwrap();
     let resources = &mut document["state"]["resources"];
