@@ -1,6 +1,7 @@
 //! dbplan's vocabulary, shared by every other crate: what a resource is called ([`Kind`],
-//! [`ResourceAddress`], [`Part`]), what it can be referenced for ([`OutputSpec`]), what each kind's
-//! parts are planned with ([`kinds`], one module per kind), what a value may be before
+//! [`ResourceAddress`], [`Part`]), what it can be referenced for ([`OutputSpec`]), what a manifest
+//! declares for each kind and what its parts are planned with ([`kinds`], one module per kind,
+//! and [`refs`], the value-or-reference fields of the specs), what a value may be before
 //! and after apply ([`Value`]), what a plan does to a resource ([`Action`], and in full
 //! [`Change`], with the [`Lifecycle`] that guards its destruction) and what one step of an apply
 //! does to an object ([`Operation`]).
