@@ -15,6 +15,7 @@ mod kind;
 pub mod kinds;
 mod part;
 pub mod refs;
+pub mod timeouts;
 mod value;
 
 pub use address::{ParseAddressError, ResourceAddress};

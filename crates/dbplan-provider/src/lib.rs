@@ -14,7 +14,7 @@
 
 mod fake;
 pub mod files;
-pub mod timeouts;
+pub use dbplan_core::timeouts;
 
 pub use fake::{Call, FakeProvider};
 

@@ -67,6 +67,21 @@ pub struct Exported {
 }
 
 impl Exported {
+    /// A state as read, ready to replace another (`state migrate`): its values in the clear
+    /// here, sealed again by the state it goes to when this one is encrypted.
+    pub fn from_read(read: &crate::ReadState) -> Result<Exported, StateError> {
+        let key = read.key.clone().ok_or_else(|| StateError::Encryption {
+            message: "the state has no key yet (its creation was interrupted); run `dbplan apply` once, or `state import` into it".to_owned(),
+        })?;
+        Ok(Exported {
+            snapshot: read.snapshot.clone(),
+            key: Some(key),
+            redacted: false,
+            cipher: read.cipher.clone(),
+            sealed: None,
+        })
+    }
+
     /// Whether the document is encrypted and not opened yet.
     pub fn is_sealed(&self) -> bool {
         self.sealed.is_some()

@@ -16,20 +16,24 @@
 //!
 //! This crate is the only user of sled.
 
+mod backend;
 mod crypt;
 pub mod export;
 mod files;
 mod integrity;
 mod key;
 mod lock;
+pub mod postgres;
 mod sled_store;
 mod time;
 
+pub use backend::{StateLocation, Store};
 pub use crypt::{NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase, StateCipher};
 pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
 pub use files::write_private_file;
 pub use key::{MAC_PREFIX, StateKey};
 pub use lock::{LockInfo, LockStatus, StateLock};
+pub use postgres::{HistoryEntry, PgLocation, PgStore};
 pub use sled_store::{
     CheckReport, EncryptionChange, FORMAT_VERSION, ReadState, Reencrypted, Replaced, SerialChoice,
     SledStore, panic_is_recovered,
@@ -127,6 +131,36 @@ pub enum StateError {
     Encryption { message: String },
     #[error("no resource {address} in the state")]
     NotFound { address: ResourceAddress },
+    #[error(
+        "cannot connect to the state at {location}: {message}; check the URL, the server and PGPASSWORD (or the variable password_env names)"
+    )]
+    Connect { location: String, message: String },
+    #[error("the state at {location}: {message}")]
+    Query { location: String, message: String },
+    #[error(
+        "lost the connection to the state at {location}: {message}; nothing more was written. Check the server, then run `dbplan plan` to see where things stand"
+    )]
+    ConnectionLost { location: String, message: String },
+    #[error(
+        "the state at {location} is locked by {holder}, whose lease runs until {until} unless renewed; wait for it to finish, or run `dbplan state unlock` (a holder that died releases it when its lease expires)"
+    )]
+    PgLocked {
+        location: String,
+        holder: String,
+        until: String,
+    },
+    #[error(
+        "this process no longer holds the lock of the state at {location}: {why}; it wrote nothing more. Run `dbplan plan` again to see where things stand"
+    )]
+    LockLost { location: String, why: String },
+    #[error(
+        "the tables of the state at {location} were made by a newer dbplan (schema version {found}; this dbplan knows up to {supported}); upgrade dbplan"
+    )]
+    NewerSchema {
+        location: String,
+        found: i32,
+        supported: i32,
+    },
 }
 
 /// Where a resource stands.

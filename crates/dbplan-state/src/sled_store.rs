@@ -215,6 +215,14 @@ impl Unlock {
         }
     }
 
+    /// A key already derived (a store's own, checked when it opened).
+    pub(crate) fn with_cipher(cipher: StateCipher) -> Unlock {
+        Unlock {
+            passphrase: None,
+            derived: Mutex::new(Some(cipher)),
+        }
+    }
+
     /// The passphrase in `DBPLAN_STATE_PASSPHRASE`.
     pub(crate) fn from_env() -> Unlock {
         Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
@@ -257,7 +265,7 @@ pub(crate) fn crypt_error(directory: &Path, error: crypt::CryptError) -> StateEr
 }
 
 /// A record's JSON as stored: its sensitive values sealed when the state is encrypted.
-fn stored_json(
+pub(crate) fn stored_json(
     resource: &ResourceState,
     cipher: Option<&StateCipher>,
     directory: &Path,
@@ -274,7 +282,7 @@ fn stored_json(
 }
 
 /// The state's key as stored: its bytes, or its sealed form as JSON.
-fn stored_key(
+pub(crate) fn stored_key(
     key: &StateKey,
     cipher: Option<&StateCipher>,
     directory: &Path,

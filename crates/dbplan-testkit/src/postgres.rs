@@ -259,6 +259,28 @@ impl PgServer {
         self.psql("postgres", "SELECT pg_reload_conf()").map(drop)
     }
 
+    /// Restarts the server (`pg_ctl restart -m immediate`: every connection is cut, as in a
+    /// crash), on the same port with the same settings, and waits until it accepts
+    /// connections again.
+    pub fn restart(&self) -> Result<(), StartError> {
+        run(
+            server_command(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.directory.path().join("data"))
+                .args(["-m", "immediate", "-w", "-t", "60", "-l"])
+                .arg(self.directory.path().join("server.log"))
+                .arg("restart"),
+            "pg_ctl restart",
+        )?;
+        if self.wait_ready(Duration::from_secs(60)) {
+            Ok(())
+        } else {
+            Err(StartError(
+                "the server did not come back after its restart".to_owned(),
+            ))
+        }
+    }
+
     /// Waits until the server accepts connections again (after a restart, say).
     pub fn wait_ready(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;

@@ -1,5 +1,6 @@
-//! The timeout settings every provider reads from the environment, so that a network peer that
-//! accepts the connection and never answers fails the resource instead of holding the apply
+//! The timeout settings every network client of dbplan reads from the environment (the providers
+//! and the PostgreSQL state backend), so that a network peer that accepts the connection and
+//! never answers fails the resource, or the state's read or write, instead of holding the apply
 //! (and the state lock) forever.
 //!
 //! | variable | default |

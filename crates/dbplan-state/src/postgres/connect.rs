@@ -1,0 +1,263 @@
+//! Opening a connection to the state's server: TLS per `sslmode` (rustls on ring, the stack
+//! every other client of dbplan uses), every step bounded by `DBPLAN_CONNECT_TIMEOUT`, and
+//! retries with backoff while the server cannot be reached (a restart), up to
+//! [`Bounds::reconnect`].
+
+use super::location::{PgLocation, SslMode};
+use crate::StateError;
+use dbplan_core::timeouts::{self, CONNECT_VARIABLE, DEFAULT_CONNECT, DEFAULT_READ, READ_VARIABLE};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
+
+/// How long the backend waits, read once from the environment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// One connection attempt: TCP, TLS and authentication together.
+    pub(crate) connect: Duration,
+    /// One statement (also sent as `statement_timeout`).
+    pub(crate) statement: Duration,
+    /// How long a lost connection is tried again before the operation fails: long enough for
+    /// a server restart, shorter than the lease so a writer never outlives its lock unnoticed.
+    pub(crate) reconnect: Duration,
+}
+
+impl Bounds {
+    pub(crate) fn from_env(location: &PgLocation) -> Result<Bounds, StateError> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let bad = |error: timeouts::BadTimeout| StateError::Location {
+            path: location.as_path(),
+            why: error.to_string(),
+        };
+        Ok(Bounds {
+            connect: timeouts::seconds(lookup, CONNECT_VARIABLE, DEFAULT_CONNECT).map_err(bad)?,
+            statement: timeouts::seconds(lookup, READ_VARIABLE, DEFAULT_READ).map_err(bad)?,
+            reconnect: Duration::from_secs(30),
+        })
+    }
+}
+
+/// A connection error, as one sentence with its causes, for the messages.
+pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(database) = error.as_db_error() {
+        return format!(
+            "{} (SQLSTATE {})",
+            database.message(),
+            database.code().code()
+        );
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether trying again may help: the server could not be reached or went away, as opposed
+/// to refusing (authentication, a missing database, a TLS certificate it does not accept).
+pub(crate) fn is_transient(error: &tokio_postgres::Error) -> bool {
+    match error.as_db_error() {
+        // 57P01..57P03: the server shuts down, or is starting up.
+        Some(database) => matches!(database.code().code(), "57P01" | "57P02" | "57P03"),
+        None => {
+            error.is_closed()
+                || std::error::Error::source(error)
+                    .is_some_and(|cause| cause.downcast_ref::<std::io::Error>().is_some())
+        }
+    }
+}
+
+fn connect_error(location: &PgLocation, message: impl std::fmt::Display) -> StateError {
+    StateError::Connect {
+        location: location.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// One connection, its driver spawned on the current runtime; a failure says whether trying
+/// again may help.
+async fn connect_once(
+    location: &PgLocation,
+    bounds: &Bounds,
+) -> Result<Client, (StateError, bool)> {
+    let tls = match location.sslmode {
+        SslMode::Disable => None,
+        mode => Some(
+            tls_config(location, mode == SslMode::Verify)
+                .map_err(|message| (connect_error(location, message), false))?,
+        ),
+    };
+    let attempt = async {
+        match tls {
+            None => {
+                let (client, connection) = location.config.connect(tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
+                Ok::<Client, tokio_postgres::Error>(client)
+            }
+            Some(tls) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+                let (client, connection) = location.config.connect(tls).await?;
+                tokio::spawn(connection);
+                Ok(client)
+            }
+        }
+    };
+    match tokio::time::timeout(bounds.connect, attempt).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(error)) => Err((
+            connect_error(location, describe(&error)),
+            is_transient(&error),
+        )),
+        Err(_) => Err((
+            connect_error(
+                location,
+                format!(
+                    "no answer within {} s ({CONNECT_VARIABLE}); check the host and port, or raise {CONNECT_VARIABLE}",
+                    bounds.connect.as_secs_f64()
+                ),
+            ),
+            true,
+        )),
+    }
+}
+
+/// A connection. With `patient` (a connection lost mid-session), tried again with backoff
+/// while the server cannot be reached, for at most `bounds.reconnect`; otherwise (the first
+/// connection, where a wrong host or port is the likelier cause) tried once.
+pub(crate) async fn connect(
+    location: &PgLocation,
+    bounds: &Bounds,
+    patient: bool,
+) -> Result<Client, StateError> {
+    // The TLS set-up is checked once, before any attempt: a bad CA file is not transient.
+    if location.sslmode != SslMode::Disable {
+        tls_config(location, location.sslmode == SslMode::Verify)
+            .map_err(|message| connect_error(location, message))?;
+    }
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match connect_once(location, bounds).await {
+            Ok(client) => return Ok(client),
+            Err((error, retry)) => {
+                if !patient || !retry || started.elapsed() + pause > bounds.reconnect {
+                    return Err(error);
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// The TLS configuration for `location`: verifying (`verify-ca`, `verify-full`) against its
+/// `sslrootcert` or the system's CA certificates, or encrypting without verifying (`prefer`,
+/// `require`), as libpq does.
+pub(crate) fn tls_config(
+    location: &PgLocation,
+    verify: bool,
+) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("TLS set-up: {error}"))?;
+    if !verify {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &location.sslrootcert {
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject;
+            let certificates = CertificateDer::pem_file_iter(path).map_err(|error| {
+                format!(
+                    "cannot read sslrootcert {}: {error}; give the PEM file of the CA that signed the server's certificate",
+                    path.display()
+                )
+            })?;
+            for certificate in certificates {
+                let certificate = certificate.map_err(|error| {
+                    format!(
+                        "sslrootcert {} is not a PEM certificate file: {error}",
+                        path.display()
+                    )
+                })?;
+                roots
+                    .add(certificate)
+                    .map_err(|error| format!("sslrootcert {}: {error}", path.display()))?;
+            }
+        }
+        None => {
+            for certificate in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot use is skipped, as libpq skips it.
+                let _ = roots.add(certificate);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err("sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates".to_owned());
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Accepts any server certificate (`prefer`, `require`), while still checking that the
+/// handshake is signed by the certificate's key. The PostgreSQL provider has its own copy:
+/// the state crate may not depend on a provider crate, and the verifier is the whole of it.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
