@@ -15,7 +15,7 @@ use dbplan_provider::Providers;
 use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_digitalocean::DigitalOceanProvider;
 use dbplan_provider_postgres::PostgresProvider;
-use dbplan_state::{SledStore, Snapshot, StateError, StateKey};
+use dbplan_state::{Snapshot, StateError, StateKey, StateLocation, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// The options of every command that makes a plan: `plan`, `apply` and `destroy`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// The state directory (default `./state`).
+    /// The state: a directory (default `./state`) or a `postgres://` URL.
     #[arg(long, env = "DBPLAN_STATE")]
     pub state: Option<PathBuf>,
     /// Only these resources, with what they depend on (apply) or what depends on them
@@ -40,9 +40,9 @@ pub struct PlanArgs {
 }
 
 impl PlanArgs {
-    /// The state directory.
-    pub fn state_directory(&self) -> PathBuf {
-        state_directory(self.state.as_deref())
+    /// Where the state is.
+    pub fn state_location(&self) -> Result<StateLocation, StateError> {
+        state_location(self.state.as_deref())
     }
 }
 
@@ -75,9 +75,10 @@ pub struct Planning<'a> {
     pub exits_after: bool,
 }
 
-/// The state directory: `--state`, else `DBPLAN_STATE` (clap reads it), else `./state`.
-pub fn state_directory(state: Option<&Path>) -> PathBuf {
-    state.map_or_else(|| PathBuf::from("state"), Path::to_path_buf)
+/// Where the state is: `--state`, else `DBPLAN_STATE` (clap reads it), else `./state`; a
+/// `postgres://` URL names a PostgreSQL state.
+pub fn state_location(state: Option<&Path>) -> Result<StateLocation, StateError> {
+    StateLocation::from_arg(state)
 }
 
 /// The providers this build has, and the runtime of the commands that talk to them.
@@ -106,10 +107,10 @@ impl Session {
 /// The recorded state, verified, with its key; an empty state without a key when there is
 /// none (reading never creates a state).
 pub fn read_state(
-    directory: &Path,
+    location: &StateLocation,
     holder: &str,
 ) -> Result<(Snapshot, Option<StateKey>), StateError> {
-    Ok(match SledStore::read(directory, holder)? {
+    Ok(match location.read(holder)? {
         Some(read) => (read.snapshot, read.key),
         None => (Snapshot::default(), None),
     })
@@ -117,9 +118,9 @@ pub fn read_state(
 
 /// Opens the state for writing (creating it when there is none), keeping as many backups as
 /// `DBPLAN_STATE_BACKUPS` says; a bad setting is refused before the state is opened.
-pub fn open_state(directory: &Path, holder: &str) -> anyhow::Result<SledStore> {
+pub fn open_state(location: &StateLocation, holder: &str) -> anyhow::Result<Store> {
     let keep = backups_kept()?;
-    let mut store = SledStore::open(directory, holder)?;
+    let mut store = location.open(holder)?;
     store.keep_backups(keep);
     Ok(store)
 }
@@ -191,9 +192,9 @@ pub fn make_plan(
     let (mut set, graph, mut diagnostics) = load(paths);
     let (pack, pack_diagnostics) = load_pack(args.policies.as_deref(), &mut set.sources);
     diagnostics.extend(pack_diagnostics);
-    let state = args.state_directory();
+    let state = args.state_location()?;
     let project =
-        dbplan_plan::files::Project::new(paths, Some(state.as_path()), args.allow_files_outside);
+        dbplan_plan::files::Project::new(paths, state.directory(), args.allow_files_outside);
     diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
     if let Some(verdict) = Verdict::of_input(&diagnostics) {
         // Every mistake in one run: the policies still check what the manifests settle.

@@ -104,6 +104,8 @@ impl Lab {
             .current_dir(self.directory.path())
             .env("NO_COLOR", "1")
             .env("PG_ADMIN_PASSWORD", SUPERUSER_PASSWORD)
+            // A PostgreSQL state's lock, left by a killed apply, frees itself within 2 s.
+            .env("DBPLAN_STATE_LEASE", "2")
             .env_remove("RUST_LOG")
             .env_remove("DBPLAN_STATE")
             .stdin(Stdio::null());
@@ -183,7 +185,7 @@ impl Lab {
     /// asked about, such as a session in `pg_stat_activity`. `alive` is checked between polls
     /// and ends the wait with its own failure (the process that should show up has exited).
     /// Fails the test with `what` and the server log after [`OBSERVE_DEADLINE`].
-    fn wait_until_server_shows(&self, what: &str, sql: &str, mut alive: impl FnMut()) {
+    pub(crate) fn wait_until_server_shows(&self, what: &str, sql: &str, mut alive: impl FnMut()) {
         let deadline = std::time::Instant::now() + OBSERVE_DEADLINE;
         loop {
             if self.sql("postgres", sql) == "t" {
@@ -204,7 +206,7 @@ impl Lab {
     /// it keeps open, so that what they wrote stays uncommitted: another session writing the
     /// same row waits for it. Returns once the server shows the transaction open with every
     /// statement run.
-    fn hold_in_a_transaction(&self, statements: &[String]) -> Held {
+    pub(crate) fn hold_in_a_transaction(&self, statements: &[String]) -> Held {
         let bin = dbplan_testkit::pg_bin().unwrap();
         let mut child = Command::new(bin.join("psql"))
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
@@ -258,13 +260,13 @@ const HOLDER: &str = "dbplan-test-holder";
 
 /// A transaction kept open by [`Lab::hold_in_a_transaction`]; [`Held::roll_back`] ends it
 /// (dropping it kills the session, which rolls back too).
-struct Held {
+pub(crate) struct Held {
     child: std::process::Child,
     input: Option<std::process::ChildStdin>,
 }
 
 impl Held {
-    fn roll_back(mut self) {
+    pub(crate) fn roll_back(mut self) {
         use std::io::Write;
         let mut input = self.input.take().expect("the session is open");
         writeln!(input, "ROLLBACK;").unwrap();
@@ -283,13 +285,13 @@ impl Drop for Held {
 
 /// The lines a child writes to a pipe, as they come, read by a thread of their own; every line
 /// is also kept for [`Lines::rest`].
-struct Lines {
+pub(crate) struct Lines {
     receiver: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Lines {
-    fn read(pipe: impl std::io::Read + Send + 'static) -> Lines {
+    pub(crate) fn read(pipe: impl std::io::Read + Send + 'static) -> Lines {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead;
@@ -308,7 +310,7 @@ impl Lines {
 
     /// Waits for the next line that `wanted` accepts and returns it; `None` when the pipe
     /// closed first (the child ended). Fails the test after [`OBSERVE_DEADLINE`].
-    fn until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    pub(crate) fn until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
         let deadline = std::time::Instant::now() + OBSERVE_DEADLINE;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -330,7 +332,7 @@ impl Lines {
     }
 
     /// Every line, once the pipe has closed.
-    fn rest(mut self) -> String {
+    pub(crate) fn rest(mut self) -> String {
         while self.until("end of output", |_| false).is_some() {}
         self.seen.join("\n")
     }
@@ -338,7 +340,7 @@ impl Lines {
 
 /// Whether a line of apply's stderr is progress: a step that starts (`ADDR: creating…`) or
 /// ends (`ADDR: created after 0.1s`).
-fn is_progress(line: &str) -> bool {
+pub(crate) fn is_progress(line: &str) -> bool {
     line.starts_with("TenantDatabase/") || line.starts_with("PostgresServer/")
 }
 
@@ -349,7 +351,7 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+pub(crate) fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
     pairs
         .iter()
         .find(|(name, _)| name == key)
@@ -935,10 +937,73 @@ fn the_first_interrupt_finishes_work_in_flight_and_saves_the_state() {
 /// runs; the figure is printed at the end (`--no-capture` shows it).
 #[test]
 fn sigkill_during_apply_never_loses_or_duplicates_anything() {
+    crash_test(&Lab::start(), CrashState::Local);
+}
+
+/// Where [`crash_test`] keeps each run's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CrashState {
+    /// A directory per run; a killed apply's lock is removed with `state unlock`.
+    Local,
+    /// A state per run in the lab server's `dbplan` schema; a killed apply's lock is freed by
+    /// its lease (2 s in [`Lab::command`]), which the next apply waits out.
+    Postgres,
+}
+
+impl CrashState {
+    /// Kills in flight when `DBPLAN_CRASH_KILLS` is not set: fewer for PostgreSQL, whose
+    /// killed runs also wait out a lease.
+    fn default_kills(self) -> usize {
+        match self {
+            CrashState::Local => 20,
+            CrashState::Postgres => 10,
+        }
+    }
+
+    pub(crate) fn of(self, lab: &Lab, run: &str) -> String {
+        match self {
+            CrashState::Local => format!("state-{run}"),
+            CrashState::Postgres => lab.postgres_state(&format!("run-{run}")),
+        }
+    }
+}
+
+impl Lab {
+    /// The URL of state `name` in the lab server (its password from `PG_ADMIN_PASSWORD`).
+    pub fn postgres_state(&self, name: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@127.0.0.1:{}/postgres?sslmode=disable&password_env=PG_ADMIN_PASSWORD&state={name}",
+            self.server.port
+        )
+    }
+
+    /// `apply` with `args`, tried again while a PostgreSQL state is locked by a killed apply
+    /// whose lease has not run out yet (at most 30 s).
+    pub fn apply_when_unlocked(&self, args: &[&str]) -> Output {
+        let started = std::time::Instant::now();
+        loop {
+            let output = self.run(args);
+            if output.status.code() == Some(1)
+                && super::stderr(&output).contains("whose lease runs until")
+                && started.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
+            return output;
+        }
+    }
+}
+
+/// The body of the crash tests: many applies, each killed at a pseudo-random progress line,
+/// each followed by a converging apply and the checks described above.
+// Long: the calibration, the kill loop and the per-object accounting of one crash test, kept
+// together so that the figure printed at the end counts exactly what the loop checked.
+pub(crate) fn crash_test(lab: &Lab, kind: CrashState) {
     // Runs go on until this many kills landed while apply was running (a kill after apply
     // finished proves nothing), up to `max_runs`.
     let in_flight: usize = match std::env::var("DBPLAN_CRASH_KILLS") {
-        Err(_) => 20,
+        Err(_) => kind.default_kills(),
         Ok(text) => text
             .trim()
             .parse()
@@ -952,7 +1017,6 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
     };
     let max_runs = 2 * in_flight as u64;
     const TENANTS: usize = 6;
-    let lab = Lab::start();
     let mut outcomes = Vec::new();
     // Every object checked after a converged run, and how many of them were missing (lost)
     // or there more than once or unexpected (duplicated).
@@ -982,7 +1046,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         "--parallelism",
         "4",
         "--state",
-        "state-cal",
+        &kind.of(lab, "cal"),
     ]);
     assert_code(&calibration, 0);
     let progress_lines = super::stderr(&calibration)
@@ -994,7 +1058,10 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         "a whole apply wrote {progress_lines} progress lines:\n{}",
         text(&calibration)
     );
-    assert_code(&lab.run(&["state", "check", "--state", "state-cal"]), 0);
+    assert_code(
+        &lab.run(&["state", "check", "--state", &kind.of(lab, "cal")]),
+        0,
+    );
     // A fixed linear congruential sequence: the kill points differ from one kill to the
     // next, and are the same in every test run.
     let mut seed: u64 = 0x5eed_0fdb_91a4;
@@ -1007,7 +1074,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         && run < max_runs
     {
         run += 1;
-        let state = format!("state-{run}");
+        let state = kind.of(lab, &run.to_string());
         let tenants = tenants_of(&run.to_string());
         lab.manifests(&tenants);
         seed = seed
@@ -1037,11 +1104,17 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         drop(progress);
-        if killed {
+        if killed && kind == CrashState::Local {
             let unlocked = lab.run(&["state", "unlock", "--state", &state]);
             assert_code(&unlocked, 0);
         }
-        let applied = lab.run(&["apply", "tenants.yaml", "--auto-approve", "--state", &state]);
+        let applied = lab.apply_when_unlocked(&[
+            "apply",
+            "tenants.yaml",
+            "--auto-approve",
+            "--state",
+            &state,
+        ]);
         assert_code(&applied, 0);
         let planned = lab.run(&[
             "plan",
@@ -1141,7 +1214,7 @@ fn sigkill_during_apply_never_loses_or_duplicates_anything() {
         .filter(|line| line.contains("in flight"))
         .count();
     eprintln!(
-        "crash test: {killed} kills landed in flight in {run} runs; {checked} objects checked (databases, roles, secret files, state records); lost {lost}, duplicated {duplicated}; every state checked good"
+        "crash test ({kind:?} state): {killed} kills landed in flight in {run} runs; {checked} objects checked (databases, roles, secret files, state records); lost {lost}, duplicated {duplicated}; every state checked good"
     );
     assert!(
         killed >= in_flight,

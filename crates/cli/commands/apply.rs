@@ -12,7 +12,7 @@ use dbplan_engine::{
     ApplyError, ApplyOptions, ApplyReport, Cancel, Event, Observer, Operation, StepResult,
 };
 use dbplan_plan::{Plan, Verdict};
-use dbplan_state::{SledStore, StateStore};
+use dbplan_state::{StateStore, Store};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -120,23 +120,23 @@ fn apply_saved(
     run: &RunArgs,
     session: &Session,
 ) -> anyhow::Result<Outcome> {
-    let state = plan_args.state_directory();
+    let state = plan_args.state_location()?;
     let plan_file = match dbplan_plan::file::load(file) {
         Ok(plan_file) => plan_file,
         Err(error) => return Ok(refuse(error)),
     };
     // `plan --out` always leaves a state; with none here, the plan was made against
     // another location, and opening would create an empty state only to call it stale.
-    if !SledStore::exists(&state) {
+    if !state.exists()? {
         return Ok(refuse(format!(
             "there is no state at {}; the saved plan {} was made against state {} (serial {}): apply it with the --state it was made with, or plan again here",
-            state.display(),
+            state,
             file.display(),
             plan_file.plan.state.lineage,
             plan_file.plan.state.serial
         )));
     }
-    let store = shared::open_state(&state, "dbplan apply")?;
+    let mut store = shared::open_state(&state, "dbplan apply")?;
     let snapshot = store.snapshot()?;
     // A plan for another state cannot be authenticated with this state's key; saying that
     // it is stale is the more useful message.
@@ -149,6 +149,7 @@ fn apply_saved(
     ) {
         return Ok(refuse(stale));
     }
+    store.set_plan(format!("{} ({})", file.display(), plan_file.digest()));
     let plan = match plan_file.authenticate(&store.key()?) {
         Ok(plan) => plan,
         Err(error) => return Ok(refuse(error)),
@@ -168,7 +169,7 @@ fn apply_saved(
     // in: here the project is this directory, and the state directory is off limits.
     let project = dbplan_plan::files::Project::new(
         &[PathBuf::from(".")],
-        Some(state.as_path()),
+        state.directory(),
         plan_args.allow_files_outside,
     );
     let refused = dbplan_plan::files::check_plan(&plan, &project);
@@ -197,7 +198,7 @@ fn apply_manifests(
     let verb = if destroy { "destroy" } else { "apply" };
     // The state stays locked from the plan to the end of the apply, so nothing can change it
     // in between.
-    let store = shared::open_state(&plan_args.state_directory(), &format!("dbplan {verb}"))?;
+    let store = shared::open_state(&plan_args.state_location()?, &format!("dbplan {verb}"))?;
     let snapshot = store.snapshot()?;
     let key = store.key()?;
     let planning = Planning {
@@ -243,12 +244,7 @@ fn confirmed(verb: &str) -> anyhow::Result<bool> {
 }
 
 /// Runs the engine over the plan, with progress on stderr and a summary at the end.
-fn execute(
-    plan: &Plan,
-    store: SledStore,
-    run: &RunArgs,
-    session: &Session,
-) -> anyhow::Result<Outcome> {
+fn execute(plan: &Plan, store: Store, run: &RunArgs, session: &Session) -> anyhow::Result<Outcome> {
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::new());
     let apply_options = ApplyOptions {

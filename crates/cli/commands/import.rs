@@ -63,13 +63,10 @@ fn refuse(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
 // state, desired object, remote read) before the one record is written; kept in one pass so that
 // order reads top to bottom.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let state = shared::state_directory(args.state.as_deref());
+    let state = shared::state_location(args.state.as_deref())?;
     let (set, graph, mut diagnostics) = shared::load(&args.paths);
-    let project = dbplan_plan::files::Project::new(
-        &args.paths,
-        Some(state.as_path()),
-        args.allow_files_outside,
-    );
+    let project =
+        dbplan_plan::files::Project::new(&args.paths, state.directory(), args.allow_files_outside);
     diagnostics.extend(dbplan_plan::files::check_manifests(&set, &project));
     if diagnostics
         .iter()

@@ -8,7 +8,7 @@
 use crate::exit::Outcome;
 use crate::shared;
 use dbplan_diagnostics::escape::{self, Escaped};
-use dbplan_state::{ResourceState, SledStore, StateValue};
+use dbplan_state::{ResourceState, StateValue};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ pub struct Args {
     address: Option<String>,
     /// One output, printed raw for scripts.
     name: Option<String>,
-    /// The state directory (default `./state`).
+    /// The state: a directory (default `./state`) or a `postgres://` URL.
     #[arg(long, env = "DBPLAN_STATE")]
     state: Option<PathBuf>,
     /// JSON instead of `address.name = value` lines.
@@ -50,13 +50,13 @@ fn text(value: &serde_json::Value) -> String {
 // the whole map, each as `dbplan output` documents it; one function keeps these output rules in one
 // place.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let directory = shared::state_directory(args.state.as_deref());
+    let location = shared::state_location(args.state.as_deref())?;
     let (address, name) = (args.address.as_deref(), args.name.as_deref());
     let (json, show_sensitive) = (args.json, args.show_sensitive);
-    let Some(read) = SledStore::read(&directory, "dbplan output")? else {
+    let Some(read) = location.read("dbplan output")? else {
         eprintln!(
             "error: no state at {}; apply something first, or point --state at the state",
-            Escaped(directory.display())
+            Escaped(&location)
         );
         return Ok(Outcome::Failure);
     };

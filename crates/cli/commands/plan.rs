@@ -4,15 +4,15 @@ use crate::exit::Outcome;
 use crate::shared::{self, PlanArgs, PlanFormat, Planning, Session};
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_plan::Verdict;
-use dbplan_state::{SledStore, Snapshot, StateKey, StateStore};
-use std::path::{Path, PathBuf};
+use dbplan_state::{Snapshot, StateKey, StateLocation, StateStore};
+use std::path::PathBuf;
 
 /// The arguments of `dbplan plan`. Planning words three of the shared options its own way
 /// (clap drops a doc comment's final period; these strings are written without it).
 #[derive(Debug, clap::Args)]
 #[command(
     mut_arg("state", |arg| arg.help(
-        "The state directory; `./state` when neither this nor `DBPLAN_STATE` is set"
+        "The state: a directory, or a `postgres://` URL; `./state` when neither this nor `DBPLAN_STATE` is set"
     )),
     mut_arg("targets", |arg| arg.help(
         "Plan only this resource (`Kind/name` or `Kind/name/part`) and what it depends on"
@@ -52,12 +52,12 @@ pub struct Args {
 /// The state and its key for a plan. A plan saved with `--out` is authenticated with the
 /// state's key, so the state is created when there is none yet; a plan that is only shown
 /// fingerprints secrets with a key of its own, which nothing keeps.
-fn state_for_plan(state: &Path, saving: bool) -> anyhow::Result<(Snapshot, StateKey)> {
+fn state_for_plan(state: &StateLocation, saving: bool) -> anyhow::Result<(Snapshot, StateKey)> {
     let (snapshot, key) = shared::read_state(state, "dbplan plan")?;
     match key {
         Some(key) => Ok((snapshot, key)),
         None if saving => {
-            let store = SledStore::open(state, "dbplan plan")?;
+            let store = state.open("dbplan plan")?;
             let result = (store.snapshot()?, store.key()?);
             store.close()?;
             Ok(result)
@@ -67,7 +67,7 @@ fn state_for_plan(state: &Path, saving: bool) -> anyhow::Result<(Snapshot, State
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (snapshot, key) = state_for_plan(&args.plan.state_directory(), args.out.is_some())?;
+    let (snapshot, key) = state_for_plan(&args.plan.state_location()?, args.out.is_some())?;
     let session = Session::start()?;
     let planning = Planning {
         adopt: &args.adopt,

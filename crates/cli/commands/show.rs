@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub struct Args {
     /// The file `dbplan plan --out` wrote.
     file: PathBuf,
-    /// The state directory the plan is checked against.
+    /// The state the plan is checked against: a directory or a `postgres://` URL.
     #[arg(long, env = "DBPLAN_STATE")]
     state: Option<PathBuf>,
     /// Output format.
@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let file = &args.file;
-    let state = shared::state_directory(args.state.as_deref());
+    let state = shared::state_location(args.state.as_deref())?;
     let plan_file = match dbplan_plan::file::load(file) {
         Ok(plan_file) => plan_file,
         Err(error) => {
@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 Some(_) if same_state => {}
                 _ => eprintln!(
                     "warning: the plan cannot be authenticated: the state at {} is not the one it was made for (shown anyway; `dbplan apply` will refuse it there)",
-                    Escaped(state.display())
+                    Escaped(&state)
                 ),
             }
             if let Err(stale) = check_fresh(&plan_file.plan, &current) {

@@ -1,13 +1,14 @@
 //! `dbplan state list | show ADDR | rm ADDR | unlock [--force] | check | restore [SERIAL]
-//! | export | import FILE | encrypt | decrypt | rekey`.
+//! | export | import FILE | migrate --to STATE | history | encrypt | decrypt | rekey`.
 
 use crate::exit::Outcome;
 use crate::shared;
 use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_state::{
-    EncryptionChange, LockStatus, NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase,
-    SerialChoice, SledStore, Snapshot, StateError, StateLock, StateStore,
+    EncryptionChange, Exported, LockStatus, NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE,
+    Passphrase, ReadState, SerialChoice, SledStore, Snapshot, StateError, StateLocation,
+    StateStore, Store,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,8 @@ use std::path::{Path, PathBuf};
 /// The arguments of `dbplan state`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The state directory (an embedded sled database); `./state` when neither this nor
-    /// `DBPLAN_STATE` is set.
+    /// The state: a directory (an embedded sled database) or a `postgres://` URL; `./state`
+    /// when neither this nor `DBPLAN_STATE` is set.
     #[arg(long, env = "DBPLAN_STATE", global = true)]
     state: Option<PathBuf>,
     #[command(subcommand)]
@@ -76,6 +77,27 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Copy the whole state to another location (a directory or a `postgres://` URL),
+    /// keeping its lineage, serial, key and encryption; the state here is left as it is.
+    Migrate {
+        /// Where the state goes: a directory, or a `postgres://` URL.
+        #[arg(long, value_name = "STATE")]
+        to: PathBuf,
+        /// Replace a state already there even when it is another one (another lineage) or
+        /// not older.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The committed changes of a PostgreSQL state, newest first: serial, when, who, where,
+    /// which command and plan, and what it wrote.
+    History {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// As JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Encrypt the state's secrets and key at rest with the passphrase in
     /// DBPLAN_STATE_PASSPHRASE (every record and backup is rewritten).
     Encrypt,
@@ -88,8 +110,8 @@ enum StateCommand {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let directory = shared::state_directory(args.state.as_deref());
-    let directory = directory.as_path();
+    let location = shared::state_location(args.state.as_deref())?;
+    let directory = &location;
     match args.command {
         StateCommand::List => list(directory),
         StateCommand::Show { address } => show(directory, &address),
@@ -106,6 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             show_sensitive,
         } => export(directory, out.as_deref(), show_sensitive),
         StateCommand::Import { file, force } => import(directory, &file, force),
+        StateCommand::Migrate { to, force } => migrate(directory, &to, force),
+        StateCommand::History { limit, json } => history(directory, limit, json),
         StateCommand::Encrypt => change_encryption(directory, Change::Encrypt),
         StateCommand::Decrypt => change_encryption(directory, Change::Decrypt),
         StateCommand::Rekey => change_encryption(directory, Change::Rekey),
@@ -113,9 +137,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 /// Opens an existing state for `holder`; `None` (after saying so) when there is none.
-fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledStore>> {
-    if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", Escaped(directory.display()));
+fn open_existing(directory: &StateLocation, holder: &str) -> anyhow::Result<Option<Store>> {
+    if !directory.exists()? {
+        eprintln!("error: no state at {}", Escaped(directory));
         return Ok(None);
     }
     Ok(Some(shared::open_state(directory, holder)?))
@@ -123,11 +147,11 @@ fn open_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<SledSt
 
 /// Reads an existing state, verified, without changing it; `None` (after saying so) when
 /// there is none.
-fn read_existing(directory: &Path, holder: &str) -> anyhow::Result<Option<Snapshot>> {
-    match SledStore::read(directory, holder)? {
+fn read_existing(directory: &StateLocation, holder: &str) -> anyhow::Result<Option<Snapshot>> {
+    match directory.read(holder)? {
         Some(read) => Ok(Some(read.snapshot)),
         None => {
-            eprintln!("error: no state at {}", Escaped(directory.display()));
+            eprintln!("error: no state at {}", Escaped(directory));
             Ok(None)
         }
     }
@@ -141,11 +165,11 @@ fn recorded_address(text: &str) -> Option<ResourceAddress> {
         .filter(|address| address.to_string() == text)
 }
 
-fn not_found(directory: &Path, address: &str) -> Outcome {
+fn not_found(directory: &StateLocation, address: &str) -> Outcome {
     eprintln!(
         "error: no resource {} in the state at {}; `dbplan state list` shows what it holds",
         Escaped(address),
-        Escaped(directory.display())
+        Escaped(directory)
     );
     Outcome::Failure
 }
@@ -156,9 +180,9 @@ fn print(text: &str) -> anyhow::Result<()> {
 }
 
 /// Every address in state, with its status.
-fn list(directory: &Path) -> anyhow::Result<Outcome> {
-    let Some(read) = SledStore::read(directory, "dbplan state list")? else {
-        eprintln!("no state at {} yet", Escaped(directory.display()));
+fn list(directory: &StateLocation) -> anyhow::Result<Outcome> {
+    let Some(read) = directory.read("dbplan state list")? else {
+        eprintln!("no state at {} yet", Escaped(directory));
         return Ok(Outcome::Success);
     };
     let snapshot = read.snapshot;
@@ -181,7 +205,7 @@ fn list(directory: &Path) -> anyhow::Result<Outcome> {
     eprintln!(
         "{} resources in {} (lineage {}, serial {})",
         snapshot.resources.len(),
-        Escaped(directory.display()),
+        Escaped(directory),
         Escaped(&snapshot.lineage),
         snapshot.serial
     );
@@ -190,7 +214,7 @@ fn list(directory: &Path) -> anyhow::Result<Outcome> {
 
 /// One resource: provider id, status, lifecycle, attributes and outputs (secrets shown as
 /// `(sensitive)`).
-fn show(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
+fn show(directory: &StateLocation, address: &str) -> anyhow::Result<Outcome> {
     let Some(snapshot) = read_existing(directory, "dbplan state show")? else {
         return Ok(Outcome::Failure);
     };
@@ -244,7 +268,7 @@ fn show(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
 }
 
 /// Forgets a resource: removes it from state and leaves the object where it is.
-fn rm(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
+fn rm(directory: &StateLocation, address: &str) -> anyhow::Result<Outcome> {
     let Some(store) = open_existing(directory, "dbplan state rm")? else {
         return Ok(Outcome::Failure);
     };
@@ -266,35 +290,42 @@ fn rm(directory: &Path, address: &str) -> anyhow::Result<Outcome> {
 }
 
 /// Removes the lock after saying what it removes: a stale lock always, a live one only with
-/// `--force`.
-fn unlock(directory: &Path, force: bool) -> anyhow::Result<Outcome> {
-    match StateLock::status(directory) {
+/// `--force`. A PostgreSQL state's lock is stale once its lease expired; removing it bumps its
+/// fencing token, so a holder that still runs can write nothing more.
+fn unlock(directory: &StateLocation, force: bool) -> anyhow::Result<Outcome> {
+    match directory.lock_status()? {
         LockStatus::Unlocked => {
-            eprintln!(
-                "the state at {} is not locked",
-                Escaped(directory.display())
-            );
+            eprintln!("the state at {} is not locked", Escaped(directory));
             Ok(Outcome::Success)
         }
         LockStatus::Stale(holder) => {
             eprintln!(
-                "removing the stale lock of {}: that process no longer runs",
-                Escaped(holder.describe())
+                "removing the stale lock of {}: {}",
+                Escaped(holder.describe()),
+                match directory {
+                    StateLocation::Local(_) => "that process no longer runs",
+                    StateLocation::Postgres(_) => "its lease expired without being renewed",
+                }
             );
-            StateLock::force_remove(directory)?;
+            directory.force_unlock()?;
             Ok(Outcome::Success)
         }
         LockStatus::Unreadable(reason) => {
-            eprintln!("removing an unreadable lock file ({})", Escaped(reason));
-            StateLock::force_remove(directory)?;
+            eprintln!("removing an unreadable lock ({})", Escaped(reason));
+            directory.force_unlock()?;
             Ok(Outcome::Success)
         }
         LockStatus::Held(holder) if force => {
             eprintln!(
-                "removing the lock of {}, which may still be running: two writers can now change the state at once",
-                Escaped(holder.describe())
+                "removing the lock of {}, which may still be running{}",
+                Escaped(holder.describe()),
+                match directory {
+                    StateLocation::Local(_) => ": two writers can now change the state at once",
+                    StateLocation::Postgres(_) =>
+                        " (it can write nothing more: its next write is refused)",
+                }
             );
-            StateLock::force_remove(directory)?;
+            directory.force_unlock()?;
             Ok(Outcome::Success)
         }
         LockStatus::Held(holder) => {
@@ -309,11 +340,15 @@ fn unlock(directory: &Path, force: bool) -> anyhow::Result<Outcome> {
 
 /// Verifies the state, its head and every backup without changing anything; exit 1 when any
 /// of them is damaged.
-fn check(directory: &Path) -> anyhow::Result<Outcome> {
-    if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", Escaped(directory.display()));
+fn check(location: &StateLocation) -> anyhow::Result<Outcome> {
+    if !location.exists()? {
+        eprintln!("error: no state at {}", Escaped(location));
         return Ok(Outcome::Failure);
     }
+    let directory = match location {
+        StateLocation::Local(directory) => directory.as_path(),
+        StateLocation::Postgres(_) => return check_postgres(location),
+    };
     let report = SledStore::check(directory)?;
     let mut damaged = false;
     match &report.state {
@@ -361,14 +396,61 @@ fn check(directory: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// `state check` of a PostgreSQL state: every record against its checksum and the state's
+/// head (count and digest); its backups are the database server's.
+fn check_postgres(location: &StateLocation) -> anyhow::Result<Outcome> {
+    match location.read("dbplan state check") {
+        Ok(Some(read)) => {
+            println!(
+                "state: good (lineage {}, serial {}, {} resources)",
+                Escaped(&read.snapshot.lineage),
+                read.snapshot.serial,
+                read.snapshot.resources.len()
+            );
+            println!(
+                "backups: kept by the database server (its own backups); `dbplan state history` lists the committed changes"
+            );
+            Ok(Outcome::Success)
+        }
+        Ok(None) => {
+            eprintln!("error: no state at {}", Escaped(location));
+            Ok(Outcome::Failure)
+        }
+        Err(
+            error @ (StateError::PassphraseMissing { .. } | StateError::WrongPassphrase { .. }),
+        ) => {
+            println!("state: cannot be opened: {}", Escaped(&error));
+            Ok(Outcome::Failure)
+        }
+        Err(error @ StateError::Corrupted { .. }) => {
+            println!("state: DAMAGED: {}", Escaped(&error));
+            eprintln!(
+                "error: damage found in {}; bring the tables back from the server's backups, or `dbplan state import` an export",
+                Escaped(location)
+            );
+            Ok(Outcome::Failure)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Brings back a backup: the newest good one, or the one of `serial`; or, with
 /// `from_database`, the database itself as it verifies against its own head record.
 fn restore(
-    directory: &Path,
+    location: &StateLocation,
     serial: Option<u64>,
     force: bool,
     from_database: bool,
 ) -> anyhow::Result<Outcome> {
+    let directory = match location {
+        StateLocation::Local(directory) => directory.as_path(),
+        StateLocation::Postgres(_) => {
+            eprintln!(
+                "error: a PostgreSQL state keeps no backups of its own: bring its tables back from the database server's backups, or `dbplan state import` an export (`dbplan state history` shows its committed changes)"
+            );
+            return Ok(Outcome::Failure);
+        }
+    };
     if from_database {
         return restore_from_database(directory, serial, force);
     }
@@ -482,9 +564,13 @@ fn restore_from_database(
 
 /// Writes the whole state as JSON: to `out` (0600, with its secrets and key), or to stdout,
 /// where secrets read `(sensitive)` unless `show_sensitive`.
-fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow::Result<Outcome> {
-    let Some(read) = SledStore::read(directory, "dbplan state export")? else {
-        eprintln!("error: no state at {}", Escaped(directory.display()));
+fn export(
+    directory: &StateLocation,
+    out: Option<&Path>,
+    show_sensitive: bool,
+) -> anyhow::Result<Outcome> {
+    let Some(read) = directory.read("dbplan state export")? else {
+        eprintln!("error: no state at {}", Escaped(directory));
         return Ok(Outcome::Failure);
     };
     let full = out.is_some() || show_sensitive;
@@ -492,7 +578,7 @@ fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow:
         (Some(key), true) => Some(key),
         (None, true) => anyhow::bail!(
             "the state at {} has no key yet (its creation was interrupted); run `dbplan apply` or `dbplan plan --out` once, then export",
-            Escaped(directory.display())
+            Escaped(directory)
         ),
         (_, false) => None,
     };
@@ -534,7 +620,7 @@ fn export(directory: &Path, out: Option<&Path>, show_sensitive: bool) -> anyhow:
 }
 
 /// Replaces the state with an export, keeping its lineage and serial.
-fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<Outcome> {
+fn import(directory: &StateLocation, file: &Path, force: bool) -> anyhow::Result<Outcome> {
     // The same rules as every input: no FIFO or device, nothing over the input cap.
     let cap = dbplan_manifest::input::max_input_bytes()?;
     let text = dbplan_manifest::input::read_bounded_text(file, cap)
@@ -557,13 +643,8 @@ fn import(directory: &Path, file: &Path, force: bool) -> anyhow::Result<Outcome>
         );
         return Ok(Outcome::Failure);
     }
-    let replaced = SledStore::replace(
-        directory,
-        "dbplan state import",
-        &exported,
-        SerialChoice::Keep,
-        force,
-    )?;
+    let replaced =
+        directory.replace("dbplan state import", &exported, SerialChoice::Keep, force)?;
     eprintln!(
         "imported lineage {} at serial {} ({} resources{}){}",
         Escaped(&exported.snapshot.lineage),
@@ -612,9 +693,9 @@ fn required_passphrase(variable: &str, purpose: &str) -> Option<Passphrase> {
 
 /// `state encrypt`, `decrypt`, `rekey`: rewrites the state, its key and its backups in the new
 /// form, under the lock, and says what it left as it was. No passphrase is ever printed.
-fn change_encryption(directory: &Path, change: Change) -> anyhow::Result<Outcome> {
-    if !SledStore::exists(directory) {
-        eprintln!("error: no state at {}", Escaped(directory.display()));
+fn change_encryption(directory: &StateLocation, change: Change) -> anyhow::Result<Outcome> {
+    if !directory.exists()? {
+        eprintln!("error: no state at {}", Escaped(directory));
         return Ok(Outcome::Failure);
     }
     let (holder, current, change) = match change {
@@ -661,7 +742,7 @@ fn change_encryption(directory: &Path, change: Change) -> anyhow::Result<Outcome
             "encrypted the state under the new passphrase (a new salt); set {PASSPHRASE_VARIABLE} to it from now on"
         ),
     };
-    let result = SledStore::change_encryption(directory, holder, current, change)?;
+    let result = directory.change_encryption(holder, current, change)?;
     eprintln!(
         "{done} (serial {}, {} backups rewritten)",
         result.serial, result.backups_rewritten
@@ -678,6 +759,102 @@ fn change_encryption(directory: &Path, change: Change) -> anyhow::Result<Outcome
             "warning: {} is a database an earlier restore or import kept aside, left in its old form; remove it when it is no longer needed",
             Escaped(path.display())
         );
+    }
+    Ok(Outcome::Success)
+}
+
+/// `state migrate --to STATE`: the whole state copied, under the source's lock (nothing
+/// changes it meanwhile), with its lineage, serial, key and encryption; the source is left as
+/// it is.
+fn migrate(from: &StateLocation, to: &Path, force: bool) -> anyhow::Result<Outcome> {
+    let to = shared::state_location(Some(to))?;
+    let same = match (from, &to) {
+        (StateLocation::Local(a), StateLocation::Local(b)) => {
+            a == b
+                || a.canonicalize()
+                    .ok()
+                    .is_some_and(|a| b.canonicalize().ok() == Some(a))
+        }
+        (StateLocation::Postgres(a), StateLocation::Postgres(b)) => a.to_string() == b.to_string(),
+        _ => false,
+    };
+    if same {
+        eprintln!("error: --to names the state being migrated; give another location");
+        return Ok(Outcome::Failure);
+    }
+    let Some(source) = open_existing(from, "dbplan state migrate")? else {
+        return Ok(Outcome::Failure);
+    };
+    let read = ReadState {
+        snapshot: source.snapshot()?,
+        key: Some(source.key()?),
+        cipher: source.cipher(),
+    };
+    let exported = Exported::from_read(&read)?;
+    let replaced = to.replace("dbplan state migrate", &exported, SerialChoice::Keep, force)?;
+    source.close()?;
+    eprintln!(
+        "migrated lineage {} at serial {} ({} resources{}) from {} to {}{}; point --state or DBPLAN_STATE at the new location. The state at {} was left as it is: remove it once the new one is in use",
+        Escaped(&read.snapshot.lineage),
+        replaced.serial,
+        read.snapshot.resources.len(),
+        if read.cipher.is_some() {
+            ", encrypted"
+        } else {
+            ""
+        },
+        Escaped(from),
+        Escaped(&to),
+        kept_aside(&replaced),
+        Escaped(from),
+    );
+    if matches!(from, StateLocation::Postgres(_)) || matches!(to, StateLocation::Postgres(_)) {
+        eprintln!(
+            "note: the history of committed changes stays with the PostgreSQL state it was written to; the new state's history starts with this migration"
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// `state history`: a PostgreSQL state's committed changes, newest first.
+fn history(location: &StateLocation, limit: u32, json: bool) -> anyhow::Result<Outcome> {
+    let StateLocation::Postgres(postgres) = location else {
+        eprintln!(
+            "error: the state at {} is a local one, which keeps no history of changes; its backups (`dbplan state check`) hold its last states",
+            Escaped(location)
+        );
+        return Ok(Outcome::Failure);
+    };
+    let entries = dbplan_state::postgres::history(postgres, limit)?;
+    let mut out = String::new();
+    for entry in &entries {
+        if json {
+            out.push_str(&serde_json::to_string(entry)?);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(&format!(
+            "serial {}  {}  {} (role {}) on {} pid {}  `{}`{}\n",
+            entry.serial,
+            Escaped(&entry.at),
+            Escaped(&entry.os_user),
+            Escaped(&entry.db_user),
+            Escaped(&entry.host),
+            entry.pid,
+            Escaped(&entry.command),
+            entry
+                .plan
+                .as_ref()
+                .map(|plan| format!("  plan {}", Escaped(plan)))
+                .unwrap_or_default()
+        ));
+        for change in &entry.changes {
+            out.push_str(&format!("    {}\n", Escaped(change)));
+        }
+    }
+    print(&out)?;
+    if entries.is_empty() {
+        eprintln!("no changes recorded at {}", Escaped(location));
     }
     Ok(Outcome::Success)
 }

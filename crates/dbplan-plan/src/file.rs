@@ -70,6 +70,11 @@ pub struct PlanFile {
 }
 
 impl PlanFile {
+    /// The SHA-256 of the plan as saved (`sha256:…`), which names it in a state's history.
+    pub fn digest(&self) -> String {
+        checksum(&self.body)
+    }
+
     /// Whether the state whose key this is wrote the file's tag.
     pub fn is_authentic(&self, key: &StateKey) -> bool {
         key.verify(MAC_DOMAIN, &[self.body.as_bytes()], &self.mac)

@@ -154,6 +154,14 @@ impl Store {
         }
     }
 
+    /// The state's encryption, when it is on.
+    pub fn cipher(&self) -> Option<crate::StateCipher> {
+        match self {
+            Store::Local(store) => store.cipher(),
+            Store::Postgres(store) => store.cipher(),
+        }
+    }
+
     /// Closes the store and releases its lock.
     pub fn close(self) -> Result<(), StateError> {
         match self {

@@ -1560,6 +1560,11 @@ impl SledStore {
     }
 
     /// Whether the state is encrypted.
+    /// The state's encryption, when it is on.
+    pub fn cipher(&self) -> Option<StateCipher> {
+        self.cipher.clone()
+    }
+
     pub fn is_encrypted(&self) -> bool {
         self.cipher.is_some()
     }

@@ -225,7 +225,7 @@ fn writes_go_on_after_the_connection_is_terminated_and_after_a_server_restart() 
     server
         .psql(
             "postgres",
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbplan'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbplan-state'",
         )
         .unwrap();
     assert_eq!(

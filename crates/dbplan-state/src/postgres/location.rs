@@ -232,7 +232,8 @@ impl PgLocation {
             SslMode::Require | SslMode::Verify => tokio_postgres::config::SslMode::Require,
         });
         if config.get_application_name().is_none() {
-            config.application_name("dbplan");
+            // Its own name, so that a server's sessions tell the state's from a provider's.
+            config.application_name("dbplan-state");
         }
         let shown = format!("{} (schema {schema}, state {state})", shown_url(&config));
         let lease =

@@ -696,6 +696,11 @@ impl PgStore {
         &self.backend.shared.location
     }
 
+    /// The state's encryption, when it is on.
+    pub fn cipher(&self) -> Option<StateCipher> {
+        self.cipher.clone()
+    }
+
     pub fn is_encrypted(&self) -> bool {
         self.cipher.is_some()
     }
