@@ -10,6 +10,8 @@
 #     tests that start a throwaway server (as the `postgres` user the package creates, when the
 #     tests run as root), and the `openssl` command, which makes their TLS certificates;
 #   - zsh and fish (Debian packages), which the shell-completion tests drive (bash is there);
+#   - pgbouncer (Debian package), which the PostgreSQL state backend is tested behind, in
+#     transaction pooling mode;
 #   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
 #   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
 #     under target/test-deps, to validate `dbplan lint --format sarif` against;
@@ -58,6 +60,13 @@ install_shells() {
   log "installing zsh and fish (Debian packages zsh, fish)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zsh fish >/dev/null
+}
+
+install_pgbouncer() {
+  if [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null; then return; fi
+  log "installing pgbouncer (Debian package pgbouncer)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
 }
 
 install_moto() {
@@ -109,6 +118,7 @@ install_machete
 install_postgres
 install_openssl
 install_shells
+install_pgbouncer
 install_moto
 install_sarif_schema
 install_yaml_language_server

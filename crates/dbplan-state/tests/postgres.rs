@@ -9,7 +9,7 @@ use dbplan_state::{
     EncryptionChange, LockStatus, Passphrase, PgLocation, PgStore, ResourceState, SerialChoice,
     StateChange, StateError, StateLocation, StateStore, StateValue,
 };
-use dbplan_testkit::{PgServer, SUPERUSER, SUPERUSER_PASSWORD};
+use dbplan_testkit::{PgBouncer, PgServer, SUPERUSER, SUPERUSER_PASSWORD};
 use std::time::Duration;
 
 const PASSWORD_CANARY: &str = "canary-password-7f3a9c";
@@ -460,4 +460,59 @@ fn a_state_moves_from_a_directory_to_postgres_and_back_keeping_lineage_and_seria
         ),
         Err(StateError::LineageMismatch { .. })
     ));
+}
+
+#[test]
+fn behind_pgbouncer_in_transaction_mode_the_lease_fencing_and_writes_hold() {
+    let server = PgServer::start().unwrap();
+    let bouncer = PgBouncer::start_in_transaction_mode(&server).unwrap();
+    let url = format!(
+        "postgres://{SUPERUSER}@127.0.0.1:{}/postgres?sslmode=disable",
+        bouncer.port
+    );
+    let location = PgLocation::parse(&url, &|name| {
+        (name == "DBPLAN_STATE_LEASE").then(|| "2".to_owned())
+    })
+    .unwrap();
+    let first = PgStore::open(&location, "dbplan apply")
+        .unwrap_or_else(|error| panic!("{error}\n{}", bouncer.log()));
+    // Many small transactions, each on whichever server connection pgbouncer hands out.
+    for index in 0..20 {
+        first
+            .put(&resource(
+                &format!("TenantDatabase/t{index}/role"),
+                Some(PASSWORD_CANARY),
+            ))
+            .unwrap_or_else(|error| panic!("{error}\n{}", bouncer.log()));
+    }
+    let error = PgStore::open(&location, "dbplan destroy").unwrap_err();
+    assert!(matches!(error, StateError::PgLocked { .. }), "{error}");
+    // The heartbeat renews through the pooler: after three leases the lock is still held.
+    std::thread::sleep(Duration::from_millis(6500));
+    assert!(matches!(
+        PgStore::open(&location, "dbplan destroy"),
+        Err(StateError::PgLocked { .. })
+    ));
+    assert_eq!(
+        first
+            .put(&resource("TenantDatabase/last/role", None))
+            .unwrap(),
+        21
+    );
+    // Fencing holds through the pooler too.
+    dbplan_state::postgres::force_unlock(&location).unwrap();
+    assert!(matches!(
+        first.put(&resource("TenantDatabase/late/role", None)),
+        Err(StateError::LockLost { .. })
+    ));
+    drop(first);
+    let read = PgStore::read(&location, "test").unwrap().unwrap();
+    assert_eq!(read.snapshot.serial, 21);
+    assert_eq!(read.snapshot.resources.len(), 21);
+    assert_eq!(
+        dbplan_state::postgres::history(&location, 100)
+            .unwrap()
+            .len(),
+        21
+    );
 }

@@ -12,12 +12,14 @@
 pub mod digitalocean;
 mod fault_proxy;
 mod moto;
+mod pgbouncer;
 mod postgres;
 pub mod silent;
 pub mod yaml;
 
 pub use fault_proxy::FaultProxy;
 pub use moto::{MotoServer, moto_bin};
+pub use pgbouncer::{PgBouncer, pgbouncer_bin};
 pub use postgres::{PgServer, SUPERUSER, SUPERUSER_PASSWORD, pg_bin};
 
 use std::net::TcpListener;
