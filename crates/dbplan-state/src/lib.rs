@@ -64,6 +64,8 @@ pub enum StateError {
     },
     #[error("cannot use {path} as the state directory: {why}")]
     Location { path: PathBuf, why: String },
+    #[error("cannot use {url} as the state: {why}")]
+    Url { url: String, why: String },
     #[error("there is no state at {path}; `dbplan apply` creates one")]
     NoState { path: PathBuf },
     #[error(

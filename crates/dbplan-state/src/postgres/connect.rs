@@ -28,8 +28,8 @@ pub(crate) struct Bounds {
 impl Bounds {
     pub(crate) fn from_env(location: &PgLocation) -> Result<Bounds, StateError> {
         let lookup = |name: &str| std::env::var(name).ok();
-        let bad = |error: timeouts::BadTimeout| StateError::Location {
-            path: location.as_path(),
+        let bad = |error: timeouts::BadTimeout| StateError::Url {
+            url: location.to_string(),
             why: error.to_string(),
         };
         Ok(Bounds {

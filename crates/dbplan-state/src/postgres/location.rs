@@ -68,26 +68,41 @@ pub fn is_postgres_url(text: &str) -> bool {
 }
 
 fn bad(text: &str, why: impl std::fmt::Display) -> StateError {
-    StateError::Location {
-        path: PathBuf::from(redacted(text)),
+    StateError::Url {
+        url: redacted(text),
         why: why.to_string(),
     }
 }
 
-/// The URL without anything between `://` and `@` after a `:` (a password), for messages.
+/// The URL without a password, for messages: neither the one between `://` and `@` nor a
+/// `password=` parameter.
 fn redacted(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
         return text.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((user_info, host)) if user_info.contains(':') => {
             let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:(password removed)@{host}{tail}")
+            format!("{user}:(password removed)@{host}")
         }
-        _ => text.to_owned(),
-    }
+        _ => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some(("password", _)) => "password=(removed)".to_owned(),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// A name dbplan puts in SQL as an identifier: lower-case letters, digits and `_`, not

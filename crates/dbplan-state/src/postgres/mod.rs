@@ -379,6 +379,83 @@ fn header_text(
         .transpose()
 }
 
+/// The records as stored, each against its checksum and its address, opened with the state's
+/// cipher, and all of them against the state's row (count and digest).
+#[expect(
+    clippy::type_complexity,
+    reason = "the three results of one pass over the records"
+)]
+fn verify_records(
+    location: &PgLocation,
+    row: &StateRow,
+    cipher: Option<&StateCipher>,
+    records: &[tokio_postgres::Row],
+) -> Result<
+    (
+        BTreeMap<ResourceAddress, ResourceState>,
+        HashMap<String, [u8; 32]>,
+        Digest,
+    ),
+    StateError,
+> {
+    let mut resources = BTreeMap::new();
+    let mut hashes = HashMap::with_capacity(records.len());
+    let mut digest = Digest::default();
+    for record in records {
+        let address: String = column(location, record, 0)?;
+        let bytes: &[u8] = column(location, record, 1)?;
+        let (json, hash) =
+            integrity::decode_record(&address, bytes).map_err(|what| corrupted(location, what))?;
+        let resource: ResourceState = serde_json::from_slice(json).map_err(|error| {
+            corrupted(
+                location,
+                format!("the record of {address} cannot be read: {error}"),
+            )
+        })?;
+        if resource.address.to_string() != address {
+            return Err(corrupted(
+                location,
+                format!(
+                    "the record stored under {address} is of {}",
+                    resource.address
+                ),
+            ));
+        }
+        let resource = match cipher {
+            Some(cipher) => cipher
+                .open_resource(resource)
+                .map_err(|what| corrupted(location, what))?,
+            None => {
+                if crypt::has_sealed_value(&resource) {
+                    return Err(corrupted(
+                        location,
+                        format!(
+                            "the record of {address} holds an encrypted value, and the state is not encrypted"
+                        ),
+                    ));
+                }
+                resource
+            }
+        };
+        digest.toggle(&hash);
+        hashes.insert(address, hash);
+        resources.insert(resource.address.clone(), resource);
+    }
+    if hashes.len() as u64 != row.resources || digest.render() != row.digest {
+        return Err(corrupted(
+            location,
+            format!(
+                "its row records {} resources with digest {}, and the table holds {} with digest {}",
+                row.resources,
+                row.digest,
+                hashes.len(),
+                digest.render()
+            ),
+        ));
+    }
+    Ok((resources, hashes, digest))
+}
+
 /// Reads the state's row and every record, in one snapshot of the database, and verifies
 /// them; `None` when there is no such state (or no tables at all).
 async fn load(
@@ -425,61 +502,7 @@ async fn load(
         return Ok(None);
     };
     let (key, cipher) = open_key(location, &row, unlock)?;
-    let mut resources = BTreeMap::new();
-    let mut hashes = HashMap::with_capacity(records.len());
-    let mut digest = Digest::default();
-    for record in &records {
-        let address: String = column(location, record, 0)?;
-        let bytes: &[u8] = column(location, record, 1)?;
-        let (json, hash) =
-            integrity::decode_record(&address, bytes).map_err(|what| corrupted(location, what))?;
-        let resource: ResourceState = serde_json::from_slice(json).map_err(|error| {
-            corrupted(
-                location,
-                format!("the record of {address} cannot be read: {error}"),
-            )
-        })?;
-        if resource.address.to_string() != address {
-            return Err(corrupted(
-                location,
-                format!(
-                    "the record stored under {address} is of {}",
-                    resource.address
-                ),
-            ));
-        }
-        let resource = match &cipher {
-            Some(cipher) => cipher
-                .open_resource(resource)
-                .map_err(|what| corrupted(location, what))?,
-            None => {
-                if crypt::has_sealed_value(&resource) {
-                    return Err(corrupted(
-                        location,
-                        format!(
-                            "the record of {address} holds an encrypted value, and the state is not encrypted"
-                        ),
-                    ));
-                }
-                resource
-            }
-        };
-        digest.toggle(&hash);
-        hashes.insert(address, hash);
-        resources.insert(resource.address.clone(), resource);
-    }
-    if hashes.len() as u64 != row.resources || digest.render() != row.digest {
-        return Err(corrupted(
-            location,
-            format!(
-                "its row records {} resources with digest {}, and the table holds {} with digest {}",
-                row.resources,
-                row.digest,
-                hashes.len(),
-                digest.render()
-            ),
-        ));
-    }
+    let (resources, hashes, digest) = verify_records(location, &row, cipher.as_ref(), &records)?;
     Ok(Some(Loaded {
         row,
         key,
