@@ -24,6 +24,7 @@ mod secrets;
 mod state;
 mod timeouts;
 mod validate;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
