@@ -19,6 +19,7 @@ mod lifecycle;
 mod lint;
 mod plan;
 mod planton;
+mod pull_request;
 mod schema;
 mod secrets;
 mod state;
