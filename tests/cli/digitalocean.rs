@@ -54,14 +54,7 @@ impl Lab {
 
     /// Copies an example into `directory/<name>/`, with `edit` applied to each file's text.
     fn example(&self, name: &str, edit: impl Fn(String) -> String) -> String {
-        let source = super::root().join("examples").join(name);
-        let target = self.directory.path().join(name);
-        std::fs::create_dir_all(&target).unwrap();
-        for entry in std::fs::read_dir(source).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(target.join(path.file_name().unwrap()), edit(text)).unwrap();
-        }
+        super::copy_example(name, &self.directory.path().join(name), edit);
         name.to_owned()
     }
 

@@ -1,10 +1,10 @@
 //! Every example validates without errors, and its graph renders.
 
-use crate::{dbplan, dirs, stderr};
+use crate::{dbplan, example_dirs, stderr};
 
 #[test]
 fn every_example_validates() {
-    let examples = dirs("examples");
+    let examples = example_dirs();
     assert!(examples.len() >= 5, "example folders missing: {examples:?}");
     for example in examples {
         let path = example.to_string_lossy().into_owned();
@@ -21,7 +21,7 @@ fn every_example_validates() {
 
 #[test]
 fn every_example_graph_is_snapshot_tested() {
-    for example in dirs("examples") {
+    for example in example_dirs() {
         let path = example.to_string_lossy().into_owned();
         let output = dbplan(&["graph", &path, "--format", "mermaid"]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

@@ -309,13 +309,7 @@ impl Cloud {
 
     /// Copies `examples/<name>` into `<directory>/<name>`, with `edit` applied to each file.
     fn example(&self, name: &str, edit: impl Fn(String) -> String) {
-        let target = self.directory.path().join(name);
-        std::fs::create_dir_all(&target).unwrap();
-        for entry in std::fs::read_dir(super::root().join("examples").join(name)).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(target.join(path.file_name().unwrap()), edit(text)).unwrap();
-        }
+        super::copy_example(name, &self.directory.path().join(name), edit);
     }
 
     fn state_exists(&self, state: &str) -> bool {

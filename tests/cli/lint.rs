@@ -1,7 +1,7 @@
 //! `dbplan lint` and `dbplan policy`: the examples pass, `examples/bad` fails in every output
 //! format (snapshot-tested), packs change enforcement, and no secret is ever printed.
 
-use crate::{dbplan, dirs, root, stderr, stdout, text};
+use crate::{dbplan, example_dirs, root, stderr, stdout, text};
 use std::process::Command;
 
 /// Runs `dbplan` with a fixed date, so the staleness notice of the options snapshot does not
@@ -19,7 +19,7 @@ fn lint(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn every_example_lints_without_mandatory_findings() {
-    for example in dirs("examples") {
+    for example in example_dirs() {
         let path = example.to_string_lossy().into_owned();
         if path.ends_with("bad") {
             continue;

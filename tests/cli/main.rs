@@ -19,12 +19,14 @@ mod lifecycle;
 mod lint;
 mod plan;
 mod planton;
+mod pull_request;
 mod schema;
 mod secrets;
 mod state;
 mod team_state;
 mod timeouts;
 mod validate;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -103,6 +105,26 @@ pub fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The example manifest sets: every folder of `examples/` but `examples/ci`, which holds GitHub
+/// Actions workflows (checked by `workflows.rs`), not manifests. Sorted, relative to the root.
+pub fn example_dirs() -> Vec<PathBuf> {
+    dirs("examples")
+        .into_iter()
+        .filter(|dir| dir != Path::new("examples/ci"))
+        .collect()
+}
+
+/// Copies the files of `examples/<name>` into `target` (created when missing), with `edit`
+/// applied to each file's text: an example made to run against a test's own servers.
+pub fn copy_example(name: &str, target: &Path, edit: impl Fn(String) -> String) {
+    std::fs::create_dir_all(target).unwrap();
+    for entry in std::fs::read_dir(root().join("examples").join(name)).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(target.join(path.file_name().unwrap()), edit(text)).unwrap();
+    }
 }
 
 /// Subdirectories of a directory, sorted, relative to the root.

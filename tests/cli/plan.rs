@@ -2,7 +2,7 @@
 //! renderings, and update, replace and delete scenarios against a sled state seeded from an
 //! earlier plan (recorded as apply would record it).
 
-use crate::{dirs, root, stderr, stdout};
+use crate::{example_dirs, root, stderr, stdout};
 use dbplan_state::{ResourceState, SledStore, StateStore, StateValue};
 use serde_json::Value;
 use std::path::Path;
@@ -25,7 +25,7 @@ fn every_example_is_planned_in_every_rendering() {
     let state = tempfile::tempdir().unwrap();
     let state_path = state.path().join("none");
     let state_arg = state_path.to_string_lossy().into_owned();
-    for example in dirs("examples") {
+    for example in example_dirs() {
         let path = example.to_string_lossy().into_owned();
         let name = example.file_name().unwrap().to_string_lossy().into_owned();
         for format in ["text", "json", "markdown"] {
