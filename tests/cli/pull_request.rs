@@ -30,12 +30,15 @@ const STALE: &str = "saved plan is stale";
 enum SharedState {
     /// A sled state directory on this machine.
     Directory(PathBuf),
+    /// A state in the lab's PostgreSQL server, as a team shares it between runners.
+    Postgres(String),
 }
 
 impl SharedState {
     fn configure(&self, command: &mut Command) {
         match self {
             SharedState::Directory(path) => command.env("DBPLAN_STATE", path),
+            SharedState::Postgres(url) => command.env("DBPLAN_STATE", url),
         };
     }
 }
@@ -236,4 +239,26 @@ fn a_saved_plan_applies_from_another_checkout_and_a_stale_one_is_refused() {
     let lab = Lab::start_with_tls();
     let state = SharedState::Directory(lab.path("shared-state"));
     pull_request_flow(&lab, &state);
+}
+
+#[test]
+fn the_pull_request_flow_works_on_a_shared_postgres_state() {
+    let lab = Lab::start_with_tls();
+    // Over TLS, the server's certificate verified against the test CA.
+    let url = lab.postgres_state("pull-requests").replace(
+        "sslmode=disable",
+        &format!(
+            "sslmode=verify-full&sslrootcert={}",
+            lab.server.ca_file().display()
+        ),
+    );
+    let state = SharedState::Postgres(url.clone());
+    pull_request_flow(&lab, &state);
+    // The history says which saved plan each apply used.
+    let history = lab.run(&["state", "history", "--state", &url]);
+    assert!(
+        super::stdout(&history).contains("plan "),
+        "{}",
+        super::text(&history)
+    );
 }
