@@ -270,6 +270,11 @@ fn a_state_migrates_from_a_directory_to_postgres_and_back_with_lineage_serial_an
     let state = lab.postgres_state("migrated");
     let migrated = lab.run(&["state", "migrate", "--to", &state]);
     assert_code(&migrated, 0);
+    let history = stdout(&lab.run(&["state", "history", "--state", &state]));
+    assert!(
+        history.contains("`dbplan state migrate (from state)`"),
+        "{history}"
+    );
     assert!(
         stderr(&migrated).contains("left as it is"),
         "{}",
@@ -367,4 +372,14 @@ fn an_encrypted_postgres_state_keeps_the_password_out_of_its_tables() {
         .unwrap();
     assert_code(&planned, 0);
     assert!(!text(&planned).contains(&password));
+    // Its export keeps the values sealed; only `--show-sensitive` writes them in the clear.
+    let exported = lab
+        .command(&["state", "export", "--state", &state, "--out", "sealed.json"])
+        .env("DBPLAN_STATE_PASSPHRASE", "team passphrase for tests")
+        .output()
+        .unwrap();
+    assert_code(&exported, 0);
+    let document = std::fs::read_to_string(lab.path("sealed.json")).unwrap();
+    assert!(!document.contains(&password));
+    assert!(document.contains("$dbplan-encrypted"));
 }

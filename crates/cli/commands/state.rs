@@ -791,7 +791,9 @@ fn migrate(from: &StateLocation, to: &Path, force: bool) -> anyhow::Result<Outco
         cipher: source.cipher(),
     };
     let exported = Exported::from_read(&read)?;
-    let replaced = to.replace("dbplan state migrate", &exported, SerialChoice::Keep, force)?;
+    // The history of a PostgreSQL target names where the state came from.
+    let holder = format!("dbplan state migrate (from {from})");
+    let replaced = to.replace(&holder, &exported, SerialChoice::Keep, force)?;
     source.close()?;
     eprintln!(
         "migrated lineage {} at serial {} ({} resources{}) from {} to {}{}; point --state or DBPLAN_STATE at the new location. The state at {} was left as it is: remove it once the new one is in use",

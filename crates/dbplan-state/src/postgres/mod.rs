@@ -613,9 +613,30 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Whether the state exists (its row is there).
+    /// Whether the state exists (its row is there), without reading it: no passphrase needed.
     pub fn exists(location: &PgLocation) -> Result<bool, StateError> {
-        Ok(Self::read(location, "dbplan")?.is_some())
+        let backend = Backend::new(location)?;
+        backend.block(|shared| async move {
+            if !tables_exist(&shared).await? {
+                return Ok(false);
+            }
+            let states = shared.table("states");
+            let location = &shared.location;
+            shared
+                .transaction("cannot look for the state", async |transaction| {
+                    let rows = transaction
+                        .query_typed(
+                            &format!("SELECT 1 FROM {states} WHERE name = $1"),
+                            &[(&location.state, Type::TEXT)],
+                        )
+                        .await
+                        .map_err(|error| {
+                            query_error(location, "cannot look for the state", &error)
+                        })?;
+                    Ok(!rows.is_empty())
+                })
+                .await
+        })
     }
 
     /// The state, verified, for a reader (no lock; one consistent snapshot of the database):
