@@ -516,3 +516,31 @@ fn behind_pgbouncer_in_transaction_mode_the_lease_fencing_and_writes_hold() {
         21
     );
 }
+
+#[test]
+fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    let silent = dbplan_testkit::silent::SilentListener::start().unwrap();
+    let url = format!(
+        "postgres://{SUPERUSER}@127.0.0.1:{}/postgres?sslmode=disable",
+        silent.port()
+    );
+    let location = PgLocation::parse(&url, &|name| {
+        (name == "DBPLAN_CONNECT_TIMEOUT").then(|| "1".to_owned())
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let error = PgStore::open(&location, "dbplan apply").unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(error, StateError::Connect { .. }), "{error}");
+    assert!(
+        error.to_string().contains("DBPLAN_CONNECT_TIMEOUT"),
+        "{error}"
+    );
+    assert!(silent.connections() >= 1);
+    eprintln!(
+        "a silent server failed the open after {:.1} s",
+        waited.as_secs_f64()
+    );
+    let error = PgStore::read(&location, "dbplan plan").unwrap_err();
+    assert!(matches!(error, StateError::Connect { .. }), "{error}");
+}

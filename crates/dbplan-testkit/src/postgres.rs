@@ -90,14 +90,20 @@ fn run(command: &mut Command, what: &str) -> Result<(), StartError> {
 impl PgServer {
     /// Creates and starts a server. Run as root, the server runs as the `postgres` user.
     pub fn start() -> Result<PgServer, StartError> {
-        Self::start_with(false)
+        Self::start_with(false, false)
+    }
+
+    /// A server that syncs its writes to disk (`fsync` on, as in production), for benchmarks
+    /// that time commits; the others run with `fsync=off`.
+    pub fn start_durable() -> Result<PgServer, StartError> {
+        Self::start_with(false, true)
     }
 
     /// A server that also accepts TLS, with a certificate for `localhost` and `127.0.0.1`
     /// signed by a throwaway CA (made with the `openssl` command); [`PgServer::ca_file`] is
     /// the CA to verify it with.
     pub fn start_with_tls() -> Result<PgServer, StartError> {
-        Self::start_with(true)
+        Self::start_with(true, false)
     }
 
     /// The CA certificate of a TLS server.
@@ -107,7 +113,7 @@ impl PgServer {
 
     // Long: initdb, the TLS and root set-up, then the start attempts on a free port, in the order a
     // throwaway server is prepared; the retry loop needs everything prepared before it.
-    fn start_with(tls: bool) -> Result<PgServer, StartError> {
+    fn start_with(tls: bool, durable: bool) -> Result<PgServer, StartError> {
         let bin = pg_bin().ok_or_else(|| {
             StartError(
                 "PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash scripts/test.sh`, which installs Debian's postgresql package, or set DBPLAN_PG_BIN".to_owned(),
@@ -152,8 +158,10 @@ impl PgServer {
         for _ in 0..5 {
             let port = free_port()?;
             let mut options = format!(
-                "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c max_connections=400 -c shared_buffers=32MB -c log_statement=all -c log_line_prefix=%a:",
-                directory.path().display()
+                "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync={} -c max_connections=400 -c shared_buffers=32MB -c log_statement={} -c log_line_prefix=%a:",
+                directory.path().display(),
+                if durable { "on" } else { "off" },
+                if durable { "none" } else { "all" },
             );
             if tls {
                 options.push_str(&format!(

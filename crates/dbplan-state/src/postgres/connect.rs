@@ -5,7 +5,7 @@
 
 use super::location::{PgLocation, SslMode};
 use crate::StateError;
-use dbplan_core::timeouts::{self, CONNECT_VARIABLE, DEFAULT_CONNECT, DEFAULT_READ, READ_VARIABLE};
+use dbplan_core::timeouts::CONNECT_VARIABLE;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -26,17 +26,12 @@ pub(crate) struct Bounds {
 }
 
 impl Bounds {
-    pub(crate) fn from_env(location: &PgLocation) -> Result<Bounds, StateError> {
-        let lookup = |name: &str| std::env::var(name).ok();
-        let bad = |error: timeouts::BadTimeout| StateError::Url {
-            url: location.to_string(),
-            why: error.to_string(),
-        };
-        Ok(Bounds {
-            connect: timeouts::seconds(lookup, CONNECT_VARIABLE, DEFAULT_CONNECT).map_err(bad)?,
-            statement: timeouts::seconds(lookup, READ_VARIABLE, DEFAULT_READ).map_err(bad)?,
+    pub(crate) fn of(location: &PgLocation) -> Bounds {
+        Bounds {
+            connect: location.connect_timeout,
+            statement: location.statement_timeout,
             reconnect: Duration::from_secs(30),
-        })
+        }
     }
 }
 

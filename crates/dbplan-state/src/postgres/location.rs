@@ -46,6 +46,10 @@ pub struct PgLocation {
     pub(crate) sslrootcert: Option<PathBuf>,
     /// How long a writer's lock lasts without its heartbeat ([`super::LEASE_VARIABLE`]).
     pub(crate) lease: Duration,
+    /// Each connection attempt (`DBPLAN_CONNECT_TIMEOUT`).
+    pub(crate) connect_timeout: Duration,
+    /// Each statement (`DBPLAN_READ_TIMEOUT`).
+    pub(crate) statement_timeout: Duration,
     /// `postgres://user@host:port/database (schema dbplan, state default)`, for messages.
     shown: String,
 }
@@ -260,6 +264,17 @@ impl PgLocation {
                 format!("{} must be at least 1 second", super::LEASE_VARIABLE),
             ));
         }
+        let timeout = |variable, default| {
+            dbplan_core::timeouts::seconds(env, variable, default).map_err(|error| bad(text, error))
+        };
+        let connect_timeout = timeout(
+            dbplan_core::timeouts::CONNECT_VARIABLE,
+            dbplan_core::timeouts::DEFAULT_CONNECT,
+        )?;
+        let statement_timeout = timeout(
+            dbplan_core::timeouts::READ_VARIABLE,
+            dbplan_core::timeouts::DEFAULT_READ,
+        )?;
         Ok(PgLocation {
             config,
             schema,
@@ -267,6 +282,8 @@ impl PgLocation {
             sslmode,
             sslrootcert: sslrootcert.map(PathBuf::from),
             lease,
+            connect_timeout,
+            statement_timeout,
             shown,
         })
     }

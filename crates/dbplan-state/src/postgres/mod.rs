@@ -131,7 +131,7 @@ impl Backend {
         Ok(Backend {
             runtime: Some(runtime),
             shared: Arc::new(Shared {
-                bounds: Bounds::from_env(location)?,
+                bounds: Bounds::of(location),
                 lease: location.lease,
                 location: location.clone(),
                 client: tokio::sync::Mutex::new(None),
