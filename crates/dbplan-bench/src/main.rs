@@ -20,6 +20,7 @@
 //! deep nesting and a huge value; see [`yaml_limits`].
 
 mod apply;
+mod state;
 mod yaml_limits;
 
 use anyhow::{Context, bail};
@@ -237,8 +238,9 @@ impl Stage {
     }
 }
 
-/// One measured run (in the child process): prints `seconds peak_kib items errors`.
-fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
+/// One measured run (in the child process): prints `seconds peak_kib items errors`. A plan
+/// reads the state at `state` (a directory or a `postgres://` URL), `DIR/state` without it.
+fn run_once(stage: Stage, dir: &Path, state: Option<&str>) -> anyhow::Result<()> {
     let start = Instant::now();
     let (items, errors) = match stage {
         Stage::Parse => {
@@ -276,7 +278,7 @@ fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
             (set.resources.len(), errors)
         }
         Stage::Plan => {
-            let (set, graph, snapshot, key) = load_planned(dir)?;
+            let (set, graph, snapshot, key) = load_planned(dir, state)?;
             let planned = plan(&set, &graph, &snapshot, &key)?;
             let text = dbplan_plan::render::text(&planned.plan, Default::default());
             std::hint::black_box(text);
@@ -297,9 +299,11 @@ fn run_once(stage: Stage, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The manifests and the recorded state of a plan benchmark directory.
+/// The manifests and the recorded state of a plan benchmark directory (its state at `state`
+/// when given, else in `DIR/state`).
 fn load_planned(
     dir: &Path,
+    state: Option<&str>,
 ) -> anyhow::Result<(
     dbplan_manifest::ManifestSet,
     dbplan_graph::Graph,
@@ -308,8 +312,13 @@ fn load_planned(
 )> {
     let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
     let (graph, _) = dbplan_graph::build(&set);
-    // As `dbplan plan` reads it: verified on a scratch copy, nothing written but the lock.
-    let read = dbplan_state::SledStore::read(&dir.join("state"), "dbplan-bench")?
+    // As `dbplan plan` reads it: verified (a local state on a scratch copy), nothing written.
+    let location = match state {
+        Some(state) => dbplan_state::StateLocation::from_arg(Some(Path::new(state)))?,
+        None => dbplan_state::StateLocation::Local(dir.join("state")),
+    };
+    let read = location
+        .read("dbplan-bench")?
         .ok_or_else(|| anyhow::anyhow!("the benchmark's state was not created"))?;
     let key = match read.key {
         Some(key) => key,
@@ -345,7 +354,7 @@ fn record_applied(dir: &Path) -> anyhow::Result<()> {
     use dbplan_state::{ResourceState, StateChange, StateStore, StateValue};
     // Creates the (empty) state, with its key.
     dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?.close()?;
-    let (set, graph, snapshot, key) = load_planned(dir)?;
+    let (set, graph, snapshot, key) = load_planned(dir, None)?;
     let planned = plan(&set, &graph, &snapshot, &key)?;
     let store = dbplan_state::SledStore::open(&dir.join("state"), "dbplan-bench")?;
     let mut changes = Vec::with_capacity(planned.plan.changes.len());
@@ -448,6 +457,17 @@ fn change_one_percent(dir: &Path, documents: usize) -> anyhow::Result<usize> {
 }
 
 fn measure(stage: Stage, dir: &Path, label: &str, runs: usize) -> anyhow::Result<()> {
+    measure_on(stage, dir, None, label, runs)
+}
+
+/// [`measure`], with a plan's state at `state`, and these variables in the runs' environment.
+fn measure_on(
+    stage: Stage,
+    dir: &Path,
+    state: Option<(&str, &[(&str, &str)])>,
+    label: &str,
+    runs: usize,
+) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut times = Vec::new();
     let mut peaks = Vec::new();
@@ -457,6 +477,12 @@ fn measure(stage: Stage, dir: &Path, label: &str, runs: usize) -> anyhow::Result
             .arg("run-once")
             .arg(stage.name())
             .arg(dir)
+            .args(state.map(|(state, _)| state))
+            .envs(
+                state
+                    .into_iter()
+                    .flat_map(|(_, variables)| variables.iter().copied()),
+            )
             .output()?;
         if !output.status.success() {
             bail!("run failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -582,7 +608,8 @@ fn main() -> anyhow::Result<()> {
                 .context("run-once parse|validate|lint|plan DIR")?;
             run_once(
                 stage,
-                &PathBuf::from(args.get(2).context("run-once STAGE DIR")?),
+                &PathBuf::from(args.get(2).context("run-once STAGE DIR [STATE]")?),
+                args.get(3).map(String::as_str),
             )
         }
         Some(command @ ("generate" | "generate-lint")) => {
@@ -601,6 +628,7 @@ fn main() -> anyhow::Result<()> {
         Some("lint") => measure_lint(&args[1..], runs),
         Some("prepare-plan") => prepare_plan(&args),
         Some("plan") => measure_plan(&args[1..], runs),
+        Some("state") => state::compare(&sizes(&args[1..])?, runs),
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
         Some("aws") => {
             let sizes: Vec<usize> = if args.len() > 1 {
