@@ -275,6 +275,9 @@ fn a_state_migrates_from_a_directory_to_postgres_and_back_with_lineage_serial_an
         history.contains("`dbplan state migrate (from state)`"),
         "{history}"
     );
+    // The local state's history came along: its apply, with what it wrote.
+    assert!(history.contains("`dbplan apply`"), "{history}");
+    assert!(history.contains("+ TenantDatabase/moved/role"), "{history}");
     assert!(
         stderr(&migrated).contains("left as it is"),
         "{}",
@@ -303,6 +306,19 @@ fn a_state_migrates_from_a_directory_to_postgres_and_back_with_lineage_serial_an
     assert_eq!(
         stdout(&lab.run(&["state", "list", "--state", "state-back"])),
         local
+    );
+    // Back in a directory, the history holds all of it: the first apply and both migrations.
+    let history = lab.run(&["state", "history", "--state", "state-back"]);
+    assert_code(&history, 0);
+    let history = stdout(&history);
+    assert!(history.contains("`dbplan apply`"), "{history}");
+    assert!(
+        history.contains("`dbplan state migrate (from state)`"),
+        "{history}"
+    );
+    assert!(
+        history.contains("`dbplan state migrate (from postgres://"),
+        "{history}"
     );
     // Export and import work with the PostgreSQL backend too.
     assert_code(

@@ -78,7 +78,8 @@ enum StateCommand {
         force: bool,
     },
     /// Copy the whole state to another location (a directory or a `postgres://` URL),
-    /// keeping its lineage, serial, key and encryption; the state here is left as it is.
+    /// keeping its lineage, serial, key, encryption and history; the state here is left as it
+    /// is.
     Migrate {
         /// Where the state goes: a directory, or a `postgres://` URL.
         #[arg(long, value_name = "STATE")]
@@ -88,8 +89,8 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
-    /// The committed changes of a PostgreSQL state, newest first: serial, when, who, where,
-    /// which command and plan, and what it wrote.
+    /// The committed changes of the state, newest first: serial, when, who, where, which
+    /// command and plan, and what it wrote.
     History {
         /// How many to show.
         #[arg(long, default_value_t = 20)]
@@ -790,7 +791,9 @@ fn migrate(from: &StateLocation, to: &Path, force: bool) -> anyhow::Result<Outco
         key: Some(source.key()?),
         cipher: source.cipher(),
     };
-    let exported = Exported::from_read(&read)?;
+    let mut exported = Exported::from_read(&read)?;
+    // The history comes along, oldest first.
+    exported.history = source.history_entries()?;
     // The history of a PostgreSQL target names where the state came from.
     let holder = format!("dbplan state migrate (from {from})");
     let replaced = to.replace(&holder, &exported, SerialChoice::Keep, force)?;
@@ -810,24 +813,16 @@ fn migrate(from: &StateLocation, to: &Path, force: bool) -> anyhow::Result<Outco
         kept_aside(&replaced),
         Escaped(from),
     );
-    if matches!(from, StateLocation::Postgres(_)) || matches!(to, StateLocation::Postgres(_)) {
-        eprintln!(
-            "note: the history of committed changes stays with the PostgreSQL state it was written to; the new state's history starts with this migration"
-        );
-    }
     Ok(Outcome::Success)
 }
 
-/// `state history`: a PostgreSQL state's committed changes, newest first.
+/// `state history`: the state's committed changes, newest first.
 fn history(location: &StateLocation, limit: u32, json: bool) -> anyhow::Result<Outcome> {
-    let StateLocation::Postgres(postgres) = location else {
-        eprintln!(
-            "error: the state at {} is a local one, which keeps no history of changes; its backups (`dbplan state check`) hold its last states",
-            Escaped(location)
-        );
+    if !location.exists()? {
+        eprintln!("error: no state at {}", Escaped(location));
         return Ok(Outcome::Failure);
-    };
-    let entries = dbplan_state::postgres::history(postgres, limit)?;
+    }
+    let entries = location.history(limit)?;
     let mut out = String::new();
     for entry in &entries {
         if json {
@@ -836,11 +831,15 @@ fn history(location: &StateLocation, limit: u32, json: bool) -> anyhow::Result<O
             continue;
         }
         out.push_str(&format!(
-            "serial {}  {}  {} (role {}) on {} pid {}  `{}`{}\n",
+            "serial {}  {}  {}{} on {} pid {}  `{}`{}\n",
             entry.serial,
             Escaped(&entry.at),
             Escaped(&entry.os_user),
-            Escaped(&entry.db_user),
+            entry
+                .db_user
+                .as_ref()
+                .map(|role| format!(" (role {})", Escaped(role)))
+                .unwrap_or_default(),
             Escaped(&entry.host),
             entry.pid,
             Escaped(&entry.command),

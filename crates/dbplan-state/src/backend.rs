@@ -4,9 +4,9 @@
 
 use crate::postgres::{PgLocation, PgStore, is_postgres_url};
 use crate::{
-    EncryptionChange, Exported, LockStatus, Passphrase, ReadState, Reencrypted, Replaced,
-    ResourceState, SerialChoice, SledStore, Snapshot, StateChange, StateError, StateKey, StateLock,
-    StateStore,
+    EncryptionChange, Exported, HistoryEntry, LockStatus, Passphrase, ReadState, Reencrypted,
+    Replaced, ResourceState, SerialChoice, SledStore, Snapshot, StateChange, StateError, StateKey,
+    StateLock, StateStore,
 };
 use dbplan_core::ResourceAddress;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,14 @@ impl StateLocation {
         }
     }
 
+    /// The committed changes, newest first, at most `limit`.
+    pub fn history(&self, limit: u32) -> Result<Vec<HistoryEntry>, StateError> {
+        match self {
+            StateLocation::Local(directory) => SledStore::history(directory, limit),
+            StateLocation::Postgres(location) => crate::postgres::history(location, limit),
+        }
+    }
+
     /// Removes the lock whoever holds it.
     pub fn force_unlock(&self) -> Result<(), StateError> {
         match self {
@@ -147,10 +155,19 @@ impl Store {
         }
     }
 
-    /// Records which saved plan this session applies (a PostgreSQL state's history).
+    /// Records which saved plan this session applies, for the state's history.
     pub fn set_plan(&mut self, plan: impl Into<String>) {
-        if let Store::Postgres(store) = self {
-            store.set_plan(plan);
+        match self {
+            Store::Local(store) => store.set_plan(plan),
+            Store::Postgres(store) => store.set_plan(plan),
+        }
+    }
+
+    /// The open state's committed changes, oldest first.
+    pub fn history_entries(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        match self {
+            Store::Local(store) => store.history_entries(),
+            Store::Postgres(store) => store.history_entries(),
         }
     }
 

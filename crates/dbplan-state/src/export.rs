@@ -64,6 +64,9 @@ pub struct Exported {
     pub(crate) cipher: Option<StateCipher>,
     /// The header and sealed key of an encrypted document not opened yet.
     pub(crate) sealed: Option<(Header, Sealed)>,
+    /// The committed changes of the state, oldest first, that a migration brings along (a
+    /// document carries none).
+    pub history: Vec<crate::HistoryEntry>,
 }
 
 impl Exported {
@@ -79,6 +82,7 @@ impl Exported {
             redacted: false,
             cipher: read.cipher.clone(),
             sealed: None,
+            history: Vec::new(),
         })
     }
 
@@ -128,6 +132,7 @@ impl Exported {
             redacted: false,
             cipher: Some(cipher),
             sealed: None,
+            history: self.history.clone(),
         })
     }
 }
@@ -302,6 +307,7 @@ pub fn from_text(text: &str) -> Result<Exported, String> {
         redacted: body.redacted,
         cipher: None,
         sealed,
+        history: Vec::new(),
     })
 }
 

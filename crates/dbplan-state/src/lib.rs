@@ -33,7 +33,7 @@ pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
 pub use files::write_private_file;
 pub use key::{MAC_PREFIX, StateKey};
 pub use lock::{LockInfo, LockStatus, StateLock};
-pub use postgres::{HistoryEntry, PgLocation, PgStore};
+pub use postgres::{PgLocation, PgStore};
 pub use sled_store::{
     CheckReport, EncryptionChange, FORMAT_VERSION, ReadState, Reencrypted, Replaced, SerialChoice,
     SledStore, panic_is_recovered,
@@ -163,6 +163,28 @@ pub enum StateError {
         found: i32,
         supported: i32,
     },
+}
+
+/// One committed change, as `dbplan state history` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HistoryEntry {
+    pub serial: u64,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub at: String,
+    /// The database role that wrote it (a PostgreSQL state's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_user: Option<String>,
+    /// The operating-system user that ran dbplan.
+    pub os_user: String,
+    pub host: String,
+    pub pid: u32,
+    /// e.g. `dbplan apply`.
+    pub command: String,
+    /// The saved plan applied, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// What it wrote (`+ address`) and removed (`- address`).
+    pub changes: Vec<String>,
 }
 
 /// Where a resource stands.

@@ -61,6 +61,38 @@ pub enum LockStatus {
     Unreadable(String),
 }
 
+/// The operating-system user running dbplan: `USER` or `LOGNAME`, else the name of this
+/// process's user id in `/etc/passwd`, else `uid N`.
+pub(crate) fn os_user() -> String {
+    if let Some(user) = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|user| !user.is_empty())
+    {
+        return user;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next().map(str::to_owned))
+        });
+    let Some(uid) = uid else {
+        return "unknown user".to_owned();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.get(2) == Some(&uid.as_str())).then(|| fields[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
 /// The name of this host, from the kernel.
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

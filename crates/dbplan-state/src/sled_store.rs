@@ -24,7 +24,7 @@ use crate::export::{self, Exported};
 use crate::files;
 use crate::integrity::{self, Digest, Head};
 use crate::lock::{LockInfo, StateLock};
-use crate::{ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
+use crate::{HistoryEntry, ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
 use dbplan_core::ResourceAddress;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -59,6 +59,7 @@ const HEAD_KEY: &[u8] = b"head";
 const ENCRYPTION_KEY: &[u8] = b"encryption";
 
 const DATABASE: &str = "db";
+const HISTORY_TREE: &str = "history";
 const HEAD_FILE: &str = "head.json";
 const SCRATCH_PREFIX: &str = ".verify-";
 
@@ -167,6 +168,10 @@ pub struct SledStore {
     db: sled::Db,
     meta: sled::Tree,
     resources: sled::Tree,
+    /// One entry per commit (`dbplan state history`), keyed by a sequence number.
+    history: sled::Tree,
+    /// The saved plan this session applies, for the history.
+    plan: Option<String>,
     lineage: String,
     key: StateKey,
     /// `Some` when the state is encrypted: records and key are sealed with it on the way out.
@@ -941,7 +946,128 @@ fn verify(directory: &Path, unlock: &Unlock) -> Result<Option<Loaded>, StateErro
     }
 }
 
+/// A history entry of a commit made now by this process.
+fn history_entry(
+    command: &str,
+    plan: Option<&str>,
+    serial: u64,
+    changes: Vec<String>,
+) -> HistoryEntry {
+    let lock = LockInfo::current(command);
+    HistoryEntry {
+        serial,
+        at: lock.started.clone(),
+        db_user: None,
+        os_user: crate::lock::os_user(),
+        host: lock.host,
+        pid: lock.pid,
+        command: command.to_owned(),
+        plan: plan.map(str::to_owned),
+        changes,
+    }
+}
+
+/// Every entry of a history tree, oldest first.
+fn read_history_tree(tree: &sled::Tree) -> Result<Vec<HistoryEntry>, String> {
+    tree.iter()
+        .values()
+        .map(|value| {
+            let value = value.map_err(|error| error.to_string())?;
+            serde_json::from_slice(&value).map_err(|error| format!("a history entry: {error}"))
+        })
+        .collect()
+}
+
+/// The history of the database at `database` (a directory moved aside), read on a private
+/// copy; empty when it cannot be read: the history is an account of changes, and a damaged
+/// one must not stand in the way of a restore.
+fn read_history_of(database: &Path) -> Vec<HistoryEntry> {
+    let Ok(scratch) = tempfile::Builder::new().prefix(SCRATCH_PREFIX).tempdir() else {
+        return Vec::new();
+    };
+    let copy = scratch.path().join(DATABASE);
+    if std::fs::create_dir(&copy).is_err() || files::copy_tree(database, &copy).is_err() {
+        return Vec::new();
+    }
+    match open_sled(scratch.path(), &copy) {
+        Ok(db) => db
+            .open_tree(HISTORY_TREE)
+            .ok()
+            .and_then(|tree| read_history_tree(&tree).ok())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
 impl SledStore {
+    /// The committed changes of the state at `directory`, newest first, at most `limit`; read
+    /// on a private copy, like every read.
+    pub fn history(directory: &Path, limit: u32) -> Result<Vec<HistoryEntry>, StateError> {
+        if !Self::exists(directory) {
+            return Ok(Vec::new());
+        }
+        let directory = files::resolve(directory)?;
+        let _lock = StateLock::acquire(&directory, LockInfo::current("dbplan state history"))?;
+        let scratch = tempfile::Builder::new()
+            .prefix(SCRATCH_PREFIX)
+            .tempdir_in(&directory)
+            .map_err(|error| {
+                store_error(&directory, format!("cannot make a scratch copy: {error}"))
+            })?;
+        let copy = scratch.path().join(DATABASE);
+        std::fs::create_dir(&copy)
+            .and_then(|()| files::copy_tree(&directory.join(DATABASE), &copy))
+            .map_err(|error| {
+                store_error(&directory, format!("cannot make a scratch copy: {error}"))
+            })?;
+        let db = open_sled(&directory, &copy)?;
+        let tree = db
+            .open_tree(HISTORY_TREE)
+            .map_err(|error| store_error(&directory, error))?;
+        let mut entries = read_history_tree(&tree).map_err(|what| corrupted(&directory, what))?;
+        entries.reverse();
+        entries.truncate(limit as usize);
+        Ok(entries)
+    }
+
+    /// Records which saved plan this session applies, for the history.
+    pub fn set_plan(&mut self, plan: impl Into<String>) {
+        self.plan = Some(plan.into());
+    }
+
+    /// The key and value of the history entry of a commit of `changes` at `serial`.
+    fn history_record(
+        &self,
+        serial: u64,
+        changes: &[StateChange],
+    ) -> Result<(u64, Vec<u8>), StateError> {
+        let sequence = match self.history.last().map_err(|error| self.error(error))? {
+            Some((key, _)) => <[u8; 8]>::try_from(key.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupted(&self.directory, "a history key is not a number"))?,
+            None => 0,
+        } + 1;
+        let entry = serde_json::to_vec(&history_entry(
+            &self.lock.info().holder,
+            self.plan.as_deref(),
+            serial,
+            changes
+                .iter()
+                .map(|change| match change {
+                    StateChange::Put(resource) => format!("+ {}", resource.address),
+                    StateChange::Remove(address) => format!("- {address}"),
+                })
+                .collect(),
+        ))
+        .map_err(|error| self.error(format!("the history: {error}")))?;
+        Ok((sequence, entry))
+    }
+
+    /// The open state's committed changes, oldest first.
+    pub fn history_entries(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        read_history_tree(&self.history).map_err(|what| corrupted(&self.directory, what))
+    }
+
     /// Whether a state exists at `directory` (nothing is created): its database, its head or
     /// its backups. Any of them alone is a damaged state, which opening reports.
     pub fn exists(directory: &Path) -> bool {
@@ -1009,7 +1135,7 @@ impl SledStore {
             verify(&directory, &unlock)?
         };
         let store = match verified {
-            None => Self::create(directory, lock, None, None)?,
+            None => Self::create(directory, lock, None, None, &[])?,
             Some(loaded) => Self::open_verified(directory, lock, &loaded, &unlock)?,
         };
         files::restrict_tree(&store.directory)?;
@@ -1026,6 +1152,7 @@ impl SledStore {
         lock: StateLock,
         from: Option<(&Snapshot, &StateKey)>,
         cipher: Option<StateCipher>,
+        history: &[HistoryEntry],
     ) -> Result<SledStore, StateError> {
         let (lineage, key, serial, resources) = match from {
             Some((snapshot, key)) => (
@@ -1072,10 +1199,19 @@ impl SledStore {
         let error = |error: sled::Error| store_error(&directory, error);
         let meta = db.open_tree("meta").map_err(error)?;
         let resources_tree = db.open_tree("resources").map_err(error)?;
-        (&meta, &resources_tree)
-            .transaction(|(meta, tree)| {
+        let history_tree = db.open_tree(HISTORY_TREE).map_err(error)?;
+        let history_entries = history
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| store_error(&directory, format!("the history: {error}")))?;
+        (&meta, &resources_tree, &history_tree)
+            .transaction(|(meta, tree, history_tree)| {
                 for (address, bytes) in &records {
                     tree.insert(address.as_bytes(), bytes.as_slice())?;
+                }
+                for (sequence, entry) in history_entries.iter().enumerate() {
+                    history_tree.insert(&(sequence as u64 + 1).to_be_bytes(), entry.as_slice())?;
                 }
                 meta.insert(FORMAT_KEY, &u64::from(format).to_be_bytes())?;
                 meta.insert(LINEAGE_KEY, lineage.as_bytes())?;
@@ -1098,6 +1234,8 @@ impl SledStore {
             db,
             meta,
             resources: resources_tree,
+            history: history_tree,
+            plan: None,
             lineage,
             key,
             cipher,
@@ -1134,6 +1272,7 @@ impl SledStore {
         let error = |error: sled::Error| store_error(&directory, error);
         let meta = db.open_tree("meta").map_err(error)?;
         let resources = db.open_tree("resources").map_err(error)?;
+        let history = db.open_tree(HISTORY_TREE).map_err(error)?;
         let (key, converted) = match &loaded.key {
             Some(key) => (key.clone(), false),
             None => {
@@ -1153,6 +1292,8 @@ impl SledStore {
             db,
             meta,
             resources,
+            history,
+            plan: None,
             lineage: loaded.lineage.clone(),
             key,
             cipher: loaded.cipher.clone(),
@@ -1268,6 +1409,7 @@ impl SledStore {
             redacted: false,
             cipher: loaded.cipher,
             sealed: None,
+            history: Vec::new(),
         }))
     }
 
@@ -1413,11 +1555,29 @@ impl SledStore {
             serial: new_serial,
             resources: incoming.snapshot.resources.clone(),
         };
+        // The history goes on: what the replaced database recorded (as far as it can still be
+        // read), what the incoming state brings (a migration), then this replacement.
+        let mut history = moved_aside
+            .as_deref()
+            .map(read_history_of)
+            .unwrap_or_default();
+        history.extend(incoming.history.iter().cloned());
+        history.push(history_entry(
+            holder,
+            None,
+            new_serial,
+            snapshot
+                .resources
+                .keys()
+                .map(|address| format!("+ {address}"))
+                .collect(),
+        ));
         let store = Self::create(
             directory,
             lock,
             Some((&snapshot, &key)),
             incoming.cipher.clone(),
+            &history,
         )?;
         store.backup()?;
         files::restrict_tree(&store.directory)?;
@@ -1470,6 +1630,8 @@ impl SledStore {
         let mut snapshot = store.snapshot()?;
         snapshot.serial += 1;
         let key = store.key.clone();
+        let mut history = read_history_tree(&store.history).unwrap_or_default();
+        history.push(history_entry(holder, None, snapshot.serial, Vec::new()));
         // The backups are opened with the key already derived (most are of this header).
         let unlock = Unlock {
             passphrase: current,
@@ -1490,7 +1652,13 @@ impl SledStore {
             &directory,
             &format!("{DATABASE}.rewriting-{}", snapshot.serial.saturating_sub(1)),
         )?;
-        let store = Self::create(directory.clone(), lock, Some((&snapshot, &key)), cipher)?;
+        let store = Self::create(
+            directory.clone(),
+            lock,
+            Some((&snapshot, &key)),
+            cipher,
+            &history,
+        )?;
         files::restrict_tree(&store.directory)?;
         let (backups_rewritten, backups_left) = store.rewrite_backups(&unlock)?;
         store.backup()?;
@@ -1744,8 +1912,10 @@ impl StateStore for SledStore {
             key: self.key.fingerprint(),
         };
         let head_bytes = head.to_bytes();
-        (&self.meta, &self.resources)
-            .transaction(|(meta, resources)| {
+        let (sequence, entry) = self.history_record(serial, changes)?;
+        (&self.meta, &self.resources, &self.history)
+            .transaction(|(meta, resources, history)| {
+                history.insert(&sequence.to_be_bytes(), entry.as_slice())?;
                 for (address, value) in &encoded {
                     match value {
                         Some(bytes) => {

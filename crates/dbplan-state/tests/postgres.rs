@@ -116,7 +116,7 @@ fn records_serial_and_history_round_trip_and_reading_creates_nothing() {
         vec!["- TenantDatabase/billing/database"]
     );
     assert_eq!(history[0].command, "dbplan apply");
-    assert_eq!(history[0].db_user, SUPERUSER);
+    assert_eq!(history[0].db_user.as_deref(), Some(SUPERUSER));
     assert_eq!(history[0].pid, std::process::id());
     // One row per resource, with the serial that wrote it.
     assert_eq!(

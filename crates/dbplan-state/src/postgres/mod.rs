@@ -37,7 +37,7 @@ use crate::sled_store::{
     EncryptionChange, ReadState, Reencrypted, Replaced, SerialChoice, Unlock, crypt_error,
     stored_json, stored_key,
 };
-use crate::{ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
+use crate::{HistoryEntry, ResourceState, Snapshot, StateChange, StateError, StateKey, StateStore};
 use connect::Bounds;
 use dbplan_core::ResourceAddress;
 pub use location::{PgLocation, is_postgres_url};
@@ -54,27 +54,6 @@ pub const LEASE_VARIABLE: &str = "DBPLAN_STATE_LEASE";
 /// The lease when [`LEASE_VARIABLE`] is not set: a holder that died releases the lock within
 /// this long.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
-
-/// One committed change, as `dbplan state history` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HistoryEntry {
-    pub serial: u64,
-    /// `YYYY-MM-DDTHH:MM:SSZ`.
-    pub at: String,
-    /// The database role that wrote it.
-    pub db_user: String,
-    /// The operating-system user that ran dbplan.
-    pub os_user: String,
-    pub host: String,
-    pub pid: u32,
-    /// e.g. `dbplan apply`.
-    pub command: String,
-    /// The saved plan applied, when there was one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<String>,
-    /// What it wrote (`+ address`) and removed (`- address`).
-    pub changes: Vec<String>,
-}
 
 /// The runtime a store's futures run on, and the connection they share.
 struct Backend {
@@ -534,38 +513,6 @@ struct Writer {
     plan: Option<String>,
 }
 
-/// The operating-system user running dbplan: `USER` or `LOGNAME`, else the name of this
-/// process's user id in `/etc/passwd`, else `uid N`.
-fn os_user() -> String {
-    if let Some(user) = ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|user| !user.is_empty())
-    {
-        return user;
-    }
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().next().map(str::to_owned))
-        });
-    let Some(uid) = uid else {
-        return "unknown user".to_owned();
-    };
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.get(2) == Some(&uid.as_str())).then(|| fields[0].to_owned())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
-}
-
 /// The lock holder as recorded in the state's row.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Holder {
@@ -689,7 +636,7 @@ impl PgStore {
         let backend = Backend::new(location)?;
         let writer = Writer {
             lock: LockInfo::current(holder),
-            user: os_user(),
+            user: crate::lock::os_user(),
             plan: None,
         };
         let unlock = Arc::new(Unlock::new(passphrase));
@@ -736,6 +683,13 @@ impl PgStore {
         self.writer.plan = Some(plan.into());
     }
 
+    /// The open state's committed changes, oldest first.
+    pub fn history_entries(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        let mut entries = history(self.location(), u32::MAX)?;
+        entries.reverse();
+        Ok(entries)
+    }
+
     pub fn location(&self) -> &PgLocation {
         &self.backend.shared.location
     }
@@ -777,6 +731,7 @@ impl PgStore {
         cipher: Option<&StateCipher>,
         lineage: &str,
         command: &str,
+        carried: &[HistoryEntry],
     ) -> Result<u64, StateError> {
         let location = self.location().clone();
         let mut hashes = HashMap::new();
@@ -807,6 +762,7 @@ impl PgStore {
                 .map(|address| format!("+ {address}"))
                 .collect(),
             command: command.to_owned(),
+            carried: carried.to_vec(),
         };
         let serial = self.commit(write)?;
         tracked.serial = serial;
@@ -872,6 +828,7 @@ impl PgStore {
             incoming.cipher.as_ref(),
             &incoming.snapshot.lineage,
             holder,
+            &incoming.history,
         )?;
         store.close()?;
         Ok(Replaced {
@@ -919,7 +876,7 @@ impl PgStore {
         snapshot.serial += 1;
         let key = store.key.clone();
         let lineage = store.lineage.clone();
-        let serial = store.replace_all(&snapshot, &key, cipher.as_ref(), &lineage, holder)?;
+        let serial = store.replace_all(&snapshot, &key, cipher.as_ref(), &lineage, holder, &[])?;
         store.vacuum()?;
         store.close()?;
         Ok(Reencrypted {
@@ -985,6 +942,9 @@ struct Write {
     lineage: Option<String>,
     changes: Vec<String>,
     command: String,
+    /// History rows brought along from another state (a migration), written before this
+    /// write's own.
+    carried: Vec<HistoryEntry>,
 }
 
 fn as_i64(location: &PgLocation, value: u64) -> Result<i64, StateError> {
@@ -1323,10 +1283,36 @@ async fn commit_once(
                 )
                 .await
                 .map_err(|error| query_error(location, "cannot write the state's row", &error))?;
+            for entry in &write.carried {
+                let carried_serial = as_i64(location, entry.serial)?;
+                let carried_pid = i64::from(entry.pid);
+                let carried_changes = serde_json::to_string(&entry.changes)
+                    .map_err(|error| store_error(location, format!("a history row: {error}")))?;
+                transaction
+                    .query_typed(
+                        &format!(
+                            "INSERT INTO {history} (state, serial, lock_token, at, db_user, os_user, host, pid, command, plan, changes) VALUES ($1, $2, 0, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10)"
+                        ),
+                        &[
+                            (&location.state, Type::TEXT),
+                            (&carried_serial, Type::INT8),
+                            (&entry.at, Type::TEXT),
+                            (&entry.db_user, Type::TEXT),
+                            (&entry.os_user, Type::TEXT),
+                            (&entry.host, Type::TEXT),
+                            (&carried_pid, Type::INT8),
+                            (&entry.command, Type::TEXT),
+                            (&entry.plan, Type::TEXT),
+                            (&carried_changes, Type::TEXT),
+                        ],
+                    )
+                    .await
+                    .map_err(|error| query_error(location, "cannot copy the history", &error))?;
+            }
             transaction
                 .query_typed(
                     &format!(
-                        "INSERT INTO {history} (state, serial, lock_token, os_user, host, pid, command, plan, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        "INSERT INTO {history} (state, serial, lock_token, db_user, os_user, host, pid, command, plan, changes) VALUES ($1, $2, $3, current_user, $4, $5, $6, $7, $8, $9)"
                     ),
                     &[
                         (&location.state, Type::TEXT),
@@ -1453,6 +1439,7 @@ impl StateStore for PgStore {
             lineage: None,
             changes: shown,
             command: self.writer.lock.holder.clone(),
+            carried: Vec::new(),
         };
         let serial = self.commit(write)?;
         tracked.serial = serial;

@@ -8,7 +8,8 @@
 //!   (`generation`) and its checksummed record (the local state's record format).
 //! - `history`: one row per committed change: serial, the lock token it was written under,
 //!   when, who (database role and operating-system user), where, which command and plan, and
-//!   the addresses it wrote or removed.
+//!   the addresses it wrote or removed; rows a migration brought along have lock token 0 (and
+//!   no role when they were written to a local state).
 //!
 //! Creating them is idempotent and needs no privilege beyond the schema: an administrator can
 //! create the schema for the role (`CREATE SCHEMA dbplan AUTHORIZATION ci`), and dbplan then
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS {schema}.history (
     serial bigint NOT NULL,
     lock_token bigint NOT NULL,
     at timestamptz NOT NULL DEFAULT now(),
-    db_user text NOT NULL DEFAULT current_user,
+    db_user text,
     os_user text NOT NULL,
     host text NOT NULL,
     pid bigint NOT NULL,
