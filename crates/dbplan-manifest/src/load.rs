@@ -581,7 +581,7 @@ fn normalise(document: &mut Node, kind: Kind, address_text: &str) -> Normalised 
         kind,
         reference_forms: None,
     };
-    walker.walk(&kind_schema.schema, document, "");
+    walker.walk(&kind_schema.schema, document, &mut String::new());
     Normalised {
         references,
         reported,
