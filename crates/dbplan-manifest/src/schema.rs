@@ -140,6 +140,18 @@ pub(crate) fn type_names(schema: &Json) -> Vec<&str> {
     }
 }
 
+/// Whether `type_names(schema)` holds `name`, without collecting them (the walk asks for every
+/// node).
+fn has_type(schema: &Json, name: &str) -> bool {
+    match schema.get("type") {
+        Some(Json::String(type_name)) => type_name == name,
+        Some(Json::Array(names)) => names
+            .iter()
+            .any(|type_name| type_name.as_str() == Some(name)),
+        _ => false,
+    }
+}
+
 pub(crate) fn properties(schema: &Json) -> Option<&JsonMap<String, Json>> {
     schema.get("properties").and_then(Json::as_object)
 }
@@ -184,11 +196,7 @@ fn chosen_object_form<'s>(
 /// The number a string holds where the schema wants a number and no string: protojson accepts
 /// numeric strings for numeric fields, and so does dbplan.
 fn number_from_string(options: &[&Json], text: &str) -> Option<NodeValue> {
-    let wants = |name: &str| {
-        options
-            .iter()
-            .any(|option| type_names(option).contains(&name))
-    };
+    let wants = |name: &str| options.iter().any(|option| has_type(option, name));
     if wants("string") {
         return None;
     }
@@ -245,9 +253,7 @@ impl Walker<'_> {
                 let objects: Vec<&Json> = options
                     .iter()
                     .copied()
-                    .filter(|option| {
-                        properties(option).is_some() || type_names(option).contains(&"object")
-                    })
+                    .filter(|option| properties(option).is_some() || has_type(option, "object"))
                     .collect();
                 if let Some(chosen) = chosen_object_form(&objects, entries) {
                     // The inner mapping of a reference (`valueFrom: {…}`) inherits the field's
