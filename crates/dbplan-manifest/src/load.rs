@@ -552,7 +552,7 @@ fn add_document(out: &mut FileOutcome, mut document: Node) {
         kind,
         name,
         &address_text,
-        &instance,
+        instance,
         references,
     );
 }
@@ -581,7 +581,7 @@ fn normalise(document: &mut Node, kind: Kind, address_text: &str) -> Normalised 
         kind,
         reference_forms: None,
     };
-    walker.walk(&kind_schema.schema, document, "");
+    walker.walk(&kind_schema.schema, document, &mut String::new());
     Normalised {
         references,
         reported,
@@ -737,11 +737,18 @@ fn add_typed(
     kind: Kind,
     name: String,
     address_text: &str,
-    instance: &serde_json::Value,
+    mut instance: serde_json::Value,
     references: Vec<ReferenceSite>,
 ) {
-    let metadata_json = instance.get("metadata").cloned().unwrap_or_default();
-    let spec_json = instance.get("spec").cloned().unwrap_or_default();
+    // The validated document is not needed after this: its parts move into the typed forms.
+    let mut take = |part: &str| {
+        instance
+            .get_mut(part)
+            .map(serde_json::Value::take)
+            .unwrap_or_default()
+    };
+    let metadata_json = take("metadata");
+    let spec_json = take("spec");
     let metadata: Metadata = match serde_json::from_value(metadata_json) {
         Ok(metadata) => metadata,
         Err(error) => {

@@ -100,10 +100,17 @@ pub(crate) fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
         let Some(reference) = schema.get("$ref").and_then(Json::as_str) else {
             break;
         };
-        let Some(target) = reference
-            .strip_prefix('#')
-            .and_then(|pointer| root.pointer(pointer))
-        else {
+        // Every node of every document resolves its schema: a definition's name without
+        // escapes (all that schemars writes) is looked up directly, not as a general pointer.
+        let target = match reference.strip_prefix("#/$defs/") {
+            Some(name) if !name.contains(['~', '/']) => root
+                .get("$defs")
+                .and_then(|definitions| definitions.get(name)),
+            _ => reference
+                .strip_prefix('#')
+                .and_then(|pointer| root.pointer(pointer)),
+        };
+        let Some(target) = target else {
             break;
         };
         schema = target;
@@ -133,6 +140,18 @@ pub(crate) fn type_names(schema: &Json) -> Vec<&str> {
     }
 }
 
+/// Whether `type_names(schema)` holds `name`, without collecting them (the walk asks for every
+/// node).
+fn has_type(schema: &Json, name: &str) -> bool {
+    match schema.get("type") {
+        Some(Json::String(type_name)) => type_name == name,
+        Some(Json::Array(names)) => names
+            .iter()
+            .any(|type_name| type_name.as_str() == Some(name)),
+        _ => false,
+    }
+}
+
 pub(crate) fn properties(schema: &Json) -> Option<&JsonMap<String, Json>> {
     schema.get("properties").and_then(Json::as_object)
 }
@@ -158,6 +177,9 @@ fn chosen_object_form<'s>(
     objects: &[&'s Json],
     entries: &[crate::node::Entry],
 ) -> Option<&'s Json> {
+    if let [only] = objects {
+        return Some(only);
+    }
     let score = |option: &Json| {
         properties(option).map_or(0, |props| {
             entries
@@ -174,11 +196,7 @@ fn chosen_object_form<'s>(
 /// The number a string holds where the schema wants a number and no string: protojson accepts
 /// numeric strings for numeric fields, and so does dbplan.
 fn number_from_string(options: &[&Json], text: &str) -> Option<NodeValue> {
-    let wants = |name: &str| {
-        options
-            .iter()
-            .any(|option| type_names(option).contains(&name))
-    };
+    let wants = |name: &str| options.iter().any(|option| has_type(option, name));
     if wants("string") {
         return None;
     }
@@ -197,7 +215,9 @@ fn number_from_string(options: &[&Json], text: &str) -> Option<NodeValue> {
 }
 
 impl Walker<'_> {
-    pub fn walk(&mut self, schema: &Json, node: &mut Node, pointer: &str) {
+    /// Walks `node` at the JSON pointer `pointer`, which it extends for the children it walks
+    /// and leaves as it found it (one buffer for a whole document).
+    pub fn walk(&mut self, schema: &Json, node: &mut Node, pointer: &mut String) {
         let resolved = resolve(self.root, schema);
         let options = alternatives(self.root, resolved);
         // `Option<ValueOrRef<T>>` is `anyOf: [{$ref: ValueOrRef…}, {type: null}]`: the annotation
@@ -233,9 +253,7 @@ impl Walker<'_> {
                 let objects: Vec<&Json> = options
                     .iter()
                     .copied()
-                    .filter(|option| {
-                        properties(option).is_some() || type_names(option).contains(&"object")
-                    })
+                    .filter(|option| properties(option).is_some() || has_type(option, "object"))
                     .collect();
                 if let Some(chosen) = chosen_object_form(&objects, entries) {
                     // The inner mapping of a reference (`valueFrom: {…}`) inherits the field's
@@ -247,8 +265,12 @@ impl Walker<'_> {
             }
             NodeValue::Seq(items) => {
                 if let Some(items_schema) = options.iter().find_map(|option| option.get("items")) {
+                    let parent = pointer.len();
                     for (index, item) in items.iter_mut().enumerate() {
-                        self.walk(items_schema, item, &format!("{pointer}/{index}"));
+                        pointer.push('/');
+                        pointer.push_str(&index.to_string());
+                        self.walk(items_schema, item, pointer);
+                        pointer.truncate(parent);
                     }
                 }
             }
@@ -274,7 +296,7 @@ impl Walker<'_> {
         &mut self,
         schema: &Json,
         entries: &mut Vec<crate::node::Entry>,
-        pointer: &str,
+        pointer: &mut String,
         // Every object form of the field, for "did you mean" across forms.
         objects: &[&Json],
         // For a reference field: the forms it accepts, listed in the help of an unknown key.
@@ -285,26 +307,24 @@ impl Walker<'_> {
         let closed = matches!(additional, Some(Json::Bool(false)));
         let mut unknown = Vec::new();
         let mut dropped = Vec::new();
-        // The keys as written, to catch `fieldName` next to `field_name`; only built when some
-        // key is not already a snake_case field name.
+        // The keys as written, to catch `fieldName` next to `field_name`; only built for the
+        // first lowerCamelCase key, before any key is renamed.
         let mut present: Option<BTreeSet<String>> = None;
-        let written: Vec<String> = if props
-            .is_some_and(|props| entries.iter().all(|entry| props.contains_key(&entry.key)))
-        {
-            Vec::new()
-        } else {
-            entries.iter().map(|entry| entry.key.clone()).collect()
-        };
-        for (index, entry) in entries.iter_mut().enumerate() {
-            let known = props.is_some_and(|props| props.contains_key(&entry.key));
-            if !known {
-                let snake = snake_case(&entry.key);
+        let parent = pointer.len();
+        for index in 0..entries.len() {
+            let key = &entries[index].key;
+            let mut child_schema = props.and_then(|props| props.get(key));
+            if child_schema.is_none() {
+                let snake = snake_case(key);
                 // Exactly the lowerCamelCase spelling (`fieldPath`), as protojson reads it; not
                 // `FieldPath` or `Field_path`, which also turn into `field_path`.
-                if is_camel_case_of(&entry.key, &snake)
+                if is_camel_case_of(key, &snake)
                     && props.is_some_and(|props| props.contains_key(&snake))
                 {
-                    let present = present.get_or_insert_with(|| written.iter().cloned().collect());
+                    let present = present.get_or_insert_with(|| {
+                        entries.iter().map(|entry| entry.key.clone()).collect()
+                    });
+                    let entry = &mut entries[index];
                     if present.contains(&snake) {
                         let field_pointer = format!("{pointer}/{snake}");
                         self.reported.insert(field_pointer);
@@ -321,21 +341,23 @@ impl Walker<'_> {
                         dropped.push(index);
                         continue;
                     }
+                    child_schema = props.and_then(|props| props.get(&snake));
                     entry.key = snake;
                 } else if closed {
                     unknown.push(index);
                     continue;
                 }
             }
-            let child_pointer = format!("{pointer}/{}", escape(&entry.key));
-            let child_schema = props
-                .and_then(|props| props.get(&entry.key))
-                .or(match additional {
-                    Some(schema @ Json::Object(_)) => Some(schema),
-                    _ => None,
-                });
+            let child_schema = child_schema.or(match additional {
+                Some(schema @ Json::Object(_)) => Some(schema),
+                _ => None,
+            });
+            let entry = &mut entries[index];
             if let Some(child_schema) = child_schema {
-                self.walk(child_schema, &mut entry.value, &child_pointer);
+                pointer.push('/');
+                push_escaped(pointer, &entry.key);
+                self.walk(child_schema, &mut entry.value, pointer);
+                pointer.truncate(parent);
             }
         }
         let mut removed: Vec<(usize, bool)> = unknown
@@ -526,6 +548,15 @@ fn unwrap_reference_form(node: &mut Node) {
 /// Escapes a key for a JSON pointer.
 pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Appends a key to a JSON pointer, escaped as [`escape`] does.
+fn push_escaped(pointer: &mut String, key: &str) {
+    if key.contains(['~', '/']) {
+        pointer.push_str(&escape(key));
+    } else {
+        pointer.push_str(key);
+    }
 }
 
 /// `.spec.vpc` for `/spec/vpc`, as the user reads it.

@@ -11,7 +11,8 @@ use dbplan_diagnostics::Diagnostic;
 use dbplan_graph::{EdgeReason, Graph, GraphNode, Part};
 use dbplan_manifest::{ManifestSet, Resource, Spec};
 use dbplan_state::{DeletionPolicy, Lifecycle, StateKey};
-use serde_json::Value as Json;
+use serde_json::{Map as JsonMap, Value as Json};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// The annotation that records prevent-destroy in state.
@@ -89,6 +90,15 @@ pub fn desired(
             reference_targets.insert((from, pointer.as_str()), to);
         }
     }
+    // A resource's spec as JSON is made once for all its parts (an Aurora cluster is four
+    // objects): kept from its first part to its last, whose fields then move out of it.
+    let mut parts_left: Vec<usize> = vec![0; set.resources.len()];
+    for node in graph.nodes() {
+        if let Some(left) = parts_left.get_mut(node.resource) {
+            *left += 1;
+        }
+    }
+    let mut spec_objects: HashMap<usize, JsonMap<String, Json>> = HashMap::new();
     let mut out = DesiredSet::default();
     for level in graph.levels() {
         for address in level {
@@ -98,8 +108,26 @@ pub fn desired(
             let Some(resource) = set.resources.get(node.resource) else {
                 continue;
             };
+            let last = parts_left.get_mut(node.resource).is_none_or(|left| {
+                *left = left.saturating_sub(1);
+                *left == 0
+            });
+            let spec = if last {
+                Cow::Owned(
+                    spec_objects
+                        .remove(&node.resource)
+                        .unwrap_or_else(|| spec_object(&resource.spec)),
+                )
+            } else {
+                Cow::Borrowed(
+                    &*spec_objects
+                        .entry(node.resource)
+                        .or_insert_with(|| spec_object(&resource.spec)),
+                )
+            };
             let mut desired = object(
                 resource,
+                spec,
                 node,
                 graph,
                 &reference_targets,
@@ -118,8 +146,13 @@ pub fn desired(
 // pass; the map is the plan's and the state's JSON form, which the kinds' typed parts decode
 // (tests/typed_parts.rs holds every example's maps to them), and which part a field goes to and
 // what is derived from the spec are the kind's home's (`Spec::part_of`, `derived_attributes`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the spec's JSON is shared between the parts of one resource by the caller"
+)]
 fn object(
     resource: &Resource,
+    spec: Cow<'_, JsonMap<String, Json>>,
     node: &GraphNode,
     graph: &Graph,
     reference_targets: &HashMap<(&ResourceAddress, &str), &ResourceAddress>,
@@ -127,18 +160,19 @@ fn object(
     key: &StateKey,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Desired {
-    let Json::Object(spec_json) = resource.spec.to_json() else {
-        unreachable!("every spec is a struct, which serialises to a JSON object")
-    };
-    let mut attributes: BTreeMap<String, Json> = BTreeMap::new();
     let part = node.address.part.as_deref();
-    for (key, value) in spec_json {
-        if resource.spec.part_of(&key) == node.part
-            && crate::knowledge::not_applied(node.address.kind, part, &key).is_none()
-        {
-            attributes.insert(key, value);
-        }
-    }
+    let wanted = |key: &str| {
+        resource.spec.part_of(key) == node.part
+            && crate::knowledge::not_applied(node.address.kind, part, key).is_none()
+    };
+    let mut attributes: BTreeMap<String, Json> = match spec {
+        Cow::Owned(spec) => spec.into_iter().filter(|(key, _)| wanted(key)).collect(),
+        Cow::Borrowed(spec) => spec
+            .iter()
+            .filter(|(key, _)| wanted(key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+    };
     derived_attributes(resource, &node.part, &mut attributes);
 
     let address_text = node.address.to_string();
@@ -251,6 +285,14 @@ fn object(
         lifecycle: lifecycle(resource, &node.part),
         waivers: dbplan_policy::resource_waivers(resource),
     }
+}
+
+/// A spec as the JSON object its attributes are copied from.
+fn spec_object(spec: &Spec) -> JsonMap<String, Json> {
+    let Json::Object(object) = spec.to_json() else {
+        unreachable!("every spec is a struct, which serialises to a JSON object")
+    };
+    object
 }
 
 /// Attributes of parts that are not a plain copy of spec fields: what the kind derives from

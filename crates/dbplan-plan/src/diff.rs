@@ -14,11 +14,9 @@ use dbplan_provider::files::ADOPT_ATTRIBUTE;
 use dbplan_state::{DeletionPolicy, Lifecycle, ResourceState, Snapshot, StateValue, Status};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// What to diff.
+/// What the desired objects are diffed against.
 #[derive(Debug)]
 pub struct DiffInput<'a> {
-    /// The desired objects, in dependency order (already narrowed to the targets).
-    pub desired: &'a [Desired],
     /// The state after refresh.
     pub state: &'a Snapshot,
     /// State addresses the plan may touch (all when `None`): with `--target`, only the
@@ -103,11 +101,12 @@ fn equal(before: &Value, after: &Value) -> bool {
 /// Resolves the references of a desired object against the outputs recorded in state, where
 /// the referenced object keeps its outputs (it is not created or replaced by this plan).
 fn resolve_references(
-    desired: &Desired,
+    attributes: BTreeMap<String, Value>,
+    references: &BTreeMap<String, OutputRef>,
     state: &Snapshot,
     actions: &HashMap<ResourceAddress, Action>,
 ) -> BTreeMap<String, Value> {
-    resolve_with(&desired.attributes, &desired.references, state, |address| {
+    resolve_with(attributes, references, state, |address| {
         !matches!(
             actions.get(address),
             Some(Action::Create | Action::Adopt | Action::Replace)
@@ -123,16 +122,15 @@ pub fn resolve(
     references: &BTreeMap<String, OutputRef>,
     state: &Snapshot,
 ) -> BTreeMap<String, Value> {
-    resolve_with(attributes, references, state, |_| true)
+    resolve_with(attributes.clone(), references, state, |_| true)
 }
 
 fn resolve_with(
-    attributes: &BTreeMap<String, Value>,
+    mut after: BTreeMap<String, Value>,
     references: &BTreeMap<String, OutputRef>,
     state: &Snapshot,
     usable: impl Fn(&ResourceAddress) -> bool,
 ) -> BTreeMap<String, Value> {
-    let mut after = attributes.clone();
     // Items of a list that take every item of a list output (`[*]`) are spliced in, last
     // first, so that earlier indices stay valid.
     let mut splices: Vec<(String, usize, Vec<Value>)> = Vec::new();
@@ -201,24 +199,25 @@ fn walk(json: &serde_json::Value, segments: &[&str]) -> Option<serde_json::Value
     }
 }
 
-/// Computes the changes.
-pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
+/// Computes the changes. The desired objects, in dependency order (already narrowed to the
+/// targets), move into their changes: nothing of them is copied, and each is freed as soon as its
+/// change is made.
+pub fn diff(desired: Vec<Desired>, input: &DiffInput<'_>) -> DiffOutput {
     let mut actions: HashMap<ResourceAddress, Action> = HashMap::new();
-    let mut changes: Vec<Change> = Vec::new();
-    let mut desired_addresses: BTreeSet<&ResourceAddress> = BTreeSet::new();
+    let mut changes: Vec<Change> = Vec::with_capacity(desired.len());
 
     if !input.destroy {
-        for desired in input.desired {
-            let address = desired.address.clone();
-            desired_addresses.insert(&desired.address);
+        for desired in desired {
             let change = desired_change(desired, input, &actions);
-            actions.insert(address, change.action);
+            actions.insert(change.address.clone(), change.action);
             changes.push(change);
         }
     }
 
     for (address, recorded) in &input.state.resources {
-        if desired_addresses.contains(address) {
+        // Every desired address has its action by now, and no other recorded address has yet
+        // (the state's addresses are distinct): a recorded object with an action is desired.
+        if actions.contains_key(address) {
             continue;
         }
         if input
@@ -239,41 +238,49 @@ pub fn diff(input: &DiffInput<'_>) -> DiffOutput {
 // that explain it, made over the same before and after maps; in one place so the conditions of
 // every outcome can be compared.
 fn desired_change(
-    desired: &Desired,
+    desired: Desired,
     input: &DiffInput<'_>,
     actions: &HashMap<ResourceAddress, Action>,
 ) -> Change {
-    let address = &desired.address;
-    let after = resolve_references(desired, input.state, actions);
-    let kind = desired.address.kind;
-    let part = desired.address.part.clone();
+    let Desired {
+        address,
+        attributes,
+        references,
+        secrets,
+        dependencies,
+        lifecycle,
+        waivers,
+    } = desired;
+    let after = resolve_references(attributes, &references, input.state, actions);
+    let kind = address.kind;
+    let part = address.part.clone();
     let mut change = Change {
-        address: desired.address.clone(),
         action: Action::Create,
         before: BTreeMap::new(),
         after,
         changed: Vec::new(),
         replace_because: Vec::new(),
-        references: desired.references.clone(),
-        secrets: desired.secrets.clone(),
-        dependencies: desired.dependencies.clone(),
-        lifecycle: desired.lifecycle.clone(),
-        waivers: desired.waivers.clone(),
+        references,
+        secrets,
+        dependencies,
+        lifecycle,
+        waivers,
         stateful: knowledge::is_stateful(kind, part.as_deref()),
         final_snapshot: None,
         blocked: None,
         note: None,
-        fingerprint: input.fingerprints.get(address).cloned(),
+        fingerprint: input.fingerprints.get(&address).cloned(),
         lifecycle_before: None,
         lifecycle_changed: Vec::new(),
         adopt: input
             .adopt
             .iter()
-            .any(|opted| matches_target(&desired.address, opted)),
+            .any(|opted| matches_target(&address, opted)),
         adopt_effects: Vec::new(),
+        address,
     };
-    let Some(recorded) = input.state.resources.get(address) else {
-        match input.found.get(address) {
+    let Some(recorded) = input.state.resources.get(&change.address) else {
+        match input.found.get(&change.address) {
             Some(existing) => adopt(&mut change, existing),
             None => change.changed = change.after.keys().cloned().collect(),
         }
@@ -355,9 +362,9 @@ fn desired_change(
         .collect();
     change.lifecycle_changed = lifecycle_differences(
         &recorded.lifecycle,
-        &desired.lifecycle,
+        &change.lifecycle,
         &recorded.waivers,
-        &desired.waivers,
+        &change.waivers,
     );
     if !change.lifecycle_changed.is_empty() {
         change.lifecycle_before = Some(recorded.lifecycle.clone());
@@ -390,10 +397,10 @@ fn desired_change(
     if change.action == Action::Replace {
         change.final_snapshot = knowledge::final_snapshot(kind, part.as_deref(), &change.before);
         change.blocked = destroy_blocked(
-            &desired.address,
+            &change.address,
             Action::Replace,
             &recorded.lifecycle,
-            Some(&desired.lifecycle),
+            Some(&change.lifecycle),
             input.state,
         );
     }
@@ -768,15 +775,17 @@ mod tests {
     }
 
     fn planned(desired: &[Desired], state: &Snapshot, adopt: &[String]) -> DiffOutput {
-        diff(&DiffInput {
-            desired,
-            state,
-            state_scope: None,
-            destroy: false,
-            fingerprints: &BTreeMap::new(),
-            found: &existing(),
-            adopt,
-        })
+        diff(
+            desired.to_vec(),
+            &DiffInput {
+                state,
+                state_scope: None,
+                destroy: false,
+                fingerprints: &BTreeMap::new(),
+                found: &existing(),
+                adopt,
+            },
+        )
     }
 
     #[test]

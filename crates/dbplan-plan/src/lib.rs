@@ -102,17 +102,19 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         Some(refreshed) => refreshed.fingerprints.clone(),
         None => refresh::recorded_fingerprints(request.state),
     };
-    let output = diff::diff(&DiffInput {
-        desired: &desired,
-        state: effective,
-        state_scope: state_scope.as_ref(),
-        destroy: request.destroy,
-        fingerprints: &fingerprints,
-        found: request
-            .refreshed
-            .map_or(&no_objects_found, |refreshed| &refreshed.found),
-        adopt: &adopt,
-    });
+    let output = diff::diff(
+        desired,
+        &DiffInput {
+            state: effective,
+            state_scope: state_scope.as_ref(),
+            destroy: request.destroy,
+            fingerprints: &fingerprints,
+            found: request
+                .refreshed
+                .map_or(&no_objects_found, |refreshed| &refreshed.found),
+            adopt: &adopt,
+        },
+    );
 
     let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
     let plan_report = dbplan_policy::check_plan(request.set, &output.changes, request.pack);
@@ -159,15 +161,17 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
 /// DAG with a known critical path) rather than of given manifests.
 pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Plan {
     let fingerprints = refresh::recorded_fingerprints(state);
-    let output = diff::diff(&DiffInput {
-        desired,
-        state,
-        state_scope: None,
-        destroy,
-        fingerprints: &fingerprints,
-        found: &BTreeMap::new(),
-        adopt: &[],
-    });
+    let output = diff::diff(
+        desired.to_vec(),
+        &DiffInput {
+            state,
+            state_scope: None,
+            destroy,
+            fingerprints: &fingerprints,
+            found: &BTreeMap::new(),
+            adopt: &[],
+        },
+    );
     Plan {
         dbplan_version: env!("CARGO_PKG_VERSION").to_owned(),
         state: StateRef {

@@ -34,23 +34,52 @@ pub struct Refreshed {
 
 /// The fingerprint of an object: SHA-256 over its id and plain attributes (secrets are left
 /// out, so that the fingerprint says nothing about them).
-#[expect(
-    clippy::expect_used,
-    reason = "attributes are JSON values under string keys, which always serialise"
-)]
 pub fn fingerprint(
     provider_id: Option<&str>,
     attributes: &BTreeMap<String, serde_json::Value>,
 ) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(provider_id.unwrap_or_default().as_bytes());
-    hasher.update([0]);
-    hasher.update(
-        serde_json::to_string(attributes)
-            .expect("a map of JSON values with string keys serialises")
-            .as_bytes(),
-    );
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    fingerprint_of(provider_id, attributes)
+}
+
+/// [`fingerprint`] over anything that serialises as the same JSON map, written straight into
+/// the hash.
+#[expect(
+    clippy::expect_used,
+    reason = "attributes are JSON values under string keys, which always serialise"
+)]
+fn fingerprint_of(provider_id: Option<&str>, attributes: &impl serde::Serialize) -> String {
+    /// Feeds what the JSON writer writes to the hash.
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hasher = HashWriter(Sha256::new());
+    hasher.0.update(provider_id.unwrap_or_default().as_bytes());
+    hasher.0.update([0]);
+    serde_json::to_writer(&mut hasher, attributes)
+        .expect("a map of JSON values with string keys serialises");
+    format!("sha256:{}", hex::encode(hasher.0.finalize()))
+}
+
+/// A resource's plain attributes as [`plain_attributes`] has them, borrowed: serialised as the
+/// same JSON map (the same keys in the same order) without copying the values.
+struct PlainAttributes<'a>(&'a BTreeMap<String, StateValue>);
+
+impl serde::Serialize for PlainAttributes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(_, value)| !value.sensitive)
+                .map(|(key, value)| (key, &value.value)),
+        )
+    }
 }
 
 pub fn plain_attributes(resource: &ResourceState) -> BTreeMap<String, serde_json::Value> {
@@ -103,7 +132,10 @@ pub fn recorded_fingerprints(snapshot: &Snapshot) -> BTreeMap<ResourceAddress, S
         .map(|(address, resource)| {
             (
                 address.clone(),
-                fingerprint(resource.provider_id.as_deref(), &plain_attributes(resource)),
+                fingerprint_of(
+                    resource.provider_id.as_deref(),
+                    &PlainAttributes(&resource.attributes),
+                ),
             )
         })
         .collect()
@@ -138,7 +170,10 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
                     .or_default() += 1;
                 refreshed.fingerprints.insert(
                     address.clone(),
-                    fingerprint(resource.provider_id.as_deref(), &plain_attributes(resource)),
+                    fingerprint_of(
+                        resource.provider_id.as_deref(),
+                        &PlainAttributes(&resource.attributes),
+                    ),
                 );
             }
         }
@@ -373,4 +408,35 @@ fn known_attributes(object: &Desired, state: &Snapshot) -> BTreeMap<String, Fiel
         })
         .map(|(name, value)| (name, Field::plain(value.to_json_exposed())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbplan_core::Field;
+    use dbplan_core::Kind;
+
+    #[test]
+    fn recorded_fingerprints_are_the_fingerprints_of_the_plain_attributes() {
+        let mut resource =
+            ResourceState::new(ResourceAddress::new(Kind::AwsVpc, "main".to_owned()));
+        resource.provider_id = Some("vpc-1".to_owned());
+        resource
+            .attributes
+            .insert("cidr_block".to_owned(), Field::plain("10.0.0.0/16"));
+        resource.attributes.insert(
+            "tags".to_owned(),
+            Field::plain(serde_json::json!({"b": [1, 2.5, null], "a": "x"})),
+        );
+        resource
+            .attributes
+            .insert("password".to_owned(), Field::sensitive("hunter22"));
+        let expected = fingerprint(Some("vpc-1"), &plain_attributes(&resource));
+        let mut snapshot = Snapshot::default();
+        snapshot
+            .resources
+            .insert(resource.address.clone(), resource.clone());
+        let recorded = recorded_fingerprints(&snapshot);
+        assert_eq!(recorded.get(&resource.address), Some(&expected));
+    }
 }
