@@ -648,17 +648,15 @@ impl PgStore {
                 schema::ensure(client, &shared.location).await?;
             }
             let token = acquire(&shared, &acquiring).await?;
-            match load(&shared, &unlock, false).await {
-                Ok(Some(loaded)) => Ok((token, loaded)),
-                Ok(None) => Err(corrupted(
-                    &shared.location,
-                    "its row vanished while it was locked",
-                )),
-                Err(error) => {
-                    release(&shared, token).await;
-                    Err(error)
-                }
+            let loaded = load(&shared, &unlock, false).await.and_then(|loaded| {
+                loaded.ok_or_else(|| {
+                    corrupted(&shared.location, "its row vanished while it was locked")
+                })
+            });
+            if loaded.is_err() {
+                release(&shared, token).await;
             }
+            Ok((token, loaded?))
         })?;
         let mut store = PgStore {
             lineage: loaded.row.lineage.clone(),
@@ -1033,8 +1031,13 @@ fn describe_holder(holder: Option<&str>) -> String {
     }
 }
 
-/// Releases the lease if it is still this writer's; a failure is left to the lease's expiry.
+/// Releases the lease if it is still this writer's, waiting a few seconds at most; a failure
+/// (the server gone) is left to the lease's expiry.
 async fn release(shared: &Shared, token: i64) {
+    let _released = tokio::time::timeout(Duration::from_secs(5), release_now(shared, token)).await;
+}
+
+async fn release_now(shared: &Shared, token: i64) {
     let states = shared.table("states");
     let location = &shared.location;
     let _released = shared
@@ -1550,7 +1553,9 @@ pub fn history(location: &PgLocation, limit: u32) -> Result<Vec<HistoryEntry>, S
                     db_user: column(location, row, 2)?,
                     os_user: column(location, row, 3)?,
                     host: column(location, row, 4)?,
-                    pid: u32::try_from(column::<i64>(location, row, 5)?).unwrap_or(0),
+                    pid: u32::try_from(column::<i64>(location, row, 5)?).map_err(|_| {
+                        corrupted(location, "a history row's pid is not a process id")
+                    })?,
                     command: column(location, row, 6)?,
                     plan: column(location, row, 7)?,
                     changes: serde_json::from_str(&changes).map_err(|error| {
