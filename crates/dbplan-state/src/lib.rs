@@ -1,10 +1,12 @@
 //! dbplan's state: what was applied, where, with which outputs.
 //!
 //! A [`Snapshot`] has a lineage (set once, when the state is created), a serial (+1 on every
-//! write) and one [`ResourceState`] per address. A [`StateStore`] keeps it; [`SledStore`], an
-//! embedded sled database in a directory (`./state` by default), is the one dbplan ships with.
-//! One writer at a time: [`StateLock`] is a lock file next to the database that names its
-//! holder, and a lock whose process is gone is reported as stale.
+//! write) and one [`ResourceState`] per address. A [`StateStore`] keeps it: [`SledStore`], an
+//! embedded sled database in a directory (`./state` by default), or [`PgStore`], a team's state
+//! in PostgreSQL (`--state postgres://…`, see [`postgres`]); [`StateLocation`] tells them apart
+//! and [`Store`] is either. One writer at a time: for a directory, [`StateLock`] is a lock file
+//! next to the database that names its holder, and a lock whose process is gone is reported as
+//! stale; in PostgreSQL, a lease with a fencing token. Both keep a [`HistoryEntry`] per commit.
 //!
 //! Damage is never read as an older or empty state: an integrity layer of dbplan's own
 //! (checksummed records, a checksummed head mirrored in `head.json`, backups) sits between
