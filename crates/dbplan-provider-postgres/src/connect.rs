@@ -9,9 +9,6 @@ use crate::timeouts::{CONNECT_VARIABLE, LONG_STATEMENT_VARIABLE, READ_VARIABLE, 
 use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::postgres_server;
 use dbplan_provider::{ProviderError, Recorded};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -991,120 +988,29 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The TLS configuration for `server` (see `dbplan_pgtls`): a set-up failure is a transport
+/// error, a CA file that cannot be used a conflict to fix in the manifest.
 fn tls_config(
     address: &ResourceAddress,
     server: &Server,
     verify: bool,
 ) -> Result<rustls::ClientConfig, ProviderError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|error| ProviderError::Transport {
+    dbplan_pgtls::client_config(
+        verify,
+        server.sslrootcert.as_deref().map(std::path::Path::new),
+    )
+    .map_err(|error| match error {
+        dbplan_pgtls::TlsSetupError::Setup(_) => ProviderError::Transport {
             address: address.clone(),
-            message: format!("TLS setup: {error}"),
+            message: error.to_string(),
             source: Some(Box::new(error)),
-        })?;
-    if !verify {
-        // `prefer` and `require` encrypt without verifying the certificate, as libpq does;
-        // `verify-full` is the mode that verifies.
-        return Ok(builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    match &server.sslrootcert {
-        Some(path) => {
-            use rustls::pki_types::pem::PemObject;
-            let certificates = CertificateDer::pem_file_iter(path).map_err(|error| {
-                ProviderError::Conflict {
-                    address: address.clone(),
-                    message: format!(
-                        "cannot read sslrootcert {path}: {error}; give the PEM file of the CA that signed the server's certificate"
-                    ),
-                    source: Some(Box::new(error)),
-                }
-            })?;
-            for certificate in certificates {
-                let certificate = certificate.map_err(|error| ProviderError::Conflict {
-                    address: address.clone(),
-                    message: format!("sslrootcert {path} is not a PEM certificate file: {error}"),
-                    source: Some(Box::new(error)),
-                })?;
-                roots
-                    .add(certificate)
-                    .map_err(|error| ProviderError::Conflict {
-                        address: address.clone(),
-                        message: format!("sslrootcert {path}: {error}"),
-                        source: Some(Box::new(error)),
-                    })?;
-            }
-        }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            for certificate in native.certs {
-                let _ = roots.add(certificate);
-            }
-        }
-    }
-    if roots.is_empty() {
-        return Err(ProviderError::Conflict {
+        },
+        _ => ProviderError::Conflict {
             address: address.clone(),
-            message: "sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates".to_owned(),
-            source: None,
-        });
-    }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-/// Accepts any server certificate (for `prefer` and `require`), while still checking that
-/// the handshake is signed by the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            certificate,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            certificate,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -6,10 +6,6 @@
 use super::location::{PgLocation, SslMode};
 use crate::StateError;
 use dbplan_core::timeouts::CONNECT_VARIABLE;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -154,105 +150,11 @@ pub(crate) async fn connect(
     }
 }
 
-/// The TLS configuration for `location`: verifying (`verify-ca`, `verify-full`) against its
-/// `sslrootcert` or the system's CA certificates, or encrypting without verifying (`prefer`,
-/// `require`), as libpq does.
+/// The TLS configuration for `location` (see `dbplan_pgtls`), or what is wrong with its CA file.
 pub(crate) fn tls_config(
     location: &PgLocation,
     verify: bool,
 ) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|error| format!("TLS set-up: {error}"))?;
-    if !verify {
-        return Ok(builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    match &location.sslrootcert {
-        Some(path) => {
-            use rustls::pki_types::pem::PemObject;
-            let certificates = CertificateDer::pem_file_iter(path).map_err(|error| {
-                format!(
-                    "cannot read sslrootcert {}: {error}; give the PEM file of the CA that signed the server's certificate",
-                    path.display()
-                )
-            })?;
-            for certificate in certificates {
-                let certificate = certificate.map_err(|error| {
-                    format!(
-                        "sslrootcert {} is not a PEM certificate file: {error}",
-                        path.display()
-                    )
-                })?;
-                roots
-                    .add(certificate)
-                    .map_err(|error| format!("sslrootcert {}: {error}", path.display()))?;
-            }
-        }
-        None => {
-            for certificate in rustls_native_certs::load_native_certs().certs {
-                // A system certificate rustls cannot use is skipped, as libpq skips it.
-                let _ = roots.add(certificate);
-            }
-        }
-    }
-    if roots.is_empty() {
-        return Err("sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates".to_owned());
-    }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-/// Accepts any server certificate (`prefer`, `require`), while still checking that the
-/// handshake is signed by the certificate's key. The PostgreSQL provider has its own copy:
-/// the state crate may not depend on a provider crate, and the verifier is the whole of it.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            certificate,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            certificate,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    dbplan_pgtls::client_config(verify, location.sslrootcert.as_deref())
+        .map_err(|error| error.to_string())
 }
