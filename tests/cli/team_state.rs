@@ -2,7 +2,7 @@
 //! a real server: apply and re-plan, history, two applies at once, connections cut and the
 //! server restarted mid-apply, SIGKILL in flight, moving a state between backends.
 
-use super::apply::{CrashState, Lab, Lines, Tenant, crash_test};
+use super::apply::{CrashState, Held, Lab, Lines, Tenant, crash_test};
 use super::{assert_code, stderr, stdout, text};
 use std::process::Stdio;
 
@@ -17,6 +17,52 @@ fn rows(lab: &Lab, state: &str) -> Vec<String> {
     .lines()
     .map(str::to_owned)
     .collect()
+}
+
+/// An apply on `state` with parallelism 1, waiting on `role`, which the test creates in a
+/// transaction it keeps open: returned once the server shows apply waiting, with that
+/// transaction and apply's stderr.
+fn apply_waiting_on_role(lab: &Lab, state: &str, role: &str) -> (Held, std::process::Child, Lines) {
+    let held = lab.hold_in_a_transaction(&[format!("CREATE ROLE {role}")]);
+    let mut child = lab
+        .command(&[
+            "apply",
+            "tenants.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+            "--state",
+            state,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = Lines::read(child.stderr.take().expect("stderr is piped"));
+    lab.wait_until_server_shows(
+        "apply waiting for the held role",
+        "SELECT count(*) >= 1 FROM pg_stat_activity WHERE application_name = 'dbplan' AND wait_event_type = 'Lock'",
+        || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("apply ended before it waited for the held role: {status}");
+            }
+        },
+    );
+    (held, child, output)
+}
+
+/// `plan --detailed-exitcode` on `state` finds nothing to do.
+fn assert_converged(lab: &Lab, state: &str) {
+    assert_code(
+        &lab.run(&[
+            "plan",
+            "tenants.yaml",
+            "--detailed-exitcode",
+            "--state",
+            state,
+        ]),
+        0,
+    );
 }
 
 #[test]
@@ -36,16 +82,7 @@ fn a_postgres_state_applies_replans_as_no_op_and_keeps_a_history() {
     );
     let applied = lab.run(&["apply", "tenants.yaml", "--auto-approve", "--state", &state]);
     assert_code(&applied, 0);
-    assert_code(
-        &lab.run(&[
-            "plan",
-            "tenants.yaml",
-            "--detailed-exitcode",
-            "--state",
-            &state,
-        ]),
-        0,
-    );
+    assert_converged(&lab, &state);
     // One row per resource; no password in any table (they are sensitive values of the
     // secret's record only when the state is plain: see the encryption test).
     assert_eq!(rows(&lab, "prod").len(), 7, "{}", text(&applied));
@@ -125,31 +162,7 @@ fn two_applies_at_once_one_is_refused_naming_the_other_and_cut_connections_lose_
         .collect();
     lab.manifests(&tenants);
     // The first apply waits on a role the test creates in a transaction it keeps open.
-    let held = lab.hold_in_a_transaction(&["CREATE ROLE busy0_user".to_owned()]);
-    let mut first = lab
-        .command(&[
-            "apply",
-            "tenants.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "1",
-            "--state",
-            &state,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let first_output = Lines::read(first.stderr.take().expect("stderr is piped"));
-    lab.wait_until_server_shows(
-        "the first apply waiting for the held role",
-        "SELECT count(*) >= 1 FROM pg_stat_activity WHERE application_name = 'dbplan' AND wait_event_type = 'Lock'",
-        || {
-            if let Some(status) = first.try_wait().unwrap() {
-                panic!("the first apply ended early: {status}");
-            }
-        },
-    );
+    let (held, mut first, first_output) = apply_waiting_on_role(&lab, &state, "busy0_user");
     let second = lab.run(&["apply", "tenants.yaml", "--auto-approve", "--state", &state]);
     assert_code(&second, 1);
     let refusal = stderr(&second);
@@ -171,16 +184,7 @@ fn two_applies_at_once_one_is_refused_naming_the_other_and_cut_connections_lose_
     let status = first.wait().unwrap();
     let shown = first_output.rest();
     assert_eq!(status.code(), Some(0), "{shown}");
-    assert_code(
-        &lab.run(&[
-            "plan",
-            "tenants.yaml",
-            "--detailed-exitcode",
-            "--state",
-            &state,
-        ]),
-        0,
-    );
+    assert_converged(&lab, &state);
     assert_eq!(rows(&lab, "busy").len(), 1 + 3 * tenants.len());
 }
 
@@ -197,31 +201,7 @@ fn a_server_restarted_mid_apply_loses_nothing_and_the_next_apply_converges() {
         0,
     );
     lab.manifests(&tenants);
-    let held = lab.hold_in_a_transaction(&["CREATE ROLE rs2_user".to_owned()]);
-    let mut child = lab
-        .command(&[
-            "apply",
-            "tenants.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "1",
-            "--state",
-            &state,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = Lines::read(child.stderr.take().expect("stderr is piped"));
-    lab.wait_until_server_shows(
-        "apply waiting for the held role",
-        "SELECT count(*) >= 1 FROM pg_stat_activity WHERE application_name = 'dbplan' AND wait_event_type = 'Lock'",
-        || {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("apply ended early: {status}");
-            }
-        },
-    );
+    let (held, mut child, output) = apply_waiting_on_role(&lab, &state, "rs2_user");
     // Every connection is cut, the held transaction with them.
     drop(held);
     lab.server.restart().unwrap();
@@ -233,16 +213,7 @@ fn a_server_restarted_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let applied =
         lab.apply_when_unlocked(&["apply", "tenants.yaml", "--auto-approve", "--state", &state]);
     assert_code(&applied, 0);
-    assert_code(
-        &lab.run(&[
-            "plan",
-            "tenants.yaml",
-            "--detailed-exitcode",
-            "--state",
-            &state,
-        ]),
-        0,
-    );
+    assert_converged(&lab, &state);
     let databases: Vec<String> = lab
         .databases()
         .into_iter()
@@ -289,16 +260,7 @@ fn a_state_migrates_from_a_directory_to_postgres_and_back_with_lineage_serial_an
     let lineage = |summary: &str| summary.split("(lineage").nth(1).map(str::to_owned);
     assert_eq!(lineage(&stderr(&listed)), lineage(&before));
     // The PostgreSQL state plans as no-op against the same objects (its secrets came along).
-    assert_code(
-        &lab.run(&[
-            "plan",
-            "tenants.yaml",
-            "--detailed-exitcode",
-            "--state",
-            &state,
-        ]),
-        0,
-    );
+    assert_converged(&lab, &state);
     // A second migration onto it is refused as not newer; back to a new directory works.
     assert_code(&lab.run(&["state", "migrate", "--to", &state]), 1);
     let back = lab.run(&["state", "migrate", "--state", &state, "--to", "state-back"]);
