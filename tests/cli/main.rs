@@ -22,6 +22,7 @@ mod planton;
 mod schema;
 mod secrets;
 mod state;
+mod state_kms;
 mod team_state;
 mod timeouts;
 mod validate;

@@ -111,6 +111,41 @@ pub enum EncryptionChange {
     Decrypt,
     /// A new key from this passphrase, with a new salt (the state must be encrypted).
     Rekey(Passphrase),
+    /// Turns encryption on, with a data key from the AWS KMS key of this id, ARN or alias
+    /// (the state must be plain).
+    EncryptKms(String),
+    /// A new data key from the AWS KMS key of this id, ARN or alias (the state must be
+    /// encrypted).
+    RekeyKms(String),
+}
+
+impl EncryptionChange {
+    /// The key of the state after the change (`None`: plain), for a state of `lineage`;
+    /// `encrypted` says whether it is encrypted now. An error names what is refused.
+    pub(crate) fn new_cipher(
+        &self,
+        encrypted: bool,
+        lineage: &str,
+    ) -> Result<Option<StateCipher>, Result<&'static str, crypt::CryptError>> {
+        use EncryptionChange::{Decrypt, Encrypt, EncryptKms, Rekey, RekeyKms};
+        match (self, encrypted) {
+            (Encrypt(_) | EncryptKms(_), true) => Err(Ok(
+                "is already encrypted; `dbplan state rekey` changes its key",
+            )),
+            (Decrypt | Rekey(_) | RekeyKms(_), false) => Err(Ok(
+                "is not encrypted; `dbplan state encrypt` turns encryption on",
+            )),
+            (Encrypt(passphrase) | Rekey(passphrase), _) => {
+                StateCipher::create(passphrase).map(Some).map_err(Err)
+            }
+            (EncryptKms(key) | RekeyKms(key), _) => {
+                StateCipher::create_kms(crypt::key_service().as_deref(), key, lineage)
+                    .map(Some)
+                    .map_err(Err)
+            }
+            (Decrypt, true) => Ok(None),
+        }
+    }
 }
 
 /// What [`SledStore::change_encryption`] did.
@@ -200,17 +235,23 @@ fn store_error(directory: &Path, message: impl std::fmt::Display) -> StateError 
     }
 }
 
-/// The passphrase a reader or writer was given, and the key derived from it (derived once per
-/// header: verifying a copy and opening the real database use the same).
+/// What a reader or writer was given to open an encrypted state (the passphrase, the new one
+/// of a rotation under way, the key service), and the key it opened (once per header:
+/// verifying a copy and opening the real database use the same).
 pub(crate) struct Unlock {
     passphrase: Option<Passphrase>,
+    new_passphrase: Option<Passphrase>,
+    service: Option<std::sync::Arc<dyn crypt::KeyService>>,
     derived: Mutex<Option<StateCipher>>,
 }
 
 impl Unlock {
+    /// `passphrase` alone, with the registered key service.
     pub(crate) fn new(passphrase: Option<Passphrase>) -> Unlock {
         Unlock {
             passphrase,
+            new_passphrase: None,
+            service: crypt::key_service(),
             derived: Mutex::new(None),
         }
     }
@@ -219,19 +260,26 @@ impl Unlock {
     pub(crate) fn with_cipher(cipher: StateCipher) -> Unlock {
         Unlock {
             passphrase: None,
+            new_passphrase: None,
+            service: None,
             derived: Mutex::new(Some(cipher)),
         }
     }
 
-    /// The passphrase in `DBPLAN_STATE_PASSPHRASE`.
+    /// The passphrase in `DBPLAN_STATE_PASSPHRASE`, and the one in
+    /// `DBPLAN_STATE_NEW_PASSPHRASE` for a state a rotation already moved to it.
     pub(crate) fn from_env() -> Unlock {
-        Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        Unlock {
+            new_passphrase: Passphrase::from_env(crypt::NEW_PASSPHRASE_VARIABLE),
+            ..Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        }
     }
 
-    /// The key of a state whose encryption header is `header`.
+    /// The key of a state whose encryption header is `header` and whose lineage is `lineage`.
     pub(crate) fn cipher(
         &self,
         header: &Header,
+        lineage: &str,
         directory: &Path,
     ) -> Result<StateCipher, StateError> {
         let mut derived = self
@@ -243,8 +291,14 @@ impl Unlock {
         {
             return Ok(cipher.clone());
         }
-        let cipher = StateCipher::unlock(header, self.passphrase.as_ref())
-            .map_err(|error| crypt_error(directory, error))?;
+        let cipher = StateCipher::unlock_any(
+            header,
+            self.passphrase.as_ref(),
+            self.new_passphrase.as_ref(),
+            self.service.as_deref(),
+            lineage,
+        )
+        .map_err(|error| crypt_error(directory, error))?;
         *derived = Some(cipher.clone());
         Ok(cipher)
     }
@@ -261,6 +315,9 @@ pub(crate) fn crypt_error(directory: &Path, error: crypt::CryptError) -> StateEr
         },
         crypt::CryptError::Damaged(what) => corrupted(directory, what),
         crypt::CryptError::Random => store_error(directory, "the random source failed"),
+        crypt::CryptError::Service(what) => StateError::Encryption {
+            message: format!("the state at {} is encrypted: {what}", directory.display()),
+        },
     }
 }
 
@@ -572,7 +629,7 @@ fn load(db: &sled::Db, directory: &Path, unlock: &Unlock) -> Result<Option<Loade
                     format!("the encryption record is unreadable: {error}"),
                 )
             })?;
-            Some(unlock.cipher(&header, directory)?)
+            Some(unlock.cipher(&header, &lineage, directory)?)
         }
     };
     if format_of(cipher.as_ref()) != format && format != 1 {
@@ -1450,20 +1507,10 @@ impl SledStore {
                 message: format!("the state at {} {message}", directory.display()),
             })
         };
-        let cipher = match (&change, &store.cipher) {
-            (EncryptionChange::Encrypt(_), Some(_)) => {
-                return refuse("is already encrypted; `dbplan state rekey` changes its passphrase");
-            }
-            (EncryptionChange::Decrypt | EncryptionChange::Rekey(_), None) => {
-                return refuse("is not encrypted; `dbplan state encrypt` turns encryption on");
-            }
-            (EncryptionChange::Encrypt(passphrase) | EncryptionChange::Rekey(passphrase), _) => {
-                Some(
-                    StateCipher::create(passphrase)
-                        .map_err(|error| crypt_error(&directory, error))?,
-                )
-            }
-            (EncryptionChange::Decrypt, Some(_)) => None,
+        let cipher = match change.new_cipher(store.cipher.is_some(), &store.lineage) {
+            Ok(cipher) => cipher,
+            Err(Ok(refusal)) => return refuse(refusal),
+            Err(Err(error)) => return Err(crypt_error(&directory, error)),
         };
         // Whatever this state's last session left unsaved is backed up first.
         store.backup()?;
@@ -1472,8 +1519,8 @@ impl SledStore {
         let key = store.key.clone();
         // The backups are opened with the key already derived (most are of this header).
         let unlock = Unlock {
-            passphrase: current,
             derived: Mutex::new(store.cipher.clone()),
+            ..Unlock::new(current)
         };
         let SledStore {
             db,

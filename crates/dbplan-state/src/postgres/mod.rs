@@ -342,7 +342,7 @@ fn open_key(
         Some(header) => {
             let header: Header = serde_json::from_str(header)
                 .map_err(|error| corrupted(location, format!("its encryption header: {error}")))?;
-            let cipher = unlock.cipher(&header, &path)?;
+            let cipher = unlock.cipher(&header, &row.lineage, &path)?;
             let sealed: Sealed = serde_json::from_str(&row.key)
                 .map_err(|error| corrupted(location, format!("its sealed key: {error}")))?;
             let key = cipher
@@ -879,20 +879,10 @@ impl PgStore {
                 message: format!("the state at {location} {message}"),
             })
         };
-        let cipher = match (&change, &store.cipher) {
-            (EncryptionChange::Encrypt(_), Some(_)) => {
-                return refuse("is already encrypted; `dbplan state rekey` changes its passphrase");
-            }
-            (EncryptionChange::Decrypt | EncryptionChange::Rekey(_), None) => {
-                return refuse("is not encrypted; `dbplan state encrypt` turns encryption on");
-            }
-            (EncryptionChange::Encrypt(passphrase) | EncryptionChange::Rekey(passphrase), _) => {
-                Some(
-                    StateCipher::create(passphrase)
-                        .map_err(|error| crypt_error(&location.as_path(), error))?,
-                )
-            }
-            (EncryptionChange::Decrypt, Some(_)) => None,
+        let cipher = match change.new_cipher(store.cipher.is_some(), &store.lineage) {
+            Ok(cipher) => cipher,
+            Err(Ok(refusal)) => return refuse(refusal),
+            Err(Err(error)) => return Err(crypt_error(&location.as_path(), error)),
         };
         let mut snapshot = store.snapshot()?;
         snapshot.serial += 1;
