@@ -164,6 +164,14 @@ fn a_state_encrypted_under_aws_kms(backend: Backend) {
     expect(&planned, 0, "plan of the KMS-encrypted state", &secrets);
     let shown = lab.run(&["state", "show", "TenantDatabase/sealed/role"], true, &[]);
     expect(&shown, 0, "state show", &secrets);
+    // Not even the most detailed log shows KMS's answer, which holds the data key.
+    let logged = lab.run(&["state", "list"], true, &[("RUST_LOG", "trace")]);
+    expect(&logged, 0, "list with RUST_LOG=trace", &secrets);
+    let log = text(&logged);
+    assert!(
+        log.to_lowercase().contains("kms") && !log.contains("Plaintext"),
+        "{log}"
+    );
 
     // Without credentials it is refused, saying which key and what to set.
     let refused = lab.run(&["plan", "tenants.yaml"], false, &[]);
@@ -246,4 +254,103 @@ fn a_local_state_encrypted_under_aws_kms() {
 #[test]
 fn a_postgres_state_encrypted_under_aws_kms() {
     a_state_encrypted_under_aws_kms(Backend::Postgres);
+}
+
+/// `apply` of `tenants` with `env` (moto's credentials given).
+fn apply(lab: &KmsLab, tenants: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> Output {
+    let tenants: Vec<Tenant> = tenants.iter().map(|name| Tenant::new(name)).collect();
+    lab.lab.manifests(&tenants);
+    let applied = lab.run(&["apply", "tenants.yaml", "--auto-approve"], true, env);
+    expect(&applied, 0, &format!("apply with {env:?}"), secrets);
+    applied
+}
+
+// Long: one scenario, each rotation depending on the key the one before left.
+fn a_writer_rotates_to_the_new_key_and_readers_accept_either(backend: Backend) {
+    const OLD: &str = "rotation passphrase one 6d2e";
+    const NEW: &str = "rotation passphrase two 9b41";
+    let lab = KmsLab::start(backend);
+    apply(&lab, &["one"], &[], &[]);
+    let password = value(&lab.lab.env_secret("one"), "DB_PASSWORD").to_owned();
+    let secrets = [password.as_str(), OLD, NEW];
+    let first = lab.key("state");
+    let second = lab.key("other");
+    let old = [("DBPLAN_STATE_PASSPHRASE", OLD)];
+    expect(
+        &lab.run(&["state", "encrypt"], true, &old),
+        0,
+        "encrypt",
+        &secrets,
+    );
+    let rotated = "re-encrypted the state under";
+    let planned =
+        |env: &[(&str, &str)]| lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"], true, env);
+
+    // The next write moves it to the new passphrase, and says so.
+    let both = [
+        ("DBPLAN_STATE_PASSPHRASE", OLD),
+        ("DBPLAN_STATE_NEW_PASSPHRASE", NEW),
+    ];
+    let applied = apply(&lab, &["one", "two"], &both, &secrets);
+    assert!(
+        stderr(&applied).contains(&format!("{rotated} the new passphrase")),
+        "{}",
+        text(&applied)
+    );
+    expect(
+        &planned(&old),
+        1,
+        "plan with the old passphrase alone",
+        &secrets,
+    );
+    expect(
+        &planned(&[("DBPLAN_STATE_PASSPHRASE", NEW)]),
+        0,
+        "plan with the new one",
+        &secrets,
+    );
+    expect(&planned(&both), 0, "plan with both set", &secrets);
+    // Already under it: the next writer does not rotate again.
+    let applied = apply(&lab, &["one", "two", "three"], &both, &secrets);
+    assert!(!stderr(&applied).contains(rotated), "{}", text(&applied));
+
+    // To AWS KMS, then to another KMS key; once there, no further rotation.
+    let to_kms = [
+        ("DBPLAN_STATE_PASSPHRASE", NEW),
+        ("DBPLAN_STATE_NEW_KMS_KEY", "alias/state"),
+    ];
+    let applied = apply(&lab, &["one", "two", "three", "four"], &to_kms, &secrets);
+    assert!(stderr(&applied).contains(rotated), "{}", text(&applied));
+    assert!(lab.stored().contains(&first));
+    let applied = apply(
+        &lab,
+        &["one", "two", "three", "four", "five"],
+        &to_kms,
+        &secrets,
+    );
+    assert!(!stderr(&applied).contains(rotated), "{}", text(&applied));
+    expect(&planned(&[]), 0, "plan under KMS", &secrets);
+    let to_other = [("DBPLAN_STATE_NEW_KMS_KEY", "alias/other")];
+    let applied = apply(
+        &lab,
+        &["one", "two", "three", "four", "five", "six"],
+        &to_other,
+        &secrets,
+    );
+    assert!(stderr(&applied).contains(rotated), "{}", text(&applied));
+    let stored = lab.stored();
+    assert!(stored.contains(&second) && !stored.contains(&first));
+    for secret in secrets {
+        assert!(!stored.contains(secret), "{backend:?}: a secret is stored");
+    }
+}
+
+#[test]
+fn a_local_state_rotates_to_the_new_key_on_the_next_write() {
+    a_writer_rotates_to_the_new_key_and_readers_accept_either(Backend::Local);
+}
+
+#[test]
+fn a_postgres_state_rotates_to_the_new_key_on_the_next_write() {
+    a_writer_rotates_to_the_new_key_and_readers_accept_either(Backend::Postgres);
 }

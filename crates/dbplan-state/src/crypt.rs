@@ -71,6 +71,11 @@ impl Passphrase {
         (!bytes.is_empty()).then_some(Passphrase(bytes))
     }
 
+    /// Whether both are the same passphrase.
+    pub(crate) fn same_as(&self, other: &Passphrase) -> bool {
+        self.0 == other.0
+    }
+
     /// The passphrase in the environment variable `variable`; `None` when it is unset or empty.
     pub fn from_env(variable: &str) -> Option<Passphrase> {
         use std::os::unix::ffi::OsStringExt as _;
@@ -214,7 +219,6 @@ fn is_zero(value: &u32) -> bool {
 
 impl Header {
     /// The AWS KMS key that wraps the state's data key; `None` for a passphrase.
-    #[cfg(test)]
     pub(crate) fn kms_key(&self) -> Option<&str> {
         (self.kdf == KMS)
             .then_some(self.kms_key.as_deref())

@@ -1011,11 +1011,7 @@ impl SledStore {
     /// writing anything but the lock; `None` when there is none. An encrypted state is opened
     /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`.
     pub fn read(directory: &Path, holder: &str) -> Result<Option<ReadState>, StateError> {
-        Self::read_with(
-            directory,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::read_unlocking(directory, holder, &Unlock::from_env())
     }
 
     /// [`SledStore::read`] with the passphrase given (`None`: none).
@@ -1023,6 +1019,14 @@ impl SledStore {
         directory: &Path,
         holder: &str,
         passphrase: Option<Passphrase>,
+    ) -> Result<Option<ReadState>, StateError> {
+        Self::read_unlocking(directory, holder, &Unlock::new(passphrase))
+    }
+
+    fn read_unlocking(
+        directory: &Path,
+        holder: &str,
+        unlock: &Unlock,
     ) -> Result<Option<ReadState>, StateError> {
         // A link that leads nowhere (a volume not mounted) is not "no state": it is refused.
         if std::fs::symlink_metadata(directory).is_ok_and(|metadata| metadata.is_symlink()) {
@@ -1033,7 +1037,7 @@ impl SledStore {
         }
         let directory = files::resolve(directory)?;
         let _lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
-        Ok(Some(read_verified(&directory, &Unlock::new(passphrase))?))
+        Ok(Some(read_verified(&directory, unlock)?))
     }
 
     /// Opens the state at `directory`, creating it (with a new lineage and key) when there is
@@ -1042,11 +1046,7 @@ impl SledStore {
     /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`, and stays encrypted; a new state is
     /// never encrypted (`dbplan state encrypt` turns it on).
     pub fn open(directory: &Path, holder: &str) -> Result<SledStore, StateError> {
-        Self::open_with(
-            directory,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::open_unlocking(directory, holder, &Unlock::from_env())
     }
 
     /// [`SledStore::open`] with the passphrase given (`None`: none).
@@ -1055,19 +1055,26 @@ impl SledStore {
         holder: &str,
         passphrase: Option<Passphrase>,
     ) -> Result<SledStore, StateError> {
+        Self::open_unlocking(directory, holder, &Unlock::new(passphrase))
+    }
+
+    fn open_unlocking(
+        directory: &Path,
+        holder: &str,
+        unlock: &Unlock,
+    ) -> Result<SledStore, StateError> {
         let directory = files::resolve(directory)?;
         files::create_private_directory(&directory)?;
         let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
         let fresh = !Self::exists(&directory);
-        let unlock = Unlock::new(passphrase);
         let verified = if fresh {
             None
         } else {
-            verify(&directory, &unlock)?
+            verify(&directory, unlock)?
         };
         let store = match verified {
             None => Self::create(directory, lock, None, None)?,
-            Some(loaded) => Self::open_verified(directory, lock, &loaded, &unlock)?,
+            Some(loaded) => Self::open_verified(directory, lock, &loaded, unlock)?,
         };
         files::restrict_tree(&store.directory)?;
         Ok(store)

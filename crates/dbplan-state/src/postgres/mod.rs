@@ -621,7 +621,7 @@ impl PgStore {
     /// The state, verified, for a reader (no lock; one consistent snapshot of the database):
     /// `None` when there is none. Never creates anything.
     pub fn read(location: &PgLocation, _holder: &str) -> Result<Option<ReadState>, StateError> {
-        Self::read_with(location, Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        Self::read_unlocking(location, Unlock::from_env())
     }
 
     /// [`PgStore::read`] with the passphrase given.
@@ -629,8 +629,15 @@ impl PgStore {
         location: &PgLocation,
         passphrase: Option<Passphrase>,
     ) -> Result<Option<ReadState>, StateError> {
+        Self::read_unlocking(location, Unlock::new(passphrase))
+    }
+
+    fn read_unlocking(
+        location: &PgLocation,
+        unlock: Unlock,
+    ) -> Result<Option<ReadState>, StateError> {
         let backend = Backend::new(location)?;
-        let unlock = Arc::new(Unlock::new(passphrase));
+        let unlock = Arc::new(unlock);
         backend.block(|shared| async move {
             if !tables_exist(&shared).await? {
                 return Ok(None);
@@ -652,11 +659,7 @@ impl PgStore {
     /// Opens the state for writing, creating the tables and the state when missing, and
     /// takes its lease (refused, naming the holder, while another process holds it).
     pub fn open(location: &PgLocation, holder: &str) -> Result<PgStore, StateError> {
-        Self::open_with(
-            location,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::open_unlocking(location, holder, Unlock::from_env())
     }
 
     /// [`PgStore::open`] with the passphrase given.
@@ -665,13 +668,21 @@ impl PgStore {
         holder: &str,
         passphrase: Option<Passphrase>,
     ) -> Result<PgStore, StateError> {
+        Self::open_unlocking(location, holder, Unlock::new(passphrase))
+    }
+
+    fn open_unlocking(
+        location: &PgLocation,
+        holder: &str,
+        unlock: Unlock,
+    ) -> Result<PgStore, StateError> {
         let backend = Backend::new(location)?;
         let writer = Writer {
             lock: LockInfo::current(holder),
             user: os_user(),
             plan: None,
         };
-        let unlock = Arc::new(Unlock::new(passphrase));
+        let unlock = Arc::new(unlock);
         let acquiring = writer.clone();
         let (token, loaded) = backend.block(|shared| async move {
             {
