@@ -3,6 +3,7 @@
 
 mod commands;
 mod exit;
+mod kms;
 mod output;
 mod shared;
 
@@ -134,6 +135,7 @@ fn run(command: Command) -> Outcome {
 fn main() -> ExitCode {
     init_logging();
     quiet_recovered_panics();
+    kms::register();
     let outcome = match parse() {
         Ok(cli) => run(cli.command),
         Err(outcome) => outcome,

@@ -120,7 +120,10 @@ pub fn read_state(
 /// `DBPLAN_STATE_BACKUPS` says; a bad setting is refused before the state is opened.
 pub fn open_state(location: &StateLocation, holder: &str) -> anyhow::Result<Store> {
     let keep = backups_kept()?;
-    let mut store = location.open(holder)?;
+    let (mut store, rotated) = location.open_rotating(holder)?;
+    if let Some(rotated) = rotated {
+        eprintln!("{}", Escaped(&rotated));
+    }
     store.keep_backups(keep);
     Ok(store)
 }

@@ -23,6 +23,7 @@ mod pull_request;
 mod schema;
 mod secrets;
 mod state;
+mod state_kms;
 mod team_state;
 mod timeouts;
 mod validate;

@@ -6,9 +6,9 @@ use crate::shared;
 use dbplan_core::ResourceAddress;
 use dbplan_diagnostics::escape::Escaped;
 use dbplan_state::{
-    EncryptionChange, Exported, LockStatus, NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE,
-    Passphrase, ReadState, SerialChoice, SledStore, Snapshot, StateError, StateLocation,
-    StateStore, Store,
+    EncryptionChange, Exported, KMS_KEY_VARIABLE, LockStatus, NEW_KMS_KEY_VARIABLE,
+    NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase, ReadState, SerialChoice, SledStore,
+    Snapshot, StateError, StateLocation, StateStore, Store,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -100,13 +100,15 @@ enum StateCommand {
         json: bool,
     },
     /// Encrypt the state's secrets and key at rest with the passphrase in
-    /// DBPLAN_STATE_PASSPHRASE (every record and backup is rewritten).
+    /// DBPLAN_STATE_PASSPHRASE, or under a data key of the AWS KMS key DBPLAN_STATE_KMS_KEY
+    /// names (every record and backup is rewritten).
     Encrypt,
-    /// Turn encryption off: write the secrets in plaintext again (DBPLAN_STATE_PASSPHRASE opens
-    /// the state).
+    /// Turn encryption off: write the secrets in plaintext again (DBPLAN_STATE_PASSPHRASE, or
+    /// AWS KMS, opens the state).
     Decrypt,
-    /// Encrypt under a new passphrase, DBPLAN_STATE_NEW_PASSPHRASE, with a new salt
-    /// (DBPLAN_STATE_PASSPHRASE opens the state).
+    /// Encrypt under a new passphrase, DBPLAN_STATE_NEW_PASSPHRASE, with a new salt, or under
+    /// a new data key of the AWS KMS key DBPLAN_STATE_NEW_KMS_KEY names
+    /// (DBPLAN_STATE_PASSPHRASE, or AWS KMS, opens the state).
     Rekey,
 }
 
@@ -683,6 +685,13 @@ enum Change {
     Rekey,
 }
 
+/// A variable's value; `None` when it is unset or empty.
+fn env_value(variable: &str) -> Option<String> {
+    std::env::var(variable)
+        .ok()
+        .filter(|value| !value.is_empty())
+}
+
 /// A passphrase from `variable`, or `None` after saying that it must be set.
 fn required_passphrase(variable: &str, purpose: &str) -> Option<Passphrase> {
     let passphrase = Passphrase::from_env(variable);
@@ -699,50 +708,10 @@ fn change_encryption(directory: &StateLocation, change: Change) -> anyhow::Resul
         eprintln!("error: no state at {}", Escaped(directory));
         return Ok(Outcome::Failure);
     }
-    let (holder, current, change) = match change {
-        Change::Encrypt => {
-            let Some(passphrase) = required_passphrase(
-                PASSPHRASE_VARIABLE,
-                "the passphrase to encrypt the state with",
-            ) else {
-                return Ok(Outcome::Failure);
-            };
-            (
-                "dbplan state encrypt",
-                None,
-                EncryptionChange::Encrypt(passphrase),
-            )
-        }
-        Change::Decrypt => (
-            "dbplan state decrypt",
-            Passphrase::from_env(PASSPHRASE_VARIABLE),
-            EncryptionChange::Decrypt,
-        ),
-        Change::Rekey => {
-            let Some(passphrase) = required_passphrase(
-                NEW_PASSPHRASE_VARIABLE,
-                "the new passphrase (and DBPLAN_STATE_PASSPHRASE to the current one)",
-            ) else {
-                return Ok(Outcome::Failure);
-            };
-            (
-                "dbplan state rekey",
-                Passphrase::from_env(PASSPHRASE_VARIABLE),
-                EncryptionChange::Rekey(passphrase),
-            )
-        }
+    let Some((holder, current, change)) = requested_change(change) else {
+        return Ok(Outcome::Failure);
     };
-    let done = match &change {
-        EncryptionChange::Encrypt(_) => format!(
-            "encrypted the state's secrets and key; every command that reads or writes it now needs {PASSPHRASE_VARIABLE}"
-        ),
-        EncryptionChange::Decrypt => {
-            "decrypted the state: its secrets and key are stored in plaintext again".to_owned()
-        }
-        EncryptionChange::Rekey(_) => format!(
-            "encrypted the state under the new passphrase (a new salt); set {PASSPHRASE_VARIABLE} to it from now on"
-        ),
-    };
+    let done = done_message(&change);
     let result = directory.change_encryption(holder, current, change)?;
     eprintln!(
         "{done} (serial {}, {} backups rewritten)",
@@ -762,6 +731,83 @@ fn change_encryption(directory: &StateLocation, change: Change) -> anyhow::Resul
         );
     }
     Ok(Outcome::Success)
+}
+
+/// What `state encrypt`, `decrypt` or `rekey` is asked to do, from the variables: the holder,
+/// the current passphrase and the change; `None` after saying what to set.
+fn requested_change(
+    change: Change,
+) -> Option<(&'static str, Option<Passphrase>, EncryptionChange)> {
+    let kms_key = env_value(KMS_KEY_VARIABLE);
+    let new_kms_key = env_value(NEW_KMS_KEY_VARIABLE);
+    let chosen = match change {
+        Change::Encrypt => {
+            let change = if let Some(key) = kms_key {
+                EncryptionChange::EncryptKms(key)
+            } else {
+                EncryptionChange::Encrypt(required_passphrase(
+                    PASSPHRASE_VARIABLE,
+                    &format!(
+                        "the passphrase to encrypt the state with (or {KMS_KEY_VARIABLE} to the AWS KMS key to encrypt it under)"
+                    ),
+                )?)
+            };
+            ("dbplan state encrypt", None, change)
+        }
+        Change::Decrypt => (
+            "dbplan state decrypt",
+            Passphrase::from_env(PASSPHRASE_VARIABLE),
+            EncryptionChange::Decrypt,
+        ),
+        Change::Rekey => {
+            let new_passphrase = Passphrase::from_env(NEW_PASSPHRASE_VARIABLE);
+            let change = match (new_kms_key, new_passphrase) {
+                (Some(_), Some(_)) => {
+                    eprintln!(
+                        "error: both {NEW_KMS_KEY_VARIABLE} and {NEW_PASSPHRASE_VARIABLE} are set; set only the one to move the state to"
+                    );
+                    return None;
+                }
+                (Some(key), None) => EncryptionChange::RekeyKms(key),
+                (None, Some(passphrase)) => EncryptionChange::Rekey(passphrase),
+                (None, None) => {
+                    eprintln!(
+                        "error: set {NEW_PASSPHRASE_VARIABLE} to the new passphrase, or {NEW_KMS_KEY_VARIABLE} to the new AWS KMS key (and {PASSPHRASE_VARIABLE} to the current passphrase, if it has one)"
+                    );
+                    return None;
+                }
+            };
+            (
+                "dbplan state rekey",
+                Passphrase::from_env(PASSPHRASE_VARIABLE),
+                change,
+            )
+        }
+    };
+    Some(chosen)
+}
+
+/// What a change of encryption says when it is done.
+fn done_message(change: &EncryptionChange) -> String {
+    match change {
+        EncryptionChange::Encrypt(_) => format!(
+            "encrypted the state's secrets and key; every command that reads or writes it now needs {PASSPHRASE_VARIABLE}"
+        ),
+        EncryptionChange::EncryptKms(key) => format!(
+            "encrypted the state's secrets and key under a data key of the AWS KMS key {}; every command that reads or writes it now needs AWS credentials allowed to decrypt with it",
+            Escaped(key)
+        ),
+        EncryptionChange::Decrypt => {
+            "decrypted the state: its secrets and key are stored in plaintext again".to_owned()
+        }
+        EncryptionChange::Rekey(_) => format!(
+            "encrypted the state under the new passphrase (a new salt); set {PASSPHRASE_VARIABLE} to it from now on"
+        ),
+        EncryptionChange::RekeyKms(key) => format!(
+            "encrypted the state under a new data key of the AWS KMS key {}",
+            Escaped(key)
+        ),
+    }
 }
 
 /// `state migrate --to STATE`: the whole state copied, under the source's lock (nothing

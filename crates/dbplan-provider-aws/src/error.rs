@@ -62,7 +62,7 @@ pub enum Failure {
 
 impl AwsError {
     /// The SDK's error, read once: what AWS answered, or why there is no answer.
-    fn from_sdk<E>(error: SdkError<E, HttpResponse>) -> AwsError
+    pub(crate) fn from_sdk<E>(error: SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {

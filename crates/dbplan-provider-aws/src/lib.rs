@@ -22,12 +22,16 @@
 //! kind's typed part (`dbplan_core::kinds`, `request.decode()`), turns that into what AWS takes,
 //! and builds its requests from it in pure functions, unit-tested without AWS.
 //!
+//! [`kms::Kms`] is AWS KMS for the state's encryption at rest (data keys wrapped by a KMS
+//! key), synchronous, for the CLI to hand to `dbplan-state`.
+//!
 //! This crate is the only user of the AWS SDK.
 
 mod attributes;
 mod ec2;
 mod error;
 mod find;
+pub mod kms;
 mod rds;
 #[cfg(test)]
 mod testing;

@@ -2,6 +2,7 @@
 //! embedded sled store, or a `postgres://` URL (see [`crate::postgres`]). [`Store`] is either,
 //! open for writing.
 
+use crate::crypt::{NEW_KMS_KEY_VARIABLE, NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE};
 use crate::postgres::{PgLocation, PgStore, is_postgres_url};
 use crate::{
     EncryptionChange, Exported, HistoryEntry, LockStatus, Passphrase, ReadState, Reencrypted,
@@ -79,6 +80,35 @@ impl StateLocation {
         }
     }
 
+    /// [`StateLocation::open`], then, when a new key is configured next to the current one
+    /// (`DBPLAN_STATE_NEW_PASSPHRASE` or `DBPLAN_STATE_NEW_KMS_KEY`) and the state is
+    /// encrypted and not yet under it, re-encrypts it under the new key before anything else
+    /// is written (as `state rekey` does), and opens it again. Returns the store and, after a
+    /// rotation, a sentence that says so.
+    pub fn open_rotating(&self, holder: &str) -> Result<(Store, Option<String>), StateError> {
+        let store = self.open(holder)?;
+        let Some(change) = rotation(store.cipher().as_ref())? else {
+            return Ok((store, None));
+        };
+        let target = match &change {
+            EncryptionChange::RekeyKms(key) => {
+                format!("a new data key of the AWS KMS key {key} ({NEW_KMS_KEY_VARIABLE})")
+            }
+            _ => format!("the new passphrase ({NEW_PASSPHRASE_VARIABLE})"),
+        };
+        store.close()?;
+        let done =
+            self.change_encryption(holder, Passphrase::from_env(PASSPHRASE_VARIABLE), change)?;
+        let store = self.open(holder)?;
+        Ok((
+            store,
+            Some(format!(
+                "re-encrypted the state under {target} before writing (serial {}, {} backups rewritten); readers accept the old key and the new one while both are set",
+                done.serial, done.backups_rewritten
+            )),
+        ))
+    }
+
     /// Replaces the state with an export (`state import`, `state migrate`).
     pub fn replace(
         &self,
@@ -136,6 +166,52 @@ impl StateLocation {
             StateLocation::Local(directory) => StateLock::force_remove(directory),
             StateLocation::Postgres(location) => crate::postgres::force_unlock(location),
         }
+    }
+}
+
+/// The rotation a writer owes an encrypted state whose `cipher` opened it: to the new AWS KMS
+/// key or the new passphrase the environment names, unless the state is already under it. A
+/// plain state is never encrypted by a rotation.
+fn rotation(cipher: Option<&crate::StateCipher>) -> Result<Option<EncryptionChange>, StateError> {
+    let Some(cipher) = cipher else {
+        return Ok(None);
+    };
+    let new_kms = std::env::var(NEW_KMS_KEY_VARIABLE)
+        .ok()
+        .filter(|value| !value.is_empty());
+    let new_passphrase = Passphrase::from_env(NEW_PASSPHRASE_VARIABLE);
+    let current_kms = cipher.header().kms_key();
+    match (new_kms, new_passphrase) {
+        (Some(_), Some(_)) => Err(StateError::Encryption {
+            message: format!(
+                "both {NEW_KMS_KEY_VARIABLE} and {NEW_PASSPHRASE_VARIABLE} are set; set only the one to move the state to"
+            ),
+        }),
+        (Some(key), None) => {
+            let Some(current) = current_kms else {
+                return Ok(Some(EncryptionChange::RekeyKms(key)));
+            };
+            let service = crate::crypt::key_service().ok_or_else(|| StateError::Encryption {
+                message: format!(
+                    "{NEW_KMS_KEY_VARIABLE} names an AWS KMS key, and this program cannot reach AWS KMS"
+                ),
+            })?;
+            let arn = service
+                .key_arn(&key)
+                .map_err(|why| StateError::Encryption {
+                    message: format!(
+                        "AWS KMS did not describe {key} ({NEW_KMS_KEY_VARIABLE}): {why}"
+                    ),
+                })?;
+            Ok((arn != current).then_some(EncryptionChange::RekeyKms(key)))
+        }
+        (None, Some(new)) => {
+            let current = Passphrase::from_env(PASSPHRASE_VARIABLE);
+            let already = current_kms.is_none()
+                && (cipher.opened_with_new || current.is_some_and(|current| current.same_as(&new)));
+            Ok((!already).then_some(EncryptionChange::Rekey(new)))
+        }
+        (None, None) => Ok(None),
     }
 }
 

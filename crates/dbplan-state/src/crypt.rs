@@ -1,4 +1,4 @@
-//! Encryption at rest of a state's secrets, with a passphrase.
+//! Encryption at rest of a state's secrets, under a key from a passphrase or from AWS KMS.
 //!
 //! Off unless turned on (`dbplan state encrypt`). When on, every sensitive value
 //! (`StateValue { sensitive: true }`) of a record's `attributes` and `outputs`, and the state's
@@ -15,6 +15,12 @@
 //! fixed label) are recorded in the state (the [`Header`]), so a wrong passphrase is told
 //! apart from a damaged value. Values in memory (a `Snapshot`) are always plain: only what
 //! reaches the disk is sealed, and the record checksums are over what is stored.
+//!
+//! Instead of a passphrase, the key can be a data key of a [`KeyService`] (AWS KMS, which
+//! this crate only knows through the trait: the CLI registers the implementation with
+//! [`set_key_service`]). The header then records `kdf: "aws-kms"`, the KMS key's ARN and the
+//! data key wrapped by KMS, bound to the state's lineage by the encryption context
+//! ([`LINEAGE_CONTEXT`]); opening the state asks KMS to unwrap it.
 
 use crate::{ResourceState, StateKey, StateValue};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -22,11 +28,19 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
 
 /// The variable that holds the passphrase of an encrypted state.
 pub const PASSPHRASE_VARIABLE: &str = "DBPLAN_STATE_PASSPHRASE";
 /// The variable that holds the new passphrase for `dbplan state rekey`.
 pub const NEW_PASSPHRASE_VARIABLE: &str = "DBPLAN_STATE_NEW_PASSPHRASE";
+
+/// The variable that names the AWS KMS key (id, ARN or alias) of `dbplan state encrypt`.
+pub const KMS_KEY_VARIABLE: &str = "DBPLAN_STATE_KMS_KEY";
+/// The variable that names the new AWS KMS key for `dbplan state rekey` and rotation.
+pub const NEW_KMS_KEY_VARIABLE: &str = "DBPLAN_STATE_NEW_KMS_KEY";
+/// The encryption context's entry that binds a wrapped data key to its state's lineage.
+pub const LINEAGE_CONTEXT: &str = "dbplan-state-lineage";
 
 /// PBKDF2 iterations for a new key.
 pub const ITERATIONS: u32 = 600_000;
@@ -37,6 +51,7 @@ const TAG: &str = "$dbplan-encrypted";
 const VERSION: &str = "v1";
 const ALGORITHM: &str = "aes-256-gcm";
 const KDF: &str = "pbkdf2-hmac-sha256";
+const KMS: &str = "aws-kms";
 const CHECK_LABEL: &[u8] = b"dbplan-state-passphrase-check";
 
 /// A passphrase. `Debug` never shows it, and nothing prints it.
@@ -56,11 +71,79 @@ impl Passphrase {
         (!bytes.is_empty()).then_some(Passphrase(bytes))
     }
 
+    /// Whether both are the same passphrase.
+    pub(crate) fn same_as(&self, other: &Passphrase) -> bool {
+        self.0 == other.0
+    }
+
     /// The passphrase in the environment variable `variable`; `None` when it is unset or empty.
     pub fn from_env(variable: &str) -> Option<Passphrase> {
         use std::os::unix::ffi::OsStringExt as _;
         std::env::var_os(variable).and_then(|value| Passphrase::new(value.into_vec()))
     }
+}
+
+/// A 32-byte data key in the clear. `Debug` never shows it.
+pub struct DataKey([u8; 32]);
+
+impl DataKey {
+    /// A data key from its bytes; `None` for any other length than 32.
+    pub fn from_bytes(bytes: &[u8]) -> Option<DataKey> {
+        <[u8; 32]>::try_from(bytes).ok().map(DataKey)
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(…)")
+    }
+}
+
+/// A data key a [`KeyService`] made: in the clear (used, never stored), wrapped (stored in the
+/// state's header) and the ARN of the key that wraps it.
+#[derive(Debug)]
+pub struct GeneratedKey {
+    pub plaintext: DataKey,
+    pub wrapped: Vec<u8>,
+    pub key_arn: String,
+}
+
+/// A key-wrapping service (AWS KMS): makes data keys wrapped under a named key and unwraps
+/// them, each bound to an encryption context. Synchronous: an implementation over an async
+/// client runs it where it may block. Errors are one readable sentence, never holding a key.
+pub trait KeyService: Send + Sync {
+    /// A new AES-256 data key under `key_id` (id, ARN or alias), bound to `context`.
+    fn generate(&self, key_id: &str, context: &[(&str, &str)]) -> Result<GeneratedKey, String>;
+    /// The data key `wrapped` under `key_arn`, bound to `context`.
+    fn unwrap(
+        &self,
+        key_arn: &str,
+        wrapped: &[u8],
+        context: &[(&str, &str)],
+    ) -> Result<DataKey, String>;
+    /// The ARN of `key_id` (id, ARN or alias): whether a state is already under a key.
+    fn key_arn(&self, key_id: &str) -> Result<String, String>;
+}
+
+/// The process's key service, registered once by the program (the CLI registers AWS KMS).
+static KEY_SERVICE: RwLock<Option<Arc<dyn KeyService>>> = RwLock::new(None);
+
+/// Registers (or, with `None`, removes) the key service every state of this process is
+/// opened and encrypted with. A state whose key is wrapped by AWS KMS cannot be opened
+/// without one.
+pub fn set_key_service(service: Option<Arc<dyn KeyService>>) {
+    let mut slot = KEY_SERVICE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *slot = service;
+}
+
+/// The registered key service, if any.
+pub(crate) fn key_service() -> Option<Arc<dyn KeyService>> {
+    KEY_SERVICE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Why a value, a key or a passphrase could not be sealed or opened. No variant holds a
@@ -75,6 +158,9 @@ pub(crate) enum CryptError {
     Damaged(String),
     /// The random source failed.
     Random,
+    /// The key service is missing or refused (the state's key is wrapped by AWS KMS): a
+    /// sentence that names the key and what to set.
+    Service(String),
 }
 
 impl std::fmt::Display for CryptError {
@@ -84,6 +170,7 @@ impl std::fmt::Display for CryptError {
             CryptError::Wrong => write!(f, "the passphrase is wrong"),
             CryptError::Damaged(what) => f.write_str(what),
             CryptError::Random => write!(f, "the random source failed"),
+            CryptError::Service(what) => f.write_str(what),
         }
     }
 }
@@ -110,18 +197,44 @@ impl Sealed {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Header {
     algorithm: String,
+    /// `pbkdf2-hmac-sha256` (a passphrase) or `aws-kms`.
     kdf: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
     iterations: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     salt: String,
+    /// `aws-kms`: the ARN of the KMS key that wraps the data key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kms_key: Option<String>,
+    /// `aws-kms`: the data key wrapped by KMS (its `CiphertextBlob`), hexadecimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wrapped_key: Option<String>,
     /// The AEAD of a fixed label: opens only under the right passphrase.
     check: Sealed,
 }
 
-/// The key of an encrypted state, derived from its passphrase. `Debug` never shows it.
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+impl Header {
+    /// The AWS KMS key that wraps the state's data key; `None` for a passphrase.
+    pub(crate) fn kms_key(&self) -> Option<&str> {
+        (self.kdf == KMS)
+            .then_some(self.kms_key.as_deref())
+            .flatten()
+    }
+}
+
+/// The key of an encrypted state, derived from its passphrase or unwrapped by KMS. `Debug`
+/// never shows it.
 #[derive(Clone)]
 pub struct StateCipher {
     key: [u8; 32],
     header: Header,
+    /// Opened with the new passphrase (`DBPLAN_STATE_NEW_PASSPHRASE`): the state was already
+    /// moved to it.
+    pub(crate) opened_with_new: bool,
 }
 
 impl std::fmt::Debug for StateCipher {
@@ -173,11 +286,94 @@ impl StateCipher {
                 kdf: KDF.to_owned(),
                 iterations: ITERATIONS,
                 salt: hex::encode(salt),
+                kms_key: None,
+                wrapped_key: None,
                 check: placeholder,
             },
+            opened_with_new: false,
         };
         cipher.header.check = cipher.seal(&associated_data("check", &[]), CHECK_LABEL)?;
         Ok(cipher)
+    }
+
+    /// A new key from `service`: a data key under `key_id`, bound to `lineage`, recorded
+    /// wrapped with the ARN of the key and the check value.
+    pub(crate) fn create_kms(
+        service: Option<&dyn KeyService>,
+        key_id: &str,
+        lineage: &str,
+    ) -> Result<StateCipher, CryptError> {
+        let service = service.ok_or_else(|| {
+            CryptError::Service(format!(
+                "this program cannot reach AWS KMS, so it cannot encrypt under {key_id}"
+            ))
+        })?;
+        let generated = service
+            .generate(key_id, &[(LINEAGE_CONTEXT, lineage)])
+            .map_err(|why| {
+                CryptError::Service(format!(
+                    "AWS KMS did not make a data key under {key_id}: {why}"
+                ))
+            })?;
+        let mut cipher = StateCipher {
+            key: generated.plaintext.0,
+            header: Header {
+                algorithm: ALGORITHM.to_owned(),
+                kdf: KMS.to_owned(),
+                iterations: 0,
+                salt: String::new(),
+                kms_key: Some(generated.key_arn),
+                wrapped_key: Some(hex::encode(&generated.wrapped)),
+                check: Sealed {
+                    version: VERSION.to_owned(),
+                    nonce: String::new(),
+                    ciphertext: String::new(),
+                },
+            },
+            opened_with_new: false,
+        };
+        cipher.header.check = cipher.seal(&associated_data("check", &[]), CHECK_LABEL)?;
+        Ok(cipher)
+    }
+
+    /// The key of a state whose header records an AWS KMS key: its data key unwrapped by
+    /// `service`, bound to `lineage`, then checked.
+    fn unlock_kms(
+        header: &Header,
+        service: Option<&dyn KeyService>,
+        lineage: &str,
+    ) -> Result<StateCipher, CryptError> {
+        let (Some(arn), Some(wrapped)) = (&header.kms_key, &header.wrapped_key) else {
+            return Err(CryptError::Damaged(
+                "its AWS KMS encryption record lacks the key or the wrapped data key".to_owned(),
+            ));
+        };
+        let wrapped = hex::decode(wrapped).map_err(|_| {
+            CryptError::Damaged("its wrapped data key is not hexadecimal".to_owned())
+        })?;
+        let service = service.ok_or_else(|| {
+            CryptError::Service(format!(
+                "its key is wrapped by the AWS KMS key {arn}, and this program cannot reach AWS KMS"
+            ))
+        })?;
+        let key = service
+            .unwrap(arn, &wrapped, &[(LINEAGE_CONTEXT, lineage)])
+            .map_err(|why| {
+                CryptError::Service(format!(
+                    "its key is wrapped by the AWS KMS key {arn}, which did not unwrap it: {why}"
+                ))
+            })?;
+        let cipher = StateCipher {
+            key: key.0,
+            header: header.clone(),
+            opened_with_new: false,
+        };
+        match cipher.open(&associated_data("check", &[]), &header.check) {
+            Ok(label) if label == CHECK_LABEL => Ok(cipher),
+            _ => Err(CryptError::Damaged(
+                "its AWS KMS data key does not open the key check".to_owned(),
+            )),
+        }
     }
 
     /// The key of a state whose header is `header`, from its passphrase: [`CryptError::Missing`]
@@ -186,9 +382,14 @@ impl StateCipher {
         header: &Header,
         passphrase: Option<&Passphrase>,
     ) -> Result<StateCipher, CryptError> {
+        if header.algorithm == ALGORITHM && header.kdf == KMS {
+            return Err(CryptError::Service(
+                "its key is wrapped by AWS KMS, and no key service was given".to_owned(),
+            ));
+        }
         if header.algorithm != ALGORITHM || header.kdf != KDF {
             return Err(CryptError::Damaged(format!(
-                "its encryption is {} with {}, and this dbplan knows {ALGORITHM} with {KDF}",
+                "its encryption is {} with {}, and this dbplan knows {ALGORITHM} with {KDF} or {KMS}",
                 header.algorithm, header.kdf
             )));
         }
@@ -208,10 +409,38 @@ impl StateCipher {
         let cipher = StateCipher {
             key: derive(passphrase, &salt, iterations),
             header: header.clone(),
+            opened_with_new: false,
         };
         match cipher.open(&associated_data("check", &[]), &header.check) {
             Ok(label) if label == CHECK_LABEL => Ok(cipher),
             _ => Err(CryptError::Wrong),
+        }
+    }
+
+    /// The key of a state whose header is `header`: unwrapped by `service` when AWS KMS wraps
+    /// it (bound to `lineage`), else derived from `passphrase`, or from `new_passphrase` when
+    /// the state was already moved to it (a rotation under way).
+    pub(crate) fn unlock_any(
+        header: &Header,
+        passphrase: Option<&Passphrase>,
+        new_passphrase: Option<&Passphrase>,
+        service: Option<&dyn KeyService>,
+        lineage: &str,
+    ) -> Result<StateCipher, CryptError> {
+        if header.algorithm == ALGORITHM && header.kdf == KMS {
+            return Self::unlock_kms(header, service, lineage);
+        }
+        match (Self::unlock(header, passphrase), new_passphrase) {
+            (Err(error @ (CryptError::Wrong | CryptError::Missing)), Some(new)) => {
+                match Self::unlock(header, Some(new)) {
+                    Ok(mut cipher) => {
+                        cipher.opened_with_new = true;
+                        Ok(cipher)
+                    }
+                    Err(_) => Err(error),
+                }
+            }
+            (result, _) => result,
         }
     }
 
@@ -478,5 +707,78 @@ mod tests {
         assert_eq!(format!("{cipher:?}"), "StateCipher(…)");
         assert_eq!(format!("{:?}", passphrase("p")), "Passphrase(…)");
         assert!(Passphrase::new("").is_none());
+    }
+
+    /// A key service that "wraps" by XOR with a fixed byte and the context: enough to check
+    /// what the state does with one.
+    struct FakeKms;
+
+    impl KeyService for FakeKms {
+        fn generate(&self, key_id: &str, context: &[(&str, &str)]) -> Result<GeneratedKey, String> {
+            let plain = [9u8; 32];
+            Ok(GeneratedKey {
+                plaintext: DataKey(plain),
+                wrapped: self.wrap(&plain, context),
+                key_arn: format!("arn:fake:kms:{key_id}"),
+            })
+        }
+        fn unwrap(
+            &self,
+            _key_arn: &str,
+            wrapped: &[u8],
+            context: &[(&str, &str)],
+        ) -> Result<DataKey, String> {
+            DataKey::from_bytes(&self.wrap(wrapped, context)).ok_or_else(|| "bad".to_owned())
+        }
+        fn key_arn(&self, key_id: &str) -> Result<String, String> {
+            Ok(format!("arn:fake:kms:{key_id}"))
+        }
+    }
+
+    impl FakeKms {
+        fn wrap(&self, bytes: &[u8], context: &[(&str, &str)]) -> Vec<u8> {
+            let salt = context
+                .iter()
+                .map(|(_, value)| value.len() as u8)
+                .sum::<u8>();
+            bytes.iter().map(|byte| byte ^ 0x5a ^ salt).collect()
+        }
+    }
+
+    #[test]
+    fn a_kms_key_is_recorded_wrapped_and_opens_only_with_the_service_and_its_lineage() {
+        let cipher = StateCipher::create_kms(Some(&FakeKms), "alias/state", "lineage-1").unwrap();
+        let header = cipher.header().clone();
+        assert_eq!(header.kms_key(), Some("arn:fake:kms:alias/state"));
+        let text = serde_json::to_string(&header).unwrap();
+        assert!(
+            text.contains("\"kdf\":\"aws-kms\"") && !text.contains("iterations"),
+            "{text}"
+        );
+        let plain = resource("TenantDatabase/billing/role");
+        let sealed = cipher.seal_resource(&plain).unwrap();
+        let opened =
+            StateCipher::unlock_any(&header, None, None, Some(&FakeKms), "lineage-1").unwrap();
+        assert_eq!(opened.open_resource(sealed).unwrap(), plain);
+        // No service: a sentence naming the key.
+        let Err(CryptError::Service(why)) =
+            StateCipher::unlock_any(&header, None, None, None, "lineage-1")
+        else {
+            panic!("opened without a key service");
+        };
+        assert!(why.contains("arn:fake:kms:alias/state"), "{why}");
+        // Another lineage unwraps to another key, which fails the check.
+        assert!(StateCipher::unlock_any(&header, None, None, Some(&FakeKms), "other").is_err());
+        // A passphrase header is opened by the new passphrase when the current one fails.
+        let moved = StateCipher::create(&passphrase("new")).unwrap();
+        let opened = StateCipher::unlock_any(
+            moved.header(),
+            Some(&passphrase("old")),
+            Some(&passphrase("new")),
+            None,
+            "lineage-1",
+        )
+        .unwrap();
+        assert!(opened.opened_with_new);
     }
 }

@@ -106,7 +106,7 @@ impl Exported {
         let Some((header, sealed_key)) = &self.sealed else {
             return Ok(self.clone());
         };
-        let cipher = unlock.cipher(header, directory)?;
+        let cipher = unlock.cipher(header, &self.snapshot.lineage, directory)?;
         let key = cipher
             .open_key(sealed_key)
             .map_err(|error| crypt_error(directory, error))?;

@@ -13,8 +13,9 @@
 //! sled and everything else, and sled only ever recovers a copy (see [`SledStore`]).
 //!
 //! Sensitive values and the state's key can be encrypted at rest with a passphrase
-//! (`DBPLAN_STATE_PASSPHRASE`; see `crypt`): only what is stored is sealed, a [`Snapshot`]
-//! always holds the plain values.
+//! (`DBPLAN_STATE_PASSPHRASE`) or a data key wrapped by AWS KMS, through a [`KeyService`] the
+//! program registers (see `crypt`): only what is stored is sealed, a [`Snapshot`] always holds
+//! the plain values.
 //!
 //! This crate is the only user of sled.
 
@@ -30,7 +31,10 @@ mod sled_store;
 mod time;
 
 pub use backend::{StateLocation, Store};
-pub use crypt::{NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase, StateCipher};
+pub use crypt::{
+    DataKey, GeneratedKey, KMS_KEY_VARIABLE, KeyService, LINEAGE_CONTEXT, NEW_KMS_KEY_VARIABLE,
+    NEW_PASSPHRASE_VARIABLE, PASSPHRASE_VARIABLE, Passphrase, StateCipher, set_key_service,
+};
 pub use export::{Backup, DEFAULT_BACKUPS_KEPT, Exported};
 pub use files::write_private_file;
 pub use key::{MAC_PREFIX, StateKey};

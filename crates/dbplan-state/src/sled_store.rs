@@ -112,6 +112,41 @@ pub enum EncryptionChange {
     Decrypt,
     /// A new key from this passphrase, with a new salt (the state must be encrypted).
     Rekey(Passphrase),
+    /// Turns encryption on, with a data key from the AWS KMS key of this id, ARN or alias
+    /// (the state must be plain).
+    EncryptKms(String),
+    /// A new data key from the AWS KMS key of this id, ARN or alias (the state must be
+    /// encrypted).
+    RekeyKms(String),
+}
+
+impl EncryptionChange {
+    /// The key of the state after the change (`None`: plain), for a state of `lineage`;
+    /// `encrypted` says whether it is encrypted now. An error names what is refused.
+    pub(crate) fn new_cipher(
+        &self,
+        encrypted: bool,
+        lineage: &str,
+    ) -> Result<Option<StateCipher>, Result<&'static str, crypt::CryptError>> {
+        use EncryptionChange::{Decrypt, Encrypt, EncryptKms, Rekey, RekeyKms};
+        match (self, encrypted) {
+            (Encrypt(_) | EncryptKms(_), true) => Err(Ok(
+                "is already encrypted; `dbplan state rekey` changes its key",
+            )),
+            (Decrypt | Rekey(_) | RekeyKms(_), false) => Err(Ok(
+                "is not encrypted; `dbplan state encrypt` turns encryption on",
+            )),
+            (Encrypt(passphrase) | Rekey(passphrase), _) => {
+                StateCipher::create(passphrase).map(Some).map_err(Err)
+            }
+            (EncryptKms(key) | RekeyKms(key), _) => {
+                StateCipher::create_kms(crypt::key_service().as_deref(), key, lineage)
+                    .map(Some)
+                    .map_err(Err)
+            }
+            (Decrypt, true) => Ok(None),
+        }
+    }
 }
 
 /// What [`SledStore::change_encryption`] did.
@@ -205,17 +240,23 @@ fn store_error(directory: &Path, message: impl std::fmt::Display) -> StateError 
     }
 }
 
-/// The passphrase a reader or writer was given, and the key derived from it (derived once per
-/// header: verifying a copy and opening the real database use the same).
+/// What a reader or writer was given to open an encrypted state (the passphrase, the new one
+/// of a rotation under way, the key service), and the key it opened (once per header:
+/// verifying a copy and opening the real database use the same).
 pub(crate) struct Unlock {
     passphrase: Option<Passphrase>,
+    new_passphrase: Option<Passphrase>,
+    service: Option<std::sync::Arc<dyn crypt::KeyService>>,
     derived: Mutex<Option<StateCipher>>,
 }
 
 impl Unlock {
+    /// `passphrase` alone, with the registered key service.
     pub(crate) fn new(passphrase: Option<Passphrase>) -> Unlock {
         Unlock {
             passphrase,
+            new_passphrase: None,
+            service: crypt::key_service(),
             derived: Mutex::new(None),
         }
     }
@@ -224,19 +265,26 @@ impl Unlock {
     pub(crate) fn with_cipher(cipher: StateCipher) -> Unlock {
         Unlock {
             passphrase: None,
+            new_passphrase: None,
+            service: None,
             derived: Mutex::new(Some(cipher)),
         }
     }
 
-    /// The passphrase in `DBPLAN_STATE_PASSPHRASE`.
+    /// The passphrase in `DBPLAN_STATE_PASSPHRASE`, and the one in
+    /// `DBPLAN_STATE_NEW_PASSPHRASE` for a state a rotation already moved to it.
     pub(crate) fn from_env() -> Unlock {
-        Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        Unlock {
+            new_passphrase: Passphrase::from_env(crypt::NEW_PASSPHRASE_VARIABLE),
+            ..Unlock::new(Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        }
     }
 
-    /// The key of a state whose encryption header is `header`.
+    /// The key of a state whose encryption header is `header` and whose lineage is `lineage`.
     pub(crate) fn cipher(
         &self,
         header: &Header,
+        lineage: &str,
         directory: &Path,
     ) -> Result<StateCipher, StateError> {
         let mut derived = self
@@ -248,8 +296,14 @@ impl Unlock {
         {
             return Ok(cipher.clone());
         }
-        let cipher = StateCipher::unlock(header, self.passphrase.as_ref())
-            .map_err(|error| crypt_error(directory, error))?;
+        let cipher = StateCipher::unlock_any(
+            header,
+            self.passphrase.as_ref(),
+            self.new_passphrase.as_ref(),
+            self.service.as_deref(),
+            lineage,
+        )
+        .map_err(|error| crypt_error(directory, error))?;
         *derived = Some(cipher.clone());
         Ok(cipher)
     }
@@ -266,6 +320,9 @@ pub(crate) fn crypt_error(directory: &Path, error: crypt::CryptError) -> StateEr
         },
         crypt::CryptError::Damaged(what) => corrupted(directory, what),
         crypt::CryptError::Random => store_error(directory, "the random source failed"),
+        crypt::CryptError::Service(what) => StateError::Encryption {
+            message: format!("the state at {} is encrypted: {what}", directory.display()),
+        },
     }
 }
 
@@ -577,7 +634,7 @@ fn load(db: &sled::Db, directory: &Path, unlock: &Unlock) -> Result<Option<Loade
                     format!("the encryption record is unreadable: {error}"),
                 )
             })?;
-            Some(unlock.cipher(&header, directory)?)
+            Some(unlock.cipher(&header, &lineage, directory)?)
         }
     };
     if format_of(cipher.as_ref()) != format && format != 1 {
@@ -1080,11 +1137,7 @@ impl SledStore {
     /// writing anything but the lock; `None` when there is none. An encrypted state is opened
     /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`.
     pub fn read(directory: &Path, holder: &str) -> Result<Option<ReadState>, StateError> {
-        Self::read_with(
-            directory,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::read_unlocking(directory, holder, &Unlock::from_env())
     }
 
     /// [`SledStore::read`] with the passphrase given (`None`: none).
@@ -1092,6 +1145,14 @@ impl SledStore {
         directory: &Path,
         holder: &str,
         passphrase: Option<Passphrase>,
+    ) -> Result<Option<ReadState>, StateError> {
+        Self::read_unlocking(directory, holder, &Unlock::new(passphrase))
+    }
+
+    fn read_unlocking(
+        directory: &Path,
+        holder: &str,
+        unlock: &Unlock,
     ) -> Result<Option<ReadState>, StateError> {
         // A link that leads nowhere (a volume not mounted) is not "no state": it is refused.
         if std::fs::symlink_metadata(directory).is_ok_and(|metadata| metadata.is_symlink()) {
@@ -1102,7 +1163,7 @@ impl SledStore {
         }
         let directory = files::resolve(directory)?;
         let _lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
-        Ok(Some(read_verified(&directory, &Unlock::new(passphrase))?))
+        Ok(Some(read_verified(&directory, unlock)?))
     }
 
     /// Opens the state at `directory`, creating it (with a new lineage and key) when there is
@@ -1111,11 +1172,7 @@ impl SledStore {
     /// with the passphrase in `DBPLAN_STATE_PASSPHRASE`, and stays encrypted; a new state is
     /// never encrypted (`dbplan state encrypt` turns it on).
     pub fn open(directory: &Path, holder: &str) -> Result<SledStore, StateError> {
-        Self::open_with(
-            directory,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::open_unlocking(directory, holder, &Unlock::from_env())
     }
 
     /// [`SledStore::open`] with the passphrase given (`None`: none).
@@ -1124,19 +1181,26 @@ impl SledStore {
         holder: &str,
         passphrase: Option<Passphrase>,
     ) -> Result<SledStore, StateError> {
+        Self::open_unlocking(directory, holder, &Unlock::new(passphrase))
+    }
+
+    fn open_unlocking(
+        directory: &Path,
+        holder: &str,
+        unlock: &Unlock,
+    ) -> Result<SledStore, StateError> {
         let directory = files::resolve(directory)?;
         files::create_private_directory(&directory)?;
         let lock = StateLock::acquire(&directory, LockInfo::current(holder))?;
         let fresh = !Self::exists(&directory);
-        let unlock = Unlock::new(passphrase);
         let verified = if fresh {
             None
         } else {
-            verify(&directory, &unlock)?
+            verify(&directory, unlock)?
         };
         let store = match verified {
             None => Self::create(directory, lock, None, None, &[])?,
-            Some(loaded) => Self::open_verified(directory, lock, &loaded, &unlock)?,
+            Some(loaded) => Self::open_verified(directory, lock, &loaded, unlock)?,
         };
         files::restrict_tree(&store.directory)?;
         Ok(store)
@@ -1610,20 +1674,10 @@ impl SledStore {
                 message: format!("the state at {} {message}", directory.display()),
             })
         };
-        let cipher = match (&change, &store.cipher) {
-            (EncryptionChange::Encrypt(_), Some(_)) => {
-                return refuse("is already encrypted; `dbplan state rekey` changes its passphrase");
-            }
-            (EncryptionChange::Decrypt | EncryptionChange::Rekey(_), None) => {
-                return refuse("is not encrypted; `dbplan state encrypt` turns encryption on");
-            }
-            (EncryptionChange::Encrypt(passphrase) | EncryptionChange::Rekey(passphrase), _) => {
-                Some(
-                    StateCipher::create(passphrase)
-                        .map_err(|error| crypt_error(&directory, error))?,
-                )
-            }
-            (EncryptionChange::Decrypt, Some(_)) => None,
+        let cipher = match change.new_cipher(store.cipher.is_some(), &store.lineage) {
+            Ok(cipher) => cipher,
+            Err(Ok(refusal)) => return refuse(refusal),
+            Err(Err(error)) => return Err(crypt_error(&directory, error)),
         };
         // Whatever this state's last session left unsaved is backed up first.
         store.backup()?;
@@ -1634,8 +1688,8 @@ impl SledStore {
         history.push(history_entry(holder, None, snapshot.serial, Vec::new()));
         // The backups are opened with the key already derived (most are of this header).
         let unlock = Unlock {
-            passphrase: current,
             derived: Mutex::new(store.cipher.clone()),
+            ..Unlock::new(current)
         };
         let SledStore {
             db,

@@ -321,7 +321,7 @@ fn open_key(
         Some(header) => {
             let header: Header = serde_json::from_str(header)
                 .map_err(|error| corrupted(location, format!("its encryption header: {error}")))?;
-            let cipher = unlock.cipher(&header, &path)?;
+            let cipher = unlock.cipher(&header, &row.lineage, &path)?;
             let sealed: Sealed = serde_json::from_str(&row.key)
                 .map_err(|error| corrupted(location, format!("its sealed key: {error}")))?;
             let key = cipher
@@ -589,7 +589,7 @@ impl PgStore {
     /// The state, verified, for a reader (no lock; one consistent snapshot of the database):
     /// `None` when there is none. Never creates anything.
     pub fn read(location: &PgLocation, _holder: &str) -> Result<Option<ReadState>, StateError> {
-        Self::read_with(location, Passphrase::from_env(crypt::PASSPHRASE_VARIABLE))
+        Self::read_unlocking(location, Unlock::from_env())
     }
 
     /// [`PgStore::read`] with the passphrase given.
@@ -597,8 +597,15 @@ impl PgStore {
         location: &PgLocation,
         passphrase: Option<Passphrase>,
     ) -> Result<Option<ReadState>, StateError> {
+        Self::read_unlocking(location, Unlock::new(passphrase))
+    }
+
+    fn read_unlocking(
+        location: &PgLocation,
+        unlock: Unlock,
+    ) -> Result<Option<ReadState>, StateError> {
         let backend = Backend::new(location)?;
-        let unlock = Arc::new(Unlock::new(passphrase));
+        let unlock = Arc::new(unlock);
         backend.block(|shared| async move {
             if !tables_exist(&shared).await? {
                 return Ok(None);
@@ -620,11 +627,7 @@ impl PgStore {
     /// Opens the state for writing, creating the tables and the state when missing, and
     /// takes its lease (refused, naming the holder, while another process holds it).
     pub fn open(location: &PgLocation, holder: &str) -> Result<PgStore, StateError> {
-        Self::open_with(
-            location,
-            holder,
-            Passphrase::from_env(crypt::PASSPHRASE_VARIABLE),
-        )
+        Self::open_unlocking(location, holder, Unlock::from_env())
     }
 
     /// [`PgStore::open`] with the passphrase given.
@@ -633,13 +636,21 @@ impl PgStore {
         holder: &str,
         passphrase: Option<Passphrase>,
     ) -> Result<PgStore, StateError> {
+        Self::open_unlocking(location, holder, Unlock::new(passphrase))
+    }
+
+    fn open_unlocking(
+        location: &PgLocation,
+        holder: &str,
+        unlock: Unlock,
+    ) -> Result<PgStore, StateError> {
         let backend = Backend::new(location)?;
         let writer = Writer {
             lock: LockInfo::current(holder),
             user: crate::lock::os_user(),
             plan: None,
         };
-        let unlock = Arc::new(Unlock::new(passphrase));
+        let unlock = Arc::new(unlock);
         let acquiring = writer.clone();
         let (token, loaded) = backend.block(|shared| async move {
             {
@@ -855,20 +866,10 @@ impl PgStore {
                 message: format!("the state at {location} {message}"),
             })
         };
-        let cipher = match (&change, &store.cipher) {
-            (EncryptionChange::Encrypt(_), Some(_)) => {
-                return refuse("is already encrypted; `dbplan state rekey` changes its passphrase");
-            }
-            (EncryptionChange::Decrypt | EncryptionChange::Rekey(_), None) => {
-                return refuse("is not encrypted; `dbplan state encrypt` turns encryption on");
-            }
-            (EncryptionChange::Encrypt(passphrase) | EncryptionChange::Rekey(passphrase), _) => {
-                Some(
-                    StateCipher::create(passphrase)
-                        .map_err(|error| crypt_error(&location.as_path(), error))?,
-                )
-            }
-            (EncryptionChange::Decrypt, Some(_)) => None,
+        let cipher = match change.new_cipher(store.cipher.is_some(), &store.lineage) {
+            Ok(cipher) => cipher,
+            Err(Ok(refusal)) => return refuse(refusal),
+            Err(Err(error)) => return Err(crypt_error(&location.as_path(), error)),
         };
         let mut snapshot = store.snapshot()?;
         snapshot.serial += 1;
