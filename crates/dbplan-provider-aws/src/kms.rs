@@ -7,7 +7,7 @@
 //! (one worker thread, started on first use) and is waited for on a channel, never with
 //! `block_on`, which panics inside another runtime. Clients are made once per region, with
 //! the provider's HTTPS client and request timeouts; credentials and endpoint (`AWS_ENDPOINT_URL`)
-//! come from aws-config's standard chain. Errors are one sentence ([`AwsError`]'s: status,
+//! come from aws-config's standard chain. Errors are one sentence (`AwsError`'s: status,
 //! AWS's error code, message, request id), never the SDK's `Debug` form; no error or `Debug`
 //! holds a key.
 
