@@ -9,6 +9,7 @@
 //! Vocabulary only: no I/O, no parsing of files, no policy.
 
 mod address;
+pub mod causes;
 mod change;
 mod field;
 mod kind;

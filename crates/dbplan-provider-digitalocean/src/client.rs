@@ -519,21 +519,12 @@ fn jitter(pause: Duration) -> Duration {
 
 /// A reqwest error's text with its causes (connection refused, timed out, certificate …).
 fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
+    let text = if error.is_timeout() {
         "the DigitalOcean API did not answer in time".to_owned()
     } else {
         error.to_string()
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    dbplan_core::causes::with_causes(text, error)
 }
 
 #[cfg(test)]

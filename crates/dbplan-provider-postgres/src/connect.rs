@@ -975,17 +975,7 @@ fn connect_error(
 
 /// An error and its sources, one line.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    dbplan_core::causes::error_chain(error)
 }
 
 /// The TLS configuration for `server` (see `dbplan_pgtls`): a set-up failure is a transport

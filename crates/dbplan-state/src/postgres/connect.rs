@@ -40,17 +40,7 @@ pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
             database.code().code()
         );
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    dbplan_core::causes::error_chain(error)
 }
 
 /// Whether trying again may help: the server could not be reached or went away, as opposed
