@@ -1170,20 +1170,6 @@ fn dbplan_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("the dbplan binary runs")
 }
 
-/// Every file under `directory`, recursively.
-fn files_under(directory: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 fn holds(file: &Path, needle: &[u8]) -> bool {
     std::fs::read(file)
         .unwrap()
@@ -1265,7 +1251,7 @@ fn an_encrypted_state_keeps_its_secret_out_of_every_file_and_needs_its_passphras
     );
     expect_code(&output, 0, "export --out");
     no_passphrase_in(&output);
-    let mut files = files_under(dir.path());
+    let mut files = dbplan_testkit::files_under(dir.path()).unwrap();
     assert!(
         files
             .iter()

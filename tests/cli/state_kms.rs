@@ -100,7 +100,7 @@ impl KmsLab {
     /// the PostgreSQL state's rows.
     pub(crate) fn stored(&self) -> String {
         match self.backend {
-            Backend::Local => files_under(std::path::Path::new(&self.state))
+            Backend::Local => dbplan_testkit::files_under(std::path::Path::new(&self.state)).unwrap()
                 .iter()
                 .map(|file| String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned())
                 .collect::<Vec<_>>()
@@ -111,19 +111,6 @@ impl KmsLab {
             ),
         }
     }
-}
-
-fn files_under(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Asserts the exit code, and that no output holds any of `secrets`.

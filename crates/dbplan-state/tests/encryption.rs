@@ -75,20 +75,6 @@ fn format_of(directory: &Path) -> u64 {
     u64::from_be_bytes(<[u8; 8]>::try_from(bytes.as_ref()).unwrap())
 }
 
-/// Every file under `directory`, recursively.
-fn files_under(directory: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// The files among `files` that hold `needle`.
 fn holding(files: &[PathBuf], needle: &[u8]) -> Vec<PathBuf> {
     files
@@ -119,7 +105,13 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
     let state = dir.path().join("state");
     plain_state(&state);
     // The check below can see a secret: a plain state holds it in its database and backup.
-    assert!(!holding(&files_under(&state), SECRET.as_bytes()).is_empty());
+    assert!(
+        !holding(
+            &dbplan_testkit::files_under(&state).unwrap(),
+            SECRET.as_bytes()
+        )
+        .is_empty()
+    );
     let key = exported_key(&state, None);
     let before = SledStore::read_with(&state, "test", None).unwrap().unwrap();
 
@@ -155,7 +147,7 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
     let export = dir.path().join("export.json");
     std::fs::write(&export, &text).unwrap();
 
-    let mut files = files_under(&state);
+    let mut files = dbplan_testkit::files_under(&state).unwrap();
     assert!(files.iter().any(|file| file.ends_with("head.json")));
     assert!(files.iter().any(|file| file.starts_with(state.join("db"))));
     assert!(
@@ -220,7 +212,13 @@ fn once_encrypted_no_file_of_the_state_nor_its_export_holds_a_secret_or_the_key(
         imported.cipher.is_some(),
         "an encrypted export stays encrypted"
     );
-    assert!(holding(&files_under(&elsewhere), SECRET.as_bytes()).is_empty());
+    assert!(
+        holding(
+            &dbplan_testkit::files_under(&elsewhere).unwrap(),
+            SECRET.as_bytes()
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -287,7 +285,7 @@ fn a_plain_state_stays_plain_across_writes_even_with_a_passphrase_set() {
     let read = SledStore::read_with(&state, "test", None).unwrap().unwrap();
     assert!(read.cipher.is_none());
     assert_eq!(read.snapshot.resources.len(), 3);
-    let files = files_under(&state);
+    let files = dbplan_testkit::files_under(&state).unwrap();
     assert!(!holding(&files, b"third-secret-value").is_empty());
     assert!(holding(&files, b"$dbplan-encrypted").is_empty());
     assert_eq!(format_of(&state), 2);

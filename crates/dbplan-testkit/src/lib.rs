@@ -86,6 +86,21 @@ pub fn free_port() -> Result<u16, StartError> {
         .map_err(|error| StartError(format!("no free loopback port: {error}")))
 }
 
+/// Every file under `directory`, recursively (what a test searches for a secret that must not
+/// be there).
+pub fn files_under(directory: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
