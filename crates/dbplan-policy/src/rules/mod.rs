@@ -41,6 +41,7 @@ mod db601_cnpg_single_instance;
 mod db602_cnpg_backup;
 mod db603_cnpg_in_tree_backup;
 mod db604_cnpg_superuser;
+mod db605_cnpg_backup_target;
 mod db701_stateful_destroy;
 mod db702_engine_major_version;
 mod db703_encryption_disabled;
@@ -135,6 +136,7 @@ pub static RULES: &[Rule] = &[
     db602_cnpg_backup::RULE,
     db603_cnpg_in_tree_backup::RULE,
     db604_cnpg_superuser::RULE,
+    db605_cnpg_backup_target::RULE,
     db701_stateful_destroy::RULE,
     db702_engine_major_version::RULE,
     db703_encryption_disabled::RULE,
