@@ -1,9 +1,10 @@
 //! Tenant databases that would share an object: two tenants on one server may not create the
 //! same database, nor own their databases through the same role (each tenant's role gets its
 //! own generated password, so a shared role would have its password reset by the other), and no
-//! two tenants may write their connection secrets to the same file.
+//! two tenants may write their connection secrets to the same file or Kubernetes Secret.
 
 use crate::codes;
+use dbplan_core::kinds::specs::SecretTarget;
 use dbplan_diagnostics::Diagnostic;
 use dbplan_manifest::{ManifestSet, Resource, Spec};
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
     let mut databases: HashMap<(String, String), &Resource> = HashMap::new();
     let mut owners: HashMap<(String, String), &Resource> = HashMap::new();
     let mut files: HashMap<String, &Resource> = HashMap::new();
+    let mut secrets: HashMap<(String, String, String), &Resource> = HashMap::new();
     for resource in &set.resources {
         let Spec::TenantDatabase(spec) = &resource.spec else {
             continue;
@@ -20,13 +22,38 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
         let server = format!("{kind}/{name}");
         let database = spec.database_name(&resource.address.name).to_owned();
         let owner = spec.owner(&resource.address.name);
-        let file = spec.connection_secret.as_ref().map(|secret| {
-            (
-                files.insert(secret.file.clone(), resource),
+        let target = spec
+            .connection_secret
+            .as_ref()
+            .and_then(|secret| secret.target().ok());
+        let file = target.map(|target| match target {
+            SecretTarget::File { file, .. } => (
+                files.insert(file.to_owned(), resource),
                 "/spec/connection_secret/file",
-                format!("connection secret file {:?}", secret.file),
+                format!("connection secret file {file:?}"),
                 "give each tenant its own `connection_secret.file`",
-            )
+            ),
+            SecretTarget::Kubernetes(kubernetes) => {
+                let name = kubernetes.secret_name(&database);
+                let context = kubernetes.context.as_deref().unwrap_or("");
+                (
+                    secrets.insert(
+                        (
+                            context.to_owned(),
+                            kubernetes.namespace.clone(),
+                            name.clone(),
+                        ),
+                        resource,
+                    ),
+                    if kubernetes.name.is_some() {
+                        "/spec/connection_secret/kubernetes/name"
+                    } else {
+                        "/spec/connection_secret/kubernetes"
+                    },
+                    format!("Kubernetes Secret {}/{name}", kubernetes.namespace),
+                    "give each tenant its own `connection_secret.kubernetes.name` (or namespace)",
+                )
+            }
         });
         let clashes = [
             (
