@@ -211,8 +211,7 @@ pub enum SecretFormat {
     Json,
 }
 
-/// Where the connection secret of a tenant database is written: a file or a Kubernetes Secret
-/// (exactly one of `file` and `kubernetes`, which the manifest checks hold to).
+/// Where the connection secret of a tenant database is written: a file or a Kubernetes Secret (exactly one of `file` and `kubernetes`, which the manifest checks hold to).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ConnectionSecret")]
