@@ -1,0 +1,3 @@
+//! The Kubernetes provider: a `CnpgCluster` rendered into CloudNativePG objects ([`render`]).
+
+pub mod render;
