@@ -149,7 +149,8 @@ pub fn project(value: &Json, tree: &Json) -> Option<Json> {
             if out.is_empty() {
                 // An index-addressed (`i:`) item, or items no longer there.
                 for (key, subtree) in owned {
-                    if let Some(index) = key.strip_prefix("i:").and_then(|i| i.parse::<usize>().ok())
+                    if let Some(index) =
+                        key.strip_prefix("i:").and_then(|i| i.parse::<usize>().ok())
                         && let Some(item) = items.get(index)
                         && let Some(projected) = project(item, subtree)
                     {
@@ -351,15 +352,22 @@ mod tests {
     fn a_rendered_field_another_manager_took_over_is_drift() {
         let mut rendered = rendered();
         rendered["spec"]["storage"]["storageClass"] = json!("local-path");
-        assert_eq!(differences(&live(), &rendered), ["spec.storage.storageClass"]);
+        assert_eq!(
+            differences(&live(), &rendered),
+            ["spec.storage.storageClass"]
+        );
     }
 
     #[test]
     fn the_other_owners_of_rendered_fields_are_named() {
-        let paths = leaf_paths(&json!({"spec": {"storage": {"storageClass": "x"}, "instances": 3}}));
+        let paths =
+            leaf_paths(&json!({"spec": {"storage": {"storageClass": "x"}, "instances": 3}}));
         assert_eq!(
             other_owners(&live(), MANAGER, &paths),
-            [("kubectl-edit".to_owned(), ".spec.storage.storageClass".to_owned())]
+            [(
+                "kubectl-edit".to_owned(),
+                ".spec.storage.storageClass".to_owned()
+            )]
         );
     }
 }

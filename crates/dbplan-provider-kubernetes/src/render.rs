@@ -203,7 +203,10 @@ pub fn cluster_objects(owner: &Owner, cluster: &Cluster) -> Vec<Json> {
 /// The CNPG `Cluster`.
 pub fn cluster_object(owner: &Owner, cluster: &Cluster) -> Json {
     let mut spec = Map::new();
-    spec.insert("instances".to_owned(), json!(cluster.instances.unwrap_or(1)));
+    spec.insert(
+        "instances".to_owned(),
+        json!(cluster.instances.unwrap_or(1)),
+    );
     if let Some(image) = image(cluster) {
         spec.insert("imageName".to_owned(), json!(image));
     }
@@ -285,7 +288,10 @@ pub fn scheduled_backup(owner: &Owner, cluster: &Cluster) -> Option<Json> {
     let schedule = backup.schedule.as_ref()?;
     let mut spec = Map::new();
     spec.insert("schedule".to_owned(), json!(schedule));
-    spec.insert("immediate".to_owned(), json!(backup.immediate.unwrap_or(false)));
+    spec.insert(
+        "immediate".to_owned(),
+        json!(backup.immediate.unwrap_or(false)),
+    );
     spec.insert("cluster".to_owned(), json!({ "name": owner.name }));
     match method(backup) {
         "barman-object-store" => {
@@ -368,7 +374,10 @@ impl std::fmt::Debug for Credentials {
 /// The keys a connection secret holds: the spec's, else [`DEFAULT_SECRET_KEYS`].
 pub fn secret_keys(secret: &SecretSpec) -> Vec<String> {
     if secret.keys.is_empty() {
-        DEFAULT_SECRET_KEYS.iter().map(|key| (*key).to_owned()).collect()
+        DEFAULT_SECRET_KEYS
+            .iter()
+            .map(|key| (*key).to_owned())
+            .collect()
     } else {
         secret.keys.clone()
     }
@@ -492,9 +501,8 @@ pub fn parts(spec: &CnpgClusterSpec) -> Result<Parts, PartsError> {
         };
         databases.push(dbplan_core::kinds::decode::<Database>(entry)?);
     }
-    let secret: cnpg_cluster::ConnectionSecret = dbplan_core::kinds::decode(
-        secret.map(|secret| ("connection_secret".to_owned(), secret)),
-    )?;
+    let secret: cnpg_cluster::ConnectionSecret =
+        dbplan_core::kinds::decode(secret.map(|secret| ("connection_secret".to_owned(), secret)))?;
     Ok(Parts {
         cluster,
         databases,
@@ -585,14 +593,29 @@ mod tests {
         assert_eq!(cluster["apiVersion"], "postgresql.cnpg.io/v1");
         assert_eq!(cluster["metadata"]["namespace"], "databases");
         assert_eq!(cluster["metadata"]["labels"][MANAGED_BY], "dbplan");
-        assert_eq!(cluster["metadata"]["labels"][RESOURCE], "CnpgCluster.home-pg");
-        assert_eq!(cluster["metadata"]["annotations"][RESOURCE], "CnpgCluster/home-pg");
+        assert_eq!(
+            cluster["metadata"]["labels"][RESOURCE],
+            "CnpgCluster.home-pg"
+        );
+        assert_eq!(
+            cluster["metadata"]["annotations"][RESOURCE],
+            "CnpgCluster/home-pg"
+        );
         let spec = &cluster["spec"];
         assert_eq!(spec["instances"], 3);
         assert_eq!(spec["imageName"], "ghcr.io/cloudnative-pg/postgresql:17");
-        assert_eq!(spec["storage"], json!({"size": "20Gi", "storageClass": "local-path"}));
-        assert_eq!(spec["walStorage"], json!({"size": "5Gi", "storageClass": "local-path"}));
-        assert_eq!(spec["bootstrap"], json!({"initdb": {"database": "app", "owner": "app"}}));
+        assert_eq!(
+            spec["storage"],
+            json!({"size": "20Gi", "storageClass": "local-path"})
+        );
+        assert_eq!(
+            spec["walStorage"],
+            json!({"size": "5Gi", "storageClass": "local-path"})
+        );
+        assert_eq!(
+            spec["bootstrap"],
+            json!({"initdb": {"database": "app", "owner": "app"}})
+        );
         assert_eq!(spec["postgresql"]["parameters"]["max_connections"], "200");
         assert_eq!(spec["enableSuperuserAccess"], false);
         assert_eq!(
@@ -603,7 +626,10 @@ mod tests {
                 "parameters": {"barmanObjectName": "home-pg-backup"}
             }])
         );
-        assert!(spec.get("backup").is_none(), "the plugin needs no in-tree backup");
+        assert!(
+            spec.get("backup").is_none(),
+            "the plugin needs no in-tree backup"
+        );
 
         let store = &objects[1];
         assert_eq!(store["apiVersion"], "barmancloud.cnpg.io/v1");
@@ -663,7 +689,10 @@ mod tests {
         let mut spec = home();
         spec.postgres_version = Some("16.4".to_owned());
         let objects = render("x", &spec, None).unwrap();
-        assert_eq!(objects[0]["spec"]["imageName"], "ghcr.io/cloudnative-pg/postgresql:16");
+        assert_eq!(
+            objects[0]["spec"]["imageName"],
+            "ghcr.io/cloudnative-pg/postgresql:16"
+        );
         spec.image_name = Some("registry.local/pg:17.5".to_owned());
         let objects = render("x", &spec, None).unwrap();
         assert_eq!(objects[0]["spec"]["imageName"], "registry.local/pg:17.5");
@@ -679,12 +708,18 @@ mod tests {
         spec.backup.as_mut().unwrap().method = BackupMethod::BarmanObjectStore;
         let objects = render("home-pg", &spec, None).unwrap();
         assert_eq!(
-            kinds_and_names(&objects).iter().map(|(kind, _)| kind.as_str()).collect::<Vec<_>>(),
+            kinds_and_names(&objects)
+                .iter()
+                .map(|(kind, _)| kind.as_str())
+                .collect::<Vec<_>>(),
             ["Cluster", "ScheduledBackup", "Database", "Secret"]
         );
         let backup = &objects[0]["spec"]["backup"];
         assert_eq!(backup["retentionPolicy"], "7d");
-        assert_eq!(backup["barmanObjectStore"]["destinationPath"], "s3://backups/home-pg");
+        assert_eq!(
+            backup["barmanObjectStore"]["destinationPath"],
+            "s3://backups/home-pg"
+        );
         assert_eq!(
             backup["barmanObjectStore"]["s3Credentials"]["secretAccessKey"]["key"],
             "ACCESS_SECRET_KEY"
@@ -730,11 +765,13 @@ mod tests {
     #[test]
     fn a_database_deleted_with_its_object_only_when_its_policy_says_delete() {
         let mut spec = home();
-        spec.databases[0].deletion_policy =
-            Some(dbplan_core::kinds::specs::DeletionPolicy::Delete);
+        spec.databases[0].deletion_policy = Some(dbplan_core::kinds::specs::DeletionPolicy::Delete);
         spec.databases[0].name = "photo_archive".to_owned();
         let objects = render("home-pg", &spec, None).unwrap();
-        let database = objects.iter().find(|object| object["kind"] == "Database").unwrap();
+        let database = objects
+            .iter()
+            .find(|object| object["kind"] == "Database")
+            .unwrap();
         assert_eq!(database["spec"]["databaseReclaimPolicy"], "delete");
         assert_eq!(database["spec"]["name"], "photo_archive");
         assert_eq!(database["metadata"]["name"], "home-pg-photo-archive");
