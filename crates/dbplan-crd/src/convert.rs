@@ -88,8 +88,9 @@ fn convert(node: &Value) -> Value {
     if flag("nullable") {
         nullable(&mut out);
     }
-    out.remove("format")
-        .map(|format| keep_format(&mut out, format));
+    if let Some(format) = out.remove("format") {
+        keep_format(&mut out, format);
+    }
     Value::Object(out)
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct Rules {
     root: RootContext,
     /// The text of every rule that reads `oldSelf`.
     transition: HashSet<String>,
+    /// Each rule's `message`, by rule text, for the API server's "evaluating rule" wording.
+    messages: std::collections::HashMap<String, String>,
     /// Rules that call a function kube-cel does not provide, with the reason. Their programs are
     /// replaced by one that always fails to evaluate, so that short-circuiting (`has(x) && f(x)`)
     /// can never let such a rule pass.
@@ -47,14 +49,17 @@ impl Rules {
             }
         });
         let mut transition = HashSet::new();
+        let mut messages = std::collections::HashMap::new();
         let mut any = false;
         visit(&compiled, &mut |node| {
             for result in &node.validations {
                 any = true;
-                if let Ok(rule) = result
-                    && rule.is_transition_rule
-                {
+                let Ok(rule) = result else { continue };
+                if rule.is_transition_rule {
                     transition.insert(rule.rule.rule.clone());
+                }
+                if let Some(message) = &rule.rule.message {
+                    messages.insert(rule.rule.rule.clone(), message.clone());
                 }
             }
         });
@@ -66,6 +71,7 @@ impl Rules {
                 kind: kind.to_owned(),
             },
             transition,
+            messages,
             unevaluable,
             any,
         }
@@ -87,6 +93,20 @@ impl Rules {
 
     fn violation(&self, error: &ValidationError, object: &Value) -> Violation {
         let rule = (!error.rule.is_empty()).then(|| error.rule.clone());
+        let shown = value_at(object, &error.field_path).map_or("object", type_name);
+        if let Some(key) = missing_key(error) {
+            // The API server's answer to the same error: the object is invalid, and the message
+            // names the key and the rule's message.
+            let named = self.messages.get(&error.rule).unwrap_or(&error.rule);
+            return Violation {
+                path: error.field_path.clone(),
+                message: format!(
+                    "Invalid value: {shown:?}: no such key: {key} evaluating rule: {named}"
+                ),
+                kind: self.kind_of(&error.rule),
+                rule,
+            };
+        }
         if error.kind != ErrorKind::ValidationFailure {
             let named = if error.rule.is_empty() {
                 "a validation rule".to_owned()
@@ -101,12 +121,7 @@ impl Rules {
                 rule,
             };
         }
-        let kind = if self.transition.contains(&error.rule) {
-            ViolationKind::Transition
-        } else {
-            ViolationKind::Rule
-        };
-        let shown = value_at(object, &error.field_path).map_or("object", type_name);
+        let kind = self.kind_of(&error.rule);
         let message = match error.reason.as_deref() {
             Some("FieldValueForbidden") => format!("Forbidden: {}", error.message),
             Some("FieldValueRequired") => format!("Required value: {}", error.message),
@@ -118,6 +133,14 @@ impl Rules {
             message,
             kind,
             rule,
+        }
+    }
+
+    fn kind_of(&self, rule: &str) -> ViolationKind {
+        if self.transition.contains(rule) {
+            ViolationKind::Transition
+        } else {
+            ViolationKind::Rule
         }
     }
 
@@ -222,6 +245,20 @@ fn compile_error_rule(error: &kube_cel::CompilationError) -> String {
         kube_cel::CompilationError::Parse { rule, .. }
         | kube_cel::CompilationError::MessageExpressionParse { rule, .. } => rule.clone(),
         _ => String::new(),
+    }
+}
+
+/// The key a rule read that the object does not have, when that is why its evaluation failed
+/// (`self.localeProvider` without `has(self.localeProvider)`): an error the API server reports
+/// the same way, not a gap in kube-cel.
+fn missing_key(error: &ValidationError) -> Option<String> {
+    if error.kind != ErrorKind::EvaluationError {
+        return None;
+    }
+    let source = std::error::Error::source(error)?;
+    match source.downcast_ref::<ExecutionError>()? {
+        ExecutionError::NoSuchKey(key) => Some(key.to_string()),
+        _ => None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! A CNPG Cluster as the documentation shows it passes; each single mistake gives the one
 //! violation the API server reports, at its field path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{crd, of_kind, remove, set, valid};
