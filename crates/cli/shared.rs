@@ -14,6 +14,7 @@ use dbplan_policy::{Pack, Report};
 use dbplan_provider::Providers;
 use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_digitalocean::DigitalOceanProvider;
+use dbplan_provider_kubernetes::KubernetesProvider;
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_state::{Snapshot, StateError, StateKey, StateLocation, Store};
 use std::io::Write;
@@ -98,7 +99,8 @@ impl Session {
                 Providers::new()
                     .with(PostgresProvider::new())
                     .with(AwsProvider::new())
-                    .with(DigitalOceanProvider::new()),
+                    .with(DigitalOceanProvider::new())
+                    .with(KubernetesProvider::new()),
             ),
         })
     }

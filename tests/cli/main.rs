@@ -20,6 +20,7 @@ mod lint;
 mod plan;
 mod planton;
 mod pull_request;
+mod render;
 mod schema;
 mod secrets;
 mod state;
