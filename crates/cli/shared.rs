@@ -97,7 +97,11 @@ impl Session {
                 .build()?,
             providers: Arc::new(
                 Providers::new()
-                    .with(PostgresProvider::new())
+                    // A tenant's connection secret may go to a Kubernetes Secret.
+                    .with(
+                        PostgresProvider::new()
+                            .with_kubernetes(Arc::new(KubernetesProvider::new())),
+                    )
                     .with(AwsProvider::new())
                     .with(DigitalOceanProvider::new())
                     .with(KubernetesProvider::new()),

@@ -26,11 +26,14 @@
 //! - The connection secret's password is read from the operator's `<cluster>-app` Secret at
 //!   apply; it goes into the Secret dbplan applies and into the cluster part's sensitive
 //!   outputs, never into attributes, messages or logs (no request or answer body is logged).
+//! - The provider is also the [`dbplan_provider::kubernetes::KubernetesSecrets`] through which
+//!   other providers write their Secrets (a tenant database's connection secret): [`secrets`].
 
 mod client;
 pub mod cnpg;
 pub mod fields;
 pub mod render;
+pub mod secrets;
 
 pub use client::RetryPolicy;
 
