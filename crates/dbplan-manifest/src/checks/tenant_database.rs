@@ -122,6 +122,11 @@ fn check_kubernetes(kubernetes: &KubernetesSecretSpec, database: &str, checker: 
             "name a context of the kubeconfig, or remove `context` to use the current one",
         );
     }
+    check_keys(kubernetes, checker);
+}
+
+/// `keys`: each renames a standard key of the style, to a valid data key of its own.
+fn check_keys(kubernetes: &KubernetesSecretSpec, checker: &mut Checker<'_>) {
     let style = kubernetes.style;
     // Each data key, with the standard key it holds: the first one seen keeps it.
     let mut taken: BTreeMap<String, StandardSecretKey> = BTreeMap::new();
