@@ -115,7 +115,14 @@ fn file_and_kubernetes_targets_are_accepted() {
 
 /// Manifests that are refused: the database name, the `connection_secret` field, and the
 /// errors, each `line:col code` and a part of its message.
-const INVALID: &[(&str, &str, &[(&str, &str)])] = &[
+/// `(database name, connection_secret field, [(line:col code, part of the message)])`.
+type Refused = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const INVALID: &[Refused] = &[
     (
         "app",
         "  connection_secret:\n    file: a.env\n    kubernetes: {namespace: apps}\n",
