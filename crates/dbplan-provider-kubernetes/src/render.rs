@@ -586,6 +586,7 @@ mod tests {
             .collect()
     }
 
+    // Long: the example's every object, field by field, in the order they render.
     #[test]
     fn the_home_cluster_renders_its_objects_in_order() {
         let objects = render("home-pg", &home(), None).unwrap();
