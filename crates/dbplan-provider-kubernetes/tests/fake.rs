@@ -448,3 +448,24 @@ async fn an_existing_cluster_is_not_taken_over_without_opt_in() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resource_s_context_picks_the_kubeconfig_context() {
+    let setup = setup();
+    let mut cluster = cluster_attributes(1);
+    cluster.insert("context".to_owned(), json!("dbplan-fake"));
+    new_provider(&setup)
+        .create(&change("cluster", &cluster, &cluster))
+        .await
+        .unwrap();
+    cluster.insert("context".to_owned(), json!("elsewhere"));
+    let error = new_provider(&setup)
+        .read(&read_request("cluster", &cluster, &cluster))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Credentials { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("elsewhere"), "{error}");
+}
