@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let objects = render::render(&resource.address.name, spec, values.as_ref())?;
         for object in objects {
             let name = render::file_name(&object);
-            let yaml = render::to_yaml(&object)?;
+            let yaml = dbplan_manifest::write::to_yaml(&object)?;
             if files
                 .insert(name.clone(), (yaml, resource.address.clone()))
                 .is_some()

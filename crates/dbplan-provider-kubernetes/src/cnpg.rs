@@ -607,39 +607,7 @@ fn overlay(
             .unwrap_or(Json::Null);
         let segments: Vec<&str> = path.split('.').collect();
         let target: Option<Vec<String>> = match (part, segments.as_slice()) {
-            (Part::Cluster, ["spec", "instances"]) => Some(vec!["instances".into()]),
-            (Part::Cluster, ["spec", "imageName"]) => Some(vec!["image_name".into()]),
-            (Part::Cluster, ["spec", "enableSuperuserAccess"]) => {
-                Some(vec!["enable_superuser_access".into()])
-            }
-            (Part::Cluster, ["spec", volume @ ("storage" | "walStorage"), field]) => Some(vec![
-                if *volume == "storage" {
-                    "storage"
-                } else {
-                    "wal_storage"
-                }
-                .into(),
-                if *field == "storageClass" {
-                    "storage_class"
-                } else {
-                    field
-                }
-                .to_string(),
-            ]),
-            (
-                Part::Cluster,
-                [
-                    "spec",
-                    "bootstrap",
-                    "initdb",
-                    field @ ("database" | "owner"),
-                ],
-            ) => Some(vec!["bootstrap".into(), (*field).to_owned()]),
-            (Part::Cluster, ["spec", "postgresql", "parameters", name]) => Some(vec![
-                "postgresql".into(),
-                "parameters".into(),
-                (*name).to_owned(),
-            ]),
+            (Part::Cluster, segments) => cluster_attribute(segments),
             (Part::CnpgDatabase(_), ["spec", field @ ("owner" | "ensure")]) => {
                 Some(vec![(*field).to_owned()])
             }
@@ -683,6 +651,42 @@ fn overlay(
             set_path(attributes, &target, value);
         }
     }
+}
+
+/// The attribute a field of the `Cluster` object renders from (`spec.storage.size` →
+/// `storage.size`).
+fn cluster_attribute(segments: &[&str]) -> Option<Vec<String>> {
+    Some(match segments {
+        ["spec", "instances"] => vec!["instances".into()],
+        ["spec", "imageName"] => vec!["image_name".into()],
+        ["spec", "enableSuperuserAccess"] => vec!["enable_superuser_access".into()],
+        ["spec", volume @ ("storage" | "walStorage"), field] => vec![
+            if *volume == "storage" {
+                "storage"
+            } else {
+                "wal_storage"
+            }
+            .into(),
+            if *field == "storageClass" {
+                "storage_class"
+            } else {
+                field
+            }
+            .to_string(),
+        ],
+        [
+            "spec",
+            "bootstrap",
+            "initdb",
+            field @ ("database" | "owner"),
+        ] => {
+            vec!["bootstrap".into(), (*field).to_owned()]
+        }
+        ["spec", "postgresql", "parameters", name] => {
+            vec!["postgresql".into(), "parameters".into(), (*name).to_owned()]
+        }
+        _ => return None,
+    })
 }
 
 fn set_path(attributes: &mut BTreeMap<String, Json>, path: &[String], value: Json) {
