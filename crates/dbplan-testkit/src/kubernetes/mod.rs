@@ -406,6 +406,26 @@ impl FakeKubernetes {
         )
     }
 
+    /// [`Self::call`] without a body, giving up after `timeout` (an error then).
+    pub fn call_with_timeout(
+        &self,
+        method: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Reply, StartError> {
+        loopback::call(
+            self.address,
+            Some(&self.shared.token),
+            &loopback::Call {
+                method,
+                path,
+                content_type: "application/json",
+                body: None,
+                timeout,
+            },
+        )
+    }
+
     /// [`Self::call`] with a JSON body.
     pub fn call_json(&self, method: &str, path: &str, body: &Json) -> Result<Reply, StartError> {
         self.call(method, path, None, Some(&body.to_string()))
