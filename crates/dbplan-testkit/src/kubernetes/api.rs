@@ -251,9 +251,9 @@ fn route(
             "NotFound",
             "the server could not find the requested resource",
         );
-        error.details = Some(
+        error.details = Some(Box::new(
             json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]}),
-        );
+        ));
         error
     };
     let world = lock(&shared.world);

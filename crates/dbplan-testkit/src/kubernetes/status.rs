@@ -94,7 +94,7 @@ pub(crate) struct ApiError {
     pub(crate) code: StatusCode,
     pub(crate) reason: &'static str,
     pub(crate) message: String,
-    pub(crate) details: Option<Json>,
+    pub(crate) details: Option<Box<Json>>,
     pub(crate) retry_after: Option<u64>,
 }
 
@@ -138,7 +138,7 @@ impl ApiError {
 
     pub(crate) fn not_found(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
@@ -149,7 +149,7 @@ impl ApiError {
 
     pub(crate) fn already_exists(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::CONFLICT,
                 "AlreadyExists",
@@ -161,7 +161,7 @@ impl ApiError {
     /// A stale `resourceVersion`.
     pub(crate) fn conflict(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::CONFLICT,
                 "Conflict",
@@ -201,7 +201,7 @@ impl ApiError {
             details["group"] = json!(group);
         }
         ApiError {
-            details: Some(details),
+            details: Some(Box::new(details)),
             ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message)
         }
     }
@@ -230,7 +230,7 @@ impl ApiError {
 
     pub(crate) fn too_many_requests(retry_after: u64) -> Self {
         ApiError {
-            details: Some(json!({"retryAfterSeconds": retry_after})),
+            details: Some(Box::new(json!({"retryAfterSeconds": retry_after}))),
             retry_after: Some(retry_after),
             ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -242,7 +242,7 @@ impl ApiError {
 
     pub(crate) fn internal(message: &str) -> Self {
         ApiError {
-            details: Some(json!({"causes": [{"message": message}]})),
+            details: Some(Box::new(json!({"causes": [{"message": message}]}))),
             ..ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
@@ -266,7 +266,7 @@ impl ApiError {
             "code": self.code.as_u16(),
         });
         if let Some(details) = &self.details {
-            body["details"] = details.clone();
+            body["details"] = (**details).clone();
         }
         body
     }

@@ -294,8 +294,10 @@ impl World {
                     request.resource.plural
                 ),
             );
-            error.details = Some(json!({"name": name, "kind": request.resource.plural,
-                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {namespace} is being terminated"), "field": "metadata.namespace"}]}));
+            error.details = Some(Box::new(
+                json!({"name": name, "kind": request.resource.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {namespace} is being terminated"), "field": "metadata.namespace"}]}),
+            ));
             return Err(error);
         }
         Ok(())
@@ -484,7 +486,7 @@ impl World {
         .map_err(|conflicts| {
             let (message, causes) = managed::conflict_message(&conflicts);
             let mut error = ApiError::new(StatusCode::CONFLICT, "Conflict", message);
-            error.details = Some(json!({"causes": causes}));
+            error.details = Some(Box::new(json!({"causes": causes})));
             error
         })?;
         self.commit(
