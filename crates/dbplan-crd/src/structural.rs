@@ -129,6 +129,25 @@ fn map_duplicates(schema: &Value, items: &[Value], path: &str, out: &mut Vec<Vio
     }
 }
 
+/// The fields of `ObjectMeta`: any other in `metadata` is an unknown field.
+const OBJECT_META: [&str; 15] = [
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
 /// The longest DNS subdomain (RFC 1123), the form of a custom resource's name.
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 /// The longest DNS label (RFC 1123), the form of a namespace's name.
@@ -136,7 +155,14 @@ const DNS1123_LABEL_MAX: usize = 63;
 
 /// `metadata.name` (a DNS subdomain, or `generateName` instead) and `metadata.namespace` (a DNS
 /// label; forbidden on a cluster-scoped kind), as the API server validates a custom resource.
-pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Vec<Violation>) {
+/// Sets `blocking` when the name is missing (a "Required value", which keeps the API server from
+/// running the CEL rules).
+pub(crate) fn metadata_violations(
+    object: &Value,
+    namespaced: bool,
+    out: &mut Vec<Violation>,
+    blocking: &mut bool,
+) {
     let Some(metadata) = object.get("metadata").filter(|m| m.is_object()) else {
         return; // reported by the schema: metadata is required and an object
     };
@@ -146,6 +172,16 @@ pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Ve
         kind: ViolationKind::Schema,
         rule: None,
     };
+    if let Some(fields) = metadata.as_object() {
+        for name in fields
+            .keys()
+            .filter(|name| !OBJECT_META.contains(&name.as_str()))
+        {
+            let path = format!("metadata.{name}");
+            let message = format!("unknown field {path:?}");
+            out.push(invalid(&path, message));
+        }
+    }
     match metadata.get("name") {
         Some(Value::String(name)) if !name.is_empty() => {
             for problem in dns_subdomain_problems(name) {
@@ -161,6 +197,7 @@ pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Ve
                 .and_then(Value::as_str)
                 .is_some_and(|prefix| !prefix.is_empty());
             if !generated {
+                *blocking = true;
                 out.push(invalid(
                     "metadata.name",
                     "Required value: name or generateName is required".to_owned(),
