@@ -9,24 +9,14 @@ use dbplan_testkit::kubernetes::{
     Failure, FailureRule, FakeConfig, FakeKubernetes, Fault, FaultRule, FieldError, Reply,
 };
 use serde_json::{Value as Json, json};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 const CNPG: &str = "/apis/postgresql.cnpg.io/v1/namespaces/default";
 const WIDGETS: &str = "/apis/test.dbplan.io/v1/namespaces/default/widgets";
 
-/// CloudNativePG's CRDs, from the shared specification folder.
+/// CloudNativePG's CRDs, as the default configuration serves them.
 fn cnpg_crds() -> Vec<Json> {
-    let folder = Path::new("/work/shared/specs/cnpg");
-    let mut crds = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            crds.push(serde_saphyr::from_str::<Json>(&text).unwrap());
-        }
-    }
-    crds
+    FakeConfig::default().crds
 }
 
 /// A small CRD with every kind of node server-side apply tells apart.
@@ -636,6 +626,57 @@ fn finalizers_propagation_and_dry_runs() {
 }
 
 #[test]
+fn cloudnative_pg_objects_are_validated_and_defaulted_by_their_crds() {
+    let fake = FakeKubernetes::start(FakeConfig::default()).unwrap();
+    let path = format!("{CNPG}/clusters/x");
+    let bad = apply(
+        &fake,
+        &path,
+        "dbplan",
+        false,
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\nspec:\n  instances: 0\n",
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.json["reason"], json!("Invalid"));
+    let message = bad.json["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Cluster.postgresql.cnpg.io \"x\" is invalid: spec.instances: Invalid value: 0: "
+        ),
+        "{message}"
+    );
+    let cause = &bad.json["details"]["causes"][0];
+    assert_eq!(cause["reason"], json!("FieldValueInvalid"));
+    assert_eq!(cause["field"], json!("spec.instances"));
+    assert_eq!(bad.json["details"]["group"], json!("postgresql.cnpg.io"));
+    assert_eq!(bad.json["details"]["kind"], json!("Cluster"));
+    assert_eq!(get(&fake, &path).status, 404);
+    let both = apply(
+        &fake,
+        &path,
+        "dbplan",
+        false,
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\nspec:\n  instances: 1\n  imageName: a\n  imageCatalogRef: {apiGroup: postgresql.cnpg.io, kind: ImageCatalog, name: c, major: 16}\n",
+    );
+    assert_eq!(both.status, 422, "a CEL rule: {}", both.text);
+    let good = apply(
+        &fake,
+        &path,
+        "dbplan",
+        false,
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\nspec:\n  instances: 1\n  storage: {size: 1Gi}\n",
+    );
+    assert_eq!(good.status, 201, "{}", good.text);
+    // Schema defaults, as the API server applies them.
+    assert_eq!(
+        good.json["spec"]["enableSuperuserAccess"],
+        json!(false),
+        "{:#}",
+        good.json["spec"]
+    );
+}
+
+#[test]
 fn admission_hooks_default_and_refuse_with_the_api_servers_invalid_status() {
     let mut config = FakeConfig {
         crds: cnpg_crds(),
@@ -953,7 +994,7 @@ fn a_wrong_token_is_unauthorized() {
     assert!(answer.contains("\"reason\":\"Unauthorized\""));
 }
 
-/// The binary, started on a free port: its kubeconfig, the CRDs from `--crd`.
+/// The binary, started on a free port, and its kubeconfig.
 struct Binary {
     child: std::process::Child,
     kubeconfig: std::path::PathBuf,
@@ -980,12 +1021,6 @@ fn start_binary() -> (Binary, String) {
             "--kubeconfig",
         ])
         .arg(&kubeconfig);
-    for entry in std::fs::read_dir("/work/shared/specs/cnpg").unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            command.arg("--crd").arg(path);
-        }
-    }
     let child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -530,6 +530,7 @@ fn patch_request(
                 kind: super::status::FieldErrorKind::Forbidden,
                 value: None,
                 detail: "may not be specified for non-apply patch".to_owned(),
+                rendered: None,
             },
         ));
     }

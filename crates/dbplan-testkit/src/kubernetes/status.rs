@@ -15,6 +15,9 @@ pub struct FieldError {
     pub value: Option<Json>,
     /// What is wrong.
     pub detail: String,
+    /// The whole body as an admission library already rendered it (`Invalid value: 0: should
+    /// be greater than or equal to 1`); `value` and `detail` are then not rendered.
+    pub rendered: Option<String>,
 }
 
 /// The kind of a field error; its cause type is `FieldValue<kind>`.
@@ -37,6 +40,7 @@ impl FieldError {
             kind: FieldErrorKind::Invalid,
             value: Some(value),
             detail: detail.to_owned(),
+            rendered: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl FieldError {
             kind: FieldErrorKind::Required,
             value: None,
             detail: detail.to_owned(),
+            rendered: None,
         }
     }
 
@@ -64,6 +69,9 @@ impl FieldError {
 
     /// `field.Error.ErrorBody()`: `Invalid value: 0: must be at least 1`.
     pub fn body(&self) -> String {
+        if let Some(rendered) = &self.rendered {
+            return rendered.clone();
+        }
         let value = || match &self.value {
             Some(Json::String(text)) => format!("{text:?}"),
             Some(Json::Object(_)) => "\"object\"".to_owned(),
