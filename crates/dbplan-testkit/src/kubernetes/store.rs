@@ -782,6 +782,8 @@ impl World {
     /// The garbage collector and the namespace controller, run to a fixed point: dependents
     /// of deleted owners go (background), foreground deletions wait for their dependents,
     /// orphaning ones release them, and emptied terminating namespaces go.
+    // Long: the collector's passes (foreground, orphaning, namespaces, dependents) in the one
+    // fixed-point loop they share.
     pub(crate) fn collect_garbage(&mut self) {
         let now = now_text();
         for _ in 0..64 {
