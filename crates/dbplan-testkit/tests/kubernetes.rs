@@ -1163,3 +1163,86 @@ fn kubectl_applies_lists_and_reads_a_cluster() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_watch_streams_the_changes_of_a_collection() {
+    let fake = std::sync::Arc::new(start(vec![widget_crd()]));
+    let widget = |name: &str| json!({"apiVersion": "test.dbplan.io/v1", "kind": "Widget", "metadata": {"name": name}, "spec": {"replicas": 1}});
+    let before = fake
+        .call_json("POST", WIDGETS, &widget("old"))
+        .unwrap()
+        .json;
+    let since = before["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let watcher = {
+        let fake = fake.clone();
+        std::thread::spawn(move || {
+            fake.call(
+                "GET",
+                &format!("{WIDGETS}?watch=true&timeoutSeconds=2&resourceVersion={since}"),
+                None,
+                None,
+            )
+            .unwrap()
+        })
+    };
+    let everything = {
+        let fake = fake.clone();
+        std::thread::spawn(move || {
+            fake.call(
+                "GET",
+                &format!("{WIDGETS}?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dold"),
+                None,
+                None,
+            )
+            .unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    fake.call_json("POST", WIDGETS, &widget("new")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    fake.call(
+        "PATCH",
+        &format!("{WIDGETS}/new"),
+        Some("application/merge-patch+json"),
+        Some(r#"{"spec":{"replicas":2}}"#),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    fake.call("DELETE", &format!("{WIDGETS}/new"), None, None)
+        .unwrap();
+    let reply = watcher.join().unwrap();
+    assert_eq!(reply.status, 200);
+    let events: Vec<(String, String)> = reply
+        .text
+        .lines()
+        .map(|line| serde_json::from_str::<Json>(line).unwrap())
+        .map(|event| {
+            (
+                event["type"].as_str().unwrap().to_owned(),
+                event["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(t, n)| (t.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("ADDED", "new"), ("MODIFIED", "new"), ("DELETED", "new")],
+        "{}",
+        reply.text
+    );
+    let initial = everything.join().unwrap();
+    let first: Json = serde_json::from_str(initial.text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["type"], json!("ADDED"));
+    assert_eq!(first["object"]["kind"], json!("Widget"));
+    assert_eq!(first["object"]["metadata"]["name"], json!("old"));
+    assert_eq!(initial.text.lines().count(), 1, "{}", initial.text);
+}

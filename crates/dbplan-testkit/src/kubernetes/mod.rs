@@ -27,6 +27,7 @@ mod resources;
 mod status;
 mod store;
 mod table;
+mod watch;
 
 pub use loopback::Reply;
 pub use status::{FieldError, FieldErrorKind};
