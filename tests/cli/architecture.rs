@@ -105,7 +105,10 @@ fn each_third_party_engine_has_one_owning_crate() {
     // Kubernetes API server the YAML bodies of server-side apply; manifests are
     // dbplan-manifest's alone.
     let owners: [(&str, &[&str]); 3] = [
-        ("serde-saphyr", &["dbplan-manifest", "dbplan-crd", "dbplan-testkit"]),
+        (
+            "serde-saphyr",
+            &["dbplan-manifest", "dbplan-crd", "dbplan-testkit"],
+        ),
         ("petgraph", &["dbplan-graph"]),
         ("sled", &["dbplan-state"]),
     ];
