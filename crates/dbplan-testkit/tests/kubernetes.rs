@@ -1246,3 +1246,76 @@ fn a_watch_streams_the_changes_of_a_collection() {
     assert_eq!(first["object"]["metadata"]["name"], json!("old"));
     assert_eq!(initial.text.lines().count(), 1, "{}", initial.text);
 }
+
+#[test]
+fn an_applied_configuration_names_its_object_and_may_set_a_precondition() {
+    let fake = start(vec![widget_crd()]);
+    let path = format!("{WIDGETS}/a");
+    let body = |extra: &str| {
+        format!(
+            "apiVersion: test.dbplan.io/v1\nkind: Widget\nmetadata:\n  name: a\n{extra}spec:\n  replicas: 1\n"
+        )
+    };
+    let created = apply(&fake, &path, "dbplan", false, &body(""));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let stale = apply(
+        &fake,
+        &path,
+        "dbplan",
+        false,
+        &body("  resourceVersion: \"1\"\n"),
+    );
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.json["reason"], json!("Conflict"));
+    let version = created.json["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap();
+    let current = apply(
+        &fake,
+        &path,
+        "dbplan",
+        false,
+        &body(&format!("  resourceVersion: \"{version}\"\n")),
+    );
+    assert_eq!(current.status, 200, "{}", current.text);
+    let elsewhere = apply(&fake, &path, "dbplan", false, &body("  namespace: other\n"));
+    assert_eq!(elsewhere.status, 400);
+    let renamed = apply(&fake, &format!("{WIDGETS}/b"), "dbplan", false, &body(""));
+    assert_eq!(renamed.status, 400);
+    assert_eq!(
+        renamed.json["message"],
+        json!("the name of the object (a) does not match the name on the URL (b)")
+    );
+    let forced_merge = fake
+        .call(
+            "PATCH",
+            &format!("{path}?force=true"),
+            Some("application/merge-patch+json"),
+            Some("{}"),
+        )
+        .unwrap();
+    assert_eq!(forced_merge.status, 422);
+    assert_eq!(
+        forced_merge.json["message"],
+        json!(
+            "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
+        )
+    );
+    let again = apply(&fake, &path, "dbplan", false, &body(""));
+    assert_eq!(again.status, 200);
+    let dry_change = fake
+        .call(
+            "PATCH",
+            &format!("{path}?fieldManager=dbplan&dryRun=All"),
+            Some("application/apply-patch+yaml"),
+            Some(&body("").replace("replicas: 1", "replicas: 7")),
+        )
+        .unwrap();
+    assert_eq!(dry_change.status, 200, "{}", dry_change.text);
+    assert_eq!(dry_change.json["spec"]["replicas"], json!(7));
+    assert_eq!(
+        get(&fake, &path).json["spec"]["replicas"],
+        json!(1),
+        "a dry run changes nothing"
+    );
+}

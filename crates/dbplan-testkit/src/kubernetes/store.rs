@@ -448,9 +448,27 @@ impl World {
                 ));
             }
         }
+        if let (Some(url), Some(given)) = (
+            request.namespace.as_deref(),
+            text(&config, "/metadata/namespace"),
+        ) && url != given
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
         prune(request, &mut config, options)?;
         normalize_secret(request, &mut config)?;
         let existing = self.objects.get(&request.key(&name)).cloned();
+        // An applied configuration with a resourceVersion is a precondition, as for updates.
+        if let Some(wanted) = text(&config, "/metadata/resourceVersion")
+            && existing
+                .as_ref()
+                .and_then(|object| text(object, "/metadata/resourceVersion"))
+                != Some(wanted)
+        {
+            return Err(ApiError::conflict(&request.target(&name)));
+        }
         let live = match &existing {
             Some(object) => World::render(request, object),
             None => {
