@@ -429,34 +429,7 @@ impl World {
         admission: &Admission,
     ) -> Answer {
         let name = request.name.clone().unwrap_or_default();
-        if text(&config, "/apiVersion").is_none() || text(&config, "/kind").is_none() {
-            return Err(ApiError::bad_request(
-                "apiVersion and kind must be set in an applied configuration",
-            ));
-        }
-        check_kind(request, &config)?;
-        match text(&config, "/metadata/name") {
-            Some(given) if given == name => {}
-            Some(given) => {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({given}) does not match the name on the URL ({name})"
-                )));
-            }
-            None => {
-                return Err(ApiError::bad_request(
-                    "metadata.name must be set in an applied configuration",
-                ));
-            }
-        }
-        if let (Some(url), Some(given)) = (
-            request.namespace.as_deref(),
-            text(&config, "/metadata/namespace"),
-        ) && url != given
-        {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
+        check_applied(request, &config, &name)?;
         prune(request, &mut config, options)?;
         normalize_secret(request, &mut config)?;
         let existing = self.objects.get(&request.key(&name)).cloned();
@@ -959,6 +932,40 @@ fn without_times(object: &Json) -> Json {
         meta.shift_remove("resourceVersion");
     }
     copy
+}
+
+/// What an applied configuration must say: its `apiVersion` and `kind` (the URL's), its name
+/// (the URL's), and no other namespace than the URL's.
+fn check_applied(request: &Request, config: &Json, name: &str) -> Result<(), ApiError> {
+    if text(config, "/apiVersion").is_none() || text(config, "/kind").is_none() {
+        return Err(ApiError::bad_request(
+            "apiVersion and kind must be set in an applied configuration",
+        ));
+    }
+    check_kind(request, config)?;
+    match text(config, "/metadata/name") {
+        Some(given) if given == name => {}
+        Some(given) => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "metadata.name must be set in an applied configuration",
+            ));
+        }
+    }
+    if let (Some(url), Some(given)) = (
+        request.namespace.as_deref(),
+        text(config, "/metadata/namespace"),
+    ) && url != given
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    Ok(())
 }
 
 fn check_kind(request: &Request, body: &Json) -> Result<(), ApiError> {
