@@ -613,13 +613,17 @@ fn finalizers_propagation_and_dry_runs() {
                     .get("ownerReferences")
                     .is_none_or(|o| o.as_array().unwrap().is_empty())
             );
-            fake.call(
-                "DELETE",
-                "/api/v1/namespaces/default/secrets/dep",
-                None,
-                None,
-            )
-            .unwrap();
+            let deleted = fake
+                .call(
+                    "DELETE",
+                    "/api/v1/namespaces/default/secrets/dep",
+                    None,
+                    None,
+                )
+                .unwrap();
+            assert_eq!(deleted.json["kind"], json!("Status"));
+            assert_eq!(deleted.json["status"], json!("Success"));
+            assert_eq!(deleted.json["details"]["name"], json!("dep"));
         }
     }
     drop(owner);

@@ -694,6 +694,17 @@ impl World {
                 self.remove_instances(&object);
                 self.refresh_resources();
             }
+            if request.resource.group.is_empty() {
+                // The core registry answers an immediate deletion with a success Status, where
+                // custom resources return the deleted object.
+                self.collect_garbage();
+                return Ok((
+                    StatusCode::OK,
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Success",
+                        "details": {"name": name, "kind": request.resource.plural, "uid": uid_of(&object)}}),
+                ));
+            }
         } else {
             let generation = object
                 .pointer("/metadata/generation")
