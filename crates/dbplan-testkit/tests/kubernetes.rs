@@ -1323,3 +1323,74 @@ fn an_applied_configuration_names_its_object_and_may_set_a_precondition() {
         "a dry run changes nothing"
     );
 }
+
+#[test]
+fn the_control_api_sets_delays_and_failures_over_http() {
+    let fake = start(cnpg_crds());
+    let delay = fake
+        .call_json(
+            "PUT",
+            "/_fake/status-delay",
+            &json!({"milliseconds": 60000}),
+        )
+        .unwrap();
+    assert_eq!(delay.status, 204);
+    let failure = json!({"kind": "Cluster", "namespace": "default", "name": "bad",
+        "phase": "Cluster cannot be created", "message": "quota exceeded"});
+    assert_eq!(
+        fake.call_json("PUT", "/_fake/failures", &failure)
+            .unwrap()
+            .status,
+        204
+    );
+    let cluster = |name: &str| {
+        format!(
+            "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: {name}\nspec:\n  instances: 1\n"
+        )
+    };
+    assert_eq!(
+        apply(
+            &fake,
+            &format!("{CNPG}/clusters/slow"),
+            "dbplan",
+            false,
+            &cluster("slow")
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        apply(
+            &fake,
+            &format!("{CNPG}/clusters/bad"),
+            "dbplan",
+            false,
+            &cluster("bad")
+        )
+        .status,
+        201
+    );
+    wait_for("the failure", || {
+        get(&fake, &format!("{CNPG}/clusters/bad")).json["status"]["phase"]
+            == json!("Cluster cannot be created")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        get(&fake, &format!("{CNPG}/clusters/slow")).json["status"]["phase"],
+        json!("Setting up primary")
+    );
+    assert_eq!(
+        fake.call("DELETE", "/_fake/failures", None, None)
+            .unwrap()
+            .status,
+        204
+    );
+    fake.call_json("PUT", "/_fake/status-delay", &json!({"milliseconds": 0}))
+        .unwrap();
+    wait_for("both healthy", || {
+        ["slow", "bad"].iter().all(|name| {
+            get(&fake, &format!("{CNPG}/clusters/{name}")).json["status"]["phase"]
+                == json!("Cluster in healthy state")
+        })
+    });
+}
