@@ -445,7 +445,8 @@ impl Crd {
     }
 
     /// Applies the schema's `default`s to `object` as the API server's structural defaulting
-    /// does (a missing property with a default gets it, recursively, in objects present). An
+    /// does (a missing property with a default gets it, recursively, in objects present; a
+    /// `null` field that is neither `nullable` nor defaulted is dropped). An
     /// object whose `apiVersion` is not a served version of this CRD is left unchanged.
     pub fn defaults(&self, object: &mut Value) {
         if let Ok(version) = self.version_of(object) {

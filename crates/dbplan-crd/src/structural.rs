@@ -5,13 +5,23 @@ use crate::convert::{join, quoted};
 use crate::{Violation, ViolationKind};
 use serde_json::Value;
 
-/// Structural defaulting, as the API server does it on every decode: a property with a
-/// `default` that is absent (or `null` without `nullable`) gets a copy of it, and defaulting
-/// continues into every property, list item and map value present, the defaulted ones included.
+/// Structural defaulting, as the API server does it on every decode: a `null` field that is not
+/// `nullable` and has no default is dropped, a property with a `default` that is absent (or
+/// `null` without `nullable`) gets a copy of it, and defaulting continues into every property,
+/// list item and map value present, the defaulted ones included.
 pub(crate) fn apply_defaults(schema: &Value, value: &mut Value) {
     match value {
         Value::Object(object) => {
             let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            object.retain(|name, child| {
+                let field = properties.and_then(|p| p.get(name)).or(additional);
+                !(child.is_null()
+                    && field.is_some_and(|field| {
+                        field.get("nullable").and_then(Value::as_bool) != Some(true)
+                            && field.get("default").is_none()
+                    }))
+            });
             if let Some(properties) = properties {
                 for (name, property) in properties {
                     let Some(default) = property.get("default") else {
@@ -28,7 +38,6 @@ pub(crate) fn apply_defaults(schema: &Value, value: &mut Value) {
                     }
                 }
             }
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             for (name, child) in object.iter_mut() {
                 match properties.and_then(|properties| properties.get(name)) {
                     Some(property) => apply_defaults(property, child),

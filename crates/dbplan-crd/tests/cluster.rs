@@ -164,6 +164,19 @@ const CASES: &[Case] = &[
         blocks_rules: false,
     },
     Case {
+        name: "labels in a nested metadata without properties (the API server prunes them)",
+        edit: |c| {
+            set(
+                c,
+                "/spec/ephemeralVolumeSource",
+                json!({"volumeClaimTemplate": {"metadata": {"labels": {"app": "pg"}}, "spec": {}}}),
+            );
+        },
+        path: "spec.ephemeralVolumeSource.volumeClaimTemplate.metadata.labels",
+        message: "unknown field \"spec.ephemeralVolumeSource.volumeClaimTemplate.metadata.labels\"",
+        blocks_rules: false,
+    },
+    Case {
         name: "imageName with imageCatalogRef",
         edit: |c| {
             set(
