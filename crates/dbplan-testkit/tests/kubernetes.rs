@@ -1185,7 +1185,7 @@ fn a_watch_streams_the_changes_of_a_collection() {
         std::thread::spawn(move || {
             fake.call(
                 "GET",
-                &format!("{WIDGETS}?watch=true&timeoutSeconds=2&resourceVersion={since}"),
+                &format!("{WIDGETS}?watch=true&timeoutSeconds=4&resourceVersion={since}"),
                 None,
                 None,
             )
@@ -1204,9 +1204,10 @@ fn a_watch_streams_the_changes_of_a_collection() {
             .unwrap()
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
-    fake.call_json("POST", WIDGETS, &widget("new")).unwrap();
+    wait_for("both watches", || fake.stats().count("GET", WIDGETS) >= 2);
     std::thread::sleep(Duration::from_millis(200));
+    fake.call_json("POST", WIDGETS, &widget("new")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     fake.call(
         "PATCH",
         &format!("{WIDGETS}/new"),
@@ -1214,7 +1215,7 @@ fn a_watch_streams_the_changes_of_a_collection() {
         Some(r#"{"spec":{"replicas":2}}"#),
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(300));
     fake.call("DELETE", &format!("{WIDGETS}/new"), None, None)
         .unwrap();
     let reply = watcher.join().unwrap();
