@@ -16,9 +16,8 @@ pub(crate) fn json_schema(schema: &Value, api_version: &str, kind: &str) -> Valu
         if let Value::Object(properties) = properties {
             properties.insert("apiVersion".to_owned(), pinned(api_version));
             properties.insert("kind".to_owned(), pinned(kind));
-            properties
-                .entry("metadata")
-                .or_insert_with(|| serde_json::json!({"type": "object"}));
+            // ObjectMeta's own fields are checked apart (`structural::metadata_violations`).
+            properties.insert("metadata".to_owned(), serde_json::json!({"type": "object"}));
         }
         let required = root
             .entry("required")
@@ -78,12 +77,18 @@ fn convert(node: &Value) -> Value {
     }
     let is_object = matches!(node.get("type").and_then(Value::as_str), Some("object"));
     if is_object
-        && node.contains_key("properties")
         && !node.contains_key("additionalProperties")
         && !flag("x-kubernetes-preserve-unknown-fields")
+        && !flag("x-kubernetes-embedded-resource")
     {
-        // Strict field validation: an unknown field is an error, not silently pruned.
+        // Strict field validation: an unknown field is an error, not silently pruned. An object
+        // without properties has none known (a nested `metadata: {type: object}` included: the
+        // API server prunes all of it).
         out.insert("additionalProperties".to_owned(), Value::Bool(false));
+        // With no `properties` at all the validator reports a bare "false schema" at the
+        // object instead of naming the unknown fields.
+        out.entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if flag("nullable") {
         nullable(&mut out);

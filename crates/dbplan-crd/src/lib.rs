@@ -391,8 +391,8 @@ impl Crd {
     }
 
     /// Validates `object` as the API server would on create (`old` is `None`) or update (`old`
-    /// is the stored object): defaults applied first, then the schema, the name, list
-    /// uniqueness and, unless the schema found a wrong type, a missing field, an unsupported
+    /// is the stored object): defaults applied first, then the name and namespace, the schema,
+    /// list uniqueness and, unless those found a wrong type, a missing field, an unsupported
     /// value or a too long or too large value (the API server then skips them and says so), the
     /// CEL rules. An empty list is a pass.
     pub fn validate(&self, object: &Value, old: Option<&Value>) -> Vec<Violation> {
@@ -410,6 +410,7 @@ impl Crd {
         });
         let mut violations = Vec::new();
         let mut blocking = false;
+        structural::metadata_violations(&object, self.namespaced, &mut violations, &mut blocking);
         match &compiled.schema {
             Ok(validator) => {
                 for error in validator.iter_errors(&object) {
@@ -426,7 +427,6 @@ impl Crd {
                 });
             }
         }
-        structural::metadata_violations(&object, self.namespaced, &mut violations);
         structural::list_violations(&version.schema, &object, "", &mut violations);
         if !compiled.rules.any() {
             return violations;
@@ -445,7 +445,8 @@ impl Crd {
     }
 
     /// Applies the schema's `default`s to `object` as the API server's structural defaulting
-    /// does (a missing property with a default gets it, recursively, in objects present). An
+    /// does (a missing property with a default gets it, recursively, in objects present; a
+    /// `null` field that is neither `nullable` nor defaulted is dropped). An
     /// object whose `apiVersion` is not a served version of this CRD is left unchanged.
     pub fn defaults(&self, object: &mut Value) {
         if let Ok(version) = self.version_of(object) {

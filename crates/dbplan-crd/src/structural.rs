@@ -5,13 +5,23 @@ use crate::convert::{join, quoted};
 use crate::{Violation, ViolationKind};
 use serde_json::Value;
 
-/// Structural defaulting, as the API server does it on every decode: a property with a
-/// `default` that is absent (or `null` without `nullable`) gets a copy of it, and defaulting
-/// continues into every property, list item and map value present, the defaulted ones included.
+/// Structural defaulting, as the API server does it on every decode: a `null` field that is not
+/// `nullable` and has no default is dropped, a property with a `default` that is absent (or
+/// `null` without `nullable`) gets a copy of it, and defaulting continues into every property,
+/// list item and map value present, the defaulted ones included.
 pub(crate) fn apply_defaults(schema: &Value, value: &mut Value) {
     match value {
         Value::Object(object) => {
             let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            object.retain(|name, child| {
+                let field = properties.and_then(|p| p.get(name)).or(additional);
+                !(child.is_null()
+                    && field.is_some_and(|field| {
+                        field.get("nullable").and_then(Value::as_bool) != Some(true)
+                            && field.get("default").is_none()
+                    }))
+            });
             if let Some(properties) = properties {
                 for (name, property) in properties {
                     let Some(default) = property.get("default") else {
@@ -28,7 +38,6 @@ pub(crate) fn apply_defaults(schema: &Value, value: &mut Value) {
                     }
                 }
             }
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             for (name, child) in object.iter_mut() {
                 match properties.and_then(|properties| properties.get(name)) {
                     Some(property) => apply_defaults(property, child),
@@ -129,6 +138,25 @@ fn map_duplicates(schema: &Value, items: &[Value], path: &str, out: &mut Vec<Vio
     }
 }
 
+/// The fields of `ObjectMeta`: any other in `metadata` is an unknown field.
+const OBJECT_META: [&str; 15] = [
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
 /// The longest DNS subdomain (RFC 1123), the form of a custom resource's name.
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 /// The longest DNS label (RFC 1123), the form of a namespace's name.
@@ -136,7 +164,14 @@ const DNS1123_LABEL_MAX: usize = 63;
 
 /// `metadata.name` (a DNS subdomain, or `generateName` instead) and `metadata.namespace` (a DNS
 /// label; forbidden on a cluster-scoped kind), as the API server validates a custom resource.
-pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Vec<Violation>) {
+/// Sets `blocking` when the name is missing (a "Required value", which keeps the API server from
+/// running the CEL rules).
+pub(crate) fn metadata_violations(
+    object: &Value,
+    namespaced: bool,
+    out: &mut Vec<Violation>,
+    blocking: &mut bool,
+) {
     let Some(metadata) = object.get("metadata").filter(|m| m.is_object()) else {
         return; // reported by the schema: metadata is required and an object
     };
@@ -146,6 +181,16 @@ pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Ve
         kind: ViolationKind::Schema,
         rule: None,
     };
+    if let Some(fields) = metadata.as_object() {
+        for name in fields
+            .keys()
+            .filter(|name| !OBJECT_META.contains(&name.as_str()))
+        {
+            let path = format!("metadata.{name}");
+            let message = format!("unknown field {path:?}");
+            out.push(invalid(&path, message));
+        }
+    }
     match metadata.get("name") {
         Some(Value::String(name)) if !name.is_empty() => {
             for problem in dns_subdomain_problems(name) {
@@ -161,6 +206,7 @@ pub(crate) fn metadata_violations(object: &Value, namespaced: bool, out: &mut Ve
                 .and_then(Value::as_str)
                 .is_some_and(|prefix| !prefix.is_empty());
             if !generated {
+                *blocking = true;
                 out.push(invalid(
                     "metadata.name",
                     "Required value: name or generateName is required".to_owned(),

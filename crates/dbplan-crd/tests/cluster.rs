@@ -146,7 +146,7 @@ const CASES: &[Case] = &[
         },
         path: "metadata.name",
         message: "Required value: name or generateName is required",
-        blocks_rules: false,
+        blocks_rules: true,
     },
     Case {
         name: "a namespace that is not a DNS label",
@@ -154,6 +154,26 @@ const CASES: &[Case] = &[
         path: "metadata.namespace",
         message: "Invalid value: \"team.one\": a lowercase RFC 1123 label must consist of lower \
                   case alphanumeric characters or '-'",
+        blocks_rules: false,
+    },
+    Case {
+        name: "a typo in metadata",
+        edit: |c| set(c, "/metadata/label", json!({"app": "web"})),
+        path: "metadata.label",
+        message: "unknown field \"metadata.label\"",
+        blocks_rules: false,
+    },
+    Case {
+        name: "labels in a nested metadata without properties (the API server prunes them)",
+        edit: |c| {
+            set(
+                c,
+                "/spec/ephemeralVolumeSource",
+                json!({"volumeClaimTemplate": {"metadata": {"labels": {"app": "pg"}}, "spec": {}}}),
+            );
+        },
+        path: "spec.ephemeralVolumeSource.volumeClaimTemplate.metadata.labels",
+        message: "unknown field \"spec.ephemeralVolumeSource.volumeClaimTemplate.metadata.labels\"",
         blocks_rules: false,
     },
     Case {

@@ -108,3 +108,23 @@ fn validation_sees_the_defaults_a_missing_required_instances_takes_one() {
     remove(&mut cluster, "/spec/instances");
     assert_eq!(crd("Cluster").validate(&cluster, None), vec![]);
 }
+
+#[test]
+fn a_null_field_without_nullable_or_default_is_dropped() {
+    // The API server prunes such nulls before defaulting, so they are no type error.
+    let mut cluster = valid("Cluster");
+    set(&mut cluster, "/spec/backup", Value::Null);
+    set(&mut cluster, "/spec/storage/storageClass", Value::Null);
+    assert_eq!(crd("Cluster").validate(&cluster, None), vec![]);
+    crd("Cluster").defaults(&mut cluster);
+    assert_eq!(cluster["spec"].get("backup"), None);
+    assert_eq!(cluster["spec"]["storage"].get("storageClass"), None);
+    // A null list item is not a field: it stays, and is an error.
+    let mut cluster = valid("Cluster");
+    set(&mut cluster, "/spec/managed/roles/1", Value::Null);
+    let violations = crd("Cluster").validate(&cluster, None);
+    assert_eq!(
+        violations[0].path, "spec.managed.roles[1]",
+        "{violations:#?}"
+    );
+}

@@ -3,12 +3,13 @@
 //! Kubernetes provider can be tried without a cluster:
 //!
 //! ```text
-//! dbplan-fake-kubernetes --listen 127.0.0.1:6443 --kubeconfig /tmp/fake.kubeconfig --crd crds/*.yaml &
+//! dbplan-fake-kubernetes --listen 127.0.0.1:6443 --kubeconfig /tmp/fake.kubeconfig &
 //! kubectl --kubeconfig /tmp/fake.kubeconfig apply --server-side -f cluster.yaml
 //! ```
 //!
-//! CRDs come from `--crd` files (YAML, several documents each); more can be applied through the
-//! API.
+//! It serves CloudNativePG's CRDs (those dbplan-crd vendors, which also validate and default
+//! each object); `--crd` files (YAML, several documents each) add more, and more can be applied
+//! through the API.
 
 use clap::Parser;
 use dbplan_testkit::kubernetes::{FakeConfig, FakeKubernetes};
@@ -29,7 +30,7 @@ struct Args {
     /// The bearer token to accept; a random one when omitted.
     #[arg(long, env = "DBPLAN_FAKE_KUBERNETES_TOKEN")]
     token: Option<String>,
-    /// CustomResourceDefinition files to install at start.
+    /// More CustomResourceDefinition files to install at start.
     #[arg(long = "crd")]
     crds: Vec<std::path::PathBuf>,
     /// Milliseconds the simulated operator takes to make an object ready.
@@ -67,12 +68,12 @@ fn main() -> std::process::ExitCode {
         }
     };
     let mut config = FakeConfig {
-        crds,
         status_delay: Duration::from_millis(args.status_delay_ms),
         operator: !args.no_operator,
         anonymous: !args.require_token,
         ..FakeConfig::default()
     };
+    config.crds.extend(crds);
     if let Some(token) = args.token {
         config.token = token;
     }

@@ -176,6 +176,12 @@ async fn handle(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("127.0.0.1")
         .to_owned();
+    if method == Method::GET && query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        return match watch_request(&shared, &path, &query) {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        };
+    }
     let mut warnings = Vec::new();
     let answer = route(
         &shared,
@@ -251,9 +257,9 @@ fn route(
             "NotFound",
             "the server could not find the requested resource",
         );
-        error.details = Some(
+        error.details = Some(Box::new(
             json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]}),
-        );
+        ));
         error
     };
     let world = lock(&shared.world);
@@ -308,6 +314,41 @@ fn route(
         }
         _ => Err(not_found()),
     }
+}
+
+/// A watch of a collection (`/apis/{group}/{version}[/namespaces/{ns}]/{plural}?watch=true`).
+fn watch_request(
+    shared: &Arc<Shared>,
+    path: &str,
+    query: &BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let request = {
+        let world = lock(&shared.world);
+        match segments.as_slice() {
+            ["api", version, rest @ ..] => parse(&world.resources, "", version, rest),
+            ["apis", group, version, rest @ ..] => parse(&world.resources, group, version, rest),
+            _ => None,
+        }
+    }
+    .filter(|request| request.name.is_none())
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    })?;
+    let labels = store::parse_selector(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields_wanted =
+        parse_field_selector(query.get("fieldSelector").map_or("", String::as_str))?;
+    Ok(super::watch::watch(
+        shared.clone(),
+        request,
+        labels,
+        fields_wanted,
+        query,
+    ))
 }
 
 /// The request a resource path names: `[namespaces/{ns}/]{plural}[/{name}[/status]]`.
@@ -452,9 +493,6 @@ fn resource(
             }
         }
         ("GET", false) => {
-            if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                return Err(ApiError::method_not_allowed());
-            }
             let labels =
                 store::parse_selector(query.get("labelSelector").map_or("", String::as_str))?;
             let fields_wanted =
@@ -530,6 +568,7 @@ fn patch_request(
                 kind: super::status::FieldErrorKind::Forbidden,
                 value: None,
                 detail: "may not be specified for non-apply patch".to_owned(),
+                rendered: None,
             },
         ));
     }

@@ -294,7 +294,7 @@ pub(crate) fn remove(value: &mut Json, path: &[Element], schema: Option<&Json>) 
             }
         }
         (Element::Value(text), Json::Array(list)) => {
-            list.retain(|item| item.to_string() != *text);
+            list.retain(|item| item.to_string().as_str() != text.as_str());
         }
         (Element::Index(index), Json::Array(list)) if *index < list.len() => {
             list.remove(*index);

@@ -252,9 +252,8 @@ pub(crate) fn apply(
         .map(|entry| entry.set.clone())
         .unwrap_or_default();
     // Fields this manager applied before and no longer applies go, unless another owns them.
-    let mut dropped: Vec<&Path> = previous.difference(&applied).collect();
-    dropped.sort_by_key(|path| std::cmp::Reverse(path.len()));
-    for path in dropped {
+    // Parents first (a set orders a path before its extensions): an item goes whole.
+    for path in previous.difference(&applied) {
         let owned_by_other = list
             .iter()
             .filter(|entry| !is_me(entry))

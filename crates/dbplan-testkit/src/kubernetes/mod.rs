@@ -27,6 +27,7 @@ mod resources;
 mod status;
 mod store;
 mod table;
+mod watch;
 
 pub use loopback::Reply;
 pub use status::{FieldError, FieldErrorKind};
@@ -80,17 +81,55 @@ impl std::fmt::Debug for FakeConfig {
 }
 
 impl Default for FakeConfig {
+    /// CloudNativePG's CRDs (`dbplan_crd::Crds::embedded`), each kind defaulted and validated
+    /// by its CRD (schema and CEL rules; a rule that cannot be evaluated admits the object),
+    /// the operator simulated with a 500 ms delay, a random token.
     fn default() -> Self {
+        let crds = dbplan_crd::Crds::embedded();
+        let mut validators: HashMap<String, Validator> = HashMap::new();
+        let mut defaulters: HashMap<String, Defaulter> = HashMap::new();
+        for crd in crds.iter() {
+            let key = format!("{}.{}", crd.kind(), crd.group());
+            validators.insert(
+                key.clone(),
+                Box::new(move |new: &Json, old: Option<&Json>| validate(crd, new, old)),
+            );
+            defaulters.insert(key, Box::new(move |object: &mut Json| crd.defaults(object)));
+        }
         FakeConfig {
             token: format!("dbplan-fake-{}", uuid::Uuid::new_v4().simple()),
             anonymous: true,
-            crds: Vec::new(),
-            validators: HashMap::new(),
-            defaulters: HashMap::new(),
+            crds: crds.iter().map(|crd| crd.definition().clone()).collect(),
+            validators,
+            defaulters,
             status_delay: Duration::from_millis(500),
             operator: true,
         }
     }
+}
+
+/// A CRD's violations as the API server's field errors (a rule kube-cel cannot evaluate is no
+/// error here: the fake admits what it cannot check).
+fn validate(crd: &dbplan_crd::Crd, new: &Json, old: Option<&Json>) -> Vec<FieldError> {
+    crd.validate(new, old)
+        .into_iter()
+        .filter(|violation| violation.kind != dbplan_crd::ViolationKind::Unevaluated)
+        .map(|violation| FieldError {
+            kind: match violation.reason() {
+                "FieldValueRequired" => FieldErrorKind::Required,
+                "FieldValueNotSupported" => FieldErrorKind::NotSupported,
+                "FieldValueDuplicate" => FieldErrorKind::Duplicate,
+                "FieldValueForbidden" => FieldErrorKind::Forbidden,
+                "FieldValueTooLong" => FieldErrorKind::TooLong,
+                "FieldValueTooMany" => FieldErrorKind::TooMany,
+                _ => FieldErrorKind::Invalid,
+            },
+            field: violation.path,
+            value: None,
+            detail: String::new(),
+            rendered: Some(violation.message),
+        })
+        .collect()
 }
 
 /// An injected fault.
@@ -402,6 +441,26 @@ impl FakeKubernetes {
                 content_type: content_type.unwrap_or("application/json"),
                 body,
                 timeout: Duration::from_secs(30),
+            },
+        )
+    }
+
+    /// [`Self::call`] without a body, giving up after `timeout` (an error then).
+    pub fn call_with_timeout(
+        &self,
+        method: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Reply, StartError> {
+        loopback::call(
+            self.address,
+            Some(&self.shared.token),
+            &loopback::Call {
+                method,
+                path,
+                content_type: "application/json",
+                body: None,
+                timeout,
             },
         )
     }

@@ -302,52 +302,7 @@ fn create_secrets(world: &mut World, admission: &Admission, found: &Found) {
             continue;
         }
         let password: String = (0..64).map(|_| fastrand::alphanumeric()).collect();
-        let host = format!("{name}-rw");
-        let fqdn = format!("{host}.{namespace}.svc.cluster.local");
-        let db_in_uri = if dbname == "*" {
-            String::new()
-        } else {
-            format!("/{dbname}")
-        };
-        let data: Vec<(&str, String)> = vec![
-            ("username", user.clone()),
-            ("user", user.clone()),
-            ("password", password.clone()),
-            ("dbname", dbname.clone()),
-            ("host", host.clone()),
-            ("port", "5432".to_owned()),
-            (
-                "pgpass",
-                format!("{host}:5432:{dbname}:{user}:{password}\n"),
-            ),
-            (
-                "uri",
-                format!("postgresql://{user}:{password}@{host}.{namespace}:5432{db_in_uri}"),
-            ),
-            (
-                "jdbc-uri",
-                format!(
-                    "jdbc:postgresql://{host}.{namespace}:5432{db_in_uri}?password={password}&user={user}"
-                ),
-            ),
-            (
-                "fqdn-uri",
-                format!("postgresql://{user}:{password}@{fqdn}:5432{db_in_uri}"),
-            ),
-            (
-                "fqdn-jdbc-uri",
-                format!("jdbc:postgresql://{fqdn}:5432{db_in_uri}?password={password}&user={user}"),
-            ),
-        ];
-        let data: serde_json::Map<String, Json> = data
-            .into_iter()
-            .map(|(key, value)| {
-                (
-                    key.to_owned(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(value)),
-                )
-            })
-            .collect();
+        let data = secret_data(name, namespace, &user, &dbname, &password);
         let secret = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -368,4 +323,59 @@ fn create_secrets(world: &mut World, admission: &Admission, found: &Found) {
         };
         let _ = world.create(&request, secret, &mut options, admission);
     }
+}
+
+/// The keys of a CloudNativePG user Secret, base64-encoded.
+fn secret_data(
+    name: &str,
+    namespace: &str,
+    user: &str,
+    dbname: &str,
+    password: &str,
+) -> serde_json::Map<String, Json> {
+    let host = format!("{name}-rw");
+    let fqdn = format!("{host}.{namespace}.svc.cluster.local");
+    let db_in_uri = if dbname == "*" {
+        String::new()
+    } else {
+        format!("/{dbname}")
+    };
+    let data: Vec<(&str, String)> = vec![
+        ("username", user.to_owned()),
+        ("user", user.to_owned()),
+        ("password", password.to_owned()),
+        ("dbname", dbname.to_owned()),
+        ("host", host.clone()),
+        ("port", "5432".to_owned()),
+        (
+            "pgpass",
+            format!("{host}:5432:{dbname}:{user}:{password}\n"),
+        ),
+        (
+            "uri",
+            format!("postgresql://{user}:{password}@{host}.{namespace}:5432{db_in_uri}"),
+        ),
+        (
+            "jdbc-uri",
+            format!(
+                "jdbc:postgresql://{host}.{namespace}:5432{db_in_uri}?password={password}&user={user}"
+            ),
+        ),
+        (
+            "fqdn-uri",
+            format!("postgresql://{user}:{password}@{fqdn}:5432{db_in_uri}"),
+        ),
+        (
+            "fqdn-jdbc-uri",
+            format!("jdbc:postgresql://{fqdn}:5432{db_in_uri}?password={password}&user={user}"),
+        ),
+    ];
+    data.into_iter()
+        .map(|(key, value)| {
+            (
+                key.to_owned(),
+                json!(base64::engine::general_purpose::STANDARD.encode(value)),
+            )
+        })
+        .collect()
 }

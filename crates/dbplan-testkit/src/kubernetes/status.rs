@@ -15,6 +15,9 @@ pub struct FieldError {
     pub value: Option<Json>,
     /// What is wrong.
     pub detail: String,
+    /// The whole body as an admission library already rendered it (`Invalid value: 0: should
+    /// be greater than or equal to 1`); `value` and `detail` are then not rendered.
+    pub rendered: Option<String>,
 }
 
 /// The kind of a field error; its cause type is `FieldValue<kind>`.
@@ -37,6 +40,7 @@ impl FieldError {
             kind: FieldErrorKind::Invalid,
             value: Some(value),
             detail: detail.to_owned(),
+            rendered: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl FieldError {
             kind: FieldErrorKind::Required,
             value: None,
             detail: detail.to_owned(),
+            rendered: None,
         }
     }
 
@@ -64,6 +69,9 @@ impl FieldError {
 
     /// `field.Error.ErrorBody()`: `Invalid value: 0: must be at least 1`.
     pub fn body(&self) -> String {
+        if let Some(rendered) = &self.rendered {
+            return rendered.clone();
+        }
         let value = || match &self.value {
             Some(Json::String(text)) => format!("{text:?}"),
             Some(Json::Object(_)) => "\"object\"".to_owned(),
@@ -94,7 +102,7 @@ pub(crate) struct ApiError {
     pub(crate) code: StatusCode,
     pub(crate) reason: &'static str,
     pub(crate) message: String,
-    pub(crate) details: Option<Json>,
+    pub(crate) details: Option<Box<Json>>,
     pub(crate) retry_after: Option<u64>,
 }
 
@@ -138,7 +146,7 @@ impl ApiError {
 
     pub(crate) fn not_found(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
@@ -149,7 +157,7 @@ impl ApiError {
 
     pub(crate) fn already_exists(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::CONFLICT,
                 "AlreadyExists",
@@ -161,7 +169,7 @@ impl ApiError {
     /// A stale `resourceVersion`.
     pub(crate) fn conflict(target: &Target<'_>) -> Self {
         ApiError {
-            details: Some(target.details()),
+            details: Some(Box::new(target.details())),
             ..ApiError::new(
                 StatusCode::CONFLICT,
                 "Conflict",
@@ -201,7 +209,7 @@ impl ApiError {
             details["group"] = json!(group);
         }
         ApiError {
-            details: Some(details),
+            details: Some(Box::new(details)),
             ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message)
         }
     }
@@ -230,7 +238,7 @@ impl ApiError {
 
     pub(crate) fn too_many_requests(retry_after: u64) -> Self {
         ApiError {
-            details: Some(json!({"retryAfterSeconds": retry_after})),
+            details: Some(Box::new(json!({"retryAfterSeconds": retry_after}))),
             retry_after: Some(retry_after),
             ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -242,7 +250,7 @@ impl ApiError {
 
     pub(crate) fn internal(message: &str) -> Self {
         ApiError {
-            details: Some(json!({"causes": [{"message": message}]})),
+            details: Some(Box::new(json!({"causes": [{"message": message}]}))),
             ..ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
@@ -266,7 +274,7 @@ impl ApiError {
             "code": self.code.as_u16(),
         });
         if let Some(details) = &self.details {
-            body["details"] = details.clone();
+            body["details"] = (**details).clone();
         }
         body
     }

@@ -294,8 +294,10 @@ impl World {
                     request.resource.plural
                 ),
             );
-            error.details = Some(json!({"name": name, "kind": request.resource.plural,
-                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {namespace} is being terminated"), "field": "metadata.namespace"}]}));
+            error.details = Some(Box::new(
+                json!({"name": name, "kind": request.resource.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {namespace} is being terminated"), "field": "metadata.namespace"}]}),
+            ));
             return Err(error);
         }
         Ok(())
@@ -427,28 +429,19 @@ impl World {
         admission: &Admission,
     ) -> Answer {
         let name = request.name.clone().unwrap_or_default();
-        if text(&config, "/apiVersion").is_none() || text(&config, "/kind").is_none() {
-            return Err(ApiError::bad_request(
-                "apiVersion and kind must be set in an applied configuration",
-            ));
-        }
-        check_kind(request, &config)?;
-        match text(&config, "/metadata/name") {
-            Some(given) if given == name => {}
-            Some(given) => {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({given}) does not match the name on the URL ({name})"
-                )));
-            }
-            None => {
-                return Err(ApiError::bad_request(
-                    "metadata.name must be set in an applied configuration",
-                ));
-            }
-        }
+        check_applied(request, &config, &name)?;
         prune(request, &mut config, options)?;
         normalize_secret(request, &mut config)?;
         let existing = self.objects.get(&request.key(&name)).cloned();
+        // An applied configuration with a resourceVersion is a precondition, as for updates.
+        if let Some(wanted) = text(&config, "/metadata/resourceVersion")
+            && existing
+                .as_ref()
+                .and_then(|object| text(object, "/metadata/resourceVersion"))
+                != Some(wanted)
+        {
+            return Err(ApiError::conflict(&request.target(&name)));
+        }
         let live = match &existing {
             Some(object) => World::render(request, object),
             None => {
@@ -484,7 +477,7 @@ impl World {
         .map_err(|conflicts| {
             let (message, causes) = managed::conflict_message(&conflicts);
             let mut error = ApiError::new(StatusCode::CONFLICT, "Conflict", message);
-            error.details = Some(json!({"causes": causes}));
+            error.details = Some(Box::new(json!({"causes": causes})));
             error
         })?;
         self.commit(
@@ -701,6 +694,17 @@ impl World {
                 self.remove_instances(&object);
                 self.refresh_resources();
             }
+            if request.resource.group.is_empty() {
+                // The core registry answers an immediate deletion with a success Status, where
+                // custom resources return the deleted object.
+                self.collect_garbage();
+                return Ok((
+                    StatusCode::OK,
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Success",
+                        "details": {"name": name, "kind": request.resource.plural, "uid": uid_of(&object)}}),
+                ));
+            }
         } else {
             let generation = object
                 .pointer("/metadata/generation")
@@ -780,6 +784,8 @@ impl World {
     /// The garbage collector and the namespace controller, run to a fixed point: dependents
     /// of deleted owners go (background), foreground deletions wait for their dependents,
     /// orphaning ones release them, and emptied terminating namespaces go.
+    // Long: the collector's passes (foreground, orphaning, namespaces, dependents) in the one
+    // fixed-point loop they share.
     pub(crate) fn collect_garbage(&mut self) {
         let now = now_text();
         for _ in 0..64 {
@@ -937,6 +943,40 @@ fn without_times(object: &Json) -> Json {
         meta.shift_remove("resourceVersion");
     }
     copy
+}
+
+/// What an applied configuration must say: its `apiVersion` and `kind` (the URL's), its name
+/// (the URL's), and no other namespace than the URL's.
+fn check_applied(request: &Request, config: &Json, name: &str) -> Result<(), ApiError> {
+    if text(config, "/apiVersion").is_none() || text(config, "/kind").is_none() {
+        return Err(ApiError::bad_request(
+            "apiVersion and kind must be set in an applied configuration",
+        ));
+    }
+    check_kind(request, config)?;
+    match text(config, "/metadata/name") {
+        Some(given) if given == name => {}
+        Some(given) => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "metadata.name must be set in an applied configuration",
+            ));
+        }
+    }
+    if let (Some(url), Some(given)) = (
+        request.namespace.as_deref(),
+        text(config, "/metadata/namespace"),
+    ) && url != given
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    Ok(())
 }
 
 fn check_kind(request: &Request, body: &Json) -> Result<(), ApiError> {

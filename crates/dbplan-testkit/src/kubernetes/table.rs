@@ -214,11 +214,7 @@ pub(crate) fn render(request: &Request, body: Json, include: &str) -> Json {
             row
         })
         .collect();
-    let resource_version = if is_list {
-        body.pointer("/metadata/resourceVersion").cloned()
-    } else {
-        body.pointer("/metadata/resourceVersion").cloned()
-    };
+    let resource_version = body.pointer("/metadata/resourceVersion").cloned();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
