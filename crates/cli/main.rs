@@ -42,6 +42,8 @@ enum Command {
     Import(commands::import::Args),
     /// Render a saved plan file (a stale one with a warning).
     Show(commands::show::Args),
+    /// Write the Kubernetes objects of the CnpgClusters to files, offline: no state, no cluster.
+    Render(commands::render::Args),
     /// List the policies or explain one.
     Policy(commands::policy::Args),
     /// Print the resource graph (edges point from a resource to what it depends on).
@@ -119,6 +121,7 @@ fn run(command: Command) -> Outcome {
         Command::Output(args) => commands::output::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Show(args) => commands::show::run(args),
+        Command::Render(args) => commands::render::run(args),
         Command::Policy(args) => commands::policy::run(args),
         Command::Graph(args) => commands::graph::run(args),
         Command::State(args) => commands::state::run(args),

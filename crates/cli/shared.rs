@@ -14,6 +14,7 @@ use dbplan_policy::{Pack, Report};
 use dbplan_provider::Providers;
 use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_digitalocean::DigitalOceanProvider;
+use dbplan_provider_kubernetes::KubernetesProvider;
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_state::{Snapshot, StateError, StateKey, StateLocation, Store};
 use std::io::Write;
@@ -96,9 +97,14 @@ impl Session {
                 .build()?,
             providers: Arc::new(
                 Providers::new()
-                    .with(PostgresProvider::new())
+                    // A tenant's connection secret may go to a Kubernetes Secret.
+                    .with(
+                        PostgresProvider::new()
+                            .with_kubernetes(Arc::new(KubernetesProvider::new())),
+                    )
                     .with(AwsProvider::new())
-                    .with(DigitalOceanProvider::new()),
+                    .with(DigitalOceanProvider::new())
+                    .with(KubernetesProvider::new()),
             ),
         })
     }

@@ -101,10 +101,16 @@ fn crate_dependencies_follow_the_architecture() {
 #[test]
 fn each_third_party_engine_has_one_owning_crate() {
     let metadata = cargo_metadata();
-    let owners = [
-        ("serde-saphyr", "dbplan-manifest"),
-        ("petgraph", "dbplan-graph"),
-        ("sled", "dbplan-state"),
+    // dbplan-crd reads the CRD files it embeds with the YAML crate, and dbplan-testkit's fake
+    // Kubernetes API server the YAML bodies of server-side apply; manifests are
+    // dbplan-manifest's alone.
+    let owners: [(&str, &[&str]); 3] = [
+        (
+            "serde-saphyr",
+            &["dbplan-manifest", "dbplan-crd", "dbplan-testkit"],
+        ),
+        ("petgraph", &["dbplan-graph"]),
+        ("sled", &["dbplan-state"]),
     ];
     for package in metadata["packages"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap();
@@ -112,8 +118,8 @@ fn each_third_party_engine_has_one_owning_crate() {
             let dependency = dependency["name"].as_str().unwrap();
             for (library, owner) in owners {
                 assert!(
-                    dependency != library || name == owner,
-                    "{name} depends on {library}; only {owner} may"
+                    dependency != library || owner.contains(&name),
+                    "{name} depends on {library}; only {owner:?} may"
                 );
             }
         }

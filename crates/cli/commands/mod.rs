@@ -9,6 +9,7 @@ pub mod lint;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod render;
 pub mod schema;
 pub mod show;
 pub mod state;

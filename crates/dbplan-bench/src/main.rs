@@ -16,10 +16,14 @@
 //!
 //! `apply-fake 10 1000 10000`, `apply-postgres 1 50 200` and `aws 1 20 100`: see [`apply`].
 //!
+//! `crd 1000`: parsing the vendored CloudNativePG CRDs, compiling their validators and validating
+//! 1,000 objects of each kind; see [`crd`].
+//!
 //! `yaml-limits`: loading 100,000 documents, 50 MB of manifests, and refusing an alias bomb,
 //! deep nesting and a huge value; see [`yaml_limits`].
 
 mod apply;
+mod crd;
 mod state;
 mod yaml_limits;
 
@@ -654,13 +658,21 @@ fn main() -> anyhow::Result<()> {
             };
             apply::postgres(&sizes)
         }
+        Some("crd") => {
+            let objects = match args.get(1) {
+                Some(objects) => objects.parse()?,
+                None => 1000,
+            };
+            crd::measure(objects, runs)
+        }
+        Some("crd-once") => crd::run_once(args.get(1).context("crd-once N")?.parse()?),
         // At most three runs: one run of the 50 MB case takes seconds.
         Some("yaml-limits") => yaml_limits::measure(runs.min(3)),
         Some("yaml-limits-once") => {
             yaml_limits::run_once(Path::new(args.get(1).context("yaml-limits-once FILE")?))
         }
         _ => bail!(
-            "usage: dbplan-bench yaml-limits | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench yaml-limits | crd [N] | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

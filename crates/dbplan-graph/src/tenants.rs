@@ -1,9 +1,10 @@
 //! Tenant databases that would share an object: two tenants on one server may not create the
 //! same database, nor own their databases through the same role (each tenant's role gets its
 //! own generated password, so a shared role would have its password reset by the other), and no
-//! two tenants may write their connection secrets to the same file.
+//! two tenants may write their connection secrets to the same file or Kubernetes Secret.
 
 use crate::codes;
+use dbplan_core::kinds::specs::SecretTarget;
 use dbplan_diagnostics::Diagnostic;
 use dbplan_manifest::{ManifestSet, Resource, Spec};
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
     let mut databases: HashMap<(String, String), &Resource> = HashMap::new();
     let mut owners: HashMap<(String, String), &Resource> = HashMap::new();
     let mut files: HashMap<String, &Resource> = HashMap::new();
+    let mut secrets: HashMap<(String, String, String), &Resource> = HashMap::new();
     for resource in &set.resources {
         let Spec::TenantDatabase(spec) = &resource.spec else {
             continue;
@@ -20,14 +22,11 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
         let server = format!("{kind}/{name}");
         let database = spec.database_name(&resource.address.name).to_owned();
         let owner = spec.owner(&resource.address.name);
-        let file = spec.connection_secret.as_ref().map(|secret| {
-            (
-                files.insert(secret.file.clone(), resource),
-                "/spec/connection_secret/file",
-                format!("connection secret file {:?}", secret.file),
-                "give each tenant its own `connection_secret.file`",
-            )
-        });
+        let file = spec
+            .connection_secret
+            .as_ref()
+            .and_then(|secret| secret.target().ok())
+            .map(|target| secret_clash(target, &database, resource, &mut files, &mut secrets));
         let clashes = [
             (
                 databases.insert((server.clone(), database.clone()), resource),
@@ -74,5 +73,104 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
                     .with_resource(resource.address.to_string()),
             );
         }
+    }
+}
+
+/// Where a tenant's connection secret goes, and the tenant that took that place first: the
+/// first element of a clash (then its pointer, what it is, the help).
+type Clash<'a> = (Option<&'a Resource>, &'static str, String, &'static str);
+
+fn secret_clash<'a>(
+    target: SecretTarget<'_>,
+    database: &str,
+    resource: &'a Resource,
+    files: &mut HashMap<String, &'a Resource>,
+    secrets: &mut HashMap<(String, String, String), &'a Resource>,
+) -> Clash<'a> {
+    match target {
+        SecretTarget::File { file, .. } => (
+            files.insert(file.to_owned(), resource),
+            "/spec/connection_secret/file",
+            format!("connection secret file {file:?}"),
+            "give each tenant its own `connection_secret.file`",
+        ),
+        SecretTarget::Kubernetes(kubernetes) => {
+            let name = kubernetes.secret_name(database);
+            let context = kubernetes.context.clone().unwrap_or_default();
+            (
+                secrets.insert(
+                    (context, kubernetes.namespace.clone(), name.clone()),
+                    resource,
+                ),
+                if kubernetes.name.is_some() {
+                    "/spec/connection_secret/kubernetes/name"
+                } else {
+                    "/spec/connection_secret/kubernetes"
+                },
+                format!("Kubernetes Secret {}/{name}", kubernetes.namespace),
+                "give each tenant its own `connection_secret.kubernetes.name` (or namespace)",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use dbplan_manifest::Loader;
+
+    fn clashes(secrets: [&str; 2]) -> Vec<String> {
+        let mut text = String::from(
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata: {name: main}\nspec: {host: db, adminUser: admin}\n",
+        );
+        for (name, secret) in ["a", "b"].into_iter().zip(secrets) {
+            text.push_str(&format!(
+                "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata: {{name: {name}}}\nspec:\n  server: main\n  connection_secret: {secret}\n"
+            ));
+        }
+        let mut loader = Loader::new();
+        loader.add_source("tenants.yaml", text);
+        let (set, diagnostics) = loader.finish();
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let (_, diagnostics) = crate::build(&set);
+        diagnostics
+            .iter()
+            .map(|diagnostic| format!("{} {}", diagnostic.code, diagnostic.message))
+            .collect()
+    }
+
+    #[test]
+    fn two_tenants_may_not_write_one_kubernetes_secret() {
+        let found = clashes([
+            "{kubernetes: {namespace: apps, name: shared}}",
+            "{kubernetes: {namespace: apps, name: shared}}",
+        ]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with("G007") && found[0].contains("Kubernetes Secret apps/shared"),
+            "{found:#?}"
+        );
+        // Other namespaces, contexts or default names are other Secrets.
+        assert!(
+            clashes([
+                "{kubernetes: {namespace: apps}}",
+                "{kubernetes: {namespace: apps}}"
+            ])
+            .is_empty()
+        );
+        assert!(
+            clashes([
+                "{kubernetes: {namespace: apps, name: shared}}",
+                "{kubernetes: {namespace: apps, name: shared, context: other}}",
+            ])
+            .is_empty()
+        );
+        assert!(
+            clashes([
+                "{kubernetes: {namespace: apps, name: shared}}",
+                "{kubernetes: {namespace: web, name: shared}}",
+            ])
+            .is_empty()
+        );
     }
 }

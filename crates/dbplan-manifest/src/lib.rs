@@ -20,6 +20,7 @@ pub mod partial;
 pub use dbplan_core::refs;
 pub mod schema;
 pub mod secret_env;
+pub mod write;
 
 pub use kinds::{Spec, kind_schema};
 pub use load::{

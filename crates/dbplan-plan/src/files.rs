@@ -45,7 +45,8 @@ pub fn file_field(resource: &Resource) -> Option<(&'static str, &str)> {
         Spec::TenantDatabase(spec) => spec
             .connection_secret
             .as_ref()
-            .map(|secret| ("/spec/connection_secret/file", secret.file.as_str())),
+            .and_then(|secret| secret.file())
+            .map(|file| ("/spec/connection_secret/file", file)),
         Spec::DigitalOceanDatabaseCaCertificate(spec) => Some(("/spec/file", spec.file.as_str())),
         _ => None,
     }
@@ -103,6 +104,12 @@ pub(crate) fn resolve_in(
     if !writes_file(resource, part) {
         return;
     }
+    // A Kubernetes Secret is adopted like a file: only when the manifest says so.
+    if adopts(resource) {
+        object
+            .attributes
+            .insert(ADOPT_ATTRIBUTE.to_owned(), Value::Bool(true));
+    }
     let (Some((_, written)), Some(manifest)) =
         (file_field(resource), manifest_path(sources, resource))
     else {
@@ -118,11 +125,6 @@ pub(crate) fn resolve_in(
         _ => {
             object.attributes.insert("file".to_owned(), resolved);
         }
-    }
-    if adopts(resource) {
-        object
-            .attributes
-            .insert(ADOPT_ATTRIBUTE.to_owned(), Value::Bool(true));
     }
 }
 

@@ -9,7 +9,10 @@
 //!   it, so a retried create sets the same one), sent as a SCRAM verifier.
 //! - A database is created owned by its role; `PUBLIC` loses `CONNECT` and `TEMPORARY` on it,
 //!   the owner gets all privileges and the `public` schema; extensions are created in it.
-//! - The connection secret is a file (mode 0600) in `env` or `json` format.
+//! - The connection secret is a file (mode 0600) in `env` or `json` format, or a Kubernetes
+//!   Secret written through the [`KubernetesSecrets`] the provider is given
+//!   ([`PostgresProvider::with_kubernetes`]; without one, such a secret fails with an error
+//!   saying so). See the modules `secret_file` and `secret_kubernetes`.
 //!
 //! An existing role or database of the same name is taken over only when the request permits
 //! it (an interrupted create of dbplan's own, or the manifest's opt-in: `dbplan.io/adopt`,
@@ -31,6 +34,7 @@
 mod auth_guard;
 mod connect;
 mod secret_file;
+mod secret_kubernetes;
 mod sql;
 mod timeouts;
 
@@ -40,6 +44,7 @@ use connect::{Connection, Pool, Server};
 use dbplan_core::kinds::postgres_server;
 use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role};
 use dbplan_core::{Kind, Part, ResourceAddress};
+use dbplan_provider::kubernetes::KubernetesSecrets;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
     ProviderError, ReadOutcome, ReadRequest, RemoteObject, files,
@@ -56,6 +61,8 @@ const PASSWORD_LENGTH: usize = 32;
 pub struct PostgresProvider {
     env: Env,
     pool: Pool,
+    /// Where Kubernetes connection secrets are written; `None`: nowhere (they fail).
+    kubernetes: Option<Arc<dyn KubernetesSecrets>>,
 }
 
 impl std::fmt::Debug for PostgresProvider {
@@ -81,7 +88,22 @@ impl PostgresProvider {
     /// timeouts are read once, here; a bad value fails every request with an error naming it.
     pub fn with_env(env: Env) -> Self {
         let pool = Pool::new(Timeouts::from_env(&env));
-        PostgresProvider { env, pool }
+        PostgresProvider {
+            env,
+            pool,
+            kubernetes: None,
+        }
+    }
+
+    /// The provider, writing the connection secrets that go to Kubernetes through `secrets`.
+    #[must_use]
+    pub fn with_kubernetes(mut self, secrets: Arc<dyn KubernetesSecrets>) -> Self {
+        self.kubernetes = Some(secrets);
+        self
+    }
+
+    fn kubernetes(&self) -> Option<&dyn KubernetesSecrets> {
+        self.kubernetes.as_deref()
     }
 }
 
@@ -243,7 +265,13 @@ impl Provider for PostgresProvider {
                 }
                 Object::ConnectionSecret => {
                     let recorded: ConnectionSecret = request.decode()?;
-                    Ok(secret_file::read(address, recorded, &request.attributes))
+                    match secret_kubernetes::target(&recorded) {
+                        Some(target) => {
+                            secret_kubernetes::read(self.kubernetes(), request, &recorded, &target)
+                                .await
+                        }
+                        None => Ok(secret_file::read(address, recorded, &request.attributes)),
+                    }
                 }
             }
         })
@@ -307,7 +335,7 @@ impl Provider for PostgresProvider {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, true).await,
                 Object::Database => self.create_database(request).await,
-                Object::ConnectionSecret => self.write_secret(request),
+                Object::ConnectionSecret => self.write_secret(request).await,
             }
         })
     }
@@ -322,10 +350,15 @@ impl Provider for PostgresProvider {
                 Object::Role => self.apply_role(request, false).await,
                 Object::Database => self.update_database(request).await,
                 Object::ConnectionSecret => {
-                    let applied = self.write_secret(request)?;
+                    let applied = self.write_secret(request).await?;
                     // A secret moved to another file leaves no copy behind (unless the old
-                    // file changed since dbplan wrote it: then it is the user's).
-                    let new = secret_file_of(request.decode()?).file.unwrap_or_default();
+                    // file changed since dbplan wrote it: then it is the user's). A Secret
+                    // moved elsewhere is replaced, not updated.
+                    let planned: ConnectionSecret = request.decode()?;
+                    if secret_kubernetes::target(&planned).is_some() {
+                        return Ok(applied);
+                    }
+                    let new = secret_file_of(planned).file.unwrap_or_default();
                     if let Some(old) = recorded_secret_file(request)?
                         && !files::same_place(&old, &new)
                     {
@@ -375,10 +408,17 @@ impl Provider for PostgresProvider {
                     let client = self.pool.admin(address, &server).await?;
                     drop_database(&client, address, name).await
                 }
-                Object::ConnectionSecret => match recorded_secret_file(request)? {
-                    Some(file) => remove_secret(request, &file),
-                    None => Ok(()),
-                },
+                Object::ConnectionSecret => {
+                    let recorded: ConnectionSecret = request.decode_prior()?;
+                    if let Some(target) = secret_kubernetes::target(&recorded) {
+                        return secret_kubernetes::delete(self.kubernetes(), request, &target)
+                            .await;
+                    }
+                    match recorded_secret_file(request)? {
+                        Some(file) => remove_secret(request, &file),
+                        None => Ok(()),
+                    }
+                }
             }
         })
     }
@@ -714,7 +754,7 @@ impl PostgresProvider {
         Ok(())
     }
 
-    fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
+    async fn write_secret(&self, request: &ChangeRequest) -> Result<Applied, ProviderError> {
         let address = &request.address;
         let database = request
             .context
@@ -724,7 +764,18 @@ impl PostgresProvider {
                 message: "the tenant's database is not recorded; apply it first".to_owned(),
                 source: None,
             })?;
-        let settings = secret_file_of(request.decode()?);
+        let planned: ConnectionSecret = request.decode()?;
+        if let Some(target) = secret_kubernetes::target(&planned) {
+            return secret_kubernetes::write(
+                self.kubernetes(),
+                request,
+                &planned,
+                &target,
+                &database.outputs,
+            )
+            .await;
+        }
+        let settings = secret_file_of(planned);
         let file = settings.file.as_deref().unwrap_or_default();
         let format = settings.format.as_deref().unwrap_or("env");
         let recorded_file = recorded_secret_file(request)?;

@@ -18,8 +18,9 @@ fn value(outputs: &BTreeMap<String, Field>, name: &str) -> String {
     }
 }
 
-/// The key/value pairs of the secret, from the database's outputs.
-fn entries(outputs: &BTreeMap<String, Field>) -> Vec<(&'static str, String)> {
+/// The key/value pairs of the secret, from the database's outputs (a Kubernetes Secret takes
+/// those of its style).
+pub(crate) fn entries(outputs: &BTreeMap<String, Field>) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", value(outputs, "uri")),
         ("DB_HOST", value(outputs, "endpoint")),

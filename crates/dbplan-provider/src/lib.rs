@@ -14,6 +14,7 @@
 
 mod fake;
 pub mod files;
+pub mod kubernetes;
 pub use dbplan_core::timeouts;
 
 pub use fake::{Call, FakeProvider};

@@ -6,11 +6,13 @@
 //! `/usr/lib/postgresql/*/bin`, else from `PATH`; the test script installs Debian's
 //! `postgresql` package when they are missing. [`MotoServer`] (`moto`) runs the AWS emulator,
 //! [`FaultProxy`] (`fault_proxy`) injects throttling and 503s in front of it, and
-//! [`digitalocean`] is a fake of DigitalOcean's API. This file keeps what they share: the
+//! [`digitalocean`] is a fake of DigitalOcean's API and [`kubernetes`] one of the Kubernetes
+//! API server. This file keeps what they share: the
 //! start error, free ports, and the `Reaper` that stops a server whose test was killed.
 
 pub mod digitalocean;
 mod fault_proxy;
+pub mod kubernetes;
 mod moto;
 mod pgbouncer;
 mod postgres;

@@ -57,6 +57,9 @@ pub struct Cluster {
     /// `default` when not given.
     #[serde(default, deserialize_with = "de::opt_text")]
     pub namespace: Option<String>,
+    /// The kubeconfig context; the current context when not given.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub context: Option<String>,
     #[serde(default, deserialize_with = "de::opt_int")]
     pub instances: Option<i64>,
     #[serde(default, deserialize_with = "de::opt_text")]
@@ -138,6 +141,10 @@ pub struct Database {
     /// `present` when not given, or `absent`.
     #[serde(default, deserialize_with = "de::opt_text")]
     pub ensure: Option<String>,
+    /// `Orphan` when not given (the database stays when its `Database` object goes), or
+    /// `Delete`.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub deletion_policy: Option<String>,
 }
 
 /// The connection secret part.
@@ -219,6 +226,10 @@ pub struct CnpgDatabase {
     /// `present` (default) or `absent`.
     #[serde(default)]
     pub ensure: Ensure,
+    /// What happens to the PostgreSQL database when its `Database` object is deleted: `Orphan`
+    /// (default: it stays, CNPG's `retain`) or `Delete` (CNPG drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<super::tenant_database::DeletionPolicy>,
 }
 
 /// How backups are taken.
@@ -312,6 +323,10 @@ pub struct CnpgClusterSpec {
     /// Kubernetes namespace; `default` when omitted.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// kubeconfig context to reach the Kubernetes cluster through; the current context (or
+    /// the in-cluster configuration) when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// Number of instances: one primary and the rest standbys.
     #[schemars(range(min = 1))]
     pub instances: u32,

@@ -56,8 +56,9 @@ pub mod specs {
     };
     pub use super::postgres_server::{PostgresServerSpec, SslMode};
     pub use super::tenant_database::{
-        DeletionPolicy, SecretFormat, TENANT_SERVER_KINDS, TenantConnectionSecret,
-        TenantDatabaseSpec,
+        DeletionPolicy, KubernetesSecretSpec, SecretDataKey, SecretFormat, SecretStyle,
+        SecretTarget, SecretTargetError, StandardSecretKey, TENANT_SERVER_KINDS,
+        TenantConnectionSecret, TenantDatabaseSpec,
     };
 }
 

@@ -24,6 +24,29 @@ pub fn check_kubernetes_name(text: &str) -> Result<(), FormatError> {
     }
 }
 
+/// A Kubernetes object name that is a DNS-1123 subdomain (a Secret's): 1–253 lowercase letters,
+/// digits, `-` and `.`, each dot-separated label starting and ending with a letter or digit.
+pub fn check_kubernetes_subdomain(text: &str, what: &str) -> Result<(), FormatError> {
+    let alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            label.starts_with(alphanumeric)
+                && label.ends_with(alphanumeric)
+                && label.chars().all(|c| alphanumeric(c) || c == '-')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(error(
+            format!(
+                "{text:?} is not a valid {what}: it must be 1 to 253 lowercase letters, digits, `-` or `.`, starting and ending with a letter or digit"
+            ),
+            format!("e.g. `{}`", suggest_kubernetes_name(text)),
+        ))
+    }
+}
+
 /// A Kubernetes quantity such as `10Gi`, `500Mi` or `1e9`.
 pub fn check_kubernetes_quantity(text: &str) -> Result<(), FormatError> {
     const SUFFIXES: [&str; 16] = [

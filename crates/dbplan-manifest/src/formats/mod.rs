@@ -22,7 +22,9 @@ pub use aws_names::{
     check_db_subnet_group_name, check_final_snapshot_identifier, check_parameter_group_name,
 };
 pub use cron::{check_cnpg_retention_policy, parse_cnpg_schedule};
-pub use kubernetes::{check_kubernetes_name, check_kubernetes_quantity};
+pub use kubernetes::{
+    check_kubernetes_name, check_kubernetes_quantity, check_kubernetes_subdomain,
+};
 pub use names::{check_postgres_identifier, check_resource_name};
 pub use network::{Ipv4Cidr, Ipv6Cidr, check_do_vpc_range, parse_ipv4_cidr, parse_ipv6_cidr};
 pub use regions::{check_availability_zone, check_aws_region};
