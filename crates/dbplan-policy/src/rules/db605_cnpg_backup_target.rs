@@ -113,8 +113,7 @@ fn has_scheme(target: &str, schemes: &[&str]) -> bool {
 /// A few words on what the target looks like, so the finding says why it does not work.
 fn describe(target: &str) -> &'static str {
     let lower = target.to_ascii_lowercase();
-    if lower.starts_with("nfs://") || lower.starts_with("smb://") || lower.starts_with("cifs://")
-    {
+    if lower.starts_with("nfs://") || lower.starts_with("smb://") || lower.starts_with("cifs://") {
         "a network file share"
     } else if lower.starts_with("file://") || target.starts_with('/') || target.starts_with('.') {
         "a file system path"
