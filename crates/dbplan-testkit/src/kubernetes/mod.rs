@@ -377,13 +377,20 @@ impl FakeKubernetes {
     pub fn write_kubeconfig(&self, path: &std::path::Path) -> std::io::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
+        // Written whole under a temporary name, then renamed: a client that waits for the file
+        // to appear never reads half of it.
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = std::path::PathBuf::from(partial);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(path)?;
-        file.write_all(self.kubeconfig().as_bytes())
+            .open(&partial)?;
+        file.write_all(self.kubeconfig().as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
     }
 
     /// Requests served so far, and the faults injected.
