@@ -14,7 +14,7 @@ use dbplan_policy::{Pack, Report};
 use dbplan_provider::Providers;
 use dbplan_provider_aws::AwsProvider;
 use dbplan_provider_digitalocean::DigitalOceanProvider;
-use dbplan_provider_kubernetes::KubernetesProvider;
+use dbplan_provider_kubernetes::{CnpgAdmission, KubernetesProvider};
 use dbplan_provider_postgres::PostgresProvider;
 use dbplan_state::{Snapshot, StateError, StateKey, StateLocation, Store};
 use std::io::Write;
@@ -213,16 +213,7 @@ pub fn make_plan(
             &pack,
             dbplan_policy::options::Snapshot::digitalocean(),
         );
-        diagnostics.extend(
-            report
-                .findings
-                .iter()
-                .map(|finding| finding.to_diagnostic()),
-        );
-        dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
-        let summary = output::report(&set.sources, &diagnostics);
-        eprintln!("plan not made: {}", output::counts(summary));
-        return Ok(verdict);
+        return Ok(not_made(&set, diagnostics, &report, verdict));
     }
     let mut refreshed = refresh(&set, &graph, planning, snapshot, key, session);
     if let Some(verdict) = refreshed.as_mut().and_then(Verdict::of_refresh) {
@@ -243,6 +234,7 @@ pub fn make_plan(
         adopt: planning.adopt,
         env: &env,
         key,
+        admission: Some(&CnpgAdmission),
     });
     let Planned {
         mut plan,
@@ -256,6 +248,12 @@ pub fn make_plan(
             return Ok(verdict);
         }
     };
+    // An object its API server would refuse (checked against the CRDs) stops the plan as a
+    // mistake in the manifests does, with the policies' findings beside it.
+    if let Some(verdict) = Verdict::of_input(&plan_diagnostics) {
+        diagnostics.extend(plan_diagnostics);
+        return Ok(not_made(&set, diagnostics, &report, verdict));
+    }
     if let Some(notice) = options.staleness_notice(today()?) {
         plan.notices.push(notice);
     }
@@ -277,6 +275,26 @@ pub fn make_plan(
     let verdict = Verdict::of(plan);
     tell(&verdict, planning.saving);
     Ok(verdict)
+}
+
+/// Reports the mistakes that stop a plan, with the policies' findings beside them (every
+/// mistake in one run), and says that no plan was made.
+fn not_made(
+    set: &ManifestSet,
+    mut diagnostics: Vec<Diagnostic>,
+    report: &Report,
+    verdict: Verdict,
+) -> Verdict {
+    diagnostics.extend(
+        report
+            .findings
+            .iter()
+            .map(|finding| finding.to_diagnostic()),
+    );
+    dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
+    let summary = output::report(&set.sources, &diagnostics);
+    eprintln!("plan not made: {}", output::counts(summary));
+    verdict
 }
 
 /// Reads the recorded objects and looks for existing objects the plan would create (shown as

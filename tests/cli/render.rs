@@ -162,3 +162,47 @@ fn invalid_manifests_render_nothing() {
     assert_code(&output, 1);
     assert!(!out.exists());
 }
+
+/// A database whose `Database` object name the API server refuses (a DNS subdomain cannot end
+/// with `-`), although PostgreSQL and the manifest's checks accept the name: `plan` makes no
+/// plan and `render` writes nothing, each naming the object, the field and the CRD's message.
+#[test]
+fn an_object_its_crd_refuses_stops_plan_and_render() {
+    let directory = tempfile::tempdir().unwrap();
+    let manifest = directory.path().join("cluster.yaml");
+    let example = std::fs::read_to_string("examples/cnpg-home/cluster.yaml").unwrap();
+    std::fs::write(
+        &manifest,
+        example.replace("- name: nextcloud", "- name: nextcloud_"),
+    )
+    .unwrap();
+    let manifest = manifest.to_string_lossy().into_owned();
+    let state = directory
+        .path()
+        .join("state")
+        .to_string_lossy()
+        .into_owned();
+
+    let planned = dbplan(&["plan", &manifest, "--state", &state, "--offline"]);
+    assert_code(&planned, 1);
+    let said = stderr(&planned);
+    assert!(said.contains("error[S002]"), "{said}");
+    assert!(
+        said.contains("the API server would refuse Database databases/home-pg-nextcloud-: metadata.name: Invalid value"),
+        "{said}"
+    );
+    assert!(
+        said.contains("resource: CnpgCluster/home-pg/database-nextcloud_"),
+        "{said}"
+    );
+    assert!(said.contains("plan not made: 1 error"), "{said}");
+    assert!(crate::stdout(&planned).is_empty(), "no plan is shown");
+
+    let out = directory.path().join("rendered");
+    let rendered = dbplan(&["render", &manifest, "--out", &out.to_string_lossy()]);
+    assert_code(&rendered, 1);
+    let said = text(&rendered);
+    assert!(said.contains("error[S002]"), "{said}");
+    assert!(said.contains("rendered nothing"), "{said}");
+    assert!(!out.exists(), "nothing is written");
+}

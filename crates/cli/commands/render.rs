@@ -7,6 +7,9 @@
 //! - Files under `DIR` that this run did not render are left in place and listed.
 //! - Symbolic links are refused: `DIR`, a namespace directory or a target file that is a link
 //!   is an error, so that a planted link never sends a file (which may hold a secret) elsewhere.
+//! - Every object is checked against its CRD (CloudNativePG's, vendored in `dbplan-crd`) as
+//!   `plan` checks it; an object the API server would refuse stops the run before anything is
+//!   written.
 //! - The connection secret carries its key names only (annotation `dbplan.io/secret-keys`);
 //!   `--include-secret-values` adds the values render knows offline (host, port, database,
 //!   user). The keys that hold the password (`DATABASE_URL`, `DB_PASSWORD`, `password`, `uri`)
@@ -51,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failure);
     }
     let mut files: BTreeMap<PathBuf, (String, dbplan_core::ResourceAddress)> = BTreeMap::new();
+    let mut refusals = Vec::new();
     for resource in &set.resources {
         let Spec::CnpgCluster(spec) = &resource.spec else {
             continue;
@@ -60,6 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .then(|| offline_secret_values(&resource.address.name, spec))
             .transpose()?;
         let objects = render::render(&resource.address.name, spec, values.as_ref())?;
+        refusals.extend(
+            dbplan_provider_kubernetes::admission::check_rendered(&resource.address, &objects)
+                .iter()
+                .map(|refusal| dbplan_plan::admission::diagnostic(refusal, &set)),
+        );
         for object in objects {
             let name = render::file_name(&object);
             let yaml = dbplan_manifest::write::to_yaml(&object)?;
@@ -73,6 +82,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 );
             }
         }
+    }
+    // What the API server would refuse is not written: ArgoCD or Flux would fail to sync it.
+    dbplan_diagnostics::sort_diagnostics(&mut refusals);
+    let summary = output::report(&set.sources, &refusals);
+    if summary.error > 0 {
+        eprintln!(
+            "rendered nothing: the objects have {} against their CRDs",
+            output::counts(summary)
+        );
+        return Ok(Outcome::Failure);
     }
     write_all(&args.out, &files)
 }

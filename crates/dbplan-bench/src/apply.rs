@@ -183,6 +183,7 @@ pub fn postgres(sizes: &[usize]) -> anyhow::Result<()> {
                 adopt: &[],
                 env: &lookup,
                 key: &store.key()?,
+                admission: None,
             })?;
             let providers = Arc::new(Providers::new().with(
                 dbplan_provider_postgres::PostgresProvider::with_env(Arc::clone(&env)),

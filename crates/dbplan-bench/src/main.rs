@@ -349,6 +349,7 @@ fn plan(
         adopt: &[],
         env: &|_| None,
         key,
+        admission: None,
     })?)
 }
 

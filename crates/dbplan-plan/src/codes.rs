@@ -3,6 +3,8 @@
 
 dbplan_diagnostics::codes! {
     SECRET_ENV_UNSET = "S001", "secret environment variable not set";
+    OBJECT_REFUSED = "S002", "object its API server would refuse (CRD schema or rule)";
+    RULE_NOT_EVALUATED = "S003", "CRD rule that cannot be checked offline";
 }
 
 #[cfg(test)]

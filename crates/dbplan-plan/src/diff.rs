@@ -32,6 +32,9 @@ pub struct DiffInput<'a> {
     /// Addresses whose objects may be adopted (`Kind/name` covers every part): the resources
     /// annotated `dbplan.io/adopt: "true"` and those named by `--adopt`.
     pub adopt: &'a [String],
+    /// Checks the objects planned parts become, offline, as their API server would
+    /// ([`crate::admission`]); `None` checks nothing.
+    pub admission: Option<&'a dyn dbplan_provider::admission::Admission>,
 }
 
 /// The changes in apply order, and the order itself.
@@ -39,6 +42,8 @@ pub struct DiffInput<'a> {
 pub struct DiffOutput {
     pub changes: Vec<Change>,
     pub apply_order: Vec<Step>,
+    /// What the admission refused, besides the updates it turned into replacements.
+    pub refusals: Vec<dbplan_provider::admission::Refusal>,
 }
 
 /// A value recorded in state, as the diff compares it.
@@ -231,7 +236,14 @@ pub fn diff(desired: Vec<Desired>, input: &DiffInput<'_>) -> DiffOutput {
         changes.push(change);
     }
 
-    order(changes)
+    let refusals = match input.admission {
+        Some(admission) => crate::admission::check(&mut changes, admission, input.state),
+        None => Vec::new(),
+    };
+    DiffOutput {
+        refusals,
+        ..order(changes)
+    }
 }
 
 // Long: the decision for one desired object (create, adopt, update, replace, no-op) and the notes
@@ -504,7 +516,7 @@ fn lifecycle_differences(
 /// deletion protection, its own (recorded, or for a replace also the manifest's) or, for a
 /// tenant, that of any recorded part of the same tenant (a tenant's protection guards its
 /// role, database and secret alike, including records written before the parts carried it).
-fn destroy_blocked(
+pub(crate) fn destroy_blocked(
     address: &ResourceAddress,
     action: Action,
     recorded: &Lifecycle,
@@ -720,6 +732,7 @@ fn order(changes: Vec<Change>) -> DiffOutput {
     DiffOutput {
         changes,
         apply_order,
+        refusals: Vec::new(),
     }
 }
 
@@ -784,6 +797,7 @@ mod tests {
                 fingerprints: &BTreeMap::new(),
                 found: &existing(),
                 adopt,
+                admission: None,
             },
         )
     }

@@ -9,6 +9,7 @@
 //! A [`Plan`] is saved to a versioned, checksummed file ([`file`](mod@file)) and rendered as text,
 //! Markdown or JSON ([`render`]).
 
+pub mod admission;
 pub mod codes;
 pub mod desired;
 pub mod diff;
@@ -65,6 +66,9 @@ pub struct PlanRequest<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// The state's key: secrets are fingerprinted with it.
     pub key: &'a dbplan_state::StateKey,
+    /// Checks the objects the planned parts become against what their API server accepts
+    /// (CRDs), offline; `None` checks nothing.
+    pub admission: Option<&'a dyn dbplan_provider::admission::Admission>,
 }
 
 /// A plan with the full policy report (for rendering findings with source excerpts) and the
@@ -93,7 +97,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         .refreshed
         .map_or(request.state, |refreshed| &refreshed.snapshot);
     let desired_set = desired::desired(request.set, request.graph, request.env, request.key);
-    let diagnostics = desired_set.diagnostics;
+    let mut diagnostics = desired_set.diagnostics;
     let mut objects = desired_set.objects;
     let adopt = adoptions(request.set, &mut objects, effective, request.adopt)?;
     let (desired, state_scope) = narrow(objects, effective, request.targets, request.destroy)?;
@@ -113,7 +117,14 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
                 .refreshed
                 .map_or(&no_objects_found, |refreshed| &refreshed.found),
             adopt: &adopt,
+            admission: request.admission,
         },
+    );
+    diagnostics.extend(
+        output
+            .refusals
+            .iter()
+            .map(|refusal| admission::diagnostic(refusal, request.set)),
     );
 
     let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
@@ -170,6 +181,7 @@ pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Pla
             fingerprints: &fingerprints,
             found: &BTreeMap::new(),
             adopt: &[],
+            admission: None,
         },
     );
     Plan {

@@ -1090,6 +1090,7 @@ fn targets_bring_their_dependencies_and_nothing_else() {
         adopt: &[],
         env: &|_| None,
         key: &test_key(),
+        admission: None,
     })
     .unwrap_err();
     assert!(

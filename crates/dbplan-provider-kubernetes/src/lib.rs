@@ -29,12 +29,14 @@
 //! - The provider is also the [`dbplan_provider::kubernetes::KubernetesSecrets`] through which
 //!   other providers write their Secrets (a tenant database's connection secret): [`secrets`].
 
+pub mod admission;
 mod client;
 pub mod cnpg;
 pub mod fields;
 pub mod render;
 pub mod secrets;
 
+pub use admission::CnpgAdmission;
 pub use client::RetryPolicy;
 
 use client::{Failure, Kube, ObjectRef};

@@ -121,3 +121,101 @@ fn varied_specs_validate_against_the_crds() {
         assert_valid(&objects);
     }
 }
+
+/// The parts of a spec as a plan holds them: each part's attributes as JSON.
+fn part_values(
+    name: &str,
+    spec: &CnpgClusterSpec,
+) -> Vec<(dbplan_core::ResourceAddress, BTreeMap<String, Json>)> {
+    let resource: dbplan_core::ResourceAddress = format!("CnpgCluster/{name}").parse().unwrap();
+    let Json::Object(mut fields) = serde_json::to_value(spec).unwrap() else {
+        panic!("a spec is an object");
+    };
+    let databases = fields.remove("databases");
+    let secret = fields.remove("connection_secret");
+    let mut parts = vec![(resource.part("cluster"), fields.into_iter().collect())];
+    for database in databases
+        .and_then(|list| list.as_array().cloned())
+        .unwrap_or_default()
+    {
+        let db = database["name"].as_str().unwrap().to_owned();
+        let Json::Object(entry) = database else {
+            panic!("an entry is an object")
+        };
+        parts.push((
+            resource.part(format!("database-{db}")),
+            entry.into_iter().collect(),
+        ));
+    }
+    let mut secret_part = BTreeMap::new();
+    if let Some(secret) = secret {
+        secret_part.insert("connection_secret".to_owned(), secret);
+    }
+    parts.push((resource.part("connection-secret"), secret_part));
+    parts
+}
+
+#[test]
+fn the_plan_time_admission_passes_the_example_and_names_what_the_api_server_would_refuse() {
+    use dbplan_provider::admission::{Admission, PartValues, RefusalKind};
+    let admission = dbplan_provider_kubernetes::CnpgAdmission;
+    let (name, spec) = example();
+    let resource: dbplan_core::ResourceAddress = format!("CnpgCluster/{name}").parse().unwrap();
+    let parts = part_values(&name, &spec);
+    let values: Vec<PartValues<'_>> = parts
+        .iter()
+        .map(|(address, after)| PartValues {
+            address,
+            after: Some(after),
+            before: Some(after),
+            changing: true,
+        })
+        .collect();
+    assert!(admission.handles(dbplan_core::Kind::CnpgCluster));
+    assert!(!admission.handles(dbplan_core::Kind::PostgresServer));
+    assert_eq!(admission.admit(&resource, &values), []);
+
+    // A database name PostgreSQL and dbplan accept, whose `Database` object name the API
+    // server refuses (a DNS subdomain cannot end with `-`).
+    let mut bad = spec.clone();
+    bad.databases[0].name = "nextcloud_".to_owned();
+    let parts = part_values(&name, &bad);
+    let values: Vec<PartValues<'_>> = parts
+        .iter()
+        .map(|(address, after)| PartValues {
+            address,
+            after: Some(after),
+            before: None,
+            changing: true,
+        })
+        .collect();
+    let refusals = admission.admit(&resource, &values);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    let refusal = &refusals[0];
+    assert_eq!(refusal.kind, RefusalKind::Invalid);
+    assert_eq!(
+        refusal.part.to_string(),
+        "CnpgCluster/home-pg/database-nextcloud_"
+    );
+    assert_eq!(refusal.object, "Database databases/home-pg-nextcloud-");
+    assert_eq!(refusal.field, "metadata.name");
+    assert!(refusal.message.contains("RFC 1123 subdomain"), "{refusal}");
+
+    // A part that does not change is not checked, only read for the namespace.
+    let values: Vec<PartValues<'_>> = parts
+        .iter()
+        .map(|(address, after)| PartValues {
+            address,
+            after: Some(after),
+            before: Some(after),
+            changing: address.part.as_deref() == Some("cluster"),
+        })
+        .collect();
+    assert_eq!(admission.admit(&resource, &values), []);
+
+    // Rendered without a state (`dbplan render`), the same object is refused the same way.
+    let objects = render::render(&name, &bad, None).unwrap();
+    let refusals = dbplan_provider_kubernetes::admission::check_rendered(&resource, &objects);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].field, "metadata.name");
+}

@@ -12,6 +12,7 @@
 //!
 //! This crate uses no SDK; each real provider lives in its own crate.
 
+pub mod admission;
 mod fake;
 pub mod files;
 pub mod kubernetes;

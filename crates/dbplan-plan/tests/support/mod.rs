@@ -34,6 +34,7 @@ pub struct Run<'a> {
     pub targets: Vec<String>,
     pub destroy: bool,
     pub env: Vec<(&'a str, &'a str)>,
+    pub admission: Option<&'a dyn dbplan_provider::admission::Admission>,
 }
 
 /// The state key of these tests (a real state makes a random one).
@@ -66,6 +67,7 @@ pub fn plan_with(set: &ManifestSet, graph: &Graph, state: &Snapshot, run: &Run<'
         adopt: &[],
         env: &env,
         key: &test_key(),
+        admission: run.admission,
     })
     .unwrap()
 }
