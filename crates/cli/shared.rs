@@ -91,20 +91,23 @@ pub struct Session {
 
 impl Session {
     pub fn start() -> anyhow::Result<Session> {
+        // One Kubernetes provider (one client per context): for CnpgClusters, for the roles
+        // and databases of tenants on them, and for connection secrets that go to Kubernetes.
+        let kubernetes = Arc::new(KubernetesProvider::new());
         Ok(Session {
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?,
             providers: Arc::new(
                 Providers::new()
-                    // A tenant's connection secret may go to a Kubernetes Secret.
                     .with(
                         PostgresProvider::new()
-                            .with_kubernetes(Arc::new(KubernetesProvider::new())),
+                            .with_kubernetes(kubernetes.clone())
+                            .with_cnpg_tenants(kubernetes.clone()),
                     )
                     .with(AwsProvider::new())
                     .with(DigitalOceanProvider::new())
-                    .with(KubernetesProvider::new()),
+                    .with(kubernetes),
             ),
         })
     }

@@ -7,6 +7,7 @@ mod adopt;
 mod apply;
 mod architecture;
 mod aws;
+mod cnpg_tenant;
 mod completions;
 mod digitalocean;
 mod editor;

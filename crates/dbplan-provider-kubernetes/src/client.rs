@@ -432,12 +432,19 @@ impl Kube {
     /// only when `force`. A conflict is a refusal with status 409 and the conflicting fields in
     /// its causes.
     pub async fn apply(&self, object: &Json, force: bool) -> Result<Json, Failure> {
+        self.apply_as(object, fields::MANAGER, force).await
+    }
+
+    /// Server-side apply as another field manager of dbplan's (the tenants' managed roles are
+    /// `dbplan-roles`, so that the cluster part's apply, which does not list them, keeps them).
+    pub async fn apply_as(
+        &self,
+        object: &Json,
+        manager: &str,
+        force: bool,
+    ) -> Result<Json, Failure> {
         let target = ObjectRef::of(object);
-        let path = format!(
-            "{}?fieldManager={}&force={force}",
-            target.path(),
-            fields::MANAGER
-        );
+        let path = format!("{}?fieldManager={manager}&force={force}", target.path());
         let body = serde_json::to_vec(object).map_err(|error| Failure::Transport {
             message: format!("cannot write the object: {error}"),
             source: Some(Box::new(error)),

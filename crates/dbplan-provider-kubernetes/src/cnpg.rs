@@ -404,7 +404,7 @@ async fn wait_for_cluster(
 }
 
 /// A wait's error with what the object said last.
-fn with_status(error: ProviderError, last: &str) -> ProviderError {
+pub(crate) fn with_status(error: ProviderError, last: &str) -> ProviderError {
     match error {
         ProviderError::Transport {
             address,
@@ -447,7 +447,7 @@ pub fn database_applied(object: &Json) -> Result<bool, String> {
     })
 }
 
-async fn wait_for_database(
+pub(crate) async fn wait_for_database(
     provider: &KubernetesProvider,
     kube: &Kube,
     address: &ResourceAddress,
@@ -750,14 +750,36 @@ pub(crate) async fn delete(
     let Some(main) = objects.first() else {
         return Ok(());
     };
-    let target = ObjectRef::of(main);
+    wait_until_gone(provider, &kube, address, &ObjectRef::of(main)).await
+}
+
+/// Deletes an object (foreground propagation) and waits until it is gone.
+pub(crate) async fn delete_until_gone(
+    provider: &KubernetesProvider,
+    kube: &Kube,
+    address: &ResourceAddress,
+    target: &ObjectRef,
+) -> Result<(), ProviderError> {
+    kube.delete(target)
+        .await
+        .map_err(|failure| failure.into_error(address, &format!("deleting {target}")))?;
+    wait_until_gone(provider, kube, address, target).await
+}
+
+/// Waits until an object is gone (its finalizers done).
+async fn wait_until_gone(
+    provider: &KubernetesProvider,
+    kube: &Kube,
+    address: &ResourceAddress,
+    target: &ObjectRef,
+) -> Result<(), ProviderError> {
     dbplan_provider::wait_until(
         address,
         &format!("the {target} to be deleted"),
         provider.wait_limit(),
         || async {
             Ok(kube
-                .get(&target)
+                .get(target)
                 .await
                 .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?
                 .is_none())

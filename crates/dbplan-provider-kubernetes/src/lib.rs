@@ -35,6 +35,7 @@ pub mod cnpg;
 pub mod fields;
 pub mod render;
 pub mod secrets;
+pub mod tenant;
 
 pub use admission::CnpgAdmission;
 pub use client::RetryPolicy;
@@ -64,6 +65,8 @@ pub struct KubernetesProvider {
     wait: Option<Duration>,
     policy: RetryPolicy,
     clients: tokio::sync::Mutex<HashMap<Option<String>, Kube>>,
+    /// One edit of a cluster's managed roles at a time ([`tenant`]).
+    roles_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for KubernetesProvider {
@@ -112,7 +115,7 @@ impl KubernetesProvider {
         self.wait.unwrap_or(DEFAULT_WAIT)
     }
 
-    fn force(&self) -> bool {
+    pub(crate) fn force(&self) -> bool {
         self.force.unwrap_or_else(|| {
             std::env::var(FORCE_VARIABLE).is_ok_and(|value| {
                 matches!(
@@ -166,7 +169,7 @@ impl KubernetesProvider {
 fn unsupported(address: &ResourceAddress) -> ProviderError {
     ProviderError::Unsupported {
         address: address.clone(),
-        message: "the Kubernetes provider manages only CnpgCluster".to_owned(),
+        message: "the Kubernetes provider manages CnpgCluster, and the roles and databases of tenants on one".to_owned(),
     }
 }
 
@@ -184,10 +187,12 @@ impl Provider for KubernetesProvider {
         request: &'a ReadRequest,
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
-            if request.kind() != Kind::CnpgCluster {
-                return Err(unsupported(&request.address));
+            match request.kind() {
+                Kind::CnpgCluster => cnpg::read(self, request).await,
+                // A tenant on a CnpgCluster, handed over by the PostgreSQL provider.
+                Kind::TenantDatabase => tenant::read(self, request).await,
+                _ => Err(unsupported(&request.address)),
             }
-            cnpg::read(self, request).await
         })
     }
 
@@ -196,10 +201,12 @@ impl Provider for KubernetesProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            if request.kind() != Kind::CnpgCluster {
-                return Err(unsupported(&request.address));
+            match request.kind() {
+                Kind::CnpgCluster => cnpg::apply(self, request, true).await,
+                // A tenant on a CnpgCluster, handed over by the PostgreSQL provider.
+                Kind::TenantDatabase => tenant::apply(self, request, true).await,
+                _ => Err(unsupported(&request.address)),
             }
-            cnpg::apply(self, request, true).await
         })
     }
 
@@ -208,10 +215,12 @@ impl Provider for KubernetesProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            if request.kind() != Kind::CnpgCluster {
-                return Err(unsupported(&request.address));
+            match request.kind() {
+                Kind::CnpgCluster => cnpg::apply(self, request, false).await,
+                // A tenant on a CnpgCluster, handed over by the PostgreSQL provider.
+                Kind::TenantDatabase => tenant::apply(self, request, false).await,
+                _ => Err(unsupported(&request.address)),
             }
-            cnpg::apply(self, request, false).await
         })
     }
 
@@ -220,10 +229,12 @@ impl Provider for KubernetesProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            if request.kind() != Kind::CnpgCluster {
-                return Err(unsupported(&request.address));
+            match request.kind() {
+                Kind::CnpgCluster => cnpg::delete(self, request).await,
+                // A tenant on a CnpgCluster, handed over by the PostgreSQL provider.
+                Kind::TenantDatabase => tenant::delete(self, request).await,
+                _ => Err(unsupported(&request.address)),
             }
-            cnpg::delete(self, request).await
         })
     }
 }

@@ -63,6 +63,9 @@ pub struct PostgresProvider {
     pool: Pool,
     /// Where Kubernetes connection secrets are written; `None`: nowhere (they fail).
     kubernetes: Option<Arc<dyn KubernetesSecrets>>,
+    /// Applies the roles and databases of tenants on a `CnpgCluster` (declaratively, as the
+    /// operator's managed roles and `Database` objects); `None`: they are refused.
+    cnpg: Option<Arc<dyn Provider>>,
 }
 
 impl std::fmt::Debug for PostgresProvider {
@@ -92,7 +95,29 @@ impl PostgresProvider {
             env,
             pool,
             kubernetes: None,
+            cnpg: None,
         }
+    }
+
+    /// The provider, handing the roles and databases of tenants on a `CnpgCluster` to `cnpg`
+    /// (the Kubernetes provider); their connection secrets stay here.
+    #[must_use]
+    pub fn with_cnpg_tenants(mut self, cnpg: Arc<dyn Provider>) -> Self {
+        self.cnpg = Some(cnpg);
+        self
+    }
+
+    /// The provider a tenant's role or database goes to when its server is not a
+    /// `PostgresServer`.
+    fn delegate(&self, kind: Object, context: &Context) -> Option<&dyn Provider> {
+        if !matches!(kind, Object::Role | Object::Database)
+            || !context
+                .keys()
+                .any(|dependency| dependency.kind == Kind::CnpgCluster)
+        {
+            return None;
+        }
+        self.cnpg.as_deref()
     }
 
     /// The provider, writing the connection secrets that go to Kubernetes through `secrets`.
@@ -240,7 +265,11 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<ReadOutcome, ProviderError>> {
         Box::pin(async move {
             let address = &request.address;
-            match object(&request.address, &request.part()?)? {
+            let kind = object(&request.address, &request.part()?)?;
+            if let Some(cnpg) = self.delegate(kind, &request.context) {
+                return cnpg.read(request).await;
+            }
+            match kind {
                 Object::Server => {
                     let server = Server::from_typed(address, request.decode()?, None, &self.env)?;
                     self.pool.admin(address, &server).await?;
@@ -296,7 +325,13 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
         Box::pin(async move {
             let address = &request.address;
-            match object(&request.address, &request.part()?)? {
+            let kind = object(&request.address, &request.part()?)?;
+            if self.delegate(kind, &request.context).is_some() {
+                // A create on a CnpgCluster finds an existing role or Database itself, and
+                // takes it over only with the opt-in.
+                return Ok(FindOutcome::Unknown);
+            }
+            match kind {
                 Object::Role => {
                     let server = tenant_server(address, &request.context, &self.env)?;
                     let client = self.pool.admin(address, &server).await?;
@@ -317,13 +352,19 @@ impl Provider for PostgresProvider {
     /// A role or database can be looked up when its server's administrator password is at
     /// hand (its variable is set, or `PGPASSWORD`).
     fn can_look_up(&self, request: &ChangeRequest) -> bool {
-        matches!(
-            request
-                .part()
-                .and_then(|part| object(&request.address, &part)),
-            Ok(Object::Role | Object::Database)
-        ) && tenant_server(&request.address, &request.context, &self.env)
-            .is_ok_and(|server| server.password.is_some())
+        let delegated = request
+            .part()
+            .and_then(|part| object(&request.address, &part))
+            .is_ok_and(|kind| self.delegate(kind, &request.context).is_some());
+        !delegated
+            && matches!(
+                request
+                    .part()
+                    .and_then(|part| object(&request.address, &part)),
+                Ok(Object::Role | Object::Database)
+            )
+            && tenant_server(&request.address, &request.context, &self.env)
+                .is_ok_and(|server| server.password.is_some())
     }
 
     fn create<'a>(
@@ -331,7 +372,11 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, &request.part()?)? {
+            let kind = object(&request.address, &request.part()?)?;
+            if let Some(cnpg) = self.delegate(kind, &request.context) {
+                return cnpg.create(request).await;
+            }
+            match kind {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, true).await,
                 Object::Database => self.create_database(request).await,
@@ -345,7 +390,11 @@ impl Provider for PostgresProvider {
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
-            match object(&request.address, &request.part()?)? {
+            let kind = object(&request.address, &request.part()?)?;
+            if let Some(cnpg) = self.delegate(kind, &request.context) {
+                return cnpg.update(request).await;
+            }
+            match kind {
                 Object::Server => self.check_server(request).await,
                 Object::Role => self.apply_role(request, false).await,
                 Object::Database => self.update_database(request).await,
@@ -376,7 +425,11 @@ impl Provider for PostgresProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let address = &request.address;
-            match object(&request.address, &request.part()?)? {
+            let kind = object(&request.address, &request.part()?)?;
+            if let Some(cnpg) = self.delegate(kind, &request.context) {
+                return cnpg.delete(request).await;
+            }
+            match kind {
                 // dbplan did not create the server; it only stops managing it.
                 Object::Server => Ok(()),
                 Object::Role => {

@@ -3,7 +3,8 @@
 //! delay, `Cluster in healthy state` (Ready, all instances ready, primary `<name>-1`, services
 //! `<name>-rw` and `<name>-r`), with its `<name>-app` Secret (and `<name>-superuser` when
 //! superuser access is enabled); a `Database` is applied (or not, when its cluster does not
-//! exist); a `ScheduledBackup` gets its last schedule time. A test can make an object fail
+//! exist); a `ScheduledBackup` gets its last schedule time; a healthy `Cluster` reports its
+//! `spec.managed.roles` in `status.managedRolesStatus`. A test can make an object fail
 //! (`Failure`). The operator writes statuses through `/status`, as field manager `manager`
 //! (the name of CloudNativePG's binary).
 
@@ -243,6 +244,7 @@ impl Operator {
                     .collect::<Vec<_>>()
             );
             status["conditions"] = condition("True", "ClusterIsReady", "Cluster is Ready");
+            status["managedRolesStatus"] = managed_roles_status(world, found);
         } else {
             let phase = if previous.and_then(|s| s.get("currentPrimary")).is_none() {
                 "Setting up primary"
@@ -261,6 +263,61 @@ impl Operator {
         }
         write_status(world, admission, "Cluster", found, status);
     }
+}
+
+/// The status of `spec.managed.roles`, as the instance manager reports it: a role to be present
+/// is reconciled once its password Secret (when it names one) exists in the cluster's
+/// namespace, else it cannot be reconciled, with the reason; a role to be absent is dropped and
+/// no longer listed. `postgres` and `streaming_replica` are reserved.
+fn managed_roles_status(world: &World, found: &Found) -> Json {
+    let roles = found
+        .object
+        .pointer("/spec/managed/roles")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut reconciled = Vec::new();
+    let mut cannot = serde_json::Map::new();
+    for role in &roles {
+        let Some(name) = role.get("name").and_then(Json::as_str) else {
+            continue;
+        };
+        if role.get("ensure").and_then(Json::as_str) == Some("absent") {
+            continue;
+        }
+        let secret = role.pointer("/passwordSecret/name").and_then(Json::as_str);
+        let missing = secret.filter(|secret| {
+            !world.objects.keys().any(|key| {
+                key.group.is_empty()
+                    && key.plural == "secrets"
+                    && key.namespace == found.namespace
+                    && key.name == *secret
+            })
+        });
+        match missing {
+            Some(secret) => {
+                cannot.insert(
+                    name.to_owned(),
+                    json!([format!(
+                        "could not get the password secret {}/{secret}: secrets {secret:?} not found",
+                        found.namespace
+                    )]),
+                );
+            }
+            None => reconciled.push(name.to_owned()),
+        }
+    }
+    reconciled.sort();
+    let mut status = json!({
+        "byStatus": {
+            "reconciled": reconciled,
+            "reserved": ["postgres", "streaming_replica"],
+        },
+    });
+    if !cannot.is_empty() {
+        status["cannotReconcile"] = Json::Object(cannot);
+    }
+    status
 }
 
 /// `<name>-app` (unless `bootstrap.initdb.secret` names one) and, with

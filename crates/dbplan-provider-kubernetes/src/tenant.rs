@@ -1,0 +1,598 @@
+//! A `TenantDatabase` on a `CnpgCluster`, declaratively, as CloudNativePG manages roles and
+//! databases:
+//!
+//! - the role is an item of the Cluster's `spec.managed.roles` (a login role with no other
+//!   privilege, its connection limit, its password from a `kubernetes.io/basic-auth` Secret
+//!   `<cluster>-role-<role>` that dbplan generates, labelled `cnpg.io/reload` so that the
+//!   operator picks up a new password). `spec.managed.roles` is an atomic list for server-side
+//!   apply (its CRD gives it no list type), so one manager owns it whole: dbplan edits it as
+//!   the field manager `dbplan-roles` (one edit at a time per provider), reading the live list
+//!   and applying it with the tenant's item added or changed; the cluster part's own apply
+//!   (manager `dbplan`) does not list the roles and so keeps them. A list owned by another
+//!   manager is a conflict, reported like any other.
+//! - the database is a CNPG `Database` `<cluster>-<database>` owned by the role, with its
+//!   extensions, `databaseReclaimPolicy: retain` while it lives; deleting it (the tenant's
+//!   `Delete` policy: the engine never deletes an `Orphan` part) first sets the policy to
+//!   `delete`, so that the operator's finalizer drops the database, then waits until it is gone.
+//! - deleting the role sets its item to `ensure: absent` (the operator drops the role; an item
+//!   removed from the list would only stop being managed), waits until the operator no longer
+//!   reports it, then deletes its password Secret.
+//!
+//! The outputs are the ones a tenant on a `PostgresServer` has (the connection secret part is
+//! written from them by the PostgreSQL provider): the host is the cluster's read-write service,
+//! `<cluster>-rw.<namespace>.svc`, port 5432.
+
+use crate::KubernetesProvider;
+use crate::client::{Kube, ObjectRef};
+use crate::render::{self, Owner};
+use dbplan_core::kinds::cnpg_cluster::Cluster;
+use dbplan_core::kinds::tenant_database::{Database, Role};
+use dbplan_core::{Kind, Part, ResourceAddress};
+use dbplan_provider::{
+    Applied, ChangeRequest, Context, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+/// The field manager of the tenants' managed roles.
+pub const ROLES_MANAGER: &str = "dbplan-roles";
+
+/// The tenant's cluster: its address and recorded cluster part, from a request's context.
+fn server(
+    address: &ResourceAddress,
+    context: &Context,
+) -> Result<(String, Cluster), ProviderError> {
+    let (cluster_address, recorded) = context
+        .iter()
+        .find(|(dependency, _)| {
+            dependency.kind == Kind::CnpgCluster && dependency.part.as_deref() == Some("cluster")
+        })
+        .ok_or_else(|| ProviderError::Conflict {
+            address: address.clone(),
+            message: "the tenant's CnpgCluster is not recorded; apply it first".to_owned(),
+            source: None,
+        })?;
+    Ok((
+        cluster_address.name.clone(),
+        recorded.decode(cluster_address)?,
+    ))
+}
+
+/// Whether a request's tenant lives on a `CnpgCluster`.
+pub fn on_cnpg(context: &Context) -> bool {
+    context
+        .keys()
+        .any(|dependency| dependency.kind == Kind::CnpgCluster)
+}
+
+/// The name of a role's password Secret: `<cluster>-role-<role>`, a DNS subdomain.
+pub fn password_secret_name(cluster: &str, role: &str) -> String {
+    format!("{cluster}-role-{role}")
+        .to_ascii_lowercase()
+        .replace('_', "-")
+}
+
+fn cluster_ref(owner: &Owner) -> ObjectRef {
+    ObjectRef {
+        api_version: "postgresql.cnpg.io/v1".to_owned(),
+        kind: "Cluster".to_owned(),
+        namespace: owner.namespace.clone(),
+        name: owner.name.clone(),
+    }
+}
+
+fn error(address: &ResourceAddress, message: String) -> ProviderError {
+    ProviderError::Conflict {
+        address: address.clone(),
+        message,
+        source: None,
+    }
+}
+
+/// The role's item of `spec.managed.roles`.
+fn role_item(
+    address: &ResourceAddress,
+    name: &str,
+    limit: i64,
+    secret: &str,
+    ensure: &str,
+) -> Json {
+    json!({
+        "name": name,
+        "ensure": ensure,
+        "comment": format!("managed by dbplan for {}", address.root()),
+        "login": true,
+        "superuser": false,
+        "createdb": false,
+        "createrole": false,
+        "replication": false,
+        "bypassrls": false,
+        "inherit": true,
+        "connectionLimit": limit,
+        "passwordSecret": { "name": secret },
+    })
+}
+
+/// The basic-auth Secret the role's password is read from.
+fn password_secret(owner: &Owner, address: &ResourceAddress, name: &str, password: &str) -> Json {
+    let encode = |text: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(text)
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": password_secret_name(&owner.name, name),
+            "namespace": owner.namespace,
+            "labels": {
+                render::MANAGED_BY: "dbplan",
+                render::RESOURCE: address.root().to_string().replace('/', "."),
+                "cnpg.io/reload": "true",
+            },
+            "annotations": { render::RESOURCE: address.root().to_string() },
+        },
+        "type": "kubernetes.io/basic-auth",
+        "data": { "username": encode(name), "password": encode(password) },
+    })
+}
+
+/// Replaces (or adds) one item of the cluster's managed roles, as `dbplan-roles`. `None`
+/// removes it. Edits are one at a time per provider: each reads the live list first.
+async fn edit_roles(
+    provider: &KubernetesProvider,
+    kube: &Kube,
+    request: &ChangeRequest,
+    owner: &Owner,
+    name: &str,
+    item: Option<Json>,
+    creating: bool,
+) -> Result<(), ProviderError> {
+    let address = &request.address;
+    let _one_at_a_time = provider.roles_lock.lock().await;
+    let target = cluster_ref(owner);
+    let live = kube
+        .get(&target)
+        .await
+        .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?
+        .ok_or_else(|| {
+            error(
+                address,
+                format!("the {target} does not exist; apply its CnpgCluster first"),
+            )
+        })?;
+    let mut roles: Vec<Json> = live
+        .pointer("/spec/managed/roles")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let position = roles
+        .iter()
+        .position(|role| role.get("name").and_then(Json::as_str) == Some(name));
+    if creating && let Some(index) = position {
+        let ours = roles[index].get("comment").and_then(Json::as_str)
+            == Some(format!("managed by dbplan for {}", address.root()).as_str());
+        if !ours {
+            request.adopt.check(
+                address,
+                format!("the managed role {name:?} of the {target}"),
+            )?;
+        }
+    }
+    match (position, item) {
+        (Some(index), Some(item)) => roles[index] = item,
+        (None, Some(item)) => roles.push(item),
+        (Some(index), None) => {
+            roles.remove(index);
+        }
+        (None, None) => return Ok(()),
+    }
+    let patch = json!({
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": { "name": owner.name, "namespace": owner.namespace },
+        "spec": { "managed": { "roles": roles } },
+    });
+    match kube.apply_as(&patch, ROLES_MANAGER, provider.force()).await {
+        Ok(_) => Ok(()),
+        Err(crate::client::Failure::Refused(refusal))
+            if refusal.status == http::StatusCode::CONFLICT =>
+        {
+            Err(crate::cnpg::conflict_error(
+                address,
+                &target,
+                crate::client::Failure::Refused(refusal),
+            ))
+        }
+        Err(failure) => {
+            Err(failure.into_error(address, &format!("applying the managed roles of {target}")))
+        }
+    }
+}
+
+/// What the operator reports of a managed role: reconciled, or why it cannot be.
+fn role_status(cluster: &Json, name: &str) -> Result<bool, String> {
+    let status = cluster.pointer("/status/managedRolesStatus");
+    if let Some(reasons) = status
+        .and_then(|status| status.pointer("/cannotReconcile"))
+        .and_then(|cannot| cannot.get(name))
+        .and_then(Json::as_array)
+    {
+        let reasons: Vec<&str> = reasons.iter().filter_map(Json::as_str).collect();
+        return Err(reasons.join("; "));
+    }
+    let reconciled = status
+        .and_then(|status| status.pointer("/byStatus/reconciled"))
+        .and_then(Json::as_array)
+        .is_some_and(|names| names.iter().any(|listed| listed.as_str() == Some(name)));
+    if reconciled {
+        Ok(true)
+    } else {
+        Err("not reconciled yet".to_owned())
+    }
+}
+
+/// Waits until the operator reports the role reconciled (`present`) or no longer reports it
+/// (`absent`), with what it said when it gives up.
+async fn wait_for_role(
+    provider: &KubernetesProvider,
+    kube: &Kube,
+    address: &ResourceAddress,
+    owner: &Owner,
+    name: &str,
+    present: bool,
+) -> Result<(), ProviderError> {
+    let target = cluster_ref(owner);
+    let last = std::sync::Mutex::new(String::new());
+    let waited = dbplan_provider::wait_until(
+        address,
+        &format!(
+            "the role {name:?} of the {target} to be {}",
+            if present { "reconciled" } else { "dropped" }
+        ),
+        provider.wait_limit(),
+        || async {
+            let live = kube
+                .get(&target)
+                .await
+                .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
+            let Some(live) = live else {
+                return Ok(!present);
+            };
+            match role_status(&live, name) {
+                Ok(reconciled) => Ok(reconciled == present),
+                Err(message) => {
+                    if let Ok(mut last) = last.lock() {
+                        last.clone_from(&message);
+                    }
+                    Ok(!present && message == "not reconciled yet")
+                }
+            }
+        },
+    )
+    .await;
+    waited.map_err(|error| {
+        let said = last.lock().map(|last| last.clone()).unwrap_or_default();
+        if said.is_empty() || said == "not reconciled yet" {
+            error
+        } else {
+            crate::cnpg::with_status(error, &format!("the operator says: {said}"))
+        }
+    })
+}
+
+/// Creates or updates the role: its password Secret, then its managed-role item; waits until
+/// the operator has reconciled it.
+pub(crate) async fn apply_role(
+    provider: &KubernetesProvider,
+    request: &ChangeRequest,
+    creating: bool,
+) -> Result<Applied, ProviderError> {
+    let address = &request.address;
+    let role: Role = request.decode()?;
+    let name = role.name.clone().unwrap_or_default();
+    let limit = role.connection_limit.unwrap_or(-1);
+    let password = request
+        .prior_outputs
+        .get("password")
+        .and_then(Field::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            error(
+                address,
+                "no password was generated for the role; run `dbplan plan` and apply again"
+                    .to_owned(),
+            )
+        })?;
+    let (cluster_name, cluster) = server(address, &request.context)?;
+    let owner = Owner::new(&cluster_name, &cluster);
+    let kube = provider.client(address, cluster.context.as_deref()).await?;
+    let secret = password_secret(&owner, address, &name, &password);
+    provider.apply_object(&kube, address, &secret).await?;
+    let secret_name = password_secret_name(&owner.name, &name);
+    if !creating {
+        // A renamed role is another item: the old one is dropped from the list (the operator
+        // stops managing it; its objects keep their owner until the database follows).
+        let recorded: Role = request.decode_prior()?;
+        if let Some(old) = recorded.name.as_deref()
+            && old != name
+        {
+            edit_roles(provider, &kube, request, &owner, old, None, false).await?;
+        }
+    }
+    let item = role_item(address, &name, limit, &secret_name, "present");
+    edit_roles(
+        provider,
+        &kube,
+        request,
+        &owner,
+        &name,
+        Some(item),
+        creating,
+    )
+    .await?;
+    wait_for_role(provider, &kube, address, &owner, &name, true).await?;
+    let mut outputs = BTreeMap::new();
+    outputs.insert("username".to_owned(), Field::plain(name.clone()));
+    outputs.insert("password".to_owned(), Field::sensitive(password));
+    Ok(Applied {
+        provider_id: Some(format!("{}/{}/{name}", owner.namespace, owner.name)),
+        outputs,
+    })
+}
+
+/// The CNPG `Database` of a tenant.
+fn database_object(
+    owner: &Owner,
+    address: &ResourceAddress,
+    database: &Database,
+    reclaim: &str,
+) -> Json {
+    let name = database.name.clone().unwrap_or_default();
+    let extensions: Vec<Json> = database
+        .extensions
+        .iter()
+        .map(|extension| json!({ "name": extension, "ensure": "present" }))
+        .collect();
+    let mut spec = serde_json::Map::new();
+    spec.insert("name".to_owned(), json!(name));
+    spec.insert(
+        "owner".to_owned(),
+        json!(database.owner.clone().unwrap_or_default()),
+    );
+    spec.insert("cluster".to_owned(), json!({ "name": owner.name }));
+    spec.insert("ensure".to_owned(), json!("present"));
+    if !extensions.is_empty() {
+        spec.insert("extensions".to_owned(), Json::Array(extensions));
+    }
+    spec.insert("databaseReclaimPolicy".to_owned(), json!(reclaim));
+    json!({
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Database",
+        "metadata": {
+            "name": render::database_object_name(&owner.name, &name),
+            "namespace": owner.namespace,
+            "labels": {
+                render::MANAGED_BY: "dbplan",
+                render::RESOURCE: address.root().to_string().replace('/', "."),
+            },
+            "annotations": { render::RESOURCE: address.root().to_string() },
+        },
+        "spec": spec,
+    })
+}
+
+/// Creates or updates the database; waits until the operator has applied it. Its outputs say
+/// how applications connect.
+pub(crate) async fn apply_database(
+    provider: &KubernetesProvider,
+    request: &ChangeRequest,
+    creating: bool,
+) -> Result<Applied, ProviderError> {
+    let address = &request.address;
+    let database: Database = request.decode()?;
+    let (cluster_name, cluster) = server(address, &request.context)?;
+    let owner = Owner::new(&cluster_name, &cluster);
+    let kube = provider.client(address, cluster.context.as_deref()).await?;
+    let object = database_object(&owner, address, &database, "retain");
+    let target = ObjectRef::of(&object);
+    if creating && !request.adopt.permits() {
+        let existing = kube
+            .get(&target)
+            .await
+            .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
+        if existing.is_some() {
+            request.adopt.check(address, format!("the {target}"))?;
+        }
+    }
+    provider.apply_object(&kube, address, &object).await?;
+    crate::cnpg::wait_for_database(provider, &kube, address, &object).await?;
+    let name = database.name.clone().unwrap_or_default();
+    let user = database.owner.clone().unwrap_or_default();
+    let role = request.context.get(&address.part("role")).ok_or_else(|| {
+        error(
+            address,
+            "the tenant's role is not recorded; apply it first".to_owned(),
+        )
+    })?;
+    let password = role
+        .outputs
+        .get("password")
+        .and_then(Field::as_str)
+        .ok_or_else(|| {
+            error(
+                address,
+                "the tenant's role has no password recorded; run `dbplan plan` and apply again, which sets one".to_owned(),
+            )
+        })?;
+    let credentials = render::Credentials {
+        database: name.clone(),
+        user: user.clone(),
+        password: password.to_owned(),
+    };
+    let mut outputs = BTreeMap::new();
+    outputs.insert("database".to_owned(), Field::plain(name));
+    outputs.insert("username".to_owned(), Field::plain(user));
+    outputs.insert("endpoint".to_owned(), Field::plain(render::host(&owner)));
+    outputs.insert("port".to_owned(), Field::plain(render::PORT));
+    outputs.insert("password".to_owned(), Field::sensitive(password));
+    let uri = render::secret_value("uri", &owner, &credentials).unwrap_or_default();
+    outputs.insert("uri".to_owned(), Field::sensitive(uri));
+    Ok(Applied {
+        provider_id: Some(format!("{}/{}", target.namespace, target.name)),
+        outputs,
+    })
+}
+
+/// Creates or updates a tenant's role or database.
+pub(crate) async fn apply(
+    provider: &KubernetesProvider,
+    request: &ChangeRequest,
+    creating: bool,
+) -> Result<Applied, ProviderError> {
+    match request.part()? {
+        Part::Role => apply_role(provider, request, creating).await,
+        Part::Database => apply_database(provider, request, creating).await,
+        other => Err(ProviderError::Unsupported {
+            address: request.address.clone(),
+            message: format!(
+                "a tenant on a CnpgCluster has no part `{other}` applied by the Kubernetes provider"
+            ),
+        }),
+    }
+}
+
+/// Reads the role (its item of the managed roles) or the database (its `Database`).
+pub(crate) async fn read(
+    provider: &KubernetesProvider,
+    request: &ReadRequest,
+) -> Result<ReadOutcome, ProviderError> {
+    let address = &request.address;
+    let (cluster_name, cluster) = server(address, &request.context)?;
+    let owner = Owner::new(&cluster_name, &cluster);
+    let kube = provider.client(address, cluster.context.as_deref()).await?;
+    let mut attributes = request.attributes.clone();
+    match request.part()? {
+        Part::Role => {
+            let role: Role = request.decode()?;
+            let name = role.name.unwrap_or_default();
+            let target = cluster_ref(&owner);
+            let live = kube
+                .get(&target)
+                .await
+                .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
+            let item = live.as_ref().and_then(|live| {
+                live.pointer("/spec/managed/roles")
+                    .and_then(Json::as_array)
+                    .and_then(|roles| {
+                        roles
+                            .iter()
+                            .find(|role| role.get("name").and_then(Json::as_str) == Some(&name))
+                            .cloned()
+                    })
+            });
+            let Some(item) =
+                item.filter(|item| item.get("ensure").and_then(Json::as_str) != Some("absent"))
+            else {
+                return Ok(ReadOutcome::Gone);
+            };
+            if let Some(limit) = item.get("connectionLimit").and_then(Json::as_i64) {
+                attributes.insert("connection_limit".to_owned(), json!(limit));
+            }
+        }
+        Part::Database => {
+            let database: Database = request.decode()?;
+            let name = database.name.clone().unwrap_or_default();
+            let object = database_object(&owner, address, &database, "retain");
+            let target = ObjectRef::of(&object);
+            let live = kube
+                .get(&target)
+                .await
+                .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
+            let Some(live) =
+                live.filter(|live| live.pointer("/metadata/deletionTimestamp").is_none())
+            else {
+                return Ok(ReadOutcome::Gone);
+            };
+            if let Some(owner) = live.pointer("/spec/owner").and_then(Json::as_str) {
+                attributes.insert("owner".to_owned(), json!(owner));
+            }
+            if let Some(live_name) = live.pointer("/spec/name").and_then(Json::as_str)
+                && live_name != name
+            {
+                attributes.insert("name".to_owned(), json!(live_name));
+            }
+            if let Some(extensions) = live.pointer("/spec/extensions").and_then(Json::as_array) {
+                let present: Vec<Json> = extensions
+                    .iter()
+                    .filter(|extension| {
+                        extension.get("ensure").and_then(Json::as_str) != Some("absent")
+                    })
+                    .filter_map(|extension| extension.get("name").cloned())
+                    .collect();
+                attributes.insert("extensions".to_owned(), Json::Array(present));
+            }
+        }
+        other => {
+            return Err(ProviderError::Unsupported {
+                address: address.clone(),
+                message: format!(
+                    "a tenant on a CnpgCluster has no part `{other}` applied by the Kubernetes provider"
+                ),
+            });
+        }
+    }
+    Ok(ReadOutcome::Found(RemoteObject {
+        provider_id: request.provider_id.clone(),
+        attributes,
+        outputs: BTreeMap::new(),
+    }))
+}
+
+/// Deletes the role (its item set to `ensure: absent`, then its password Secret) or the
+/// database (reclaim policy `delete`, then the `Database`, until gone).
+pub(crate) async fn delete(
+    provider: &KubernetesProvider,
+    request: &ChangeRequest,
+) -> Result<(), ProviderError> {
+    let address = &request.address;
+    let (cluster_name, cluster) = server(address, &request.context)?;
+    let owner = Owner::new(&cluster_name, &cluster);
+    let kube = provider.client(address, cluster.context.as_deref()).await?;
+    match request.part()? {
+        Part::Role => {
+            let role: Role = request.decode_prior()?;
+            let name = role.name.unwrap_or_default();
+            let secret_name = password_secret_name(&owner.name, &name);
+            let limit = role.connection_limit.unwrap_or(-1);
+            let item = role_item(address, &name, limit, &secret_name, "absent");
+            edit_roles(provider, &kube, request, &owner, &name, Some(item), false).await?;
+            wait_for_role(provider, &kube, address, &owner, &name, false).await?;
+            let secret = ObjectRef::secret(&owner.namespace, &secret_name);
+            kube.delete(&secret)
+                .await
+                .map_err(|failure| failure.into_error(address, &format!("deleting {secret}")))?;
+            Ok(())
+        }
+        Part::Database => {
+            let database: Database = request.decode_prior()?;
+            let object = database_object(&owner, address, &database, "delete");
+            let target = ObjectRef::of(&object);
+            let exists = kube
+                .get(&target)
+                .await
+                .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
+            if exists.is_none() {
+                return Ok(());
+            }
+            provider.apply_object(&kube, address, &object).await?;
+            crate::cnpg::delete_until_gone(provider, &kube, address, &target).await
+        }
+        other => Err(ProviderError::Unsupported {
+            address: address.clone(),
+            message: format!(
+                "a tenant on a CnpgCluster has no part `{other}` applied by the Kubernetes provider"
+            ),
+        }),
+    }
+}

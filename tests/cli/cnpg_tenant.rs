@@ -1,0 +1,328 @@
+//! A `TenantDatabase` on a `CnpgCluster`, declaratively, against the fake Kubernetes API server
+//! (CloudNativePG's CRDs, server-side apply, the simulated operator): `examples/cnpg-home`
+//! applies whole; the tenant's role is an item of the Cluster's `spec.managed.roles` (field
+//! manager `dbplan-roles`) with its password in a basic-auth Secret, its database a CNPG
+//! `Database`; the connection secret file holds the same password and the cluster's service;
+//! re-plan is a no-op; a role taken out of the managed roles behind dbplan's back is drift,
+//! whose repair is a conflict until forced; the tenant's deletion protection blocks destroy; with `Delete`, destroy drops
+//! the role (`ensure: absent`) and the database and removes the password Secret.
+
+use crate::{assert_code, stdout, text};
+use base64::Engine;
+use dbplan_testkit::kubernetes::{FakeConfig, FakeKubernetes};
+use serde_json::{Value as Json, json};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const CLUSTER: &str = "/apis/postgresql.cnpg.io/v1/namespaces/databases/clusters/home-pg";
+const DATABASE: &str = "/apis/postgresql.cnpg.io/v1/namespaces/databases/databases/home-pg-photos";
+const PASSWORD_SECRET: &str = "/api/v1/namespaces/databases/secrets/home-pg-role-photos-user";
+
+fn run(directory: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dbplan"));
+    command
+        .args(args)
+        .current_dir(directory)
+        .env("KUBECONFIG", directory.join("kubeconfig"))
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("DBPLAN_STATE")
+        .env_remove("DBPLAN_KUBERNETES_FORCE_CONFLICTS")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn copy_example(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir("examples/cnpg-home").unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "yaml")
+        {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn get(fake: &FakeKubernetes, path: &str) -> Option<Json> {
+    let reply = fake.call("GET", path, None, None).unwrap();
+    match reply.status {
+        200 => Some(reply.json),
+        404 => None,
+        status => panic!("GET {path}: {status} {}", reply.text),
+    }
+}
+
+fn role_item(cluster: &Json) -> Option<Json> {
+    cluster
+        .pointer("/spec/managed/roles")
+        .and_then(Json::as_array)
+        .and_then(|roles| {
+            roles
+                .iter()
+                .find(|role| role["name"] == "photos_user")
+                .cloned()
+        })
+}
+
+fn decoded(secret: &Json, key: &str) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"][key].as_str().unwrap())
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn env_file(path: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
+fn start() -> (tempfile::TempDir, FakeKubernetes) {
+    let directory = tempfile::tempdir().unwrap();
+    let fake = FakeKubernetes::start(FakeConfig {
+        status_delay: Duration::from_millis(20),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    fake.write_kubeconfig(&directory.path().join("kubeconfig"))
+        .unwrap();
+    let namespace = fake
+        .call_json(
+            "POST",
+            "/api/v1/namespaces",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "databases"}}),
+        )
+        .unwrap();
+    assert!(namespace.status < 300, "{}", namespace.text);
+    copy_example(&directory.path().join("m"));
+    (directory, fake)
+}
+
+#[test]
+fn a_tenant_on_a_cnpg_cluster_is_a_managed_role_and_a_database_object() {
+    let (directory, fake) = start();
+    let dir = directory.path();
+
+    let applied = run(dir, &["apply", "m", "--auto-approve"], &[]);
+    assert_code(&applied, 0);
+    assert!(
+        text(&applied).contains("TenantDatabase/photos/role: created"),
+        "{}",
+        text(&applied)
+    );
+
+    // The role: an item of the Cluster's managed roles, owned by `dbplan-roles`, reconciled.
+    let cluster = get(&fake, CLUSTER).unwrap();
+    let item = role_item(&cluster).expect("the tenant's role is a managed role");
+    assert_eq!(item["ensure"], "present");
+    assert_eq!(item["login"], true);
+    assert_eq!(item["superuser"], false);
+    assert_eq!(item["passwordSecret"]["name"], "home-pg-role-photos-user");
+    let roles_manager = cluster["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["manager"] == "dbplan-roles")
+        .expect("dbplan-roles manages the roles");
+    assert!(
+        roles_manager["fieldsV1"]["f:spec"]["f:managed"]
+            .get("f:roles")
+            .is_some(),
+        "{roles_manager}"
+    );
+    let cluster_manager = cluster["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["manager"] == "dbplan" && entry["operation"] == "Apply")
+        .unwrap();
+    assert!(
+        cluster_manager["fieldsV1"]["f:spec"]
+            .get("f:managed")
+            .is_none(),
+        "the cluster part does not own the roles: {cluster_manager}"
+    );
+    assert_eq!(
+        cluster["status"]["managedRolesStatus"]["byStatus"]["reconciled"],
+        json!(["photos_user"])
+    );
+
+    // Its password: a basic-auth Secret, the operator reloads it; the same password as the
+    // connection secret's, which points at the cluster's read-write service.
+    let secret = get(&fake, PASSWORD_SECRET).unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/basic-auth");
+    assert_eq!(secret["metadata"]["labels"]["cnpg.io/reload"], "true");
+    assert_eq!(decoded(&secret, "username"), "photos_user");
+    let password = decoded(&secret, "password");
+    assert_eq!(password.len(), 32);
+    let connection = env_file(&dir.join("m/secrets/photos.env"));
+    assert_eq!(connection["DB_PASSWORD"], password);
+    assert_eq!(connection["DB_HOST"], "home-pg-rw.databases.svc");
+    assert_eq!(connection["DB_PORT"], "5432");
+    assert_eq!(connection["DB_USER"], "photos_user");
+    assert_eq!(connection["DB_NAME"], "photos");
+
+    // The database: a CNPG Database owned by the role, with its extension, retained while it
+    // lives, applied.
+    let database = get(&fake, DATABASE).unwrap();
+    assert_eq!(database["spec"]["name"], "photos");
+    assert_eq!(database["spec"]["owner"], "photos_user");
+    assert_eq!(database["spec"]["cluster"]["name"], "home-pg");
+    assert_eq!(
+        database["spec"]["extensions"],
+        json!([{"name": "pgcrypto", "ensure": "present"}])
+    );
+    assert_eq!(database["spec"]["databaseReclaimPolicy"], "retain");
+    assert_eq!(database["status"]["applied"], true);
+
+    // No password in any output.
+    let planned = run(dir, &["plan", "m", "--detailed-exitcode"], &[]);
+    assert_code(&planned, 0);
+    assert!(
+        stdout(&planned).contains("No changes"),
+        "{}",
+        text(&planned)
+    );
+    let json = run(dir, &["plan", "m", "--format", "json"], &[]);
+    for output in [&applied, &planned, &json] {
+        assert!(!text(output).contains(&password), "{}", text(output));
+    }
+
+    // Taken out of the managed roles behind dbplan's back by another manager: the role is
+    // gone for dbplan, which plans to create it again; the repair is a conflict naming that
+    // manager (it now owns the list, which is atomic for server-side apply) until forced.
+    let patch = json!({
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+        "metadata": {"name": "home-pg", "namespace": "databases"},
+        "spec": {"managed": {"roles": []}},
+    });
+    let edited = fake
+        .call(
+            "PATCH",
+            &format!("{CLUSTER}?fieldManager=kubectl&force=true"),
+            Some("application/apply-patch+yaml"),
+            Some(&patch.to_string()),
+        )
+        .unwrap();
+    assert!(edited.status < 300, "{}", edited.text);
+    let drift = run(dir, &["plan", "m", "--detailed-exitcode"], &[]);
+    assert_code(&drift, 2);
+    let said = stdout(&drift);
+    assert!(
+        said.contains("TenantDatabase/photos/role will be created"),
+        "{}",
+        text(&drift)
+    );
+    let refused = run(dir, &["apply", "m", "--auto-approve"], &[]);
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused).contains("`kubectl`")
+            && text(&refused).contains("DBPLAN_KUBERNETES_FORCE_CONFLICTS"),
+        "{}",
+        text(&refused)
+    );
+    let forced = run(
+        dir,
+        &["apply", "m", "--auto-approve"],
+        &[("DBPLAN_KUBERNETES_FORCE_CONFLICTS", "1")],
+    );
+    assert_code(&forced, 0);
+    let cluster = get(&fake, CLUSTER).unwrap();
+    assert_eq!(role_item(&cluster).unwrap()["ensure"], "present");
+    // Created again, the role has a new password, and the connection secret follows it.
+    let secret = get(&fake, PASSWORD_SECRET).unwrap();
+    let renewed = decoded(&secret, "password");
+    assert_ne!(renewed, password);
+    let connection = env_file(&dir.join("m/secrets/photos.env"));
+    assert_eq!(connection["DB_PASSWORD"], renewed);
+    let again = run(dir, &["plan", "m", "--detailed-exitcode"], &[]);
+    assert_code(&again, 0);
+
+    // The example's tenant has deletion protection: destroy is blocked, nothing is touched.
+    let blocked = run(
+        dir,
+        &[
+            "destroy",
+            "m",
+            "--target",
+            "TenantDatabase/photos",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_code(&blocked, 1);
+    assert!(
+        text(&blocked).contains("deletion protection"),
+        "{}",
+        text(&blocked)
+    );
+    assert!(get(&fake, DATABASE).is_some());
+}
+
+#[test]
+fn destroying_a_tenant_with_delete_drops_its_role_and_database() {
+    let (directory, fake) = start();
+    let dir = directory.path();
+    let manifest = dir.join("m/cluster.yaml");
+    let text_before = std::fs::read_to_string(&manifest).unwrap();
+    let unprotected = text_before.replace(
+        "  deletionProtection: true\n",
+        "  deletionProtection: false\n  roleDeletionPolicy: Delete\n  dbDeletionPolicy: Delete\n",
+    );
+    assert_ne!(
+        unprotected, text_before,
+        "the example's tenant has deletionProtection"
+    );
+    std::fs::write(&manifest, unprotected).unwrap();
+    let applied = run(dir, &["apply", "m", "--auto-approve"], &[]);
+    assert_code(&applied, 0);
+    assert!(get(&fake, DATABASE).is_some());
+
+    let destroyed = run(
+        dir,
+        &[
+            "destroy",
+            "m",
+            "--target",
+            "TenantDatabase/photos",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_code(&destroyed, 0);
+    // The database's object is gone (its reclaim policy set to drop it first), the role is to
+    // be absent (the operator drops it; an item removed from the list would stay in
+    // PostgreSQL), its password Secret is gone, the cluster and its own database stay.
+    assert!(get(&fake, DATABASE).is_none(), "{}", text(&destroyed));
+    let cluster = get(&fake, CLUSTER).unwrap();
+    assert_eq!(role_item(&cluster).unwrap()["ensure"], "absent");
+    assert_eq!(
+        cluster["status"]["managedRolesStatus"]["byStatus"]["reconciled"],
+        json!([])
+    );
+    assert!(get(&fake, PASSWORD_SECRET).is_none());
+    assert!(
+        get(
+            &fake,
+            "/apis/postgresql.cnpg.io/v1/namespaces/databases/databases/home-pg-nextcloud"
+        )
+        .is_some()
+    );
+    assert!(!dir.join("m/secrets/photos.env").exists());
+    let listed = run(dir, &["state", "list"], &[]);
+    assert_code(&listed, 0);
+    assert!(
+        !stdout(&listed).contains("TenantDatabase/photos"),
+        "{}",
+        text(&listed)
+    );
+}
