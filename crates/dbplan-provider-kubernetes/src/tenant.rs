@@ -341,45 +341,26 @@ pub(crate) async fn apply_role(
     })
 }
 
-/// The CNPG `Database` of a tenant.
+/// The CNPG `Database` of a tenant: rendered as a cluster's own database is, labelled with the
+/// tenant's address.
 fn database_object(
     owner: &Owner,
     address: &ResourceAddress,
     database: &Database,
     reclaim: &str,
 ) -> Json {
-    let name = database.name.clone().unwrap_or_default();
-    let extensions: Vec<Json> = database
-        .extensions
-        .iter()
-        .map(|extension| json!({ "name": extension, "ensure": "present" }))
-        .collect();
-    let mut spec = serde_json::Map::new();
-    spec.insert("name".to_owned(), json!(name));
-    spec.insert(
-        "owner".to_owned(),
-        json!(database.owner.clone().unwrap_or_default()),
-    );
-    spec.insert("cluster".to_owned(), json!({ "name": owner.name }));
-    spec.insert("ensure".to_owned(), json!("present"));
-    if !extensions.is_empty() {
-        spec.insert("extensions".to_owned(), Json::Array(extensions));
-    }
-    spec.insert("databaseReclaimPolicy".to_owned(), json!(reclaim));
-    json!({
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Database",
-        "metadata": {
-            "name": render::database_object_name(&owner.name, &name),
-            "namespace": owner.namespace,
-            "labels": {
-                render::MANAGED_BY: "dbplan",
-                render::RESOURCE: address.root().to_string().replace('/', "."),
-            },
-            "annotations": { render::RESOURCE: address.root().to_string() },
-        },
-        "spec": spec,
-    })
+    let entry = dbplan_core::kinds::cnpg_cluster::Database {
+        name: database.name.clone(),
+        owner: database.owner.clone(),
+        extensions: database.extensions.clone(),
+        ensure: None,
+        deletion_policy: (reclaim == "delete").then(|| "Delete".to_owned()),
+    };
+    let mut object = render::database(owner, &entry);
+    let tenant = address.root().to_string();
+    object["metadata"]["labels"][render::RESOURCE] = json!(tenant.replace('/', "."));
+    object["metadata"]["annotations"][render::RESOURCE] = json!(tenant);
+    object
 }
 
 /// Creates or updates the database; waits until the operator has applied it. Its outputs say
