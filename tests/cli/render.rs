@@ -206,3 +206,144 @@ fn an_object_its_crd_refuses_stops_plan_and_render() {
     assert!(said.contains("rendered nothing"), "{said}");
     assert!(!out.exists(), "nothing is written");
 }
+
+/// The parts a plan changes, from its JSON.
+fn changed_parts(plan: &std::process::Output) -> std::collections::BTreeSet<String> {
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["action"] != "no-op")
+        .map(|change| {
+            format!(
+                "{} {}",
+                change["address"].as_str().unwrap(),
+                change["action"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The part a rendered file belongs to (the ScheduledBackup takes its settings from the
+/// cluster part's `backup`, and is applied with it).
+fn part_of_file(name: &Path) -> String {
+    let file = name.file_name().unwrap().to_string_lossy().into_owned();
+    let part = if let Some(database) = file
+        .strip_prefix("database-home-pg-")
+        .and_then(|rest| rest.strip_suffix(".yaml"))
+    {
+        format!("database-{database}")
+    } else if file.starts_with("secret-") {
+        "connection-secret".to_owned()
+    } else {
+        "cluster".to_owned()
+    };
+    format!("CnpgCluster/home-pg/{part}")
+}
+
+/// The same manifest change is the same change whether dbplan applies it or renders it for
+/// GitOps: against a state of the applied example, the parts `plan` updates (or creates) are
+/// exactly those whose rendered files change (or appear).
+#[test]
+fn plan_and_render_show_the_same_changes() {
+    use dbplan_testkit::kubernetes::{FakeConfig, FakeKubernetes};
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    let fake = FakeKubernetes::start(FakeConfig {
+        status_delay: std::time::Duration::from_millis(10),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    fake.write_kubeconfig(&root.join("kubeconfig")).unwrap();
+    let namespace = fake
+        .call_json(
+            "POST",
+            "/api/v1/namespaces",
+            &serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "databases"}}),
+        )
+        .unwrap();
+    assert!(namespace.status < 300, "{}", namespace.text);
+    let example = std::fs::read_to_string("examples/cnpg-home/cluster.yaml").unwrap();
+    // The cluster alone: a tenant has no rendered objects of its own.
+    let cluster_only = example.split("\n---\n").next().unwrap().to_owned();
+    let manifest = root.join("cluster.yaml");
+    std::fs::write(&manifest, &cluster_only).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dbplan"))
+            .args(args)
+            .current_dir(root)
+            .env("KUBECONFIG", root.join("kubeconfig"))
+            .env("NO_COLOR", "1")
+            .env_remove("DBPLAN_STATE")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    assert_code(&run(&["apply", "cluster.yaml", "--auto-approve"]), 0);
+    assert_code(&run(&["render", "cluster.yaml", "--out", "before"]), 0);
+    let before = contents(&root.join("before"));
+
+    for (what, from, to) in [
+        ("instances", "instances: 3", "instances: 5"),
+        (
+            "a parameter",
+            "shared_buffers: 256MB",
+            "shared_buffers: 512MB",
+        ),
+        (
+            "the retention",
+            "retentionPolicy: 7d",
+            "retentionPolicy: 14d",
+        ),
+        (
+            "the schedule",
+            "schedule: \"0 0 3 * * *\"",
+            "schedule: \"0 30 2 * * *\"",
+        ),
+        (
+            "an extension",
+            "extensions: [pg_trgm]",
+            "extensions: [pg_trgm, unaccent]",
+        ),
+        (
+            "a new database",
+            "  backup:\n",
+            "    - name: wiki\n      owner: wiki\n  backup:\n",
+        ),
+        (
+            "the secret's keys",
+            "keys: [DATABASE_URL, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD]",
+            "keys: [DATABASE_URL]",
+        ),
+    ] {
+        assert!(cluster_only.contains(from), "{what}: {from}");
+        std::fs::write(&manifest, cluster_only.replacen(from, to, 1)).unwrap();
+        let plan = run(&["plan", "cluster.yaml", "--offline", "--format", "json"]);
+        assert_code(&plan, 0);
+        let planned = changed_parts(&plan);
+        let out = format!("after-{}", what.replace(' ', "-"));
+        assert_code(&run(&["render", "cluster.yaml", "--out", &out]), 0);
+        let after = contents(&root.join(&out));
+        let rendered: std::collections::BTreeSet<String> = after
+            .iter()
+            .filter(|(name, bytes)| before.get(*name) != Some(*bytes))
+            .map(|(name, _)| {
+                let action = if before.contains_key(name) {
+                    "update"
+                } else {
+                    "create"
+                };
+                format!("{} {action}", part_of_file(name))
+            })
+            .chain(
+                before
+                    .keys()
+                    .filter(|name| !after.contains_key(*name))
+                    .map(|name| format!("{} delete", part_of_file(name))),
+            )
+            .collect();
+        assert!(!planned.is_empty(), "{what}: the plan changes something");
+        assert_eq!(planned, rendered, "{what}");
+    }
+}
