@@ -1,4 +1,5 @@
-//! A `TenantDatabase` on a `CnpgCluster`, declaratively, against the fake Kubernetes API server
+//! A `CnpgCluster` found existing by the first plan, and a `TenantDatabase` on a `CnpgCluster`,
+//! declaratively, against the fake Kubernetes API server
 //! (CloudNativePG's CRDs, server-side apply, the simulated operator): `examples/cnpg-home`
 //! applies whole; the tenant's role is an item of the Cluster's `spec.managed.roles` (field
 //! manager `dbplan-roles`) with its password in a basic-auth Secret, its database a CNPG
@@ -325,4 +326,74 @@ fn destroying_a_tenant_with_delete_drops_its_role_and_database() {
         "{}",
         text(&listed)
     );
+}
+
+/// A Cluster that already exists (made by someone else) is found by the first plan: shown as an
+/// adopt, blocked without the opt-in, and taken over with `--adopt` (server-side apply shares
+/// the fields both managers set to the same values).
+#[test]
+fn an_existing_cluster_is_an_adopt_blocked_without_the_opt_in() {
+    let (directory, fake) = start();
+    let dir = directory.path();
+    let cluster_only = std::fs::read_to_string(dir.join("m/cluster.yaml"))
+        .unwrap()
+        .split("\n---\n")
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::remove_dir_all(dir.join("m")).unwrap();
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    std::fs::write(dir.join("m/cluster.yaml"), cluster_only).unwrap();
+    assert_code(&run(dir, &["render", "m", "--out", "rendered"], &[]), 0);
+    let rendered =
+        std::fs::read_to_string(dir.join("rendered/databases/cluster-home-pg.yaml")).unwrap();
+    let created = fake
+        .call(
+            "PATCH",
+            &format!("{CLUSTER}?fieldManager=kubectl&force=false"),
+            Some("application/apply-patch+yaml"),
+            Some(&rendered),
+        )
+        .unwrap();
+    assert!(created.status < 300, "{}", created.text);
+
+    let planned = run(dir, &["plan", "m"], &[]);
+    assert_code(&planned, 1);
+    assert!(
+        stdout(&planned).contains("<= CnpgCluster/home-pg/cluster {")
+            && stdout(&planned).contains("blocked: CnpgCluster/home-pg/cluster exists"),
+        "{}",
+        text(&planned)
+    );
+    assert!(
+        text(&planned).contains("field manager"),
+        "{}",
+        text(&planned)
+    );
+    let refused = run(dir, &["apply", "m", "--auto-approve"], &[]);
+    assert_code(&refused, 1);
+    let adopted = run(
+        dir,
+        &[
+            "apply",
+            "m",
+            "--adopt",
+            "CnpgCluster/home-pg",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_code(&adopted, 0);
+    let cluster = get(&fake, CLUSTER).unwrap();
+    let managers: Vec<&str> = cluster["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["manager"].as_str())
+        .collect();
+    assert!(
+        managers.contains(&"dbplan") && managers.contains(&"kubectl"),
+        "{managers:?}"
+    );
+    assert_code(&run(dir, &["plan", "m", "--detailed-exitcode"], &[]), 0);
 }

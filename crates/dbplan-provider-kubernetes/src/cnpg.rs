@@ -10,7 +10,8 @@ use base64::Engine;
 use dbplan_core::kinds::cnpg_cluster::{Cluster, ConnectionSecret, Database, ScheduledBackup};
 use dbplan_core::{Part, ResourceAddress};
 use dbplan_provider::{
-    Applied, ChangeRequest, Context, Field, ProviderError, ReadOutcome, ReadRequest, RemoteObject,
+    Applied, ChangeRequest, Context, Existing, Field, FindOutcome, ProviderError, ReadOutcome,
+    ReadRequest, RemoteObject,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -567,6 +568,46 @@ pub(crate) async fn read(
         attributes,
         outputs: BTreeMap::new(),
     }))
+}
+
+/// Looks for the object a create of a part would take over (plan, without a record): the
+/// part's main object, read as refresh reads it. The parts after the cluster are looked up only
+/// once the cluster is recorded (their namespace is its).
+pub(crate) async fn find(
+    provider: &KubernetesProvider,
+    request: &ChangeRequest,
+) -> Result<FindOutcome, ProviderError> {
+    let address = &request.address;
+    if request.part()? != Part::Cluster
+        && !request
+            .context
+            .contains_key(&address.root().part("cluster"))
+    {
+        return Ok(FindOutcome::Unknown);
+    }
+    let lookup = ReadRequest {
+        address: address.clone(),
+        provider_id: None,
+        attributes: request
+            .attributes
+            .iter()
+            .filter(|(_, field)| !field.sensitive)
+            .map(|(name, field)| (name.clone(), field.value.clone()))
+            .collect(),
+        outputs: BTreeMap::new(),
+        context: request.context.clone(),
+    };
+    Ok(match read(provider, &lookup).await? {
+        ReadOutcome::Gone => FindOutcome::Absent,
+        ReadOutcome::Found(remote) => FindOutcome::Found(Existing {
+            remote,
+            effects: vec![format!(
+                "dbplan becomes a field manager (`{}`) of the fields it sets on the existing objects; a field another manager owns is a conflict unless {}=1",
+                fields::MANAGER,
+                crate::FORCE_VARIABLE
+            )],
+        }),
+    })
 }
 
 /// A connection secret whose keys are not the recorded ones: the live keys, sorted.

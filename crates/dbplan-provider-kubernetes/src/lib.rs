@@ -43,7 +43,8 @@ pub use client::RetryPolicy;
 use client::{Failure, Kube, ObjectRef};
 use dbplan_core::{Kind, ResourceAddress};
 use dbplan_provider::{
-    Applied, BoxFuture, ChangeRequest, Provider, ProviderError, ReadOutcome, ReadRequest,
+    Applied, BoxFuture, ChangeRequest, FindOutcome, Provider, ProviderError, ReadOutcome,
+    ReadRequest,
 };
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -222,6 +223,35 @@ impl Provider for KubernetesProvider {
                 _ => Err(unsupported(&request.address)),
             }
         })
+    }
+
+    fn find<'a>(
+        &'a self,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<FindOutcome, ProviderError>> {
+        Box::pin(async move {
+            match request.kind() {
+                Kind::CnpgCluster => cnpg::find(self, request).await,
+                // A tenant's role or database: its create looks, and takes over an existing
+                // one only with the opt-in.
+                _ => Ok(FindOutcome::Unknown),
+            }
+        })
+    }
+
+    /// A kubeconfig is at hand (`KUBECONFIG`, `~/.kube/config`, or the one the provider was
+    /// given), or the process runs in a cluster.
+    fn can_look_up(&self, request: &ChangeRequest) -> bool {
+        if request.kind() != Kind::CnpgCluster {
+            return false;
+        }
+        let home_config = std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".kube/config"))
+            .is_some_and(|path| path.is_file());
+        self.kubeconfig.is_some()
+            || std::env::var_os("KUBECONFIG").is_some_and(|value| !value.is_empty())
+            || home_config
+            || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
     }
 
     fn delete<'a>(

@@ -235,10 +235,14 @@ pub fn cluster_object(owner: &Owner, cluster: &Cluster) -> Json {
     );
     if let Some(backup) = &cluster.backup {
         if uses_plugin(backup) {
+            // `enabled` is the CRD's default, written out: `plugins` is an atomic list for
+            // server-side apply, so a list without it differs from the defaulted live one and
+            // conflicts with any other manager that applied the same plugin.
             spec.insert(
                 "plugins".to_owned(),
                 json!([{
                     "name": BARMAN_PLUGIN,
+                    "enabled": true,
                     "isWALArchiver": true,
                     "parameters": { "barmanObjectName": object_store_name(&owner.name) },
                 }]),
@@ -634,6 +638,7 @@ mod tests {
             spec["plugins"],
             json!([{
                 "name": "barman-cloud.cloudnative-pg.io",
+                "enabled": true,
                 "isWALArchiver": true,
                 "parameters": {"barmanObjectName": "home-pg-backup"}
             }])
