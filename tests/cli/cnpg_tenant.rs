@@ -397,3 +397,89 @@ fn an_existing_cluster_is_an_adopt_blocked_without_the_opt_in() {
     );
     assert_code(&run(dir, &["plan", "m", "--detailed-exitcode"], &[]), 0);
 }
+
+/// Drift in what the cluster part renders beyond the Cluster itself (the ObjectStore's
+/// retention, the ScheduledBackup's schedule) and in a parameter whose name holds a `.` shows
+/// as a change of the attribute it renders from.
+#[test]
+fn backup_settings_and_dotted_parameters_drift_into_their_attributes() {
+    let (directory, fake) = start();
+    let dir = directory.path();
+    let cluster_only = std::fs::read_to_string(dir.join("m/cluster.yaml"))
+        .unwrap()
+        .split("\n---\n")
+        .next()
+        .unwrap()
+        .replace(
+            "shared_buffers: 256MB",
+            "shared_buffers: 256MB\n      pg_stat_statements.track: all",
+        );
+    std::fs::remove_dir_all(dir.join("m")).unwrap();
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    std::fs::write(dir.join("m/cluster.yaml"), cluster_only).unwrap();
+    assert_code(&run(dir, &["apply", "m", "--auto-approve"], &[]), 0);
+    assert_code(&run(dir, &["plan", "m", "--detailed-exitcode"], &[]), 0);
+
+    let edit = |path: &str, kind: &str, api_version: &str, name: &str, spec: Json| {
+        let patch = json!({
+            "apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": "databases"},
+            "spec": spec,
+        });
+        let reply = fake
+            .call(
+                "PATCH",
+                &format!("{path}?fieldManager=kubectl&force=true"),
+                Some("application/apply-patch+yaml"),
+                Some(&patch.to_string()),
+            )
+            .unwrap();
+        assert!(reply.status < 300, "{}", reply.text);
+    };
+    edit(
+        "/apis/barmancloud.cnpg.io/v1/namespaces/databases/objectstores/home-pg-backup",
+        "ObjectStore",
+        "barmancloud.cnpg.io/v1",
+        "home-pg-backup",
+        json!({"retentionPolicy": "30d"}),
+    );
+    edit(
+        "/apis/postgresql.cnpg.io/v1/namespaces/databases/scheduledbackups/home-pg-scheduled-backup",
+        "ScheduledBackup",
+        "postgresql.cnpg.io/v1",
+        "home-pg-scheduled-backup",
+        json!({"schedule": "0 0 5 * * *", "cluster": {"name": "home-pg"}}),
+    );
+    edit(
+        CLUSTER,
+        "Cluster",
+        "postgresql.cnpg.io/v1",
+        "home-pg",
+        json!({"postgresql": {"parameters": {"pg_stat_statements.track": "top"}}}),
+    );
+    let drift = run(
+        dir,
+        &["plan", "m", "--detailed-exitcode", "--format", "json"],
+        &[],
+    );
+    assert_code(&drift, 2);
+    let plan: Json = serde_json::from_slice(&drift.stdout).unwrap();
+    let cluster = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["address"] == "CnpgCluster/home-pg/cluster")
+        .unwrap();
+    assert_eq!(cluster["action"], "update", "{cluster}");
+    assert_eq!(cluster["before"]["backup"]["retention_policy"], "30d");
+    assert_eq!(cluster["before"]["backup"]["schedule"], "0 0 5 * * *");
+    assert_eq!(
+        cluster["before"]["postgresql"]["parameters"]["pg_stat_statements.track"],
+        "top"
+    );
+    assert_eq!(cluster["after"]["backup"]["retention_policy"], "7d");
+    assert_eq!(
+        cluster["after"]["postgresql"]["parameters"]["pg_stat_statements.track"],
+        "all"
+    );
+}

@@ -1,7 +1,8 @@
 //! Offline admission in the plan: what an admission refuses of the planned parts. A transition
 //! rule's refusal of an update makes the part a replacement (blocked where the lifecycle protects
 //! it); an invalid object is an error at the resource in the manifests; an unevaluated rule is a
-//! warning; parts that are not changing are not checked but lend their values.
+//! warning; parts that are not changing are not checked but lend their values. And what dbplan
+//! itself knows must replace a cluster part (another Kubernetes context).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -233,4 +234,18 @@ fn without_an_admission_nothing_is_checked() {
     let planned = plan_with(&set, &graph, &state, &Run::default());
     let cluster = change(&planned.plan, "CnpgCluster/home-pg/cluster");
     assert_eq!(cluster.action, Action::Update);
+}
+
+#[test]
+fn a_cluster_moved_to_another_kubernetes_context_is_replaced() {
+    let state = recorded(3, false);
+    let text = manifest(3, false).replace(
+        "  namespace: databases\n",
+        "  namespace: databases\n  context: office\n",
+    );
+    let (set, graph) = load(&[("cluster.yaml", &text)]);
+    let planned = plan(&set, &graph, &state);
+    let cluster = change(&planned, "CnpgCluster/home-pg/cluster");
+    assert_eq!(cluster.action, Action::Replace);
+    assert_eq!(cluster.replace_because, ["context"]);
 }

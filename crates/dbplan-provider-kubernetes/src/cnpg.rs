@@ -557,6 +557,10 @@ pub(crate) async fn read(
         tracing::debug!(%address, ?differences, "Kubernetes object differs from its record");
         overlay(&part, &mut attributes, &live, &differences);
     }
+    if part == Part::Cluster {
+        // The backup settings live in the ObjectStore and the ScheduledBackup too.
+        backup_drift(&kube, address, &cluster, &objects[1..], &mut attributes).await?;
+    }
     if part == Part::ConnectionSecret {
         secret_keys_drift(&mut attributes, &live);
     }
@@ -639,14 +643,15 @@ fn overlay(
     part: &Part,
     attributes: &mut BTreeMap<String, Json>,
     live: &Json,
-    differences: &[String],
+    differences: &[Vec<String>],
 ) {
     for path in differences {
-        let value = live
-            .pointer(&format!("/{}", path.replace('.', "/")))
+        let value = path
+            .iter()
+            .try_fold(live, |node, key| node.get(key))
             .cloned()
             .unwrap_or(Json::Null);
-        let segments: Vec<&str> = path.split('.').collect();
+        let segments: Vec<&str> = path.iter().map(String::as_str).collect();
         let target: Option<Vec<String>> = match (part, segments.as_slice()) {
             (Part::Cluster, segments) => cluster_attribute(segments),
             (Part::CnpgDatabase(_), ["spec", field @ ("owner" | "ensure")]) => {
@@ -682,7 +687,7 @@ fn overlay(
             }
             _ => {
                 tracing::debug!(
-                    path,
+                    ?path,
                     "a field dbplan owns differs, with no attribute of its own"
                 );
                 None
@@ -692,6 +697,60 @@ fn overlay(
             set_path(attributes, &target, value);
         }
     }
+}
+
+/// Reads the `backup` attribute's drift from the cluster part's other objects (the plugin's
+/// `ObjectStore`) and from the `ScheduledBackup`, which renders from it. An `ObjectStore` that
+/// is gone is drift of the whole `backup` (the cluster's update applies it again); a
+/// `ScheduledBackup` that is gone is its own part's.
+async fn backup_drift(
+    kube: &Kube,
+    address: &ResourceAddress,
+    cluster: &Cluster,
+    others: &[Json],
+    attributes: &mut BTreeMap<String, Json>,
+) -> Result<(), ProviderError> {
+    let owner = Owner::new(&address.name, cluster);
+    let mut rendered_objects: Vec<Json> = others.to_vec();
+    rendered_objects.extend(render::scheduled_backup(&owner, cluster));
+    for rendered in &rendered_objects {
+        let target = ObjectRef::of(rendered);
+        let Some(live) = kube
+            .get(&target)
+            .await
+            .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?
+        else {
+            if target.kind == "ObjectStore" {
+                set_path(attributes, &["backup".to_owned()], Json::Null);
+            }
+            continue;
+        };
+        for path in fields::differences(&live, rendered) {
+            let value = path
+                .iter()
+                .try_fold(&live, |node, key| node.get(key))
+                .cloned()
+                .unwrap_or(Json::Null);
+            let segments: Vec<&str> = path.iter().map(String::as_str).collect();
+            if let Some(field) = backup_attribute(&target.kind, &segments) {
+                set_path(attributes, &field, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `backup` attribute a field of the `ObjectStore` or the `ScheduledBackup` renders from.
+fn backup_attribute(kind: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let field = match (kind, segments) {
+        ("ObjectStore", ["spec", "configuration", "destinationPath"]) => "destination_path",
+        ("ObjectStore", ["spec", "configuration", "endpointURL"]) => "endpoint_url",
+        ("ObjectStore", ["spec", "retentionPolicy"]) => "retention_policy",
+        ("ScheduledBackup", ["spec", "schedule"]) => "schedule",
+        ("ScheduledBackup", ["spec", "immediate"]) => "immediate",
+        _ => return None,
+    };
+    Some(vec!["backup".to_owned(), field.to_owned()])
 }
 
 /// The attribute a field of the `Cluster` object renders from (`spec.storage.size` →
@@ -726,6 +785,13 @@ fn cluster_attribute(segments: &[&str]) -> Option<Vec<String>> {
         ["spec", "postgresql", "parameters", name] => {
             vec!["postgresql".into(), "parameters".into(), (*name).to_owned()]
         }
+        ["spec", "backup", "barmanObjectStore", "destinationPath"] => {
+            vec!["backup".into(), "destination_path".into()]
+        }
+        ["spec", "backup", "barmanObjectStore", "endpointURL"] => {
+            vec!["backup".into(), "endpoint_url".into()]
+        }
+        ["spec", "backup", "retentionPolicy"] => vec!["backup".into(), "retention_policy".into()],
         _ => return None,
     })
 }
@@ -953,9 +1019,14 @@ mod tests {
             &mut attributes,
             &live,
             &[
-                "spec.instances".to_owned(),
-                "spec.storage.size".to_owned(),
-                "spec.postgresql.parameters.max_connections".to_owned(),
+                vec!["spec".to_owned(), "instances".to_owned()],
+                vec!["spec".to_owned(), "storage".to_owned(), "size".to_owned()],
+                vec![
+                    "spec".to_owned(),
+                    "postgresql".to_owned(),
+                    "parameters".to_owned(),
+                    "max_connections".to_owned(),
+                ],
             ],
         );
         assert_eq!(attributes["instances"], json!(1));

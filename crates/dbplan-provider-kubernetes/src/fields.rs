@@ -198,9 +198,10 @@ fn tree_of(paths: &[Vec<String>]) -> Json {
 }
 
 /// The differences between the live object and the rendered one over the fields dbplan owns
-/// and the rendered fields another manager owns now: the dotted paths whose values differ
-/// (an owned field that is gone counts too).
-pub fn differences(live: &Json, rendered: &Json) -> Vec<String> {
+/// and the rendered fields another manager owns now: the paths (one segment per key, as a
+/// key may hold a `.`: `pg_stat_statements.track`) whose values differ (an owned field that is
+/// gone counts too).
+pub fn differences(live: &Json, rendered: &Json) -> Vec<Vec<String>> {
     let mut tree = owned_tree(live, MANAGER);
     let taken: Vec<Vec<String>> = leaf_paths(rendered)
         .into_iter()
@@ -224,7 +225,7 @@ fn strip_metadata(mut object: Json) -> Json {
     object
 }
 
-fn diff(live: &Json, rendered: &Json, path: &mut Vec<String>, out: &mut Vec<String>) {
+fn diff(live: &Json, rendered: &Json, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     match (live, rendered) {
         (Json::Object(live), Json::Object(rendered)) => {
             let mut keys: Vec<&String> = live.keys().chain(rendered.keys()).collect();
@@ -241,7 +242,7 @@ fn diff(live: &Json, rendered: &Json, path: &mut Vec<String>, out: &mut Vec<Stri
                 path.pop();
             }
         }
-        (live, rendered) if live != rendered => out.push(path.join(".")),
+        (live, rendered) if live != rendered => out.push(path.clone()),
         _ => {}
     }
 }
@@ -334,7 +335,7 @@ mod tests {
 
     #[test]
     fn what_others_own_or_default_is_no_drift() {
-        assert_eq!(differences(&live(), &rendered()), Vec::<String>::new());
+        assert_eq!(differences(&live(), &rendered()), Vec::<Vec<String>>::new());
     }
 
     #[test]
@@ -344,7 +345,7 @@ mod tests {
         live["spec"]["storage"]["size"] = json!("30Gi");
         assert_eq!(
             differences(&live, &rendered()),
-            ["spec.instances", "spec.storage.size"]
+            [vec!["spec", "instances"], vec!["spec", "storage", "size"]]
         );
     }
 
@@ -354,7 +355,7 @@ mod tests {
         rendered["spec"]["storage"]["storageClass"] = json!("local-path");
         assert_eq!(
             differences(&live(), &rendered),
-            ["spec.storage.storageClass"]
+            [vec!["spec", "storage", "storageClass"]]
         );
     }
 

@@ -24,10 +24,12 @@ pub const OUTPUTS: &[OutputSpec] = &[
 /// No attribute holds a secret.
 pub const SECRET_ATTRIBUTES: &[&str] = &[];
 
-/// A cluster cannot move to another namespace or bootstrap again; a database is named once.
+/// A cluster cannot move to another namespace or bootstrap again, and one in another
+/// Kubernetes cluster (another kubeconfig `context`) is another cluster; a database is named
+/// once.
 pub fn replaced_by(part: &Part) -> &'static [&'static str] {
     match part {
-        Part::Cluster => &["namespace", "bootstrap"],
+        Part::Cluster => &["namespace", "context", "bootstrap"],
         Part::CnpgDatabase(_) => &["name"],
         _ => &[],
     }
