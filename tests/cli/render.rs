@@ -46,10 +46,38 @@ fn the_home_cluster_renders_one_file_per_object_the_same_every_time() {
         [
             "databases/cluster-home-pg.yaml",
             "databases/database-home-pg-nextcloud.yaml",
+            "databases/database-home-pg-photos.yaml",
             "databases/objectstore-home-pg-backup.yaml",
             "databases/scheduledbackup-home-pg-scheduled-backup.yaml",
             "databases/secret-home-pg-connection.yaml",
+            "databases/secret-home-pg-role-photos-user.yaml",
         ]
+    );
+    // The tenant on the cluster: its role in the Cluster's managed roles, its password Secret
+    // without the password, its Database.
+    let tenant_secret = String::from_utf8(
+        files[Path::new("databases/secret-home-pg-role-photos-user.yaml")].clone(),
+    )
+    .unwrap();
+    assert!(
+        tenant_secret.contains("type: kubernetes.io/basic-auth"),
+        "{tenant_secret}"
+    );
+    assert!(
+        tenant_secret.contains("  username: photos_user"),
+        "{tenant_secret}"
+    );
+    assert!(!tenant_secret.contains("password:"), "{tenant_secret}");
+    let tenant_database =
+        String::from_utf8(files[Path::new("databases/database-home-pg-photos.yaml")].clone())
+            .unwrap();
+    assert!(
+        tenant_database.contains("  owner: photos_user"),
+        "{tenant_database}"
+    );
+    assert!(
+        tenant_database.contains("dbplan.io/resource: TenantDatabase/photos"),
+        "{tenant_database}"
     );
     let cluster =
         String::from_utf8(files[Path::new("databases/cluster-home-pg.yaml")].clone()).unwrap();
@@ -59,6 +87,11 @@ fn the_home_cluster_renders_one_file_per_object_the_same_every_time() {
     );
     assert!(
         cluster.contains("app.kubernetes.io/managed-by: dbplan"),
+        "{cluster}"
+    );
+    assert!(
+        cluster
+            .contains("  managed:\n    roles:\n    - name: photos_user\n      ensure: present\n"),
         "{cluster}"
     );
     assert!(
@@ -102,7 +135,7 @@ fn the_home_cluster_renders_one_file_per_object_the_same_every_time() {
     );
     let report = stderr(&second);
     assert!(
-        report.contains("0 written, 5 unchanged, 1 left in place"),
+        report.contains("0 written, 7 unchanged, 1 left in place"),
         "{report}"
     );
     assert!(report.contains("notes.txt"), "{report}");

@@ -55,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut files: BTreeMap<PathBuf, (String, dbplan_core::ResourceAddress)> = BTreeMap::new();
     let mut refusals = Vec::new();
+    let mut rendered = Vec::new();
     for resource in &set.resources {
         let Spec::CnpgCluster(spec) = &resource.spec else {
             continue;
@@ -64,6 +65,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .then(|| offline_secret_values(&resource.address.name, spec))
             .transpose()?;
         let objects = render::render(&resource.address.name, spec, values.as_ref())?;
+        let owner = render::Owner::new(&resource.address.name, &render::parts(spec)?.cluster);
+        rendered.push((resource.address.clone(), owner, objects));
+    }
+    add_tenants(&set, &mut rendered);
+    for (address, _, objects) in rendered {
+        let resource = set
+            .resources
+            .iter()
+            .find(|resource| resource.address == address)
+            .expect("every rendered address is a resource of the set");
         refusals.extend(
             dbplan_provider_kubernetes::admission::check_rendered(&resource.address, &objects)
                 .iter()
@@ -94,6 +105,50 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failure);
     }
     write_all(&args.out, &files)
+}
+
+/// Adds the tenants on each rendered `CnpgCluster`: their roles to the Cluster's
+/// `spec.managed.roles` (by name), their password Secrets (without the password) and their
+/// `Database` objects, under the tenant's address.
+fn add_tenants(
+    set: &dbplan_manifest::ManifestSet,
+    rendered: &mut Vec<(
+        dbplan_core::ResourceAddress,
+        render::Owner,
+        Vec<serde_json::Value>,
+    )>,
+) {
+    for resource in &set.resources {
+        let Spec::TenantDatabase(spec) = &resource.spec else {
+            continue;
+        };
+        let (kind, name) = spec.server();
+        if kind != "CnpgCluster" {
+            continue;
+        }
+        let Some((_, owner, objects)) = rendered
+            .iter_mut()
+            .find(|(address, _, _)| address.name == name)
+        else {
+            continue;
+        };
+        let owner = owner.clone();
+        let (item, tenant_objects) =
+            dbplan_provider_kubernetes::tenant::rendered(&resource.address, spec, &owner);
+        if let Some(cluster) = objects
+            .iter_mut()
+            .find(|object| object["kind"] == "Cluster")
+        {
+            let roles = cluster["spec"]["managed"]["roles"]
+                .as_array_mut()
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let mut roles: Vec<serde_json::Value> = roles.into_iter().chain([item]).collect();
+            roles.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+            cluster["spec"]["managed"] = serde_json::json!({ "roles": roles });
+        }
+        rendered.push((resource.address.clone(), owner, tenant_objects));
+    }
 }
 
 /// The connection secret's values render knows without the cluster: every key but those

@@ -137,6 +137,35 @@ fn password_secret(owner: &Owner, address: &ResourceAddress, name: &str, passwor
     })
 }
 
+/// A tenant's objects for `dbplan render` (GitOps), from its spec: its item of the Cluster's
+/// managed roles, its password Secret with the user name only (the password is generated at
+/// apply and never written to a file: give the Secret its `password` from a secret manager
+/// before the operator reconciles the role), and its `Database`.
+pub fn rendered(
+    tenant: &ResourceAddress,
+    spec: &dbplan_core::kinds::specs::TenantDatabaseSpec,
+    owner: &Owner,
+) -> (Json, Vec<Json>) {
+    let role = spec.owner(&tenant.name);
+    let secret_name = password_secret_name(&owner.name, &role);
+    let limit = spec.connection_limit.map_or(-1, i64::from);
+    let item = role_item(tenant, &role, limit, &secret_name, "present");
+    let mut secret = password_secret(owner, tenant, &role, "");
+    if let Some(object) = secret.as_object_mut() {
+        object.remove("data");
+        object.insert("stringData".to_owned(), json!({ "username": role }));
+    }
+    secret["metadata"]["annotations"][render::SECRET_KEYS] = json!("username,password");
+    let database = Database {
+        name: Some(spec.database_name(&tenant.name).to_owned()),
+        owner: Some(role.clone()),
+        extensions: spec.extensions.clone(),
+        ..Database::default()
+    };
+    let object = database_object(owner, tenant, &database, "retain");
+    (item, vec![secret, object])
+}
+
 /// Replaces (or adds) one item of the cluster's managed roles, as `dbplan-roles`. `None`
 /// removes it. Edits are one at a time per provider: each reads the live list first.
 async fn edit_roles(
