@@ -70,13 +70,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     add_tenants(&set, &mut rendered);
     for (address, _, objects) in rendered {
-        let resource = set
-            .resources
-            .iter()
-            .find(|resource| resource.address == address)
-            .expect("every rendered address is a resource of the set");
         refusals.extend(
-            dbplan_provider_kubernetes::admission::check_rendered(&resource.address, &objects)
+            dbplan_provider_kubernetes::admission::check_rendered(&address, &objects)
                 .iter()
                 .map(|refusal| dbplan_plan::admission::diagnostic(refusal, &set)),
         );
@@ -84,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             let name = render::file_name(&object);
             let yaml = dbplan_manifest::write::to_yaml(&object)?;
             if files
-                .insert(name.clone(), (yaml, resource.address.clone()))
+                .insert(name.clone(), (yaml, address.clone()))
                 .is_some()
             {
                 anyhow::bail!(
