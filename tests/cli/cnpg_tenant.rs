@@ -483,3 +483,45 @@ fn backup_settings_and_dotted_parameters_drift_into_their_attributes() {
         "all"
     );
 }
+
+/// A tenant database whose `Database` object name the API server refuses (a DNS subdomain
+/// cannot end with `-`) stops the plan, offline, with the CRD's message; `render` refuses it
+/// too.
+#[test]
+fn a_tenant_object_its_crd_refuses_stops_the_plan() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    copy_example(&dir.join("m"));
+    let manifest = dir.join("m/cluster.yaml");
+    let example = std::fs::read_to_string(&manifest).unwrap();
+    let renamed = example.replacen(
+        "  extensions: [pgcrypto]\n",
+        "  databaseName: photos_\n  extensions: [pgcrypto]\n",
+        1,
+    );
+    assert_ne!(renamed, example);
+    std::fs::write(&manifest, renamed).unwrap();
+    let planned = run(dir, &["plan", "m", "--offline"], &[]);
+    assert_code(&planned, 1);
+    let said = text(&planned);
+    assert!(said.contains("error[S002]"), "{said}");
+    assert!(
+        said.contains("resource: TenantDatabase/photos/database"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "Database home-pg-photos- (in the namespace of CnpgCluster/home-pg): metadata.name"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("plan not made"), "{said}");
+    let rendered = run(dir, &["render", "m", "--out", "out"], &[]);
+    assert_code(&rendered, 1);
+    assert!(
+        text(&rendered).contains("error[S002]"),
+        "{}",
+        text(&rendered)
+    );
+    assert!(!dir.join("out").exists());
+}

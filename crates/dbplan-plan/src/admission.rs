@@ -18,16 +18,17 @@ use std::collections::BTreeMap;
 /// A part's attributes as the admission reads them.
 type Attributes = BTreeMap<String, Json>;
 
-/// The values as the admission reads them; `None` when one is known only after apply. A secret
-/// is left out (it is never rendered into an object the CRDs check).
+/// The values as the admission reads them: an attribute known only after apply (a reference to
+/// an output still to be made) and a secret (never rendered into an object the CRDs check) are
+/// left out; `None` when a value is known only in part.
 fn plain(values: &BTreeMap<String, Value>) -> Option<Attributes> {
     let mut plain = BTreeMap::new();
     for (name, value) in values {
+        if matches!(value, Value::Sensitive(_) | Value::Unknown) {
+            continue;
+        }
         if value.contains_unknown() {
             return None;
-        }
-        if matches!(value, Value::Sensitive(_)) {
-            continue;
         }
         plain.insert(name.clone(), value.to_json_exposed());
     }

@@ -19,10 +19,13 @@ pub struct CnpgAdmission;
 
 impl Admission for CnpgAdmission {
     fn handles(&self, kind: Kind) -> bool {
-        kind == Kind::CnpgCluster
+        matches!(kind, Kind::CnpgCluster | Kind::TenantDatabase)
     }
 
     fn admit(&self, resource: &ResourceAddress, parts: &[PartValues<'_>]) -> Vec<Refusal> {
+        if resource.kind == Kind::TenantDatabase {
+            return admit_tenant(resource, parts);
+        }
         let cluster_address = resource.root().part("cluster");
         let cluster_part = parts.iter().find(|part| *part.address == cluster_address);
         let mut refusals = Vec::new();
@@ -69,6 +72,52 @@ impl Admission for CnpgAdmission {
         }
         refusals
     }
+}
+
+/// A tenant on a `CnpgCluster`: its `Database` object (the role is an item of the Cluster,
+/// checked with it when rendered). The namespace is the cluster's, which the tenant's parts do
+/// not hold; the object is checked in a stand-in namespace and named without one.
+fn admit_tenant(resource: &ResourceAddress, parts: &[PartValues<'_>]) -> Vec<Refusal> {
+    let Some(part) = parts
+        .iter()
+        .find(|part| part.changing && part.address.part.as_deref() == Some("database"))
+    else {
+        return Vec::new();
+    };
+    let Some(after) = part.after else {
+        return Vec::new();
+    };
+    let database = match decode::<dbplan_core::kinds::tenant_database::Database>(after) {
+        Ok(database) => database,
+        Err(message) => return vec![unrendered(part.address, &message)],
+    };
+    let Some(cluster) = database
+        .server
+        .as_deref()
+        .and_then(|server| server.strip_prefix("CnpgCluster/"))
+    else {
+        return Vec::new();
+    };
+    if database.name.is_none() || database.owner.is_none() {
+        // Known only after apply: nothing to check yet.
+        return Vec::new();
+    }
+    let owner = Owner {
+        name: cluster.to_owned(),
+        address: format!("CnpgCluster/{cluster}"),
+        namespace: "default".to_owned(),
+    };
+    let object = crate::tenant::database_object(&owner, resource, &database, "retain");
+    let mut refusals = Vec::new();
+    check(part.address, &object, &[], &mut refusals);
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    for refusal in &mut refusals {
+        refusal.object = format!("Database {name} (in the namespace of CnpgCluster/{cluster})");
+    }
+    refusals
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

@@ -372,7 +372,7 @@ pub(crate) async fn apply_role(
 
 /// The CNPG `Database` of a tenant: rendered as a cluster's own database is, labelled with the
 /// tenant's address.
-fn database_object(
+pub(crate) fn database_object(
     owner: &Owner,
     address: &ResourceAddress,
     database: &Database,

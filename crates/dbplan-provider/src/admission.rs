@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 pub struct PartValues<'a> {
     /// `Kind/name/part`.
     pub address: &'a ResourceAddress,
-    /// The planned attributes; `None` when one of them is known only after apply (the part's
-    /// objects cannot be rendered yet).
+    /// The planned attributes known at plan time (one known only after apply, and a secret,
+    /// left out); `None` when a value is known only in part (the part's objects cannot be
+    /// rendered yet).
     pub after: Option<&'a BTreeMap<String, Json>>,
     /// The recorded attributes (refreshed when the plan refreshed); `None` for a new part.
     pub before: Option<&'a BTreeMap<String, Json>>,
