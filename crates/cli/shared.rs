@@ -3,6 +3,7 @@
 //! Commands use this module, never each other.
 
 use crate::output;
+use dbplan_core::Action;
 use dbplan_diagnostics::escape::{self, Escaped};
 use dbplan_diagnostics::{Diagnostic, SourceMap};
 use dbplan_graph::Graph;
@@ -256,6 +257,20 @@ pub fn make_plan(
     if let Some(verdict) = Verdict::of_input(&plan_diagnostics) {
         diagnostics.extend(plan_diagnostics);
         return Ok(not_made(&set, diagnostics, &report, verdict));
+    }
+    // What this build's providers say they cannot carry out: a warning now, not a failure at
+    // apply.
+    for change in &plan.changes {
+        if matches!(
+            change.action,
+            Action::Create | Action::Adopt | Action::Update | Action::Replace
+        ) && let Some(why) = session
+            .providers
+            .for_kind(change.address.kind)
+            .and_then(|provider| provider.limitation(&change.address, &change.dependencies))
+        {
+            plan.notices.push(format!("{}: {why}", change.address));
+        }
     }
     if let Some(notice) = options.staleness_notice(today()?) {
         plan.notices.push(notice);

@@ -367,6 +367,30 @@ impl Provider for PostgresProvider {
                 .is_ok_and(|server| server.password.is_some())
     }
 
+    /// A tenant's role and database on a server this build applies no tenants on.
+    fn limitation(
+        &self,
+        address: &ResourceAddress,
+        dependencies: &[ResourceAddress],
+    ) -> Option<String> {
+        if address.kind != Kind::TenantDatabase
+            || !matches!(address.part.as_deref(), Some("role" | "database"))
+        {
+            return None;
+        }
+        let server = dependencies
+            .iter()
+            .map(|dependency| dependency.kind)
+            .find(|kind| *kind != Kind::TenantDatabase)?;
+        match server {
+            Kind::PostgresServer => None,
+            Kind::CnpgCluster if self.cnpg.is_some() => None,
+            kind => Some(format!(
+                "tenant databases on {kind} servers cannot be applied by this build yet, so apply will fail here; declare a PostgresServer for the cluster's endpoint and point `server` at it"
+            )),
+        }
+    }
+
     fn create<'a>(
         &'a self,
         request: &'a ChangeRequest,

@@ -424,6 +424,19 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// Why this build cannot carry out a change of this object, known before apply from its
+    /// address and what it depends on (a tenant on a server kind no provider applies tenants
+    /// on); `None` when it can. `plan` warns with it, so that a plan never promises what apply
+    /// will refuse.
+    fn limitation(
+        &self,
+        address: &ResourceAddress,
+        dependencies: &[ResourceAddress],
+    ) -> Option<String> {
+        let _ = (address, dependencies);
+        None
+    }
+
     /// Creates the object. An existing object of the same name is taken over (and brought to
     /// the request) only when [`ChangeRequest::adopt`] permits it and it matches; else the
     /// create fails with [`ProviderError::NotAdopted`] or [`ProviderError::Conflict`].
@@ -506,6 +519,14 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
 
     fn can_look_up(&self, request: &ChangeRequest) -> bool {
         (**self).can_look_up(request)
+    }
+
+    fn limitation(
+        &self,
+        address: &ResourceAddress,
+        dependencies: &[ResourceAddress],
+    ) -> Option<String> {
+        (**self).limitation(address, dependencies)
     }
 
     fn create<'a>(
