@@ -13,6 +13,7 @@
 pub mod digitalocean;
 mod fault_proxy;
 pub mod kubernetes;
+mod loopback;
 mod moto;
 mod pgbouncer;
 mod postgres;

@@ -13,7 +13,6 @@
 //! injected) and `PUT /_fake/faults` (change the fault settings of a running server).
 
 mod api;
-mod loopback;
 mod model;
 
 use crate::StartError;
@@ -207,7 +206,25 @@ impl FakeDigitalOcean {
             .shared
             .token()
             .unwrap_or_else(|| "test-client".to_owned());
-        loopback::call(self.address, &token, method, path, body)
+        let payload = body.map(ToString::to_string);
+        let reply = crate::loopback::call(
+            self.address,
+            Some(&token),
+            &crate::loopback::Call {
+                method,
+                path,
+                content_type: "application/json",
+                body: payload.as_deref(),
+                timeout: std::time::Duration::from_secs(60),
+            },
+        )?;
+        let json = if reply.text.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&reply.text)
+                .map_err(|error| StartError(format!("{method} {path}: {error}: {}", reply.text)))?
+        };
+        Ok((reply.status, json))
     }
 
     /// Forgets every object and resets the counters.

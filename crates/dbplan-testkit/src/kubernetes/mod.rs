@@ -19,7 +19,6 @@
 
 mod api;
 mod fields;
-mod loopback;
 mod managed;
 mod operator;
 mod patch;
@@ -29,7 +28,7 @@ mod store;
 mod table;
 mod watch;
 
-pub use loopback::Reply;
+pub use crate::loopback::Reply;
 pub use status::{FieldError, FieldErrorKind};
 
 use crate::StartError;
@@ -439,10 +438,10 @@ impl FakeKubernetes {
         content_type: Option<&str>,
         body: Option<&str>,
     ) -> Result<Reply, StartError> {
-        loopback::call(
+        crate::loopback::call(
             self.address,
             Some(&self.shared.token),
-            &loopback::Call {
+            &crate::loopback::Call {
                 method,
                 path,
                 content_type: content_type.unwrap_or("application/json"),
@@ -459,10 +458,10 @@ impl FakeKubernetes {
         path: &str,
         timeout: Duration,
     ) -> Result<Reply, StartError> {
-        loopback::call(
+        crate::loopback::call(
             self.address,
             Some(&self.shared.token),
-            &loopback::Call {
+            &crate::loopback::Call {
                 method,
                 path,
                 content_type: "application/json",

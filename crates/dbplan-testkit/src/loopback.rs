@@ -1,5 +1,7 @@
-//! A blocking HTTP/1.1 client for the fake's loopback port (one request, `Connection: close`),
-//! as the DigitalOcean fake has: a general HTTP client would be a heavy dependency for that.
+//! A blocking HTTP/1.1 client for the fakes' loopback ports (one request, `Connection: close`),
+//! for tests that act as another client of a fake. Written by hand: it talks only to servers
+//! this crate runs, and a general HTTP client (with its own TLS stack) would be a heavy
+//! dependency for that.
 
 use crate::StartError;
 use serde_json::Value as Json;
