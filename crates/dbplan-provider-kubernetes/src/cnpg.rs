@@ -75,6 +75,7 @@ pub(crate) async fn apply(
             let kube = provider.client(address, cluster.context.as_deref()).await?;
             let object = render::database(&owner, &database);
             adopt_check(&kube, request, &object, creating).await?;
+            ensure_owner(provider, &kube, address, &owner, &cluster, &database).await?;
             provider.apply_object(&kube, address, &object).await?;
             wait_for_database(provider, &kube, address, &object).await?;
             Ok(applied(&object))
@@ -104,6 +105,38 @@ fn applied(object: &Json) -> Applied {
         provider_id: Some(provider_id(object)),
         outputs: BTreeMap::new(),
     }
+}
+
+/// The database's owner exists before its `Database` is applied (the operator refuses one whose
+/// owner is missing): the bootstrap owner, `postgres`, or a managed role, added (login, no
+/// password, no other privilege) unless one of that name is listed.
+async fn ensure_owner(
+    provider: &KubernetesProvider,
+    kube: &Kube,
+    address: &ResourceAddress,
+    owner: &Owner,
+    cluster: &Cluster,
+    database: &Database,
+) -> Result<(), ProviderError> {
+    let role = database.owner.clone().unwrap_or_default();
+    let (_, bootstrap_owner) = render::bootstrap(cluster);
+    if role.is_empty() || role == bootstrap_owner || role == "postgres" {
+        return Ok(());
+    }
+    let item = crate::tenant::role_item(&owner.address, &role, -1, None, "present");
+    let added = crate::tenant::edit_roles(
+        provider,
+        kube,
+        address,
+        owner,
+        &role,
+        crate::tenant::RoleEdit::Ensure(item),
+    )
+    .await?;
+    if added {
+        crate::tenant::wait_for_role(provider, kube, address, owner, &role, true).await?;
+    }
+    Ok(())
 }
 
 /// A create that finds the object already there takes it over only when the request permits

@@ -525,12 +525,34 @@ pub fn render(
     let parts = parts(spec)?;
     let owner = Owner::new(name, &parts.cluster);
     let mut objects = cluster_objects(&owner, &parts.cluster);
+    // The databases' owners, as apply adds them (as `dbplan-roles`) before their databases.
+    let roles = owner_roles(&owner, &parts.cluster, &parts.databases);
+    if !roles.is_empty()
+        && let Some(cluster) = objects.first_mut()
+    {
+        cluster["spec"]["managed"] = json!({ "roles": roles });
+    }
     objects.extend(scheduled_backup(&owner, &parts.cluster));
     for entry in &parts.databases {
         objects.push(database(&owner, entry));
     }
     objects.push(connection_secret(&owner, &parts.secret, secret_values));
     Ok(objects)
+}
+
+/// The managed roles a cluster's databases need: each owner that is neither the bootstrap owner
+/// nor `postgres`, once, by name, as a login role without a password or other privilege.
+pub fn owner_roles(owner: &Owner, cluster: &Cluster, databases: &[Database]) -> Vec<Json> {
+    let (_, bootstrap_owner) = bootstrap(cluster);
+    let names: std::collections::BTreeSet<&str> = databases
+        .iter()
+        .filter_map(|database| database.owner.as_deref())
+        .filter(|role| !role.is_empty() && *role != bootstrap_owner && *role != "postgres")
+        .collect();
+    names
+        .into_iter()
+        .map(|role| crate::tenant::role_item(&owner.address, role, -1, None, "present"))
+        .collect()
 }
 
 /// Where `dbplan render` writes an object, relative to its output directory:

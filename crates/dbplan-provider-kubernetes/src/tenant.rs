@@ -90,17 +90,19 @@ fn error(address: &ResourceAddress, message: String) -> ProviderError {
 }
 
 /// The role's item of `spec.managed.roles`.
-fn role_item(
-    address: &ResourceAddress,
+/// A managed role: a login role with no other privilege, its password from `secret` (a role
+/// without one has no password until someone sets it).
+pub(crate) fn role_item(
+    address: &str,
     name: &str,
     limit: i64,
-    secret: &str,
+    secret: Option<&str>,
     ensure: &str,
 ) -> Json {
-    json!({
+    let mut item = json!({
         "name": name,
         "ensure": ensure,
-        "comment": format!("managed by dbplan for {}", address.root()),
+        "comment": format!("managed by dbplan for {address}"),
         "login": true,
         "superuser": false,
         "createdb": false,
@@ -109,8 +111,11 @@ fn role_item(
         "bypassrls": false,
         "inherit": true,
         "connectionLimit": limit,
-        "passwordSecret": { "name": secret },
-    })
+    });
+    if let Some(secret) = secret {
+        item["passwordSecret"] = json!({ "name": secret });
+    }
+    item
 }
 
 /// The basic-auth Secret the role's password is read from.
@@ -149,7 +154,13 @@ pub fn rendered(
     let role = spec.owner(&tenant.name);
     let secret_name = password_secret_name(&owner.name, &role);
     let limit = spec.connection_limit.map_or(-1, i64::from);
-    let item = role_item(tenant, &role, limit, &secret_name, "present");
+    let item = role_item(
+        &tenant.root().to_string(),
+        &role,
+        limit,
+        Some(&secret_name),
+        "present",
+    );
     let mut secret = password_secret(owner, tenant, &role, "");
     if let Some(object) = secret.as_object_mut() {
         object.remove("data");
@@ -166,18 +177,31 @@ pub fn rendered(
     (item, vec![secret, object])
 }
 
-/// Replaces (or adds) one item of the cluster's managed roles, as `dbplan-roles`. `None`
-/// removes it. Edits are one at a time per provider: each reads the live list first.
-async fn edit_roles(
+/// How [`edit_roles`] changes one item of a cluster's managed roles.
+pub(crate) enum RoleEdit<'a> {
+    /// Adds or replaces the item; a create takes over an item dbplan did not write for this
+    /// resource only with the request's opt-in.
+    Set {
+        item: Json,
+        request: &'a ChangeRequest,
+        creating: bool,
+    },
+    /// Removes the item (the operator stops managing the role, which stays in PostgreSQL).
+    Remove,
+    /// Adds the item unless one of that name is listed (whoever listed it keeps it).
+    Ensure(Json),
+}
+
+/// Edits one item of the cluster's managed roles, as `dbplan-roles`, one edit at a time per
+/// provider: each reads the live list first. Returns whether the list was written.
+pub(crate) async fn edit_roles(
     provider: &KubernetesProvider,
     kube: &Kube,
-    request: &ChangeRequest,
+    address: &ResourceAddress,
     owner: &Owner,
     name: &str,
-    item: Option<Json>,
-    creating: bool,
-) -> Result<(), ProviderError> {
-    let address = &request.address;
+    edit: RoleEdit<'_>,
+) -> Result<bool, ProviderError> {
     let _one_at_a_time = provider.roles_lock.lock().await;
     let target = cluster_ref(owner);
     let live = kube
@@ -198,23 +222,30 @@ async fn edit_roles(
     let position = roles
         .iter()
         .position(|role| role.get("name").and_then(Json::as_str) == Some(name));
-    if creating && let Some(index) = position {
-        let ours = roles[index].get("comment").and_then(Json::as_str)
-            == Some(format!("managed by dbplan for {}", address.root()).as_str());
-        if !ours {
-            request.adopt.check(
-                address,
-                format!("the managed role {name:?} of the {target}"),
-            )?;
+    match (position, edit) {
+        (
+            Some(index),
+            RoleEdit::Set {
+                item,
+                request,
+                creating,
+            },
+        ) => {
+            let ours = roles[index].get("comment").and_then(Json::as_str)
+                == Some(format!("managed by dbplan for {}", address.root()).as_str());
+            if creating && !ours {
+                request.adopt.check(
+                    address,
+                    format!("the managed role {name:?} of the {target}"),
+                )?;
+            }
+            roles[index] = item;
         }
-    }
-    match (position, item) {
-        (Some(index), Some(item)) => roles[index] = item,
-        (None, Some(item)) => roles.push(item),
-        (Some(index), None) => {
+        (None, RoleEdit::Set { item, .. } | RoleEdit::Ensure(item)) => roles.push(item),
+        (Some(index), RoleEdit::Remove) => {
             roles.remove(index);
         }
-        (None, None) => return Ok(()),
+        (None, RoleEdit::Remove) | (Some(_), RoleEdit::Ensure(_)) => return Ok(false),
     }
     let patch = json!({
         "apiVersion": "postgresql.cnpg.io/v1",
@@ -223,7 +254,7 @@ async fn edit_roles(
         "spec": { "managed": { "roles": roles } },
     });
     match kube.apply_as(&patch, ROLES_MANAGER, provider.force()).await {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(crate::client::Failure::Refused(refusal))
             if refusal.status == http::StatusCode::CONFLICT =>
         {
@@ -263,7 +294,7 @@ fn role_status(cluster: &Json, name: &str) -> Result<bool, String> {
 
 /// Waits until the operator reports the role reconciled (`present`) or no longer reports it
 /// (`absent`), with what it said when it gives up.
-async fn wait_for_role(
+pub(crate) async fn wait_for_role(
     provider: &KubernetesProvider,
     kube: &Kube,
     address: &ResourceAddress,
@@ -346,18 +377,27 @@ pub(crate) async fn apply_role(
         if let Some(old) = recorded.name.as_deref()
             && old != name
         {
-            edit_roles(provider, &kube, request, &owner, old, None, false).await?;
+            edit_roles(provider, &kube, address, &owner, old, RoleEdit::Remove).await?;
         }
     }
-    let item = role_item(address, &name, limit, &secret_name, "present");
+    let item = role_item(
+        &address.root().to_string(),
+        &name,
+        limit,
+        Some(&secret_name),
+        "present",
+    );
     edit_roles(
         provider,
         &kube,
-        request,
+        address,
         &owner,
         &name,
-        Some(item),
-        creating,
+        RoleEdit::Set {
+            item,
+            request,
+            creating,
+        },
     )
     .await?;
     wait_for_role(provider, &kube, address, &owner, &name, true).await?;
@@ -575,8 +615,26 @@ pub(crate) async fn delete(
             let name = role.name.unwrap_or_default();
             let secret_name = password_secret_name(&owner.name, &name);
             let limit = role.connection_limit.unwrap_or(-1);
-            let item = role_item(address, &name, limit, &secret_name, "absent");
-            edit_roles(provider, &kube, request, &owner, &name, Some(item), false).await?;
+            let item = role_item(
+                &address.root().to_string(),
+                &name,
+                limit,
+                Some(&secret_name),
+                "absent",
+            );
+            edit_roles(
+                provider,
+                &kube,
+                address,
+                &owner,
+                &name,
+                RoleEdit::Set {
+                    item,
+                    request,
+                    creating: false,
+                },
+            )
+            .await?;
             wait_for_role(provider, &kube, address, &owner, &name, false).await?;
             let secret = ObjectRef::secret(&owner.namespace, &secret_name);
             kube.delete(&secret)

@@ -3,7 +3,8 @@
 //! delay, `Cluster in healthy state` (Ready, all instances ready, primary `<name>-1`, services
 //! `<name>-rw` and `<name>-r`), with its `<name>-app` Secret (and `<name>-superuser` when
 //! superuser access is enabled); a `Database` is applied (or not, when its cluster does not
-//! exist); a `ScheduledBackup` gets its last schedule time; a healthy `Cluster` reports its
+//! exist, or its owner is not a role of the cluster); a `ScheduledBackup` gets its last schedule
+//! time; a healthy `Cluster` reports its
 //! `spec.managed.roles` in `status.managedRolesStatus`. A test can make an object fail
 //! (`Failure`). The operator writes statuses through `/status`, as field manager `manager`
 //! (the name of CloudNativePG's binary).
@@ -150,18 +151,30 @@ impl Operator {
                     .pointer("/spec/cluster/name")
                     .and_then(Json::as_str)
                     .unwrap_or_default();
-                if world
-                    .resource_of_kind(GROUP, "Cluster")
-                    .is_some_and(|resource| {
-                        world.objects.keys().any(|key| {
-                            key.group == GROUP
-                                && key.plural == resource.plural
-                                && key.namespace == found.namespace
-                                && key.name == cluster
-                        })
-                    })
-                {
-                    json!({"applied": true, "observedGeneration": generation})
+                let cluster_object =
+                    world
+                        .resource_of_kind(GROUP, "Cluster")
+                        .and_then(|resource| {
+                            world.objects.iter().find_map(|(key, object)| {
+                                (key.group == GROUP
+                                    && key.plural == resource.plural
+                                    && key.namespace == found.namespace
+                                    && key.name == cluster)
+                                    .then_some(object)
+                            })
+                        });
+                if let Some(cluster_object) = cluster_object {
+                    let owner = found
+                        .object
+                        .pointer("/spec/owner")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default();
+                    if role_exists(cluster_object, owner) {
+                        json!({"applied": true, "observedGeneration": generation})
+                    } else {
+                        json!({"applied": false, "observedGeneration": generation,
+                            "message": format!("ERROR: role {owner:?} does not exist (SQLSTATE 42704)")})
+                    }
                 } else {
                     json!({"applied": false, "observedGeneration": generation,
                         "message": format!("cluster {cluster:?} not found in namespace {:?}", found.namespace)})
@@ -263,6 +276,26 @@ impl Operator {
         }
         write_status(world, admission, "Cluster", found, status);
     }
+}
+
+/// Whether a role exists in a cluster's PostgreSQL: `postgres`, the bootstrap owner (`app` by
+/// default), or a managed role the operator has reconciled.
+fn role_exists(cluster: &Json, role: &str) -> bool {
+    let bootstrap_owner = cluster
+        .pointer("/spec/bootstrap/initdb/owner")
+        .and_then(Json::as_str)
+        .or_else(|| {
+            cluster
+                .pointer("/spec/bootstrap/initdb/database")
+                .and_then(Json::as_str)
+        })
+        .unwrap_or("app");
+    role == "postgres"
+        || role == bootstrap_owner
+        || cluster
+            .pointer("/status/managedRolesStatus/byStatus/reconciled")
+            .and_then(Json::as_array)
+            .is_some_and(|names| names.iter().any(|name| name.as_str() == Some(role)))
 }
 
 /// The status of `spec.managed.roles`, as the instance manager reports it: a role to be present
