@@ -258,20 +258,7 @@ pub fn make_plan(
         diagnostics.extend(plan_diagnostics);
         return Ok(not_made(&set, diagnostics, &report, verdict));
     }
-    // What this build's providers say they cannot carry out: a warning now, not a failure at
-    // apply.
-    for change in &plan.changes {
-        if matches!(
-            change.action,
-            Action::Create | Action::Adopt | Action::Update | Action::Replace
-        ) && let Some(why) = session
-            .providers
-            .for_kind(change.address.kind)
-            .and_then(|provider| provider.limitation(&change.address, &change.dependencies))
-        {
-            plan.notices.push(format!("{}: {why}", change.address));
-        }
-    }
+    limitations(&mut plan, &session.providers);
     if let Some(notice) = options.staleness_notice(today()?) {
         plan.notices.push(notice);
     }
@@ -293,6 +280,24 @@ pub fn make_plan(
     let verdict = Verdict::of(plan);
     tell(&verdict, planning.saving);
     Ok(verdict)
+}
+
+/// Adds to the plan's notices what this build's providers say they cannot carry out: a warning
+/// now, not a failure at apply.
+fn limitations(plan: &mut Plan, providers: &Providers) {
+    let mut notices = Vec::new();
+    for change in &plan.changes {
+        if matches!(
+            change.action,
+            Action::Create | Action::Adopt | Action::Update | Action::Replace
+        ) && let Some(why) = providers
+            .for_kind(change.address.kind)
+            .and_then(|provider| provider.limitation(&change.address, &change.dependencies))
+        {
+            notices.push(format!("{}: {why}", change.address));
+        }
+    }
+    plan.notices.extend(notices);
 }
 
 /// Reports the mistakes that stop a plan, with the policies' findings beside them (every
