@@ -48,13 +48,12 @@ impl Kind {
         self.outputs().iter().find(|output| output.name == name)
     }
 
-    /// The key dbplan compares kind names by: lower case, without `-` and `_`, as Project
-    /// Planton's CLI does (`KindFromString`).
-    fn lookup_key(name: &str) -> String {
+    /// The key dbplan compares kind names by, character by character: lower case, without `-`
+    /// and `_`, as Project Planton's CLI does (`KindFromString`).
+    fn lookup_key(name: &str) -> impl Iterator<Item = char> + '_ {
         name.chars()
             .filter(|c| *c != '-' && *c != '_')
             .flat_map(char::to_lowercase)
-            .collect()
     }
 }
 
@@ -97,11 +96,20 @@ impl FromStr for Kind {
     /// Accepts the exact name and the spellings Project Planton's CLI accepts (any case, with or
     /// without `-`/`_`).
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        let key = Kind::lookup_key(name);
+        // The exact name is by far the most common spelling (manifests, addresses, state
+        // records). No two kinds share a lookup key (a test checks it), so the kind whose name
+        // matches exactly is the one the key comparison would find; the comparison itself
+        // allocates nothing.
         Kind::ALL
             .iter()
             .copied()
-            .find(|kind| Kind::lookup_key(kind.as_str()) == key)
+            .find(|kind| kind.as_str() == name)
+            .or_else(|| {
+                Kind::ALL
+                    .iter()
+                    .copied()
+                    .find(|kind| Kind::lookup_key(kind.as_str()).eq(Kind::lookup_key(name)))
+            })
             .ok_or_else(|| ParseKindError(name.to_owned()))
     }
 }
@@ -116,6 +124,20 @@ mod tests {
         assert_eq!("aws-rds-cluster".parse(), Ok(Kind::AwsRdsCluster));
         assert_eq!("digital_ocean_vpc".parse(), Ok(Kind::DigitalOceanVpc));
         assert!("AwsRdsClusters".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn no_two_kinds_share_a_lookup_key() {
+        for (index, kind) in Kind::ALL.iter().enumerate() {
+            for other in &Kind::ALL[index + 1..] {
+                assert!(
+                    !Kind::lookup_key(kind.as_str()).eq(Kind::lookup_key(other.as_str())),
+                    "{kind} and {other}"
+                );
+            }
+            assert_eq!(kind.as_str().parse(), Ok(*kind));
+            assert_eq!(kind.as_str().to_lowercase().parse(), Ok(*kind));
+        }
     }
 
     #[test]
