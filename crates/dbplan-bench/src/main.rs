@@ -16,6 +16,9 @@
 //!
 //! `apply-fake 10 1000 10000`, `apply-postgres 1 50 200` and `aws 1 20 100`: see [`apply`].
 //!
+//! `kubernetes 1 20 100`: CloudNativePG clusters applied to the fake Kubernetes API server, and
+//! `dbplan render` of 1,000 clusters; see [`kubernetes`].
+//!
 //! `crd 1000`: parsing the vendored CloudNativePG CRDs, compiling their validators and validating
 //! 1,000 objects of each kind; see [`crd`].
 //!
@@ -24,6 +27,7 @@
 
 mod apply;
 mod crd;
+mod kubernetes;
 mod state;
 mod yaml_limits;
 
@@ -650,6 +654,14 @@ fn main() -> anyhow::Result<()> {
             };
             apply::digitalocean(&copies)
         }
+        Some("kubernetes") => {
+            let sizes: Vec<usize> = if args.len() > 1 {
+                sizes(&args[1..])?
+            } else {
+                vec![1, 20, 100]
+            };
+            kubernetes::measure(&sizes)
+        }
         Some("apply-postgres") => {
             let sizes: Vec<usize> = if args.len() > 1 {
                 sizes(&args[1..])?
@@ -672,7 +684,7 @@ fn main() -> anyhow::Result<()> {
             yaml_limits::run_once(Path::new(args.get(1).context("yaml-limits-once FILE")?))
         }
         _ => bail!(
-            "usage: dbplan-bench yaml-limits | crd [N] | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench yaml-limits | crd [N] | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | kubernetes [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }
