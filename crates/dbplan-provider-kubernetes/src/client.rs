@@ -243,7 +243,12 @@ pub async fn connect(
         })?,
     };
     config.connect_timeout = Some(connect_timeout);
-    config.read_timeout = Some(read_timeout);
+    // The read bound is `Kube::send`'s, around each whole exchange, so that a server that does
+    // not answer is always reported as such, with the variable to raise. kube's own read
+    // timeout stays off: it would race that bound with a bare transport error, and it counts
+    // the time a pooled connection sat idle (between two polls of a wait) against the next
+    // request.
+    config.read_timeout = None;
     let client = kube::Client::try_from(config)
         .map_err(|error| format!("cannot make a Kubernetes client: {error}"))?;
     Ok(Kube {
