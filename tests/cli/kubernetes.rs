@@ -181,6 +181,7 @@ fn planned_changes(plan: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+// Long: one scenario on one applied cluster: each object's fields, then the re-plans.
 #[test]
 fn cnpg_home_applies_every_object_as_dbplan_and_replans_with_no_change() {
     let lab = Lab::start();
@@ -309,22 +310,35 @@ fn cnpg_home_applies_every_object_as_dbplan_and_replans_with_no_change() {
     );
     let unmanaged = lab.plan();
     assert_code(&unmanaged, 0);
-    // An apply leaves them in place (dbplan owns only its own fields).
+    // dbplan's next apply of the Cluster leaves them in place: it owns only its own fields.
+    lab.edit(
+        "cnpg-home/cluster.yaml",
+        "max_connections: \"200\"",
+        "max_connections: \"300\"",
+    );
+    let before = lab.fake.stats().count("PATCH", CLUSTER);
     let reapplied = lab.apply();
     assert_code(&reapplied, 0);
+    assert!(
+        lab.fake.stats().count("PATCH", CLUSTER) > before,
+        "{}",
+        text(&reapplied)
+    );
     let cluster = lab.get(CLUSTER);
+    assert_eq!(
+        cluster["spec"]["postgresql"]["parameters"]["max_connections"],
+        "300"
+    );
     assert_eq!(cluster["spec"]["description"], "set by hand");
     assert_eq!(
         cluster["spec"]["postgresql"]["parameters"]["work_mem"],
         "8MB"
     );
     assert_eq!(cluster["metadata"]["labels"]["team"], "home");
-    assert_eq!(
-        cluster["spec"]["postgresql"]["parameters"]["max_connections"],
-        "200"
-    );
+    assert_code(&lab.plan(), 0);
 }
 
+// Long: one scenario on one applied cluster: take-over, drift, conflict, force, update.
 #[test]
 fn a_managed_field_changed_by_another_manager_is_drift_and_a_conflict_until_forced() {
     let lab = Lab::start();
@@ -435,6 +449,7 @@ fn a_managed_field_changed_by_another_manager_is_drift_and_a_conflict_until_forc
     );
 }
 
+// Long: one scenario: refused, waived, then a destroy held and watched mid-way.
 #[test]
 fn destroy_is_refused_by_policy_until_waived_then_deletes_everything() {
     let lab = Lab::start();
