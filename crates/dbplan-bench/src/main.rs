@@ -522,12 +522,17 @@ fn measure_on(
 }
 
 fn sizes(args: &[String]) -> anyhow::Result<Vec<usize>> {
+    sizes_or(args, &[10, 1_000, 10_000])
+}
+
+/// The sizes given, else `default`.
+fn sizes_or(args: &[String], default: &[usize]) -> anyhow::Result<Vec<usize>> {
     let sizes: Vec<usize> = args
         .iter()
         .map(|size| size.parse())
         .collect::<Result<_, _>>()?;
     Ok(if sizes.is_empty() {
-        vec![10, 1_000, 10_000]
+        default.to_vec()
     } else {
         sizes
     })
@@ -638,38 +643,10 @@ fn main() -> anyhow::Result<()> {
         Some("plan") => measure_plan(&args[1..], runs),
         Some("state") => state::compare(&sizes(&args[1..])?, runs),
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
-        Some("aws") => {
-            let sizes: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 20, 100]
-            };
-            apply::aws(&sizes)
-        }
-        Some("digitalocean") => {
-            let copies: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 10]
-            };
-            apply::digitalocean(&copies)
-        }
-        Some("kubernetes") => {
-            let sizes: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 20, 100]
-            };
-            kubernetes::measure(&sizes)
-        }
-        Some("apply-postgres") => {
-            let sizes: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 50, 200]
-            };
-            apply::postgres(&sizes)
-        }
+        Some("aws") => apply::aws(&sizes_or(&args[1..], &[1, 20, 100])?),
+        Some("digitalocean") => apply::digitalocean(&sizes_or(&args[1..], &[1, 10])?),
+        Some("kubernetes") => kubernetes::measure(&sizes_or(&args[1..], &[1, 20, 100])?),
+        Some("apply-postgres") => apply::postgres(&sizes_or(&args[1..], &[1, 50, 200])?),
         Some("crd") => {
             let objects = match args.get(1) {
                 Some(objects) => objects.parse()?,
