@@ -16,6 +16,7 @@ mod files;
 mod graph;
 mod hygiene;
 mod import;
+mod kubernetes;
 mod kubernetes_secret;
 mod lifecycle;
 mod lint;

@@ -293,12 +293,22 @@ spec:
     )
 }
 
-/// `dbplan` (the release binary next to this one) against moto, with moto's request log.
-fn run_dbplan(
+/// `dbplan` (the release binary next to this one) with `env`, in `dir`; its wall time. Exit
+/// codes 0 and 2 (changes present) are success.
+pub(crate) fn run_dbplan(
     env: &[(&'static str, String)],
     dir: &std::path::Path,
     args: &[&str],
 ) -> anyhow::Result<Duration> {
+    Ok(run_dbplan_with_code(env, dir, args)?.0)
+}
+
+/// [`run_dbplan`], with the exit code.
+pub(crate) fn run_dbplan_with_code(
+    env: &[(&'static str, String)],
+    dir: &std::path::Path,
+    args: &[&str],
+) -> anyhow::Result<(Duration, i32)> {
     let exe = std::env::current_exe()?
         .parent()
         .context("the directory of dbplan-bench")?
@@ -317,14 +327,14 @@ fn run_dbplan(
         .output()
         .with_context(|| format!("running {}", exe.display()))?;
     let elapsed = started.elapsed();
-    if !matches!(output.status.code(), Some(0 | 2)) {
-        bail!(
+    match output.status.code() {
+        Some(code @ (0 | 2)) => Ok((elapsed, code)),
+        _ => bail!(
             "dbplan {} failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&output.stderr)
-        );
+        ),
     }
-    Ok(elapsed)
 }
 
 fn api_calls(log: &std::path::Path) -> usize {

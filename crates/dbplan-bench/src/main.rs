@@ -16,6 +16,9 @@
 //!
 //! `apply-fake 10 1000 10000`, `apply-postgres 1 50 200` and `aws 1 20 100`: see [`apply`].
 //!
+//! `kubernetes 1 20 100`: CloudNativePG clusters applied to the fake Kubernetes API server, and
+//! `dbplan render` of 1,000 clusters; see [`kubernetes`].
+//!
 //! `crd 1000`: parsing the vendored CloudNativePG CRDs, compiling their validators and validating
 //! 1,000 objects of each kind; see [`crd`].
 //!
@@ -24,6 +27,7 @@
 
 mod apply;
 mod crd;
+mod kubernetes;
 mod state;
 mod yaml_limits;
 
@@ -519,12 +523,17 @@ fn measure_on(
 }
 
 fn sizes(args: &[String]) -> anyhow::Result<Vec<usize>> {
+    sizes_or(args, &[10, 1_000, 10_000])
+}
+
+/// The sizes given, else `default`.
+fn sizes_or(args: &[String], default: &[usize]) -> anyhow::Result<Vec<usize>> {
     let sizes: Vec<usize> = args
         .iter()
         .map(|size| size.parse())
         .collect::<Result<_, _>>()?;
     Ok(if sizes.is_empty() {
-        vec![10, 1_000, 10_000]
+        default.to_vec()
     } else {
         sizes
     })
@@ -635,30 +644,10 @@ fn main() -> anyhow::Result<()> {
         Some("plan") => measure_plan(&args[1..], runs),
         Some("state") => state::compare(&sizes(&args[1..])?, runs),
         Some("apply-fake") => apply::fake(&sizes(&args[1..])?, runs.min(5)),
-        Some("aws") => {
-            let sizes: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 20, 100]
-            };
-            apply::aws(&sizes)
-        }
-        Some("digitalocean") => {
-            let copies: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 10]
-            };
-            apply::digitalocean(&copies)
-        }
-        Some("apply-postgres") => {
-            let sizes: Vec<usize> = if args.len() > 1 {
-                sizes(&args[1..])?
-            } else {
-                vec![1, 50, 200]
-            };
-            apply::postgres(&sizes)
-        }
+        Some("aws") => apply::aws(&sizes_or(&args[1..], &[1, 20, 100])?),
+        Some("digitalocean") => apply::digitalocean(&sizes_or(&args[1..], &[1, 10])?),
+        Some("kubernetes") => kubernetes::measure(&sizes_or(&args[1..], &[1, 20, 100])?),
+        Some("apply-postgres") => apply::postgres(&sizes_or(&args[1..], &[1, 50, 200])?),
         Some("crd") => {
             let objects = match args.get(1) {
                 Some(objects) => objects.parse()?,
@@ -673,7 +662,7 @@ fn main() -> anyhow::Result<()> {
             yaml_limits::run_once(Path::new(args.get(1).context("yaml-limits-once FILE")?))
         }
         _ => bail!(
-            "usage: dbplan-bench yaml-limits | crd [N] | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
+            "usage: dbplan-bench yaml-limits | crd [N] | validate [N...] | lint [N...] | plan [N...] | apply-fake [N...] | apply-postgres [N...] | aws [N...] | digitalocean [COPIES...] | kubernetes [N...] | generate N DIR | generate-lint N DIR | prepare-plan N DIR | run-once STAGE DIR"
         ),
     }
 }

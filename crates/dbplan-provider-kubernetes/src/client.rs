@@ -3,8 +3,9 @@
 //! so that every answer's status, headers and `Status` body are read here.
 //!
 //! - Every request is idempotent (an apply patch, a GET, a DELETE), so `429` (waited out as
-//!   `Retry-After` or the `Status`'s `retryAfterSeconds` say), `5xx` and transport failures are
-//!   retried with backoff a bounded number of times; what still fails is transient
+//!   `Retry-After` or the `Status`'s `retryAfterSeconds` say), `5xx`, a stale-version `409`
+//!   (never a field manager conflict) and transport failures are retried with backoff a
+//!   bounded number of times; what still fails is transient
 //!   ([`ProviderError::is_transient`]) when trying later may help.
 //! - Bodies are never logged: a Secret's carries a password.
 
@@ -115,6 +116,10 @@ pub struct Refusal {
     pub message: String,
     /// `details.causes[]`: `(field, message)`.
     pub causes: Vec<(String, String)>,
+    /// A server-side apply conflict: a cause of type `FieldManagerConflict` (another manager
+    /// owns a field the patch sets). A `409` without one is a stale-version conflict, which a
+    /// request that sends no `resourceVersion` may simply try again.
+    pub manager_conflict: bool,
 }
 
 impl std::fmt::Display for Refusal {
@@ -159,6 +164,16 @@ impl Refusal {
                     .collect()
             })
             .unwrap_or_default();
+        // A `StatusCause`'s type is serialised as `reason`.
+        let manager_conflict = parsed
+            .pointer("/details/causes")
+            .and_then(Json::as_array)
+            .is_some_and(|causes| {
+                causes.iter().any(|cause| {
+                    cause["reason"] == "FieldManagerConflict"
+                        || cause["type"] == "FieldManagerConflict"
+                })
+            });
         let message = match text("/message") {
             message if message.is_empty() => {
                 status.canonical_reason().unwrap_or("no message").to_owned()
@@ -170,6 +185,7 @@ impl Refusal {
             reason: text("/reason"),
             message,
             causes,
+            manager_conflict,
         }
     }
 }
@@ -227,7 +243,12 @@ pub async fn connect(
         })?,
     };
     config.connect_timeout = Some(connect_timeout);
-    config.read_timeout = Some(read_timeout);
+    // The read bound is `Kube::send`'s, around each whole exchange, so that a server that does
+    // not answer is always reported as such, with the variable to raise. kube's own read
+    // timeout stays off: it would race that bound with a bare transport error, and it counts
+    // the time a pooled connection sat idle (between two polls of a wait) against the next
+    // request.
+    config.read_timeout = None;
     let client = kube::Client::try_from(config)
         .map_err(|error| format!("cannot make a Kubernetes client: {error}"))?;
     Ok(Kube {
@@ -397,7 +418,21 @@ impl Kube {
             if status.is_success() {
                 return Ok(serde_json::from_slice(&bytes).unwrap_or(Json::Null));
             }
-            return Err(Failure::Refused(Refusal::read(status, &bytes)));
+            let refusal = Refusal::read(status, &bytes);
+            // No request here carries a `resourceVersion`, so a stale-version conflict (the
+            // object changed while the server applied the request) goes away when it is sent
+            // again; a field manager conflict does not.
+            if status == StatusCode::CONFLICT
+                && refusal.reason == "Conflict"
+                && !refusal.manager_conflict
+                && !last
+            {
+                tracing::debug!(%method, path, attempt, "Kubernetes stale-version conflict, retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(8));
+                continue;
+            }
+            return Err(Failure::Refused(refusal));
         }
     }
 
@@ -534,6 +569,24 @@ mod tests {
         let refusal = Refusal::read(StatusCode::CONFLICT, body.to_string().as_bytes());
         assert_eq!(refusal.reason, "Conflict");
         assert_eq!(refusal.causes[0].0, ".spec.instances");
+        assert!(refusal.manager_conflict);
+    }
+
+    #[test]
+    fn a_stale_version_conflict_is_no_manager_conflict() {
+        let body = json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "Operation cannot be fulfilled on clusters.postgresql.cnpg.io \"home-pg\": the object has been modified; please apply your changes to the latest version and try again",
+            "reason": "Conflict",
+            "details": {"name": "home-pg", "group": "postgresql.cnpg.io", "kind": "clusters"},
+            "code": 409
+        });
+        let refusal = Refusal::read(StatusCode::CONFLICT, body.to_string().as_bytes());
+        assert_eq!(refusal.reason, "Conflict");
+        assert!(!refusal.manager_conflict);
+        let wire = json!({"reason": "Conflict", "details": {"causes": [
+            {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\"", "field": ".spec.instances"}]}});
+        assert!(Refusal::read(StatusCode::CONFLICT, wire.to_string().as_bytes()).manager_conflict);
     }
 
     #[test]

@@ -21,8 +21,10 @@
 //!   `Cluster in healthy state`, every instance ready, condition `Ready` true) and for each
 //!   `Database` to be applied (`status.applied`), with backoff and a limit, reporting what the
 //!   operator says when it gives up.
-//! - `429` (waited out as `Retry-After` says), `5xx` and transport failures are retried with
-//!   backoff; the timeouts are `DBPLAN_CONNECT_TIMEOUT` and `DBPLAN_READ_TIMEOUT`.
+//! - `429` (waited out as `Retry-After` says), `5xx`, a `409` that is no field manager conflict
+//!   (a stale version: no request sends a `resourceVersion`) and transport failures are retried
+//!   with backoff; the timeouts are `DBPLAN_CONNECT_TIMEOUT` and `DBPLAN_READ_TIMEOUT` (each
+//!   attempt).
 //! - The connection secret's password is read from the operator's `<cluster>-app` Secret at
 //!   apply; it goes into the Secret dbplan applies and into the cluster part's sensitive
 //!   outputs, never into attributes, messages or logs (no request or answer body is logged).
@@ -159,9 +161,15 @@ impl KubernetesProvider {
         let target = ObjectRef::of(object);
         match kube.apply(object, self.force()).await {
             Ok(live) => Ok(live),
-            Err(Failure::Refused(refusal)) if refusal.status == http::StatusCode::CONFLICT => Err(
-                cnpg::conflict_error(address, &target, Failure::Refused(refusal)),
-            ),
+            Err(Failure::Refused(refusal))
+                if refusal.status == http::StatusCode::CONFLICT && refusal.manager_conflict =>
+            {
+                Err(cnpg::conflict_error(
+                    address,
+                    &target,
+                    Failure::Refused(refusal),
+                ))
+            }
             Err(failure) => Err(failure.into_error(address, &format!("applying {target}"))),
         }
     }
