@@ -313,10 +313,26 @@ fn destroying_a_tenant_with_delete_drops_its_role_and_database() {
     // PostgreSQL), its password Secret is gone, the cluster and its own database stay.
     assert!(get(&fake, DATABASE).is_none(), "{}", text(&destroyed));
     let cluster = get(&fake, CLUSTER).unwrap();
-    assert_eq!(role_item(&cluster).unwrap()["ensure"], "absent");
+    let item = role_item(&cluster).unwrap();
+    assert_eq!(item["ensure"], "absent");
+    // The item to drop names no Secret (the Secret is deleted next, and an item whose Secret
+    // is missing cannot be reconciled).
+    assert!(item.get("passwordSecret").is_none(), "{item}");
+    // The operator lists a dropped role as reconciled, with no password state: apply waited
+    // for that report, not for the one from before the change.
+    let roles = &cluster["status"]["managedRolesStatus"];
     assert_eq!(
-        cluster["status"]["managedRolesStatus"]["byStatus"]["reconciled"],
-        json!(["nextcloud"])
+        roles["byStatus"]["reconciled"],
+        json!(["nextcloud", "photos_user"]),
+        "{roles}"
+    );
+    assert!(
+        roles["passwordStatus"].get("photos_user").is_none(),
+        "{roles}"
+    );
+    assert!(
+        roles["passwordStatus"].get("nextcloud").is_some(),
+        "{roles}"
     );
     assert!(get(&fake, PASSWORD_SECRET).is_none());
     assert!(

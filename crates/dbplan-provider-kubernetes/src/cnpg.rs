@@ -134,7 +134,10 @@ async fn ensure_owner(
     )
     .await?;
     if added {
-        crate::tenant::wait_for_role(provider, kube, address, owner, &role, true).await?;
+        let goal = crate::tenant::RoleGoal::Present {
+            secret_version: None,
+        };
+        crate::tenant::wait_for_role(provider, kube, address, owner, &role, goal).await?;
     }
     Ok(())
 }

@@ -270,8 +270,25 @@ pub(crate) async fn edit_roles(
     }
 }
 
-/// What the operator reports of a managed role: reconciled, or why it cannot be.
-fn role_status(cluster: &Json, name: &str) -> Result<bool, String> {
+/// What a wait for a managed role waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RoleGoal<'a> {
+    /// In the database; with a password Secret, holding the password of this revision of it.
+    Present { secret_version: Option<&'a str> },
+    /// Dropped from the database.
+    Absent,
+}
+
+/// Whether the operator reports the role as `goal` wants it (`Ok(true)`), not yet
+/// (`Ok(false)`), or cannot reconcile it, with its reasons.
+///
+/// CloudNativePG lists a role `reconciled` when the database matches its item, which for an
+/// item with `ensure: absent` means the role is not there, and `pending-reconciliation` while
+/// it still has to act; `passwordStatus` has an entry for every managed role in the database,
+/// with the `resourceVersion` of the Secret its password was last set from. The status carries
+/// no generation, so the password's revision (present) and the missing entry (absent) are what
+/// tell a fresh report from the one before the change.
+fn role_status(cluster: &Json, name: &str, goal: RoleGoal<'_>) -> Result<bool, String> {
     let status = cluster.pointer("/status/managedRolesStatus");
     if let Some(reasons) = status
         .and_then(|status| status.pointer("/cannotReconcile"))
@@ -281,26 +298,47 @@ fn role_status(cluster: &Json, name: &str) -> Result<bool, String> {
         let reasons: Vec<&str> = reasons.iter().filter_map(Json::as_str).collect();
         return Err(reasons.join("; "));
     }
-    let reconciled = status
-        .and_then(|status| status.pointer("/byStatus/reconciled"))
-        .and_then(Json::as_array)
-        .is_some_and(|names| names.iter().any(|listed| listed.as_str() == Some(name)));
-    if reconciled {
-        Ok(true)
-    } else {
-        Err("not reconciled yet".to_owned())
+    let listed = |state: &str| {
+        status
+            .and_then(|status| status.get("byStatus"))
+            .and_then(|by| by.get(state))
+            .and_then(Json::as_array)
+            .is_some_and(|names| names.iter().any(|listed| listed.as_str() == Some(name)))
+    };
+    if listed("pending-reconciliation") {
+        return Ok(false);
     }
+    let passwords = status
+        .and_then(|status| status.get("passwordStatus"))
+        .and_then(Json::as_object);
+    Ok(match goal {
+        RoleGoal::Present { secret_version } => {
+            let password_current = match (secret_version, passwords) {
+                (Some(version), Some(passwords)) => {
+                    passwords
+                        .get(name)
+                        .and_then(|state| state.get("resourceVersion"))
+                        .and_then(Json::as_str)
+                        == Some(version)
+                }
+                // An operator that reports no password states: the listing is all there is.
+                _ => true,
+            };
+            listed("reconciled") && password_current
+        }
+        RoleGoal::Absent => passwords.is_none_or(|passwords| !passwords.contains_key(name)),
+    })
 }
 
-/// Waits until the operator reports the role reconciled (`present`) or no longer reports it
-/// (`absent`), with what it said when it gives up.
+/// Waits until the operator reports the role as `goal` wants it, with what it said when it
+/// gives up.
 pub(crate) async fn wait_for_role(
     provider: &KubernetesProvider,
     kube: &Kube,
     address: &ResourceAddress,
     owner: &Owner,
     name: &str,
-    present: bool,
+    goal: RoleGoal<'_>,
 ) -> Result<(), ProviderError> {
     let target = cluster_ref(owner);
     let last = std::sync::Mutex::new(String::new());
@@ -308,7 +346,10 @@ pub(crate) async fn wait_for_role(
         address,
         &format!(
             "the role {name:?} of the {target} to be {}",
-            if present { "reconciled" } else { "dropped" }
+            match goal {
+                RoleGoal::Present { .. } => "reconciled",
+                RoleGoal::Absent => "dropped",
+            }
         ),
         provider.wait_limit(),
         || async {
@@ -317,15 +358,15 @@ pub(crate) async fn wait_for_role(
                 .await
                 .map_err(|failure| failure.into_error(address, &format!("reading {target}")))?;
             let Some(live) = live else {
-                return Ok(!present);
+                return Ok(matches!(goal, RoleGoal::Absent));
             };
-            match role_status(&live, name) {
-                Ok(reconciled) => Ok(reconciled == present),
+            match role_status(&live, name, goal) {
+                Ok(done) => Ok(done),
                 Err(message) => {
                     if let Ok(mut last) = last.lock() {
                         last.clone_from(&message);
                     }
-                    Ok(!present && message == "not reconciled yet")
+                    Ok(false)
                 }
             }
         },
@@ -333,7 +374,7 @@ pub(crate) async fn wait_for_role(
     .await;
     waited.map_err(|error| {
         let said = last.lock().map(|last| last.clone()).unwrap_or_default();
-        if said.is_empty() || said == "not reconciled yet" {
+        if said.is_empty() {
             error
         } else {
             crate::cnpg::with_status(error, &format!("the operator says: {said}"))
@@ -368,7 +409,11 @@ pub(crate) async fn apply_role(
     let owner = Owner::new(&cluster_name, &cluster);
     let kube = provider.client(address, cluster.context.as_deref()).await?;
     let secret = password_secret(&owner, address, &name, &password);
-    provider.apply_object(&kube, address, &secret).await?;
+    let applied_secret = provider.apply_object(&kube, address, &secret).await?;
+    let secret_version = applied_secret
+        .pointer("/metadata/resourceVersion")
+        .and_then(Json::as_str)
+        .map(str::to_owned);
     let secret_name = password_secret_name(&owner.name, &name);
     if !creating {
         // A renamed role is another item: the old one is dropped from the list (the operator
@@ -400,7 +445,10 @@ pub(crate) async fn apply_role(
         },
     )
     .await?;
-    wait_for_role(provider, &kube, address, &owner, &name, true).await?;
+    let goal = RoleGoal::Present {
+        secret_version: secret_version.as_deref(),
+    };
+    wait_for_role(provider, &kube, address, &owner, &name, goal).await?;
     let mut outputs = BTreeMap::new();
     outputs.insert("username".to_owned(), Field::plain(name.clone()));
     outputs.insert("password".to_owned(), Field::sensitive(password));
@@ -615,13 +663,9 @@ pub(crate) async fn delete(
             let name = role.name.unwrap_or_default();
             let secret_name = password_secret_name(&owner.name, &name);
             let limit = role.connection_limit.unwrap_or(-1);
-            let item = role_item(
-                &address.root().to_string(),
-                &name,
-                limit,
-                Some(&secret_name),
-                "absent",
-            );
+            // The item to drop names no Secret: the Secret goes next, and an item whose
+            // Secret is missing is one the operator cannot reconcile.
+            let item = role_item(&address.root().to_string(), &name, limit, None, "absent");
             edit_roles(
                 provider,
                 &kube,
@@ -635,7 +679,7 @@ pub(crate) async fn delete(
                 },
             )
             .await?;
-            wait_for_role(provider, &kube, address, &owner, &name, false).await?;
+            wait_for_role(provider, &kube, address, &owner, &name, RoleGoal::Absent).await?;
             let secret = ObjectRef::secret(&owner.namespace, &secret_name);
             kube.delete(&secret)
                 .await
@@ -662,5 +706,79 @@ pub(crate) async fn delete(
                 "a tenant on a CnpgCluster has no part `{other}` applied by the Kubernetes provider"
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RoleGoal, role_status};
+    use serde_json::{Value as Json, json};
+
+    fn cluster(roles: Json) -> Json {
+        json!({ "status": { "managedRolesStatus": roles } })
+    }
+
+    const FRESH: RoleGoal<'static> = RoleGoal::Present {
+        secret_version: Some("42"),
+    };
+
+    #[test]
+    fn a_role_is_present_once_reconciled_with_the_current_password() {
+        let reconciled = |version: &str| {
+            cluster(json!({
+                "byStatus": { "reconciled": ["app_user"] },
+                "passwordStatus": { "app_user": { "transactionID": 7, "resourceVersion": version } },
+            }))
+        };
+        assert_eq!(role_status(&reconciled("42"), "app_user", FRESH), Ok(true));
+        // The report from before the password changed.
+        assert_eq!(role_status(&reconciled("41"), "app_user", FRESH), Ok(false));
+        let pending = cluster(json!({
+            "byStatus": { "reconciled": [], "pending-reconciliation": ["app_user"] },
+        }));
+        assert_eq!(role_status(&pending, "app_user", FRESH), Ok(false));
+        assert_eq!(role_status(&json!({}), "app_user", FRESH), Ok(false));
+        // An operator that reports no password states is taken at its listing.
+        let listed = cluster(json!({ "byStatus": { "reconciled": ["app_user"] } }));
+        assert_eq!(role_status(&listed, "app_user", FRESH), Ok(true));
+    }
+
+    #[test]
+    fn a_role_is_dropped_once_it_has_no_password_state_and_nothing_is_pending() {
+        let still_there = cluster(json!({
+            "byStatus": { "reconciled": ["app_user"] },
+            "passwordStatus": { "app_user": { "transactionID": 7 } },
+        }));
+        assert_eq!(
+            role_status(&still_there, "app_user", RoleGoal::Absent),
+            Ok(false)
+        );
+        let pending = cluster(json!({
+            "byStatus": { "pending-reconciliation": ["app_user"] },
+        }));
+        assert_eq!(
+            role_status(&pending, "app_user", RoleGoal::Absent),
+            Ok(false)
+        );
+        let dropped = cluster(json!({
+            "byStatus": { "reconciled": ["app_user", "other"] },
+            "passwordStatus": { "other": { "transactionID": 9 } },
+        }));
+        assert_eq!(
+            role_status(&dropped, "app_user", RoleGoal::Absent),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn what_the_operator_cannot_reconcile_is_said() {
+        let refused = cluster(json!({
+            "byStatus": { "reconciled": [] },
+            "cannotReconcile": { "app_user": ["secret not found", "retrying"] },
+        }));
+        assert_eq!(
+            role_status(&refused, "app_user", FRESH),
+            Err("secret not found; retrying".to_owned())
+        );
     }
 }

@@ -257,7 +257,7 @@ impl Operator {
                     .collect::<Vec<_>>()
             );
             status["conditions"] = condition("True", "ClusterIsReady", "Cluster is Ready");
-            status["managedRolesStatus"] = managed_roles_status(world, found);
+            status["managedRolesStatus"] = managed_roles_status(world, found, previous);
         } else {
             let phase = if previous.and_then(|s| s.get("currentPrimary")).is_none() {
                 "Setting up primary"
@@ -273,13 +273,19 @@ impl Operator {
                 status["targetPrimary"] = primary.clone();
             }
             status["conditions"] = condition("False", "ClusterIsNotReady", "Cluster Is Not Ready");
+            // The instance manager's last report stays while the cluster works on a change: a
+            // role just set absent is still listed until it is dropped.
+            if let Some(roles) = previous.and_then(|s| s.get("managedRolesStatus")) {
+                status["managedRolesStatus"] = roles.clone();
+            }
         }
         write_status(world, admission, "Cluster", found, status);
     }
 }
 
 /// Whether a role exists in a cluster's PostgreSQL: `postgres`, the bootstrap owner (`app` by
-/// default), or a managed role the operator has reconciled.
+/// default), or a managed role the operator reports a password state for (it reports one for
+/// every managed role in the database, none for a dropped one).
 fn role_exists(cluster: &Json, role: &str) -> bool {
     let bootstrap_owner = cluster
         .pointer("/spec/bootstrap/initdb/owner")
@@ -293,42 +299,50 @@ fn role_exists(cluster: &Json, role: &str) -> bool {
     role == "postgres"
         || role == bootstrap_owner
         || cluster
-            .pointer("/status/managedRolesStatus/byStatus/reconciled")
-            .and_then(Json::as_array)
-            .is_some_and(|names| names.iter().any(|name| name.as_str() == Some(role)))
+            .pointer("/status/managedRolesStatus/passwordStatus")
+            .and_then(Json::as_object)
+            .is_some_and(|states| states.contains_key(role))
 }
 
-/// The status of `spec.managed.roles`, as the instance manager reports it: a role to be present
-/// is reconciled once its password Secret (when it names one) exists in the cluster's
-/// namespace, else it cannot be reconciled, with the reason; a role to be absent is dropped and
-/// no longer listed. `postgres` and `streaming_replica` are reserved.
-fn managed_roles_status(world: &World, found: &Found) -> Json {
+/// The status of `spec.managed.roles`, as CloudNativePG's instance manager reports it (its
+/// `evaluateRoleActions`): a role to be present is `reconciled` once its password Secret (when
+/// it names one) exists in the cluster's namespace, else it cannot be reconciled, with the
+/// reason; a role to be absent that is not in the database is `reconciled` too. Every role in
+/// the database has a `passwordStatus` entry: the transaction that last changed it and the
+/// `resourceVersion` of the Secret its password came from. `postgres` and `streaming_replica`
+/// are reserved.
+fn managed_roles_status(world: &World, found: &Found, previous: Option<&Json>) -> Json {
     let roles = found
         .object
         .pointer("/spec/managed/roles")
         .and_then(Json::as_array)
         .cloned()
         .unwrap_or_default();
+    let before = previous
+        .and_then(|status| status.pointer("/managedRolesStatus/passwordStatus"))
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut last_transaction = before
+        .values()
+        .filter_map(|state| state.get("transactionID").and_then(Json::as_i64))
+        .max()
+        .unwrap_or(1000);
     let mut reconciled = Vec::new();
     let mut cannot = serde_json::Map::new();
+    let mut passwords = serde_json::Map::new();
     for role in &roles {
         let Some(name) = role.get("name").and_then(Json::as_str) else {
             continue;
         };
         if role.get("ensure").and_then(Json::as_str) == Some("absent") {
+            reconciled.push(name.to_owned());
             continue;
         }
-        let secret = role.pointer("/passwordSecret/name").and_then(Json::as_str);
-        let missing = secret.filter(|secret| {
-            !world.objects.keys().any(|key| {
-                key.group.is_empty()
-                    && key.plural == "secrets"
-                    && key.namespace == found.namespace
-                    && key.name == *secret
-            })
-        });
-        match missing {
-            Some(secret) => {
+        let secret_name = role.pointer("/passwordSecret/name").and_then(Json::as_str);
+        let secret = secret_name.map(|secret| secret_of(world, &found.namespace, secret));
+        match (secret_name, secret) {
+            (Some(secret), Some(None)) => {
                 cannot.insert(
                     name.to_owned(),
                     json!([format!(
@@ -337,7 +351,15 @@ fn managed_roles_status(world: &World, found: &Found) -> Json {
                     )]),
                 );
             }
-            None => reconciled.push(name.to_owned()),
+            (_, secret) => {
+                reconciled.push(name.to_owned());
+                let version = secret
+                    .flatten()
+                    .and_then(|object| object.pointer("/metadata/resourceVersion"))
+                    .cloned();
+                let state = password_state(before.get(name), version, &mut last_transaction);
+                passwords.insert(name.to_owned(), state);
+            }
         }
     }
     reconciled.sort();
@@ -350,7 +372,39 @@ fn managed_roles_status(world: &World, found: &Found) -> Json {
     if !cannot.is_empty() {
         status["cannotReconcile"] = Json::Object(cannot);
     }
+    if !passwords.is_empty() {
+        status["passwordStatus"] = Json::Object(passwords);
+    }
     status
+}
+
+/// A Secret of the namespace, if it exists.
+fn secret_of<'a>(world: &'a World, namespace: &str, name: &str) -> Option<&'a Json> {
+    world.objects.iter().find_map(|(key, object)| {
+        (key.group.is_empty()
+            && key.plural == "secrets"
+            && key.namespace == namespace
+            && key.name == name)
+            .then_some(object)
+    })
+}
+
+/// A role's password state: the one reported before while its Secret's version is the same,
+/// else a new transaction with the Secret's version.
+fn password_state(
+    before: Option<&Json>,
+    version: Option<Json>,
+    last_transaction: &mut i64,
+) -> Json {
+    if let Some(state) = before.filter(|state| state.get("resourceVersion") == version.as_ref()) {
+        return state.clone();
+    }
+    *last_transaction += 1;
+    let mut state = json!({ "transactionID": *last_transaction });
+    if let Some(version) = version {
+        state["resourceVersion"] = version;
+    }
+    state
 }
 
 /// `<name>-app` (unless `bootstrap.initdb.secret` names one) and, with
