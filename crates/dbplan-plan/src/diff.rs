@@ -605,129 +605,127 @@ fn removed_change(recorded: &ResourceState, input: &DiffInput<'_>) -> Change {
 /// Orders the changes and derives the apply order: deletes (and the delete half of each
 /// replace) first, dependents before their dependencies; then creates, updates and the create
 /// half of each replace, dependencies first. No-ops come last, by address.
-// Long: Kahn's algorithm over addresses and the two passes that make it the apply order (deletes
-// dependents first, then creates dependencies first); the passes share its maps.
+// Long: Kahn's algorithm over the changes' indices and the two passes that make it the apply order
+// (deletes dependents first, then creates dependencies first); the passes share its vectors.
 fn order(changes: Vec<Change>) -> DiffOutput {
-    // A small Kahn's algorithm over addresses (petgraph stays inside dbplan-graph): the
-    // dependencies come from the manifests for desired objects and from state for removed ones.
-    // Addresses are ordered as text, as state and plans list them.
+    // A small Kahn's algorithm over the changes' indices (petgraph stays inside dbplan-graph):
+    // the dependencies come from the manifests for desired objects and from state for removed
+    // ones. Ties are broken by the address as text, as state and plans list them; each
+    // address's text is made once and ranked, and the rest works on the ranks.
+    let count = changes.len();
     let texts: Vec<String> = changes
         .iter()
         .map(|change| change.address.to_string())
         .collect();
-    let addresses: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
-    let text_of: HashMap<&ResourceAddress, &str> = changes
+    let mut by_text: Vec<usize> = (0..count).collect();
+    by_text.sort_by(|a, b| texts[*a].cmp(&texts[*b]));
+    drop(texts);
+    let mut text_rank = vec![0; count];
+    for (rank, index) in by_text.iter().enumerate() {
+        text_rank[*index] = rank;
+    }
+    let index_of: HashMap<&ResourceAddress, usize> = changes
         .iter()
-        .map(|change| &change.address)
-        .zip(texts.iter().map(String::as_str))
+        .enumerate()
+        .map(|(index, change)| (&change.address, index))
         .collect();
-    let mut remaining: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (change, address) in changes.iter().zip(&texts) {
-        let dependencies: BTreeSet<&str> = change
+    let mut remaining = vec![0_usize; count];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (index, change) in changes.iter().enumerate() {
+        let mut dependencies: Vec<usize> = change
             .dependencies
             .iter()
-            .filter_map(|dependency| text_of.get(dependency).copied())
-            .filter(|dependency| dependency != address)
+            .filter_map(|dependency| index_of.get(dependency).copied())
+            .filter(|dependency| *dependency != index)
             .collect();
-        remaining.insert(address, dependencies.len());
+        dependencies.sort_unstable();
+        dependencies.dedup();
+        remaining[index] = dependencies.len();
         for dependency in dependencies {
-            dependents.entry(dependency).or_default().push(address);
+            dependents[dependency].push(index);
         }
     }
-    let mut ready: BTreeSet<&str> = remaining
-        .iter()
-        .filter(|(_, count)| **count == 0)
-        .map(|(address, _)| *address)
+    drop(index_of);
+    // Ready changes by the rank of their address's text.
+    let mut ready: BTreeSet<usize> = (0..count)
+        .filter(|index| remaining[*index] == 0)
+        .map(|index| text_rank[index])
         .collect();
-    let mut topological: Vec<&str> = Vec::with_capacity(changes.len());
-    while let Some(address) = ready.pop_first() {
-        topological.push(address);
-        for dependent in dependents.get(address).into_iter().flatten() {
-            if let Some(count) = remaining.get_mut(dependent) {
-                *count -= 1;
-                if *count == 0 {
-                    ready.insert(dependent);
-                }
+    let mut topological: Vec<usize> = Vec::with_capacity(count);
+    let mut placed = vec![false; count];
+    while let Some(rank) = ready.pop_first() {
+        let index = by_text[rank];
+        topological.push(index);
+        placed[index] = true;
+        for dependent in &dependents[index] {
+            remaining[*dependent] -= 1;
+            if remaining[*dependent] == 0 {
+                ready.insert(text_rank[*dependent]);
             }
         }
     }
     // A cycle cannot come from validated manifests; should state hold one, the rest follow by
     // address rather than being lost.
-    if topological.len() < addresses.len() {
-        let placed: BTreeSet<&str> = topological.iter().copied().collect();
-        for address in &addresses {
-            if !placed.contains(address) {
-                topological.push(address);
-            }
+    if topological.len() < count {
+        topological.extend(by_text.iter().copied().filter(|index| !placed[*index]));
+    }
+    let mut position = vec![0; count];
+    for (at, index) in topological.iter().enumerate() {
+        position[*index] = at;
+    }
+
+    // Deletes in reverse dependency order, then creates and updates in dependency order.
+    let mut steps: Vec<(usize, Step)> = Vec::new();
+    for index in topological.iter().rev() {
+        let change = &changes[*index];
+        let operation = match change.action {
+            Action::Delete | Action::Replace => Operation::Delete,
+            Action::Orphan => Operation::Orphan,
+            _ => continue,
+        };
+        steps.push((
+            *index,
+            Step {
+                address: change.address.clone(),
+                operation,
+            },
+        ));
+    }
+    for index in &topological {
+        let change = &changes[*index];
+        let operation = match change.action {
+            Action::Create | Action::Adopt | Action::Replace => Operation::Create,
+            Action::Update => Operation::Update,
+            _ => continue,
+        };
+        steps.push((
+            *index,
+            Step {
+                address: change.address.clone(),
+                operation,
+            },
+        ));
+    }
+
+    // Changes are listed by their first step, then (no step) in dependency order.
+    let mut first_step = vec![usize::MAX; count];
+    for (at, (index, _)) in steps.iter().enumerate() {
+        if first_step[*index] == usize::MAX {
+            first_step[*index] = at;
         }
     }
-    let position: HashMap<&str, usize> = topological
-        .iter()
+    let apply_order = steps.into_iter().map(|(_, step)| step).collect();
+    let mut keyed: Vec<((usize, usize, usize), Change)> = changes
+        .into_iter()
         .enumerate()
-        .map(|(index, address)| (*address, index))
-        .collect();
-    let by_address: HashMap<&str, &Change> =
-        texts.iter().map(String::as_str).zip(&changes).collect();
-
-    // Each step with the text of its address, which ranks the changes below.
-    let mut steps: Vec<(&str, Step)> = Vec::new();
-    for address in topological.iter().rev() {
-        if let Some(change) = by_address.get(address) {
-            let operation = match change.action {
-                Action::Delete | Action::Replace => Operation::Delete,
-                Action::Orphan => Operation::Orphan,
-                _ => continue,
-            };
-            steps.push((
-                address,
-                Step {
-                    address: change.address.clone(),
-                    operation,
-                },
-            ));
-        }
-    }
-    for address in &topological {
-        if let Some(change) = by_address.get(address) {
-            let operation = match change.action {
-                Action::Create | Action::Adopt | Action::Replace => Operation::Create,
-                Action::Update => Operation::Update,
-                _ => continue,
-            };
-            steps.push((
-                address,
-                Step {
-                    address: change.address.clone(),
-                    operation,
-                },
-            ));
-        }
-    }
-
-    let mut rank: HashMap<&str, usize> = HashMap::new();
-    for (index, (address, _)) in steps.iter().enumerate() {
-        rank.entry(address).or_insert(index);
-    }
-    let keys: Vec<(usize, usize, String)> = texts
-        .iter()
-        .map(|address| {
+        .map(|(index, change)| {
             (
-                rank.get(address.as_str()).copied().unwrap_or(usize::MAX),
-                position
-                    .get(address.as_str())
-                    .copied()
-                    .unwrap_or(usize::MAX),
-                address.clone(),
+                (first_step[index], position[index], text_rank[index]),
+                change,
             )
         })
         .collect();
-    let apply_order = steps.into_iter().map(|(_, step)| step).collect();
-    drop(rank);
-    drop(by_address);
-    drop(position);
-    let mut keyed: Vec<((usize, usize, String), Change)> = keys.into_iter().zip(changes).collect();
-    keyed.sort_by(|(a, _), (b, _)| a.cmp(b));
+    keyed.sort_by_key(|(key, _)| *key);
     let changes = keyed.into_iter().map(|(_, change)| change).collect();
     DiffOutput {
         changes,
