@@ -96,16 +96,29 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
     let effective = request
         .refreshed
         .map_or(request.state, |refreshed| &refreshed.snapshot);
-    let desired_set = desired::desired(request.set, request.graph, request.env, request.key);
+    // The recorded fingerprints and the manifests' policies need nothing of the desired objects:
+    // they are made on a second core while those are read.
+    let (set, graph, pack, options) = (request.set, request.graph, request.pack, request.options);
+    let (state, refreshed) = (request.state, request.refreshed);
+    let (desired_set, fingerprints, mut report) = std::thread::scope(|scope| {
+        let beside = scope.spawn(move || {
+            let fingerprints = match refreshed {
+                Some(refreshed) => refreshed.fingerprints.clone(),
+                None => refresh::recorded_fingerprints(state),
+            };
+            (fingerprints, dbplan_policy::lint(set, graph, pack, options))
+        });
+        let desired_set = desired::desired(request.set, request.graph, request.env, request.key);
+        let (fingerprints, report) = beside
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (desired_set, fingerprints, report)
+    });
     let mut diagnostics = desired_set.diagnostics;
     let mut objects = desired_set.objects;
     let adopt = adoptions(request.set, &mut objects, effective, request.adopt)?;
     let (desired, state_scope) = narrow(objects, effective, request.targets, request.destroy)?;
     let no_objects_found = BTreeMap::new();
-    let fingerprints = match request.refreshed {
-        Some(refreshed) => refreshed.fingerprints.clone(),
-        None => refresh::recorded_fingerprints(request.state),
-    };
     let output = diff::diff(
         desired,
         &DiffInput {
@@ -127,7 +140,6 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
             .map(|refusal| admission::diagnostic(refusal, request.set)),
     );
 
-    let mut report = dbplan_policy::lint(request.set, request.graph, request.pack, request.options);
     let plan_report = dbplan_policy::check_plan(request.set, &output.changes, request.pack);
     report.findings.extend(plan_report.findings);
     let findings = report
