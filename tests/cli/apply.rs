@@ -1278,3 +1278,113 @@ fn on_a_terminal_apply_asks_and_applies_only_after_yes() {
     );
     assert_eq!(lab.databases(), ["asked"]);
 }
+
+/// A TCP forwarder standing in for an SSH or SSM tunnel: it listens on a port of its own and
+/// carries every connection to `target`, counting them.
+struct Tunnel {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Tunnel {
+    fn to(target: u16) -> Tunnel {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Tunnel { port, connections }
+    }
+
+    fn used(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A server reached through a tunnel (`connect_via`): apply makes the tenant through it, with
+/// `verify-full` against the server's own name (which resolves nowhere); the connection secret
+/// points at that name; a re-plan is a no-op; another local port is an in-place update of the
+/// server's record alone; and a bad `connect_via` is an error at its place in the manifest.
+#[test]
+fn a_server_behind_a_tunnel_is_reached_through_connect_via() {
+    let lab = Lab::start_with_tls();
+    let ca = lab.server.ca_file();
+    let write = |via_host: &str, via_port: u16| {
+        let text = format!(
+            "apiVersion: dbplan.io/v1\nkind: PostgresServer\nmetadata:\n  name: pg\nspec:\n  host: {name}\n  adminUser: {SUPERUSER}\n  adminPassword: {{secretEnv: PG_ADMIN_PASSWORD}}\n  sslmode: verify-full\n  sslrootcert: {ca}\n  connectVia: {{host: \"{via_host}\", port: {via_port}}}\n{tenant}",
+            name = dbplan_testkit::TLS_ONLY_NAME,
+            ca = ca.display(),
+            tenant = Tenant::new("app").yaml(),
+        );
+        std::fs::write(lab.path("tenants.yaml"), text).unwrap();
+    };
+    let first = Tunnel::to(lab.server.port);
+    write("127.0.0.1", first.port);
+    let applied = lab.apply();
+    assert_code(&applied, 0);
+    assert!(first.used() > 0, "apply went through the tunnel");
+    assert_eq!(lab.roles(), ["app_user"]);
+    let secret = lab.env_secret("app");
+    let value = |key: &str| {
+        secret
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("{key} in {secret:?}"))
+    };
+    // The applications inside the network use the server's own address, not the tunnel's.
+    assert_eq!(value("DB_HOST"), dbplan_testkit::TLS_ONLY_NAME);
+    assert_eq!(value("DB_PORT"), "5432");
+
+    let replanned = lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]);
+    assert_code(&replanned, 0);
+
+    // Another local port (the tunnel started again elsewhere): the server's record is updated
+    // in place, nothing of the tenant changes, and the next apply goes through the new port.
+    let second = Tunnel::to(lab.server.port);
+    write("127.0.0.1", second.port);
+    let moved = lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]);
+    assert_code(&moved, 2);
+    let said = super::stdout(&moved);
+    assert!(said.contains("~ PostgresServer/pg"), "{said}");
+    assert!(said.contains("connect_via"), "{said}");
+    assert!(
+        said.contains("Plan: 0 to create, 1 to update, 0 to replace"),
+        "{said}"
+    );
+    assert_code(&lab.apply(), 0);
+    assert!(
+        second.used() > 0,
+        "the second apply went through the new tunnel"
+    );
+    assert_code(
+        &lab.run(&["plan", "tenants.yaml", "--detailed-exitcode"]),
+        0,
+    );
+
+    // A host with a port in it is an error at its place, with what to write instead.
+    write("127.0.0.1 15432", second.port);
+    let refused = lab.run(&["validate", "tenants.yaml"]);
+    assert_code(&refused, 1);
+    let said = text(&refused);
+    assert!(said.contains("tenants.yaml:11:22"), "{said}");
+    assert!(
+        said.contains("the port goes in its own `port` field"),
+        "{said}"
+    );
+}

@@ -141,10 +141,12 @@ pub fn on_removal(kind: Kind, part: Option<&str>, attribute: &str, recorded: &Va
         (Kind::TenantDatabase, Ok(Part::Role), "connection_limit") => {
             Removal::Reset(Value::Int(-1))
         }
-        // Only used to connect: without them, no password and the system's CAs.
-        (Kind::PostgresServer, _, "admin_password" | "admin_password_env" | "sslrootcert") => {
-            Removal::Reset(Value::Null)
-        }
+        // Only used to connect: without them, no password, the system's CAs and no tunnel.
+        (
+            Kind::PostgresServer,
+            _,
+            "admin_password" | "admin_password_env" | "sslrootcert" | "connect_via",
+        ) => Removal::Reset(Value::Null),
         // ModifyDBCluster takes 1 day, the RDS default; and the final snapshot's name is only
         // read when the cluster is deleted.
         (Kind::AwsRdsCluster, Ok(Part::Cluster), "backup_retention_period") => {

@@ -30,6 +30,8 @@ pub(crate) struct Server {
     pub(crate) password: Option<String>,
     pub(crate) sslmode: String,
     pub(crate) sslrootcert: Option<String>,
+    /// The local end of a tunnel the TCP connection is opened at instead of `host:port`.
+    pub(crate) via: Option<(String, u16)>,
 }
 
 impl std::fmt::Debug for Server {
@@ -41,6 +43,7 @@ impl std::fmt::Debug for Server {
             .field("admin_user", &self.admin_user)
             .field("password", &self.password.as_ref().map(|_| "(sensitive)"))
             .field("sslmode", &self.sslmode)
+            .field("via", &self.via)
             .finish()
     }
 }
@@ -86,6 +89,7 @@ impl Server {
             password,
             sslmode: server.sslmode.unwrap_or_else(|| "require".to_owned()),
             sslrootcert: server.sslrootcert,
+            via: server.connect_via.map(|via| (via.host, via.port)),
         })
     }
 
@@ -103,13 +107,33 @@ impl Server {
         &self.sslmode
     }
 
-    /// `host:port` for messages (`[host]:port` for an IPv6 address).
+    /// `host:port` for messages (`[host]:port` for an IPv6 address), and the tunnel's local end
+    /// when it is reached through one.
     pub(crate) fn target(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        let endpoint = |host: &str, port: u16| {
+            if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            }
+        };
+        match &self.via {
+            Some((host, port)) => format!(
+                "{} (through {})",
+                endpoint(&self.host, self.port),
+                endpoint(host, *port)
+            ),
+            None => endpoint(&self.host, self.port),
         }
+    }
+
+    /// Where the TCP connection is opened: the tunnel's local end, else `host:port`.
+    fn dial(&self) -> (&str, u16) {
+        self.via
+            .as_ref()
+            .map_or((self.host.as_str(), self.port), |(host, port)| {
+                (host.as_str(), *port)
+            })
     }
 }
 
@@ -667,7 +691,9 @@ where
     T: MakeTlsConnect<AuthGuard<tokio::net::TcpStream>>,
     T::Stream: Send + 'static,
 {
-    let tcp = tokio::net::TcpStream::connect((server.host.as_str(), server.port))
+    // Through a tunnel, the TCP connection goes to its local end; TLS below still verifies the
+    // server's own name.
+    let tcp = tokio::net::TcpStream::connect(server.dial())
         .await
         .map_err(Failure::Tcp)?;
     // As tokio-postgres does: requests are small and answered one by one.
@@ -1017,6 +1043,7 @@ mod tests {
             password: None,
             sslmode: "disable".to_owned(),
             sslrootcert: None,
+            via: None,
         }
     }
 

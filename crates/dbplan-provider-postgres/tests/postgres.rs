@@ -321,6 +321,91 @@ fn tls_modes_encrypt_and_verify_full_checks_the_certificate() {
     );
 }
 
+/// A server in a private network is reached through a tunnel's local end (`connect_via`): the
+/// TCP connection goes there, TLS still verifies the server's own name, and the outputs (what
+/// tenants' connection secrets point at) are the server's, not the tunnel's.
+#[test]
+fn a_tunnel_carries_the_connection_and_tls_still_verifies_the_servers_name() {
+    let server = PgServer::start_with_tls().unwrap();
+    let runtime = runtime();
+    let ca = server.ca_file();
+    let ca = ca.to_str().unwrap();
+    let tunnelled = |host: &str, port: u16| {
+        let mut attributes = server_attributes(host, 5432, "verify-full", Some(ca));
+        attributes.insert(
+            "connect_via".to_owned(),
+            serde_json::json!({"host": "127.0.0.1", "port": port}),
+        );
+        attributes
+    };
+    // The name resolves nowhere: only the tunnel (here, straight to the server's port) reaches it.
+    let attributes = tunnelled(dbplan_testkit::TLS_ONLY_NAME, server.port);
+    let applied = runtime
+        .block_on(provider().create(&server_request(&attributes)))
+        .unwrap_or_else(|error| panic!("through the tunnel: {error}\n{}", server.log()));
+    assert_eq!(applied.outputs["host"].value, dbplan_testkit::TLS_ONLY_NAME);
+    assert_eq!(applied.outputs["port"].value, 5432);
+
+    // A tenant's role is made through the recorded server's tunnel too.
+    let mut request = role_request(&server, "tunnelled_app", "tunnelled-password-1");
+    request
+        .context
+        .get_mut(&"PostgresServer/pg".parse().unwrap())
+        .unwrap()
+        .attributes = attributes;
+    runtime
+        .block_on(provider().create(&request))
+        .unwrap_or_else(|error| panic!("a role through the tunnel: {error}\n{}", server.log()));
+    let roles = server
+        .psql(
+            "postgres",
+            "SELECT rolname FROM pg_roles WHERE rolname = 'tunnelled_app'",
+        )
+        .unwrap();
+    assert!(roles.contains("tunnelled_app"), "{roles}");
+
+    // The tunnel does not stand in for the name: a name the certificate does not hold is
+    // refused, although the same tunnel reached the server above.
+    let error = runtime
+        .block_on(provider().create(&server_request(&tunnelled(
+            "elsewhere.dbplan.test",
+            server.port,
+        ))))
+        .unwrap_err();
+    assert!(matches!(error, ProviderError::Transport { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("elsewhere.dbplan.test:5432 (through 127.0.0.1:"),
+        "{text}"
+    );
+
+    // A tunnel whose far end never answers (its local end accepts, as an SSM or SSH forward
+    // does before it reaches the server): the connection gives up within its bound, and the
+    // error names the server and the tunnel's end.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let impatient = PostgresProvider::with_env(Arc::new(|name| match name {
+        "PG_ADMIN_PASSWORD" => Some(SUPERUSER_PASSWORD.to_owned()),
+        "DBPLAN_CONNECT_TIMEOUT" => Some("0.5".to_owned()),
+        _ => None,
+    }));
+    let error = runtime
+        .block_on(impatient.create(&server_request(&tunnelled(
+            dbplan_testkit::TLS_ONLY_NAME,
+            silent_port,
+        ))))
+        .unwrap_err();
+    drop(silent);
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "postgres.dbplan.test:5432 (through 127.0.0.1:{silent_port})"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("timed out"), "{text}");
+}
+
 /// The administrator's password goes only to a server that asks for SCRAM, or to one whose
 /// certificate is verified: `password` (cleartext) and `md5` requests over a plain or an
 /// unverified TLS connection end the connection before the password is written. The password

@@ -23,7 +23,7 @@ pub mod yaml;
 pub use fault_proxy::FaultProxy;
 pub use moto::{MotoServer, moto_bin};
 pub use pgbouncer::{PgBouncer, pgbouncer_bin};
-pub use postgres::{PgServer, SUPERUSER, SUPERUSER_PASSWORD, pg_bin};
+pub use postgres::{PgServer, SUPERUSER, SUPERUSER_PASSWORD, TLS_ONLY_NAME, pg_bin};
 
 use std::net::TcpListener;
 use std::process::Command;

@@ -13,6 +13,10 @@ pub const SUPERUSER: &str = "dbplan_admin";
 /// Its password, for the TCP connections the tests make.
 pub const SUPERUSER_PASSWORD: &str = "admin-password-for-tests";
 
+/// A name the TLS server's certificate holds that resolves nowhere (`.test` is reserved for
+/// testing): a client reaches the server under that name only through a tunnel to its port.
+pub const TLS_ONLY_NAME: &str = "postgres.dbplan.test";
+
 /// A running throwaway PostgreSQL server.
 #[derive(Debug)]
 pub struct PgServer {
@@ -99,9 +103,9 @@ impl PgServer {
         Self::start_with(false, true)
     }
 
-    /// A server that also accepts TLS, with a certificate for `localhost` and `127.0.0.1`
-    /// signed by a throwaway CA (made with the `openssl` command); [`PgServer::ca_file`] is
-    /// the CA to verify it with.
+    /// A server that also accepts TLS, with a certificate for `localhost`, `127.0.0.1` and
+    /// [`TLS_ONLY_NAME`] signed by a throwaway CA (made with the `openssl` command);
+    /// [`PgServer::ca_file`] is the CA to verify it with.
     pub fn start_with_tls() -> Result<PgServer, StartError> {
         Self::start_with(true, false)
     }
@@ -349,7 +353,7 @@ fn make_certificates(directory: &Path) -> Result<(), StartError> {
     )?;
     std::fs::write(
         directory.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+        "subjectAltName=DNS:localhost,DNS:postgres.dbplan.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
     )
     .map_err(|error| StartError(format!("certificate extensions: {error}")))?;
     openssl(

@@ -52,6 +52,9 @@ pub struct Server {
     pub sslmode: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub sslrootcert: Option<String>,
+    /// The local end of a tunnel dbplan connects through instead of `host:port`.
+    #[serde(default)]
+    pub connect_via: Option<ConnectVia>,
 }
 
 // The spec: the fields a manifest declares (their doc comments are the editor schema's help).
@@ -97,6 +100,23 @@ pub struct PostgresServerSpec {
     /// CA certificate file that verifies the server (for `verify-full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sslrootcert: Option<String>,
+    /// Connect through a tunnel's local end (`{host: 127.0.0.1, port: 15432}`) instead of `host:port`, for a server in a private network; TLS still verifies `host`, and tenants' connection secrets still point at `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_via: Option<ConnectVia>,
+}
+
+/// The local end of a tunnel to the server (SSH or SSM port forwarding, a bastion): dbplan opens
+/// its TCP connection here instead of at `host:port`. TLS still verifies `host`, and tenants'
+/// connection secrets still point at `host:port`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectVia {
+    /// Host name or IP address of the tunnel's local end, e.g. `127.0.0.1`.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// The tunnel's local port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
 }
 
 fn default_port() -> u16 {

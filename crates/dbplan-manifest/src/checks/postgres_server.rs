@@ -16,6 +16,19 @@ impl Check for PostgresServerSpec {
                 "write only the host, e.g. `db.internal.example.com`; the port goes in `port`",
             );
         }
+        if let Some(via) = &self.connect_via
+            && via
+                .host
+                .chars()
+                .any(|c| c.is_whitespace() || c == '/' || c == '@')
+        {
+            checker.report(
+                codes::BAD_FORMAT,
+                "/spec/connect_via/host",
+                format!("{:?} is not a host name or IP address", via.host),
+                "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
+            );
+        }
         if let Some(password) = &self.admin_password {
             if is_env_name(&password.secret_env) {
                 crate::secret_env::check(
