@@ -1295,11 +1295,13 @@ impl Tunnel {
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // A server that is gone closes the client's connection, as a tunnel does.
                 let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
                 let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
                     std::thread::spawn(move || {
+                        // Either side closing ends the copy; the other side is then shut down.
                         let _ = std::io::copy(&mut from, &mut to);
                         let _ = to.shutdown(std::net::Shutdown::Write);
                     });

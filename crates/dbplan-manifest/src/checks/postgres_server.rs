@@ -4,11 +4,7 @@ use dbplan_core::kinds::postgres_server::PostgresServerSpec;
 
 impl Check for PostgresServerSpec {
     fn check(&self, checker: &mut Checker<'_>) {
-        if self
-            .host
-            .chars()
-            .any(|c| c.is_whitespace() || c == '/' || c == '@')
-        {
+        if !is_host(&self.host) {
             checker.report(
                 codes::BAD_FORMAT,
                 "/spec/host",
@@ -17,10 +13,7 @@ impl Check for PostgresServerSpec {
             );
         }
         if let Some(via) = &self.connect_via
-            && via
-                .host
-                .chars()
-                .any(|c| c.is_whitespace() || c == '/' || c == '@')
+            && !is_host(&via.host)
         {
             checker.report(
                 codes::BAD_FORMAT,
@@ -46,6 +39,13 @@ impl Check for PostgresServerSpec {
             }
         }
     }
+}
+
+/// Whether a string can be a host name or an IP address alone: no space, path, user or the like.
+fn is_host(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_whitespace() || c == '/' || c == '@')
 }
 
 /// Whether a string is a portable environment variable name.
