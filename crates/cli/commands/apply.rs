@@ -198,7 +198,11 @@ fn apply_manifests(
     let verb = if destroy { "destroy" } else { "apply" };
     // The state stays locked from the plan to the end of the apply, so nothing can change it
     // in between.
-    let store = shared::open_state(&plan_args.state_location()?, &format!("dbplan {verb}"))?;
+    let location = plan_args.state_location()?;
+    let (store, loaded) = shared::load_beside(paths, || {
+        shared::open_state(&location, &format!("dbplan {verb}"))
+    });
+    let store = store?;
     let snapshot = store.snapshot()?;
     let key = store.key()?;
     let planning = Planning {
@@ -209,10 +213,11 @@ fn apply_manifests(
         saving: false,
         exits_after: false,
     };
-    let plan = match shared::make_plan(paths, plan_args, planning, &snapshot, &key, session)? {
-        Verdict::Ready(plan) => plan,
-        verdict => return Ok(Outcome::from(verdict)),
-    };
+    let plan =
+        match shared::make_plan(paths, loaded, plan_args, planning, &snapshot, &key, session)? {
+            Verdict::Ready(plan) => plan,
+            verdict => return Ok(Outcome::from(verdict)),
+        };
     if !plan.has_changes() {
         println!("No changes: nothing to {verb}.");
         return Ok(Outcome::Success);

@@ -67,7 +67,11 @@ fn state_for_plan(state: &StateLocation, saving: bool) -> anyhow::Result<(Snapsh
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (snapshot, key) = state_for_plan(&args.plan.state_location()?, args.out.is_some())?;
+    let location = args.plan.state_location()?;
+    let (state, loaded) = shared::load_beside(&args.paths, || {
+        state_for_plan(&location, args.out.is_some())
+    });
+    let (snapshot, key) = state?;
     let session = Session::start()?;
     let planning = Planning {
         adopt: &args.adopt,
@@ -77,7 +81,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         saving: args.out.is_some(),
         exits_after: true,
     };
-    let verdict = shared::make_plan(&args.paths, &args.plan, planning, &snapshot, &key, &session)?;
+    let verdict = shared::make_plan(
+        &args.paths,
+        loaded,
+        &args.plan,
+        planning,
+        &snapshot,
+        &key,
+        &session,
+    )?;
     if let (Verdict::Ready(plan), Some(out)) = (&verdict, &args.out) {
         dbplan_plan::file::save(plan, &key, out)?;
         eprintln!(

@@ -318,16 +318,22 @@ fn load_planned(
     dbplan_state::Snapshot,
     dbplan_state::StateKey,
 )> {
-    let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
-    let (graph, _) = dbplan_graph::build(&set);
-    // As `dbplan plan` reads it: verified (a local state on a scratch copy), nothing written.
+    // As `dbplan plan` reads it: verified (a local state on a scratch copy), nothing written,
+    // on a thread of its own while the manifests load.
     let location = match state {
         Some(state) => dbplan_state::StateLocation::from_arg(Some(Path::new(state)))?,
         None => dbplan_state::StateLocation::Local(dir.join("state")),
     };
-    let read = location
-        .read("dbplan-bench")?
-        .ok_or_else(|| anyhow::anyhow!("the benchmark's state was not created"))?;
+    let (read, (set, graph)) = std::thread::scope(|scope| {
+        let read = scope.spawn(|| location.read("dbplan-bench"));
+        let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
+        let (graph, _) = dbplan_graph::build(&set);
+        match read.join() {
+            Ok(read) => (read, (set, graph)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let read = read?.ok_or_else(|| anyhow::anyhow!("the benchmark's state was not created"))?;
     let key = match read.key {
         Some(key) => key,
         None => dbplan_state::StateKey::generate()?,
