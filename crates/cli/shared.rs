@@ -95,6 +95,9 @@ impl Session {
         // One Kubernetes provider (one client per context): for CnpgClusters, for the roles
         // and databases of tenants on them, and for connection secrets that go to Kubernetes.
         let kubernetes = Arc::new(KubernetesProvider::new());
+        // One AWS provider (one client per region): for Aurora, and for the logins of tenants
+        // on an Aurora cluster (its managed master secret, IAM tokens).
+        let aws = Arc::new(AwsProvider::new());
         Ok(Session {
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -104,9 +107,10 @@ impl Session {
                     .with(
                         PostgresProvider::new()
                             .with_kubernetes(kubernetes.clone())
-                            .with_cnpg_tenants(kubernetes.clone()),
+                            .with_cnpg_tenants(kubernetes.clone())
+                            .with_aws_login(aws.clone()),
                     )
-                    .with(AwsProvider::new())
+                    .with(aws)
                     .with(DigitalOceanProvider::new())
                     .with(kubernetes),
             ),

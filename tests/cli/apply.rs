@@ -1281,13 +1281,13 @@ fn on_a_terminal_apply_asks_and_applies_only_after_yes() {
 
 /// A TCP forwarder standing in for an SSH or SSM tunnel: it listens on a port of its own and
 /// carries every connection to `target`, counting them.
-struct Tunnel {
-    port: u16,
+pub struct Tunnel {
+    pub port: u16,
     connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Tunnel {
-    fn to(target: u16) -> Tunnel {
+    pub fn to(target: u16) -> Tunnel {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -1313,7 +1313,7 @@ impl Tunnel {
         Tunnel { port, connections }
     }
 
-    fn used(&self) -> usize {
+    pub fn used(&self) -> usize {
         self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

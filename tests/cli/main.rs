@@ -6,6 +6,7 @@
 mod adopt;
 mod apply;
 mod architecture;
+mod aurora_tenant;
 mod aws;
 mod cnpg_tenant;
 mod completions;

@@ -98,6 +98,17 @@ pub fn desired(
             *left += 1;
         }
     }
+    // How tenants on an Aurora cluster reach it (the cluster's `admin_connection`), by the
+    // address a tenant's `server` resolves to: its cluster part.
+    let tenant_admins: HashMap<&ResourceAddress, Json> = graph
+        .nodes()
+        .into_iter()
+        .filter(|node| node.part == Part::Cluster)
+        .filter_map(|node| match &set.resources.get(node.resource)?.spec {
+            Spec::AwsRdsCluster(spec) => Some((&node.address, spec.tenant_admin())),
+            _ => None,
+        })
+        .collect();
     let mut spec_objects: HashMap<usize, JsonMap<String, Json>> = HashMap::new();
     let mut out = DesiredSet::default();
     for level in graph.levels() {
@@ -131,6 +142,7 @@ pub fn desired(
                 node,
                 graph,
                 &reference_targets,
+                &tenant_admins,
                 env,
                 key,
                 &mut out.diagnostics,
@@ -156,6 +168,7 @@ fn object(
     node: &GraphNode,
     graph: &Graph,
     reference_targets: &HashMap<(&ResourceAddress, &str), &ResourceAddress>,
+    tenant_admins: &HashMap<&ResourceAddress, Json>,
     env: &dyn Fn(&str) -> Option<String>,
     key: &StateKey,
     diagnostics: &mut Vec<Diagnostic>,
@@ -174,6 +187,17 @@ fn object(
             .collect(),
     };
     derived_attributes(resource, &node.part, &mut attributes);
+    // A tenant's role and database on an Aurora cluster: how its provider reaches the cluster
+    // (the `server` reference is the role part's).
+    if matches!(
+        (&resource.spec, &node.part),
+        (Spec::TenantDatabase(_), Part::Role | Part::Database)
+    ) && let Some(admin) = reference_targets
+        .get(&(&resource.address.part("role"), "/spec/server"))
+        .and_then(|server| tenant_admins.get(server))
+    {
+        attributes.insert("admin".to_owned(), admin.clone());
+    }
 
     let address_text = node.address.to_string();
     let mut references = BTreeMap::new();

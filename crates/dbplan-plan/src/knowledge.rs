@@ -147,6 +147,10 @@ pub fn on_removal(kind: Kind, part: Option<&str>, attribute: &str, recorded: &Va
             _,
             "admin_password" | "admin_password_env" | "sslrootcert" | "connect_via",
         ) => Removal::Reset(Value::Null),
+        // How a tenant reaches its Aurora cluster: without it, the cluster's defaults.
+        (Kind::TenantDatabase, Ok(Part::Role | Part::Database), "admin") => {
+            Removal::Reset(Value::Null)
+        }
         // ModifyDBCluster takes 1 day, the RDS default; and the final snapshot's name is only
         // read when the cluster is deleted.
         (Kind::AwsRdsCluster, Ok(Part::Cluster), "backup_retention_period") => {

@@ -77,7 +77,7 @@ fn region_of(key_id: &str) -> Option<String> {
 }
 
 /// What to set when the request has no credentials or region.
-const CREDENTIALS_HINT: &str = "set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION";
+pub(crate) const CREDENTIALS_HINT: &str = "set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION";
 
 /// An SDK error as one sentence (a multi-line cause is joined); a request without
 /// credentials says so and what to set, without the SDK's list of every provider it tried.

@@ -32,6 +32,7 @@ mod ec2;
 mod error;
 mod find;
 pub mod kms;
+mod login;
 mod rds;
 #[cfg(test)]
 mod testing;
@@ -71,6 +72,9 @@ impl std::fmt::Debug for AwsProvider {
 pub(crate) struct Clients {
     pub(crate) rds: aws_sdk_rds::Client,
     pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
+    /// The region and credentials the clients were made with (an IAM token is signed with them).
+    pub(crate) config: aws_config::SdkConfig,
 }
 
 /// Default time a create or delete waits for a cluster or instance (Aurora takes minutes).
@@ -132,6 +136,12 @@ impl AwsProvider {
                     .interceptor(timeouts::ExplainTimeouts::new(timeouts))
                     .build(),
             ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&config)
+                    .interceptor(timeouts::ExplainTimeouts::new(timeouts))
+                    .build(),
+            ),
+            config,
         };
         clients.insert(key, made.clone());
         Ok(made)

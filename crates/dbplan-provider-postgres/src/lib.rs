@@ -31,6 +31,7 @@
 //!
 //! This crate is the only user of `tokio-postgres`.
 
+mod aurora;
 mod auth_guard;
 mod connect;
 mod secret_file;
@@ -42,8 +43,9 @@ pub use connect::Env;
 
 use connect::{Connection, Pool, Server};
 use dbplan_core::kinds::postgres_server;
-use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role};
+use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role, TenantAdmin};
 use dbplan_core::{Kind, Part, ResourceAddress};
+use dbplan_provider::aws_login::AwsLogin;
 use dbplan_provider::kubernetes::KubernetesSecrets;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
@@ -66,6 +68,9 @@ pub struct PostgresProvider {
     /// Applies the roles and databases of tenants on a `CnpgCluster` (declaratively, as the
     /// operator's managed roles and `Database` objects); `None`: they are refused.
     cnpg: Option<Arc<dyn Provider>>,
+    /// Logs in to Aurora clusters (their managed master secret, IAM tokens); `None`: tenants
+    /// on an Aurora cluster can use only a master password from the environment.
+    aws: Option<Arc<dyn AwsLogin>>,
 }
 
 impl std::fmt::Debug for PostgresProvider {
@@ -96,7 +101,16 @@ impl PostgresProvider {
             pool,
             kubernetes: None,
             cnpg: None,
+            aws: None,
         }
+    }
+
+    /// The provider, logging in to the Aurora clusters of tenants through `aws` (the AWS
+    /// provider): their managed master secret, IAM authentication tokens.
+    #[must_use]
+    pub fn with_aws_login(mut self, aws: Arc<dyn AwsLogin>) -> Self {
+        self.aws = Some(aws);
+        self
     }
 
     /// The provider, handing the roles and databases of tenants on a `CnpgCluster` to `cnpg`
@@ -157,6 +171,35 @@ fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderErro
     }
 }
 
+/// Makes the administrator a member of `owner` unless it is one or a superuser:
+/// `CREATE DATABASE … OWNER` and `ALTER DATABASE … OWNER TO` need it, and the master user of
+/// RDS and Aurora is no superuser (it has CREATEDB and CREATEROLE). A CREATEROLE role may grant
+/// the roles it manages (PostgreSQL 16 and later: those it created), as here.
+async fn act_as(
+    client: &Connection,
+    address: &ResourceAddress,
+    owner: &str,
+) -> Result<(), ProviderError> {
+    let able = client
+        .query_opt(
+            address,
+            "SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR pg_has_role(current_user, $1, 'MEMBER'))",
+            &[&owner],
+        )
+        .await?
+        .is_some();
+    if able {
+        return Ok(());
+    }
+    execute(
+        client,
+        address,
+        &format!("grant role {owner:?} to the administrator"),
+        &format!("GRANT {} TO CURRENT_USER", ident(address, owner)?),
+    )
+    .await
+}
+
 /// Renames a role in place (what it owns keeps its owner), unless the new name is taken.
 async fn rename_role(
     client: &Connection,
@@ -202,33 +245,95 @@ async fn execute(
     client.execute(address, what, statement).await
 }
 
-/// The tenant's server from the request's context.
-fn tenant_server(
-    address: &ResourceAddress,
-    context: &Context,
-    env: &Env,
-) -> Result<Server, ProviderError> {
-    let servers: Vec<(&ResourceAddress, &dbplan_provider::Recorded)> = context
-        .iter()
-        .filter(|(server, _)| server.kind == Kind::PostgresServer)
-        .collect();
-    if let [(server_address, recorded)] = servers.as_slice() {
-        return Server::from_recorded(server_address, recorded, env);
-    }
-    let other = context
-        .keys()
-        .map(|dependency| dependency.kind)
-        .find(|kind| *kind != Kind::TenantDatabase);
-    Err(ProviderError::Unsupported {
-        address: address.clone(),
-        message: match other {
-            Some(kind) => format!(
-                "tenant databases on a {kind} cannot be applied by this build yet; declare a PostgresServer for the cluster's endpoint and point `server` at it"
-            ),
-            None => "the tenant's server is not recorded in state; apply its PostgresServer first"
-                .to_owned(),
-        },
+/// The recorded Aurora cluster a tenant is on (its cluster part), if it is on one.
+fn aurora_cluster(context: &Context) -> Option<(&ResourceAddress, &dbplan_provider::Recorded)> {
+    context.iter().find(|(server, _)| {
+        server.kind == Kind::AwsRdsCluster && server.part.as_deref() == Some("cluster")
     })
+}
+
+impl PostgresProvider {
+    /// The tenant's server from the request's context: a `PostgresServer`, or an Aurora
+    /// cluster reached as `admin` says (the role's or database's `admin` attribute, planned
+    /// for a create or update, recorded otherwise).
+    async fn tenant_server(
+        &self,
+        address: &ResourceAddress,
+        context: &Context,
+        admin: Option<TenantAdmin>,
+    ) -> Result<Server, ProviderError> {
+        let servers: Vec<(&ResourceAddress, &dbplan_provider::Recorded)> = context
+            .iter()
+            .filter(|(server, _)| server.kind == Kind::PostgresServer)
+            .collect();
+        if let [(server_address, recorded)] = servers.as_slice() {
+            return Server::from_recorded(server_address, recorded, &self.env);
+        }
+        if let Some((cluster_address, recorded)) = aurora_cluster(context) {
+            return aurora::server(
+                address,
+                cluster_address,
+                recorded,
+                &admin.unwrap_or_default(),
+                self.aws.as_deref(),
+                &self.env,
+            )
+            .await;
+        }
+        let other = context
+            .keys()
+            .map(|dependency| dependency.kind)
+            .find(|kind| *kind != Kind::TenantDatabase);
+        Err(ProviderError::Unsupported {
+            address: address.clone(),
+            message: match other {
+                Some(kind) => format!(
+                    "tenant databases on a {kind} cannot be applied by this build yet; declare a PostgresServer for the cluster's endpoint and point `server` at it"
+                ),
+                None => {
+                    "the tenant's server is not recorded in state; apply its PostgresServer first"
+                        .to_owned()
+                }
+            },
+        })
+    }
+
+    /// Whether the tenant's server can be logged in to without asking anyone (for lookups
+    /// before a create).
+    fn can_log_in(&self, request: &ChangeRequest) -> bool {
+        let servers: Vec<_> = request
+            .context
+            .iter()
+            .filter(|(server, _)| server.kind == Kind::PostgresServer)
+            .collect();
+        if let [(server_address, recorded)] = servers.as_slice() {
+            return Server::from_recorded(server_address, recorded, &self.env)
+                .is_ok_and(|server| server.password.is_some());
+        }
+        aurora_cluster(&request.context).is_some_and(|(cluster_address, recorded)| {
+            aurora::can_log_in(
+                &request.address,
+                cluster_address,
+                recorded,
+                &planned_admin(request).unwrap_or_default(),
+                self.aws.is_some(),
+                &self.env,
+            )
+        })
+    }
+}
+
+/// The `admin` attribute a create or update is planned with (role or database).
+fn planned_admin(request: &ChangeRequest) -> Option<TenantAdmin> {
+    request.decode::<Role>().ok().and_then(|role| role.admin)
+}
+
+/// The `admin` attribute recorded with a role or database.
+fn prior_admin(request: &ChangeRequest) -> Option<TenantAdmin> {
+    request
+        .decode_prior::<Role>()
+        .ok()
+        .and_then(|role| role.admin)
 }
 
 fn generate_password(address: &ResourceAddress) -> Result<String, ProviderError> {
@@ -283,12 +388,24 @@ impl Provider for PostgresProvider {
                     }))
                 }
                 Object::Role => {
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(
+                            address,
+                            &request.context,
+                            request.decode::<Role>().ok().and_then(|role| role.admin),
+                        )
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     read_role(&client, request).await
                 }
                 Object::Database => {
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(
+                            address,
+                            &request.context,
+                            request.decode::<Role>().ok().and_then(|role| role.admin),
+                        )
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     read_database(&self.pool, &client, &server, request).await
                 }
@@ -333,12 +450,16 @@ impl Provider for PostgresProvider {
             }
             match kind {
                 Object::Role => {
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(address, &request.context, planned_admin(request))
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     find_role(&client, request).await
                 }
                 Object::Database => {
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(address, &request.context, planned_admin(request))
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     find_database(&client, request).await
                 }
@@ -363,8 +484,7 @@ impl Provider for PostgresProvider {
                     .and_then(|part| object(&request.address, &part)),
                 Ok(Object::Role | Object::Database)
             )
-            && tenant_server(&request.address, &request.context, &self.env)
-                .is_ok_and(|server| server.password.is_some())
+            && self.can_log_in(request)
     }
 
     /// A tenant's role and database on a server this build applies no tenants on.
@@ -383,7 +503,7 @@ impl Provider for PostgresProvider {
             .map(|dependency| dependency.kind)
             .find(|kind| *kind != Kind::TenantDatabase)?;
         match server {
-            Kind::PostgresServer => None,
+            Kind::PostgresServer | Kind::AwsRdsCluster => None,
             Kind::CnpgCluster if self.cnpg.is_some() => None,
             kind => Some(format!(
                 "tenant databases on {kind} servers cannot be applied by this build yet, so apply will fail here; declare a PostgresServer for the cluster's endpoint and point `server` at it"
@@ -459,7 +579,9 @@ impl Provider for PostgresProvider {
                 Object::Role => {
                     let name = request.decode_prior::<Role>()?.name.unwrap_or_default();
                     let name = name.as_str();
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(address, &request.context, prior_admin(request))
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     execute(
                         &client,
@@ -472,7 +594,9 @@ impl Provider for PostgresProvider {
                 Object::Database => {
                     let name = request.decode_prior::<Database>()?.name.unwrap_or_default();
                     let name = name.as_str();
-                    let server = tenant_server(address, &request.context, &self.env)?;
+                    let server = self
+                        .tenant_server(address, &request.context, prior_admin(request))
+                        .await?;
                     if name == server.database {
                         return Err(ProviderError::Conflict {
                             address: address.clone(),
@@ -583,7 +707,9 @@ impl PostgresProvider {
             }
         };
         let password = password.as_str();
-        let server = tenant_server(address, &request.context, &self.env)?;
+        let server = self
+            .tenant_server(address, &request.context, planned_admin(request))
+            .await?;
         let client = self.pool.admin(address, &server).await?;
         if !create {
             // A new name renames the role in place: what it owns keeps its owner.
@@ -696,7 +822,9 @@ impl PostgresProvider {
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
-        let server = tenant_server(address, &request.context, &self.env)?;
+        let server = self
+            .tenant_server(address, &request.context, planned_admin(request))
+            .await?;
         let client = self.pool.admin(address, &server).await?;
         let existing: Option<String> = client
             .query_opt(
@@ -725,6 +853,7 @@ impl PostgresProvider {
             }
             Some(_) => tracing::debug!(address = %address, "adopt database {name:?}"),
             None => {
+                act_as(&client, address, owner).await?;
                 client
                     .execute_long(
                         address,
@@ -748,10 +877,13 @@ impl PostgresProvider {
         let database: Database = request.decode()?;
         let name = database.name.as_deref().unwrap_or_default();
         let owner = database.owner.as_deref().unwrap_or_default();
-        let server = tenant_server(address, &request.context, &self.env)?;
+        let server = self
+            .tenant_server(address, &request.context, planned_admin(request))
+            .await?;
         let client = self.pool.admin(address, &server).await?;
         // Always set: the owner may have been changed outside dbplan (drift), which the
         // recorded value does not show.
+        act_as(&client, address, owner).await?;
         execute(
             &client,
             address,

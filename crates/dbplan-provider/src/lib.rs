@@ -13,6 +13,7 @@
 //! This crate uses no SDK; each real provider lives in its own crate.
 
 pub mod admission;
+pub mod aws_login;
 mod fake;
 pub mod files;
 pub mod kubernetes;

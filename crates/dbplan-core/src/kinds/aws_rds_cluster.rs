@@ -278,8 +278,42 @@ impl AwsRdsClusterSpec {
             "parameters" | "db_cluster_parameter_group_name" if !self.parameters.is_empty() => {
                 Part::ParameterGroup
             }
+            // No part of the cluster is applied with it: the tenants on the cluster are (see
+            // `tenant_admin`).
+            "admin_connection" => Part::Whole,
             _ => Part::Cluster,
         }
+    }
+
+    /// What the role and database of a tenant on this cluster are planned with (attribute
+    /// `admin`): the cluster's `admin_connection`, and the name of the master password's
+    /// variable when `password` is a `secretEnv` (never a value). See
+    /// [`super::tenant_database::TenantAdmin`].
+    pub fn tenant_admin(&self) -> Json {
+        let connection = self.admin_connection.clone().unwrap_or_default();
+        let mut admin = serde_json::Map::new();
+        admin.insert(
+            "sslmode".to_owned(),
+            Json::from(connection.sslmode.as_str()),
+        );
+        if let Some(root) = connection.sslrootcert {
+            admin.insert("sslrootcert".to_owned(), Json::from(root));
+        }
+        if let Some(via) = &connection.connect_via {
+            admin.insert("connect_via".to_owned(), super::to_json(via));
+        }
+        if let Some(database) = connection.database {
+            admin.insert("database".to_owned(), Json::from(database));
+        }
+        if let Some(user) = connection.iam_user {
+            admin.insert("iam_user".to_owned(), Json::from(user));
+        }
+        if let Some(SecretValue::Env { secret_env }) = &self.password
+            && !self.manage_master_user_password
+        {
+            admin.insert("password_env".to_owned(), Json::from(secret_env.clone()));
+        }
+        Json::Object(admin)
     }
 
     /// What a part is planned with besides the spec fields it owns: the security group opens the
@@ -495,6 +529,55 @@ pub struct AwsRdsClusterSpec {
     /// The AWS region (dbplan extension); the AWS configuration chain's region when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// How dbplan connects to the cluster's writer endpoint to manage the TenantDatabases on it (dbplan extension): TLS, a tunnel, IAM authentication. Not an AWS setting: changing it changes no cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_connection: Option<AdminConnection>,
+}
+
+/// How dbplan connects to an Aurora PostgreSQL cluster as its administrator, to manage the
+/// tenant databases on it. It logs in as the master user, with the password RDS manages in
+/// Secrets Manager (`manage_master_user_password`) or the one in `password`'s `secretEnv`
+/// variable, or with an IAM authentication token as `iam_user`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConnection {
+    /// `require` (default: encrypted, the certificate not verified) or `verify-full` (verified against the endpoint's name with `sslrootcert`).
+    #[serde(default)]
+    pub sslmode: AdminSslMode,
+    /// CA bundle that verifies the cluster's certificate, e.g. RDS's `global-bundle.pem` (for `verify-full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslrootcert: Option<String>,
+    /// Connect through a tunnel's local end (`{host: 127.0.0.1, port: 15432}`) instead of the writer endpoint, for a cluster in a private network; TLS still verifies the endpoint's name, and tenants' connection secrets still point at the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_via: Option<super::postgres_server::ConnectVia>,
+    /// Database dbplan connects to for administration; `postgres` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Log in as this database user with an IAM authentication token instead of the master password (needs `iam_database_authentication_enabled`; the user needs the `rds_iam` role, CREATEDB and CREATEROLE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub iam_user: Option<String>,
+}
+
+/// TLS of dbplan's administrative connection to an Aurora cluster: never without encryption.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminSslMode {
+    /// Encrypt, without verifying the certificate.
+    #[default]
+    Require,
+    /// Encrypt and verify the certificate and the endpoint's name.
+    VerifyFull,
+}
+
+impl AdminSslMode {
+    /// libpq's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminSslMode::Require => "require",
+            AdminSslMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 fn default_username() -> String {

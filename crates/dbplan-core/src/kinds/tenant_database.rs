@@ -62,6 +62,33 @@ pub struct Role {
     /// -1 (no limit) when not given.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub connection_limit: Option<i64>,
+    /// How the server is reached, when it is an Aurora cluster.
+    #[serde(default)]
+    pub admin: Option<TenantAdmin>,
+}
+
+/// How the provider reaches a tenant's Aurora cluster as its administrator, planned from the
+/// cluster's `admin_connection` ([`super::aws_rds_cluster::AwsRdsClusterSpec::tenant_admin`])
+/// and recorded with the tenant's role and database, so that refresh and destroy reach it the
+/// same way. The endpoint, port, master user and managed secret are the cluster's own record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct TenantAdmin {
+    /// `require` when not given, or `verify-full`.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub sslmode: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub sslrootcert: Option<String>,
+    #[serde(default)]
+    pub connect_via: Option<super::postgres_server::ConnectVia>,
+    /// `postgres` when not given.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub database: Option<String>,
+    /// Log in as this user with an IAM authentication token.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub iam_user: Option<String>,
+    /// The variable that holds the master password (a cluster without a managed password).
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub password_env: Option<String>,
 }
 
 /// The planned (or recorded) attributes of the database part.
@@ -79,6 +106,9 @@ pub struct Database {
     /// The owner's password (the role's output): a new one changes the URI output.
     #[serde(default)]
     pub owner_password: Option<SecretText>,
+    /// How the server is reached, when it is an Aurora cluster.
+    #[serde(default)]
+    pub admin: Option<TenantAdmin>,
 }
 
 /// The planned (or recorded) attributes of the connection secret part: the file or the

@@ -1,0 +1,263 @@
+//! Tenant databases on an Aurora cluster dbplan manages, end to end: the cluster in moto
+//! (which makes a real Secrets Manager secret for its managed master password), a real local
+//! PostgreSQL with TLS standing in for the cluster's writer endpoint, reached through
+//! `admin_connection.connect_via`, as a tunnel to a private cluster would be.
+
+use crate::apply::{Lab, Tunnel};
+use crate::{assert_code, text};
+use dbplan_testkit::MotoServer;
+use std::process::Output;
+
+/// The cluster and its tenant, the tunnel at `via`.
+fn manifests(via: u16, protected: bool) -> String {
+    format!(
+        r#"apiVersion: aws.project-planton.org/v1
+kind: AwsRdsCluster
+metadata:
+  name: shared-pg
+spec:
+  region: us-east-1
+  engine: aurora-postgresql
+  engineVersion: "16.4"
+  manageMasterUserPassword: true
+  username: platform
+  storageEncrypted: true
+  deletionProtection: false
+  skipFinalSnapshot: true
+  backupRetentionPeriod: 7
+  preferredBackupWindow: "02:00-02:30"
+  preferredMaintenanceWindow: "sat:22:00-sat:22:30"
+  copyTagsToSnapshot: true
+  enabledCloudwatchLogsExports: [postgresql]
+  iamDatabaseAuthenticationEnabled: true
+  adminConnection:
+    connectVia: {{host: 127.0.0.1, port: {via}}}
+---
+apiVersion: dbplan.io/v1
+kind: TenantDatabase
+metadata:
+  name: billing
+spec:
+  server: {{kind: AwsRdsCluster, name: shared-pg}}
+  databaseName: billing
+  owner: billing_app
+  extensions: [pgcrypto]
+  deletionProtection: {protected}
+  roleDeletionPolicy: Delete
+  dbDeletionPolicy: Delete
+  connectionSecret: {{file: secrets/billing.env, format: env}}
+"#
+    )
+}
+
+/// Runs `dbplan` in the lab with moto's environment (and `RUST_LOG` when given).
+fn run(lab: &Lab, moto: &MotoServer, args: &[&str], log: Option<&str>) -> Output {
+    let mut command = lab.command(args);
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    if let Some(level) = log {
+        command.env("RUST_LOG", level);
+    }
+    command.output().unwrap()
+}
+
+/// The master user's login, as RDS keeps it in the cluster's secret (read with boto3).
+fn master_login(moto: &MotoServer) -> (String, String) {
+    let python = dbplan_testkit::moto_bin()
+        .and_then(|bin| bin.parent().map(|dir| dir.join("python")))
+        .unwrap();
+    let script = format!(
+        "import boto3, json\nargs = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\narn = boto3.client('rds', **args).describe_db_clusters(DBClusterIdentifier='shared-pg')['DBClusters'][0]['MasterUserSecret']['SecretArn']\nvalue = json.loads(boto3.client('secretsmanager', **args).get_secret_value(SecretId=arn)['SecretString'])\nprint(value['username'])\nprint(value['password'])",
+        moto.endpoint()
+    );
+    let output = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut lines = said.lines();
+    (
+        lines.next().unwrap().to_owned(),
+        lines.next().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn tenants_on_a_managed_aurora_cluster_log_in_with_its_secret_through_a_tunnel() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let lab = Lab::start_with_tls();
+    let tunnel = Tunnel::to(lab.server.port);
+    std::fs::write(lab.path("db.yaml"), manifests(tunnel.port, false)).unwrap();
+
+    // Before the cluster exists, plan says nothing about tenants this build cannot apply.
+    let planned = run(&lab, &moto, &["plan", "db.yaml"], None);
+    assert_code(&planned, 0);
+    assert!(
+        !text(&planned).contains("cannot be applied"),
+        "{}",
+        text(&planned)
+    );
+
+    // The cluster first, then its master user on the server that stands in for it, as RDS
+    // makes it: CREATEDB and CREATEROLE, not a superuser.
+    let cluster = run(
+        &lab,
+        &moto,
+        &[
+            "apply",
+            "db.yaml",
+            "--target",
+            "AwsRdsCluster/shared-pg",
+            "--auto-approve",
+        ],
+        None,
+    );
+    assert_code(&cluster, 0);
+    let (user, password) = master_login(&moto);
+    lab.sql(
+        "postgres",
+        &format!(
+            "CREATE ROLE \"{user}\" LOGIN CREATEDB CREATEROLE PASSWORD '{}'",
+            password.replace('\'', "''")
+        ),
+    );
+
+    // The tenant, at trace level: the master password appears nowhere.
+    let applied = run(
+        &lab,
+        &moto,
+        &["apply", "db.yaml", "--auto-approve"],
+        Some("trace"),
+    );
+    assert_code(&applied, 0);
+    assert!(tunnel.used() > 0, "apply went through the tunnel");
+    assert!(
+        !text(&applied).contains(&password),
+        "the master password was printed"
+    );
+    for entry in walk(lab.directory.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&password),
+            "the master password is in {}",
+            entry.display()
+        );
+    }
+    assert_eq!(
+        lab.sql(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'billing'"
+        ),
+        "billing_app"
+    );
+    let secret = lab.env_secret("billing");
+    let value = |key: &str| {
+        secret
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("{key} in {secret:?}"))
+    };
+    // The applications inside the network use the cluster's endpoint, not the tunnel.
+    assert!(
+        value("DB_HOST").contains(".rds.amazonaws.com"),
+        "{secret:?}"
+    );
+    assert_eq!(
+        lab.login("billing_app", &value("DB_PASSWORD"), "billing"),
+        Ok("billing_app".to_owned())
+    );
+
+    // Planned again with refresh (the secret read again): no change.
+    assert_code(
+        &run(
+            &lab,
+            &moto,
+            &["plan", "db.yaml", "--detailed-exitcode"],
+            None,
+        ),
+        0,
+    );
+
+    // Drift: the role dropped behind dbplan's back is planned again.
+    lab.sql("postgres", "DROP DATABASE billing");
+    lab.sql("postgres", "DROP ROLE billing_app");
+    let drifted = run(
+        &lab,
+        &moto,
+        &["plan", "db.yaml", "--detailed-exitcode"],
+        None,
+    );
+    assert_code(&drifted, 2);
+    assert_code(
+        &run(&lab, &moto, &["apply", "db.yaml", "--auto-approve"], None),
+        0,
+    );
+    let mut roles = vec!["billing_app".to_owned(), user.clone()];
+    roles.sort();
+    assert_eq!(lab.roles(), roles);
+
+    // Protected, the tenant is not destroyed; unprotected with Delete, it is dropped.
+    std::fs::write(lab.path("db.yaml"), manifests(tunnel.port, true)).unwrap();
+    assert_code(
+        &run(&lab, &moto, &["apply", "db.yaml", "--auto-approve"], None),
+        0,
+    );
+    let refused = run(
+        &lab,
+        &moto,
+        &[
+            "destroy",
+            "db.yaml",
+            "--target",
+            "TenantDatabase/billing",
+            "--auto-approve",
+        ],
+        None,
+    );
+    assert_code(&refused, 1);
+    // Protection is turned off by an apply first, as for any tenant.
+    std::fs::write(lab.path("db.yaml"), manifests(tunnel.port, false)).unwrap();
+    assert_code(
+        &run(&lab, &moto, &["apply", "db.yaml", "--auto-approve"], None),
+        0,
+    );
+    let destroyed = run(
+        &lab,
+        &moto,
+        &[
+            "destroy",
+            "db.yaml",
+            "--target",
+            "TenantDatabase/billing",
+            "--auto-approve",
+        ],
+        None,
+    );
+    assert_code(&destroyed, 0);
+    assert_eq!(lab.roles(), vec![user]);
+    assert!(!lab.databases().contains(&"billing".to_owned()));
+}
+
+/// Every file under `directory`.
+fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
