@@ -261,3 +261,164 @@ fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A platform cluster dbplan does not manage, made in moto by someone else, with a master
+/// password of its own (not managed by RDS), and a tenant on it through a reference.
+fn reference_manifests(via: u16, with_tenant: bool) -> String {
+    let mut text = format!(
+        r#"apiVersion: dbplan.io/v1
+kind: AwsRdsClusterReference
+metadata:
+  name: platform-pg
+spec:
+  clusterIdentifier: platform-pg
+  region: us-east-1
+  masterPassword: {{secretEnv: PLATFORM_PG_PASSWORD}}
+  adminConnection:
+    connectVia: {{host: 127.0.0.1, port: {via}}}
+"#
+    );
+    if with_tenant {
+        text.push_str(
+            r#"---
+apiVersion: dbplan.io/v1
+kind: TenantDatabase
+metadata:
+  name: invoices
+spec:
+  server: {kind: AwsRdsClusterReference, name: platform-pg}
+  deletionProtection: false
+  connectionSecret: {file: secrets/invoices.env}
+"#,
+        );
+    }
+    text
+}
+
+/// Runs a few lines of Python with a boto3 RDS client `rds` against moto; what they print.
+fn boto(moto: &MotoServer, code: &str) -> String {
+    let python = dbplan_testkit::moto_bin()
+        .and_then(|bin| bin.parent().map(|dir| dir.join("python")))
+        .unwrap();
+    let script = format!(
+        "import boto3, json\nrds = boto3.client('rds', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}",
+        moto.endpoint()
+    );
+    let output = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn tenants_on_a_referenced_cluster_never_touch_it_and_log_in_with_its_password_variable() {
+    const PASSWORD: &str = "Pl4tform-Master-Canary";
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let lab = Lab::start_with_tls();
+    let tunnel = Tunnel::to(lab.server.port);
+    boto(
+        &moto,
+        &format!(
+            "rds.create_db_cluster(DBClusterIdentifier='platform-pg', Engine='aurora-postgresql', EngineVersion='16.4', MasterUsername='platform', MasterUserPassword='{PASSWORD}')"
+        ),
+    );
+    lab.sql(
+        "postgres",
+        &format!("CREATE ROLE platform LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'"),
+    );
+    std::fs::write(lab.path("db.yaml"), reference_manifests(tunnel.port, true)).unwrap();
+    let run_with = |args: &[&str]| {
+        let mut command = lab.command(args);
+        for (name, value) in moto.env() {
+            command.env(name, value);
+        }
+        command.env("PLATFORM_PG_PASSWORD", PASSWORD);
+        command.env("RUST_LOG", "trace");
+        command.output().unwrap()
+    };
+
+    // Offline, without AWS or the password: lint and plan work, the cluster's values unknown.
+    let linted = lab.run(&["lint", "db.yaml"]);
+    assert_code(&linted, 0);
+    let offline = lab.run(&["plan", "db.yaml", "--offline"]);
+    assert_code(&offline, 0);
+    let said = text(&offline);
+    assert!(
+        said.contains("AwsRdsClusterReference/platform-pg will be read"),
+        "{said}"
+    );
+    assert!(!said.contains("cannot be applied"), "{said}");
+
+    let applied = run_with(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&applied, 0);
+    assert!(tunnel.used() > 0, "apply went through the tunnel");
+    assert!(
+        !text(&applied).contains(PASSWORD),
+        "the master password was printed"
+    );
+    for entry in walk(lab.directory.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+            "the master password is in {}",
+            entry.display()
+        );
+    }
+    let secret = lab.env_secret("invoices");
+    let value = |key: &str| {
+        secret
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("{key} in {secret:?}"))
+    };
+    assert!(value("DB_HOST").starts_with("platform-pg."), "{secret:?}");
+    assert_eq!(
+        lab.login("invoices_user", &value("DB_PASSWORD"), "invoices"),
+        Ok("invoices_user".to_owned())
+    );
+    assert_code(&run_with(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
+
+    // Without the password variable, apply says which variable to set.
+    std::fs::write(
+        lab.path("db.yaml"),
+        reference_manifests(tunnel.port + 1, true),
+    )
+    .unwrap();
+    let mut command = lab.command(&["apply", "db.yaml", "--auto-approve"]);
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    let refused = command.env_remove("PLATFORM_PG_PASSWORD").output().unwrap();
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused).contains("PLATFORM_PG_PASSWORD"),
+        "{}",
+        text(&refused)
+    );
+    std::fs::write(lab.path("db.yaml"), reference_manifests(tunnel.port, true)).unwrap();
+
+    // The tenant's manifest removed: Orphan (the default) leaves its role and database.
+    std::fs::write(lab.path("db.yaml"), reference_manifests(tunnel.port, false)).unwrap();
+    let orphaned = run_with(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&orphaned, 0);
+    assert!(lab.roles().contains(&"invoices_user".to_owned()));
+    assert!(lab.databases().contains(&"invoices".to_owned()));
+
+    // Destroying the reference forgets it; the cluster stays in AWS, untouched.
+    let destroyed = run_with(&["destroy", "db.yaml", "--auto-approve"]);
+    assert_code(&destroyed, 0);
+    assert_eq!(
+        boto(
+            &moto,
+            "print(rds.describe_db_clusters(DBClusterIdentifier='platform-pg')['DBClusters'][0]['Status'])"
+        ),
+        "available"
+    );
+}

@@ -422,25 +422,48 @@ fn throttling_and_server_errors_are_retried(moto: &MotoServer) {
     assert_eq!(lab.cluster("Status"), "\"available\"");
 }
 
-/// The other Aurora manifest in `examples/`: a shared cluster in an existing subnet group and
-/// security group (moto does not check that they exist; AWS would).
+/// The platform cluster of `examples/tenant-databases`, only referenced: apply reads the
+/// cluster someone else made (in the manifest's region, not the environment's) and records
+/// what AWS reports; destroy forgets it; the cluster is never changed.
 fn the_shared_tenant_cluster_example_applies(moto: &MotoServer) {
     let lab = Lab::new(moto);
     std::fs::copy(
-        super::root().join("examples/tenant-databases/shared-cluster.yaml"),
-        lab.directory.path().join("shared-cluster.yaml"),
+        super::root().join("examples/tenant-databases/platform-cluster.yaml"),
+        lab.directory.path().join("platform-cluster.yaml"),
     )
     .unwrap();
-    let applied = lab.run(&["apply", "shared-cluster.yaml", "--auto-approve"]);
+    let frankfurt = "rds = boto3.client('rds', endpoint_url=rds.meta.endpoint_url, region_name='eu-central-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n";
+    let missing = lab.run(&["apply", "platform-cluster.yaml", "--auto-approve"]);
+    assert_code(&missing, 1);
+    assert!(
+        text(&missing).contains("dbplan only reads a referenced cluster and never creates one"),
+        "{}",
+        text(&missing)
+    );
+    lab.boto(&format!(
+        "{frankfurt}rds.create_db_cluster(DBClusterIdentifier='shared-pg', Engine='aurora-postgresql', EngineVersion='16.4', MasterUsername='platform', ManageMasterUserPassword=True)"
+    ));
+    let applied = lab.run(&["apply", "platform-cluster.yaml", "--auto-approve"]);
     assert_code(&applied, 0);
-    assert_eq!(
-        // The manifest's region, not the environment's.
-        lab.boto("rds = boto3.client('rds', endpoint_url=rds.meta.endpoint_url, region_name='eu-central-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nprint(rds.describe_db_clusters(DBClusterIdentifier='shared-pg')['DBClusters'][0]['DBSubnetGroup'])"),
-        "platform-private"
+    let shown = lab.run(&["state", "show", "AwsRdsClusterReference/shared-pg"]);
+    assert_code(&shown, 0);
+    let said = super::stdout(&shown);
+    assert!(said.contains("shared-pg.cluster-"), "{said}");
+    assert!(said.contains("master_user_secret_arn"), "{said}");
+    assert!(said.contains("master_username = platform"), "{said}");
+    assert_code(
+        &lab.run(&["plan", "platform-cluster.yaml", "--detailed-exitcode"]),
+        0,
     );
     assert_code(
-        &lab.run(&["plan", "shared-cluster.yaml", "--detailed-exitcode"]),
+        &lab.run(&["destroy", "platform-cluster.yaml", "--auto-approve"]),
         0,
+    );
+    assert_eq!(
+        lab.boto(&format!(
+            "{frankfurt}print(rds.describe_db_clusters(DBClusterIdentifier='shared-pg')['DBClusters'][0]['Status'])"
+        )),
+        "available"
     );
 }
 

@@ -246,6 +246,9 @@ fn not_importable(node: &GraphNode) -> Option<String> {
         (Kind::PostgresServer, _) => Some(format!(
             "dbplan never creates or changes a PostgresServer, it only connects to it; `dbplan apply --target {address}` records it after checking the connection"
         )),
+        (Kind::AwsRdsClusterReference, _) => Some(format!(
+            "dbplan never creates or changes a referenced cluster, it only reads it; `dbplan apply --target {address}` records it after reading it"
+        )),
         (Kind::TenantDatabase, Some("connection-secret")) => Some(
             "a connection secret is a file dbplan writes from the role's password, which an import cannot know; import the role and the database, and the next apply writes the file (one dbplan did not write is left alone unless the manifest adopts it)".to_owned(),
         ),

@@ -161,6 +161,7 @@ fn secret_pointers(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::AwsRdsCluster => &["/spec/password"],
         Kind::PostgresServer => &["/spec/admin_password"],
+        Kind::AwsRdsClusterReference => &["/spec/master_password"],
         _ => &[],
     }
 }

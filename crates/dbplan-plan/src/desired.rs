@@ -99,15 +99,21 @@ pub fn desired(
         }
     }
     // How tenants on an Aurora cluster reach it (the cluster's `admin_connection`), by the
-    // address a tenant's `server` resolves to: its cluster part.
+    // address a tenant's `server` resolves to: a cluster's cluster part, or a reference.
     let tenant_admins: HashMap<&ResourceAddress, Json> = graph
         .nodes()
         .into_iter()
-        .filter(|node| node.part == Part::Cluster)
-        .filter_map(|node| match &set.resources.get(node.resource)?.spec {
-            Spec::AwsRdsCluster(spec) => Some((&node.address, spec.tenant_admin())),
-            _ => None,
-        })
+        .filter_map(
+            |node| match (&set.resources.get(node.resource)?.spec, &node.part) {
+                (Spec::AwsRdsCluster(spec), Part::Cluster) => {
+                    Some((&node.address, spec.tenant_admin()))
+                }
+                (Spec::AwsRdsClusterReference(spec), _) => {
+                    Some((&node.address, spec.tenant_admin()))
+                }
+                _ => None,
+            },
+        )
         .collect();
     let mut spec_objects: HashMap<usize, JsonMap<String, Json>> = HashMap::new();
     let mut out = DesiredSet::default();

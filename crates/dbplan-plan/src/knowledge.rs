@@ -147,6 +147,12 @@ pub fn on_removal(kind: Kind, part: Option<&str>, attribute: &str, recorded: &Va
             _,
             "admin_password" | "admin_password_env" | "sslrootcert" | "connect_via",
         ) => Removal::Reset(Value::Null),
+        // Only read by the tenants, to connect.
+        (
+            Kind::AwsRdsClusterReference,
+            _,
+            "admin_connection" | "master_password" | "master_password_env",
+        ) => Removal::Reset(Value::Null),
         // How a tenant reaches its Aurora cluster: without it, the cluster's defaults.
         (Kind::TenantDatabase, Ok(Part::Role | Part::Database), "admin") => {
             Removal::Reset(Value::Null)

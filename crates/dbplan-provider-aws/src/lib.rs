@@ -167,6 +167,8 @@ enum Object {
     ParameterGroup,
     Cluster,
     Instance,
+    /// A cluster only read (`AwsRdsClusterReference`).
+    Reference,
 }
 
 fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderError> {
@@ -183,6 +185,7 @@ fn object(address: &ResourceAddress, part: &Part) -> Result<Object, ProviderErro
         (Kind::AwsRdsCluster, Part::ParameterGroup) => Object::ParameterGroup,
         (Kind::AwsRdsCluster, Part::Cluster) => Object::Cluster,
         (Kind::AwsRdsClusterInstance, Part::Whole) => Object::Instance,
+        (Kind::AwsRdsClusterReference, Part::Whole) => Object::Reference,
         _ => {
             return Err(ProviderError::Unsupported {
                 address: address.clone(),
@@ -217,6 +220,7 @@ impl Provider for AwsProvider {
                 | Kind::AwsSecurityGroup
                 | Kind::AwsRdsCluster
                 | Kind::AwsRdsClusterInstance
+                | Kind::AwsRdsClusterReference
         )
     }
 
@@ -241,6 +245,7 @@ impl Provider for AwsProvider {
                 Object::ParameterGroup => rds::parameter_group::read(&clients, request).await,
                 Object::Cluster => rds::cluster::read(&clients, request).await,
                 Object::Instance => rds::instance::read(&clients, request).await,
+                Object::Reference => rds::reference::read(&clients, request).await,
             }
         })
     }
@@ -291,6 +296,8 @@ impl Provider for AwsProvider {
                 Object::ParameterGroup => find::parameter_group(&clients, request).await,
                 Object::Cluster => find::cluster(&clients, request).await,
                 Object::Instance => find::instance(&clients, request).await,
+                // Nothing is created, so nothing is taken over: the cluster is only read.
+                Object::Reference => Ok(FindOutcome::Unknown),
             }
         })
     }
@@ -329,6 +336,8 @@ impl Provider for AwsProvider {
                 Object::ParameterGroup => rds::parameter_group::delete(&clients, request).await,
                 Object::Cluster => rds::cluster::delete(&clients, request, limit).await,
                 Object::Instance => rds::instance::delete(&clients, request, limit).await,
+                // dbplan never deletes a referenced cluster: it only forgets it.
+                Object::Reference => Ok(()),
             }
         })
     }
@@ -357,6 +366,7 @@ impl AwsProvider {
             Object::ParameterGroup => rds::parameter_group::apply(&clients, request, action).await,
             Object::Cluster => rds::cluster::apply(&clients, request, action, limit).await,
             Object::Instance => rds::instance::apply(&clients, request, action, limit).await,
+            Object::Reference => rds::reference::apply(&clients, request).await,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Tenants on an Aurora PostgreSQL cluster dbplan manages: the [`Server`] a tenant's role and
-//! database are applied on, from the cluster's record (writer endpoint, port, master user,
-//! region, the managed secret's ARN) and the tenant's `admin` attribute (the cluster's
+//! Tenants on an Aurora PostgreSQL cluster, managed by dbplan (`AwsRdsCluster`) or only read
+//! (`AwsRdsClusterReference`): the [`Server`] a tenant's role and database are applied on, from
+//! the cluster's record (writer endpoint, port, master user, region, the managed secret's ARN,
+//! whether IAM authentication is on) and the tenant's `admin` attribute (the cluster's
 //! `admin_connection`).
 //!
 //! The administrator logs in, in this order of choice:
@@ -14,9 +15,10 @@
 //! logged or put in an error.
 
 use crate::connect::{Env, Server};
-use dbplan_core::ResourceAddress;
 use dbplan_core::kinds::aws_rds_cluster::Cluster;
+use dbplan_core::kinds::aws_rds_cluster_reference::Reference;
 use dbplan_core::kinds::tenant_database::TenantAdmin;
+use dbplan_core::{Kind, ResourceAddress};
 use dbplan_provider::aws_login::{AwsLogin, TokenTarget};
 use dbplan_provider::{ProviderError, Recorded};
 
@@ -28,55 +30,102 @@ enum Login {
     Variable { user: String, variable: String },
 }
 
-/// The endpoint, port and login of the recorded cluster `cluster` for the tenant part
-/// `address`; an error that says what is missing and what to do.
+/// What a tenant needs to know of its cluster, from the record of an `AwsRdsCluster`'s cluster
+/// part (its attributes, as applied) or of an `AwsRdsClusterReference` (its outputs, as read).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Facts {
+    endpoint: Option<String>,
+    port: Option<u16>,
+    secret_arn: Option<String>,
+    username: Option<String>,
+    managed: bool,
+    iam: bool,
+    region: Option<String>,
+}
+
+fn facts(cluster_address: &ResourceAddress, recorded: &Recorded) -> Result<Facts, ProviderError> {
+    let text = |name: &str| {
+        recorded
+            .outputs
+            .get(name)
+            .and_then(|field| match &field.value {
+                serde_json::Value::String(text) => Some(text.clone()),
+                serde_json::Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            })
+    };
+    let flag = |name: &str| {
+        recorded
+            .outputs
+            .get(name)
+            .and_then(|field| field.value.as_bool())
+            .unwrap_or(false)
+    };
+    let mut facts = Facts {
+        endpoint: text("rds_cluster_endpoint"),
+        port: text("rds_cluster_port")
+            .and_then(|port| port.parse::<u16>().ok())
+            .filter(|port| *port != 0),
+        secret_arn: text("master_user_secret_arn"),
+        ..Facts::default()
+    };
+    if cluster_address.kind == Kind::AwsRdsClusterReference {
+        let reference: Reference = recorded.decode(cluster_address)?;
+        facts.username = text("master_username");
+        facts.managed = flag("manage_master_user_password");
+        facts.iam = flag("iam_database_authentication_enabled");
+        facts.region = reference.region;
+    } else {
+        let cluster: Cluster = recorded.decode(cluster_address)?;
+        facts.username = cluster.username;
+        facts.managed = cluster.manage_master_user_password == Some(true);
+        facts.iam = cluster.iam_database_authentication_enabled == Some(true);
+        facts.region = cluster.region;
+    }
+    Ok(facts)
+}
+
+/// The endpoint, port and login of the recorded cluster for the tenant part `address`; an
+/// error that says what is missing and what to do.
 fn plan_login(
     address: &ResourceAddress,
     cluster_address: &ResourceAddress,
-    cluster: &Cluster,
-    recorded: &Recorded,
+    facts: &Facts,
     admin: &TenantAdmin,
 ) -> Result<(String, u16, Login), ProviderError> {
-    let output = |name: &str| {
-        recorded.outputs.get(name).and_then(|field| {
-            field
-                .value
-                .as_str()
-                .map(str::to_owned)
-                .or_else(|| field.value.as_u64().map(|number| number.to_string()))
-        })
-    };
     let missing = |what: &str| ProviderError::Conflict {
         address: address.clone(),
         message: format!(
-            "the cluster {cluster_address} has no {what} recorded; apply the cluster first (or `dbplan plan` with refresh to read it)"
+            "the cluster {cluster_address} has no {what} recorded; apply it first (or `dbplan plan` with refresh to read it)"
         ),
         source: None,
     };
-    let host = output("rds_cluster_endpoint").ok_or_else(|| missing("writer endpoint"))?;
-    let port = output("rds_cluster_port")
-        .and_then(|port| port.parse::<u16>().ok())
-        .filter(|port| *port != 0)
-        .unwrap_or(5432);
+    let host = facts
+        .endpoint
+        .clone()
+        .ok_or_else(|| missing("writer endpoint"))?;
+    let port = facts.port.unwrap_or(5432);
     let login = if let Some(user) = &admin.iam_user {
-        if cluster.iam_database_authentication_enabled != Some(true) {
+        if !facts.iam {
             return Err(ProviderError::Credentials {
                 address: address.clone(),
                 message: format!(
-                    "`admin_connection.iam_user` asks for IAM authentication, which the cluster {cluster_address} does not have; set `iam_database_authentication_enabled: true` on it, or remove `iam_user`"
+                    "`admin_connection.iam_user` asks for IAM authentication, which the cluster {cluster_address} does not have; turn on `iam_database_authentication_enabled` for it, or remove `iam_user`"
                 ),
                 source: None,
             });
         }
         Login::Iam { user: user.clone() }
-    } else if cluster.manage_master_user_password == Some(true) {
+    } else if facts.managed {
         Login::ManagedSecret {
-            arn: output("master_user_secret_arn")
+            arn: facts
+                .secret_arn
+                .clone()
                 .ok_or_else(|| missing("master user secret ARN"))?,
         }
     } else if let Some(variable) = &admin.password_env {
         Login::Variable {
-            user: cluster
+            user: facts
                 .username
                 .clone()
                 .unwrap_or_else(|| "master".to_owned()),
@@ -86,7 +135,7 @@ fn plan_login(
         return Err(ProviderError::Credentials {
             address: address.clone(),
             message: format!(
-                "dbplan cannot log in to the cluster {cluster_address}: its master password is neither managed by RDS nor given as `{{secretEnv: NAME}}`; set `manage_master_user_password: true`, give `password: {{secretEnv: NAME}}`, or name an `admin_connection.iam_user`"
+                "dbplan cannot log in to the cluster {cluster_address}: its master password is neither managed by RDS nor given as `{{secretEnv: NAME}}`; turn on the managed password, give the password as `{{secretEnv: NAME}}` (`password` of an AwsRdsCluster, `master_password` of a reference), or name an `admin_connection.iam_user`"
             ),
             source: None,
         });
@@ -103,9 +152,9 @@ pub(crate) async fn server(
     aws: Option<&dyn AwsLogin>,
     env: &Env,
 ) -> Result<Server, ProviderError> {
-    let cluster: Cluster = recorded.decode(cluster_address)?;
-    let (host, port, login) = plan_login(address, cluster_address, &cluster, recorded, admin)?;
-    let region = cluster.region.as_deref();
+    let facts = facts(cluster_address, recorded)?;
+    let (host, port, login) = plan_login(address, cluster_address, &facts, admin)?;
+    let region = facts.region.as_deref();
     let aws = || {
         aws.ok_or_else(|| ProviderError::Unsupported {
             address: address.clone(),
@@ -174,10 +223,10 @@ pub(crate) fn can_log_in(
     aws: bool,
     env: &Env,
 ) -> bool {
-    let Ok(cluster) = recorded.decode::<Cluster>(cluster_address) else {
+    let Ok(facts) = facts(cluster_address, recorded) else {
         return false;
     };
-    match plan_login(address, cluster_address, &cluster, recorded, admin) {
+    match plan_login(address, cluster_address, &facts, admin) {
         Ok((_, _, Login::Iam { .. } | Login::ManagedSecret { .. })) => aws,
         Ok((_, _, Login::Variable { variable, .. })) => env(&variable).is_some(),
         Err(_) => false,
@@ -216,8 +265,8 @@ mod tests {
         let address: ResourceAddress = "TenantDatabase/billing/role".parse().unwrap();
         let cluster_address: ResourceAddress = "AwsRdsCluster/shared-pg/cluster".parse().unwrap();
         let recorded = recorded(attributes, outputs);
-        let cluster: Cluster = recorded.decode(&cluster_address).unwrap();
-        plan_login(&address, &cluster_address, &cluster, &recorded, admin)
+        let facts = facts(&cluster_address, &recorded).unwrap();
+        plan_login(&address, &cluster_address, &facts, admin)
     }
 
     fn endpoint() -> Vec<(&'static str, Field)> {
@@ -312,5 +361,60 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("writer endpoint"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use dbplan_core::Field;
+
+    #[test]
+    fn a_reference_is_logged_in_to_from_what_aws_reported() {
+        let cluster_address: ResourceAddress =
+            "AwsRdsClusterReference/platform-pg".parse().unwrap();
+        let recorded = Recorded {
+            provider_id: Some("platform-pg".to_owned()),
+            attributes: [
+                (
+                    "cluster_identifier".to_owned(),
+                    serde_json::json!("platform-pg"),
+                ),
+                ("region".to_owned(), serde_json::json!("eu-central-1")),
+            ]
+            .into_iter()
+            .collect(),
+            outputs: [
+                (
+                    "rds_cluster_endpoint",
+                    Field::plain("platform-pg.cluster-x.eu-central-1.rds.amazonaws.com"),
+                ),
+                ("rds_cluster_port", Field::plain(5432)),
+                ("master_username", Field::plain("platform")),
+                ("manage_master_user_password", Field::plain(false)),
+                ("iam_database_authentication_enabled", Field::plain(true)),
+            ]
+            .into_iter()
+            .map(|(name, field)| (name.to_owned(), field))
+            .collect(),
+        };
+        let facts = facts(&cluster_address, &recorded).unwrap();
+        assert_eq!(facts.region.as_deref(), Some("eu-central-1"));
+        assert!(facts.iam && !facts.managed);
+        let address: ResourceAddress = "TenantDatabase/billing/role".parse().unwrap();
+        let admin = TenantAdmin {
+            password_env: Some("PLATFORM_PG_PASSWORD".to_owned()),
+            ..TenantAdmin::default()
+        };
+        assert_eq!(
+            plan_login(&address, &cluster_address, &facts, &admin)
+                .unwrap()
+                .2,
+            Login::Variable {
+                user: "platform".to_owned(),
+                variable: "PLATFORM_PG_PASSWORD".to_owned()
+            }
+        );
     }
 }

@@ -248,7 +248,8 @@ async fn execute(
 /// The recorded Aurora cluster a tenant is on (its cluster part), if it is on one.
 fn aurora_cluster(context: &Context) -> Option<(&ResourceAddress, &dbplan_provider::Recorded)> {
     context.iter().find(|(server, _)| {
-        server.kind == Kind::AwsRdsCluster && server.part.as_deref() == Some("cluster")
+        (server.kind == Kind::AwsRdsCluster && server.part.as_deref() == Some("cluster"))
+            || server.kind == Kind::AwsRdsClusterReference
     })
 }
 
@@ -503,7 +504,7 @@ impl Provider for PostgresProvider {
             .map(|dependency| dependency.kind)
             .find(|kind| *kind != Kind::TenantDatabase)?;
         match server {
-            Kind::PostgresServer | Kind::AwsRdsCluster => None,
+            Kind::PostgresServer | Kind::AwsRdsCluster | Kind::AwsRdsClusterReference => None,
             Kind::CnpgCluster if self.cnpg.is_some() => None,
             kind => Some(format!(
                 "tenant databases on {kind} servers cannot be applied by this build yet, so apply will fail here; declare a PostgresServer for the cluster's endpoint and point `server` at it"

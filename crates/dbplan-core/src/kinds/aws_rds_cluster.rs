@@ -290,30 +290,13 @@ impl AwsRdsClusterSpec {
     /// variable when `password` is a `secretEnv` (never a value). See
     /// [`super::tenant_database::TenantAdmin`].
     pub fn tenant_admin(&self) -> Json {
-        let connection = self.admin_connection.clone().unwrap_or_default();
-        let mut admin = serde_json::Map::new();
-        admin.insert(
-            "sslmode".to_owned(),
-            Json::from(connection.sslmode.as_str()),
-        );
-        if let Some(root) = connection.sslrootcert {
-            admin.insert("sslrootcert".to_owned(), Json::from(root));
-        }
-        if let Some(via) = &connection.connect_via {
-            admin.insert("connect_via".to_owned(), super::to_json(via));
-        }
-        if let Some(database) = connection.database {
-            admin.insert("database".to_owned(), Json::from(database));
-        }
-        if let Some(user) = connection.iam_user {
-            admin.insert("iam_user".to_owned(), Json::from(user));
-        }
-        if let Some(SecretValue::Env { secret_env }) = &self.password
-            && !self.manage_master_user_password
-        {
-            admin.insert("password_env".to_owned(), Json::from(secret_env.clone()));
-        }
-        Json::Object(admin)
+        let password_env = match &self.password {
+            Some(SecretValue::Env { secret_env }) if !self.manage_master_user_password => {
+                Some(secret_env.as_str())
+            }
+            _ => None,
+        };
+        tenant_admin(self.admin_connection.as_ref(), password_env)
     }
 
     /// What a part is planned with besides the spec fields it owns: the security group opens the
@@ -557,6 +540,36 @@ pub struct AdminConnection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63))]
     pub iam_user: Option<String>,
+}
+
+/// The `admin` attribute of a tenant's role and database on an Aurora cluster (managed or only
+/// referenced): how to connect, and the master password's variable, if it comes from one.
+pub(crate) fn tenant_admin(
+    connection: Option<&AdminConnection>,
+    password_env: Option<&str>,
+) -> Json {
+    let connection = connection.cloned().unwrap_or_default();
+    let mut admin = serde_json::Map::new();
+    admin.insert(
+        "sslmode".to_owned(),
+        Json::from(connection.sslmode.as_str()),
+    );
+    if let Some(root) = connection.sslrootcert {
+        admin.insert("sslrootcert".to_owned(), Json::from(root));
+    }
+    if let Some(via) = &connection.connect_via {
+        admin.insert("connect_via".to_owned(), super::to_json(via));
+    }
+    if let Some(database) = connection.database {
+        admin.insert("database".to_owned(), Json::from(database));
+    }
+    if let Some(user) = connection.iam_user {
+        admin.insert("iam_user".to_owned(), Json::from(user));
+    }
+    if let Some(variable) = password_env {
+        admin.insert("password_env".to_owned(), Json::from(variable));
+    }
+    Json::Object(admin)
 }
 
 /// TLS of dbplan's administrative connection to an Aurora cluster: never without encryption.

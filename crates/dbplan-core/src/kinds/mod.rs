@@ -14,6 +14,7 @@ pub mod de;
 
 pub mod aws_rds_cluster;
 pub mod aws_rds_cluster_instance;
+pub mod aws_rds_cluster_reference;
 pub mod aws_security_group;
 pub mod aws_vpc;
 pub mod cnpg_cluster;
@@ -35,6 +36,7 @@ pub mod specs {
         ServerlessV2Scaling, StorageType,
     };
     pub use super::aws_rds_cluster_instance::AwsRdsClusterInstanceSpec;
+    pub use super::aws_rds_cluster_reference::AwsRdsClusterReferenceSpec;
     pub use super::aws_security_group::{AwsSecurityGroupSpec, SecurityGroupRule};
     pub use super::aws_vpc::AwsVpcSpec;
     pub use super::cnpg_cluster::{
@@ -229,6 +231,7 @@ kinds! {
     AwsSecurityGroup => aws_security_group(AwsSecurityGroupSpec), PlantonAws, "An AWS EC2 security group.";
     AwsRdsCluster => aws_rds_cluster(AwsRdsClusterSpec), PlantonAws, "An Aurora DB cluster with its security group, DB subnet group and cluster parameter group.";
     AwsRdsClusterInstance => aws_rds_cluster_instance(AwsRdsClusterInstanceSpec), Dbplan, "An instance of an Aurora DB cluster (`db.serverless` for Serverless v2).";
+    AwsRdsClusterReference => aws_rds_cluster_reference(AwsRdsClusterReferenceSpec), Dbplan, "An existing Aurora cluster dbplan reads but never changes, for the tenant databases on it.";
     PostgresServer => postgres_server(PostgresServerSpec), Dbplan, "An existing PostgreSQL server that tenant databases are created in.";
     TenantDatabase => tenant_database(TenantDatabaseSpec), Dbplan, "A database, its owner role and a connection secret on a PostgreSQL server.";
     CnpgCluster => cnpg_cluster(CnpgClusterSpec), Dbplan, "A CloudNativePG Cluster with scheduled backups, databases and a connection secret.";
@@ -254,6 +257,7 @@ impl Spec {
             Spec::TenantDatabase(spec) => spec.derived_attributes(name, part),
             Spec::CnpgCluster(spec) => spec.derived_attributes(part),
             Spec::PostgresServer(spec) => spec.derived_attributes(),
+            Spec::AwsRdsClusterReference(spec) => spec.derived_attributes(),
             _ => Json::Object(serde_json::Map::new()),
         }
     }

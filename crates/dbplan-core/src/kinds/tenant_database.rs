@@ -507,8 +507,8 @@ impl KubernetesSecretSpec {
 #[serde(deny_unknown_fields)]
 pub struct TenantDatabaseSpec {
     /// The server: a PostgresServer name, or `{kind, name}` (also `{valueFrom: {kind, name}}` or
-    /// `{ref: {kind, name}}`) of a PostgresServer, AwsRdsCluster, DigitalOceanDatabaseCluster or
-    /// CnpgCluster.
+    /// `{ref: {kind, name}}`) of a PostgresServer, AwsRdsCluster, AwsRdsClusterReference,
+    /// DigitalOceanDatabaseCluster or CnpgCluster.
     pub server: ResourceRef,
     /// Database name; `metadata.name` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,6 +545,7 @@ fn default_true() -> bool {
 pub const TENANT_SERVER_KINDS: &[&str] = &[
     "PostgresServer",
     "AwsRdsCluster",
+    "AwsRdsClusterReference",
     "DigitalOceanDatabaseCluster",
     "CnpgCluster",
 ];

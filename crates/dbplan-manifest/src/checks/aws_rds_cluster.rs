@@ -1,7 +1,8 @@
 use super::{Check, Checker};
 use crate::formats;
 use crate::refs::{SecretValue, ValueOrRef};
-use dbplan_core::kinds::aws_rds_cluster::AwsRdsClusterSpec;
+use dbplan_core::kinds::aws_rds_cluster::{AdminConnection, AdminSslMode, AwsRdsClusterSpec};
+use dbplan_core::kinds::aws_rds_cluster_reference::AwsRdsClusterReferenceSpec;
 
 impl Check for AwsRdsClusterSpec {
     fn check(&self, checker: &mut Checker<'_>) {
@@ -19,6 +20,9 @@ impl Check for AwsRdsClusterSpec {
         );
         if let Some(SecretValue::Env { secret_env }) = &self.password {
             crate::secret_env::check(checker, "/spec/password/secret_env", secret_env);
+        }
+        if let Some(connection) = &self.admin_connection {
+            check_admin_connection(checker, connection);
         }
         if let Some(window) = &self.preferred_backup_window {
             checker.format(
@@ -71,5 +75,56 @@ impl Check for AwsRdsClusterSpec {
         if let Some(region) = &self.region {
             checker.format("/spec/region", formats::check_aws_region(region));
         }
+    }
+}
+
+impl Check for AwsRdsClusterReferenceSpec {
+    fn check(&self, checker: &mut Checker<'_>) {
+        checker.format(
+            "/spec/cluster_identifier",
+            formats::check_aurora_cluster_identifier(&self.cluster_identifier),
+        );
+        if let Some(password) = &self.master_password {
+            if super::postgres_server::is_env_name(&password.secret_env) {
+                crate::secret_env::check(
+                    checker,
+                    "/spec/master_password/secret_env",
+                    &password.secret_env,
+                );
+            } else {
+                checker.report(
+                    crate::codes::BAD_FORMAT,
+                    "/spec/master_password/secret_env",
+                    format!("{:?} is not an environment variable name", password.secret_env),
+                    "use letters, digits and underscores, not starting with a digit, e.g. `PLATFORM_PG_PASSWORD`",
+                );
+            }
+        }
+        if let Some(connection) = &self.admin_connection {
+            check_admin_connection(checker, connection);
+        }
+    }
+}
+
+/// `admin_connection`: a tunnel's host alone (no port, path or user in it); `verify-full`
+/// verifies against the CA bundle given, else the system's CAs, which do not hold RDS's.
+fn check_admin_connection(checker: &mut Checker<'_>, connection: &AdminConnection) {
+    if let Some(via) = &connection.connect_via
+        && !super::postgres_server::is_host(&via.host)
+    {
+        checker.report(
+            crate::codes::BAD_FORMAT,
+            "/spec/admin_connection/connect_via/host",
+            format!("{:?} is not a host name or IP address", via.host),
+            "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
+        );
+    }
+    if connection.sslmode == AdminSslMode::VerifyFull && connection.sslrootcert.is_none() {
+        checker.report(
+            crate::codes::BAD_FORMAT,
+            "/spec/admin_connection/sslmode",
+            "`verify-full` needs the CA bundle that signs RDS's certificates, which the system's CAs do not hold".to_owned(),
+            "set `sslrootcert` to RDS's `global-bundle.pem` (linked from the RDS user guide's SSL/TLS page), or use `require`",
+        );
     }
 }

@@ -42,7 +42,7 @@ impl Check for PostgresServerSpec {
 }
 
 /// Whether a string can be a host name or an IP address alone: no space, path, user or the like.
-fn is_host(text: &str) -> bool {
+pub(super) fn is_host(text: &str) -> bool {
     !text
         .chars()
         .any(|c| c.is_whitespace() || c == '/' || c == '@')

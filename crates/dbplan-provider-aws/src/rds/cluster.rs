@@ -2,7 +2,7 @@
 //! built from [`ClusterAttributes`] by pure functions (`create_request`, `restore_request`,
 //! `modify_request`); what a read reports is in the `drift` submodule.
 
-mod drift;
+pub(crate) mod drift;
 
 use super::{address_tag, conflict, major_version};
 use crate::Clients;

@@ -8,6 +8,7 @@
 pub(crate) mod cluster;
 pub(crate) mod instance;
 pub(crate) mod parameter_group;
+pub(crate) mod reference;
 pub(crate) mod subnet_group;
 
 use crate::Clients;

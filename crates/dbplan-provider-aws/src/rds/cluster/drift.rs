@@ -122,6 +122,28 @@ pub(crate) fn cluster_outputs(
         .collect()
 }
 
+/// What an `AwsRdsClusterReference` records of the cluster it reads: the cluster's own outputs,
+/// and what a tenant needs to log in (the master user, whether RDS manages its password,
+/// whether IAM authentication is on).
+pub(crate) fn observed_outputs(cluster: &DbCluster) -> BTreeMap<String, Field> {
+    let login: [(&str, Reported); 3] = [
+        ("master_username", |c| c.master_username().map(Value::from)),
+        ("manage_master_user_password", |c| {
+            Some(Value::from(c.master_user_secret().is_some()))
+        }),
+        ("iam_database_authentication_enabled", |c| {
+            Some(Value::from(
+                c.iam_database_authentication_enabled().unwrap_or(false),
+            ))
+        }),
+    ];
+    OUTPUTS
+        .iter()
+        .chain(login.iter())
+        .filter_map(|(name, reported)| Some(((*name).to_owned(), Field::plain(reported(cluster)?))))
+        .collect()
+}
+
 /// The recorded attributes with the values AWS reports where they differ. Only recorded
 /// attributes are compared; one AWS does not report keeps its recorded value.
 pub(crate) fn drift(
