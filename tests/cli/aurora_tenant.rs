@@ -422,3 +422,33 @@ fn tenants_on_a_referenced_cluster_never_touch_it_and_log_in_with_its_password_v
         "available"
     );
 }
+
+#[test]
+fn admin_connection_mistakes_are_reported_at_their_place() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("ref.yaml"),
+        "apiVersion: dbplan.io/v1\nkind: AwsRdsClusterReference\nmetadata:\n  name: platform-pg\nspec:\n  clusterIdentifier: platform-pg\n  masterPassword: {secretEnv: 1PASSWORD}\n  adminConnection:\n    sslmode: verify-full\n    connectVia: {host: \"ssh://127.0.0.1\", port: 15432}\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_dbplan"))
+        .args(["validate", "ref.yaml"])
+        .current_dir(directory.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_code(&output, 1);
+    let said = text(&output);
+    assert!(said.contains("ref.yaml:7:31"), "{said}");
+    assert!(
+        said.contains("is not an environment variable name"),
+        "{said}"
+    );
+    assert!(said.contains("ref.yaml:9:14"), "{said}");
+    assert!(said.contains("global-bundle.pem"), "{said}");
+    assert!(said.contains("ref.yaml:10:24"), "{said}");
+    assert!(
+        said.contains("the port goes in its own `port` field"),
+        "{said}"
+    );
+}
