@@ -43,10 +43,34 @@ pub enum TlsSetupError {
         #[source]
         source: rustls::Error,
     },
+    #[error("the CA certificate {origin} gave is not a PEM certificate: {source}")]
+    BadPem {
+        origin: String,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("the CA certificate {origin} gave cannot be used: {source}")]
+    BadGivenCertificate {
+        origin: String,
+        #[source]
+        source: rustls::Error,
+    },
     #[error(
         "sslmode verify-full needs a CA certificate: set sslrootcert, or install the system's CA certificates"
     )]
     NoRoots,
+}
+
+/// The CA certificates a verifying connection trusts.
+#[derive(Clone, Copy, Debug)]
+pub enum Roots<'a> {
+    /// The system's CA certificates.
+    System,
+    /// A PEM file (`sslrootcert`).
+    File(&'a Path),
+    /// PEM text a service gave (a DigitalOcean cluster's CA, from its API); `origin` names the
+    /// service in errors.
+    Pem { pem: &'a str, origin: &'a str },
 }
 
 /// The client configuration: verifying against `sslrootcert` (or the system's CAs) when
@@ -54,6 +78,15 @@ pub enum TlsSetupError {
 pub fn client_config(
     verify: bool,
     sslrootcert: Option<&Path>,
+) -> Result<rustls::ClientConfig, TlsSetupError> {
+    client_config_with(verify, sslrootcert.map_or(Roots::System, Roots::File))
+}
+
+/// The client configuration: verifying against `roots` when `verify`, else encrypting without
+/// verifying.
+pub fn client_config_with(
+    verify: bool,
+    roots: Roots<'_>,
 ) -> Result<rustls::ClientConfig, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -65,9 +98,10 @@ pub fn client_config(
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
             .with_no_client_auth());
     }
+    let wanted = roots;
     let mut roots = rustls::RootCertStore::empty();
-    match sslrootcert {
-        Some(path) => {
+    match wanted {
+        Roots::File(path) => {
             use rustls::pki_types::pem::PemObject;
             let certificates =
                 CertificateDer::pem_file_iter(path).map_err(|source| TlsSetupError::ReadRoots {
@@ -87,7 +121,22 @@ pub fn client_config(
                     })?;
             }
         }
-        None => {
+        Roots::Pem { pem, origin } => {
+            use rustls::pki_types::pem::PemObject;
+            for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let certificate = certificate.map_err(|source| TlsSetupError::BadPem {
+                    origin: origin.to_owned(),
+                    source,
+                })?;
+                roots
+                    .add(certificate)
+                    .map_err(|source| TlsSetupError::BadGivenCertificate {
+                        origin: origin.to_owned(),
+                        source,
+                    })?;
+            }
+        }
+        Roots::System => {
             for certificate in rustls_native_certs::load_native_certs().certs {
                 // A system certificate rustls cannot use is skipped, as libpq skips it.
                 let _ = roots.add(certificate);
@@ -166,6 +215,35 @@ mod tests {
         assert!(
             message.ends_with("give the PEM file of the CA that signed the server's certificate")
         );
+    }
+
+    #[test]
+    fn given_pem_text_that_holds_no_certificate_is_refused_with_its_origin() {
+        let garbage =
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+        let error = client_config_with(
+            true,
+            Roots::Pem {
+                pem: garbage,
+                origin: "DigitalOcean",
+            },
+        )
+        .expect_err("not a certificate");
+        assert!(
+            error
+                .to_string()
+                .starts_with("the CA certificate DigitalOcean gave "),
+            "{error}"
+        );
+        let empty = client_config_with(
+            true,
+            Roots::Pem {
+                pem: "",
+                origin: "DigitalOcean",
+            },
+        )
+        .expect_err("no certificate");
+        assert!(matches!(empty, TlsSetupError::NoRoots), "{empty}");
     }
 
     #[test]
