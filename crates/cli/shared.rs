@@ -98,6 +98,9 @@ impl Session {
         // One AWS provider (one client per region): for Aurora, and for the logins of tenants
         // on an Aurora cluster (its managed master secret, IAM tokens).
         let aws = Arc::new(AwsProvider::new());
+        // One DigitalOcean provider: for its kinds, and for the users and databases of tenants
+        // on a DigitalOcean cluster.
+        let digitalocean = Arc::new(DigitalOceanProvider::new());
         Ok(Session {
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -108,10 +111,11 @@ impl Session {
                         PostgresProvider::new()
                             .with_kubernetes(kubernetes.clone())
                             .with_cnpg_tenants(kubernetes.clone())
-                            .with_aws_login(aws.clone()),
+                            .with_aws_login(aws.clone())
+                            .with_digitalocean(digitalocean.clone()),
                     )
                     .with(aws)
-                    .with(DigitalOceanProvider::new())
+                    .with(digitalocean)
                     .with(kubernetes),
             ),
         })
@@ -371,7 +375,7 @@ fn refresh(
     };
     let providers = &*session.providers;
     let (refreshed, looked_up) = session.runtime.block_on(async {
-        let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16).await;
+        let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16, &desired).await;
         let looked_up = dbplan_plan::refresh::find_unrecorded(
             &mut refreshed,
             &desired,

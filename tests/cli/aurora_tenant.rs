@@ -246,7 +246,7 @@ fn tenants_on_a_managed_aurora_cluster_log_in_with_its_secret_through_a_tunnel()
 }
 
 /// Every file under `directory`.
-fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![directory.to_path_buf()];
     while let Some(next) = pending.pop() {

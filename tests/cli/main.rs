@@ -11,6 +11,7 @@ mod aws;
 mod cnpg_tenant;
 mod completions;
 mod digitalocean;
+mod digitalocean_tenant;
 mod editor;
 mod examples;
 mod files;

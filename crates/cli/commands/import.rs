@@ -121,6 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         attributes: known_plain(&desired, &snapshot),
         outputs: BTreeMap::new(),
         context: context_of(&snapshot, &desired.dependencies),
+        declared: dbplan_plan::refresh::declared_attributes(&desired.attributes, &desired.secrets),
     };
     let remote = match session.runtime.block_on(provider.read(&request)) {
         Ok(ReadOutcome::Found(remote)) => remote,

@@ -4,7 +4,9 @@ use crate::error::StepError;
 use crate::writer::Writer;
 use crate::{Operation, StepResult};
 use dbplan_core::Value;
-use dbplan_plan::refresh::{context_of, fields, plain_attributes, remote_fingerprint};
+use dbplan_plan::refresh::{
+    context_of, declared_attributes, fields, plain_attributes, remote_fingerprint,
+};
 use dbplan_plan::{Change, SecretSource, secret_hash};
 use dbplan_provider::{
     Adoption, ChangeRequest, Field, Provider, ProviderError, Providers, ReadOutcome, ReadRequest,
@@ -73,6 +75,8 @@ async fn check_fingerprint(
         context: shared
             .writer
             .read(|snapshot| context_of(snapshot, &recorded.dependencies)),
+        // Read as the change will be made: with the connection settings planned now.
+        declared: declared_attributes(&change.after, &change.secrets),
     };
     match provider.read(&request).await? {
         ReadOutcome::Gone => Ok(false),

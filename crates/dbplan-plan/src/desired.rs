@@ -111,6 +111,9 @@ pub fn desired(
                 (Spec::AwsRdsClusterReference(spec), _) => {
                     Some((&node.address, spec.tenant_admin()))
                 }
+                (Spec::DigitalOceanDatabaseCluster(spec), _) => {
+                    Some((&node.address, spec.tenant_admin()))
+                }
                 _ => None,
             },
         )

@@ -141,8 +141,64 @@ pub fn recorded_fingerprints(snapshot: &Snapshot) -> BTreeMap<ResourceAddress, S
         .collect()
 }
 
-/// Reads every object recorded in state through its provider, `concurrency` reads at a time.
-pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: usize) -> Refreshed {
+/// The plain, known attributes among `attributes` (a declared object's, or a change's
+/// `after`), for [`ReadRequest::declared`]: none that holds a secret (`secrets` names their
+/// pointers) or a value known only after apply.
+pub fn declared_attributes<S>(
+    attributes: &BTreeMap<String, Value>,
+    secrets: &BTreeMap<String, S>,
+) -> BTreeMap<String, serde_json::Value> {
+    fn plain(value: &Value) -> bool {
+        match value {
+            Value::Unknown | Value::Sensitive(_) => false,
+            Value::List(items) => items.iter().all(plain),
+            Value::Map(entries) => entries.values().all(plain),
+            _ => true,
+        }
+    }
+    attributes
+        .iter()
+        .filter(|(name, value)| {
+            plain(value)
+                && !secrets
+                    .keys()
+                    .any(|pointer| pointer.split('/').next() == Some(name.as_str()))
+        })
+        .map(|(name, value)| (name.clone(), value.to_json_exposed()))
+        .collect()
+}
+
+/// The read of a recorded object, with what the manifests declare for it now.
+fn read_request(
+    snapshot: &Snapshot,
+    resource: &ResourceState,
+    declared: Option<&Desired>,
+) -> ReadRequest {
+    ReadRequest {
+        address: resource.address.clone(),
+        provider_id: resource.provider_id.clone(),
+        attributes: plain_attributes(resource),
+        outputs: fields(&resource.outputs),
+        context: context_of(snapshot, &resource.dependencies),
+        declared: declared
+            .map(|object| declared_attributes(&object.attributes, &object.secrets))
+            .unwrap_or_default(),
+    }
+}
+
+/// Reads every object recorded in state through its provider, `concurrency` reads at a time;
+/// one still in `declared` (the manifests' objects) is read with its declared attributes at
+/// hand.
+pub async fn refresh(
+    snapshot: &Snapshot,
+    providers: &Providers,
+    concurrency: usize,
+    declared: &[Desired],
+) -> Refreshed {
+    let declared: BTreeMap<&ResourceAddress, &Desired> = declared
+        .iter()
+        .map(|object| (&object.address, object))
+        .collect();
     let mut refreshed = Refreshed {
         snapshot: snapshot.clone(),
         ..Refreshed::default()
@@ -152,16 +208,11 @@ pub async fn refresh(snapshot: &Snapshot, providers: &Providers, concurrency: us
     for (address, resource) in &snapshot.resources {
         match providers.for_kind(resource.kind) {
             Some(provider) => {
+                let declared = declared.get(address).copied();
                 requests.push((
                     provider,
                     address,
-                    ReadRequest {
-                        address: resource.address.clone(),
-                        provider_id: resource.provider_id.clone(),
-                        attributes: plain_attributes(resource),
-                        outputs: fields(&resource.outputs),
-                        context: context_of(snapshot, &resource.dependencies),
-                    },
+                    read_request(snapshot, resource, declared),
                 ));
             }
             None => {

@@ -960,7 +960,7 @@ fn refresh_reports_drift_and_plans_it_back() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4));
+    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4, &[]));
     assert!(refreshed.errors.is_empty());
     assert_eq!(refreshed.drift.len(), 2);
     assert!(
@@ -1018,7 +1018,7 @@ fn a_failed_read_is_an_error_of_the_refresh() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4));
+    let refreshed = runtime.block_on(dbplan_plan::refresh::refresh(&state, &providers, 4, &[]));
     assert_eq!(refreshed.errors.len(), 1);
     assert!(
         refreshed.errors[0]

@@ -70,6 +70,7 @@ fn child() {
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
         context: Context::new(),
+        declared: Default::default(),
     };
     let started = Instant::now();
     let error = match runtime.block_on(AwsProvider::new().read(&request)) {
@@ -113,6 +114,7 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),
             context: Context::new(),
+            declared: Default::default(),
         };
         let error = runtime
             .block_on(AwsProvider::new().read(&request))

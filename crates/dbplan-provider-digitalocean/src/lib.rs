@@ -23,6 +23,7 @@
 mod children;
 mod client;
 mod cluster;
+mod tenants;
 mod vpc;
 
 use client::{Client, Failure, RetryPolicy, SetupError};

@@ -244,6 +244,7 @@ fn the_first_vpc_of_a_region_becomes_its_default_and_is_not_deleted() {
                     .collect(),
                 outputs: applied.outputs.clone(),
                 context: BTreeMap::new(),
+                declared: Default::default(),
             }),
         )
         .unwrap();

@@ -81,6 +81,7 @@ fn child() {
         attributes: BTreeMap::new(),
         outputs: BTreeMap::new(),
         context: BTreeMap::new(),
+        declared: Default::default(),
     };
     let started = Instant::now();
     let error = match runtime.block_on(provider.read(&read)) {
@@ -139,6 +140,7 @@ fn a_bad_timeout_value_is_an_error_naming_the_variable() {
             attributes: BTreeMap::new(),
             outputs: BTreeMap::new(),
             context: BTreeMap::new(),
+            declared: Default::default(),
         };
         let error = runtime
             .block_on(DigitalOceanProvider::new().read(&read))

@@ -636,6 +636,7 @@ pub(crate) async fn find(
             .collect(),
         outputs: BTreeMap::new(),
         context: request.context.clone(),
+        declared: BTreeMap::new(),
     };
     Ok(match read(provider, &lookup).await? {
         ReadOutcome::Gone => FindOutcome::Absent,

@@ -176,6 +176,7 @@ fn read_request(
         } else {
             context(cluster)
         },
+        declared: BTreeMap::new(),
     }
 }
 

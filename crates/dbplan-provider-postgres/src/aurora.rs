@@ -205,6 +205,7 @@ pub(crate) async fn server(
             .clone()
             .unwrap_or_else(|| "require".to_owned()),
         sslrootcert: admin.sslrootcert.clone(),
+        ca_pem: None,
         via: admin
             .connect_via
             .as_ref()

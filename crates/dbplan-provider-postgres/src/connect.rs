@@ -30,6 +30,9 @@ pub(crate) struct Server {
     pub(crate) password: Option<String>,
     pub(crate) sslmode: String,
     pub(crate) sslrootcert: Option<String>,
+    /// CA certificates (PEM) the server's operator gave, trusted when `sslrootcert` is not
+    /// set: a DigitalOcean cluster's CA, read from its API.
+    pub(crate) ca_pem: Option<String>,
     /// The local end of a tunnel the TCP connection is opened at instead of `host:port`.
     pub(crate) via: Option<(String, u16)>,
 }
@@ -89,6 +92,7 @@ impl Server {
             password,
             sslmode: server.sslmode.unwrap_or_else(|| "require".to_owned()),
             sslrootcert: server.sslrootcert,
+            ca_pem: None,
             via: server.connect_via.map(|via| (via.host, via.port)),
         })
     }
@@ -1011,11 +1015,15 @@ fn tls_config(
     server: &Server,
     verify: bool,
 ) -> Result<rustls::ClientConfig, ProviderError> {
-    dbplan_pgtls::client_config(
-        verify,
-        server.sslrootcert.as_deref().map(std::path::Path::new),
-    )
-    .map_err(|error| match error {
+    let roots = match (&server.sslrootcert, &server.ca_pem) {
+        (Some(path), _) => dbplan_pgtls::Roots::File(std::path::Path::new(path)),
+        (None, Some(pem)) => dbplan_pgtls::Roots::Pem {
+            pem,
+            origin: "the cluster's API",
+        },
+        (None, None) => dbplan_pgtls::Roots::System,
+    };
+    dbplan_pgtls::client_config_with(verify, roots).map_err(|error| match error {
         dbplan_pgtls::TlsSetupError::Setup(_) => ProviderError::Transport {
             address: address.clone(),
             message: error.to_string(),
@@ -1043,6 +1051,7 @@ mod tests {
             password: None,
             sslmode: "disable".to_owned(),
             sslrootcert: None,
+            ca_pem: None,
             via: None,
         }
     }

@@ -46,6 +46,7 @@ use dbplan_core::kinds::postgres_server;
 use dbplan_core::kinds::tenant_database::{ConnectionSecret, Database, Role, TenantAdmin};
 use dbplan_core::{Kind, Part, ResourceAddress};
 use dbplan_provider::aws_login::AwsLogin;
+use dbplan_provider::digitalocean::DigitalOceanDatabases;
 use dbplan_provider::kubernetes::KubernetesSecrets;
 use dbplan_provider::{
     Applied, BoxFuture, ChangeRequest, Context, Existing, Field, FindOutcome, Provider,
@@ -71,6 +72,9 @@ pub struct PostgresProvider {
     /// Logs in to Aurora clusters (their managed master secret, IAM tokens); `None`: tenants
     /// on an Aurora cluster can use only a master password from the environment.
     aws: Option<Arc<dyn AwsLogin>>,
+    /// DigitalOcean's users and databases endpoints, for tenants on a DigitalOcean cluster;
+    /// `None`: those tenants are refused.
+    digitalocean: Option<Arc<dyn DigitalOceanDatabases>>,
 }
 
 impl std::fmt::Debug for PostgresProvider {
@@ -102,7 +106,57 @@ impl PostgresProvider {
             kubernetes: None,
             cnpg: None,
             aws: None,
+            digitalocean: None,
         }
+    }
+
+    /// The provider, making the users and databases of tenants on a DigitalOcean cluster
+    /// through `digitalocean` (the DigitalOcean provider), and the rest over SQL.
+    #[must_use]
+    pub fn with_digitalocean(mut self, digitalocean: Arc<dyn DigitalOceanDatabases>) -> Self {
+        self.digitalocean = Some(digitalocean);
+        self
+    }
+
+    /// The DigitalOcean cluster (its id) and API of a tenant on one; `None` for another server.
+    /// A tenant on a DigitalOcean cluster without the API, or whose cluster has no id yet, is an
+    /// error.
+    fn digitalocean_cluster(
+        &self,
+        address: &ResourceAddress,
+        context: &Context,
+    ) -> Result<Option<(String, &dyn DigitalOceanDatabases)>, ProviderError> {
+        let Some((_, recorded)) = context
+            .iter()
+            .find(|(server, _)| server.kind == Kind::DigitalOceanDatabaseCluster)
+        else {
+            return Ok(None);
+        };
+        let api = self
+            .digitalocean
+            .as_deref()
+            .ok_or_else(|| ProviderError::Unsupported {
+                address: address.clone(),
+                message: "this build has no DigitalOcean client for tenant databases".to_owned(),
+            })?;
+        let id = recorded
+            .provider_id
+            .clone()
+            .or_else(|| {
+                recorded
+                    .outputs
+                    .get("cluster_id")
+                    .and_then(Field::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| ProviderError::Conflict {
+                address: address.clone(),
+                message:
+                    "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
+                        .to_owned(),
+                source: None,
+            })?;
+        Ok(Some((id, api)))
     }
 
     /// The provider, logging in to the Aurora clusters of tenants through `aws` (the AWS
@@ -270,6 +324,28 @@ impl PostgresProvider {
         if let [(server_address, recorded)] = servers.as_slice() {
             return Server::from_recorded(server_address, recorded, &self.env);
         }
+        if let Some((cluster, api)) = self.digitalocean_cluster(address, context)? {
+            let login = api.admin_login(address, &cluster).await?;
+            let admin = admin.unwrap_or_default();
+            // TLS verifies the cluster's name against its own CA, from the API, unless the
+            // manifest names a CA file or asks for `require`.
+            let sslmode = admin.sslmode.unwrap_or_else(|| "verify-full".to_owned());
+            let ca_pem = match (&admin.sslrootcert, sslmode.as_str()) {
+                (None, "verify-full") => Some(api.ca_certificate(address, &cluster).await?),
+                _ => None,
+            };
+            return Ok(Server {
+                host: login.host,
+                port: login.port,
+                database: admin.database.unwrap_or(login.database),
+                admin_user: login.user,
+                password: Some(login.password),
+                sslmode,
+                sslrootcert: admin.sslrootcert,
+                ca_pem,
+                via: admin.connect_via.map(|via| (via.host, via.port)),
+            });
+        }
         if let Some((cluster_address, recorded)) = aurora_cluster(context) {
             return aurora::server(
                 address,
@@ -311,6 +387,9 @@ impl PostgresProvider {
             return Server::from_recorded(server_address, recorded, &self.env)
                 .is_ok_and(|server| server.password.is_some());
         }
+        if let Ok(Some(_)) = self.digitalocean_cluster(&request.address, &request.context) {
+            return std::env::var_os("DIGITALOCEAN_TOKEN").is_some_and(|token| !token.is_empty());
+        }
         aurora_cluster(&request.context).is_some_and(|(cluster_address, recorded)| {
             aurora::can_log_in(
                 &request.address,
@@ -327,6 +406,16 @@ impl PostgresProvider {
 /// The `admin` attribute a create or update is planned with (role or database).
 fn planned_admin(request: &ChangeRequest) -> Option<TenantAdmin> {
     request.decode::<Role>().ok().and_then(|role| role.admin)
+}
+
+/// The `admin` attribute a read connects with: the one declared now, else the one recorded
+/// (an object no longer declared).
+fn read_admin(request: &ReadRequest) -> Option<TenantAdmin> {
+    let declared = request
+        .declared
+        .get("admin")
+        .and_then(|admin| serde_json::from_value::<TenantAdmin>(admin.clone()).ok());
+    declared.or_else(|| request.decode::<Role>().ok().and_then(|role| role.admin))
 }
 
 /// The `admin` attribute recorded with a role or database.
@@ -390,22 +479,14 @@ impl Provider for PostgresProvider {
                 }
                 Object::Role => {
                     let server = self
-                        .tenant_server(
-                            address,
-                            &request.context,
-                            request.decode::<Role>().ok().and_then(|role| role.admin),
-                        )
+                        .tenant_server(address, &request.context, read_admin(request))
                         .await?;
                     let client = self.pool.admin(address, &server).await?;
                     read_role(&client, request).await
                 }
                 Object::Database => {
                     let server = self
-                        .tenant_server(
-                            address,
-                            &request.context,
-                            request.decode::<Role>().ok().and_then(|role| role.admin),
-                        )
+                        .tenant_server(address, &request.context, read_admin(request))
                         .await?;
                     let client = self.pool.admin(address, &server).await?;
                     read_database(&self.pool, &client, &server, request).await
@@ -505,6 +586,7 @@ impl Provider for PostgresProvider {
             .find(|kind| *kind != Kind::TenantDatabase)?;
         match server {
             Kind::PostgresServer | Kind::AwsRdsCluster | Kind::AwsRdsClusterReference => None,
+            Kind::DigitalOceanDatabaseCluster if self.digitalocean.is_some() => None,
             Kind::CnpgCluster if self.cnpg.is_some() => None,
             kind => Some(format!(
                 "tenant databases on {kind} servers cannot be applied by this build yet, so apply will fail here; declare a PostgresServer for the cluster's endpoint and point `server` at it"
@@ -583,6 +665,12 @@ impl Provider for PostgresProvider {
                     let server = self
                         .tenant_server(address, &request.context, prior_admin(request))
                         .await?;
+                    if let Some((cluster, api)) =
+                        self.digitalocean_cluster(address, &request.context)?
+                    {
+                        // DigitalOcean keeps its list of users: the API drops the role.
+                        return api.delete_user(address, &cluster, name).await;
+                    }
                     let client = self.pool.admin(address, &server).await?;
                     execute(
                         &client,
@@ -608,6 +696,13 @@ impl Provider for PostgresProvider {
                         });
                     }
                     let client = self.pool.admin(address, &server).await?;
+                    if let Some((cluster, api)) =
+                        self.digitalocean_cluster(address, &request.context)?
+                    {
+                        // Its sessions end first, as for a DROP DATABASE; the API drops it.
+                        terminate_sessions(&client, address, name).await?;
+                        return api.delete_database(address, &cluster, name).await;
+                    }
                     drop_database(&client, address, name).await
                 }
                 Object::ConnectionSecret => {
@@ -684,6 +779,11 @@ impl PostgresProvider {
         create: bool,
     ) -> Result<Applied, ProviderError> {
         let address = &request.address;
+        if let Some((cluster, api)) = self.digitalocean_cluster(address, &request.context)? {
+            return self
+                .apply_digitalocean_role(request, create, &cluster, api)
+                .await;
+        }
         let role: Role = request.decode()?;
         let name = role.name.as_deref().unwrap_or_default();
         let quoted = ident(address, name)?;
@@ -798,6 +898,85 @@ impl PostgresProvider {
         })
     }
 
+    /// A tenant's role on a DigitalOcean cluster: a database user made through the API, which
+    /// generates its password; its connection limit over SQL. DigitalOcean has no call that
+    /// renames a user, and a role renamed over SQL would leave its list behind: a new owner
+    /// name is refused.
+    async fn apply_digitalocean_role(
+        &self,
+        request: &ChangeRequest,
+        create: bool,
+        cluster: &str,
+        api: &dyn DigitalOceanDatabases,
+    ) -> Result<Applied, ProviderError> {
+        let address = &request.address;
+        let role: Role = request.decode()?;
+        let name = role.name.as_deref().unwrap_or_default();
+        let quoted = ident(address, name)?;
+        let limit = role.connection_limit.unwrap_or(-1);
+        let server = self
+            .tenant_server(address, &request.context, role.admin.clone())
+            .await?;
+        let client = self.pool.admin(address, &server).await?;
+        let password = if create {
+            match api.add_user(address, cluster, name).await? {
+                Some(password) => password,
+                None => {
+                    request
+                        .adopt
+                        .check(address, format!("the database user {name:?}"))?;
+                    api.user_password(address, cluster, name)
+                        .await?
+                        .ok_or_else(|| ProviderError::Conflict {
+                            address: address.clone(),
+                            message: format!(
+                                "DigitalOcean reports no password for the existing user {name:?}; reset it in the control panel, or choose another `owner`"
+                            ),
+                            source: None,
+                        })?
+                }
+            }
+        } else {
+            let recorded: Role = request.decode_prior()?;
+            if let Some(old) = recorded.name.as_deref().filter(|old| *old != name) {
+                return Err(ProviderError::Conflict {
+                    address: address.clone(),
+                    message: format!(
+                        "DigitalOcean cannot rename the database user {old:?} to {name:?}; keep the owner's name, or give the tenant another `database_name` so that a new database and user are made"
+                    ),
+                    source: None,
+                });
+            }
+            match request.prior_outputs.get("password").and_then(Field::as_str) {
+                Some(password) => password.to_owned(),
+                None => api.user_password(address, cluster, name).await?.ok_or_else(|| {
+                    ProviderError::Api {
+                        address: address.clone(),
+                        code: Some("42704".into()),
+                        message: format!(
+                            "the database user {name:?} does not exist any more; run `dbplan plan` again to create it"
+                        ),
+                        source: None,
+                    }
+                })?,
+            }
+        };
+        execute(
+            &client,
+            address,
+            &format!("set the connection limit of role {name:?}"),
+            &format!("ALTER ROLE {quoted} WITH CONNECTION LIMIT {limit}"),
+        )
+        .await?;
+        let mut outputs = BTreeMap::new();
+        outputs.insert("username".to_owned(), Field::plain(name));
+        outputs.insert("password".to_owned(), Field::sensitive(password));
+        Ok(Applied {
+            provider_id: Some(name.to_owned()),
+            outputs,
+        })
+    }
+
     async fn adopt_role(
         &self,
         client: &Connection,
@@ -853,6 +1032,25 @@ impl PostgresProvider {
                 });
             }
             Some(_) => tracing::debug!(address = %address, "adopt database {name:?}"),
+            None if let Some((cluster, api)) =
+                self.digitalocean_cluster(address, &request.context)? =>
+            {
+                // DigitalOcean keeps its list of databases: the API makes it (owned by the
+                // admin), and SQL gives it to the tenant's role.
+                api.add_database(address, &cluster, name).await?;
+                act_as(&client, address, owner).await?;
+                execute(
+                    &client,
+                    address,
+                    &format!("alter database {name:?} owner to {owner:?}"),
+                    &format!(
+                        "ALTER DATABASE {} OWNER TO {}",
+                        ident(address, name)?,
+                        ident(address, owner)?
+                    ),
+                )
+                .await?;
+            }
             None => {
                 act_as(&client, address, owner).await?;
                 client
@@ -1300,6 +1498,22 @@ async fn read_database(
     }))
 }
 
+/// Ends the other sessions on database `name`.
+async fn terminate_sessions(
+    client: &Connection,
+    address: &ResourceAddress,
+    name: &str,
+) -> Result<(), ProviderError> {
+    client
+        .execute_with(
+            address,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Drops a database, terminating its connections first.
 async fn drop_database(
     client: &Connection,
@@ -1314,13 +1528,7 @@ async fn drop_database(
         )
         .await?
         .get(0);
-    client
-        .execute_with(
-            address,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            &[&name],
-        )
-        .await?;
+    terminate_sessions(client, address, name).await?;
     // `WITH (FORCE)` (PostgreSQL 13 and later) also ends connections that arrive meanwhile.
     let force = if version >= 130_000 {
         " WITH (FORCE)"

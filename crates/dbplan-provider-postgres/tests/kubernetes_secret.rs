@@ -163,6 +163,7 @@ fn read_request(request: &ChangeRequest, applied: &dbplan_provider::Applied) -> 
             .collect(),
         outputs: applied.outputs.clone(),
         context: request.context.clone(),
+        declared: Default::default(),
     }
 }
 

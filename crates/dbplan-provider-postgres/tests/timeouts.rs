@@ -314,6 +314,7 @@ fn a_server_that_stops_answering_mid_session_fails_the_statement_on_the_client_s
         attributes: [("name".to_owned(), serde_json::json!("quiet_user"))].into(),
         outputs: BTreeMap::new(),
         context: tenant_request(proxy.port, "role", "quiet", "pw").context,
+        declared: Default::default(),
     };
     // The connection and its `SET statement_timeout` pass; the answer to the role's query never
     // comes back, so the server's own limit cannot help: the client's bound ends the wait.

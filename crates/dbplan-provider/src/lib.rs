@@ -14,6 +14,7 @@
 
 pub mod admission;
 pub mod aws_login;
+pub mod digitalocean;
 mod fake;
 pub mod files;
 pub mod kubernetes;
@@ -64,6 +65,11 @@ pub struct ReadRequest {
     pub outputs: BTreeMap<String, Field>,
     /// What the resource depends on, as recorded.
     pub context: Context,
+    /// The plain, known attributes the manifests declare now for the object, when a plan
+    /// refreshes one that is still declared; empty otherwise. A provider reads with the
+    /// connection settings declared now (a tenant's `admin`), as Terraform reads with the
+    /// current provider configuration, so that a setting that failed can be corrected.
+    pub declared: BTreeMap<String, serde_json::Value>,
 }
 
 /// One create, update or delete, as the engine asks a provider for it.

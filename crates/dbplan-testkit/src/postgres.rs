@@ -221,29 +221,17 @@ impl PgServer {
     /// Runs SQL as the superuser through `psql` on the Unix socket and returns its output
     /// (tab-separated, unaligned, no headers).
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, StartError> {
-        let output = Command::new(self.bin.join("psql"))
-            .args(["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"])
-            .arg("-h")
-            .arg(self.directory.path())
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                SUPERUSER,
-                "-d",
-                database,
-                "-c",
-                sql,
-            ])
-            .output()
-            .map_err(|error| StartError(format!("psql: {error}")))?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        } else {
-            Err(StartError(format!(
-                "psql failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )))
+        psql(&self.bin, self.directory.path(), self.port, database, sql)
+    }
+
+    /// [`PgServer::psql`] as a function of `(database, sql)` that another thread can keep (a
+    /// fake service standing in front of this server); it fails once the server is gone.
+    pub fn runner(&self) -> impl Fn(&str, &str) -> Result<String, String> + Send + Sync + 'static {
+        let bin = self.bin.clone();
+        let socket = self.directory.path().to_path_buf();
+        let port = self.port;
+        move |database: &str, sql: &str| {
+            psql(&bin, &socket, port, database, sql).map_err(|StartError(message)| message)
         }
     }
 
@@ -390,5 +378,39 @@ impl Drop for PgServer {
         // Stops the server (`pg_ctl stop -m immediate`) and waits for it, before the data
         // directory is removed.
         drop(self.stop.take());
+    }
+}
+
+/// `psql` as the superuser on the Unix socket in `socket`; its output, or its error.
+fn psql(
+    bin: &Path,
+    socket: &Path,
+    port: u16,
+    database: &str,
+    sql: &str,
+) -> Result<String, StartError> {
+    let output = Command::new(bin.join("psql"))
+        .args(["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"])
+        .arg("-h")
+        .arg(socket)
+        .args([
+            "-p",
+            &port.to_string(),
+            "-U",
+            SUPERUSER,
+            "-d",
+            database,
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|error| StartError(format!("psql: {error}")))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(StartError(format!(
+            "psql failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )))
     }
 }

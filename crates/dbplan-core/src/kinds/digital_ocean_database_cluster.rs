@@ -6,6 +6,7 @@ use crate::refs::{DigitalOceanVpcId, ValueOrRef};
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 pub const OUTPUTS: &[OutputSpec] = &[
     output("cluster_id"),
@@ -199,4 +200,50 @@ pub struct DigitalOceanDatabaseClusterSpec {
     /// The DigitalOcean project the cluster belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// How dbplan connects to a PostgreSQL cluster as its admin user to manage the TenantDatabases on it (dbplan extension): TLS, a tunnel. Not a DigitalOcean setting: changing it changes no cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_connection: Option<DigitalOceanAdminConnection>,
+}
+
+/// How dbplan connects to a DigitalOcean PostgreSQL cluster as its admin user (`doadmin`, its
+/// login read from the API when needed), to manage the tenant databases on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigitalOceanAdminConnection {
+    /// `verify-full` (default: the certificate and the cluster's host name verified against the cluster's CA, read from the API) or `require` (encrypted, not verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslmode: Option<super::aws_rds_cluster::AdminSslMode>,
+    /// A CA file to verify the cluster's certificate with instead of the CA the API gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslrootcert: Option<String>,
+    /// Connect through a tunnel's local end (`{host: 127.0.0.1, port: 15432}`) instead of the cluster's host, for a cluster reached only from its VPC; TLS still verifies the cluster's host name, and tenants' connection secrets still point at the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_via: Option<super::postgres_server::ConnectVia>,
+    /// Database dbplan connects to for administration; the cluster's `defaultdb` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+impl DigitalOceanDatabaseClusterSpec {
+    /// What the role and database of a tenant on this cluster are planned with (attribute
+    /// `admin`): its `admin_connection`, `verify-full` by default. The admin's login is read
+    /// from the API when a connection is made, never planned.
+    pub fn tenant_admin(&self) -> Json {
+        let connection = self.admin_connection.clone().unwrap_or_default();
+        let mut admin = serde_json::Map::new();
+        let sslmode = connection
+            .sslmode
+            .unwrap_or(super::aws_rds_cluster::AdminSslMode::VerifyFull);
+        admin.insert("sslmode".to_owned(), Json::from(sslmode.as_str()));
+        if let Some(root) = connection.sslrootcert {
+            admin.insert("sslrootcert".to_owned(), Json::from(root));
+        }
+        if let Some(via) = &connection.connect_via {
+            admin.insert("connect_via".to_owned(), super::to_json(via));
+        }
+        if let Some(database) = connection.database {
+            admin.insert("database".to_owned(), Json::from(database));
+        }
+        Json::Object(admin)
+    }
 }

@@ -1,6 +1,8 @@
 use super::{Check, Checker};
 use crate::formats;
-use dbplan_core::kinds::digital_ocean_database_cluster::DigitalOceanDatabaseClusterSpec;
+use dbplan_core::kinds::digital_ocean_database_cluster::{
+    DigitalOceanDatabaseClusterSpec, DigitalOceanEngine,
+};
 
 impl Check for DigitalOceanDatabaseClusterSpec {
     fn check(&self, checker: &mut Checker<'_>) {
@@ -13,6 +15,29 @@ impl Check for DigitalOceanDatabaseClusterSpec {
                 "/spec/maintenance_window/hour",
                 formats::check_do_maintenance_hour(&window.hour),
             );
+        }
+        if let Some(connection) = &self.admin_connection {
+            if self.engine != DigitalOceanEngine::Pg {
+                checker.report(
+                    crate::codes::BAD_FORMAT,
+                    "/spec/admin_connection",
+                    format!(
+                        "`admin_connection` is for the tenant databases of a PostgreSQL cluster; this cluster's engine is {}",
+                        self.engine.slug()
+                    ),
+                    "remove `admin_connection`, or point the TenantDatabases at a `pg` cluster",
+                );
+            }
+            if let Some(via) = &connection.connect_via
+                && !super::postgres_server::is_host(&via.host)
+            {
+                checker.report(
+                    crate::codes::BAD_FORMAT,
+                    "/spec/admin_connection/connect_via/host",
+                    format!("{:?} is not a host name or IP address", via.host),
+                    "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
+                );
+            }
         }
     }
 }

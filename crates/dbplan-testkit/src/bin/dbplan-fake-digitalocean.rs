@@ -62,6 +62,7 @@ fn main() -> std::process::ExitCode {
             ..Faults::default()
         },
         default_vpcs: !args.no_default_vpcs,
+        sql: None,
     };
     let fake = match FakeDigitalOcean::start_on(&args.listen, config) {
         Ok(fake) => fake,

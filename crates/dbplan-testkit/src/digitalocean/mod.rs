@@ -9,6 +9,10 @@
 //! inject faults: `429` with `ratelimit-reset` (and sometimes `retry-after`), `5xx`, and answers
 //! that stall past a client's timeout after the request took effect.
 //!
+//! With a [`SqlBackend`], a real PostgreSQL server stands in for the nodes of its `pg` clusters:
+//! their connection and CA are that server's, and the users and databases made through the API
+//! are made on it, so that a client can log in as DigitalOcean's users do.
+//!
 //! Two endpoints outside the API serve tests: `GET /_fake/stats` (requests served, faults
 //! injected) and `PUT /_fake/faults` (change the fault settings of a running server).
 
@@ -66,6 +70,51 @@ pub struct FakeConfig {
     /// Start with a default VPC in every region, as an account that has used them has; without
     /// them, the first VPC created in a region becomes its default (which cannot be deleted).
     pub default_vpcs: bool,
+    /// A real PostgreSQL server behind the `pg` clusters; without one, users and databases
+    /// exist only in the API.
+    pub sql: Option<SqlBackend>,
+}
+
+/// A real PostgreSQL server standing in for the nodes of the fake's `pg` clusters: their
+/// `connection` names `host` (port 25060, as DigitalOcean's), their `ca` endpoint returns
+/// `ca_pem`, and `execute` (SQL run as the server's superuser) makes on it what the API does:
+/// each new cluster's `doadmin` (LOGIN, CREATEDB, CREATEROLE, not a superuser, as DigitalOcean
+/// makes it), the users added (LOGIN, with the password the API generates) and the databases
+/// added (owned by `doadmin`), and drops the users and databases deleted. An error of
+/// `execute` (PostgreSQL's message) is the API's `422`, and nothing changes in the API.
+#[derive(Clone)]
+pub struct SqlBackend {
+    pub host: String,
+    pub ca_pem: String,
+    #[allow(clippy::type_complexity)]
+    pub execute: Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for SqlBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlBackend")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlBackend {
+    /// `server` (started with TLS) behind clusters whose host is `host`, a name its
+    /// certificate holds.
+    pub fn postgres(server: &crate::PgServer, host: &str) -> Result<SqlBackend, StartError> {
+        let ca_pem = std::fs::read_to_string(server.ca_file()).map_err(|error| {
+            StartError(format!(
+                "the server's CA certificate {}: {error}",
+                server.ca_file().display()
+            ))
+        })?;
+        let runner = server.runner();
+        Ok(SqlBackend {
+            host: host.to_owned(),
+            ca_pem,
+            execute: Arc::new(move |sql| runner("postgres", sql).map(drop)),
+        })
+    }
 }
 
 impl Default for FakeConfig {
@@ -77,6 +126,7 @@ impl Default for FakeConfig {
             latency: Duration::ZERO,
             faults: Faults::default(),
             default_vpcs: true,
+            sql: None,
         }
     }
 }

@@ -83,6 +83,9 @@ pub(crate) struct Cluster {
     pub(crate) ca: String,
     /// The account-unique number in the cluster's host names.
     pub(crate) host_number: u64,
+    /// The host name of the server behind the cluster ([`crate::digitalocean::SqlBackend`]),
+    /// instead of a DigitalOcean one.
+    pub(crate) backend_host: Option<String>,
 }
 
 impl Cluster {
@@ -97,13 +100,16 @@ impl Cluster {
     }
 
     pub(crate) fn host(&self) -> String {
+        if let Some(host) = &self.backend_host {
+            return host.clone();
+        }
         format!(
             "{}-do-user-{}-0.f.db.ondigitalocean.com",
             self.name, self.host_number
         )
     }
 
-    fn admin(&self) -> Option<&User> {
+    pub(crate) fn admin(&self) -> Option<&User> {
         self.users.iter().find(|user| user.role == "primary")
     }
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn random_password() -> String {
+pub(super) fn random_password() -> String {
     let mut rng = fastrand::Rng::new();
     let tail: String = (0..20).map(|_| rng.alphanumeric()).collect();
     format!("AVNS_{tail}")
@@ -107,51 +107,61 @@ pub(super) async fn create_cluster(State(shared): State<Arc<Shared>>, bytes: Byt
     }
     let project_id = optional_str(&map, "project_id")?.map(str::to_owned);
     let network = optional_str(&map, "private_network_uuid")?.filter(|id| !id.is_empty());
-    let (create_delay, _) = {
-        let config = lock(&shared.config);
-        (config.create_delay, config.resize_delay)
-    };
+    let (create_delay, backend) = creation_settings(&shared, engine);
 
-    let mut world = lock(&shared.world);
-    if world.clusters.iter().any(|cluster| cluster.name == name) {
-        return Err(ApiError::invalid(format!(
-            "a database cluster named {name:?} already exists"
-        )));
-    }
-    let network = cluster_network(&mut world, network, region)?;
-    for tag in &tags {
-        world.tags.insert(tag.clone());
-    }
-    let admin = admin_user(engine);
-    world.passwords.push(admin.password.clone());
-    world.next_host += 1;
-    let id = uuid::Uuid::new_v4().to_string();
-    let ram = ram_gb(size).unwrap_or(1);
-    let cluster = Cluster {
-        ca: certificate(&id),
-        id,
-        name: name.to_owned(),
-        engine: engine.to_owned(),
-        version,
-        num_nodes,
-        size: size.to_owned(),
-        region: region.to_owned(),
-        private_network_uuid: network,
-        tags,
-        project_id,
-        storage_size_mib: storage.unwrap_or(ram * 10 * 1024),
-        created_at: now_text(),
-        status: Status::Creating,
-        busy_until: Some(Instant::now() + create_delay),
-        maintenance: ("sunday".to_owned(), "04:00:00".to_owned()),
-        rules,
-        pools: Vec::new(),
-        dbs: vec!["defaultdb".to_owned()],
-        users: vec![admin],
-        host_number: 8_000_000 + world.next_host,
+    // The world's lock is not held across the server's work below.
+    let (json, admin_sql) = {
+        let mut world = lock(&shared.world);
+        if world.clusters.iter().any(|cluster| cluster.name == name) {
+            return Err(ApiError::invalid(format!(
+                "a database cluster named {name:?} already exists"
+            )));
+        }
+        let network = cluster_network(&mut world, network, region)?;
+        for tag in &tags {
+            world.tags.insert(tag.clone());
+        }
+        let admin = admin_user(engine);
+        world.passwords.push(admin.password.clone());
+        world.next_host += 1;
+        let id = uuid::Uuid::new_v4().to_string();
+        let ram = ram_gb(size).unwrap_or(1);
+        let admin_sql = backend
+            .as_ref()
+            .map(|_| super::backend::admin_sql(&admin.name, &admin.password));
+        let cluster = Cluster {
+            ca: backend
+                .as_ref()
+                .map_or_else(|| certificate(&id), |backend| backend.ca_pem.clone()),
+            id,
+            name: name.to_owned(),
+            engine: engine.to_owned(),
+            version,
+            num_nodes,
+            size: size.to_owned(),
+            region: region.to_owned(),
+            private_network_uuid: network,
+            tags,
+            project_id,
+            storage_size_mib: storage.unwrap_or(ram * 10 * 1024),
+            created_at: now_text(),
+            status: Status::Creating,
+            busy_until: Some(Instant::now() + create_delay),
+            maintenance: ("sunday".to_owned(), "04:00:00".to_owned()),
+            rules,
+            pools: Vec::new(),
+            dbs: vec!["defaultdb".to_owned()],
+            users: vec![admin],
+            host_number: 8_000_000 + world.next_host,
+            backend_host: backend.map(|backend| backend.host),
+        };
+        let json = cluster.json();
+        world.clusters.push(cluster);
+        (json, admin_sql)
     };
-    let json = cluster.json();
-    world.clusters.push(cluster);
+    if let Some(sql) = admin_sql {
+        super::backend::make_admin(&shared, sql).await?;
+    }
     ok(StatusCode::CREATED, json!({"database": json}))
 }
 
@@ -248,6 +258,18 @@ fn cluster_network(
         },
         None => Ok(default_vpc(world, region)),
     }
+}
+
+/// How long a new cluster of `engine` stays `creating`, and the server behind it, if any.
+fn creation_settings(
+    shared: &Shared,
+    engine: &str,
+) -> (std::time::Duration, Option<crate::digitalocean::SqlBackend>) {
+    let config = lock(&shared.config);
+    (
+        config.create_delay,
+        config.sql.clone().filter(|_| engine == "pg"),
+    )
 }
 
 /// The admin user DigitalOcean makes with a cluster (`default` for Redis and Valkey).

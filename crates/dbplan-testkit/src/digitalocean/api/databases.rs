@@ -1,5 +1,6 @@
 //! The databases of a cluster.
 
+use super::backend;
 use super::clusters::{require_ready, with_cluster};
 use super::request::{Answer, ApiError, body, no_content, ok, required_str};
 use super::shared::Shared;
@@ -27,13 +28,29 @@ pub(super) async fn add_db(
 ) -> Answer {
     let map = body(&bytes)?;
     let name = required_str(&map, "name")?.to_owned();
-    with_cluster(&shared, &id, |cluster, _| {
+    let (engine, admin) = with_cluster(&shared, &id, |cluster, _| {
         require_ready(cluster)?;
         if cluster.dbs.contains(&name) {
             return Err(ApiError::invalid(format!(
                 "database {name:?} already exists"
             )));
         }
+        Ok((
+            cluster.engine.clone(),
+            cluster.admin().map(|admin| admin.name.clone()),
+        ))
+    })?;
+    if backend::backs(&shared, &engine) {
+        let owner = admin
+            .map(|admin| format!(" OWNER {}", backend::ident(&admin)))
+            .unwrap_or_default();
+        backend::run(
+            &shared,
+            format!("CREATE DATABASE {}{owner}", backend::ident(&name)),
+        )
+        .await?;
+    }
+    with_cluster(&shared, &id, |cluster, _| {
         cluster.dbs.push(name.clone());
         Ok(())
     })?;
@@ -58,12 +75,23 @@ pub(super) async fn delete_db(
     State(shared): State<Arc<Shared>>,
     Path((id, name)): Path<(String, String)>,
 ) -> Answer {
-    with_cluster(&shared, &id, |cluster, _| {
-        let before = cluster.dbs.len();
-        cluster.dbs.retain(|db| db != &name);
-        if cluster.dbs.len() == before {
-            return Err(ApiError::not_found());
+    let engine = with_cluster(&shared, &id, |cluster, _| {
+        if cluster.dbs.contains(&name) {
+            Ok(cluster.engine.clone())
+        } else {
+            Err(ApiError::not_found())
         }
+    })?;
+    if backend::backs(&shared, &engine) {
+        // Without FORCE: a database in use is refused, as PostgreSQL refuses it.
+        backend::run(
+            &shared,
+            format!("DROP DATABASE IF EXISTS {}", backend::ident(&name)),
+        )
+        .await?;
+    }
+    with_cluster(&shared, &id, |cluster, _| {
+        cluster.dbs.retain(|db| db != &name);
         Ok(())
     })?;
     no_content()

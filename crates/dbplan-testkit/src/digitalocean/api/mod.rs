@@ -3,6 +3,7 @@
 //! the `ratelimit-*` headers). `request` holds the helpers every handler shares: the error shape,
 //! body fields, paging.
 
+mod backend;
 mod ca;
 mod clusters;
 mod databases;
@@ -67,8 +68,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/v2/databases/{id}/dbs/{name}",
             get(databases::get_db).delete(databases::delete_db),
         )
-        .route("/v2/databases/{id}/users", get(users::list_users))
-        .route("/v2/databases/{id}/users/{name}", get(users::get_user))
+        .route(
+            "/v2/databases/{id}/users",
+            get(users::list_users).post(users::add_user),
+        )
+        .route(
+            "/v2/databases/{id}/users/{name}",
+            get(users::get_user).delete(users::delete_user),
+        )
         .route("/v2/databases/{id}/ca", get(ca::get_ca))
         .route("/v2/vpcs", get(vpcs::list_vpcs).post(vpcs::create_vpc))
         .route(

@@ -37,6 +37,10 @@ impl ApiError {
         )
     }
 
+    pub(super) fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(super) fn not_found() -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
