@@ -9,4 +9,5 @@ dbplan_diagnostics::codes! {
     MISSING_KIND = "G005", "reference without a kind";
     WRONG_KIND = "G006", "reference to the wrong kind";
     TENANT_CLASH = "G007", "two tenant databases manage the same object";
+    NOT_POSTGRES = "G008", "a tenant database on a server that does not run PostgreSQL";
 }

@@ -190,6 +190,7 @@ pub fn build(set: &ManifestSet) -> (Graph, Vec<Diagnostic>) {
     resolve::resolve(set, &mut graph, &mut diagnostics);
     resolve::find_cycles(set, &graph, &mut diagnostics);
     tenants::check_clashes(set, &mut diagnostics);
+    tenants::check_engines(set, &mut diagnostics);
     dbplan_diagnostics::sort_diagnostics(&mut diagnostics);
     (graph, diagnostics)
 }

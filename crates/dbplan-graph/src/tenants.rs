@@ -1,7 +1,8 @@
 //! Tenant databases that would share an object: two tenants on one server may not create the
 //! same database, nor own their databases through the same role (each tenant's role gets its
 //! own generated password, so a shared role would have its password reset by the other), and no
-//! two tenants may write their connection secrets to the same file or Kubernetes Secret.
+//! two tenants may write their connection secrets to the same file or Kubernetes Secret. And a
+//! tenant's server runs PostgreSQL: a tenant is a PostgreSQL role and database.
 
 use crate::codes;
 use dbplan_core::kinds::specs::SecretTarget;
@@ -76,6 +77,53 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
     }
 }
 
+/// Tenants whose server is declared with another engine than PostgreSQL: a DigitalOcean
+/// cluster of `mysql`, `redis` or another engine, an AWS cluster of `aurora-mysql` or `mysql`.
+/// (An `AwsRdsClusterReference`'s engine is known only once AWS is read: apply refuses it.)
+pub(crate) fn check_engines(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>) {
+    use dbplan_core::kinds::aws_rds_cluster::AwsClusterEngine;
+    use dbplan_core::kinds::digital_ocean_database_cluster::DigitalOceanEngine;
+    for resource in &set.resources {
+        let Spec::TenantDatabase(spec) = &resource.spec else {
+            continue;
+        };
+        let (kind, name) = spec.server();
+        let Some(server) = set
+            .resources
+            .iter()
+            .find(|server| server.address.kind.as_str() == kind && server.address.name == name)
+        else {
+            continue;
+        };
+        let engine = match &server.spec {
+            Spec::DigitalOceanDatabaseCluster(cluster)
+                if cluster.engine != DigitalOceanEngine::Pg =>
+            {
+                cluster.engine.slug()
+            }
+            Spec::AwsRdsCluster(cluster)
+                if matches!(
+                    cluster.engine,
+                    AwsClusterEngine::AuroraMysql | AwsClusterEngine::Mysql
+                ) =>
+            {
+                cluster.engine.as_str()
+            }
+            _ => continue,
+        };
+        diagnostics.push(
+            Diagnostic::error(codes::NOT_POSTGRES)
+                .with_message(format!(
+                    "{} is a PostgreSQL role and database, but its server {} runs {engine}",
+                    resource.address, server.address
+                ))
+                .with_help("point `server` at a PostgreSQL server: a `pg` DigitalOcean cluster, an `aurora-postgresql` or `postgres` AWS cluster, a PostgresServer or a CnpgCluster")
+                .with_span(resource.span_at("/spec/server"))
+                .with_resource(resource.address.to_string()),
+        );
+    }
+}
+
 /// Where a tenant's connection secret goes, and the tenant that took that place first: the
 /// first element of a clash (then its pointer, what it is, the help).
 type Clash<'a> = (Option<&'a Resource>, &'static str, String, &'static str);
@@ -137,6 +185,59 @@ mod tests {
             .iter()
             .map(|diagnostic| format!("{} {}", diagnostic.code, diagnostic.message))
             .collect()
+    }
+
+    fn diagnostics_of(text: &str) -> Vec<String> {
+        let mut loader = Loader::new();
+        loader.add_source("tenants.yaml", text.to_owned());
+        let (set, diagnostics) = loader.finish();
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let (_, diagnostics) = crate::build(&set);
+        diagnostics
+            .iter()
+            .map(|diagnostic| format!("{} {}", diagnostic.code, diagnostic.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_tenant_on_a_cluster_of_another_engine_is_refused() {
+        let tenant = |kind: &str| {
+            format!(
+                "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata: {{name: app}}\nspec:\n  server: {{kind: {kind}, name: db}}\n"
+            )
+        };
+        let digitalocean = |engine: &str| {
+            format!(
+                "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanDatabaseCluster\nmetadata: {{name: db}}\nspec: {{clusterName: db, engine: {engine}, engineVersion: \"8\", region: nyc3, sizeSlug: db-s-1vcpu-1gb, nodeCount: 1}}\n{}",
+                tenant("DigitalOceanDatabaseCluster")
+            )
+        };
+        let found = diagnostics_of(&digitalocean("mysql"));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with("G008")
+                && found[0].contains("DigitalOceanDatabaseCluster/db runs mysql"),
+            "{found:#?}"
+        );
+        assert!(diagnostics_of(&digitalocean("pg")).is_empty());
+        let aws = |engine: &str| {
+            format!(
+                "apiVersion: aws.project-planton.org/v1\nkind: AwsRdsCluster\nmetadata: {{name: db}}\nspec: {{engine: {engine}, engineVersion: \"8.0\", region: us-east-1}}\n{}",
+                tenant("AwsRdsCluster")
+            )
+        };
+        let found = diagnostics_of(&aws("aurora-mysql"));
+        assert!(
+            found
+                .iter()
+                .any(|line| line.starts_with("G008") && line.contains("runs aurora-mysql")),
+            "{found:#?}"
+        );
+        assert!(
+            !diagnostics_of(&aws("aurora-postgresql"))
+                .iter()
+                .any(|line| line.starts_with("G008"))
+        );
     }
 
     #[test]

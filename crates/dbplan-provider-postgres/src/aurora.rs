@@ -41,6 +41,8 @@ struct Facts {
     managed: bool,
     iam: bool,
     region: Option<String>,
+    /// `aurora-postgresql`, `aurora-mysql`, … as AWS reports it.
+    engine: Option<String>,
 }
 
 fn facts(cluster_address: &ResourceAddress, recorded: &Recorded) -> Result<Facts, ProviderError> {
@@ -67,6 +69,7 @@ fn facts(cluster_address: &ResourceAddress, recorded: &Recorded) -> Result<Facts
             .and_then(|port| port.parse::<u16>().ok())
             .filter(|port| *port != 0),
         secret_arn: text("master_user_secret_arn"),
+        engine: text("rds_cluster_engine"),
         ..Facts::default()
     };
     if cluster_address.kind == Kind::AwsRdsClusterReference {
@@ -100,6 +103,19 @@ fn plan_login(
         ),
         source: None,
     };
+    if let Some(engine) = facts
+        .engine
+        .as_deref()
+        .filter(|engine| !engine.contains("postgres"))
+    {
+        return Err(ProviderError::Conflict {
+            address: address.clone(),
+            message: format!(
+                "the cluster {cluster_address} runs {engine}, and a tenant database is a PostgreSQL role and database; point `server` at a PostgreSQL cluster"
+            ),
+            source: None,
+        });
+    }
     let host = facts
         .endpoint
         .clone()
@@ -362,6 +378,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("writer endpoint"), "{error}");
+    }
+
+    #[test]
+    fn a_cluster_that_runs_mysql_is_refused_with_its_engine_named() {
+        let mut outputs = endpoint();
+        outputs.push(("rds_cluster_engine", Field::plain("aurora-mysql")));
+        let error = login(
+            json!({"engine": "aurora-mysql", "username": "platform", "manage_master_user_password": true}),
+            &outputs,
+            &TenantAdmin::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("runs aurora-mysql"), "{error}");
+        outputs.pop();
+        outputs.push(("rds_cluster_engine", Field::plain("aurora-postgresql")));
+        assert!(
+            login(
+                json!({"engine": "aurora-postgresql", "username": "platform", "manage_master_user_password": true}),
+                &outputs,
+                &TenantAdmin::default(),
+            )
+            .is_ok()
+        );
     }
 }
 

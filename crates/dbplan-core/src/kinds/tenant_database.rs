@@ -62,7 +62,7 @@ pub struct Role {
     /// -1 (no limit) when not given.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub connection_limit: Option<i64>,
-    /// How the server is reached, when it is an Aurora cluster.
+    /// How the server is reached, when it is an Aurora or DigitalOcean cluster.
     #[serde(default)]
     pub admin: Option<TenantAdmin>,
 }
@@ -106,7 +106,7 @@ pub struct Database {
     /// The owner's password (the role's output): a new one changes the URI output.
     #[serde(default)]
     pub owner_password: Option<SecretText>,
-    /// How the server is reached, when it is an Aurora cluster.
+    /// How the server is reached, when it is an Aurora or DigitalOcean cluster.
     #[serde(default)]
     pub admin: Option<TenantAdmin>,
 }
