@@ -160,18 +160,23 @@ fn backups_kept() -> anyhow::Result<usize> {
     }
 }
 
-/// Loads the manifests (and builds their graph) while `beside` runs on a thread of its own:
+/// Runs `beside` while the manifests load (and their graph is built) on a thread of their own:
 /// reading and verifying a state is independent of the manifests, and on two cores the two
 /// overlap instead of adding up. Both finish before either result is used.
+///
+/// `beside` (the state read) stays on this thread: what it allocates and frees (the database
+/// engine's pages, the records' scratch) is then in this thread's allocator arena, where the
+/// plan made next on this thread reuses it; on a thread of its own it stayed in that thread's
+/// arena, about 20 MiB more at the peak.
 pub fn load_beside<T: Send>(
     paths: &[PathBuf],
     beside: impl FnOnce() -> T + Send,
 ) -> (T, (ManifestSet, Graph, Vec<Diagnostic>)) {
     std::thread::scope(|scope| {
-        let other = scope.spawn(beside);
-        let loaded = load(paths);
-        let result = match other.join() {
-            Ok(result) => result,
+        let loading = scope.spawn(|| load(paths));
+        let result = beside();
+        let loaded = match loading.join() {
+            Ok(loaded) => loaded,
             // A panic is a bug; it goes on as it would have on this thread.
             Err(panic) => std::panic::resume_unwind(panic),
         };

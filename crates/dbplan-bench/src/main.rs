@@ -319,17 +319,20 @@ fn load_planned(
     dbplan_state::StateKey,
 )> {
     // As `dbplan plan` reads it: verified (a local state on a scratch copy), nothing written,
-    // on a thread of its own while the manifests load.
+    // on this thread while the manifests load on another.
     let location = match state {
         Some(state) => dbplan_state::StateLocation::from_arg(Some(Path::new(state)))?,
         None => dbplan_state::StateLocation::Local(dir.join("state")),
     };
     let (read, (set, graph)) = std::thread::scope(|scope| {
-        let read = scope.spawn(|| location.read("dbplan-bench"));
-        let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
-        let (graph, _) = dbplan_graph::build(&set);
-        match read.join() {
-            Ok(read) => (read, (set, graph)),
+        let loading = scope.spawn(|| {
+            let (set, _) = dbplan_manifest::load_paths(&[dir.join("manifests")]);
+            let (graph, _) = dbplan_graph::build(&set);
+            (set, graph)
+        });
+        let read = location.read("dbplan-bench");
+        match loading.join() {
+            Ok(loaded) => (read, loaded),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
