@@ -325,7 +325,7 @@ fn limitations(plan: &mut Plan, providers: &Providers) {
             Action::Create | Action::Adopt | Action::Update | Action::Replace
         ) && let Some(why) = providers
             .for_kind(change.address.kind)
-            .and_then(|provider| provider.limitation(&change.address, &change.dependencies))
+            .and_then(|provider| provider.limitation(change))
         {
             notices.push(format!("{}: {why}", change.address));
         }

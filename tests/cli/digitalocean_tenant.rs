@@ -269,6 +269,28 @@ fn tenants_on_a_digitalocean_cluster_are_made_through_its_api_and_over_tls_with_
     );
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
 
+    // DigitalOcean has no call that renames a user: a new owner is refused, nothing changes.
+    let renamed =
+        manifests(tunnel.port, false, 8).replace("owner: billing_app", "owner: billing_owner");
+    std::fs::write(lab.lab.path("db.yaml"), renamed).unwrap();
+    let warned = lab.run(&["plan", "db.yaml"]);
+    assert_code(&warned, 0);
+    assert!(
+        text(&warned).contains("TenantDatabase/billing/role: DigitalOcean cannot rename the database user \"billing_app\" to \"billing_owner\", so apply will fail here"),
+        "{}",
+        text(&warned)
+    );
+    let refused = lab.run(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&refused, 1);
+    assert!(
+        text(&refused).contains("DigitalOcean cannot rename the database user \"billing_app\""),
+        "{}",
+        text(&refused)
+    );
+    assert!(lab.api_users().contains(&"billing_app".to_owned()));
+    write(false, 8);
+    assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
+
     // Protected, the tenant is not destroyed.
     write(true, 8);
     assert_code(&lab.run(&["apply", "db.yaml", "--auto-approve"]), 0);

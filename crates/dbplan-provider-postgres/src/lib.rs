@@ -569,23 +569,41 @@ impl Provider for PostgresProvider {
             && self.can_log_in(request)
     }
 
-    /// A tenant's role and database on a server this build applies no tenants on.
-    fn limitation(
-        &self,
-        address: &ResourceAddress,
-        dependencies: &[ResourceAddress],
-    ) -> Option<String> {
+    /// A tenant's role and database on a server this build applies no tenants on, and a role
+    /// on a DigitalOcean cluster renamed (its API has no call for it).
+    fn limitation(&self, change: &dbplan_core::Change) -> Option<String> {
+        let address = &change.address;
         if address.kind != Kind::TenantDatabase
             || !matches!(address.part.as_deref(), Some("role" | "database"))
         {
             return None;
         }
-        let server = dependencies
+        let server = change
+            .dependencies
             .iter()
             .map(|dependency| dependency.kind)
             .find(|kind| *kind != Kind::TenantDatabase)?;
         match server {
             Kind::PostgresServer | Kind::AwsRdsCluster | Kind::AwsRdsClusterReference => None,
+            Kind::DigitalOceanDatabaseCluster
+                if self.digitalocean.is_some()
+                    && address.part.as_deref() == Some("role")
+                    && change.action == dbplan_core::Action::Update
+                    && change.changed.iter().any(|name| name == "name") =>
+            {
+                let name = |values: &BTreeMap<String, dbplan_core::Value>| {
+                    values
+                        .get("name")
+                        .and_then(dbplan_core::Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                Some(format!(
+                    "DigitalOcean cannot rename the database user {:?} to {:?}, so apply will fail here; keep the owner's name, or give the tenant another `database_name` so that a new database and user are made",
+                    name(&change.before),
+                    name(&change.after)
+                ))
+            }
             Kind::DigitalOceanDatabaseCluster if self.digitalocean.is_some() => None,
             Kind::CnpgCluster if self.cnpg.is_some() => None,
             kind => Some(format!(

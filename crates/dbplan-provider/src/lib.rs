@@ -431,16 +431,12 @@ pub trait Provider: Send + Sync {
         false
     }
 
-    /// Why this build cannot carry out a change of this object, known before apply from its
-    /// address and what it depends on (a tenant on a server kind no provider applies tenants
-    /// on); `None` when it can. `plan` warns with it, so that a plan never promises what apply
-    /// will refuse.
-    fn limitation(
-        &self,
-        address: &ResourceAddress,
-        dependencies: &[ResourceAddress],
-    ) -> Option<String> {
-        let _ = (address, dependencies);
+    /// Why this build cannot carry out a planned change, known before apply from the change
+    /// (its address, what it depends on, what it changes: a tenant on a server kind no
+    /// provider applies tenants on, a rename the server's API has no call for); `None` when
+    /// it can. `plan` warns with it, so that a plan never promises what apply will refuse.
+    fn limitation(&self, change: &dbplan_core::Change) -> Option<String> {
+        let _ = change;
         None
     }
 
@@ -528,12 +524,8 @@ impl<P: Provider + ?Sized> Provider for std::sync::Arc<P> {
         (**self).can_look_up(request)
     }
 
-    fn limitation(
-        &self,
-        address: &ResourceAddress,
-        dependencies: &[ResourceAddress],
-    ) -> Option<String> {
-        (**self).limitation(address, dependencies)
+    fn limitation(&self, change: &dbplan_core::Change) -> Option<String> {
+        (**self).limitation(change)
     }
 
     fn create<'a>(
