@@ -680,15 +680,16 @@ impl Provider for PostgresProvider {
                 Object::Role => {
                     let name = request.decode_prior::<Role>()?.name.unwrap_or_default();
                     let name = name.as_str();
-                    let server = self
-                        .tenant_server(address, &request.context, prior_admin(request))
-                        .await?;
                     if let Some((cluster, api)) =
                         self.digitalocean_cluster(address, &request.context)?
                     {
-                        // DigitalOcean keeps its list of users: the API drops the role.
+                        // DigitalOcean keeps its list of users: the API drops the role (no
+                        // SQL connection is needed).
                         return api.delete_user(address, &cluster, name).await;
                     }
+                    let server = self
+                        .tenant_server(address, &request.context, prior_admin(request))
+                        .await?;
                     let client = self.pool.admin(address, &server).await?;
                     execute(
                         &client,
