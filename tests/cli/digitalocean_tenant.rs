@@ -67,9 +67,14 @@ struct DoLab {
 
 impl DoLab {
     fn start() -> DoLab {
+        DoLab::start_for(dbplan_testkit::TLS_ONLY_NAME)
+    }
+
+    /// The lab with clusters whose connection names `host`.
+    fn start_for(host: &str) -> DoLab {
         let lab = Lab::start_with_tls();
-        let backend = SqlBackend::postgres(&lab.server, dbplan_testkit::TLS_ONLY_NAME)
-            .unwrap_or_else(|error| panic!("{error}"));
+        let backend =
+            SqlBackend::postgres(&lab.server, host).unwrap_or_else(|error| panic!("{error}"));
         let fake = FakeDigitalOcean::start(FakeConfig {
             token: Some(TOKEN.to_owned()),
             create_delay: Duration::from_millis(300),
@@ -348,17 +353,7 @@ fn tenants_on_a_digitalocean_cluster_are_made_through_its_api_and_over_tls_with_
 /// and `sslmode: require` (encryption without verification) is the manifest's explicit choice.
 #[test]
 fn a_cluster_whose_certificate_does_not_name_its_host_is_refused_under_the_default_verify_full() {
-    let lab = Lab::start_with_tls();
-    let backend = SqlBackend::postgres(&lab.server, "elsewhere.dbplan.test")
-        .unwrap_or_else(|error| panic!("{error}"));
-    let fake = FakeDigitalOcean::start(FakeConfig {
-        token: Some(TOKEN.to_owned()),
-        create_delay: Duration::from_millis(300),
-        sql: Some(backend),
-        ..FakeConfig::default()
-    })
-    .unwrap_or_else(|error| panic!("{error}"));
-    let lab = DoLab { lab, fake };
+    let lab = DoLab::start_for("elsewhere.dbplan.test");
     let tunnel = Tunnel::to(lab.lab.server.port);
     let write = |sslmode: &str| {
         let text = manifests(tunnel.port, false, 5).replace(

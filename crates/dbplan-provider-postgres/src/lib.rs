@@ -1057,18 +1057,7 @@ impl PostgresProvider {
                 // DigitalOcean keeps its list of databases: the API makes it (owned by the
                 // admin), and SQL gives it to the tenant's role.
                 api.add_database(address, &cluster, name).await?;
-                act_as(&client, address, owner).await?;
-                execute(
-                    &client,
-                    address,
-                    &format!("alter database {name:?} owner to {owner:?}"),
-                    &format!(
-                        "ALTER DATABASE {} OWNER TO {}",
-                        ident(address, name)?,
-                        ident(address, owner)?
-                    ),
-                )
-                .await?;
+                set_owner(&client, address, name, owner).await?;
             }
             None => {
                 act_as(&client, address, owner).await?;
@@ -1101,18 +1090,7 @@ impl PostgresProvider {
         let client = self.pool.admin(address, &server).await?;
         // Always set: the owner may have been changed outside dbplan (drift), which the
         // recorded value does not show.
-        act_as(&client, address, owner).await?;
-        execute(
-            &client,
-            address,
-            &format!("alter database {name:?} owner to {owner:?}"),
-            &format!(
-                "ALTER DATABASE {} OWNER TO {}",
-                ident(address, name)?,
-                ident(address, owner)?
-            ),
-        )
-        .await?;
+        set_owner(&client, address, name, owner).await?;
         let recorded: Database = request.decode_prior()?;
         let removed: Vec<String> = recorded
             .extensions
@@ -1515,6 +1493,27 @@ async fn read_database(
         attributes,
         outputs,
     }))
+}
+
+/// Gives database `name` to `owner`, the administrator acting as a member of it first.
+async fn set_owner(
+    client: &Connection,
+    address: &ResourceAddress,
+    name: &str,
+    owner: &str,
+) -> Result<(), ProviderError> {
+    act_as(client, address, owner).await?;
+    execute(
+        client,
+        address,
+        &format!("alter database {name:?} owner to {owner:?}"),
+        &format!(
+            "ALTER DATABASE {} OWNER TO {}",
+            ident(address, name)?,
+            ident(address, owner)?
+        ),
+    )
+    .await
 }
 
 /// Ends the other sessions on database `name`.
