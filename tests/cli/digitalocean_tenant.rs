@@ -385,7 +385,7 @@ fn admin_connection_mistakes_on_a_digitalocean_cluster_are_reported_at_their_pla
     let directory = tempfile::tempdir().unwrap();
     std::fs::write(
         directory.path().join("do.yaml"),
-        "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanDatabaseCluster\nmetadata:\n  name: cache\nspec:\n  clusterName: cache\n  engine: mysql\n  engineVersion: \"8\"\n  region: nyc3\n  sizeSlug: db-s-1vcpu-1gb\n  nodeCount: 1\n  adminConnection:\n    connectVia: {host: \"ssh://127.0.0.1\", port: 15432}\n---\napiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanDatabaseCluster\nmetadata:\n  name: main\nspec:\n  clusterName: main\n  engine: pg\n  engineVersion: \"16\"\n  region: nyc3\n  sizeSlug: db-s-1vcpu-1gb\n  nodeCount: 1\n  adminConnection:\n    iamUser: dbplan\n",
+        "apiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanDatabaseCluster\nmetadata:\n  name: cache\nspec:\n  clusterName: cache\n  engine: mysql\n  engineVersion: \"8\"\n  region: nyc3\n  sizeSlug: db-s-1vcpu-1gb\n  nodeCount: 1\n  adminConnection:\n    connectVia: {host: \"ssh://127.0.0.1\", port: 15432}\n---\napiVersion: digital-ocean.project-planton.org/v1\nkind: DigitalOceanDatabaseCluster\nmetadata:\n  name: main\nspec:\n  clusterName: main\n  engine: pg\n  engineVersion: \"16\"\n  region: nyc3\n  sizeSlug: db-s-1vcpu-1gb\n  nodeCount: 1\n  adminConnection:\n    iamUser: dbplan\n---\napiVersion: dbplan.io/v1\nkind: DigitalOceanDatabaseClusterReference\nmetadata:\n  name: platform\nspec:\n  clusterName: platform\n  engine: pg\n  adminConnection:\n    connectVia: {host: \"ssh://127.0.0.1\", port: 15432}\n",
     )
     .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_dbplan"))
@@ -405,4 +405,194 @@ fn admin_connection_mistakes_on_a_digitalocean_cluster_are_reported_at_their_pla
     );
     assert!(said.contains("do.yaml:27:5"), "{said}");
     assert!(said.contains("iamUser"), "{said}");
+    // A reference declares no setting of the cluster, and its tunnel is checked as a cluster's.
+    assert!(said.contains("do.yaml:35:3"), "{said}");
+    assert!(said.contains("do.yaml:37:24"), "{said}");
+}
+
+/// A cluster made by someone else, referenced (`platform-pg`, reached through `via`), with one
+/// tenant on it when `tenant`.
+fn reference_manifests(via: u16, tenant: bool) -> String {
+    let mut text = format!(
+        r#"apiVersion: dbplan.io/v1
+kind: DigitalOceanDatabaseClusterReference
+metadata:
+  name: platform-pg
+spec:
+  clusterName: platform-pg
+  adminConnection:
+    connectVia: {{host: 127.0.0.1, port: {via}}}
+"#
+    );
+    if tenant {
+        text.push_str(
+            r#"---
+apiVersion: dbplan.io/v1
+kind: TenantDatabase
+metadata:
+  name: orders
+spec:
+  server: {kind: DigitalOceanDatabaseClusterReference, name: platform-pg}
+  deletionProtection: false
+  roleDeletionPolicy: Delete
+  dbDeletionPolicy: Delete
+  connectionSecret: {file: secrets/orders.env, format: env}
+"#,
+        );
+    }
+    text
+}
+
+impl DoLab {
+    /// A cluster made through the API, not by dbplan, once it is online.
+    fn cluster_made_by_another_team(&self, name: &str, engine: &str, version: &str) -> Value {
+        let (status, body) = self
+            .fake
+            .call(
+                "POST",
+                "/v2/databases",
+                Some(&serde_json::json!({
+                    "name": name, "engine": engine, "version": version, "region": "nyc3",
+                    "size": "db-s-1vcpu-2gb", "num_nodes": 1
+                })),
+            )
+            .unwrap();
+        assert_eq!(status, 201, "{body}");
+        let id = body["database"]["id"].as_str().unwrap().to_owned();
+        for _ in 0..200 {
+            let (_, body) = self
+                .fake
+                .call("GET", &format!("/v2/databases/{id}"), None)
+                .unwrap();
+            if body["database"]["status"] == "online" {
+                return body["database"].clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the cluster {name} never came online");
+    }
+}
+
+/// A DigitalOcean cluster dbplan does not manage: referenced, read and never changed; its
+/// admin login read from the API each time and recorded nowhere, the state included.
+#[test]
+fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_admin_password() {
+    let lab = DoLab::start();
+    let tunnel = Tunnel::to(lab.lab.server.port);
+    let cluster = lab.cluster_made_by_another_team("platform-pg", "pg", "16");
+    let admin_password = cluster["connection"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        lab.lab.path("db.yaml"),
+        reference_manifests(tunnel.port, true),
+    )
+    .unwrap();
+
+    // Offline, without a token: lint and plan work, the cluster's values unknown.
+    assert_code(&lab.lab.run(&["lint", "db.yaml"]), 0);
+    let offline = lab.lab.run(&["plan", "db.yaml", "--offline"]);
+    assert_code(&offline, 0);
+    let said = text(&offline);
+    assert!(
+        said.contains("DigitalOceanDatabaseClusterReference/platform-pg will be read"),
+        "{said}"
+    );
+    assert!(!said.contains("cannot be applied"), "{said}");
+
+    let applied = lab.run(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&applied, 0);
+    assert!(tunnel.used() > 0, "apply went through the tunnel");
+    assert_eq!(
+        lab.api_users(),
+        names(&["doadmin", "orders_user"]),
+        "the user was made through the API"
+    );
+    assert_eq!(
+        lab.lab.login(
+            "orders_user",
+            &lab.secret("orders", "DB_PASSWORD"),
+            "orders"
+        ),
+        Ok("orders_user".to_owned())
+    );
+    assert_eq!(
+        lab.secret("orders", "DB_HOST"),
+        dbplan_testkit::TLS_ONLY_NAME
+    );
+
+    // What the reference records: where the cluster is, not how to log in to it.
+    let outputs = lab.run(&[
+        "output",
+        "DigitalOceanDatabaseClusterReference/platform-pg",
+        "--json",
+        "--show-sensitive",
+    ]);
+    assert_code(&outputs, 0);
+    let recorded: Value = serde_json::from_slice(&outputs.stdout).unwrap();
+    let recorded = &recorded["DigitalOceanDatabaseClusterReference/platform-pg"];
+    assert_eq!(recorded["cluster_id"], cluster["id"], "{recorded}");
+    assert_eq!(recorded["engine"], "pg", "{recorded}");
+    assert_eq!(recorded["database_name"], "defaultdb", "{recorded}");
+
+    // The admin password is in no output at trace level, no plan file and no file of the
+    // working directory, the state included.
+    assert_code(&lab.run(&["plan", "db.yaml", "--out", "review.plan"]), 0);
+    for output in [&applied, &outputs] {
+        assert!(!text(output).contains(&admin_password));
+        assert!(!text(output).contains(TOKEN));
+    }
+    for entry in crate::aurora_tenant::walk(lab.lab.directory.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&admin_password),
+            "the admin password is in {}",
+            entry.display()
+        );
+    }
+    assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
+
+    // Destroyed: the tenant (Delete) is dropped, the reference forgotten, and the cluster is
+    // still there, online, with its admin user.
+    let destroyed = lab.run(&["destroy", "db.yaml", "--auto-approve"]);
+    assert_code(&destroyed, 0);
+    assert!(!lab.lab.databases().contains(&"orders".to_owned()));
+    assert_eq!(lab.api_users(), names(&["doadmin"]));
+    assert_eq!(lab.cluster()["status"], "online");
+    assert_eq!(lab.cluster()["id"], cluster["id"]);
+    assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 2);
+}
+
+/// A reference to a cluster the account does not have is refused at apply and never created;
+/// a tenant on a referenced cluster that runs another engine is refused with the engine named.
+#[test]
+fn a_missing_or_non_postgresql_referenced_digitalocean_cluster_is_refused() {
+    let lab = DoLab::start();
+    std::fs::write(lab.lab.path("db.yaml"), reference_manifests(15432, true)).unwrap();
+    let missing = lab.run(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&missing, 1);
+    let said = text(&missing);
+    assert!(
+        said.contains("DigitalOcean has no database cluster named \"platform-pg\""),
+        "{said}"
+    );
+    let (_, body) = lab.fake.call("GET", "/v2/databases", None).unwrap();
+    assert_eq!(
+        body["databases"],
+        serde_json::json!([]),
+        "nothing was created"
+    );
+
+    lab.cluster_made_by_another_team("platform-pg", "mysql", "8");
+    let refused = lab.run(&["apply", "db.yaml", "--auto-approve"]);
+    assert_code(&refused, 1);
+    let said = text(&refused);
+    assert!(
+        said.contains(
+            "DigitalOceanDatabaseClusterReference/platform-pg runs mysql, not PostgreSQL"
+        ),
+        "{said}"
+    );
+    assert!(!lab.lab.roles().contains(&"orders_user".to_owned()));
 }

@@ -247,7 +247,7 @@ fn not_importable(node: &GraphNode) -> Option<String> {
         (Kind::PostgresServer, _) => Some(format!(
             "dbplan never creates or changes a PostgresServer, it only connects to it; `dbplan apply --target {address}` records it after checking the connection"
         )),
-        (Kind::AwsRdsClusterReference, _) => Some(format!(
+        (Kind::AwsRdsClusterReference | Kind::DigitalOceanDatabaseClusterReference, _) => Some(format!(
             "dbplan never creates or changes a referenced cluster, it only reads it; `dbplan apply --target {address}` records it after reading it"
         )),
         (Kind::TenantDatabase, Some("connection-secret")) => Some(

@@ -79,7 +79,7 @@ pub(crate) fn check_clashes(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>
 
 /// Tenants whose server is declared with another engine than PostgreSQL: a DigitalOcean
 /// cluster of `mysql`, `redis` or another engine, an AWS cluster of `aurora-mysql` or `mysql`.
-/// (An `AwsRdsClusterReference`'s engine is known only once AWS is read: apply refuses it.)
+/// (A reference's engine is known only once its cloud is read: apply refuses another.)
 pub(crate) fn check_engines(set: &ManifestSet, diagnostics: &mut Vec<Diagnostic>) {
     use dbplan_core::kinds::aws_rds_cluster::AwsClusterEngine;
     use dbplan_core::kinds::digital_ocean_database_cluster::DigitalOceanEngine;

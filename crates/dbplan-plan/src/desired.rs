@@ -114,6 +114,9 @@ pub fn desired(
                 (Spec::DigitalOceanDatabaseCluster(spec), _) => {
                     Some((&node.address, spec.tenant_admin()))
                 }
+                (Spec::DigitalOceanDatabaseClusterReference(spec), _) => {
+                    Some((&node.address, spec.tenant_admin()))
+                }
                 _ => None,
             },
         )

@@ -120,14 +120,18 @@ pub fn kept_after_removal(
 /// call applies it, so showing it as a planned value would promise what apply does not do.
 /// Today: a DigitalOcean cluster's `enable_public_connectivity`, a Project Planton field for
 /// which DigitalOcean's API has no setting (every cluster has a public hostname; trusted
-/// sources restrict it, and DB302 says so), and its `admin_connection`, which its tenants
-/// are planned with instead.
+/// sources restrict it, and DB302 says so), and its (or a reference's) `admin_connection`,
+/// which its tenants are planned with instead.
 pub fn not_applied(kind: Kind, part: Option<&str>, attribute: &str) -> Option<&'static str> {
     match (kind, part, attribute) {
         (Kind::DigitalOceanDatabaseCluster, _, "enable_public_connectivity") => Some(
             "it is not a DigitalOcean setting (the API has no such field), so dbplan does not plan it; trusted sources restrict who connects",
         ),
-        (Kind::DigitalOceanDatabaseCluster, _, "admin_connection") => Some(
+        (
+            Kind::DigitalOceanDatabaseCluster | Kind::DigitalOceanDatabaseClusterReference,
+            _,
+            "admin_connection",
+        ) => Some(
             "it is how dbplan connects to manage the tenant databases on the cluster, not a DigitalOcean setting; the tenants record it",
         ),
         _ => None,

@@ -163,19 +163,19 @@ fn outputs(cluster: &Value) -> Applied {
 }
 
 /// The database a connection URI names (`…:25060/defaultdb?sslmode=require` → `defaultdb`).
-fn database_of(uri: &str) -> Option<String> {
+pub(crate) fn database_of(uri: &str) -> Option<String> {
     let rest = uri.split_once("://")?.1;
     let path = rest.split_once('/')?.1;
     let name = path.split(['?', '#']).next()?;
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-async fn get(client: &Client, id: &str) -> Result<Value, Failure> {
+pub(crate) async fn get(client: &Client, id: &str) -> Result<Value, Failure> {
     let reply = client.get(&path(id)).await?;
     Ok(reply.body.get("database").cloned().unwrap_or(Value::Null))
 }
 
-async fn find(client: &Client, name: &str) -> Result<Option<Value>, Failure> {
+pub(crate) async fn find(client: &Client, name: &str) -> Result<Option<Value>, Failure> {
     let clusters = client.list("/v2/databases", "databases").await?;
     Ok(clusters
         .into_iter()

@@ -23,6 +23,7 @@
 mod children;
 mod client;
 mod cluster;
+mod reference;
 mod tenants;
 mod vpc;
 
@@ -154,6 +155,7 @@ impl Provider for DigitalOceanProvider {
                 | Kind::DigitalOceanDatabaseFirewall
                 | Kind::DigitalOceanDatabaseConnectionPool
                 | Kind::DigitalOceanDatabaseCaCertificate
+                | Kind::DigitalOceanDatabaseClusterReference
         )
     }
 
@@ -170,6 +172,7 @@ impl Provider for DigitalOceanProvider {
                     children::read_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::read_ca(request),
+                Kind::DigitalOceanDatabaseClusterReference => reference::read(self, request).await,
                 _ => Err(unsupported(&request.address)),
             }
         })
@@ -194,6 +197,8 @@ impl Provider for DigitalOceanProvider {
                 }
                 // A CA certificate file that exists is reported by the plan's look at the disk.
                 Kind::DigitalOceanDatabaseCaCertificate => Ok(FindOutcome::Unknown),
+                // Nothing to take over: a referenced cluster is read, never adopted.
+                Kind::DigitalOceanDatabaseClusterReference => Ok(FindOutcome::Unknown),
                 _ => Err(unsupported(&request.address)),
             }
         })
@@ -214,6 +219,7 @@ impl Provider for DigitalOceanProvider {
                     children::create_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
+                Kind::DigitalOceanDatabaseClusterReference => reference::apply(self, request).await,
                 _ => Err(unsupported(&request.address)),
             }
         })
@@ -232,6 +238,7 @@ impl Provider for DigitalOceanProvider {
                     children::update_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::write_ca(self, request).await,
+                Kind::DigitalOceanDatabaseClusterReference => reference::apply(self, request).await,
                 _ => Err(unsupported(&request.address)),
             }
         })
@@ -252,6 +259,8 @@ impl Provider for DigitalOceanProvider {
                     children::delete_pool(self, request).await
                 }
                 Kind::DigitalOceanDatabaseCaCertificate => children::delete_ca(request),
+                // dbplan never deletes a referenced cluster: it only forgets it.
+                Kind::DigitalOceanDatabaseClusterReference => Ok(()),
                 _ => Err(unsupported(&request.address)),
             }
         })

@@ -126,12 +126,27 @@ impl PostgresProvider {
         address: &ResourceAddress,
         context: &Context,
     ) -> Result<Option<(String, &dyn DigitalOceanDatabases)>, ProviderError> {
-        let Some((_, recorded)) = context
-            .iter()
-            .find(|(server, _)| server.kind == Kind::DigitalOceanDatabaseCluster)
-        else {
+        let Some((server, recorded)) = context.iter().find(|(server, _)| {
+            matches!(
+                server.kind,
+                Kind::DigitalOceanDatabaseCluster | Kind::DigitalOceanDatabaseClusterReference
+            )
+        }) else {
             return Ok(None);
         };
+        // A referenced cluster's engine is known once read (a managed one's is checked in
+        // the manifests, G008).
+        if let Some(engine) = recorded.outputs.get("engine").and_then(Field::as_str)
+            && engine != "pg"
+        {
+            return Err(ProviderError::Conflict {
+                address: address.clone(),
+                message: format!(
+                    "{server} runs {engine}, not PostgreSQL; a tenant database needs a `pg` cluster"
+                ),
+                source: None,
+            });
+        }
         let api = self
             .digitalocean
             .as_deref()
@@ -151,9 +166,7 @@ impl PostgresProvider {
             })
             .ok_or_else(|| ProviderError::Conflict {
                 address: address.clone(),
-                message:
-                    "the cluster's ID is not known; apply the DigitalOceanDatabaseCluster first"
-                        .to_owned(),
+                message: format!("the ID of {server} is not known; apply it first"),
                 source: None,
             })?;
         Ok(Some((id, api)))
@@ -585,7 +598,7 @@ impl Provider for PostgresProvider {
             .find(|kind| *kind != Kind::TenantDatabase)?;
         match server {
             Kind::PostgresServer | Kind::AwsRdsCluster | Kind::AwsRdsClusterReference => None,
-            Kind::DigitalOceanDatabaseCluster
+            Kind::DigitalOceanDatabaseCluster | Kind::DigitalOceanDatabaseClusterReference
                 if self.digitalocean.is_some()
                     && address.part.as_deref() == Some("role")
                     && change.action == dbplan_core::Action::Update
@@ -604,7 +617,11 @@ impl Provider for PostgresProvider {
                     name(&change.after)
                 ))
             }
-            Kind::DigitalOceanDatabaseCluster if self.digitalocean.is_some() => None,
+            Kind::DigitalOceanDatabaseCluster | Kind::DigitalOceanDatabaseClusterReference
+                if self.digitalocean.is_some() =>
+            {
+                None
+            }
             Kind::CnpgCluster if self.cnpg.is_some() => None,
             kind => Some(format!(
                 "tenant databases on {kind} servers cannot be applied by this build yet, so apply will fail here; declare a PostgresServer for the cluster's endpoint and point `server` at it"

@@ -229,21 +229,27 @@ impl DigitalOceanDatabaseClusterSpec {
     /// `admin`): its `admin_connection`, `verify-full` by default. The admin's login is read
     /// from the API when a connection is made, never planned.
     pub fn tenant_admin(&self) -> Json {
-        let connection = self.admin_connection.clone().unwrap_or_default();
-        let mut admin = serde_json::Map::new();
-        let sslmode = connection
-            .sslmode
-            .unwrap_or(super::aws_rds_cluster::AdminSslMode::VerifyFull);
-        admin.insert("sslmode".to_owned(), Json::from(sslmode.as_str()));
-        if let Some(root) = connection.sslrootcert {
-            admin.insert("sslrootcert".to_owned(), Json::from(root));
-        }
-        if let Some(via) = &connection.connect_via {
-            admin.insert("connect_via".to_owned(), super::to_json(via));
-        }
-        if let Some(database) = connection.database {
-            admin.insert("database".to_owned(), Json::from(database));
-        }
-        Json::Object(admin)
+        tenant_admin(self.admin_connection.as_ref())
     }
+}
+
+/// The `admin` attribute of the tenants on a DigitalOcean cluster reached as `connection` says
+/// (a managed cluster's or a reference's `admin_connection`).
+pub fn tenant_admin(connection: Option<&DigitalOceanAdminConnection>) -> Json {
+    let connection = connection.cloned().unwrap_or_default();
+    let mut admin = serde_json::Map::new();
+    let sslmode = connection
+        .sslmode
+        .unwrap_or(super::aws_rds_cluster::AdminSslMode::VerifyFull);
+    admin.insert("sslmode".to_owned(), Json::from(sslmode.as_str()));
+    if let Some(root) = connection.sslrootcert {
+        admin.insert("sslrootcert".to_owned(), Json::from(root));
+    }
+    if let Some(via) = &connection.connect_via {
+        admin.insert("connect_via".to_owned(), super::to_json(via));
+    }
+    if let Some(database) = connection.database {
+        admin.insert("database".to_owned(), Json::from(database));
+    }
+    Json::Object(admin)
 }

@@ -20,6 +20,7 @@ pub mod aws_vpc;
 pub mod cnpg_cluster;
 pub mod digital_ocean_database_ca_certificate;
 pub mod digital_ocean_database_cluster;
+pub mod digital_ocean_database_cluster_reference;
 pub mod digital_ocean_database_firewall;
 pub mod digital_ocean_database_pool;
 pub mod digital_ocean_vpc;
@@ -47,6 +48,7 @@ pub mod specs {
     pub use super::digital_ocean_database_cluster::{
         DigitalOceanDatabaseClusterSpec, DigitalOceanEngine, MaintenanceWindowSpec, Weekday,
     };
+    pub use super::digital_ocean_database_cluster_reference::DigitalOceanDatabaseClusterReferenceSpec;
     pub use super::digital_ocean_database_firewall::{
         DigitalOceanDatabaseFirewallSpec, TrustedSource, TrustedSourceType,
     };
@@ -224,6 +226,7 @@ macro_rules! kinds {
 kinds! {
     DigitalOceanVpc => digital_ocean_vpc(DigitalOceanVpcSpec), PlantonDigitalOcean, "A DigitalOcean VPC.";
     DigitalOceanDatabaseCluster => digital_ocean_database_cluster(DigitalOceanDatabaseClusterSpec), PlantonDigitalOcean, "A DigitalOcean managed database cluster.";
+    DigitalOceanDatabaseClusterReference => digital_ocean_database_cluster_reference(DigitalOceanDatabaseClusterReferenceSpec), Dbplan, "An existing DigitalOcean PostgreSQL cluster dbplan reads but never changes, for the tenant databases on it.";
     DigitalOceanDatabaseFirewall => digital_ocean_database_firewall(DigitalOceanDatabaseFirewallSpec), Dbplan, "The trusted sources of a DigitalOcean database cluster.";
     DigitalOceanDatabaseConnectionPool => digital_ocean_database_pool(DigitalOceanDatabaseConnectionPoolSpec), Dbplan, "A PgBouncer connection pool of a DigitalOcean PostgreSQL cluster.";
     DigitalOceanDatabaseCaCertificate => digital_ocean_database_ca_certificate(DigitalOceanDatabaseCaCertificateSpec), Dbplan, "The CA certificate of a DigitalOcean database cluster, written to a file.";

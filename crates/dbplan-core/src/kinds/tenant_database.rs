@@ -508,7 +508,7 @@ impl KubernetesSecretSpec {
 pub struct TenantDatabaseSpec {
     /// The server: a PostgresServer name, or `{kind, name}` (also `{valueFrom: {kind, name}}` or
     /// `{ref: {kind, name}}`) of a PostgresServer, AwsRdsCluster, AwsRdsClusterReference,
-    /// DigitalOceanDatabaseCluster or CnpgCluster.
+    /// DigitalOceanDatabaseCluster, DigitalOceanDatabaseClusterReference or CnpgCluster.
     pub server: ResourceRef,
     /// Database name; `metadata.name` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -547,6 +547,7 @@ pub const TENANT_SERVER_KINDS: &[&str] = &[
     "AwsRdsCluster",
     "AwsRdsClusterReference",
     "DigitalOceanDatabaseCluster",
+    "DigitalOceanDatabaseClusterReference",
     "CnpgCluster",
 ];
 

@@ -1,8 +1,9 @@
 use super::{Check, Checker};
 use crate::formats;
 use dbplan_core::kinds::digital_ocean_database_cluster::{
-    DigitalOceanDatabaseClusterSpec, DigitalOceanEngine,
+    DigitalOceanAdminConnection, DigitalOceanDatabaseClusterSpec, DigitalOceanEngine,
 };
+use dbplan_core::kinds::digital_ocean_database_cluster_reference::DigitalOceanDatabaseClusterReferenceSpec;
 
 impl Check for DigitalOceanDatabaseClusterSpec {
     fn check(&self, checker: &mut Checker<'_>) {
@@ -28,16 +29,28 @@ impl Check for DigitalOceanDatabaseClusterSpec {
                     "remove `admin_connection`, or point the TenantDatabases at a `pg` cluster",
                 );
             }
-            if let Some(via) = &connection.connect_via
-                && !super::postgres_server::is_host(&via.host)
-            {
-                checker.report(
-                    crate::codes::BAD_FORMAT,
-                    "/spec/admin_connection/connect_via/host",
-                    format!("{:?} is not a host name or IP address", via.host),
-                    "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
-                );
-            }
+            check_connect_via(checker, connection);
         }
+    }
+}
+
+impl Check for DigitalOceanDatabaseClusterReferenceSpec {
+    fn check(&self, checker: &mut Checker<'_>) {
+        if let Some(connection) = &self.admin_connection {
+            check_connect_via(checker, connection);
+        }
+    }
+}
+
+fn check_connect_via(checker: &mut Checker<'_>, connection: &DigitalOceanAdminConnection) {
+    if let Some(via) = &connection.connect_via
+        && !super::postgres_server::is_host(&via.host)
+    {
+        checker.report(
+            crate::codes::BAD_FORMAT,
+            "/spec/admin_connection/connect_via/host",
+            format!("{:?} is not a host name or IP address", via.host),
+            "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
+        );
     }
 }

@@ -111,6 +111,7 @@ impl Check for Spec {
             Spec::AwsRdsCluster(spec) => spec.check(checker),
             Spec::AwsRdsClusterInstance(spec) => spec.check(checker),
             Spec::AwsRdsClusterReference(spec) => spec.check(checker),
+            Spec::DigitalOceanDatabaseClusterReference(spec) => spec.check(checker),
             Spec::PostgresServer(spec) => spec.check(checker),
             Spec::TenantDatabase(spec) => spec.check(checker),
             Spec::CnpgCluster(spec) => spec.check(checker),

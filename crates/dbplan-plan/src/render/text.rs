@@ -66,9 +66,16 @@ pub(crate) fn headline(change: &Change) -> String {
             "{address} will be checked: apply connects to the existing server (dbplan creates none)"
         ),
         // A cluster only referenced: apply reads it.
-        Action::Create if change.kind() == Kind::AwsRdsClusterReference => format!(
-            "{address} will be read: apply reads the existing cluster (dbplan never changes or deletes it)"
-        ),
+        Action::Create
+            if matches!(
+                change.kind(),
+                Kind::AwsRdsClusterReference | Kind::DigitalOceanDatabaseClusterReference
+            ) =>
+        {
+            format!(
+                "{address} will be read: apply reads the existing cluster (dbplan never changes or deletes it)"
+            )
+        }
         Action::Create => format!("{address} will be created"),
         Action::Adopt if change.blocked.is_some() => format!(
             "{address} exists but dbplan did not create it: apply refuses to adopt it without an opt-in"
