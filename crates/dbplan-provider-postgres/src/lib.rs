@@ -258,13 +258,32 @@ async fn act_as(
     if able {
         return Ok(());
     }
-    execute(
-        client,
-        address,
-        &format!("grant role {owner:?} to the administrator"),
-        &format!("GRANT {} TO CURRENT_USER", ident(address, owner)?),
-    )
-    .await
+    tracing::debug!(address = %address, "grant role {owner:?} to the administrator");
+    let quoted = ident(address, owner)?;
+    let granted = client
+        .batch(address, &format!("GRANT {quoted} TO CURRENT_USER"))
+        .await?;
+    match granted {
+        Ok(()) => Ok(()),
+        // A CREATEROLE administrator grants no superuser role, and on PostgreSQL 16 and later
+        // only the roles it has ADMIN OPTION on (those it created itself): not one a managed
+        // service's API made.
+        Err(error)
+            if error.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
+        {
+            Err(ProviderError::Conflict {
+                address: address.clone(),
+                message: format!(
+                    "the administrator may not become a member of the role {owner:?}, which it must be to make it a database's owner (the server says: {}); an administrator that is not a superuser may join only a role it administers and that is no superuser (on PostgreSQL 16 and later, one it has ADMIN OPTION on, as on the roles it created): have a superuser or the role's creator run `GRANT {quoted} TO <administrator> WITH ADMIN OPTION`, then apply again",
+                    error
+                        .as_db_error()
+                        .map_or_else(|| error.to_string(), |db| db.message().to_owned())
+                ),
+                source: None,
+            })
+        }
+        Err(error) => Err(client.api_error(address, error)),
+    }
 }
 
 /// Renames a role in place (what it owns keeps its owner), unless the new name is taken.

@@ -468,3 +468,51 @@ fn cleartext_and_md5_authentication_are_refused_unless_the_server_is_verified() 
     )
     .unwrap_or_else(|error| panic!("md5 over verify-full: {error}\n{}", server.log()));
 }
+
+/// An administrator that is no superuser (RDS's master user, DigitalOcean's `doadmin`) must be
+/// a member of a database's owner; when the server refuses it the role, the error says why and
+/// what a superuser grants (on PostgreSQL 16 and later: ADMIN OPTION on a role it did not make).
+#[test]
+fn an_owner_the_administrator_may_not_join_is_refused_with_what_to_grant() {
+    let server = PgServer::start().unwrap();
+    server
+        .psql(
+            "postgres",
+            "CREATE ROLE platform LOGIN CREATEDB CREATEROLE PASSWORD 'platform-pw'; CREATE ROLE root_owner SUPERUSER NOLOGIN",
+        )
+        .unwrap();
+    let provider = PostgresProvider::with_env(Arc::new(|name| {
+        (name == "PLATFORM_PASSWORD").then(|| "platform-pw".to_owned())
+    }));
+    let mut request = database_request(&server, "ledger", "root_owner");
+    let mut attributes = server_attributes("127.0.0.1", server.port, "disable", None);
+    attributes.insert("admin_user".to_owned(), serde_json::json!("platform"));
+    attributes.insert(
+        "admin_password_env".to_owned(),
+        serde_json::json!("PLATFORM_PASSWORD"),
+    );
+    request.context.insert(
+        "PostgresServer/pg".parse().unwrap(),
+        Recorded {
+            provider_id: None,
+            attributes,
+            outputs: BTreeMap::new(),
+        },
+    );
+    let error = runtime().block_on(provider.create(&request)).unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Conflict { message, .. }
+            if message.contains("may not become a member of the role \"root_owner\"")
+                && message.contains("GRANT \"root_owner\" TO <administrator> WITH ADMIN OPTION")),
+        "{error}"
+    );
+    assert_eq!(
+        server
+            .psql(
+                "postgres",
+                "SELECT count(*) FROM pg_database WHERE datname = 'ledger'"
+            )
+            .unwrap(),
+        "0"
+    );
+}
