@@ -298,10 +298,17 @@ fn summarize(report: &ApplyReport) {
         })
         .collect();
     for (step, message) in &failures {
+        // A provider's error names the address itself: said once.
+        let address = step.address.to_string();
+        let message = message.to_string();
+        let message = message
+            .strip_prefix(address.as_str())
+            .and_then(|rest| rest.strip_prefix(": "))
+            .unwrap_or(&message);
         eprintln!(
             "error: {} {}: {}",
             step.operation.as_str(),
-            Escaped(&step.address),
+            Escaped(&address),
             Escaped(message)
         );
     }
