@@ -353,8 +353,9 @@ fn not_made(
     verdict
 }
 
-/// Reads the recorded objects and looks for existing objects the plan would create (shown as
-/// adopts); `None` when the plan is made without asking the providers. Against an empty state
+/// Reads the recorded objects and the clusters referenced, and looks for existing objects the
+/// plan would create (shown as adopts); `None` when the plan is made without asking the
+/// providers. Against an empty state
 /// with no opt-in, it looks only where the provider's credentials are at hand (a token, a key,
 /// a server password variable): a first plan of manifests nobody has credentials for yet needs
 /// none, and apply still refuses to take over an object without an opt-in.
@@ -381,6 +382,11 @@ fn refresh(
     let providers = &*session.providers;
     let (refreshed, looked_up) = session.runtime.block_on(async {
         let mut refreshed = dbplan_plan::refresh::refresh(snapshot, providers, 16, &desired).await;
+        // A destroy creates nothing: there is nothing to look up, and a referenced cluster
+        // that is gone must not stop it.
+        if planning.destroy {
+            return (refreshed, 0);
+        }
         let looked_up = dbplan_plan::refresh::find_unrecorded(
             &mut refreshed,
             &desired,
@@ -445,7 +451,7 @@ fn tell(verdict: &Verdict, saving: bool) {
                 eprintln!("error: refresh failed: {}", Escaped(error));
             }
             eprintln!(
-                "plan not made: {} of the recorded objects could not be read; fix the access, or plan with --offline to compare against the recorded state",
+                "plan not made: {} of the objects the plan compares with (those recorded, and the clusters referenced) could not be read; fix the access or the reference, or plan with --offline to compare against the recorded state",
                 errors.len()
             );
         }

@@ -452,3 +452,55 @@ fn admin_connection_mistakes_are_reported_at_their_place() {
         "{said}"
     );
 }
+
+/// `plan` reads a reference as Terraform reads a data source: a cluster AWS does not have stops
+/// the plan, and so does one that runs MySQL under a tenant database.
+#[test]
+fn plan_reads_a_referenced_cluster_and_stops_when_it_is_missing_or_not_postgresql() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("db.yaml"),
+        reference_manifests(15432, true),
+    )
+    .unwrap();
+    let plan = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbplan"));
+        command
+            .args(["plan", "db.yaml"])
+            .current_dir(directory.path())
+            .env("NO_COLOR", "1");
+        for (name, value) in moto.env() {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let missing = plan();
+    assert_code(&missing, 1);
+    let said = text(&missing);
+    assert!(
+        said.contains("AwsRdsClusterReference/platform-pg: the referenced cluster \"platform-pg\" does not exist"),
+        "{said}"
+    );
+    assert!(said.contains("check `cluster_identifier`"), "{said}");
+    assert!(said.contains("plan not made"), "{said}");
+
+    boto(
+        &moto,
+        "rds.create_db_cluster(DBClusterIdentifier='platform-pg', Engine='aurora-mysql', EngineVersion='8.0.mysql_aurora.3.05.2', MasterUsername='platform', MasterUserPassword='Pl4tform-Mysql-Pw')",
+    );
+    let mysql = plan();
+    assert_code(&mysql, 1);
+    let said = text(&mysql);
+    assert!(
+        said.contains(
+            "TenantDatabase/invoices: AwsRdsClusterReference/platform-pg runs aurora-mysql, not PostgreSQL"
+        ),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("runs aurora-mysql").count(),
+        1,
+        "said once for the tenant: {said}"
+    );
+}

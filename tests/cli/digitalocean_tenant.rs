@@ -287,8 +287,9 @@ fn tenants_on_a_digitalocean_cluster_are_made_through_its_api_and_over_tls_with_
     );
     let refused = lab.run(&["apply", "db.yaml", "--auto-approve"]);
     assert_code(&refused, 1);
+    // The failed step names its address once.
     assert!(
-        text(&refused).contains("DigitalOcean cannot rename the database user \"billing_app\""),
+        text(&refused).contains("error: update TenantDatabase/billing/role: DigitalOcean cannot rename the database user \"billing_app\""),
         "{}",
         text(&refused)
     );
@@ -553,6 +554,29 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
     }
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
 
+    // The tunnel moved to another local port, alone: the tenant's recorded `admin` is updated
+    // in place through the new tunnel; nothing else changes, the password included.
+    let password = lab.secret("orders", "DB_PASSWORD");
+    let moved = Tunnel::to(lab.lab.server.port);
+    std::fs::write(
+        lab.lab.path("db.yaml"),
+        reference_manifests(moved.port, true),
+    )
+    .unwrap();
+    let planned = lab.run(&["plan", "db.yaml", "--detailed-exitcode"]);
+    assert_code(&planned, 2);
+    let said = text(&planned);
+    assert!(
+        said.contains("TenantDatabase/orders/role will be updated in place"),
+        "{said}"
+    );
+    assert!(!said.contains("will be created"), "{said}");
+    assert!(!said.contains("must be replaced"), "{said}");
+    assert_code(&lab.run(&["apply", "db.yaml", "--auto-approve"]), 0);
+    assert!(moved.used() > 0, "apply went through the new tunnel");
+    assert_eq!(lab.secret("orders", "DB_PASSWORD"), password);
+    assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
+
     // Destroyed: the tenant (Delete) is dropped, the reference forgotten, and the cluster is
     // still there, online, with its admin user.
     let destroyed = lab.run(&["destroy", "db.yaml", "--auto-approve"]);
@@ -564,18 +588,27 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 2);
 }
 
-/// A reference to a cluster the account does not have is refused at apply and never created;
-/// a tenant on a referenced cluster that runs another engine is refused with the engine named.
+/// A reference is read by `plan`, as Terraform reads a data source: one to a cluster the
+/// account does not have stops the plan (and apply) and is never created; a tenant on a
+/// referenced cluster that runs another engine stops it with the engine named.
 #[test]
 fn a_missing_or_non_postgresql_referenced_digitalocean_cluster_is_refused() {
     let lab = DoLab::start();
     std::fs::write(lab.lab.path("db.yaml"), reference_manifests(15432, true)).unwrap();
+    let planned = lab.run(&["plan", "db.yaml"]);
+    assert_code(&planned, 1);
+    let said = text(&planned);
+    assert!(
+        said.contains("the referenced cluster \"platform-pg\" does not exist"),
+        "{said}"
+    );
+    assert!(said.contains("check `cluster_name`"), "{said}");
     let missing = lab.run(&["apply", "db.yaml", "--auto-approve"]);
     assert_code(&missing, 1);
-    let said = text(&missing);
     assert!(
-        said.contains("DigitalOcean has no database cluster named \"platform-pg\""),
-        "{said}"
+        text(&missing).contains("the referenced cluster \"platform-pg\" does not exist"),
+        "{}",
+        text(&missing)
     );
     let (_, body) = lab.fake.call("GET", "/v2/databases", None).unwrap();
     assert_eq!(
@@ -585,6 +618,27 @@ fn a_missing_or_non_postgresql_referenced_digitalocean_cluster_is_refused() {
     );
 
     lab.cluster_made_by_another_team("platform-pg", "mysql", "8");
+    let planned = lab.run(&["plan", "db.yaml"]);
+    assert_code(&planned, 1);
+    assert!(
+        text(&planned).contains(
+            "TenantDatabase/orders: DigitalOceanDatabaseClusterReference/platform-pg runs mysql, not PostgreSQL"
+        ),
+        "{}",
+        text(&planned)
+    );
+    // Without tenants on it, the reference alone is read and recorded.
+    std::fs::write(lab.lab.path("db.yaml"), reference_manifests(15432, false)).unwrap();
+    assert_code(&lab.run(&["apply", "db.yaml", "--auto-approve"]), 0);
+    std::fs::write(lab.lab.path("db.yaml"), reference_manifests(15432, true)).unwrap();
+    // Recorded and refreshed, it stops the plan of a tenant on it all the same.
+    let planned = lab.run(&["plan", "db.yaml"]);
+    assert_code(&planned, 1);
+    assert!(
+        text(&planned).contains("runs mysql, not PostgreSQL"),
+        "{}",
+        text(&planned)
+    );
     let refused = lab.run(&["apply", "db.yaml", "--auto-approve"]);
     assert_code(&refused, 1);
     let said = text(&refused);

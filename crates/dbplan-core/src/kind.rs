@@ -43,6 +43,32 @@ impl Kind {
         crate::kinds::outputs(self)
     }
 
+    /// Whether objects of the kind are only read (as Terraform's data sources): an existing
+    /// cluster dbplan never creates, changes or deletes, read by `plan` as well as `apply`.
+    pub fn only_read(self) -> bool {
+        matches!(
+            self,
+            Kind::AwsRdsClusterReference | Kind::DigitalOceanDatabaseClusterReference
+        )
+    }
+
+    /// The engine a referenced cluster's outputs (as read) report, and whether it runs
+    /// PostgreSQL; `None` for another kind, or when no engine is reported.
+    pub fn referenced_engine(
+        self,
+        outputs: &std::collections::BTreeMap<String, crate::Field>,
+    ) -> Option<(&str, bool)> {
+        let (name, postgres): (&str, fn(&str) -> bool) = match self {
+            Kind::AwsRdsClusterReference => {
+                ("rds_cluster_engine", |engine| engine.contains("postgres"))
+            }
+            Kind::DigitalOceanDatabaseClusterReference => ("engine", |engine| engine == "pg"),
+            _ => return None,
+        };
+        let engine = outputs.get(name)?.value.as_str()?;
+        Some((engine, postgres(engine)))
+    }
+
     /// The output with the given proto (snake_case) name.
     pub fn output(self, name: &str) -> Option<&'static OutputSpec> {
         self.outputs().iter().find(|output| output.name == name)

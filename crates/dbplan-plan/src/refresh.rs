@@ -346,16 +346,6 @@ fn apply_remote(refreshed: &mut Refreshed, address: &ResourceAddress, remote: Re
     }
 }
 
-/// Asks each desired object's provider whether an object a create would take over exists
-/// already, for the objects state has no record of (`recorded`: the state as read, so that a
-/// `pending` record, which apply recovers, is not looked up), `concurrency` at a time. The
-/// request is what a create would get, as far as it is known at plan time: references resolved
-/// from the refreshed state, no secrets, nothing still unknown; the objects it depends on from
-/// state, or, for those still to be created, as the manifests plan them (no id, no outputs).
-///
-/// A provider that cannot look (no credentials yet, an object whose lookup needs an id still
-/// to be created) leaves a notice rather than failing the plan: the object is planned as a
-/// create, and apply still refuses to take over an object it finds without an opt-in.
 /// Which desired objects [`find_unrecorded`] looks up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupScope {
@@ -366,6 +356,21 @@ pub enum LookupScope {
     WithCredentialsAtHand,
 }
 
+/// Asks each desired object's provider whether an object a create would take over exists
+/// already, for the objects state has no record of (`recorded`: the state as read, so that a
+/// `pending` record, which apply recovers, is not looked up), `concurrency` at a time. The
+/// request is what a create would get, as far as it is known at plan time: references resolved
+/// from the refreshed state, no secrets, nothing still unknown; the objects it depends on from
+/// state, or, for those still to be created, as the manifests plan them (no id, no outputs).
+///
+/// A provider that cannot look (no credentials yet, an object whose lookup needs an id still
+/// to be created) leaves a notice rather than failing the plan: the object is planned as a
+/// create, and apply still refuses to take over an object it finds without an opt-in.
+///
+/// An object only read (a referenced cluster, [`dbplan_core::Kind::only_read`]) is read instead,
+/// as Terraform reads a data source at plan time: one that does not exist, or that runs another
+/// engine than PostgreSQL under a tenant database (read now, or recorded and refreshed), is an
+/// error of the plan.
 pub async fn find_unrecorded(
     refreshed: &mut Refreshed,
     desired: &[Desired],
@@ -379,6 +384,7 @@ pub async fn find_unrecorded(
         .map(|object| (&object.address, object))
         .collect();
     let mut requests = Vec::new();
+    let mut reads = Vec::new();
     for object in desired {
         let address = &object.address;
         if recorded.resources.contains_key(address) {
@@ -423,9 +429,14 @@ pub async fn find_unrecorded(
         if scope == LookupScope::WithCredentialsAtHand && !provider.can_look_up(&request) {
             continue;
         }
+        if address.kind.only_read() {
+            reads.push((provider, object, request));
+            continue;
+        }
         requests.push((provider, address, request));
     }
-    let looked_up = requests.len();
+    let looked_up = requests.len() + reads.len();
+    read_references(refreshed, &reads, desired, concurrency).await;
     // Each result comes with its address; they are ordered by its text, as plans list objects.
     let mut results: Vec<_> = futures_util::stream::iter(requests.iter())
         .map(|(provider, address, request)| async move { (*address, provider.find(request).await) })
@@ -445,6 +456,122 @@ pub async fn find_unrecorded(
         }
     }
     looked_up
+}
+
+/// Reads the referenced clusters state has no record of ([`read_reference`]), `concurrency` at
+/// a time, and checks the engine of every referenced cluster a tenant of `desired` is on; what
+/// fails is an error of the plan.
+async fn read_references(
+    refreshed: &mut Refreshed,
+    reads: &[(&dyn dbplan_provider::Provider, &Desired, ChangeRequest)],
+    desired: &[Desired],
+    concurrency: usize,
+) {
+    let read: Vec<_> = futures_util::stream::iter(reads.iter())
+        .map(|(provider, object, request)| async move {
+            (*object, read_reference(*provider, object, request).await)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut failed = Vec::new();
+    let mut read_now: BTreeMap<&ResourceAddress, BTreeMap<String, Field>> = BTreeMap::new();
+    for (object, result) in read {
+        match result {
+            Ok(remote) => {
+                read_now.insert(&object.address, remote.outputs);
+            }
+            Err(error) => failed.push(error),
+        }
+    }
+    failed.extend(referenced_engines(&refreshed.snapshot, &read_now, desired));
+    failed.sort_by_cached_key(|error| error.to_string());
+    refreshed.errors.extend(failed);
+}
+
+/// Reads a referenced cluster the state has no record of yet, as apply will: an error when it
+/// does not exist (dbplan never creates one).
+async fn read_reference(
+    provider: &dyn dbplan_provider::Provider,
+    object: &Desired,
+    request: &ChangeRequest,
+) -> Result<RemoteObject, ProviderError> {
+    let address = &object.address;
+    let read = ReadRequest {
+        address: address.clone(),
+        provider_id: None,
+        attributes: request
+            .attributes
+            .iter()
+            .map(|(name, field)| (name.clone(), field.value.clone()))
+            .collect(),
+        outputs: BTreeMap::new(),
+        context: request.context.clone(),
+        declared: declared_attributes(&object.attributes, &object.secrets),
+    };
+    match provider.read(&read).await? {
+        ReadOutcome::Found(remote) => Ok(remote),
+        ReadOutcome::Gone => {
+            let (field, name) = ["cluster_name", "cluster_identifier"]
+                .into_iter()
+                .find_map(|field| Some((field, read.attributes.get(field)?.as_str()?)))
+                .unwrap_or(("the cluster's name", ""));
+            Err(ProviderError::Conflict {
+                address: address.clone(),
+                message: format!(
+                    "the referenced cluster {name:?} does not exist in the account (and region) dbplan reads it from; dbplan only reads a referenced cluster and never creates one: check `{field}`, or declare the cluster for dbplan to manage"
+                ),
+                source: None,
+            })
+        }
+    }
+}
+
+/// An error for each tenant database of `desired` on a referenced cluster that runs another
+/// engine than PostgreSQL, as read now (`read_now`) or recorded and refreshed (`state`).
+fn referenced_engines(
+    state: &Snapshot,
+    read_now: &BTreeMap<&ResourceAddress, BTreeMap<String, Field>>,
+    desired: &[Desired],
+) -> Vec<ProviderError> {
+    let mut errors = Vec::new();
+    let mut reported = std::collections::BTreeSet::new();
+    for tenant in desired
+        .iter()
+        .filter(|object| object.address.kind == dbplan_core::Kind::TenantDatabase)
+    {
+        for server in tenant
+            .dependencies
+            .iter()
+            .filter(|dependency| dependency.kind.only_read())
+        {
+            let recorded;
+            let outputs = match read_now.get(server) {
+                Some(outputs) => outputs,
+                None => match state.resources.get(server) {
+                    Some(resource) => {
+                        recorded = fields(&resource.outputs);
+                        &recorded
+                    }
+                    None => continue,
+                },
+            };
+            // Said once per tenant, not for each of its parts on the server.
+            let address = ResourceAddress::new(tenant.address.kind, tenant.address.name.clone());
+            if let Some((engine, false)) = server.kind.referenced_engine(outputs)
+                && reported.insert((address.clone(), server))
+            {
+                errors.push(ProviderError::Conflict {
+                    address,
+                    message: format!(
+                        "{server} runs {engine}, not PostgreSQL; a tenant database needs a PostgreSQL cluster"
+                    ),
+                    source: None,
+                });
+            }
+        }
+    }
+    errors
 }
 
 /// The planned attributes of a desired object that are known at plan time, references
