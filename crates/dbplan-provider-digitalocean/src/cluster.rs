@@ -128,17 +128,15 @@ fn outputs(cluster: &Value) -> Applied {
     let mut put = |name: &str, value: Option<&Value>, sensitive: bool| {
         outputs.insert(name.to_owned(), output(value, sensitive));
     };
+    // The admin's password, and the connection URIs that carry it, are not recorded: dbplan
+    // reads them from the API each time it connects as the admin (its tenants).
     put("cluster_id", cluster.get("id"), false);
-    put("connection_uri", connection.get("uri"), true);
-    put("private_uri", private.get("uri"), true);
     put("host", connection.get("host"), false);
     put("private_host", private.get("host"), false);
     put("port", connection.get("port"), false);
     put("database_name", connection.get("database"), false);
     put("username", connection.get("user"), false);
-    put("password", connection.get("password"), true);
     put("database_user", connection.get("user"), false);
-    put("database_password", connection.get("password"), true);
     let urn = id.as_ref().map(|id| json!(format!("do:dbaas:{id}")));
     put("urn", urn.as_ref(), false);
     // The API leaves `database` empty in some answers; the URI names it.
@@ -683,8 +681,12 @@ mod tests {
         assert_eq!(read["tags"], json!([]));
         let applied = outputs(&cluster);
         assert_eq!(applied.outputs["database_name"].value, json!("defaultdb"));
-        assert!(applied.outputs["password"].sensitive);
-        assert!(applied.outputs["connection_uri"].sensitive);
+        let recorded = serde_json::to_string(&applied.outputs).expect("fields serialise");
+        assert!(
+            !recorded.contains("pw@") && !recorded.contains("\"pw\""),
+            "{recorded}"
+        );
+        assert_eq!(applied.outputs["username"].value, json!("doadmin"));
         assert_eq!(
             applied.outputs["urn"].value,
             json!("do:dbaas:9cc10173-e9ea-4176-9dbc-a4cee4c4ff30")

@@ -1,25 +1,24 @@
 //! `DigitalOceanDatabaseCluster`: a managed database cluster. One object, which holds data.
 
 use super::digital_ocean_vpc::DigitalOceanRegion;
-use super::{de, output, secret};
+use super::{de, output};
 use crate::refs::{DigitalOceanVpcId, ValueOrRef};
 use crate::{OutputSpec, Part};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+/// What dbplan records of a cluster. Not its admin credentials (Project Planton's
+/// `connection_uri` and `database_password`): dbplan reads them from the API each time it
+/// connects as the admin, and never stores them.
 pub const OUTPUTS: &[OutputSpec] = &[
     output("cluster_id"),
-    secret("connection_uri"),
-    secret("private_uri"),
     output("host"),
     output("private_host"),
     output("port"),
     output("database_name"),
     output("username"),
-    secret("password"),
     output("database_user"),
-    secret("database_password"),
     output("urn"),
 ];
 
