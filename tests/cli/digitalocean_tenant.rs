@@ -581,6 +581,29 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
     assert_eq!(lab.cluster()["status"], "online");
     assert_eq!(lab.cluster()["id"], cluster["id"]);
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 2);
+
+    // Recorded, then deleted by its team: the next plan stops, as for a cluster never read;
+    // a destroy, which reads no reference to create, is not stopped.
+    std::fs::write(
+        lab.lab.path("db.yaml"),
+        reference_manifests(moved.port, false),
+    )
+    .unwrap();
+    assert_code(&lab.run(&["apply", "db.yaml", "--auto-approve"]), 0);
+    let id = cluster["id"].as_str().unwrap();
+    let (status, body) = lab
+        .fake
+        .call("DELETE", &format!("/v2/databases/{id}"), None)
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let gone = lab.run(&["plan", "db.yaml"]);
+    assert_code(&gone, 1);
+    assert!(
+        text(&gone).contains("the referenced cluster \"platform-pg\" does not exist"),
+        "{}",
+        text(&gone)
+    );
+    assert_code(&lab.run(&["destroy", "db.yaml", "--auto-approve"]), 0);
 }
 
 /// A reference is read by `plan`, as Terraform reads a data source: one to a cluster the

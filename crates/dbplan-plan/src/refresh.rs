@@ -387,7 +387,14 @@ pub async fn find_unrecorded(
     let mut reads = Vec::new();
     for object in desired {
         let address = &object.address;
-        if recorded.resources.contains_key(address) {
+        // A reference recorded but found gone by refresh is read again: its cluster no longer
+        // exists, which stops the plan as for one never read.
+        let known = if address.kind.only_read() {
+            refreshed.snapshot.resources.contains_key(address)
+        } else {
+            recorded.resources.contains_key(address)
+        };
+        if known {
             continue;
         }
         let Some(provider) = providers.for_kind(object.address.kind) else {
