@@ -400,30 +400,7 @@ pub async fn find_unrecorded(
         let Some(provider) = providers.for_kind(object.address.kind) else {
             continue;
         };
-        let mut context = context_of(&refreshed.snapshot, &object.dependencies);
-        let mut pending: Vec<&ResourceAddress> = object.dependencies.iter().collect();
-        while let Some(dependency) = pending.pop() {
-            if context.contains_key(dependency) {
-                continue;
-            }
-            let Some(planned) = by_address.get(dependency) else {
-                continue;
-            };
-            context.insert(
-                dependency.clone(),
-                Recorded {
-                    provider_id: None,
-                    attributes: known_attributes(planned, &refreshed.snapshot)
-                        .into_iter()
-                        .map(|(name, field)| (name, field.value))
-                        .collect(),
-                    outputs: BTreeMap::new(),
-                },
-            );
-            // What it depends on comes along: from state where recorded, else as planned.
-            context.extend(context_of(&refreshed.snapshot, &planned.dependencies));
-            pending.extend(planned.dependencies.iter());
-        }
+        let context = planned_context(&refreshed.snapshot, &by_address, object);
         let request = ChangeRequest {
             address: object.address.clone(),
             provider_id: None,
@@ -463,6 +440,41 @@ pub async fn find_unrecorded(
         }
     }
     looked_up
+}
+
+/// The objects `object` depends on, directly or through others, as a lookup before its create
+/// sees them: from `state` where recorded, else as the manifests plan them (`by_address`; no
+/// id, no outputs).
+fn planned_context(
+    state: &Snapshot,
+    by_address: &BTreeMap<&ResourceAddress, &Desired>,
+    object: &Desired,
+) -> Context {
+    let mut context = context_of(state, &object.dependencies);
+    let mut pending: Vec<&ResourceAddress> = object.dependencies.iter().collect();
+    while let Some(dependency) = pending.pop() {
+        if context.contains_key(dependency) {
+            continue;
+        }
+        let Some(planned) = by_address.get(dependency) else {
+            continue;
+        };
+        context.insert(
+            dependency.clone(),
+            Recorded {
+                provider_id: None,
+                attributes: known_attributes(planned, state)
+                    .into_iter()
+                    .map(|(name, field)| (name, field.value))
+                    .collect(),
+                outputs: BTreeMap::new(),
+            },
+        );
+        // What it depends on comes along: from state where recorded, else as planned.
+        context.extend(context_of(state, &planned.dependencies));
+        pending.extend(planned.dependencies.iter());
+    }
+    context
 }
 
 /// Reads the referenced clusters state has no record of ([`read_reference`]), `concurrency` at
