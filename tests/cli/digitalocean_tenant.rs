@@ -583,7 +583,8 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 2);
 
     // Recorded, then deleted by its team: the next plan stops, as for a cluster never read;
-    // a destroy, which reads no reference to create, is not stopped.
+    // a destroy, which reads no reference to create, is not stopped, and removes the record of
+    // what is gone.
     std::fs::write(
         lab.lab.path("db.yaml"),
         reference_manifests(moved.port, false),
@@ -603,7 +604,16 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
         "{}",
         text(&gone)
     );
-    assert_code(&lab.run(&["destroy", "db.yaml", "--auto-approve"]), 0);
+    let destroyed = lab.run(&["destroy", "db.yaml", "--auto-approve"]);
+    assert_code(&destroyed, 0);
+    assert!(
+        text(&destroyed).contains("DigitalOceanDatabaseClusterReference/platform-pg was deleted outside dbplan: its record will be removed from the state"),
+        "{}",
+        text(&destroyed)
+    );
+    let listed = lab.run(&["state", "list"]);
+    assert_code(&listed, 0);
+    assert_eq!(crate::stdout(&listed).trim(), "", "the record is removed");
 }
 
 /// A reference is read by `plan`, as Terraform reads a data source: one to a cluster the

@@ -19,6 +19,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct DiffInput<'a> {
     /// The state after refresh.
     pub state: &'a Snapshot,
+    /// The state as read, before refresh: what it records that refresh found gone is in it and
+    /// not in `state`.
+    pub recorded: &'a Snapshot,
     /// State addresses the plan may touch (all when `None`): with `--target`, only the
     /// targeted ones.
     pub state_scope: Option<&'a BTreeSet<ResourceAddress>>,
@@ -204,6 +207,10 @@ fn walk(json: &serde_json::Value, segments: &[&str]) -> Option<serde_json::Value
     }
 }
 
+/// The note of a change that removes the record of an object deleted outside dbplan.
+pub const GONE_NOTE: &str =
+    "deleted outside dbplan and no longer declared: apply removes its record from the state";
+
 /// Computes the changes. The desired objects, in dependency order (already narrowed to the
 /// targets), move into their changes: nothing of them is copied, and each is freed as soon as its
 /// change is made.
@@ -234,6 +241,24 @@ pub fn diff(desired: Vec<Desired>, input: &DiffInput<'_>) -> DiffOutput {
         let change = removed_change(recorded, input);
         actions.insert(address.clone(), change.action);
         changes.push(change);
+    }
+    // An object refresh found gone (deleted outside dbplan) that nothing asks for any more:
+    // apply removes its record, as Terraform keeps what refresh found. Nothing is left to
+    // protect, so nothing blocks it. A targeted plan leaves such records alone.
+    if input.state_scope.is_none() {
+        for (address, recorded) in &input.recorded.resources {
+            if actions.contains_key(address) || input.state.resources.contains_key(address) {
+                continue;
+            }
+            let mut change = removed_change(recorded, input);
+            change.action = Action::Orphan;
+            change.final_snapshot = None;
+            change.stateful = false;
+            change.blocked = None;
+            change.note = Some(GONE_NOTE.to_owned());
+            actions.insert(address.clone(), change.action);
+            changes.push(change);
+        }
     }
 
     let refusals = match input.admission {
@@ -790,6 +815,7 @@ mod tests {
             desired.to_vec(),
             &DiffInput {
                 state,
+                recorded: state,
                 state_scope: None,
                 destroy: false,
                 fingerprints: &BTreeMap::new(),
@@ -823,6 +849,54 @@ mod tests {
             "{blocked}"
         );
         assert_eq!(output.apply_order[0].operation, Operation::Create);
+    }
+
+    #[test]
+    fn a_record_of_an_object_gone_and_no_longer_declared_is_removed_even_when_protected() {
+        let mut recorded = Snapshot::default();
+        for name in ["gone", "kept"] {
+            let mut resource = ResourceState::new(ResourceAddress::new(
+                Kind::DigitalOceanDatabaseCluster,
+                name,
+            ));
+            resource.lifecycle.deletion_protection = true;
+            recorded
+                .resources
+                .insert(resource.address.clone(), resource);
+        }
+        // Refresh found `gone` deleted outside dbplan; `kept` is still there.
+        let mut refreshed = recorded.clone();
+        refreshed
+            .resources
+            .retain(|address, _| address.name != "gone");
+        let output = diff(
+            Vec::new(),
+            &DiffInput {
+                state: &refreshed,
+                recorded: &recorded,
+                state_scope: None,
+                destroy: true,
+                fingerprints: &BTreeMap::new(),
+                found: &BTreeMap::new(),
+                adopt: &[],
+                admission: None,
+            },
+        );
+        let change = |name: &str| {
+            output
+                .changes
+                .iter()
+                .find(|change| change.address.name == name)
+                .unwrap_or_else(|| panic!("{name} in {:?}", output.changes))
+        };
+        let gone = change("gone");
+        assert_eq!(gone.action, Action::Orphan);
+        assert_eq!(gone.note.as_deref(), Some(GONE_NOTE));
+        assert!(gone.blocked.is_none() && !gone.is_data_risk(), "{gone:?}");
+        // The one still there is protected as ever.
+        let kept = change("kept");
+        assert_eq!(kept.action, Action::Delete);
+        assert!(kept.blocked.is_some(), "{kept:?}");
     }
 
     #[test]

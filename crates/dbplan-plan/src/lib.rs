@@ -123,6 +123,7 @@ pub fn make_plan(request: &PlanRequest<'_>) -> Result<Planned, PlanError> {
         desired,
         &DiffInput {
             state: effective,
+            recorded: request.state,
             state_scope: state_scope.as_ref(),
             destroy: request.destroy,
             fingerprints: &fingerprints,
@@ -188,6 +189,7 @@ pub fn plan_objects(desired: &[Desired], state: &Snapshot, destroy: bool) -> Pla
         desired.to_vec(),
         &DiffInput {
             state,
+            recorded: state,
             state_scope: None,
             destroy,
             fingerprints: &fingerprints,

@@ -87,6 +87,9 @@ pub(crate) fn headline(change: &Change) -> String {
         Action::Update => format!("{address} will be updated in place"),
         Action::Replace => format!("{address} must be replaced"),
         Action::Delete => format!("{address} will be destroyed"),
+        Action::Orphan if change.note.as_deref() == Some(crate::diff::GONE_NOTE) => format!(
+            "{address} was deleted outside dbplan: its record will be removed from the state"
+        ),
         Action::Orphan => format!(
             "{address} will be removed from the state and left in place (deletion policy Orphan)"
         ),
