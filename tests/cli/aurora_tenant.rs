@@ -141,14 +141,7 @@ fn tenants_on_a_managed_aurora_cluster_log_in_with_its_secret_through_a_tunnel()
         !text(&applied).contains(&password),
         "the master password was printed"
     );
-    for entry in walk(lab.directory.path()) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(&password),
-            "the master password is in {}",
-            entry.display()
-        );
-    }
+    assert_in_no_file(lab.directory.path(), &password, "master password");
     assert_eq!(
         lab.sql(
             "postgres",
@@ -245,21 +238,24 @@ fn tenants_on_a_managed_aurora_cluster_log_in_with_its_secret_through_a_tunnel()
     assert!(!lab.databases().contains(&"billing".to_owned()));
 }
 
-/// Every file under `directory`.
-pub(crate) fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
+/// Fails when `secret` (named `what`) is in any file under `directory`, the state included.
+pub(crate) fn assert_in_no_file(directory: &std::path::Path, secret: &str, what: &str) {
     let mut pending = vec![directory.to_path_buf()];
     while let Some(next) = pending.pop() {
         for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
-            } else {
-                files.push(path);
+                continue;
             }
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "the {what} is in {}",
+                path.display()
+            );
         }
     }
-    files
 }
 
 /// A platform cluster dbplan does not manage, made in moto by someone else, with a master
@@ -362,14 +358,7 @@ fn tenants_on_a_referenced_cluster_never_touch_it_and_log_in_with_its_password_v
         !text(&applied).contains(PASSWORD),
         "the master password was printed"
     );
-    for entry in walk(lab.directory.path()) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(PASSWORD),
-            "the master password is in {}",
-            entry.display()
-        );
-    }
+    assert_in_no_file(lab.directory.path(), PASSWORD, "master password");
     let secret = lab.env_secret("invoices");
     let value = |key: &str| {
         secret

@@ -218,14 +218,11 @@ fn tenants_on_a_digitalocean_cluster_are_made_through_its_api_and_over_tls_with_
     let saved = lab.run(&["plan", "db.yaml", "--out", "review.plan"]);
     assert_code(&saved, 0);
     assert!(!text(&saved).contains(&admin_password));
-    for entry in crate::aurora_tenant::walk(lab.lab.directory.path()) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(&admin_password),
-            "the admin password is in {}",
-            entry.display()
-        );
-    }
+    crate::aurora_tenant::assert_in_no_file(
+        lab.lab.directory.path(),
+        &admin_password,
+        "admin password",
+    );
 
     // Planned again (read back from the API and the server): no change.
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
@@ -539,14 +536,11 @@ fn tenants_on_a_referenced_digitalocean_cluster_never_touch_it_or_record_its_adm
         assert!(!text(output).contains(&admin_password));
         assert!(!text(output).contains(TOKEN));
     }
-    for entry in crate::aurora_tenant::walk(lab.lab.directory.path()) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(&admin_password),
-            "the admin password is in {}",
-            entry.display()
-        );
-    }
+    crate::aurora_tenant::assert_in_no_file(
+        lab.lab.directory.path(),
+        &admin_password,
+        "admin password",
+    );
     assert_code(&lab.run(&["plan", "db.yaml", "--detailed-exitcode"]), 0);
 
     // The tunnel moved to another local port, alone: the tenant's recorded `admin` is updated

@@ -176,15 +176,7 @@ mod tests {
                 "---\napiVersion: dbplan.io/v1\nkind: TenantDatabase\nmetadata: {{name: {name}}}\nspec:\n  server: main\n  connection_secret: {secret}\n"
             ));
         }
-        let mut loader = Loader::new();
-        loader.add_source("tenants.yaml", text);
-        let (set, diagnostics) = loader.finish();
-        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-        let (_, diagnostics) = crate::build(&set);
-        diagnostics
-            .iter()
-            .map(|diagnostic| format!("{} {}", diagnostic.code, diagnostic.message))
-            .collect()
+        diagnostics_of(&text)
     }
 
     fn diagnostics_of(text: &str) -> Vec<String> {

@@ -168,7 +168,7 @@ pub(crate) fn database_of(uri: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-pub(crate) async fn get(client: &Client, id: &str) -> Result<Value, Failure> {
+async fn get(client: &Client, id: &str) -> Result<Value, Failure> {
     let reply = client.get(&path(id)).await?;
     Ok(reply.body.get("database").cloned().unwrap_or(Value::Null))
 }
@@ -230,26 +230,36 @@ async fn wait_for(
     Ok(latest.into_inner().unwrap_or(Value::Null))
 }
 
+/// The cluster a read is about, as the API has it now: by the id recorded, else (a create
+/// interrupted before its answer was recorded, a reference never read) by `name`; `None` when
+/// there is none.
+pub(crate) async fn read_cluster(
+    provider: &DigitalOceanProvider,
+    request: &ReadRequest,
+    name: Option<String>,
+) -> Result<Option<Value>, ProviderError> {
+    let address = &request.address;
+    let client = provider.client(address)?;
+    match (&request.provider_id, name) {
+        (Some(id), _) => match get(client, id).await {
+            Ok(cluster) => Ok(Some(cluster)),
+            Err(failure) if failure.is_not_found() => Ok(None),
+            Err(failure) => Err(failure.error(address, "read the cluster")),
+        },
+        (None, Some(name)) => find(client, &name)
+            .await
+            .map_err(|failure| failure.error(address, "list the database clusters")),
+        (None, None) => Ok(None),
+    }
+}
+
 pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
     let address = &request.address;
-    let client = provider.client(address)?;
-    let cluster = match &request.provider_id {
-        Some(id) => match get(client, id).await {
-            Ok(cluster) => Some(cluster),
-            Err(failure) if failure.is_not_found() => None,
-            Err(failure) => return Err(failure.error(address, "read the cluster")),
-        },
-        // A create interrupted before its answer was recorded: look the cluster up by name.
-        None => match request.decode::<Cluster>()?.cluster_name {
-            Some(name) => find(client, &name)
-                .await
-                .map_err(|failure| failure.error(address, "list the database clusters"))?,
-            None => None,
-        },
-    };
+    let name = request.decode::<Cluster>()?.cluster_name;
+    let cluster = read_cluster(provider, request, name).await?;
     Ok(match cluster {
         Some(cluster) => ReadOutcome::Found(RemoteObject {
             provider_id: cluster.get("id").and_then(Value::as_str).map(str::to_owned),

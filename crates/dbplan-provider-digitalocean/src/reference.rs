@@ -3,7 +3,7 @@
 //! outputs, none of its credentials; a read gets it by its id and reports it gone when the API
 //! has no such cluster; delete only forgets it.
 
-use crate::cluster::{database_of, find, get};
+use crate::cluster::{database_of, find, read_cluster};
 use crate::{DigitalOceanProvider, output};
 use dbplan_core::kinds::digital_ocean_database_cluster_reference::Reference;
 use dbplan_provider::{
@@ -40,28 +40,14 @@ pub(crate) async fn apply(
     })
 }
 
-/// What the API reports of the cluster now, by the id recorded; gone when it has none.
+/// What the API reports of the cluster now, by the id recorded (by name when none is: plan's
+/// read of a reference not recorded yet); gone when it has none.
 pub(crate) async fn read(
     provider: &DigitalOceanProvider,
     request: &ReadRequest,
 ) -> Result<ReadOutcome, ProviderError> {
-    let address = &request.address;
-    let client = provider.client(address)?;
-    let cluster = match &request.provider_id {
-        Some(id) => match get(client, id).await {
-            Ok(cluster) => Some(cluster),
-            Err(failure) if failure.is_not_found() => None,
-            Err(failure) => return Err(failure.error(address, "read the cluster")),
-        },
-        // Recorded without an id (an apply interrupted before its answer): by name.
-        None => match request.decode::<Reference>()?.cluster_name {
-            Some(name) => find(client, &name)
-                .await
-                .map_err(|failure| failure.error(address, "list the database clusters"))?,
-            None => None,
-        },
-    };
-    Ok(match cluster {
+    let name = request.decode::<Reference>()?.cluster_name;
+    Ok(match read_cluster(provider, request, name).await? {
         Some(cluster) => ReadOutcome::Found(RemoteObject {
             provider_id: id_of(&cluster),
             attributes: attributes(&cluster),

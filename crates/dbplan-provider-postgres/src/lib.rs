@@ -944,13 +944,7 @@ impl PostgresProvider {
                     .await?;
             }
         }
-        let mut outputs = BTreeMap::new();
-        outputs.insert("username".to_owned(), Field::plain(name));
-        outputs.insert("password".to_owned(), Field::sensitive(password));
-        Ok(Applied {
-            provider_id: Some(name.to_owned()),
-            outputs,
-        })
+        Ok(role_applied(name, password))
     }
 
     /// A tenant's role on a DigitalOcean cluster: a database user made through the API, which
@@ -1023,13 +1017,7 @@ impl PostgresProvider {
             &format!("ALTER ROLE {quoted} WITH CONNECTION LIMIT {limit}"),
         )
         .await?;
-        let mut outputs = BTreeMap::new();
-        outputs.insert("username".to_owned(), Field::plain(name));
-        outputs.insert("password".to_owned(), Field::sensitive(password));
-        Ok(Applied {
-            provider_id: Some(name.to_owned()),
-            outputs,
-        })
+        Ok(role_applied(name, &password))
     }
 
     async fn adopt_role(
@@ -1290,6 +1278,17 @@ fn database_outputs(request: &ChangeRequest, server: &Server) -> Result<Applied,
         provider_id: Some(name.to_owned()),
         outputs: connection_outputs(server, name, owner, Some(password)),
     })
+}
+
+/// What a role's create or update records: its name and password.
+fn role_applied(name: &str, password: &str) -> Applied {
+    let mut outputs = BTreeMap::new();
+    outputs.insert("username".to_owned(), Field::plain(name));
+    outputs.insert("password".to_owned(), Field::sensitive(password));
+    Applied {
+        provider_id: Some(name.to_owned()),
+        outputs,
+    }
 }
 
 /// How applications connect to a tenant's database; without the owner's password (an

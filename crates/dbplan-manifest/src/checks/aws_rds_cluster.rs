@@ -109,16 +109,11 @@ impl Check for AwsRdsClusterReferenceSpec {
 /// `admin_connection`: a tunnel's host alone (no port, path or user in it); `verify-full`
 /// verifies against the CA bundle given, else the system's CAs, which do not hold RDS's.
 fn check_admin_connection(checker: &mut Checker<'_>, connection: &AdminConnection) {
-    if let Some(via) = &connection.connect_via
-        && !super::postgres_server::is_host(&via.host)
-    {
-        checker.report(
-            crate::codes::BAD_FORMAT,
-            "/spec/admin_connection/connect_via/host",
-            format!("{:?} is not a host name or IP address", via.host),
-            "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
-        );
-    }
+    super::postgres_server::check_connect_via(
+        checker,
+        "/spec/admin_connection/connect_via/host",
+        connection.connect_via.as_ref(),
+    );
     if connection.sslmode == AdminSslMode::VerifyFull && connection.sslrootcert.is_none() {
         checker.report(
             crate::codes::BAD_FORMAT,

@@ -43,14 +43,9 @@ impl Check for DigitalOceanDatabaseClusterReferenceSpec {
 }
 
 fn check_connect_via(checker: &mut Checker<'_>, connection: &DigitalOceanAdminConnection) {
-    if let Some(via) = &connection.connect_via
-        && !super::postgres_server::is_host(&via.host)
-    {
-        checker.report(
-            crate::codes::BAD_FORMAT,
-            "/spec/admin_connection/connect_via/host",
-            format!("{:?} is not a host name or IP address", via.host),
-            "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
-        );
-    }
+    super::postgres_server::check_connect_via(
+        checker,
+        "/spec/admin_connection/connect_via/host",
+        connection.connect_via.as_ref(),
+    );
 }

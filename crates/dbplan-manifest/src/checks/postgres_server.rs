@@ -12,16 +12,7 @@ impl Check for PostgresServerSpec {
                 "write only the host, e.g. `db.internal.example.com`; the port goes in `port`",
             );
         }
-        if let Some(via) = &self.connect_via
-            && !is_host(&via.host)
-        {
-            checker.report(
-                codes::BAD_FORMAT,
-                "/spec/connect_via/host",
-                format!("{:?} is not a host name or IP address", via.host),
-                "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
-            );
-        }
+        check_connect_via(checker, "/spec/connect_via/host", self.connect_via.as_ref());
         if let Some(password) = &self.admin_password {
             if is_env_name(&password.secret_env) {
                 crate::secret_env::check(
@@ -38,6 +29,25 @@ impl Check for PostgresServerSpec {
                 );
             }
         }
+    }
+}
+
+/// A tunnel's local end (`connect_via`, of a server or of a cluster's `admin_connection`, at
+/// `pointer`): its host alone, without a scheme, port, path or user.
+pub(super) fn check_connect_via(
+    checker: &mut Checker<'_>,
+    pointer: &str,
+    via: Option<&dbplan_core::kinds::postgres_server::ConnectVia>,
+) {
+    if let Some(via) = via
+        && !is_host(&via.host)
+    {
+        checker.report(
+            codes::BAD_FORMAT,
+            pointer,
+            format!("{:?} is not a host name or IP address", via.host),
+            "write only the tunnel's local host, e.g. `127.0.0.1`; the port goes in its own `port` field",
+        );
     }
 }
 
